@@ -1,0 +1,75 @@
+"""The idempotent consumer: `POST /internal/events` applies each event's effect exactly once.
+
+The handler's effect and the event id are written in one transaction; the unique event id
+turns a redelivery into a no-op. Only service-to-service callers (scope `internal`) may post.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import Column, MetaData, String, Table, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.auth import Principal, current_principal
+from shared.db import UTCDateTime, utcnow
+from shared.events import CloudEvent
+from shared.problems import Forbidden
+
+logger = logging.getLogger("csloop.consumer")
+
+EventHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+def processed_events_table(metadata: MetaData) -> Table:
+    return Table(
+        "processed_events", metadata,
+        Column("event_id", String(64), primary_key=True),
+        Column("type", String(100), nullable=False),
+        Column("processed_at", UTCDateTime, nullable=False),
+    )
+
+
+class EventConsumer:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], processed: Table, handlers: dict[str, EventHandler]) -> None:
+        self._sessions = sessions
+        self._processed = processed
+        self.handlers = handlers
+
+    async def handle(self, event: CloudEvent) -> str:
+        """Apply the event once; returns `applied`, `duplicate` or `ignored`."""
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            return "ignored"
+        try:
+            async with self._sessions() as session, session.begin():
+                seen = await session.scalar(select(self._processed.c.event_id).where(self._processed.c.event_id == event.id))
+                if seen:
+                    return "duplicate"
+                await session.execute(insert(self._processed).values(event_id=event.id, type=event.type, processed_at=utcnow()))
+                await handler(session, event)
+        except IntegrityError:
+            # A concurrent delivery of the same event won the race; its effect stands.
+            async with self._sessions() as session:
+                if await session.scalar(select(self._processed.c.event_id).where(self._processed.c.event_id == event.id)):
+                    return "duplicate"
+            raise
+        return "applied"
+
+
+def internal_events_router(consumer_of: Callable[[Request], EventConsumer]) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.post("/internal/events")
+    async def receive_event(
+        event: CloudEvent, request: Request, principal: Annotated[Principal, Depends(current_principal)],
+    ) -> dict[str, Any]:
+        if "internal" not in principal.scopes:
+            raise Forbidden("Only CSLoop services deliver events")
+        outcome = await consumer_of(request).handle(event)
+        logger.info("event %s %s: %s", event.type, event.id, outcome)
+        return {"id": event.id, "outcome": outcome}
+
+    return router

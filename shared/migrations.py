@@ -1,0 +1,63 @@
+"""Alembic, run programmatically: each service keeps its own migrations and its own database."""
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.db import create_engine, is_sqlite
+
+
+def alembic_config(script_location: Path) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    return config
+
+
+async def upgrade(database_url: str, script_location: Path) -> None:
+    """Bring the database at `database_url` to the newest revision, creating it if needed."""
+    await ensure_database(database_url)
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade, alembic_config(script_location))
+    finally:
+        await engine.dispose()
+
+
+def upgrade_sync(database_url: str, script_location: Path) -> None:
+    asyncio.run(upgrade(database_url, script_location))
+
+
+def _upgrade(connection: Connection, config: Config) -> None:
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def run_migrations_from_env() -> None:
+    """The body of every service's `migrations/env.py`: migrate on the connection handed in."""
+    connection = context.config.attributes["connection"]
+    context.configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def ensure_database(database_url: str) -> None:
+    """Create the service's database (PostgreSQL) or its folder (SQLite) when missing."""
+    url = make_url(database_url)
+    if is_sqlite(database_url):
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        return
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            exists = await connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database})
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    finally:
+        await admin.dispose()

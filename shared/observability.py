@@ -1,0 +1,85 @@
+"""`/livez`, `/readyz` and `/metrics` on every process, and the request metrics behind them."""
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+class RequestMetrics:
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("csloop_http_requests_total", "HTTP requests", ["service", "method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("csloop_http_request_seconds", "HTTP request latency", ["service", "method", "route"], registry=self.registry,
+                                 buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))
+        self.service = service
+
+
+class MetricsMiddleware:
+    """Counts requests per route template (not per URL, so ids do not explode the label set)."""
+
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = _route_template(scope)
+            self.metrics.requests.labels(self.metrics.service, scope["method"], route, str(status)).inc()
+            self.metrics.latency.labels(self.metrics.service, scope["method"], route).observe(time.perf_counter() - started)
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    if route is not None and hasattr(route, "path"):
+        return route.path
+    app = scope.get("app")
+    for candidate in getattr(getattr(app, "router", None), "routes", []):
+        if candidate.matches(scope)[0] == Match.FULL:
+            return getattr(candidate, "path", "other")
+    return "unmatched"
+
+
+def health_router(metrics: RequestMetrics, readiness: list[ReadinessCheck]) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/livez")
+    async def livez() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> Response:
+        failures = []
+        for check in readiness:
+            try:
+                await check()
+            except Exception as exc:  # readiness reports, it does not raise
+                failures.append(f"{check.__name__}: {exc.__class__.__name__}")
+        if failures:
+            return JSONResponse({"status": "unavailable", "failures": failures}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @router.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

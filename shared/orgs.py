@@ -1,0 +1,65 @@
+"""What a service knows of the organisation tree: the gateway's answer, cached briefly.
+
+The gateway owns organisations. A service that is told `dealer_code` asks the gateway once
+for that org's path and kind, then remembers it for a minute.
+"""
+
+import time
+
+import httpx
+from pydantic import BaseModel
+
+from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
+from shared.problems import NotFound, ServiceUnavailable, UnprocessableContent
+
+CACHE_SECONDS = 60.0
+
+
+class OrgInfo(BaseModel):
+    code: str
+    name: str
+    kind: str
+    path: str
+    parent_code: str | None = None
+    region: str | None = None
+
+
+class OrgDirectory:
+    def __init__(self, gateway_url: str, secret: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = httpx.AsyncClient(base_url=gateway_url, timeout=httpx.Timeout(3.0, connect=1.0), transport=transport)
+        self._secret = secret
+        self._cache: dict[str, tuple[float, OrgInfo]] = {}
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def get(self, code: str) -> OrgInfo | None:
+        cached = self._cache.get(code)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        token = mint_internal_token(system_principal(), self._secret, ttl_seconds=60)
+        try:
+            response = await self._client.get(f"/internal/orgs/{code}", headers={INTERNAL_HEADER: token})
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable("The organisation directory (gateway) cannot be reached") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise ServiceUnavailable(f"The organisation directory answered {response.status_code}")
+        org = OrgInfo.model_validate(response.json())
+        self._cache[code] = (time.monotonic() + CACHE_SECONDS, org)
+        return org
+
+    async def dealer_for(self, principal: Principal, dealer_code: str, *, field: str = "dealer_code") -> OrgInfo:
+        """The dealer a write names, if the caller may act for it.
+
+        An org outside the caller's subtree is answered exactly like one that does not exist.
+        """
+        if dealer_code == principal.org_code and principal.org_kind == "dealer":
+            return OrgInfo(code=principal.org_code, name=principal.org_code, kind="dealer", path=principal.org_path)
+        org = await self.get(dealer_code)
+        if org is None or not principal.sees(org.path):
+            raise NotFound(f"No dealer '{dealer_code}' in your organisation", errors=[{"field": field, "message": "unknown dealer"}])
+        if org.kind != "dealer":
+            raise UnprocessableContent(f"'{dealer_code}' is a {org.kind}, not a dealer", errors=[{"field": field, "message": "not a dealer"}])
+        return org

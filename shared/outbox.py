@@ -1,0 +1,163 @@
+"""The transactional outbox: an event is written with the state change it reports, then relayed.
+
+`record_event` adds the event in the caller's transaction. `OutboxRelay` runs in the
+service's process, reads pending rows, POSTs each to the `/internal/events` of every
+subscribed service and marks it sent. Delivery is at-least-once; consumers make the effect
+exactly-once (see `shared.consumer`). A crash between delivery and marking sends again.
+"""
+
+import asyncio
+import logging
+import random
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
+from shared.db import UTCDateTime, utcnow
+from shared.events import CloudEvent
+
+logger = logging.getLogger("csloop.outbox")
+
+MAX_BACKOFF_SECONDS = 300
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox", metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("type", String(100), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("sent_at", UTCDateTime),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("next_attempt_at", UTCDateTime, nullable=False),
+        Column("last_error", Text),
+        Index("ix_outbox_pending", "sent_at", "next_attempt_at"),
+    )
+
+
+def outbox_row(event: CloudEvent) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "event_id": event.id, "type": event.type, "payload": event.model_dump(mode="json"),
+        "created_at": now, "next_attempt_at": now, "attempts": 0,
+    }
+
+
+async def record_event(session: AsyncSession, outbox: Table, event: CloudEvent) -> None:
+    """Add `event` to the current transaction; it is sent only if the transaction commits."""
+    await session.execute(insert(outbox).values(outbox_row(event)))
+
+
+def subscribers_for(event_type: str, subscriptions: dict[str, list[str]]) -> list[str]:
+    """Base URLs subscribed to a type, by prefix: `customer.` matches `customer.erased`; `*` all."""
+    urls: list[str] = []
+    for prefix, targets in subscriptions.items():
+        if prefix == "*" or event_type == prefix or (prefix.endswith(".") and event_type.startswith(prefix)):
+            urls.extend(url for url in targets if url not in urls)
+    return urls
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Table,
+        subscriptions: dict[str, list[str]],
+        secret: str,
+        *,
+        interval_seconds: float = 0.5,
+        batch_size: int = 200,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._outbox = outbox
+        self._subscriptions = subscriptions
+        self._secret = secret
+        self._interval = interval_seconds
+        self._batch_size = batch_size
+        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self._client.aclose()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                delivered = await self.relay_once()
+            except Exception:  # the relay must outlive a database restart
+                logger.exception("outbox relay pass failed")
+                delivered = 0
+            if delivered < self._batch_size:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._interval)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+
+    async def relay_once(self) -> int:
+        """Deliver one batch of due events; returns how many rows it handled."""
+        async with self._sessions() as session, session.begin():
+            statement = (
+                select(self._outbox)
+                .where(self._outbox.c.sent_at.is_(None), self._outbox.c.next_attempt_at <= utcnow())
+                .order_by(self._outbox.c.seq)
+                .limit(self._batch_size)
+            )
+            if session.bind.dialect.name == "postgresql":
+                # Several replicas of a service may relay at once; each row goes to one of them.
+                statement = statement.with_for_update(skip_locked=True)
+            rows = (await session.execute(statement)).mappings().all()
+            for row in rows:
+                await self._deliver(session, row)
+            return len(rows)
+
+    async def _deliver(self, session: AsyncSession, row: Any) -> None:
+        targets = subscribers_for(row["type"], self._subscriptions)
+        try:
+            for base_url in targets:
+                await self._post(base_url, row["payload"])
+        except (httpx.HTTPError, DeliveryRefused) as exc:
+            attempts = row["attempts"] + 1
+            backoff = min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 9)) * (0.5 + random.random() / 2)
+            await session.execute(
+                update(self._outbox).where(self._outbox.c.seq == row["seq"]).values(
+                    attempts=attempts, last_error=str(exc)[:500],
+                    next_attempt_at=utcnow() + timedelta(seconds=backoff),
+                )
+            )
+            return
+        await session.execute(
+            update(self._outbox).where(self._outbox.c.seq == row["seq"]).values(sent_at=utcnow(), last_error=None)
+        )
+
+    async def _post(self, base_url: str, payload: dict[str, Any]) -> None:
+        token = mint_internal_token(system_principal(), self._secret, ttl_seconds=60)
+        response = await self._client.post(
+            base_url.rstrip("/") + "/internal/events", json=payload, headers={INTERNAL_HEADER: token},
+        )
+        if response.status_code >= 300:
+            raise DeliveryRefused(f"{base_url} answered {response.status_code}")
+
+
+class DeliveryRefused(Exception):
+    pass

@@ -1,0 +1,70 @@
+"""Cursor pagination: `?limit=&cursor=` in, `{"items": [...], "next_cursor": ...}` out.
+
+Keyset on (created_at, id), so a page costs the same at row 10 and at row 10 million and
+rows inserted meanwhile are neither skipped nor repeated.
+"""
+
+import base64
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.problems import BadRequest
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class PageParams(BaseModel):
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), uuid.UUID(row_id)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest("The cursor is not one this API returned", errors=[{"field": "cursor", "message": "invalid cursor"}]) from exc
+
+
+async def keyset_page(session: AsyncSession, statement: Select[Any], model: Any, params: PageParams) -> tuple[list[Any], str | None]:
+    """Rows of `statement` after the cursor, oldest first, and the cursor of the next page."""
+    if params.cursor:
+        created_at, row_id = decode_cursor(params.cursor)
+        statement = statement.where(or_(
+            model.created_at > created_at,
+            and_(model.created_at == created_at, model.id > row_id),
+        ))
+    statement = statement.order_by(model.created_at, model.id).limit(params.limit + 1)
+    rows = list((await session.scalars(statement)).all())
+    if len(rows) <= params.limit:
+        return rows, None
+    rows = rows[: params.limit]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id)

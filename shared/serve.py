@@ -1,0 +1,18 @@
+"""`python -m services.<name>`: run one service under uvicorn, optionally migrating first."""
+
+import argparse
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+
+def serve(create_app: Callable[..., FastAPI], default_port: int) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument("--migrate", action="store_true", help="apply this service's migrations on start")
+    args = parser.parse_args()
+    app = create_app(migrate=args.migrate)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                loop="uvloop", http="httptools", timeout_graceful_shutdown=10)

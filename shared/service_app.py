@@ -1,0 +1,110 @@
+"""The FastAPI application every service is built from: the common plumbing in one place.
+
+A service hands over its routers, its event handlers and where its migrations live; this
+wires the database, the internal-token check, problems, request ids, metrics, health,
+idempotency keys, the outbox relay and the `/internal/events` consumer.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import MetaData, Table, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import InternalTokenVerifier
+from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
+from shared.db import create_engine, session_factory
+from shared.idempotency import IdempotencyMiddleware, idempotency_table
+from shared.logs import RequestIdMiddleware, configure_logging
+from shared.migrations import upgrade
+from shared.observability import MetricsMiddleware, RequestMetrics, health_router
+from shared.outbox import OutboxRelay, outbox_table
+from shared.problems import install_problem_handlers
+from shared.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class PlumbingTables:
+    """The tables every service database has besides its own."""
+
+    outbox: Table
+    processed_events: Table
+    idempotency_keys: Table
+
+
+def plumbing_tables(metadata: MetaData) -> PlumbingTables:
+    return PlumbingTables(outbox_table(metadata), processed_events_table(metadata), idempotency_table(metadata))
+
+
+@dataclass
+class ServiceSpec:
+    title: str
+    routers: list[APIRouter]
+    tables: PlumbingTables
+    migrations: Path
+    event_handlers: dict[str, EventHandler]
+
+
+def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: bool = False) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade(settings.database_url, spec.migrations)
+        engine = create_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.consumer = EventConsumer(app.state.sessions, spec.tables.processed_events, spec.event_handlers)
+        app.state.relay = OutboxRelay(
+            app.state.sessions, spec.tables.outbox, settings.event_subscriptions, settings.internal_secret,
+            interval_seconds=settings.relay_interval_seconds,
+        )
+        if settings.relay_enabled:
+            app.state.relay.start()
+        try:
+            yield
+        finally:
+            await app.state.relay.stop()
+            await engine.dispose()
+
+    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.tables = spec.tables
+    app.state.token_verifier = InternalTokenVerifier(settings.internal_secret)
+    install_problem_handlers(app)
+
+    async def database() -> None:
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    metrics = RequestMetrics(settings.service_name)
+    app.include_router(health_router(metrics, [database]))
+    app.include_router(internal_events_router(lambda request: request.app.state.consumer))
+    for router in spec.routers:
+        app.include_router(router)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async with request.app.state.sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+    request.app.state.relay.wake()
+
+
+# scope="function": the commit runs when the endpoint returns, before the response goes out,
+# so a client never holds a 201 for a write that did not commit.
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]

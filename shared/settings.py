@@ -1,0 +1,37 @@
+"""Settings common to every CSLoop process, read from CSLOOP_* environment variables."""
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "csloop-development-secret-change-me"
+
+
+class CommonSettings(BaseSettings):
+    """What every process needs. A service subclasses this and adds its own fields.
+
+    The environment names are shared on purpose: `csloop up` and docker-compose set
+    CSLOOP_INTERNAL_SECRET once and every process reads the same value.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CSLOOP_", extra="ignore")
+
+    service_name: str = "csloop"
+    environment: str = "development"
+    database_url: str = "sqlite+aiosqlite:///./data/csloop.db"
+    internal_secret: str = DEVELOPMENT_SECRET
+    internal_token_ttl_seconds: int = 120
+    gateway_url: str = "http://127.0.0.1:8000"
+    # This process's own base URL, as other processes reach it.
+    public_url: str = "http://127.0.0.1:8000"
+    # Event type prefix -> base URLs of the services that consume it (relay targets).
+    event_subscriptions: dict[str, list[str]] = Field(default_factory=dict)
+    relay_interval_seconds: float = 0.5
+    relay_enabled: bool = True
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_development_secret_in_production(self) -> "CommonSettings":
+        if self.environment != "development" and self.internal_secret == DEVELOPMENT_SECRET:
+            raise ValueError("CSLOOP_INTERNAL_SECRET must be set outside development")
+        return self
