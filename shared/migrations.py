@@ -61,3 +61,44 @@ async def ensure_database(database_url: str) -> None:
                 await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
     finally:
         await admin.dispose()
+
+
+def create_plumbing_tables() -> None:
+    """Revision 1 of the outbox, processed-events and idempotency tables, for a service's first migration.
+
+    Written out (not taken from today's table definitions) so the migration stays what it was
+    when later code changes those tables through a migration of its own.
+    """
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime
+
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("type", sa.String(100), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("sent_at", UTCDateTime),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+        sa.Column("last_error", sa.Text),
+    )
+    op.create_index("ix_outbox_pending", "outbox", ["sent_at", "next_attempt_at"])
+    op.create_table(
+        "processed_events",
+        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("type", sa.String(100), nullable=False),
+        sa.Column("processed_at", UTCDateTime, nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope_key", sa.String(64), primary_key=True),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("status", sa.Integer),
+        sa.Column("headers", sa.JSON),
+        sa.Column("body", sa.LargeBinary),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
