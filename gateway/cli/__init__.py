@@ -1,0 +1,1 @@
+"""The `csloop` command: run the suite, administer it, feed it data."""

@@ -1,0 +1,118 @@
+"""The `csloop` command (typer)."""
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gateway.cli import demo
+from gateway.cli.importer import ImportRefused, import_customers
+from gateway.cli.topology import database_url, url_of
+from gateway.cli.up import Suite, run_until_signalled
+
+app = typer.Typer(help="CSLoop: customer satisfaction for a car manufacturer's network.", no_args_is_help=True)
+admin = typer.Typer(help="Administration that needs direct access to the data directory.", no_args_is_help=True)
+importer = typer.Typer(help="Bulk imports through the API.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+app.add_typer(importer, name="import")
+console = Console(stderr=True)
+
+DataDir = Annotated[Path, typer.Option("--data-dir", help="Where the SQLite files, logs and secrets live.")]
+
+
+@app.command()
+def up(
+    data_dir: DataDir = Path("data"),
+    port_base: Annotated[int, typer.Option("--port-base", help="Gateway port; services take the next four.")] = 8000,
+    no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not seed the demo network.")] = False,
+) -> None:
+    """Run the whole suite on this machine until Ctrl-C."""
+    suite = Suite(data_dir=data_dir, port_base=port_base)
+    gateway_url = url_of(suite.components[0], port_base)
+    credentials = None if no_demo else _demo_credentials(suite)
+    suite.start()
+    try:
+        suite.wait_ready()
+        if credentials and not credentials.get("seeded"):
+            counts = demo.seed(gateway_url, credentials["api_key"])
+            credentials["seeded"] = True
+            demo.save_credentials(data_dir, credentials)
+            console.print(f"seeded the demo network: {counts}")
+    except BaseException:
+        suite.stop()
+        raise
+    _print_urls(suite, credentials)
+    raise typer.Exit(run_until_signalled(suite))
+
+
+def _demo_credentials(suite: Suite) -> dict:
+    suite.data_dir.mkdir(parents=True, exist_ok=True)
+    if saved := demo.saved_credentials(suite.data_dir):
+        return saved
+    from gateway.bootstrap import bootstrap
+
+    code, name = demo.MANUFACTURER
+    credentials = asyncio.run(bootstrap(database_url(suite.components[0], suite.data_dir), code, name))
+    demo.save_credentials(suite.data_dir, credentials)
+    return credentials
+
+
+def _print_urls(suite: Suite, credentials: dict | None) -> None:
+    table = Table(title="CSLoop is running (Ctrl-C stops it)")
+    table.add_column("process")
+    table.add_column("url")
+    for component in suite.components:
+        table.add_row(component.name, url_of(component, suite.port_base))
+    console.print(table)
+    console.print(f"API docs: {url_of(suite.components[0], suite.port_base)}/docs")
+    if credentials:
+        console.print(f"demo manufacturer {credentials['org_code']}, API key: [bold]{credentials['api_key']}[/bold]")
+    sys.stderr.flush()
+
+
+@admin.command("bootstrap")
+def admin_bootstrap(
+    data_dir: DataDir,
+    code: Annotated[str, typer.Option("--code", help="The manufacturer's org code, e.g. FTMS.")],
+    name: Annotated[str, typer.Option("--name", help="The manufacturer's name.")],
+) -> None:
+    """Create the manufacturer organisation and its first admin key; prints one JSON line."""
+    from gateway.bootstrap import BootstrapRefused, bootstrap
+    from gateway.cli.topology import COMPONENTS
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        result = asyncio.run(bootstrap(database_url(COMPONENTS[0], data_dir), code, name))
+    except BootstrapRefused as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(result))
+
+
+@importer.command("customers")
+def import_customers_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row, or .jsonl")],
+    dealer: Annotated[str, typer.Option("--dealer", help="The dealer code the customers belong to.")],
+    url: Annotated[str, typer.Option("--url", help="The gateway URL.")] = "http://127.0.0.1:8000",
+    key: Annotated[str, typer.Option("--key", envvar="CSLOOP_API_KEY", help="An API key with customers:write.")] = "",
+) -> None:
+    """Stream customers into CSLoop; prints the counts and every row error."""
+    try:
+        result = import_customers(file, dealer, url, key)
+    except ImportRefused as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"created {result['created']}, updated {result['updated']}, failed {result['failed']}")
+    if result["errors"]:
+        errors = Table("row", "field", "message")
+        for error in result["errors"]:
+            errors.add_row(str(error["row"]), error["field"], error["message"])
+        console.print(errors)
+    typer.echo(json.dumps({k: result[k] for k in ("created", "updated", "failed")}))
+    if result["failed"]:
+        raise typer.Exit(2)

@@ -1,0 +1,66 @@
+"""Which processes make up the suite, on which ports, and who consumes whose events."""
+
+import importlib.util
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from shared.db import is_sqlite
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    module: str
+    offset: int  # port = port base + offset
+    consumes: tuple[str, ...] = ()  # event type prefixes ("customer." is a family)
+
+
+COMPONENTS = (
+    Component("gateway", "gateway", 0),
+    Component("customer", "services.customer", 1, ("vehicle.delivered", "service_visit.closed", "prospect.")),
+    Component("survey", "services.survey", 2, ("vehicle.delivered", "service_visit.closed", "complaint.resolved", "customer.erased")),
+    Component("complaint", "services.complaint", 3, ("survey.alert.raised", "customer.erased")),
+    Component("kpi", "services.kpi", 4, ("customer.", "vehicle.", "service_visit.", "survey.", "complaint.", "followup.")),
+)
+
+
+def built_components() -> list[Component]:
+    """A service not built yet is simply absent from the suite."""
+    return [c for c in COMPONENTS if importlib.util.find_spec(c.module) is not None
+            and importlib.util.find_spec(f"{c.module}.app") is not None]
+
+
+def url_of(component: Component, port_base: int, host: str = "127.0.0.1") -> str:
+    return f"http://{host}:{port_base + component.offset}"
+
+
+def database_url(component: Component, data_dir: Path) -> str:
+    """PostgreSQL when CSLOOP_DATABASE_URL names one (a database per service), else SQLite files."""
+    base = os.environ.get("CSLOOP_DATABASE_URL")
+    if base and not is_sqlite(base):
+        url = make_url(base)
+        return url.set(database=f"{url.database}_{component.name}").render_as_string(hide_password=False)
+    return f"sqlite+aiosqlite:///{data_dir.resolve() / (component.name + '.db')}"
+
+
+def subscriptions(components: list[Component], port_base: int) -> dict[str, list[str]]:
+    table: dict[str, list[str]] = {}
+    for component in components:
+        for prefix in component.consumes:
+            table.setdefault(prefix, []).append(url_of(component, port_base))
+    return table
+
+
+def internal_secret(data_dir: Path) -> str:
+    """The secret every process signs internal tokens with: from the environment, or kept in the data dir."""
+    if secret := os.environ.get("CSLOOP_INTERNAL_SECRET"):
+        return secret
+    path = data_dir / ".internal-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
