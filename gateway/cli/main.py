@@ -57,7 +57,7 @@ def _demo_credentials(suite: Suite) -> dict:
     from gateway.bootstrap import bootstrap
 
     code, name = demo.MANUFACTURER
-    credentials = asyncio.run(bootstrap(database_url(suite.components[0], suite.data_dir), code, name))
+    credentials = asyncio.run(bootstrap(suite.database_url(suite.components[0]), code, name))
     demo.save_credentials(suite.data_dir, credentials)
     return credentials
 

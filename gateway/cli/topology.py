@@ -38,9 +38,9 @@ def url_of(component: Component, port_base: int, host: str = "127.0.0.1") -> str
     return f"http://{host}:{port_base + component.offset}"
 
 
-def database_url(component: Component, data_dir: Path) -> str:
-    """PostgreSQL when CSLOOP_DATABASE_URL names one (a database per service), else SQLite files."""
-    base = os.environ.get("CSLOOP_DATABASE_URL")
+def database_url(component: Component, data_dir: Path, base: str | None = None) -> str:
+    """PostgreSQL when `base` (default: CSLOOP_DATABASE_URL) names one, a database per service; else SQLite files."""
+    base = base if base is not None else os.environ.get("CSLOOP_DATABASE_URL")
     if base and not is_sqlite(base):
         url = make_url(base)
         return url.set(database=f"{url.database}_{component.name}").render_as_string(hide_password=False)

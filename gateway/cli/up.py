@@ -21,13 +21,14 @@ STOP_TIMEOUT_SECONDS = 10.0
 class Suite:
     data_dir: Path
     port_base: int
+    database_base: str | None = None  # a PostgreSQL URL; None: CSLOOP_DATABASE_URL or SQLite
     components: list[Component] = field(default_factory=built_components)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def environment(self, component: Component) -> dict[str, str]:
         env = dict(os.environ)
         env.update({
-            "CSLOOP_DATABASE_URL": database_url(component, self.data_dir),
+            "CSLOOP_DATABASE_URL": self.database_url(component),
             "CSLOOP_INTERNAL_SECRET": internal_secret(self.data_dir),
             "CSLOOP_GATEWAY_URL": url_of(self.components[0], self.port_base),
             "CSLOOP_PUBLIC_URL": url_of(component, self.port_base),
@@ -36,6 +37,9 @@ class Suite:
         for other in self.components[1:]:
             env[f"CSLOOP_{other.name.upper()}_URL"] = url_of(other, self.port_base)
         return env
+
+    def database_url(self, component: Component) -> str:
+        return database_url(component, self.data_dir, self.database_base)
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
