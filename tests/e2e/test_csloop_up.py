@@ -1,0 +1,74 @@
+"""`csloop up` in a temporary directory: every process answers /readyz, then all stop cleanly."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.cli.topology import COMPONENTS, built_components
+from tests.support.databases import drop_postgres_databases, postgres_base_url
+from tests.support.suite import free_port_base
+
+pytestmark = pytest.mark.e2e
+
+
+def test_csloop_up_starts_every_process_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port_base = free_port_base()
+    env = {k: v for k, v in os.environ.items() if k != "CSLOOP_DATABASE_URL"}
+    if base := postgres_base_url():
+        env["CSLOOP_DATABASE_URL"] = base + "_up"
+        asyncio.run(drop_postgres_databases(base + "_up", [c.name for c in COMPONENTS]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "up", "--data-dir", str(tmp_path), "--port-base", str(port_base)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    ports = [port_base + c.offset for c in built_components()]
+    try:
+        _wait_until_ready(ports, process)
+        _wait_for_demo_seed(tmp_path, process)
+        demo = httpx.get(f"http://127.0.0.1:{port_base}/v1/orgs", timeout=5,
+                         headers={"Authorization": f"Bearer {_demo_key(tmp_path)}"})
+        assert demo.status_code == 200
+        assert len(demo.json()["items"]) >= 9  # 1 manufacturer, 2 distributors, 6 dealers
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0].decode(errors="replace")
+    assert process.returncode == 0, output
+    for port in ports:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/livez", timeout=2)
+
+
+def _wait_until_ready(ports: list[int], process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    pending = set(ports)
+    while pending:
+        assert process.poll() is None, process.communicate()[0].decode(errors="replace")
+        for port in list(pending):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    pending.discard(port)
+            except httpx.HTTPError:
+                pass
+        assert time.monotonic() < deadline, f"ports not ready: {pending}"
+        time.sleep(0.3)
+
+
+def _wait_for_demo_seed(data_dir: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    """/readyz answers before the seed is done; demo.json says `seeded` once it is."""
+    deadline = time.monotonic() + timeout
+    while not json.loads((data_dir / "demo.json").read_text()).get("seeded"):
+        assert process.poll() is None, process.communicate()[0].decode(errors="replace")
+        assert time.monotonic() < deadline, "the demo network was not seeded in time"
+        time.sleep(0.3)
+
+
+def _demo_key(data_dir: Path) -> str:
+    return json.loads((data_dir / "demo.json").read_text())["api_key"]
