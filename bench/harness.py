@@ -1,0 +1,92 @@
+"""What every benchmark needs: the suite on PostgreSQL, a dealer with a key, wrk runs."""
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from gateway.cli.topology import COMPONENTS
+from gateway.cli.up import Suite
+from tests.support.databases import drop_postgres_databases
+from tests.support.suite import Network, bootstrap_with_cli, free_port_base
+
+DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/csloop_bench"
+
+
+def database_base() -> str:
+    return os.environ.get("CSLOOP_BENCH_DATABASE_URL", DEFAULT_DATABASE)
+
+
+@dataclass
+class RunningSuite:
+    suite: Suite
+    network: Network
+    data_dir: Path
+
+    def stop(self) -> None:
+        self.suite.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def start_suite() -> RunningSuite:
+    """A fresh suite on fresh PostgreSQL databases, with a bootstrapped manufacturer."""
+    base = database_base()
+    asyncio.run(drop_postgres_databases(base, [c.name for c in COMPONENTS]))
+    data_dir = Path(tempfile.mkdtemp(prefix="csloop-bench-"))
+    suite = Suite(data_dir=data_dir, port_base=free_port_base(), database_base=base)
+    env = {k: v for k, v in os.environ.items() if k != "CSLOOP_DATABASE_URL"} | {"CSLOOP_DATABASE_URL": base}
+    credentials = bootstrap_with_cli(data_dir, "BENCH", "Bench manufacturer", env)
+    suite.start()
+    suite.wait_ready()
+    network = Network(suite, f"http://127.0.0.1:{suite.port_base}", credentials["org_code"], credentials["api_key"])
+    return RunningSuite(suite, network, data_dir)
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    def as_dict(self) -> dict[str, float]:
+        return {"req_per_s": round(self.requests_per_second), "p50_ms": self.p50_ms, "p99_ms": self.p99_ms, "errors": self.errors}
+
+
+def wrk(url: str, headers: dict[str, str], *, connections: int = 32, seconds: int = 10, threads: int = 2) -> WrkResult:
+    command = ["wrk", "--latency", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return WrkResult(rps, _latency(output, "50%"), _latency(output, "99%"), errors + (int(non2xx[1]) if non2xx else 0))
+
+
+def _latency(output: str, percentile: str) -> float:
+    match = re.search(rf"{re.escape(percentile)}\s+([\d.]+)(us|ms|s)", output)
+    value, unit = float(match[1]), match[2]
+    return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
+
+
+def write_result(name: str, result: dict) -> Path:
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return path
+
+
+def get_json(client: httpx.Client, path: str) -> dict:
+    response = client.get(path)
+    response.raise_for_status()
+    return response.json()

@@ -1,0 +1,91 @@
+"""Importing 100,000 customers through the gateway, next to PostgreSQL COPY of the same rows.
+
+    .venv/bin/python -m bench.import_customers [--rows 100000]
+"""
+
+import argparse
+import asyncio
+import csv
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+from bench.harness import database_base, start_suite, write_result
+
+FIELDS = ["external_id", "name", "phone", "email", "birth_date", "city", "consent_survey", "consent_marketing",
+          "consent_share_with_manufacturer"]
+
+
+def write_csv(path: Path, rows: int) -> None:
+    rng = random.Random(7)
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(FIELDS)
+        for index in range(rows):
+            writer.writerow([f"EXT-{index:07d}", f"客户{index}", f"13{index % 10}{index:08d}"[:11], f"c{index}@example.cn",
+                             f"{rng.randint(1960, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                             "上海", "true", "false", "true"])
+
+
+def import_through_gateway(url: str, key: str, dealer: str, path: Path) -> tuple[float, dict]:
+    started = time.perf_counter()
+    with path.open("rb") as body:
+        response = httpx.post(f"{url}/v1/customers/import", params={"dealer_code": dealer}, content=body,
+                              headers={"Authorization": f"Bearer {key}", "Content-Type": "text/csv"}, timeout=1800)
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed, response.json()
+
+
+async def copy_reference(path: Path) -> float:
+    """Raw COPY of the same file into a table of the same columns: the floor of what loading costs."""
+    url = make_url(database_base()).set(drivername="postgresql", database="postgres")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await connection.execute("DROP TABLE IF EXISTS bench_copy_reference")
+        await connection.execute(
+            "CREATE TABLE bench_copy_reference (external_id text primary key, name text, phone text, email text,"
+            " birth_date date, city text, consent_survey bool, consent_marketing bool, consent_share_with_manufacturer bool)"
+        )
+        started = time.perf_counter()
+        with path.open("rb") as source:
+            await connection.copy_to_table("bench_copy_reference", source=source, format="csv", header=True)
+        elapsed = time.perf_counter() - started
+        await connection.execute("DROP TABLE bench_copy_reference")
+        return elapsed
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    rows = parser.parse_args().rows
+    workdir = Path(tempfile.mkdtemp(prefix="csloop-import-"))
+    path = workdir / "customers.csv"
+    write_csv(path, rows)
+    running = start_suite()
+    try:
+        dealer = running.network.org("dealer", running.network.org("distributor"))
+        copy_seconds = asyncio.run(copy_reference(path))
+        gateway_seconds, result = import_through_gateway(running.network.url, dealer.key, dealer.code, path)
+        assert result["created"] == rows, result
+        update_seconds, updated = import_through_gateway(running.network.url, dealer.key, dealer.code, path)
+        assert updated["updated"] == rows, updated
+    finally:
+        running.stop()
+    write_result("import_customers", {
+        "rows": rows, "file_mb": round(path.stat().st_size / 2**20, 1),
+        "copy_rows_per_s": round(rows / copy_seconds), "gateway_create_rows_per_s": round(rows / gateway_seconds),
+        "gateway_update_rows_per_s": round(rows / update_seconds),
+        "ratio_to_copy": round(copy_seconds / gateway_seconds, 3),
+    })
+
+
+if __name__ == "__main__":
+    main()
