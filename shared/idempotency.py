@@ -47,8 +47,7 @@ class IdempotencyMiddleware:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         key = headers.get(HEADER)
-        length = int(headers.get(b"content-length", b"0") or 0)
-        if not key or length > MAX_FINGERPRINTED_BODY:
+        if not key or not _small_body(headers):
             return await self.app(scope, receive, send)
         body = await _read_body(receive)
         state = scope["app"].state
@@ -83,6 +82,12 @@ class IdempotencyMiddleware:
             await self.app(scope, _replay_receive(body), capture)
         finally:
             await _settle(state.sessions, table, scope_key, captured)
+
+
+def _small_body(headers: dict[bytes, bytes]) -> bool:
+    """Only bodies of a known, small length are buffered; a chunked upload streams through."""
+    length = headers.get(b"content-length")
+    return length is not None and length.isdigit() and int(length) <= MAX_FINGERPRINTED_BODY
 
 
 async def _read_body(receive: Receive) -> bytes:
