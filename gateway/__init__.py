@@ -1,0 +1,1 @@
+"""The gateway: identity, the organisation tree, routing to the services, aggregation."""

@@ -1,0 +1,77 @@
+"""create_app(): the gateway's ASGI application.
+
+Middleware order, outermost first: request id, metrics, proxy (raw ASGI, for every path a
+service owns), body limit (for the gateway's own routes), then FastAPI's router.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from gateway import api, internal, view360
+from gateway.authn import Authenticator
+from gateway.bootstrap import MIGRATIONS
+from gateway.limits import BodyLimitMiddleware
+from gateway.openapi import ServiceDocuments, docs_router
+from gateway.proxy import ProxyMiddleware
+from gateway.ratelimit import RateLimiter
+from gateway.settings import GatewaySettings
+from gateway.upstreams import Upstreams
+from shared.auth import InternalTokenVerifier
+from shared.db import create_engine, session_factory
+from shared.logs import RequestIdMiddleware, configure_logging
+from shared.migrations import upgrade
+from shared.observability import MetricsMiddleware, RequestMetrics, health_router
+from shared.problems import install_problem_handlers
+
+
+def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False) -> FastAPI:
+    settings = settings or GatewaySettings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    upstreams = Upstreams(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade(settings.database_url, MIGRATIONS)
+        engine = create_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.authenticator = Authenticator(
+            app.state.sessions, settings.internal_secret, key_cache_seconds=settings.api_key_cache_seconds,
+            internal_ttl_seconds=settings.internal_token_ttl_seconds,
+        )
+        await upstreams.open()
+        try:
+            yield
+        finally:
+            await upstreams.close()
+            await engine.dispose()
+
+    # The document at /openapi.json is the merged one (openapi.py), so FastAPI's own is off.
+    app = FastAPI(title="CSLoop API", version="1.0.0", lifespan=lifespan,
+                  openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.upstreams = upstreams
+    app.state.service_documents = ServiceDocuments(upstreams, settings.openapi_cache_seconds)
+    app.state.token_verifier = InternalTokenVerifier(settings.internal_secret)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    install_problem_handlers(app)
+
+    async def database() -> None:
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    metrics = RequestMetrics(settings.service_name)
+    app.include_router(health_router(metrics, [database]))
+    app.include_router(docs_router(app))
+    app.include_router(api.router)
+    app.include_router(view360.router)
+    app.include_router(internal.router)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(ProxyMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware)
+    return app

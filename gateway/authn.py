@@ -1,0 +1,73 @@
+"""Who is calling: `Authorization: Bearer <api key | access token>` -> Principal, cheaply.
+
+Per request this is a dictionary lookup in the common case: verified keys are remembered
+for a short while (hash -> principal), access tokens until they expire, and the internal
+token minted for a principal is reused until shortly before it expires.
+"""
+
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway.keys import KEY_PREFIX, hash_key, key_principal
+from gateway.repository import ApiKeyRepository
+from gateway.tokens import AccessTokenVerifier
+from shared.auth import Principal, mint_internal_token, system_principal
+from shared.problems import Unauthorized
+
+_MAX_CACHED = 50_000
+
+
+class Authenticator:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], secret: str, *, key_cache_seconds: float,
+                 internal_ttl_seconds: int) -> None:
+        self._sessions = sessions
+        self._secret = secret
+        self._key_cache_seconds = key_cache_seconds
+        self._internal_ttl = internal_ttl_seconds
+        # Reuse a minted token while more than a quarter of its life is left, so a service
+        # never receives one that expires in flight.
+        self._internal_reuse = internal_ttl_seconds * 0.75
+        self._keys: dict[str, tuple[float, Principal]] = {}
+        self._tokens: dict[Principal, tuple[float, str]] = {}
+        self._access = AccessTokenVerifier(secret)
+
+    async def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization or not authorization[:7].lower() == "bearer ":
+            raise Unauthorized("Send `Authorization: Bearer <api key or access token>`")
+        credential = authorization[7:].strip()
+        if credential.startswith(KEY_PREFIX):
+            return await self._key(credential)
+        return self._access.verify(credential)
+
+    async def _key(self, key: str) -> Principal:
+        key_hash = hash_key(key)
+        cached = self._keys.get(key_hash)
+        now = time.monotonic()
+        if cached and cached[0] > now:
+            return cached[1]
+        async with self._sessions() as session:
+            found = await ApiKeyRepository(session, system_principal()).active_by_hash(key_hash)
+        if found is None:
+            self._keys.pop(key_hash, None)
+            raise Unauthorized("Unknown or revoked API key")
+        principal = key_principal(*found)
+        if len(self._keys) >= _MAX_CACHED:
+            self._keys.clear()
+        self._keys[key_hash] = (now + self._key_cache_seconds, principal)
+        return principal
+
+    def forget_key(self, key_hash: str) -> None:
+        """Revocation takes effect at once in this process (others: after the cache period)."""
+        self._keys.pop(key_hash, None)
+
+    def internal_token(self, principal: Principal) -> str:
+        now = time.monotonic()
+        cached = self._tokens.get(principal)
+        if cached and cached[0] > now:
+            return cached[1]
+        token = mint_internal_token(principal, self._secret, self._internal_ttl)
+        if len(self._tokens) >= _MAX_CACHED:
+            self._tokens.clear()
+        self._tokens[principal] = (now + self._internal_reuse, token)
+        return token

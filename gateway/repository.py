@@ -1,0 +1,63 @@
+"""Every SQL statement of the gateway. Repositories are built for one principal and filter by
+its subtree; lookups that must see the whole tree (login, key check, code uniqueness) are
+done with `shared.auth.system_principal()`, so they say so where they are called.
+"""
+
+import uuid
+
+from sqlalchemy import select
+
+from gateway.models import ApiKey, Org, User
+from shared.pagination import PageParams, keyset_page
+from shared.scope import ScopedRepository
+
+
+class OrgRepository(ScopedRepository):
+    async def get(self, code: str) -> Org | None:
+        return await self.session.scalar(self.select(Org).where(Org.code == code))
+
+    async def page(self, params: PageParams) -> tuple[list[Org], str | None]:
+        return await keyset_page(self.session, self.select(Org), Org, params)
+
+    async def code_taken(self, code: str) -> bool:
+        # Codes are unique across the whole tree, whoever asks.
+        return await self.session.scalar(select(Org.id).where(Org.code == code)) is not None
+
+    async def add(self, org: Org) -> Org:
+        self.session.add(org)
+        await self.session.flush()
+        return org
+
+
+class ApiKeyRepository(ScopedRepository):
+    async def get(self, key_id: uuid.UUID) -> ApiKey | None:
+        return await self.session.scalar(self.select(ApiKey).where(ApiKey.id == key_id))
+
+    async def active_by_hash(self, key_hash: str) -> tuple[ApiKey, Org] | None:
+        statement = (
+            self.select(ApiKey, ApiKey, Org)
+            .join(Org, Org.code == ApiKey.org_code)
+            .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        )
+        row = (await self.session.execute(statement)).first()
+        return (row[0], row[1]) if row else None
+
+    async def add(self, key: ApiKey) -> ApiKey:
+        self.session.add(key)
+        await self.session.flush()
+        return key
+
+
+class UserRepository(ScopedRepository):
+    async def by_username(self, username: str) -> tuple[User, Org] | None:
+        statement = self.select(User, User, Org).join(Org, Org.code == User.org_code).where(User.username == username)
+        row = (await self.session.execute(statement)).first()
+        return (row[0], row[1]) if row else None
+
+    async def username_taken(self, username: str) -> bool:
+        return await self.session.scalar(select(User.id).where(User.username == username)) is not None
+
+    async def add(self, user: User) -> User:
+        self.session.add(user)
+        await self.session.flush()
+        return user

@@ -1,0 +1,75 @@
+"""Request and response bodies of the gateway's own endpoints."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.types import OrgCode
+
+OrgKind = Literal["manufacturer", "distributor", "dealer"]
+
+
+class OrgCreate(BaseModel):
+    code: OrgCode
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrgKind
+    parent_code: OrgCode
+    region: str | None = Field(default=None, max_length=100)
+
+
+class OrgRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    kind: OrgKind
+    parent_code: str | None
+    region: str | None
+    path: str = Field(validation_alias="org_path")
+    created_at: datetime
+
+
+class ApiKeyCreate(BaseModel):
+    org_code: OrgCode
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] = Field(min_length=1)
+
+
+class ApiKeyCreated(BaseModel):
+    id: uuid.UUID
+    key: str = Field(description="Shown once; only its hash is stored")
+    org_code: str
+    name: str
+    scopes: list[str]
+
+
+class UserCreate(BaseModel):
+    username: str = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")
+    password: str = Field(min_length=10, max_length=200)
+    org_code: OrgCode
+    roles: list[str] = Field(default_factory=list)
+    scopes: list[str] = Field(default_factory=list)
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    org_code: str
+    roles: list[str]
+    scopes: list[str]
+    created_at: datetime
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class AccessToken(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int

@@ -1,0 +1,87 @@
+"""The services behind the gateway: which path prefix each owns, and one pooled client each."""
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from gateway.settings import GatewaySettings
+
+# Path prefix -> owning service. A prefix ending in "-" matches a family (`/v1/survey-*`).
+ROUTES: tuple[tuple[str, str], ...] = (
+    ("/v1/customers", "customer"), ("/v1/vehicles", "customer"), ("/v1/deliveries", "customer"),
+    ("/v1/service-visits", "customer"), ("/v1/prospects", "customer"), ("/v1/follow-ups", "customer"),
+    ("/v1/surveys", "survey"), ("/v1/survey-", "survey"), ("/v1/public/surveys", "survey"),
+    ("/v1/complaints", "complaint"), ("/v1/complaint-sla-policies", "complaint"), ("/v1/quality-signals", "complaint"),
+    ("/v1/kpi", "kpi"),
+)
+# Reached without credentials: a customer answering a survey has no key.
+PUBLIC_PREFIXES: tuple[str, ...] = ("/v1/public/",)
+SERVICES: tuple[str, ...] = ("customer", "survey", "complaint", "kpi")
+
+
+def route_for(path: str) -> tuple[str, str] | None:
+    """(prefix, service) owning `path`, or None when the gateway serves it itself."""
+    if not path.startswith("/v1/"):
+        return None
+    for prefix, service in ROUTES:
+        if path.startswith(prefix) and (
+            len(path) == len(prefix) or path[len(prefix)] == "/" or prefix[-1] == "-"
+        ):
+            if service == "customer" and path.endswith("/360") and path.startswith("/v1/customers/"):
+                return None  # the customer 360 is assembled by the gateway (view360.py)
+            return prefix, service
+    return None
+
+
+def is_public(path: str) -> bool:
+    return path.startswith(PUBLIC_PREFIXES)
+
+
+@dataclass
+class Upstream:
+    name: str
+    base_url: str | None  # None: the service is not deployed
+    session: aiohttp.ClientSession | None = None
+
+
+class Upstreams:
+    """One aiohttp session per service, opened in the lifespan and reused by every request."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self._settings = settings
+        urls = {"customer": settings.customer_url, "survey": settings.survey_url,
+                "complaint": settings.complaint_url, "kpi": settings.kpi_url}
+        self.by_name = {name: Upstream(name, (urls[name] or "").rstrip("/") or None) for name in SERVICES}
+
+    def __getitem__(self, name: str) -> Upstream:
+        return self.by_name[name]
+
+    async def open(self) -> None:
+        s = self._settings
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=s.upstream_connect_timeout_seconds,
+            # `connect` includes waiting for a free pooled connection under load.
+            connect=s.upstream_read_timeout_seconds, sock_read=s.upstream_read_timeout_seconds,
+        )
+        for upstream in self.by_name.values():
+            if upstream.base_url is None:
+                continue
+            connector = aiohttp.TCPConnector(
+                limit=s.upstream_pool_size, ttl_dns_cache=300,
+                # Below uvicorn's 5 s keep-alive, so a pooled connection is never one the
+                # service is closing at that moment.
+                keepalive_timeout=4.0,
+            )
+            upstream.session = aiohttp.ClientSession(
+                connector=connector, timeout=timeout,
+                # Bytes pass through untouched (compressed stays compressed), no cookies are
+                # kept between callers, and nothing is added the caller did not send.
+                auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            )
+
+    async def close(self) -> None:
+        for upstream in self.by_name.values():
+            if upstream.session is not None:
+                await upstream.session.close()
+                upstream.session = None
