@@ -37,7 +37,7 @@ def fake_service() -> FastAPI:
     async def responses(customer_id: str) -> dict:
         return {"items": [{"id": "r1", "customer_id": customer_id}], "next_cursor": None}
 
-    @app.get("/v1/customers-stream")
+    @app.get("/v1/follow-ups/stream")
     async def stream(chunks: int = 100) -> StreamingResponse:
         async def body():  # noqa: ANN202
             for i in range(chunks):
