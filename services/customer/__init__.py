@@ -1,0 +1,1 @@
+"""The customer service: customers, vehicles, deliveries, service visits, prospects, follow-ups."""

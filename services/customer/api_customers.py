@@ -1,0 +1,102 @@
+"""HTTP endpoints for customers: parse, authorise, call the use case, shape the response."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
+
+from services.customer import customers, importer
+from services.customer.deps import DirectoryDep, ReadRepo, SettingsDep, WriteRepo, sees_pii
+from services.customer.repository import CustomerFilter
+from services.customer.schemas import CustomerCreate, CustomerRead, CustomerUpdate, ImportResult
+from shared.etag import etag_for
+from shared.pagination import Page, PageParams, page_params
+from shared.problems import BadRequest, Conflict, problem_responses
+from shared.types import OrgCode, normalise_phone
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+def _with_etag(response: Response, customer: CustomerRead) -> CustomerRead:
+    response.headers["ETag"] = etag_for(customer.version)
+    return customer
+
+
+@router.post("", status_code=201, responses=problem_responses(401, 403, 404, 409, 422))
+async def create_customer(data: CustomerCreate, repo: WriteRepo, directory: DirectoryDep, response: Response) -> CustomerRead:
+    """Create a customer of a dealer."""
+    customer = await customers.create_customer(repo, directory, data)
+    response.headers["Location"] = f"/v1/customers/{customer.id}"
+    return _with_etag(response, customers.to_read(customer))
+
+
+def _filter(
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    phone: Annotated[str | None, Query(max_length=30)] = None,
+    vin: Annotated[str | None, Query(max_length=17)] = None,
+    dealer_code: Annotated[str | None, Query(max_length=40)] = None,
+) -> CustomerFilter:
+    if phone:
+        try:
+            phone = normalise_phone(phone)
+        except ValueError as exc:
+            raise BadRequest("Not a phone number", errors=[{"field": "phone", "message": str(exc)}]) from exc
+    return CustomerFilter(q=q or None, phone=phone, vin=vin.strip().upper() if vin else None, dealer_code=dealer_code)
+
+
+@router.get("", responses=problem_responses(400, 401, 403, 422))
+async def list_customers(
+    repo: ReadRepo, where: Annotated[CustomerFilter, Depends(_filter)],
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[CustomerRead]:
+    """List customers; phone and email are masked without the pii:read scope."""
+    rows, next_cursor = await repo.customers(where, page)
+    pii = sees_pii(repo.principal)
+    return Page(items=[customers.to_read(row, pii=pii) for row in rows], next_cursor=next_cursor)
+
+
+IMPORT_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/x-ndjson": {"schema": {"type": "string"}},
+}}}
+
+
+@router.post("/import", responses=problem_responses(401, 403, 404, 409, 413, 415, 422), openapi_extra=IMPORT_BODY)
+async def import_customers(
+    request: Request, dealer_code: Annotated[OrgCode, Query()], repo: WriteRepo, directory: DirectoryDep,
+    settings: SettingsDep,
+) -> ImportResult:
+    """Import customers from CSV or JSON Lines, upserting by (dealer_code, external_id)."""
+    kind = importer.media_type(request.headers.get("content-type"))
+    dealer = await directory.dealer_for(repo.principal, dealer_code)
+    body = await importer.spool(request.stream(), settings.import_max_bytes)
+    try:
+        outcome = await importer.import_customers(repo.session, dealer, kind, body, settings.import_batch_rows)
+    except IntegrityError as exc:
+        raise Conflict("Another write to this dealer's customers ran at the same time; send the file again") from exc
+    finally:
+        body.close()
+    return ImportResult.model_validate(outcome, from_attributes=True)
+
+
+@router.get("/{customer_id}", responses=problem_responses(401, 403, 404))
+async def get_customer(customer_id: uuid.UUID, repo: ReadRepo, response: Response) -> CustomerRead:
+    """Read one customer."""
+    return _with_etag(response, customers.to_read(await customers.get_customer(repo, customer_id)))
+
+
+@router.patch("/{customer_id}", responses=problem_responses(401, 403, 404, 409, 412, 422, 428))
+async def update_customer(
+    customer_id: uuid.UUID, data: CustomerUpdate, repo: WriteRepo, response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> CustomerRead:
+    """Change a customer (send If-Match with the ETag you read)."""
+    customer = await customers.update_customer(repo, customer_id, data, if_match)
+    return _with_etag(response, customers.to_read(customer))
+
+
+@router.post("/{customer_id}/erase", responses=problem_responses(401, 403, 404))
+async def erase_customer(customer_id: uuid.UUID, repo: WriteRepo, response: Response) -> CustomerRead:
+    """Erase a customer's personal data (PIPL/GDPR); the id and non-personal facts stay."""
+    return _with_etag(response, customers.to_read(await customers.erase_customer(repo, customer_id)))

@@ -1,0 +1,220 @@
+"""The set-based writes of a customer import, one implementation per database.
+
+PostgreSQL: rows are COPYed (asyncpg binary COPY) into a temporary staging table, then a
+handful of statements reject conflicts, update the existing customers, insert the new ones
+and write one outbox event per customer, all in the request's transaction. That keeps a
+100,000-row import close to COPY speed. SQLite (development): Core executemany per batch.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.customer.domain import ImportRow
+from services.customer.models import TABLES, Customer
+from shared.contracts import customer as contract
+from shared.db import utcnow
+from shared.events import new_event
+from shared.orgs import OrgInfo
+from shared.outbox import outbox_row
+
+STAGE = "customer_import_stage"
+STAGE_COLUMNS = ("row_no", "external_id", "name", "phone", "email", "birth_date", "city",
+                 "consent_survey", "consent_marketing", "consent_share")
+ERASED = "this customer was erased and cannot be imported again"
+
+
+@dataclass
+class BulkResult:
+    created: int = 0
+    updated: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+class ImportWriter(Protocol):
+    async def start(self) -> None: ...
+    async def add(self, rows: list[ImportRow]) -> None: ...
+    async def finish(self) -> BulkResult: ...
+
+
+def writer_for(session: AsyncSession, dealer: OrgInfo) -> ImportWriter:
+    if session.bind.dialect.name == "postgresql":
+        return PostgresWriter(session, dealer)
+    return SqliteWriter(session, dealer)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+_CREATE_STAGE = f"""CREATE TEMP TABLE {STAGE} (row_no int, external_id text, name text, phone text,
+    email text, birth_date date, city text, consent_survey boolean, consent_marketing boolean,
+    consent_share boolean) ON COMMIT DROP"""
+
+_REJECT_ERASED = f"""DELETE FROM {STAGE} s USING customers c
+    WHERE c.dealer_code = :dealer AND c.external_id = s.external_id AND c.erased_at IS NOT NULL
+    RETURNING s.row_no"""
+
+_REJECT_PHONES = f"""DELETE FROM {STAGE} s USING customers c
+    WHERE c.dealer_code = :dealer AND s.phone IS NOT NULL AND c.phone = s.phone
+      AND c.external_id IS DISTINCT FROM s.external_id
+    RETURNING s.row_no, c.id"""
+
+# One outbox row per changed customer, the CloudEvent built in SQL: shape of shared.events.CloudEvent
+# with data = shared.contracts.customer.CustomerChanged.
+_OUTBOX_FROM_CHANGED = """, evented AS (SELECT changed.*, gen_random_uuid()::text AS event_id FROM changed)
+INSERT INTO outbox (event_id, type, payload, created_at, next_attempt_at, attempts)
+SELECT event_id, :type, json_build_object(
+    'specversion', '1.0', 'id', event_id, 'source', :source, 'type', :type,
+    'subject', 'customers/' || id::text, 'time', CAST(:now AS timestamptz),
+    'datacontenttype', 'application/json',
+    'data', json_build_object(
+        'dealer_code', dealer_code, 'org_path', org_path, 'customer_id', id, 'external_id', external_id,
+        'name', name, 'phone', phone, 'email', email, 'city', city,
+        'consent', json_build_object('survey', consent_survey, 'marketing', consent_marketing,
+                                     'share_with_manufacturer', consent_share_with_manufacturer))),
+    CAST(:now AS timestamptz), CAST(:now AS timestamptz), 0
+FROM evented"""
+
+_UPDATE = f"""WITH changed AS (
+    UPDATE customers c SET name = s.name, phone = COALESCE(s.phone, c.phone), email = COALESCE(s.email, c.email),
+        birth_date = COALESCE(s.birth_date, c.birth_date), city = COALESCE(s.city, c.city),
+        consent_survey = COALESCE(s.consent_survey, c.consent_survey),
+        consent_marketing = COALESCE(s.consent_marketing, c.consent_marketing),
+        consent_share_with_manufacturer = COALESCE(s.consent_share, c.consent_share_with_manufacturer),
+        version = c.version + 1, updated_at = CAST(:now AS timestamptz)
+    FROM {STAGE} s WHERE c.dealer_code = :dealer AND c.external_id = s.external_id
+    RETURNING c.*){_OUTBOX_FROM_CHANGED}"""
+
+_INSERT = f"""WITH changed AS (
+    INSERT INTO customers (id, dealer_code, org_path, external_id, name, phone, email, birth_date, city,
+        consent_survey, consent_marketing, consent_share_with_manufacturer, version, created_at, updated_at)
+    SELECT gen_random_uuid(), :dealer, :path, s.external_id, s.name, s.phone, s.email, s.birth_date, s.city,
+        COALESCE(s.consent_survey, false), COALESCE(s.consent_marketing, false), COALESCE(s.consent_share, false),
+        1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM {STAGE} s
+    WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.dealer_code = :dealer AND c.external_id = s.external_id)
+    ORDER BY s.row_no
+    RETURNING *){_OUTBOX_FROM_CHANGED}"""
+
+
+class PostgresWriter:
+    def __init__(self, session: AsyncSession, dealer: OrgInfo) -> None:
+        self._session = session
+        self._dealer = dealer
+        self._driver: Any = None
+
+    async def start(self) -> None:
+        await self._session.execute(text(_CREATE_STAGE))
+        connection = await self._session.connection()
+        # The asyncpg connection under the session, inside the same transaction.
+        self._driver = (await connection.get_raw_connection()).driver_connection
+
+    async def add(self, rows: list[ImportRow]) -> None:
+        await self._driver.copy_records_to_table(STAGE, records=rows, columns=STAGE_COLUMNS)
+
+    async def finish(self) -> BulkResult:
+        run = self._session.execute
+        dealer = {"dealer": self._dealer.code}
+        # A temporary table has no statistics; without them the planner may loop instead of hashing.
+        await run(text(f"ANALYZE {STAGE}"))
+        result = BulkResult()
+        result.rejected += [(row, "external_id", ERASED) for (row,) in await run(text(_REJECT_ERASED), dealer)]
+        result.rejected += [(row, "phone", f"already the phone of customer {existing}")
+                            for row, existing in await run(text(_REJECT_PHONES), dealer)]
+        now = {"now": utcnow(), "source": contract.SOURCE, "path": self._dealer.path, **dealer}
+        result.updated = (await run(text(_UPDATE), {**now, "type": contract.CUSTOMER_UPDATED})).rowcount
+        result.created = (await run(text(_INSERT), {**now, "type": contract.CUSTOMER_CREATED})).rowcount
+        return result
+
+
+# --- SQLite -------------------------------------------------------------------------------------
+
+_VALUE_COLUMNS = ("external_id", "name", "phone", "email", "birth_date", "city",
+                  "consent_survey", "consent_marketing", "consent_share_with_manufacturer")
+
+
+class SqliteWriter:
+    def __init__(self, session: AsyncSession, dealer: OrgInfo) -> None:
+        self._session = session
+        self._dealer = dealer
+        self._result = BulkResult()
+
+    async def start(self) -> None:
+        return None
+
+    async def finish(self) -> BulkResult:
+        return self._result
+
+    async def _existing(self, column: Any, keys: list[Any]) -> dict[Any, Any]:
+        table = Customer.__table__
+        if not keys:
+            return {}
+        statement = select(table).where(table.c.dealer_code == self._dealer.code, column.in_(keys))
+        return {getattr(row, column.key): row for row in (await self._session.execute(statement)).mappings()}
+
+    async def add(self, rows: list[ImportRow]) -> None:
+        table = Customer.__table__
+        by_external = await self._existing(table.c.external_id, [row[1] for row in rows])
+        by_phone = await self._existing(table.c.phone, [row[3] for row in rows if row[3]])
+        now = utcnow()
+        inserts, updates = [], []
+        for row in rows:
+            if rejection := self._rejection(row, by_external, by_phone):
+                self._result.rejected.append(rejection)
+                continue
+            current = by_external.get(row[1])
+            values = dict(zip(_VALUE_COLUMNS, row[1:]))
+            if current is None:
+                inserts.append(self._new(values, now))
+            else:
+                updates.append(self._merged(current, values, now))
+        await self._write(inserts, updates)
+
+    def _rejection(self, row: ImportRow, by_external: dict[Any, Any], by_phone: dict[Any, Any]) -> tuple[int, str, str] | None:
+        current = by_external.get(row[1])
+        if current is not None and current["erased_at"] is not None:
+            return row[0], "external_id", ERASED
+        owner = by_phone.get(row[3]) if row[3] else None
+        if owner is not None and owner["external_id"] != row[1]:
+            return row[0], "phone", f"already the phone of customer {owner['id']}"
+        return None
+
+    def _new(self, values: dict[str, Any], now: Any) -> dict[str, Any]:
+        for name in _VALUE_COLUMNS[6:]:
+            values[name] = bool(values[name])
+        return {**values, "id": uuid.uuid4(), "dealer_code": self._dealer.code, "org_path": self._dealer.path,
+                "version": 1, "created_at": now, "updated_at": now}
+
+    @staticmethod
+    def _merged(current: Any, values: dict[str, Any], now: Any) -> dict[str, Any]:
+        merged = {name: current[name] for name in (*_VALUE_COLUMNS, "dealer_code", "org_path")}
+        merged.update({name: value for name, value in values.items() if value is not None})
+        return {**merged, "version": current["version"] + 1, "updated_at": now, "_id": current["id"]}
+
+    async def _write(self, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+        table = Customer.__table__
+        if inserts:
+            await self._session.execute(insert(table), inserts)
+        if updates:
+            columns = {name: bindparam(name) for name in (*_VALUE_COLUMNS, "version", "updated_at")}
+            statement = update(table).where(table.c.id == bindparam("_id")).values(columns)
+            await self._session.execute(statement, [{key: row[key] for key in (*columns, "_id")} for row in updates])
+        events = [_event(contract.CUSTOMER_CREATED, values, values["id"]) for values in inserts]
+        events += [_event(contract.CUSTOMER_UPDATED, values, values["_id"]) for values in updates]
+        if events:
+            await self._session.execute(insert(TABLES.outbox), events)
+        self._result.created += len(inserts)
+        self._result.updated += len(updates)
+
+
+def _event(type_: str, values: dict[str, Any], customer_id: uuid.UUID) -> dict[str, Any]:
+    payload = contract.CustomerChanged(
+        dealer_code=values["dealer_code"], org_path=values["org_path"], customer_id=customer_id,
+        external_id=values["external_id"], name=values["name"], phone=values["phone"], email=values["email"],
+        city=values["city"], consent=contract.Consent(
+            survey=values["consent_survey"], marketing=values["consent_marketing"],
+            share_with_manufacturer=values["consent_share_with_manufacturer"]),
+    )
+    return outbox_row(new_event(contract.SOURCE, type_, f"customers/{customer_id}", payload.model_dump(mode="json")))

@@ -1,0 +1,109 @@
+"""Customer use cases: create, update, erase, read. Loads through the repository, applies the
+rules of `domain`, records the event in the same transaction."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from services.customer import domain, events
+from services.customer.dealers import dealer_for_write
+from services.customer.models import Customer
+from services.customer.repository import CustomerRepository
+from services.customer.schemas import CustomerCreate, CustomerRead, CustomerUpdate
+from shared.contracts.customer import Consent
+from shared.db import utcnow
+from shared.etag import check_version
+from shared.orgs import OrgDirectory
+from shared.problems import Conflict, NotFound, UnprocessableContent
+
+
+def to_read(customer: Customer, *, pii: bool = True) -> CustomerRead:
+    phone, email = domain.masked_contact(customer.phone, customer.email, pii=pii)
+    return CustomerRead(
+        id=customer.id, external_id=customer.external_id, dealer_code=customer.dealer_code,
+        org_path=customer.org_path, name=customer.name, phone=phone, email=email,
+        birth_date=customer.birth_date, city=customer.city, erased=customer.erased_at is not None,
+        consent=Consent(survey=customer.consent_survey, marketing=customer.consent_marketing,
+                        share_with_manufacturer=customer.consent_share_with_manufacturer),
+        version=customer.version, created_at=customer.created_at, updated_at=customer.updated_at,
+    )
+
+
+async def get_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Customer:
+    customer = await repo.customer(customer_id)
+    if customer is None:
+        raise NotFound(f"No customer {customer_id}")
+    return customer
+
+
+async def _refuse_duplicates(repo: CustomerRepository, dealer_code: str, phone: str | None,
+                             external_id: str | None, *, own_id: uuid.UUID | None = None) -> None:
+    if phone and (other := await repo.customer_with_phone(dealer_code, phone)) and other.id != own_id:
+        raise Conflict("A customer of this dealer already has this phone", existing_id=str(other.id),
+                       errors=[{"field": "phone", "message": "already used by another customer"}])
+    if external_id and (other := await repo.customer_with_external_id(dealer_code, external_id)) and other.id != own_id:
+        raise Conflict("A customer of this dealer already has this external_id", existing_id=str(other.id),
+                       errors=[{"field": "external_id", "message": "already used by another customer"}])
+
+
+async def _flush(repo: CustomerRepository, write: Any) -> None:
+    """A concurrent write can still win the unique race after our checks; that is a 409 too."""
+    try:
+        await write()
+    except IntegrityError as exc:
+        raise Conflict("Another customer of this dealer has the same phone or external_id") from exc
+
+
+async def create_customer(repo: CustomerRepository, directory: OrgDirectory, data: CustomerCreate) -> Customer:
+    dealer = await dealer_for_write(repo.principal, directory, data.dealer_code)
+    await _refuse_duplicates(repo, dealer.code, data.phone, data.external_id)
+    customer = Customer(
+        dealer_code=dealer.code, org_path=dealer.path, external_id=data.external_id, name=data.name,
+        phone=data.phone, email=data.email, birth_date=data.birth_date, city=data.city,
+        consent_survey=data.consent.survey, consent_marketing=data.consent.marketing,
+        consent_share_with_manufacturer=data.consent.share_with_manufacturer, version=1,
+    )
+    await _flush(repo, lambda: repo.add(customer))
+    await events.customer_created(repo.session, customer)
+    return customer
+
+
+def _update_values(data: CustomerUpdate) -> dict[str, Any]:
+    values = data.model_dump(exclude_unset=True, exclude={"consent"})
+    if "name" in values and values["name"] is None:
+        raise UnprocessableContent("A customer keeps a name", errors=[{"field": "name", "message": "cannot be null"}])
+    if data.consent is not None:
+        for key, value in data.consent.model_dump(exclude_unset=True).items():
+            if value is not None:
+                values[f"consent_{key}"] = value
+    return values
+
+
+async def update_customer(repo: CustomerRepository, customer_id: uuid.UUID, data: CustomerUpdate,
+                          if_match: str | None) -> Customer:
+    customer = await get_customer(repo, customer_id)
+    check_version(if_match, customer.version)
+    if customer.erased_at is not None:
+        raise Conflict("This customer was erased and can no longer be changed")
+    values = _update_values(data)
+    await _refuse_duplicates(repo, customer.dealer_code, values.get("phone"), values.get("external_id"), own_id=customer.id)
+    await _flush(repo, lambda: repo.update_customer(customer, values))
+    await events.customer_updated(repo.session, customer)
+    return customer
+
+
+async def erase_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Customer:
+    """Anonymise in place: the id and the non-personal facts stay, so statistics still add up.
+
+    Erasing twice is harmless and publishes nothing the second time.
+    """
+    customer = await get_customer(repo, customer_id)
+    if customer.erased_at is not None:
+        return customer
+    now = utcnow()
+    await repo.update_customer(customer, domain.erased_values(now))
+    await repo.forget_customer_in_followups(customer.id, now)
+    await repo.forget_customer_in_vehicles(customer.id)
+    await events.customer_erased(repo.session, customer)
+    return customer

@@ -1,0 +1,43 @@
+"""Dependencies the endpoints share: a repository scoped to the caller, the org directory, settings."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.customer.domain import FollowUpPolicy
+from services.customer.repository import CustomerRepository
+from services.customer.settings import CustomerSettings
+from shared.auth import Principal, scoped
+from shared.orgs import OrgDirectory
+from shared.service_app import SessionDep
+
+
+def _reader(principal: scoped("customers:read"), session: SessionDep) -> CustomerRepository:  # type: ignore[valid-type]
+    return CustomerRepository(session, principal)
+
+
+def _writer(principal: scoped("customers:write"), session: SessionDep) -> CustomerRepository:  # type: ignore[valid-type]
+    return CustomerRepository(session, principal)
+
+
+def _directory(request: Request) -> OrgDirectory:
+    return request.app.state.org_directory
+
+
+def _settings(request: Request) -> CustomerSettings:
+    return request.app.state.settings
+
+
+def _policy(request: Request) -> FollowUpPolicy:
+    return request.app.state.followup_policy
+
+
+ReadRepo = Annotated[CustomerRepository, Depends(_reader)]
+WriteRepo = Annotated[CustomerRepository, Depends(_writer)]
+DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
+SettingsDep = Annotated[CustomerSettings, Depends(_settings)]
+PolicyDep = Annotated[FollowUpPolicy, Depends(_policy)]
+
+
+def sees_pii(principal: Principal) -> bool:
+    return principal.has_scope("pii:read")

@@ -1,0 +1,120 @@
+"""SQLAlchemy tables of the customer service. Every business row carries its owning dealer's org path."""
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, BigInteger, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
+from shared.service_app import plumbing_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
+
+
+class OrgOwnedMixin:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    dealer_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Customer(OrgOwnedMixin, Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("dealer_code", "external_id"),
+        # The phone is the customer key in China: one customer per phone per dealer.
+        Index("uq_customers_dealer_phone", "dealer_code", "phone", unique=True,
+              postgresql_where=text("phone IS NOT NULL"), sqlite_where=text("phone IS NOT NULL")),
+        Index("ix_customers_created_at_id", "created_at", "id"),
+    )
+
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    city: Mapped[str | None] = mapped_column(String(100))
+    consent_survey: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_marketing: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_share_with_manufacturer: Mapped[bool] = mapped_column(Boolean, default=False)
+    erased_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Vehicle(OrgOwnedMixin, Base):
+    __tablename__ = "vehicles"
+    # Each dealer keeps its own file of a vehicle (sold here, serviced there).
+    __table_args__ = (UniqueConstraint("dealer_code", "vin"),)
+
+    vin: Mapped[str] = mapped_column(String(17), index=True)
+    model: Mapped[str | None] = mapped_column(String(100))
+    model_year: Mapped[int | None]
+    plate: Mapped[str | None] = mapped_column(String(20))
+    owner_customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    delivered_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Delivery(OrgOwnedMixin, Base):
+    __tablename__ = "deliveries"
+
+    vin: Mapped[str] = mapped_column(String(17), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    delivered_at: Mapped[datetime]
+    sales_consultant: Mapped[str | None] = mapped_column(String(100))
+
+
+class ServiceVisit(OrgOwnedMixin, Base):
+    __tablename__ = "service_visits"
+    __table_args__ = (UniqueConstraint("dealer_code", "ro_number"),)
+
+    ro_number: Mapped[str] = mapped_column(String(50))
+    vin: Mapped[str] = mapped_column(String(17), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    visit_type: Mapped[str] = mapped_column(String(20))
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    symptom_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    op_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    mileage_km: Mapped[int | None]
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    advisor: Mapped[str | None] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Prospect(OrgOwnedMixin, Base):
+    __tablename__ = "prospects"
+
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    intended_model: Mapped[str | None] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(1))
+    source: Mapped[str | None] = mapped_column(String(50))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class FollowUp(OrgOwnedMixin, Base):
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_status_due", "status", "due_at"),)
+
+    kind: Mapped[str] = mapped_column(String(20))
+    # What made the task, so a redelivered event or a re-run job cannot make it twice.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    prospect_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("prospects.id"), index=True)
+    vin: Mapped[str | None] = mapped_column(String(17))
+    ro_number: Mapped[str | None] = mapped_column(String(50))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    outcome: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+TABLES = plumbing_tables(Base.metadata)

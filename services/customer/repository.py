@@ -1,0 +1,162 @@
+"""Every SQL statement of the customer service's API, each filtered by the caller's org scope.
+
+A `CustomerRepository` is built for one principal; rows outside its subtree do not exist
+for it (the API answers 404, never 403). Bulk import SQL lives in `bulk.py`.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, extract, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.customer.models import Customer, FollowUp, Prospect, ServiceVisit, Vehicle
+from shared.pagination import PageParams, keyset_page
+from shared.scope import ScopedRepository
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    q: str | None = None
+    phone: str | None = None
+    vin: str | None = None
+    dealer_code: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpFilter:
+    dealer_code: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    due_before: datetime | None = None
+    customer_id: uuid.UUID | None = None
+
+
+class CustomerRepository(ScopedRepository):
+    async def add(self, row: Any) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def _one(self, statement: Select[Any]) -> Any:
+        return (await self.session.scalars(statement.limit(1))).first()
+
+    # --- customers -------------------------------------------------------------------------
+
+    async def customer(self, customer_id: uuid.UUID) -> Customer | None:
+        return await self._one(self.select(Customer).where(Customer.id == customer_id))
+
+    async def customer_with_phone(self, dealer_code: str, phone: str) -> Customer | None:
+        return await self._one(self.select(Customer).where(Customer.dealer_code == dealer_code, Customer.phone == phone))
+
+    async def customer_with_external_id(self, dealer_code: str, external_id: str) -> Customer | None:
+        return await self._one(self.select(Customer).where(
+            Customer.dealer_code == dealer_code, Customer.external_id == external_id))
+
+    async def customers(self, where: CustomerFilter, page: PageParams) -> tuple[list[Customer], str | None]:
+        statement = self.select(Customer)
+        if where.dealer_code:
+            statement = statement.where(Customer.dealer_code == where.dealer_code)
+        if where.phone:
+            statement = statement.where(Customer.phone == where.phone)
+        if where.q:
+            pattern = "%" + where.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            statement = statement.where(or_(
+                Customer.name.ilike(pattern, escape="\\"), Customer.external_id.ilike(pattern, escape="\\"),
+                Customer.email.ilike(pattern, escape="\\"), Customer.city.ilike(pattern, escape="\\"),
+            ))
+        if where.vin:
+            owners = self.select(Vehicle, Vehicle.owner_customer_id).where(Vehicle.vin == where.vin)
+            statement = statement.where(Customer.id.in_(owners))
+        return await keyset_page(self.session, statement, Customer, page)
+
+    async def update_customer(self, customer: Customer, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            setattr(customer, name, value)
+        customer.version += 1
+        await self.session.flush()
+
+    async def birthday_customers(self, month_days: list[tuple[int, int]]) -> list[Customer]:
+        month, day = extract("month", Customer.birth_date), extract("day", Customer.birth_date)
+        matches = or_(*[(month == m) & (day == d) for m, d in month_days])
+        statement = self.select(Customer).where(Customer.erased_at.is_(None), Customer.birth_date.is_not(None), matches)
+        return list((await self.session.scalars(statement)).all())
+
+    # --- vehicles, deliveries, visits ---------------------------------------------------------
+
+    async def vehicle(self, vin: str) -> Vehicle | None:
+        """The caller's file of a VIN; above dealer level, the most recently touched one."""
+        return await self._one(self.select(Vehicle).where(Vehicle.vin == vin).order_by(Vehicle.updated_at.desc()))
+
+    async def dealer_vehicle(self, dealer_code: str, vin: str) -> Vehicle | None:
+        return await self._one(self.select(Vehicle).where(Vehicle.dealer_code == dealer_code, Vehicle.vin == vin))
+
+    async def vehicles(self, customer_id: uuid.UUID | None, page: PageParams) -> tuple[list[Vehicle], str | None]:
+        statement = self.select(Vehicle)
+        if customer_id:
+            statement = statement.where(Vehicle.owner_customer_id == customer_id)
+        return await keyset_page(self.session, statement, Vehicle, page)
+
+    async def vehicles_of(self, customer_id: uuid.UUID) -> list[Vehicle]:
+        return list((await self.session.scalars(self.select(Vehicle).where(Vehicle.owner_customer_id == customer_id))).all())
+
+    async def visit(self, visit_id: uuid.UUID) -> ServiceVisit | None:
+        return await self._one(self.select(ServiceVisit).where(ServiceVisit.id == visit_id))
+
+    async def visit_by_ro(self, dealer_code: str, ro_number: str) -> ServiceVisit | None:
+        return await self._one(self.select(ServiceVisit).where(
+            ServiceVisit.dealer_code == dealer_code, ServiceVisit.ro_number == ro_number))
+
+    async def visits(self, customer_id: uuid.UUID | None, vin: str | None, page: PageParams) -> tuple[list[ServiceVisit], str | None]:
+        statement = self.select(ServiceVisit)
+        if customer_id:
+            statement = statement.where(ServiceVisit.customer_id == customer_id)
+        if vin:
+            statement = statement.where(ServiceVisit.vin == vin)
+        return await keyset_page(self.session, statement, ServiceVisit, page)
+
+    # --- prospects and follow-ups ----------------------------------------------------------
+
+    async def prospect(self, prospect_id: uuid.UUID) -> Prospect | None:
+        return await self._one(self.select(Prospect).where(Prospect.id == prospect_id))
+
+    async def followup(self, followup_id: uuid.UUID) -> FollowUp | None:
+        return await self._one(self.select(FollowUp).where(FollowUp.id == followup_id))
+
+    async def followups(self, where: FollowUpFilter, page: PageParams) -> tuple[list[FollowUp], str | None]:
+        statement = self.select(FollowUp)
+        for column, value in ((FollowUp.dealer_code, where.dealer_code), (FollowUp.status, where.status),
+                              (FollowUp.kind, where.kind), (FollowUp.customer_id, where.customer_id)):
+            if value is not None:
+                statement = statement.where(column == value)
+        if where.due_before:
+            statement = statement.where(FollowUp.due_at < where.due_before)
+        return await keyset_page(self.session, statement, FollowUp, page)
+
+    async def open_prospect_followups(self, prospect_id: uuid.UUID) -> list[FollowUp]:
+        statement = self.select(FollowUp).where(FollowUp.prospect_id == prospect_id, FollowUp.status == "open")
+        return list((await self.session.scalars(statement)).all())
+
+    async def add_followup_once(self, values: dict[str, Any]) -> bool:
+        """Insert a follow-up unless one with its dedupe key exists; True when inserted."""
+        if not self.principal.sees(values["org_path"]):
+            return False
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        values = {"id": uuid.uuid4(), "status": "open", "created_at": values["now"], "updated_at": values["now"]} | values
+        values.pop("now")
+        statement = dialect.insert(FollowUp).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        result = await self.session.execute(statement)
+        return bool(result.rowcount)
+
+    async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> None:
+        """Erasure: notes may name the customer; open tasks about them no longer make sense."""
+        base = update(FollowUp).where(FollowUp.customer_id == customer_id, FollowUp.org_path.startswith(self.principal.org_path, autoescape=True))
+        await self.session.execute(base.values(note=None))
+        await self.session.execute(base.where(FollowUp.status == "open").values(status="cancelled", updated_at=now))
+
+    async def forget_customer_in_vehicles(self, customer_id: uuid.UUID) -> None:
+        statement = update(Vehicle).where(Vehicle.owner_customer_id == customer_id,
+                                          Vehicle.org_path.startswith(self.principal.org_path, autoescape=True))
+        await self.session.execute(statement.values(plate=None))
+

@@ -1,0 +1,229 @@
+"""Request and response models of the customer service's own API.
+
+Every request model forbids unknown fields, so a typo is a 422 instead of silently ignored.
+"""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.contracts.customer import Consent, FollowUpKind, ProspectLevel, VisitType
+from services.customer.domain import Email, past_birth_date
+from shared.types import VIN, OrgCode, Phone
+
+Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+
+
+BirthDate = Annotated[date, AfterValidator(past_birth_date)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ConsentIn(_In, Consent):
+    pass
+
+
+class ConsentUpdate(_In):
+    survey: bool | None = None
+    marketing: bool | None = None
+    share_with_manufacturer: bool | None = None
+
+
+class CustomerCreate(_In):
+    external_id: Text100 | None = None
+    dealer_code: OrgCode | None = Field(None, description="Defaults to the caller's own dealer")
+    name: Name
+    phone: Phone | None = None
+    email: Email | None = None
+    birth_date: BirthDate | None = None
+    city: Text100 | None = None
+    consent: ConsentIn = Field(default_factory=ConsentIn)
+
+
+class CustomerUpdate(_In):
+    external_id: Text100 | None = None
+    name: Name | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    birth_date: BirthDate | None = None
+    city: Text100 | None = None
+    consent: ConsentUpdate | None = None
+
+
+class CustomerRead(BaseModel):
+    id: uuid.UUID
+    external_id: str | None
+    dealer_code: str
+    org_path: str
+    name: str
+    phone: str | None
+    email: str | None
+    birth_date: date | None
+    city: str | None
+    consent: Consent
+    erased: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ImportError_(BaseModel):
+    row: int
+    field: str
+    message: str
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    failed: int
+    errors: list[ImportError_]
+
+
+class VehicleCreate(_In):
+    vin: VIN
+    model: Text100 | None = None
+    model_year: int | None = Field(None, ge=1950, le=2100)
+    plate: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] | None = None
+    owner_customer_id: uuid.UUID | None = None
+    dealer_code: OrgCode | None = Field(None, description="Defaults to the owner's dealer, else the caller's")
+
+
+class VehicleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    vin: str
+    dealer_code: str
+    model: str | None
+    model_year: int | None
+    plate: str | None
+    owner_customer_id: uuid.UUID | None
+    delivered_at: datetime | None
+    version: int
+    created_at: datetime
+
+
+class DeliveryCreate(_In):
+    vin: VIN
+    customer_id: uuid.UUID
+    dealer_code: OrgCode
+    delivered_at: AwareDatetime
+    sales_consultant: Text100 | None = None
+
+
+class DeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    vin: str
+    customer_id: uuid.UUID
+    dealer_code: str
+    delivered_at: datetime
+    sales_consultant: str | None
+    created_at: datetime
+
+
+class ServiceVisitCreate(_In):
+    ro_number: Code
+    vin: VIN
+    customer_id: uuid.UUID
+    dealer_code: OrgCode
+    visit_type: VisitType
+    opened_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None
+    symptom_codes: list[Code] = Field(default_factory=list, max_length=100)
+    op_codes: list[Code] = Field(default_factory=list, max_length=100)
+    mileage_km: int | None = Field(None, ge=0, le=5_000_000)
+    amount_minor: int | None = Field(None, ge=0)
+    advisor: Text100 | None = None
+
+
+class ServiceVisitUpdate(_In):
+    visit_type: VisitType | None = None
+    opened_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = None
+    symptom_codes: list[Code] | None = Field(None, max_length=100)
+    op_codes: list[Code] | None = Field(None, max_length=100)
+    mileage_km: int | None = Field(None, ge=0, le=5_000_000)
+    amount_minor: int | None = Field(None, ge=0)
+    advisor: Text100 | None = None
+
+
+class ServiceVisitRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    ro_number: str
+    vin: str
+    customer_id: uuid.UUID
+    dealer_code: str
+    visit_type: VisitType
+    opened_at: datetime | None
+    closed_at: datetime | None
+    symptom_codes: list[str]
+    op_codes: list[str]
+    mileage_km: int | None
+    amount_minor: int | None
+    advisor: str | None
+    version: int
+    created_at: datetime
+
+
+class ProspectCreate(_In):
+    dealer_code: OrgCode | None = None
+    name: Name
+    phone: Phone | None = None
+    intended_model: Text100 | None = None
+    level: ProspectLevel
+    source: Code | None = None
+
+
+class ProspectUpdate(_In):
+    name: Name | None = None
+    phone: Phone | None = None
+    intended_model: Text100 | None = None
+    level: ProspectLevel | None = None
+    source: Code | None = None
+
+
+class ProspectRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    dealer_code: str
+    name: str
+    phone: str | None
+    intended_model: str | None
+    level: ProspectLevel
+    source: str | None
+    version: int
+    created_at: datetime
+
+
+class FollowUpComplete(_In):
+    outcome: Text100
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class FollowUpRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: FollowUpKind
+    customer_id: uuid.UUID | None
+    prospect_id: uuid.UUID | None
+    dealer_code: str
+    vin: str | None
+    ro_number: str | None
+    due_at: datetime
+    status: str
+    outcome: str | None
+    note: str | None
+    completed_at: datetime | None

@@ -1,0 +1,123 @@
+"""Vehicle, delivery and service-visit use cases."""
+
+import uuid
+
+from services.customer import events
+from services.customer.customers import get_customer
+from services.customer.dealers import dealer_for_write
+from services.customer.models import Customer, Delivery, ServiceVisit, Vehicle
+from services.customer.repository import CustomerRepository
+from services.customer.schemas import DeliveryCreate, ServiceVisitCreate, ServiceVisitUpdate, VehicleCreate
+from shared.etag import check_version
+from shared.orgs import OrgDirectory, OrgInfo
+from shared.problems import Conflict, NotFound, UnprocessableContent
+
+
+async def _customer_of_dealer(repo: CustomerRepository, customer_id: uuid.UUID, dealer: OrgInfo,
+                              field: str = "customer_id") -> Customer:
+    customer = await repo.customer(customer_id)
+    if customer is None:
+        raise NotFound(f"No customer {customer_id}", errors=[{"field": field, "message": "unknown customer"}])
+    if customer.dealer_code != dealer.code:
+        raise UnprocessableContent("The customer belongs to another dealer",
+                                   errors=[{"field": field, "message": f"a customer of {customer.dealer_code}"}])
+    if customer.erased_at is not None:
+        raise UnprocessableContent("The customer was erased", errors=[{"field": field, "message": "erased customer"}])
+    return customer
+
+
+async def get_vehicle(repo: CustomerRepository, vin: str) -> Vehicle:
+    vehicle = await repo.vehicle(vin.strip().upper())
+    if vehicle is None:
+        raise NotFound(f"No vehicle {vin}")
+    return vehicle
+
+
+async def _dealer_of_vehicle(repo: CustomerRepository, directory: OrgDirectory, data: VehicleCreate) -> OrgInfo:
+    if data.dealer_code is None and data.owner_customer_id is not None:
+        owner = await get_customer(repo, data.owner_customer_id)
+        return OrgInfo(code=owner.dealer_code, name=owner.dealer_code, kind="dealer", path=owner.org_path)
+    return await dealer_for_write(repo.principal, directory, data.dealer_code)
+
+
+async def create_vehicle(repo: CustomerRepository, directory: OrgDirectory, data: VehicleCreate) -> Vehicle:
+    dealer = await _dealer_of_vehicle(repo, directory, data)
+    if data.owner_customer_id is not None:
+        await _customer_of_dealer(repo, data.owner_customer_id, dealer, "owner_customer_id")
+    if existing := await repo.dealer_vehicle(dealer.code, data.vin):
+        raise Conflict("This dealer already has this VIN on file", existing_id=str(existing.id),
+                       errors=[{"field": "vin", "message": "already on file"}])
+    vehicle = Vehicle(dealer_code=dealer.code, org_path=dealer.path, vin=data.vin, model=data.model,
+                      model_year=data.model_year, plate=data.plate, owner_customer_id=data.owner_customer_id, version=1)
+    await repo.add(vehicle)
+    return vehicle
+
+
+async def _vehicle_on_file(repo: CustomerRepository, dealer: OrgInfo, vin: str, owner: Customer) -> Vehicle:
+    """The dealer's file of the VIN, opened on first contact (a DMS often sends the RO first)."""
+    vehicle = await repo.dealer_vehicle(dealer.code, vin)
+    if vehicle is None:
+        vehicle = Vehicle(dealer_code=dealer.code, org_path=dealer.path, vin=vin, owner_customer_id=owner.id, version=1)
+        await repo.add(vehicle)
+    return vehicle
+
+
+async def create_delivery(repo: CustomerRepository, directory: OrgDirectory, data: DeliveryCreate) -> Delivery:
+    dealer = await directory.dealer_for(repo.principal, data.dealer_code)
+    customer = await _customer_of_dealer(repo, data.customer_id, dealer)
+    vehicle = await _vehicle_on_file(repo, dealer, data.vin, customer)
+    vehicle.owner_customer_id = customer.id
+    vehicle.delivered_at = data.delivered_at
+    vehicle.version += 1
+    delivery = Delivery(dealer_code=dealer.code, org_path=dealer.path, vin=data.vin, customer_id=customer.id,
+                        delivered_at=data.delivered_at, sales_consultant=data.sales_consultant)
+    await repo.add(delivery)
+    await events.vehicle_delivered(repo.session, delivery, vehicle)
+    return delivery
+
+
+def _check_times(visit: ServiceVisit) -> None:
+    if visit.opened_at and visit.closed_at and visit.closed_at < visit.opened_at:
+        raise UnprocessableContent("A visit closes after it opens",
+                                   errors=[{"field": "closed_at", "message": "before opened_at"}])
+
+
+async def create_visit(repo: CustomerRepository, directory: OrgDirectory, data: ServiceVisitCreate) -> ServiceVisit:
+    dealer = await directory.dealer_for(repo.principal, data.dealer_code)
+    customer = await _customer_of_dealer(repo, data.customer_id, dealer)
+    if existing := await repo.visit_by_ro(dealer.code, data.ro_number):
+        raise Conflict("This dealer already has this repair order; PATCH it instead", existing_id=str(existing.id),
+                       errors=[{"field": "ro_number", "message": "already on file"}])
+    visit = ServiceVisit(dealer_code=dealer.code, org_path=dealer.path, version=1,
+                         **data.model_dump(exclude={"dealer_code"}))
+    _check_times(visit)
+    await _vehicle_on_file(repo, dealer, data.vin, customer)
+    await repo.add(visit)
+    if visit.closed_at is not None:
+        await events.service_visit_closed(repo.session, visit)
+    return visit
+
+
+async def get_visit(repo: CustomerRepository, visit_id: uuid.UUID) -> ServiceVisit:
+    visit = await repo.visit(visit_id)
+    if visit is None:
+        raise NotFound(f"No service visit {visit_id}")
+    return visit
+
+
+async def update_visit(repo: CustomerRepository, visit_id: uuid.UUID, data: ServiceVisitUpdate,
+                       if_match: str | None) -> ServiceVisit:
+    """Closing a visit (closed_at set for the first time) publishes service_visit.closed once."""
+    visit = await get_visit(repo, visit_id)
+    check_version(if_match, visit.version)
+    was_closed = visit.closed_at is not None
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is None and name in {"visit_type", "symptom_codes", "op_codes"}:
+            raise UnprocessableContent(f"{name} cannot be null", errors=[{"field": name, "message": "cannot be null"}])
+        setattr(visit, name, value)
+    _check_times(visit)
+    visit.version += 1
+    await repo.session.flush()
+    if not was_closed and visit.closed_at is not None:
+        await events.service_visit_closed(repo.session, visit)
+    return visit

@@ -1,0 +1,1 @@
+"""Pydantic models that cross a service boundary."""

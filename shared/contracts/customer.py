@@ -1,0 +1,105 @@
+"""Payloads of the events the customer service publishes (CloudEvents `data`).
+
+Survey, complaint and KPI services consume these; each payload names the owning dealer and
+its org path so a consumer can scope what it stores without asking the gateway.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SOURCE = "/csloop/customer"
+
+CUSTOMER_CREATED = "customer.created"
+CUSTOMER_UPDATED = "customer.updated"
+CUSTOMER_ERASED = "customer.erased"
+VEHICLE_DELIVERED = "vehicle.delivered"
+SERVICE_VISIT_CLOSED = "service_visit.closed"
+PROSPECT_CREATED = "prospect.created"
+PROSPECT_UPDATED = "prospect.updated"
+FOLLOWUP_COMPLETED = "followup.completed"
+
+VisitType = Literal["maintenance", "repair", "warranty", "recall"]
+ProspectLevel = Literal["H", "A", "B", "C"]
+FollowUpKind = Literal["new_car", "service", "birthday", "prospect"]
+
+
+class _Payload(BaseModel):
+    # Consumers ignore fields added later, so a producer may grow a payload freely.
+    model_config = ConfigDict(extra="ignore")
+
+    dealer_code: str
+    org_path: str
+
+
+class Consent(BaseModel):
+    survey: bool = False
+    marketing: bool = False
+    share_with_manufacturer: bool = False
+
+
+class CustomerChanged(_Payload):
+    """customer.created / customer.updated. Contact fields let the survey service invite."""
+
+    customer_id: uuid.UUID
+    external_id: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    city: str | None = None
+    consent: Consent
+
+
+class CustomerErased(_Payload):
+    """customer.erased: every service anonymises what it holds about this customer."""
+
+    customer_id: uuid.UUID
+    erased_at: datetime
+
+
+class VehicleDelivered(_Payload):
+    delivery_id: uuid.UUID
+    vin: str
+    customer_id: uuid.UUID
+    delivered_at: datetime
+    sales_consultant: str | None = None
+    model: str | None = None
+    model_year: int | None = None
+
+
+class ServiceVisitClosed(_Payload):
+    visit_id: uuid.UUID
+    ro_number: str
+    vin: str
+    customer_id: uuid.UUID
+    visit_type: VisitType
+    opened_at: datetime | None = None
+    closed_at: datetime
+    symptom_codes: list[str] = []
+    op_codes: list[str] = []
+    mileage_km: int | None = None
+    amount_minor: int | None = None
+    advisor: str | None = None
+
+
+class ProspectChanged(_Payload):
+    """prospect.created / prospect.updated."""
+
+    prospect_id: uuid.UUID
+    level: ProspectLevel
+    intended_model: str | None = None
+    source: str | None = None
+    changed_at: datetime
+
+
+class FollowUpCompleted(_Payload):
+    followup_id: uuid.UUID
+    kind: FollowUpKind
+    customer_id: uuid.UUID | None = None
+    prospect_id: uuid.UUID | None = None
+    vin: str | None = None
+    ro_number: str | None = None
+    outcome: str
+    completed_at: datetime

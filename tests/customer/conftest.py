@@ -1,0 +1,141 @@
+"""Fixtures for the customer service's in-process tests.
+
+The service runs without the gateway: requests carry an internal token minted here, and a
+tiny FastAPI app stands in for the gateway's `/internal/orgs/{code}`. The database is
+PostgreSQL when CSLOOP_TEST_DATABASE_URL is set (a database of our own, `<name>_customer_unit`),
+else a SQLite file.
+"""
+
+import random
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, HTTPException
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.customer.app import create_app
+from services.customer.settings import CustomerSettings
+from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
+from shared.orgs import OrgDirectory
+
+SECRET = "customer-unit-test-secret-0123456789abcdef"
+ALL_SCOPES = frozenset({"customers:read", "customers:write", "pii:read"})
+ORGS = {
+    "FTMS": ("manufacturer", "/FTMS/"),
+    "D-NORTH": ("distributor", "/FTMS/D-NORTH/"),
+    "DLR-0042": ("dealer", "/FTMS/D-NORTH/DLR-0042/"),
+    "DLR-0043": ("dealer", "/FTMS/D-NORTH/DLR-0043/"),
+    "D-SOUTH": ("distributor", "/FTMS/D-SOUTH/"),
+    "DLR-0100": ("dealer", "/FTMS/D-SOUTH/DLR-0100/"),
+}
+
+
+def gateway_stand_in() -> FastAPI:
+    gateway = FastAPI()
+
+    @gateway.get("/internal/orgs/{code}")
+    async def org(code: str) -> dict[str, Any]:
+        if code not in ORGS:
+            raise HTTPException(404)
+        kind, path = ORGS[code]
+        return {"code": code, "name": code, "kind": kind, "path": path}
+
+    return gateway
+
+
+async def _fresh_postgres(url: str) -> str:
+    target = make_url(url)
+    target = target.set(database=f"{target.database}_customer_unit")
+    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        await connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    await admin.dispose()
+    return target.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    import os
+
+    if url := os.environ.get("CSLOOP_TEST_DATABASE_URL"):
+        return await _fresh_postgres(url)
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('customer') / 'customer.db'}"
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    settings = CustomerSettings(
+        database_url=database_url, internal_secret=SECRET, relay_enabled=False, birthday_job_enabled=False,
+        log_json=False, log_level="WARNING", import_batch_rows=50,
+    )
+    directory = OrgDirectory("http://gateway.test", SECRET, transport=httpx.ASGITransport(gateway_stand_in()))
+    application = create_app(settings, migrate=True, org_directory=directory)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def principal_of(org_code: str, scopes: frozenset[str] = ALL_SCOPES) -> Principal:
+    kind, path = ORGS[org_code]
+    return Principal(f"key-{org_code}", org_code, path, kind, (), scopes)
+
+
+ClientFactory = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture(scope="session")
+async def client_for(app: FastAPI) -> AsyncIterator[ClientFactory]:
+    """`client_for("DLR-0042", scopes=...)`: an HTTP client acting as a key of that org."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(org_code: str | None, scopes: frozenset[str] = ALL_SCOPES) -> httpx.AsyncClient:
+        headers = {}
+        if org_code == "system":
+            headers[INTERNAL_HEADER] = mint_internal_token(system_principal(), SECRET, ttl_seconds=3600)
+        elif org_code is not None:
+            headers[INTERNAL_HEADER] = mint_internal_token(principal_of(org_code, scopes), SECRET, ttl_seconds=3600)
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://customer.test", headers=headers)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def dealer(client_for: ClientFactory) -> httpx.AsyncClient:
+    return client_for("DLR-0042")
+
+
+def new_phone() -> str:
+    return f"+86139{random.randrange(10**8):08d}"
+
+
+def new_external_id() -> str:
+    return f"EXT-{random.randrange(10**12):012d}"
+
+
+def customer_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "external_id": new_external_id(), "dealer_code": "DLR-0042", "name": "Li Wei", "phone": new_phone(),
+        "email": "li.wei@example.com", "birth_date": "1985-06-15", "city": "Tianjin",
+        "consent": {"survey": True, "marketing": False, "share_with_manufacturer": True},
+    }
+    body.update(overrides)
+    return body
+
+
+def vin_with_check_digit(prefix: str | None = None) -> str:
+    """A valid VIN: 16 random characters around a computed check digit."""
+    from shared.types import vin_check_digit
+
+    alphabet = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"
+    chars = list(prefix or "LFV") + [random.choice(alphabet) for _ in range(17 - len(prefix or "LFV"))]
+    chars[8] = "0"
+    chars[8] = vin_check_digit("".join(chars))
+    return "".join(chars)
