@@ -115,6 +115,14 @@ class TestStreaming:
         assert echo["body_length"] == len(chunk) * total > 4 * MIB
         assert echo["body_sha256"] == hashlib.sha256(chunk * total).hexdigest()
 
+    async def test_large_body_with_content_length_streams_through(self, client: httpx.AsyncClient, tree: OrgTree) -> None:
+        body = b"0123456789abcdef" * (3 * MIB // 16)
+        response = await client.post("/v1/customers/import?dealer_code=X", content=body,
+                                     headers=bearer(tree.admin_keys["root"]) | {"Content-Type": "text/csv"})
+        echo = response.json()
+        assert echo["headers"]["content-length"] == str(len(body))
+        assert (echo["body_length"], echo["body_sha256"]) == (len(body), hashlib.sha256(body).hexdigest())
+
     async def test_large_response_streams_back_whole(self, client: httpx.AsyncClient, tree: OrgTree) -> None:
         response = await client.get("/v1/follow-ups/stream?chunks=200", headers=bearer(tree.admin_keys["root"]))
         assert response.status_code == 200
