@@ -65,8 +65,8 @@ _REJECT_PHONES = f"""DELETE FROM {STAGE} s USING customers c
 # with data = shared.contracts.customer.CustomerChanged.
 _OUTBOX_FROM_CHANGED = """, evented AS (SELECT changed.*, gen_random_uuid()::text AS event_id FROM changed)
 INSERT INTO outbox (event_id, type, payload, created_at, next_attempt_at, attempts)
-SELECT event_id, :type, json_build_object(
-    'specversion', '1.0', 'id', event_id, 'source', :source, 'type', :type,
+SELECT event_id, CAST(:type AS text), json_build_object(
+    'specversion', '1.0', 'id', event_id, 'source', CAST(:source AS text), 'type', CAST(:type AS text),
     'subject', 'customers/' || id::text, 'time', CAST(:now AS timestamptz),
     'datacontenttype', 'application/json',
     'data', json_build_object(
@@ -90,7 +90,7 @@ _UPDATE = f"""WITH changed AS (
 _INSERT = f"""WITH changed AS (
     INSERT INTO customers (id, dealer_code, org_path, external_id, name, phone, email, birth_date, city,
         consent_survey, consent_marketing, consent_share_with_manufacturer, version, created_at, updated_at)
-    SELECT gen_random_uuid(), :dealer, :path, s.external_id, s.name, s.phone, s.email, s.birth_date, s.city,
+    SELECT gen_random_uuid(), CAST(:dealer AS text), CAST(:path AS text), s.external_id, s.name, s.phone, s.email, s.birth_date, s.city,
         COALESCE(s.consent_survey, false), COALESCE(s.consent_marketing, false), COALESCE(s.consent_share, false),
         1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
     FROM {STAGE} s

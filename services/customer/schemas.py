@@ -4,7 +4,7 @@ Every request model forbids unknown fields, so a typo is a 422 instead of silent
 """
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -19,6 +19,8 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 BirthDate = Annotated[date, AfterValidator(past_birth_date)]
+# Times arrive with any offset and are kept in UTC, so events and responses agree.
+UTCTime = Annotated[AwareDatetime, AfterValidator(lambda value: value.astimezone(UTC))]
 
 
 class _In(BaseModel):
@@ -114,7 +116,7 @@ class DeliveryCreate(_In):
     vin: VIN
     customer_id: uuid.UUID
     dealer_code: OrgCode
-    delivered_at: AwareDatetime
+    delivered_at: UTCTime
     sales_consultant: Text100 | None = None
 
 
@@ -136,8 +138,8 @@ class ServiceVisitCreate(_In):
     customer_id: uuid.UUID
     dealer_code: OrgCode
     visit_type: VisitType
-    opened_at: AwareDatetime | None = None
-    closed_at: AwareDatetime | None = None
+    opened_at: UTCTime | None = None
+    closed_at: UTCTime | None = None
     symptom_codes: list[Code] = Field(default_factory=list, max_length=100)
     op_codes: list[Code] = Field(default_factory=list, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
@@ -147,8 +149,8 @@ class ServiceVisitCreate(_In):
 
 class ServiceVisitUpdate(_In):
     visit_type: VisitType | None = None
-    opened_at: AwareDatetime | None = None
-    closed_at: AwareDatetime | None = None
+    opened_at: UTCTime | None = None
+    closed_at: UTCTime | None = None
     symptom_codes: list[Code] | None = Field(None, max_length=100)
     op_codes: list[Code] | None = Field(None, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
