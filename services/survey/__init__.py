@@ -1,0 +1,1 @@
+"""The survey service: survey definitions and versions, invitations, responses, scores and alerts."""

@@ -1,0 +1,65 @@
+"""HTTP layer for stored survey responses: list, read, CSV export."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from services.survey import export, responses, surveys
+from services.survey.definition import Kind
+from services.survey.deps import ReadRepo, SettingsDep
+from services.survey.repository import ResponseFilter, SurveyRepository
+from services.survey.schemas import ResponseRead
+from shared.pagination import Page, PageParams, page_params
+from shared.problems import problem_responses
+
+router = APIRouter(tags=["survey responses"])
+
+
+def response_filter(
+    survey_id: uuid.UUID | None = None, dealer_code: str | None = None, customer_id: uuid.UUID | None = None,
+    kind: Kind | None = None, from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: Annotated[datetime | None, Query()] = None,
+) -> ResponseFilter:
+    return ResponseFilter(survey_id=survey_id, dealer_code=dealer_code, customer_id=customer_id, kind=kind,
+                          submitted_from=from_, submitted_to=to)
+
+
+FilterDep = Annotated[ResponseFilter, Depends(response_filter)]
+
+
+@router.get("/v1/survey-responses", responses=problem_responses(401, 403, 422))
+async def list_responses(repo: ReadRepo, where: FilterDep,
+                         page: Annotated[PageParams, Depends(page_params)]) -> Page[ResponseRead]:
+    """Responses in your organisation's subtree, oldest first; `from` inclusive, `to` exclusive."""
+    rows, cursor = await responses.list_responses(repo, where, page)
+    return Page(items=[responses.to_read(row) for row in rows], next_cursor=cursor)
+
+
+@router.get("/v1/survey-responses/export.csv", response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {}}}, **problem_responses(401, 403, 404)})
+async def export_responses(request: Request, where: FilterDep, settings: SettingsDep,
+                           repo: ReadRepo) -> StreamingResponse:
+    """CSV of the responses; with `survey_id`, a column per factor and per question of its newest version."""
+    definition = await surveys.newest_definition(repo, where.survey_id) if where.survey_id else None
+    principal = repo.principal
+
+    async def body() -> AsyncIterator[str]:
+        # The request's own session is closed once this function returns, before the body
+        # streams, so the export reads through a session of its own.
+        async with request.app.state.sessions() as session:
+            rows = SurveyRepository(session, principal).all_responses(where, settings.export_page_rows)
+            async for chunk in export.stream(rows, definition):
+                yield chunk
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="survey-responses.csv"'})
+
+
+@router.get("/v1/survey-responses/{response_id}", responses=problem_responses(401, 403, 404))
+async def get_response(response_id: uuid.UUID, repo: ReadRepo) -> ResponseRead:
+    """One response with its answers, scores (one decimal) and alert reasons."""
+    return responses.to_read(await responses.get_response(repo, response_id))

@@ -1,0 +1,113 @@
+"""The events the survey service consumes. `shared.consumer` applies each event id once; the
+invitation's `source_key` (event type + business id) also makes a re-published fact
+(a new event id for the same visit) schedule one invitation only.
+
+- customer.created / customer.updated -> the local survey-consent record
+- customer.erased -> consent gone, customer unlinked from invitations and responses, free text blanked
+- vehicle.delivered -> SSI invitation due `ssi_delay_days` later
+- service_visit.closed -> CSI invitation due `csi_delay_days` later (visit types in settings)
+- complaint.resolved -> the short resolution survey, due `resolution_delay_days` later
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.survey import invitations, surveys
+from services.survey.models import CustomerConsent
+from services.survey.repository import SurveyRepository
+from services.survey.settings import SurveySettings
+from shared.auth import system_principal
+from shared.consumer import EventHandler
+from shared.contracts import customer as contract
+from shared.db import utcnow
+from shared.events import CloudEvent
+
+
+class ComplaintResolved(BaseModel):
+    """The fields of complaint.resolved this service reads (the complaint service owns the contract)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    complaint_id: uuid.UUID
+    dealer_code: str
+    org_path: str
+    customer_id: uuid.UUID | None = None
+    vin: str | None = None
+    resolved_at: datetime | None = None
+
+
+def _repo(session: AsyncSession) -> SurveyRepository:
+    return SurveyRepository(session, system_principal())
+
+
+async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
+    data = contract.CustomerChanged.model_validate(event.data)
+    consent = await session.get(CustomerConsent, data.customer_id)
+    if consent is None:
+        session.add(CustomerConsent(customer_id=data.customer_id, dealer_code=data.dealer_code,
+                                    org_path=data.org_path, survey=data.consent.survey, erased=False))
+    elif not consent.erased:
+        consent.survey = data.consent.survey
+        consent.updated_at = utcnow()
+    await session.flush()
+
+
+async def on_customer_erased(session: AsyncSession, event: CloudEvent) -> None:
+    data = contract.CustomerErased.model_validate(event.data)
+    consent = await session.get(CustomerConsent, data.customer_id)
+    if consent is None:
+        consent = CustomerConsent(customer_id=data.customer_id, dealer_code=data.dealer_code, org_path=data.org_path)
+        session.add(consent)
+    consent.survey, consent.erased = False, True
+    for response in await _repo(session).erase_customer(data.customer_id):
+        # Scores stay for the KPIs; what the customer typed may name them, so it goes.
+        response.answers = {code: ("" if isinstance(value, str) else value) for code, value in response.answers.items()}
+        response.submitted = {}
+    await session.flush()
+
+
+def event_handlers(settings: SurveySettings) -> dict[str, EventHandler]:
+    async def on_vehicle_delivered(session: AsyncSession, event: CloudEvent) -> None:
+        data = contract.VehicleDelivered.model_validate(event.data)
+        await _invite(session, settings, "ssi", f"vehicle.delivered:{data.delivery_id}",
+                      data.delivered_at + timedelta(days=settings.ssi_delay_days), data.dealer_code, data.org_path,
+                      data.customer_id, vin=data.vin)
+
+    async def on_visit_closed(session: AsyncSession, event: CloudEvent) -> None:
+        data = contract.ServiceVisitClosed.model_validate(event.data)
+        if data.visit_type not in settings.csi_visit_types:
+            return
+        await _invite(session, settings, "csi", f"service_visit.closed:{data.visit_id}",
+                      data.closed_at + timedelta(days=settings.csi_delay_days), data.dealer_code, data.org_path,
+                      data.customer_id, vin=data.vin, ro_number=data.ro_number)
+
+    async def on_complaint_resolved(session: AsyncSession, event: CloudEvent) -> None:
+        data = ComplaintResolved.model_validate(event.data)
+        if data.customer_id is None:
+            return
+        resolved_at = data.resolved_at or event.time
+        await _invite(session, settings, "resolution", f"complaint.resolved:{data.complaint_id}",
+                      resolved_at + timedelta(days=settings.resolution_delay_days), data.dealer_code, data.org_path,
+                      data.customer_id, vin=data.vin)
+
+    return {
+        contract.CUSTOMER_CREATED: on_customer_changed,
+        contract.CUSTOMER_UPDATED: on_customer_changed,
+        contract.CUSTOMER_ERASED: on_customer_erased,
+        contract.VEHICLE_DELIVERED: on_vehicle_delivered,
+        contract.SERVICE_VISIT_CLOSED: on_visit_closed,
+        "complaint.resolved": on_complaint_resolved,
+    }
+
+
+async def _invite(session: AsyncSession, settings: SurveySettings, template: str, source_key: str, due_at: datetime,
+                  dealer_code: str, org_path: str, customer_id: uuid.UUID, *, vin: str | None = None,
+                  ro_number: str | None = None) -> None:
+    repo = _repo(session)
+    survey = await surveys.standard_survey(repo, org_path, template)
+    await invitations.schedule(repo, survey, source_key=source_key, due_at=due_at, dealer_code=dealer_code,
+                               org_path=org_path, customer_id=customer_id, channel=settings.default_channel,
+                               vin=vin, ro_number=ro_number)

@@ -1,0 +1,38 @@
+"""FastAPI dependencies of the survey API: a repository scoped to the caller, settings, org directory."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.survey.repository import SurveyRepository, TokenRepository
+from services.survey.settings import SurveySettings
+from shared.auth import scoped
+from shared.orgs import OrgDirectory
+from shared.service_app import SessionDep
+
+
+def _reader(session: SessionDep, principal: scoped("surveys:read")) -> SurveyRepository:
+    return SurveyRepository(session, principal)
+
+
+def _writer(session: SessionDep, principal: scoped("surveys:write")) -> SurveyRepository:
+    return SurveyRepository(session, principal)
+
+
+def _public(session: SessionDep) -> TokenRepository:
+    return TokenRepository(session)
+
+
+def _settings(request: Request) -> SurveySettings:
+    return request.app.state.settings
+
+
+def _directory(request: Request) -> OrgDirectory:
+    return request.app.state.directory
+
+
+ReadRepo = Annotated[SurveyRepository, Depends(_reader)]
+WriteRepo = Annotated[SurveyRepository, Depends(_writer)]
+PublicRepo = Annotated[TokenRepository, Depends(_public)]
+SettingsDep = Annotated[SurveySettings, Depends(_settings)]
+DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]

@@ -1,0 +1,151 @@
+"""Invitations: created by a caller (sent at once) or scheduled by an event (sent by the job when due).
+
+Consent rule: the survey service keeps the survey-consent flag the customer service
+publishes (customer.created / customer.updated). A customer known to have refused, or
+erased, is never invited. A customer not heard of yet is invited only when the caller
+passes `consent_confirmed: true`; event-made invitations never vouch, so they wait for
+the customer event (the check runs when the invitation is due, not when it is scheduled).
+Fatigue rule: no invitation goes to a customer invited in the last `fatigue_days` days.
+"""
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from services.survey import events
+from services.survey.models import Invitation, Survey
+from services.survey.repository import InvitationFilter, SurveyRepository
+from services.survey.schemas import InvitationCreate, InvitationRead
+from services.survey.settings import SurveySettings
+from services.survey.surveys import get_survey
+from shared.db import utcnow
+from shared.orgs import OrgDirectory
+from shared.pagination import PageParams
+from shared.problems import Conflict, NotFound
+
+
+def new_token() -> str:
+    """192 random bits: unguessable, so the link alone may open one survey once."""
+    return secrets.token_urlsafe(24)
+
+
+def url_for(settings: SurveySettings, token: str) -> str:
+    return f"{settings.link_base}/s/{token}"
+
+
+def to_read(invitation: Invitation, settings: SurveySettings) -> InvitationRead:
+    return InvitationRead(
+        id=invitation.id, survey_id=invitation.survey_id, survey_version=invitation.survey_version,
+        kind=invitation.kind, customer_id=invitation.customer_id, dealer_code=invitation.dealer_code,
+        channel=invitation.channel, context={"ro_number": invitation.ro_number, "vin": invitation.vin},
+        status=invitation.status, status_reason=invitation.status_reason,  # type: ignore[arg-type]
+        url=url_for(settings, invitation.token) if invitation.status == "sent" else None,
+        due_at=invitation.due_at, sent_at=invitation.sent_at, expires_at=invitation.expires_at,
+        reminded_at=invitation.reminded_at, responded_at=invitation.responded_at, created_at=invitation.created_at,
+    )
+
+
+async def refusal(repo: SurveyRepository, settings: SurveySettings, customer_id: uuid.UUID, now: datetime,
+                  *, consent_confirmed: bool) -> tuple[str, str] | None:
+    """Why this customer may not be invited now, as (reason code, sentence); None when they may."""
+    consent = await repo.consent(customer_id)
+    if consent is not None and consent.erased:
+        return "customer_erased", "The customer has been erased"
+    if consent is not None and not consent.survey:
+        return "no_consent", "The customer has not consented to surveys"
+    if consent is None and not consent_confirmed:
+        return "no_consent", ("The survey service has no consent on record for this customer; "
+                              "pass consent_confirmed: true if the customer agreed")
+    last = await repo.last_invited(customer_id, now - timedelta(days=settings.fatigue_days))
+    if last is not None:
+        return "fatigue", f"The customer was invited on {last.isoformat()}, within {settings.fatigue_days} days"
+    return None
+
+
+async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, settings: SurveySettings,
+                            data: InvitationCreate) -> Invitation:
+    dealer = await directory.dealer_for(repo.principal, data.dealer_code)
+    survey = await get_survey(repo, data.survey_id)
+    if not dealer.path.startswith(survey.org_path):
+        raise NotFound(f"Survey {survey.id} is not available to dealer {dealer.code}",
+                       errors=[{"field": "survey_id", "message": "not available to this dealer"}])
+    if survey.published_version is None:
+        raise Conflict("Publish the survey before inviting anyone to it", reason="not_published")
+    now = utcnow()
+    if refused := await refusal(repo, settings, data.customer_id, now, consent_confirmed=data.consent_confirmed):
+        raise Conflict(refused[1], reason=refused[0])
+    invitation = Invitation(
+        token=new_token(), survey_id=survey.id, survey_version=survey.published_version, kind=survey.kind,
+        customer_id=data.customer_id, dealer_code=dealer.code, org_path=dealer.path, channel=data.channel,
+        vin=data.context.vin, ro_number=data.context.ro_number, status="scheduled", source_key=None, due_at=now,
+    )
+    await repo.add(invitation)
+    await _send(repo, settings, invitation, survey, now, expires_in_days=data.expires_in_days)
+    return invitation
+
+
+async def _send(repo: SurveyRepository, settings: SurveySettings, invitation: Invitation, survey: Survey,
+                now: datetime, *, expires_in_days: int | None = None) -> None:
+    invitation.status = "sent"
+    invitation.sent_at = now
+    invitation.expires_at = now + timedelta(days=expires_in_days or settings.invitation_expiry_days)
+    await repo.session.flush()
+    await events.invitation_sent(repo.session, invitation, survey.code, url_for(settings, invitation.token))
+
+
+async def schedule(repo: SurveyRepository, survey: Survey, *, source_key: str, due_at: datetime,
+                   dealer_code: str, org_path: str, customer_id: uuid.UUID, channel: str,
+                   vin: str | None = None, ro_number: str | None = None) -> Invitation | None:
+    """An invitation to send when due; None when this fact already scheduled one."""
+    if await repo.invitation_from(source_key):
+        return None
+    assert survey.published_version is not None
+    invitation = Invitation(
+        token=new_token(), survey_id=survey.id, survey_version=survey.published_version, kind=survey.kind,
+        customer_id=customer_id, dealer_code=dealer_code, org_path=org_path, channel=channel, vin=vin,
+        ro_number=ro_number, status="scheduled", source_key=source_key, due_at=due_at,
+    )
+    await repo.add(invitation)
+    return invitation
+
+
+async def send_due(repo: SurveyRepository, settings: SurveySettings, now: datetime, limit: int = 200) -> int:
+    """Send (or cancel, with the reason) every scheduled invitation that is due; returns how many."""
+    due = await repo.due_invitations(now, limit)
+    for invitation in due:
+        refused = None
+        if invitation.customer_id is not None:
+            refused = await refusal(repo, settings, invitation.customer_id, now, consent_confirmed=False)
+        if refused:
+            invitation.status, invitation.status_reason = "cancelled", refused[0]
+            continue
+        survey = await repo.survey(invitation.survey_id)
+        assert survey is not None
+        await _send(repo, settings, invitation, survey, now)
+    await repo.session.flush()
+    return len(due)
+
+
+async def remind_due(repo: SurveyRepository, settings: SurveySettings, now: datetime, limit: int = 200) -> int:
+    """One reminder per unanswered invitation, `reminder_after_days` after it was sent."""
+    due = await repo.reminders_due(now - timedelta(days=settings.reminder_after_days), now, limit)
+    for invitation in due:
+        invitation.reminded_at = now
+        survey = await repo.survey(invitation.survey_id)
+        assert survey is not None
+        await events.invitation_sent(repo.session, invitation, survey.code, url_for(settings, invitation.token),
+                                     reminder=True)
+    await repo.session.flush()
+    return len(due)
+
+
+async def get_invitation(repo: SurveyRepository, invitation_id: uuid.UUID) -> Invitation:
+    invitation = await repo.invitation(invitation_id)
+    if invitation is None:
+        raise NotFound(f"No invitation {invitation_id}")
+    return invitation
+
+
+async def list_invitations(repo: SurveyRepository, where: InvitationFilter,
+                           page: PageParams) -> tuple[list[Invitation], str | None]:
+    return await repo.invitations(where, page)

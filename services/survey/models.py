@@ -1,0 +1,123 @@
+"""SQLAlchemy tables of the survey service. Every business row carries its owning org's path."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
+from shared.service_app import plumbing_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
+
+
+class Survey(Base):
+    """A survey and its editable draft; what customers answer are its frozen versions."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("org_path", "code"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    org_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    template: Mapped[str | None] = mapped_column(String(20))
+    draft: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    # True when the draft differs from the newest published version.
+    draft_changed: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SurveyVersion(Base):
+    __tablename__ = "survey_versions"
+    __table_args__ = (UniqueConstraint("survey_id", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    survey_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("surveys.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    org_path: Mapped[str] = mapped_column(String(400))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerConsent(Base):
+    """What the customer service told us about a customer's survey consent (customer events)."""
+
+    __tablename__ = "customer_consents"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    dealer_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400))
+    survey: Mapped[bool] = mapped_column(Boolean, default=False)
+    erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Invitation(Base):
+    """An invitation: scheduled (due later, made by an event), sent, responded or cancelled."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        Index("ix_invitations_due", "status", "due_at"),
+        Index("ix_invitations_customer_sent", "customer_id", "sent_at"),
+        Index("ix_invitations_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    survey_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("surveys.id"), index=True)
+    survey_version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    dealer_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    vin: Mapped[str | None] = mapped_column(String(17))
+    ro_number: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))
+    status_reason: Mapped[str | None] = mapped_column(String(200))
+    # What made it: "api", or "<event type>:<business key>" so a redelivered fact schedules once.
+    source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    due_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyResponse(Base):
+    __tablename__ = "survey_responses"
+    __table_args__ = (Index("ix_survey_responses_created_at_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    invitation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invitations.id"), unique=True)
+    survey_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("surveys.id"), index=True)
+    survey_version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    dealer_code: Mapped[str] = mapped_column(String(40), index=True)
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    vin: Mapped[str | None] = mapped_column(String(17))
+    ro_number: Mapped[str | None] = mapped_column(String(60))
+    # As submitted (for replay comparison) and as kept (only the questions that were shown).
+    submitted: Mapped[dict[str, Any]] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Unrounded, per KPI.md; rounded only when written into a response.
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)
+    score_index: Mapped[float | None] = mapped_column(Float)
+    nps_category: Mapped[str | None] = mapped_column(String(10))
+    alerts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+TABLES = plumbing_tables(Base.metadata)

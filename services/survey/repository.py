@@ -1,0 +1,195 @@
+"""Every SQL statement of the survey service.
+
+`SurveyRepository` is built for one principal and filters by its org scope. Surveys are the
+one exception to plain subtree scoping: a survey owned at path P is also *usable* below P
+(a manufacturer's CSI serves every dealer), so a dealer sees its ancestors' surveys too.
+`TokenRepository` is the unscoped door the public survey page comes through: it finds
+exactly one invitation by its secret token, and that invitation's response.
+"""
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.survey.models import CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
+from shared.pagination import PageParams, keyset_page
+from shared.scope import ScopedRepository, visible_to
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """`/OEM/D1/X/` -> [`/`, `/OEM/`, `/OEM/D1/`, `/OEM/D1/X/`]: the owners whose surveys serve `path`."""
+    parts = [part for part in path.split("/") if part]
+    return ["/"] + ["/" + "/".join(parts[: n + 1]) + "/" for n in range(len(parts))]
+
+
+@dataclass(frozen=True)
+class ResponseFilter:
+    survey_id: uuid.UUID | None = None
+    dealer_code: str | None = None
+    customer_id: uuid.UUID | None = None
+    kind: str | None = None
+    submitted_from: datetime | None = None
+    submitted_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InvitationFilter:
+    survey_id: uuid.UUID | None = None
+    dealer_code: str | None = None
+    customer_id: uuid.UUID | None = None
+    status: str | None = None
+
+
+class SurveyRepository(ScopedRepository):
+    async def add(self, row: Any) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def _first(self, statement: Select[Any]) -> Any:
+        return (await self.session.scalars(statement.limit(1))).first()
+
+    # --- surveys --------------------------------------------------------------------------------
+
+    def _surveys(self) -> Select[Any]:
+        return select(Survey).where(or_(
+            visible_to(Survey, self.principal), Survey.org_path.in_(ancestor_paths(self.principal.org_path))))
+
+    async def survey(self, survey_id: uuid.UUID) -> Survey | None:
+        return await self._first(self._surveys().where(Survey.id == survey_id))
+
+    async def surveys(self, kind: str | None, page: PageParams) -> tuple[list[Survey], str | None]:
+        statement = self._surveys()
+        if kind:
+            statement = statement.where(Survey.kind == kind)
+        return await keyset_page(self.session, statement, Survey, page)
+
+    async def survey_with_code(self, org_path: str, code: str) -> Survey | None:
+        return await self._first(select(Survey).where(Survey.org_path == org_path, Survey.code == code))
+
+    async def version(self, survey_id: uuid.UUID, number: int) -> SurveyVersion | None:
+        return await self._first(select(SurveyVersion).where(
+            SurveyVersion.survey_id == survey_id, SurveyVersion.number == number))
+
+    async def nearest_published(self, dealer_path: str, *, kind: str, template: str) -> Survey | None:
+        """The published survey from `template` owned nearest above the dealer (its own first)."""
+        return await self._first(
+            select(Survey).where(Survey.org_path.in_(ancestor_paths(dealer_path)), Survey.kind == kind,
+                                 Survey.template == template, Survey.published_version.is_not(None))
+            .order_by(func.length(Survey.org_path).desc(), Survey.created_at))
+
+    # --- consent --------------------------------------------------------------------------------
+
+    async def consent(self, customer_id: uuid.UUID) -> CustomerConsent | None:
+        return await self.session.get(CustomerConsent, customer_id)
+
+    # --- invitations ----------------------------------------------------------------------------
+
+    async def invitation(self, invitation_id: uuid.UUID) -> Invitation | None:
+        return await self._first(self.select(Invitation).where(Invitation.id == invitation_id))
+
+    async def invitations(self, where: InvitationFilter, page: PageParams) -> tuple[list[Invitation], str | None]:
+        statement = self.select(Invitation)
+        for column, value in ((Invitation.survey_id, where.survey_id), (Invitation.dealer_code, where.dealer_code),
+                              (Invitation.customer_id, where.customer_id), (Invitation.status, where.status)):
+            if value is not None:
+                statement = statement.where(column == value)
+        return await keyset_page(self.session, statement, Invitation, page)
+
+    async def last_invited(self, customer_id: uuid.UUID, since: datetime) -> datetime | None:
+        """Survey fatigue counts every invitation sent to the customer, whoever sent it."""
+        return await self.session.scalar(select(func.max(Invitation.sent_at)).where(
+            Invitation.customer_id == customer_id, Invitation.sent_at >= since))
+
+    async def invitation_from(self, source_key: str) -> Invitation | None:
+        return await self._first(select(Invitation).where(Invitation.source_key == source_key))
+
+    async def _claim(self, statement: Select[Any]) -> list[Invitation]:
+        if self.session.bind.dialect.name == "postgresql":
+            # Replicas run the same job; each invitation goes to one of them.
+            statement = statement.with_for_update(skip_locked=True)
+        return list((await self.session.scalars(statement)).all())
+
+    async def due_invitations(self, now: datetime, limit: int) -> list[Invitation]:
+        return await self._claim(self.select(Invitation).where(
+            Invitation.status == "scheduled", Invitation.due_at <= now).order_by(Invitation.due_at).limit(limit))
+
+    async def reminders_due(self, sent_before: datetime, now: datetime, limit: int) -> list[Invitation]:
+        return await self._claim(self.select(Invitation).where(
+            Invitation.status == "sent", Invitation.reminded_at.is_(None), Invitation.sent_at <= sent_before,
+            Invitation.expires_at > now).order_by(Invitation.sent_at).limit(limit))
+
+    # --- responses ------------------------------------------------------------------------------
+
+    def _responses(self, where: ResponseFilter) -> Select[Any]:
+        statement = self.select(SurveyResponse)
+        for column, value in ((SurveyResponse.survey_id, where.survey_id),
+                              (SurveyResponse.dealer_code, where.dealer_code),
+                              (SurveyResponse.customer_id, where.customer_id), (SurveyResponse.kind, where.kind)):
+            if value is not None:
+                statement = statement.where(column == value)
+        if where.submitted_from is not None:
+            statement = statement.where(SurveyResponse.created_at >= where.submitted_from)
+        if where.submitted_to is not None:
+            statement = statement.where(SurveyResponse.created_at < where.submitted_to)
+        return statement
+
+    async def response(self, response_id: uuid.UUID) -> SurveyResponse | None:
+        return await self._first(self.select(SurveyResponse).where(SurveyResponse.id == response_id))
+
+    async def responses(self, where: ResponseFilter, page: PageParams) -> tuple[list[SurveyResponse], str | None]:
+        return await keyset_page(self.session, self._responses(where), SurveyResponse, page)
+
+    async def all_responses(self, where: ResponseFilter, batch: int) -> AsyncIterator[SurveyResponse]:
+        """Every matching response, oldest first, read a page at a time (for exports)."""
+        page = PageParams(limit=batch)
+        while True:
+            rows, cursor = await self.responses(where, page)
+            for row in rows:
+                yield row
+            if cursor is None:
+                return
+            page = PageParams(limit=batch, cursor=cursor)
+
+    # --- erasure --------------------------------------------------------------------------------
+
+    async def erase_customer(self, customer_id: uuid.UUID) -> list[SurveyResponse]:
+        """Unlink the customer everywhere; returns their responses so free text can be blanked."""
+        await self.session.execute(update(Invitation).where(
+            Invitation.customer_id == customer_id, Invitation.status == "scheduled",
+        ).values(status="cancelled", status_reason="customer erased"))
+        await self.session.execute(update(Invitation).where(Invitation.customer_id == customer_id)
+                                   .values(customer_id=None, vin=None))
+        responses = list((await self.session.scalars(
+            select(SurveyResponse).where(SurveyResponse.customer_id == customer_id))).all())
+        for response in responses:
+            response.customer_id = None
+            response.vin = None
+        return responses
+
+
+class TokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def invitation(self, token: str) -> Invitation | None:
+        return (await self.session.scalars(select(Invitation).where(Invitation.token == token).limit(1))).first()
+
+    async def version(self, survey_id: uuid.UUID, number: int) -> SurveyVersion | None:
+        return (await self.session.scalars(select(SurveyVersion).where(
+            SurveyVersion.survey_id == survey_id, SurveyVersion.number == number).limit(1))).first()
+
+    async def response_to(self, invitation_id: uuid.UUID) -> SurveyResponse | None:
+        return (await self.session.scalars(select(SurveyResponse).where(
+            SurveyResponse.invitation_id == invitation_id).limit(1))).first()
+
+    async def survey_code(self, survey_id: uuid.UUID) -> str:
+        return (await self.session.scalar(select(Survey.code).where(Survey.id == survey_id))) or ""
+
+    async def add(self, row: Any) -> None:
+        self.session.add(row)
+        await self.session.flush()

@@ -1,0 +1,180 @@
+"""Request and response bodies of the survey API (the definition's own parts live in `definition`)."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from services.survey.definition import AlertRules, Code, Factor, Kind, LocalText, Question
+from shared.contracts.survey import AlertReason, Channel, Scores
+from shared.types import VIN
+
+TemplateName = Literal["csi", "ssi", "nps", "servqual", "resolution"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SurveyCreate(_In):
+    """A full definition, or `{template}` with optional overrides of code, title and alert_rules."""
+
+    template: TemplateName | None = None
+    code: Code | None = None
+    kind: Kind | None = None
+    title: LocalText | None = None
+    factors: list[Factor] | None = None
+    questions: list[Question] | None = None
+    alert_rules: AlertRules | None = None
+
+    @model_validator(mode="after")
+    def _template_or_definition(self) -> "SurveyCreate":
+        if self.template is None:
+            missing = [name for name in ("code", "kind", "title", "questions") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"without a template, give {', '.join(missing)}")
+        elif self.kind is not None or self.factors is not None or self.questions is not None:
+            raise ValueError("a template fixes kind, factors and questions; edit them after creating")
+        return self
+
+
+class SurveyUpdate(_In):
+    """Edits the draft; publishing it makes the next version."""
+
+    title: LocalText | None = None
+    factors: list[Factor] | None = None
+    questions: list[Question] | None = None
+    alert_rules: AlertRules | None = None
+
+
+class DefinitionRead(BaseModel):
+    kind: Kind
+    title: dict[str, str]
+    factors: list[Factor]
+    questions: list[Question]
+    alert_rules: AlertRules
+
+
+class TemplateRead(DefinitionRead):
+    name: TemplateName
+
+
+class SurveyRead(DefinitionRead):
+    id: uuid.UUID
+    code: str
+    template: str | None
+    org_code: str
+    org_path: str
+    published_version: int | None
+    draft_changed: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SurveyVersionRead(DefinitionRead):
+    survey_id: uuid.UUID
+    code: str
+    version: int
+    published_at: datetime
+
+
+class InvitationContext(_In):
+    ro_number: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    vin: VIN | None = None
+
+
+class InvitationCreate(_In):
+    survey_id: uuid.UUID
+    customer_id: uuid.UUID
+    dealer_code: str
+    channel: Channel
+    context: InvitationContext = Field(default_factory=InvitationContext)
+    # For a customer the survey service has not heard of yet (no customer event): the
+    # caller vouches that the customer agreed to be surveyed. A known refusal still wins.
+    consent_confirmed: bool = False
+    expires_in_days: int | None = Field(default=None, ge=1, le=90)
+
+
+class InvitationCreated(BaseModel):
+    id: uuid.UUID
+    token: str
+    url: str
+    expires_at: datetime
+
+
+class InvitationRead(BaseModel):
+    id: uuid.UUID
+    survey_id: uuid.UUID
+    survey_version: int
+    kind: str
+    customer_id: uuid.UUID | None
+    dealer_code: str
+    channel: str
+    context: dict[str, str | None]
+    status: Literal["scheduled", "sent", "responded", "cancelled"]
+    status_reason: str | None
+    url: str | None
+    due_at: datetime
+    sent_at: datetime | None
+    expires_at: datetime | None
+    reminded_at: datetime | None
+    responded_at: datetime | None
+    created_at: datetime
+
+
+class PublicQuestion(BaseModel):
+    """A question as the survey page renders it (without the internal `critical` rule)."""
+
+    code: str
+    type: str
+    text: dict[str, str]
+    scale_min: int | None
+    scale_max: int | None
+    options: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    factor: str | None
+    required: bool
+    show_if: dict[str, Any] | None
+
+
+class PublicSurvey(BaseModel):
+    survey_id: uuid.UUID
+    version: int
+    kind: str
+    title: dict[str, str]
+    factors: list[Factor]
+    questions: list[PublicQuestion]
+    dealer_code: str
+    expires_at: datetime
+
+
+class AnswersIn(_In):
+    answers: dict[str, Any] = Field(max_length=500)
+
+
+class PublicResponseRead(BaseModel):
+    id: uuid.UUID
+    survey_id: uuid.UUID
+    version: int
+    kind: str
+    submitted_at: datetime
+    answers: dict[str, Any]
+    scores: Scores
+
+
+class ResponseRead(BaseModel):
+    id: uuid.UUID
+    invitation_id: uuid.UUID
+    survey_id: uuid.UUID
+    survey_version: int
+    kind: str
+    dealer_code: str
+    customer_id: uuid.UUID | None
+    vin: str | None
+    ro_number: str | None
+    answers: dict[str, Any]
+    scores: Scores
+    alerts: list[AlertReason]
+    submitted_at: datetime

@@ -1,0 +1,32 @@
+"""The survey service's settings (CSLOOP_* environment variables)."""
+
+from pydantic import Field
+
+from shared.settings import CommonSettings
+
+
+class SurveySettings(CommonSettings):
+    service_name: str = "survey"
+    database_url: str = "sqlite+aiosqlite:///./data/survey.db"
+    public_url: str = "http://127.0.0.1:8002"
+    # Where customers open survey links: the gateway's public address (`{base}/s/{token}`).
+    # Empty means `gateway_url`, which is right for a single machine.
+    survey_link_base: str = ""
+    invitation_expiry_days: int = 14
+    # DOMAIN.md: one customer is not surveyed more than once in 30 days.
+    fatigue_days: int = 30
+    # Invitations made by events go out this long after the delivery or the closed visit.
+    ssi_delay_days: float = 3.0
+    csi_delay_days: float = 3.0
+    resolution_delay_days: float = 0.0
+    reminder_after_days: float = 3.0
+    # The channel of event-made invitations (a notifier subscribed to survey.invitation.sent delivers it).
+    default_channel: str = "sms"
+    csi_visit_types: list[str] = Field(default_factory=lambda: ["maintenance", "repair", "warranty", "recall"])
+    jobs_enabled: bool = True
+    jobs_interval_seconds: float = 60.0
+    export_page_rows: int = 1000
+
+    @property
+    def link_base(self) -> str:
+        return (self.survey_link_base or self.gateway_url).rstrip("/")

@@ -1,0 +1,81 @@
+"""Payloads of the events the survey service publishes (CloudEvents `data`).
+
+The complaint service opens cases from `survey.alert.raised`; the KPI service rolls up
+invitations and responses; webhooks pass them on to dealer systems. Scores are unrounded
+(KPI.md pools unrounded values); every payload names the dealer and its org path.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SOURCE = "/csloop/survey"
+
+INVITATION_SENT = "survey.invitation.sent"
+INVITATION_REMINDED = "survey.invitation.reminded"
+RESPONSE_SUBMITTED = "survey.response.submitted"
+ALERT_RAISED = "survey.alert.raised"
+
+Channel = Literal["sms", "wechat", "email", "app"]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    dealer_code: str
+    org_path: str
+    survey_id: uuid.UUID
+    survey_code: str
+    survey_version: int
+    kind: str
+    customer_id: uuid.UUID | None = None
+    vin: str | None = None
+    ro_number: str | None = None
+
+
+class InvitationSent(_Payload):
+    """survey.invitation.sent and survey.invitation.reminded: a notifier delivers `url` on `channel`."""
+
+    invitation_id: uuid.UUID
+    channel: Channel
+    url: str
+    sent_at: datetime
+    expires_at: datetime
+
+
+class Scores(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    index: float | None = None
+    factors: dict[str, float] = {}
+    nps_score: int | None = None
+    nps_category: Literal["promoter", "passive", "detractor"] | None = None
+    # Only for surveys with expectation items: {dimensions: {code: {expectation, perception, gap, css}}, gap, css}.
+    servqual: dict[str, Any] | None = None
+
+
+class ResponseSubmitted(_Payload):
+    response_id: uuid.UUID
+    invitation_id: uuid.UUID
+    submitted_at: datetime
+    scores: Scores
+
+
+class AlertReason(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    rule: Literal["index_below", "nps_detractor", "critical_answer"]
+    detail: str
+    question: str | None = None
+
+
+class AlertRaised(_Payload):
+    """A response broke an alert rule: the complaint service opens a case (channel "survey alert")."""
+
+    response_id: uuid.UUID
+    submitted_at: datetime
+    reasons: list[AlertReason]
+    priority: Literal["P1", "P2", "P3", "P4"]
+    scores: Scores

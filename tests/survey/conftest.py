@@ -1,0 +1,122 @@
+"""The survey app in process, on its own database, with a stand-in for the gateway's org directory."""
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from services.survey.app import create_app
+from services.survey.models import TABLES
+from services.survey.settings import SurveySettings
+from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
+from shared.events import new_event
+from shared.orgs import OrgDirectory
+from tests.support.databases import drop_postgres_databases, postgres_base_url
+
+SECRET = "survey-unit-test-secret-of-at-least-32-bytes"
+ALL_SURVEY_SCOPES = frozenset({"surveys:read", "surveys:write"})
+
+ORGS = {
+    "OEM": {"code": "OEM", "name": "Manufacturer", "kind": "manufacturer", "path": "/OEM/"},
+    "DN": {"code": "DN", "name": "North", "kind": "distributor", "path": "/OEM/DN/", "parent_code": "OEM"},
+    "D1": {"code": "D1", "name": "Dealer 1", "kind": "dealer", "path": "/OEM/DN/D1/", "parent_code": "DN"},
+    "D2": {"code": "D2", "name": "Dealer 2", "kind": "dealer", "path": "/OEM/DN/D2/", "parent_code": "DN"},
+}
+
+
+def principal(code: str, scopes: frozenset[str] = ALL_SURVEY_SCOPES) -> Principal:
+    org = ORGS[code]
+    return Principal(f"user-{code}", code, org["path"], org["kind"], scopes=scopes)
+
+
+def as_(code: str, scopes: frozenset[str] = ALL_SURVEY_SCOPES) -> dict[str, str]:
+    return {INTERNAL_HEADER: mint_internal_token(principal(code, scopes), SECRET)}
+
+
+def new_code() -> str:
+    return "s" + uuid.uuid4().hex[:12]
+
+
+def _org_directory_app() -> FastAPI:
+    """What the gateway's /internal/orgs/{code} answers, from ORGS."""
+    gateway = FastAPI()
+
+    @gateway.get("/internal/orgs/{code}")
+    async def org(code: str) -> JSONResponse:
+        if code not in ORGS:
+            return JSONResponse({"detail": "no such org"}, status_code=404)
+        return JSONResponse(ORGS[code])
+
+    return gateway
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if base := postgres_base_url():
+        await drop_postgres_databases(base, ["survey_unit"])
+        return f"{base}_survey_unit"
+    return f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('survey')) / 'survey.db'}"
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    settings = SurveySettings(database_url=database_url, internal_secret=SECRET, relay_enabled=False,
+                              jobs_enabled=False, survey_link_base="https://csloop.example", log_json=False)
+    directory = OrgDirectory("http://gateway", SECRET, transport=httpx.ASGITransport(_org_directory_app()))
+    application = create_app(settings, migrate=True, directory=directory)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://survey") as http:
+        yield http
+
+
+async def deliver(client: httpx.AsyncClient, type_: str, data: dict[str, Any], source: str = "/csloop/customer",
+                  event_id: str | None = None) -> str:
+    """POST an event to /internal/events as the relay would; returns the consumer's outcome."""
+    event = new_event(source, type_, None, data)
+    if event_id:
+        event.id = event_id
+    token = mint_internal_token(system_principal(), SECRET)
+    answer = await client.post("/internal/events", json=event.model_dump(mode="json"), headers={INTERNAL_HEADER: token})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["outcome"]
+
+
+async def give_consent(client: httpx.AsyncClient, customer_id: uuid.UUID, dealer: str = "D1", survey: bool = True,
+                       type_: str = "customer.created") -> None:
+    await deliver(client, type_, {
+        "dealer_code": dealer, "org_path": ORGS[dealer]["path"], "customer_id": str(customer_id),
+        "name": "Wang Fang", "consent": {"survey": survey, "marketing": False, "share_with_manufacturer": True},
+    })
+
+
+async def published_survey(client: httpx.AsyncClient, body: dict[str, Any], owner: str = "OEM") -> dict[str, Any]:
+    created = await client.post("/v1/surveys", json={"code": new_code(), **body}, headers=as_(owner))
+    assert created.status_code == 201, created.text
+    published = await client.post(f"/v1/surveys/{created.json()['id']}/publish", headers=as_(owner))
+    assert published.status_code == 200, published.text
+    return created.json()
+
+
+async def invite(client: httpx.AsyncClient, survey_id: str, dealer: str = "D1", *, caller: str | None = None,
+                 **extra: Any) -> httpx.Response:
+    customer_id = extra.pop("customer_id", None) or uuid.uuid4()
+    body = {"survey_id": survey_id, "customer_id": str(customer_id), "dealer_code": dealer, "channel": "sms",
+            "consent_confirmed": True, **extra}
+    return await client.post("/v1/survey-invitations", json=body, headers=as_(caller or dealer))
+
+
+async def outbox_events(app: FastAPI, type_: str) -> list[dict[str, Any]]:
+    async with app.state.sessions() as session:
+        rows = (await session.execute(select(TABLES.outbox.c.payload).where(TABLES.outbox.c.type == type_))).scalars()
+        return [row["data"] for row in rows]
