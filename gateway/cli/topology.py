@@ -22,7 +22,7 @@ class Component:
 COMPONENTS = (
     Component("gateway", "gateway", 0),
     Component("customer", "services.customer", 1, ("vehicle.delivered", "service_visit.closed", "prospect.")),
-    Component("survey", "services.survey", 2, ("vehicle.delivered", "service_visit.closed", "complaint.resolved", "customer.erased")),
+    Component("survey", "services.survey", 2, ("customer.", "vehicle.delivered", "service_visit.closed", "complaint.resolved")),
     Component("complaint", "services.complaint", 3, ("survey.alert.raised", "customer.erased")),
     Component("kpi", "services.kpi", 4, ("customer.", "vehicle.", "service_visit.", "survey.", "complaint.", "followup.")),
 )
