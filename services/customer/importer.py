@@ -7,7 +7,8 @@ consent_share_with_manufacturer (true/false, 1/0, yes/no). JSON Lines
 object `{survey, marketing, share_with_manufacturer}`. external_id and name are required.
 
 Upsert by (dealer, external_id). An empty or missing value never clears a stored one; a new
-customer without consent columns has given none. Row 1 is the first data row (for JSON
+customer without consent columns has given none. `updated` counts the rows that matched an
+existing customer; `unchanged` (a part of them) changed nothing and published no event. Row 1 is the first data row (for JSON
 Lines, the first line). Bad rows are reported and skipped; the good ones are kept.
 """
 
@@ -17,6 +18,7 @@ import json
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +38,7 @@ MAX_REPORTED_ERRORS = 1000
 class ImportOutcome:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -126,33 +129,39 @@ class _Deduplicator:
         return []
 
 
+def _checked_batches(rows: Iterator[tuple[int, dict[str, Any] | None, list[tuple[str, str]]]],
+                     outcome: ImportOutcome, batch_rows: int) -> Iterator[list[domain.ImportRow]]:
+    """Good rows in batches; bad rows go to `outcome` as they are met."""
+    dedupe, batch, today = _Deduplicator(), [], date.today()
+    for number, raw, errors in rows:
+        row = None
+        if raw is not None:
+            row, errors = domain.validate_import_row(number, raw, today)
+        if row is not None:
+            errors = dedupe.check(row)
+        if errors:
+            outcome.fail(number, errors)
+            continue
+        batch.append(row)
+        if len(batch) >= batch_rows:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 async def import_customers(session: AsyncSession, dealer: OrgInfo, kind: str, body: Any, batch_rows: int) -> ImportOutcome:
     outcome = ImportOutcome()
     writer = bulk.writer_for(session, dealer)
     await writer.start()
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="" if kind == "csv" else None)
-    rows = csv_rows(text) if kind == "csv" else ndjson_rows(text)
-    dedupe, batch = _Deduplicator(), []
     try:
-        for number, raw, errors in rows:
-            row = None
-            if raw is not None:
-                row, errors = domain.validate_import_row(number, raw)
-            if row is not None:
-                errors = dedupe.check(row)
-            if errors:
-                outcome.fail(number, errors)
-                continue
-            batch.append(row)
-            if len(batch) >= batch_rows:
-                await writer.add(batch)
-                batch = []
+        for batch in _checked_batches(csv_rows(text) if kind == "csv" else ndjson_rows(text), outcome, batch_rows):
+            await writer.add(batch)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UnprocessableContent(f"The body cannot be read as UTF-8 {kind}: {exc}") from exc
-    if batch:
-        await writer.add(batch)
     result = await writer.finish()
-    outcome.created, outcome.updated = result.created, result.updated
+    outcome.created, outcome.updated, outcome.unchanged = result.created, result.updated, result.unchanged
     for number, name, message in sorted(result.rejected):
         outcome.fail(number, [(name, message)])
     outcome.errors.sort(key=lambda error: error["row"])

@@ -15,10 +15,16 @@ class Base(DeclarativeBase):
     type_annotation_map = TYPE_ANNOTATION_MAP
 
 
+def org_path_index(table: str) -> Index:
+    """The scope filter is `org_path LIKE '/prefix/%'`; on PostgreSQL only a pattern-ops index
+    serves a prefix LIKE under a non-C collation."""
+    return Index(f"ix_{table}_org_path", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"})
+
+
 class OrgOwnedMixin:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     dealer_code: Mapped[str] = mapped_column(String(40))
-    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    org_path: Mapped[str] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -31,6 +37,7 @@ class Customer(OrgOwnedMixin, Base):
         Index("uq_customers_dealer_phone", "dealer_code", "phone", unique=True,
               postgresql_where=text("phone IS NOT NULL"), sqlite_where=text("phone IS NOT NULL")),
         Index("ix_customers_created_at_id", "created_at", "id"),
+        org_path_index("customers"),
     )
 
     external_id: Mapped[str | None] = mapped_column(String(100))
@@ -49,7 +56,7 @@ class Customer(OrgOwnedMixin, Base):
 class Vehicle(OrgOwnedMixin, Base):
     __tablename__ = "vehicles"
     # Each dealer keeps its own file of a vehicle (sold here, serviced there).
-    __table_args__ = (UniqueConstraint("dealer_code", "vin"),)
+    __table_args__ = (UniqueConstraint("dealer_code", "vin"), org_path_index("vehicles"))
 
     vin: Mapped[str] = mapped_column(String(17), index=True)
     model: Mapped[str | None] = mapped_column(String(100))
@@ -62,6 +69,7 @@ class Vehicle(OrgOwnedMixin, Base):
 
 class Delivery(OrgOwnedMixin, Base):
     __tablename__ = "deliveries"
+    __table_args__ = (org_path_index("deliveries"),)
 
     vin: Mapped[str] = mapped_column(String(17), index=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -71,7 +79,7 @@ class Delivery(OrgOwnedMixin, Base):
 
 class ServiceVisit(OrgOwnedMixin, Base):
     __tablename__ = "service_visits"
-    __table_args__ = (UniqueConstraint("dealer_code", "ro_number"),)
+    __table_args__ = (UniqueConstraint("dealer_code", "ro_number"), org_path_index("service_visits"))
 
     ro_number: Mapped[str] = mapped_column(String(50))
     vin: Mapped[str] = mapped_column(String(17), index=True)
@@ -89,6 +97,7 @@ class ServiceVisit(OrgOwnedMixin, Base):
 
 class Prospect(OrgOwnedMixin, Base):
     __tablename__ = "prospects"
+    __table_args__ = (org_path_index("prospects"),)
 
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -100,7 +109,7 @@ class Prospect(OrgOwnedMixin, Base):
 
 class FollowUp(OrgOwnedMixin, Base):
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_follow_ups_status_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_follow_ups_status_due", "status", "due_at"), org_path_index("follow_ups"))
 
     kind: Mapped[str] = mapped_column(String(20))
     # What made the task, so a redelivered event or a re-run job cannot make it twice.

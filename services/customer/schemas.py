@@ -83,7 +83,8 @@ class ImportError_(BaseModel):
 
 class ImportResult(BaseModel):
     created: int
-    updated: int
+    updated: int = Field(description="Rows that matched an existing customer (including unchanged ones)")
+    unchanged: int = Field(0, description="Of the updated rows, those that changed nothing (no event)")
     failed: int
     errors: list[ImportError_]
 

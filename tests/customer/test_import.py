@@ -131,3 +131,32 @@ class TestJsonLinesImport:
         [customer] = await find(client, good)
         assert customer["dealer_code"] == "DLR-0043"
         assert customer["consent"] == {"survey": False, "marketing": True, "share_with_manufacturer": False}
+
+
+class TestImportEvents:
+    async def test_reimporting_the_same_rows_changes_nothing_and_publishes_nothing(self, dealer: httpx.AsyncClient, app) -> None:
+        external_id = new_external_id()
+        body = HEADER + csv_line(external_id, phone=new_phone(), city="Tianjin")
+        await post_csv(dealer, body)
+        again = (await post_csv(dealer, body)).json()
+        assert (again["created"], again["updated"], again["unchanged"], again["failed"]) == (0, 1, 1, 0)
+        [customer] = await find(dealer, external_id)
+        assert customer["version"] == 1
+        assert not [e for e in await outbox_events(app, "customer.updated") if e["data"]["customer_id"] == customer["id"]]
+
+    async def test_import_events_are_valid_cloudevents_even_with_quotes_and_chinese(self, dealer: httpx.AsyncClient, app) -> None:
+        from shared.contracts.customer import CustomerChanged
+        from shared.events import CloudEvent
+
+        external_id = new_external_id()
+        name = '张 "Big" \\ Wei'
+        line = f'{external_id},"{name.replace(chr(34), chr(34) * 2)}",,,,,,,\n'
+        result = (await post_csv(dealer, HEADER + line)).json()
+        assert result["created"] == 1, result
+        [customer] = await find(dealer, external_id)
+        [event] = [e for e in await outbox_events(app, "customer.created") if e["data"]["customer_id"] == customer["id"]]
+        envelope = CloudEvent.model_validate(event)
+        data = CustomerChanged.model_validate(envelope.data)
+        assert data.name == name == customer["name"]
+        assert data.consent.survey is False and data.org_path == "/FTMS/D-NORTH/DLR-0042/"
+        assert envelope.subject == f"customers/{customer['id']}" and envelope.source == "/csloop/customer"

@@ -20,10 +20,15 @@ def _owned() -> list[sa.Column]:
     return [
         sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column("dealer_code", sa.String(40), nullable=False),
-        sa.Column("org_path", sa.String(400), nullable=False, index=True),
+        sa.Column("org_path", sa.String(400), nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
     ]
+
+
+def _org_path_index(table: str) -> None:
+    # Prefix LIKE (the scope filter) uses a pattern-ops index on PostgreSQL.
+    op.create_index(f"ix_{table}_org_path", table, ["org_path"], postgresql_ops={"org_path": "varchar_pattern_ops"})
 
 
 def upgrade() -> None:
@@ -105,6 +110,8 @@ def upgrade() -> None:
         sa.Column("completed_by", sa.String(200)),
     )
     op.create_index("ix_follow_ups_status_due", "follow_ups", ["status", "due_at"])
+    for table in ("customers", "vehicles", "deliveries", "service_visits", "prospects", "follow_ups"):
+        _org_path_index(table)
 
 
 def downgrade() -> None:
