@@ -97,7 +97,8 @@ def upgrade() -> None:
     op.create_table(
         "follow_ups", *_owned(),
         sa.Column("kind", sa.String(20), nullable=False),
-        sa.Column("dedupe_key", sa.String(200), nullable=False, unique=True),
+        sa.Column("dedupe_key", sa.String(200), nullable=False),
+        sa.UniqueConstraint("dedupe_key", name="uq_follow_ups_dedupe_key"),
         sa.Column("customer_id", sa.Uuid(), sa.ForeignKey("customers.id", name="fk_follow_ups_customer_id_customers"), index=True),
         sa.Column("prospect_id", sa.Uuid(), sa.ForeignKey("prospects.id", name="fk_follow_ups_prospect_id_prospects"), index=True),
         sa.Column("vin", sa.String(17)),
