@@ -23,6 +23,8 @@ from shared.events import CloudEvent
 logger = logging.getLogger("csloop.outbox")
 
 MAX_BACKOFF_SECONDS = 300
+# How long a claimed row is left alone by other relays before it is due again.
+CLAIM_LEASE_SECONDS = 60
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -115,23 +117,38 @@ class OutboxRelay:
                 self._wake.clear()
 
     async def relay_once(self) -> int:
-        """Deliver one batch of due events; returns how many rows it handled."""
+        """Deliver one batch of due events; returns how many rows it handled.
+
+        No transaction stays open while events travel: a consumer in this same process (or
+        on the same SQLite file) must be able to write while the relay waits for its answer.
+        Rows are claimed with a lease instead, so several relays never send the same row at
+        once, and a relay that dies mid-batch leaves rows that fall due again when it expires.
+        """
+        rows = await self._claim_batch()
+        for row in rows:
+            await self._deliver(row)
+        return len(rows)
+
+    async def _claim_batch(self) -> list[Any]:
+        outbox = self._outbox
         async with self._sessions() as session, session.begin():
-            statement = (
-                select(self._outbox)
-                .where(self._outbox.c.sent_at.is_(None), self._outbox.c.next_attempt_at <= utcnow())
-                .order_by(self._outbox.c.seq)
+            due = (
+                select(outbox.c.seq)
+                .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= utcnow())
+                .order_by(outbox.c.seq)
                 .limit(self._batch_size)
             )
             if session.bind.dialect.name == "postgresql":
-                # Several replicas of a service may relay at once; each row goes to one of them.
-                statement = statement.with_for_update(skip_locked=True)
-            rows = (await session.execute(statement)).mappings().all()
-            for row in rows:
-                await self._deliver(session, row)
-            return len(rows)
+                due = due.with_for_update(skip_locked=True)
+            claimed = (
+                update(outbox).where(outbox.c.seq.in_(due.scalar_subquery()))
+                .values(next_attempt_at=utcnow() + timedelta(seconds=CLAIM_LEASE_SECONDS))
+                .returning(outbox.c.seq, outbox.c.type, outbox.c.payload, outbox.c.attempts)
+            )
+            rows = (await session.execute(claimed)).mappings().all()
+        return sorted(rows, key=lambda row: row["seq"])
 
-    async def _deliver(self, session: AsyncSession, row: Any) -> None:
+    async def _deliver(self, row: Any) -> None:
         targets = subscribers_for(row["type"], self._subscriptions)
         try:
             for base_url in targets:
@@ -139,16 +156,14 @@ class OutboxRelay:
         except (httpx.HTTPError, DeliveryRefused) as exc:
             attempts = row["attempts"] + 1
             backoff = min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 9)) * (0.5 + random.random() / 2)
-            await session.execute(
-                update(self._outbox).where(self._outbox.c.seq == row["seq"]).values(
-                    attempts=attempts, last_error=str(exc)[:500],
-                    next_attempt_at=utcnow() + timedelta(seconds=backoff),
-                )
-            )
+            await self._mark(row["seq"], attempts=attempts, last_error=str(exc)[:500],
+                             next_attempt_at=utcnow() + timedelta(seconds=backoff))
             return
-        await session.execute(
-            update(self._outbox).where(self._outbox.c.seq == row["seq"]).values(sent_at=utcnow(), last_error=None)
-        )
+        await self._mark(row["seq"], sent_at=utcnow(), last_error=None)
+
+    async def _mark(self, seq: int, **values: Any) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(update(self._outbox).where(self._outbox.c.seq == seq).values(**values))
 
     async def _post(self, base_url: str, payload: dict[str, Any]) -> None:
         token = mint_internal_token(system_principal(), self._secret, ttl_seconds=60)
