@@ -74,9 +74,7 @@ SELECT event_id, CAST(:type AS text), ('{"specversion":"1.0","id":"' || event_id
     || ',"subject":"customers/' || id::text || '","time":' || to_json(CAST(:now AS timestamptz))::text
     || ',"datacontenttype":"application/json","data":{"dealer_code":' || to_json(dealer_code)::text
     || ',"org_path":' || to_json(org_path)::text || ',"customer_id":"' || id::text
-    || '","external_id":' || COALESCE(to_json(external_id)::text, 'null') || ',"name":' || to_json(name)::text
-    || ',"phone":' || COALESCE(to_json(phone)::text, 'null') || ',"email":' || COALESCE(to_json(email)::text, 'null')
-    || ',"city":' || COALESCE(to_json(city)::text, 'null') || ',"consent":{"survey":' || consent_survey::text
+    || '","external_id":' || COALESCE(to_json(external_id)::text, 'null') || ',"consent":{"survey":' || consent_survey::text
     || ',"marketing":' || consent_marketing::text || ',"share_with_manufacturer":'
     || consent_share_with_manufacturer::text || '}}}')::json,
     CAST(:now AS timestamptz), CAST(:now AS timestamptz), 0
@@ -96,8 +94,7 @@ _UPDATE = f"""WITH changed AS (
            COALESCE(s.birth_date, c.birth_date), COALESCE(s.city, c.city),
            COALESCE(s.consent_survey, c.consent_survey), COALESCE(s.consent_marketing, c.consent_marketing),
            COALESCE(s.consent_share, c.consent_share_with_manufacturer))
-    RETURNING c.id, c.dealer_code, c.org_path, c.external_id, c.name, c.phone, c.email, c.city,
-        c.consent_survey, c.consent_marketing, c.consent_share_with_manufacturer){_OUTBOX_FROM_CHANGED}"""
+    RETURNING c.id, c.dealer_code, c.org_path, c.external_id, c.consent_survey, c.consent_marketing, c.consent_share_with_manufacturer){_OUTBOX_FROM_CHANGED}"""
 
 _INSERT = f"""WITH changed AS (
     INSERT INTO customers (id, dealer_code, org_path, external_id, name, phone, email, birth_date, city,
@@ -107,8 +104,7 @@ _INSERT = f"""WITH changed AS (
         1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
     FROM {STAGE} s
     WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.dealer_code = :dealer AND c.external_id = s.external_id)
-    RETURNING id, dealer_code, org_path, external_id, name, phone, email, city,
-        consent_survey, consent_marketing, consent_share_with_manufacturer){_OUTBOX_FROM_CHANGED}"""
+    RETURNING id, dealer_code, org_path, external_id, consent_survey, consent_marketing, consent_share_with_manufacturer){_OUTBOX_FROM_CHANGED}"""
 
 
 class PostgresWriter:
@@ -236,8 +232,7 @@ class SqliteWriter:
 def _event(type_: str, values: dict[str, Any], customer_id: uuid.UUID) -> dict[str, Any]:
     payload = contract.CustomerChanged(
         dealer_code=values["dealer_code"], org_path=values["org_path"], customer_id=customer_id,
-        external_id=values["external_id"], name=values["name"], phone=values["phone"], email=values["email"],
-        city=values["city"], consent=contract.Consent(
+        external_id=values["external_id"], consent=contract.Consent(
             survey=values["consent_survey"], marketing=values["consent_marketing"],
             share_with_manufacturer=values["consent_share_with_manufacturer"]),
     )

@@ -17,8 +17,7 @@ async def publish(session: AsyncSession, type_: str, subject: str, payload: cont
 def customer_changed(customer: Customer) -> contract.CustomerChanged:
     return contract.CustomerChanged(
         dealer_code=customer.dealer_code, org_path=customer.org_path, customer_id=customer.id,
-        external_id=customer.external_id, name=customer.name, phone=customer.phone, email=customer.email,
-        city=customer.city, consent=contract.Consent(
+        external_id=customer.external_id, consent=contract.Consent(
             survey=customer.consent_survey, marketing=customer.consent_marketing,
             share_with_manufacturer=customer.consent_share_with_manufacturer,
         ),

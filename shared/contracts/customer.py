@@ -41,14 +41,15 @@ class Consent(BaseModel):
 
 
 class CustomerChanged(_Payload):
-    """customer.created / customer.updated. Contact fields let the survey service invite."""
+    """customer.created / customer.updated: who the customer is to the network and what they consented to.
+
+    No name, phone or email: events are relayed to every subscribed service and webhook, and
+    each copy of personal data would have to be found again on erasure. A service that needs
+    to contact the customer reads the contact details from the customer service when it does.
+    """
 
     customer_id: uuid.UUID
     external_id: str | None = None
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    city: str | None = None
     consent: Consent
 
 
