@@ -1,0 +1,1 @@
+"""The complaint service: cases, SLA clocks, escalation, resolution, quality signals."""

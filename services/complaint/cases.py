@@ -1,0 +1,136 @@
+"""Complaint use cases: open, read, list, assign, comment, and the shared pieces of every change.
+
+Every change to a case goes through `claim`: the If-Match version is checked by the database
+as it writes, then the change and its timeline entry are added in the same transaction.
+"""
+
+import uuid
+from datetime import datetime
+
+from services.complaint import domain, events, quality, sla
+from services.complaint.models import Complaint, TimelineEntry
+from services.complaint.repository import ComplaintFilter, ComplaintRepository
+from services.complaint.schemas import ComplaintCreate, ComplaintRead, ComplaintUpdate, TimelineRead
+from services.complaint.settings import ComplaintSettings
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.etag import etag_for, expected_version
+from shared.orgs import OrgDirectory, OrgInfo
+from shared.pagination import PageParams
+from shared.problems import Conflict, NotFound, PreconditionFailed
+
+
+def to_read(case: Complaint, timeline: list[TimelineEntry] | None = None) -> ComplaintRead:
+    fields = {name: getattr(case, name) for name in ComplaintRead.model_fields
+              if name not in ("clock_running", "timeline")}
+    return ComplaintRead(**fields, clock_running=case.clock_stopped_at is None and case.status not in domain.CLOCK_STOPPED,
+                         timeline=None if timeline is None else [_entry_read(entry) for entry in timeline])
+
+
+def _entry_read(entry: TimelineEntry) -> TimelineRead:
+    return TimelineRead(kind=entry.kind, at=entry.at, actor={"subject": entry.actor_subject, "org_code": entry.actor_org_code},
+                        from_status=entry.from_status, to_status=entry.to_status, note=entry.note, data=entry.data)
+
+
+def entry(case: Complaint, actor: Principal, kind: str, at: datetime, *, note: str | None = None,
+          from_status: str | None = None, to_status: str | None = None, data: dict | None = None) -> TimelineEntry:
+    return TimelineEntry(complaint_id=case.id, org_path=case.org_path, kind=kind, actor_subject=actor.subject,
+                         actor_org_code=actor.org_code, from_status=from_status, to_status=to_status, note=note,
+                         data=data or {}, at=at)
+
+
+async def get_case(repo: ComplaintRepository, complaint_id: uuid.UUID) -> Complaint:
+    case = await repo.complaint(complaint_id)
+    if case is None:
+        raise NotFound(f"No complaint {complaint_id}")
+    return case
+
+
+async def read_case(repo: ComplaintRepository, complaint_id: uuid.UUID) -> ComplaintRead:
+    case = await get_case(repo, complaint_id)
+    return to_read(case, await repo.timeline(case.id))
+
+
+async def list_cases(repo: ComplaintRepository, where: ComplaintFilter,
+                     page: PageParams) -> tuple[list[Complaint], str | None]:
+    return await repo.complaints(where, page)
+
+
+async def claim(repo: ComplaintRepository, complaint_id: uuid.UUID, if_match: str | None) -> Complaint:
+    """The case, now at the next version, if `if_match` names its current one; else 412."""
+    case = await get_case(repo, complaint_id)
+    expected = expected_version(if_match)
+    if expected != case.version or not await repo.claim_version(case, expected):
+        current = (await repo.complaint(complaint_id) or case).version
+        raise PreconditionFailed("The complaint changed since you read it; read it again",
+                                 headers={"ETag": etag_for(current)})
+    return case
+
+
+async def open_case(repo: ComplaintRepository, directory: OrgDirectory, settings: ComplaintSettings,
+                    data: ComplaintCreate, dealer: OrgInfo, now: datetime | None = None) -> Complaint:
+    """A new case with its number, SLA due times, timeline entry and `complaint.opened`."""
+    now = now or utcnow()
+    if data.channel == "survey_alert" and data.survey_response_id and await repo.alert_case(data.survey_response_id):
+        raise Conflict("A case is already open for this survey response",
+                       errors=[{"field": "survey_response_id", "message": "already has a case"}])
+    clock = await sla.clock_for(repo, dealer.path, data.priority, now)
+    number = domain.year_number(now.year, await repo.next_number(now.year))
+    case = Complaint(
+        id=uuid.uuid4(), number=number, dealer_code=dealer.code, org_path=dealer.path,
+        handling_org_code=dealer.code, handling_org_path=dealer.path, escalation_level=0,
+        status="new", reopen_count=0, opened_at=now, breached=False, version=1,
+        created_at=now, updated_at=now, **data.model_dump(exclude={"dealer_code"}), **sla.clock_columns(clock),
+    )
+    await repo.add(case, entry(case, repo.principal, "opened", now, to_status="new",
+                               data={"channel": case.channel, "priority": case.priority}))
+    await events.opened(repo.session, case)
+    if reason := domain.escalation_reason_for_new_case(case.priority):
+        await escalate_one_level(repo, directory, case, reason, "priority", now)
+    await quality.check(repo, settings, case, now)
+    return case
+
+
+async def escalate_one_level(repo: ComplaintRepository, directory: OrgDirectory, case: Complaint, reason: str,
+                             trigger: str, now: datetime) -> bool:
+    """Hand the case to the parent of the org now handling it; False at the top of the tree."""
+    handler = await directory.get(case.handling_org_code)
+    parent = await directory.get(handler.parent_code) if handler and handler.parent_code else None
+    if parent is None:
+        return False
+    from_code = case.handling_org_code
+    case.handling_org_code, case.handling_org_path = parent.code, parent.path
+    case.escalation_level += 1
+    await repo.add(entry(case, repo.principal, "escalated", now, note=reason,
+                         data={"from_org_code": from_code, "to_org_code": parent.code, "trigger": trigger,
+                               "level": case.escalation_level}))
+    await events.escalated(repo.session, case, from_code, reason, trigger, now)
+    return True
+
+
+async def escalate(repo: ComplaintRepository, directory: OrgDirectory, complaint_id: uuid.UUID, reason: str,
+                   if_match: str | None) -> Complaint:
+    case = await claim(repo, complaint_id, if_match)
+    if case.status == "closed":
+        raise Conflict("A closed case is not escalated; reopen it first")
+    if not await escalate_one_level(repo, directory, case, reason, "manual", utcnow()):
+        raise Conflict(f"{case.handling_org_code} is the top of the organisation tree; there is no one to escalate to")
+    return case
+
+
+async def comment(repo: ComplaintRepository, complaint_id: uuid.UUID, text: str, if_match: str | None) -> Complaint:
+    case = await claim(repo, complaint_id, if_match)
+    await repo.add(entry(case, repo.principal, "comment", utcnow(), note=text))
+    return case
+
+
+async def update_case(repo: ComplaintRepository, complaint_id: uuid.UUID, data: ComplaintUpdate,
+                      if_match: str | None) -> Complaint:
+    case = await claim(repo, complaint_id, if_match)
+    changes = data.model_dump(exclude_unset=True)
+    if "assignee" in changes:
+        await repo.add(entry(case, repo.principal, "assigned", utcnow(),
+                             data={"from": case.assignee, "to": changes["assignee"]}))
+        case.assignee = changes["assignee"]
+    await repo.flush()
+    return case

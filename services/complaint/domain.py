@@ -1,0 +1,151 @@
+"""Complaint rules: the state machine, the SLA clock, closing and quality-signal thresholds.
+
+No HTTP and no SQL: the use cases in `complaints` load rows, ask these functions, and store
+what they answer.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from services.complaint.business_hours import Calendar, add_business_time, business_time_between
+
+Status = Literal["new", "acknowledged", "in_progress", "awaiting_customer", "resolved", "closed"]
+Target = Literal["acknowledged", "in_progress", "awaiting_customer", "resolved", "closed", "reopened"]
+Priority = Literal["P1", "P2", "P3", "P4"]
+Channel = Literal["hotline", "walk_in", "survey_alert", "app", "social_media", "regulator"]
+Category = Literal["repair_quality", "price_billing", "appointment", "staff_attitude", "parts_availability",
+                   "product_quality", "sales_process", "other"]
+BreachKind = Literal["first_response", "resolution"]
+
+# `reopened` is a move, not a state: it lands in in_progress and counts a reopening.
+MOVES: dict[str, tuple[str, ...]] = {
+    "new": ("acknowledged",),
+    "acknowledged": ("in_progress",),
+    "in_progress": ("awaiting_customer", "resolved"),
+    "awaiting_customer": ("in_progress",),
+    "resolved": ("closed", "reopened"),
+    "closed": ("reopened",),
+}
+# The SLA clock stands still while the case waits on the customer, and once it is resolved;
+# a reopening starts it again where it stopped.
+CLOCK_STOPPED = frozenset({"awaiting_customer", "resolved", "closed"})
+OPEN_STATES = frozenset({"new", "acknowledged", "in_progress", "awaiting_customer"})
+
+
+@dataclass(frozen=True)
+class Move:
+    to_status: str
+    reopening: bool
+
+
+def allowed_moves(status: str) -> tuple[str, ...]:
+    return MOVES.get(status, ())
+
+
+def move(status: str, target: str) -> Move | None:
+    """The state a move lands in, or None when it is not allowed from `status`."""
+    if target not in allowed_moves(status):
+        return None
+    return Move("in_progress" if target == "reopened" else target, target == "reopened")
+
+
+# --- SLA clock -------------------------------------------------------------------------------
+
+DEFAULT_HOURS: dict[str, tuple[float, float]] = {
+    "P1": (2, 24), "P2": (4, 72), "P3": (8, 7 * 24), "P4": (24, 14 * 24),
+}
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What a case keeps of its SLA policy (a snapshot: a later policy change does not move it)."""
+
+    opened_at: datetime
+    first_response: timedelta
+    resolution: timedelta
+    calendar: Calendar | None
+    paused: timedelta = timedelta(0)  # working time spent with the clock stopped
+
+    def first_response_due(self) -> datetime:
+        return add_business_time(self.opened_at, self.first_response + self.paused, self.calendar)
+
+    def resolution_due(self) -> datetime:
+        return add_business_time(self.opened_at, self.resolution + self.paused, self.calendar)
+
+    def resumed(self, stopped_at: datetime, now: datetime) -> "Clock":
+        """The clock after standing still from `stopped_at` to `now`: due times move by that working time."""
+        extra = business_time_between(stopped_at, now, self.calendar)
+        return Clock(self.opened_at, self.first_response, self.resolution, self.calendar, self.paused + extra)
+
+
+def clock_stops(from_status: str, to_status: str) -> bool:
+    return from_status not in CLOCK_STOPPED and to_status in CLOCK_STOPPED
+
+
+def clock_resumes(from_status: str, to_status: str) -> bool:
+    return from_status in CLOCK_STOPPED and to_status not in CLOCK_STOPPED
+
+
+def breaches(*, status: str, stopped: bool, now: datetime, first_response_due: datetime,
+             first_responded_at: datetime | None, resolution_due: datetime,
+             resolved_at: datetime | None) -> list[BreachKind]:
+    """The SLA targets a case has missed by `now` (each is reported once by the caller)."""
+    missed: list[BreachKind] = []
+    responded = first_responded_at or (now if status == "new" else None)
+    if responded is not None and responded > first_response_due:
+        missed.append("first_response")
+    if status in OPEN_STATES and not stopped and now > resolution_due:
+        missed.append("resolution")
+    elif status not in OPEN_STATES and resolved_at is not None and resolved_at > resolution_due:
+        missed.append("resolution")
+    return missed
+
+
+# --- closing ---------------------------------------------------------------------------------
+
+def missing_for_close(resolution: dict[str, object] | None) -> list[str]:
+    """DOMAIN.md: closing a case requires a root cause and whether the customer agrees."""
+    resolution = resolution or {}
+    missing = []
+    if not resolution.get("root_cause"):
+        missing.append("root_cause")
+    if resolution.get("customer_agrees") is None:
+        missing.append("customer_agrees")
+    return missing
+
+
+# --- escalation ------------------------------------------------------------------------------
+
+def escalation_reason_for_new_case(priority: str) -> str | None:
+    """A P1 case goes to the next level at once (DOMAIN.md: severe complaints escalate)."""
+    return "P1 case: escalated on creation" if priority == "P1" else None
+
+
+# --- quality signals (EDER) ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignalRule:
+    min_cases: int = 3
+    min_dealers: int = 2
+    window: timedelta = timedelta(days=30)
+
+
+def signal_due(rule: SignalRule, cases: list[tuple[datetime, str]], now: datetime,
+               last_signal_at: datetime | None) -> datetime | None:
+    """The window start of a new signal for one (model, symptom) group, or None.
+
+    `cases` are (opened_at, dealer_code) of the group's cases opened within the window
+    before `now`. A group signals when it reaches the thresholds, and again no sooner than
+    one window after its previous signal; the window starts at its earliest case, so two
+    replicas counting the same cases name the same window (the unique key makes it once).
+    """
+    if last_signal_at is not None and now < last_signal_at + rule.window:
+        return None
+    if len(cases) < rule.min_cases or len({dealer for _, dealer in cases}) < rule.min_dealers:
+        return None
+    return min(opened for opened, _ in cases)
+
+
+def year_number(year: int, n: int) -> str:
+    return f"CMP-{year}-{n:06d}"

@@ -1,0 +1,161 @@
+"""SQLAlchemy tables of the complaint service. Every business row carries its owning org's path."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
+from shared.service_app import plumbing_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
+
+
+class Complaint(Base):
+    """A case. `org_path` is the dealer's path for its whole life (visibility); escalation
+    moves the responsibility (`handling_org_*`) up the tree, not the ownership."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_created_at_id", "created_at", "id"),
+        # One case per survey alert, however often the alert is delivered or re-published.
+        Index("uq_complaints_alert_response", "survey_response_id", unique=True,
+              sqlite_where=text("channel = 'survey_alert'"), postgresql_where=text("channel = 'survey_alert'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    dealer_code: Mapped[str] = mapped_column(String(40), index=True)
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    handling_org_code: Mapped[str] = mapped_column(String(40))
+    handling_org_path: Mapped[str] = mapped_column(String(400))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    vin: Mapped[str | None] = mapped_column(String(17))
+    ro_number: Mapped[str | None] = mapped_column(String(60))
+    survey_response_id: Mapped[uuid.UUID | None]
+    channel: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(30))
+    priority: Mapped[str] = mapped_column(String(2))
+    description: Mapped[str] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    vehicle_model: Mapped[str | None] = mapped_column(String(60))
+    symptom_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime]
+    first_responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # The SLA clock: the policy as it was at opening, working time spent stopped, and when it stopped.
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    calendar: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    clock_stopped_at: Mapped[datetime | None]
+    first_response_due: Mapped[datetime]
+    resolution_due: Mapped[datetime]
+    breached: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    erased_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TimelineEntry(Base):
+    """Who did what to a case, and when: changes, comments, escalations, breaches."""
+
+    __tablename__ = "complaint_timeline"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), index=True)
+    org_path: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_subject: Mapped[str] = mapped_column(String(120))
+    actor_org_code: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseCounter(Base):
+    """One row per year; `n` is the last case number handed out (incremented under the row lock)."""
+
+    __tablename__ = "complaint_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlaPolicy(Base):
+    """An SLA for one priority, set by an org for its subtree (a dealer's own row beats its parents')."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (UniqueConstraint("org_path", "priority"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    org_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    priority: Mapped[str] = mapped_column(String(2))
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    calendar: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SlaBreach(Base):
+    """A missed SLA target; the unique (case, kind) makes each breach reported once."""
+
+    __tablename__ = "sla_breaches"
+    __table_args__ = (UniqueConstraint("complaint_id", "kind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"))
+    org_path: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime]
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComplaintSymptom(Base):
+    """A product-quality case under one (model, symptom) group: what quality signals count."""
+
+    __tablename__ = "complaint_symptoms"
+    __table_args__ = (Index("ix_complaint_symptoms_group", "vehicle_model", "symptom_code", "opened_at"),)
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), primary_key=True)
+    symptom_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vehicle_model: Mapped[str] = mapped_column(String(60))
+    dealer_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400))
+    opened_at: Mapped[datetime]
+
+
+class QualitySignal(Base):
+    __tablename__ = "quality_signals"
+    __table_args__ = (
+        UniqueConstraint("vehicle_model", "symptom_code", "window_start"),
+        Index("ix_quality_signals_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    vehicle_model: Mapped[str] = mapped_column(String(60))
+    symptom_code: Mapped[str] = mapped_column(String(40))
+    window_start: Mapped[datetime]
+    case_count: Mapped[int] = mapped_column(Integer)
+    dealer_codes: Mapped[list[str]] = mapped_column(JSON)
+    complaint_ids: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+TABLES = plumbing_tables(Base.metadata)

@@ -1,0 +1,163 @@
+"""Every SQL statement of the complaint service.
+
+`ComplaintRepository` is built for one principal and filters by its org scope. SLA policies
+are the one exception to plain subtree scoping: a policy set at path P governs every case
+below P, so a dealer reads its ancestors' policies too (never writes them).
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+
+from services.complaint.domain import OPEN_STATES
+from services.complaint.models import (CaseCounter, Complaint, ComplaintSymptom, QualitySignal, SlaBreach, SlaPolicy,
+                                       TimelineEntry)
+from shared.db import utcnow
+from shared.pagination import PageParams, keyset_page
+from shared.scope import ScopedRepository
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """`/OEM/D1/X/` -> [`/`, `/OEM/`, `/OEM/D1/`, `/OEM/D1/X/`]: the orgs whose policies govern `path`."""
+    parts = [part for part in path.split("/") if part]
+    return ["/"] + ["/" + "/".join(parts[: n + 1]) + "/" for n in range(len(parts))]
+
+
+@dataclass(frozen=True)
+class ComplaintFilter:
+    status: str | None = None
+    dealer_code: str | None = None
+    breached: bool | None = None
+    category: str | None = None
+    customer_id: uuid.UUID | None = None
+
+
+class ComplaintRepository(ScopedRepository):
+    async def add(self, *rows: Any) -> None:
+        self.session.add_all(rows)
+        await self.session.flush()
+
+    async def _first(self, statement: Select[Any]) -> Any:
+        return (await self.session.scalars(statement.limit(1))).first()
+
+    def _insert(self, model: Any) -> Any:
+        """INSERT with ON CONFLICT support on both backends."""
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        return dialect.insert(model)
+
+    # --- cases ----------------------------------------------------------------------------------
+
+    async def next_number(self, year: int) -> int:
+        """The year's next case number. The UPDATE holds the counter row until commit (PostgreSQL
+        row lock; SQLite has one writer), so numbers neither repeat nor skip, even on rollback."""
+        await self.session.execute(self._insert(CaseCounter).values(year=year, n=0)
+                                   .on_conflict_do_nothing(index_elements=["year"]))
+        return int(await self.session.scalar(
+            update(CaseCounter).where(CaseCounter.year == year).values(n=CaseCounter.n + 1).returning(CaseCounter.n)))
+
+    async def complaint(self, complaint_id: uuid.UUID) -> Complaint | None:
+        return await self._first(self.select(Complaint).where(Complaint.id == complaint_id))
+
+    async def complaints(self, where: ComplaintFilter, page: PageParams) -> tuple[list[Complaint], str | None]:
+        statement = self.select(Complaint)
+        for column, value in ((Complaint.status, where.status), (Complaint.dealer_code, where.dealer_code),
+                              (Complaint.breached, where.breached), (Complaint.category, where.category),
+                              (Complaint.customer_id, where.customer_id)):
+            if value is not None:
+                statement = statement.where(column == value)
+        return await keyset_page(self.session, statement, Complaint, page)
+
+    async def alert_case(self, survey_response_id: uuid.UUID) -> Complaint | None:
+        return await self._first(self.select(Complaint).where(
+            Complaint.channel == "survey_alert", Complaint.survey_response_id == survey_response_id))
+
+    async def claim_version(self, complaint: Complaint, expected: int) -> bool:
+        """Move the case from version `expected` to the next, or report that someone else did first.
+
+        The condition is evaluated by the database at write time, so of many writers holding
+        the same ETag exactly one wins, whatever they read before.
+        """
+        result = await self.session.execute(
+            update(Complaint).where(Complaint.id == complaint.id, Complaint.version == expected)
+            .values(version=expected + 1, updated_at=utcnow()).returning(Complaint.version))
+        if result.scalar() is None:
+            return False
+        set_committed_value(complaint, "version", expected + 1)
+        return True
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def timeline(self, complaint_id: uuid.UUID) -> list[TimelineEntry]:
+        return list((await self.session.scalars(self.select(TimelineEntry).where(
+            TimelineEntry.complaint_id == complaint_id).order_by(TimelineEntry.seq))).all())
+
+    async def customer_cases(self, customer_id: uuid.UUID) -> list[Complaint]:
+        return list((await self.session.scalars(self.select(Complaint).where(Complaint.customer_id == customer_id))).all())
+
+    async def blank_timeline_notes(self, complaint_id: uuid.UUID) -> None:
+        await self.session.execute(update(TimelineEntry).where(
+            TimelineEntry.complaint_id == complaint_id, TimelineEntry.note.is_not(None)).values(note=""))
+
+    # --- SLA ------------------------------------------------------------------------------------
+
+    async def governing_policies(self, org_path: str) -> list[SlaPolicy]:
+        """The policies set at `org_path` or above it, nearest first."""
+        return list((await self.session.scalars(select(SlaPolicy).where(
+            SlaPolicy.org_path.in_(ancestor_paths(org_path))))).all())
+
+    async def save_policy(self, values: dict[str, Any]) -> None:
+        statement = self._insert(SlaPolicy).values(id=uuid.uuid4(), **values)
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["org_path", "priority"],
+            set_={key: statement.excluded[key] for key in values if key not in ("org_path", "priority")}))
+
+    async def breach_candidates(self, now: datetime, limit: int) -> list[Complaint]:
+        """Cases that may have missed a target not yet recorded; the domain decides which."""
+        def unrecorded(kind: str) -> Any:
+            return ~exists().where(SlaBreach.complaint_id == Complaint.id, SlaBreach.kind == kind)
+
+        first_response = and_(unrecorded("first_response"), or_(
+            and_(Complaint.status == "new", Complaint.first_response_due < now),
+            Complaint.first_responded_at > Complaint.first_response_due))
+        resolution = and_(unrecorded("resolution"), or_(
+            and_(Complaint.status.in_(OPEN_STATES), Complaint.clock_stopped_at.is_(None),
+                 Complaint.resolution_due < now),
+            Complaint.resolved_at > Complaint.resolution_due))
+        return list((await self.session.scalars(self.select(Complaint).where(or_(first_response, resolution))
+                                                .order_by(Complaint.opened_at).limit(limit))).all())
+
+    async def record_breach(self, complaint: Complaint, kind: str, due_at: datetime, now: datetime) -> bool:
+        """True when this call recorded the breach; False when it was already on record."""
+        inserted = await self.session.scalar(self._insert(SlaBreach).values(
+            id=uuid.uuid4(), complaint_id=complaint.id, org_path=complaint.org_path, kind=kind, due_at=due_at,
+            detected_at=now).on_conflict_do_nothing(index_elements=["complaint_id", "kind"]).returning(SlaBreach.id))
+        return inserted is not None
+
+    # --- quality signals ------------------------------------------------------------------------
+
+    async def group_cases(self, vehicle_model: str, symptom_code: str, since: datetime) -> list[ComplaintSymptom]:
+        """Every dealer's cases of the group count, so this reads across the whole tree on purpose."""
+        return list((await self.session.scalars(select(ComplaintSymptom).where(
+            ComplaintSymptom.vehicle_model == vehicle_model, ComplaintSymptom.symptom_code == symptom_code,
+            ComplaintSymptom.opened_at >= since).order_by(ComplaintSymptom.opened_at))).all())
+
+    async def last_signal_at(self, vehicle_model: str, symptom_code: str) -> datetime | None:
+        return await self.session.scalar(select(QualitySignal.created_at).where(
+            QualitySignal.vehicle_model == vehicle_model, QualitySignal.symptom_code == symptom_code)
+            .order_by(QualitySignal.created_at.desc()).limit(1))
+
+    async def record_signal(self, values: dict[str, Any]) -> uuid.UUID | None:
+        """The new signal's id, or None when this group and window already signalled."""
+        return await self.session.scalar(self._insert(QualitySignal).values(id=uuid.uuid4(), **values)
+                                         .on_conflict_do_nothing(
+                                             index_elements=["vehicle_model", "symptom_code", "window_start"])
+                                         .returning(QualitySignal.id))
+
+    async def signals(self, page: PageParams) -> tuple[list[QualitySignal], str | None]:
+        return await keyset_page(self.session, self.select(QualitySignal), QualitySignal, page)

@@ -1,0 +1,151 @@
+"""Request and response bodies of the complaint API."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.complaint.business_hours import Calendar
+from services.complaint.domain import Category, Channel, Priority, Status, Target
+from shared.contracts.complaint import RootCause
+from shared.types import VIN
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Action = Literal["apology", "explanation", "redo", "discount", "goodwill"]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComplaintCreate(_In):
+    dealer_code: Code
+    customer_id: uuid.UUID | None = None
+    vin: VIN | None = None
+    channel: Channel
+    category: Category
+    priority: Priority
+    description: Text
+    ro_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
+    survey_response_id: uuid.UUID | None = None
+    assignee: Annotated[str, StringConstraints(max_length=120)] | None = None
+    vehicle_model: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)] | None = None
+    symptom_codes: list[Code] = Field(default_factory=list, max_length=20)
+
+
+class ComplaintUpdate(_In):
+    assignee: Annotated[str, StringConstraints(max_length=120)] | None = None
+
+
+class TransitionIn(_In):
+    to: Target
+    note: Note | None = None
+
+
+class EscalateIn(_In):
+    reason: Text
+
+
+class CommentIn(_In):
+    text: Text
+
+
+class CorrectiveAction(_In):
+    description: Text
+    owner: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    due: date
+
+
+class ResolutionIn(_In):
+    summary: Text
+    root_cause: RootCause | None = None
+    actions: list[Action] = Field(default_factory=list)
+    compensation_minor: Annotated[int, Field(ge=0)] = 0
+    corrective_action: CorrectiveAction | None = None
+    customer_agrees: bool | None = None
+
+
+class TimelineRead(BaseModel):
+    kind: str
+    at: datetime
+    actor: dict[str, str]
+    from_status: str | None = None
+    to_status: str | None = None
+    note: str | None = None
+    data: dict[str, Any] = {}
+
+
+class ComplaintRead(BaseModel):
+    id: uuid.UUID
+    number: str
+    status: Status
+    dealer_code: str
+    org_path: str
+    handling_org_code: str
+    escalation_level: int
+    customer_id: uuid.UUID | None
+    vin: str | None
+    ro_number: str | None
+    survey_response_id: uuid.UUID | None
+    channel: str
+    category: str
+    priority: str
+    description: str
+    assignee: str | None
+    vehicle_model: str | None
+    symptom_codes: list[str]
+    reopen_count: int
+    opened_at: datetime
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    first_response_due: datetime
+    resolution_due: datetime
+    clock_running: bool
+    breached: bool
+    resolution: dict[str, Any] | None
+    version: int
+    timeline: list[TimelineRead] | None = None
+
+
+class SlaPolicyIn(_In):
+    priority: Priority
+    first_response_hours: Annotated[float, Field(gt=0, le=24 * 365)]
+    resolution_hours: Annotated[float, Field(gt=0, le=24 * 365)]
+    calendar: Calendar | None = None
+
+
+class SlaPoliciesPut(_In):
+    """Replaces the policies of one org (the caller's, or `dealer_code` below it) for the priorities given."""
+
+    dealer_code: Code | None = None
+    policies: Annotated[list[SlaPolicyIn], Field(min_length=1, max_length=4)]
+
+
+class SlaPolicyRead(BaseModel):
+    priority: Priority
+    first_response_hours: float
+    resolution_hours: float
+    calendar: Calendar | None
+    # The org path the policy was set at, or "default" for the built-in numbers.
+    source: str
+
+
+class SlaPoliciesRead(BaseModel):
+    org_path: str
+    items: list[SlaPolicyRead]
+
+
+class QualitySignalRead(BaseModel):
+    id: uuid.UUID
+    org_path: str
+    vehicle_model: str
+    symptom_code: str
+    window_start: datetime
+    case_count: int
+    dealer_codes: list[str]
+    complaint_ids: list[uuid.UUID]
+    created_at: datetime

@@ -1,0 +1,16 @@
+"""The complaint service's settings (CSLOOP_* environment variables)."""
+
+from shared.settings import CommonSettings
+
+
+class ComplaintSettings(CommonSettings):
+    service_name: str = "complaint"
+    database_url: str = "sqlite+aiosqlite:///./data/complaint.db"
+    public_url: str = "http://127.0.0.1:8003"
+    jobs_enabled: bool = True
+    # How often the SLA job looks for breaches; a breach is reported at most this late.
+    sla_job_interval_seconds: float = 30.0
+    # EDER: this many product-quality cases from this many dealers within the window raise a signal.
+    quality_min_cases: int = 3
+    quality_min_dealers: int = 2
+    quality_window_days: int = 30

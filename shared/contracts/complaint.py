@@ -1,0 +1,104 @@
+"""Payloads of the events the complaint service publishes (CloudEvents `data`).
+
+The survey service sends a resolution survey on `complaint.resolved`; the KPI service rolls
+up cases, breaches and reopenings; webhooks pass them on to dealer systems. Every payload
+names the dealer and its org path (the case's owner) and the org now responsible for it.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+SOURCE = "/csloop/complaint"
+
+OPENED = "complaint.opened"
+STATUS_CHANGED = "complaint.status_changed"
+ESCALATED = "complaint.escalated"
+RESOLVED = "complaint.resolved"
+CLOSED = "complaint.closed"
+SLA_BREACHED = "complaint.sla_breached"
+QUALITY_SIGNAL_RAISED = "quality.signal.raised"
+
+
+class _Payload(BaseModel):
+    # Consumers ignore fields added later, so the producer may grow a payload freely.
+    model_config = ConfigDict(extra="ignore")
+
+    complaint_id: uuid.UUID
+    number: str
+    dealer_code: str
+    org_path: str
+    handling_org_code: str
+    escalation_level: int
+    customer_id: uuid.UUID | None = None
+    vin: str | None = None
+    channel: str
+    category: str
+    priority: Literal["P1", "P2", "P3", "P4"]
+    status: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    reopen_count: int = 0
+
+
+class ComplaintOpened(_Payload):
+    ro_number: str | None = None
+    survey_response_id: uuid.UUID | None = None
+    first_response_due: datetime
+    resolution_due: datetime
+
+
+class StatusChanged(_Payload):
+    from_status: str
+    to_status: str
+    changed_at: datetime
+
+
+class Escalated(_Payload):
+    from_org_code: str
+    to_org_code: str
+    reason: str
+    trigger: Literal["manual", "sla_breach", "priority"]
+    escalated_at: datetime
+
+
+class RootCause(BaseModel):
+    category: Literal["people", "process", "parts", "product"]
+    text: str
+
+
+class Resolved(_Payload):
+    """complaint.resolved: the survey service reads complaint_id, dealer_code, org_path, customer_id, vin, resolved_at."""
+
+    root_cause: RootCause | None = None
+    actions: list[str] = []
+    compensation_minor: int | None = None
+
+
+class Closed(_Payload):
+    closed_at: datetime
+    customer_agrees: bool | None = None
+    root_cause: RootCause | None = None
+
+
+class SlaBreached(_Payload):
+    kind: Literal["first_response", "resolution"]
+    due_at: datetime
+    detected_at: datetime
+
+
+class QualitySignalRaised(BaseModel):
+    """EDER: product-quality cases of one model and symptom from several dealers within the window."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    signal_id: uuid.UUID
+    org_path: str
+    vehicle_model: str
+    symptom_code: str
+    window_start: datetime
+    case_count: int
+    dealer_codes: list[str]
+    complaint_ids: list[uuid.UUID]

@@ -1,0 +1,124 @@
+"""The complaint app in process, on its own database, with a stand-in for the gateway's org directory."""
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from services.complaint.app import create_app
+from services.complaint.models import TABLES
+from services.complaint.settings import ComplaintSettings
+from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
+from shared.events import new_event
+from shared.orgs import OrgDirectory
+from tests.support.databases import drop_postgres_databases, postgres_base_url
+
+SECRET = "complaint-unit-test-secret-of-at-least-32-bytes"
+ALL_SCOPES = frozenset({"complaints:read", "complaints:write"})
+VIN = "LFV3A23C7K3012345"
+
+# Two distributors so a quality signal can span them; D1 and D2 are siblings under DN.
+ORGS = {
+    "OEM": {"code": "OEM", "name": "Manufacturer", "kind": "manufacturer", "path": "/OEM/"},
+    "DN": {"code": "DN", "name": "North", "kind": "distributor", "path": "/OEM/DN/", "parent_code": "OEM"},
+    "DS": {"code": "DS", "name": "South", "kind": "distributor", "path": "/OEM/DS/", "parent_code": "OEM"},
+    "D1": {"code": "D1", "name": "Dealer 1", "kind": "dealer", "path": "/OEM/DN/D1/", "parent_code": "DN"},
+    "D2": {"code": "D2", "name": "Dealer 2", "kind": "dealer", "path": "/OEM/DN/D2/", "parent_code": "DN"},
+    "D3": {"code": "D3", "name": "Dealer 3", "kind": "dealer", "path": "/OEM/DS/D3/", "parent_code": "DS"},
+}
+
+
+def principal(code: str, scopes: frozenset[str] = ALL_SCOPES) -> Principal:
+    org = ORGS[code]
+    return Principal(f"user-{code}", code, org["path"], org["kind"], scopes=scopes)
+
+
+def as_(code: str, scopes: frozenset[str] = ALL_SCOPES, if_match: str | None = None) -> dict[str, str]:
+    headers = {INTERNAL_HEADER: mint_internal_token(principal(code, scopes), SECRET)}
+    if if_match:
+        headers["If-Match"] = if_match
+    return headers
+
+
+def _org_directory_app() -> FastAPI:
+    """What the gateway's /internal/orgs/{code} answers, from ORGS."""
+    gateway = FastAPI()
+
+    @gateway.get("/internal/orgs/{code}")
+    async def org(code: str) -> JSONResponse:
+        if code not in ORGS:
+            return JSONResponse({"detail": "no such org"}, status_code=404)
+        return JSONResponse(ORGS[code])
+
+    return gateway
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if base := postgres_base_url():
+        await drop_postgres_databases(base, ["complaint_unit"])
+        return f"{base}_complaint_unit"
+    return f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('complaint')) / 'complaint.db'}"
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    settings = ComplaintSettings(database_url=database_url, internal_secret=SECRET, relay_enabled=False,
+                                 jobs_enabled=False, log_json=False)
+    directory = OrgDirectory("http://gateway", SECRET, transport=httpx.ASGITransport(_org_directory_app()))
+    application = create_app(settings, migrate=True, directory=directory)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://complaint") as http:
+        yield http
+
+
+async def open_case(client: httpx.AsyncClient, dealer: str = "D1", *, caller: str | None = None,
+                    **extra: Any) -> httpx.Response:
+    body = {"dealer_code": dealer, "customer_id": str(uuid.uuid4()), "vin": VIN, "channel": "hotline",
+            "category": "repair_quality", "priority": "P3", "description": "Noise still there after repair", **extra}
+    return await client.post("/v1/complaints", json=body, headers=as_(caller or dealer))
+
+
+async def opened(client: httpx.AsyncClient, dealer: str = "D1", **extra: Any) -> dict[str, Any]:
+    answer = await open_case(client, dealer, **extra)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def move(client: httpx.AsyncClient, case: dict[str, Any], to: str, caller: str = "D1",
+               note: str | None = None) -> httpx.Response:
+    """Transition with the case's current ETag; updates `case` in place on success."""
+    answer = await client.post(f"/v1/complaints/{case['id']}/transitions", json={"to": to, "note": note},
+                               headers=as_(caller, if_match=f'"v{case["version"]}"'))
+    if answer.status_code == 200:
+        case.update(answer.json())
+    return answer
+
+
+async def deliver(client: httpx.AsyncClient, type_: str, data: dict[str, Any], source: str = "/csloop/survey",
+                  event_id: str | None = None) -> str:
+    """POST an event to /internal/events as the relay would; returns the consumer's outcome."""
+    event = new_event(source, type_, None, data)
+    if event_id:
+        event.id = event_id
+    token = mint_internal_token(system_principal(), SECRET)
+    answer = await client.post("/internal/events", json=event.model_dump(mode="json"), headers={INTERNAL_HEADER: token})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["outcome"]
+
+
+async def outbox_events(app: FastAPI, type_: str) -> list[dict[str, Any]]:
+    async with app.state.sessions() as session:
+        rows = (await session.execute(select(TABLES.outbox.c.payload).where(TABLES.outbox.c.type == type_))).scalars()
+        return [row["data"] for row in rows]
