@@ -147,32 +147,38 @@ def validate_import_row(row: int, raw: dict[str, Any], today: date | None = None
 
     Empty values mean "not given": the import never clears a stored field.
     """
-    today = today or date.today()
     errors: list[tuple[str, str]] = []
-    text = {name: _text(raw.get(name), name, errors) for name in ("external_id", "name", "phone", "email", "birth_date", "city")}
-    for name in ("external_id", "name"):
-        if text[name] is None and not any(field == name for field, _ in errors):
-            errors.append((name, "required"))
-    for name, limit in _MAX_LENGTH.items():
-        if text[name] is not None and len(text[name]) > limit:
-            errors.append((name, f"at most {limit} characters"))
-    phone = _convert(text["phone"], normalise_phone, "phone", errors)
-    email = _convert(text["email"], validate_email, "email", errors)
-    birth = _convert(text["birth_date"], lambda value: _parse_birth_date(value, today), "birth_date", errors)
-    consent = [_boolean(raw.get(name), name, errors) for name in _CONSENT_FIELDS]
+    get = raw.get
+    external_id, name = _text(get("external_id"), "external_id", errors), _text(get("name"), "name", errors)
+    city = _text(get("city"), "city", errors)
+    for field_name, value in (("external_id", external_id), ("name", name)):
+        if value is None and not errors:
+            errors.append((field_name, "required"))
+    for field_name, value in (("external_id", external_id), ("name", name), ("city", city)):
+        if value is not None and len(value) > _MAX_LENGTH[field_name]:
+            errors.append((field_name, f"at most {_MAX_LENGTH[field_name]} characters"))
+    phone = _convert(_text(get("phone"), "phone", errors), normalise_phone, "phone", errors)
+    email = _convert(_text(get("email"), "email", errors), validate_email, "email", errors)
+    birth = _text(get("birth_date"), "birth_date", errors)
+    if birth is not None:
+        birth = _convert(birth, lambda value: _parse_birth_date(value, today or date.today()), "birth_date", errors)
+    survey = _boolean(get("consent_survey"), "consent_survey", errors)
+    marketing = _boolean(get("consent_marketing"), "consent_marketing", errors)
+    share = _boolean(get("consent_share_with_manufacturer"), "consent_share_with_manufacturer", errors)
     if errors:
         return None, errors
-    return (row, text["external_id"], text["name"], phone, email, birth, text["city"], *consent), []  # type: ignore[return-value]
+    return (row, external_id, name, phone, email, birth, city, survey, marketing, share), []  # type: ignore[return-value]
 
 
 def _text(value: Any, name: str, errors: list[tuple[str, str]]) -> str | None:
+    if value.__class__ is str:  # the common case first: every CSV value is a string
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         errors.append((name, "must be a string"))
         return None
-    value = str(value).strip()
-    return value or None
+    return str(value).strip() or None
 
 
 def _convert(value: str | None, convert: Any, name: str, errors: list[tuple[str, str]]) -> Any:
@@ -194,9 +200,9 @@ def _parse_birth_date(value: str, today: date) -> date:
 
 
 def _boolean(value: Any, name: str, errors: list[tuple[str, str]]) -> bool | None:
-    if value is None or isinstance(value, bool):
+    if value is None or value is True or value is False:
         return value
-    text = str(value).strip().lower()
+    text = value.strip().lower() if value.__class__ is str else str(value).strip().lower()
     if not text:
         return None
     if text in _TRUE:
