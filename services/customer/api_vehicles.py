@@ -28,9 +28,12 @@ async def create_vehicle(data: VehicleCreate, repo: WriteRepo, directory: Direct
 
 
 @router.get("/v1/vehicles", responses=problem_responses(401, 403, 422))
-async def list_vehicles(repo: ReadRepo, page: PageDep, customer_id: uuid.UUID | None = None) -> Page[VehicleRead]:
+async def list_vehicles(
+    repo: ReadRepo, page: PageDep, owner_customer_id: uuid.UUID | None = None,
+    customer_id: Annotated[uuid.UUID | None, Query(description="Same as owner_customer_id")] = None,
+) -> Page[VehicleRead]:
     """List vehicles, optionally those a customer owns."""
-    rows, next_cursor = await repo.vehicles(customer_id, page)
+    rows, next_cursor = await repo.vehicles(owner_customer_id or customer_id, page)
     return Page(items=[VehicleRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 

@@ -24,8 +24,9 @@ class TestVehicles:
         read = await dealer.get(f"/v1/vehicles/{vin}")
         assert read.status_code == 200 and read.headers["ETag"] == '"v1"'
         assert read.json()["owner_customer_id"] == owner["id"] and read.json()["dealer_code"] == "DLR-0042"
-        listed = (await dealer.get("/v1/vehicles", params={"customer_id": owner["id"]})).json()["items"]
-        assert [item["vin"] for item in listed] == [vin]
+        for param in ("owner_customer_id", "customer_id"):
+            listed = (await dealer.get("/v1/vehicles", params={param: owner["id"]})).json()["items"]
+            assert [item["vin"] for item in listed] == [vin]
 
     @pytest.mark.parametrize("change", [
         {"vin": "LFV2A21K9C3012345X"}, {"vin": "TOOSHORT"}, {"model_year": "new"}, {"colour": "red"}, {"vin": None},
@@ -148,3 +149,31 @@ class TestServiceVisits:
         other = await create(client_for("DLR-0043"), dealer_code="DLR-0043")
         response = await client_for("DLR-0042").post("/v1/service-visits", json=visit_body(other["id"]))
         assert response.status_code == 404
+
+
+class TestVisitUpdatesAndReplays:
+    @pytest.mark.parametrize("body", [{"visit_type": None}, {"visit_type": "car-wash"}, {"amount_minor": "lots"},
+                                      {"ro_number": "RO-NEW"}, {"closed_at": "2026-05-01T00:00:00Z"}])
+    async def test_bad_visit_update_is_422_and_nothing_changes(self, dealer: httpx.AsyncClient, body: dict) -> None:
+        customer = await create(dealer)
+        visit = (await dealer.post("/v1/service-visits", json=visit_body(customer["id"]))).json()
+        url = f"/v1/service-visits/{visit['id']}"
+        assert (await dealer.patch(url, json=body, headers={"If-Match": '"v1"'})).status_code == 422
+        assert (await dealer.get(url)).json() == visit
+
+    async def test_stale_if_match_on_visit_is_412(self, dealer: httpx.AsyncClient) -> None:
+        customer = await create(dealer)
+        visit = (await dealer.post("/v1/service-visits", json=visit_body(customer["id"]))).json()
+        response = await dealer.patch(f"/v1/service-visits/{visit['id']}", json={"advisor": "Ma"}, headers={"If-Match": '"v7"'})
+        assert response.status_code == 412
+
+    async def test_replayed_delivery_is_stored_and_published_once(self, dealer: httpx.AsyncClient, app) -> None:
+        customer = await create(dealer)
+        vin = vin_with_check_digit()
+        body = {"vin": vin, "customer_id": customer["id"], "dealer_code": "DLR-0042", "delivered_at": "2026-05-01T10:00:00Z"}
+        headers = {"Idempotency-Key": f"delivery-{vin}"}
+        first = await dealer.post("/v1/deliveries", json=body, headers=headers)
+        again = await dealer.post("/v1/deliveries", json=body, headers=headers)
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json()
+        assert len([e for e in await outbox_events(app, "vehicle.delivered") if e["data"]["vin"] == vin]) == 1
