@@ -120,5 +120,7 @@ async def deliver(client: httpx.AsyncClient, type_: str, data: dict[str, Any], s
 
 async def outbox_events(app: FastAPI, type_: str) -> list[dict[str, Any]]:
     async with app.state.sessions() as session:
-        rows = (await session.execute(select(TABLES.outbox.c.payload).where(TABLES.outbox.c.type == type_))).scalars()
+        rows = (await session.execute(
+            select(TABLES.outbox.c.payload).where(TABLES.outbox.c.type == type_).order_by(TABLES.outbox.c.seq)
+        )).scalars()
         return [row["data"] for row in rows]

@@ -118,5 +118,7 @@ async def invite(client: httpx.AsyncClient, survey_id: str, dealer: str = "D1", 
 
 async def outbox_events(app: FastAPI, type_: str) -> list[dict[str, Any]]:
     async with app.state.sessions() as session:
-        rows = (await session.execute(select(TABLES.outbox.c.payload).where(TABLES.outbox.c.type == type_))).scalars()
+        rows = (await session.execute(
+            select(TABLES.outbox.c.payload).where(TABLES.outbox.c.type == type_).order_by(TABLES.outbox.c.seq)
+        )).scalars()
         return [row["data"] for row in rows]
