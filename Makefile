@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The dashboard's browser libraries (echarts), pinned by ui/package-lock.json.
+UI_STAMP := ui/node_modules/.installed
 
 .PHONY: run test install bench clean
 
@@ -12,16 +14,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Reinstalled whenever the lock file changes; `make install` (and so `run`, `test`) always checks it.
+$(UI_STAMP): ui/package-lock.json
+	npm ci --prefix ui --no-audit --no-fund
+	touch $(UI_STAMP)
 
-run: $(STAMP)
+install: $(STAMP) $(UI_STAMP)
+
+run: $(STAMP) $(UI_STAMP)
 	$(BIN)/csloop up
 
-test: $(STAMP)
+test: $(STAMP) $(UI_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 
 clean:
-	rm -rf $(VENV) data test-artifacts
+	rm -rf $(VENV) data test-artifacts ui/node_modules
