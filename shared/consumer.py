@@ -59,17 +59,26 @@ class EventConsumer:
         return "applied"
 
 
+async def _apply(consumer: EventConsumer, event: CloudEvent) -> str:
+    outcome = await consumer.handle(event)
+    logger.info("event %s %s: %s", event.type, event.id, outcome)
+    return outcome
+
+
 def internal_events_router(consumer_of: Callable[[Request], EventConsumer]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.post("/internal/events")
-    async def receive_event(
-        event: CloudEvent, request: Request, principal: Annotated[Principal, Depends(current_principal)],
+    async def receive_events(
+        events: CloudEvent | list[CloudEvent], request: Request,
+        principal: Annotated[Principal, Depends(current_principal)],
     ) -> dict[str, Any]:
+        """One event, or a batch from a relay; each is applied in its own transaction."""
         if "internal" not in principal.scopes:
             raise Forbidden("Only CSLoop services deliver events")
-        outcome = await consumer_of(request).handle(event)
-        logger.info("event %s %s: %s", event.type, event.id, outcome)
-        return {"id": event.id, "outcome": outcome}
+        consumer = consumer_of(request)
+        if isinstance(events, CloudEvent):
+            return {"id": events.id, "outcome": await _apply(consumer, events)}
+        return {"outcomes": {event.id: await _apply(consumer, event) for event in events}}
 
     return router

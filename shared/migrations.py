@@ -77,7 +77,7 @@ def create_plumbing_tables() -> None:
     op.create_table(
         "outbox",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("event_id", sa.String(64), nullable=False),
         sa.Column("type", sa.String(100), nullable=False),
         sa.Column("payload", sa.JSON, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
@@ -85,6 +85,7 @@ def create_plumbing_tables() -> None:
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_attempt_at", UTCDateTime, nullable=False),
         sa.Column("last_error", sa.Text),
+        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
     )
     op.create_index("ix_outbox_pending", "outbox", ["sent_at", "next_attempt_at"])
     op.create_table(
