@@ -1,0 +1,41 @@
+"""create_app: the KPI service assembled from the shared service plumbing."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from services.kpi import api, api_internal
+from services.kpi.consumers import event_handlers
+from services.kpi.models import TABLES
+from services.kpi.settings import KpiSettings
+from shared.orgs import OrgDirectory
+from shared.service_app import ServiceSpec, create_service_app
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(settings: KpiSettings | None = None, *, migrate: bool = False, directory: OrgDirectory | None = None,
+               source_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """`directory` stands in for the gateway's org directory and `source_transport` for the source services, in tests."""
+    settings = settings or KpiSettings()
+    directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
+    spec = ServiceSpec(title="CSLoop KPI service", routers=[api.router, api_internal.router], tables=TABLES,
+                       migrations=MIGRATIONS, event_handlers=event_handlers())
+    app = create_service_app(spec, settings, migrate=migrate)
+    app.state.directory = directory
+    app.state.source_transport = source_transport
+    plumbing = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with plumbing(app):
+            try:
+                yield
+            finally:
+                await directory.close()
+
+    app.router.lifespan_context = lifespan
+    return app

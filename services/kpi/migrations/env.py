@@ -1,0 +1,3 @@
+from shared.migrations import run_migrations_from_env
+
+run_migrations_from_env()

@@ -1,0 +1,155 @@
+"""SQLAlchemy tables of the KPI service: one fact row per source record, and monthly rollups.
+
+Facts keep the timestamps KPI.md windows over (FIR, retention, SLA) and make an event for a
+record already known a no-op. Rollups hold sums and counts per dealer path x month, so an
+org's figure is SUM(s) / SUM(n) over the dealers under it, never a mean of means.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
+from shared.service_app import plumbing_tables
+
+PATH = String(400)
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
+
+
+class ResponseFact(Base):
+    __tablename__ = "kpi_responses"
+
+    response_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH, index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime]
+    index_score: Mapped[float | None] = mapped_column(Float)
+    nps_category: Mapped[str | None] = mapped_column(String(10))
+    factors: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+
+
+class InvitationFact(Base):
+    __tablename__ = "kpi_invitations"
+
+    invitation_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH, index=True)
+    sent_at: Mapped[datetime]
+
+
+class VisitFact(Base):
+    __tablename__ = "kpi_visits"
+    __table_args__ = (Index("ix_kpi_visits_path_closed", "org_path", "closed_at"),
+                      Index("ix_kpi_visits_vin_opened", "vin", "opened_at"))
+
+    visit_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH)
+    vin: Mapped[str] = mapped_column(String(17))
+    visit_type: Mapped[str] = mapped_column(String(20))
+    # A visit without an open time counts as opened when it closed (repeat-visit window).
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime]
+    symptom_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class DeliveryFact(Base):
+    __tablename__ = "kpi_deliveries"
+    __table_args__ = (Index("ix_kpi_deliveries_path_delivered", "org_path", "delivered_at"),)
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH)
+    vin: Mapped[str] = mapped_column(String(17))
+    delivered_at: Mapped[datetime]
+
+
+class ComplaintFact(Base):
+    __tablename__ = "kpi_complaints"
+    __table_args__ = (Index("ix_kpi_complaints_path_opened", "org_path", "opened_at"),)
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH)
+    category: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))
+    survey_response_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    opened_at: Mapped[datetime]
+    first_response_due: Mapped[datetime]
+    resolution_due: Mapped[datetime]
+    first_responded_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    breached_first_response: Mapped[bool] = mapped_column(Boolean, default=False)
+    breached_resolution: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FollowUpFact(Base):
+    __tablename__ = "kpi_followups"
+    __table_args__ = (Index("ix_kpi_followups_path_due", "org_path", "due_at"),)
+
+    followup_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH)
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class AlertFact(Base):
+    __tablename__ = "kpi_alerts"
+    __table_args__ = (Index("ix_kpi_alerts_path_raised", "org_path", "raised_at"),)
+
+    response_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH)
+    raised_at: Mapped[datetime]
+
+
+class Rollup(Base):
+    """Per dealer path x month x metric: n values, their sum and sum of squares (for intervals).
+
+    Keyed metric first so a figure for a set of months reads one index range per month.
+    """
+
+    __tablename__ = "kpi_rollups"
+
+    metric: Mapped[str] = mapped_column(String(30), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    s: Mapped[float] = mapped_column(Float, default=0.0)
+    ss: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class FactorRollup(Base):
+    """Per dealer path x month x survey kind x factor: the sums a pooled Pearson r needs."""
+
+    __tablename__ = "kpi_factor_rollups"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH, primary_key=True)
+    factor: Mapped[str] = mapped_column(String(60), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    sx: Mapped[float] = mapped_column(Float, default=0.0)
+    sy: Mapped[float] = mapped_column(Float, default=0.0)
+    sxx: Mapped[float] = mapped_column(Float, default=0.0)
+    syy: Mapped[float] = mapped_column(Float, default=0.0)
+    sxy: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Target(Base):
+    __tablename__ = "kpi_targets"
+
+    org_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kpi: Mapped[str] = mapped_column(String(30), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH, index=True)
+    target: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+TABLES = plumbing_tables(Base.metadata)
+FACT_MODELS: tuple[Any, ...] = (ResponseFact, InvitationFact, VisitFact, DeliveryFact, ComplaintFact,
+                                FollowUpFact, AlertFact)

@@ -1,0 +1,67 @@
+"""Recompute every fact and rollup from the source services' records (`csloop kpi rebuild`).
+
+The sources' `GET /internal/facts/<kind>` pages answer in the event payloads' shape, and each
+item goes through the recorder of the matching event: a rebuild and the incremental path
+cannot disagree on a formula. It runs in one transaction, so readers see the old figures
+until the new ones are complete.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.kpi.consumers import FOLLOWUP_SCHEDULED, RECORDERS
+from services.kpi.models import FACT_MODELS
+from services.kpi.settings import KpiSettings
+from services.kpi.store import FactStore
+from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
+from shared.contracts import complaint, customer, survey
+from shared.problems import ServiceUnavailable
+
+# (source, facts kind, the event whose recorder takes its items); order matters: cases before alerts read them.
+SOURCES = (
+    ("survey", "responses", survey.RESPONSE_SUBMITTED),
+    ("survey", "invitations", survey.INVITATION_SENT),
+    ("survey", "alerts", survey.ALERT_RAISED),
+    ("customer", "visits", customer.SERVICE_VISIT_CLOSED),
+    ("customer", "deliveries", customer.VEHICLE_DELIVERED),
+    ("customer", "followups", FOLLOWUP_SCHEDULED),
+    ("complaint", "complaints", complaint.OPENED),
+)
+PAGE = 500
+
+
+async def source_items(client: httpx.AsyncClient, base_url: str, kind: str, secret: str) -> AsyncIterator[dict[str, Any]]:
+    cursor: str | None = None
+    while True:
+        token = mint_internal_token(system_principal(), secret)
+        params = {"limit": PAGE} | ({"cursor": cursor} if cursor else {})
+        try:
+            answer = await client.get(f"{base_url}/internal/facts/{kind}", params=params, headers={INTERNAL_HEADER: token})
+            answer.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(f"Cannot read {kind} from {base_url}: {exc}") from exc
+        page = answer.json()
+        for item in page["items"]:
+            yield item
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return
+
+
+async def rebuild(sessions: async_sessionmaker[AsyncSession], settings: KpiSettings,
+                  transport: httpx.AsyncBaseTransport | None = None) -> dict[str, int]:
+    urls = {"survey": settings.survey_url, "customer": settings.customer_url, "complaint": settings.complaint_url}
+    counts: dict[str, int] = {}
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=3.0), transport=transport) as client, \
+            sessions() as session, session.begin():
+        store = FactStore(session)
+        await store.clear(FACT_MODELS)
+        for source, kind, event_type in SOURCES:
+            counts[kind] = 0
+            async for item in source_items(client, urls[source], kind, settings.internal_secret):
+                await RECORDERS[event_type](store, item)
+                counts[kind] += 1
+    return counts

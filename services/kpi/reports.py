@@ -1,0 +1,122 @@
+"""The KPI use cases behind the API: summary, rankings, trends, drivers, targets.
+
+Values stay unrounded here; `shown` rounds to one decimal only as a figure leaves the service.
+"""
+
+import asyncio
+from dataclasses import dataclass
+
+from services.kpi import domain
+from services.kpi.domain import KPIS, Agg
+from services.kpi.figures import ROLLUP_KPIS, Figures
+from services.kpi.repository import KpiRepository
+from services.kpi.store import FactStore
+from shared.auth import Principal
+from shared.db import utcnow
+from shared.orgs import OrgDirectory, OrgInfo
+from shared.problems import NotFound, UnprocessableContent
+from shared.types import Period
+
+LEVEL_DEPTH = {"distributor": 2, "dealer": 3}  # path segments: /OEM/ > /OEM/DN/ > /OEM/DN/D1/
+
+
+def shown(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def parse_period(label: str, field: str = "period") -> Period:
+    try:
+        return Period.parse(label)
+    except ValueError as exc:
+        raise UnprocessableContent(str(exc), errors=[{"field": field, "message": str(exc)}]) from exc
+
+
+def check_kpi(kpi: str) -> str:
+    if kpi not in KPIS:
+        raise UnprocessableContent(f"Unknown KPI '{kpi}'", errors=[{"field": "kpi", "message": f"one of {', '.join(KPIS)}"}])
+    return kpi
+
+
+async def org_for(directory: OrgDirectory, principal: Principal, code: str | None) -> OrgInfo:
+    """The asked org, or the caller's own; one outside the caller's subtree is a 404 like an unknown one."""
+    if code is None or code == principal.org_code:
+        return OrgInfo(code=principal.org_code, name=principal.org_code, kind=principal.org_kind, path=principal.org_path)
+    org = await directory.get(code)
+    if org is None or not principal.sees(org.path):
+        raise NotFound(f"No organisation '{code}' in yours")
+    return org
+
+
+@dataclass
+class Reports:
+    repo: KpiRepository
+    directory: OrgDirectory
+
+    async def summary(self, org: OrgInfo, period: Period) -> dict:
+        figures, targets = Figures(self.repo), await self.repo.targets(org.code, period.label)
+        kpis = {}
+        for kpi in KPIS:
+            agg = (await figures.parts(kpi, org.path, period, lambda _path: org.path)).get(org.path, Agg())
+            target = targets.get(kpi)
+            kpis[kpi] = {"value": shown(agg.value), "n": agg.n, "target": target, "met": domain.met(kpi, agg.value, target)}
+        return {"org_code": org.code, "period": period.label, "kpis": kpis}
+
+    async def rankings(self, kpi: str, level: str, org: OrgInfo, period: Period) -> dict:
+        depth = LEVEL_DEPTH[level]
+        if org.path.count("/") - 1 > depth:
+            raise UnprocessableContent(f"A {org.kind} has no {level}s under it", errors=[{"field": "level", "message": "below the org"}])
+
+        def group(path: str) -> str:
+            return "/" + "/".join(path.strip("/").split("/")[:depth]) + "/"
+
+        parts = await Figures(self.repo).parts(kpi, org.path, period, group)
+        floor = domain.variance(domain.pool(parts.values())) or 0.0
+        rows = [(path, agg, *domain.interval(kpi, agg, floor)) for path, agg in parts.items()
+                if agg.n and path.count("/") - 1 == depth]
+        rows.sort(key=lambda r: (-domain.rank_key(kpi, r[1].value, r[2], r[3]), r[0]))
+        codes = [path.strip("/").split("/")[-1] for path, *_ in rows]
+        names = await self._names(codes)
+        items = [{"rank": i, "org_code": code, "name": names.get(code, code), "value": shown(agg.value), "n": agg.n,
+                  "ci_low": shown(low), "ci_high": shown(high)}
+                 for i, (code, (_path, agg, low, high)) in enumerate(zip(codes, rows, strict=True), start=1)]
+        return {"kpi": kpi, "period": period.label, "level": level, "org_code": org.code, "items": items}
+
+    async def _names(self, codes: list[str]) -> dict[str, str]:
+        infos = await asyncio.gather(*(self.directory.get(code) for code in codes))
+        return {info.code: info.name for info in infos if info is not None}
+
+    async def trends(self, kpi: str, org: OrgInfo, first: Period, last: Period) -> dict:
+        months = domain.months_between(first.start, last.end)
+        if len(months) > 120:
+            raise UnprocessableContent("A trend spans at most 120 months", errors=[{"field": "to", "message": "too far"}])
+        if kpi in ROLLUP_KPIS:
+            by_month = await self.repo.rollups_by_month(kpi, months, org.path)
+        else:
+            figures = Figures(self.repo)
+            by_month = {m: (await figures.parts(kpi, org.path, Period.parse(m), lambda _p: org.path)).get(org.path, Agg())
+                        for m in months}
+        points = [{"period": m, "value": shown(by_month.get(m, Agg()).value), "n": by_month.get(m, Agg()).n}
+                  for m in months]
+        return {"kpi": kpi, "org_code": org.code, "points": points}
+
+    async def drivers(self, kind: str, org: OrgInfo, period: Period, min_responses: int) -> dict:
+        months = domain.months_between(period.start, period.end)
+        responses = sum(a.n for a in (await self.repo.rollups_by_path(kind, months, org.path)).values())
+        found = domain.drivers(await self.repo.factor_sums(kind, months, org.path), responses, min_responses)
+        factors = [{"factor": d.factor, "performance": shown(d.performance),
+                    "importance": None if d.importance is None else round(d.importance, 3), "n": d.n,
+                    "quadrant": d.quadrant} for d in found]
+        worst_first = sorted((d for d in found if d.quadrant == "improve_first"), key=lambda d: d.performance or 0.0)
+        return {"kind": kind, "org_code": org.code, "period": period.label, "responses": responses,
+                "factors": factors, "improve_first": [d.factor for d in worst_first]}
+
+    async def complaints(self, org: OrgInfo, period: Period) -> dict:
+        counts = await Figures(self.repo).complaint_counts(org.path, period)
+        return {"org_code": org.code, "period": period.label, **counts}
+
+
+async def set_target(store: FactStore, principal: Principal, org: OrgInfo, kpi: str, period: Period,
+                     target: float) -> dict:
+    await store.put_target({"org_code": org.code, "kpi": kpi, "period": period.label, "org_path": org.path,
+                            "target": target, "updated_by": principal.subject, "updated_at": utcnow()})
+    return {"org_code": org.code, "kpi": kpi, "period": period.label, "target": target}

@@ -1,0 +1,101 @@
+"""Reading facts and rollups, always inside the caller's scope and the asked org's subtree.
+
+Each read takes `org_path` (an org the caller sees) and returns rows keyed by the record's
+dealer path, so the figures module can pool them for the org or group them for rankings.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from services.kpi.domain import Agg, PairSums, Visit
+from services.kpi.models import (AlertFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, InvitationFact,
+                                 Rollup, Target, VisitFact)
+from shared.scope import ScopedRepository
+
+
+class KpiRepository(ScopedRepository):
+    def _in(self, model: Any, org_path: str, *columns: Any):  # noqa: ANN202 - a Select
+        return self.select(model, *columns).where(model.org_path.startswith(org_path, autoescape=True))
+
+    # --- rollups --------------------------------------------------------------------------------
+
+    async def rollups_by_path(self, metric: str, months: list[str], org_path: str) -> dict[str, Agg]:
+        statement = (self._in(Rollup, org_path, Rollup.org_path, func.sum(Rollup.n), func.sum(Rollup.s),
+                              func.sum(Rollup.ss))
+                     .where(Rollup.metric == metric, Rollup.month.in_(months)).group_by(Rollup.org_path))
+        return {path: Agg(int(n), float(s), float(ss)) for path, n, s, ss in await self.session.execute(statement)}
+
+    async def rollups_by_month(self, metric: str, months: list[str], org_path: str) -> dict[str, Agg]:
+        statement = (self._in(Rollup, org_path, Rollup.month, func.sum(Rollup.n), func.sum(Rollup.s), func.sum(Rollup.ss))
+                     .where(Rollup.metric == metric, Rollup.month.in_(months)).group_by(Rollup.month))
+        return {month: Agg(int(n), float(s), float(ss)) for month, n, s, ss in await self.session.execute(statement)}
+
+    async def factor_sums(self, kind: str, months: list[str], org_path: str) -> dict[str, PairSums]:
+        c = FactorRollup
+        statement = (self._in(c, org_path, c.factor, *(func.sum(col) for col in (c.n, c.sx, c.sy, c.sxx, c.syy, c.sxy)))
+                     .where(c.kind == kind, c.month.in_(months)).group_by(c.factor))
+        return {row[0]: PairSums(int(row[1]), *map(float, row[2:])) for row in await self.session.execute(statement)}
+
+    # --- visits and deliveries ------------------------------------------------------------------
+
+    async def visits_closed(self, org_path: str, start: datetime, end: datetime, types: frozenset[str]) -> list[Visit]:
+        statement = self._in(VisitFact, org_path).where(
+            VisitFact.closed_at >= start, VisitFact.closed_at < end, VisitFact.visit_type.in_(types))
+        return [_visit(v) for v in await self.session.scalars(statement)]
+
+    async def visits_of_vins(self, vins: set[str], opened_from: datetime, opened_to: datetime) -> list[Visit]:
+        """Any dealer's visits of these VINs: a repeat repair elsewhere still means the first one failed."""
+        out: list[Visit] = []
+        ordered = sorted(vins)
+        for i in range(0, len(ordered), 500):
+            statement = select(VisitFact).where(VisitFact.vin.in_(ordered[i:i + 500]),
+                                                VisitFact.opened_at > opened_from, VisitFact.opened_at <= opened_to)
+            out += [_visit(v) for v in await self.session.scalars(statement)]
+        return out
+
+    async def visit_vins(self, org_path: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        statement = self._in(VisitFact, org_path, VisitFact.org_path, VisitFact.vin).where(
+            VisitFact.closed_at >= start, VisitFact.closed_at < end).distinct()
+        return [(path, vin) for path, vin in await self.session.execute(statement)]
+
+    async def delivered_vins(self, org_path: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        statement = self._in(DeliveryFact, org_path, DeliveryFact.org_path, DeliveryFact.vin).where(
+            DeliveryFact.delivered_at >= start, DeliveryFact.delivered_at < end).distinct()
+        return [(path, vin) for path, vin in await self.session.execute(statement)]
+
+    async def count_by_path(self, model: Any, column: Any, org_path: str, start: datetime, end: datetime) -> dict[str, int]:
+        statement = (self._in(model, org_path, model.org_path, func.count()).where(column >= start, column < end)
+                     .group_by(model.org_path))
+        return {path: int(n) for path, n in await self.session.execute(statement)}
+
+    async def invitations(self, org_path: str, start: datetime, end: datetime) -> dict[str, int]:
+        return await self.count_by_path(InvitationFact, InvitationFact.sent_at, org_path, start, end)
+
+    # --- complaints, follow-ups, alerts ---------------------------------------------------------
+
+    async def complaints(self, org_path: str, column: Any, start: datetime, end: datetime) -> list[ComplaintFact]:
+        statement = self._in(ComplaintFact, org_path).where(column >= start, column < end)
+        return list(await self.session.scalars(statement))
+
+    async def followups_due(self, org_path: str, start: datetime, end: datetime) -> list[FollowUpFact]:
+        statement = self._in(FollowUpFact, org_path).where(FollowUpFact.due_at >= start, FollowUpFact.due_at < end)
+        return list(await self.session.scalars(statement))
+
+    async def alerts_with_cases(self, org_path: str, start: datetime, end: datetime) -> list[tuple[str, ComplaintFact | None]]:
+        statement = (self._in(AlertFact, org_path, AlertFact.org_path, ComplaintFact)
+                     .outerjoin(ComplaintFact, ComplaintFact.survey_response_id == AlertFact.response_id)
+                     .where(AlertFact.raised_at >= start, AlertFact.raised_at < end))
+        return [(path, case) for path, case in await self.session.execute(statement)]
+
+    # --- targets --------------------------------------------------------------------------------
+
+    async def targets(self, org_code: str, period: str) -> dict[str, float]:
+        statement = self.select(Target, Target.kpi, Target.target).where(Target.org_code == org_code,
+                                                                         Target.period == period)
+        return {kpi: target for kpi, target in await self.session.execute(statement)}
+
+
+def _visit(v: VisitFact) -> Visit:
+    return Visit(v.org_path, v.vin, v.visit_type, v.opened_at, v.closed_at, frozenset(v.symptom_codes or ()))

@@ -1,0 +1,56 @@
+"""Stand-in for the source services' /internal/facts/<kind>: what the tests fed as events, as records today."""
+
+from typing import Any
+
+from fastapi import FastAPI
+
+
+class FedRecords:
+    """Folds fed event payloads into one record per source row, as the source service would hold it."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in (
+            "responses", "invitations", "alerts", "visits", "deliveries", "followups", "complaints")}
+
+    def add(self, type_: str, data: dict[str, Any]) -> None:
+        k = self.kinds
+        if type_ == "survey.response.submitted":
+            k["responses"].setdefault(data["response_id"], data)
+        elif type_ == "survey.invitation.sent":
+            k["invitations"].setdefault(data["invitation_id"], data)
+        elif type_ == "survey.alert.raised":
+            k["alerts"].setdefault(data["response_id"], data)
+        elif type_ == "service_visit.closed":
+            k["visits"][data["visit_id"]] = data
+        elif type_ == "vehicle.delivered":
+            k["deliveries"].setdefault(data["delivery_id"], data)
+        elif type_.startswith("followup."):
+            k["followups"].setdefault(data["followup_id"], {}).update(
+                {key: value for key, value in data.items() if key in ("followup_id", "org_path", "due_at", "completed_at")})
+        elif type_.startswith("complaint."):
+            self._complaint(type_, data)
+
+    def _complaint(self, type_: str, data: dict[str, Any]) -> None:
+        case = self.kinds["complaints"].setdefault(data["complaint_id"], {"breached_kinds": []})
+        if type_ == "complaint.opened":
+            case.update(data)
+        elif type_ == "complaint.status_changed":
+            case.update(status=data["status"], resolved_at=data["resolved_at"])
+            if data["from_status"] == "new":
+                case.setdefault("first_responded_at", data["changed_at"])
+        elif type_ == "complaint.sla_breached":
+            case["breached_kinds"].append(data["kind"])
+            case["first_response_due" if data["kind"] == "first_response" else "resolution_due"] = data["due_at"]
+
+
+def sources_app(fed: FedRecords) -> FastAPI:
+    sources = FastAPI()
+
+    @sources.get("/internal/facts/{kind}")
+    async def facts(kind: str, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        rows = [r for r in fed.kinds[kind].values() if kind != "followups" or r.get("due_at")]
+        start = int(cursor or 0)
+        end = start + limit
+        return {"items": rows[start:end], "next_cursor": str(end) if end < len(rows) else None}
+
+    return sources
