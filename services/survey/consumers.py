@@ -106,6 +106,10 @@ def event_handlers(settings: SurveySettings) -> dict[str, EventHandler]:
 async def _invite(session: AsyncSession, settings: SurveySettings, template: str, source_key: str, due_at: datetime,
                   dealer_code: str, org_path: str, customer_id: uuid.UUID, *, vin: str | None = None,
                   ro_number: str | None = None) -> None:
+    if due_at < utcnow() - timedelta(days=settings.late_invitation_days):
+        # A DMS back-filling last year's deliveries or repair orders: a survey about a visit
+        # that long ago measures memory, not the visit, and would only annoy the customer.
+        return
     repo = _repo(session)
     survey = await surveys.standard_survey(repo, org_path, template)
     await invitations.schedule(repo, survey, source_key=source_key, due_at=due_at, dealer_code=dealer_code,

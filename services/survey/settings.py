@@ -20,6 +20,8 @@ class SurveySettings(CommonSettings):
     csi_delay_days: float = 3.0
     resolution_delay_days: float = 0.0
     reminder_after_days: float = 3.0
+    # Facts whose invitation would have been due longer ago than this get none (back-fills).
+    late_invitation_days: float = 14.0
     # The channel of event-made invitations (a notifier subscribed to survey.invitation.sent delivers it).
     default_channel: str = "sms"
     csi_visit_types: list[str] = Field(default_factory=lambda: ["maintenance", "repair", "warranty", "recall"])

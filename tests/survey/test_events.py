@@ -50,6 +50,11 @@ class TestScheduling:
         kinds = sorted(invitation["kind"] for invitation in await _invitations(client, customer_id))
         assert kinds == ["custom", "ssi"]
 
+    async def test_a_back_filled_old_visit_schedules_no_invitation(self, client: httpx.AsyncClient) -> None:
+        customer_id = uuid.uuid4()
+        assert await deliver(client, "service_visit.closed", _visit(customer_id, utcnow() - timedelta(days=60))) == "applied"
+        assert await _invitations(client, customer_id) == []
+
 
 class TestJob:
     async def test_due_invitation_is_sent_once_then_reminded_once(self, client: httpx.AsyncClient, app: FastAPI) -> None:
