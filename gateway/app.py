@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from gateway import api, internal, survey_page, view360
+from gateway import api, dashboard, internal, survey_page, view360
 from gateway.authn import Authenticator
 from gateway.bootstrap import MIGRATIONS
 from gateway.limits import BodyLimitMiddleware
@@ -71,6 +71,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.include_router(view360.router)
     app.include_router(internal.router)
     app.include_router(survey_page.router)
+    app.include_router(dashboard.router)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(ProxyMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

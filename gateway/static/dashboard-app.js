@@ -1,0 +1,249 @@
+// The dashboard: login, the organisation and period pickers, then every panel from the KPI API.
+// State (org, period) lives in the URL fragment, so a view can be bookmarked or shared.
+
+import * as api from "./dashboard-api.js";
+import * as charts from "./dashboard-charts.js";
+import { renderTiles } from "./dashboard-tiles.js";
+import { KPIS, currentLang, local, periodKind, periodLabel, periodsOf, setLang, t, trendRange } from "./dashboard-text.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { orgs: new Map(), org: null, period: null, surveyKind: "csi", rankingKpi: "csi", data: null, generation: 0 };
+
+function showLogin(message) {
+  api.session.clear();
+  $("board").hidden = true;
+  $("toolbar").hidden = true;
+  $("logout").hidden = true;
+  $("login-view").hidden = false;
+  $("login-error").hidden = !message;
+  $("login-error").textContent = message || "";
+  $("username").focus();
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  const button = event.target.querySelector("button");
+  button.disabled = true;
+  try {
+    await api.login($("username").value.trim(), $("password").value);
+    $("password").value = "";
+    await enter();
+  } catch (error) {
+    const key = error.status === 401 || error.status === 422 ? "login_failed" : error.status === 429 ? "login_busy" : "network_error";
+    $("login-error").textContent = t(key);
+    $("login-error").hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function enter() {
+  let orgs;
+  try {
+    orgs = await api.orgs();
+  } catch (error) {
+    return showLogin(error.status === 401 ? t("session_expired") : t("network_error"));
+  }
+  orgs.sort((a, b) => a.path.localeCompare(b.path));
+  state.orgs = new Map(orgs.map((org) => [org.code, org]));
+  const wanted = new URLSearchParams(location.hash.slice(1));
+  state.org = state.orgs.has(wanted.get("org")) ? wanted.get("org") : orgs[0] && orgs[0].code;
+  const period = wanted.get("period");
+  state.period = period && periodsOf(periodKind(period)).includes(period) ? period : periodsOf("month")[0];
+  $("login-view").hidden = true;
+  $("toolbar").hidden = false;
+  $("logout").hidden = false;
+  $("board").hidden = false;
+  fillPickers();
+  await load();
+}
+
+function option(value, label) {
+  const node = document.createElement("option");
+  node.value = value;
+  node.textContent = label;
+  return node;
+}
+
+function fillPickers() {
+  const rootDepth = Math.min(...[...state.orgs.values()].map((org) => org.path.split("/").length));
+  $("org-picker").replaceChildren(...[...state.orgs.values()].map((org) => option(org.code,
+    `${"\u3000".repeat(org.path.split("/").length - rootDepth)}${org.name} · ${t(`kind_${org.kind}`)}`)));
+  $("org-picker").value = state.org;
+  $("period-kind").value = periodKind(state.period);
+  $("period-picker").replaceChildren(...periodsOf(periodKind(state.period)).map((p) => option(p, periodLabel(p))));
+  $("period-picker").value = state.period;
+  $("ranking-kpi").replaceChildren(...KPIS.map((kpi) => option(kpi, t(kpi))));
+  $("ranking-kpi").value = state.rankingKpi;
+  for (const button of document.querySelectorAll("[data-survey-kind]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.surveyKind === state.surveyKind));
+  }
+}
+
+// The parent the radar compares against, when the user may see it.
+const parentOf = (code) => state.orgs.get(state.orgs.get(code)?.parent_code) || null;
+// A dealer is ranked among its siblings; a region or the manufacturer ranks its own dealers.
+function rankingScope(code) {
+  const org = state.orgs.get(code);
+  return org.kind === "dealer" && parentOf(code) ? parentOf(code).code : code;
+}
+
+async function fetchAll(org, period, surveyKind, rankingKpi) {
+  const [from, to] = trendRange(period);
+  const parent = parentOf(org);
+  const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
+  const [summary, ranking, driversOwn, driversParent, complaints, ...trendList] = await Promise.all([
+    settle(api.summary(org, period)),
+    settle(api.rankings(rankingKpi, "dealer", rankingScope(org), period)),
+    settle(api.drivers(surveyKind, org, period)),
+    settle(parent ? api.drivers(surveyKind, parent.code, period) : Promise.resolve(null)),
+    settle(api.complaints(org, period)),
+    ...KPIS.map((kpi) => settle(api.trends(kpi, org, from, to))),
+  ]);
+  const trends = {};
+  KPIS.forEach((kpi, i) => { trends[kpi] = pointsOf(trendList[i].value); });
+  return { summary, ranking, driversOwn, driversParent, complaints, trends, parent };
+}
+
+function pointsOf(reply) {
+  const points = (reply && (reply.points || reply.items)) || [];
+  return points.map((p) => ({ period: p.period, value: p.value ?? null, n: p.n ?? null })).sort((a, b) => a.period.localeCompare(b.period));
+}
+
+async function load() {
+  const generation = ++state.generation;
+  history.replaceState(null, "", `#org=${encodeURIComponent(state.org)}&period=${encodeURIComponent(state.period)}`);
+  $("board").classList.add("is-busy");
+  const data = await fetchAll(state.org, state.period, state.surveyKind, state.rankingKpi);
+  if (generation !== state.generation) return;  // a newer choice was made meanwhile
+  const errors = [data.summary, data.ranking, data.complaints].map((r) => r.error).filter(Boolean);
+  if (errors.some((e) => e.status === 401)) return showLogin(t("session_expired"));
+  state.data = data;
+  $("board").classList.remove("is-busy");
+  document.body.classList.remove("is-loading");
+  render();
+}
+
+function render() {
+  const data = state.data;
+  if (!data) return;
+  const org = state.orgs.get(state.org);
+  $("org-name").textContent = org ? org.name : state.org;
+  $("period-name").textContent = periodLabel(state.period);
+  const down = [data.summary, data.ranking, data.complaints].some((r) => r.error && r.error.status >= 500);
+  $("banner").hidden = !down;
+  $("banner").textContent = down ? `${t("kpi_unavailable")} — ${t("kpi_unavailable_hint")}` : "";
+  renderTiles($("tiles"), data.summary.value ? data.summary.value.kpis : null, data.trends);
+  renderRanking(data.ranking.value);
+  renderTrends(data.trends);
+  renderFactors(data);
+  renderComplaints(data.complaints.value);
+  document.body.dataset.rendered = `${state.org}|${state.period}|${currentLang()}`;
+}
+
+function renderRanking(reply) {
+  const items = ((reply && reply.items) || []).filter((item) => item.value !== null && item.value !== undefined);
+  const el = $("chart-ranking");
+  if (!items.length) return charts.showEmpty(el);
+  el.style.height = `${Math.max(220, items.length * 34 + 40)}px`;
+  const labelWidth = Math.min(160, Math.max(80, el.parentElement.clientWidth * 0.3));
+  charts.showChart(el, charts.rankingOption(state.rankingKpi, items, state.org, labelWidth));
+}
+
+function renderTrends(trends) {
+  const series = {};
+  for (const kpi of ["csi", "ssi", "nps"]) if (trends[kpi].some((p) => p.value !== null)) series[kpi] = trends[kpi];
+  if (!Object.keys(series).length) return charts.showEmpty($("chart-trends"));
+  charts.showChart($("chart-trends"), charts.trendsOption(series));
+}
+
+function factorsOf(reply) {
+  const list = (reply && (reply.factors || reply.items)) || [];
+  const flagged = new Set(Array.isArray(reply && reply.improve_first) ? reply.improve_first : []);
+  return list.map((f) => {
+    const code = f.factor ?? f.code;
+    const known = t(`factor_${code}`);
+    const name = local(f.title ?? f.name, known.startsWith("factor_") ? code : known);
+    return { code, name, performance: f.performance ?? null, importance: f.importance ?? null,
+      improveFirst: f.improve_first === true || f.quadrant === "improve_first" || flagged.has(code) };
+  });
+}
+
+function renderFactors(data) {
+  const own = factorsOf(data.driversOwn.value).filter((f) => f.performance !== null);
+  const parentFactors = factorsOf(data.driversParent.value).filter((f) => f.performance !== null);
+  const note = $("radar-note");
+  note.hidden = Boolean(data.parent);
+  note.textContent = data.parent ? "" : t("parent_unavailable");
+  if (own.length < 3) {
+    charts.showEmpty($("chart-radar"));
+  } else {
+    const scores = (list) => new Map(list.map((f) => [f.code, f.performance]));
+    const parent = data.parent && parentFactors.length ? { name: data.parent.name, scores: scores(parentFactors) } : null;
+    charts.showChart($("chart-radar"), charts.radarOption(own, { name: state.orgs.get(state.org).name, scores: scores(own) }, parent));
+  }
+  const ranked = own.filter((f) => f.importance !== null);
+  const improve = $("improve-first");
+  if (ranked.length < 2) {
+    improve.textContent = "";
+    return charts.showEmpty($("chart-drivers"), own.length ? t("drivers_need") : t("no_data_hint"));
+  }
+  charts.showChart($("chart-drivers"), charts.driversOption(ranked));
+  const first = ranked.filter((f) => f.improveFirst).map((f) => f.name);
+  improve.replaceChildren();
+  const label = document.createElement("strong");
+  label.textContent = `${t("improve_first")}: `;
+  improve.append(label, document.createTextNode(first.length ? first.join(t("list_separator")) : t("none_to_improve")));
+}
+
+function categoryName(code) {
+  const known = t(`category_${code}`);
+  return known.startsWith("category_") ? code : known;
+}
+
+function categoriesOf(byCategory) {
+  if (Array.isArray(byCategory)) return byCategory.map((c) => ({ category: String(c.category ?? c.name), count: Number(c.count ?? c.value ?? 0) }));
+  return Object.entries(byCategory || {}).map(([category, count]) => ({ category, count: Number(count) }));
+}
+
+function renderComplaints(reply) {
+  $("complaints-open").textContent = reply && reply.open != null ? String(reply.open) : "—";
+  $("complaints-breached").textContent = reply && reply.breached != null ? String(reply.breached) : "—";
+  const categories = categoriesOf(reply && reply.by_category).filter((c) => c.count > 0);
+  if (!categories.length) return charts.showEmpty($("chart-complaints"));
+  $("chart-complaints").style.height = `${Math.max(160, categories.length * 30 + 20)}px`;
+  charts.showChart($("chart-complaints"), charts.complaintsOption(categories.map((c) => ({ ...c, category: categoryName(c.category) }))));
+}
+
+function wire() {
+  $("login-form").addEventListener("submit", onLogin);
+  $("logout").addEventListener("click", () => { showLogin(); });
+  $("lang-switch").addEventListener("click", () => {
+    setLang(currentLang() === "zh-CN" ? "en" : "zh-CN");
+    if (state.orgs.size) fillPickers();
+    render();
+  });
+  $("org-picker").addEventListener("change", (e) => { state.org = e.target.value; load(); });
+  $("period-kind").addEventListener("change", (e) => {
+    state.period = periodsOf(e.target.value)[0];
+    fillPickers();
+    load();
+  });
+  $("period-picker").addEventListener("change", (e) => { state.period = e.target.value; load(); });
+  $("ranking-kpi").addEventListener("change", async (e) => {
+    state.rankingKpi = e.target.value;
+    load();
+  });
+  for (const button of document.querySelectorAll("[data-survey-kind]")) {
+    button.addEventListener("click", () => { state.surveyKind = button.dataset.surveyKind; fillPickers(); load(); });
+  }
+}
+
+function boot() {
+  setLang(currentLang());
+  wire();
+  if (api.session.token) enter(); else showLogin();
+}
+
+// echarts is a classic deferred script: it has run before any module executes.
+boot();

@@ -1,0 +1,178 @@
+// echarts options for each panel, and the "no data" state a panel shows instead of an empty chart.
+// Every string from the API that reaches a tooltip goes through escapeHtml.
+
+import { escapeHtml, kpiValue, number, shortPeriod, t, unit } from "./dashboard-text.js";
+
+export const COLORS = { navy: "#14365f", blue: "#2f6fb0", teal: "#2a9d8f", amber: "#d08a2e", red: "#c8553d",
+  grey: "#8a94a6", line: "#e3e8ef", text: "#1f2a37", muted: "#5b6678", faint: "#eef2f7" };
+const SERIES = { csi: COLORS.blue, ssi: COLORS.teal, nps: COLORS.amber };
+const FONT = '-apple-system, BlinkMacSystemFont, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif';
+const BASE = {
+  textStyle: { fontFamily: FONT, color: COLORS.text },
+  animationDuration: 400,
+  tooltip: { confine: true, backgroundColor: "#fff", borderColor: COLORS.line, textStyle: { color: COLORS.text, fontSize: 12 },
+    extraCssText: "box-shadow: 0 6px 20px rgba(20,54,95,.12); border-radius: 8px;" },
+};
+const AXIS = { axisLine: { lineStyle: { color: COLORS.line } }, axisTick: { show: false },
+  axisLabel: { color: COLORS.muted }, splitLine: { lineStyle: { color: COLORS.faint } } };
+
+const observed = new WeakSet();
+
+function emptyBox(el) {
+  let box = el.nextElementSibling;
+  if (!box || !box.classList.contains("empty")) {
+    box = document.createElement("div");
+    box.className = "empty";
+    box.setAttribute("role", "note");
+    const title = document.createElement("strong");
+    const hint = document.createElement("span");
+    box.append(title, hint);
+    el.after(box);
+  }
+  return box;
+}
+
+export function showEmpty(el, hint = t("no_data_hint"), title = t("no_data")) {
+  const instance = window.echarts && echarts.getInstanceByDom(el);
+  if (instance) instance.dispose();
+  el.hidden = true;
+  const box = emptyBox(el);
+  box.children[0].textContent = title;
+  box.children[1].textContent = hint;
+  box.hidden = false;
+}
+
+export function showChart(el, option) {
+  emptyBox(el).hidden = true;
+  el.hidden = false;
+  const chart = echarts.getInstanceByDom(el) || echarts.init(el, null, { renderer: "canvas" });
+  chart.setOption({ ...BASE, ...option }, { notMerge: true });
+  if (!observed.has(el)) {
+    observed.add(el);
+    new ResizeObserver(() => { const live = echarts.getInstanceByDom(el); if (live) live.resize(); }).observe(el);
+  }
+  return chart;
+}
+
+export function rankingOption(kpi, items, selected, labelWidth = 140) {
+  const rows = [...items].sort((a, b) => a.rank - b.rank).reverse();  // rank 1 at the top
+  const names = rows.map((row) => row.name || row.org_code);
+  const suffix = unit(kpi);
+  const tooltip = (index) => {
+    const row = rows[index];
+    return `<strong>${escapeHtml(row.rank)}. ${escapeHtml(row.name || row.org_code)}</strong><br>`
+      + `${escapeHtml(t("value"))}: <b>${escapeHtml(kpiValue(kpi, row.value))}${escapeHtml(suffix)}</b><br>`
+      + `${escapeHtml(t("n"))}: ${escapeHtml(row.n)}<br>`
+      + `${escapeHtml(t("interval"))}: ${escapeHtml(number(row.ci_low))} – ${escapeHtml(number(row.ci_high))}`;
+  };
+  return {
+    grid: { left: 8, right: 48, top: 8, bottom: 24, containLabel: true },
+    tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => tooltip(p.dataIndex) },
+    xAxis: { type: "value", ...AXIS, scale: kpi !== "nps" },
+    yAxis: { type: "category", data: names, ...AXIS, axisLabel: { color: COLORS.text, width: labelWidth, overflow: "truncate" } },
+    series: [
+      { type: "bar", barMaxWidth: 18, itemStyle: { borderRadius: [0, 4, 4, 0] },
+        data: rows.map((row) => ({ value: row.value, itemStyle: { color: row.org_code === selected ? COLORS.navy : COLORS.blue } })),
+        label: { show: true, position: "right", color: COLORS.muted, formatter: (p) => kpiValue(kpi, p.value) } },
+      { type: "custom", name: "ci", z: 10, tooltip: { show: false },
+        data: rows.map((row, index) => [row.ci_low, row.ci_high, index]).filter((d) => d[0] != null && d[1] != null),
+        encode: { x: [0, 1], y: 2 }, renderItem: errorBar },
+    ],
+  };
+}
+
+function errorBar(params, api) {
+  const low = api.coord([api.value(0), api.value(2)]);
+  const high = api.coord([api.value(1), api.value(2)]);
+  const cap = 5;
+  const style = { stroke: COLORS.navy, lineWidth: 1.2, opacity: 0.7 };
+  return { type: "group", children: [
+    { type: "line", shape: { x1: low[0], y1: low[1], x2: high[0], y2: high[1] }, style },
+    { type: "line", shape: { x1: low[0], y1: low[1] - cap, x2: low[0], y2: low[1] + cap }, style },
+    { type: "line", shape: { x1: high[0], y1: high[1] - cap, x2: high[0], y2: high[1] + cap }, style },
+  ] };
+}
+
+export function trendsOption(seriesByKpi) {
+  const periods = [...new Set(Object.values(seriesByKpi).flat().map((p) => p.period))].sort();
+  const series = Object.entries(seriesByKpi).map(([kpi, points]) => {
+    const byPeriod = new Map(points.map((p) => [p.period, p]));
+    return { name: kpi.toUpperCase(), type: "line", smooth: 0.3, symbolSize: 6, connectNulls: true,
+      yAxisIndex: kpi === "nps" ? 1 : 0, color: SERIES[kpi], lineStyle: { width: 2.5 },
+      data: periods.map((period) => { const p = byPeriod.get(period); return p ? p.value : null; }) };
+  });
+  return {
+    legend: { top: 0, icon: "roundRect", itemWidth: 14, itemHeight: 4, textStyle: { color: COLORS.muted } },
+    grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
+    tooltip: { ...BASE.tooltip, trigger: "axis", valueFormatter: (v) => number(v) },
+    xAxis: { type: "category", data: periods.map(shortPeriod), ...AXIS, boundaryGap: false, splitLine: { show: false } },
+    yAxis: [{ type: "value", name: "CSI / SSI", min: (r) => Math.max(0, Math.floor(r.min / 10) * 10 - 10), max: 100, ...AXIS },
+      { type: "value", name: "NPS", min: -100, max: 100, ...AXIS, splitLine: { show: false } }],
+    series,
+  };
+}
+
+export function radarOption(factors, own, parent) {
+  const indicator = factors.map((f) => ({ name: f.name, max: 100 }));
+  const values = (scores) => factors.map((f) => scores.get(f.code) ?? 0);
+  const data = [{ name: own.name, value: values(own.scores), itemStyle: { color: COLORS.blue },
+    areaStyle: { color: "rgba(47,111,176,.18)" }, lineStyle: { width: 2 } }];
+  if (parent) data.push({ name: parent.name, value: values(parent.scores), itemStyle: { color: COLORS.grey },
+    lineStyle: { type: "dashed", width: 1.5 }, areaStyle: { color: "rgba(138,148,166,.08)" } });
+  return {
+    legend: { bottom: 0, icon: "roundRect", itemWidth: 14, itemHeight: 4, textStyle: { color: COLORS.muted },
+      formatter: (name) => (name.length > 24 ? `${name.slice(0, 23)}…` : name) },
+    tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => `<strong>${escapeHtml(p.name)}</strong><br>`
+      + factors.map((f, i) => `${escapeHtml(f.name)}: ${escapeHtml(number(p.value[i]))}`).join("<br>") },
+    radar: { indicator, radius: "62%", center: ["50%", "48%"], splitNumber: 4, axisName: { color: COLORS.muted, fontSize: 11 },
+      splitLine: { lineStyle: { color: COLORS.line } }, splitArea: { areaStyle: { color: ["#fff", "#f8fafc"] } },
+      axisLine: { lineStyle: { color: COLORS.line } } },
+    series: [{ type: "radar", symbolSize: 5, data }],
+  };
+}
+
+export function driversOption(factors) {
+  const meanPerf = factors.reduce((s, f) => s + f.performance, 0) / factors.length;
+  const meanImp = factors.reduce((s, f) => s + f.importance, 0) / factors.length;
+  const perf = factors.map((f) => f.performance);
+  const imp = factors.map((f) => f.importance);
+  const pad = (lo, hi, step) => [Math.floor((lo - step) / step) * step, Math.ceil((hi + step) / step) * step];
+  const [xMin, xMax] = pad(Math.min(...perf), Math.max(...perf), 5);
+  const [yMin, yMax] = pad(Math.min(...imp), Math.max(...imp), 0.1);
+  const corner = (text, x, y, align) => ({ type: "text", [x[0]]: x[1], [y[0]]: y[1], silent: true,
+    style: { text, fill: COLORS.grey, fontSize: 11, align } });
+  return {
+    grid: { left: 8, right: 24, top: 28, bottom: 28, containLabel: true },
+    tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => `<strong>${escapeHtml(p.data.name)}</strong><br>`
+      + `${escapeHtml(t("performance"))}: ${escapeHtml(number(p.data.value[0]))}<br>`
+      + `${escapeHtml(t("importance"))}: ${escapeHtml(number(p.data.value[1], 2))}` },
+    xAxis: { type: "value", name: t("performance"), nameLocation: "middle", nameGap: 24, min: xMin, max: xMax, ...AXIS },
+    yAxis: { type: "value", name: t("importance"), min: Math.max(-1, yMin), max: Math.min(1, yMax), ...AXIS,
+      axisLabel: { color: COLORS.muted, formatter: (v) => number(v, 1) } },
+    graphic: [corner(t("quadrant_improve"), ["left", 64], ["top", 30], "left"),
+      corner(t("quadrant_keep"), ["right", 30], ["top", 30], "right")],
+    series: [{
+      type: "scatter", symbolSize: 14,
+      data: factors.map((f) => ({ name: f.name, value: [f.performance, f.importance],
+        itemStyle: { color: f.improveFirst ? COLORS.red : COLORS.blue, borderColor: "#fff", borderWidth: 1.5 } })),
+      label: { show: true, position: "right", formatter: (p) => p.data.name, color: COLORS.text, fontSize: 11 },
+      labelLayout: { hideOverlap: true },
+      markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { color: COLORS.grey, type: "dashed" },
+        data: [{ xAxis: meanPerf }, { yAxis: meanImp }] },
+      markArea: { silent: true, itemStyle: { color: "rgba(200,85,61,.06)" },
+        data: [[{ coord: [xMin, meanImp] }, { coord: [meanPerf, Math.min(1, yMax)] }]] },
+    }],
+  };
+}
+
+export function complaintsOption(categories) {
+  const rows = [...categories].sort((a, b) => a.count - b.count);
+  return {
+    grid: { left: 8, right: 36, top: 4, bottom: 4, containLabel: true },
+    tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => `${escapeHtml(p.name)}: <b>${escapeHtml(p.value)}</b>` },
+    xAxis: { type: "value", minInterval: 1, ...AXIS, show: false },
+    yAxis: { type: "category", data: rows.map((r) => r.category), ...AXIS, axisLabel: { color: COLORS.text } },
+    series: [{ type: "bar", barMaxWidth: 16, itemStyle: { color: COLORS.teal, borderRadius: [0, 4, 4, 0] },
+      data: rows.map((r) => r.count), label: { show: true, position: "right", color: COLORS.muted } }],
+  };
+}
