@@ -77,17 +77,22 @@ def _print_urls(suite: Suite, credentials: dict | None) -> None:
 
 @admin.command("bootstrap")
 def admin_bootstrap(
-    data_dir: DataDir,
     code: Annotated[str, typer.Option("--code", help="The manufacturer's org code, e.g. FTMS.")],
     name: Annotated[str, typer.Option("--name", help="The manufacturer's name.")],
+    data_dir: DataDir = Path("data"),
+    gateway_database_url: Annotated[str | None, typer.Option(
+        "--database-url", help="The gateway's own database, as its process is given it (containers); "
+                               "default: derived from --data-dir and CSLOOP_DATABASE_URL like `csloop up`.")] = None,
 ) -> None:
     """Create the manufacturer organisation and its first admin key; prints one JSON line."""
     from gateway.bootstrap import BootstrapRefused, bootstrap
     from gateway.cli.topology import COMPONENTS
 
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if gateway_database_url is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        gateway_database_url = database_url(COMPONENTS[0], data_dir)
     try:
-        result = asyncio.run(bootstrap(database_url(COMPONENTS[0], data_dir), code, name))
+        result = asyncio.run(bootstrap(gateway_database_url, code, name))
     except BootstrapRefused as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
