@@ -12,14 +12,16 @@ from rich.table import Table
 
 from gateway.cli import demo
 from gateway.cli.importer import ImportRefused, import_customers
-from gateway.cli.topology import database_url, url_of
+from gateway.cli.topology import database_url, internal_secret, url_of
 from gateway.cli.up import Suite, run_until_signalled
 
 app = typer.Typer(help="CSLoop: customer satisfaction for a car manufacturer's network.", no_args_is_help=True)
 admin = typer.Typer(help="Administration that needs direct access to the data directory.", no_args_is_help=True)
 importer = typer.Typer(help="Bulk imports through the API.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
+kpi = typer.Typer(help="KPI figures.", no_args_is_help=True)
 app.add_typer(importer, name="import")
+app.add_typer(kpi, name="kpi")
 console = Console(stderr=True)
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Where the SQLite files, logs and secrets live.")]
@@ -121,3 +123,21 @@ def import_customers_command(
     typer.echo(json.dumps({k: result[k] for k in ("created", "updated", "failed")}))
     if result["failed"]:
         raise typer.Exit(2)
+
+
+@kpi.command("rebuild")
+def kpi_rebuild(
+    data_dir: DataDir = Path("data"),
+    url: Annotated[str, typer.Option("--url", help="The KPI service.")] = "http://127.0.0.1:8004",
+) -> None:
+    """Recompute KPI facts and rollups from the customer, survey and complaint services."""
+    import httpx
+
+    from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
+
+    token = mint_internal_token(system_principal(), internal_secret(data_dir), ttl_seconds=3600)
+    answer = httpx.post(f"{url}/internal/kpi/rebuild", headers={INTERNAL_HEADER: token}, timeout=3600)
+    if answer.status_code != 200:
+        console.print(f"[red]rebuild failed: {answer.status_code} {answer.text}")
+        raise typer.Exit(1)
+    console.print(f"rebuilt from: {answer.json()['rebuilt']}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.complaint import api, api_policies
+from services.complaint import api, api_facts, api_policies
 from services.complaint.consumers import event_handlers
 from services.complaint.jobs import SlaJob
 from services.complaint.models import TABLES
@@ -23,7 +23,7 @@ def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = Fal
     settings = settings or ComplaintSettings()
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
     spec = ServiceSpec(
-        title="CSLoop complaint service", routers=[api.router, api_policies.router],
+        title="CSLoop complaint service", routers=[api.router, api_policies.router, api_facts.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings, directory),
     )
     app = create_service_app(spec, settings, migrate=migrate)

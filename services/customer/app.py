@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.customer import api_customers, api_followups, api_vehicles
+from services.customer import api_customers, api_facts, api_followups, api_vehicles
 from services.customer.followups import create_birthday_followups, event_handlers, policy_from
 from services.customer.models import TABLES
 from services.customer.settings import CustomerSettings
@@ -26,7 +26,7 @@ def create_app(settings: CustomerSettings | None = None, *, migrate: bool = Fals
     settings = settings or CustomerSettings()
     spec = ServiceSpec(
         title="CSLoop customer service",
-        routers=[api_customers.router, api_vehicles.router, api_followups.router],
+        routers=[api_customers.router, api_vehicles.router, api_followups.router, api_facts.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings),
     )
     app = create_service_app(spec, settings, migrate=migrate)

@@ -41,6 +41,15 @@ class FollowUpScheduled(BaseModel):
     completed_at: datetime | None = None
 
 
+class ComplaintToday(BaseModel):
+    """What a rebuild's complaint record adds to the opened payload: the case's state today."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    first_responded_at: datetime | None = None
+    breached_kinds: list[str] = []
+
+
 async def record_response(store: FactStore, data: dict[str, Any]) -> None:
     r = survey_contract.ResponseSubmitted.model_validate(data)
     await store.add_response(ResponseRecord(r.response_id, r.org_path, r.kind, r.submitted_at, r.scores.index,
@@ -84,13 +93,13 @@ async def record_followup_completed(store: FactStore, data: dict[str, Any]) -> N
 
 async def record_complaint_opened(store: FactStore, data: dict[str, Any]) -> None:
     c = complaint_contract.ComplaintOpened.model_validate(data)
-    # Rebuild records carry the case's state today; an opened event has none of these keys.
-    breached = set(data.get("breached_kinds", ()))
+    today = ComplaintToday.model_validate(data)  # empty for an opened event
+    breached = set(today.breached_kinds)
     await store.put_complaint({
         "complaint_id": c.complaint_id, "org_path": c.org_path, "category": c.category, "status": c.status,
         "survey_response_id": c.survey_response_id, "opened_at": c.opened_at,
         "first_response_due": c.first_response_due, "resolution_due": c.resolution_due,
-        "first_responded_at": data.get("first_responded_at"), "resolved_at": c.resolved_at,
+        "first_responded_at": today.first_responded_at, "resolved_at": c.resolved_at,
         "breached_first_response": "first_response" in breached, "breached_resolution": "resolution" in breached})
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.survey import api_invitations, api_public, api_responses, api_surveys
+from services.survey import api_facts, api_invitations, api_public, api_responses, api_surveys
 from services.survey.consumers import event_handlers
 from services.survey.jobs import InvitationJob
 from services.survey.models import TABLES
@@ -23,7 +23,7 @@ def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
     settings = settings or SurveySettings()
     spec = ServiceSpec(
         title="CSLoop survey service",
-        routers=[api_surveys.router, api_invitations.router, api_responses.router, api_public.router],
+        routers=[api_surveys.router, api_invitations.router, api_responses.router, api_public.router, api_facts.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings),
     )
     app = create_service_app(spec, settings, migrate=migrate)
