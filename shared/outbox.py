@@ -1,8 +1,8 @@
 """The transactional outbox: an event is written with the state change it reports, then relayed.
 
 `record_event` adds the event in the caller's transaction. `OutboxRelay` runs in the
-service's process, reads pending rows, POSTs each to the `/internal/events` of every
-subscribed service and marks it sent. Delivery is at-least-once; consumers make the effect
+service's process, claims pending rows, hands them to a transport (HTTP POSTs to the
+subscribers' `/internal/events`, or NATS JetStream) and marks them sent. Delivery is at-least-once; consumers make the effect
 exactly-once (see `shared.consumer`). A crash between delivery and marking sends again.
 """
 
@@ -10,7 +10,7 @@ import asyncio
 import logging
 import random
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text, insert, select, update
@@ -70,20 +70,16 @@ class OutboxRelay:
         self,
         sessions: async_sessionmaker[AsyncSession],
         outbox: Table,
-        subscriptions: dict[str, list[str]],
-        secret: str,
+        transport: "EventTransport",
         *,
         interval_seconds: float = 0.5,
         batch_size: int = 200,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
-        self._subscriptions = subscriptions
-        self._secret = secret
+        self._transport = transport
         self._interval = interval_seconds
         self._batch_size = batch_size
-        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -97,7 +93,7 @@ class OutboxRelay:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        await self._client.aclose()
+        await self._transport.close()
 
     def wake(self) -> None:
         self._wake.set()
@@ -123,17 +119,10 @@ class OutboxRelay:
         on the same SQLite file) must be able to write while the relay waits for its answer.
         Rows are claimed with a lease instead, so several relays never send the same row at
         once, and a relay that dies mid-batch leaves rows that fall due again when it expires.
-        Each subscriber gets its share of the batch in one POST: a 100,000-row import is
-        500 requests per subscriber, not 100,000.
         """
         rows = await self._claim_batch()
-        failed: dict[int, str] = {}
-        for base_url, batch in self._batches_by_subscriber(rows).items():
-            try:
-                await self._post(base_url, [row["payload"] for row in batch])
-            except (httpx.HTTPError, DeliveryRefused) as exc:
-                failed.update({row["seq"]: f"{base_url}: {exc}"[:500] for row in batch})
-        await self._settle(rows, failed)
+        if rows:
+            await self._settle(rows, await self._transport.deliver(rows))
         return len(rows)
 
     async def _claim_batch(self) -> list[Any]:
@@ -155,13 +144,6 @@ class OutboxRelay:
             rows = (await session.execute(claimed)).mappings().all()
         return sorted(rows, key=lambda row: row["seq"])
 
-    def _batches_by_subscriber(self, rows: list[Any]) -> dict[str, list[Any]]:
-        batches: dict[str, list[Any]] = {}
-        for row in rows:
-            for base_url in subscribers_for(row["type"], self._subscriptions):
-                batches.setdefault(base_url, []).append(row)
-        return batches
-
     async def _settle(self, rows: list[Any], failed: dict[int, str]) -> None:
         """Mark delivered rows sent; push failed ones back with exponential backoff and jitter."""
         outbox = self._outbox
@@ -178,6 +160,38 @@ class OutboxRelay:
                         attempts=attempts, last_error=failed[row["seq"]], next_attempt_at=now + timedelta(seconds=backoff),
                     ))
 
+
+class EventTransport(Protocol):
+    """How claimed outbox rows leave the service: HTTP to subscribers (default) or NATS JetStream."""
+
+    async def deliver(self, rows: list[Any]) -> dict[int, str]:
+        """Send the rows; returns the error of each row (by seq) that was not delivered."""
+
+    async def close(self) -> None: ...
+
+
+class HttpTransport:
+    """POSTs each subscriber its share of a batch in one request: a 100,000-row import is
+    500 requests per subscriber, not 100,000."""
+
+    def __init__(self, subscriptions: dict[str, list[str]], secret: str, client: httpx.AsyncClient | None = None) -> None:
+        self._subscriptions = subscriptions
+        self._secret = secret
+        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
+
+    async def deliver(self, rows: list[Any]) -> dict[int, str]:
+        failed: dict[int, str] = {}
+        batches: dict[str, list[Any]] = {}
+        for row in rows:
+            for base_url in subscribers_for(row["type"], self._subscriptions):
+                batches.setdefault(base_url, []).append(row)
+        for base_url, batch in batches.items():
+            try:
+                await self._post(base_url, [row["payload"] for row in batch])
+            except (httpx.HTTPError, DeliveryRefused) as exc:
+                failed.update({row["seq"]: f"{base_url}: {exc}"[:500] for row in batch})
+        return failed
+
     async def _post(self, base_url: str, payloads: list[dict[str, Any]]) -> None:
         token = mint_internal_token(system_principal(), self._secret, ttl_seconds=60)
         response = await self._client.post(
@@ -185,6 +199,9 @@ class OutboxRelay:
         )
         if response.status_code >= 300:
             raise DeliveryRefused(f"{base_url} answered {response.status_code}")
+
+    async def close(self) -> None:
+        await self._client.aclose()
 
 
 class DeliveryRefused(Exception):

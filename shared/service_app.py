@@ -22,7 +22,8 @@ from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
-from shared.outbox import OutboxRelay, outbox_table
+from shared.nats_transport import NatsEventSubscriber, NatsTransport
+from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_table
 from shared.problems import install_problem_handlers
 from shared.settings import CommonSettings
 
@@ -60,15 +61,18 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.consumer = EventConsumer(app.state.sessions, spec.tables.processed_events, spec.event_handlers)
-        app.state.relay = OutboxRelay(
-            app.state.sessions, spec.tables.outbox, settings.event_subscriptions, settings.internal_secret,
-            interval_seconds=settings.relay_interval_seconds,
-        )
+        app.state.relay = OutboxRelay(app.state.sessions, spec.tables.outbox, event_transport(settings),
+                                      interval_seconds=settings.relay_interval_seconds)
         if settings.relay_enabled:
             app.state.relay.start()
+        subscriber = nats_subscriber(settings, app.state.consumer)
+        if subscriber:
+            subscriber.start()
         try:
             yield
         finally:
+            if subscriber:
+                await subscriber.stop()
             await app.state.relay.stop()
             await engine.dispose()
 
@@ -91,6 +95,20 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def event_transport(settings: CommonSettings) -> EventTransport:
+    if settings.event_transport == "nats":
+        return NatsTransport(settings.nats_url, settings.nats_stream, settings.nats_subject_prefix)
+    return HttpTransport(settings.event_subscriptions, settings.internal_secret)
+
+
+def nats_subscriber(settings: CommonSettings, consumer: EventConsumer) -> NatsEventSubscriber | None:
+    """With NATS, a service with handlers reads the stream through a durable consumer named after it."""
+    if settings.event_transport != "nats" or not consumer.handlers:
+        return None
+    return NatsEventSubscriber(consumer, settings.nats_url, settings.nats_stream, settings.nats_subject_prefix,
+                               durable=settings.service_name)
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:

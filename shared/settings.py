@@ -1,5 +1,7 @@
 """Settings common to every CSLoop process, read from CSLOOP_* environment variables."""
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +27,12 @@ class CommonSettings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # Event type prefix -> base URLs of the services that consume it (relay targets).
     event_subscriptions: dict[str, list[str]] = Field(default_factory=dict)
+    # "http": the relay POSTs to `event_subscriptions`; "nats": JetStream carries every event
+    # and each service reads the stream through a durable consumer of its own.
+    event_transport: Literal["http", "nats"] = "http"
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream: str = "CSLOOP_EVENTS"
+    nats_subject_prefix: str = "csloop.events"
     relay_interval_seconds: float = 0.5
     relay_enabled: bool = True
     log_level: str = "INFO"

@@ -1,15 +1,17 @@
 """The outbox, relay and idempotent consumer end to end, over real HTTP between two apps."""
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 import uvicorn
 from fastapi import APIRouter
-from sqlalchemy import Column, MetaData, String, Table, func, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token
@@ -39,7 +41,7 @@ async def _create_tables(url: str, metadata: MetaData) -> None:
     await engine.dispose()
 
 
-def _producer(url: str, consumer_url: str) -> tuple[object, Table, PlumbingTables]:
+def _producer(url: str, consumer_url: str, **transport: object) -> tuple[object, Table, PlumbingTables]:
     metadata = new_metadata()
     notes = Table("notes", metadata, Column("id", String(36), primary_key=True))
     tables = plumbing_tables(metadata)
@@ -53,21 +55,23 @@ def _producer(url: str, consumer_url: str) -> tuple[object, Table, PlumbingTable
         return {"id": note_id}
 
     settings = CommonSettings(service_name="producer", database_url=url, internal_secret=SECRET, relay_enabled=False,
-                              event_subscriptions={"note.": [consumer_url]})
+                              event_subscriptions={"note.": [consumer_url]}, **transport)
     app = create_service_app(ServiceSpec("producer", [router], tables, Path("."), {}), settings)
     return app, notes, tables
 
 
-def _consumer(url: str) -> tuple[object, Table]:
+def _consumer(url: str, **transport: object) -> tuple[object, Table]:
     metadata = new_metadata()
-    received = Table("received", metadata, Column("note_id", String(36), primary_key=True))
+    # No unique key on note_id: a second application of an event would show as a second row.
+    received = Table("received", metadata, Column("seq", Integer, primary_key=True, autoincrement=True),
+                     Column("note_id", String(36), nullable=False))
     tables = plumbing_tables(metadata)
 
     async def on_note_created(session: AsyncSession, event: CloudEvent) -> None:
-        # A plain insert: a second application of the same event would violate the key.
         await session.execute(insert(received).values(note_id=event.data["id"]))
 
-    settings = CommonSettings(service_name="consumer", database_url=url, internal_secret=SECRET, relay_enabled=False)
+    settings = CommonSettings(service_name=str(transport.pop("durable", "consumer")), database_url=url,
+                              internal_secret=SECRET, relay_enabled=False, **transport)
     app = create_service_app(ServiceSpec("consumer", [], tables, Path("."), {"note.created": on_note_created}), settings)
     return app, received
 
@@ -127,3 +131,54 @@ async def _relay_until_sent(relay: object, producer: object, tables: PlumbingTab
             return
         assert asyncio.get_running_loop().time() < deadline, f"{pending} events still pending"
         await asyncio.sleep(0.5)
+
+
+async def test_over_nats_a_consumer_that_was_down_gets_every_event_once(databases: tuple[str, str]) -> None:
+    """The same guarantee with JetStream as the transport, against the NATS server on this machine."""
+    producer_url, consumer_db = databases
+    run = uuid.uuid4().hex[:10]
+    transport = {"event_transport": "nats", "nats_stream": f"TEST_{run}", "nats_subject_prefix": f"test.{run}"}
+    producer, notes, producer_tables = _producer(producer_url, "unused", **transport)
+    consumer, received = _consumer(consumer_db, durable=f"consumer-{run}", **transport)
+    await _create_tables(producer_url, notes.metadata)
+    await _create_tables(consumer_db, received.metadata)
+    token = mint_internal_token(Principal("t", "OEM", "/OEM/", "manufacturer", (), frozenset()), SECRET)
+    try:
+        async with producer.router.lifespan_context(producer):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(producer), base_url="http://producer") as client:
+                for _ in range(20):
+                    assert (await client.post("/notes", headers={INTERNAL_HEADER: token})).status_code == 201
+            await _relay_until_sent(producer.state.relay, producer, producer_tables)  # the consumer is not running
+            event = (await _outbox_payloads(producer, producer_tables))[0]
+
+            async with consumer.router.lifespan_context(consumer):
+                await _wait_for_count(consumer, received, 20)
+                # The same event again under another message id gets past JetStream's
+                # de-duplication; the consumer's processed-events table still stops it.
+                connection = await nats.connect("nats://127.0.0.1:4222")
+                await connection.jetstream().publish(f"test.{run}.note.created", json.dumps(event).encode(),
+                                                     headers={"Nats-Msg-Id": "again-" + event["id"]})
+                await connection.close()
+                await asyncio.sleep(1.5)
+                await _wait_for_count(consumer, received, 20)
+    finally:
+        connection = await nats.connect("nats://127.0.0.1:4222")
+        await connection.jetstream().delete_stream(f"TEST_{run}")
+        await connection.close()
+
+
+async def _outbox_payloads(producer: object, tables: PlumbingTables) -> list[dict]:
+    async with producer.state.sessions() as session:
+        return list((await session.execute(select(tables.outbox.c.payload).order_by(tables.outbox.c.seq))).scalars())
+
+
+async def _wait_for_count(consumer: object, table: Table, expected: int, timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with consumer.state.sessions() as session:
+            count = await session.scalar(select(func.count()).select_from(table))
+        if count == expected:
+            return
+        assert count < expected, f"{count} effects for {expected} events"
+        assert asyncio.get_running_loop().time() < deadline, f"only {count} of {expected} events applied"
+        await asyncio.sleep(0.2)

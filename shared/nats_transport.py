@@ -1,0 +1,125 @@
+"""NATS JetStream as the event transport, for deployments that outgrow HTTP fan-out.
+
+Publishing: the relay hands claimed outbox rows to `NatsTransport`, which publishes each to
+`<prefix>.<event type>` with the event id as `Nats-Msg-Id`, so JetStream drops a duplicate
+that a relay sends again within the stream's duplicate window. Consuming: each service reads
+the stream through a durable pull consumer named after it and applies events through the
+same idempotent `EventConsumer` as the HTTP path, acknowledging only after the commit; an
+event that fails is redelivered later. De-duplication therefore holds twice: by event id in
+the stream, and by event id in the consumer's processed-events table.
+"""
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import nats
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import StreamConfig
+from nats.js.errors import BadRequestError
+
+from shared.consumer import EventConsumer
+from shared.events import CloudEvent
+
+logger = logging.getLogger("csloop.nats")
+
+FETCH_BATCH = 100
+REDELIVERY_DELAY_SECONDS = 5.0
+
+
+async def _jetstream(url: str, stream: str, subject_prefix: str) -> tuple[Any, Any]:
+    connection = await nats.connect(url, name="csloop", max_reconnect_attempts=-1)
+    jetstream = connection.jetstream()
+    config = StreamConfig(name=stream, subjects=[f"{subject_prefix}.>"], duplicate_window=120.0)
+    try:
+        await jetstream.add_stream(config)
+    except BadRequestError:  # it exists with another configuration: bring it to ours
+        await jetstream.update_stream(config)
+    return connection, jetstream
+
+
+class NatsTransport:
+    def __init__(self, url: str, stream: str, subject_prefix: str) -> None:
+        self._url, self._stream, self._prefix = url, stream, subject_prefix
+        self._connection: Any = None
+        self._jetstream: Any = None
+
+    async def deliver(self, rows: list[Any]) -> dict[int, str]:
+        failed: dict[int, str] = {}
+        try:
+            if self._jetstream is None:
+                self._connection, self._jetstream = await _jetstream(self._url, self._stream, self._prefix)
+        except Exception as exc:  # NATS down: every row waits for the next attempt
+            return {row["seq"]: f"NATS unreachable: {exc}"[:500] for row in rows}
+        for row in rows:
+            payload = row["payload"]
+            try:
+                await self._jetstream.publish(
+                    f"{self._prefix}.{row['type']}", json.dumps(payload).encode(),
+                    headers={"Nats-Msg-Id": payload["id"]},
+                )
+            except Exception as exc:  # this row is retried; the others stand
+                failed[row["seq"]] = f"NATS publish failed: {exc}"[:500]
+        return failed
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+
+class NatsEventSubscriber:
+    """Feeds the service's `EventConsumer` from its durable JetStream consumer."""
+
+    def __init__(self, consumer: EventConsumer, url: str, stream: str, subject_prefix: str, durable: str) -> None:
+        self._consumer = consumer
+        self._url, self._stream, self._prefix, self._durable = url, stream, subject_prefix, durable
+        self._task: asyncio.Task[None] | None = None
+        self._connection: Any = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="nats-subscriber")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self._connection, jetstream = await _jetstream(self._url, self._stream, self._prefix)
+                subscription = await jetstream.pull_subscribe(f"{self._prefix}.>", durable=self._durable, stream=self._stream)
+                await self._drain(subscription)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # NATS restarting: connect again
+                logger.exception("NATS subscriber failed; reconnecting")
+                await asyncio.sleep(1.0)
+
+    async def _drain(self, subscription: Any) -> None:
+        while True:
+            try:
+                messages = await subscription.fetch(FETCH_BATCH, timeout=1.0)
+            except NatsTimeout:
+                continue
+            for message in messages:
+                await self._apply(message)
+
+    async def _apply(self, message: Any) -> None:
+        try:
+            event = CloudEvent.model_validate_json(message.data)
+        except ValueError:
+            logger.error("dropping a message that is not a CloudEvent: %r", message.data[:200])
+            await message.term()  # redelivering it would fail the same way forever
+            return
+        try:
+            outcome = await self._consumer.handle(event)
+        except Exception:
+            logger.exception("event from NATS failed; it will be redelivered")
+            await message.nak(delay=REDELIVERY_DELAY_SECONDS)
+            return
+        logger.info("event %s %s: %s", event.type, event.id, outcome)
+        await message.ack()
