@@ -131,26 +131,31 @@ export function radarOption(factors, own, parent) {
   };
 }
 
+// Axis ends a little beyond the data, so points and the quadrant labels never sit on the frame.
+function padded(values, share = 0.18, least = 0.02) {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const pad = Math.max((hi - lo) * share, least);
+  return [lo - pad, hi + pad];
+}
+
 export function driversOption(factors) {
   const meanPerf = factors.reduce((s, f) => s + f.performance, 0) / factors.length;
   const meanImp = factors.reduce((s, f) => s + f.importance, 0) / factors.length;
-  const perf = factors.map((f) => f.performance);
-  const imp = factors.map((f) => f.importance);
-  const pad = (lo, hi, step) => [Math.floor((lo - step) / step) * step, Math.ceil((hi + step) / step) * step];
-  const [xMin, xMax] = pad(Math.min(...perf), Math.max(...perf), 5);
-  const [yMin, yMax] = pad(Math.min(...imp), Math.max(...imp), 0.1);
-  const corner = (text, x, y, align) => ({ type: "text", [x[0]]: x[1], [y[0]]: y[1], silent: true,
-    style: { text, fill: COLORS.grey, fontSize: 11, align } });
+  const [xMin, xMax] = padded(factors.map((f) => f.performance), 0.18, 1);
+  const [yMin, yMax] = padded(factors.map((f) => f.importance));
+  const area = (from, to, color, text, position) => [
+    { coord: from, itemStyle: { color }, label: { show: true, position, formatter: text, color: COLORS.grey, fontSize: 11 } },
+    { coord: to }];
+  const axis = (name, extra) => ({ type: "value", name, min: extra.min, max: extra.max, ...AXIS,
+    axisLabel: { color: COLORS.muted, showMinLabel: false, showMaxLabel: false, formatter: (v) => number(v, extra.digits) } });
   return {
     grid: { left: 8, right: 24, top: 28, bottom: 28, containLabel: true },
     tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => `<strong>${escapeHtml(p.data.name)}</strong><br>`
       + `${escapeHtml(t("performance"))}: ${escapeHtml(number(p.data.value[0]))}<br>`
       + `${escapeHtml(t("importance"))}: ${escapeHtml(number(p.data.value[1], 2))}` },
-    xAxis: { type: "value", name: t("performance"), nameLocation: "middle", nameGap: 24, min: xMin, max: xMax, ...AXIS },
-    yAxis: { type: "value", name: t("importance"), min: Math.max(-1, yMin), max: Math.min(1, yMax), ...AXIS,
-      axisLabel: { color: COLORS.muted, formatter: (v) => number(v, 1) } },
-    graphic: [corner(t("quadrant_improve"), ["left", 64], ["top", 30], "left"),
-      corner(t("quadrant_keep"), ["right", 30], ["top", 30], "right")],
+    xAxis: { ...axis(t("performance"), { min: xMin, max: xMax, digits: 0 }), nameLocation: "middle", nameGap: 24 },
+    yAxis: axis(t("importance"), { min: yMin, max: yMax, digits: 2 }),
     series: [{
       type: "scatter", symbolSize: 14,
       data: factors.map((f) => ({ name: f.name, value: [f.performance, f.importance],
@@ -159,8 +164,10 @@ export function driversOption(factors) {
       labelLayout: { hideOverlap: true },
       markLine: { silent: true, symbol: "none", label: { show: false }, lineStyle: { color: COLORS.grey, type: "dashed" },
         data: [{ xAxis: meanPerf }, { yAxis: meanImp }] },
-      markArea: { silent: true, itemStyle: { color: "rgba(200,85,61,.06)" },
-        data: [[{ coord: [xMin, meanImp] }, { coord: [meanPerf, Math.min(1, yMax)] }]] },
+      markArea: { silent: true, data: [
+        area([xMin, yMax], [meanPerf, meanImp], "rgba(200,85,61,.07)", t("quadrant_improve"), "insideTopLeft"),
+        area([meanPerf, yMax], [xMax, meanImp], "rgba(46,125,87,.05)", t("quadrant_keep"), "insideTopRight"),
+      ] },
     }],
   };
 }
