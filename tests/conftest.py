@@ -1,8 +1,11 @@
 """Fixtures every test package may use: test databases and the running suite."""
 
+import asyncio
 import os
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from gateway.cli.topology import COMPONENTS
 from gateway.cli.up import Suite
 from tests.support.databases import check_postgres_reachable, drop_postgres_databases, postgres_base_url
-from tests.support.suite import Network, bootstrap_with_cli, free_port_base
+from tests.support.suite import Network, bootstrap_with_cli, delete_nats_stream, free_port_base
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -29,15 +32,28 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     """The built services and the gateway as real processes, with a bootstrapped manufacturer."""
-    import asyncio
+    with running_network(tmp_path_factory.mktemp("suite"), "e2e") as network:
+        yield network
 
-    data_dir = tmp_path_factory.mktemp("suite")
-    base = postgres_base_url()
+
+@pytest.fixture(scope="session")
+def nats_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    """The same suite with NATS JetStream carrying the events (a stream of its own per run)."""
+    run = uuid.uuid4().hex[:10]
+    transport = {"CSLOOP_EVENT_TRANSPORT": "nats", "CSLOOP_NATS_STREAM": f"E2E_{run}",
+                 "CSLOOP_NATS_SUBJECT_PREFIX": f"e2e.{run}"}
+    with running_network(tmp_path_factory.mktemp("nats-suite"), "e2e_nats", transport) as network:
+        yield network
+    asyncio.run(delete_nats_stream(f"E2E_{run}"))
+
+
+@contextmanager
+def running_network(data_dir: Path, database_suffix: str, extra_env: dict[str, str] | None = None) -> Iterator[Network]:
     database_base = None
-    if base:
-        database_base = base + "_e2e"
+    if base := postgres_base_url():
+        database_base = f"{base}_{database_suffix}"
         asyncio.run(drop_postgres_databases(database_base, [c.name for c in COMPONENTS]))
-    suite = Suite(data_dir=data_dir, port_base=free_port_base(), database_base=database_base)
+    suite = Suite(data_dir=data_dir, port_base=free_port_base(), database_base=database_base, extra_env=extra_env or {})
     env = {k: v for k, v in os.environ.items() if k != "CSLOOP_DATABASE_URL"}
     if database_base:
         env["CSLOOP_DATABASE_URL"] = database_base

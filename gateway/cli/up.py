@@ -22,6 +22,7 @@ class Suite:
     data_dir: Path
     port_base: int
     database_base: str | None = None  # a PostgreSQL URL; None: CSLOOP_DATABASE_URL or SQLite
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. the event transport, for every process
     components: list[Component] = field(default_factory=built_components)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -36,6 +37,7 @@ class Suite:
         })
         for other in self.components[1:]:
             env[f"CSLOOP_{other.name.upper()}_URL"] = url_of(other, self.port_base)
+        env.update(self.extra_env)
         return env
 
     def database_url(self, component: Component) -> str:

@@ -77,3 +77,13 @@ class Network:
         assert issued.status_code == 201, issued.text
         key = issued.json()["key"]
         return Org(code, key, self.client(key))
+
+
+async def delete_nats_stream(name: str, url: str = "nats://127.0.0.1:4222") -> None:
+    import nats
+
+    connection = await nats.connect(url)
+    try:
+        await connection.jetstream().delete_stream(name)
+    finally:
+        await connection.close()
