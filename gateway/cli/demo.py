@@ -6,6 +6,7 @@ demo exercises the same paths as production traffic.
 
 import json
 import random
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,9 @@ SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰")
 CUSTOMERS_PER_DEALER = 12
 CREDENTIALS_FILE = "demo.json"
+DEMO_USERNAME = "demo"
+# What the dashboard (/ui) reads; the demo user sees the whole demo network but changes nothing.
+DEMO_USER_SCOPES = ["kpi:read", "customers:read", "surveys:read", "complaints:read"]
 
 
 def saved_credentials(data_dir: Path) -> dict | None:
@@ -91,6 +95,15 @@ def _seed_customer(api: httpx.Client, rng: random.Random, dealer: str, index: in
             "mileage_km": rng.randint(1000, 90000), "amount_minor": rng.randint(20_000, 400_000), "advisor": "Demo Advisor",
         })
         counts["visits"] += 1
+
+
+def create_demo_user(gateway_url: str, api_key: str) -> dict[str, str]:
+    """A manufacturer-level user for the dashboard, with a fresh password; returns {username, password}."""
+    password = secrets.token_urlsafe(12)
+    with httpx.Client(base_url=gateway_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30) as api:
+        _create(api, "/v1/users", {"username": DEMO_USERNAME, "password": password, "org_code": MANUFACTURER[0],
+                                   "roles": ["viewer"], "scopes": DEMO_USER_SCOPES})
+    return {"username": DEMO_USERNAME, "password": password}
 
 
 def _create(api: httpx.Client, path: str, body: dict) -> dict:

@@ -172,9 +172,11 @@ function factorsOf(reply) {
 function renderFactors(data) {
   const own = factorsOf(data.driversOwn.value).filter((f) => f.performance !== null);
   const parentFactors = factorsOf(data.driversParent.value).filter((f) => f.performance !== null);
+  // A parent the user may not see (their own org's) is named as such; the manufacturer has none.
+  const hidden = !data.parent && Boolean(state.orgs.get(state.org)?.parent_code);
   const note = $("radar-note");
-  note.hidden = Boolean(data.parent);
-  note.textContent = data.parent ? "" : t("parent_unavailable");
+  note.hidden = !hidden;
+  note.textContent = hidden ? t("parent_unavailable") : "";
   if (own.length < 3) {
     charts.showEmpty($("chart-radar"));
   } else {
