@@ -82,7 +82,14 @@ class Reports:
         return {"kpi": kpi, "period": period.label, "level": level, "org_code": org.code, "items": items}
 
     async def _names(self, codes: list[str]) -> dict[str, str]:
-        infos = await asyncio.gather(*(self.directory.get(code) for code in codes))
+        """Names from the org directory (cached there for a minute); a few lookups at a time, not 500 at once."""
+        gate = asyncio.Semaphore(16)
+
+        async def one(code: str) -> OrgInfo | None:
+            async with gate:
+                return await self.directory.get(code)
+
+        infos = await asyncio.gather(*(one(code) for code in codes))
         return {info.code: info.name for info in infos if info is not None}
 
     async def trends(self, kpi: str, org: OrgInfo, first: Period, last: Period) -> dict:

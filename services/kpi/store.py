@@ -44,19 +44,23 @@ class FactStore:
         changes = {name: statement.excluded[name] for name in values if name not in keys}
         await self.session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
 
-    async def _bump(self, metric: str, month: str, org_path: str, agg: Agg) -> None:
-        statement = self._insert(Rollup).values(metric=metric, month=month, org_path=org_path, n=agg.n, s=agg.s, ss=agg.ss)
+    async def _bump(self, month: str, org_path: str, aggs: dict[str, Agg]) -> None:
+        """Add to several metrics' rollups in one statement (one round trip per event, not one per metric)."""
+        statement = self._insert(Rollup).values([{"metric": metric, "month": month, "org_path": org_path, "n": agg.n,
+                                                  "s": agg.s, "ss": agg.ss} for metric, agg in aggs.items()])
         await self.session.execute(statement.on_conflict_do_update(
             index_elements=["metric", "month", "org_path"],
             set_={"n": Rollup.n + statement.excluded.n, "s": Rollup.s + statement.excluded.s,
                   "ss": Rollup.ss + statement.excluded.ss}))
 
-    async def _bump_factor(self, kind: str, month: str, org_path: str, factor: str, x: float, y: float) -> None:
-        sums = {"n": 1, "sx": x, "sy": y, "sxx": x * x, "syy": y * y, "sxy": x * y}
-        statement = self._insert(FactorRollup).values(kind=kind, month=month, org_path=org_path, factor=factor, **sums)
+    async def _bump_factors(self, kind: str, month: str, org_path: str, factors: dict[str, float], y: float) -> None:
+        rows = [{"kind": kind, "month": month, "org_path": org_path, "factor": factor, "n": 1, "sx": x, "sy": y,
+                 "sxx": x * x, "syy": y * y, "sxy": x * y} for factor, x in sorted(factors.items())]
+        statement = self._insert(FactorRollup).values(rows)
         await self.session.execute(statement.on_conflict_do_update(
             index_elements=["kind", "month", "org_path", "factor"],
-            set_={name: getattr(FactorRollup, name) + statement.excluded[name] for name in sums}))
+            set_={name: getattr(FactorRollup, name) + statement.excluded[name]
+                  for name in ("n", "sx", "sy", "sxx", "syy", "sxy")}))
 
     # --- survey ---------------------------------------------------------------------------------
 
@@ -65,19 +69,21 @@ class FactStore:
                 "response_id": r.response_id, "org_path": r.org_path, "kind": r.kind, "submitted_at": r.submitted_at,
                 "index_score": r.index, "nps_category": r.nps_category, "factors": r.factors}):
             return False
-        month = month_of(r.submitted_at)
-        await self._bump("responses", month, r.org_path, Agg(1, 1.0, 1.0))
+        aggs = {"responses": Agg(1, 1.0, 1.0)}
         if r.nps_category in NPS_VALUES:
-            await self._bump("nps", month, r.org_path, of_value(NPS_VALUES[r.nps_category]))
-        if r.index is not None and r.kind in ("csi", "ssi"):
-            await self._bump(r.kind, month, r.org_path, of_value(r.index))
-            for factor, score in sorted(r.factors.items()):
-                await self._bump_factor(r.kind, month, r.org_path, factor, score, r.index)
+            aggs["nps"] = of_value(NPS_VALUES[r.nps_category])
+        scored = r.index is not None and r.kind in ("csi", "ssi")
+        if scored:
+            aggs[r.kind] = of_value(r.index)
+        month = month_of(r.submitted_at)
+        await self._bump(month, r.org_path, aggs)
+        if scored and r.factors:
+            await self._bump_factors(r.kind, month, r.org_path, r.factors, r.index)
         return True
 
     async def add_invitation(self, invitation_id: uuid.UUID, org_path: str, sent_at: datetime) -> None:
         if await self._insert_once(InvitationFact, {"invitation_id": invitation_id, "org_path": org_path, "sent_at": sent_at}):
-            await self._bump("invitations", month_of(sent_at), org_path, Agg(1, 1.0, 1.0))
+            await self._bump(month_of(sent_at), org_path, {"invitations": Agg(1, 1.0, 1.0)})
 
     async def add_alert(self, response_id: uuid.UUID, org_path: str, raised_at: datetime) -> None:
         await self._insert_once(AlertFact, {"response_id": response_id, "org_path": org_path, "raised_at": raised_at})
