@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.import_customers", "bench.proxy_get", "bench.survey_responses"]
+BENCHMARKS = ["bench.import_customers", "bench.proxy_get", "bench.survey_responses", "bench.kpi_queries"]
 
 if __name__ == "__main__":
     for module in BENCHMARKS:

@@ -14,12 +14,19 @@ from gateway import api, dashboard, internal, survey_page, view360
 from gateway.authn import Authenticator
 from gateway.bootstrap import MIGRATIONS
 from gateway.limits import BodyLimitMiddleware
+from gateway.models import processed_events
+from gateway.oauth import api as oauth_api
+from gateway.oauth.errors import OAuthError, oauth_error_response
 from gateway.openapi import ServiceDocuments, docs_router
 from gateway.proxy import ProxyMiddleware
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams
+from gateway.webhooks import api as webhooks_api
+from gateway.webhooks.consumer import WebhookConsumer
+from gateway.webhooks.dispatcher import Dispatcher
 from shared.auth import InternalTokenVerifier
+from shared.consumer import internal_events_router
 from shared.db import create_engine, session_factory
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
@@ -43,10 +50,14 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
             app.state.sessions, settings.internal_secret, key_cache_seconds=settings.api_key_cache_seconds,
             internal_ttl_seconds=settings.internal_token_ttl_seconds,
         )
+        app.state.dispatcher = Dispatcher(app.state.sessions, settings)
+        app.state.consumer = WebhookConsumer(app.state.sessions, processed_events, app.state.dispatcher)
         await upstreams.open()
+        await app.state.dispatcher.open()
         try:
             yield
         finally:
+            await app.state.dispatcher.close()
             await upstreams.close()
             await engine.dispose()
 
@@ -59,6 +70,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.state.token_verifier = InternalTokenVerifier(settings.internal_secret)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     install_problem_handlers(app)
+    app.add_exception_handler(OAuthError, oauth_error_response)
 
     async def database() -> None:
         async with app.state.engine.connect() as connection:
@@ -70,6 +82,9 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.include_router(api.router)
     app.include_router(view360.router)
     app.include_router(internal.router)
+    app.include_router(internal_events_router(lambda request: request.app.state.consumer))
+    app.include_router(oauth_api.router)
+    app.include_router(webhooks_api.router)
     app.include_router(survey_page.router)
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimitMiddleware, settings=settings)

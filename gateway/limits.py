@@ -15,7 +15,9 @@ class ClientGone(Exception):
 
 
 def body_limit(path: str, settings: GatewaySettings) -> int:
-    return settings.max_import_body_bytes if path.endswith("/import") else settings.max_body_bytes
+    # A relay's event batch (up to 200 events) can outgrow the 1 MiB of an ordinary request.
+    bulk = path.endswith("/import") or path == "/internal/events"
+    return settings.max_import_body_bytes if bulk else settings.max_body_bytes
 
 
 def declared_length(scope: Scope) -> int | None:

@@ -1,4 +1,4 @@
-"""Tables the gateway owns: organisations, API keys, users.
+"""Tables the gateway owns: organisations, API keys, users, OAuth clients, webhooks.
 
 Each row carries `org_path` (the org's own path for an org, the bound org's for a key or a
 user), so one scope filter (shared.scope) serves all three.
@@ -6,10 +6,12 @@ user), so one scope filter (shared.scope) serves all three.
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.consumer import processed_events_table
 from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
 
 
@@ -59,3 +61,68 @@ class User(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthClient(Base):
+    """A DMS system's OAuth2 client: its secret is hashed like an API key (256 random bits)."""
+
+    __tablename__ = "oauth_clients"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    org_code: Mapped[str] = mapped_column(String(40), ForeignKey("orgs.code"))
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebhookSubscription(Base):
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    org_code: Mapped[str] = mapped_column(String(40), ForeignKey("orgs.code"))
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Exact types (`customer.created`) or families (`customer.`), as in the event subscriptions.
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    # Kept in clear: signing needs it. Shown to the creator once.
+    secret: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: the dispatcher's queue row and its attempt history."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True)
+    org_path: Mapped[str] = mapped_column(String(400))
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending -> delivered | failed (attempts exhausted) | cancelled (subscription disabled)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # [{attempt, status_code, error, at, duration_ms}], appended per attempt.
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# Events the gateway consumed (for webhooks), each applied once (shared.consumer).
+processed_events = processed_events_table(Base.metadata)

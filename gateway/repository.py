@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy import select
 
-from gateway.models import ApiKey, Org, User
+from gateway.models import ApiKey, OAuthClient, Org, User
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository
 
@@ -61,3 +61,19 @@ class UserRepository(ScopedRepository):
         self.session.add(user)
         await self.session.flush()
         return user
+
+
+class OAuthClientRepository(ScopedRepository):
+    async def active_by_client_id(self, client_id: str) -> tuple[OAuthClient, Org] | None:
+        statement = (
+            self.select(OAuthClient, OAuthClient, Org)
+            .join(Org, Org.code == OAuthClient.org_code)
+            .where(OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None))
+        )
+        row = (await self.session.execute(statement)).first()
+        return (row[0], row[1]) if row else None
+
+    async def add(self, client: OAuthClient) -> OAuthClient:
+        self.session.add(client)
+        await self.session.flush()
+        return client

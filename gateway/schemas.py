@@ -73,3 +73,21 @@ class AccessToken(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+
+
+class OAuthClientCreate(BaseModel):
+    org_code: OrgCode
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] = Field(min_length=1)
+
+
+class OAuthClientCreated(BaseModel):
+    client_id: str
+    client_secret: str = Field(description="Shown once; only its hash is stored")
+    org_code: str
+    name: str
+    scopes: list[str]
+
+
+class OAuthToken(AccessToken):
+    scope: str = Field(description="The granted scopes, space-separated (RFC 6749 5.1)")

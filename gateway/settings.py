@@ -35,3 +35,16 @@ class GatewaySettings(CommonSettings):
     api_key_cache_seconds: float = 30.0
     # The 360 view answers with what it has by then; slower parts are listed as unavailable.
     view360_timeout_seconds: float = 5.0
+
+    # OAuth2 client credentials (DMS systems): short-lived, a client asks again when one expires.
+    oauth_access_token_ttl_seconds: int = 900
+
+    # Webhooks. Targets on private, loopback or link-local addresses are refused (SSRF) unless
+    # this is set: local demos and tests, where the receiver runs on 127.0.0.1.
+    webhooks_allow_private_targets: bool = False
+    # Wait before retry n (then jittered by +-20%); attempts = len + 1.
+    webhooks_retry_schedule_seconds: list[float] = [5, 30, 120, 600, 1800, 7200, 18000]
+    webhooks_timeout_seconds: float = 10.0
+    webhooks_dispatch_interval_seconds: float = 1.0
+    webhooks_batch_size: int = 50
+    webhooks_dispatcher_enabled: bool = True

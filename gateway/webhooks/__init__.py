@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions per organisation, fan-out of consumed events, signed delivery."""

@@ -1,0 +1,73 @@
+"""Webhook rules: who may subscribe where, and which subscriptions an event goes to."""
+
+import base64
+import secrets
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.models import WebhookDelivery, WebhookSubscription
+from gateway.orgs import visible_org
+from gateway.repository import OrgRepository
+from gateway.webhooks.repository import WebhookRepository
+from gateway.webhooks.schemas import WebhookCreate
+from gateway.webhooks.targets import TargetRefused, check_target
+from shared.auth import system_principal
+from shared.events import CloudEvent
+from shared.outbox import subscribers_for
+from shared.problems import NotFound, UnprocessableContent
+
+
+def new_secret() -> str:
+    """Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def create_subscription(orgs: OrgRepository, hooks: WebhookRepository, data: WebhookCreate, *,
+                              allow_private: bool) -> WebhookSubscription:
+    org = await visible_org(orgs, data.org_code)
+    try:
+        await check_target(data.url, allow_private=allow_private)
+    except TargetRefused as exc:
+        raise UnprocessableContent(f"The webhook URL is refused: {exc}", errors=[{"field": "url", "message": str(exc)}]) from exc
+    return await hooks.add(WebhookSubscription(
+        org_code=org.code, org_path=org.org_path, url=data.url, event_types=sorted(set(data.event_types)),
+        secret=new_secret(), created_by=hooks.principal.subject,
+    ))
+
+
+async def visible_subscription(hooks: WebhookRepository, subscription_id: uuid.UUID) -> WebhookSubscription:
+    subscription = await hooks.get(subscription_id)
+    if subscription is None:
+        raise NotFound(f"No webhook {subscription_id} in your subtree")
+    return subscription
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """`/A/B/C/` -> [`/A/`, `/A/B/`, `/A/B/C/`]: the orgs whose subtree holds the path."""
+    codes = [code for code in path.split("/") if code]
+    return ["/" + "/".join(codes[: depth + 1]) + "/" for depth in range(len(codes))]
+
+
+async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
+    """Consumer handler: queue one delivery per matching subscription, in the event's transaction.
+
+    An event without `data.org_path` belongs to no subtree, so no subscriber receives it.
+    """
+    path = event.data.get("org_path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        return
+    candidates = await WebhookRepository(session, system_principal()).enabled_at(ancestor_paths(path))
+    by_pattern: dict[str, list[str]] = {}
+    for subscription in candidates:
+        for pattern in subscription.event_types:
+            by_pattern.setdefault(pattern, []).append(str(subscription.id))
+    matched = set(subscribers_for(event.type, by_pattern))
+    payload = event.model_dump(mode="json")
+    for subscription in candidates:
+        if str(subscription.id) in matched:
+            session.add(WebhookDelivery(
+                subscription_id=subscription.id, org_path=subscription.org_path, event_id=event.id,
+                event_type=event.type, payload=payload, history=[],
+            ))
+    await session.flush()
