@@ -37,6 +37,8 @@ class Suite:
         })
         for other in self.components[1:]:
             env[f"CSLOOP_{other.name.upper()}_URL"] = url_of(other, self.port_base)
+        # The suite runs on one machine (demo, tests): its webhook receivers listen on 127.0.0.1.
+        env.setdefault("CSLOOP_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
         env.update(self.extra_env)
         return env
 
