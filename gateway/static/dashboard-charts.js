@@ -85,7 +85,7 @@ function errorBar(params, api) {
   const low = api.coord([api.value(0), api.value(2)]);
   const high = api.coord([api.value(1), api.value(2)]);
   const cap = 5;
-  const style = { stroke: COLORS.navy, lineWidth: 1.2, opacity: 0.7 };
+  const style = { stroke: COLORS.grey, lineWidth: 1.5 };  // visible on the dark bar of the chosen dealer too
   return { type: "group", children: [
     { type: "line", shape: { x1: low[0], y1: low[1], x2: high[0], y2: high[1] }, style },
     { type: "line", shape: { x1: low[0], y1: low[1] - cap, x2: low[0], y2: low[1] + cap }, style },

@@ -229,7 +229,8 @@ class TestDashboard:
             wait_rendered(page, seeded.distributor.code)
             # The picker offers the user's subtree only: the distributor and its two dealers.
             offered = page.locator("#org-picker option").evaluate_all("options => options.map(o => o.value)")
-            assert sorted(offered) == sorted([seeded.distributor.code, seeded.dealer.code, seeded.sibling.code])
+            assert {seeded.distributor.code, seeded.dealer.code, seeded.sibling.code} <= set(offered)
+            assert network.manufacturer.code not in offered
             assert page.evaluate("sessionStorage.getItem('csloop.dashboard.token')") is not None
             page.screenshot(path=artifacts_dir / "dashboard-distributor.png", full_page=True)
 
@@ -312,6 +313,28 @@ class TestDashboard:
             assert_every_chart_has_points(page)
             assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
             page.screenshot(path=artifacts_dir / "dashboard-phone.png", full_page=True)
+            assert not problems, problems
+        finally:
+            context.close()
+
+    def test_names_from_the_api_are_shown_as_text_never_as_html(
+        self, network: Network, seeded: Seeded, browser,  # noqa: ANN001
+    ) -> None:
+        name = '<img src=x onerror="window.__injected=1">Dealer'
+        code = f"DEA-{uuid.uuid4().hex[:8].upper()}"
+        created = network.manufacturer.client.post("/v1/orgs", json={
+            "code": code, "name": name, "kind": "dealer", "parent_code": seeded.distributor.code, "region": "Test"})
+        assert created.status_code == 201, created.text
+        context, page, problems = open_page(browser, LAPTOP)
+        try:
+            log_in(page, network, seeded.username)
+            wait_rendered(page, seeded.distributor.code)
+            page.select_option("#org-picker", code)
+            wait_rendered(page, code)
+            assert page.locator("#org-name").inner_text() == name
+            assert name in page.locator(f"#org-picker option[value='{code}']").inner_text()
+            assert page.evaluate("window.__injected") is None
+            assert page.locator("img[src=x]").count() == 0
             assert not problems, problems
         finally:
             context.close()
