@@ -5,9 +5,9 @@ wires the database, the internal-token check, problems, request ids, metrics, he
 idempotency keys, the outbox relay and the `/internal/events` consumer.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +19,7 @@ from shared.auth import InternalTokenVerifier
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
 from shared.db import create_engine, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
+from shared.jobs import PeriodicJob
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
@@ -48,6 +49,10 @@ class ServiceSpec:
     tables: PlumbingTables
     migrations: Path
     event_handlers: dict[str, EventHandler]
+    # Built once the database is ready (they need `app.state.sessions`), stopped before it closes.
+    jobs: Callable[[FastAPI], list[PeriodicJob]] = lambda _app: []
+    # Closed last, after the jobs and the relay: clients the service opened (the org directory).
+    closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: bool = False) -> FastAPI:
@@ -68,13 +73,20 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
         subscriber = nats_subscriber(settings, app.state.consumer)
         if subscriber:
             subscriber.start()
+        jobs = spec.jobs(app)
+        for job in jobs:
+            job.start()
         try:
             yield
         finally:
+            for job in jobs:
+                await job.stop()
             if subscriber:
                 await subscriber.stop()
             await app.state.relay.stop()
             await engine.dispose()
+            for close in spec.closing:
+                await close()
 
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings

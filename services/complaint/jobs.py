@@ -5,7 +5,6 @@ once however many passes or replicas see it; each case is handled in its own tra
 so one case that fails (or that a user changed meanwhile) does not hold up the others.
 """
 
-import asyncio
 import logging
 import uuid
 from datetime import datetime
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.complaint import domain, events
 from services.complaint.cases import entry, escalate_one_level
 from services.complaint.repository import ComplaintRepository
-from services.complaint.settings import ComplaintSettings
 from shared.auth import system_principal
 from shared.db import utcnow
 from shared.orgs import OrgDirectory
@@ -69,31 +67,3 @@ async def _report(repo: ComplaintRepository, directory: OrgDirectory, complaint_
             await escalate_one_level(repo, directory, case, f"SLA breached: {kind.replace('_', ' ')} was due "
                                      f"{due.isoformat()}", "sla_breach", now)
     return reported
-
-
-class SlaJob:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: OrgDirectory,
-                 settings: ComplaintSettings) -> None:
-        self._sessions = sessions
-        self._directory = directory
-        self._settings = settings
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="complaint-sla")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await run_once(self._sessions, self._directory)
-            except Exception:  # the job must outlive a database restart or an unreachable gateway
-                logger.exception("SLA job pass failed")
-            await asyncio.sleep(self._settings.sla_job_interval_seconds)
