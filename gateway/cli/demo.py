@@ -10,8 +10,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
-
+from gateway.cli.client import CSLoopClient
 from shared.types import vin_check_digit
 
 MANUFACTURER = ("FTMS", "CSLoop Motors (demo manufacturer)")
@@ -52,12 +51,12 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
     """Create the demo organisations and records; returns what was created, by kind."""
     rng = random.Random(seed_value)
     counts = {"orgs": 0, "customers": 0, "vehicles": 0, "visits": 0}
-    with httpx.Client(base_url=gateway_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30) as api:
+    with CSLoopClient(gateway_url, api_key=api_key) as api:
         for code, (name, region) in DISTRIBUTORS.items():
-            _create(api, "/v1/orgs", {"code": code, "name": name, "kind": "distributor", "parent_code": MANUFACTURER[0], "region": region})
+            api.create_org(code, name, "distributor", MANUFACTURER[0], region)
             counts["orgs"] += 1
         for code, (parent, name) in DEALERS.items():
-            _create(api, "/v1/orgs", {"code": code, "name": name, "kind": "dealer", "parent_code": parent, "region": DISTRIBUTORS[parent][1]})
+            api.create_org(code, name, "dealer", parent, DISTRIBUTORS[parent][1])
             counts["orgs"] += 1
         now = datetime.now(UTC)
         for dealer in DEALERS:
@@ -66,48 +65,40 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
     return counts
 
 
-def _seed_customer(api: httpx.Client, rng: random.Random, dealer: str, index: int, now: datetime, counts: dict[str, int]) -> None:
-    customer = _create(api, "/v1/customers", {
-        "external_id": f"{dealer}-C{index:04d}", "dealer_code": dealer,
-        "name": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-        "phone": f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
-        "city": rng.choice(("北京", "天津", "沈阳", "广州", "深圳", "厦门")),
-        "birth_date": f"{rng.randint(1960, 2000)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-        "consent": {"survey": True, "marketing": rng.random() < 0.6, "share_with_manufacturer": rng.random() < 0.8},
-    })
+def _seed_customer(api: CSLoopClient, rng: random.Random, dealer: str, index: int, now: datetime, counts: dict[str, int]) -> None:
+    customer = api.create_customer(
+        external_id=f"{dealer}-C{index:04d}", dealer_code=dealer,
+        name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+        phone=f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
+        city=rng.choice(("北京", "天津", "沈阳", "广州", "深圳", "厦门")),
+        birth_date=f"{rng.randint(1960, 2000)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        consent={"survey": True, "marketing": rng.random() < 0.6, "share_with_manufacturer": rng.random() < 0.8},
+    )
     counts["customers"] += 1
     vin = demo_vin(rng)
     delivered_at = now - timedelta(days=rng.randint(30, 900))
-    _create(api, "/v1/vehicles", {"vin": vin, "model": rng.choice(MODELS), "model_year": delivered_at.year,
-                                 "plate": f"京A{rng.randint(10000, 99999)}", "owner_customer_id": customer["id"]})
-    _create(api, "/v1/deliveries", {"vin": vin, "customer_id": customer["id"], "dealer_code": dealer,
-                                   "delivered_at": delivered_at.isoformat(), "sales_consultant": "Demo Consultant"})
+    api.create_vehicle(vin=vin, model=rng.choice(MODELS), model_year=delivered_at.year,
+                       plate=f"京A{rng.randint(10000, 99999)}", owner_customer_id=customer["id"])
+    api.create_delivery(vin=vin, customer_id=customer["id"], dealer_code=dealer,
+                        delivered_at=delivered_at.isoformat(), sales_consultant="Demo Consultant")
     counts["vehicles"] += 1
     for visit in range(rng.randint(0, 3)):
         opened = delivered_at + timedelta(days=rng.randint(20, 600))
         if opened >= now:
             continue
-        _create(api, "/v1/service-visits", {
-            "ro_number": f"RO-{dealer}-{index:04d}-{visit}", "vin": vin, "customer_id": customer["id"], "dealer_code": dealer,
-            "visit_type": rng.choice(("maintenance", "maintenance", "repair", "warranty")),
-            "opened_at": opened.isoformat(), "closed_at": (opened + timedelta(hours=rng.randint(2, 30))).isoformat(),
-            "symptom_codes": [rng.choice(("BRK-01", "ENG-07", "AC-03", "NVH-02"))], "op_codes": ["OP-100"],
-            "mileage_km": rng.randint(1000, 90000), "amount_minor": rng.randint(20_000, 400_000), "advisor": "Demo Advisor",
-        })
+        api.create_service_visit(
+            ro_number=f"RO-{dealer}-{index:04d}-{visit}", vin=vin, customer_id=customer["id"], dealer_code=dealer,
+            visit_type=rng.choice(("maintenance", "maintenance", "repair", "warranty")),
+            opened_at=opened.isoformat(), closed_at=(opened + timedelta(hours=rng.randint(2, 30))).isoformat(),
+            symptom_codes=[rng.choice(("BRK-01", "ENG-07", "AC-03", "NVH-02"))], op_codes=["OP-100"],
+            mileage_km=rng.randint(1000, 90000), amount_minor=rng.randint(20_000, 400_000), advisor="Demo Advisor",
+        )
         counts["visits"] += 1
 
 
 def create_demo_user(gateway_url: str, api_key: str) -> dict[str, str]:
     """A manufacturer-level user for the dashboard, with a fresh password; returns {username, password}."""
     password = secrets.token_urlsafe(12)
-    with httpx.Client(base_url=gateway_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30) as api:
-        _create(api, "/v1/users", {"username": DEMO_USERNAME, "password": password, "org_code": MANUFACTURER[0],
-                                   "roles": ["viewer"], "scopes": DEMO_USER_SCOPES})
+    with CSLoopClient(gateway_url, api_key=api_key) as api:
+        api.create_user(DEMO_USERNAME, password, MANUFACTURER[0], roles=["viewer"], scopes=DEMO_USER_SCOPES)
     return {"username": DEMO_USERNAME, "password": password}
-
-
-def _create(api: httpx.Client, path: str, body: dict) -> dict:
-    response = api.post(path, json=body)
-    if response.status_code >= 300:
-        raise RuntimeError(f"demo seed: POST {path} answered {response.status_code}: {response.text[:300]}")
-    return response.json()

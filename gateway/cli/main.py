@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.cli import demo
-from gateway.cli.importer import ImportRefused, import_customers
+from gateway.cli.client import CSLoopError
+from gateway.cli.importer import import_customers
 from gateway.cli.topology import database_url, internal_secret, url_of
 from gateway.cli.up import Suite, run_until_signalled
 
@@ -115,7 +116,7 @@ def import_customers_command(
     """Stream customers into CSLoop; prints the counts and every row error."""
     try:
         result = import_customers(file, dealer, url, key)
-    except ImportRefused as exc:
+    except CSLoopError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"created {result['created']}, updated {result['updated']}, failed {result['failed']}")
