@@ -20,22 +20,24 @@ function sparkline(points) {
   svg.setAttribute("viewBox", "0 0 100 28");
   svg.setAttribute("preserveAspectRatio", "none");
   svg.setAttribute("aria-hidden", "true");
-  if (values.length < 2) return svg;
+  if (!values.length) return svg;
   const lo = Math.min(...values);
   const hi = Math.max(...values);
   const span = hi - lo || 1;
   const coords = [];
   points.forEach((p, i) => {
     if (p.value === null || p.value === undefined) return;
-    coords.push([(i / (points.length - 1)) * 100, 25 - ((p.value - lo) / span) * 22]);
+    coords.push([(i / Math.max(1, points.length - 1)) * 100, hi === lo ? 14 : 25 - ((p.value - lo) / span) * 22]);
   });
   const line = document.createElementNS(SVG, "polyline");
   line.setAttribute("points", coords.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "));
   line.setAttribute("vector-effect", "non-scaling-stroke");
-  const last = document.createElementNS(SVG, "circle");
-  last.setAttribute("cx", coords[coords.length - 1][0].toFixed(1));
-  last.setAttribute("cy", coords[coords.length - 1][1].toFixed(1));
-  last.setAttribute("r", "2");
+  // The latest month as a dot: a zero-length line with a round cap and a non-scaling stroke
+  // stays round however much the tile stretches the viewBox (a circle would not).
+  const [x, y] = coords[coords.length - 1].map((v) => v.toFixed(1));
+  const last = document.createElementNS(SVG, "line");
+  for (const [name, value] of [["x1", x], ["y1", y], ["x2", x], ["y2", y], ["class", "tile__dot"],
+    ["vector-effect", "non-scaling-stroke"]]) last.setAttribute(name, value);
   svg.append(line, last);
   return svg;
 }
