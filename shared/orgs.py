@@ -6,6 +6,8 @@ for that org's path and kind, then remembers it for a minute.
 
 import time
 
+from urllib.parse import quote
+
 import httpx
 from pydantic import BaseModel
 
@@ -39,7 +41,8 @@ class OrgDirectory:
             return cached[1]
         token = mint_internal_token(system_principal(), self._secret, ttl_seconds=60)
         try:
-            response = await self._client.get(f"/internal/orgs/{code}", headers={INTERNAL_HEADER: token})
+            # Quoted: a code is caller input and may hold "/", "?" or control characters.
+            response = await self._client.get(f"/internal/orgs/{quote(code, safe='')}", headers={INTERNAL_HEADER: token})
         except httpx.HTTPError as exc:
             raise ServiceUnavailable("The organisation directory (gateway) cannot be reached") from exc
         if response.status_code == 404:
