@@ -32,6 +32,7 @@ from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
 from shared.problems import install_problem_handlers
+from shared.tracing import install_tracing
 
 
 def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False) -> FastAPI:
@@ -91,4 +92,5 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.add_middleware(ProxyMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    install_tracing(app, settings)
     return app

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import structlog
+from opentelemetry import propagate
 from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
@@ -25,6 +26,7 @@ logger = logging.getLogger("csloop.gateway.proxy")
 FORWARDED_REQUEST_HEADERS = frozenset({
     b"content-type", b"content-length", b"content-encoding", b"accept", b"accept-encoding",
     b"accept-language", b"if-match", b"if-none-match", b"idempotency-key", b"user-agent",
+    b"traceparent", b"tracestate",
 })
 # Hop-by-hop headers (RFC 9110 7.6.1), and the ones uvicorn sets on our own response.
 DROPPED_RESPONSE_HEADERS = frozenset({
@@ -120,6 +122,9 @@ def _request_headers(scope: Scope) -> dict[str, str]:
     if request_id:
         headers["x-request-id"] = request_id
     headers["x-forwarded-for"] = _client_host(scope)
+    # With tracing on, the gateway's request span becomes the parent (replacing the caller's
+    # traceparent); with it off this injects nothing and the caller's passes through.
+    propagate.inject(headers)
     return headers
 
 

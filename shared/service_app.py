@@ -27,6 +27,7 @@ from shared.nats_transport import NatsEventSubscriber, NatsTransport
 from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_table
 from shared.problems import install_problem_handlers
 from shared.settings import CommonSettings
+from shared.tracing import install_tracing
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    install_tracing(app, settings)
     return app
 
 

@@ -35,6 +35,9 @@ class CommonSettings(BaseSettings):
     nats_subject_prefix: str = "csloop.events"
     relay_interval_seconds: float = 0.5
     relay_enabled: bool = True
+    # OpenTelemetry tracing (shared/tracing.py): off by default; OTLP/HTTP base URL, else console.
+    otel_enabled: bool = False
+    otel_endpoint: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
 

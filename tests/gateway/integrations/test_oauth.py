@@ -69,12 +69,12 @@ class TestTokenEndpoint:
 
     async def test_expired_token_is_401(self, net: OrgTree, hooks_settings: GatewaySettings) -> None:
         dms = await new_client(net, "dlr11", ["webhooks:admin"])
-        short = hooks_settings.model_copy(update={"oauth_access_token_ttl_seconds": 1, "webhooks_dispatcher_enabled": False})
+        short = hooks_settings.model_copy(update={"oauth_access_token_ttl_seconds": 3, "webhooks_dispatcher_enabled": False})
         async with running_gateway(short) as client:
             issued = await token(client, {"client_id": dms["client_id"], "client_secret": dms["client_secret"]})
             access = issued.json()["access_token"]
             assert (await client.get("/v1/webhooks", headers=bearer(access))).status_code == 200
-            await asyncio.sleep(2.1)
+            await asyncio.sleep(4.1)  # exp is whole seconds: up to 1 s early
             expired = await client.get("/v1/webhooks", headers=bearer(access))
         assert expired.status_code == 401
         assert expired.headers["content-type"].startswith("application/problem+json")
