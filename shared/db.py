@@ -6,6 +6,9 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+
+from shared import rls
 
 # Deterministic constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -69,8 +72,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+class OrgScopedSession(Session):
+    """Starts every transaction by telling PostgreSQL whose rows it may touch (shared/rls.py)."""
+
+
+@event.listens_for(OrgScopedSession, "after_begin")
+def _set_org_path(session: Session, _transaction: Any, connection: Any) -> None:
+    rls.apply_setting(connection, session.info.get("org_path"))
+
+
+def session_factory(engine: AsyncEngine, org_path: str | None = rls.SYSTEM_PATH) -> async_sessionmaker[AsyncSession]:
+    """Sessions acting for `org_path`: the system's "/" unless a request session narrows it to its caller."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, sync_session_class=OrgScopedSession,
+                              info={"org_path": org_path})
 
 
 # A service's declarative base maps `Mapped[datetime]` to UTCDateTime with this.

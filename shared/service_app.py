@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import InternalTokenVerifier
+from shared.auth import INTERNAL_HEADER, InternalTokenVerifier
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
 from shared.db import create_engine, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
@@ -26,8 +26,8 @@ from shared.observability import MetricsMiddleware, RequestMetrics, health_route
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
 from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_table
 from shared.problems import install_problem_handlers
+from shared.rls import SYSTEM_PATH
 from shared.settings import CommonSettings
-from shared.tracing import install_tracing
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,6 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
-    install_tracing(app, settings)
     return app
 
 
@@ -126,8 +125,12 @@ def nats_subscriber(settings: CommonSettings, consumer: EventConsumer) -> NatsEv
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent."""
-    async with request.app.state.sessions() as session:
+    """One transaction per request, committed before the response is sent.
+
+    On PostgreSQL the transaction sees only the caller's rows (shared/rls.py); a request
+    without an internal token (public survey pages, /internal/events) acts for the system.
+    """
+    async with request.app.state.sessions(info={"org_path": request_org_path(request)}) as session:
         try:
             yield session
             await session.commit()
@@ -135,6 +138,11 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
     request.app.state.relay.wake()
+
+
+def request_org_path(request: Request) -> str:
+    token = request.headers.get(INTERNAL_HEADER)
+    return request.app.state.token_verifier.verify(token).org_path if token else SYSTEM_PATH
 
 
 # scope="function": the commit runs when the endpoint returns, before the response goes out,

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.cli.topology import COMPONENTS
 from gateway.cli.up import Suite
-from tests.support.databases import check_postgres_reachable, drop_postgres_databases, postgres_base_url
+from tests.support.databases import app_role_url, check_postgres_reachable, drop_postgres_databases, postgres_base_url
 from tests.support.suite import Network, bootstrap_with_cli, delete_nats_stream, free_port_base
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -51,8 +51,9 @@ def nats_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
 def running_network(data_dir: Path, database_suffix: str, extra_env: dict[str, str] | None = None) -> Iterator[Network]:
     database_base = None
     if base := postgres_base_url():
-        database_base = f"{base}_{database_suffix}"
-        asyncio.run(drop_postgres_databases(database_base, [c.name for c in COMPONENTS]))
+        asyncio.run(drop_postgres_databases(f"{base}_{database_suffix}", [c.name for c in COMPONENTS]))
+        # The processes connect as a plain role, so the row-level security of shared/rls.py binds them.
+        database_base = app_role_url(f"{base}_{database_suffix}")
     suite = Suite(data_dir=data_dir, port_base=free_port_base(), database_base=database_base, extra_env=extra_env or {})
     env = {k: v for k, v in os.environ.items() if k != "CSLOOP_DATABASE_URL"}
     if database_base:

@@ -11,6 +11,7 @@ from services.complaint import domain, events
 from services.complaint.models import Complaint, ComplaintSymptom, QualitySignal
 from services.complaint.repository import ComplaintRepository
 from services.complaint.settings import ComplaintSettings
+from shared import rls
 
 
 def common_ancestor(paths: list[str]) -> str:
@@ -33,19 +34,21 @@ async def check(repo: ComplaintRepository, settings: ComplaintSettings, case: Co
     if case.category != "product_quality" or not case.vehicle_model or not case.symptom_codes:
         return
     rule = _rule(settings)
-    for symptom in sorted(set(case.symptom_codes)):
-        await repo.add(ComplaintSymptom(complaint_id=case.id, symptom_code=symptom, vehicle_model=case.vehicle_model,
-                                        dealer_code=case.dealer_code, org_path=case.org_path, opened_at=case.opened_at))
-        group = await repo.group_cases(case.vehicle_model, symptom, now - rule.window)
-        last = await repo.last_signal_at(case.vehicle_model, symptom)
-        window_start = domain.signal_due(rule, [(row.opened_at, row.dealer_code) for row in group], now, last)
-        if window_start is None:
-            continue
-        values = {
-            "org_path": common_ancestor([row.org_path for row in group]), "vehicle_model": case.vehicle_model,
-            "symptom_code": symptom, "window_start": window_start, "case_count": len(group),
-            "dealer_codes": sorted({row.dealer_code for row in group}),
-            "complaint_ids": [str(row.complaint_id) for row in group], "created_at": now,
-        }
-        if signal_id := await repo.record_signal(values):
-            await events.quality_signal_raised(repo.session, QualitySignal(id=signal_id, **values))
+    # A group spans dealers the caller cannot see; the database wall must let this read through.
+    async with rls.acting_for(repo.session, rls.SYSTEM_PATH):
+        for symptom in sorted(set(case.symptom_codes)):
+            await repo.add(ComplaintSymptom(complaint_id=case.id, symptom_code=symptom, vehicle_model=case.vehicle_model,
+                                            dealer_code=case.dealer_code, org_path=case.org_path, opened_at=case.opened_at))
+            group = await repo.group_cases(case.vehicle_model, symptom, now - rule.window)
+            last = await repo.last_signal_at(case.vehicle_model, symptom)
+            window_start = domain.signal_due(rule, [(row.opened_at, row.dealer_code) for row in group], now, last)
+            if window_start is None:
+                continue
+            values = {
+                "org_path": common_ancestor([row.org_path for row in group]), "vehicle_model": case.vehicle_model,
+                "symptom_code": symptom, "window_start": window_start, "case_count": len(group),
+                "dealer_codes": sorted({row.dealer_code for row in group}),
+                "complaint_ids": [str(row.complaint_id) for row in group], "created_at": now,
+            }
+            if signal_id := await repo.record_signal(values):
+                await events.quality_signal_raised(repo.session, QualitySignal(id=signal_id, **values))

@@ -35,3 +35,25 @@ def check_postgres_reachable(base_url: str) -> None:
             await engine.dispose()
 
     asyncio.run(ping())
+
+
+# The role the suite's processes connect as on PostgreSQL: not a superuser, so row-level
+# security binds it (a superuser bypasses every policy). It owns the databases it creates.
+APP_ROLE = "csloop_app"
+
+
+def app_role_url(base_url: str) -> str:
+    """`base_url` with the app role as its user, creating the role (NOSUPERUSER LOGIN CREATEDB) when missing."""
+    async def ensure_role() -> None:
+        admin = create_async_engine(make_url(base_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as connection:
+                # DO block: two test runs may race to create it.
+                await connection.execute(text(
+                    f"DO $$ BEGIN CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS CREATEDB; "
+                    "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"))
+        finally:
+            await admin.dispose()
+
+    asyncio.run(ensure_role())
+    return make_url(base_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
