@@ -28,6 +28,7 @@ from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_tab
 from shared.problems import install_problem_handlers
 from shared.rls import SYSTEM_PATH
 from shared.settings import CommonSettings
+from shared.tracing import install_tracing
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+    install_tracing(app, settings)
     return app
 
 
