@@ -1,9 +1,12 @@
 """`/internal/...`: what services ask the gateway, with an internal token; not in the public OpenAPI."""
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from gateway.deps import SessionDep
 from gateway.orgs import visible_org
+from gateway.models import Org
 from gateway.repository import OrgRepository
 from shared.auth import INTERNAL_HEADER, system_principal
 from shared.orgs import OrgInfo
@@ -21,9 +24,24 @@ def _require_internal(request: Request) -> None:
         raise Forbidden("Only services may call /internal")
 
 
+# A national network has hundreds of dealers, not hundreds of thousands: one answer holds a subtree.
+SUBTREE_LIMIT = 10_000
+
+
 @router.get("/orgs/{code}")
 async def internal_org(code: str, request: Request, session: SessionDep) -> OrgInfo:
     _require_internal(request)
-    org = await visible_org(OrgRepository(session, system_principal()), code)
+    return _info(await visible_org(OrgRepository(session, system_principal()), code))
+
+
+@router.get("/orgs")
+async def internal_subtree(under: Annotated[str, Query(min_length=1, max_length=500)], request: Request,
+                           session: SessionDep) -> list[OrgInfo]:
+    """Every org whose path starts with `under` (e.g. the names for a ranking of 500 dealers, in one call)."""
+    _require_internal(request)
+    return [_info(org) for org in await OrgRepository(session, system_principal()).subtree(under, SUBTREE_LIMIT)]
+
+
+def _info(org: Org) -> OrgInfo:
     return OrgInfo(code=org.code, name=org.name, kind=org.kind, path=org.org_path,
                    parent_code=org.parent_code, region=org.region)

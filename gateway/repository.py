@@ -19,6 +19,11 @@ class OrgRepository(ScopedRepository):
     async def page(self, params: PageParams) -> tuple[list[Org], str | None]:
         return await keyset_page(self.session, self.select(Org), Org, params)
 
+    async def subtree(self, path: str, limit: int) -> list[Org]:
+        """The visible orgs at or below `path`, parents first."""
+        statement = self.select(Org).where(Org.org_path.startswith(path, autoescape=True))
+        return list((await self.session.scalars(statement.order_by(Org.org_path).limit(limit))).all())
+
     async def code_taken(self, code: str) -> bool:
         # Codes are unique across the whole tree, whoever asks.
         return await self.session.scalar(select(Org.id).where(Org.code == code)) is not None

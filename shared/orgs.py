@@ -53,6 +53,20 @@ class OrgDirectory:
         self._cache[code] = (time.monotonic() + CACHE_SECONDS, org)
         return org
 
+    async def subtree(self, path: str) -> list[OrgInfo]:
+        """Every org at or below `path`, in one call (and each remembered like a single lookup)."""
+        token = mint_internal_token(system_principal(), self._secret, ttl_seconds=60)
+        try:
+            response = await self._client.get("/internal/orgs", params={"under": path}, headers={INTERNAL_HEADER: token})
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable("The organisation directory (gateway) cannot be reached") from exc
+        if response.status_code != 200:
+            raise ServiceUnavailable(f"The organisation directory answered {response.status_code}")
+        orgs = [OrgInfo.model_validate(item) for item in response.json()]
+        expires = time.monotonic() + CACHE_SECONDS
+        self._cache.update({org.code: (expires, org) for org in orgs})
+        return orgs
+
     async def dealer_for(self, principal: Principal, dealer_code: str, *, field: str = "dealer_code") -> OrgInfo:
         """The dealer a write names, if the caller may act for it.
 

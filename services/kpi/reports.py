@@ -3,7 +3,6 @@
 Values stay unrounded here; `shown` rounds to one decimal only as a figure leaves the service.
 """
 
-import asyncio
 from dataclasses import dataclass
 
 from services.kpi import domain
@@ -75,22 +74,15 @@ class Reports:
                 if agg.n and path.count("/") - 1 == depth]
         rows.sort(key=lambda r: (-domain.rank_key(kpi, r[1].value, r[2], r[3]), r[0]))
         codes = [path.strip("/").split("/")[-1] for path, *_ in rows]
-        names = await self._names(codes)
+        names = await self._names(org.path)
         items = [{"rank": i, "org_code": code, "name": names.get(code, code), "value": shown(agg.value), "n": agg.n,
                   "ci_low": shown(low), "ci_high": shown(high)}
                  for i, (code, (_path, agg, low, high)) in enumerate(zip(codes, rows, strict=True), start=1)]
         return {"kpi": kpi, "period": period.label, "level": level, "org_code": org.code, "items": items}
 
-    async def _names(self, codes: list[str]) -> dict[str, str]:
-        """Names from the org directory (cached there for a minute); a few lookups at a time, not 500 at once."""
-        gate = asyncio.Semaphore(16)
-
-        async def one(code: str) -> OrgInfo | None:
-            async with gate:
-                return await self.directory.get(code)
-
-        infos = await asyncio.gather(*(one(code) for code in codes))
-        return {info.code: info.name for info in infos if info is not None}
+    async def _names(self, under: str) -> dict[str, str]:
+        """Names of the orgs being ranked, from the gateway's directory in one call."""
+        return {info.code: info.name for info in await self.directory.subtree(under)}
 
     async def trends(self, kpi: str, org: OrgInfo, first: Period, last: Period) -> dict:
         months = domain.months_between(first.start, last.end)

@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from services.complaint.app import create_app
@@ -16,8 +15,8 @@ from services.complaint.models import TABLES
 from services.complaint.settings import ComplaintSettings
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
 from shared.events import new_event
-from shared.orgs import OrgDirectory
 from tests.support.databases import drop_postgres_databases, postgres_base_url
+from tests.support.org_directory import stand_in_directory
 
 SECRET = "complaint-unit-test-secret-of-at-least-32-bytes"
 ALL_SCOPES = frozenset({"complaints:read", "complaints:write"})
@@ -46,19 +45,6 @@ def as_(code: str, scopes: frozenset[str] = ALL_SCOPES, if_match: str | None = N
     return headers
 
 
-def _org_directory_app() -> FastAPI:
-    """What the gateway's /internal/orgs/{code} answers, from ORGS."""
-    gateway = FastAPI()
-
-    @gateway.get("/internal/orgs/{code}")
-    async def org(code: str) -> JSONResponse:
-        if code not in ORGS:
-            return JSONResponse({"detail": "no such org"}, status_code=404)
-        return JSONResponse(ORGS[code])
-
-    return gateway
-
-
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if base := postgres_base_url():
@@ -71,7 +57,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     settings = ComplaintSettings(database_url=database_url, internal_secret=SECRET, relay_enabled=False,
                                  jobs_enabled=False, log_json=False)
-    directory = OrgDirectory("http://gateway", SECRET, transport=httpx.ASGITransport(_org_directory_app()))
+    directory = stand_in_directory(ORGS, SECRET)
     application = create_app(settings, migrate=True, directory=directory)
     async with application.router.lifespan_context(application):
         yield application

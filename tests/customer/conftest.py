@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from services.customer.app import create_app
 from services.customer.settings import CustomerSettings
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
-from shared.orgs import OrgDirectory
+from tests.support.org_directory import stand_in_directory
 
 SECRET = "customer-unit-test-secret-0123456789abcdef"
 ALL_SCOPES = frozenset({"customers:read", "customers:write", "pii:read"})
@@ -34,17 +34,8 @@ ORGS = {
 }
 
 
-def gateway_stand_in() -> FastAPI:
-    gateway = FastAPI()
-
-    @gateway.get("/internal/orgs/{code}")
-    async def org(code: str) -> dict[str, Any]:
-        if code not in ORGS:
-            raise HTTPException(404)
-        kind, path = ORGS[code]
-        return {"code": code, "name": code, "kind": kind, "path": path}
-
-    return gateway
+def directory_orgs() -> dict[str, dict[str, str]]:
+    return {code: {"code": code, "name": code, "kind": kind, "path": path} for code, (kind, path) in ORGS.items()}
 
 
 async def _fresh_postgres(url: str) -> str:
@@ -73,7 +64,7 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
         database_url=database_url, internal_secret=SECRET, relay_enabled=False, birthday_job_enabled=False,
         log_json=False, log_level="WARNING", import_batch_rows=50,
     )
-    directory = OrgDirectory("http://gateway.test", SECRET, transport=httpx.ASGITransport(gateway_stand_in()))
+    directory = stand_in_directory(directory_orgs(), SECRET)
     application = create_app(settings, migrate=True, org_directory=directory)
     async with application.router.lifespan_context(application):
         yield application

@@ -82,6 +82,15 @@ class TestInternalOrgLookup:
         response = await client.get(f"/internal/orgs/{tree.codes['d1']}", headers={INTERNAL_HEADER: dealer_token})
         assert response.status_code == 403
 
+    async def test_a_subtree_comes_in_one_answer_parents_first(self, client: httpx.AsyncClient, tree: OrgTree) -> None:
+        token = mint_internal_token(system_principal(), "csloop-development-secret-change-me")
+        d1_path = f"/{tree.codes['root']}/{tree.codes['d1']}/"
+        response = await client.get("/internal/orgs", params={"under": d1_path}, headers={INTERNAL_HEADER: token})
+        assert response.status_code == 200
+        codes = [org["code"] for org in response.json()]
+        assert codes[0] == tree.codes["d1"] and sorted(codes[1:]) == sorted([tree.codes["dlr11"], tree.codes["dlr12"]])
+        assert (await client.get("/internal/orgs", params={"under": d1_path})).status_code == 401
+
     async def test_unknown_org_is_404(self, client: httpx.AsyncClient) -> None:
         token = mint_internal_token(system_principal(), "csloop-development-secret-change-me")
         assert (await client.get("/internal/orgs/NOPE-0", headers={INTERNAL_HEADER: token})).status_code == 404

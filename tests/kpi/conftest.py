@@ -14,15 +14,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 
 from services.kpi.app import create_app
 from services.kpi.settings import KpiSettings
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
 from shared.events import new_event
-from shared.orgs import OrgDirectory
 from tests.kpi.sources import FedRecords, sources_app
 from tests.support.databases import drop_postgres_databases, postgres_base_url
+from tests.support.org_directory import stand_in_directory
 
 SECRET = "kpi-unit-test-secret-of-at-least-32-bytes-long"
 READ = frozenset({"kpi:read"})
@@ -43,18 +42,6 @@ def as_(code: str, scopes: frozenset[str] = READ) -> dict[str, str]:
     return {INTERNAL_HEADER: mint_internal_token(principal, SECRET)}
 
 
-def _org_directory_app() -> FastAPI:
-    gateway = FastAPI()
-
-    @gateway.get("/internal/orgs/{code}")
-    async def org(code: str) -> JSONResponse:
-        if code not in ORGS:
-            return JSONResponse({"detail": "no such org"}, status_code=404)
-        return JSONResponse(ORGS[code])
-
-    return gateway
-
-
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if base := postgres_base_url():
@@ -66,7 +53,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     settings = KpiSettings(database_url=database_url, internal_secret=SECRET, relay_enabled=False, log_json=False)
-    directory = OrgDirectory("http://gateway", SECRET, transport=httpx.ASGITransport(_org_directory_app()))
+    directory = stand_in_directory(ORGS, SECRET)
     application = create_app(settings, migrate=True, directory=directory,
                              source_transport=httpx.ASGITransport(sources_app(FED)))
     async with application.router.lifespan_context(application):

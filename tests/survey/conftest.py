@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from services.survey.app import create_app
@@ -16,8 +15,8 @@ from services.survey.models import TABLES
 from services.survey.settings import SurveySettings
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
 from shared.events import new_event
-from shared.orgs import OrgDirectory
 from tests.support.databases import drop_postgres_databases, postgres_base_url
+from tests.support.org_directory import stand_in_directory
 
 SECRET = "survey-unit-test-secret-of-at-least-32-bytes"
 ALL_SURVEY_SCOPES = frozenset({"surveys:read", "surveys:write"})
@@ -43,19 +42,6 @@ def new_code() -> str:
     return "s" + uuid.uuid4().hex[:12]
 
 
-def _org_directory_app() -> FastAPI:
-    """What the gateway's /internal/orgs/{code} answers, from ORGS."""
-    gateway = FastAPI()
-
-    @gateway.get("/internal/orgs/{code}")
-    async def org(code: str) -> JSONResponse:
-        if code not in ORGS:
-            return JSONResponse({"detail": "no such org"}, status_code=404)
-        return JSONResponse(ORGS[code])
-
-    return gateway
-
-
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if base := postgres_base_url():
@@ -68,7 +54,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     settings = SurveySettings(database_url=database_url, internal_secret=SECRET, relay_enabled=False,
                               jobs_enabled=False, survey_link_base="https://csloop.example", log_json=False)
-    directory = OrgDirectory("http://gateway", SECRET, transport=httpx.ASGITransport(_org_directory_app()))
+    directory = stand_in_directory(ORGS, SECRET)
     application = create_app(settings, migrate=True, directory=directory)
     async with application.router.lifespan_context(application):
         yield application
