@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The dashboard's browser libraries (echarts), pinned by ui/package-lock.json.
 UI_STAMP := ui/node_modules/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench clean fuzz reliability
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ test: $(STAMP) $(UI_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
+
+# Schemathesis over every operation of the merged OpenAPI, 100 generated cases each, every phase.
+fuzz: $(STAMP)
+	CSLOOP_FUZZ_EXAMPLES=100 CSLOOP_FUZZ_PHASES=examples,coverage,fuzzing CSLOOP_FUZZ_TIMEOUT=3600 \
+		$(BIN)/pytest -q tests/reliability/test_schemathesis.py
+
+# Mixed load with faults (kill -9 of each service, one PostgreSQL restart), then the exactly-once audit.
+reliability: $(STAMP)
+	$(BIN)/python -m bench.faults
 
 clean:
 	rm -rf $(VENV) data test-artifacts ui/node_modules

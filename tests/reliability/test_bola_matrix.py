@@ -1,0 +1,167 @@
+"""A BOLA matrix generated from the gateway's OpenAPI: every operation that takes an id in its path.
+
+Tree: manufacturer > distributor D > dealers A and B. One record per resource type is made
+as dealer A (and, for what a parent can own, as D). Then every operation with a path id is
+called with the key of A's sibling B (404 on all of it), of A's parent D (reads answer 200,
+writes are not refused as unknown), and with A's key on D's records (A is D's child: 404,
+except that a parent's surveys serve the dealers below it and so are readable, not writable).
+An operation the matrix does not know fails the test: add it to EXPECTED or EXCLUDED.
+"""
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_survey_flow import csi_answers, vin
+from tests.e2e.test_survey_page import customer, invite, published_survey
+from tests.support.suite import Network, Org
+
+pytestmark = pytest.mark.e2e
+
+METHODS = ("get", "post", "put", "patch", "delete")
+# Operations whose path id is a capability, not an org-owned record.
+EXCLUDED = {
+    ("get", "/v1/public/surveys/{token}"): "the token is the credential (no org key involved)",
+    ("post", "/v1/public/surveys/{token}/responses"): "the token is the credential (no org key involved)",
+}
+# Valid bodies, so a refusal cannot hide behind a 422.
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("patch", "/v1/complaints/{complaint_id}"): {"assignee": "bola"},
+    ("post", "/v1/complaints/{complaint_id}/transitions"): {"to": "acknowledged", "note": "bola"},
+    ("post", "/v1/complaints/{complaint_id}/comments"): {"text": "bola"},
+    ("post", "/v1/complaints/{complaint_id}/escalate"): {"reason": "bola"},
+    ("put", "/v1/complaints/{complaint_id}/resolution"): {"summary": "bola"},
+    ("patch", "/v1/customers/{customer_id}"): {"city": "Bola"},
+    ("patch", "/v1/service-visits/{visit_id}"): {"advisor": "Bola"},
+    ("patch", "/v1/prospects/{prospect_id}"): {"level": "A"},
+    ("post", "/v1/follow-ups/{followup_id}/complete"): {"outcome": "reached", "note": "bola"},
+    ("patch", "/v1/surveys/{survey_id}"): {"title": {"en": "Bola", "zh-CN": "Bola"}},
+}
+# Parent-owned records a child may read by design (shared.rls ancestors_read, survey repository).
+CHILD_MAY_READ = {("get", "/v1/surveys/{survey_id}"), ("get", "/v1/surveys/{survey_id}/versions/{number}")}
+# The parent's destructive calls run last, so the others still find the record.
+LAST = ("/erase", "delete")
+
+
+def eventually(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := probe():
+            return result
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def created(response: httpx.Response) -> dict:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def operations_with_path_ids(network: Network) -> list[tuple[str, str]]:
+    schema = httpx.get(f"{network.url}/openapi.json", timeout=30).json()
+    return sorted((method, path) for path, item in schema["paths"].items() if "{" in path
+                  for method in item if method in METHODS)
+
+
+def dealer_records(network: Network, a: Org) -> dict[str, str]:
+    person = customer(a, a.code)
+    car = vin()
+    created(a.client.post("/v1/vehicles", json={"vin": car, "model": "Lumen S", "model_year": 2025,
+                                                "owner_customer_id": person["id"]}))
+    opened = datetime.now(UTC) - timedelta(hours=3)
+    visit = created(a.client.post("/v1/service-visits", json={
+        "ro_number": f"RO-{uuid.uuid4().hex[:8]}", "vin": car, "customer_id": person["id"], "dealer_code": a.code,
+        "visit_type": "repair", "opened_at": opened.isoformat(), "closed_at": (opened + timedelta(hours=2)).isoformat(),
+        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 1000, "amount_minor": 100, "advisor": "李强"}))
+    prospect = created(a.client.post("/v1/prospects", json={"dealer_code": a.code, "name": "王芳", "level": "H"}))
+    survey_id = published_survey(a, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"})
+    invitation = invite(a, survey_id)
+    response = created(network.client(None).post(f"/v1/public/surveys/{invitation['token']}/responses",
+                                                  json={"answers": csi_answers(9, nps=9)}))
+    complaint = created(a.client.post("/v1/complaints", json={
+        "dealer_code": a.code, "customer_id": person["id"], "channel": "hotline", "category": "other",
+        "priority": "P3", "description": "BOLA matrix"}))
+
+    def followup() -> str | None:
+        items = a.client.get("/v1/follow-ups", params={"dealer_code": a.code}).json()["items"]
+        return next((i["id"] for i in items if i.get("prospect_id") == prospect["id"]), None)
+
+    return {"customer_id": person["id"], "vin": car, "visit_id": visit["id"], "prospect_id": prospect["id"],
+            "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
+            "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],
+            **org_records(network, a)}
+
+
+def org_records(network: Network, org: Org) -> dict[str, str]:
+    """What an org of any kind owns at the gateway: itself, a key, a webhook."""
+    key = created(network.manufacturer.client.post("/v1/api-keys", json={"org_code": org.code, "name": "bola",
+                                                                         "scopes": ["kpi:read"]}))
+    hook = created(org.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/bola", "org_code": org.code,
+                                                           "event_types": ["complaint.opened"]}))
+    return {"code": org.code, "key_id": key["id"], "webhook_id": hook["id"]}
+
+
+def parent_records(network: Network, d: Org) -> dict[str, str]:
+    return {"survey_id": published_survey(d, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"}),
+            "number": "1", **org_records(network, d)}
+
+
+class Matrix:
+    def __init__(self, owner: Org) -> None:
+        self.owner = owner
+        self.rows: list[str] = []
+        self.failures: list[str] = []
+
+    def call(self, caller: Org, who: str, method: str, path: str, ids: dict[str, str]) -> int:
+        url = re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], path)
+        headers = {}
+        if method in ("patch", "put", "post"):
+            # The record's current ETag, read by its owner: only the caller's reach decides the answer.
+            base = re.match(r"^(.*?\{\w+\})", path)[1]
+            etag = self.owner.client.get(re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], base)).headers.get("etag")
+            if etag:
+                headers["If-Match"] = etag
+        body = BODIES.get((method, path))
+        status = caller.client.request(method.upper(), url, json=body, headers=headers).status_code
+        self.rows.append(f"{who:8} {method.upper():6} {path:55} {status}")
+        return status
+
+    def expect(self, ok: bool, who: str, method: str, path: str, status: int, rule: str) -> None:
+        if not ok:
+            self.failures.append(f"{who} {method.upper()} {path}: {status}, expected {rule}")
+
+
+def test_only_the_expected_callers_reach_each_record(network: Network, artifacts_dir: Path) -> None:
+    d = network.org("distributor")
+    a, b = network.org("dealer", d), network.org("dealer", d)
+    mine, parents = dealer_records(network, a), parent_records(network, d)
+    operations = operations_with_path_ids(network)
+    unknown = [op for op in operations if op not in EXCLUDED and not set(re.findall(r"\{(\w+)\}", op[1])) <= set(mine)]
+    assert not unknown, f"operations the matrix has no record for: {unknown}"
+    tested = [op for op in operations if op not in EXCLUDED]
+    matrix = Matrix(a)
+    for method, path in tested:
+        status = matrix.call(b, "sibling", method, path, mine)
+        matrix.expect(status == 404, "sibling", method, path, status, "404")
+        if set(re.findall(r"\{(\w+)\}", path)) <= set(parents):
+            status = matrix.call(a, "child", method, path, parents)
+            if (method, path) in CHILD_MAY_READ:
+                matrix.expect(status == 200, "child", method, path, status, "200 (a parent's survey serves its dealers)")
+            else:
+                matrix.expect(status in (403, 404), "child", method, path, status, "404 (or 403 for a parent's survey)")
+    for method, path in sorted(tested, key=lambda op: any(mark in op[1] or mark == op[0] for mark in LAST)):
+        status = matrix.call(d, "parent", method, path, mine)
+        if method == "get":
+            matrix.expect(status == 200, "parent", method, path, status, "200")
+        else:
+            matrix.expect(status != 404 and status < 500, "parent", method, path, status, "not 404, not 5xx")
+    (artifacts_dir / "bola-matrix.txt").write_text("\n".join(matrix.rows) + "\n")
+    assert len(tested) >= 25
+    assert not matrix.failures, "\n".join(matrix.failures)
