@@ -35,5 +35,6 @@ async def deliveries(session: SessionDep, _: Internal, params: Params) -> dict[s
 @router.get("/internal/facts/followups")
 async def followups(session: SessionDep, _: Internal, params: Params) -> dict[str, Any]:
     rows, cursor = await keyset_page(session, select(FollowUp), FollowUp, params)
-    return {"items": [{"dealer_code": f.dealer_code, "org_path": f.org_path, "followup_id": f.id, "due_at": f.due_at,
+    return {"items": [{"dealer_code": f.dealer_code, "org_path": f.org_path, "followup_id": f.id, "kind": f.kind,
+                       "customer_id": f.customer_id, "prospect_id": f.prospect_id, "due_at": f.due_at,
                        "completed_at": f.completed_at} for f in rows], "next_cursor": cursor}

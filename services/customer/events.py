@@ -1,5 +1,8 @@
 """What the customer service publishes: CloudEvents written to the outbox in the caller's transaction."""
 
+import uuid
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customer.models import TABLES, Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
@@ -66,6 +69,14 @@ async def prospect_changed(session: AsyncSession, prospect: Prospect, *, created
     )
     type_ = contract.PROSPECT_CREATED if created else contract.PROSPECT_UPDATED
     await publish(session, type_, f"prospects/{prospect.id}", payload)
+
+
+async def followup_scheduled(session: AsyncSession, followup_id: uuid.UUID, task: dict[str, Any]) -> None:
+    payload = contract.FollowUpScheduled(
+        dealer_code=task["dealer_code"], org_path=task["org_path"], followup_id=followup_id, kind=task["kind"],
+        customer_id=task.get("customer_id"), prospect_id=task.get("prospect_id"), due_at=task["due_at"],
+    )
+    await publish(session, contract.FOLLOWUP_SCHEDULED, f"follow-ups/{followup_id}", payload)
 
 
 async def followup_completed(session: AsyncSession, followup: FollowUp) -> None:

@@ -98,7 +98,7 @@ async def _next_prospect_call(repo: CustomerRepository, policy: domain.FollowUpP
     if prospect is None:
         return
     assert done.completed_at is not None
-    await repo.add_followup_once(_task(
+    await _schedule(repo, _task(
         "prospect", domain.followup_key("prospect", prospect.id, "after", done.id), prospect.dealer_code,
         prospect.org_path, policy.prospect_due(prospect.level, done.completed_at), prospect_id=prospect.id,
     ))
@@ -107,6 +107,15 @@ async def _next_prospect_call(repo: CustomerRepository, policy: domain.FollowUpP
 def _task(kind: str, key: str, dealer_code: str, org_path: str, due_at: datetime, **extra: Any) -> dict[str, Any]:
     return {"kind": kind, "dedupe_key": key, "dealer_code": dealer_code, "org_path": org_path,
             "due_at": due_at, "now": utcnow(), **extra}
+
+
+async def _schedule(repo: CustomerRepository, task: dict[str, Any]) -> bool:
+    """Add the task unless it exists, and say so (followup.scheduled: on-time rates need due times)."""
+    followup_id = await repo.add_followup_once(task)
+    if followup_id is None:
+        return False
+    await events.followup_scheduled(repo.session, followup_id, task)
+    return True
 
 
 # --- tasks made by events (consumed through /internal/events) ---------------------------------
@@ -130,7 +139,7 @@ def event_handlers(settings: CustomerSettings) -> dict[str, EventHandler]:
 
 async def on_vehicle_delivered(repo: CustomerRepository, policy: domain.FollowUpPolicy, event: CloudEvent) -> None:
     data = contract.VehicleDelivered.model_validate(event.data)
-    await repo.add_followup_once(_task(
+    await _schedule(repo, _task(
         "new_car", domain.followup_key("new_car", data.delivery_id), data.dealer_code, data.org_path,
         policy.new_car_due(data.delivered_at), customer_id=data.customer_id, vin=data.vin,
     ))
@@ -140,7 +149,7 @@ async def on_service_visit_closed(repo: CustomerRepository, policy: domain.Follo
     data = contract.ServiceVisitClosed.model_validate(event.data)
     if not policy.makes_service_followup(data.visit_type):
         return
-    await repo.add_followup_once(_task(
+    await _schedule(repo, _task(
         "service", domain.followup_key("service", data.visit_id), data.dealer_code, data.org_path,
         policy.service_due(data.closed_at), customer_id=data.customer_id, vin=data.vin, ro_number=data.ro_number,
     ))
@@ -153,8 +162,11 @@ async def on_prospect_changed(repo: CustomerRepository, policy: domain.FollowUpP
     open_calls = await repo.open_prospect_followups(data.prospect_id)
     for call in open_calls:
         call.due_at = due
+        await events.followup_scheduled(repo.session, call.id, {
+            "kind": call.kind, "dealer_code": call.dealer_code, "org_path": call.org_path,
+            "prospect_id": call.prospect_id, "due_at": due})
     if not open_calls:
-        await repo.add_followup_once(_task(
+        await _schedule(repo, _task(
             "prospect", domain.followup_key("prospect", data.prospect_id, event.id), data.dealer_code,
             data.org_path, due, prospect_id=data.prospect_id,
         ))
@@ -166,7 +178,7 @@ async def create_birthday_followups(session: AsyncSession, today: date) -> int:
     repo = CustomerRepository(session, system_principal())
     made = 0
     for customer in await repo.birthday_customers(domain.birthday_month_days(today)):
-        made += await repo.add_followup_once(_task(
+        made += await _schedule(repo, _task(
             "birthday", domain.followup_key("birthday", customer.id, today.year), customer.dealer_code,
             customer.org_path, domain.start_of_day(today), customer_id=customer.id,
         ))

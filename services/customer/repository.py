@@ -138,16 +138,16 @@ class CustomerRepository(ScopedRepository):
         statement = self.select(FollowUp).where(FollowUp.prospect_id == prospect_id, FollowUp.status == "open")
         return list((await self.session.scalars(statement)).all())
 
-    async def add_followup_once(self, values: dict[str, Any]) -> bool:
-        """Insert a follow-up unless one with its dedupe key exists; True when inserted."""
+    async def add_followup_once(self, values: dict[str, Any]) -> uuid.UUID | None:
+        """Insert a follow-up unless one with its dedupe key exists; its id when inserted."""
         if not self.principal.sees(values["org_path"]):
-            return False
+            return None
         dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
         values = {"id": uuid.uuid4(), "status": "open", "created_at": values["now"], "updated_at": values["now"]} | values
         values.pop("now")
-        statement = dialect.insert(FollowUp).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        result = await self.session.execute(statement)
-        return bool(result.rowcount)
+        statement = (dialect.insert(FollowUp).values(**values)
+                     .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(FollowUp.id))
+        return await self.session.scalar(statement)
 
     async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> None:
         """Erasure: notes may name the customer; open tasks about them no longer make sense."""

@@ -27,17 +27,12 @@ from shared.contracts import survey as survey_contract
 from shared.events import CloudEvent
 
 Recorder = Callable[[FactStore, dict[str, Any]], Awaitable[None]]
-FOLLOWUP_SCHEDULED = "followup.scheduled"
+FOLLOWUP_SCHEDULED = customer_contract.FOLLOWUP_SCHEDULED
 
 
-class FollowUpScheduled(BaseModel):
-    """followup.scheduled (customer service): a task exists and is due at `due_at`."""
+class FollowUpScheduled(customer_contract.FollowUpScheduled):
+    """followup.scheduled, or a rebuild's follow-up record, which also knows its completion."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    followup_id: uuid.UUID
-    org_path: str
-    due_at: datetime
     completed_at: datetime | None = None
 
 

@@ -19,6 +19,7 @@ VEHICLE_DELIVERED = "vehicle.delivered"
 SERVICE_VISIT_CLOSED = "service_visit.closed"
 PROSPECT_CREATED = "prospect.created"
 PROSPECT_UPDATED = "prospect.updated"
+FOLLOWUP_SCHEDULED = "followup.scheduled"
 FOLLOWUP_COMPLETED = "followup.completed"
 
 VisitType = Literal["maintenance", "repair", "warranty", "recall"]
@@ -93,6 +94,16 @@ class ProspectChanged(_Payload):
     intended_model: str | None = None
     source: str | None = None
     changed_at: datetime
+
+
+class FollowUpScheduled(_Payload):
+    """followup.scheduled: a task exists and is due at `due_at` (sent again when its due time moves)."""
+
+    followup_id: uuid.UUID
+    kind: FollowUpKind
+    customer_id: uuid.UUID | None = None
+    prospect_id: uuid.UUID | None = None
+    due_at: datetime
 
 
 class FollowUpCompleted(_Payload):

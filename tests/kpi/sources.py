@@ -26,7 +26,7 @@ class FedRecords:
             k["deliveries"].setdefault(data["delivery_id"], data)
         elif type_.startswith("followup."):
             k["followups"].setdefault(data["followup_id"], {}).update(
-                {key: value for key, value in data.items() if key in ("followup_id", "org_path", "due_at", "completed_at")})
+                {key: value for key, value in data.items() if key in ("followup_id", "dealer_code", "kind", "org_path", "due_at", "completed_at")})
         elif type_.startswith("complaint."):
             self._complaint(type_, data)
 

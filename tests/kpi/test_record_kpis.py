@@ -106,7 +106,7 @@ class TestComplaints:
         due = t(2001, 2, 3, 12)  # long past: a task never done counts against
         ids = [str(uuid.uuid4()) for _ in range(3)]
         for followup_id in ids:
-            await deliver(client, "followup.scheduled", {"followup_id": followup_id, "dealer_code": "D2",
+            await deliver(client, "followup.scheduled", {"followup_id": followup_id, "dealer_code": "D2", "kind": "service",
                                                          "org_path": ORGS["D2"]["path"], "due_at": due.isoformat()})
         for followup_id, done in zip(ids[:2], (due, due + timedelta(seconds=1)), strict=True):
             await deliver(client, "followup.completed", {
