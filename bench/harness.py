@@ -14,7 +14,7 @@ import httpx
 
 from gateway.cli.topology import COMPONENTS
 from gateway.cli.up import Suite
-from tests.support.databases import drop_postgres_databases
+from tests.support.databases import app_role_url, drop_postgres_databases
 from tests.support.suite import Network, bootstrap_with_cli, free_port_base
 
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/csloop_bench"
@@ -43,6 +43,7 @@ def start_suite() -> RunningSuite:
     base = database_base()
     asyncio.run(drop_postgres_databases(base, [c.name for c in COMPONENTS]))
     data_dir = Path(tempfile.mkdtemp(prefix="csloop-bench-"))
+    base = app_role_url(base)  # as in production: a plain role, bound by row-level security (shared/rls.py)
     suite = Suite(data_dir=data_dir, port_base=free_port_base(), database_base=base)
     env = {k: v for k, v in os.environ.items() if k != "CSLOOP_DATABASE_URL"} | {"CSLOOP_DATABASE_URL": base}
     credentials = bootstrap_with_cli(data_dir, "BENCH", "Bench manufacturer", env)

@@ -1,0 +1,228 @@
+"""A mixed load through the gateway at a stated rate for a bounded time, on loopback.
+
+    .venv/bin/python -m bench.load_mixed [--rate 20] [--seconds 60] [--dealers 4]
+
+Open loop: operations start on a fixed schedule whatever the answers take (at most
+--concurrency in flight; a start that finds none free counts as `late`). The mix, by weight:
+DMS imports (CSV, 10 new customers each), repair orders (closed service visits: follow-up,
+CSI invitation and KPI facts by events), survey submissions (an invitation, then the
+customer's answers on the public API), complaint updates (If-Match PATCH), KPI reads.
+Reports p50, p99, errors per kind; every accepted write is kept in `Ledger` for bench/faults.py.
+"""
+
+import argparse
+import asyncio
+import random
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bench.harness import start_suite, write_result
+from tests.e2e.test_survey_flow import csi_answers, vin
+
+MIX = {"dms_import": 1, "repair_order": 4, "survey_submission": 3, "complaint_update": 3, "kpi_read": 4}
+IMPORT_ROWS = 10
+
+
+@dataclass
+class Dealer:
+    code: str
+    key: str
+    customers: list[str] = field(default_factory=list)  # fresh ones: one invitation per customer per 30 days
+    vehicles: list[tuple[str, str]] = field(default_factory=list)  # (vin, customer id)
+    complaints: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Ledger:
+    """What the load sent and how it was answered: accepted (2xx), refused (4xx), unknown (5xx, no answer)."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    outcomes: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    accepted: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    unknown: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    late: int = 0
+
+    def record(self, kind: str, started: float, status: int | None, item: Any) -> None:
+        self.latencies[kind].append((time.perf_counter() - started) * 1000)
+        if status is not None and 200 <= status < 300:
+            self.outcomes[kind]["ok"] += 1
+            self.accepted[kind].append(item)
+        elif status == 412:
+            self.outcomes[kind]["conflict_412"] += 1  # a concurrent update won: a correct answer, not an error
+        elif status is not None and status < 500:
+            self.outcomes[kind][f"http_{status}"] += 1
+        else:
+            self.outcomes[kind]["error" if status is None else f"http_{status}"] += 1
+            self.unknown[kind].append(item)
+
+    def report(self) -> dict[str, Any]:
+        kinds = {}
+        for kind, values in sorted(self.latencies.items()):
+            ordered = sorted(values)
+            kinds[kind] = {"n": len(ordered), "p50_ms": round(ordered[len(ordered) // 2], 1),
+                           "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
+                           "errors": sum(n for name, n in self.outcomes[kind].items() if name.startswith(("error", "http_5"))),
+                           "outcomes": dict(self.outcomes[kind])}
+        return {"kinds": kinds, "late_starts": self.late}
+
+
+class MixedLoad:
+    def __init__(self, url: str, dealers: list[Dealer], *, seed: int = 6) -> None:
+        self.url = url
+        self.dealers = dealers
+        self.rng = random.Random(seed)
+        self.ledger = Ledger()
+        self.month = datetime.now(UTC).strftime("%Y-%m")
+        self.survey_id = ""
+
+    def client(self, dealer: Dealer | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {dealer.key}"} if dealer else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
+
+    async def run(self, rate: float, seconds: float, concurrency: int = 64) -> Ledger:
+        kinds = [kind for kind, weight in MIX.items() for _ in range(weight)]
+        slots = asyncio.Semaphore(concurrency)
+        clients = {d.code: self.client(d) for d in self.dealers}
+        public = self.client()
+        tasks: list[asyncio.Task[None]] = []
+
+        async def one(kind: str, dealer: Dealer) -> None:
+            try:
+                await getattr(self, kind)(clients[dealer.code], public, dealer)
+            finally:
+                slots.release()
+
+        started = time.perf_counter()
+        for tick in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, started + tick / rate - time.perf_counter()))
+            if slots.locked():
+                self.ledger.late += 1
+                continue
+            await slots.acquire()
+            tasks.append(asyncio.create_task(one(self.rng.choice(kinds), self.rng.choice(self.dealers))))
+        await asyncio.gather(*tasks)
+        for client in [*clients.values(), public]:
+            await client.aclose()
+        return self.ledger
+
+    async def _send(self, kind: str, item: Any, call: Any) -> httpx.Response | None:
+        started = time.perf_counter()
+        try:
+            response = await call
+        except httpx.HTTPError:
+            self.ledger.record(kind, started, None, item)
+            return None
+        self.ledger.record(kind, started, response.status_code, item)
+        return response
+
+    async def dms_import(self, client: httpx.AsyncClient, _public: httpx.AsyncClient, dealer: Dealer) -> None:
+        ids = [f"LOAD-{uuid.uuid4().hex[:12]}" for _ in range(IMPORT_ROWS)]
+        rows = "".join(f"{i},负载客户,139{self.rng.randrange(10**8):08d},true\n" for i in ids)
+        await self._send("dms_import", (dealer.code, ids), client.post(
+            "/v1/customers/import", params={"dealer_code": dealer.code}, content="external_id,name,phone,consent_survey\n" + rows,
+            headers={"Content-Type": "text/csv"}))
+
+    async def repair_order(self, client: httpx.AsyncClient, _public: httpx.AsyncClient, dealer: Dealer) -> None:
+        car, owner = self.rng.choice(dealer.vehicles)
+        ro = f"RO-{uuid.uuid4().hex[:12]}"
+        opened = datetime.now(UTC) - timedelta(hours=3)
+        await self._send("repair_order", (dealer.code, ro), client.post("/v1/service-visits", json={
+            "ro_number": ro, "vin": car, "customer_id": owner, "dealer_code": dealer.code, "visit_type": "repair",
+            "opened_at": opened.isoformat(), "closed_at": (opened + timedelta(hours=2)).isoformat(),
+            "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 20000, "amount_minor": 50000,
+            "advisor": "李强"}))
+
+    async def survey_submission(self, client: httpx.AsyncClient, public: httpx.AsyncClient, dealer: Dealer) -> None:
+        if not dealer.customers:
+            return
+        invited = await self._send("survey_invitation", dealer.code, client.post("/v1/survey-invitations", json={
+            "survey_id": self.survey_id, "customer_id": dealer.customers.pop(), "dealer_code": dealer.code,
+            "channel": "sms", "consent_confirmed": True}))
+        if invited is None or invited.status_code != 201:
+            return
+        invitation = invited.json()
+        await self._send("survey_submission", invitation["id"], public.post(
+            f"/v1/public/surveys/{invitation['token']}/responses",
+            json={"answers": csi_answers(self.rng.randint(5, 10), nps=self.rng.randint(0, 10))}))
+
+    async def complaint_update(self, client: httpx.AsyncClient, _public: httpx.AsyncClient, dealer: Dealer) -> None:
+        complaint = self.rng.choice(dealer.complaints)
+        current = await client.get(f"/v1/complaints/{complaint}")
+        if current.status_code != 200:
+            self.ledger.outcomes["complaint_update"][f"read_{current.status_code}"] += 1
+            return
+        await self._send("complaint_update", complaint, client.patch(
+            f"/v1/complaints/{complaint}", json={"assignee": f"agent-{self.rng.randrange(100)}"},
+            headers={"If-Match": current.headers["etag"]}))
+
+    async def kpi_read(self, client: httpx.AsyncClient, _public: httpx.AsyncClient, dealer: Dealer) -> None:
+        await self._send("kpi_read", None, client.get("/v1/kpi/summary", params={"org_code": dealer.code,
+                                                                                 "period": self.month}))
+
+
+def prepare(network: Any, dealers: int, customers_per_dealer: int = 300) -> tuple[list[Dealer], str]:
+    """A distributor, its dealers, a manufacturer CSI survey; per dealer customers, vehicles and open complaints."""
+    from tests.e2e.test_survey_page import published_survey
+
+    survey = published_survey(network.manufacturer, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"})
+    distributor = network.org("distributor")
+    prepared = []
+    for _ in range(dealers):
+        org = network.org("dealer", distributor)
+        dealer = Dealer(org.code, org.key)
+        rows = "".join(f"SEED-{n},客户{n},138{n:08d},true\n" for n in range(customers_per_dealer))
+        imported = org.client.post("/v1/customers/import", params={"dealer_code": org.code},
+                                   content="external_id,name,phone,consent_survey\n" + rows,
+                                   headers={"Content-Type": "text/csv"}, timeout=300)
+        assert imported.status_code == 200, imported.text
+        cursor = None
+        while True:
+            page = org.client.get("/v1/customers", params={"limit": 500} | ({"cursor": cursor} if cursor else {})).json()
+            dealer.customers += [c["id"] for c in page["items"]]
+            if not (cursor := page["next_cursor"]):
+                break
+        for owner in dealer.customers[:10]:
+            car = vin()
+            made = org.client.post("/v1/vehicles", json={"vin": car, "model": "Lumen S", "model_year": 2024,
+                                                         "owner_customer_id": owner})
+            assert made.status_code == 201, made.text
+            dealer.vehicles.append((car, owner))
+        for owner in dealer.customers[10:20]:
+            made = org.client.post("/v1/complaints", json={"dealer_code": org.code, "customer_id": owner,
+                                                           "channel": "hotline", "category": "other", "priority": "P3",
+                                                           "description": "load"})
+            assert made.status_code == 201, made.text
+            dealer.complaints.append(made.json()["id"])
+        dealer.customers = dealer.customers[20:]
+        prepared.append(dealer)
+    return prepared, survey
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=20.0, help="operations started per second")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--dealers", type=int, default=4)
+    args = parser.parse_args()
+    running = start_suite()
+    try:
+        dealers, survey = prepare(running.network, args.dealers)
+        load = MixedLoad(running.network.url, dealers)
+        load.survey_id = survey
+        ledger = asyncio.run(load.run(args.rate, args.seconds))
+    finally:
+        running.stop()
+    result = {"rate_per_s": args.rate, "seconds": args.seconds, "dealers": args.dealers, **ledger.report()}
+    write_result("load_mixed", result)
+    errors = sum(kind["errors"] for kind in result["kinds"].values())
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
