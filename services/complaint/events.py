@@ -23,6 +23,7 @@ def _common(case: Complaint) -> dict[str, Any]:
         "customer_id": case.customer_id, "vin": case.vin, "channel": case.channel, "category": case.category,
         "priority": case.priority, "status": case.status, "opened_at": case.opened_at,
         "resolved_at": case.resolved_at, "reopen_count": case.reopen_count,
+        "first_response_due": case.first_response_due, "resolution_due": case.resolution_due,
     }
 
 
@@ -32,8 +33,7 @@ def _root_cause(case: Complaint) -> dict[str, Any] | None:
 
 async def opened(session: AsyncSession, case: Complaint) -> None:
     payload = contract.ComplaintOpened(ro_number=case.ro_number, survey_response_id=case.survey_response_id,
-                                       first_response_due=case.first_response_due,
-                                       resolution_due=case.resolution_due, **_common(case))
+                                       **_common(case))
     await _publish(session, contract.OPENED, f"complaints/{case.id}", payload)
 
 

@@ -100,7 +100,10 @@ async def record_complaint_opened(store: FactStore, data: dict[str, Any]) -> Non
 
 async def record_status_changed(store: FactStore, data: dict[str, Any]) -> None:
     c = complaint_contract.StatusChanged.model_validate(data)
-    await store.update_complaint(c.complaint_id, {"status": c.status, "resolved_at": c.resolved_at})
+    # Due times move while a case waits on the customer; each change carries the current ones.
+    dues = {key: value for key, value in (("first_response_due", c.first_response_due),
+                                          ("resolution_due", c.resolution_due)) if value is not None}
+    await store.update_complaint(c.complaint_id, {"status": c.status, "resolved_at": c.resolved_at, **dues})
     if c.from_status == "new":
         await store.first_response(c.complaint_id, c.changed_at)
 

@@ -41,13 +41,14 @@ class _Payload(BaseModel):
     opened_at: datetime
     resolved_at: datetime | None = None
     reopen_count: int = 0
+    # Current due times: they move later while the case waits on the customer.
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
 
 
 class ComplaintOpened(_Payload):
     ro_number: str | None = None
     survey_response_id: uuid.UUID | None = None
-    first_response_due: datetime
-    resolution_due: datetime
 
 
 class StatusChanged(_Payload):

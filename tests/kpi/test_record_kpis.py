@@ -102,6 +102,16 @@ class TestComplaints:
         assert counts == {"org_code": "D1", "period": "2060-05", "opened": 2, "open": 0, "breached": 1,
                           "by_category": {"price_billing": 1, "repair_quality": 1}}
 
+    async def test_time_waiting_on_the_customer_moves_the_resolution_due_time(self, client):
+        opened = t(2063, 3, 2, 9)
+        case = _case("D3", opened)  # resolution due 48 h after opening
+        await deliver(client, "complaint.opened", case)
+        await _move(client, case, "acknowledged", opened + timedelta(hours=1))
+        case["resolution_due"] = (opened + timedelta(hours=72)).isoformat()  # a day waiting on the customer
+        await _move(client, case, "resolved", opened + timedelta(hours=60))
+        sla = (await summary(client, "D3", "2063-03"))["sla_resolution"]
+        assert (sla["value"], sla["n"]) == (100.0, 1)
+
     async def test_followups_on_time_by_their_due_time(self, client):
         due = t(2001, 2, 3, 12)  # long past: a task never done counts against
         ids = [str(uuid.uuid4()) for _ in range(3)]
