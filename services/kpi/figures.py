@@ -139,6 +139,7 @@ def _responded_in_time(case: ComplaintFact) -> bool:
 
 
 def _resolved_in_time(case: ComplaintFact) -> bool:
-    """Resolved and never breached: the breach job is the authority, as only it knows the time a case
-    spent waiting on the customer (which moves the due time the fact row was opened with)."""
-    return case.resolved_at is not None and not case.breached_resolution
+    """Resolved by the due time its last event carried (moved by time waiting on the customer), and
+    never reported breached by the complaint service's SLA job."""
+    return (case.resolved_at is not None and not case.breached_resolution
+            and case.resolved_at <= case.resolution_due)
