@@ -1,7 +1,5 @@
 """create_app: the KPI service assembled from the shared service plumbing."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -23,19 +21,8 @@ def create_app(settings: KpiSettings | None = None, *, migrate: bool = False, di
     settings = settings or KpiSettings()
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
     spec = ServiceSpec(title="CSLoop KPI service", routers=[api.router, api_internal.router], tables=TABLES,
-                       migrations=MIGRATIONS, event_handlers=event_handlers())
+                       migrations=MIGRATIONS, event_handlers=event_handlers(), closing=[directory.close])
     app = create_service_app(spec, settings, migrate=migrate)
     app.state.directory = directory
     app.state.source_transport = source_transport
-    plumbing = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with plumbing(app):
-            try:
-                yield
-            finally:
-                await directory.close()
-
-    app.router.lifespan_context = lifespan
     return app
