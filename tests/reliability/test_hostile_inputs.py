@@ -1,0 +1,205 @@
+"""A corpus of hostile inputs against every write endpoint of the merged OpenAPI, with the expected answer for each.
+
+Whole-body attacks (every POST/PUT/PATCH): deeply nested JSON and invalid UTF-8 are 400/422
+problems, a 10 MB body is 413. Field attacks (each string and number field of a valid body
+for each create endpoint): SQL fragments, control characters (NUL included), bidi and
+zero-width characters and 100,000-character strings, huge and non-finite numbers: a 4xx
+problem or a stored literal, never a 5xx; refused writes store nothing; SQL stays data.
+CSV: formula cells are neutralised in the survey export; oversized and malformed imports
+are answered with row errors or a 4xx problem.
+"""
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_survey_flow import csi_answers, vin
+from tests.e2e.test_survey_page import customer, invite, published_survey
+from tests.reliability.test_bola_matrix import dealer_records
+from tests.support.suite import Network, Org
+
+pytestmark = pytest.mark.e2e
+
+WRITE_METHODS = ("post", "put", "patch")
+SQL = ["' OR '1'='1", "'; DROP TABLE customers; --", "1) UNION SELECT password_hash FROM users --", "\\'; SELECT pg_sleep(5); --"]
+CONTROL = ["a\x00b", "\x07\x08\x1b[31mred", "\u202eevil\u200b", "\ud7ff\ufffe\uffff"]
+LONG = ["x" * 100_000]
+NUMBERS: list[Any] = [10**40, -(10**40), 1e308, -1]
+MB = 1024 * 1024
+
+
+def problem(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("application/problem+json")
+
+
+def write_operations(network: Network) -> list[tuple[str, str, str | None]]:
+    """(method, path, the media type of its request body, or None when it takes none and ignores what is sent)."""
+    schema = httpx.get(f"{network.url}/openapi.json", timeout=30).json()
+    return sorted((m, p, next(iter(op.get("requestBody", {}).get("content", {None: None}))))
+                  for p, item in schema["paths"].items() for m, op in item.items() if m in WRITE_METHODS)
+
+
+@pytest.fixture(scope="module")
+def world(network: Network) -> tuple[Org, dict[str, str]]:
+    d = network.org("distributor")
+    a = network.org("dealer", d)
+    return a, dealer_records(network, a) | {"token": "not-a-token", "key_id": str(uuid.uuid4())}
+
+
+def url_for(path: str, ids: dict[str, str]) -> str:
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+class TestWholeBodies:
+    BODIES = {
+        "deeply nested JSON": (b"[" * 100_000 + b"]" * 100_000, (400, 422)),
+        "deeply nested object": (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, (400, 422)),
+        "invalid UTF-8": (b'{"name": "\xff\xfe\xc3\x28"}', (400, 422)),
+        "not JSON at all": (b"\x00\x01\x02 <xml/>", (400, 422)),
+        "10 MB body": (b'{"name": "' + b"a" * (10 * MB) + b'"}', (413,)),
+    }
+
+    def test_every_write_endpoint_refuses_malformed_bodies(self, network: Network, world: tuple[Org, dict]) -> None:
+        a, ids = world
+        failures = []
+        for method, path, media_type in write_operations(network):
+            if path == "/v1/customers/import":
+                continue  # CSV and JSON Lines; TestCsv below
+            for name, (body, expected) in self.BODIES.items():
+                response = a.client.request(method.upper(), url_for(path, ids), content=body,
+                                            headers={"Content-Type": "application/json", "If-Match": '"1"'})
+                if media_type is None and 413 not in expected:
+                    ok = response.status_code < 500  # no body in its contract: what is sent is never read
+                elif media_type == "application/x-www-form-urlencoded":
+                    ok = response.status_code == 400 and "error" in response.json()  # OAuth answers RFC 6749 errors
+                else:
+                    ok = response.status_code in expected and problem(response)
+                if not ok:
+                    failures.append(f"{method.upper()} {path} {name}: {response.status_code} {response.text[:120]}")
+        assert not failures, "\n".join(failures)
+
+
+def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tuple[str, dict[str, Any], str | None]]:
+    """Create endpoints with a valid body each, and the list that finds what they stored (by a marker field)."""
+    owner = customer(a, a.code)["id"]
+    return {
+        "/v1/customers": ("post", {"external_id": "M", "dealer_code": a.code, "name": "M", "phone": "13800138000",
+                                   "email": "m@example.cn", "city": "上海"}, "/v1/customers?limit=500"),
+        "/v1/vehicles": ("post", {"vin": vin(), "model": "M", "model_year": 2025, "plate": "京A1",
+                                  "owner_customer_id": owner}, None),
+        "/v1/prospects": ("post", {"dealer_code": a.code, "name": "M", "level": "H", "intended_model": "M",
+                                   "source": "web"}, "/v1/prospects?limit=500"),
+        "/v1/service-visits": ("post", {"ro_number": "M", "vin": ids["vin"], "customer_id": ids["customer_id"],
+                                        "dealer_code": a.code, "visit_type": "repair", "mileage_km": 10,
+                                        "amount_minor": 100, "advisor": "M"}, None),
+        "/v1/complaints": ("post", {"dealer_code": a.code, "channel": "hotline", "category": "other",
+                                    "priority": "P4", "description": "M"}, "/v1/complaints?limit=500"),
+        "/v1/orgs": ("post", {"code": "M", "name": "M", "kind": "dealer", "parent_code": a.code, "region": "M"}, None),
+        "/v1/kpi/targets": ("put", {"org_code": a.code, "kpi": "csi", "period": "2026-01", "target": 80}, None),
+        "/v1/complaints/{complaint_id}/comments": ("post", {"text": "M"}, None),
+        "/v1/follow-ups/{followup_id}/complete": ("post", {"outcome": "M", "note": "M"}, None),
+    }
+
+
+def mutations(body: dict[str, Any]) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for field, value in body.items():
+        if isinstance(value, str) and not field.endswith(("_id", "_code")) and field not in ("kind", "visit_type", "priority",
+                                                                                              "channel", "category", "level"):
+            out += [(field, v) for v in SQL + CONTROL + LONG]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out += [(field, v) for v in NUMBERS]
+    return out
+
+
+class TestFields:
+    def test_hostile_field_values_are_refused_or_stored_as_data(self, network: Network, world: tuple[Org, dict]) -> None:
+        a, ids = world
+        failures, refused_markers, listings = [], [], {}
+        for path, (method, body, listing) in valid_bodies(network, a, ids).items():
+            for field, value in mutations(body):
+                marker = uuid.uuid4().hex[:10]
+                attempt = dict(body)
+                for key in ("external_id", "ro_number", "code"):
+                    if key in attempt and key != field:
+                        attempt[key] = f"H{marker}".upper()
+                if "description" in attempt and field != "description":
+                    attempt["description"] = f"hostile {marker}"
+                attempt[field] = value
+                response = a.client.request(method.upper(), url_for(path, ids), json=attempt)
+                if response.status_code >= 500 or (response.status_code >= 400 and not problem(response)):
+                    failures.append(f"{method.upper()} {path} {field}={str(value)[:30]!r}: {response.status_code} {response.text[:150]}")
+                elif response.status_code >= 400 and listing:
+                    refused_markers.append(marker)
+                    listings[path] = listing
+        assert not failures, "\n".join(failures)
+        for listing in listings.values():
+            stored = json.dumps(a.client.get(listing).json())
+            assert not [m for m in refused_markers if m in stored or m.upper() in stored], f"refused writes stored in {listing}"
+        # SQL stayed data: the tables it named are all still there.
+        assert a.client.get("/v1/customers").status_code == 200
+
+    def test_sql_fragments_round_trip_as_literal_text(self, world: tuple[Org, dict]) -> None:
+        a, _ids = world
+        for fragment in SQL:
+            made = a.client.post("/v1/customers", json={"external_id": uuid.uuid4().hex[:12], "dealer_code": a.code,
+                                                        "name": fragment, "phone": f"139{uuid.uuid4().int % 10**8:08d}"})
+            assert made.status_code == 201, made.text
+            assert a.client.get(f"/v1/customers/{made.json()['id']}").json()["name"] == fragment.strip()
+
+
+class TestCsv:
+    def test_survey_export_neutralises_formula_cells(self, network: Network) -> None:
+        d = network.org("distributor")
+        a = network.org("dealer", d)
+        survey_id = published_survey(a, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"})
+        formulas = ["=HYPERLINK(\"http://evil\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+        for formula in formulas:
+            invitation = invite(a, survey_id)
+            answers = csi_answers(3, nps=2) | {"nps_reason": formula}
+            submitted = network.client(None).post(f"/v1/public/surveys/{invitation['token']}/responses",
+                                                  json={"answers": answers})
+            assert submitted.status_code in (200, 201), submitted.text
+        export = a.client.get("/v1/survey-responses/export.csv", params={"survey_id": survey_id})
+        assert export.status_code == 200, export.text
+        import csv
+        import io
+
+        cells = [cell for row in csv.reader(io.StringIO(export.text)) for cell in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(c)], cells[:40]
+        assert any("HYPERLINK" in c for c in cells)
+
+    @pytest.mark.parametrize("name,body", [
+        ("one 5 MB field", "external_id,name,phone\nX1," + "a" * (5 * MB) + ",13800138000\n"),
+        ("5,000 columns", ",".join(f"c{i}" for i in range(5000)) + "\n" + ",".join("v" for _ in range(5000)) + "\n"),
+        ("50,000 empty rows", "external_id,name,phone\n" + "\n" * 50_000),
+        ("invalid UTF-8", "external_id,name,phone\nX1,\udcff\udcfe,13800138000\n"),
+        ("formula cells", "external_id,name,phone\nX1,=cmd|' /C calc'!A0,13800138000\n"),
+        ("NUL bytes", "external_id,name,phone\nX\x001,a\x00b,13800138000\n"),
+    ])
+    def test_oversized_and_malformed_imports_are_answered_not_crashed(self, network: Network, name: str, body: str) -> None:
+        d = network.org("distributor")
+        a = network.org("dealer", d)
+        response = a.client.post("/v1/customers/import", params={"dealer_code": a.code},
+                                 content=body.encode("utf-8", "surrogateescape"), headers={"Content-Type": "text/csv"},
+                                 timeout=120)
+        assert response.status_code < 500, response.text[:300]
+        if response.status_code >= 400:
+            assert problem(response)
+            assert a.client.get("/v1/customers").json()["items"] == []
+        else:
+            summary = response.json()
+            assert summary["created"] + summary["updated"] + summary["failed"] <= 1
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
