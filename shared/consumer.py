@@ -58,6 +58,46 @@ class EventConsumer:
             raise
         return "applied"
 
+    async def handle_batch(self, events: list[CloudEvent]) -> dict[str, str]:
+        """Apply a relay's batch: together in one transaction (one commit, not hundreds), or, if
+        that fails, each on its own so one bad event holds up only itself. Raises when any event
+        still failed: the sender then retries the batch, and what was applied reads as duplicate.
+        """
+        try:
+            return await self.handle_together(events)
+        except Exception:
+            logger.warning("a batch of %d events failed together; applying them one by one", len(events), exc_info=True)
+        outcomes: dict[str, str] = {}
+        failed: list[Exception] = []
+        for event in events:
+            try:
+                outcomes[event.id] = await self.handle(event)
+            except Exception as exc:
+                failed.append(exc)
+        if failed:
+            raise failed[0]
+        return outcomes
+
+    async def handle_together(self, events: list[CloudEvent]) -> dict[str, str]:
+        """All of the batch in one transaction, or (on any error) none of it."""
+        outcomes: dict[str, str] = {}
+        async with self._sessions() as session, session.begin():
+            ids = [event.id for event in events]
+            seen = set((await session.scalars(
+                select(self._processed.c.event_id).where(self._processed.c.event_id.in_(ids)))).all())
+            for event in events:
+                handler = self.handlers.get(event.type)
+                if handler is None:
+                    outcomes[event.id] = "ignored"
+                elif event.id in seen:
+                    outcomes.setdefault(event.id, "duplicate")
+                else:
+                    seen.add(event.id)
+                    await session.execute(insert(self._processed).values(event_id=event.id, type=event.type, processed_at=utcnow()))
+                    await handler(session, event)
+                    outcomes[event.id] = "applied"
+        return outcomes
+
 
 async def _apply(consumer: EventConsumer, event: CloudEvent) -> str:
     outcome = await consumer.handle(event)
@@ -79,6 +119,8 @@ def internal_events_router(consumer_of: Callable[[Request], EventConsumer]) -> A
         consumer = consumer_of(request)
         if isinstance(events, CloudEvent):
             return {"id": events.id, "outcome": await _apply(consumer, events)}
-        return {"outcomes": {event.id: await _apply(consumer, event) for event in events}}
+        outcomes = await consumer.handle_batch(events)
+        logger.info("batch of %d events: %d applied", len(events), sum(o == "applied" for o in outcomes.values()))
+        return {"outcomes": outcomes}
 
     return router

@@ -105,8 +105,19 @@ class NatsEventSubscriber:
                 messages = await subscription.fetch(FETCH_BATCH, timeout=1.0)
             except NatsTimeout:
                 continue
+            await self._apply_all(messages)
+
+    async def _apply_all(self, messages: list[Any]) -> None:
+        """The fetched batch in one transaction when it goes through; else message by message."""
+        try:
+            events = [CloudEvent.model_validate_json(message.data) for message in messages]
+            await self._consumer.handle_together(events)
+        except Exception:
             for message in messages:
                 await self._apply(message)
+            return
+        for message in messages:
+            await message.ack()
 
     async def _apply(self, message: Any) -> None:
         try:
