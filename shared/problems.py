@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -174,8 +175,21 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=500, media_type=PROBLEM_MEDIA_TYPE)
 
 
+# PostgreSQL text cannot hold U+0000 (SQLSTATE 22021, and 22P05 in jsonb); SQLite can. Caller input, not a fault.
+TEXT_THE_DATABASE_REFUSES = {"22021", "22P05"}
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if getattr(getattr(exc, "orig", None), "sqlstate", None) in TEXT_THE_DATABASE_REFUSES:
+        refused = UnprocessableContent("Text may not contain NUL (U+0000) characters",
+                                       errors=[{"field": "body", "message": "contains a NUL character"}])
+        return problem_response(refused, request.url.path)
+    return await _on_unexpected(request, exc)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
