@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 
 from services.survey import surveys
 from services.survey.definition import Kind
@@ -63,7 +63,7 @@ async def publish_survey(survey_id: uuid.UUID, repo: WriteRepo) -> SurveyVersion
 
 
 @router.get("/v1/surveys/{survey_id}/versions/{number}", responses=problem_responses(401, 403, 404))
-async def get_version(survey_id: uuid.UUID, number: int, repo: ReadRepo) -> SurveyVersionRead:
+async def get_version(survey_id: uuid.UUID, number: Annotated[int, Path(ge=1, le=2**31 - 1)], repo: ReadRepo) -> SurveyVersionRead:
     """One published version, exactly as customers answered it."""
     survey, version = await surveys.get_version(repo, survey_id, number)
     return surveys.version_read(survey, version)
