@@ -36,6 +36,8 @@ class OrgDirectory:
         await self._client.aclose()
 
     async def get(self, code: str) -> OrgInfo | None:
+        if not code:
+            return None  # names no organisation (and "/internal/orgs/" is another route)
         cached = self._cache.get(code)
         if cached and cached[0] > time.monotonic():
             return cached[1]
