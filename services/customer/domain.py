@@ -172,6 +172,9 @@ def validate_import_row(row: int, raw: dict[str, Any], today: date | None = None
 
 def _text(value: Any, name: str, errors: list[tuple[str, str]]) -> str | None:
     if value.__class__ is str:  # the common case first: every CSV value is a string
+        if "\x00" in value:  # PostgreSQL text cannot hold it: a row error, not a failed import
+            errors.append((name, "contains a NUL character"))
+            return None
         return value.strip() or None
     if value is None:
         return None
