@@ -4,6 +4,7 @@ The gateway owns organisations. A service that is told `dealer_code` asks the ga
 for that org's path and kind, then remembers it for a minute.
 """
 
+import re
 import time
 
 from urllib.parse import quote
@@ -13,7 +14,9 @@ from pydantic import BaseModel
 
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
 from shared.problems import NotFound, ServiceUnavailable, UnprocessableContent
+from shared.types import ORG_CODE_PATTERN
 
+ORG_CODE = re.compile(ORG_CODE_PATTERN)
 CACHE_SECONDS = 60.0
 
 
@@ -36,8 +39,8 @@ class OrgDirectory:
         await self._client.aclose()
 
     async def get(self, code: str) -> OrgInfo | None:
-        if not code:
-            return None  # names no organisation (and "/internal/orgs/" is another route)
+        if not ORG_CODE.match(code.strip().upper()):
+            return None  # no org has such a code ("", "x/y", control characters: all caller input)
         cached = self._cache.get(code)
         if cached and cached[0] > time.monotonic():
             return cached[1]
