@@ -45,22 +45,25 @@ class FactStore:
         await self.session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
 
     async def _bump(self, month: str, org_path: str, aggs: dict[str, Agg]) -> None:
-        """Add to several metrics' rollups in one statement (one round trip per event, not one per metric)."""
-        statement = self._insert(Rollup).values([{"metric": metric, "month": month, "org_path": org_path, "n": agg.n,
-                                                  "s": agg.s, "ss": agg.ss} for metric, agg in aggs.items()])
-        await self.session.execute(statement.on_conflict_do_update(
+        """Add to several metrics' rollups in one round trip. One parametrised statement run for
+        many rows (not a VALUES list of varying length) so SQLAlchemy compiles it once, not per event."""
+        statement = self._insert(Rollup)
+        statement = statement.on_conflict_do_update(
             index_elements=["metric", "month", "org_path"],
             set_={"n": Rollup.n + statement.excluded.n, "s": Rollup.s + statement.excluded.s,
-                  "ss": Rollup.ss + statement.excluded.ss}))
+                  "ss": Rollup.ss + statement.excluded.ss})
+        await self.session.execute(statement, [{"metric": metric, "month": month, "org_path": org_path, "n": agg.n,
+                                                "s": agg.s, "ss": agg.ss} for metric, agg in aggs.items()])
 
     async def _bump_factors(self, kind: str, month: str, org_path: str, factors: dict[str, float], y: float) -> None:
-        rows = [{"kind": kind, "month": month, "org_path": org_path, "factor": factor, "n": 1, "sx": x, "sy": y,
-                 "sxx": x * x, "syy": y * y, "sxy": x * y} for factor, x in sorted(factors.items())]
-        statement = self._insert(FactorRollup).values(rows)
-        await self.session.execute(statement.on_conflict_do_update(
+        statement = self._insert(FactorRollup)
+        statement = statement.on_conflict_do_update(
             index_elements=["kind", "month", "org_path", "factor"],
             set_={name: getattr(FactorRollup, name) + statement.excluded[name]
-                  for name in ("n", "sx", "sy", "sxx", "syy", "sxy")}))
+                  for name in ("n", "sx", "sy", "sxx", "syy", "sxy")})
+        await self.session.execute(statement, [
+            {"kind": kind, "month": month, "org_path": org_path, "factor": factor, "n": 1, "sx": x, "sy": y,
+             "sxx": x * x, "syy": y * y, "sxy": x * y} for factor, x in sorted(factors.items())])
 
     # --- survey ---------------------------------------------------------------------------------
 
