@@ -40,6 +40,6 @@ def test_every_operation_survives_generated_requests(network: Network, artifacts
     report = artifacts_dir / "schemathesis-junit.xml"
     timeout = int(os.environ.get("CSLOOP_FUZZ_TIMEOUT", "600"))
     result = subprocess.run(schemathesis_command(network, examples, phases, report), capture_output=True, text=True,
-                            timeout=timeout, check=False)
+                            timeout=timeout, check=False, cwd=artifacts_dir)  # its replay store lands there
     (artifacts_dir / "schemathesis.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-3000:]
