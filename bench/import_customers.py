@@ -9,6 +9,8 @@ import csv
 import random
 import tempfile
 import time
+import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import asyncpg
@@ -62,6 +64,32 @@ async def copy_reference(path: Path) -> float:
         await connection.close()
 
 
+async def copy_into_customers_shape(path: Path) -> float:
+    """COPY of the same rows, as complete customer records, into a table with the customers
+    table's columns, constraints and indexes: what storing them costs before any of our code."""
+    url = make_url(database_base() + "_customer").set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    now = datetime.now(UTC)
+    with path.open(newline="") as source:
+        records = [(uuid.uuid4(), "SHAPE", "/BENCH/SHAPE/", now, now, row["external_id"], row["name"], "+86" + row["phone"],
+                    row["email"], date.fromisoformat(row["birth_date"]), row["city"], True, False, True, None, 1)
+                   for row in csv.DictReader(source)]
+    try:
+        await connection.execute("DROP TABLE IF EXISTS bench_customers_shape")
+        await connection.execute("CREATE TABLE bench_customers_shape (LIKE customers INCLUDING DEFAULTS "
+                                 "INCLUDING CONSTRAINTS INCLUDING INDEXES)")
+        columns = [r["attname"] for r in await connection.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum")]
+        started = time.perf_counter()
+        await connection.copy_records_to_table("bench_customers_shape", records=records, columns=columns)
+        elapsed = time.perf_counter() - started
+        await connection.execute("DROP TABLE bench_customers_shape")
+        return elapsed
+    finally:
+        await connection.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
@@ -73,6 +101,7 @@ def main() -> None:
     try:
         dealer = running.network.org("dealer", running.network.org("distributor"))
         copy_seconds = asyncio.run(copy_reference(path))
+        shape_seconds = asyncio.run(copy_into_customers_shape(path))
         gateway_seconds, result = import_through_gateway(running.network.url, dealer.key, dealer.code, path)
         assert result["created"] == rows, result
         update_seconds, updated = import_through_gateway(running.network.url, dealer.key, dealer.code, path)
@@ -83,7 +112,9 @@ def main() -> None:
         "rows": rows, "file_mb": round(path.stat().st_size / 2**20, 1),
         "copy_rows_per_s": round(rows / copy_seconds), "gateway_create_rows_per_s": round(rows / gateway_seconds),
         "gateway_update_rows_per_s": round(rows / update_seconds),
+        "copy_into_customers_shape_rows_per_s": round(rows / shape_seconds),
         "ratio_to_copy": round(copy_seconds / gateway_seconds, 3),
+        "ratio_to_copy_into_customers_shape": round(shape_seconds / gateway_seconds, 3),
     })
 
 

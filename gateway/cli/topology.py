@@ -26,7 +26,9 @@ COMPONENTS = (
     Component("customer", "services.customer", 1, ("vehicle.delivered", "service_visit.closed", "prospect.")),
     Component("survey", "services.survey", 2, ("customer.", "vehicle.delivered", "service_visit.closed", "complaint.resolved")),
     Component("complaint", "services.complaint", 3, ("survey.alert.raised", "customer.erased")),
-    Component("kpi", "services.kpi", 4, ("customer.", "vehicle.", "service_visit.", "survey.", "complaint.", "followup.")),
+    # Only what feeds a KPI: a 100,000-row customer import sends the KPI service nothing.
+    Component("kpi", "services.kpi", 4, ("vehicle.delivered", "service_visit.closed", "followup.", "survey.response.",
+                                         "survey.invitation.sent", "survey.alert.", "complaint.")),
 )
 
 
