@@ -1,4 +1,4 @@
-"""HTTP layer for stored survey responses: list, read, CSV export."""
+"""HTTP layer for stored survey responses: list, read, CSV export, third-party import."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -7,14 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import IntegrityError
 
-from services.survey import export, responses, surveys
+from services.survey import export, imports, responses, surveys
 from services.survey.definition import Kind
-from services.survey.deps import ReadRepo, SettingsDep
+from services.survey.deps import DirectoryDep, ReadRepo, SettingsDep, WriteRepo
 from services.survey.repository import ResponseFilter, SurveyRepository
-from services.survey.schemas import ResponseRead
+from services.survey.schemas import ResponseImport, ResponseImportResult, ResponseRead
 from shared.pagination import Page, PageParams, page_params
-from shared.problems import problem_responses
+from shared.problems import Conflict, problem_responses
 
 router = APIRouter(tags=["survey responses"])
 
@@ -57,6 +58,17 @@ async def export_responses(request: Request, where: FilterDep, settings: Setting
 
     return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="survey-responses.csv"'})
+
+
+@router.post("/v1/survey-responses/import", responses=problem_responses(401, 403, 404, 409, 422))
+async def import_responses(data: ResponseImport, repo: WriteRepo, directory: DirectoryDep) -> ResponseImportResult:
+    """Results of a CSI/SSI study run by a third party, scored like public submissions and kept with
+    their own `submitted_at`; idempotent by (survey_id, external_id); bad rows in `errors` (row 1 = first)."""
+    try:
+        outcome = await imports.import_responses(repo, directory, data)
+    except IntegrityError as exc:
+        raise Conflict("Another import of the same responses ran at the same time; send them again") from exc
+    return ResponseImportResult.model_validate(outcome, from_attributes=True)
 
 
 @router.get("/v1/survey-responses/{response_id}", responses=problem_responses(401, 403, 404))

@@ -97,10 +97,14 @@ class Invitation(Base):
 
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
-    __table_args__ = (Index("ix_survey_responses_created_at_id", "created_at", "id"),)
+    __table_args__ = (Index("ix_survey_responses_created_at_id", "created_at", "id"),
+                      UniqueConstraint("survey_id", "external_id"))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    invitation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invitations.id"), unique=True)
+    # None for a response imported from a third-party study (no invitation of ours).
+    invitation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invitations.id"), unique=True)
+    # The third party's id of an imported response; imports are idempotent by (survey_id, external_id).
+    external_id: Mapped[str | None] = mapped_column(String(100))
     survey_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("surveys.id"), index=True)
     survey_version: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
@@ -117,6 +121,7 @@ class SurveyResponse(Base):
     score_index: Mapped[float | None] = mapped_column(Float)
     nps_category: Mapped[str | None] = mapped_column(String(10))
     alerts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # When the customer answered (for an import, the study's own timestamp).
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

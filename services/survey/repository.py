@@ -155,6 +155,18 @@ class SurveyRepository(ScopedRepository):
                 return
             page = PageParams(limit=batch, cursor=cursor)
 
+    async def imported_ids(self, survey_id: uuid.UUID, external_ids: list[str]) -> set[str]:
+        """Which of these third-party ids this survey already holds (imports are idempotent by them)."""
+        if not external_ids:
+            return set()
+        found = await self.session.scalars(select(SurveyResponse.external_id).where(
+            SurveyResponse.survey_id == survey_id, SurveyResponse.external_id.in_(external_ids)))
+        return {external_id for external_id in found if external_id is not None}
+
+    async def add_all(self, rows: list[Any]) -> None:
+        self.session.add_all(rows)
+        await self.session.flush()
+
     # --- erasure --------------------------------------------------------------------------------
 
     async def erase_customer(self, customer_id: uuid.UUID) -> list[SurveyResponse]:

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey import alerts, events, scoring, validation
 from services.survey.definition import Definition
@@ -82,9 +83,7 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -
         raise AlreadyAnswered("This survey has already been answered; answers cannot be changed")
     _check_open(invitation)
     definition = await _definition(repo, invitation)
-    answers = validation.clean_answers(definition, submitted)
-    scores = scoring.score(definition, answers)
-    reasons = alerts.reasons(definition, answers, scores)
+    answers, scores, reasons = assess(definition, submitted)
     now = utcnow()
     response = SurveyResponse(
         invitation_id=invitation.id, survey_id=invitation.survey_id, survey_version=invitation.survey_version,
@@ -98,11 +97,22 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -
         await repo.add(response)
     except IntegrityError as exc:  # a second tab submitted at the same moment and won
         raise AlreadyAnswered("This survey has already been answered") from exc
-    code = await repo.survey_code(invitation.survey_id)
-    await events.response_submitted(repo.session, response, code)
-    if level := alerts.priority(reasons):
-        await events.alert_raised(repo.session, response, code, level)
+    await publish(repo.session, response, await repo.survey_code(invitation.survey_id))
     return response, True
+
+
+def assess(definition: Definition, submitted: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """(clean answers, scores, alert reasons) of answers to `definition`, or 422 naming every bad question."""
+    answers = validation.clean_answers(definition, submitted)
+    scores = scoring.score(definition, answers)
+    return answers, scores, alerts.reasons(definition, answers, scores)
+
+
+async def publish(session: AsyncSession, response: SurveyResponse, survey_code: str) -> None:
+    """survey.response.submitted, and survey.alert.raised when a rule fired, in the caller's transaction."""
+    await events.response_submitted(session, response, survey_code)
+    if level := alerts.priority(response.alerts):
+        await events.alert_raised(session, response, survey_code, level)
 
 
 def public_read(response: SurveyResponse) -> PublicResponseRead:
@@ -115,7 +125,8 @@ def to_read(response: SurveyResponse) -> ResponseRead:
     return ResponseRead(
         id=response.id, invitation_id=response.invitation_id, survey_id=response.survey_id,
         survey_version=response.survey_version, kind=response.kind, dealer_code=response.dealer_code,
-        customer_id=response.customer_id, vin=response.vin, ro_number=response.ro_number, answers=response.answers,
+        external_id=response.external_id, customer_id=response.customer_id, vin=response.vin,
+        ro_number=response.ro_number, answers=response.answers,
         scores=scoring.rounded(response.scores), alerts=response.alerts, submitted_at=response.created_at,
     )
 

@@ -4,11 +4,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.survey.definition import AlertRules, Code, Factor, Kind, LocalText, Question
 from shared.contracts.survey import AlertReason, Channel, Scores
 from shared.types import VIN
+
+MAX_IMPORT_ROWS = 5000
 
 TemplateName = Literal["csi", "ssi", "nps", "servqual", "resolution"]
 
@@ -166,7 +168,8 @@ class PublicResponseRead(BaseModel):
 
 class ResponseRead(BaseModel):
     id: uuid.UUID
-    invitation_id: uuid.UUID
+    invitation_id: uuid.UUID | None = Field(description="None for a response imported from a third-party study")
+    external_id: str | None = Field(None, description="The third party's id of an imported response")
     survey_id: uuid.UUID
     survey_version: int
     kind: str
@@ -178,3 +181,40 @@ class ResponseRead(BaseModel):
     scores: Scores
     alerts: list[AlertReason]
     submitted_at: datetime
+
+
+class ResponseImportRow(_In):
+    """One third-party result; checked row by row, so one bad row does not refuse the others."""
+
+    external_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    dealer_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    customer_id: uuid.UUID | None = None
+    vin: VIN | None = None
+    ro_number: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    submitted_at: AwareDatetime = Field(description="When the customer answered, with its UTC offset; not in the future")
+    answers: dict[str, Any] = Field(max_length=500)
+
+
+class ResponseImport(_In):
+    """Results of a study run by a third party, scored against the survey's newest published version.
+
+    Each item of `responses` is `{external_id, dealer_code, customer_id?, vin?, ro_number?,
+    submitted_at, answers}`; a bad item is reported in `errors` and the good ones are kept.
+    """
+
+    survey_id: uuid.UUID
+    responses: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS,
+                                            json_schema_extra={"items": ResponseImportRow.model_json_schema()})
+
+
+class ImportError_(BaseModel):
+    row: int = Field(description="1 for the first item of `responses`")
+    field: str
+    message: str
+
+
+class ResponseImportResult(BaseModel):
+    created: int
+    duplicates: int = Field(description="Rows whose (survey_id, external_id) was already imported (nothing changed)")
+    failed: int
+    errors: list[ImportError_]

@@ -58,7 +58,8 @@ class Scores(BaseModel):
 
 class ResponseSubmitted(_Payload):
     response_id: uuid.UUID
-    invitation_id: uuid.UUID
+    # None for a response imported from a third-party study (POST /v1/survey-responses/import).
+    invitation_id: uuid.UUID | None = None
     submitted_at: datetime
     scores: Scores
 

@@ -1,0 +1,130 @@
+"""Third-party survey results in bulk (`POST /v1/survey-responses/import`).
+
+CSI and SSI studies are often run by a third party who delivers the results afterwards.
+Each row is checked, scored and alerted exactly like a public submission
+(`responses.assess`), against the survey's newest published version, and stored with the
+study's own `submitted_at` (with an offset, not in the future) so KPI trends get their
+history. Rows are idempotent by (survey_id, external_id): a row sent again is a duplicate
+and changes nothing. Bad rows are reported (row 1 = the first item) and the good ones kept;
+each stored row publishes survey.response.submitted (and survey.alert.raised when a rule
+fires) in the same transaction.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from services.survey import responses
+from services.survey.definition import Definition
+from services.survey.models import Survey, SurveyResponse
+from services.survey.repository import SurveyRepository
+from services.survey.schemas import ResponseImport, ResponseImportRow
+from services.survey.surveys import get_survey
+from shared.db import utcnow
+from shared.orgs import OrgDirectory, OrgInfo
+from shared.problems import Conflict, NotFound, UnprocessableContent, validation_errors
+
+
+@dataclass
+class Outcome:
+    created: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def fail(self, row: int, problems: list[dict[str, str]]) -> None:
+        self.failed += 1
+        self.errors += [{"row": row, **problem} for problem in problems]
+
+
+class _RowError(Exception):
+    def __init__(self, problems: list[dict[str, str]]) -> None:
+        super().__init__(problems[0]["message"])
+        self.problems = problems
+
+
+class _Dealers:
+    """The dealers rows name, each looked up once per import and checked against the caller and the survey."""
+
+    def __init__(self, repo: SurveyRepository, directory: OrgDirectory, survey: Survey) -> None:
+        self.repo, self.directory, self.survey = repo, directory, survey
+        # A dealer, or the row errors naming it gets.
+        self._known: dict[str, OrgInfo | list[dict[str, str]]] = {}
+
+    async def get(self, code: str) -> OrgInfo:
+        if code not in self._known:
+            self._known[code] = await self._look_up(code)
+        found = self._known[code]
+        if isinstance(found, list):
+            raise _RowError(found)
+        return found
+
+    async def _look_up(self, code: str) -> OrgInfo | list[dict[str, str]]:
+        try:
+            dealer = await self.directory.dealer_for(self.repo.principal, code)
+        except (NotFound, UnprocessableContent) as exc:
+            return exc.errors or [{"field": "dealer_code", "message": exc.detail}]
+        if not dealer.path.startswith(self.survey.org_path):
+            return [{"field": "dealer_code", "message": "the survey is not available to this dealer"}]
+        return dealer
+
+
+async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data: ResponseImport) -> Outcome:
+    survey = await get_survey(repo, data.survey_id)
+    if survey.published_version is None:
+        raise Conflict("Publish the survey before importing responses to it", reason="not_published")
+    version = await repo.version(survey.id, survey.published_version)
+    assert version is not None
+    definition = Definition.model_validate(version.definition)
+    dealers = _Dealers(repo, directory, survey)
+    outcome = Outcome()
+    rows: list[tuple[int, ResponseImportRow]] = []
+    for number, raw in enumerate(data.responses, start=1):
+        try:
+            rows.append((number, ResponseImportRow.model_validate(raw)))
+        except ValidationError as exc:
+            outcome.fail(number, validation_errors(exc.errors()))
+    seen = await repo.imported_ids(survey.id, [row.external_id for _, row in rows])
+    now = utcnow()
+    stored: list[SurveyResponse] = []
+    for number, row in rows:
+        if row.external_id in seen:
+            outcome.duplicates += 1
+            continue
+        try:
+            stored.append(await _response(row, survey, definition, dealers, now))
+        except _RowError as exc:
+            outcome.fail(number, exc.problems)
+            continue
+        seen.add(row.external_id)
+    await repo.add_all(stored)
+    for response in stored:
+        await responses.publish(repo.session, response, survey.code)
+    outcome.created = len(stored)
+    return outcome
+
+
+async def _response(row: ResponseImportRow, survey: Survey, definition: Definition, dealers: _Dealers,
+                    now: datetime) -> SurveyResponse:
+    try:
+        submitted_at = row.submitted_at.astimezone(now.tzinfo)
+    except OverflowError:
+        raise _RowError([{"field": "submitted_at", "message": "out of range"}]) from None
+    if submitted_at > now:
+        raise _RowError([{"field": "submitted_at", "message": "in the future"}])
+    dealer = await dealers.get(row.dealer_code)
+    try:
+        answers, scores, reasons = responses.assess(definition, row.answers)
+    except UnprocessableContent as exc:
+        raise _RowError(exc.errors or [{"field": "answers", "message": exc.detail}]) from None
+    assert survey.published_version is not None
+    return SurveyResponse(
+        id=uuid.uuid4(), invitation_id=None, external_id=row.external_id, survey_id=survey.id,
+        survey_version=survey.published_version, kind=survey.kind, customer_id=row.customer_id,
+        dealer_code=dealer.code, org_path=dealer.path, vin=row.vin, ro_number=row.ro_number, submitted=row.answers,
+        answers=answers, scores=scores, score_index=scores["index"], nps_category=scores["nps_category"],
+        alerts=reasons, created_at=submitted_at,
+    )
