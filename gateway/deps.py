@@ -38,7 +38,7 @@ Caller = Annotated[Principal, Depends(authenticated)]
 def caller_with(scope: str) -> type[Principal]:
     """`caller: caller_with("orgs:admin")`: the authenticated caller, holding that scope, else 403."""
 
-    def check(principal: Caller) -> Principal:
+    async def check(principal: Caller) -> Principal:
         if not principal.has_scope(scope):
             raise Forbidden(f"This call needs the scope '{scope}'")
         return principal

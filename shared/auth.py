@@ -94,7 +94,7 @@ class InternalTokenVerifier:
         return principal
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the principal of the internal token, or 401."""
     token = request.headers.get(INTERNAL_HEADER)
     if not token:
@@ -107,7 +107,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def require_scope(scope: str):  # noqa: ANN201 - returns a FastAPI dependency
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has_scope(scope):
             raise Forbidden(f"This call needs the scope '{scope}'")
         return principal

@@ -22,7 +22,7 @@ IfMatch = Annotated[str | None, Header()]
 CHANGE_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 422, 428)
 
 
-def complaint_filter(status: Status | None = None, dealer_code: str | None = None, breached: bool | None = None,
+async def complaint_filter(status: Status | None = None, dealer_code: str | None = None, breached: bool | None = None,
                      category: Category | None = None, customer_id: uuid.UUID | None = None) -> ComplaintFilter:
     return ComplaintFilter(status=status, dealer_code=dealer_code, breached=breached, category=category,
                            customer_id=customer_id)

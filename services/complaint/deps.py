@@ -11,19 +11,19 @@ from shared.orgs import OrgDirectory
 from shared.service_app import SessionDep
 
 
-def _reader(session: SessionDep, principal: scoped("complaints:read")) -> ComplaintRepository:
+async def _reader(session: SessionDep, principal: scoped("complaints:read")) -> ComplaintRepository:
     return ComplaintRepository(session, principal)
 
 
-def _writer(session: SessionDep, principal: scoped("complaints:write")) -> ComplaintRepository:
+async def _writer(session: SessionDep, principal: scoped("complaints:write")) -> ComplaintRepository:
     return ComplaintRepository(session, principal)
 
 
-def _settings(request: Request) -> ComplaintSettings:
+async def _settings(request: Request) -> ComplaintSettings:
     return request.app.state.settings
 
 
-def _directory(request: Request) -> OrgDirectory:
+async def _directory(request: Request) -> OrgDirectory:
     return request.app.state.directory
 
 

@@ -31,7 +31,7 @@ async def create_customer(data: CustomerCreate, repo: WriteRepo, directory: Dire
     return _with_etag(response, customers.to_read(customer))
 
 
-def _filter(
+async def _filter(
     q: Annotated[str | None, Query(max_length=100)] = None,
     phone: Annotated[str | None, Query(max_length=30)] = None,
     vin: Annotated[str | None, Query(max_length=17)] = None,

@@ -46,7 +46,7 @@ async def update_prospect(
     return ProspectRead.model_validate(prospect)
 
 
-def _filter(
+async def _filter(
     dealer_code: Annotated[str | None, Query(max_length=40)] = None,
     status: Literal["open", "done", "cancelled"] | None = None,
     kind: FollowUpKind | None = None,

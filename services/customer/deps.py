@@ -12,23 +12,23 @@ from shared.orgs import OrgDirectory
 from shared.service_app import SessionDep
 
 
-def _reader(principal: scoped("customers:read"), session: SessionDep) -> CustomerRepository:  # type: ignore[valid-type]
+async def _reader(principal: scoped("customers:read"), session: SessionDep) -> CustomerRepository:  # type: ignore[valid-type]
     return CustomerRepository(session, principal)
 
 
-def _writer(principal: scoped("customers:write"), session: SessionDep) -> CustomerRepository:  # type: ignore[valid-type]
+async def _writer(principal: scoped("customers:write"), session: SessionDep) -> CustomerRepository:  # type: ignore[valid-type]
     return CustomerRepository(session, principal)
 
 
-def _directory(request: Request) -> OrgDirectory:
+async def _directory(request: Request) -> OrgDirectory:
     return request.app.state.org_directory
 
 
-def _settings(request: Request) -> CustomerSettings:
+async def _settings(request: Request) -> CustomerSettings:
     return request.app.state.settings
 
 
-def _policy(request: Request) -> FollowUpPolicy:
+async def _policy(request: Request) -> FollowUpPolicy:
     return request.app.state.followup_policy
 
 

@@ -13,11 +13,11 @@ from shared.orgs import OrgDirectory
 from shared.service_app import SessionDep
 
 
-def _directory(request: Request) -> OrgDirectory:
+async def _directory(request: Request) -> OrgDirectory:
     return request.app.state.directory
 
 
-def _settings(request: Request) -> KpiSettings:
+async def _settings(request: Request) -> KpiSettings:
     return request.app.state.settings
 
 
@@ -28,11 +28,11 @@ Reader = scoped("kpi:read")
 Admin = scoped("orgs:admin")
 
 
-def _reports(session: SessionDep, principal: Reader, directory: DirectoryDep) -> Reports:
+async def _reports(session: SessionDep, principal: Reader, directory: DirectoryDep) -> Reports:
     return Reports(KpiRepository(session, principal), directory)
 
 
-def _store(session: SessionDep) -> FactStore:
+async def _store(session: SessionDep) -> FactStore:
     return FactStore(session)
 
 

@@ -20,7 +20,7 @@ from shared.problems import Conflict, problem_responses
 router = APIRouter(tags=["survey responses"])
 
 
-def response_filter(
+async def response_filter(
     survey_id: uuid.UUID | None = None, dealer_code: str | None = None, customer_id: uuid.UUID | None = None,
     kind: Kind | None = None, from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: Annotated[datetime | None, Query()] = None,

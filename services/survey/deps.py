@@ -11,23 +11,23 @@ from shared.orgs import OrgDirectory
 from shared.service_app import SessionDep
 
 
-def _reader(session: SessionDep, principal: scoped("surveys:read")) -> SurveyRepository:
+async def _reader(session: SessionDep, principal: scoped("surveys:read")) -> SurveyRepository:
     return SurveyRepository(session, principal)
 
 
-def _writer(session: SessionDep, principal: scoped("surveys:write")) -> SurveyRepository:
+async def _writer(session: SessionDep, principal: scoped("surveys:write")) -> SurveyRepository:
     return SurveyRepository(session, principal)
 
 
-def _public(session: SessionDep) -> TokenRepository:
+async def _public(session: SessionDep) -> TokenRepository:
     return TokenRepository(session)
 
 
-def _settings(request: Request) -> SurveySettings:
+async def _settings(request: Request) -> SurveySettings:
     return request.app.state.settings
 
 
-def _directory(request: Request) -> OrgDirectory:
+async def _directory(request: Request) -> OrgDirectory:
     return request.app.state.directory
 
 
