@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -184,12 +184,21 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
         refused = UnprocessableContent("Text may not contain NUL (U+0000) characters",
                                        errors=[{"field": "body", "message": "contains a NUL character"}])
         return problem_response(refused, request.url.path)
+    if getattr(exc, "connection_invalidated", False) or isinstance(exc, (OperationalError, InterfaceError)):
+        return await _on_database_unreachable(request, exc)
     return await _on_unexpected(request, exc)
+
+
+async def _on_database_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    """A restarting or unreachable database is a 503 the caller may retry, not a 500."""
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.__class__.__name__)
+    return problem_response(ServiceUnavailable("The database is unavailable; retry shortly"), request.url.path)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(ConnectionError, _on_database_unreachable)  # refused or reset before SQLAlchemy wraps it
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
