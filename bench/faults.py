@@ -24,7 +24,6 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -174,6 +173,19 @@ async def audit(db: Databases, ledger: Ledger, month: str) -> dict[str, Any]:
     return checks
 
 
+def logged_errors(suite: Suite) -> dict[str, int]:
+    """What the processes logged as unhandled errors, by process and exception class (the logs go with the suite)."""
+    found: Counter[str] = Counter()
+    for log in (suite.data_dir / "logs").glob("*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if '"level": "error"' in line and "unhandled error" in line:
+                try:
+                    found[f"{log.stem}: {json.loads(line)['exc_info'][0]}"] += 1
+                except (ValueError, KeyError, IndexError):
+                    found[f"{log.stem}: unparsed"] += 1
+    return dict(found)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=15.0)
@@ -197,10 +209,11 @@ def main() -> int:
         db = Databases(running.suite)
         drained = asyncio.run(db.settled())
         checks = asyncio.run(audit(db, ledger, load.month))
+        logged = logged_errors(running.suite)
     finally:
         running.stop()
     result = {"rate_per_s": args.rate, "seconds": seconds, "faults": done, "drained_after_s": drained,
-              "load": ledger.report(), "checks": checks}
+              "load": ledger.report(), "checks": checks, "logged_errors": logged}
     write_result("faults", result)
     failed = [name for name, c in checks.items() if not c["ok"]]
     print(json.dumps({"failed": failed}))
