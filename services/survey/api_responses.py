@@ -51,7 +51,7 @@ async def export_responses(request: Request, where: FilterDep, settings: Setting
     async def body() -> AsyncIterator[str]:
         # The request's own session is closed once this function returns, before the body
         # streams, so the export reads through a session of its own.
-        async with request.app.state.sessions() as session:
+        async with request.app.state.sessions(info={"org_path": principal.org_path}) as session:
             rows = SurveyRepository(session, principal).all_responses(where, settings.export_page_rows)
             async for chunk in export.stream(rows, definition):
                 yield chunk
