@@ -26,6 +26,14 @@ def _org(body: Json) -> OrgRead:
     return OrgRead.model_validate(body, by_alias=False, by_name=True)
 
 
+def _if_match(resource: Json) -> dict[str, str]:
+    return {"If-Match": f'"v{resource["version"]}"'}
+
+
+def _present(**values: Any) -> Json:
+    return {name: value for name, value in values.items() if value is not None}
+
+
 class CSLoopError(Exception):
     """An error answer: `status` and the RFC 9457 `problem` (`type, title, detail, errors`)."""
 
@@ -185,8 +193,29 @@ class CSLoopClient:
     def publish_survey(self, survey_id: str) -> Json:
         return self.request("POST", f"/v1/surveys/{survey_id}/publish").json()
 
+    def import_survey_responses(self, survey_id: str, responses: list[Json]) -> Json:
+        """Third-party results (at most 5,000 a call); `{created, duplicates, failed, errors}`."""
+        body = {"survey_id": survey_id, "responses": responses}
+        return self.request("POST", "/v1/survey-responses/import", json=body, timeout=IMPORT_TIMEOUT).json()
+
     def create_complaint(self, **fields: Any) -> Json:
         return self.request("POST", "/v1/complaints", json=fields).json()
+
+    def transition_complaint(self, complaint: Json, to: str, note: str | None = None) -> Json:
+        """Move a case (`complaint` as last read: its `version` is the If-Match); returns it as changed."""
+        return self.request("POST", f"/v1/complaints/{complaint['id']}/transitions", json={"to": to, "note": note},
+                            headers=_if_match(complaint)).json()
+
+    def put_complaint_resolution(self, complaint: Json, **resolution: Any) -> Json:
+        return self.request("PUT", f"/v1/complaints/{complaint['id']}/resolution", json=resolution,
+                            headers=_if_match(complaint)).json()
+
+    def complaint_sla_policies(self, dealer_code: str | None = None) -> Json:
+        return self.request("GET", "/v1/complaint-sla-policies", params=_present(dealer_code=dealer_code)).json()
+
+    def put_complaint_sla_policies(self, policies: list[Json], dealer_code: str | None = None) -> Json:
+        body = {"policies": policies, **_present(dealer_code=dealer_code)}
+        return self.request("PUT", "/v1/complaint-sla-policies", json=body).json()
 
     def get_complaint(self, complaint_id: str) -> Json:
         return self.request("GET", f"/v1/complaints/{complaint_id}").json()
@@ -196,3 +225,8 @@ class CSLoopClient:
 
     def kpi_summary(self, org_code: str, period: str) -> Json:
         return self.request("GET", "/v1/kpi/summary", params={"org_code": org_code, "period": period}).json()
+
+    def set_kpi_target(self, org_code: str, kpi: str, period: str, target: float) -> Json:
+        """An org's target for one KPI and period (`YYYY`, `YYYY-Qn` or `YYYY-MM`; scope orgs:admin)."""
+        body = {"org_code": org_code, "kpi": kpi, "period": period, "target": target}
+        return self.request("PUT", "/v1/kpi/targets", json=body).json()

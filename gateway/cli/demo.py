@@ -1,4 +1,5 @@
-"""The demo network `csloop up` seeds: 1 manufacturer, 2 distributors, 6 dealers and their customers.
+"""The demo network `csloop up` seeds: 1 manufacturer, 2 distributors, 6 dealers and their customers,
+then a year of survey results, complaints and targets (`demo_history`).
 
 Everything after the bootstrap goes through the public API, as a DMS would send it, so the
 demo exercises the same paths as production traffic.
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gateway.cli.client import CSLoopClient
+from gateway.cli.demo_history import seed_history
 from shared.types import vin_check_digit
 
 MANUFACTURER = ("FTMS", "CSLoop Motors (demo manufacturer)")
@@ -62,6 +64,7 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
         for dealer in DEALERS:
             for index in range(CUSTOMERS_PER_DEALER):
                 _seed_customer(api, rng, dealer, index, now, counts)
+        counts |= seed_history(api, list(DEALERS), MANUFACTURER[0], now=now)
     return counts
 
 
