@@ -177,14 +177,18 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 # PostgreSQL text cannot hold U+0000 (SQLSTATE 22021, and 22P05 in jsonb); SQLite can. Caller input, not a fault.
 TEXT_THE_DATABASE_REFUSES = {"22021", "22P05"}
+# Connection exceptions (08...) and a server shutting down or starting up (57P01-57P03): retry shortly.
+DATABASE_GONE = ("08", "57P0")
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
-    if getattr(getattr(exc, "orig", None), "sqlstate", None) in TEXT_THE_DATABASE_REFUSES:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if sqlstate in TEXT_THE_DATABASE_REFUSES:
         refused = UnprocessableContent("Text may not contain NUL (U+0000) characters",
                                        errors=[{"field": "body", "message": "contains a NUL character"}])
         return problem_response(refused, request.url.path)
-    if getattr(exc, "connection_invalidated", False) or isinstance(exc, (OperationalError, InterfaceError)):
+    if (getattr(exc, "connection_invalidated", False) or isinstance(exc, (OperationalError, InterfaceError))
+            or str(sqlstate or "").startswith(DATABASE_GONE)):
         return await _on_database_unreachable(request, exc)
     return await _on_unexpected(request, exc)
 
