@@ -48,7 +48,8 @@ class ComplaintToday(BaseModel):
 async def record_response(store: FactStore, data: dict[str, Any]) -> None:
     r = survey_contract.ResponseSubmitted.model_validate(data)
     await store.add_response(ResponseRecord(r.response_id, r.org_path, r.kind, r.submitted_at, r.scores.index,
-                                            r.scores.nps_category, dict(r.scores.factors)))
+                                            r.scores.nps_category, dict(r.scores.factors),
+                                            invited=r.invitation_id is not None))
 
 
 async def record_invitation(store: FactStore, data: dict[str, Any]) -> None:

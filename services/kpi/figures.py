@@ -66,7 +66,8 @@ class Figures:
 
     async def _response_rate(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
         months = domain.months_between(period.start, period.end)
-        responses = await self.repo.rollups_by_path("responses", months, org_path)
+        # Responses to our own invitations only: imported third-party results had none.
+        responses = await self.repo.rollups_by_path("invited_responses", months, org_path)
         invitations = await self.repo.rollups_by_path("invitations", months, org_path)
         return ratio({p: a.n for p, a in responses.items()}, {p: a.n for p, a in invitations.items()}, group)
 

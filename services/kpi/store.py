@@ -28,6 +28,8 @@ class ResponseRecord:
     index: float | None
     nps_category: str | None
     factors: dict[str, float]
+    # False for results a third party delivered in bulk: nobody here invited that customer.
+    invited: bool = True
 
 
 class FactStore:
@@ -73,6 +75,8 @@ class FactStore:
                 "index_score": r.index, "nps_category": r.nps_category, "factors": r.factors}):
             return False
         aggs = {"responses": Agg(1, 1.0, 1.0)}
+        if r.invited:
+            aggs["invited_responses"] = Agg(1, 1.0, 1.0)
         if r.nps_category in NPS_VALUES:
             aggs["nps"] = of_value(NPS_VALUES[r.nps_category])
         scored = r.index is not None and r.kind in ("csi", "ssi")

@@ -84,9 +84,9 @@ def _survey_common(dealer: str, kind: str) -> dict[str, Any]:
 
 async def respond(client: httpx.AsyncClient, dealer: str, at: datetime, index: float | None, *, kind: str = "csi",
                   nps: str | None = None, factors: dict[str, float] | None = None,
-                  response_id: uuid.UUID | None = None, event_id: str | None = None) -> str:
+                  response_id: uuid.UUID | None = None, event_id: str | None = None, invited: bool = True) -> str:
     data = {**_survey_common(dealer, kind), "response_id": str(response_id or uuid.uuid4()),
-            "invitation_id": str(uuid.uuid4()), "submitted_at": at.isoformat(),
+            "invitation_id": str(uuid.uuid4()) if invited else None, "submitted_at": at.isoformat(),
             "scores": {"index": index, "factors": factors or {}, "nps_category": nps}}
     return await deliver(client, "survey.response.submitted", data, event_id)
 

@@ -28,6 +28,14 @@ class TestPooling:
         assert oem["csi"]["value"] == 66.0 and oem["csi"]["n"] == 5  # 330 / 5
         assert oem["nps"]["value"] == 40.0  # 100 * (3 - 1) / 5
 
+    async def test_imported_third_party_results_count_for_csi_but_not_for_the_response_rate(self, client):
+        await invite(client, "D2", at(2041))
+        await respond(client, "D2", at(2041), 80.0)
+        await respond(client, "D2", at(2041), 60.0, invited=False)
+        kpis = await summary(client, "D2", "2041")
+        assert (kpis["csi"]["value"], kpis["csi"]["n"]) == (70.0, 2)
+        assert (kpis["response_rate"]["value"], kpis["response_rate"]["n"]) == (100.0, 1)
+
     async def test_no_data_is_null_not_zero(self, client):
         kpis = await summary(client, "OEM", "2041-07")
         assert all(figure["value"] is None and figure["n"] == 0 for figure in kpis.values()), kpis
