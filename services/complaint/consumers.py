@@ -5,6 +5,8 @@ unique survey response of survey-alert cases also makes a re-published alert ope
 - customer.erased -> the customer's cases stay, unlinked from the customer, their free text blanked
 """
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.complaint import cases
@@ -46,6 +48,10 @@ async def on_customer_erased(session: AsyncSession, event: CloudEvent) -> None:
 def event_handlers(settings: ComplaintSettings, directory: OrgDirectory) -> dict[str, EventHandler]:
     async def on_alert_raised(session: AsyncSession, event: CloudEvent) -> None:
         alert = survey_contract.AlertRaised.model_validate(event.data)
+        if alert.submitted_at < utcnow() - timedelta(days=settings.alert_case_max_age_days):
+            # Old results a third party delivered late: the visit is long past; a new P1 case
+            # with an SLA clock starting now would measure nothing but the import.
+            return
         repo = _repo(session)
         if await repo.alert_case(alert.response_id):
             return

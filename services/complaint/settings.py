@@ -14,3 +14,5 @@ class ComplaintSettings(CommonSettings):
     quality_min_cases: int = 3
     quality_min_dealers: int = 2
     quality_window_days: int = 30
+    # A survey alert on a response submitted longer ago than this opens no case (late bulk results).
+    alert_case_max_age_days: float = 30.0

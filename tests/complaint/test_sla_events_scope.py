@@ -15,10 +15,10 @@ CALENDAR = {"timezone": "Asia/Shanghai", "weekdays": {d: ["08:30", "17:30"] for 
             "holidays": ["2026-10-01"]}
 
 
-def _alert(response_id: uuid.UUID, priority: str = "P2") -> dict:
+def _alert(response_id: uuid.UUID, priority: str = "P2", submitted_at: datetime | None = None) -> dict:
     return {"dealer_code": "D1", "org_path": ORGS["D1"]["path"], "survey_id": str(uuid.uuid4()), "survey_code": "csi",
             "survey_version": 1, "kind": "csi", "customer_id": str(uuid.uuid4()), "vin": VIN, "ro_number": "RO-9",
-            "response_id": str(response_id), "submitted_at": utcnow().isoformat(), "priority": priority,
+            "response_id": str(response_id), "submitted_at": (submitted_at or utcnow()).isoformat(), "priority": priority,
             "reasons": [{"rule": "index_below", "detail": "CSI index 41.0 below 60"}], "scores": {"index": 41.0}}
 
 
@@ -123,6 +123,13 @@ class TestConsumedEvents:
         assert len(cases) == 1
         assert cases[0]["channel"] == "survey_alert" and cases[0]["priority"] == "P2" and cases[0]["category"] == "other"
         assert cases[0]["ro_number"] == "RO-9" and "CSI index 41.0" in cases[0]["description"]
+
+    async def test_an_alert_on_a_response_from_months_ago_opens_no_case(self, client: httpx.AsyncClient) -> None:
+        response_id = uuid.uuid4()
+        old = _alert(response_id, submitted_at=utcnow() - timedelta(days=90))
+        assert await deliver(client, "survey.alert.raised", old) == "applied"
+        listed = await client.get("/v1/complaints", params={"dealer_code": "D1", "limit": 500}, headers=as_("D1"))
+        assert not [c for c in listed.json()["items"] if c["survey_response_id"] == str(response_id)]
 
     async def test_customer_erased_keeps_the_case_without_the_person(self, client: httpx.AsyncClient) -> None:
         case = await opened(client, description="Mr Zhang, 138 0013 8000, is furious")
