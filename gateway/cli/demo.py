@@ -85,14 +85,18 @@ def _seed_customer(api: CSLoopClient, rng: random.Random, dealer: str, index: in
     api.create_delivery(vin=vin, customer_id=customer["id"], dealer_code=dealer,
                         delivered_at=delivered_at.isoformat(), sales_consultant="Demo Consultant")
     counts["vehicles"] += 1
-    for visit in range(rng.randint(0, 3)):
-        opened = delivered_at + timedelta(days=rng.randint(20, 600))
+    for visit in range(rng.randint(0, 3) + 1):
+        # The last visit is recent for most customers: this month has repair orders, follow-ups
+        # and CSI invitations, as a live network would.
+        recent = visit == 0 and rng.random() < 0.6
+        opened = now - timedelta(days=rng.uniform(1, 25)) if recent else delivered_at + timedelta(days=rng.randint(20, 600))
         if opened >= now:
             continue
         api.create_service_visit(
             ro_number=f"RO-{dealer}-{index:04d}-{visit}", vin=vin, customer_id=customer["id"], dealer_code=dealer,
             visit_type=rng.choice(("maintenance", "maintenance", "repair", "warranty")),
-            opened_at=opened.isoformat(), closed_at=(opened + timedelta(hours=rng.randint(2, 30))).isoformat(),
+            opened_at=opened.isoformat(),
+            closed_at=min(opened + timedelta(hours=rng.randint(2, 30)), now - timedelta(minutes=5)).isoformat(),
             symptom_codes=[rng.choice(("BRK-01", "ENG-07", "AC-03", "NVH-02"))], op_codes=["OP-100"],
             mileage_km=rng.randint(1000, 90000), amount_minor=rng.randint(20_000, 400_000), advisor="Demo Advisor",
         )
