@@ -64,10 +64,18 @@ class TestComposeServices:
         databases = {name: service["environment"]["CSLOOP_DATABASE_URL"].rsplit("/", 1)[1]
                      for name, service in files.csloop_services(spec).items()}
         assert databases == {name: f"csloop_{name}" for name in databases}
-        init = (files.ROOT / "deploy" / "postgres" / "init-databases.sql").read_text()
+        init = (files.ROOT / "deploy" / "postgres" / "init-databases.sh").read_text()
         for database in databases.values():
-            assert f"CREATE DATABASE {database};" in init
+            assert f"CREATE DATABASE {database} OWNER csloop_app;" in init
         assert spec["services"]["postgres"]["image"].startswith("postgres:15")
+
+    def test_services_log_in_as_a_plain_role_that_row_level_security_binds(self) -> None:
+        spec = files.compose()
+        init = (files.ROOT / "deploy" / "postgres" / "init-databases.sh").read_text()
+        assert "CREATE ROLE csloop_app LOGIN NOSUPERUSER NOBYPASSRLS" in init
+        assert spec["services"]["postgres"]["environment"]["POSTGRES_USER"] != "csloop_app"
+        for name, service in files.csloop_services(spec).items():
+            assert service["environment"]["CSLOOP_DATABASE_URL"].startswith("postgresql+asyncpg://csloop_app:"), name
 
     def test_processes_wait_for_healthy_dependencies_and_report_their_own_health(self) -> None:
         spec = files.compose()
@@ -92,7 +100,7 @@ class TestComposeServices:
         for name, service in files.csloop_services(spec).items():
             environment = service["environment"]
             assert environment["CSLOOP_INTERNAL_SECRET"].startswith("${CSLOOP_INTERNAL_SECRET:?")
-            assert "${POSTGRES_PASSWORD}" in environment["CSLOOP_DATABASE_URL"]
+            assert "${CSLOOP_APP_DB_PASSWORD}" in environment["CSLOOP_DATABASE_URL"]
             assert environment["CSLOOP_ENVIRONMENT"] == "production"  # refuses the development secret
         assert all(value.startswith(("replace-me", "http")) for value in example.values())
         with pytest.raises(KeyError, match="CSLOOP_INTERNAL_SECRET"):
