@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,9 +12,9 @@ from sqlalchemy import select
 from services.complaint.app import create_app
 from services.complaint.models import TABLES
 from services.complaint.settings import ComplaintSettings
-from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
-from shared.events import new_event
-from tests.support.databases import drop_postgres_databases, postgres_base_url
+from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token
+from tests.support.databases import unit_database_url
+from tests.support.events import post_event
 from tests.support.org_directory import stand_in_directory
 
 SECRET = "complaint-unit-test-secret-of-at-least-32-bytes"
@@ -47,10 +46,7 @@ def as_(code: str, scopes: frozenset[str] = ALL_SCOPES, if_match: str | None = N
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if base := postgres_base_url():
-        await drop_postgres_databases(base, ["complaint_unit"])
-        return f"{base}_complaint_unit"
-    return f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('complaint')) / 'complaint.db'}"
+    return await unit_database_url(tmp_path_factory, "complaint")
 
 
 @pytest.fixture(scope="session")
@@ -95,13 +91,7 @@ async def move(client: httpx.AsyncClient, case: dict[str, Any], to: str, caller:
 async def deliver(client: httpx.AsyncClient, type_: str, data: dict[str, Any], source: str = "/csloop/survey",
                   event_id: str | None = None) -> str:
     """POST an event to /internal/events as the relay would; returns the consumer's outcome."""
-    event = new_event(source, type_, None, data)
-    if event_id:
-        event.id = event_id
-    token = mint_internal_token(system_principal(), SECRET)
-    answer = await client.post("/internal/events", json=event.model_dump(mode="json"), headers={INTERNAL_HEADER: token})
-    assert answer.status_code == 200, answer.text
-    return answer.json()["outcome"]
+    return (await post_event(client, SECRET, type_, data, source=source, event_id=event_id))[1]
 
 
 async def outbox_events(app: FastAPI, type_: str) -> list[dict[str, Any]]:

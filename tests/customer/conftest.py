@@ -13,13 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.customer.app import create_app
 from services.customer.settings import CustomerSettings
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
+from tests.support.databases import unit_database_url
 from tests.support.org_directory import stand_in_directory
 
 SECRET = "customer-unit-test-secret-0123456789abcdef"
@@ -38,24 +36,9 @@ def directory_orgs() -> dict[str, dict[str, str]]:
     return {code: {"code": code, "name": code, "kind": kind, "path": path} for code, (kind, path) in ORGS.items()}
 
 
-async def _fresh_postgres(url: str) -> str:
-    target = make_url(url)
-    target = target.set(database=f"{target.database}_customer_unit")
-    admin = create_async_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        await connection.execute(text(f'CREATE DATABASE "{target.database}"'))
-    await admin.dispose()
-    return target.render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    import os
-
-    if url := os.environ.get("CSLOOP_TEST_DATABASE_URL"):
-        return await _fresh_postgres(url)
-    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('customer') / 'customer.db'}"
+    return await unit_database_url(tmp_path_factory, "customer")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ Each test uses its own year, so tests share one database without seeing each oth
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,10 +16,10 @@ from fastapi import FastAPI
 
 from services.kpi.app import create_app
 from services.kpi.settings import KpiSettings
-from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
-from shared.events import new_event
+from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token
 from tests.kpi.sources import FedRecords, sources_app
-from tests.support.databases import drop_postgres_databases, postgres_base_url
+from tests.support.databases import unit_database_url
+from tests.support.events import post_event
 from tests.support.org_directory import stand_in_directory
 
 SECRET = "kpi-unit-test-secret-of-at-least-32-bytes-long"
@@ -44,10 +43,7 @@ def as_(code: str, scopes: frozenset[str] = READ) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if base := postgres_base_url():
-        await drop_postgres_databases(base, ["kpi_unit"])
-        return f"{base}_kpi_unit"
-    return f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('kpi')) / 'kpi.db'}"
+    return await unit_database_url(tmp_path_factory, "kpi")
 
 
 @pytest.fixture(scope="session")
@@ -67,14 +63,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def deliver(client: httpx.AsyncClient, type_: str, data: dict[str, Any], event_id: str | None = None) -> str:
-    event = new_event("/csloop/test", type_, None, data)
-    if event_id:
-        event.id = event_id
-    token = mint_internal_token(system_principal(), SECRET)
-    answer = await client.post("/internal/events", json=event.model_dump(mode="json"), headers={INTERNAL_HEADER: token})
-    assert answer.status_code == 200, answer.text
+    event, outcome = await post_event(client, SECRET, type_, data, source="/csloop/test", event_id=event_id)
     FED.add(type_, event.model_dump(mode="json")["data"])
-    return answer.json()["outcome"]
+    return outcome
 
 
 def _survey_common(dealer: str, kind: str) -> dict[str, Any]:

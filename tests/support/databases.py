@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -57,3 +58,12 @@ def app_role_url(base_url: str) -> str:
 
     asyncio.run(ensure_role())
     return make_url(base_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+
+
+async def unit_database_url(tmp_path_factory: Any, name: str) -> str:
+    """A service's own empty database for its in-process tests: `<base>_<name>_unit` on
+    PostgreSQL (dropped first, so each run starts empty), else a SQLite file in a temp dir."""
+    if base := postgres_base_url():
+        await drop_postgres_databases(base, [f"{name}_unit"])
+        return f"{base}_{name}_unit"
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}"
