@@ -6,8 +6,6 @@ subscribers' `/internal/events`, or NATS JetStream) and marks them sent. Deliver
 exactly-once (see `shared.consumer`). A crash between delivery and marking sends again.
 """
 
-import asyncio
-import logging
 import random
 from datetime import timedelta
 from typing import Any, Protocol
@@ -19,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from shared.db import UTCDateTime, utcnow
 from shared.events import CloudEvent
-
-logger = logging.getLogger("csloop.outbox")
+from shared.jobs import PeriodicJob
 
 MAX_BACKOFF_SECONDS = 300
 # How long a claimed row is left alone by other relays before it is due again.
@@ -78,39 +75,18 @@ class OutboxRelay:
         self._sessions = sessions
         self._outbox = outbox
         self._transport = transport
-        self._interval = interval_seconds
         self._batch_size = batch_size
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=batch_size)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._job.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._job.stop()
         await self._transport.close()
 
     def wake(self) -> None:
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                delivered = await self.relay_once()
-            except Exception:  # the relay must outlive a database restart
-                logger.exception("outbox relay pass failed")
-                delivered = 0
-            if delivered < self._batch_size:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._interval)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+        self._job.wake()
 
     async def relay_once(self) -> int:
         """Deliver one batch of due events; returns how many rows it handled.

@@ -21,6 +21,7 @@ from gateway.settings import GatewaySettings
 from gateway.webhooks.repository import DeliveryQueue, DueDelivery
 from gateway.webhooks.targets import PublicOnlyResolver, TargetRefused, check_target
 from shared.db import utcnow
+from shared.jobs import PeriodicJob
 
 logger = logging.getLogger("csloop.gateway.webhooks")
 
@@ -47,8 +48,8 @@ class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: GatewaySettings) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._job = PeriodicJob("webhook-dispatcher", self.dispatch_once, settings.webhooks_dispatch_interval_seconds,
+                                batch_size=settings.webhooks_batch_size)
         self._http: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
@@ -59,34 +60,15 @@ class Dispatcher:
             timeout=aiohttp.ClientTimeout(total=self._settings.webhooks_timeout_seconds),
         )
         if self._settings.webhooks_dispatcher_enabled:
-            self._task = asyncio.create_task(self._run(), name="webhook-dispatcher")
+            self._job.start()
 
     async def close(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await self._job.stop()
         if self._http:
             await self._http.close()
 
     def wake(self) -> None:
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                handled = await self.dispatch_once()
-            except Exception:  # the dispatcher must outlive a database restart
-                logger.exception("webhook dispatch pass failed")
-                handled = 0
-            if handled < self._settings.webhooks_batch_size:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._settings.webhooks_dispatch_interval_seconds)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+        self._job.wake()
 
     async def dispatch_once(self) -> int:
         """Send one batch of due deliveries; returns how many were attempted."""
