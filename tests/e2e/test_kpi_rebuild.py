@@ -1,0 +1,66 @@
+"""`csloop kpi rebuild` against the real source services gives the figures the events gave."""
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.support.suite import Network
+
+pytestmark = pytest.mark.e2e
+
+
+def _seed(network: Network) -> None:
+    """A little of every kind of record, through the public API, so every KPI has facts."""
+    dealer = network.org("dealer", network.org("distributor"))
+    customer = dealer.client.post("/v1/customers", json={
+        "external_id": uuid.uuid4().hex, "dealer_code": dealer.code, "name": "周强",
+        "phone": f"135{uuid.uuid4().int % 10**8:08d}", "consent": {"survey": True}}).json()
+    vin, now = "1M8GDM9AXKP042788", datetime.now(UTC)
+    dealer.client.post("/v1/vehicles", json={"vin": vin, "model": "RAV4", "owner_customer_id": customer["id"]})
+    dealer.client.post("/v1/deliveries", json={"vin": vin, "customer_id": customer["id"], "dealer_code": dealer.code,
+                                               "delivered_at": now.isoformat()})
+    dealer.client.post("/v1/service-visits", json={
+        "ro_number": "RO-RB-1", "vin": vin, "customer_id": customer["id"], "dealer_code": dealer.code,
+        "visit_type": "repair", "opened_at": now.isoformat(), "closed_at": now.isoformat(), "symptom_codes": ["BRK-01"]})
+    survey = dealer.client.post("/v1/surveys", json={"template": "nps"}).json()
+    dealer.client.post(f"/v1/surveys/{survey['id']}/publish")
+    invitation = dealer.client.post("/v1/survey-invitations", json={
+        "survey_id": survey["id"], "customer_id": customer["id"], "dealer_code": dealer.code, "channel": "sms",
+        "context": {}, "consent_confirmed": True}).json()
+    dealer.client.post(f"/v1/public/surveys/{invitation['token']}/responses", json={"answers": {"nps": 10}})
+    dealer.client.post("/v1/complaints", json={"dealer_code": dealer.code, "customer_id": customer["id"], "vin": vin,
+                                               "channel": "hotline", "category": "repair_quality", "priority": "P3",
+                                               "description": "noise after repair"})
+
+
+def _settled_summaries(network: Network, periods: list[str], quiet_seconds: float = 3.0) -> list[dict]:
+    """The manufacturer's summaries once the relays have nothing left to deliver."""
+    deadline, last, stable_since = time.monotonic() + 60, None, time.monotonic()
+    while True:
+        now = [network.manufacturer.client.get("/v1/kpi/summary", params={"period": p}).json() for p in periods]
+        if now != last:
+            last, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= quiet_seconds:
+            return now
+        assert time.monotonic() < deadline, "the KPI figures did not settle"
+        time.sleep(0.5)
+
+
+def test_rebuild_from_the_source_services_gives_the_same_figures(network: Network) -> None:
+    _seed(network)
+    today = datetime.now(UTC)
+    periods = [f"{today:%Y-%m}", f"{today.year}-Q{(today.month - 1) // 3 + 1}", f"{today.year}"]
+    before = _settled_summaries(network, periods)
+    assert before[0]["kpis"]["nps"]["n"] >= 1 and before[0]["kpis"]["complaint_rate"]["value"] is not None
+    kpi_url = f"http://127.0.0.1:{network.suite.port_base + 4}"
+    result = subprocess.run([sys.executable, "-m", "gateway.cli", "kpi", "rebuild", "--data-dir",
+                             str(network.suite.data_dir), "--url", kpi_url],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    after = [network.manufacturer.client.get("/v1/kpi/summary", params={"period": p}).json() for p in periods]
+    assert json.dumps(after, sort_keys=True) == json.dumps(before, sort_keys=True)
