@@ -10,12 +10,17 @@ import time
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.keys import KEY_PREFIX, hash_key, key_principal
+from gateway.ratelimit import RateLimiter, refuse_after
 from gateway.repository import ApiKeyRepository
 from gateway.tokens import AccessTokenVerifier
 from shared.auth import Principal, mint_internal_token, system_principal
 from shared.problems import Unauthorized
 
 _MAX_CACHED = 50_000
+# Failed authentications per client address: made-up keys each cost a database lookup, so a
+# client that keeps failing is refused (429) before any lookup once its bucket is empty.
+FAILED_AUTH_PER_SECOND = 1.0
+FAILED_AUTH_BURST = 30
 
 
 class Authenticator:
@@ -31,6 +36,16 @@ class Authenticator:
         self._keys: dict[str, tuple[float, Principal]] = {}
         self._tokens: dict[Principal, tuple[float, str]] = {}
         self._access = AccessTokenVerifier(secret)
+        self._failures = RateLimiter(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST)
+
+    async def authenticate_from(self, client: str, authorization: str | None) -> Principal:
+        """`authenticate`, refusing a client address that has failed too often of late."""
+        refuse_after(self._failures.waiting(client))
+        try:
+            return await self.authenticate(authorization)
+        except Unauthorized:
+            self._failures.take(client)
+            raise
 
     async def authenticate(self, authorization: str | None) -> Principal:
         if not authorization or not authorization[:7].lower() == "bearer ":

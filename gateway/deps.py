@@ -27,7 +27,8 @@ SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 
 async def authenticated(request: Request) -> Principal:
     state = request.app.state
-    principal = await state.authenticator.authenticate(request.headers.get("authorization"))
+    client = request.client.host if request.client else "unknown"
+    principal = await state.authenticator.authenticate_from(client, request.headers.get("authorization"))
     state.rate_limiter.check(principal.subject)
     return principal
 

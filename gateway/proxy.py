@@ -82,7 +82,7 @@ async def _forward(scope: Scope, receive: Receive, send: Send, state, service: s
     if is_public(path):
         state.rate_limiter.check(f"ip:{_client_host(scope)}")
     else:
-        principal = await state.authenticator.authenticate(headers.pop("authorization", None))
+        principal = await state.authenticator.authenticate_from(_client_host(scope), headers.pop("authorization", None))
         state.rate_limiter.check(principal.subject)
         headers[INTERNAL_HEADER] = state.authenticator.internal_token(principal)
     headers.pop("authorization", None)

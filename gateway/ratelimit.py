@@ -37,12 +37,23 @@ class RateLimiter:
         bucket[0] = tokens
         return (1.0 - tokens) / self.rate
 
+    def waiting(self, key: str) -> float:
+        """Seconds until `key` has a token again (0.0 when it has one), spending nothing."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return 0.0
+        tokens = min(self.burst, bucket[0] + (time.monotonic() - bucket[1]) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def check(self, key: str) -> None:
-        wait = self.take(key)
-        if wait:
-            seconds = max(1, math.ceil(wait))
-            raise TooManyRequests(f"Rate limit exceeded; retry in {seconds} s",
-                                  headers={"Retry-After": str(seconds)})
+        refuse_after(self.take(key))
+
+
+def refuse_after(wait: float) -> None:
+    """429 with Retry-After when `wait` (seconds) is not zero."""
+    if wait:
+        seconds = max(1, math.ceil(wait))
+        raise TooManyRequests(f"Rate limit exceeded; retry in {seconds} s", headers={"Retry-After": str(seconds)})
 
     def _prune(self, now: float) -> None:
         # A bucket that would be full again carries no information: drop it.
