@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -168,6 +169,12 @@ def _title(status: int) -> str:
         return "Error"
 
 
+async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
+    # Two writers held the same ETag; the database let the first one through (version_id_col).
+    return problem_response(PreconditionFailed("The resource changed since you read it; read it again"),
+                            request.url.path)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     body = problem_body(500, "Internal server error", "An unexpected error occurred; it has been logged",
@@ -205,6 +212,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ConnectionError, _on_database_unreachable)  # refused or reset before SQLAlchemy wraps it
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(StaleDataError, _on_stale)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

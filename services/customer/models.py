@@ -51,6 +51,9 @@ class Customer(OrgOwnedMixin, Base):
     consent_share_with_manufacturer: Mapped[bool] = mapped_column(Boolean, default=False)
     erased_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The ORM's UPDATE carries `AND version = <the version read>`: of writers holding the same
+    # ETag only the first wins, the others get StaleDataError (a 412). The code bumps `version`.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class Vehicle(OrgOwnedMixin, Base):
@@ -65,6 +68,9 @@ class Vehicle(OrgOwnedMixin, Base):
     owner_customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), index=True)
     delivered_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The ORM's UPDATE carries `AND version = <the version read>`: of writers holding the same
+    # ETag only the first wins, the others get StaleDataError (a 412). The code bumps `version`.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class Delivery(OrgOwnedMixin, Base):
@@ -93,6 +99,9 @@ class ServiceVisit(OrgOwnedMixin, Base):
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     advisor: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The ORM's UPDATE carries `AND version = <the version read>`: of writers holding the same
+    # ETag only the first wins, the others get StaleDataError (a 412). The code bumps `version`.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class Prospect(OrgOwnedMixin, Base):
@@ -105,6 +114,9 @@ class Prospect(OrgOwnedMixin, Base):
     level: Mapped[str] = mapped_column(String(1))
     source: Mapped[str | None] = mapped_column(String(50))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The ORM's UPDATE carries `AND version = <the version read>`: of writers holding the same
+    # ETag only the first wins, the others get StaleDataError (a 412). The code bumps `version`.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class FollowUp(OrgOwnedMixin, Base):

@@ -33,6 +33,9 @@ class Survey(Base):
     # True when the draft differs from the newest published version.
     draft_changed: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The ORM's UPDATE carries `AND version = <the version read>`: of writers holding the same
+    # ETag only the first wins, the others get StaleDataError (a 412). The code bumps `version`.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -1,5 +1,6 @@
 """Customers over HTTP: create, read, update, list, erase, scope and bad input."""
 
+import asyncio
 import uuid
 
 import httpx
@@ -151,6 +152,16 @@ class TestUpdate:
         stale = await dealer.patch(url, json={"city": "B"}, headers={"If-Match": '"v1"'})
         assert stale.status_code == 412
         assert (await dealer.get(url)).json()["city"] == "A"
+
+    async def test_of_concurrent_updates_holding_one_etag_exactly_one_wins(self, dealer: httpx.AsyncClient) -> None:
+        created = await create(dealer)
+        url = f"/v1/customers/{created['id']}"
+        answers = await asyncio.gather(*(dealer.patch(url, json={"city": f"City {n}"}, headers={"If-Match": '"v1"'})
+                                         for n in range(10)))
+        assert sorted(answer.status_code for answer in answers) == [200] + [412] * 9
+        winner = next(answer for answer in answers if answer.status_code == 200)
+        now = await dealer.get(url)
+        assert now.json()["city"] == winner.json()["city"] and now.headers["ETag"] == '"v2"'
 
     async def test_update_without_if_match_is_428(self, dealer: httpx.AsyncClient) -> None:
         created = await create(dealer)
