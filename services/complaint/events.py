@@ -16,7 +16,7 @@ async def _publish(session: AsyncSession, type_: str, subject: str, payload: Bas
     await record_event(session, TABLES.outbox, new_event(contract.SOURCE, type_, subject, payload.model_dump(mode="json")))
 
 
-def _common(case: Complaint) -> dict[str, Any]:
+def common(case: Complaint) -> dict[str, Any]:
     return {
         "complaint_id": case.id, "number": case.number, "dealer_code": case.dealer_code, "org_path": case.org_path,
         "handling_org_code": case.handling_org_code, "escalation_level": case.escalation_level,
@@ -33,34 +33,34 @@ def _root_cause(case: Complaint) -> dict[str, Any] | None:
 
 async def opened(session: AsyncSession, case: Complaint) -> None:
     payload = contract.ComplaintOpened(ro_number=case.ro_number, survey_response_id=case.survey_response_id,
-                                       **_common(case))
+                                       **common(case))
     await _publish(session, contract.OPENED, f"complaints/{case.id}", payload)
 
 
 async def status_changed(session: AsyncSession, case: Complaint, from_status: str, at: datetime) -> None:
-    payload = contract.StatusChanged(from_status=from_status, to_status=case.status, changed_at=at, **_common(case))
+    payload = contract.StatusChanged(from_status=from_status, to_status=case.status, changed_at=at, **common(case))
     await _publish(session, contract.STATUS_CHANGED, f"complaints/{case.id}", payload)
     if case.status == "resolved":
         resolution = case.resolution or {}
         await _publish(session, contract.RESOLVED, f"complaints/{case.id}", contract.Resolved(
             root_cause=_root_cause(case), actions=resolution.get("actions", []),
-            compensation_minor=resolution.get("compensation_minor"), **_common(case)))
+            compensation_minor=resolution.get("compensation_minor"), **common(case)))
     elif case.status == "closed":
         assert case.closed_at is not None
         await _publish(session, contract.CLOSED, f"complaints/{case.id}", contract.Closed(
             closed_at=case.closed_at, customer_agrees=(case.resolution or {}).get("customer_agrees"),
-            root_cause=_root_cause(case), **_common(case)))
+            root_cause=_root_cause(case), **common(case)))
 
 
 async def escalated(session: AsyncSession, case: Complaint, from_org_code: str, reason: str, trigger: str,
                     at: datetime) -> None:
     payload = contract.Escalated(from_org_code=from_org_code, to_org_code=case.handling_org_code, reason=reason,
-                                 trigger=trigger, escalated_at=at, **_common(case))  # type: ignore[arg-type]
+                                 trigger=trigger, escalated_at=at, **common(case))  # type: ignore[arg-type]
     await _publish(session, contract.ESCALATED, f"complaints/{case.id}", payload)
 
 
 async def sla_breached(session: AsyncSession, case: Complaint, kind: str, due_at: datetime, at: datetime) -> None:
-    payload = contract.SlaBreached(kind=kind, due_at=due_at, detected_at=at, **_common(case))  # type: ignore[arg-type]
+    payload = contract.SlaBreached(kind=kind, due_at=due_at, detected_at=at, **common(case))  # type: ignore[arg-type]
     await _publish(session, contract.SLA_BREACHED, f"complaints/{case.id}", payload)
 
 

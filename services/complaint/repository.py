@@ -161,3 +161,13 @@ class ComplaintRepository(ScopedRepository):
 
     async def signals(self, page: PageParams) -> tuple[list[QualitySignal], str | None]:
         return await keyset_page(self.session, self.select(QualitySignal), QualitySignal, page)
+
+    async def cases_page(self, params: PageParams) -> tuple[list[Complaint], str | None, dict[uuid.UUID, list[str]]]:
+        """A page of cases with the SLA kinds each has breached (what a KPI rebuild replays)."""
+        rows, cursor = await keyset_page(self.session, self.select(Complaint), Complaint, params)
+        breaches = await self.session.execute(select(SlaBreach.complaint_id, SlaBreach.kind)
+                                              .where(SlaBreach.complaint_id.in_([c.id for c in rows])))
+        kinds: dict[uuid.UUID, list[str]] = {}
+        for complaint_id, kind in breaches:
+            kinds.setdefault(complaint_id, []).append(kind)
+        return rows, cursor, kinds

@@ -41,24 +41,31 @@ async def customer_erased(session: AsyncSession, customer: Customer) -> None:
     await publish(session, contract.CUSTOMER_ERASED, f"customers/{customer.id}", payload)
 
 
-async def vehicle_delivered(session: AsyncSession, delivery: Delivery, vehicle: Vehicle) -> None:
-    payload = contract.VehicleDelivered(
+def delivered(delivery: Delivery, vehicle: Vehicle | None = None) -> contract.VehicleDelivered:
+    return contract.VehicleDelivered(
         dealer_code=delivery.dealer_code, org_path=delivery.org_path, delivery_id=delivery.id, vin=delivery.vin,
         customer_id=delivery.customer_id, delivered_at=delivery.delivered_at,
-        sales_consultant=delivery.sales_consultant, model=vehicle.model, model_year=vehicle.model_year,
+        sales_consultant=delivery.sales_consultant, model=vehicle.model if vehicle else None,
+        model_year=vehicle.model_year if vehicle else None,
     )
-    await publish(session, contract.VEHICLE_DELIVERED, f"vehicles/{delivery.vin}", payload)
 
 
-async def service_visit_closed(session: AsyncSession, visit: ServiceVisit) -> None:
+async def vehicle_delivered(session: AsyncSession, delivery: Delivery, vehicle: Vehicle) -> None:
+    await publish(session, contract.VEHICLE_DELIVERED, f"vehicles/{delivery.vin}", delivered(delivery, vehicle))
+
+
+def visit_closed(visit: ServiceVisit) -> contract.ServiceVisitClosed:
     assert visit.closed_at is not None
-    payload = contract.ServiceVisitClosed(
+    return contract.ServiceVisitClosed(
         dealer_code=visit.dealer_code, org_path=visit.org_path, visit_id=visit.id, ro_number=visit.ro_number,
         vin=visit.vin, customer_id=visit.customer_id, visit_type=visit.visit_type,  # type: ignore[arg-type]
         opened_at=visit.opened_at, closed_at=visit.closed_at, symptom_codes=visit.symptom_codes,
         op_codes=visit.op_codes, mileage_km=visit.mileage_km, amount_minor=visit.amount_minor, advisor=visit.advisor,
     )
-    await publish(session, contract.SERVICE_VISIT_CLOSED, f"service-visits/{visit.id}", payload)
+
+
+async def service_visit_closed(session: AsyncSession, visit: ServiceVisit) -> None:
+    await publish(session, contract.SERVICE_VISIT_CLOSED, f"service-visits/{visit.id}", visit_closed(visit))
 
 
 async def prospect_changed(session: AsyncSession, prospect: Prospect, *, created: bool) -> None:

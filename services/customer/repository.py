@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, extract, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.customer.models import Customer, FollowUp, Prospect, ServiceVisit, Vehicle
+from services.customer.models import Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository
 
@@ -160,3 +160,14 @@ class CustomerRepository(ScopedRepository):
                                           Vehicle.org_path.startswith(self.principal.org_path, autoescape=True))
         await self.session.execute(statement.values(plate=None))
 
+    # --- what a KPI rebuild replays (a system principal's repository sees every dealer) ------
+
+    async def closed_visits_page(self, params: PageParams) -> tuple[list[ServiceVisit], str | None]:
+        statement = self.select(ServiceVisit).where(ServiceVisit.closed_at.is_not(None))
+        return await keyset_page(self.session, statement, ServiceVisit, params)
+
+    async def deliveries_page(self, params: PageParams) -> tuple[list[Delivery], str | None]:
+        return await keyset_page(self.session, self.select(Delivery), Delivery, params)
+
+    async def followups_page(self, params: PageParams) -> tuple[list[FollowUp], str | None]:
+        return await keyset_page(self.session, self.select(FollowUp), FollowUp, params)

@@ -3,12 +3,11 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import select
 
 from services.survey import alerts as alert_rules
-from services.survey.models import Invitation, SurveyResponse
-from shared.auth import scoped
-from shared.pagination import PageParams, keyset_page, page_params
+from services.survey.repository import SurveyRepository
+from shared.auth import scoped, system_principal
+from shared.pagination import PageParams, page_params
 from shared.service_app import SessionDep
 
 router = APIRouter(include_in_schema=False)
@@ -24,7 +23,7 @@ def _common(row: Any) -> dict[str, Any]:
 
 @router.get("/internal/facts/responses")
 async def responses(session: SessionDep, _: Internal, params: Params) -> dict[str, Any]:
-    rows, cursor = await keyset_page(session, select(SurveyResponse), SurveyResponse, params)
+    rows, cursor = await SurveyRepository(session, system_principal()).responses_page(params)
     return {"items": [{**_common(r), "response_id": r.id, "invitation_id": r.invitation_id, "submitted_at": r.created_at,
                        "scores": r.scores} for r in rows], "next_cursor": cursor}
 
@@ -32,7 +31,7 @@ async def responses(session: SessionDep, _: Internal, params: Params) -> dict[st
 @router.get("/internal/facts/alerts")
 async def alerts(session: SessionDep, _: Internal, params: Params) -> dict[str, Any]:
     # Empty JSON lists compare differently per backend: a page is filtered here and may come out short.
-    rows, cursor = await keyset_page(session, select(SurveyResponse), SurveyResponse, params)
+    rows, cursor = await SurveyRepository(session, system_principal()).responses_page(params)
     return {"items": [{**_common(r), "response_id": r.id, "submitted_at": r.created_at, "reasons": r.alerts,
                        "priority": alert_rules.priority(r.alerts) or "P4", "scores": r.scores} for r in rows if r.alerts],
             "next_cursor": cursor}
@@ -40,7 +39,6 @@ async def alerts(session: SessionDep, _: Internal, params: Params) -> dict[str, 
 
 @router.get("/internal/facts/invitations")
 async def invitations(session: SessionDep, _: Internal, params: Params) -> dict[str, Any]:
-    statement = select(Invitation).where(Invitation.sent_at.is_not(None))
-    rows, cursor = await keyset_page(session, statement, Invitation, params)
+    rows, cursor = await SurveyRepository(session, system_principal()).sent_invitations_page(params)
     return {"items": [{**_common(i), "invitation_id": i.id, "channel": i.channel, "url": "", "sent_at": i.sent_at,
                        "expires_at": i.expires_at or i.sent_at} for i in rows], "next_cursor": cursor}

@@ -184,6 +184,16 @@ class SurveyRepository(ScopedRepository):
         return responses
 
 
+    # --- what a KPI rebuild replays (a system principal's repository sees every dealer) ------
+
+    async def responses_page(self, params: PageParams) -> tuple[list[SurveyResponse], str | None]:
+        return await keyset_page(self.session, self.select(SurveyResponse), SurveyResponse, params)
+
+    async def sent_invitations_page(self, params: PageParams) -> tuple[list[Invitation], str | None]:
+        statement = self.select(Invitation).where(Invitation.sent_at.is_not(None))
+        return await keyset_page(self.session, statement, Invitation, params)
+
+
 class TokenRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
