@@ -2,54 +2,33 @@
 else SQLite), a real fake upstream under uvicorn, and the gateway app over ASGI."""
 
 import asyncio
-import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.app import create_app
 from gateway.bootstrap import MIGRATIONS, bootstrap
 from gateway.settings import GatewaySettings
 from shared.migrations import upgrade
 from tests.gateway.upstream_fake import fake_service
+from tests.support.databases import unit_database_url
+from tests.support.suite import free_port_base
 
 ALL_SCOPES_BUT_ADMIN = ["customers:read", "customers:write", "surveys:read", "complaints:read", "kpi:read"]
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def _recreate_postgres(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    return free_port_base(1)
 
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    base = os.environ.get("CSLOOP_TEST_DATABASE_URL")
-    if base:
-        parsed = make_url(base)
-        url = parsed.set(database=f"{parsed.database}_gateway_unit").render_as_string(hide_password=False)
-        await _recreate_postgres(url)
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('gateway')) / 'gateway.db'}"
+    url = await unit_database_url(tmp_path_factory, "gateway")
     await upgrade(url, MIGRATIONS)
     return url
 

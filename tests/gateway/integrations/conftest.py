@@ -1,33 +1,25 @@
 """Webhook and OAuth fixtures: the gateway in-process over its own database (suffix
 `_webhooks_unit` on PostgreSQL, else SQLite), fast retry settings, a recording receiver."""
 
-import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from gateway.bootstrap import MIGRATIONS, bootstrap
 from gateway.settings import GatewaySettings
 from shared.auth import mint_internal_token, system_principal
 from shared.events import CloudEvent, new_event
 from shared.migrations import upgrade
-from tests.gateway.conftest import ALL_SCOPES_BUT_ADMIN, OrgTree, _recreate_postgres, running_gateway, unique_code
+from tests.gateway.conftest import ALL_SCOPES_BUT_ADMIN, OrgTree, running_gateway, unique_code
 from tests.gateway.integrations.receiver import Receiver, start_receiver
+from tests.support.databases import unit_database_url
 
 
 @pytest.fixture(scope="session")
 async def hooks_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    base = os.environ.get("CSLOOP_TEST_DATABASE_URL")
-    if base:
-        parsed = make_url(base)
-        url = parsed.set(database=f"{parsed.database}_webhooks_unit").render_as_string(hide_password=False)
-        await _recreate_postgres(url)
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('webhooks')) / 'gateway.db'}"
+    url = await unit_database_url(tmp_path_factory, "webhooks")
     await upgrade(url, MIGRATIONS)
     return url
 
