@@ -77,8 +77,6 @@ class OrgDirectory:
 
         An org outside the caller's subtree is answered exactly like one that does not exist.
         """
-        if dealer_code == principal.org_code and principal.org_kind == "dealer":
-            return OrgInfo(code=principal.org_code, name=principal.org_code, kind="dealer", path=principal.org_path)
         org = await self.get(dealer_code)
         if org is None or not principal.sees(org.path):
             raise NotFound(f"No dealer '{dealer_code}' in your organisation", errors=[{"field": field, "message": "unknown dealer"}])
