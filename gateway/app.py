@@ -25,7 +25,7 @@ from gateway.upstreams import Upstreams
 from gateway.webhooks import api as webhooks_api
 from gateway.webhooks.consumer import WebhookConsumer
 from gateway.webhooks.dispatcher import Dispatcher
-from shared.auth import InternalTokenVerifier
+from shared.auth import TokenVerifier
 from shared.consumer import internal_events_router
 from shared.db import create_engine, session_factory
 from shared.logs import RequestIdMiddleware, configure_logging
@@ -68,7 +68,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.state.settings = settings
     app.state.upstreams = upstreams
     app.state.service_documents = ServiceDocuments(upstreams, settings.openapi_cache_seconds)
-    app.state.token_verifier = InternalTokenVerifier(settings.internal_secret)
+    app.state.token_verifier = TokenVerifier(settings.internal_secret)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     install_problem_handlers(app)
     app.add_exception_handler(OAuthError, oauth_error_response)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gateway.keys import KEY_PREFIX, hash_key, key_principal
 from gateway.ratelimit import RateLimiter, refuse_after
 from gateway.repository import ApiKeyRepository
-from gateway.tokens import AccessTokenVerifier
+from gateway.tokens import access_token_verifier
 from shared.auth import Principal, mint_internal_token, system_principal
 from shared.problems import Unauthorized
 
@@ -35,7 +35,7 @@ class Authenticator:
         self._internal_reuse = internal_ttl_seconds * 0.75
         self._keys: dict[str, tuple[float, Principal]] = {}
         self._tokens: dict[Principal, tuple[float, str]] = {}
-        self._access = AccessTokenVerifier(secret)
+        self._access = access_token_verifier(secret)
         self._failures = RateLimiter(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST)
 
     async def authenticate_from(self, client: str, authorization: str | None) -> Principal:

@@ -43,11 +43,12 @@ def system_principal() -> Principal:
     return Principal(SYSTEM_SUBJECT, "*", "/", "system", ("system",), frozenset({"internal"}))
 
 
-def mint_internal_token(principal: Principal, secret: str, ttl_seconds: int = 120) -> str:
+def mint_token(principal: Principal, secret: str, ttl_seconds: int, audience: str) -> str:
+    """A principal as an HS256 JWT; the audience says where it counts (services, or the gateway)."""
     now = int(time.time())
     claims = {
         "iss": INTERNAL_ISSUER,
-        "aud": INTERNAL_AUDIENCE,
+        "aud": audience,
         "sub": principal.subject,
         "org": principal.org_code,
         "path": principal.org_path,
@@ -60,15 +61,22 @@ def mint_internal_token(principal: Principal, secret: str, ttl_seconds: int = 12
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-class InternalTokenVerifier:
-    """Verifies internal tokens, remembering the ones already verified until they expire.
+def mint_internal_token(principal: Principal, secret: str, ttl_seconds: int = 120) -> str:
+    return mint_token(principal, secret, ttl_seconds, INTERNAL_AUDIENCE)
 
-    A gateway reuses a token for many requests of one caller, so verifying each token once
-    keeps the per-request cost to a dictionary lookup.
+
+class TokenVerifier:
+    """Verifies a principal's tokens for one audience, remembering each verified token until it expires.
+
+    Callers reuse a token for many requests, so verifying each token once keeps the
+    per-request cost to a dictionary lookup.
     """
 
-    def __init__(self, secret: str, max_cached: int = 10_000) -> None:
+    def __init__(self, secret: str, audience: str = INTERNAL_AUDIENCE, *, refusal: str = "Invalid internal token",
+                 max_cached: int = 10_000) -> None:
         self._secret = secret
+        self._audience = audience
+        self._refusal = refusal
         self._max_cached = max_cached
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
@@ -78,11 +86,11 @@ class InternalTokenVerifier:
             return cached[1]
         try:
             claims = jwt.decode(
-                token, self._secret, algorithms=["HS256"], audience=INTERNAL_AUDIENCE,
+                token, self._secret, algorithms=["HS256"], audience=self._audience,
                 issuer=INTERNAL_ISSUER, options={"require": ["exp", "sub", "path"]},
             )
         except jwt.PyJWTError as exc:
-            raise Unauthorized("Invalid internal token") from exc
+            raise Unauthorized(self._refusal) from exc
         principal = Principal(
             subject=claims["sub"], org_code=claims.get("org", ""), org_path=claims["path"],
             org_kind=claims.get("kind", ""), roles=tuple(claims.get("roles", ())),
@@ -99,7 +107,7 @@ async def current_principal(request: Request) -> Principal:
     token = request.headers.get(INTERNAL_HEADER)
     if not token:
         raise Unauthorized("This service is reached through the gateway only")
-    verifier: InternalTokenVerifier = request.app.state.token_verifier
+    verifier: TokenVerifier = request.app.state.token_verifier
     return verifier.verify(token)
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import INTERNAL_HEADER, InternalTokenVerifier
+from shared.auth import INTERNAL_HEADER, TokenVerifier
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
 from shared.db import create_engine, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
@@ -93,7 +93,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.tables = spec.tables
-    app.state.token_verifier = InternalTokenVerifier(settings.internal_secret)
+    app.state.token_verifier = TokenVerifier(settings.internal_secret)
     install_problem_handlers(app)
 
     async def database() -> None:

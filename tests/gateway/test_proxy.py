@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gateway.settings import GatewaySettings
-from shared.auth import InternalTokenVerifier
+from shared.auth import TokenVerifier
 from shared.settings import DEVELOPMENT_SECRET
 from tests.gateway.conftest import OrgTree, bearer, running_gateway
 
@@ -40,7 +40,7 @@ class TestForwarding:
         response = await client.get("/v1/vehicles/LFV2A21K8H4000001", headers=bearer(tree.admin_keys["dlr11"]))
         headers = response.json()["headers"]
         assert "authorization" not in headers
-        principal = InternalTokenVerifier(DEVELOPMENT_SECRET).verify(headers["x-internal-token"])
+        principal = TokenVerifier(DEVELOPMENT_SECRET).verify(headers["x-internal-token"])
         assert principal.org_code == tree.codes["dlr11"]
         assert principal.org_path.endswith(f"/{tree.codes['dlr11']}/")
         assert "customers:read" in principal.scopes and principal.org_kind == "dealer"

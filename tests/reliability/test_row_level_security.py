@@ -17,7 +17,7 @@ from starlette.requests import Request
 
 from gateway.cli.topology import internal_secret
 from services.customer.models import Customer
-from shared.auth import INTERNAL_HEADER, InternalTokenVerifier, Principal, mint_internal_token
+from shared.auth import INTERNAL_HEADER, Principal, TokenVerifier, mint_internal_token
 from shared.db import create_engine, session_factory
 from shared.service_app import request_session
 from tests.support.databases import postgres_base_url
@@ -40,7 +40,7 @@ def customer_database(network: Network) -> str:
 
 def request_for(principal: Principal, sessions: async_sessionmaker, secret: str) -> Request:
     """A request as the customer service sees it: the gateway's internal token for `principal`."""
-    app = SimpleNamespace(state=SimpleNamespace(sessions=sessions, token_verifier=InternalTokenVerifier(secret),
+    app = SimpleNamespace(state=SimpleNamespace(sessions=sessions, token_verifier=TokenVerifier(secret),
                                                 relay=SimpleNamespace(wake=lambda: None)))
     token = mint_internal_token(principal, secret)
     return Request({"type": "http", "app": app, "headers": [(INTERNAL_HEADER.lower().encode(), token.encode())]})
