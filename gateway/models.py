@@ -33,13 +33,9 @@ class Org(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ApiKey(Base):
-    __tablename__ = "api_keys"
+class _Credential:
+    """What an API key and an OAuth client share: one org, a set of scopes, who made it, revocation."""
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    # SHA-256 hex of the whole key: the key itself is never stored.
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
     org_code: Mapped[str] = mapped_column(String(40), ForeignKey("orgs.code"))
     org_path: Mapped[str] = mapped_column(String(400), index=True)
@@ -47,6 +43,15 @@ class ApiKey(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiKey(_Credential, Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # SHA-256 hex of the whole key: the key itself is never stored.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(40))
 
 
 class User(Base):
@@ -63,7 +68,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class OAuthClient(Base):
+class OAuthClient(_Credential, Base):
     """A DMS system's OAuth2 client: its secret is hashed like an API key (256 random bits)."""
 
     __tablename__ = "oauth_clients"
@@ -71,13 +76,6 @@ class OAuthClient(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    org_code: Mapped[str] = mapped_column(String(40), ForeignKey("orgs.code"))
-    org_path: Mapped[str] = mapped_column(String(400), index=True)
-    scopes: Mapped[list[str]] = mapped_column(JSON)
-    created_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class WebhookSubscription(Base):
