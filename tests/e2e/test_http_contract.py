@@ -76,13 +76,24 @@ def test_erasure_anonymises_the_customer(dealer: Org) -> None:
     assert erased["phone"] != body["phone"] and erased["email"] != body["email"] and erased["name"] != body["name"]
 
 
-def test_customer_360_assembles_what_exists_and_names_what_does_not(dealer: Org) -> None:
+def test_customer_360_assembles_every_service_s_part(dealer: Org) -> None:
     customer_id = dealer.client.post("/v1/customers", json=_body(dealer)).json()["id"]
+    vin = "1M8GDM9AXKP042788"
+    dealer.client.post("/v1/vehicles", json={"vin": vin, "model": "Camry", "owner_customer_id": customer_id})
+    dealer.client.post("/v1/service-visits", json={"ro_number": "RO-360", "vin": vin, "customer_id": customer_id,
+                                                   "dealer_code": dealer.code, "visit_type": "maintenance",
+                                                   "opened_at": "2026-11-01T09:00:00+08:00"})
+    dealer.client.post("/v1/complaints", json={"dealer_code": dealer.code, "customer_id": customer_id, "vin": vin,
+                                               "channel": "hotline", "category": "appointment", "priority": "P4",
+                                               "description": "waited"})
     view = dealer.client.get(f"/v1/customers/{customer_id}/360")
     assert view.status_code == 200, view.text
     body = view.json()
-    assert body["customer"]["id"] == customer_id
-    assert "survey_responses" in body["unavailable"] or isinstance(body["survey_responses"], list)
+    assert body["customer"]["id"] == customer_id and body["unavailable"] == []
+    assert [v["vin"] for v in body["vehicles"]] == [vin]
+    assert [v["ro_number"] for v in body["visits"]] == ["RO-360"]
+    assert [c["category"] for c in body["complaints"]] == ["appointment"]
+    assert body["survey_responses"] == []
 
 
 def test_customer_360_of_another_dealers_customer_is_404(network: Network, dealer: Org) -> None:
