@@ -6,7 +6,7 @@ ALL_SCOPES: frozenset[str] = frozenset({
     "customers:read", "customers:write",
     "surveys:read", "surveys:write",
     "complaints:read", "complaints:write",
-    "kpi:read", "orgs:admin", "pii:read", "webhooks:admin",
+    "kpi:read", "kpi:write", "orgs:admin", "pii:read", "webhooks:admin",
 })
 
 

@@ -227,6 +227,6 @@ class CSLoopClient:
         return self.request("GET", "/v1/kpi/summary", params={"org_code": org_code, "period": period}).json()
 
     def set_kpi_target(self, org_code: str, kpi: str, period: str, target: float) -> Json:
-        """An org's target for one KPI and period (`YYYY`, `YYYY-Qn` or `YYYY-MM`; scope orgs:admin)."""
+        """An org's target for one KPI and period (`YYYY`, `YYYY-Qn` or `YYYY-MM`; scope kpi:write)."""
         body = {"org_code": org_code, "kpi": kpi, "period": period, "target": target}
         return self.request("PUT", "/v1/kpi/targets", json=body).json()

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.kpi.deps import Admin, DirectoryDep, Reader, ReportsDep, SettingsDep, StoreDep
+from services.kpi.deps import DirectoryDep, Reader, ReportsDep, SettingsDep, StoreDep, TargetSetter
 from services.kpi.reports import check_kpi, org_for, parse_period, set_target
 from services.kpi.schemas import Level, SurveyKind, TargetPut
 
@@ -52,7 +52,7 @@ async def complaints(reports: ReportsDep, principal: Reader, period: PeriodQuery
 
 
 @router.put("/targets", responses={404: {"description": "No such org in the caller's"}})
-async def put_target(body: TargetPut, store: StoreDep, principal: Admin, directory: DirectoryDep) -> dict:
-    """Set an org's target for one KPI and period (scope orgs:admin)."""
+async def put_target(body: TargetPut, store: StoreDep, principal: TargetSetter, directory: DirectoryDep) -> dict:
+    """Set an org's target for one KPI and period (scope kpi:write)."""
     org = await org_for(directory, principal, body.org_code)
     return await set_target(store, principal, org, check_kpi(body.kpi), parse_period(body.period), body.target)

@@ -25,7 +25,7 @@ DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
 SettingsDep = Annotated[KpiSettings, Depends(_settings)]
 Reader = scoped("kpi:read")
 # Targets steer rankings and rebates: they are set by org administrators, not by every KPI reader.
-Admin = scoped("orgs:admin")
+TargetSetter = scoped("kpi:write")
 
 
 async def _reports(session: SessionDep, principal: Reader, directory: DirectoryDep) -> Reports:

@@ -123,11 +123,13 @@ class TestDrivers:
 
 
 class TestTargets:
-    async def test_targets_need_org_admin_and_show_met(self, client):
+    async def test_targets_need_kpi_write_and_show_met(self, client):
         await respond(client, "D1", at(2047), 80.0)
         body = {"org_code": "DN", "kpi": "csi", "period": "2047", "target": 85}
         assert (await client.put("/v1/kpi/targets", json=body, headers=as_("OEM"))).status_code == 403
-        admin = as_("OEM", frozenset({"kpi:read", "orgs:admin"}))
+        org_admin_only = as_("OEM", frozenset({"kpi:read", "orgs:admin"}))
+        assert (await client.put("/v1/kpi/targets", json=body, headers=org_admin_only)).status_code == 403
+        admin = as_("OEM", frozenset({"kpi:read", "kpi:write"}))
         assert (await client.put("/v1/kpi/targets", json=body, headers=admin)).status_code == 200
         assert (await summary(client, "DN", "2047"))["csi"] == {"value": 80.0, "n": 1, "target": 85.0, "met": False}
         await client.put("/v1/kpi/targets", json={**body, "target": 80}, headers=admin)
@@ -135,7 +137,7 @@ class TestTargets:
 
     async def test_a_dealer_admin_cannot_set_a_siblings_target(self, client):
         body = {"org_code": "D2", "kpi": "csi", "period": "2047", "target": 85}
-        answer = await client.put("/v1/kpi/targets", json=body, headers=as_("D1", frozenset({"orgs:admin"})))
+        answer = await client.put("/v1/kpi/targets", json=body, headers=as_("D1", frozenset({"kpi:write"})))
         assert answer.status_code == 404
 
 

@@ -1,0 +1,1 @@
+"""Security regressions: one module per behaviour that a hostile integrator tried (issue 10)."""
