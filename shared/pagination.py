@@ -7,7 +7,7 @@ rows inserted meanwhile are neither skipped nor repeated.
 import base64
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -46,11 +46,16 @@ def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The position a cursor names. Anything this API did not write is a 400, never a 500: a
+    cursor is caller input, and a naive or out-of-range time would fail in the database."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created_at, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created_at), uuid.UUID(row_id)
-    except (ValueError, TypeError) as exc:
+        position = datetime.fromisoformat(created_at)
+        if position.tzinfo is None:
+            raise ValueError("a cursor's time carries its offset")
+        return position.astimezone(UTC), uuid.UUID(row_id)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise BadRequest("The cursor is not one this API returned", errors=[{"field": "cursor", "message": "invalid cursor"}]) from exc
 
 

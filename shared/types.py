@@ -6,7 +6,15 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 import phonenumbers
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
+
+# --- Money ------------------------------------------------------------------------------
+
+# Money is integer minor units (fen, cents). The bound is the largest integer a JSON client
+# holds exactly (2**53 - 1, far above any invoice) and fits the BIGINT columns, so a body such
+# as `1e30` is a 422 and never reaches the database as an out-of-range value.
+MAX_MINOR_UNITS = 2**53 - 1
+MinorUnits = Annotated[int, Field(ge=0, le=MAX_MINOR_UNITS)]
 
 # --- VIN (ISO 3779; GB 16735 makes position 9 a check digit) -------------------------
 

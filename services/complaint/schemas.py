@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from services.complaint.business_hours import Calendar
 from services.complaint.domain import Category, Channel, Priority, Status, Target
 from shared.contracts.complaint import RootCause
-from shared.types import VIN
+from shared.types import VIN, MinorUnits
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
@@ -63,7 +63,7 @@ class ResolutionIn(_In):
     summary: Text
     root_cause: RootCause | None = None
     actions: list[Action] = Field(default_factory=list)
-    compensation_minor: Annotated[int, Field(ge=0)] = 0
+    compensation_minor: MinorUnits = 0
     corrective_action: CorrectiveAction | None = None
     customer_agrees: bool | None = None
 

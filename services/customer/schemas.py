@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.customer import Consent, FollowUpKind, ProspectLevel, VisitType
 from services.customer.domain import Email, past_birth_date
-from shared.types import VIN, OrgCode, Phone
+from shared.types import VIN, MinorUnits, OrgCode, Phone
 
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -144,7 +144,7 @@ class ServiceVisitCreate(_In):
     symptom_codes: list[Code] = Field(default_factory=list, max_length=100)
     op_codes: list[Code] = Field(default_factory=list, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
-    amount_minor: int | None = Field(None, ge=0)
+    amount_minor: MinorUnits | None = None
     advisor: Text100 | None = None
 
 
@@ -155,7 +155,7 @@ class ServiceVisitUpdate(_In):
     symptom_codes: list[Code] | None = Field(None, max_length=100)
     op_codes: list[Code] | None = Field(None, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
-    amount_minor: int | None = Field(None, ge=0)
+    amount_minor: MinorUnits | None = None
     advisor: Text100 | None = None
 
 

@@ -13,7 +13,7 @@ import httpx
 from gateway.cli.up import Suite
 
 ALL_SCOPES = ["customers:read", "customers:write", "surveys:read", "surveys:write", "complaints:read",
-              "complaints:write", "kpi:read", "orgs:admin", "pii:read", "webhooks:admin"]
+              "complaints:write", "kpi:read", "kpi:write", "orgs:admin", "pii:read", "webhooks:admin"]
 
 
 def free_port_base(span: int = 5) -> int:
