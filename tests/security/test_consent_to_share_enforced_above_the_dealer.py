@@ -123,6 +123,17 @@ class TestAboveTheDealer:
             assert answer.status_code == 409
             assert ("existing_id" in answer.json()) is named, answer.text
 
+    async def test_an_import_from_above_does_not_name_the_owner_of_a_non_sharing_phone(
+            self, as_org: ClientFactory, private: Person, sharing: Person) -> None:
+        rows = "".join(f"X-{uuid.uuid4().hex[:10]},王芳,{person.phone}\n" for person in (private, sharing))
+        answer = await as_org("D-NORTH").post("/v1/customers/import", params={"dealer_code": "DLR-0042"},
+                                              content=("external_id,name,phone\n" + rows).encode(),
+                                              headers={"content-type": "text/csv"})
+        assert answer.status_code == 200, answer.text
+        messages = [error["message"] for error in answer.json()["errors"]]
+        assert messages == ["already the phone of another customer", f"already the phone of customer {sharing.id}"]
+        assert private.id not in answer.text
+
     async def test_consenting_later_shows_the_customer(self, as_org: ClientFactory, private: Person) -> None:
         answer = await as_org("DLR-0042").patch(f"/v1/customers/{private.id}", headers={"If-Match": '"v1"'},
                                                 json={"consent": {"share_with_manufacturer": True}})
