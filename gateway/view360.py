@@ -2,6 +2,11 @@
 
 A part whose service is down, absent or refusing becomes a name in `unavailable`; only the
 customer itself is required (missing or outside the caller's subtree: 404).
+
+Personal data: every part is asked for with the caller's own principal (internal token), so
+the customer service masks the customer part for this caller exactly as on GET one (scopes,
+and consent to share above the dealer); never fetch a part with a system token. The other
+parts name the customer by id only.
 """
 
 import asyncio

@@ -7,8 +7,10 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from services.customer import customers, importer
-from services.customer.deps import DirectoryDep, ReadRepo, SettingsDep, WriteRepo, sees_pii
-from services.customer.repository import CustomerFilter
+from services.customer.deps import DirectoryDep, ReadRepo, SettingsDep, WriteRepo
+from services.customer.models import Customer
+from services.customer.privacy import PiiView
+from services.customer.repository import CustomerFilter, CustomerRepository
 from services.customer.schemas import CustomerCreate, CustomerRead, CustomerUpdate, ImportResult
 from shared.etag import etag_for
 from shared.pagination import Page, PageParams, page_params
@@ -18,9 +20,10 @@ from shared.types import OrgCode, normalise_phone
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-def _with_etag(response: Response, customer: CustomerRead) -> CustomerRead:
+def _shown(repo: CustomerRepository, response: Response, customer: Customer) -> CustomerRead:
+    """The customer as this caller may see it (privacy.PiiView), with its ETag."""
     response.headers["ETag"] = etag_for(customer.version)
-    return customer
+    return PiiView.of(repo.principal).customer(customer)
 
 
 @router.post("", status_code=201, responses=problem_responses(401, 403, 404, 409, 422))
@@ -28,7 +31,7 @@ async def create_customer(data: CustomerCreate, repo: WriteRepo, directory: Dire
     """Create a customer of a dealer."""
     customer = await customers.create_customer(repo, directory, data)
     response.headers["Location"] = f"/v1/customers/{customer.id}"
-    return _with_etag(response, customers.to_read(customer))
+    return _shown(repo, response, customer)
 
 
 async def _filter(
@@ -50,10 +53,11 @@ async def list_customers(
     repo: ReadRepo, where: Annotated[CustomerFilter, Depends(_filter)],
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[CustomerRead]:
-    """List customers; phone and email are masked without the pii:read scope."""
+    """List customers, masked as every read is (see GET one); from above the dealer, `phone` and
+    `q` never match a customer who does not share with the manufacturer."""
     rows, next_cursor = await repo.customers(where, page)
-    pii = sees_pii(repo.principal)
-    return Page(items=[customers.to_read(row, pii=pii) for row in rows], next_cursor=next_cursor)
+    view = PiiView.of(repo.principal)
+    return Page(items=[view.customer(row) for row in rows], next_cursor=next_cursor)
 
 
 IMPORT_BODY = {"requestBody": {"required": True, "content": {
@@ -72,7 +76,8 @@ async def import_customers(
     dealer = await directory.dealer_for(repo.principal, dealer_code)
     body = await importer.spool(request.stream(), settings.import_max_bytes)
     try:
-        outcome = await importer.import_customers(repo.session, dealer, kind, body, settings.import_batch_rows)
+        outcome = await importer.import_customers(repo.session, dealer, kind, body, settings.import_batch_rows,
+                                                  PiiView.of(repo.principal))
     except IntegrityError as exc:
         raise Conflict("Another write to this dealer's customers ran at the same time; send the file again") from exc
     finally:
@@ -82,8 +87,10 @@ async def import_customers(
 
 @router.get("/{customer_id}", responses=problem_responses(401, 403, 404))
 async def get_customer(customer_id: uuid.UUID, repo: ReadRepo, response: Response) -> CustomerRead:
-    """Read one customer."""
-    return _with_etag(response, customers.to_read(await customers.get_customer(repo, customer_id)))
+    """Read one customer. Phone and email are masked without the pii:read scope; above the
+    dealer, a customer who does not share with the manufacturer shows only a first character
+    of the name, masked contacts and no birth date, whatever the scopes."""
+    return _shown(repo, response, await customers.get_customer(repo, customer_id))
 
 
 @router.patch("/{customer_id}", responses=problem_responses(401, 403, 404, 409, 412, 422, 428))
@@ -93,10 +100,10 @@ async def update_customer(
 ) -> CustomerRead:
     """Change a customer (send If-Match with the ETag you read)."""
     customer = await customers.update_customer(repo, customer_id, data, if_match)
-    return _with_etag(response, customers.to_read(customer))
+    return _shown(repo, response, customer)
 
 
 @router.post("/{customer_id}/erase", responses=problem_responses(401, 403, 404))
 async def erase_customer(customer_id: uuid.UUID, repo: WriteRepo, response: Response) -> CustomerRead:
     """Erase a customer's personal data (PIPL/GDPR); the id and non-personal facts stay."""
-    return _with_etag(response, customers.to_read(await customers.erase_customer(repo, customer_id)))
+    return _shown(repo, response, await customers.erase_customer(repo, customer_id))

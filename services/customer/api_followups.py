@@ -8,7 +8,9 @@ from pydantic import AwareDatetime
 
 from services.customer import followups
 from services.customer.deps import DirectoryDep, PolicyDep, ReadRepo, WriteRepo
-from services.customer.repository import FollowUpFilter
+from services.customer.models import Prospect
+from services.customer.privacy import PiiView
+from services.customer.repository import CustomerRepository, FollowUpFilter
 from services.customer.schemas import FollowUpComplete, FollowUpRead, ProspectCreate, ProspectRead, ProspectUpdate
 from shared.contracts.customer import FollowUpKind
 from shared.etag import etag_for
@@ -18,21 +20,25 @@ from shared.problems import problem_responses
 router = APIRouter(tags=["follow-ups"])
 
 
+def _shown(repo: CustomerRepository, response: Response, prospect: Prospect) -> ProspectRead:
+    """The prospect as this caller may see it (privacy.PiiView), with its ETag."""
+    response.headers["ETag"] = etag_for(prospect.version)
+    return PiiView.of(repo.principal).prospect(prospect)
+
+
 @router.post("/v1/prospects", status_code=201, responses=problem_responses(401, 403, 404, 422))
 async def create_prospect(data: ProspectCreate, repo: WriteRepo, directory: DirectoryDep, response: Response) -> ProspectRead:
     """Record a prospect (A-card); its level sets the follow-up cadence."""
     prospect = await followups.create_prospect(repo, directory, data)
-    response.headers["ETag"] = etag_for(prospect.version)
     response.headers["Location"] = f"/v1/prospects/{prospect.id}"
-    return ProspectRead.model_validate(prospect)
+    return _shown(repo, response, prospect)
 
 
 @router.get("/v1/prospects/{prospect_id}", responses=problem_responses(401, 403, 404))
 async def get_prospect(prospect_id: uuid.UUID, repo: ReadRepo, response: Response) -> ProspectRead:
-    """Read one prospect."""
-    prospect = await followups.get_prospect(repo, prospect_id)
-    response.headers["ETag"] = etag_for(prospect.version)
-    return ProspectRead.model_validate(prospect)
+    """Read one prospect; the phone is masked without pii:read, and above the dealer (prospects
+    give no consent to share) the name and phone are masked whatever the scopes."""
+    return _shown(repo, response, await followups.get_prospect(repo, prospect_id))
 
 
 @router.patch("/v1/prospects/{prospect_id}", responses=problem_responses(401, 403, 404, 412, 422, 428))
@@ -41,9 +47,7 @@ async def update_prospect(
     if_match: Annotated[str | None, Header()] = None,
 ) -> ProspectRead:
     """Change a prospect, e.g. its level (If-Match)."""
-    prospect = await followups.update_prospect(repo, prospect_id, data, if_match)
-    response.headers["ETag"] = etag_for(prospect.version)
-    return ProspectRead.model_validate(prospect)
+    return _shown(repo, response, await followups.update_prospect(repo, prospect_id, data, if_match))
 
 
 async def _filter(

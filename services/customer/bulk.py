@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customer.domain import ImportRow
 from services.customer.models import TABLES, Customer
+from services.customer.privacy import PiiView
 from shared.contracts import customer as contract
 from shared.db import utcnow
 from shared.events import new_event
@@ -25,6 +26,14 @@ STAGE = "customer_import_stage"
 STAGE_COLUMNS = ("row_no", "external_id", "name", "phone", "email", "birth_date", "city",
                  "consent_survey", "consent_marketing", "consent_share")
 ERASED = "this customer was erased and cannot be imported again"
+
+
+def phone_taken(view: PiiView, dealer: OrgInfo, owner_id: Any, shares_with_manufacturer: bool) -> str:
+    """The row's phone is another customer's. Naming that customer answers "whose phone is
+    this?", which a caller above the dealer may not ask of a customer who does not share."""
+    if view.shows_person(dealer.path, shares_with_manufacturer=shares_with_manufacturer):
+        return f"already the phone of customer {owner_id}"
+    return "already the phone of another customer"
 
 
 @dataclass
@@ -43,10 +52,10 @@ class ImportWriter(Protocol):
     async def finish(self) -> BulkResult: ...
 
 
-def writer_for(session: AsyncSession, dealer: OrgInfo) -> ImportWriter:
+def writer_for(session: AsyncSession, dealer: OrgInfo, view: PiiView) -> ImportWriter:
     if session.bind.dialect.name == "postgresql":
-        return PostgresWriter(session, dealer)
-    return SqliteWriter(session, dealer)
+        return PostgresWriter(session, dealer, view)
+    return SqliteWriter(session, dealer, view)
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
@@ -62,7 +71,7 @@ _REJECT_ERASED = f"""DELETE FROM {STAGE} s USING customers c
 _REJECT_PHONES = f"""DELETE FROM {STAGE} s USING customers c
     WHERE c.dealer_code = :dealer AND s.phone IS NOT NULL AND c.phone = s.phone
       AND c.external_id IS DISTINCT FROM s.external_id
-    RETURNING s.row_no, c.id"""
+    RETURNING s.row_no, c.id, c.consent_share_with_manufacturer"""
 
 # One outbox row per changed customer, the CloudEvent (shared.events.CloudEvent, data =
 # shared.contracts.customer.CustomerChanged) built by string concatenation: three times faster
@@ -108,9 +117,10 @@ _INSERT = f"""WITH changed AS (
 
 
 class PostgresWriter:
-    def __init__(self, session: AsyncSession, dealer: OrgInfo) -> None:
+    def __init__(self, session: AsyncSession, dealer: OrgInfo, view: PiiView) -> None:
         self._session = session
         self._dealer = dealer
+        self._view = view
         self._driver: Any = None
         self._staged = 0
 
@@ -135,8 +145,8 @@ class PostgresWriter:
         await run(text(f"ANALYZE {STAGE}"))
         result = BulkResult()
         result.rejected += [(row, "external_id", ERASED) for (row,) in await run(text(_REJECT_ERASED), dealer)]
-        result.rejected += [(row, "phone", f"already the phone of customer {existing}")
-                            for row, existing in await run(text(_REJECT_PHONES), dealer)]
+        result.rejected += [(row, "phone", phone_taken(self._view, self._dealer, existing, shares))
+                            for row, existing, shares in await run(text(_REJECT_PHONES), dealer)]
         now = {"now": utcnow(), "source": contract.SOURCE, "path": self._dealer.path, **dealer}
         changed = (await run(text(_UPDATE), {**now, "type": contract.CUSTOMER_UPDATED})).rowcount
         result.created = (await run(text(_INSERT), {**now, "type": contract.CUSTOMER_CREATED})).rowcount
@@ -152,9 +162,10 @@ _VALUE_COLUMNS = ("external_id", "name", "phone", "email", "birth_date", "city",
 
 
 class SqliteWriter:
-    def __init__(self, session: AsyncSession, dealer: OrgInfo) -> None:
+    def __init__(self, session: AsyncSession, dealer: OrgInfo, view: PiiView) -> None:
         self._session = session
         self._dealer = dealer
+        self._view = view
         self._result = BulkResult()
 
     async def start(self) -> None:
@@ -199,7 +210,8 @@ class SqliteWriter:
             return row[0], "external_id", ERASED
         owner = by_phone.get(row[3]) if row[3] else None
         if owner is not None and owner["external_id"] != row[1]:
-            return row[0], "phone", f"already the phone of customer {owner['id']}"
+            return row[0], "phone", phone_taken(self._view, self._dealer, owner["id"],
+                                                owner["consent_share_with_manufacturer"])
         return None
 
     def _new(self, values: dict[str, Any], now: Any) -> dict[str, Any]:

@@ -9,25 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from services.customer import domain, events
 from services.customer.dealers import dealer_for_write
 from services.customer.models import Customer
+from services.customer.privacy import PiiView
 from services.customer.repository import CustomerRepository
-from services.customer.schemas import CustomerCreate, CustomerRead, CustomerUpdate
-from shared.contracts.customer import Consent
+from services.customer.schemas import CustomerCreate, CustomerUpdate
 from shared.db import utcnow
 from shared.etag import check_version
 from shared.orgs import OrgDirectory
 from shared.problems import Conflict, NotFound, UnprocessableContent
-
-
-def to_read(customer: Customer, *, pii: bool = True) -> CustomerRead:
-    phone, email = domain.masked_contact(customer.phone, customer.email, pii=pii)
-    return CustomerRead(
-        id=customer.id, external_id=customer.external_id, dealer_code=customer.dealer_code,
-        org_path=customer.org_path, name=customer.name, phone=phone, email=email,
-        birth_date=customer.birth_date, city=customer.city, erased=customer.erased_at is not None,
-        consent=Consent(survey=customer.consent_survey, marketing=customer.consent_marketing,
-                        share_with_manufacturer=customer.consent_share_with_manufacturer),
-        version=customer.version, created_at=customer.created_at, updated_at=customer.updated_at,
-    )
 
 
 async def get_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Customer:
@@ -40,11 +28,19 @@ async def get_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Cust
 async def _refuse_duplicates(repo: CustomerRepository, dealer_code: str, phone: str | None,
                              external_id: str | None, *, own_id: uuid.UUID | None = None) -> None:
     if phone and (other := await repo.customer_with_phone(dealer_code, phone)) and other.id != own_id:
-        raise Conflict("A customer of this dealer already has this phone", existing_id=str(other.id),
+        raise Conflict("A customer of this dealer already has this phone", **_existing(repo, other),
                        errors=[{"field": "phone", "message": "already used by another customer"}])
     if external_id and (other := await repo.customer_with_external_id(dealer_code, external_id)) and other.id != own_id:
-        raise Conflict("A customer of this dealer already has this external_id", existing_id=str(other.id),
+        raise Conflict("A customer of this dealer already has this external_id", **_existing(repo, other),
                        errors=[{"field": "external_id", "message": "already used by another customer"}])
+
+
+def _existing(repo: CustomerRepository, other: Customer) -> dict[str, str]:
+    """The clashing customer's id, unless the caller may not find that person by phone or
+    name (above the dealer, a customer who does not share): a 409 is no search by phone."""
+    shown = PiiView.of(repo.principal).shows_person(
+        other.org_path, shares_with_manufacturer=other.consent_share_with_manufacturer)
+    return {"existing_id": str(other.id)} if shown else {}
 
 
 async def _flush(repo: CustomerRepository, write: Any) -> None:

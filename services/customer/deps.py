@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from services.customer.domain import FollowUpPolicy
 from services.customer.repository import CustomerRepository
 from services.customer.settings import CustomerSettings
-from shared.auth import Principal, scoped
+from shared.auth import scoped
 from shared.orgs import OrgDirectory
 from shared.service_app import SessionDep
 
@@ -37,7 +37,3 @@ WriteRepo = Annotated[CustomerRepository, Depends(_writer)]
 DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
 SettingsDep = Annotated[CustomerSettings, Depends(_settings)]
 PolicyDep = Annotated[FollowUpPolicy, Depends(_policy)]
-
-
-def sees_pii(principal: Principal) -> bool:
-    return principal.has_scope("pii:read")

@@ -98,10 +98,26 @@ ERASED_NAME = "(erased)"
 
 
 def masked_contact(phone: str | None, email: str | None, *, pii: bool) -> tuple[str | None, str | None]:
-    """Phone and email as a caller may see them in a list: whole only with `pii:read`."""
+    """Phone and email as a caller may see them: whole only when `pii` says so."""
     if pii:
         return phone, email
     return mask_phone(phone), mask_email(email)
+
+
+def masked_name(name: str) -> str:
+    """A person hidden from a caller: the first character ("张*"), enough to greet, not to identify."""
+    return name[:1] + "*"
+
+
+def is_above(caller_path: str, record_path: str) -> bool:
+    """The caller sits above the record's dealer (a manufacturer, a distributor): its org path
+    is a strict prefix of the record's. The dealer itself is not above its own records."""
+    return record_path != caller_path and record_path.startswith(caller_path)
+
+
+def shows_person(caller_path: str, record_path: str, *, shares_with_manufacturer: bool) -> bool:
+    """API.md: above the dealer, a person is shown only when they share with the manufacturer."""
+    return shares_with_manufacturer or not is_above(caller_path, record_path)
 
 
 def erased_values(now: datetime) -> dict[str, Any]:

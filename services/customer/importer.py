@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customer import bulk, domain
+from services.customer.privacy import PiiView
 from shared.orgs import OrgInfo
 from shared.problems import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
 
@@ -150,9 +151,10 @@ def _checked_batches(rows: Iterator[tuple[int, dict[str, Any] | None, list[tuple
         yield batch
 
 
-async def import_customers(session: AsyncSession, dealer: OrgInfo, kind: str, body: Any, batch_rows: int) -> ImportOutcome:
+async def import_customers(session: AsyncSession, dealer: OrgInfo, kind: str, body: Any, batch_rows: int,
+                           view: PiiView) -> ImportOutcome:
     outcome = ImportOutcome()
-    writer = bulk.writer_for(session, dealer)
+    writer = bulk.writer_for(session, dealer, view)
     await writer.start()
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="" if kind == "csv" else None)
     try:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, extract, or_, update
+from sqlalchemy import ColumnElement, Select, extract, or_, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.customer.models import Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
@@ -66,10 +66,20 @@ class CustomerRepository(ScopedRepository):
                 Customer.name.ilike(pattern, escape="\\"), Customer.external_id.ilike(pattern, escape="\\"),
                 Customer.email.ilike(pattern, escape="\\"), Customer.city.ilike(pattern, escape="\\"),
             ))
+        if where.phone or where.q:
+            statement = statement.where(self._findable_by_contact())
         if where.vin:
             owners = self.select(Vehicle, Vehicle.owner_customer_id).where(Vehicle.vin == where.vin)
             statement = statement.where(Customer.id.in_(owners))
         return await keyset_page(self.session, statement, Customer, page)
+
+    def _findable_by_contact(self) -> ColumnElement[bool]:
+        """Above the dealer, a search by phone or text never matches a customer who does not
+        share with the manufacturer (domain.shows_person, as SQL): finding them would tell
+        who they are. Rows of the caller's own org (a dealer's own customers) always match."""
+        if "internal" in self.principal.scopes:
+            return true()
+        return or_(Customer.consent_share_with_manufacturer.is_(True), Customer.org_path == self.principal.org_path)
 
     async def update_customer(self, customer: Customer, values: dict[str, Any]) -> None:
         for name, value in values.items():

@@ -59,6 +59,8 @@ class CustomerUpdate(_In):
 
 
 class CustomerRead(BaseModel):
+    """Built by privacy.PiiView, the only way a customer leaves the service."""
+
     id: uuid.UUID
     external_id: str | None
     dealer_code: str
@@ -197,7 +199,7 @@ class ProspectUpdate(_In):
 
 
 class ProspectRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """Built by privacy.PiiView, the only way a prospect leaves the service."""
 
     id: uuid.UUID
     dealer_code: str

@@ -8,6 +8,7 @@ else a SQLite file.
 
 import random
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -41,8 +42,10 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return await unit_database_url(tmp_path_factory, "customer")
 
 
-@pytest.fixture(scope="session")
-async def app(database_url: str) -> AsyncIterator[FastAPI]:
+@asynccontextmanager
+async def running_customer_service(database_url: str) -> AsyncIterator[FastAPI]:
+    """The customer service in process over `database_url`, with the stand-in org directory
+    (other test packages, e.g. tests/security, start their own over a database of their own)."""
     settings = CustomerSettings(
         database_url=database_url, internal_secret=SECRET, relay_enabled=False, birthday_job_enabled=False,
         log_json=False, log_level="WARNING", import_batch_rows=50,
@@ -50,6 +53,12 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
     directory = stand_in_directory(directory_orgs(), SECRET)
     application = create_app(settings, migrate=True, org_directory=directory)
     async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    async with running_customer_service(database_url) as application:
         yield application
 
 
@@ -63,7 +72,13 @@ ClientFactory = Callable[..., httpx.AsyncClient]
 
 @pytest.fixture(scope="session")
 async def client_for(app: FastAPI) -> AsyncIterator[ClientFactory]:
-    """`client_for("DLR-0042", scopes=...)`: an HTTP client acting as a key of that org."""
+    async with clients_of(app) as make:
+        yield make
+
+
+@asynccontextmanager
+async def clients_of(app: FastAPI) -> AsyncIterator[ClientFactory]:
+    """`make("DLR-0042", scopes=...)`: an HTTP client acting as a key of that org."""
     clients: list[httpx.AsyncClient] = []
 
     def make(org_code: str | None, scopes: frozenset[str] = ALL_SCOPES) -> httpx.AsyncClient:

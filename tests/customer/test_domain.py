@@ -51,6 +51,20 @@ class TestMasking:
     def test_contact_is_whole_with_pii_scope(self) -> None:
         assert domain.masked_contact("+8613812345678", "a@b.cn", pii=True) == ("+8613812345678", "a@b.cn")
 
+    def test_a_hidden_name_keeps_its_first_character(self) -> None:
+        assert (domain.masked_name("张三"), domain.masked_name("Li Wei")) == ("张*", "L*")
+
+    def test_above_means_a_strict_prefix_of_the_records_path(self) -> None:
+        record = "/FTMS/D-NORTH/DLR-0042/"
+        assert domain.is_above("/FTMS/", record) and domain.is_above("/FTMS/D-NORTH/", record)
+        assert not domain.is_above(record, record)
+
+    def test_a_person_is_shown_above_the_dealer_only_when_they_share(self) -> None:
+        record = "/FTMS/D-NORTH/DLR-0042/"
+        assert not domain.shows_person("/FTMS/", record, shares_with_manufacturer=False)
+        assert domain.shows_person("/FTMS/", record, shares_with_manufacturer=True)
+        assert domain.shows_person(record, record, shares_with_manufacturer=False)
+
     def test_erasure_clears_everything_that_names_the_person(self) -> None:
         values = domain.erased_values(datetime(2026, 1, 1, tzinfo=UTC))
         assert values["name"] == domain.ERASED_NAME
