@@ -7,7 +7,7 @@ import uuid
 import httpx
 from fastapi import FastAPI
 
-from tests.survey.conftest import as_, invite, outbox_events, published_survey
+from tests.survey.conftest import as_, give_consent, invite, outbox_events, published_survey, token_of
 
 
 def _t(text: str) -> dict[str, str]:
@@ -29,7 +29,7 @@ SURVEY = {
 
 
 async def _answer(client: httpx.AsyncClient, survey_id: str, answers: dict, dealer: str = "D1") -> dict:
-    token = (await invite(client, survey_id, dealer, context={"ro_number": "RO-9"})).json()["token"]
+    token = await token_of(client, await invite(client, survey_id, dealer, context={"ro_number": "RO-9"}))
     answer = await client.post(f"/v1/public/surveys/{token}/responses", json={"answers": answers})
     assert answer.status_code == 201, answer.text
     return answer.json()
@@ -133,7 +133,8 @@ class TestScope:
     async def test_response_list_filters_and_paginates(self, client: httpx.AsyncClient) -> None:
         survey = await published_survey(client, SURVEY)
         customer_id = uuid.uuid4()
-        token = (await invite(client, survey["id"], customer_id=customer_id)).json()["token"]
+        await give_consent(client, customer_id)
+        token = await token_of(client, await invite(client, survey["id"], customer_id=customer_id))
         await client.post(f"/v1/public/surveys/{token}/responses", json={"answers": {"q1": 5}})
         for _ in range(2):
             await _answer(client, survey["id"], {"q1": 4})
