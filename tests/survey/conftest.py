@@ -25,6 +25,9 @@ ORGS = {
     "DN": {"code": "DN", "name": "North", "kind": "distributor", "path": "/OEM/DN/", "parent_code": "OEM"},
     "D1": {"code": "D1", "name": "Dealer 1", "kind": "dealer", "path": "/OEM/DN/D1/", "parent_code": "DN"},
     "D2": {"code": "D2", "name": "Dealer 2", "kind": "dealer", "path": "/OEM/DN/D2/", "parent_code": "DN"},
+    # A cousin of D1: a dealer under another distributor.
+    "DS": {"code": "DS", "name": "South", "kind": "distributor", "path": "/OEM/DS/", "parent_code": "OEM"},
+    "D3": {"code": "D3", "name": "Dealer 3", "kind": "dealer", "path": "/OEM/DS/D3/", "parent_code": "DS"},
 }
 
 
