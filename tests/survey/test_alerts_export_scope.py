@@ -149,3 +149,11 @@ class TestScope:
         future = await client.get("/v1/survey-responses", params={"survey_id": survey["id"], "from": "2999-01-01T00:00:00Z"},
                                   headers=as_("D1"))
         assert future.json()["items"] == []
+
+    async def test_a_time_without_offset_is_a_422_problem(self, client: httpx.AsyncClient) -> None:
+        for path in ("/v1/survey-responses", "/v1/survey-responses/export.csv"):
+            for name in ("from", "to"):
+                answer = await client.get(path, params={name: "2026-01-01T00:00:00"}, headers=as_("D1"))
+                assert answer.status_code == 422, (path, name, answer.text)
+                assert answer.headers["content-type"].startswith("application/problem+json")
+                assert [error["field"] for error in answer.json()["errors"]] == [name]
