@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.survey import responses
+from services.survey import invitations, responses
 from services.survey.definition import Definition
 from services.survey.models import Survey, SurveyResponse
 from services.survey.repository import SurveyRepository
@@ -77,9 +77,6 @@ class _Dealers:
         return dealer
 
 
-UNKNOWN_CUSTOMER = [{"field": "customer_id", "message": "unknown customer"}]
-
-
 async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data: ResponseImport) -> Outcome:
     survey = await get_survey(repo, data.survey_id)
     if survey.org_path != repo.principal.org_path:
@@ -128,7 +125,7 @@ async def _response(row: ResponseImportRow, survey: Survey, definition: Definiti
         raise _RowError([{"field": "submitted_at", "message": "in the future"}])
     dealer = await dealers.get(row.dealer_code)
     if row.customer_id is not None and customers.get(row.customer_id) != dealer.code:
-        raise _RowError(UNKNOWN_CUSTOMER)
+        raise _RowError(invitations.UNKNOWN_CUSTOMER)
     try:
         answers, scores, reasons = responses.assess(definition, row.answers)
     except UnprocessableContent as exc:

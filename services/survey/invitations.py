@@ -25,11 +25,15 @@ from services.survey.repository import InvitationFilter, SurveyRepository
 from services.survey.schemas import InvitationCreate, InvitationCreated, InvitationRead
 from services.survey.settings import SurveySettings
 from services.survey.surveys import get_survey
+from shared.auth import Principal
 from shared.db import utcnow
 from shared.orgs import OrgDirectory
 from shared.pagination import PageParams
-from shared.auth import Principal
 from shared.problems import Conflict, NotFound, UnprocessableContent
+
+
+# The one answer to a customer_id that is unknown, outside the caller's subtree or another dealer's.
+UNKNOWN_CUSTOMER = [{"field": "customer_id", "message": "unknown customer"}]
 
 
 def new_token() -> str:
@@ -88,13 +92,11 @@ async def refusal(repo: SurveyRepository, settings: SurveySettings, customer_id:
     return None
 
 
-async def known_customer(repo: SurveyRepository, customer_id: uuid.UUID, dealer_code: str,
-                         field: str = "customer_id") -> CustomerConsent:
+async def known_customer(repo: SurveyRepository, customer_id: uuid.UUID, dealer_code: str) -> CustomerConsent:
     """The customer a body names, or 422: unknown, invisible and another dealer's look the same."""
     customer = await repo.customer_of(customer_id, dealer_code)
     if customer is None:
-        raise UnprocessableContent("The customer is not known for this dealer",
-                                   errors=[{"field": field, "message": "unknown customer"}])
+        raise UnprocessableContent("The customer is not known for this dealer", errors=UNKNOWN_CUSTOMER)
     return customer
 
 
