@@ -13,6 +13,7 @@ from gateway.webhooks.repository import WebhookRepository
 from gateway.webhooks.schemas import WebhookCreate
 from gateway.webhooks.targets import TargetRefused, check_target
 from shared.auth import system_principal
+from shared.contracts import survey as survey_contract
 from shared.events import CloudEvent
 from shared.outbox import subscribers_for
 from shared.problems import NotFound, UnprocessableContent
@@ -49,6 +50,21 @@ def ancestor_paths(path: str) -> list[str]:
     return ["/" + "/".join(codes[: depth + 1]) + "/" for depth in range(len(codes))]
 
 
+# Events carrying a survey link (`url`) anyone holding it can answer: only the survey's owner
+# (`data.survey_org_path`, whose SMS provider sends it) receives them, never a dealer below it.
+OWNER_ONLY_EVENTS = frozenset({survey_contract.INVITATION_SENT, survey_contract.INVITATION_REMINDED})
+
+
+def receiving_paths(event: CloudEvent, path: str) -> list[str]:
+    """The org paths whose subscriptions may receive the event: its org and its ancestors, or for
+    an owner-only event just the survey owner's (none when the event does not name one)."""
+    paths = ancestor_paths(path)
+    if event.type not in OWNER_ONLY_EVENTS:
+        return paths
+    owner = event.data.get("survey_org_path")
+    return [owner] if owner in paths else []
+
+
 async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
     """Consumer handler: queue one delivery per matching subscription, in the event's transaction.
 
@@ -57,7 +73,10 @@ async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
     path = event.data.get("org_path")
     if not isinstance(path, str) or not path.startswith("/"):
         return
-    candidates = await WebhookRepository(session, system_principal()).enabled_at(ancestor_paths(path))
+    paths = receiving_paths(event, path)
+    if not paths:
+        return
+    candidates = await WebhookRepository(session, system_principal()).enabled_at(paths)
     by_pattern: dict[str, list[str]] = {}
     for subscription in candidates:
         for pattern in subscription.event_types:

@@ -2,11 +2,11 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
 
 from services.survey import export, imports, responses, surveys
@@ -22,8 +22,10 @@ router = APIRouter(tags=["survey responses"])
 
 async def response_filter(
     survey_id: uuid.UUID | None = None, dealer_code: str | None = None, customer_id: uuid.UUID | None = None,
-    kind: Kind | None = None, from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: Annotated[datetime | None, Query()] = None,
+    kind: Kind | None = None,
+    # With an offset: a naive time names no instant (and the database refused to compare it: a 500).
+    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    to: Annotated[AwareDatetime | None, Query()] = None,
 ) -> ResponseFilter:
     return ResponseFilter(survey_id=survey_id, dealer_code=dealer_code, customer_id=customer_id, kind=kind,
                           submitted_from=from_, submitted_to=to)

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.survey.models import TABLES, Invitation, SurveyResponse
+from services.survey.models import TABLES, Invitation, Survey, SurveyResponse
 from shared.contracts import survey as contract
 from shared.events import new_event
 from shared.outbox import record_event
@@ -14,12 +14,13 @@ async def _publish(session: AsyncSession, type_: str, subject: str, payload: con
     await record_event(session, TABLES.outbox, new_event(contract.SOURCE, type_, subject, payload.model_dump(mode="json")))
 
 
-async def invitation_sent(session: AsyncSession, invitation: Invitation, survey_code: str, url: str,
+async def invitation_sent(session: AsyncSession, invitation: Invitation, survey: Survey, url: str,
                           *, reminder: bool = False) -> None:
     assert invitation.sent_at is not None and invitation.expires_at is not None
     payload = contract.InvitationSent(
         dealer_code=invitation.dealer_code, org_path=invitation.org_path, survey_id=invitation.survey_id,
-        survey_code=survey_code, survey_version=invitation.survey_version, kind=invitation.kind,
+        survey_code=survey.code, survey_org_code=survey.org_code, survey_org_path=survey.org_path,
+        survey_version=invitation.survey_version, kind=invitation.kind,
         customer_id=invitation.customer_id, vin=invitation.vin, ro_number=invitation.ro_number,
         invitation_id=invitation.id, channel=invitation.channel,  # type: ignore[arg-type]
         url=url, sent_at=invitation.sent_at, expires_at=invitation.expires_at,

@@ -8,6 +8,11 @@ history. Rows are idempotent by (survey_id, external_id): a row sent again is a 
 and changes nothing. Bad rows are reported (row 1 = the first item) and the good ones kept;
 each stored row publishes survey.response.submitted (and survey.alert.raised when a rule
 fires) in the same transaction.
+
+Only the organisation that owns the survey imports into it (issue 10): a dealer scored by the
+manufacturer's CSI must not deliver "third-party" results about itself. A row's `customer_id`
+must be a customer of the row's dealer in the caller's subtree; unknown and foreign ids get
+the same row error.
 """
 
 import uuid
@@ -17,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.survey import responses
+from services.survey import invitations, responses
 from services.survey.definition import Definition
 from services.survey.models import Survey, SurveyResponse
 from services.survey.repository import SurveyRepository
@@ -25,7 +30,7 @@ from services.survey.schemas import ResponseImport, ResponseImportRow
 from services.survey.surveys import get_survey
 from shared.db import utcnow
 from shared.orgs import OrgDirectory, OrgInfo
-from shared.problems import Conflict, NotFound, UnprocessableContent, validation_errors
+from shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent, validation_errors
 
 
 @dataclass
@@ -74,6 +79,8 @@ class _Dealers:
 
 async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data: ResponseImport) -> Outcome:
     survey = await get_survey(repo, data.survey_id)
+    if survey.org_path != repo.principal.org_path:
+        raise Forbidden(f"Survey {survey.id} belongs to {survey.org_code}; only it imports third-party results")
     if survey.published_version is None:
         raise Conflict("Publish the survey before importing responses to it", reason="not_published")
     version = await repo.version(survey.id, survey.published_version)
@@ -88,6 +95,7 @@ async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data
         except ValidationError as exc:
             outcome.fail(number, validation_errors(exc.errors()))
     seen = await repo.imported_ids(survey.id, [row.external_id for _, row in rows])
+    customers = await repo.customer_dealers([row.customer_id for _, row in rows if row.customer_id is not None])
     now = utcnow()
     stored: list[SurveyResponse] = []
     for number, row in rows:
@@ -95,7 +103,7 @@ async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data
             outcome.duplicates += 1
             continue
         try:
-            stored.append(await _response(row, survey, definition, dealers, now))
+            stored.append(await _response(row, survey, definition, dealers, customers, now))
         except _RowError as exc:
             outcome.fail(number, exc.problems)
             continue
@@ -108,7 +116,7 @@ async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data
 
 
 async def _response(row: ResponseImportRow, survey: Survey, definition: Definition, dealers: _Dealers,
-                    now: datetime) -> SurveyResponse:
+                    customers: dict[uuid.UUID, str], now: datetime) -> SurveyResponse:
     try:
         submitted_at = row.submitted_at.astimezone(now.tzinfo)
     except OverflowError:
@@ -116,6 +124,8 @@ async def _response(row: ResponseImportRow, survey: Survey, definition: Definiti
     if submitted_at > now:
         raise _RowError([{"field": "submitted_at", "message": "in the future"}])
     dealer = await dealers.get(row.dealer_code)
+    if row.customer_id is not None and customers.get(row.customer_id) != dealer.code:
+        raise _RowError(invitations.UNKNOWN_CUSTOMER)
     try:
         answers, scores, reasons = responses.assess(definition, row.answers)
     except UnprocessableContent as exc:

@@ -1,11 +1,18 @@
 """Invitations: created by a caller (sent at once) or scheduled by an event (sent by the job when due).
 
+Reference rule: the `customer_id` a caller names must be a customer the survey service knows
+(from customer events) in the caller's subtree AND of the dealer the body names; anything
+else is the same 422 "unknown customer", answered before consent or fatigue are looked at,
+so neither another dealer's customers nor their consent state can be probed (issue 10).
 Consent rule: the survey service keeps the survey-consent flag the customer service
 publishes (customer.created / customer.updated). A customer known to have refused, or
-erased, is never invited. A customer not heard of yet is invited only when the caller
-passes `consent_confirmed: true`; event-made invitations never vouch, so they wait for
-the customer event (the check runs when the invitation is due, not when it is scheduled).
+erased, is never invited. Event-made invitations may be scheduled before the customer event
+arrives, so the check runs when the invitation is due, and a customer still unknown then is
+not invited.
 Fatigue rule: no invitation goes to a customer invited in the last `fatigue_days` days.
+Link rule: an invitation to a survey owned above the caller (the manufacturer's CSI invited
+by a dealer) is the owner's to deliver: the caller never sees its token or link, and its
+survey.invitation.sent names the owner so that only the owner's webhooks receive it.
 """
 
 import secrets
@@ -13,15 +20,20 @@ import uuid
 from datetime import datetime, timedelta
 
 from services.survey import events
-from services.survey.models import Invitation, Survey
+from services.survey.models import CustomerConsent, Invitation, Survey
 from services.survey.repository import InvitationFilter, SurveyRepository
-from services.survey.schemas import InvitationCreate, InvitationRead
+from services.survey.schemas import InvitationCreate, InvitationCreated, InvitationRead
 from services.survey.settings import SurveySettings
 from services.survey.surveys import get_survey
+from shared.auth import Principal
 from shared.db import utcnow
 from shared.orgs import OrgDirectory
 from shared.pagination import PageParams
-from shared.problems import Conflict, NotFound
+from shared.problems import Conflict, NotFound, UnprocessableContent
+
+
+# The one answer to a customer_id that is unknown, outside the caller's subtree or another dealer's.
+UNKNOWN_CUSTOMER = [{"field": "customer_id", "message": "unknown customer"}]
 
 
 def new_token() -> str:
@@ -33,37 +45,63 @@ def url_for(settings: SurveySettings, token: str) -> str:
     return f"{settings.link_base}/s/{token}"
 
 
-def to_read(invitation: Invitation, settings: SurveySettings) -> InvitationRead:
+def shows_link(principal: Principal, survey_org_path: str) -> bool:
+    """Whether the caller may see an invitation's token and link: not when the survey is owned above it."""
+    return principal.sees(survey_org_path)
+
+
+def to_read(invitation: Invitation, settings: SurveySettings, *, show_link: bool) -> InvitationRead:
     return InvitationRead(
         id=invitation.id, survey_id=invitation.survey_id, survey_version=invitation.survey_version,
         kind=invitation.kind, customer_id=invitation.customer_id, dealer_code=invitation.dealer_code,
         channel=invitation.channel, context={"ro_number": invitation.ro_number, "vin": invitation.vin},
         status=invitation.status, status_reason=invitation.status_reason,  # type: ignore[arg-type]
-        url=url_for(settings, invitation.token) if invitation.status == "sent" else None,
+        url=url_for(settings, invitation.token) if show_link and invitation.status == "sent" else None,
         due_at=invitation.due_at, sent_at=invitation.sent_at, expires_at=invitation.expires_at,
         reminded_at=invitation.reminded_at, responded_at=invitation.responded_at, created_at=invitation.created_at,
     )
 
 
-async def refusal(repo: SurveyRepository, settings: SurveySettings, customer_id: uuid.UUID, now: datetime,
-                  *, consent_confirmed: bool) -> tuple[str, str] | None:
+def created(invitation: Invitation, survey: Survey, settings: SurveySettings, principal: Principal) -> InvitationCreated:
+    assert invitation.expires_at is not None
+    show = shows_link(principal, survey.org_path)
+    return InvitationCreated(id=invitation.id, token=invitation.token if show else None,
+                             url=url_for(settings, invitation.token) if show else None,
+                             expires_at=invitation.expires_at)
+
+
+async def to_reads(repo: SurveyRepository, settings: SurveySettings,
+                   rows: list[Invitation]) -> list[InvitationRead]:
+    owners = await repo.survey_owners({row.survey_id for row in rows})
+    return [to_read(row, settings, show_link=row.survey_id in owners
+                    and shows_link(repo.principal, owners[row.survey_id])) for row in rows]
+
+
+async def refusal(repo: SurveyRepository, settings: SurveySettings, customer_id: uuid.UUID,
+                  consent: CustomerConsent | None, now: datetime) -> tuple[str, str] | None:
     """Why this customer may not be invited now, as (reason code, sentence); None when they may."""
-    consent = await repo.consent(customer_id)
-    if consent is not None and consent.erased:
+    if consent is None:
+        return "no_consent", "The survey service has no consent on record for this customer"
+    if consent.erased:
         return "customer_erased", "The customer has been erased"
-    if consent is not None and not consent.survey:
+    if not consent.survey:
         return "no_consent", "The customer has not consented to surveys"
-    if consent is None and not consent_confirmed:
-        return "no_consent", ("The survey service has no consent on record for this customer; "
-                              "pass consent_confirmed: true if the customer agreed")
     last = await repo.last_invited(customer_id, now - timedelta(days=settings.fatigue_days))
     if last is not None:
         return "fatigue", f"The customer was invited on {last.isoformat()}, within {settings.fatigue_days} days"
     return None
 
 
+async def known_customer(repo: SurveyRepository, customer_id: uuid.UUID, dealer_code: str) -> CustomerConsent:
+    """The customer a body names, or 422: unknown, invisible and another dealer's look the same."""
+    customer = await repo.customer_of(customer_id, dealer_code)
+    if customer is None:
+        raise UnprocessableContent("The customer is not known for this dealer", errors=UNKNOWN_CUSTOMER)
+    return customer
+
+
 async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, settings: SurveySettings,
-                            data: InvitationCreate) -> Invitation:
+                            data: InvitationCreate) -> tuple[Invitation, Survey]:
     dealer = await directory.dealer_for(repo.principal, data.dealer_code)
     survey = await get_survey(repo, data.survey_id)
     if not dealer.path.startswith(survey.org_path):
@@ -71,17 +109,18 @@ async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, set
                        errors=[{"field": "survey_id", "message": "not available to this dealer"}])
     if survey.published_version is None:
         raise Conflict("Publish the survey before inviting anyone to it", reason="not_published")
+    customer = await known_customer(repo, data.customer_id, dealer.code)
     now = utcnow()
-    if refused := await refusal(repo, settings, data.customer_id, now, consent_confirmed=data.consent_confirmed):
+    if refused := await refusal(repo, settings, customer.customer_id, customer, now):
         raise Conflict(refused[1], reason=refused[0])
     invitation = Invitation(
         token=new_token(), survey_id=survey.id, survey_version=survey.published_version, kind=survey.kind,
-        customer_id=data.customer_id, dealer_code=dealer.code, org_path=dealer.path, channel=data.channel,
+        customer_id=customer.customer_id, dealer_code=dealer.code, org_path=dealer.path, channel=data.channel,
         vin=data.context.vin, ro_number=data.context.ro_number, status="scheduled", source_key=None, due_at=now,
     )
     await repo.add(invitation)
     await _send(repo, settings, invitation, survey, now, expires_in_days=data.expires_in_days)
-    return invitation
+    return invitation, survey
 
 
 async def _send(repo: SurveyRepository, settings: SurveySettings, invitation: Invitation, survey: Survey,
@@ -90,7 +129,7 @@ async def _send(repo: SurveyRepository, settings: SurveySettings, invitation: In
     invitation.sent_at = now
     invitation.expires_at = now + timedelta(days=expires_in_days or settings.invitation_expiry_days)
     await repo.session.flush()
-    await events.invitation_sent(repo.session, invitation, survey.code, url_for(settings, invitation.token))
+    await events.invitation_sent(repo.session, invitation, survey, url_for(settings, invitation.token))
 
 
 async def schedule(repo: SurveyRepository, survey: Survey, *, source_key: str, due_at: datetime,
@@ -115,7 +154,8 @@ async def send_due(repo: SurveyRepository, settings: SurveySettings, now: dateti
     for invitation in due:
         refused = None
         if invitation.customer_id is not None:
-            refused = await refusal(repo, settings, invitation.customer_id, now, consent_confirmed=False)
+            consent = await repo.consent(invitation.customer_id)
+            refused = await refusal(repo, settings, invitation.customer_id, consent, now)
         if refused:
             invitation.status, invitation.status_reason = "cancelled", refused[0]
             continue
@@ -133,7 +173,7 @@ async def remind_due(repo: SurveyRepository, settings: SurveySettings, now: date
         invitation.reminded_at = now
         survey = await repo.survey(invitation.survey_id)
         assert survey is not None
-        await events.invitation_sent(repo.session, invitation, survey.code, url_for(settings, invitation.token),
+        await events.invitation_sent(repo.session, invitation, survey, url_for(settings, invitation.token),
                                      reminder=True)
     await repo.session.flush()
     return len(due)

@@ -87,6 +87,24 @@ class SurveyRepository(ScopedRepository):
     async def consent(self, customer_id: uuid.UUID) -> CustomerConsent | None:
         return await self.session.get(CustomerConsent, customer_id)
 
+    async def customer_of(self, customer_id: uuid.UUID, dealer_code: str) -> CustomerConsent | None:
+        """The customer as a body names it: in the caller's subtree AND the named dealer's, else None.
+
+        One query for every way a reference can be wrong (unknown, outside the subtree, another
+        dealer's), so the answer and its timing cannot tell them apart.
+        """
+        return await self._first(self.select(CustomerConsent).where(
+            CustomerConsent.customer_id == customer_id, CustomerConsent.dealer_code == dealer_code))
+
+    async def customer_dealers(self, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Customer id -> dealer code, for the customers of these ids the caller's subtree holds."""
+        if not customer_ids:
+            return {}
+        rows = await self.session.execute(self.select(CustomerConsent, CustomerConsent.customer_id,
+                                                      CustomerConsent.dealer_code)
+                                          .where(CustomerConsent.customer_id.in_(customer_ids)))
+        return {customer_id: dealer_code for customer_id, dealer_code in rows}
+
     # --- invitations ----------------------------------------------------------------------------
 
     async def invitation(self, invitation_id: uuid.UUID) -> Invitation | None:
@@ -104,6 +122,15 @@ class SurveyRepository(ScopedRepository):
         """Survey fatigue counts every invitation sent to the customer, whoever sent it."""
         return await self.session.scalar(select(func.max(Invitation.sent_at)).where(
             Invitation.customer_id == customer_id, Invitation.sent_at >= since))
+
+    async def survey_owners(self, survey_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Survey id -> its owner's org path (surveys owned above the caller included), for
+        deciding whether the caller may see an invitation's link."""
+        if not survey_ids:
+            return {}
+        rows = await self.session.execute(self._surveys().with_only_columns(Survey.id, Survey.org_path)
+                                          .where(Survey.id.in_(survey_ids)))
+        return {survey_id: org_path for survey_id, org_path in rows}
 
     async def invitation_from(self, source_key: str) -> Invitation | None:
         return await self._first(select(Invitation).where(Invitation.source_key == source_key))

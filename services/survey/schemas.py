@@ -93,16 +93,17 @@ class InvitationCreate(_In):
     dealer_code: str
     channel: Channel
     context: InvitationContext = Field(default_factory=InvitationContext)
-    # For a customer the survey service has not heard of yet (no customer event): the
-    # caller vouches that the customer agreed to be surveyed. A known refusal still wins.
-    consent_confirmed: bool = False
+    # Accepted so that integrators who send it keep working; it no longer opens anything: a
+    # customer must be known from customer events (issue 10), and their consent is then known.
+    consent_confirmed: bool = Field(default=False, deprecated=True,
+                                    description="Ignored: the consent on record for the customer decides")
     expires_in_days: int | None = Field(default=None, ge=1, le=90)
 
 
 class InvitationCreated(BaseModel):
     id: uuid.UUID
-    token: str
-    url: str
+    token: str | None = Field(description="Null when the survey is owned above you: its owner delivers the link")
+    url: str | None = Field(description="Null when the survey is owned above you: its owner delivers the link")
     expires_at: datetime
 
 

@@ -36,9 +36,17 @@ class _Payload(BaseModel):
 
 
 class InvitationSent(_Payload):
-    """survey.invitation.sent and survey.invitation.reminded: a notifier delivers `url` on `channel`."""
+    """survey.invitation.sent and survey.invitation.reminded: a notifier delivers `url` on `channel`.
+
+    `url` opens the survey for whoever holds it, so the event is the survey owner's to deliver
+    (its SMS provider sends it): `survey_org_path` names the owner, and the gateway passes the
+    event to that organisation's webhooks only, never to a dealer below a survey owned above it.
+    Optional only for payloads recorded before the field existed; the survey service always sets it.
+    """
 
     invitation_id: uuid.UUID
+    survey_org_code: str | None = None
+    survey_org_path: str | None = None
     channel: Channel
     url: str
     sent_at: datetime

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from gateway.cli.topology import built_components
-from tests.e2e.test_survey_page import customer, published_survey
+from tests.e2e.test_survey_page import customer, post_invitation, published_survey
 from tests.support.suite import Network, Org
 
 pytestmark = [
@@ -77,9 +77,8 @@ def answers(survey: dict[str, Any], quality: int, rng: random.Random) -> dict[st
 
 def respond(network: Network, dealer: Org, survey_id: str, quality: int, rng: random.Random) -> None:
     someone = customer(dealer, dealer.code)
-    invited = dealer.client.post("/v1/survey-invitations", json={
-        "survey_id": survey_id, "customer_id": someone["id"], "dealer_code": dealer.code, "channel": "sms",
-        "consent_confirmed": True})
+    invited = post_invitation(dealer, {
+        "survey_id": survey_id, "customer_id": someone["id"], "dealer_code": dealer.code, "channel": "sms"})
     assert invited.status_code == 201, invited.text
     token = invited.json()["token"]
     public = network.client(None)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.test_survey_page import post_invitation
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -57,9 +58,9 @@ def test_a_detractor_opens_one_complaint_case_linked_to_the_response(dealer: Org
     survey = dealer.client.post("/v1/surveys", json={"template": "nps"})
     assert survey.status_code == 201, survey.text
     assert dealer.client.post(f"/v1/surveys/{survey.json()['id']}/publish").status_code == 200
-    invitation = dealer.client.post("/v1/survey-invitations", json={
+    invitation = post_invitation(dealer, {
         "survey_id": survey.json()["id"], "customer_id": customer["id"], "dealer_code": dealer.code,
-        "channel": "sms", "context": {"ro_number": "RO-LOOP-1"}, "consent_confirmed": True})
+        "channel": "sms", "context": {"ro_number": "RO-LOOP-1"}})
     assert invitation.status_code == 201, invitation.text
 
     public = dealer.client.post(f"/v1/public/surveys/{invitation.json()['token']}/responses",

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.e2e.test_survey_page import post_invitation
 from tests.support.suite import Network
 
 pytestmark = pytest.mark.e2e
@@ -29,9 +30,9 @@ def _seed(network: Network) -> None:
         "visit_type": "repair", "opened_at": now.isoformat(), "closed_at": now.isoformat(), "symptom_codes": ["BRK-01"]})
     survey = dealer.client.post("/v1/surveys", json={"template": "nps"}).json()
     dealer.client.post(f"/v1/surveys/{survey['id']}/publish")
-    invitation = dealer.client.post("/v1/survey-invitations", json={
+    invitation = post_invitation(dealer, {
         "survey_id": survey["id"], "customer_id": customer["id"], "dealer_code": dealer.code, "channel": "sms",
-        "context": {}, "consent_confirmed": True}).json()
+        "context": {}}).json()
     dealer.client.post(f"/v1/public/surveys/{invitation['token']}/responses", json={"answers": {"nps": 10}})
     dealer.client.post("/v1/complaints", json={"dealer_code": dealer.code, "customer_id": customer["id"], "vin": vin,
                                                "channel": "hotline", "category": "repair_quality", "priority": "P3",

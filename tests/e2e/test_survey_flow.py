@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.types import vin_check_digit
-from tests.e2e.test_survey_page import customer, invite, published_survey
+from tests.e2e.test_survey_page import customer, invite, post_invitation, published_survey
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -105,11 +105,9 @@ class TestInvitationsFromEvents:
         dealer = tree["dealer_a"]
         refuser = customer(dealer, dealer.code, survey_consent=False)
         body = {"survey_id": csi_survey, "customer_id": refuser["id"], "dealer_code": dealer.code, "channel": "sms"}
-        unknown = dealer.client.post("/v1/survey-invitations", json=body)
-        assert unknown.status_code == 409 and unknown.json()["reason"] == "no_consent"
-        # A customer created after the refuser: once their consent has arrived, so has the refusal.
-        willing = customer(dealer, dealer.code)
-        eventually(lambda: _invite_unvouched(dealer, csi_survey, willing), "consent from the customer event")
+        # Unknown (422) until the customer event arrives; then the refusal it carries answers.
+        refused = post_invitation(dealer, body)
+        assert refused.status_code == 409 and refused.json()["reason"] == "no_consent", refused.text
         vouched = dealer.client.post("/v1/survey-invitations", json=body | {"consent_confirmed": True})
         assert vouched.status_code == 409 and vouched.json()["reason"] == "no_consent"
 
@@ -118,22 +116,21 @@ class TestInvitationsFromEvents:
     ) -> None:
         dealer = tree["dealer_a"]
         willing = customer(dealer, dealer.code)
-        invited = eventually(lambda: _invite_unvouched(dealer, csi_survey, willing), "consent from the customer event")
+        invited = post_invitation(dealer, {"survey_id": csi_survey, "customer_id": willing["id"],
+                                           "dealer_code": dealer.code, "channel": "sms"})
+        assert invited.status_code == 201, invited.text
         (listed,) = invitations_of(dealer, willing["id"])
-        assert listed["status"] == "sent" and invited["url"].endswith("/s/" + invited["token"])
-
-
-def _invite_unvouched(dealer: Org, survey_id: str, someone: dict) -> dict | None:
-    answer = dealer.client.post("/v1/survey-invitations", json={
-        "survey_id": survey_id, "customer_id": someone["id"], "dealer_code": dealer.code, "channel": "sms"})
-    assert answer.status_code in (201, 409), answer.text
-    return answer.json() if answer.status_code == 201 else None
+        assert listed["status"] == "sent"
+        # The survey is the distributor's: the dealer is not shown the link, its owner is.
+        assert invited.json()["url"] is None and listed["url"] is None
+        (owned,) = invitations_of(tree["north"], willing["id"])
+        assert owned["url"].startswith("http")
 
 
 class TestResponses:
     def test_a_response_through_the_public_api_is_scored(self, network: Network, tree: dict[str, Org],
                                                          csi_survey: str) -> None:
-        token = invite(tree["dealer_a"], csi_survey)["token"]
+        token = invite(tree["dealer_a"], csi_survey, owner=tree["north"])["token"]
         public = network.client(None)
         assert public.get(f"/v1/public/surveys/{token}").json()["kind"] == "csi"
         submitted = public.post(f"/v1/public/surveys/{token}/responses", json={"answers": csi_answers(10, nps=10)})
@@ -146,7 +143,7 @@ class TestResponses:
         assert stored.status_code == 200 and stored.json()["alerts"] == []
 
     def test_a_low_score_raises_an_alert(self, network: Network, tree: dict[str, Org], csi_survey: str) -> None:
-        token = invite(tree["dealer_a"], csi_survey)["token"]
+        token = invite(tree["dealer_a"], csi_survey, owner=tree["north"])["token"]
         submitted = network.client(None).post(f"/v1/public/surveys/{token}/responses",
                                               json={"answers": csi_answers(2, nps=1, fixed="no")})
         assert submitted.status_code == 201, submitted.text
@@ -158,7 +155,7 @@ class TestResponses:
     def test_a_sibling_dealer_cannot_read_another_dealers_response_or_invitation(
         self, network: Network, tree: dict[str, Org], csi_survey: str,
     ) -> None:
-        invitation = invite(tree["dealer_a"], csi_survey)
+        invitation = invite(tree["dealer_a"], csi_survey, owner=tree["north"])
         submitted = network.client(None).post(f"/v1/public/surveys/{invitation['token']}/responses",
                                               json={"answers": csi_answers(8, nps=8)})
         response_id = submitted.json()["id"]

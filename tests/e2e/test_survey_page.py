@@ -3,6 +3,7 @@ every question type rendered accessibly, the form converted to typed answers, sh
 validation without JavaScript, and friendly pages for links that cannot be answered."""
 
 import re
+import time
 import uuid
 from urllib.parse import urlencode
 from html.parser import HTMLParser
@@ -65,14 +66,30 @@ def published_survey(org: Org, body: dict) -> str:
     return survey_id
 
 
-def invite(dealer: Org, survey_id: str, *, consent_confirmed: bool = True) -> dict:
-    """A fresh customer of `dealer` (one invitation per customer per 30 days) invited now."""
+def post_invitation(org: Org, body: dict, timeout: float = 20.0) -> httpx.Response:
+    """POST an invitation, again while its customer is unknown (422): the survey service learns a new
+    customer from the customer event, which the relays deliver a moment after the customer is created."""
+    deadline = time.monotonic() + timeout
+    while (answer := org.client.post("/v1/survey-invitations", json=body)).status_code == 422:
+        if time.monotonic() > deadline or answer.json()["errors"] != [{"field": "customer_id",
+                                                                       "message": "unknown customer"}]:
+            break
+        time.sleep(0.2)
+    return answer
+
+
+def invite(dealer: Org, survey_id: str, *, owner: Org | None = None) -> dict:
+    """A fresh customer of `dealer` (one invitation per customer per 30 days) invited now. The link of a
+    survey owned above the dealer is shown to its `owner` only, so `owner` reads `token` and `url` then."""
     someone = customer(dealer, dealer.code)
-    invited = dealer.client.post("/v1/survey-invitations", json={
-        "survey_id": survey_id, "customer_id": someone["id"], "dealer_code": dealer.code, "channel": "sms",
-        "consent_confirmed": consent_confirmed})
+    invited = post_invitation(dealer, {"survey_id": survey_id, "customer_id": someone["id"],
+                                       "dealer_code": dealer.code, "channel": "sms"})
     assert invited.status_code == 201, invited.text
-    return invited.json() | {"customer_id": someone["id"]}
+    invitation = invited.json() | {"customer_id": someone["id"]}
+    if owner is not None:
+        url = owner.client.get(f"/v1/survey-invitations/{invitation['id']}").json()["url"]
+        invitation |= {"url": url, "token": url.rsplit("/", 1)[1]}
+    return invitation
 
 
 def page_client(network: Network) -> httpx.Client:

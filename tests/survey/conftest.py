@@ -25,6 +25,9 @@ ORGS = {
     "DN": {"code": "DN", "name": "North", "kind": "distributor", "path": "/OEM/DN/", "parent_code": "OEM"},
     "D1": {"code": "D1", "name": "Dealer 1", "kind": "dealer", "path": "/OEM/DN/D1/", "parent_code": "DN"},
     "D2": {"code": "D2", "name": "Dealer 2", "kind": "dealer", "path": "/OEM/DN/D2/", "parent_code": "DN"},
+    # A cousin of D1: a dealer under another distributor.
+    "DS": {"code": "DS", "name": "South", "kind": "distributor", "path": "/OEM/DS/", "parent_code": "OEM"},
+    "D3": {"code": "D3", "name": "Dealer 3", "kind": "dealer", "path": "/OEM/DS/D3/", "parent_code": "DS"},
 }
 
 
@@ -86,10 +89,20 @@ async def published_survey(client: httpx.AsyncClient, body: dict[str, Any], owne
 
 async def invite(client: httpx.AsyncClient, survey_id: str, dealer: str = "D1", *, caller: str | None = None,
                  **extra: Any) -> httpx.Response:
-    customer_id = extra.pop("customer_id", None) or uuid.uuid4()
-    body = {"survey_id": survey_id, "customer_id": str(customer_id), "dealer_code": dealer, "channel": "sms",
-            "consent_confirmed": True, **extra}
+    """Invite `customer_id`, or a fresh consenting customer of `dealer` (its customer event delivered first)."""
+    customer_id = extra.pop("customer_id", None)
+    if customer_id is None:
+        customer_id = uuid.uuid4()
+        await give_consent(client, customer_id, dealer if dealer in ORGS else "D1")
+    body = {"survey_id": survey_id, "customer_id": str(customer_id), "dealer_code": dealer, "channel": "sms", **extra}
     return await client.post("/v1/survey-invitations", json=body, headers=as_(caller or dealer))
+
+
+async def token_of(client: httpx.AsyncClient, invited: httpx.Response, owner: str = "OEM") -> str:
+    """The invitation's token as the survey's owner reads it (a dealer is not shown the link of a survey owned above it)."""
+    assert invited.status_code == 201, invited.text
+    read = await client.get(f"/v1/survey-invitations/{invited.json()['id']}", headers=as_(owner))
+    return read.json()["url"].rsplit("/", 1)[1]
 
 
 async def outbox_events(app: FastAPI, type_: str) -> list[dict[str, Any]]:

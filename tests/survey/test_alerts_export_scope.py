@@ -7,7 +7,7 @@ import uuid
 import httpx
 from fastapi import FastAPI
 
-from tests.survey.conftest import as_, invite, outbox_events, published_survey
+from tests.survey.conftest import as_, give_consent, invite, outbox_events, published_survey, token_of
 
 
 def _t(text: str) -> dict[str, str]:
@@ -29,7 +29,7 @@ SURVEY = {
 
 
 async def _answer(client: httpx.AsyncClient, survey_id: str, answers: dict, dealer: str = "D1") -> dict:
-    token = (await invite(client, survey_id, dealer, context={"ro_number": "RO-9"})).json()["token"]
+    token = await token_of(client, await invite(client, survey_id, dealer, context={"ro_number": "RO-9"}))
     answer = await client.post(f"/v1/public/surveys/{token}/responses", json={"answers": answers})
     assert answer.status_code == 201, answer.text
     return answer.json()
@@ -133,7 +133,8 @@ class TestScope:
     async def test_response_list_filters_and_paginates(self, client: httpx.AsyncClient) -> None:
         survey = await published_survey(client, SURVEY)
         customer_id = uuid.uuid4()
-        token = (await invite(client, survey["id"], customer_id=customer_id)).json()["token"]
+        await give_consent(client, customer_id)
+        token = await token_of(client, await invite(client, survey["id"], customer_id=customer_id))
         await client.post(f"/v1/public/surveys/{token}/responses", json={"answers": {"q1": 5}})
         for _ in range(2):
             await _answer(client, survey["id"], {"q1": 4})
@@ -148,3 +149,11 @@ class TestScope:
         future = await client.get("/v1/survey-responses", params={"survey_id": survey["id"], "from": "2999-01-01T00:00:00Z"},
                                   headers=as_("D1"))
         assert future.json()["items"] == []
+
+    async def test_a_time_without_offset_is_a_422_problem(self, client: httpx.AsyncClient) -> None:
+        for path in ("/v1/survey-responses", "/v1/survey-responses/export.csv"):
+            for name in ("from", "to"):
+                answer = await client.get(path, params={name: "2026-01-01T00:00:00"}, headers=as_("D1"))
+                assert answer.status_code == 422, (path, name, answer.text)
+                assert answer.headers["content-type"].startswith("application/problem+json")
+                assert [error["field"] for error in answer.json()["errors"]] == [name]

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.survey.jobs import run_once
 from shared.db import utcnow
-from tests.survey.conftest import ORGS, as_, deliver, give_consent, outbox_events
+from tests.survey.conftest import ORGS, as_, deliver, give_consent, outbox_events, token_of
 
 
 def _visit(customer_id: uuid.UUID, closed_at: datetime, visit_id: uuid.UUID | None = None) -> dict:
@@ -17,8 +17,8 @@ def _visit(customer_id: uuid.UUID, closed_at: datetime, visit_id: uuid.UUID | No
             "visit_type": "repair", "closed_at": closed_at.isoformat()}
 
 
-async def _invitations(client: httpx.AsyncClient, customer_id: uuid.UUID) -> list[dict]:
-    answer = await client.get("/v1/survey-invitations", params={"customer_id": str(customer_id)}, headers=as_("D1"))
+async def _invitations(client: httpx.AsyncClient, customer_id: uuid.UUID, caller: str = "D1") -> list[dict]:
+    answer = await client.get("/v1/survey-invitations", params={"customer_id": str(customer_id)}, headers=as_(caller))
     return answer.json()["items"]
 
 
@@ -69,7 +69,8 @@ class TestJob:
         send_time = closed + timedelta(days=3, minutes=1)
         await run_once(app.state.sessions, settings, now=send_time)
         await run_once(app.state.sessions, settings, now=send_time)
-        invitation = (await _invitations(client, customer_id))[0]
+        # The standard CSI is the manufacturer's: it reads the link its SMS provider sends.
+        invitation = (await _invitations(client, customer_id, "OEM"))[0]
         assert invitation["status"] == "sent" and invitation["url"].startswith("https://csloop.example/s/")
         sent = [e for e in await outbox_events(app, "survey.invitation.sent") if e["invitation_id"] == invitation["id"]]
         assert len(sent) == 1 and sent[0]["kind"] == "csi" and sent[0]["ro_number"] == "RO-77"
@@ -108,7 +109,7 @@ class TestErasure:
                                    headers=as_("OEM"))
         await client.post(f"/v1/surveys/{survey.json()['id']}/publish", headers=as_("OEM"))
         body = {"survey_id": survey.json()["id"], "customer_id": str(customer_id), "dealer_code": "D1", "channel": "app"}
-        token = (await client.post("/v1/survey-invitations", json=body, headers=as_("D1"))).json()["token"]
+        token = await token_of(client, await client.post("/v1/survey-invitations", json=body, headers=as_("D1")))
         answered = await client.post(f"/v1/public/surveys/{token}/responses",
                                      json={"answers": {"nps": 3, "nps_reason": "my name is Li Lei"}})
         await deliver(client, "customer.erased", {"dealer_code": "D1", "org_path": ORGS["D1"]["path"],

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from shared.db import utcnow
-from tests.survey.conftest import ORGS, as_, invite, new_code, outbox_events, published_survey
+from tests.survey.conftest import ORGS, as_, give_consent, invite, new_code, outbox_events, published_survey, token_of
 
 MATRIX = {"appointment": 8, "greeting": 9}
 ANSWERS: dict[str, Any] = {
@@ -47,10 +47,12 @@ class TestImport:
     async def test_scores_equal_a_public_submissions_and_submitted_at_is_kept(
             self, client: httpx.AsyncClient, app: FastAPI, csi: dict[str, Any]) -> None:
         invitation = await invite(client, csi["id"])
-        public = await client.post(f"/v1/public/surveys/{invitation.json()['token']}/responses",
+        public = await client.post(f"/v1/public/surveys/{await token_of(client, invitation)}/responses",
                                    json={"answers": ANSWERS})
         assert public.status_code == 201, public.text
-        row = _row(ro_number="RO-1", vin="LFV3A23C7K3012345", customer_id=str(uuid.uuid4()))
+        customer_id = uuid.uuid4()
+        await give_consent(client, customer_id)
+        row = _row(ro_number="RO-1", vin="LFV3A23C7K3012345", customer_id=str(customer_id))
         answer = await _import(client, csi["id"], [row])
         assert answer.status_code == 200, answer.text
         assert answer.json() == {"created": 1, "duplicates": 0, "failed": 0, "errors": []}
@@ -114,10 +116,10 @@ class TestImport:
         future = next(e for e in body["errors"] if e["row"] == 4)
         assert "future" in future["message"]
 
-    async def test_a_dealer_outside_the_callers_subtree_is_a_row_error(
-            self, client: httpx.AsyncClient, csi: dict[str, Any]) -> None:
+    async def test_a_dealer_outside_the_callers_subtree_is_a_row_error(self, client: httpx.AsyncClient) -> None:
+        own = await published_survey(client, {"template": "csi", "code": new_code()}, owner="D1")
         rows = [_row(dealer_code="D2"), _row(dealer_code="NOPE"), _row(dealer_code="DN"), _row(dealer_code="D1")]
-        body = (await _import(client, csi["id"], rows, caller="D1")).json()
+        body = (await _import(client, own["id"], rows, caller="D1")).json()
         assert (body["created"], body["failed"]) == (1, 3)
         assert [(e["row"], e["field"]) for e in body["errors"]] == [(1, "dealer_code"), (2, "dealer_code"),
                                                                    (3, "dealer_code")]

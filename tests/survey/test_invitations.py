@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from services.survey.models import Invitation
 from shared.db import utcnow
-from tests.survey.conftest import as_, give_consent, invite, outbox_events, published_survey
+from tests.survey.conftest import as_, give_consent, invite, outbox_events, published_survey, token_of
 
 
 def _t(text: str) -> dict[str, str]:
@@ -36,7 +36,7 @@ class TestCreate:
             self, client: httpx.AsyncClient, app: FastAPI) -> None:
         survey_id = await _survey(client)
         vin = "LFV3A23C7K3012345"
-        answer = await invite(client, survey_id, context={"ro_number": "RO-1", "vin": vin})
+        answer = await invite(client, survey_id, caller="OEM", context={"ro_number": "RO-1", "vin": vin})
         assert answer.status_code == 201, answer.text
         body = answer.json()
         assert len(body["token"]) >= 32  # token_urlsafe(24): 192 random bits
@@ -58,9 +58,11 @@ class TestCreate:
 
 
 class TestConsentAndFatigue:
-    async def test_unknown_customer_without_confirmation_is_refused(self, client: httpx.AsyncClient) -> None:
-        answer = await invite(client, await _survey(client), consent_confirmed=False)
-        assert answer.status_code == 409 and answer.json()["reason"] == "no_consent"
+    async def test_a_customer_not_known_from_events_is_422_even_if_the_caller_vouches(
+            self, client: httpx.AsyncClient) -> None:
+        answer = await invite(client, await _survey(client), customer_id=uuid.uuid4(), consent_confirmed=True)
+        assert answer.status_code == 422
+        assert answer.json()["errors"] == [{"field": "customer_id", "message": "unknown customer"}]
 
     async def test_customer_who_refused_is_refused_even_if_caller_confirms(self, client: httpx.AsyncClient) -> None:
         customer_id = uuid.uuid4()
@@ -78,13 +80,15 @@ class TestConsentAndFatigue:
     async def test_second_invitation_within_30_days_is_refused(self, client: httpx.AsyncClient) -> None:
         survey_id = await _survey(client)
         customer_id = uuid.uuid4()
+        await give_consent(client, customer_id)
         assert (await invite(client, survey_id, customer_id=customer_id)).status_code == 201
-        again = await invite(client, survey_id, "D2", customer_id=customer_id)
+        again = await invite(client, await _survey(client), caller="OEM", customer_id=customer_id)
         assert again.status_code == 409 and again.json()["reason"] == "fatigue"
 
     async def test_invitation_older_than_30_days_does_not_count(self, client: httpx.AsyncClient, app: FastAPI) -> None:
         survey_id = await _survey(client)
         customer_id = uuid.uuid4()
+        await give_consent(client, customer_id)
         first = await invite(client, survey_id, customer_id=customer_id)
         await _shift_sent(app, first.json()["id"], days=31)
         assert (await invite(client, survey_id, customer_id=customer_id)).status_code == 201
@@ -92,7 +96,7 @@ class TestConsentAndFatigue:
 
 class TestPublicPage:
     async def test_page_needs_no_credentials_and_hides_internal_rules(self, client: httpx.AsyncClient) -> None:
-        token = (await invite(client, await _survey(client))).json()["token"]
+        token = await token_of(client, await invite(client, await _survey(client)))
         page = await client.get(f"/v1/public/surveys/{token}")
         assert page.status_code == 200
         body = page.json()
@@ -104,7 +108,7 @@ class TestPublicPage:
         assert answer.status_code == 404 and answer.json()["type"].endswith("/survey-link-unknown")
 
     async def test_token_is_used_once_and_a_replay_returns_the_first_result(self, client: httpx.AsyncClient) -> None:
-        token = (await invite(client, await _survey(client))).json()["token"]
+        token = await token_of(client, await invite(client, await _survey(client)))
         first = await client.post(f"/v1/public/surveys/{token}/responses", json={"answers": {"q1": 4, "nps": 10}})
         assert first.status_code == 201, first.text
         assert first.json()["scores"] == {"index": 75.0, "factors": {"main": 75.0}, "nps_score": 10,
@@ -117,7 +121,8 @@ class TestPublicPage:
         assert reread.status_code == 410 and reread.json()["type"].endswith("/survey-link-used")
 
     async def test_expired_token_is_410(self, client: httpx.AsyncClient, app: FastAPI) -> None:
-        invitation = (await invite(client, await _survey(client))).json()
+        invited = await invite(client, await _survey(client))
+        invitation = {**invited.json(), "token": await token_of(client, invited)}
         async with app.state.sessions() as session, session.begin():
             await session.execute(update(Invitation).where(Invitation.id == uuid.UUID(invitation["id"]))
                                   .values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -127,7 +132,7 @@ class TestPublicPage:
         assert post.status_code == 410
 
     async def test_invalid_answers_are_422_and_leave_the_token_usable(self, client: httpx.AsyncClient) -> None:
-        token = (await invite(client, await _survey(client))).json()["token"]
+        token = await token_of(client, await invite(client, await _survey(client)))
         bad = await client.post(f"/v1/public/surveys/{token}/responses", json={"answers": {"q1": 9, "zz": 1}})
         assert bad.status_code == 422
         assert {e["field"] for e in bad.json()["errors"]} == {"answers.q1", "answers.zz"}

@@ -2,7 +2,7 @@
 
 import httpx
 
-from tests.survey.conftest import as_, invite, new_code, published_survey
+from tests.survey.conftest import as_, invite, new_code, published_survey, token_of
 
 
 def _t(text: str) -> dict[str, str]:
@@ -62,7 +62,7 @@ class TestVersions:
     async def test_edit_after_publish_makes_a_new_version_and_old_answers_keep_theirs(
             self, client: httpx.AsyncClient) -> None:
         survey = await published_survey(client, CUSTOM)
-        first = await invite(client, survey["id"])
+        first = await token_of(client, await invite(client, survey["id"]))
         current = await client.get(f"/v1/surveys/{survey['id']}", headers=as_("OEM"))
         assert current.json()["published_version"] == 1 and current.json()["draft_changed"] is False
 
@@ -78,13 +78,13 @@ class TestVersions:
 
         v1 = await client.get(f"/v1/surveys/{survey['id']}/versions/1", headers=as_("D1"))
         assert v1.json()["questions"][0]["scale_max"] == 5
-        page = await client.get(f"/v1/public/surveys/{first.json()['token']}")
+        page = await client.get(f"/v1/public/surveys/{first}")
         assert page.json()["version"] == 1 and page.json()["questions"][0]["scale_max"] == 5
-        answered = await client.post(f"/v1/public/surveys/{first.json()['token']}/responses", json={"answers": {"q1": 5}})
+        answered = await client.post(f"/v1/public/surveys/{first}/responses", json={"answers": {"q1": 5}})
         assert answered.status_code == 201 and answered.json()["version"] == 1
 
         second = await invite(client, survey["id"])
-        assert (await client.get(f"/v1/public/surveys/{second.json()['token']}")).json()["version"] == 2
+        assert (await client.get(f"/v1/public/surveys/{await token_of(client, second)}")).json()["version"] == 2
 
     async def test_publishing_an_unchanged_draft_keeps_the_version(self, client: httpx.AsyncClient) -> None:
         survey = await published_survey(client, CUSTOM)
