@@ -64,7 +64,7 @@ class TestDealerIsolation:
 
     def test_dealer_cannot_create_or_import_into_another_dealer(self, tree: dict[str, Org]) -> None:
         body = {"external_id": "X1", "dealer_code": tree["dealer_b"].code, "name": "王芳", "phone": _phone()}
-        assert tree["dealer_a"].client.post("/v1/customers", json=body).status_code == 404
+        assert tree["dealer_a"].client.post("/v1/customers", json=body).status_code == 422  # a body field: unknown dealer
         csv = f"external_id,name,phone\nX2,王芳,{_phone()}\n"
         imported = tree["dealer_a"].client.post("/v1/customers/import", params={"dealer_code": tree["dealer_b"].code},
                                                 content=csv, headers={"Content-Type": "text/csv"})
