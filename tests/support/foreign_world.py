@@ -16,7 +16,7 @@ import httpx
 
 from tests.e2e.test_survey_flow import vin
 from tests.e2e.test_survey_page import customer
-from tests.support.suite import Network, Org
+from tests.support.suite import ALL_SCOPES, Network, Org
 
 
 def eventually(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -42,6 +42,7 @@ class Records:
     visit_id: str
     survey_response_id: str
     complaint_id: str
+    survey_id: str  # the dealer's own published NPS survey
 
 
 @dataclass
@@ -77,10 +78,13 @@ def dealer_records(network: Network, dealer: Org) -> Records:
     case = created(dealer.client.post("/v1/complaints", json={
         "dealer_code": dealer.code, "customer_id": person["id"], "vin": car, "channel": "hotline",
         "category": "other", "priority": "P3", "description": "A case of its own"}))
-    return Records(dealer, person["id"], car, visit["ro_number"], visit["id"], response["id"], case["id"])
+    return Records(dealer, person["id"], car, visit["ro_number"], visit["id"], response["id"], case["id"],
+                   survey["id"])
 
 
 def build_world(network: Network) -> World:
-    north, south = network.org("distributor"), network.org("distributor")
-    a, b, c = network.org("dealer", north), network.org("dealer", north), network.org("dealer", south)
+    # Every scope, KPI targets' too: the reference tests write to every operation.
+    scopes = sorted({*ALL_SCOPES, "kpi:write"})
+    north, south = network.org("distributor", scopes=scopes), network.org("distributor", scopes=scopes)
+    a, b, c = (network.org("dealer", parent, scopes=scopes) for parent in (north, north, south))
     return World(network, north, south, a, b, c, {org.code: dealer_records(network, org) for org in (a, b, c)})
