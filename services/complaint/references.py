@@ -17,6 +17,7 @@ from shared.auth import INTERNAL_HEADER
 from shared.problems import ServiceUnavailable, UnprocessableContent
 
 CUSTOMER_FIELDS = ("customer_id", "vin", "ro_number")
+KINDS = {"customer_id": "customer", "vin": "vehicle", "ro_number": "visit", "survey_response_id": "response"}
 
 
 class ReferenceSources:
@@ -36,10 +37,10 @@ class ReferenceSources:
                                 exclude_none=True)
         calls = []
         if any(field in named for field in CUSTOMER_FIELDS):
-            calls.append(self._ask(self._customer, "customer", caller_token, {
+            calls.append(self._ask(self._customer, "customer", caller_token, CUSTOMER_FIELDS, {
                 "dealer_code": data.dealer_code, **{k: v for k, v in named.items() if k in CUSTOMER_FIELDS}}))
         if "survey_response_id" in named:
-            calls.append(self._ask(self._survey, "survey", caller_token, {
+            calls.append(self._ask(self._survey, "survey", caller_token, ("survey_response_id",), {
                 "dealer_code": data.dealer_code, "survey_response_id": named["survey_response_id"],
                 **({"customer_id": named["customer_id"]} if "customer_id" in named else {})}))
         errors = [error for answer in await asyncio.gather(*calls) for error in answer]
@@ -47,11 +48,15 @@ class ReferenceSources:
             raise UnprocessableContent("The case names records that are not this dealer's", errors=errors)
 
     @staticmethod
-    async def _ask(client: httpx.AsyncClient, service: str, caller_token: str, body: dict[str, Any]) -> list[dict[str, str]]:
+    async def _ask(client: httpx.AsyncClient, service: str, caller_token: str, judged: tuple[str, ...],
+                   body: dict[str, Any]) -> list[dict[str, str]]:
         try:
             response = await client.post("/internal/references", json=body, headers={INTERNAL_HEADER: caller_token})
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"The {service} service cannot be reached to check the case's references") from exc
+        if response.status_code == 422:
+            # The source refused a value outright (a NUL its database cannot hold): no record has it.
+            return [{"field": name, "message": f"unknown {KINDS[name]}"} for name in judged if name in body]
         if response.status_code != 200:
             raise ServiceUnavailable(f"The {service} service answered {response.status_code} to a reference check")
         return list(response.json()["errors"])

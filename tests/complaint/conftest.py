@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from services.complaint.app import create_app
@@ -59,6 +60,9 @@ def sources_app(judged: tuple[str, ...]) -> FastAPI:
     async def references(body: dict[str, Any]) -> dict[str, Any]:
         if REFUSED["down"]:
             raise httpx.ConnectError("stand-in source is down")
+        if any("\x00" in str(value) for value in body.values()):
+            # As the real services on PostgreSQL answer text their database cannot hold.
+            return JSONResponse({"title": "Unprocessable"}, status_code=422)
         return {"errors": [{"field": field, "message": f"unknown {KINDS[field]}"} for field, value in body.items()
                            if field in judged and value in REFUSED["values"]]}
 

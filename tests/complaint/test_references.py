@@ -59,3 +59,9 @@ async def test_a_second_alert_case_for_a_response_out_of_sight_is_409_not_500(cl
     assert answer.status_code == 409, answer.text
     assert answer.json()["errors"] == [{"field": "survey_response_id", "message": "already has a case"}]
     assert (await opened(client, "D3"))["dealer_code"] == "D3"  # the service goes on
+
+
+async def test_a_value_a_source_refuses_outright_is_an_unknown_record(client: httpx.AsyncClient) -> None:
+    answer = await open_case(client, ro_number="RO-\x00")
+    assert answer.status_code == 422, answer.text
+    assert {"field": "ro_number", "message": "unknown visit"} in answer.json()["errors"]

@@ -46,7 +46,7 @@ def test_sibling_cousin_other_dealer_and_unknown_references_are_one_and_the_same
     foreign = {
         "customer_id": [b.customer_id, c.customer_id, str(uuid.uuid4())],
         "vin": [b.vin, c.vin, vin()],
-        "ro_number": [b.ro_number, c.ro_number, "RO-NEVER-WAS"],
+        "ro_number": [b.ro_number, c.ro_number, "RO-NEVER-WAS", "RO-\x00"],
         "survey_response_id": [b.survey_response_id, c.survey_response_id, str(uuid.uuid4())],
     }
     for field, values in foreign.items():
