@@ -3,7 +3,10 @@
 Another service (complaints) forwards its caller's internal token, so the lookups run under
 the caller's scope: a record of another subtree is as unknown as one that never existed.
 Every lookup runs whatever the others found, so the answer takes the same path (and time)
-for an unknown, an invisible and another dealer's record.
+for an unknown, an invisible and another dealer's record. No scope beyond a valid token: the
+caller's own write (`complaints:write`) is what entitles it to name these records, and the
+answer says no more than that write's 422 would. Not in the public OpenAPI; the gateway
+routes no `/internal` path.
 """
 
 import uuid
