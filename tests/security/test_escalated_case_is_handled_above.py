@@ -3,8 +3,16 @@ resolve or escalate a case; the dealer below still sees it and may comment. A ca
 from above is handled by its dealer."""
 
 import httpx
+import pytest
 
-from tests.complaint.conftest import app, as_, client, database_url, move, opened  # noqa: F401 - fixtures
+from tests.complaint.conftest import app, as_, client, move, opened  # noqa: F401 - fixtures
+from tests.support.databases import unit_database_url
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database of its own: tests/complaint's may be in use in the same session."""
+    return await unit_database_url(tmp_path_factory, "complaint_escalation")
 
 
 def _etag(case: dict) -> str:
