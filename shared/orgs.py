@@ -72,14 +72,18 @@ class OrgDirectory:
         self._cache.update({org.code: (expires, org) for org in orgs})
         return orgs
 
-    async def dealer_for(self, principal: Principal, dealer_code: str, *, field: str = "dealer_code") -> OrgInfo:
+    async def dealer_for(self, principal: Principal, dealer_code: str, *, field: str = "dealer_code",
+                         in_query: bool = False) -> OrgInfo:
         """The dealer a write names, if the caller may act for it.
 
-        An org outside the caller's subtree is answered exactly like one that does not exist.
+        An org outside the caller's subtree is answered exactly like one that does not exist:
+        for a body field, API.md's 422 `unknown dealer`; for a query parameter (`in_query`),
+        which picks the collection the call works on, a 404 like an unknown path.
         """
         org = await self.get(dealer_code)
         if org is None or not principal.sees(org.path):
-            raise NotFound(f"No dealer '{dealer_code}' in your organisation", errors=[{"field": field, "message": "unknown dealer"}])
+            unknown = NotFound if in_query else UnprocessableContent
+            raise unknown(f"No dealer '{dealer_code}' in your organisation", errors=[{"field": field, "message": "unknown dealer"}])
         if org.kind != "dealer":
             raise UnprocessableContent(f"'{dealer_code}' is a {org.kind}, not a dealer", errors=[{"field": field, "message": "not a dealer"}])
         return org

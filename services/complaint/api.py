@@ -3,15 +3,16 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from services.complaint import cases, workflow
 from services.complaint.domain import Category, Status
-from services.complaint.deps import DirectoryDep, ReadRepo, SettingsDep, WriteRepo
+from services.complaint.deps import DirectoryDep, ReadRepo, ReferencesDep, SettingsDep, WriteRepo
 from services.complaint.models import Complaint
 from services.complaint.repository import ComplaintFilter, ComplaintRepository
 from services.complaint.schemas import (CommentIn, ComplaintCreate, ComplaintRead, ComplaintUpdate, EscalateIn,
                                         ResolutionIn, TransitionIn)
+from shared.auth import INTERNAL_HEADER
 from shared.etag import etag_for
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import problem_responses
@@ -34,12 +35,16 @@ async def _changed(repo: ComplaintRepository, case: Complaint, response: Respons
     return cases.to_read(case, await repo.timeline(case.id))
 
 
-@router.post("/v1/complaints", status_code=201, responses=problem_responses(401, 403, 404, 409, 422))
-async def open_complaint(data: ComplaintCreate, repo: WriteRepo, directory: DirectoryDep, settings: SettingsDep,
-                         response: Response) -> ComplaintRead:
-    """Open a case for a dealer; due times follow the SLA policy, a P1 goes up one level at once."""
-    dealer = await directory.dealer_for(repo.principal, data.dealer_code)
-    case = await cases.open_case(repo, directory, settings, data, dealer)
+@router.post("/v1/complaints", status_code=201, responses=problem_responses(401, 403, 409, 422, 503))
+async def open_complaint(data: ComplaintCreate, repo: WriteRepo, directory: DirectoryDep, references: ReferencesDep,
+                         settings: SettingsDep, request: Request, response: Response) -> ComplaintRead:
+    """Open a case for a dealer; due times follow the SLA policy, a P1 goes up one level at once.
+
+    The dealer, customer, vehicle (VIN), visit (RO) and survey response must be records of the
+    named dealer in your reach: otherwise 422 `unknown <kind>`, whichever way they are not.
+    """
+    # The caller's own token goes to the source services, so their scope rules judge the references.
+    case = await cases.open_for_caller(repo, directory, references, settings, data, request.headers[INTERNAL_HEADER])
     return await _changed(repo, case, response)
 
 
@@ -69,7 +74,11 @@ async def update_complaint(complaint_id: uuid.UUID, data: ComplaintUpdate, repo:
 @router.post("/v1/complaints/{complaint_id}/transitions", responses=CHANGE_PROBLEMS)
 async def transition_complaint(complaint_id: uuid.UUID, data: TransitionIn, repo: WriteRepo, response: Response,
                                if_match: IfMatch = None) -> ComplaintRead:
-    """Move the case (If-Match); an illegal move is a 409 that lists the allowed ones."""
+    """Move the case (If-Match); an illegal move is a 409 that lists the allowed ones.
+
+    Only the handling organisation (`handling_org_code`) and those above it move a case: after
+    an escalation the dealer below gets 403 with `handling_org_code` (it may still comment).
+    """
     return await _changed(repo, await workflow.transition(repo, complaint_id, data, if_match), response)
 
 
@@ -83,7 +92,10 @@ async def comment_complaint(complaint_id: uuid.UUID, data: CommentIn, repo: Writ
 @router.post("/v1/complaints/{complaint_id}/escalate", responses=CHANGE_PROBLEMS)
 async def escalate_complaint(complaint_id: uuid.UUID, data: EscalateIn, repo: WriteRepo, directory: DirectoryDep,
                              response: Response, if_match: IfMatch = None) -> ComplaintRead:
-    """Hand the case to the next level up (dealer -> distributor -> manufacturer), with a reason (If-Match)."""
+    """Hand the case to the next level up (dealer -> distributor -> manufacturer), with a reason (If-Match).
+
+    The handling organisation's move (or one above it's): anyone below it gets 403 with `handling_org_code`.
+    """
     case = await cases.escalate(repo, directory, complaint_id, data.reason, if_match)
     return await _changed(repo, case, response)
 
@@ -91,6 +103,9 @@ async def escalate_complaint(complaint_id: uuid.UUID, data: EscalateIn, repo: Wr
 @router.put("/v1/complaints/{complaint_id}/resolution", responses=CHANGE_PROBLEMS)
 async def put_resolution(complaint_id: uuid.UUID, data: ResolutionIn, repo: WriteRepo, response: Response,
                          if_match: IfMatch = None) -> ComplaintRead:
-    """Record how the case was resolved: root cause, actions, compensation, corrective action, customer's answer."""
+    """Record how the case was resolved: root cause, actions, compensation, corrective action, customer's answer.
+
+    The handling organisation's record (or one above it's): anyone below it gets 403 with `handling_org_code`.
+    """
     case = await workflow.record_resolution(repo, complaint_id, data, if_match)
     return await _changed(repo, case, response)

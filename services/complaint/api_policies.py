@@ -16,7 +16,7 @@ router = APIRouter(tags=["complaint SLA and quality"])
 @router.get("/v1/complaint-sla-policies", responses=problem_responses(401, 403, 404))
 async def get_policies(repo: ReadRepo, directory: DirectoryDep, dealer_code: str | None = None) -> SlaPoliciesRead:
     """The policy per priority that governs new cases of your org (or of `dealer_code`), and where it was set."""
-    path = (await directory.dealer_for(repo.principal, dealer_code)).path if dealer_code else repo.principal.org_path
+    path = (await directory.dealer_for(repo.principal, dealer_code, in_query=True)).path if dealer_code else repo.principal.org_path
     return await sla.effective_policies(repo, path)
 
 

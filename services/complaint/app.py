@@ -8,6 +8,7 @@ from services.complaint import api, api_facts, api_policies
 from services.complaint.consumers import event_handlers
 from services.complaint.jobs import run_once
 from services.complaint.models import TABLES
+from services.complaint.references import ReferenceSources
 from services.complaint.settings import ComplaintSettings
 from shared.jobs import PeriodicJob
 from shared.orgs import OrgDirectory
@@ -17,17 +18,19 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = False,
-               directory: OrgDirectory | None = None) -> FastAPI:
-    """`directory` stands in for the gateway's org directory in tests."""
+               directory: OrgDirectory | None = None, references: ReferenceSources | None = None) -> FastAPI:
+    """`directory` and `references` stand in for the gateway's org directory and the source services in tests."""
     settings = settings or ComplaintSettings()
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
+    references = references or ReferenceSources(settings.customer_url, settings.survey_url)
     spec = ServiceSpec(
         title="CSLoop complaint service", routers=[api.router, api_policies.router, api_facts.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings, directory),
-        jobs=lambda app: _jobs(app, settings, directory), closing=[directory.close],
+        jobs=lambda app: _jobs(app, settings, directory), closing=[directory.close, references.close],
     )
     app = create_service_app(spec, settings, migrate=migrate)
     app.state.directory = directory
+    app.state.references = references
     return app
 
 

@@ -7,8 +7,11 @@ as it writes, then the change and its timeline entry are added in the same trans
 import uuid
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from services.complaint import domain, events, quality, sla
 from services.complaint.models import Complaint, TimelineEntry
+from services.complaint.references import ReferenceSources
 from services.complaint.repository import ComplaintFilter, ComplaintRepository
 from services.complaint.schemas import ComplaintCreate, ComplaintRead, ComplaintUpdate, TimelineRead
 from services.complaint.settings import ComplaintSettings
@@ -17,7 +20,7 @@ from shared.db import utcnow
 from shared.etag import etag_for, expected_version
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.pagination import PageParams
-from shared.problems import Conflict, NotFound, PreconditionFailed
+from shared.problems import Conflict, Forbidden, NotFound, PreconditionFailed
 
 
 def to_read(case: Complaint, timeline: list[TimelineEntry] | None = None) -> ComplaintRead:
@@ -56,15 +59,33 @@ async def list_cases(repo: ComplaintRepository, where: ComplaintFilter,
     return await repo.complaints(where, page)
 
 
-async def claim(repo: ComplaintRepository, complaint_id: uuid.UUID, if_match: str | None) -> Complaint:
-    """The case, now at the next version, if `if_match` names its current one; else 412."""
+async def claim(repo: ComplaintRepository, complaint_id: uuid.UUID, if_match: str | None, *,
+                handlers_only: bool = False) -> Complaint:
+    """The case, now at the next version, if `if_match` names its current one; else 412.
+
+    `handlers_only`: a change only the handling organisation and those above it may make
+    (403 for anyone else who sees the case, i.e. the dealer below an escalated case).
+    """
     case = await get_case(repo, complaint_id)
+    if handlers_only and not domain.may_handle(repo.principal.org_path, case.handling_org_path):
+        raise Forbidden(f"The case is handled by {case.handling_org_code} since its escalation; "
+                        "only that organisation and those above it may move, resolve or escalate it (comments are open)",
+                        handling_org_code=case.handling_org_code)
     expected = expected_version(if_match)
     if expected != case.version or not await repo.claim_version(case, expected):
         current = (await repo.complaint(complaint_id) or case).version
         raise PreconditionFailed("The complaint changed since you read it; read it again",
                                  headers={"ETag": etag_for(current)})
     return case
+
+
+async def open_for_caller(repo: ComplaintRepository, directory: OrgDirectory, references: ReferenceSources,
+                          settings: ComplaintSettings, data: ComplaintCreate, caller_token: str) -> Complaint:
+    """A case a caller opens: the dealer it names and every record it refers to must be in the
+    caller's reach and that dealer's (422 otherwise), before anything is stored."""
+    dealer = await directory.dealer_for(repo.principal, data.dealer_code)
+    await references.check(caller_token, data)
+    return await open_case(repo, directory, settings, data, dealer)
 
 
 async def open_case(repo: ComplaintRepository, directory: OrgDirectory, settings: ComplaintSettings,
@@ -82,8 +103,14 @@ async def open_case(repo: ComplaintRepository, directory: OrgDirectory, settings
         status="new", reopen_count=0, opened_at=now, breached=False, version=1,
         created_at=now, updated_at=now, **data.model_dump(exclude={"dealer_code"}), **sla.clock_columns(clock),
     )
-    await repo.add(case, entry(case, repo.principal, "opened", now, to_status="new",
-                               data={"channel": case.channel, "priority": case.priority}))
+    try:
+        await repo.add(case, entry(case, repo.principal, "opened", now, to_status="new",
+                                   data={"channel": case.channel, "priority": case.priority}))
+    except IntegrityError as exc:
+        # The alert index is global while the check above sees the caller's scope only; two
+        # writers racing for one response also meet here. Either way: a conflict, not a 500.
+        raise Conflict("A case is already open for this survey response",
+                       errors=[{"field": "survey_response_id", "message": "already has a case"}]) from exc
     await events.opened(repo.session, case)
     if reason := domain.escalation_reason_for_new_case(case.priority):
         await escalate_one_level(repo, directory, case, reason, "priority", now)
@@ -110,7 +137,7 @@ async def escalate_one_level(repo: ComplaintRepository, directory: OrgDirectory,
 
 async def escalate(repo: ComplaintRepository, directory: OrgDirectory, complaint_id: uuid.UUID, reason: str,
                    if_match: str | None) -> Complaint:
-    case = await claim(repo, complaint_id, if_match)
+    case = await claim(repo, complaint_id, if_match, handlers_only=True)
     if case.status == "closed":
         raise Conflict("A closed case is not escalated; reopen it first")
     if not await escalate_one_level(repo, directory, case, reason, "manual", utcnow()):

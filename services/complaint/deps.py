@@ -1,9 +1,11 @@
-"""FastAPI dependencies of the complaint API: a repository scoped to the caller, settings, org directory."""
+"""FastAPI dependencies of the complaint API: a repository scoped to the caller, settings, org directory,
+the services that hold what a case refers to."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.complaint.references import ReferenceSources
 from services.complaint.repository import ComplaintRepository
 from services.complaint.settings import ComplaintSettings
 from shared.auth import scoped
@@ -27,7 +29,12 @@ async def _directory(request: Request) -> OrgDirectory:
     return request.app.state.directory
 
 
+async def _references(request: Request) -> ReferenceSources:
+    return request.app.state.references
+
+
 ReadRepo = Annotated[ComplaintRepository, Depends(_reader)]
 WriteRepo = Annotated[ComplaintRepository, Depends(_writer)]
 SettingsDep = Annotated[ComplaintSettings, Depends(_settings)]
 DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
+ReferencesDep = Annotated[ReferenceSources, Depends(_references)]

@@ -117,6 +117,16 @@ def missing_for_close(resolution: dict[str, object] | None) -> list[str]:
 
 # --- escalation ------------------------------------------------------------------------------
 
+def may_handle(caller_path: str, handling_org_path: str) -> bool:
+    """Who may move, resolve or escalate a case: the organisation handling it and those above it.
+
+    A new case is handled by its dealer (also when a distributor or the manufacturer opened
+    it); once escalated, the dealer below the handler still sees the case and may comment,
+    but the decisions are the handler's.
+    """
+    return handling_org_path.startswith(caller_path)
+
+
 def escalation_reason_for_new_case(priority: str) -> str | None:
     """A P1 case goes to the next level at once (DOMAIN.md: severe complaints escalate)."""
     return "P1 case: escalated on creation" if priority == "P1" else None

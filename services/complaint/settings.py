@@ -16,3 +16,6 @@ class ComplaintSettings(CommonSettings):
     quality_window_days: int = 30
     # A survey alert on a response submitted longer ago than this opens no case (late bulk results).
     alert_case_max_age_days: float = 30.0
+    # Where a new case's references are checked (`csloop up`, compose and k8s set these for every process).
+    customer_url: str = "http://127.0.0.1:8001"
+    survey_url: str = "http://127.0.0.1:8002"

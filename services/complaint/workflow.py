@@ -14,7 +14,7 @@ from shared.problems import Conflict
 
 async def transition(repo: ComplaintRepository, complaint_id: uuid.UUID, data: TransitionIn,
                      if_match: str | None) -> Complaint:
-    case = await claim(repo, complaint_id, if_match)
+    case = await claim(repo, complaint_id, if_match, handlers_only=True)
     move = domain.move(case.status, data.to)
     allowed = list(domain.allowed_moves(case.status))
     if move is None:
@@ -51,7 +51,7 @@ def _stamp(case: Complaint, target: str, now: datetime) -> None:
 
 async def record_resolution(repo: ComplaintRepository, complaint_id: uuid.UUID, data: ResolutionIn,
                             if_match: str | None) -> Complaint:
-    case = await claim(repo, complaint_id, if_match)
+    case = await claim(repo, complaint_id, if_match, handlers_only=True)
     if case.status == "closed":
         raise Conflict("A closed case's resolution is final; reopen the case to change it")
     case.resolution = data.model_dump(mode="json")

@@ -73,7 +73,7 @@ async def import_customers(
 ) -> ImportResult:
     """Import customers from CSV or JSON Lines, upserting by (dealer_code, external_id)."""
     kind = importer.media_type(request.headers.get("content-type"))
-    dealer = await directory.dealer_for(repo.principal, dealer_code)
+    dealer = await directory.dealer_for(repo.principal, dealer_code, in_query=True)
     body = await importer.spool(request.stream(), settings.import_max_bytes)
     try:
         outcome = await importer.import_customers(repo.session, dealer, kind, body, settings.import_batch_rows,

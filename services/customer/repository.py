@@ -181,3 +181,26 @@ class CustomerRepository(ScopedRepository):
 
     async def followups_page(self, params: PageParams) -> tuple[list[FollowUp], str | None]:
         return await keyset_page(self.session, self.select(FollowUp), FollowUp, params)
+
+    # --- references another service's write names (run under that write's caller) ------------
+
+    async def unknown_references(self, dealer_code: str, customer_id: uuid.UUID | None, vin: str | None,
+                                 ro_number: str | None) -> list[dict[str, str]]:
+        """The references that are not the named dealer's records as the caller sees them.
+
+        A customer of the dealer; a vehicle on file at the dealer; a visit (RO) of the dealer
+        that, where given, is of that vehicle and that customer. Every query runs, so the time
+        taken does not tell which reference failed or why.
+        """
+        person = await self.customer(customer_id) if customer_id else None
+        car = await self.dealer_vehicle(dealer_code, vin) if vin else None
+        visit = await self.visit_by_ro(dealer_code, ro_number) if ro_number else None
+        unknown = []
+        if customer_id and (person is None or person.dealer_code != dealer_code):
+            unknown.append({"field": "customer_id", "message": "unknown customer"})
+        if vin and car is None:
+            unknown.append({"field": "vin", "message": "unknown vehicle"})
+        if ro_number and (visit is None or (vin and visit.vin != vin)
+                          or (customer_id and visit.customer_id != customer_id)):
+            unknown.append({"field": "ro_number", "message": "unknown visit"})
+        return unknown

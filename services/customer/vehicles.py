@@ -3,7 +3,6 @@
 import uuid
 
 from services.customer import events
-from services.customer.customers import get_customer
 from services.customer.dealers import dealer_for_write
 from services.customer.models import Customer, Delivery, ServiceVisit, Vehicle
 from services.customer.repository import CustomerRepository
@@ -16,11 +15,10 @@ from shared.problems import Conflict, NotFound, UnprocessableContent
 async def _customer_of_dealer(repo: CustomerRepository, customer_id: uuid.UUID, dealer: OrgInfo,
                               field: str = "customer_id") -> Customer:
     customer = await repo.customer(customer_id)
-    if customer is None:
-        raise NotFound(f"No customer {customer_id}", errors=[{"field": field, "message": "unknown customer"}])
-    if customer.dealer_code != dealer.code:
-        raise UnprocessableContent("The customer belongs to another dealer",
-                                   errors=[{"field": field, "message": f"a customer of {customer.dealer_code}"}])
+    if customer is None or customer.dealer_code != dealer.code:
+        # API.md: unknown, out of reach or another dealer's is one answer, so it tells nothing.
+        raise UnprocessableContent(f"No customer {customer_id} at {dealer.code}",
+                                   errors=[{"field": field, "message": "unknown customer"}])
     if customer.erased_at is not None:
         raise UnprocessableContent("The customer was erased", errors=[{"field": field, "message": "erased customer"}])
     return customer
@@ -35,7 +33,10 @@ async def get_vehicle(repo: CustomerRepository, vin: str) -> Vehicle:
 
 async def _dealer_of_vehicle(repo: CustomerRepository, directory: OrgDirectory, data: VehicleCreate) -> OrgInfo:
     if data.dealer_code is None and data.owner_customer_id is not None:
-        owner = await get_customer(repo, data.owner_customer_id)
+        owner = await repo.customer(data.owner_customer_id)
+        if owner is None:
+            raise UnprocessableContent(f"No customer {data.owner_customer_id}",
+                                       errors=[{"field": "owner_customer_id", "message": "unknown customer"}])
         return OrgInfo(code=owner.dealer_code, name=owner.dealer_code, kind="dealer", path=owner.org_path)
     return await dealer_for_write(repo.principal, directory, data.dealer_code)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.survey import api_facts, api_invitations, api_public, api_responses, api_surveys
+from services.survey import api_facts, api_invitations, api_public, api_references, api_responses, api_surveys
 from services.survey.consumers import event_handlers
 from services.survey.jobs import run_once
 from services.survey.models import TABLES
@@ -23,7 +23,8 @@ def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
     spec = ServiceSpec(
         title="CSLoop survey service",
-        routers=[api_surveys.router, api_invitations.router, api_responses.router, api_public.router, api_facts.router],
+        routers=[api_surveys.router, api_invitations.router, api_responses.router, api_public.router, api_facts.router,
+                 api_references.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close],
     )

@@ -7,10 +7,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from services.complaint.app import create_app
 from services.complaint.models import TABLES
+from services.complaint.references import ReferenceSources
 from services.complaint.settings import ComplaintSettings
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token
 from tests.support.databases import unit_database_url
@@ -44,6 +46,36 @@ def as_(code: str, scopes: frozenset[str] = ALL_SCOPES, if_match: str | None = N
     return headers
 
 
+# What the stand-in customer and survey services refuse: values put here are "unknown <kind>";
+# `down` makes them unreachable. Tests that change it put it back.
+REFUSED: dict[str, Any] = {"values": set(), "down": False}
+KINDS = {"customer_id": "customer", "vin": "vehicle", "ro_number": "visit", "survey_response_id": "response"}
+
+
+def sources_app(judged: tuple[str, ...]) -> FastAPI:
+    """A source service's `/internal/references`, judging the fields it holds."""
+    source = FastAPI()
+
+    @source.post("/internal/references")
+    async def references(body: dict[str, Any]) -> dict[str, Any]:
+        if REFUSED["down"]:
+            raise httpx.ConnectError("stand-in source is down")
+        if any("\x00" in str(value) for value in body.values()):
+            # As the real services on PostgreSQL answer text their database cannot hold.
+            return JSONResponse({"title": "Unprocessable"}, status_code=422)
+        return {"errors": [{"field": field, "message": f"unknown {KINDS[field]}"} for field, value in body.items()
+                           if field in judged and value in REFUSED["values"]]}
+
+    return source
+
+
+def stand_in_sources() -> ReferenceSources:
+    return ReferenceSources(
+        "http://customer.test", "http://survey.test",
+        customer_transport=httpx.ASGITransport(sources_app(("customer_id", "vin", "ro_number"))),
+        survey_transport=httpx.ASGITransport(sources_app(("survey_response_id",))))
+
+
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return await unit_database_url(tmp_path_factory, "complaint")
@@ -54,7 +86,7 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
     settings = ComplaintSettings(database_url=database_url, internal_secret=SECRET, relay_enabled=False,
                                  jobs_enabled=False, log_json=False)
     directory = stand_in_directory(ORGS, SECRET)
-    application = create_app(settings, migrate=True, directory=directory)
+    application = create_app(settings, migrate=True, directory=directory, references=stand_in_sources())
     async with application.router.lifespan_context(application):
         yield application
 

@@ -60,11 +60,15 @@ class TestOpening:
         assert answer.headers["ETag"] == '"v1"'
         assert case["timeline"][0]["kind"] == "opened" and case["timeline"][0]["actor"] == {"subject": "user-D1", "org_code": "D1"}
 
-    async def test_bad_input_is_422_and_unknown_dealer_404(self, client: httpx.AsyncClient) -> None:
+    async def test_bad_input_and_a_dealer_out_of_reach_are_422(self, client: httpx.AsyncClient) -> None:
         assert (await open_case(client, priority="P9")).status_code == 422
         assert (await open_case(client, channel="fax")).status_code == 422
         assert (await open_case(client, vin="NOTAVIN")).status_code == 422
-        assert (await open_case(client, "D2", caller="D1")).status_code == 404
+        # API.md: a body field naming an org out of reach is a 422 "unknown dealer", like an unknown one.
+        for code in ("D2", "NOPE"):
+            answer = await open_case(client, code, caller="D1")
+            assert answer.status_code == 422
+            assert answer.json()["errors"] == [{"field": "dealer_code", "message": "unknown dealer"}]
 
     async def test_list_filters(self, client: httpx.AsyncClient) -> None:
         case = await opened(client, "D2", category="price_billing")

@@ -87,9 +87,10 @@ class TestBadInput:
         assert response.status_code == 422
         assert response.headers["content-type"].startswith("application/problem+json")
 
-    async def test_unknown_dealer_is_404(self, dealer: httpx.AsyncClient) -> None:
+    async def test_unknown_dealer_is_422(self, dealer: httpx.AsyncClient) -> None:
         response = await dealer.post("/v1/customers", json=customer_body(dealer_code="DLR-9999"))
-        assert response.status_code == 404
+        assert response.status_code == 422
+        assert response.json()["errors"] == [{"field": "dealer_code", "message": "unknown dealer"}]
 
     async def test_distributor_must_name_a_dealer_not_itself(self, client_for: ClientFactory) -> None:
         response = await client_for("D-NORTH").post("/v1/customers", json=customer_body(dealer_code="D-NORTH"))
@@ -108,7 +109,7 @@ class TestAuthorisation:
 
     async def test_dealer_cannot_write_for_another_dealer(self, dealer: httpx.AsyncClient) -> None:
         response = await dealer.post("/v1/customers", json=customer_body(dealer_code="DLR-0043"))
-        assert response.status_code == 404
+        assert response.status_code == 422  # API.md: a body field naming an org out of reach
 
     async def test_dealer_cannot_read_update_or_erase_other_dealers_customer(self, client_for: ClientFactory) -> None:
         other = await create(client_for("DLR-0043"), dealer_code="DLR-0043")
@@ -132,7 +133,9 @@ class TestAuthorisation:
     async def test_distributor_may_create_for_its_dealer_only(self, client_for: ClientFactory) -> None:
         distributor = client_for("D-NORTH")
         assert (await distributor.post("/v1/customers", json=customer_body(dealer_code="DLR-0043"))).status_code == 201
-        assert (await distributor.post("/v1/customers", json=customer_body(dealer_code="DLR-0100"))).status_code == 404
+        foreign = await distributor.post("/v1/customers", json=customer_body(dealer_code="DLR-0100"))
+        assert foreign.status_code == 422  # API.md: a body field naming an org out of reach
+        assert foreign.json()["errors"] == [{"field": "dealer_code", "message": "unknown dealer"}]
 
 
 class TestUpdate:

@@ -54,10 +54,11 @@ class TestVehicles:
         assert (await client_for("DLR-0042").get(f"/v1/vehicles/{vin}")).status_code == 404
         assert (await client_for("D-NORTH").get(f"/v1/vehicles/{vin}")).status_code == 200
 
-    async def test_owner_of_another_dealer_is_404(self, client_for: ClientFactory) -> None:
+    async def test_owner_of_another_dealer_is_422_unknown_customer(self, client_for: ClientFactory) -> None:
         other = await create(client_for("DLR-0043"), dealer_code="DLR-0043")
         response = await client_for("DLR-0042").post("/v1/vehicles", json={"vin": vin_with_check_digit(), "owner_customer_id": other["id"]})
-        assert response.status_code == 404
+        assert response.status_code == 422
+        assert response.json()["errors"] == [{"field": "owner_customer_id", "message": "unknown customer"}]
 
 
 class TestDeliveries:
@@ -84,11 +85,12 @@ class TestDeliveries:
         assert (await dealer.post("/v1/deliveries", json=body)).status_code == 422
         assert (await dealer.get(f"/v1/vehicles/{vin}")).status_code == 404
 
-    async def test_delivery_for_another_dealer_is_404(self, dealer: httpx.AsyncClient) -> None:
+    async def test_delivery_for_another_dealer_is_422(self, dealer: httpx.AsyncClient) -> None:
         customer = await create(dealer)
         response = await dealer.post("/v1/deliveries", json={"vin": vin_with_check_digit(), "customer_id": customer["id"],
                                                              "dealer_code": "DLR-0043", "delivered_at": "2026-05-01T10:00:00Z"})
-        assert response.status_code == 404
+        assert response.status_code == 422
+        assert response.json()["errors"] == [{"field": "dealer_code", "message": "unknown dealer"}]
 
 
 def visit_body(customer_id: str, **overrides: object) -> dict:
@@ -148,7 +150,8 @@ class TestServiceVisits:
     async def test_customer_of_another_dealer_cannot_be_named(self, client_for: ClientFactory) -> None:
         other = await create(client_for("DLR-0043"), dealer_code="DLR-0043")
         response = await client_for("DLR-0042").post("/v1/service-visits", json=visit_body(other["id"]))
-        assert response.status_code == 404
+        assert response.status_code == 422
+        assert response.json()["errors"] == [{"field": "customer_id", "message": "unknown customer"}]
 
 
 class TestVisitUpdatesAndReplays:

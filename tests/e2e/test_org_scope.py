@@ -64,7 +64,7 @@ class TestDealerIsolation:
 
     def test_dealer_cannot_create_or_import_into_another_dealer(self, tree: dict[str, Org]) -> None:
         body = {"external_id": "X1", "dealer_code": tree["dealer_b"].code, "name": "王芳", "phone": _phone()}
-        assert tree["dealer_a"].client.post("/v1/customers", json=body).status_code == 404
+        assert tree["dealer_a"].client.post("/v1/customers", json=body).status_code == 422  # a body field: unknown dealer
         csv = f"external_id,name,phone\nX2,王芳,{_phone()}\n"
         imported = tree["dealer_a"].client.post("/v1/customers/import", params={"dealer_code": tree["dealer_b"].code},
                                                 content=csv, headers={"Content-Type": "text/csv"})
@@ -85,7 +85,7 @@ class TestHierarchy:
     def test_distributor_writes_for_its_dealer_but_not_for_another_distributors(self, tree: dict[str, Org]) -> None:
         _customer(tree["north"], tree["dealer_a"].code)
         body = {"external_id": "N1", "dealer_code": tree["dealer_c"].code, "name": "赵敏", "phone": _phone()}
-        assert tree["north"].client.post("/v1/customers", json=body).status_code == 404
+        assert tree["north"].client.post("/v1/customers", json=body).status_code == 422  # a body field: unknown dealer
 
     def test_manufacturer_sees_every_dealer(self, network: Network, tree: dict[str, Org]) -> None:
         a = _customer(tree["dealer_a"], tree["dealer_a"].code)

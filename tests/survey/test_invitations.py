@@ -52,9 +52,10 @@ class TestCreate:
         bad = await invite(client, survey_id, context={"vin": "LFV3A23C1K3012340"})
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "context.vin"
 
-    async def test_unknown_dealer_is_404(self, client: httpx.AsyncClient) -> None:
+    async def test_unknown_dealer_is_422(self, client: httpx.AsyncClient) -> None:
         answer = await invite(client, await _survey(client), "NOPE", caller="OEM")
-        assert answer.status_code == 404
+        assert answer.status_code == 422  # API.md: a body field naming an unknown org
+        assert answer.json()["errors"] == [{"field": "dealer_code", "message": "unknown dealer"}]
 
 
 class TestConsentAndFatigue:

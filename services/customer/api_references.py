@@ -1,0 +1,48 @@
+"""`POST /internal/references`: do the customer, vehicle and visit a write names belong to its dealer?
+
+Another service (complaints) forwards its caller's internal token, so the lookups run under
+the caller's scope: a record of another subtree is as unknown as one that never existed.
+Every lookup runs whatever the others found, so the answer takes the same path (and time)
+for an unknown, an invisible and another dealer's record. No scope beyond a valid token: the
+caller's own write (`complaints:write`) is what entitles it to name these records, and the
+answer says no more than that write's 422 would. Not in the public OpenAPI; the gateway
+routes no `/internal` path.
+"""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from services.customer.repository import CustomerRepository
+from shared.auth import CurrentPrincipal
+from shared.service_app import SessionDep
+
+router = APIRouter(prefix="/internal", include_in_schema=False)
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class ReferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dealer_code: Code
+    customer_id: uuid.UUID | None = None
+    vin: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
+    ro_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
+
+
+class ReferencesOut(BaseModel):
+    """One `{field, message: "unknown <kind>"}` per reference that does not hold; empty when all do."""
+
+    errors: list[dict[str, str]]
+
+
+async def _repo(session: SessionDep, principal: CurrentPrincipal) -> CustomerRepository:
+    return CustomerRepository(session, principal)
+
+
+@router.post("/references")
+async def check_references(data: ReferencesIn, repo: Annotated[CustomerRepository, Depends(_repo)]) -> ReferencesOut:
+    return ReferencesOut(errors=await repo.unknown_references(data.dealer_code, data.customer_id, data.vin,
+                                                              data.ro_number))

@@ -1,0 +1,273 @@
+"""A foreign-reference matrix generated from the gateway's OpenAPI: every body field of every
+write that names a customer, vehicle, visit, response, case or organisation.
+
+Fields are found by name in the merged OpenAPI (request bodies, nested objects and array
+items too), so a new endpoint joins by itself: an operation with such a field that the
+matrix has no valid body for fails the test (add it to BODIES, or the field to NOT_REFERENCES
+with the reason). For each field, a valid body is sent once (it must succeed, so a refusal
+cannot hide behind another error), then the field alone is replaced by a sibling's and a
+cousin's existing record: API.md wants a 422 `errors: [{field, message: "unknown <kind>"}]`
+and nothing stored. World: tests/support/foreign_world.py (A and B siblings, C a cousin).
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_survey_flow import vin
+from tests.e2e.test_survey_page import customer
+from tests.support.foreign_world import World, build_world
+from tests.support.suite import Network, Org
+
+pytestmark = pytest.mark.e2e
+
+WRITES = ("post", "put", "patch")
+# Field name -> the kind API.md's `unknown <kind>` names.
+KINDS = {
+    "customer_id": "customer", "owner_customer_id": "customer", "vin": "vehicle", "ro_number": "visit",
+    "visit_id": "visit", "survey_response_id": "response", "response_id": "response", "complaint_id": "case",
+    "case_id": "case", "dealer_code": "dealer", "org_code": "organisation", "parent_code": "organisation",
+}
+# Fields with a reference's name that identify the record being written, or are only quoted.
+NOT_REFERENCES = {
+    ("post", "/v1/vehicles", "vin"): "the new vehicle file's own key (one car is on file at every dealer it visits)",
+    ("post", "/v1/deliveries", "vin"): "the car sold; the delivery opens the dealer's file of it",
+    ("post", "/v1/service-visits", "vin"): "the car serviced; a visit opens the dealer's file (repeat visits elsewhere are real)",
+    ("post", "/v1/service-visits", "ro_number"): "the new visit's own repair-order number",
+    ("post", "/v1/survey-invitations", "context.vin"): "quoted back on the survey page, not looked up",
+    ("post", "/v1/survey-invitations", "context.ro_number"): "quoted back on the survey page, not looked up",
+    ("post", "/v1/survey-responses/import", "responses[].vin"): "the third party's record of the car, kept as sent",
+    ("post", "/v1/survey-responses/import", "responses[].ro_number"): "the third party's record of the visit, kept as sent",
+}
+# Operations of other owners that still refuse a foreign org with 404 (not API.md's 422): the
+# matrix holds them to "a 4xx problem, nothing stored" until they move to 422.
+ANSWERS_404 = {
+    ("post", "/v1/orgs"), ("post", "/v1/api-keys"), ("post", "/v1/users"), ("post", "/v1/oauth/clients"),
+    ("post", "/v1/webhooks"), ("put", "/v1/kpi/targets"),
+}
+
+
+def fresh() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def phone() -> str:
+    return f"139{uuid.uuid4().int % 10**8:08d}"
+
+
+@dataclass
+class Spec:
+    """How to write validly to one operation: who calls, a fresh body each time, and where a stored
+    row would show (None: the operation has no read to check with; its refusal is a 4xx problem)."""
+
+    caller: Callable[[World], Org]
+    body: Callable[[World], dict[str, Any]]
+    stored: Callable[[World, dict[str, Any]], bool] | None = None
+    # The record an org field is filled with: for a dealer caller its sibling and cousin dealers;
+    # above the dealer, the distributor beside the caller and a dealer below that one.
+    foreign_orgs: Callable[[World], list[Org]] = field(default=lambda w: [w.b, w.c])
+
+
+def listed(org: Org, path: str, **params: Any) -> list[dict[str, Any]]:
+    answer = org.client.get(path, params={"limit": 500, **params})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]
+
+
+def anywhere(world: World, path: str, match: Callable[[dict[str, Any]], bool], **params: Any) -> bool:
+    """Whether any of the world's orgs now lists a row that matches (each subtree is small)."""
+    return any(match(item) for org in (world.north, world.south) for item in listed(org, path, **params))
+
+
+def _visit(world: World) -> dict[str, Any]:
+    a = world.records[world.a.code]
+    opened = datetime.now(UTC) - timedelta(hours=2)
+    return {"ro_number": f"RO-{fresh()}", "vin": a.vin, "customer_id": a.customer_id, "dealer_code": world.a.code,
+            "visit_type": "maintenance", "opened_at": opened.isoformat(), "closed_at": None, "mileage_km": 10}
+
+
+def _import(world: World) -> dict[str, Any]:
+    a = world.records[world.a.code]
+    return {"survey_id": a.survey_id, "responses": [{
+        "external_id": f"X-{fresh()}", "dealer_code": world.a.code, "customer_id": a.customer_id,
+        "submitted_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(), "answers": {"nps": 9}}]}
+
+
+def _responses_of(world: World, survey_id: str) -> list[dict[str, Any]]:
+    return listed(world.a, "/v1/survey-responses", survey_id=survey_id)
+
+
+def _above(world: World) -> list[Org]:
+    return [world.south, world.c]
+
+
+BODIES: dict[tuple[str, str], Spec] = {
+    ("post", "/v1/customers"): Spec(
+        lambda w: w.a, lambda w: {"external_id": f"X-{fresh()}", "dealer_code": w.a.code, "name": "张伟", "phone": phone()},
+        lambda w, body: anywhere(w, "/v1/customers", lambda c: c["external_id"] == body["external_id"])),
+    ("post", "/v1/vehicles"): Spec(
+        lambda w: w.a, lambda w: {"vin": vin(), "model": "Lumen S", "model_year": 2025, "dealer_code": w.a.code,
+                                  "owner_customer_id": w.records[w.a.code].customer_id},
+        lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == body["vin"])),
+    ("post", "/v1/deliveries"): Spec(
+        lambda w: w.a, lambda w: {"vin": vin(), "customer_id": w.records[w.a.code].customer_id, "dealer_code": w.a.code,
+                                  "delivered_at": datetime.now(UTC).isoformat(), "sales_consultant": "王敏"},
+        lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == body["vin"])),
+    ("post", "/v1/service-visits"): Spec(
+        lambda w: w.a, _visit, lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == body["ro_number"])),
+    ("post", "/v1/prospects"): Spec(lambda w: w.a, lambda w: {"dealer_code": w.a.code, "name": "王芳", "level": "H"}),
+    ("post", "/v1/survey-invitations"): Spec(
+        lambda w: w.a, lambda w: {"survey_id": w.records[w.a.code].survey_id, "customer_id": customer(w.a, w.a.code)["id"],
+                                  "dealer_code": w.a.code, "channel": "sms", "consent_confirmed": True},
+        lambda w, body: any(i["customer_id"] == body["customer_id"] and i["dealer_code"] == body["dealer_code"]
+                            for i in listed(w.north, "/v1/survey-invitations", survey_id=body["survey_id"])
+                            + listed(w.south, "/v1/survey-invitations", survey_id=body["survey_id"]))),
+    ("post", "/v1/survey-responses/import"): Spec(
+        lambda w: w.a, _import,
+        lambda w, body: any(r.get("external_id") == body["responses"][0]["external_id"]
+                            for r in _responses_of(w, body["survey_id"]))),
+    ("post", "/v1/complaints"): Spec(
+        lambda w: w.a, lambda w: {"dealer_code": w.a.code, "customer_id": w.records[w.a.code].customer_id,
+                                  "vin": w.records[w.a.code].vin, "ro_number": w.records[w.a.code].ro_number,
+                                  "survey_response_id": w.records[w.a.code].survey_response_id, "channel": "hotline",
+                                  "category": "other", "priority": "P3", "description": f"matrix {fresh()}"},
+        lambda w, body: anywhere(w, "/v1/complaints", lambda c: c["description"] == body["description"])),
+    ("put", "/v1/complaint-sla-policies"): Spec(
+        lambda w: w.north, lambda w: {"dealer_code": w.a.code, "policies": [
+            {"priority": "P4", "first_response_hours": 7.25, "resolution_hours": 333.5}]},
+        lambda w, body: any(p["first_response_hours"] == 7.25
+                            for p in w.c.client.get("/v1/complaint-sla-policies").json()["items"]),
+        _above),
+    ("put", "/v1/kpi/targets"): Spec(
+        lambda w: w.north, lambda w: {"org_code": w.a.code, "kpi": "csi", "period": "2026", "target": 90}, None, _above),
+    ("post", "/v1/orgs"): Spec(
+        lambda w: w.north, lambda w: {"code": f"DEA-{fresh().upper()}", "name": "Matrix dealer", "kind": "dealer",
+                                      "parent_code": w.north.code, "region": "Test"},
+        lambda w, body: w.network.manufacturer.client.get(f"/v1/orgs/{body['code']}").status_code != 404, _above),
+    ("post", "/v1/api-keys"): Spec(
+        lambda w: w.north, lambda w: {"org_code": w.a.code, "name": f"matrix {fresh()}", "scopes": ["kpi:read"]},
+        None, _above),
+    ("post", "/v1/users"): Spec(
+        lambda w: w.north, lambda w: {"username": f"matrix_{fresh()}", "password": f"Pw-{uuid.uuid4().hex}",
+                                      "org_code": w.a.code, "roles": [], "scopes": ["kpi:read"]}, None, _above),
+    ("post", "/v1/oauth/clients"): Spec(
+        lambda w: w.north, lambda w: {"org_code": w.a.code, "name": f"matrix {fresh()}", "scopes": ["kpi:read"]},
+        None, _above),
+    ("post", "/v1/webhooks"): Spec(
+        lambda w: w.north, lambda w: {"url": f"http://127.0.0.1:9/{fresh()}", "org_code": w.a.code,
+                                      "event_types": ["complaint.opened"]},
+        lambda w, body: body["url"] in w.network.manufacturer.client.get("/v1/webhooks", params={"limit": 500}).text,
+        _above),
+}
+# Refusals that are per row of a file-like body (200 with the row in `errors`, the others kept).
+ROW_ERRORS = {("post", "/v1/survey-responses/import")}
+
+
+def reference_fields(schema: dict[str, Any], components: dict[str, Any], prefix: str = "",
+                     seen: tuple[str, ...] = ()) -> list[str]:
+    """Dotted paths (`[]` for array items) of the fields named like a reference, at any depth."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return [] if name in seen else reference_fields(components[name], components, prefix, seen + (name,))
+    found: list[str] = []
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, []):
+            found += reference_fields(option, components, prefix, seen)
+    if isinstance(schema.get("items"), dict):
+        found += reference_fields(schema["items"], components, prefix.removesuffix(".") + "[].", seen)
+    for name, sub in schema.get("properties", {}).items():
+        if name in KINDS:
+            found.append(prefix + name)
+        found += reference_fields(sub, components, prefix + name + ".", seen)
+    return sorted(set(found))
+
+
+def operations_with_references(network: Network) -> dict[tuple[str, str], list[str]]:
+    schema = httpx.get(f"{network.url}/openapi.json", timeout=30).json()
+    components = schema.get("components", {}).get("schemas", {})
+    operations = {}
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if method in WRITES and body:
+                fields = [f for f in reference_fields(body, components) if (method, path, f) not in NOT_REFERENCES]
+                if fields:
+                    operations[(method, path)] = fields
+    return operations
+
+
+def replaced(body: dict[str, Any], dotted: str, value: str) -> dict[str, Any]:
+    """`body` with the field at `dotted` set to `value` (array items: every item)."""
+    head, _, rest = dotted.partition(".")
+    if head.endswith("[]"):
+        return {**body, head[:-2]: [replaced(item, rest, value) for item in body[head[:-2]]]}
+    if rest:
+        return {**body, head: replaced(body.get(head) or {}, rest, value)}
+    return {**body, head: value}
+
+
+def foreign_values(world: World, spec: Spec, leaf: str) -> list[tuple[str, str]]:
+    if KINDS[leaf] in ("dealer", "organisation"):
+        return [(org.code, org.code) for org in spec.foreign_orgs(world)]
+    attribute = {"owner_customer_id": "customer_id", "response_id": "survey_response_id"}.get(leaf, leaf)
+    return [(org.code, getattr(world.records[org.code], attribute)) for org in (world.b, world.c)]
+
+
+def refusal(method: str, path: str, dotted: str, answer: httpx.Response) -> str | None:
+    """What is wrong with the answer to a foreign reference, or None when it is as API.md wants."""
+    leaf = dotted.rsplit(".", 1)[-1]
+    wanted = {"message": f"unknown {KINDS[leaf]}"}
+    if (method, path) in ROW_ERRORS:
+        if answer.status_code != 200:
+            return f"{answer.status_code} (a per-row refusal expected)"
+        body = answer.json()
+        ok = body["created"] == 0 and any(e["field"] == leaf and e["message"] == wanted["message"] for e in body["errors"])
+        return None if ok else f"row not refused as {wanted}: {answer.text[:300]}"
+    if not 400 <= answer.status_code < 500 or not answer.headers.get("content-type", "").startswith("application/problem+json"):
+        return f"{answer.status_code} (a 4xx problem expected): {answer.text[:300]}"
+    if (method, path) in ANSWERS_404:
+        return None
+    errors = answer.json().get("errors") or []
+    if answer.status_code != 422 or not any(e.get("field", "").endswith(leaf) and e.get("message") == wanted["message"]
+                                            for e in errors):
+        return f"{answer.status_code} {answer.text[:300]} (422 with {{field: {leaf}, {wanted}}} expected)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def world(network: Network) -> World:
+    return build_world(network)
+
+
+def test_no_write_accepts_a_siblings_or_a_cousins_record(network: Network, world: World, artifacts_dir: Path) -> None:
+    operations = operations_with_references(network)
+    unknown = sorted(op for op in operations if op not in BODIES)
+    assert not unknown, f"writes with reference fields the matrix has no valid body for: {unknown}"
+    assert len(operations) >= 10
+    rows, failures = [], []
+    for (method, path), fields in sorted(operations.items()):
+        spec = BODIES[(method, path)]
+        caller = spec.caller(world)
+        control = caller.client.request(method.upper(), path, json=spec.body(world))
+        rows.append(f"{'valid':10} {method.upper():5} {path:32} {'':26} {control.status_code}")
+        if control.status_code not in (200, 201) or ((method, path) in ROW_ERRORS and control.json()["failed"]):
+            failures.append(f"{method.upper()} {path}: the valid body was refused: {control.status_code} {control.text[:300]}")
+            continue
+        for dotted in fields:
+            for owner, value in foreign_values(world, spec, dotted.rsplit(".", 1)[-1]):
+                body = replaced(spec.body(world), dotted, value)
+                answer = caller.client.request(method.upper(), path, json=body)
+                who = "sibling" if owner in (world.b.code, world.south.code) else "cousin"
+                rows.append(f"{who:10} {method.upper():5} {path:32} {dotted:26} {answer.status_code}")
+                if problem := refusal(method, path, dotted, answer):
+                    failures.append(f"{method.upper()} {path} {dotted}={who}'s: {problem}")
+                if spec.stored and spec.stored(world, body):
+                    failures.append(f"{method.upper()} {path} {dotted}={who}'s: a row was stored")
+    (artifacts_dir / "foreign-references.txt").write_text("\n".join(rows) + "\n")
+    assert not failures, "\n".join(failures)
