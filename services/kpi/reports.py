@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from services.kpi import domain
 from services.kpi.domain import KPIS, Agg
 from services.kpi.figures import ROLLUP_KPIS, Figures
+from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
 from services.kpi.store import FactStore
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.orgs import OrgDirectory, OrgInfo
-from shared.problems import NotFound, UnprocessableContent
+from shared.problems import Forbidden, NotFound, UnprocessableContent
 from shared.types import Period
 
 LEVEL_DEPTH = {"distributor": 2, "dealer": 3}  # path segments: /OEM/ > /OEM/DN/ > /OEM/DN/D1/
@@ -36,14 +37,24 @@ def check_kpi(kpi: str) -> str:
     return kpi
 
 
-async def org_for(directory: OrgDirectory, principal: Principal, code: str | None) -> OrgInfo:
-    """The asked org, or the caller's own; one outside the caller's subtree is a 404 like an unknown one."""
+async def org_for(subtrees: CallerSubtrees, principal: Principal, code: str | None) -> OrgInfo:
+    """The asked org, or the caller's own; one outside the caller's subtree is the same 404 as an unknown one
+    (same body, same directory calls: see `services.kpi.orgs`)."""
     if code is None or code == principal.org_code:
         return OrgInfo(code=principal.org_code, name=principal.org_code, kind=principal.org_kind, path=principal.org_path)
-    org = await directory.get(code)
+    org = await subtrees.find(principal.org_path, code)
     if org is None or not principal.sees(org.path):
-        raise NotFound(f"No organisation '{code}' in yours")
+        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
     return org
+
+
+def check_sets_target_from_above(principal: Principal, org: OrgInfo) -> None:
+    """Targets decide whether a KPI is "met" (and rebates): an org never sets its own, the one above it does.
+    The root manufacturer has no one above it, so it sets its own."""
+    root_itself = org.path == principal.org_path and principal.org_kind == "manufacturer" and org.path.count("/") == 2
+    if not root_itself and (org.path == principal.org_path or not principal.sees(org.path)):
+        raise Forbidden("A target is set by an organisation above the target's organisation",
+                        errors=[{"field": "org_code", "message": "set from above"}])
 
 
 @dataclass
@@ -116,6 +127,7 @@ class Reports:
 
 async def set_target(store: FactStore, principal: Principal, org: OrgInfo, kpi: str, period: Period,
                      target: float) -> dict:
+    check_sets_target_from_above(principal, org)
     await store.put_target({"org_code": org.code, "kpi": kpi, "period": period.label, "org_path": org.path,
                             "target": target, "updated_by": principal.subject, "updated_at": utcnow()})
     return {"org_code": org.code, "kpi": kpi, "period": period.label, "target": target}
