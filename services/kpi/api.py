@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.kpi.deps import AskedOrg, ReportsDep, SettingsDep, StoreDep, SubtreesDep, TargetSetter
+from services.kpi.deps import AskedOrg, ReportsDep, ReviewedOrg, SettingsDep, StoreDep, SubtreesDep, TargetSetter
 from services.kpi.reports import check_kpi, org_for, parse_period, set_target
-from services.kpi.schemas import Level, SurveyKind, TargetPut
+from services.kpi.schemas import FirHeldOut, Level, SurveyKind, TargetPut
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
@@ -42,6 +42,14 @@ async def drivers(reports: ReportsDep, org: AskedOrg, settings: SettingsDep, kin
 async def complaints(reports: ReportsDep, org: AskedOrg, period: PeriodQuery) -> dict:
     """Complaints opened in the period: how many, still open, breached an SLA, per category."""
     return await reports.complaints(org, parse_period(period))
+
+
+@router.get("/fir-held-out", responses=problem_responses(401, 403, 404, 422))
+async def fir_held_out(reports: ReportsDep, org: ReviewedOrg, period: PeriodQuery) -> FirHeldOut:
+    """Repeat visits recorded under the org in the period for a customer who is not the VIN's owner on
+    record: they do not fail other dealers' first-time fix, and are listed here for review
+    (manufacturer and distributors; a dealer gets 403)."""
+    return await reports.fir_held_out(org, parse_period(period))
 
 
 @router.put("/targets", responses=problem_responses(401, 403, 404, 422))

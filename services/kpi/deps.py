@@ -11,6 +11,7 @@ from services.kpi.settings import KpiSettings
 from services.kpi.store import FactStore
 from shared.auth import scoped
 from shared.orgs import OrgDirectory, OrgInfo
+from shared.problems import Forbidden
 from shared.service_app import SessionDep
 
 
@@ -51,6 +52,15 @@ async def _asked_org(principal: Reader, subtrees: SubtreesDep, org_code: OrgCode
     return await org_for(subtrees, principal, org_code)
 
 
+async def _reviewed_org(principal: Reader, subtrees: SubtreesDep, org_code: OrgCodeQuery = None) -> OrgInfo:
+    """Checked before the org is looked up: a dealer learns nothing of any org_code from this answer."""
+    if principal.org_kind == "dealer":
+        raise Forbidden("Held-out repeat visits are reviewed by the manufacturer and the distributors")
+    return await org_for(subtrees, principal, org_code)
+
+
 # The org a KPI read is about: the caller's own, or one in its subtree (else 404).
 AskedOrg = Annotated[OrgInfo, Depends(_asked_org)]
+# The same, for reviews above the dealers (a dealer: 403).
+ReviewedOrg = Annotated[OrgInfo, Depends(_reviewed_org)]
 StoreDep = Annotated[FactStore, Depends(_store)]

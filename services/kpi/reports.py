@@ -10,6 +10,7 @@ from services.kpi.domain import KPIS, Agg
 from services.kpi.figures import ROLLUP_KPIS, Figures
 from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
+from services.kpi.schemas import FirHeldOut, HeldOutVisit, SparedFix
 from services.kpi.store import FactStore
 from shared.auth import Principal
 from shared.db import utcnow
@@ -55,6 +56,10 @@ def check_sets_target_from_above(principal: Principal, org: OrgInfo) -> None:
     if not root_itself and (org.path == principal.org_path or not principal.sees(org.path)):
         raise Forbidden("A target is set by an organisation above the target's organisation",
                         errors=[{"field": "org_code", "message": "set from above"}])
+
+
+def _code(path: str) -> str:
+    return path.strip("/").split("/")[-1]
 
 
 @dataclass
@@ -119,6 +124,18 @@ class Reports:
         worst_first = sorted((d for d in found if d.quadrant == "improve_first"), key=lambda d: d.performance or 0.0)
         return {"kind": kind, "org_code": org.code, "period": period.label, "responses": responses,
                 "factors": factors, "improve_first": [d.factor for d in worst_first]}
+
+    async def fir_held_out(self, org: OrgInfo, period: Period) -> FirHeldOut:
+        """Repeat visits recorded under the org in the period that were held out of other dealers' FIR."""
+        sees = self.repo.principal.sees
+        items = [HeldOutVisit(visit_id=visit.visit_id, org_code=_code(visit.org_path), vin=visit.vin,
+                              visit_type=visit.visit_type, opened_at=visit.opened_at, closed_at=visit.closed_at,
+                              symptom_codes=sorted(visit.symptoms),
+                              held_out_of=[SparedFix(visit_id=fix.visit_id, org_code=_code(fix.org_path),
+                                                     closed_at=fix.closed_at) for fix in fixes if sees(fix.org_path)])
+                 for visit, fixes in await Figures(self.repo).fir_held_out(org.path, period)]
+        items.sort(key=lambda item: (item.closed_at, str(item.visit_id)))
+        return FirHeldOut(org_code=org.code, period=period.label, items=items)
 
     async def complaints(self, org: OrgInfo, period: Period) -> dict:
         counts = await Figures(self.repo).complaint_counts(org.path, period)
