@@ -8,9 +8,11 @@ the distributors. Hand-made, in process: the customer service decides when the v
 recorded, its outbox events feed the KPI service, and a rebuild from its records agrees.
 """
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,10 +25,13 @@ from services.customer.models import TABLES as CUSTOMER_TABLES
 from services.customer.settings import CustomerSettings
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
 from shared.types import vin_check_digit
+from tests.e2e.test_survey_flow import vin
+from tests.e2e.test_survey_page import phone
 from tests.kpi.conftest import ORGS, SECRET, as_
 from tests.kpi.in_process import running_kpi
 from tests.support.databases import unit_database_url
 from tests.support.org_directory import stand_in_directory
+from tests.support.suite import Network, Org
 
 A, B = "D1", "D3"  # dealers of two networks: /OEM/DN/D1/ and /OEM/DS/D3/
 VINS = [vin.replace("?", vin_check_digit(vin.replace("?", "0"))) for vin in (
@@ -187,3 +192,66 @@ async def test_a_rebuild_from_the_customer_services_records_keeps_it(world: Worl
     assert answer.status_code == 200, answer.text
     assert answer.json()["rebuilt"]["visits"] == 8
     assert ([await world.fir(A, p) for p in periods], (await world.held_out("OEM", "2024")).json()) == before
+
+
+# --- the running suite (on PostgreSQL as the plain role: both cross-dealer reads cross row-level security) ---
+
+
+def _post(org: Org, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = org.client.post(path, json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def _person(org: Org, phone: str) -> str:
+    return _post(org, "/v1/customers", {"external_id": uuid.uuid4().hex[:12], "dealer_code": org.code, "name": "李娜",
+                                        "phone": phone})["id"]
+
+
+def _repair(org: Org, car: str, customer_id: str, closed: datetime) -> None:
+    _post(org, "/v1/service-visits", {
+        "ro_number": f"RO-{uuid.uuid4().hex[:8]}", "vin": car, "customer_id": customer_id, "dealer_code": org.code,
+        "visit_type": "repair", "opened_at": (closed - timedelta(minutes=30)).isoformat(),
+        "closed_at": closed.isoformat(), "symptom_codes": ["ENG-07"]})
+
+
+def _sold_and_repaired(org: Org, closed: datetime) -> tuple[str, str]:
+    """A car `org` delivered to its customer and repaired; the VIN and the owner's phone."""
+    owner_phone, car = phone(), vin()
+    owner = _person(org, owner_phone)
+    _post(org, "/v1/deliveries", {"vin": car, "customer_id": owner, "dealer_code": org.code,
+                                  "delivered_at": (closed - timedelta(days=100)).isoformat()})
+    _repair(org, car, owner, closed)
+    return car, owner_phone
+
+
+@pytest.mark.e2e
+def test_through_the_suite_only_the_owners_repeat_fails_another_networks_fix(network: Network) -> None:
+    north, south = network.org("distributor"), network.org("distributor")
+    a1, a2, b = network.org("dealer", north), network.org("dealer", north), network.org("dealer", south)
+    now = datetime.now(UTC).replace(microsecond=0)
+    first, again = now - timedelta(hours=3), now - timedelta(hours=1)
+    period = f"{first:%Y-%m}"
+    sabotaged, _ = _sold_and_repaired(a1, first)
+    returned, owner_phone = _sold_and_repaired(a2, first)
+    _repair(b, sabotaged, _person(b, phone()), again)  # a made-up customer
+    _repair(b, returned, _person(b, owner_phone), again)  # the owner, known to b by the same phone
+
+    def fir(caller: Org, org: Org) -> tuple[float | None, int]:
+        kpi = caller.client.get("/v1/kpi/summary", params={"org_code": org.code, "period": period}).json()["kpis"]["fir"]
+        return kpi["value"], kpi["n"]
+
+    def settled() -> bool:
+        return fir(network.manufacturer, b) == (100.0, 2) and fir(network.manufacturer, a2)[1] == 1
+    deadline = time.monotonic() + 60
+    while not settled():
+        assert time.monotonic() < deadline, "the visits did not reach the KPI service"
+        time.sleep(0.5)
+    for caller in (network.manufacturer, north):
+        assert fir(caller, a1) == (100.0, 1) and fir(caller, a2) == (0.0, 1)
+    assert fir(a1, a1) == (100.0, 1) and fir(a2, a2) == (0.0, 1)  # a dealer's own view agrees
+    held = network.manufacturer.client.get("/v1/kpi/fir-held-out", params={"org_code": south.code, "period": period})
+    assert held.status_code == 200, held.text
+    assert [(i["org_code"], i["vin"], [f["org_code"] for f in i["held_out_of"]]) for i in held.json()["items"]] == [
+        (b.code, sabotaged, [a1.code])]
+    assert b.client.get("/v1/kpi/fir-held-out", params={"period": period}).status_code == 403
