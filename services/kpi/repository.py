@@ -1,8 +1,9 @@
 """Reading facts and rollups, inside the caller's scope and the asked org's subtree.
 
-The one exception, named and explained where it is, is the repeat-visit lookup of FIR: a repeat
-at any dealer may fail a fix. Each read takes `org_path` (an org the caller sees) and returns rows keyed by the record's
-dealer path, so the figures module can pool them for the org or group them for rankings.
+Each read takes `org_path` (an org the caller sees) and returns rows keyed by the record's
+dealer path, so the figures module can pool them for the org or group them for rankings. The
+one exception, named and explained where it is, is FIR's lookup of repeat visits and of the
+fixes they may fail: a repeat at any dealer may fail a fix.
 """
 
 from datetime import datetime
