@@ -98,6 +98,11 @@ class ServiceVisit(OrgOwnedMixin, Base):
     mileage_km: Mapped[int | None]
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)
     advisor: Mapped[str | None] = mapped_column(String(100))
+    # Whether the visit's customer is the VIN's owner on the selling dealer's file (or has that
+    # owner's phone), decided when the visit is recorded. Only such a visit at another dealer may
+    # count as a repeat against that dealer's first-time fix (KPI.md fir); never shown to callers:
+    # it would tell a dealer whether a phone is the owner's at another dealer.
+    owner_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The ORM's UPDATE carries `AND version = <the version read>`: of writers holding the same
     # ETag only the first wins, the others get StaleDataError (a 412). The code bumps `version`.

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, extract, or_, true, update
+from sqlalchemy import ColumnElement, Select, extract, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.customer.models import Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
+from shared import rls
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository
 
@@ -204,3 +205,27 @@ class CustomerRepository(ScopedRepository):
                           or (customer_id and visit.customer_id != customer_id)):
             unknown.append({"field": "ro_number", "message": "unknown visit"})
         return unknown
+
+    # --- the owner on record, across dealers (first-time-fix evidence) -------------------------
+
+    async def is_owner_on_record(self, vin: str, dealer_code: str, phone: str | None) -> bool:
+        """Whether a customer of `dealer_code` with this phone is the VIN's owner on record: the owner
+        on the file of the selling dealer (the latest delivery of the VIN), or that dealer itself.
+
+        Reads across the tree on purpose: the selling dealer may be in another network, and a
+        repeat visit recorded here fails that dealer's first-time fix (KPI.md fir) only when it
+        is the owner's. It answers yes or no, never a row: nothing of the other dealer reaches
+        the caller. No delivery on record: no owner to check against, so no.
+        """
+        async with rls.acting_for(self.session, rls.SYSTEM_PATH):
+            seller = await self.session.scalar(
+                select(Delivery.dealer_code).where(Delivery.vin == vin)
+                .order_by(Delivery.delivered_at.desc(), Delivery.created_at.desc()).limit(1))
+            if seller is None or seller == dealer_code:
+                return seller is not None
+            if phone is None:
+                return False
+            owner_phone = await self.session.scalar(
+                select(Customer.phone).join(Vehicle, Vehicle.owner_customer_id == Customer.id)
+                .where(Vehicle.dealer_code == seller, Vehicle.vin == vin).limit(1))
+            return owner_phone == phone

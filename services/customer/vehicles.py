@@ -90,6 +90,7 @@ async def create_visit(repo: CustomerRepository, directory: OrgDirectory, data: 
         raise Conflict("This dealer already has this repair order; PATCH it instead", existing_id=str(existing.id),
                        errors=[{"field": "ro_number", "message": "already on file"}])
     visit = ServiceVisit(dealer_code=dealer.code, org_path=dealer.path, version=1,
+                         owner_verified=await repo.is_owner_on_record(data.vin, dealer.code, customer.phone),
                          **data.model_dump(exclude={"dealer_code"}))
     _check_times(visit)
     await _vehicle_on_file(repo, dealer, data.vin, customer)

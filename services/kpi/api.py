@@ -4,55 +4,57 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.kpi.deps import DirectoryDep, Reader, ReportsDep, SettingsDep, StoreDep, TargetSetter
+from services.kpi.deps import AskedOrg, ReportsDep, ReviewedOrg, SettingsDep, StoreDep, SubtreesDep, TargetSetter
 from services.kpi.reports import check_kpi, org_for, parse_period, set_target
-from services.kpi.schemas import Level, SurveyKind, TargetPut
+from services.kpi.schemas import FirHeldOut, Level, SurveyKind, TargetPut
+from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
-OrgCodeQuery = Annotated[str | None, Query(max_length=40, description="Default: the caller's org")]
 PeriodQuery = Annotated[str, Query(max_length=7, description="YYYY-MM, YYYY-Qn or YYYY")]
 
 
 @router.get("/summary", responses={404: {"description": "No such org in the caller's"}})
-async def summary(reports: ReportsDep, principal: Reader, period: PeriodQuery, org_code: OrgCodeQuery = None) -> dict:
+async def summary(reports: ReportsDep, org: AskedOrg, period: PeriodQuery) -> dict:
     """Every KPI of an org's subtree for a period, with its target and whether it is met."""
-    org = await org_for(reports.directory, principal, org_code)
     return await reports.summary(org, parse_period(period))
 
 
 @router.get("/rankings")
-async def rankings(reports: ReportsDep, principal: Reader, kpi: str, period: PeriodQuery, level: Level = "dealer",
-                   org_code: OrgCodeQuery = None) -> dict:
+async def rankings(reports: ReportsDep, org: AskedOrg, kpi: str, period: PeriodQuery, level: Level = "dealer") -> dict:
     """Dealers or distributors under an org, ranked by the pessimistic end of their 95% interval."""
-    org = await org_for(reports.directory, principal, org_code)
     return await reports.rankings(check_kpi(kpi), level, org, parse_period(period))
 
 
 @router.get("/trends")
-async def trends(reports: ReportsDep, principal: Reader, kpi: str, from_: Annotated[str, Query(alias="from", max_length=7)],
-                 to: Annotated[str, Query(max_length=7)], org_code: OrgCodeQuery = None) -> dict:
+async def trends(reports: ReportsDep, org: AskedOrg, kpi: str, from_: Annotated[str, Query(alias="from", max_length=7)],
+                 to: Annotated[str, Query(max_length=7)]) -> dict:
     """Monthly points of one KPI from the first month of `from` to the last of `to`."""
-    org = await org_for(reports.directory, principal, org_code)
     return await reports.trends(check_kpi(kpi), org, parse_period(from_, "from"), parse_period(to, "to"))
 
 
 @router.get("/drivers")
-async def drivers(reports: ReportsDep, principal: Reader, settings: SettingsDep, kind: SurveyKind, period: PeriodQuery,
-                  org_code: OrgCodeQuery = None) -> dict:
+async def drivers(reports: ReportsDep, org: AskedOrg, settings: SettingsDep, kind: SurveyKind, period: PeriodQuery) -> dict:
     """Key-driver analysis: factor performance, importance (Pearson r with the index), quadrant."""
-    org = await org_for(reports.directory, principal, org_code)
     return await reports.drivers(kind, org, parse_period(period), settings.drivers_min_responses)
 
 
 @router.get("/complaints")
-async def complaints(reports: ReportsDep, principal: Reader, period: PeriodQuery, org_code: OrgCodeQuery = None) -> dict:
+async def complaints(reports: ReportsDep, org: AskedOrg, period: PeriodQuery) -> dict:
     """Complaints opened in the period: how many, still open, breached an SLA, per category."""
-    org = await org_for(reports.directory, principal, org_code)
     return await reports.complaints(org, parse_period(period))
 
 
-@router.put("/targets", responses={404: {"description": "No such org in the caller's"}})
-async def put_target(body: TargetPut, store: StoreDep, principal: TargetSetter, directory: DirectoryDep) -> dict:
-    """Set an org's target for one KPI and period (scope kpi:write)."""
-    org = await org_for(directory, principal, body.org_code)
+@router.get("/fir-held-out", responses=problem_responses(401, 403, 404, 422))
+async def fir_held_out(reports: ReportsDep, org: ReviewedOrg, period: PeriodQuery) -> FirHeldOut:
+    """Repeat visits recorded under the org in the period for a customer who is not the VIN's owner on
+    record: they do not fail other dealers' first-time fix, and are listed here for review
+    (manufacturer and distributors; a dealer gets 403)."""
+    return await reports.fir_held_out(org, parse_period(period))
+
+
+@router.put("/targets", responses=problem_responses(401, 403, 404, 422))
+async def put_target(body: TargetPut, store: StoreDep, principal: TargetSetter, subtrees: SubtreesDep) -> dict:
+    """Set an org's target for one KPI and period (scope kpi:write), from an org above it (the root
+    manufacturer also sets its own)."""
+    org = await org_for(subtrees, principal, body.org_code)
     return await set_target(store, principal, org, check_kpi(body.kpi), parse_period(body.period), body.target)

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from services.kpi import api, api_internal
 from services.kpi.consumers import event_handlers
 from services.kpi.models import TABLES
+from services.kpi.orgs import CallerSubtrees
 from services.kpi.settings import KpiSettings
 from shared.orgs import OrgDirectory
 from shared.service_app import ServiceSpec, create_service_app
@@ -24,5 +25,6 @@ def create_app(settings: KpiSettings | None = None, *, migrate: bool = False, di
                        migrations=MIGRATIONS, event_handlers=event_handlers(), closing=[directory.close])
     app = create_service_app(spec, settings, migrate=migrate)
     app.state.directory = directory
+    app.state.subtrees = CallerSubtrees(directory)
     app.state.source_transport = source_transport
     return app

@@ -66,7 +66,7 @@ async def record_visit(store: FactStore, data: dict[str, Any]) -> None:
     v = customer_contract.ServiceVisitClosed.model_validate(data)
     await store.put_visit({"visit_id": v.visit_id, "org_path": v.org_path, "vin": v.vin, "visit_type": v.visit_type,
                            "opened_at": v.opened_at or v.closed_at, "closed_at": v.closed_at,
-                           "symptom_codes": sorted(set(v.symptom_codes))})
+                           "symptom_codes": sorted(set(v.symptom_codes)), "owner_verified": v.owner_verified})
 
 
 async def record_delivery(store: FactStore, data: dict[str, Any]) -> None:

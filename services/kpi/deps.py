@@ -2,14 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
+from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
-from services.kpi.reports import Reports
+from services.kpi.reports import Reports, org_for
 from services.kpi.settings import KpiSettings
 from services.kpi.store import FactStore
 from shared.auth import scoped
-from shared.orgs import OrgDirectory
+from shared.orgs import OrgDirectory, OrgInfo
+from shared.problems import Forbidden
 from shared.service_app import SessionDep
 
 
@@ -17,14 +19,20 @@ async def _directory(request: Request) -> OrgDirectory:
     return request.app.state.directory
 
 
+async def _subtrees(request: Request) -> CallerSubtrees:
+    return request.app.state.subtrees
+
+
 async def _settings(request: Request) -> KpiSettings:
     return request.app.state.settings
 
 
 DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
+SubtreesDep = Annotated[CallerSubtrees, Depends(_subtrees)]
 SettingsDep = Annotated[KpiSettings, Depends(_settings)]
 Reader = scoped("kpi:read")
-# Targets steer rankings and rebates: they are set by org administrators, not by every KPI reader.
+# Targets steer rankings and rebates: they are set with kpi:write, not by every KPI reader, and only
+# from above the target's org (reports.check_sets_target_from_above).
 TargetSetter = scoped("kpi:write")
 
 
@@ -37,4 +45,22 @@ async def _store(session: SessionDep) -> FactStore:
 
 
 ReportsDep = Annotated[Reports, Depends(_reports)]
+OrgCodeQuery = Annotated[str | None, Query(max_length=40, description="Default: the caller's org")]
+
+
+async def _asked_org(principal: Reader, subtrees: SubtreesDep, org_code: OrgCodeQuery = None) -> OrgInfo:
+    return await org_for(subtrees, principal, org_code)
+
+
+async def _reviewed_org(principal: Reader, subtrees: SubtreesDep, org_code: OrgCodeQuery = None) -> OrgInfo:
+    """Checked before the org is looked up: a dealer learns nothing of any org_code from this answer."""
+    if principal.org_kind == "dealer":
+        raise Forbidden("Held-out repeat visits are reviewed by the manufacturer and the distributors")
+    return await org_for(subtrees, principal, org_code)
+
+
+# The org a KPI read is about: the caller's own, or one in its subtree (else 404).
+AskedOrg = Annotated[OrgInfo, Depends(_asked_org)]
+# The same, for reviews above the dealers (a dealer: 403).
+ReviewedOrg = Annotated[OrgInfo, Depends(_reviewed_org)]
 StoreDep = Annotated[FactStore, Depends(_store)]

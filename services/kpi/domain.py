@@ -7,8 +7,9 @@ mean is exactly promoters% - detractors%), rates put 100 x the numerator count i
 """
 
 import math
+import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -184,25 +185,60 @@ class Visit:
     opened_at: datetime
     closed_at: datetime
     symptoms: frozenset[str]
+    # The customer service found the visit's customer to be the VIN's owner on record (see `fails`).
+    owner_verified: bool = True
+    visit_id: uuid.UUID | None = None
+
+
+def fails(first: Visit, repeat: Visit) -> bool:
+    """Whether `repeat` is evidence that `first` was not fixed: a repair/warranty visit of the same VIN
+    sharing a symptom, opened after the close and at most 30 days later (30 days exactly: not fixed).
+
+    A repeat at another dealer counts only when its customer is the owner on record: anyone can
+    record a visit on any VIN, and a made-up customer must not sink a competitor's figure."""
+    return (repeat is not first and repeat.visit_type in FIR_TYPES and repeat.vin == first.vin
+            and first.closed_at < repeat.opened_at <= first.closed_at + FIR_WINDOW
+            and bool(repeat.symptoms & first.symptoms)
+            and (repeat.org_path == first.org_path or repeat.owner_verified))
+
+
+def held_out_of(first: Visit, repeat: Visit) -> bool:
+    """A repeat `fails` would count but for its unverified customer: listed for review, not counted."""
+    return (repeat.org_path != first.org_path and not repeat.owner_verified
+            and fails(first, replace(repeat, owner_verified=True)))
+
+
+def by_vin(visits: Iterable[Visit]) -> dict[str, list[Visit]]:
+    out: dict[str, list[Visit]] = {}
+    for visit in visits:
+        if visit.visit_type in FIR_TYPES:
+            out.setdefault(visit.vin, []).append(visit)
+    return out
 
 
 def fir(closed: Iterable[Visit], later: Iterable[Visit], group: Grouper) -> dict[str, Agg]:
-    """First-time fix: a repair/warranty visit is fixed unless a repair/warranty visit of the same
-    VIN sharing a symptom opens after its close and at most 30 days later (30 days exactly: not fixed)."""
-    by_vin: dict[str, list[Visit]] = {}
-    for visit in later:
-        if visit.visit_type in FIR_TYPES:
-            by_vin.setdefault(visit.vin, []).append(visit)
+    """First-time fix: a repair/warranty visit is fixed unless a later visit `fails` it."""
+    repeats = by_vin(later)
     counts: dict[str, list[int]] = {}
     for visit in closed:
         if visit.visit_type not in FIR_TYPES:
             continue
-        repeat = any(v is not visit and visit.closed_at < v.opened_at <= visit.closed_at + FIR_WINDOW
-                     and v.symptoms & visit.symptoms for v in by_vin.get(visit.vin, ()))
+        repeat = any(fails(visit, v) for v in repeats.get(visit.vin, ()))
         tally = counts.setdefault(group(visit.org_path), [0, 0])
         tally[0] += 0 if repeat else 1
         tally[1] += 1
     return {key: share(hits, n) for key, (hits, n) in counts.items()}
+
+
+def held_out(unverified: Iterable[Visit], earlier: Iterable[Visit]) -> list[tuple[Visit, list[Visit]]]:
+    """Each unverified visit with the other dealers' fixes it would have failed (those it is held out of)."""
+    fixes = by_vin(earlier)
+    out = []
+    for visit in unverified:
+        spared = [first for first in fixes.get(visit.vin, ()) if held_out_of(first, visit)]
+        if spared:
+            out.append((visit, sorted(spared, key=lambda first: first.closed_at)))
+    return out
 
 
 def retention(previous: Iterable[tuple[str, str]], current: Iterable[tuple[str, str]], group: Grouper) -> dict[str, Agg]:

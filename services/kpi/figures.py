@@ -8,7 +8,7 @@ KPIs over windows (FIR, retention, penetration, SLA) read the indexed fact table
 from collections.abc import Iterable
 
 from services.kpi import domain
-from services.kpi.domain import Agg, Grouper, share
+from services.kpi.domain import Agg, Grouper, Visit, share
 from services.kpi.models import ComplaintFact, VisitFact
 from services.kpi.repository import KpiRepository
 from shared.db import utcnow
@@ -77,6 +77,16 @@ class Figures:
             return {}
         later = await self.repo.visits_of_vins({v.vin for v in closed}, period.start, period.end + domain.FIR_WINDOW)
         return domain.fir(closed, later, group)
+
+    async def fir_held_out(self, org_path: str, period: Period) -> list[tuple[Visit, list[Visit]]]:
+        """Unverified repeat visits closed in the period under `org_path`, each with the other dealers'
+        fixes it would have failed (a fix closed at most 30 days before the repeat opened)."""
+        unverified = await self.repo.unverified_visits_closed(org_path, period.start, period.end)
+        if not unverified:
+            return []
+        opened = [v.opened_at for v in unverified]
+        fixes = await self.repo.fixes_of_vins({v.vin for v in unverified}, min(opened) - domain.FIR_WINDOW, max(opened))
+        return domain.held_out(unverified, fixes)
 
     async def _retention(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
         """Year Y is the 12 months ending with the period (the calendar year for `YYYY`)."""

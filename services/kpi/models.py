@@ -56,6 +56,9 @@ class VisitFact(Base):
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime]
     symptom_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The visit's customer is the VIN's owner on record (customer service): only then does a
+    # repeat here fail another dealer's fix; otherwise it is listed at /v1/kpi/fir-held-out.
+    owner_verified: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class DeliveryFact(Base):

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from services.kpi import domain
 from services.kpi.domain import KPIS, Agg
 from services.kpi.figures import ROLLUP_KPIS, Figures
+from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
+from services.kpi.schemas import FirHeldOut, HeldOutVisit, SparedFix
 from services.kpi.store import FactStore
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.orgs import OrgDirectory, OrgInfo
-from shared.problems import NotFound, UnprocessableContent
+from shared.problems import Forbidden, NotFound, UnprocessableContent
 from shared.types import Period
 
 LEVEL_DEPTH = {"distributor": 2, "dealer": 3}  # path segments: /OEM/ > /OEM/DN/ > /OEM/DN/D1/
@@ -36,14 +38,28 @@ def check_kpi(kpi: str) -> str:
     return kpi
 
 
-async def org_for(directory: OrgDirectory, principal: Principal, code: str | None) -> OrgInfo:
-    """The asked org, or the caller's own; one outside the caller's subtree is a 404 like an unknown one."""
+async def org_for(subtrees: CallerSubtrees, principal: Principal, code: str | None) -> OrgInfo:
+    """The asked org, or the caller's own; one outside the caller's subtree is the same 404 as an unknown one
+    (same body, same directory calls: see `services.kpi.orgs`)."""
     if code is None or code == principal.org_code:
         return OrgInfo(code=principal.org_code, name=principal.org_code, kind=principal.org_kind, path=principal.org_path)
-    org = await directory.get(code)
+    org = await subtrees.find(principal.org_path, code)
     if org is None or not principal.sees(org.path):
-        raise NotFound(f"No organisation '{code}' in yours")
+        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
     return org
+
+
+def check_sets_target_from_above(principal: Principal, org: OrgInfo) -> None:
+    """Targets decide whether a KPI is "met" (and rebates): an org never sets its own, the one above it does.
+    The root manufacturer has no one above it, so it sets its own."""
+    root_itself = org.path == principal.org_path and principal.org_kind == "manufacturer" and org.path.count("/") == 2
+    if not root_itself and (org.path == principal.org_path or not principal.sees(org.path)):
+        raise Forbidden("A target is set by an organisation above the target's organisation",
+                        errors=[{"field": "org_code", "message": "set from above"}])
+
+
+def _code(path: str) -> str:
+    return path.strip("/").split("/")[-1]
 
 
 @dataclass
@@ -109,6 +125,18 @@ class Reports:
         return {"kind": kind, "org_code": org.code, "period": period.label, "responses": responses,
                 "factors": factors, "improve_first": [d.factor for d in worst_first]}
 
+    async def fir_held_out(self, org: OrgInfo, period: Period) -> FirHeldOut:
+        """Repeat visits recorded under the org in the period that were held out of other dealers' FIR."""
+        sees = self.repo.principal.sees
+        items = [HeldOutVisit(visit_id=visit.visit_id, org_code=_code(visit.org_path), vin=visit.vin,
+                              visit_type=visit.visit_type, opened_at=visit.opened_at, closed_at=visit.closed_at,
+                              symptom_codes=sorted(visit.symptoms),
+                              held_out_of=[SparedFix(visit_id=fix.visit_id, org_code=_code(fix.org_path),
+                                                     closed_at=fix.closed_at) for fix in fixes if sees(fix.org_path)])
+                 for visit, fixes in await Figures(self.repo).fir_held_out(org.path, period)]
+        items.sort(key=lambda item: (item.closed_at, str(item.visit_id)))
+        return FirHeldOut(org_code=org.code, period=period.label, items=items)
+
     async def complaints(self, org: OrgInfo, period: Period) -> dict:
         counts = await Figures(self.repo).complaint_counts(org.path, period)
         return {"org_code": org.code, "period": period.label, **counts}
@@ -116,6 +144,7 @@ class Reports:
 
 async def set_target(store: FactStore, principal: Principal, org: OrgInfo, kpi: str, period: Period,
                      target: float) -> dict:
+    check_sets_target_from_above(principal, org)
     await store.put_target({"org_code": org.code, "kpi": kpi, "period": period.label, "org_path": org.path,
                             "target": target, "updated_by": principal.subject, "updated_at": utcnow()})
     return {"org_code": org.code, "kpi": kpi, "period": period.label, "target": target}

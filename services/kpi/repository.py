@@ -1,7 +1,9 @@
-"""Reading facts and rollups, always inside the caller's scope and the asked org's subtree.
+"""Reading facts and rollups, inside the caller's scope and the asked org's subtree.
 
 Each read takes `org_path` (an org the caller sees) and returns rows keyed by the record's
-dealer path, so the figures module can pool them for the org or group them for rankings.
+dealer path, so the figures module can pool them for the org or group them for rankings. The
+one exception, named and explained where it is, is FIR's lookup of repeat visits and of the
+fixes they may fail: a repeat at any dealer may fail a fix.
 """
 
 from datetime import datetime
@@ -9,9 +11,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.kpi.domain import Agg, PairSums, Visit
+from services.kpi.domain import FIR_TYPES, Agg, PairSums, Visit
 from services.kpi.models import (AlertFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, InvitationFact,
                                  Rollup, Target, VisitFact)
+from shared import rls
 from shared.scope import ScopedRepository
 
 
@@ -46,14 +49,32 @@ class KpiRepository(ScopedRepository):
         return [_visit(v) for v in await self.session.scalars(statement)]
 
     async def visits_of_vins(self, vins: set[str], opened_from: datetime, opened_to: datetime) -> list[Visit]:
-        """Any dealer's visits of these VINs: a repeat repair elsewhere still means the first one failed."""
+        """Any dealer's visits of these VINs opened in (from, to]: the repeats that may fail a fix."""
+        return await self._any_dealers_visits(vins, VisitFact.opened_at > opened_from, VisitFact.opened_at <= opened_to)
+
+    async def fixes_of_vins(self, vins: set[str], closed_from: datetime, closed_to: datetime) -> list[Visit]:
+        """Any dealer's visits of these VINs closed in [from, to): the fixes a repeat may fail."""
+        return await self._any_dealers_visits(vins, VisitFact.closed_at >= closed_from, VisitFact.closed_at < closed_to)
+
+    async def _any_dealers_visits(self, vins: set[str], *window: Any) -> list[Visit]:
+        """Reads across the tree on purpose (row-level security widened to the whole tree for it): a
+        repeat repair at another dealer, even of another network, still means the first one failed.
+        The rows only feed the FIR formula and the held-out list, which name other dealers' visits
+        only to a caller who sees them."""
         out: list[Visit] = []
         ordered = sorted(vins)
-        for i in range(0, len(ordered), 500):
-            statement = select(VisitFact).where(VisitFact.vin.in_(ordered[i:i + 500]),
-                                                VisitFact.opened_at > opened_from, VisitFact.opened_at <= opened_to)
-            out += [_visit(v) for v in await self.session.scalars(statement)]
+        async with rls.acting_for(self.session, rls.SYSTEM_PATH):
+            for i in range(0, len(ordered), 500):
+                statement = select(VisitFact).where(VisitFact.vin.in_(ordered[i:i + 500]), *window)
+                out += [_visit(v) for v in await self.session.scalars(statement)]
         return out
+
+    async def unverified_visits_closed(self, org_path: str, start: datetime, end: datetime) -> list[Visit]:
+        """Repair/warranty visits whose customer is not the owner on record: candidates to be held out."""
+        statement = self._in(VisitFact, org_path).where(
+            VisitFact.closed_at >= start, VisitFact.closed_at < end, VisitFact.visit_type.in_(FIR_TYPES),
+            VisitFact.owner_verified.is_(False))
+        return [_visit(v) for v in await self.session.scalars(statement)]
 
     async def visit_vins(self, org_path: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
         statement = self._in(VisitFact, org_path, VisitFact.org_path, VisitFact.vin).where(
@@ -98,4 +119,5 @@ class KpiRepository(ScopedRepository):
 
 
 def _visit(v: VisitFact) -> Visit:
-    return Visit(v.org_path, v.vin, v.visit_type, v.opened_at, v.closed_at, frozenset(v.symptom_codes or ()))
+    return Visit(v.org_path, v.vin, v.visit_type, v.opened_at, v.closed_at, frozenset(v.symptom_codes or ()),
+                 v.owner_verified, v.visit_id)

@@ -84,6 +84,10 @@ class ServiceVisitClosed(_Payload):
     mileage_km: int | None = None
     amount_minor: int | None = None
     advisor: str | None = None
+    # The visit's customer is the VIN's owner on the selling dealer's file (or has the owner's
+    # phone): only then may a repeat here fail another dealer's first-time fix. Absent from
+    # payloads older than the field: those visits counted, and still do.
+    owner_verified: bool = True
 
 
 class ProspectChanged(_Payload):

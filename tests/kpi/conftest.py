@@ -89,12 +89,12 @@ async def invite(client: httpx.AsyncClient, dealer: str, at: datetime) -> None:
 
 
 async def visit(client: httpx.AsyncClient, dealer: str, vin: str, closed: datetime, *, opened: datetime | None = None,
-                type_: str = "repair", symptoms: tuple[str, ...] = ("S1",)) -> None:
+                type_: str = "repair", symptoms: tuple[str, ...] = ("S1",), owner_verified: bool = True) -> None:
     await deliver(client, "service_visit.closed", {
         "dealer_code": dealer, "org_path": ORGS[dealer]["path"], "visit_id": str(uuid.uuid4()), "ro_number": "RO-1",
         "vin": vin, "customer_id": str(uuid.uuid4()), "visit_type": type_,
         "opened_at": (opened or closed - timedelta(hours=2)).isoformat(), "closed_at": closed.isoformat(),
-        "symptom_codes": list(symptoms)})
+        "symptom_codes": list(symptoms), "owner_verified": owner_verified})
 
 
 async def deliver_vehicle(client: httpx.AsyncClient, dealer: str, vin: str, at: datetime) -> None:

@@ -28,6 +28,21 @@ class TestFirstTimeFix:
         assert (fir["value"], fir["n"]) == (80.0, 5)
         assert (await summary(client, "D2", "2050-04"))["fir"]["value"] == 100.0
 
+    async def test_a_repeat_elsewhere_fails_the_fix_only_when_its_customer_is_the_owner_on_record(self, client):
+        await visit(client, "D1", V1, t(2064, 3, 1, 10))
+        await visit(client, "D3", V1, t(2064, 3, 5, 12), owner_verified=False)  # another network, not the owner
+        await visit(client, "D1", V2, t(2064, 3, 1, 10))
+        await visit(client, "D2", V2, t(2064, 3, 6, 12), owner_verified=True)  # the owner came back elsewhere
+        await visit(client, "D1", V3, t(2064, 3, 1, 10))
+        await visit(client, "D1", V3, t(2064, 3, 7, 12), owner_verified=False)  # the same dealer: always counts
+        # V1 fixed, V2 and the first V3 failed, the V3 repeat itself fixed: 2 of 4.
+        assert (await summary(client, "D1", "2064-03"))["fir"] == {"value": 50.0, "n": 4, "target": None, "met": None}
+        held = await client.get("/v1/kpi/fir-held-out", params={"period": "2064-03"}, headers=as_("OEM"))
+        [item] = held.json()["items"]
+        assert (item["org_code"], item["vin"], [f["org_code"] for f in item["held_out_of"]]) == ("D3", V1, ["D1"])
+        assert (await client.get("/v1/kpi/fir-held-out", params={"period": "2064-03", "org_code": "D1"},
+                                 headers=as_("OEM"))).json()["items"] == []
+
     async def test_complaint_rate_counts_complaints_per_hundred_visits(self, client):
         assert (await summary(client, "DN", "2050-03"))["complaint_rate"] == {"value": 0.0, "n": 6, "target": None,
                                                                               "met": None}
@@ -131,7 +146,7 @@ class TestRebuild:
         await respond(client, "D2", t(2062, 1, 5), 64.2, nps="passive", factors={"a": 60.0, "b": 70.0})
         orgs_periods = [(org, period) for org in ("OEM", "DN", "D1", "D2", "DS", "D3")
                         for period in ("2040", "2044", "2046", "2050-03", "2053", "2054", "2055", "2060-05", "2001-02",
-                                       "2062", "2063-03")]
+                                       "2062", "2063-03", "2064-03")]
         before = [await summary(client, org, period) for org, period in orgs_periods]
         token = mint_internal_token(system_principal(), SECRET)
         answer = await client.post("/internal/kpi/rebuild", headers={INTERNAL_HEADER: token})

@@ -1,0 +1,29 @@
+"""Which org a KPI question is about: looked up among the caller's own subtree, never the whole tree.
+
+An `org_code` outside the caller's subtree, whether it names an org of another network or
+none at all, takes the same path at the same cost: a miss in the caller's cached subtree,
+then one fresh directory call for that subtree. Looking a code up tree-wide (and caching
+what exists) made a foreign org answer faster than an unknown one: an existence oracle.
+"""
+
+import time
+
+from shared.orgs import CACHE_SECONDS, OrgDirectory, OrgInfo
+
+
+class CallerSubtrees:
+    def __init__(self, directory: OrgDirectory) -> None:
+        self.directory = directory
+        # Keyed by a caller's org path (from a verified token): at most one entry per org.
+        self._cache: dict[str, tuple[float, dict[str, OrgInfo]]] = {}
+
+    async def find(self, org_path: str, code: str) -> OrgInfo | None:
+        """The org with this code at or below `org_path`, or None."""
+        wanted = code.strip().upper()
+        cached = self._cache.get(org_path)
+        if cached and cached[0] > time.monotonic() and wanted in cached[1]:
+            return cached[1][wanted]
+        # Not cached, stale, or a miss: ask again, so an org created a moment ago is found at once.
+        orgs = {org.code: org for org in await self.directory.subtree(org_path)}
+        self._cache[org_path] = (time.monotonic() + CACHE_SECONDS, orgs)
+        return orgs.get(wanted)

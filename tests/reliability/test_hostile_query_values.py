@@ -1,0 +1,26 @@
+"""Hostile values in the query parameters of the read operations that take an org and a period
+(the KPI reads, generated from the gateway's OpenAPI): a 4xx problem or an answer, never a 5xx."""
+
+import httpx
+import pytest
+
+from tests.reliability.test_bola_org_code_queries import VALUES, org_code_operations
+from tests.reliability.test_hostile_inputs import CONTROL, SQL, problem
+from tests.support.suite import Network
+
+pytestmark = pytest.mark.e2e
+
+HOSTILE = [*SQL, *CONTROL, "x" * 2000, "", " ", "../..", "%00", "2026-00", "2026-Q5", "9999-12", "0000", "-1"]
+
+
+def test_hostile_query_values_are_refused_or_answered(network: Network) -> None:
+    caller = network.manufacturer
+    failures = []
+    for path, required in org_code_operations(network):
+        valid = {name: VALUES[name] for name in required}
+        for name in (*required, "org_code"):
+            for value in HOSTILE:
+                response = caller.client.get(path, params={**valid, name: value})
+                if response.status_code >= 500 or (response.status_code >= 400 and not problem(response)):
+                    failures.append(f"GET {path} {name}={value[:30]!r}: {response.status_code} {response.text[:120]}")
+    assert not failures, "\n".join(failures)
