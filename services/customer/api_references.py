@@ -1,4 +1,8 @@
-"""`POST /internal/references`: do the customer, vehicle and visit a write names belong to its dealer?
+"""What another service asks about the records its caller names, under that caller's scope.
+
+`POST /internal/references`: do the customer, vehicle and visit a write names belong to its dealer?
+`GET /internal/customers/{id}/survey-consent`: the survey consent of a customer named before its
+`customer.created` event reached the survey service (create, then invite, in the next call).
 
 Another service (complaints) forwards its caller's internal token, so the lookups run under
 the caller's scope: a record of another subtree is as unknown as one that never existed.
@@ -17,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.customer.repository import CustomerRepository
 from shared.auth import CurrentPrincipal
+from shared.contracts.customer import SurveyConsentRecord
+from shared.problems import NotFound
 from shared.service_app import SessionDep
 
 router = APIRouter(prefix="/internal", include_in_schema=False)
@@ -46,3 +52,12 @@ async def _repo(session: SessionDep, principal: CurrentPrincipal) -> CustomerRep
 async def check_references(data: ReferencesIn, repo: Annotated[CustomerRepository, Depends(_repo)]) -> ReferencesOut:
     return ReferencesOut(errors=await repo.unknown_references(data.dealer_code, data.customer_id, data.vin,
                                                               data.ro_number))
+
+
+@router.get("/customers/{customer_id}/survey-consent")
+async def survey_consent(customer_id: uuid.UUID, repo: Annotated[CustomerRepository, Depends(_repo)]) -> SurveyConsentRecord:
+    customer = await repo.customer(customer_id)
+    if customer is None:
+        raise NotFound(f"No customer {customer_id}")
+    return SurveyConsentRecord(customer_id=customer.id, dealer_code=customer.dealer_code, org_path=customer.org_path,
+                               survey=customer.consent_survey, erased=customer.erased_at is not None)

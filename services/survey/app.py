@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.survey import api_facts, api_invitations, api_public, api_references, api_responses, api_surveys
 from services.survey.consumers import event_handlers
+from services.survey.customer_source import CustomerSource
 from services.survey.jobs import run_once
 from services.survey.models import TABLES
 from services.survey.settings import SurveySettings
@@ -17,19 +18,21 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
-               directory: OrgDirectory | None = None) -> FastAPI:
-    """`directory` stands in for the gateway's org directory in tests."""
+               directory: OrgDirectory | None = None, customers: CustomerSource | None = None) -> FastAPI:
+    """`directory` and `customers` stand in for the gateway's org directory and the customer service in tests."""
     settings = settings or SurveySettings()
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
+    customers = customers or CustomerSource(settings.customer_url)
     spec = ServiceSpec(
         title="CSLoop survey service",
         routers=[api_surveys.router, api_invitations.router, api_responses.router, api_public.router, api_facts.router,
                  api_references.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings),
-        jobs=lambda app: _jobs(app, settings), closing=[directory.close],
+        jobs=lambda app: _jobs(app, settings), closing=[directory.close, customers.close],
     )
     app = create_service_app(spec, settings, migrate=migrate)
     app.state.directory = directory
+    app.state.customers = customers
     return app
 
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.survey.customer_source import CustomerSource
 from services.survey.repository import SurveyRepository, TokenRepository
 from services.survey.settings import SurveySettings
 from shared.auth import scoped
@@ -31,8 +32,13 @@ async def _directory(request: Request) -> OrgDirectory:
     return request.app.state.directory
 
 
+async def _customers(request: Request) -> CustomerSource:
+    return request.app.state.customers
+
+
 ReadRepo = Annotated[SurveyRepository, Depends(_reader)]
 WriteRepo = Annotated[SurveyRepository, Depends(_writer)]
 PublicRepo = Annotated[TokenRepository, Depends(_public)]
 SettingsDep = Annotated[SurveySettings, Depends(_settings)]
 DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
+CustomersDep = Annotated[CustomerSource, Depends(_customers)]

@@ -1,7 +1,8 @@
 """Invitations: created by a caller (sent at once) or scheduled by an event (sent by the job when due).
 
 Reference rule: the `customer_id` a caller names must be a customer the survey service knows
-(from customer events) in the caller's subtree AND of the dealer the body names; anything
+(from customer events, or from the customer service when the event is still on its way) in
+the caller's subtree AND of the dealer the body names; anything
 else is the same 422 "unknown customer", answered before consent or fatigue are looked at,
 so neither another dealer's customers nor their consent state can be probed (issue 10).
 Consent rule: the survey service keeps the survey-consent flag the customer service
@@ -20,6 +21,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from services.survey import events
+from services.survey.customer_source import CustomerSource
 from services.survey.models import CustomerConsent, Invitation, Survey
 from services.survey.repository import InvitationFilter, SurveyRepository
 from services.survey.schemas import InvitationCreate, InvitationCreated, InvitationRead
@@ -92,16 +94,26 @@ async def refusal(repo: SurveyRepository, settings: SurveySettings, customer_id:
     return None
 
 
-async def known_customer(repo: SurveyRepository, customer_id: uuid.UUID, dealer_code: str) -> CustomerConsent:
-    """The customer a body names, or 422: unknown, invisible and another dealer's look the same."""
+async def known_customer(repo: SurveyRepository, customers: CustomerSource, caller_token: str,
+                         customer_id: uuid.UUID, dealer_code: str) -> CustomerConsent:
+    """The customer a body names, or 422: unknown, invisible and another dealer's look the same.
+
+    A customer whose event has not arrived yet is asked of the customer service (as the
+    caller), so that create-then-invite works on the next call; every miss takes that path.
+    """
     customer = await repo.customer_of(customer_id, dealer_code)
+    if customer is None:
+        record = await customers.survey_consent(caller_token, customer_id)
+        if record is not None and record.dealer_code == dealer_code:
+            customer = await repo.remember_consent(record)
     if customer is None:
         raise UnprocessableContent("The customer is not known for this dealer", errors=UNKNOWN_CUSTOMER)
     return customer
 
 
-async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, settings: SurveySettings,
-                            data: InvitationCreate) -> tuple[Invitation, Survey]:
+async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, customers: CustomerSource,
+                            settings: SurveySettings, data: InvitationCreate,
+                            caller_token: str) -> tuple[Invitation, Survey]:
     dealer = await directory.dealer_for(repo.principal, data.dealer_code)
     survey = await get_survey(repo, data.survey_id)
     if not dealer.path.startswith(survey.org_path):
@@ -109,7 +121,7 @@ async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, set
                        errors=[{"field": "survey_id", "message": "not available to this dealer"}])
     if survey.published_version is None:
         raise Conflict("Publish the survey before inviting anyone to it", reason="not_published")
-    customer = await known_customer(repo, data.customer_id, dealer.code)
+    customer = await known_customer(repo, customers, caller_token, data.customer_id, dealer.code)
     now = utcnow()
     if refused := await refusal(repo, settings, customer.customer_id, customer, now):
         raise Conflict(refused[1], reason=refused[0])

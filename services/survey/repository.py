@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey.models import CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
+from shared.contracts.customer import SurveyConsentRecord
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository, visible_to
 
@@ -95,6 +96,20 @@ class SurveyRepository(ScopedRepository):
         """
         return await self._first(self.select(CustomerConsent).where(
             CustomerConsent.customer_id == customer_id, CustomerConsent.dealer_code == dealer_code))
+
+    async def remember_consent(self, record: SurveyConsentRecord) -> CustomerConsent:
+        """Keep the customer service's answer as the record `customer.created` would make.
+
+        The record is the caller's own (the customer service answered under its scope); the
+        event, when it arrives, finds the row and updates it like any later change.
+        """
+        consent = await self.session.get(CustomerConsent, record.customer_id)
+        if consent is None:
+            consent = CustomerConsent(customer_id=record.customer_id, dealer_code=record.dealer_code,
+                                      org_path=record.org_path, survey=record.survey, erased=record.erased)
+            self.session.add(consent)
+            await self.session.flush()
+        return consent
 
     async def customer_dealers(self, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
         """Customer id -> dealer code, for the customers of these ids the caller's subtree holds."""

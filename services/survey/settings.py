@@ -9,6 +9,8 @@ class SurveySettings(CommonSettings):
     service_name: str = "survey"
     database_url: str = "sqlite+aiosqlite:///./data/survey.db"
     public_url: str = "http://127.0.0.1:8002"
+    # Asked for a customer named before its customer.created event arrived (read-your-writes).
+    customer_url: str = "http://127.0.0.1:8001"
     # Where customers open survey links: the gateway's public address (`{base}/s/{token}`).
     # Empty means `gateway_url`, which is right for a single machine.
     survey_link_base: str = ""

@@ -54,6 +54,16 @@ class CustomerChanged(_Payload):
     consent: Consent
 
 
+class SurveyConsentRecord(_Payload):
+    """A customer's survey consent as the customer service holds it now (`GET
+    /internal/customers/{id}/survey-consent`): what `customer.created` will tell the survey
+    service, read directly when a caller names the customer before that event has arrived."""
+
+    customer_id: uuid.UUID
+    survey: bool
+    erased: bool
+
+
 class CustomerErased(_Payload):
     """customer.erased: every service anonymises what it holds about this customer."""
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from services.survey.app import create_app
+from services.survey.customer_source import CustomerSource
 from services.survey.models import TABLES
 from services.survey.settings import SurveySettings
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token
@@ -54,7 +55,9 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
     settings = SurveySettings(database_url=database_url, internal_secret=SECRET, relay_enabled=False,
                               jobs_enabled=False, survey_link_base="https://csloop.example", log_json=False)
     directory = stand_in_directory(ORGS, SECRET)
-    application = create_app(settings, migrate=True, directory=directory)
+    # The customer service of these tests knows no one: customers become known through events.
+    nobody = CustomerSource("http://customer.test", transport=httpx.MockTransport(lambda _: httpx.Response(404)))
+    application = create_app(settings, migrate=True, directory=directory, customers=nobody)
     async with application.router.lifespan_context(application):
         yield application
 

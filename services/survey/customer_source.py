@@ -1,0 +1,39 @@
+"""The customer service, asked directly when a caller names a customer the survey service has
+not heard of yet.
+
+A DMS creates a customer and invites them in its next call; `customer.created` may still be on
+its way. The question goes with the caller's own internal token, so the customer service's
+scope rules decide: a customer outside the caller's subtree is as unknown as one that never
+existed. The answer is kept as the consent record the event would have made (and the event,
+when it arrives, updates that record), so each customer is asked about at most once.
+"""
+
+import uuid
+
+import httpx
+
+from shared.auth import INTERNAL_HEADER
+from shared.contracts.customer import SurveyConsentRecord
+from shared.problems import ServiceUnavailable
+
+
+class CustomerSource:
+    def __init__(self, customer_url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._client = httpx.AsyncClient(base_url=customer_url, timeout=httpx.Timeout(5.0, connect=1.0),
+                                         transport=transport)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def survey_consent(self, caller_token: str, customer_id: uuid.UUID) -> SurveyConsentRecord | None:
+        """The customer's consent as the caller may see it; None when the caller cannot see them."""
+        try:
+            answer = await self._client.get(f"/internal/customers/{customer_id}/survey-consent",
+                                            headers={INTERNAL_HEADER: caller_token})
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable("The customer service cannot be reached to look the customer up") from exc
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            raise ServiceUnavailable(f"The customer service answered {answer.status_code} to a customer look-up")
+        return SurveyConsentRecord.model_validate(answer.json())
