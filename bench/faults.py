@@ -199,7 +199,7 @@ def main() -> int:
     try:
         dealers, survey = prepare(running.network, args.dealers)
         load = MixedLoad(running.network.url, dealers)
-        load.survey_id = survey
+        load.survey_id, load.owner_key = survey, running.network.manufacturer.key
 
         async def under_faults() -> tuple[Ledger, list[dict[str, Any]]]:
             return await asyncio.gather(load.run(args.rate, seconds),

@@ -80,6 +80,9 @@ class MixedLoad:
         self.ledger = Ledger()
         self.month = datetime.now(UTC).strftime("%Y-%m")
         self.survey_id = ""
+        # The survey's owner (the manufacturer) reads each invitation's link: a dealer is never shown
+        # the link of a survey owned above it, the owner's SMS provider delivers it.
+        self.owner_key = ""
 
     def client(self, dealer: Dealer | None = None) -> httpx.AsyncClient:
         headers = {"Authorization": f"Bearer {dealer.key}"} if dealer else {}
@@ -90,6 +93,7 @@ class MixedLoad:
         slots = asyncio.Semaphore(concurrency)
         clients = {d.code: self.client(d) for d in self.dealers}
         public = self.client()
+        self.owner = httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {self.owner_key}"}, timeout=30)
         tasks: list[asyncio.Task[None]] = []
 
         async def one(kind: str, dealer: Dealer) -> None:
@@ -107,7 +111,7 @@ class MixedLoad:
             await slots.acquire()
             tasks.append(asyncio.create_task(one(self.rng.choice(kinds), self.rng.choice(self.dealers))))
         await asyncio.gather(*tasks)
-        for client in [*clients.values(), public]:
+        for client in [*clients.values(), public, self.owner]:
             await client.aclose()
         return self.ledger
 
@@ -143,10 +147,14 @@ class MixedLoad:
             return
         invited = await self._send("survey_invitation", dealer.code, client.post("/v1/survey-invitations", json={
             "survey_id": self.survey_id, "customer_id": dealer.customers.pop(), "dealer_code": dealer.code,
-            "channel": "sms", "consent_confirmed": True}))
+            "channel": "sms"}))
         if invited is None or invited.status_code != 201:
             return
-        invitation = invited.json()
+        read = await self.owner.get(f"/v1/survey-invitations/{invited.json()['id']}")
+        if read.status_code != 200 or not read.json()["url"]:
+            self.ledger.outcomes["survey_invitation"][f"link_{read.status_code}"] += 1
+            return
+        invitation = {"id": invited.json()["id"], "token": read.json()["url"].rsplit("/", 1)[1]}
         await self._send("survey_submission", invitation["id"], public.post(
             f"/v1/public/surveys/{invitation['token']}/responses",
             json={"answers": csi_answers(self.rng.randint(5, 10), nps=self.rng.randint(0, 10))}))
@@ -214,7 +222,7 @@ def main() -> int:
     try:
         dealers, survey = prepare(running.network, args.dealers)
         load = MixedLoad(running.network.url, dealers)
-        load.survey_id = survey
+        load.survey_id, load.owner_key = survey, running.network.manufacturer.key
         ledger = asyncio.run(load.run(args.rate, args.seconds))
     finally:
         running.stop()

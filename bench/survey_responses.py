@@ -44,14 +44,18 @@ def answers(n: int) -> dict[str, Any]:
 
 
 async def invite_all(url: str, key: str, survey_id: str, dealer_code: str, count: int, concurrency: int) -> list[str]:
-    """`count` invitations, each to a different customer (the 30-day fatigue rule)."""
+    """`count` invitations, each to a different new customer of the dealer (the 30-day fatigue rule;
+    a customer id must name one of the dealer's customers)."""
     semaphore = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
         async def one() -> str:
             async with semaphore:
+                customer = await client.post("/v1/customers", json={
+                    "dealer_code": dealer_code, "name": "李娜", "consent": {"survey": True}})
+                customer.raise_for_status()
                 created = await client.post("/v1/survey-invitations", json={
-                    "survey_id": survey_id, "customer_id": str(uuid.uuid4()), "dealer_code": dealer_code,
-                    "channel": "sms", "consent_confirmed": True})
+                    "survey_id": survey_id, "customer_id": customer.json()["id"], "dealer_code": dealer_code,
+                    "channel": "sms"})
                 created.raise_for_status()
                 return created.json()["token"]
 
