@@ -13,6 +13,7 @@ from gateway.webhooks.repository import WebhookRepository
 from gateway.webhooks.schemas import WebhookCreate
 from gateway.webhooks.targets import TargetRefused, check_target
 from shared.auth import system_principal
+from shared.contracts import customer as customer_contract
 from shared.contracts import survey as survey_contract
 from shared.events import CloudEvent
 from shared.outbox import subscribers_for
@@ -65,6 +66,20 @@ def receiving_paths(event: CloudEvent, path: str) -> list[str]:
     return [owner] if owner in paths else []
 
 
+# Fields that services need between them but an integrator must not see. `owner_verified` says
+# whether the visit's customer has the phone of the VIN's owner on another dealer's file (KPI.md
+# fir): to the visiting dealer's DMS it would be an oracle on that other dealer's records.
+INTERNAL_FIELDS: dict[str, frozenset[str]] = {customer_contract.SERVICE_VISIT_CLOSED: frozenset({"owner_verified"})}
+
+
+def webhook_payload(event: CloudEvent) -> dict:
+    """The event as subscribers receive it: the CloudEvent less the fields kept between services."""
+    payload = event.model_dump(mode="json")
+    hidden = INTERNAL_FIELDS.get(event.type, frozenset())
+    payload["data"] = {name: value for name, value in payload["data"].items() if name not in hidden}
+    return payload
+
+
 async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
     """Consumer handler: queue one delivery per matching subscription, in the event's transaction.
 
@@ -82,7 +97,7 @@ async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
         for pattern in subscription.event_types:
             by_pattern.setdefault(pattern, []).append(str(subscription.id))
     matched = set(subscribers_for(event.type, by_pattern))
-    payload = event.model_dump(mode="json")
+    payload = webhook_payload(event)
     for subscription in candidates:
         if str(subscription.id) in matched:
             session.add(WebhookDelivery(
