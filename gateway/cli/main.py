@@ -33,9 +33,13 @@ def up(
     data_dir: DataDir = Path("data"),
     port_base: Annotated[int, typer.Option("--port-base", help="Gateway port; services take the next four.")] = 8000,
     no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not seed the demo network.")] = False,
+    allow_private_webhooks: Annotated[bool, typer.Option(
+        "--allow-private-webhooks",
+        help="Let webhooks target loopback and private addresses (a receiver on this machine); "
+             "CSLOOP_WEBHOOKS_ALLOWED_TARGETS=host:port allows one receiver instead.")] = False,
 ) -> None:
     """Run the whole suite on this machine until Ctrl-C."""
-    suite = Suite(data_dir=data_dir, port_base=port_base)
+    suite = Suite(data_dir=data_dir, port_base=port_base, allow_private_webhooks=allow_private_webhooks)
     gateway_url = url_of(suite.components[0], port_base)
     credentials = None if no_demo else _demo_credentials(suite)
     suite.start()

@@ -23,6 +23,9 @@ class Suite:
     port_base: int
     database_base: str | None = None  # a PostgreSQL URL; None: CSLOOP_DATABASE_URL or SQLite
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. the event transport, for every process
+    # Webhooks to loopback and private addresses (receivers on this machine): off unless asked,
+    # since it also opens the services' own ports and 169.254.169.254 to webhook targets.
+    allow_private_webhooks: bool = False
     components: list[Component] = field(default_factory=built_components)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -37,8 +40,8 @@ class Suite:
         })
         for other in self.components[1:]:
             env[f"CSLOOP_{other.name.upper()}_URL"] = url_of(other, self.port_base)
-        # The suite runs on one machine (demo, tests): its webhook receivers listen on 127.0.0.1.
-        env.setdefault("CSLOOP_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
+        if self.allow_private_webhooks:
+            env["CSLOOP_WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
         env.update(self.extra_env)
         return env
 
