@@ -14,7 +14,7 @@ from gateway.cli import demo
 from gateway.cli.client import CSLoopError
 from gateway.cli.importer import import_customers
 from gateway.cli.topology import database_url, internal_secret, url_of
-from gateway.cli.up import Suite, run_until_signalled
+from gateway.cli.up import Suite, private_data_dir, run_until_signalled
 
 app = typer.Typer(help="CSLoop: customer satisfaction for a car manufacturer's network.", no_args_is_help=True)
 admin = typer.Typer(help="Administration that needs direct access to the data directory.", no_args_is_help=True)
@@ -59,7 +59,7 @@ def up(
 
 
 def _demo_credentials(suite: Suite) -> dict:
-    suite.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(suite.data_dir)
     if saved := demo.saved_credentials(suite.data_dir):
         return saved
     from gateway.bootstrap import bootstrap
@@ -100,7 +100,7 @@ def admin_bootstrap(
     from gateway.cli.topology import COMPONENTS
 
     if gateway_database_url is None:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(data_dir)
         gateway_database_url = database_url(COMPONENTS[0], data_dir)
     try:
         result = asyncio.run(bootstrap(gateway_database_url, code, name))

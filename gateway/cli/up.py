@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from gateway.cli.topology import Component, built_components, database_url, internal_secret, subscriptions, url_of
+from shared.db import PRIVATE_DIRECTORY, private_directory
 
 READY_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -49,9 +50,9 @@ class Suite:
         return database_url(component, self.data_dir, self.database_base)
 
     def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(self.data_dir)
         logs = self.data_dir / "logs"
-        logs.mkdir(exist_ok=True)
+        logs.mkdir(mode=0o700, exist_ok=True)
         for component in self.components:
             port = self.port_base + component.offset
             log = open(logs / f"{component.name}.log", "ab")  # noqa: SIM115 - the child owns it
@@ -92,6 +93,12 @@ class Suite:
 
     def first_exited(self) -> str | None:
         return next((name for name, p in self.processes.items() if p.poll() is not None), None)
+
+
+def private_data_dir(data_dir: Path) -> None:
+    """The suite's own directory (databases, secrets, logs): this user's only, even if it existed."""
+    private_directory(data_dir)
+    data_dir.chmod(PRIVATE_DIRECTORY)
 
 
 def run_until_signalled(suite: Suite) -> int:
