@@ -17,8 +17,11 @@ from shared.auth import Principal, mint_internal_token, system_principal
 from shared.problems import Unauthorized
 
 _MAX_CACHED = 50_000
-# Failed authentications per client address: made-up keys each cost a database lookup, so a
-# client that keeps failing is refused (429) before any lookup once its bucket is empty.
+# Failed authentications per client address. Only failures are counted and only failures are
+# refused: many callers share one address (NAT, an ingress), so a valid key or token is always
+# accepted whatever its neighbours did. A client that keeps failing gets 429 instead of 401.
+# Each made-up key still costs one indexed lookup by hash (cheap); the bucket bound of
+# gateway.ratelimit keeps the memory flat however many addresses fail.
 FAILED_AUTH_PER_SECOND = 1.0
 FAILED_AUTH_BURST = 30
 
@@ -39,12 +42,11 @@ class Authenticator:
         self._failures = RateLimiter(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST)
 
     async def authenticate_from(self, client: str, authorization: str | None) -> Principal:
-        """`authenticate`, refusing a client address that has failed too often of late."""
-        refuse_after(self._failures.waiting(client))
+        """`authenticate`; a failure from a client address that has failed too often of late is 429."""
         try:
             return await self.authenticate(authorization)
         except Unauthorized:
-            self._failures.take(client)
+            refuse_after(self._failures.take(client))
             raise
 
     async def authenticate(self, authorization: str | None) -> Principal:

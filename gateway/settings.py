@@ -1,12 +1,7 @@
 """Gateway settings: where the services are, and the limits it enforces in front of them."""
 
-from typing import Annotated
-
-from pydantic import field_validator
-from pydantic_settings import NoDecode
-
 from gateway.webhooks.targets import TargetPolicy, target_policy
-from shared.settings import CommonSettings
+from shared.settings import CommaList, CommonSettings
 
 MIB = 1024 * 1024
 
@@ -50,18 +45,13 @@ class GatewaySettings(CommonSettings):
     # or the exact `host:port` is listed here (comma-separated, e.g. `127.0.0.1:9100`): one local
     # receiver, without opening the services' own ports or the cloud metadata address.
     webhooks_allow_private_targets: bool = False
-    webhooks_allowed_targets: Annotated[list[str], NoDecode] = []
+    webhooks_allowed_targets: CommaList = []
     # Wait before retry n (then jittered by +-20%); attempts = len + 1.
     webhooks_retry_schedule_seconds: list[float] = [5, 30, 120, 600, 1800, 7200, 18000]
     webhooks_timeout_seconds: float = 10.0
     webhooks_dispatch_interval_seconds: float = 1.0
     webhooks_batch_size: int = 50
     webhooks_dispatcher_enabled: bool = True
-
-    @field_validator("webhooks_allowed_targets", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        return [part for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
     def webhook_targets(self) -> TargetPolicy:
         return target_policy(self.webhooks_allow_private_targets, self.webhooks_allowed_targets)

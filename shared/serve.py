@@ -2,9 +2,12 @@
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+
+from shared.settings import CommonSettings
 
 
 def serve(create_app: Callable[..., FastAPI], default_port: int) -> None:
@@ -15,4 +18,10 @@ def serve(create_app: Callable[..., FastAPI], default_port: int) -> None:
     args = parser.parse_args()
     app = create_app(migrate=args.migrate)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                loop="uvloop", http="httptools", timeout_graceful_shutdown=10)
+                loop="uvloop", http="httptools", timeout_graceful_shutdown=10, **proxy_options(app.state.settings))
+
+
+def proxy_options(settings: CommonSettings) -> dict[str, Any]:
+    """X-Forwarded-For is believed only from the configured proxies, never by uvicorn's default."""
+    trusted = settings.forwarded_allow_ips
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted}
