@@ -65,11 +65,11 @@ async def create_user(data: UserCreate, caller: OrgAdmin, session: SessionDep) -
     return UserRead.model_validate(user)
 
 
-@router.post("/auth/login", tags=["users"], responses=problem_responses(401, 422))
+@router.post("/auth/login", tags=["users"], responses=problem_responses(401, 422, 429))
 async def login(data: LoginRequest, session: SessionDep, request: Request) -> AccessToken:
     """Exchange a username and password for a bearer access token."""
     state = request.app.state
-    state.rate_limiter.check(f"login:{data.username}")
-    principal = await users.login(UserRepository(session, system_principal()), data)
+    address = request.client.host if request.client else "unknown"
+    principal = await users.login(UserRepository(session, system_principal()), data, state.login_throttle, address)
     ttl = state.settings.access_token_ttl_seconds
     return AccessToken(access_token=mint_access_token(principal, state.settings.internal_secret, ttl), expires_in=ttl)

@@ -14,6 +14,7 @@ from gateway import api, dashboard, internal, survey_page, view360
 from gateway.authn import Authenticator
 from gateway.bootstrap import MIGRATIONS
 from gateway.limits import BodyLimitMiddleware
+from gateway.login_throttle import LoginThrottle
 from gateway.models import processed_events
 from gateway.oauth import api as oauth_api
 from gateway.oauth.errors import OAuthError, oauth_error_response
@@ -70,6 +71,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.state.service_documents = ServiceDocuments(upstreams, settings.openapi_cache_seconds)
     app.state.token_verifier = TokenVerifier(settings.internal_secret)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.login_throttle = LoginThrottle()
     install_problem_handlers(app)
     app.add_exception_handler(OAuthError, oauth_error_response)
 

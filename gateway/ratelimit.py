@@ -58,6 +58,11 @@ class RateLimiter:
         tokens = min(self.burst, bucket[0] + (time.monotonic() - bucket[1]) * self.rate)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
+    def untouched(self, key: str) -> bool:
+        """True when `key` has spent nothing of late (its bucket is full, or there is none)."""
+        bucket = self._buckets.get(key)
+        return bucket is None or bucket[0] + (time.monotonic() - bucket[1]) * self.rate >= self.burst
+
     def check(self, key: str) -> None:
         refuse_after(self.take(key))
 

@@ -1,11 +1,13 @@
 """Fixtures for the gateway's security modules: the in-process gateway of tests/gateway over
 its own migrated database, with settings each module narrows (import the fixtures by name)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 
+from gateway.app import create_app
 from gateway.bootstrap import MIGRATIONS, bootstrap
 from gateway.settings import GatewaySettings
 from shared.migrations import upgrade
@@ -43,3 +45,12 @@ async def org_tree(client: httpx.AsyncClient, database_url: str, *scopes: str) -
     for label in ("d1", "dlr11", "dlr12"):
         tree.admin_keys[label] = await tree.key_for(label, ["orgs:admin", *scopes, *ALL_SCOPES_BUT_ADMIN])
     return tree
+
+
+@asynccontextmanager
+async def gateway_from(settings: GatewaySettings) -> AsyncIterator[Callable[[str], httpx.AsyncClient]]:
+    """One running gateway app; `client(address)` calls it as if from that client address."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield lambda address: httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)),
+                                                base_url="http://gateway.test")
