@@ -5,9 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from gateway import keys, orgs, users
+from gateway import keys, orgs, revocation, users
 from gateway.deps import Caller, OrgAdmin, SessionDep
-from gateway.repository import ApiKeyRepository, OrgRepository, UserRepository
+from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgRepository, UserRepository
 from gateway.schemas import AccessToken, ApiKeyCreate, ApiKeyCreated, LoginRequest, OrgCreate, OrgRead, UserCreate, UserRead
 from gateway.tokens import mint_access_token
 from shared.auth import system_principal
@@ -50,10 +50,13 @@ async def create_api_key(data: ApiKeyCreate, caller: OrgAdmin, session: SessionD
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"],
                responses=problem_responses(401, 403, 404))
 async def revoke_api_key(key_id: uuid.UUID, caller: OrgAdmin, session: SessionDep, request: Request) -> Response:
-    """Revoke an API key; it is refused from then on."""
-    key_hash = await keys.revoke_key(ApiKeyRepository(session, caller), key_id)
+    """Revoke an API key; it is refused from then on, and so are the OAuth clients it registered
+    (their tokens within 30 s)."""
+    revoked = await revocation.revoke_key_and_its_clients(
+        ApiKeyRepository(session, caller), OAuthClientRepository(session, caller), key_id)
     await session.commit()  # revoked in the database before this process forgets the cached key
-    request.app.state.authenticator.forget_key(key_hash)
+    request.app.state.authenticator.forget_key(revoked.key_hash)
+    request.app.state.authenticator.forget_clients(revoked.client_ids)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

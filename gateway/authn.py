@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.keys import KEY_PREFIX, hash_key, key_principal
 from gateway.ratelimit import RateLimiter, refuse_after
-from gateway.repository import ApiKeyRepository
+from gateway.oauth.clients import SUBJECT_PREFIX as CLIENT_SUBJECT
+from gateway.repository import ApiKeyRepository, OAuthClientRepository
 from gateway.tokens import access_token_verifier
 from shared.auth import Principal, mint_internal_token, system_principal
 from shared.problems import Unauthorized
@@ -37,6 +38,7 @@ class Authenticator:
         # never receives one that expires in flight.
         self._internal_reuse = internal_ttl_seconds * 0.75
         self._keys: dict[str, tuple[float, Principal]] = {}
+        self._clients: dict[str, float] = {}  # active OAuth client id -> monotonic time to check again
         self._tokens: dict[Principal, tuple[float, str]] = {}
         self._access = access_token_verifier(secret)
         self._failures = RateLimiter(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST)
@@ -55,7 +57,24 @@ class Authenticator:
         credential = authorization[7:].strip()
         if credential.startswith(KEY_PREFIX):
             return await self._key(credential)
-        return self._access.verify(credential)
+        principal = self._access.verify(credential)
+        if principal.subject.startswith(CLIENT_SUBJECT):
+            await self._client_active(principal.subject.removeprefix(CLIENT_SUBJECT))
+        return principal
+
+    async def _client_active(self, client_id: str) -> None:
+        """An OAuth client's token is good while its client is (checked at most every cache period)."""
+        now = time.monotonic()
+        cached = self._clients.get(client_id)
+        if cached is None or cached <= now:
+            async with self._sessions() as session:
+                found = await OAuthClientRepository(session, system_principal()).active_by_client_id(client_id)
+            if found is None:
+                self._clients.pop(client_id, None)
+                raise Unauthorized("The OAuth client of this token is revoked")
+            if len(self._clients) >= _MAX_CACHED:
+                self._clients.clear()
+            self._clients[client_id] = now + self._key_cache_seconds
 
     async def _key(self, key: str) -> Principal:
         key_hash = hash_key(key)
@@ -77,6 +96,10 @@ class Authenticator:
     def forget_key(self, key_hash: str) -> None:
         """Revocation takes effect at once in this process (others: after the cache period)."""
         self._keys.pop(key_hash, None)
+
+    def forget_clients(self, client_ids: list[str]) -> None:
+        for client_id in client_ids:
+            self._clients.pop(client_id, None)
 
     def internal_token(self, principal: Principal) -> str:
         now = time.monotonic()
