@@ -1,7 +1,8 @@
 """create_app(): the gateway's ASGI application.
 
-Middleware order, outermost first: request id, metrics, proxy (raw ASGI, for every path a
-service owns), body limit (for the gateway's own routes), then FastAPI's router.
+Middleware order, outermost first: request id, metrics, the /metrics token check, proxy (raw
+ASGI, for every path a service owns), body limit (for the gateway's own routes), then
+FastAPI's router.
 """
 
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from gateway.authn import Authenticator
 from gateway.bootstrap import MIGRATIONS
 from gateway.limits import BodyLimitMiddleware
 from gateway.login_throttle import LoginThrottle
+from gateway.metrics_access import MetricsTokenMiddleware
 from gateway.models import processed_events
 from gateway.oauth import api as oauth_api
 from gateway.oauth.errors import OAuthError, oauth_error_response
@@ -92,6 +94,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(ProxyMiddleware)
+    app.add_middleware(MetricsTokenMiddleware, token=settings.metrics_token)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     install_tracing(app, settings)

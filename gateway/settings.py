@@ -32,6 +32,9 @@ class GatewaySettings(CommonSettings):
     upstream_pool_size: int = 100
     openapi_cache_seconds: float = 60.0
 
+    # Bearer token Prometheus sends for the gateway's /metrics; unset: not served (metrics_access.py).
+    metrics_token: str | None = None
+
     access_token_ttl_seconds: int = 3600
     api_key_cache_seconds: float = 30.0
     # The 360 view answers with what it has by then; slower parts are listed as unavailable.
