@@ -30,7 +30,7 @@ from gateway.webhooks.consumer import WebhookConsumer
 from gateway.webhooks.dispatcher import Dispatcher
 from shared.auth import TokenVerifier
 from shared.consumer import internal_events_router
-from shared.db import create_engine, session_factory
+from shared.db import create_engine, refuse_superuser, session_factory
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
@@ -45,6 +45,8 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.refuse_superuser:
+            await refuse_superuser(settings.database_url)
         if migrate:
             await upgrade(settings.database_url, MIGRATIONS)
         engine = create_engine(settings.database_url)
@@ -69,6 +71,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app = FastAPI(title="CSLoop API", version="1.0.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.refuse_superuser = False  # shared.serve turns it on for a real process
     app.state.upstreams = upstreams
     app.state.service_documents = ServiceDocuments(upstreams, settings.openapi_cache_seconds)
     app.state.token_verifier = TokenVerifier(settings.internal_secret)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -100,6 +100,30 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class SuperuserRefused(RuntimeError):
+    """The process would connect as a role that row-level security does not bind."""
+
+
+async def refuse_superuser(url: str) -> None:
+    """Refuse a PostgreSQL role that is a superuser or has BYPASSRLS: row-level security
+    (shared/rls.py) would silently not apply to it. Asked of the maintenance database, as
+    `ensure_database` does, since the service's own may not exist yet."""
+    if is_sqlite(url):
+        return
+    engine = create_async_engine(make_url(url).set(database="postgres"), pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            row = (await connection.execute(text(
+                "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"))).one()
+    finally:
+        await engine.dispose()
+    if row.rolsuper or row.rolbypassrls:
+        raise SuperuserRefused(
+            f"The database role '{row.rolname}' is a superuser or bypasses row-level security, so no "
+            "organisation's rows would be protected from another's. Connect as the plain role (csloop_app, "
+            "see README), or start with --allow-superuser for administration only.")
 
 
 class OrgScopedSession(Session):

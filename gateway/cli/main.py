@@ -37,9 +37,13 @@ def up(
         "--allow-private-webhooks",
         help="Let webhooks target loopback and private addresses (a receiver on this machine); "
              "CSLOOP_WEBHOOKS_ALLOWED_TARGETS=host:port allows one receiver instead.")] = False,
+    allow_superuser: Annotated[bool, typer.Option(
+        "--allow-superuser",
+        help="Start even when CSLOOP_DATABASE_URL names a PostgreSQL superuser (row-level security off).")] = False,
 ) -> None:
     """Run the whole suite on this machine until Ctrl-C."""
-    suite = Suite(data_dir=data_dir, port_base=port_base, allow_private_webhooks=allow_private_webhooks)
+    suite = Suite(data_dir=data_dir, port_base=port_base, allow_private_webhooks=allow_private_webhooks,
+                  allow_superuser=allow_superuser)
     gateway_url = url_of(suite.components[0], port_base)
     credentials = None if no_demo else _demo_credentials(suite)
     suite.start()

@@ -27,6 +27,8 @@ class Suite:
     # Webhooks to loopback and private addresses (receivers on this machine): off unless asked,
     # since it also opens the services' own ports and 169.254.169.254 to webhook targets.
     allow_private_webhooks: bool = False
+    # PostgreSQL as a superuser or BYPASSRLS role: refused unless asked (row-level security off).
+    allow_superuser: bool = False
     components: list[Component] = field(default_factory=built_components)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -57,7 +59,8 @@ class Suite:
             port = self.port_base + component.offset
             log = open(logs / f"{component.name}.log", "ab")  # noqa: SIM115 - the child owns it
             self.processes[component.name] = subprocess.Popen(
-                [sys.executable, "-m", component.module, "--port", str(port), "--migrate"],
+                [sys.executable, "-m", component.module, "--port", str(port), "--migrate",
+                 *(["--allow-superuser"] if self.allow_superuser else [])],
                 env=self.environment(component), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
             )
