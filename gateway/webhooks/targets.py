@@ -31,7 +31,10 @@ def is_public(ip: IPAddress) -> bool:
 
 def parse_target(url: str) -> tuple[str, int]:
     """(host, port) of an http(s) URL without credentials, else TargetRefused."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)  # ValueError on a broken IPv6 literal (`http://[::1/`)
+    except ValueError as exc:
+        raise TargetRefused("the URL is malformed") from exc
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise TargetRefused("the URL must be http:// or https:// with a host")
     if parts.username or parts.password:
@@ -40,6 +43,12 @@ def parse_target(url: str) -> tuple[str, int]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise TargetRefused("the URL has an invalid port") from exc
+    try:
+        # What the resolver will do with it: an empty or 64+ character label, or a character
+        # IDNA refuses (bidi controls), fails here instead of inside getaddrinfo.
+        parts.hostname.encode("idna")
+    except UnicodeError as exc:
+        raise TargetRefused(f"the host '{parts.hostname}' is not a valid name") from exc
     return parts.hostname, port
 
 
@@ -68,7 +77,7 @@ async def check_target(url: str, *, allow_private: bool, allowed: frozenset[str]
     else:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             raise TargetRefused(f"the host '{host}' does not resolve") from exc
         addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     refused = [str(ip) for ip in addresses if not is_public(ip)]
