@@ -21,7 +21,14 @@ Paging = Annotated[PageParams, Depends(page_params)]
 @router.post("/orgs", status_code=status.HTTP_201_CREATED, tags=["organisations"],
              responses=problem_responses(401, 403, 404, 409, 422))
 async def create_org(data: OrgCreate, caller: OrgAdmin, session: SessionDep) -> OrgRead:
-    """Create a distributor or dealer under an organisation of your subtree."""
+    """Create a distributor or dealer under an organisation of your subtree.
+
+    Organisation codes are unique across the whole network, not per tree: a 409 "taken"
+    tells the caller that an organisation with that code exists somewhere, possibly in a
+    tree it cannot see. That is accepted (codes are public identifiers such as dealer
+    numbers, and nothing else about that organisation is revealed); do not put anything
+    secret in a code.
+    """
     org = await orgs.create_org(OrgRepository(session, caller), data)
     return OrgRead.model_validate(org)
 
@@ -63,7 +70,13 @@ async def revoke_api_key(key_id: uuid.UUID, caller: OrgAdmin, session: SessionDe
 @router.post("/users", status_code=status.HTTP_201_CREATED, tags=["users"],
              responses=problem_responses(401, 403, 404, 409, 422))
 async def create_user(data: UserCreate, caller: OrgAdmin, session: SessionDep) -> UserRead:
-    """Create a user in an organisation of your subtree."""
+    """Create a user in an organisation of your subtree.
+
+    Usernames are unique across the whole network (login takes a username alone): a 409
+    "taken" tells the caller that the username exists somewhere, possibly in another tree.
+    That is accepted and nothing else about that user is revealed; pick usernames that carry
+    no secret (or prefix them with your organisation code).
+    """
     user = await users.create_user(OrgRepository(session, caller), UserRepository(session, caller), data)
     return UserRead.model_validate(user)
 
