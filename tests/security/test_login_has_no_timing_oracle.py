@@ -6,14 +6,16 @@ address and per username; a correct password from an address that has not failed
 refused. These tests count hash calls and read the throttle's state, never the clock.
 """
 
+import functools
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from gateway import app as gateway_app
 from gateway import users
-from gateway.login_throttle import ADDRESS_FAILURE_BURST, USERNAME_FAILURE_BURST
+from gateway.login_throttle import ADDRESS_FAILURE_BURST, USERNAME_FAILURE_BURST, LoginThrottle
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import bearer
 from tests.security.gateway_support import base_settings, gateway_from, org_tree, security_database_url  # noqa: F401
@@ -52,6 +54,14 @@ def timer(monkeypatch: pytest.MonkeyPatch) -> RecordingTimer:
     recording = RecordingTimer()
     monkeypatch.setattr(users, "_timer", recording)
     return recording
+
+
+@pytest.fixture(autouse=True)
+def no_refill_during_a_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The default bursts, with buckets that refill too slowly to matter while a test runs:
+    # the outcome then depends on the counts alone, not on how fast argon2 runs on this machine.
+    monkeypatch.setattr(gateway_app, "LoginThrottle", functools.partial(LoginThrottle, address_rate=1e-6,
+                                                                        username_rate=1e-6))
 
 
 async def _user(client: httpx.AsyncClient, security_database_url: str) -> str:  # noqa: F811
