@@ -8,6 +8,7 @@ Revoking a client, or the API key that registered it, revokes the clients it reg
 """
 
 import hmac
+import re
 import secrets
 
 from gateway.keys import hash_key
@@ -22,6 +23,7 @@ from shared.db import utcnow
 from shared.problems import NotFound
 
 CLIENT_ID_PREFIX = "csc_"
+CLIENT_ID = re.compile(r"^csc_[0-9a-f]{24}$")
 # The principal subject of a client's access tokens: `client:<client_id>`.
 SUBJECT_PREFIX = "client:"
 # Compared when the client id is unknown, so a miss costs what a wrong secret costs.
@@ -64,7 +66,9 @@ async def authenticate_client(clients: OAuthClientRepository, client_id: str, se
 
 
 async def visible_client(clients: OAuthClientRepository, client_id: str) -> OAuthClient:
-    client = await clients.get(client_id)
+    # Not the shape of a client id: unknown, without asking the database (a NUL would be a
+    # 422 from PostgreSQL and a miss on SQLite).
+    client = await clients.get(client_id) if CLIENT_ID.match(client_id) else None
     if client is None:
         raise NotFound(f"No OAuth client {client_id} in your subtree")
     return client
