@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -108,22 +109,35 @@ class SuperuserRefused(RuntimeError):
 
 async def refuse_superuser(url: str) -> None:
     """Refuse a PostgreSQL role that is a superuser or has BYPASSRLS: row-level security
-    (shared/rls.py) would silently not apply to it. Asked of the maintenance database, as
-    `ensure_database` does, since the service's own may not exist yet."""
+    (shared/rls.py) would silently not apply to it."""
     if is_sqlite(url):
         return
-    engine = create_async_engine(make_url(url).set(database="postgres"), pool_size=1, max_overflow=0)
-    try:
-        async with engine.connect() as connection:
-            row = (await connection.execute(text(
-                "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"))).one()
-    finally:
-        await engine.dispose()
+    row = await _current_role(url)
     if row.rolsuper or row.rolbypassrls:
         raise SuperuserRefused(
             f"The database role '{row.rolname}' is a superuser or bypasses row-level security, so no "
             "organisation's rows would be protected from another's. Connect as the plain role (csloop_app, "
             "see README), or start with --allow-superuser for administration only.")
+
+
+async def _current_role(url: str) -> Any:
+    """The role's attributes, asked of the service's database, or of the maintenance database
+    when the service's does not exist yet (a first start with --migrate creates it)."""
+    own = make_url(url)
+    try:
+        return await _role_at(own)
+    except DBAPIError:
+        return await _role_at(own.set(database="postgres"))
+
+
+async def _role_at(url: URL) -> Any:
+    engine = create_async_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(text(
+                "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"))).one()
+    finally:
+        await engine.dispose()
 
 
 class OrgScopedSession(Session):
