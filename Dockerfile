@@ -6,11 +6,12 @@
 # `python -m services.<name>`). Every process listens on port 8000 inside its own
 # container, so the HEALTHCHECK below and the Kubernetes probes are the same for all.
 
-# The dashboard's browser library (echarts), pinned by ui/package-lock.json.
+# The browser libraries the gateway serves (echarts, Swagger UI), pinned by ui/package-lock.json.
+# No install scripts: neither needs one, and Swagger UI's dependency would report the install.
 FROM node:22-slim AS ui
 WORKDIR /ui
 COPY ui/package.json ui/package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
 # The project and its pinned runtime dependencies (no test extra) in a virtualenv.
 FROM python:3.11-slim AS build
@@ -31,9 +32,10 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 csloop \
     && useradd --system --uid 10001 --gid csloop --home-dir /home/csloop --create-home csloop
 COPY --from=build /opt/venv /opt/venv
-# gateway/dashboard/routes.py serves <gateway package>/../ui/node_modules/echarts/dist/echarts.min.js;
-# installed, the gateway package lives in site-packages, so echarts goes beside it.
+# gateway/vendor.py serves <gateway package>/../ui/node_modules/...; installed, the gateway
+# package lives in site-packages, so the libraries go beside it.
 COPY --from=ui /ui/node_modules/echarts/dist /opt/venv/lib/python3.11/site-packages/ui/node_modules/echarts/dist
+COPY --from=ui /ui/node_modules/swagger-ui-dist /opt/venv/lib/python3.11/site-packages/ui/node_modules/swagger-ui-dist
 USER 10001
 WORKDIR /home/csloop
 EXPOSE 8000

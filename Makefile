@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The dashboard's browser libraries (echarts), pinned by ui/package-lock.json.
+# The browser libraries the gateway serves (echarts, Swagger UI), pinned by ui/package-lock.json;
+# no install scripts (Swagger UI's dependency @scarf/scarf would report the install).
 UI_STAMP := ui/node_modules/.installed
 
 .PHONY: run test install bench clean fuzz reliability
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml
 
 # Reinstalled whenever the lock file changes; `make install` (and so `run`, `test`) always checks it.
 $(UI_STAMP): ui/package-lock.json
-	npm ci --prefix ui --no-audit --no-fund
+	npm ci --prefix ui --no-audit --no-fund --ignore-scripts
 	touch $(UI_STAMP)
 
 install: $(STAMP) $(UI_STAMP)

@@ -216,7 +216,8 @@ def main() -> None:
     directory = serve_directory(port + 1)
     env = {"CSLOOP_DATABASE_URL": url.render_as_string(hide_password=False), "CSLOOP_INTERNAL_SECRET": SECRET,
            "CSLOOP_GATEWAY_URL": f"http://127.0.0.1:{port + 1}", "CSLOOP_LOG_LEVEL": "WARNING", "PATH": ""}
-    service = subprocess.Popen([sys.executable, "-m", "services.kpi", "--port", str(port)], env=env)
+    # The bench loads its facts as the superuser that owns the database: allowed explicitly.
+    service = subprocess.Popen([sys.executable, "-m", "services.kpi", "--port", str(port), "--allow-superuser"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=60) as client:

@@ -1,7 +1,8 @@
 """create_app(): the gateway's ASGI application.
 
-Middleware order, outermost first: request id, metrics, proxy (raw ASGI, for every path a
-service owns), body limit (for the gateway's own routes), then FastAPI's router.
+Middleware order, outermost first: request id, metrics, the /metrics token check, proxy (raw
+ASGI, for every path a service owns), body limit (for the gateway's own routes), then
+FastAPI's router.
 """
 
 from collections.abc import AsyncIterator
@@ -14,6 +15,8 @@ from gateway import api, dashboard, internal, survey_page, view360
 from gateway.authn import Authenticator
 from gateway.bootstrap import MIGRATIONS
 from gateway.limits import BodyLimitMiddleware
+from gateway.login_throttle import LoginThrottle
+from gateway.metrics_access import MetricsTokenMiddleware
 from gateway.models import processed_events
 from gateway.oauth import api as oauth_api
 from gateway.oauth.errors import OAuthError, oauth_error_response
@@ -27,7 +30,7 @@ from gateway.webhooks.consumer import WebhookConsumer
 from gateway.webhooks.dispatcher import Dispatcher
 from shared.auth import TokenVerifier
 from shared.consumer import internal_events_router
-from shared.db import create_engine, session_factory
+from shared.db import create_engine, refuse_superuser, session_factory
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
@@ -42,6 +45,8 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.refuse_superuser:
+            await refuse_superuser(settings.database_url)
         if migrate:
             await upgrade(settings.database_url, MIGRATIONS)
         engine = create_engine(settings.database_url)
@@ -66,10 +71,12 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app = FastAPI(title="CSLoop API", version="1.0.0", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.refuse_superuser = False  # shared.serve turns it on for a real process
     app.state.upstreams = upstreams
     app.state.service_documents = ServiceDocuments(upstreams, settings.openapi_cache_seconds)
     app.state.token_verifier = TokenVerifier(settings.internal_secret)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.login_throttle = LoginThrottle()
     install_problem_handlers(app)
     app.add_exception_handler(OAuthError, oauth_error_response)
 
@@ -90,6 +97,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(ProxyMiddleware)
+    app.add_middleware(MetricsTokenMiddleware, token=settings.metrics_token)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     install_tracing(app, settings)

@@ -11,14 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.keys import KEY_PREFIX, hash_key, key_principal
 from gateway.ratelimit import RateLimiter, refuse_after
-from gateway.repository import ApiKeyRepository
+from gateway.oauth.clients import SUBJECT_PREFIX as CLIENT_SUBJECT
+from gateway.repository import ApiKeyRepository, OAuthClientRepository
 from gateway.tokens import access_token_verifier
 from shared.auth import Principal, mint_internal_token, system_principal
 from shared.problems import Unauthorized
 
 _MAX_CACHED = 50_000
-# Failed authentications per client address: made-up keys each cost a database lookup, so a
-# client that keeps failing is refused (429) before any lookup once its bucket is empty.
+# Failed authentications per client address. Only failures are counted and only failures are
+# refused: many callers share one address (NAT, an ingress), so a valid key or token is always
+# accepted whatever its neighbours did. A client that keeps failing gets 429 instead of 401.
+# Each made-up key still costs one indexed lookup by hash (cheap); the bucket bound of
+# gateway.ratelimit keeps the memory flat however many addresses fail.
 FAILED_AUTH_PER_SECOND = 1.0
 FAILED_AUTH_BURST = 30
 
@@ -34,17 +38,17 @@ class Authenticator:
         # never receives one that expires in flight.
         self._internal_reuse = internal_ttl_seconds * 0.75
         self._keys: dict[str, tuple[float, Principal]] = {}
+        self._clients: dict[str, float] = {}  # active OAuth client id -> monotonic time to check again
         self._tokens: dict[Principal, tuple[float, str]] = {}
         self._access = access_token_verifier(secret)
         self._failures = RateLimiter(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST)
 
     async def authenticate_from(self, client: str, authorization: str | None) -> Principal:
-        """`authenticate`, refusing a client address that has failed too often of late."""
-        refuse_after(self._failures.waiting(client))
+        """`authenticate`; a failure from a client address that has failed too often of late is 429."""
         try:
             return await self.authenticate(authorization)
         except Unauthorized:
-            self._failures.take(client)
+            refuse_after(self._failures.take(client))
             raise
 
     async def authenticate(self, authorization: str | None) -> Principal:
@@ -53,7 +57,24 @@ class Authenticator:
         credential = authorization[7:].strip()
         if credential.startswith(KEY_PREFIX):
             return await self._key(credential)
-        return self._access.verify(credential)
+        principal = self._access.verify(credential)
+        if principal.subject.startswith(CLIENT_SUBJECT):
+            await self._client_active(principal.subject.removeprefix(CLIENT_SUBJECT))
+        return principal
+
+    async def _client_active(self, client_id: str) -> None:
+        """An OAuth client's token is good while its client is (checked at most every cache period)."""
+        now = time.monotonic()
+        cached = self._clients.get(client_id)
+        if cached is None or cached <= now:
+            async with self._sessions() as session:
+                found = await OAuthClientRepository(session, system_principal()).active_by_client_id(client_id)
+            if found is None:
+                self._clients.pop(client_id, None)
+                raise Unauthorized("The OAuth client of this token is revoked")
+            if len(self._clients) >= _MAX_CACHED:
+                self._clients.clear()
+            self._clients[client_id] = now + self._key_cache_seconds
 
     async def _key(self, key: str) -> Principal:
         key_hash = hash_key(key)
@@ -75,6 +96,10 @@ class Authenticator:
     def forget_key(self, key_hash: str) -> None:
         """Revocation takes effect at once in this process (others: after the cache period)."""
         self._keys.pop(key_hash, None)
+
+    def forget_clients(self, client_ids: list[str]) -> None:
+        for client_id in client_ids:
+            self._clients.pop(client_id, None)
 
     def internal_token(self, principal: Principal) -> str:
         now = time.monotonic()

@@ -28,8 +28,12 @@ def new_key(key_id: uuid.UUID) -> str:
     return f"{KEY_PREFIX}{key_id.hex[:12]}_{secrets.token_urlsafe(32)}"
 
 
+def key_subject(key: ApiKey) -> str:
+    return f"key:{key.id}"
+
+
 def key_principal(key: ApiKey, org: Org) -> Principal:
-    return principal_of_org(org, f"key:{key.id}", ("api-key",), frozenset(key.scopes))
+    return principal_of_org(org, key_subject(key), ("api-key",), frozenset(key.scopes))
 
 
 async def create_key(orgs: OrgRepository, keys: ApiKeyRepository, data: ApiKeyCreate) -> tuple[ApiKey, str]:
@@ -49,12 +53,12 @@ async def issue_key(keys: ApiKeyRepository, org: Org, name: str, scopes: list[st
     return await keys.add(key), plaintext
 
 
-async def revoke_key(keys: ApiKeyRepository, key_id: uuid.UUID) -> str:
-    """Revoke a key in the caller's subtree; returns its hash so caches can drop it."""
+async def revoke_key(keys: ApiKeyRepository, key_id: uuid.UUID) -> ApiKey:
+    """Revoke a key in the caller's subtree (gateway.revocation also takes down what it made)."""
     key = await keys.get(key_id)
     if key is None:
         raise NotFound(f"No API key {key_id} in your subtree")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await keys.session.flush()
-    return key.key_hash
+    return key

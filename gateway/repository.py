@@ -69,6 +69,16 @@ class UserRepository(ScopedRepository):
 
 
 class OAuthClientRepository(ScopedRepository):
+    async def get(self, client_id: str) -> OAuthClient | None:
+        return await self.session.scalar(self.select(OAuthClient).where(OAuthClient.client_id == client_id))
+
+    async def page(self, params: PageParams) -> tuple[list[OAuthClient], str | None]:
+        return await keyset_page(self.session, self.select(OAuthClient), OAuthClient, params)
+
+    async def active_created_by(self, subject: str) -> list[OAuthClient]:
+        statement = self.select(OAuthClient).where(OAuthClient.created_by == subject, OAuthClient.revoked_at.is_(None))
+        return list((await self.session.scalars(statement)).all())
+
     async def active_by_client_id(self, client_id: str) -> tuple[OAuthClient, Org] | None:
         statement = (
             self.select(OAuthClient, OAuthClient, Org)

@@ -89,5 +89,19 @@ class OAuthClientCreated(BaseModel):
     scopes: list[str]
 
 
+class OAuthClientRead(BaseModel):
+    """An OAuth client as its admins see it: never its secret (only the hash is stored)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    client_id: str
+    org_code: str
+    name: str
+    scopes: list[str]
+    created_by: str = Field(description="The key, user or client that registered it")
+    created_at: datetime
+    revoked_at: datetime | None = Field(description="Set once revoked: its tokens stop working within 30 s")
+
+
 class OAuthToken(AccessToken):
     scope: str = Field(description="The granted scopes, space-separated (RFC 6749 5.1)")

@@ -1,6 +1,7 @@
 """Gateway settings: where the services are, and the limits it enforces in front of them."""
 
-from shared.settings import CommonSettings
+from gateway.webhooks.targets import TargetPolicy, target_policy
+from shared.settings import CommaList, CommonSettings
 
 MIB = 1024 * 1024
 
@@ -31,6 +32,9 @@ class GatewaySettings(CommonSettings):
     upstream_pool_size: int = 100
     openapi_cache_seconds: float = 60.0
 
+    # Bearer token Prometheus sends for the gateway's /metrics; unset: not served (metrics_access.py).
+    metrics_token: str | None = None
+
     access_token_ttl_seconds: int = 3600
     api_key_cache_seconds: float = 30.0
     # The 360 view answers with what it has by then; slower parts are listed as unavailable.
@@ -40,11 +44,17 @@ class GatewaySettings(CommonSettings):
     oauth_access_token_ttl_seconds: int = 900
 
     # Webhooks. Targets on private, loopback or link-local addresses are refused (SSRF) unless
-    # this is set: local demos and tests, where the receiver runs on 127.0.0.1.
+    # this is set (tests whose receivers run on 127.0.0.1; `csloop up --allow-private-webhooks`),
+    # or the exact `host:port` is listed here (comma-separated, e.g. `127.0.0.1:9100`): one local
+    # receiver, without opening the services' own ports or the cloud metadata address.
     webhooks_allow_private_targets: bool = False
+    webhooks_allowed_targets: CommaList = []
     # Wait before retry n (then jittered by +-20%); attempts = len + 1.
     webhooks_retry_schedule_seconds: list[float] = [5, 30, 120, 600, 1800, 7200, 18000]
     webhooks_timeout_seconds: float = 10.0
     webhooks_dispatch_interval_seconds: float = 1.0
     webhooks_batch_size: int = 50
     webhooks_dispatcher_enabled: bool = True
+
+    def webhook_targets(self) -> TargetPolicy:
+        return target_policy(self.webhooks_allow_private_targets, self.webhooks_allowed_targets)

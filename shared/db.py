@@ -1,10 +1,13 @@
 """Async database engine, one transaction per request, and column types every service uses."""
 
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
@@ -53,6 +56,7 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
+        private_sqlite_files(url)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -60,6 +64,33 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_directory(path: Path) -> None:
+    """Create `path` (and missing parents) readable by this user only; an existing one is left as it is."""
+    missing = [parent for parent in (path, *path.parents) if not parent.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=PRIVATE_DIRECTORY, exist_ok=True)
+        directory.chmod(PRIVATE_DIRECTORY)  # mkdir's mode passes through the umask
+
+
+def private_sqlite_files(url: str) -> None:
+    """The database holds personal data, key hashes and webhook secrets: 0600, created so before
+    SQLite opens it. SQLite gives its -wal and -shm files the database file's mode; ones left
+    from an earlier run are narrowed here too."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    private_directory(path.parent)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists():
+            file.chmod(PRIVATE_FILE)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -70,6 +101,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class SuperuserRefused(RuntimeError):
+    """The process would connect as a role that row-level security does not bind."""
+
+
+async def refuse_superuser(url: str) -> None:
+    """Refuse a PostgreSQL role that is a superuser or has BYPASSRLS: row-level security
+    (shared/rls.py) would silently not apply to it."""
+    if is_sqlite(url):
+        return
+    row = await _current_role(url)
+    if row.rolsuper or row.rolbypassrls:
+        raise SuperuserRefused(
+            f"The database role '{row.rolname}' is a superuser or bypasses row-level security, so no "
+            "organisation's rows would be protected from another's. Connect as the plain role (csloop_app, "
+            "see README), or start with --allow-superuser for administration only.")
+
+
+async def _current_role(url: str) -> Any:
+    """The role's attributes, asked of the service's database, or of the maintenance database
+    when the service's does not exist yet (a first start with --migrate creates it)."""
+    own = make_url(url)
+    try:
+        return await _role_at(own)
+    except DBAPIError:
+        return await _role_at(own.set(database="postgres"))
+
+
+async def _role_at(url: URL) -> Any:
+    engine = create_async_engine(url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(text(
+                "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"))).one()
+    finally:
+        await engine.dispose()
 
 
 class OrgScopedSession(Session):

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.db import create_engine, is_sqlite
+from shared.db import create_engine, is_sqlite, private_directory
 
 
 def alembic_config(script_location: Path) -> Config:
@@ -51,7 +51,7 @@ async def ensure_database(database_url: str) -> None:
     url = make_url(database_url)
     if is_sqlite(database_url):
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            private_directory(Path(url.database).parent)
         return
     admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:

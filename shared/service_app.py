@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import INTERNAL_HEADER, TokenVerifier
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
-from shared.db import create_engine, session_factory
+from shared.db import create_engine, refuse_superuser, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.jobs import PeriodicJob
 from shared.logs import RequestIdMiddleware, configure_logging
@@ -62,6 +62,8 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.refuse_superuser:
+            await refuse_superuser(settings.database_url)
         if migrate:
             await upgrade(settings.database_url, spec.migrations)
         engine = create_engine(settings.database_url)
@@ -92,6 +94,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
 
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.refuse_superuser = False  # shared.serve turns it on for a real process
     app.state.tables = spec.tables
     app.state.token_verifier = TokenVerifier(settings.internal_secret)
     install_problem_handlers(app)

@@ -1,11 +1,19 @@
 """Settings common to every CSLoop process, read from CSLOOP_* environment variables."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "csloop-development-secret-change-me"
+
+
+def _comma_separated(value: object) -> object:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+# A list read from one environment variable as `a,b,c` (rather than JSON).
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_comma_separated)]
 
 
 class CommonSettings(BaseSettings):
@@ -38,6 +46,10 @@ class CommonSettings(BaseSettings):
     # OpenTelemetry tracing (shared/tracing.py): off by default; OTLP/HTTP base URL, else console.
     otel_enabled: bool = False
     otel_endpoint: str | None = None
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For names the client;
+    # empty: no proxy is trusted and the client is the TCP peer (uvicorn alone would trust
+    # 127.0.0.1, i.e. any process on the host could claim to be any client).
+    forwarded_allow_ips: CommaList = []
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -54,7 +54,9 @@ def running_network(data_dir: Path, database_suffix: str, extra_env: dict[str, s
         asyncio.run(drop_postgres_databases(f"{base}_{database_suffix}", [c.name for c in COMPONENTS]))
         # The processes connect as a plain role, so the row-level security of shared/rls.py binds them.
         database_base = app_role_url(f"{base}_{database_suffix}")
-    suite = Suite(data_dir=data_dir, port_base=free_port_base(), database_base=database_base, extra_env=extra_env or {})
+    # The webhook tests' receivers listen on 127.0.0.1 at ports chosen later: asked for explicitly.
+    suite = Suite(data_dir=data_dir, port_base=free_port_base(), database_base=database_base, extra_env=extra_env or {},
+                  allow_private_webhooks=True)
     env = {k: v for k, v in os.environ.items() if k != "CSLOOP_DATABASE_URL"}
     if database_base:
         env["CSLOOP_DATABASE_URL"] = database_base

@@ -14,7 +14,7 @@ from gateway.cli import demo
 from gateway.cli.client import CSLoopError
 from gateway.cli.importer import import_customers
 from gateway.cli.topology import database_url, internal_secret, url_of
-from gateway.cli.up import Suite, run_until_signalled
+from gateway.cli.up import Suite, private_data_dir, run_until_signalled
 
 app = typer.Typer(help="CSLoop: customer satisfaction for a car manufacturer's network.", no_args_is_help=True)
 admin = typer.Typer(help="Administration that needs direct access to the data directory.", no_args_is_help=True)
@@ -33,9 +33,17 @@ def up(
     data_dir: DataDir = Path("data"),
     port_base: Annotated[int, typer.Option("--port-base", help="Gateway port; services take the next four.")] = 8000,
     no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not seed the demo network.")] = False,
+    allow_private_webhooks: Annotated[bool, typer.Option(
+        "--allow-private-webhooks",
+        help="Let webhooks target loopback and private addresses (a receiver on this machine); "
+             "CSLOOP_WEBHOOKS_ALLOWED_TARGETS=host:port allows one receiver instead.")] = False,
+    allow_superuser: Annotated[bool, typer.Option(
+        "--allow-superuser",
+        help="Start even when CSLOOP_DATABASE_URL names a PostgreSQL superuser (row-level security off).")] = False,
 ) -> None:
     """Run the whole suite on this machine until Ctrl-C."""
-    suite = Suite(data_dir=data_dir, port_base=port_base)
+    suite = Suite(data_dir=data_dir, port_base=port_base, allow_private_webhooks=allow_private_webhooks,
+                  allow_superuser=allow_superuser)
     gateway_url = url_of(suite.components[0], port_base)
     credentials = None if no_demo else _demo_credentials(suite)
     suite.start()
@@ -55,7 +63,7 @@ def up(
 
 
 def _demo_credentials(suite: Suite) -> dict:
-    suite.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(suite.data_dir)
     if saved := demo.saved_credentials(suite.data_dir):
         return saved
     from gateway.bootstrap import bootstrap
@@ -96,7 +104,7 @@ def admin_bootstrap(
     from gateway.cli.topology import COMPONENTS
 
     if gateway_database_url is None:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(data_dir)
         gateway_database_url = database_url(COMPONENTS[0], data_dir)
     try:
         result = asyncio.run(bootstrap(gateway_database_url, code, name))

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from gateway.cli.topology import Component, built_components, database_url, internal_secret, subscriptions, url_of
+from shared.db import PRIVATE_DIRECTORY, private_directory
 
 READY_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -23,6 +24,11 @@ class Suite:
     port_base: int
     database_base: str | None = None  # a PostgreSQL URL; None: CSLOOP_DATABASE_URL or SQLite
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. the event transport, for every process
+    # Webhooks to loopback and private addresses (receivers on this machine): off unless asked,
+    # since it also opens the services' own ports and 169.254.169.254 to webhook targets.
+    allow_private_webhooks: bool = False
+    # PostgreSQL as a superuser or BYPASSRLS role: refused unless asked (row-level security off).
+    allow_superuser: bool = False
     components: list[Component] = field(default_factory=built_components)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -37,8 +43,8 @@ class Suite:
         })
         for other in self.components[1:]:
             env[f"CSLOOP_{other.name.upper()}_URL"] = url_of(other, self.port_base)
-        # The suite runs on one machine (demo, tests): its webhook receivers listen on 127.0.0.1.
-        env.setdefault("CSLOOP_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
+        if self.allow_private_webhooks:
+            env["CSLOOP_WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
         env.update(self.extra_env)
         return env
 
@@ -46,14 +52,15 @@ class Suite:
         return database_url(component, self.data_dir, self.database_base)
 
     def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(self.data_dir)
         logs = self.data_dir / "logs"
-        logs.mkdir(exist_ok=True)
+        logs.mkdir(mode=0o700, exist_ok=True)
         for component in self.components:
             port = self.port_base + component.offset
             log = open(logs / f"{component.name}.log", "ab")  # noqa: SIM115 - the child owns it
             self.processes[component.name] = subprocess.Popen(
-                [sys.executable, "-m", component.module, "--port", str(port), "--migrate"],
+                [sys.executable, "-m", component.module, "--port", str(port), "--migrate",
+                 *(["--allow-superuser"] if self.allow_superuser else [])],
                 env=self.environment(component), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
             )
@@ -89,6 +96,12 @@ class Suite:
 
     def first_exited(self) -> str | None:
         return next((name for name, p in self.processes.items() if p.poll() is not None), None)
+
+
+def private_data_dir(data_dir: Path) -> None:
+    """The suite's own directory (databases, secrets, logs): this user's only, even if it existed."""
+    private_directory(data_dir)
+    data_dir.chmod(PRIVATE_DIRECTORY)
 
 
 def run_until_signalled(suite: Suite) -> int:

@@ -1,8 +1,5 @@
-"""`GET /ui` (the page), `/ui/static/dashboard*` (our CSS and JS), `/ui/vendor/echarts.min.js`.
-
-echarts comes from the npm registry, pinned in ui/package-lock.json and installed into
-ui/node_modules by `make install`; it is never bundled into the repository nor loaded from a CDN.
-"""
+"""`GET /ui` (the page), `/ui/static/dashboard*` (our CSS and JS), `/ui/vendor/echarts.min.js`
+(from the npm registry, see gateway/vendor.py)."""
 
 import json
 import re
@@ -13,11 +10,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gateway.dashboard import i18n
-from shared.problems import NotFound, ServiceUnavailable
+from gateway.vendor import vendor_file
+from shared.problems import NotFound
 
 GATEWAY = Path(__file__).resolve().parent.parent
 STATIC = GATEWAY / "static"
-ECHARTS = GATEWAY.parent / "ui" / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 ASSET_NAME = re.compile(r"^dashboard(-[a-z]+)?\.(css|js)$")
 MEDIA_TYPES = {"css": "text/css", "js": "text/javascript"}
 templates = Jinja2Templates(directory=GATEWAY / "templates")
@@ -53,6 +50,4 @@ async def asset(name: str) -> FileResponse:
 
 @router.get("/ui/vendor/echarts.min.js")
 async def echarts() -> FileResponse:
-    if not ECHARTS.is_file():
-        raise ServiceUnavailable("The charting library is not installed; run `make install` (npm ci --prefix ui)")
-    return FileResponse(ECHARTS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+    return vendor_file("echarts/dist/echarts.min.js", "text/javascript")

@@ -1,22 +1,26 @@
-"""`POST /v1/oauth/clients` (admins) and `POST /v1/oauth/token` (client credentials grant)."""
+"""OAuth clients (admins: register, list, read, revoke) and `POST /v1/oauth/token` (client credentials grant)."""
 
 import base64
 import binascii
 from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from gateway.deps import OrgAdmin, SessionDep
 from gateway.oauth import clients
 from gateway.oauth.errors import OAuthError
 from gateway.repository import OAuthClientRepository, OrgRepository
-from gateway.schemas import OAuthClientCreate, OAuthClientCreated, OAuthToken
+from gateway.schemas import OAuthClientCreate, OAuthClientCreated, OAuthClientRead, OAuthToken
 from gateway.tokens import mint_access_token
 from shared.auth import system_principal
+from shared.pagination import Page, PageParams, page_params
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/oauth", tags=["oauth"])
+Paging = Annotated[PageParams, Depends(page_params)]
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -26,6 +30,29 @@ async def create_client(data: OAuthClientCreate, caller: OrgAdmin, session: Sess
     client, secret = await clients.create_client(OrgRepository(session, caller), OAuthClientRepository(session, caller), data)
     return OAuthClientCreated(client_id=client.client_id, client_secret=secret, org_code=client.org_code,
                               name=client.name, scopes=client.scopes)
+
+
+@router.get("/clients", responses=problem_responses(400, 401, 403))
+async def list_clients(caller: OrgAdmin, session: SessionDep, paging: Paging) -> Page[OAuthClientRead]:
+    """The OAuth clients of your subtree, revoked ones included (never a secret)."""
+    rows, next_cursor = await OAuthClientRepository(session, caller).page(paging)
+    return Page[OAuthClientRead](items=[OAuthClientRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/clients/{client_id}", responses=problem_responses(401, 403, 404))
+async def get_client(client_id: str, caller: OrgAdmin, session: SessionDep) -> OAuthClientRead:
+    """One OAuth client of your subtree."""
+    return OAuthClientRead.model_validate(await clients.visible_client(OAuthClientRepository(session, caller), client_id))
+
+
+@router.delete("/clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 403, 404))
+async def revoke_client(client_id: str, caller: OrgAdmin, session: SessionDep, request: Request) -> Response:
+    """Revoke an OAuth client, and the clients it registered: no new tokens, and the issued ones
+    stop working within 30 s."""
+    revoked = await clients.revoke_client(OAuthClientRepository(session, caller), client_id)
+    await session.commit()  # revoked in the database before this process forgets what it remembered
+    request.app.state.authenticator.forget_clients(revoked)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:

@@ -1,12 +1,14 @@
 """OAuth2 clients: created by admins, secret shown once and stored as SHA-256 (like API keys:
 256 random bits leave nothing to brute-force), exchanged for short-lived access tokens.
 
-The access token is the same JWT a login yields (gateway.tokens), so the authenticator
-accepts it without a database lookup; revoking a client stops new tokens, and the ones
-issued run out within `oauth_access_token_ttl_seconds`.
+The access token is the same JWT a login yields (gateway.tokens); the authenticator also
+checks that its client is still active, remembering the answer for `api_key_cache_seconds`
+(30 s), so a revoked client's tokens stop working within that time on every gateway.
+Revoking a client, or the API key that registered it, revokes the clients it registered.
 """
 
 import hmac
+import re
 import secrets
 
 from gateway.keys import hash_key
@@ -17,8 +19,13 @@ from gateway.repository import OAuthClientRepository, OrgRepository
 from gateway.schemas import OAuthClientCreate
 from gateway.scopes import check_grant
 from shared.auth import Principal
+from shared.db import utcnow
+from shared.problems import NotFound
 
 CLIENT_ID_PREFIX = "csc_"
+CLIENT_ID = re.compile(r"^csc_[0-9a-f]{24}$")
+# The principal subject of a client's access tokens: `client:<client_id>`.
+SUBJECT_PREFIX = "client:"
 # Compared when the client id is unknown, so a miss costs what a wrong secret costs.
 _DUMMY_HASH = hash_key("csloop-no-such-client")
 
@@ -55,4 +62,34 @@ async def authenticate_client(clients: OAuthClientRepository, client_id: str, se
         raise OAuthError("invalid_client", "Unknown client or wrong secret")
     client, org = found
     scopes = requested_scopes(scope, client.scopes)
-    return principal_of_org(org, f"client:{client.client_id}", ("oauth-client",), frozenset(scopes))
+    return principal_of_org(org, SUBJECT_PREFIX + client.client_id, ("oauth-client",), frozenset(scopes))
+
+
+async def visible_client(clients: OAuthClientRepository, client_id: str) -> OAuthClient:
+    # Not the shape of a client id: unknown, without asking the database (a NUL would be a
+    # 422 from PostgreSQL and a miss on SQLite).
+    client = await clients.get(client_id) if CLIENT_ID.match(client_id) else None
+    if client is None:
+        raise NotFound(f"No OAuth client {client_id} in your subtree")
+    return client
+
+
+async def revoke_client(clients: OAuthClientRepository, client_id: str) -> list[str]:
+    """Revoke a client of the caller's subtree and the clients it registered; their client ids."""
+    client = await visible_client(clients, client_id)
+    revoked = [client.client_id] if client.revoked_at is None else []
+    client.revoked_at = client.revoked_at or utcnow()
+    return revoked + await revoke_created_by(clients, SUBJECT_PREFIX + client.client_id)
+
+
+async def revoke_created_by(clients: OAuthClientRepository, subject: str) -> list[str]:
+    """Revoke the active clients registered by `subject`, and theirs in turn; their client ids."""
+    revoked: list[str] = []
+    pending = [subject]
+    while pending:
+        for client in await clients.active_created_by(pending.pop()):
+            client.revoked_at = utcnow()
+            revoked.append(client.client_id)
+            pending.append(SUBJECT_PREFIX + client.client_id)
+        await clients.session.flush()
+    return revoked

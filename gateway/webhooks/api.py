@@ -23,7 +23,7 @@ async def create_webhook(data: WebhookCreate, caller: WebhookAdmin, session: Ses
     """Subscribe a URL to event types of an organisation's subtree; the secret is shown only here."""
     subscription = await subscriptions.create_subscription(
         OrgRepository(session, caller), WebhookRepository(session, caller), data,
-        allow_private=request.app.state.settings.webhooks_allow_private_targets,
+        targets=request.app.state.settings.webhook_targets(),
     )
     return WebhookCreated.model_validate(subscription)
 

@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 
 from gateway.settings import GatewaySettings
 from gateway.webhooks.repository import DeliveryQueue, DueDelivery
-from gateway.webhooks.targets import PublicOnlyResolver, TargetRefused, check_target
+from gateway.webhooks.targets import TargetRefused
 from shared.db import utcnow
 from shared.jobs import PeriodicJob
 
@@ -48,13 +48,13 @@ class Dispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: GatewaySettings) -> None:
         self._sessions = sessions
         self._settings = settings
+        self._targets = settings.webhook_targets()
         self._job = PeriodicJob("webhook-dispatcher", self.dispatch_once, settings.webhooks_dispatch_interval_seconds,
                                 batch_size=settings.webhooks_batch_size)
         self._http: aiohttp.ClientSession | None = None
 
     async def open(self) -> None:
-        allow_private = self._settings.webhooks_allow_private_targets
-        connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2, resolver=None if allow_private else PublicOnlyResolver())
+        connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2, resolver=self._targets.resolver())
         self._http = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=self._settings.webhooks_timeout_seconds),
@@ -89,7 +89,7 @@ class Dispatcher:
         assert self._http is not None
         try:
             # Checked again per attempt: an IP literal never reaches the resolver.
-            await check_target(delivery.url, allow_private=self._settings.webhooks_allow_private_targets)
+            await self._targets.check(delivery.url)
             body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
             headers = signed_headers(delivery.secret, f"msg_{delivery.id.hex}", body, utcnow())
             async with self._http.post(delivery.url, data=body.encode(), headers=headers, allow_redirects=False) as response:

@@ -11,7 +11,7 @@ from gateway.orgs import visible_org
 from gateway.repository import OrgRepository
 from gateway.webhooks.repository import WebhookRepository
 from gateway.webhooks.schemas import WebhookCreate
-from gateway.webhooks.targets import TargetRefused, check_target
+from gateway.webhooks.targets import TargetPolicy, TargetRefused
 from shared.auth import system_principal
 from shared.contracts import customer as customer_contract
 from shared.contracts import survey as survey_contract
@@ -26,10 +26,10 @@ def new_secret() -> str:
 
 
 async def create_subscription(orgs: OrgRepository, hooks: WebhookRepository, data: WebhookCreate, *,
-                              allow_private: bool) -> WebhookSubscription:
+                              targets: TargetPolicy) -> WebhookSubscription:
     org = await visible_org(orgs, data.org_code)
     try:
-        await check_target(data.url, allow_private=allow_private)
+        await targets.check(data.url)
     except TargetRefused as exc:
         raise UnprocessableContent(f"The webhook URL is refused: {exc}", errors=[{"field": "url", "message": str(exc)}]) from exc
     return await hooks.add(WebhookSubscription(

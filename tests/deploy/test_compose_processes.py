@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.deploy import files
-from tests.support.databases import drop_postgres_databases, postgres_base_url
+from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url
 from tests.support.suite import free_port_base
 
 pytestmark = [
@@ -86,9 +86,11 @@ class ComposeOnThisMachine:
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeOnThisMachine]:
-    compose = ComposeOnThisMachine(files.compose(), postgres_base_url() or "")
+    # As in compose: the processes log in as the plain role (they refuse a superuser).
+    base = postgres_base_url() or ""
+    compose = ComposeOnThisMachine(files.compose(), app_role_url(base))
     databases = [make_url(s["environment"]["CSLOOP_DATABASE_URL"]).database for s in compose.services.values()]
-    asyncio.run(drop_postgres_databases(str(compose.test_database), databases))
+    asyncio.run(drop_postgres_databases(base, databases))
     logs = tmp_path_factory.mktemp("compose-logs")
     processes = {}
     for name in compose.services:
@@ -106,7 +108,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeOnThisMac
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        asyncio.run(drop_postgres_databases(str(compose.test_database), databases))
+        asyncio.run(drop_postgres_databases(base, databases))
 
 
 def _wait_ready(compose: ComposeOnThisMachine, processes: dict[str, subprocess.Popen[bytes]], logs: Path) -> None:

@@ -3,11 +3,11 @@ non-root user, with the same command, port and health check."""
 
 import shutil
 import subprocess
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pytest
 
-from gateway.dashboard import routes as dashboard
+from gateway import vendor
 from tests.deploy import files
 
 
@@ -54,15 +54,18 @@ class TestDockerfile:
             assert service["healthcheck"]["test"] == ["CMD", *check], name
         assert f"http://127.0.0.1:{exposed[0]}/readyz" in " ".join(check)
 
-    def test_echarts_lands_where_the_installed_gateway_serves_it_from(self) -> None:
+    def test_browser_libraries_land_where_the_installed_gateway_serves_them_from(self) -> None:
         copies = [files.shell_words(arguments) for arguments in _arguments(_final_stage(), "COPY")
-                  if "echarts" in arguments]
-        assert len(copies) == 1
-        source, destination = copies[0][-2:]
+                  if "node_modules" in arguments]
         site_packages = PurePosixPath("/opt/venv/lib/python3.11/site-packages")
-        served = dashboard.ECHARTS.relative_to(Path(dashboard.GATEWAY).parent)
-        assert PurePosixPath(destination) / served.name == site_packages / served.as_posix()
-        assert source.endswith("node_modules/echarts/dist")
+        served = PurePosixPath(vendor.UI_MODULES.relative_to(vendor.UI_MODULES.parent.parent).as_posix())
+        packages = set()
+        for copy in copies:
+            source, destination = copy[-2:]
+            package = PurePosixPath(source).relative_to("/ui/node_modules")
+            assert PurePosixPath(destination) == site_packages / served / package
+            packages.add(package.parts[0])
+        assert packages == {"echarts", "swagger-ui-dist"}
         assert (files.ROOT / "ui" / "package-lock.json").exists()
 
     def test_dockerignore_lets_in_only_what_the_build_copies(self) -> None:

@@ -168,9 +168,13 @@ class TestRateLimit:
 
 
 class TestHealth:
-    async def test_livez_readyz_and_metrics(self, client: httpx.AsyncClient, tree: OrgTree) -> None:
+    async def test_livez_readyz_and_metrics(self, client: httpx.AsyncClient, tree: OrgTree,
+                                            settings: GatewaySettings) -> None:
         assert (await client.get("/livez")).json() == {"status": "ok"}
         assert (await client.get("/readyz")).status_code == 200
         await client.get("/v1/customers", headers=bearer(tree.admin_keys["root"]))
-        metrics = (await client.get("/metrics")).text
+        assert (await client.get("/metrics")).status_code == 404  # no scrape token configured
+        async with running_gateway(settings.model_copy(update={"metrics_token": "scrape-me"})) as scraped:
+            await scraped.get("/v1/customers", headers=bearer(tree.admin_keys["root"]))
+            metrics = (await scraped.get("/metrics", headers=bearer("scrape-me"))).text
         assert 'route="/v1/customers*"' in metrics

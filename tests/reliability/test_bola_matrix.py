@@ -100,12 +100,14 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
 
 
 def org_records(network: Network, org: Org) -> dict[str, str]:
-    """What an org of any kind owns at the gateway: itself, a key, a webhook."""
+    """What an org of any kind owns at the gateway: itself, a key, a webhook, an OAuth client."""
     key = created(network.manufacturer.client.post("/v1/api-keys", json={"org_code": org.code, "name": "bola",
                                                                          "scopes": ["kpi:read"]}))
     hook = created(org.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/bola", "org_code": org.code,
                                                            "event_types": ["complaint.opened"]}))
-    return {"code": org.code, "key_id": key["id"], "webhook_id": hook["id"]}
+    oauth_client = created(network.manufacturer.client.post("/v1/oauth/clients", json={
+        "org_code": org.code, "name": "bola", "scopes": ["kpi:read"]}))
+    return {"code": org.code, "key_id": key["id"], "webhook_id": hook["id"], "client_id": oauth_client["client_id"]}
 
 
 def parent_records(network: Network, d: Org) -> dict[str, str]:

@@ -153,6 +153,24 @@ class TestFields:
             assert a.client.get(f"/v1/customers/{made.json()['id']}").json()["name"] == fragment.strip()
 
 
+class TestPathIds:
+    """Ids in the path that are strings at the gateway (OAuth client ids): hostile ones are a 404
+    problem, never a 5xx, and never reach another org's record."""
+
+    IDS = [*SQL, "x" * 10_000, "..%2F..%2Fapi-keys", "%00", "csc_" + "%E2%80%AE" * 50]
+
+    @pytest.mark.parametrize("method", ["GET", "DELETE"])
+    def test_oauth_client_ids(self, world: tuple[Org, dict], method: str) -> None:
+        a, ids = world
+        failures = []
+        for hostile in self.IDS:
+            response = a.client.request(method, f"/v1/oauth/clients/{hostile}")
+            if response.status_code not in (404, 414) or (response.status_code == 404 and not problem(response)):
+                failures.append(f"{method} {hostile[:30]!r}: {response.status_code} {response.text[:120]}")
+        assert not failures, "\n".join(failures)
+        assert a.client.get(f"/v1/oauth/clients/{ids['client_id']}").status_code == 200  # the real one still there
+
+
 class TestCsv:
     def test_survey_export_neutralises_formula_cells(self, network: Network) -> None:
         d = network.org("distributor")
