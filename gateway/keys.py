@@ -9,7 +9,7 @@ import secrets
 import uuid
 
 from gateway.models import ApiKey, Org
-from gateway.orgs import principal_of_org, visible_org
+from gateway.orgs import named_org, principal_of_org
 from gateway.repository import ApiKeyRepository, OrgRepository
 from gateway.schemas import ApiKeyCreate
 from gateway.scopes import check_grant
@@ -38,7 +38,7 @@ def key_principal(key: ApiKey, org: Org) -> Principal:
 
 async def create_key(orgs: OrgRepository, keys: ApiKeyRepository, data: ApiKeyCreate) -> tuple[ApiKey, str]:
     """The stored key and the plaintext, which the caller shows once and forgets."""
-    org = await visible_org(orgs, data.org_code)
+    org = await named_org(orgs, data.org_code)
     scopes = check_grant(data.scopes, keys.principal.scopes)
     return await issue_key(keys, org, data.name, scopes)
 

@@ -20,10 +20,7 @@ async def create_org(repo: OrgRepository, data: OrgCreate) -> Org:
             "A manufacturer is the root of its tree; it is created by `csloop admin bootstrap`",
             errors=[{"field": "kind", "message": "manufacturer cannot be created here"}],
         )
-    parent = await repo.get(data.parent_code)
-    if parent is None:
-        raise NotFound(f"No organisation '{data.parent_code}' in your subtree",
-                       errors=[{"field": "parent_code", "message": "unknown organisation"}])
+    parent = await named_org(repo, data.parent_code, "parent_code")
     if parent.kind not in ALLOWED_PARENTS[data.kind]:
         raise UnprocessableContent(
             f"A {data.kind} cannot be placed under a {parent.kind}",
@@ -42,6 +39,15 @@ async def visible_org(repo: OrgRepository, code: str) -> Org:
     org = await repo.get(code.strip().upper())
     if org is None:
         raise NotFound(f"No organisation '{code}' in your subtree")
+    return org
+
+
+async def named_org(repo: OrgRepository, code: str, field: str = "org_code") -> Org:
+    """The org a body field names, if it lies in the caller's subtree; else 422 "unknown
+    organisation" (API.md: a foreign reference in a body is answered the same as an unknown one)."""
+    org = await repo.get(code.strip().upper())
+    if org is None:
+        raise UnprocessableContent("The organisation is not one of yours", errors=[{"field": field, "message": "unknown organisation"}])
     return org
 
 

@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.login_throttle import LoginThrottle
 from gateway.models import User
-from gateway.orgs import principal_of_org, visible_org
+from gateway.orgs import named_org, principal_of_org
 from gateway.repository import OrgRepository, UserRepository
 from gateway.schemas import LoginRequest, UserCreate
 from gateway.scopes import check_grant
@@ -67,7 +67,7 @@ async def _verify(password_hash: str, password: str) -> bool:
 
 
 async def create_user(orgs: OrgRepository, users: UserRepository, data: UserCreate) -> User:
-    org = await visible_org(orgs, data.org_code)
+    org = await named_org(orgs, data.org_code)
     scopes = check_grant(data.scopes, users.principal.scopes)
     if await users.username_taken(data.username):
         raise Conflict(f"The username '{data.username}' is taken", errors=[{"field": "username", "message": "already exists"}])

@@ -14,7 +14,7 @@ import secrets
 from gateway.keys import hash_key
 from gateway.models import OAuthClient
 from gateway.oauth.errors import OAuthError
-from gateway.orgs import principal_of_org, visible_org
+from gateway.orgs import named_org, principal_of_org
 from gateway.repository import OAuthClientRepository, OrgRepository
 from gateway.schemas import OAuthClientCreate
 from gateway.scopes import check_grant
@@ -33,7 +33,7 @@ _DUMMY_HASH = hash_key("csloop-no-such-client")
 async def create_client(orgs: OrgRepository, clients: OAuthClientRepository,
                         data: OAuthClientCreate) -> tuple[OAuthClient, str]:
     """The stored client and its secret in plaintext, which the caller shows once."""
-    org = await visible_org(orgs, data.org_code)
+    org = await named_org(orgs, data.org_code)
     scopes = check_grant(data.scopes, clients.principal.scopes)
     secret = secrets.token_urlsafe(32)
     client = OAuthClient(

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import WebhookDelivery, WebhookSubscription
-from gateway.orgs import visible_org
+from gateway.orgs import named_org
 from gateway.repository import OrgRepository
 from gateway.webhooks.repository import WebhookRepository
 from gateway.webhooks.schemas import WebhookCreate
@@ -27,7 +27,7 @@ def new_secret() -> str:
 
 async def create_subscription(orgs: OrgRepository, hooks: WebhookRepository, data: WebhookCreate, *,
                               targets: TargetPolicy) -> WebhookSubscription:
-    org = await visible_org(orgs, data.org_code)
+    org = await named_org(orgs, data.org_code)
     try:
         await targets.check(data.url)
     except TargetRefused as exc:

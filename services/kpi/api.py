@@ -56,5 +56,5 @@ async def fir_held_out(reports: ReportsDep, org: ReviewedOrg, period: PeriodQuer
 async def put_target(body: TargetPut, store: StoreDep, principal: TargetSetter, subtrees: SubtreesDep) -> dict:
     """Set an org's target for one KPI and period (scope kpi:write), from an org above it (the root
     manufacturer also sets its own)."""
-    org = await org_for(subtrees, principal, body.org_code)
+    org = await org_for(subtrees, principal, body.org_code, in_body=True)
     return await set_target(store, principal, org, check_kpi(body.kpi), parse_period(body.period), body.target)

@@ -38,14 +38,16 @@ def check_kpi(kpi: str) -> str:
     return kpi
 
 
-async def org_for(subtrees: CallerSubtrees, principal: Principal, code: str | None) -> OrgInfo:
-    """The asked org, or the caller's own; one outside the caller's subtree is the same 404 as an unknown one
-    (same body, same directory calls: see `services.kpi.orgs`)."""
+async def org_for(subtrees: CallerSubtrees, principal: Principal, code: str | None, *, in_body: bool = False) -> OrgInfo:
+    """The asked org, or the caller's own; one outside the caller's subtree is the same answer as an unknown
+    one (same body, same directory calls: see `services.kpi.orgs`): a 404 for a query parameter, a 422
+    for a body field (API.md: a body naming a record that is unknown or invisible)."""
     if code is None or code == principal.org_code:
         return OrgInfo(code=principal.org_code, name=principal.org_code, kind=principal.org_kind, path=principal.org_path)
     org = await subtrees.find(principal.org_path, code)
     if org is None or not principal.sees(org.path):
-        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
+        refusal = UnprocessableContent if in_body else NotFound
+        raise refusal("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
     return org
 
 

@@ -61,10 +61,12 @@ class TestApiKeys:
         assert response.status_code == 403
         assert "pii:read" in response.json()["detail"]
 
-    async def test_key_for_an_org_outside_the_subtree_is_404(self, client: httpx.AsyncClient, tree: OrgTree) -> None:
+    async def test_key_for_an_org_outside_the_subtree_is_422_unknown_organisation(self, client: httpx.AsyncClient,
+                                                                                  tree: OrgTree) -> None:
         response = await client.post("/v1/api-keys", headers=bearer(tree.admin_keys["dlr11"]), json={
             "org_code": tree.codes["d1"], "name": "upwards", "scopes": ["customers:read"]})
-        assert response.status_code == 404
+        assert response.status_code == 422
+        assert response.json()["errors"] == [{"field": "org_code", "message": "unknown organisation"}]
 
     async def test_unknown_scope_is_422(self, client: httpx.AsyncClient, tree: OrgTree) -> None:
         response = await client.post("/v1/api-keys", headers=bearer(tree.admin_keys["root"]), json={

@@ -55,10 +55,12 @@ class TestOrgCreation:
             "code": unique_code("DIRECT"), "name": "Factory outlet", "kind": "dealer", "parent_code": tree.codes["root"]})
         assert response.status_code == 201
 
-    async def test_parent_outside_callers_subtree_is_404(self, client: httpx.AsyncClient, tree: OrgTree) -> None:
+    async def test_parent_outside_callers_subtree_is_422_unknown_organisation(self, client: httpx.AsyncClient,
+                                                                             tree: OrgTree) -> None:
         response = await client.post("/v1/orgs", headers=bearer(tree.admin_keys["d1"]), json={
             "code": unique_code("X"), "name": "Sneaky", "kind": "dealer", "parent_code": tree.codes["d2"]})
-        assert response.status_code == 404
+        assert response.status_code == 422
+        assert response.json()["errors"] == [{"field": "parent_code", "message": "unknown organisation"}]
 
     async def test_distributor_under_a_dealer_is_422(self, client: httpx.AsyncClient, tree: OrgTree) -> None:
         response = await client.post("/v1/orgs", headers=bearer(tree.admin_keys["root"]), json={

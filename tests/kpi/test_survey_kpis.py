@@ -138,7 +138,7 @@ class TestTargets:
     async def test_a_dealer_admin_cannot_set_a_siblings_target(self, client):
         body = {"org_code": "D2", "kpi": "csi", "period": "2047", "target": 85}
         answer = await client.put("/v1/kpi/targets", json=body, headers=as_("D1", frozenset({"kpi:write"})))
-        assert answer.status_code == 404
+        assert answer.status_code == 422 and answer.json()["errors"][0]["message"] == "unknown organisation"
 
 
 class TestScope:

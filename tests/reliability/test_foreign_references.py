@@ -45,12 +45,6 @@ NOT_REFERENCES = {
     ("post", "/v1/survey-responses/import", "responses[].vin"): "the third party's record of the car, kept as sent",
     ("post", "/v1/survey-responses/import", "responses[].ro_number"): "the third party's record of the visit, kept as sent",
 }
-# Operations of other owners that still refuse a foreign org with 404 (not API.md's 422): the
-# matrix holds them to "a 4xx problem, nothing stored" until they move to 422.
-ANSWERS_404 = {
-    ("post", "/v1/orgs"), ("post", "/v1/api-keys"), ("post", "/v1/users"), ("post", "/v1/oauth/clients"),
-    ("post", "/v1/webhooks"), ("put", "/v1/kpi/targets"),
-}
 
 
 def fresh() -> str:
@@ -231,8 +225,6 @@ def refusal(method: str, path: str, dotted: str, answer: httpx.Response) -> str 
         return None if ok else f"row not refused as {wanted}: {answer.text[:300]}"
     if not 400 <= answer.status_code < 500 or not answer.headers.get("content-type", "").startswith("application/problem+json"):
         return f"{answer.status_code} (a 4xx problem expected): {answer.text[:300]}"
-    if (method, path) in ANSWERS_404:
-        return None
     errors = answer.json().get("errors") or []
     if answer.status_code != 422 or not any(e.get("field", "").endswith(leaf) and e.get("message") == wanted["message"]
                                             for e in errors):

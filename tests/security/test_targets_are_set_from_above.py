@@ -43,10 +43,11 @@ async def test_a_distributor_sets_its_dealers_targets_but_not_its_own(client: ht
     assert await target_of(client, "D1") == 80.0 and await target_of(client, "DN") is None
 
 
-async def test_a_siblings_target_is_still_not_found(client: httpx.AsyncClient) -> None:
-    assert (await put(client, "D1", "D2")).status_code == 404
-    assert (await put(client, "DN", "DS")).status_code == 404
-    assert (await put(client, "DN", "D3")).status_code == 404
+async def test_a_siblings_target_is_an_unknown_organisation(client: httpx.AsyncClient) -> None:
+    for caller, target in (("D1", "D2"), ("DN", "DS"), ("DN", "D3")):
+        answer = await put(client, caller, target)
+        assert answer.status_code == 422, (caller, target)
+        assert answer.json()["errors"] == [{"field": "org_code", "message": "unknown organisation"}]
 
 
 async def test_the_root_manufacturer_sets_its_own_and_everyone_elses(client: httpx.AsyncClient) -> None:

@@ -88,4 +88,5 @@ class TestClients:
         assert beyond.status_code == 403
         sibling = await net.client.post("/v1/oauth/clients", headers=bearer(net.admin_keys["dlr11"]), json={
             "org_code": net.codes["dlr12"], "name": "DMS", "scopes": ["customers:read"]})
-        assert sibling.status_code == 404
+        assert sibling.status_code == 422
+        assert sibling.json()["errors"] == [{"field": "org_code", "message": "unknown organisation"}]

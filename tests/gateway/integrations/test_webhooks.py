@@ -129,7 +129,8 @@ class TestSubscriptions:
     async def test_needs_webhooks_admin_and_an_org_of_the_callers_subtree(self, net: OrgTree, receiver: Receiver) -> None:
         body = {"url": receiver.url + path(), "event_types": ["customer."], "org_code": net.codes["dlr12"]}
         sibling = await net.client.post("/v1/webhooks", headers=bearer(net.admin_keys["dlr11"]), json=body)
-        assert sibling.status_code == 404
+        assert sibling.status_code == 422
+        assert sibling.json()["errors"] == [{"field": "org_code", "message": "unknown organisation"}]
         reader = await net.key_for("dlr12", ["customers:read"])
         assert (await net.client.post("/v1/webhooks", headers=bearer(reader), json=body)).status_code == 403
 
