@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey.models import CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
 from shared.contracts.customer import SurveyConsentRecord
+from shared.db import utcnow
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository, visible_to
 
@@ -103,12 +105,15 @@ class SurveyRepository(ScopedRepository):
         The record is the caller's own (the customer service answered under its scope); the
         event, when it arrives, finds the row and updates it like any later change.
         """
-        consent = await self.session.get(CustomerConsent, record.customer_id)
-        if consent is None:
-            consent = CustomerConsent(customer_id=record.customer_id, dealer_code=record.dealer_code,
-                                      org_path=record.org_path, survey=record.survey, erased=record.erased)
-            self.session.add(consent)
-            await self.session.flush()
+        # The event may be applied at this very moment (create, then invite, races the relay):
+        # whichever insert comes second does nothing, and both end with the one row.
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        await self.session.execute(dialect.insert(CustomerConsent).values(
+            customer_id=record.customer_id, dealer_code=record.dealer_code, org_path=record.org_path,
+            survey=record.survey, erased=record.erased, updated_at=utcnow(),
+        ).on_conflict_do_nothing(index_elements=["customer_id"]))
+        consent = await self.session.get(CustomerConsent, record.customer_id, populate_existing=True)
+        assert consent is not None
         return consent
 
     async def customer_dealers(self, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from gateway.cli.topology import COMPONENTS, built_components
-from tests.support.databases import drop_postgres_databases, postgres_base_url
+from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url
 from tests.support.suite import free_port_base
 
 pytestmark = pytest.mark.e2e
@@ -23,8 +23,9 @@ def test_csloop_up_starts_every_process_and_stops_on_sigterm(tmp_path: Path) -> 
     port_base = free_port_base()
     env = {k: v for k, v in os.environ.items() if k != "CSLOOP_DATABASE_URL"}
     if base := postgres_base_url():
-        env["CSLOOP_DATABASE_URL"] = base + "_up"
         asyncio.run(drop_postgres_databases(base + "_up", [c.name for c in COMPONENTS]))
+        # As the README says: the plain role, so row-level security binds (a superuser is refused).
+        env["CSLOOP_DATABASE_URL"] = app_role_url(base + "_up")
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "up", "--data-dir", str(tmp_path), "--port-base", str(port_base)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
