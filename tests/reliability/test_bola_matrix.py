@@ -9,9 +9,7 @@ An operation the matrix does not know fails the test: add it to EXPECTED or EXCL
 """
 
 import re
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import pytest
 
 from tests.e2e.test_survey_flow import csi_answers, vin
 from tests.e2e.test_survey_page import customer, invite, published_survey
+from tests.support.polling import created, eventually
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -50,18 +49,6 @@ CHILD_MAY_READ = {("get", "/v1/surveys/{survey_id}"), ("get", "/v1/surveys/{surv
 LAST = ("/erase", "delete")
 
 
-def eventually(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := probe():
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def created(response: httpx.Response) -> dict:
-    assert response.status_code in (200, 201), response.text
-    return response.json()
 
 
 def operations_with_path_ids(network: Network) -> list[tuple[str, str]]:

@@ -5,9 +5,7 @@ cousin). Each dealer holds a customer, a vehicle on file, a closed repair visit,
 response that raised an alert (so it has an alert case) and a complaint case of its own.
 """
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,21 +14,10 @@ import httpx
 
 from tests.e2e.test_survey_flow import vin
 from tests.e2e.test_survey_page import customer
+from tests.support.polling import created, eventually
 from tests.support.suite import ALL_SCOPES, Network, Org
 
 
-def eventually(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := probe():
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def created(response: httpx.Response) -> dict:
-    assert response.status_code in (200, 201), response.text
-    return response.json()
 
 
 @dataclass
