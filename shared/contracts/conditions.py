@@ -1,5 +1,8 @@
 """The condition language of `show_if` and `critical`: small, JSON, checked when a survey is saved.
 
+Its one home: the survey service checks conditions (`check`) and applies them to answers
+(`evaluate`); every other reader of a survey definition evaluates them with this module too.
+
     condition := {"question": REF, OP: VALUE}
                | {"all": [condition, ...]} | {"any": [condition, ...]} | {"not": condition}
     REF       := a question code, or "matrix_code.row_code" for one row of a matrix
