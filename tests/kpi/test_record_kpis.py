@@ -75,17 +75,19 @@ class TestRetentionAndPenetration:
 def _case(dealer: str, opened: datetime, **extra: Any) -> dict[str, Any]:
     return {"complaint_id": str(uuid.uuid4()), "number": "CMP-1", "dealer_code": dealer,
             "org_path": ORGS[dealer]["path"], "handling_org_code": dealer, "escalation_level": 0,
-            "channel": "hotline", "category": "repair_quality", "priority": "P3", "status": "new",
-            "opened_at": opened.isoformat(), "first_response_due": (opened + timedelta(hours=4)).isoformat(),
+            "channel": "hotline", "category": "repair_quality", "priority": "P3", "status": "new", "is_open": True,
+            "opened_at": opened.isoformat(), "first_responded_at": None, "first_response_due": (opened + timedelta(hours=4)).isoformat(),
             "resolution_due": (opened + timedelta(hours=48)).isoformat(), **extra}
 
 
 async def _move(client, case: dict[str, Any], to: str, when: datetime) -> None:
-    resolved = when.isoformat() if to == "resolved" else case.get("resolved_at")
-    data = {**case, "from_status": case["status"], "status": to, "to_status": to, "changed_at": when.isoformat(),
-            "resolved_at": resolved}
-    case.update(status=to, resolved_at=resolved)
-    await deliver(client, "complaint.status_changed", data)
+    """complaint.status_changed as the complaint service publishes it: acknowledging is the first response."""
+    from_status = case["status"]
+    case.update(status=to, is_open=to not in ("resolved", "closed"),
+                resolved_at=when.isoformat() if to == "resolved" else case.get("resolved_at"),
+                first_responded_at=when.isoformat() if to == "acknowledged" else case["first_responded_at"])
+    await deliver(client, "complaint.status_changed", {**case, "from_status": from_status, "to_status": to,
+                                                       "changed_at": when.isoformat()})
 
 
 class TestComplaints:
