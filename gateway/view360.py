@@ -60,13 +60,9 @@ async def assemble(upstreams: Upstreams, customer_id: str, headers: dict[str, st
         for service, path, param in PARTS.values()
     ]
     customer, *parts = await asyncio.gather(customer_call, *part_calls, return_exceptions=True)
-    view = Customer360(customer=_required_customer(customer, customer_id))
-    for name, result in zip(PARTS, parts):
-        if isinstance(result, BaseException):
-            view.unavailable.append(name)  # type: ignore[arg-type]
-        else:
-            setattr(view, name, _items(result))
-    return view
+    found = {name: _items(result) for name, result in zip(PARTS, parts) if not isinstance(result, BaseException)}
+    return Customer360(customer=_required_customer(customer, customer_id), **found,
+                       unavailable=[name for name in PARTS if name not in found])
 
 
 def _required_customer(result: Any, customer_id: str) -> dict[str, Any]:

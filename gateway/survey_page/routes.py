@@ -24,6 +24,8 @@ GATEWAY = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=GATEWAY / "templates")
 STYLESHEET = GATEWAY / "static" / "survey.css"
 STYLESHEET_VERSION = hashlib.sha256(STYLESHEET.read_bytes()).hexdigest()[:10]
+CONDITIONS_SCRIPT = GATEWAY / "static" / "survey-conditions.js"
+CONDITIONS_VERSION = hashlib.sha256(CONDITIONS_SCRIPT.read_bytes()).hexdigest()[:10]
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,6 +39,12 @@ LINK_NOTICES = {
 @router.get("/static/survey.css")
 async def stylesheet() -> FileResponse:
     return FileResponse(STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/static/survey-conditions.js")
+async def conditions_script() -> FileResponse:
+    return FileResponse(CONDITIONS_SCRIPT, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
@@ -114,6 +122,7 @@ def _page(request: Request, template: str, status: int, lang: str, *, extra_head
     nonce = secrets.token_urlsafe(16)
     response = templates.TemplateResponse(request, template, {
         "lang": lang, "t": i18n.words(lang), "nonce": nonce, "css_version": STYLESHEET_VERSION,
+        "conditions_version": CONDITIONS_VERSION,
         "path": request.url.path, **context,
     }, status_code=status)
     response.headers.update({

@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.survey_page import i18n
 from gateway.survey_page.answers import FieldErrors
-from gateway.survey_page.conditions import visible_codes
+from shared.contracts.conditions import visible_codes
 
 
 @dataclass

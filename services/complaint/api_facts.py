@@ -19,5 +19,4 @@ Params = Annotated[PageParams, Depends(page_params)]
 async def complaints(session: SessionDep, _: Internal, params: Params) -> dict[str, Any]:
     rows, cursor, kinds = await ComplaintRepository(session, system_principal()).cases_page(params)
     return {"items": [{**common(c), "survey_response_id": c.survey_response_id, "ro_number": c.ro_number,
-                       "first_responded_at": c.first_responded_at, "breached_kinds": kinds.get(c.id, [])}
-                      for c in rows], "next_cursor": cursor}
+                       "breached_kinds": kinds.get(c.id, [])} for c in rows], "next_cursor": cursor}

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.complaint import domain
 from services.complaint.models import TABLES, Complaint, QualitySignal
 from shared.contracts import complaint as contract
 from shared.events import new_event
@@ -21,7 +22,8 @@ def common(case: Complaint) -> dict[str, Any]:
         "complaint_id": case.id, "number": case.number, "dealer_code": case.dealer_code, "org_path": case.org_path,
         "handling_org_code": case.handling_org_code, "escalation_level": case.escalation_level,
         "customer_id": case.customer_id, "vin": case.vin, "channel": case.channel, "category": case.category,
-        "priority": case.priority, "status": case.status, "opened_at": case.opened_at,
+        "priority": case.priority, "status": case.status, "is_open": case.status in domain.OPEN_STATES,
+        "opened_at": case.opened_at, "first_responded_at": case.first_responded_at,
         "resolved_at": case.resolved_at, "reopen_count": case.reopen_count,
         "first_response_due": case.first_response_due, "resolution_due": case.resolution_due,
     }

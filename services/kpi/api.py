@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query
 
 from services.kpi.deps import AskedOrg, ReportsDep, ReviewedOrg, SettingsDep, StoreDep, SubtreesDep, TargetSetter
 from services.kpi.reports import check_kpi, org_for, parse_period, set_target
-from services.kpi.schemas import FirHeldOut, Level, SurveyKind, TargetPut
+from services.kpi.schemas import (ComplaintCounts, FirHeldOut, KpiDrivers, KpiRankings, KpiSummary, KpiTarget, KpiTrend,
+                                  Level, SurveyKind, TargetPut)
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
@@ -14,32 +15,34 @@ PeriodQuery = Annotated[str, Query(max_length=7, description="YYYY-MM, YYYY-Qn o
 
 
 @router.get("/summary", responses={404: {"description": "No such org in the caller's"}})
-async def summary(reports: ReportsDep, org: AskedOrg, period: PeriodQuery) -> dict:
+async def summary(reports: ReportsDep, org: AskedOrg, period: PeriodQuery) -> KpiSummary:
     """Every KPI of an org's subtree for a period, with its target and whether it is met."""
     return await reports.summary(org, parse_period(period))
 
 
 @router.get("/rankings")
-async def rankings(reports: ReportsDep, org: AskedOrg, kpi: str, period: PeriodQuery, level: Level = "dealer") -> dict:
+async def rankings(reports: ReportsDep, org: AskedOrg, kpi: str, period: PeriodQuery,
+                   level: Level = "dealer") -> KpiRankings:
     """Dealers or distributors under an org, ranked by the pessimistic end of their 95% interval."""
     return await reports.rankings(check_kpi(kpi), level, org, parse_period(period))
 
 
 @router.get("/trends")
 async def trends(reports: ReportsDep, org: AskedOrg, kpi: str, from_: Annotated[str, Query(alias="from", max_length=7)],
-                 to: Annotated[str, Query(max_length=7)]) -> dict:
+                 to: Annotated[str, Query(max_length=7)]) -> KpiTrend:
     """Monthly points of one KPI from the first month of `from` to the last of `to`."""
     return await reports.trends(check_kpi(kpi), org, parse_period(from_, "from"), parse_period(to, "to"))
 
 
 @router.get("/drivers")
-async def drivers(reports: ReportsDep, org: AskedOrg, settings: SettingsDep, kind: SurveyKind, period: PeriodQuery) -> dict:
+async def drivers(reports: ReportsDep, org: AskedOrg, settings: SettingsDep, kind: SurveyKind,
+                  period: PeriodQuery) -> KpiDrivers:
     """Key-driver analysis: factor performance, importance (Pearson r with the index), quadrant."""
     return await reports.drivers(kind, org, parse_period(period), settings.drivers_min_responses)
 
 
 @router.get("/complaints")
-async def complaints(reports: ReportsDep, org: AskedOrg, period: PeriodQuery) -> dict:
+async def complaints(reports: ReportsDep, org: AskedOrg, period: PeriodQuery) -> ComplaintCounts:
     """Complaints opened in the period: how many, still open, breached an SLA, per category."""
     return await reports.complaints(org, parse_period(period))
 
@@ -53,7 +56,7 @@ async def fir_held_out(reports: ReportsDep, org: ReviewedOrg, period: PeriodQuer
 
 
 @router.put("/targets", responses=problem_responses(401, 403, 404, 422))
-async def put_target(body: TargetPut, store: StoreDep, principal: TargetSetter, subtrees: SubtreesDep) -> dict:
+async def put_target(body: TargetPut, store: StoreDep, principal: TargetSetter, subtrees: SubtreesDep) -> KpiTarget:
     """Set an org's target for one KPI and period (scope kpi:write), from an org above it (the root
     manufacturer also sets its own)."""
     org = await org_for(subtrees, principal, body.org_code, in_body=True)

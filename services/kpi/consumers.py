@@ -37,11 +37,10 @@ class FollowUpScheduled(customer_contract.FollowUpScheduled):
 
 
 class ComplaintToday(BaseModel):
-    """What a rebuild's complaint record adds to the opened payload: the case's state today."""
+    """What a rebuild's complaint record adds to the opened payload: the SLA targets the case missed."""
 
     model_config = ConfigDict(extra="ignore")
 
-    first_responded_at: datetime | None = None
     breached_kinds: list[str] = []
 
 
@@ -93,9 +92,9 @@ async def record_complaint_opened(store: FactStore, data: dict[str, Any]) -> Non
     breached = set(today.breached_kinds)
     await store.put_complaint({
         "complaint_id": c.complaint_id, "org_path": c.org_path, "category": c.category, "status": c.status,
-        "survey_response_id": c.survey_response_id, "opened_at": c.opened_at,
+        "is_open": c.is_open, "survey_response_id": c.survey_response_id, "opened_at": c.opened_at,
         "first_response_due": c.first_response_due, "resolution_due": c.resolution_due,
-        "first_responded_at": today.first_responded_at, "resolved_at": c.resolved_at,
+        "first_responded_at": c.first_responded_at, "resolved_at": c.resolved_at,
         "breached_first_response": "first_response" in breached, "breached_resolution": "resolution" in breached})
 
 
@@ -104,9 +103,10 @@ async def record_status_changed(store: FactStore, data: dict[str, Any]) -> None:
     # Due times move while a case waits on the customer; each change carries the current ones.
     dues = {key: value for key, value in (("first_response_due", c.first_response_due),
                                           ("resolution_due", c.resolution_due)) if value is not None}
-    await store.update_complaint(c.complaint_id, {"status": c.status, "resolved_at": c.resolved_at, **dues})
-    if c.from_status == "new":
-        await store.first_response(c.complaint_id, c.changed_at)
+    await store.update_complaint(c.complaint_id, {"status": c.status, "is_open": c.is_open,
+                                                  "resolved_at": c.resolved_at, **dues})
+    if c.first_responded_at is not None:
+        await store.first_response(c.complaint_id, c.first_responded_at)
 
 
 async def record_sla_breached(store: FactStore, data: dict[str, Any]) -> None:

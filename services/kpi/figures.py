@@ -15,7 +15,6 @@ from shared.db import utcnow
 from shared.types import Period
 
 ROLLUP_KPIS = ("csi", "ssi", "nps")
-OPEN_STATES = frozenset({"new", "acknowledged", "in_progress", "awaiting_customer"})
 
 
 def grouped(parts: dict[str, Agg], group: Grouper) -> dict[str, Agg]:
@@ -139,7 +138,7 @@ class Figures:
         by_category: dict[str, int] = {}
         for case in cases:
             by_category[case.category] = by_category.get(case.category, 0) + 1
-        return {"opened": len(cases), "open": sum(c.status in OPEN_STATES for c in cases),
+        return {"opened": len(cases), "open": sum(c.is_open for c in cases),
                 "breached": sum(c.breached_first_response or c.breached_resolution for c in cases),
                 "by_category": dict(sorted(by_category.items()))}
 

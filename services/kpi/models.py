@@ -79,6 +79,9 @@ class ComplaintFact(Base):
     org_path: Mapped[str] = mapped_column(PATH)
     category: Mapped[str] = mapped_column(String(30))
     status: Mapped[str] = mapped_column(String(20))
+    # As the complaint service's last event said (complaint.* `is_open`): the KPI service keeps
+    # no copy of which states are open.
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     survey_response_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     opened_at: Mapped[datetime]
     first_response_due: Mapped[datetime]

@@ -10,7 +10,9 @@ from services.kpi.domain import KPIS, Agg
 from services.kpi.figures import ROLLUP_KPIS, Figures
 from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
-from services.kpi.schemas import FirHeldOut, HeldOutVisit, SparedFix
+from services.kpi.schemas import (ComplaintCounts, DriverFactor, FirHeldOut, HeldOutVisit, KpiDrivers, KpiFigure,
+                                  KpiRankings, KpiSummary, KpiTarget, KpiTrend, Level, RankedOrg, SparedFix,
+                                  SurveyKind, TrendPoint)
 from services.kpi.store import FactStore
 from shared.auth import Principal
 from shared.db import utcnow
@@ -69,16 +71,17 @@ class Reports:
     repo: KpiRepository
     directory: OrgDirectory
 
-    async def summary(self, org: OrgInfo, period: Period) -> dict:
+    async def summary(self, org: OrgInfo, period: Period) -> KpiSummary:
         figures, targets = Figures(self.repo), await self.repo.targets(org.code, period.label)
         kpis = {}
         for kpi in KPIS:
             agg = (await figures.parts(kpi, org.path, period, lambda _path: org.path)).get(org.path, Agg())
             target = targets.get(kpi)
-            kpis[kpi] = {"value": shown(agg.value), "n": agg.n, "target": target, "met": domain.met(kpi, agg.value, target)}
-        return {"org_code": org.code, "period": period.label, "kpis": kpis}
+            kpis[kpi] = KpiFigure(value=shown(agg.value), n=agg.n, target=target,
+                                  met=domain.met(kpi, agg.value, target))
+        return KpiSummary(org_code=org.code, period=period.label, kpis=kpis)
 
-    async def rankings(self, kpi: str, level: str, org: OrgInfo, period: Period) -> dict:
+    async def rankings(self, kpi: str, level: Level, org: OrgInfo, period: Period) -> KpiRankings:
         depth = LEVEL_DEPTH[level]
         if org.path.count("/") - 1 > depth:
             raise UnprocessableContent(f"A {org.kind} has no {level}s under it", errors=[{"field": "level", "message": "below the org"}])
@@ -93,16 +96,16 @@ class Reports:
         rows.sort(key=lambda r: (-domain.rank_key(kpi, r[1].value, r[2], r[3]), r[0]))
         codes = [path.strip("/").split("/")[-1] for path, *_ in rows]
         names = await self._names(org.path)
-        items = [{"rank": i, "org_code": code, "name": names.get(code, code), "value": shown(agg.value), "n": agg.n,
-                  "ci_low": shown(low), "ci_high": shown(high)}
+        items = [RankedOrg(rank=i, org_code=code, name=names.get(code, code), value=shown(agg.value), n=agg.n,
+                           ci_low=shown(low), ci_high=shown(high))
                  for i, (code, (_path, agg, low, high)) in enumerate(zip(codes, rows, strict=True), start=1)]
-        return {"kpi": kpi, "period": period.label, "level": level, "org_code": org.code, "items": items}
+        return KpiRankings(kpi=kpi, period=period.label, level=level, org_code=org.code, items=items)
 
     async def _names(self, under: str) -> dict[str, str]:
         """Names of the orgs being ranked, from the gateway's directory in one call."""
         return {info.code: info.name for info in await self.directory.subtree(under)}
 
-    async def trends(self, kpi: str, org: OrgInfo, first: Period, last: Period) -> dict:
+    async def trends(self, kpi: str, org: OrgInfo, first: Period, last: Period) -> KpiTrend:
         months = domain.months_between(first.start, last.end)
         if len(months) > 120:
             raise UnprocessableContent("A trend spans at most 120 months", errors=[{"field": "to", "message": "too far"}])
@@ -112,20 +115,20 @@ class Reports:
             figures = Figures(self.repo)
             by_month = {m: (await figures.parts(kpi, org.path, Period.parse(m), lambda _p: org.path)).get(org.path, Agg())
                         for m in months}
-        points = [{"period": m, "value": shown(by_month.get(m, Agg()).value), "n": by_month.get(m, Agg()).n}
+        points = [TrendPoint(period=m, value=shown(by_month.get(m, Agg()).value), n=by_month.get(m, Agg()).n)
                   for m in months]
-        return {"kpi": kpi, "org_code": org.code, "points": points}
+        return KpiTrend(kpi=kpi, org_code=org.code, points=points)
 
-    async def drivers(self, kind: str, org: OrgInfo, period: Period, min_responses: int) -> dict:
+    async def drivers(self, kind: SurveyKind, org: OrgInfo, period: Period, min_responses: int) -> KpiDrivers:
         months = domain.months_between(period.start, period.end)
         responses = sum(a.n for a in (await self.repo.rollups_by_path(kind, months, org.path)).values())
         found = domain.drivers(await self.repo.factor_sums(kind, months, org.path), responses, min_responses)
-        factors = [{"factor": d.factor, "performance": shown(d.performance),
-                    "importance": None if d.importance is None else round(d.importance, 3), "n": d.n,
-                    "quadrant": d.quadrant} for d in found]
+        factors = [DriverFactor(factor=d.factor, performance=shown(d.performance),
+                                importance=None if d.importance is None else round(d.importance, 3), n=d.n,
+                                quadrant=d.quadrant) for d in found]
         worst_first = sorted((d for d in found if d.quadrant == "improve_first"), key=lambda d: d.performance or 0.0)
-        return {"kind": kind, "org_code": org.code, "period": period.label, "responses": responses,
-                "factors": factors, "improve_first": [d.factor for d in worst_first]}
+        return KpiDrivers(kind=kind, org_code=org.code, period=period.label, responses=responses,
+                          factors=factors, improve_first=[d.factor for d in worst_first])
 
     async def fir_held_out(self, org: OrgInfo, period: Period) -> FirHeldOut:
         """Repeat visits recorded under the org in the period that were held out of other dealers' FIR."""
@@ -139,14 +142,14 @@ class Reports:
         items.sort(key=lambda item: (item.closed_at, str(item.visit_id)))
         return FirHeldOut(org_code=org.code, period=period.label, items=items)
 
-    async def complaints(self, org: OrgInfo, period: Period) -> dict:
+    async def complaints(self, org: OrgInfo, period: Period) -> ComplaintCounts:
         counts = await Figures(self.repo).complaint_counts(org.path, period)
-        return {"org_code": org.code, "period": period.label, **counts}
+        return ComplaintCounts(org_code=org.code, period=period.label, **counts)
 
 
 async def set_target(store: FactStore, principal: Principal, org: OrgInfo, kpi: str, period: Period,
-                     target: float) -> dict:
+                     target: float) -> KpiTarget:
     check_sets_target_from_above(principal, org)
     await store.put_target({"org_code": org.code, "kpi": kpi, "period": period.label, "org_path": org.path,
                             "target": target, "updated_by": principal.subject, "updated_at": utcnow()})
-    return {"org_code": org.code, "kpi": kpi, "period": period.label, "target": target}
+    return KpiTarget(org_code=org.code, kpi=kpi, period=period.label, target=target)

@@ -1,4 +1,5 @@
-"""Request bodies of the KPI API, and the answers that have a model (most are plain dicts shaped in `reports`)."""
+"""Request bodies and answers of the KPI API (API.md, KPIs). Figures are rounded to one decimal
+as they leave the service (`reports.shown`); `n` is the count of records behind a value."""
 
 import uuid
 from datetime import datetime
@@ -10,6 +11,7 @@ from shared.types import OrgCode
 
 Level = Literal["dealer", "distributor"]
 SurveyKind = Literal["csi", "ssi"]
+Quadrant = Literal["keep_up", "improve_first", "maintain", "low_priority"]
 
 
 class TargetPut(BaseModel):
@@ -44,3 +46,79 @@ class FirHeldOut(BaseModel):
     org_code: str
     period: str
     items: list[HeldOutVisit]
+
+
+class KpiFigure(BaseModel):
+    value: float | None
+    n: int
+    target: float | None
+    met: bool | None = Field(description="Whether the value meets the target; null without either")
+
+
+class KpiSummary(BaseModel):
+    org_code: str
+    period: str
+    kpis: dict[str, KpiFigure] = Field(description="Every KPI of KPI.md by name")
+
+
+class RankedOrg(BaseModel):
+    rank: int
+    org_code: str
+    name: str
+    value: float | None
+    n: int
+    ci_low: float | None = Field(description="The 95% interval the rank is taken from (its pessimistic end)")
+    ci_high: float | None
+
+
+class KpiRankings(BaseModel):
+    kpi: str
+    period: str
+    level: Level
+    org_code: str
+    items: list[RankedOrg]
+
+
+class TrendPoint(BaseModel):
+    period: str = Field(description="YYYY-MM")
+    value: float | None
+    n: int
+
+
+class KpiTrend(BaseModel):
+    kpi: str
+    org_code: str
+    points: list[TrendPoint]
+
+
+class DriverFactor(BaseModel):
+    factor: str
+    performance: float | None
+    importance: float | None = Field(description="Pearson r with the index; null below the minimum responses")
+    n: int
+    quadrant: Quadrant | None
+
+
+class KpiDrivers(BaseModel):
+    kind: SurveyKind
+    org_code: str
+    period: str
+    responses: int
+    factors: list[DriverFactor]
+    improve_first: list[str] = Field(description="Factors in the improve_first quadrant, worst performance first")
+
+
+class ComplaintCounts(BaseModel):
+    org_code: str
+    period: str
+    opened: int
+    open: int
+    breached: int
+    by_category: dict[str, int]
+
+
+class KpiTarget(BaseModel):
+    org_code: str
+    kpi: str
+    period: str
+    target: float

@@ -6,8 +6,8 @@ Priorities follow the complaint service's P1..P4: a critical answer is P1 (a saf
 
 from typing import Any
 
-from services.survey import conditions
 from services.survey.definition import Definition
+from shared.contracts import conditions
 
 
 def reasons(definition: Definition, answers: dict[str, Any], scores: dict[str, Any]) -> list[dict[str, Any]]:

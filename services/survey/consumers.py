@@ -12,7 +12,6 @@ invitation's `source_key` (event type + business id) also makes a re-published f
 import uuid
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey import invitations, surveys
@@ -21,22 +20,10 @@ from services.survey.repository import SurveyRepository
 from services.survey.settings import SurveySettings
 from shared.auth import system_principal
 from shared.consumer import EventHandler
+from shared.contracts import complaint as complaint_contract
 from shared.contracts import customer as contract
 from shared.db import utcnow
 from shared.events import CloudEvent
-
-
-class ComplaintResolved(BaseModel):
-    """The fields of complaint.resolved this service reads (the complaint service owns the contract)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    complaint_id: uuid.UUID
-    dealer_code: str
-    org_path: str
-    customer_id: uuid.UUID | None = None
-    vin: str | None = None
-    resolved_at: datetime | None = None
 
 
 def _repo(session: AsyncSession) -> SurveyRepository:
@@ -85,7 +72,7 @@ def event_handlers(settings: SurveySettings) -> dict[str, EventHandler]:
                       data.customer_id, vin=data.vin, ro_number=data.ro_number)
 
     async def on_complaint_resolved(session: AsyncSession, event: CloudEvent) -> None:
-        data = ComplaintResolved.model_validate(event.data)
+        data = complaint_contract.Resolved.model_validate(event.data)
         if data.customer_id is None:
             return
         resolved_at = data.resolved_at or event.time
@@ -99,7 +86,7 @@ def event_handlers(settings: SurveySettings) -> dict[str, EventHandler]:
         contract.CUSTOMER_ERASED: on_customer_erased,
         contract.VEHICLE_DELIVERED: on_vehicle_delivered,
         contract.SERVICE_VISIT_CLOSED: on_visit_closed,
-        "complaint.resolved": on_complaint_resolved,
+        complaint_contract.RESOLVED: on_complaint_resolved,
     }
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints
 
-from services.survey import conditions
+from shared.contracts import conditions
 
 Kind = Literal["csi", "ssi", "nps", "servqual", "custom"]
 QuestionType = Literal["rating", "nps", "single_choice", "multi_choice", "text", "matrix"]

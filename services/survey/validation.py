@@ -8,8 +8,8 @@ page may keep an answer the customer gave before changing an earlier one. An emp
 
 from typing import Any
 
-from services.survey import conditions
 from services.survey.definition import Definition, Question
+from shared.contracts import conditions
 from shared.problems import UnprocessableContent
 
 MAX_TEXT = 4000

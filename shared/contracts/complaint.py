@@ -38,7 +38,12 @@ class _Payload(BaseModel):
     category: str
     priority: Literal["P1", "P2", "P3", "P4"]
     status: str
+    # The complaint service's rules, stated once here so consumers need not re-derive them from
+    # `status` and a timeline: whether the case still waits on a resolution, and when it was
+    # first answered (acknowledged).
+    is_open: bool
     opened_at: datetime
+    first_responded_at: datetime | None = None
     resolved_at: datetime | None = None
     reopen_count: int = 0
     # Current due times: they move later while the case waits on the customer.

@@ -2,20 +2,41 @@
 
 Parts come from different services and are passed through as those services render them;
 `unavailable` names the parts that could not be had (a service down or absent), so a
-client shows what there is instead of failing.
+client shows what there is instead of failing. Each part has a named schema that says whose
+rendering it is; its fields are that service's schema, kept there once, not copied here.
 """
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 View360Part = Literal["vehicles", "visits", "survey_responses", "complaints"]
 
 
+class View360Customer(RootModel[dict[str, Any]]):
+    """The customer as `GET /v1/customers/{id}` renders it for the caller (CustomerRead), masked as there."""
+
+
+class View360Vehicle(RootModel[dict[str, Any]]):
+    """A vehicle the customer owns, as `GET /v1/vehicles` lists it (VehicleRead)."""
+
+
+class View360Visit(RootModel[dict[str, Any]]):
+    """A service visit of the customer, as `GET /v1/service-visits` lists it (ServiceVisitRead)."""
+
+
+class View360SurveyResponse(RootModel[dict[str, Any]]):
+    """A survey response of the customer, as `GET /v1/survey-responses` lists it (ResponseRead)."""
+
+
+class View360Complaint(RootModel[dict[str, Any]]):
+    """A complaint of the customer, as `GET /v1/complaints` lists it (ComplaintRead)."""
+
+
 class Customer360(BaseModel):
-    customer: dict[str, Any]
-    vehicles: list[dict[str, Any]] = Field(default_factory=list)
-    visits: list[dict[str, Any]] = Field(default_factory=list)
-    survey_responses: list[dict[str, Any]] = Field(default_factory=list)
-    complaints: list[dict[str, Any]] = Field(default_factory=list)
+    customer: View360Customer
+    vehicles: list[View360Vehicle] = Field(default_factory=list)
+    visits: list[View360Visit] = Field(default_factory=list)
+    survey_responses: list[View360SurveyResponse] = Field(default_factory=list)
+    complaints: list[View360Complaint] = Field(default_factory=list)
     unavailable: list[View360Part] = Field(default_factory=list)

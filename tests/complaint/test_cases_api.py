@@ -114,6 +114,26 @@ class TestTransitions:
         case = await case_in(client, "acknowledged")
         assert case["first_responded_at"] is not None
 
+    async def test_every_event_says_whether_the_case_is_open_and_when_it_was_first_answered(
+            self, client: httpx.AsyncClient, app: FastAPI) -> None:
+        case = await case_in(client, "closed")
+        assert (await move(client, case, "reopened")).status_code == 200
+        events = [(type_, e) for type_ in ("complaint.opened", "complaint.status_changed", "complaint.resolved",
+                                           "complaint.closed")
+                  for e in await outbox_events(app, type_) if e["complaint_id"] == case["id"]]
+        (opened_event,) = [e for type_, e in events if type_ == "complaint.opened"]
+        assert opened_event["is_open"] is True and opened_event["first_responded_at"] is None
+        changes = [e for type_, e in events if type_ == "complaint.status_changed"]
+        assert [(e["from_status"], e["to_status"], e["is_open"]) for e in changes] == [
+            ("new", "acknowledged", True), ("acknowledged", "in_progress", True), ("in_progress", "resolved", False),
+            ("resolved", "closed", False), ("closed", "in_progress", True)]  # reopened: open again
+        answered = datetime.fromisoformat(changes[0]["first_responded_at"])
+        assert answered == datetime.fromisoformat(case["first_responded_at"])
+        # The first response stays the one it was, through resolution, closing and reopening.
+        assert all(datetime.fromisoformat(e["first_responded_at"]) == answered for type_, e in events
+                   if type_ != "complaint.opened")
+        assert all(e["is_open"] is False for type_, e in events if type_ in ("complaint.resolved", "complaint.closed"))
+
     async def test_waiting_on_the_customer_moves_resolution_due_later(self, client: httpx.AsyncClient) -> None:
         case = await case_in(client, "awaiting_customer")
         due_before = datetime.fromisoformat(case["resolution_due"])

@@ -204,6 +204,9 @@ class TestRendering:
         assert "script-src 'nonce-" in page.headers["content-security-policy"]
         css = page_client(network).get("/static/survey.css")
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        script = page_client(network).get("/static/survey-conditions.js")
+        assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+        assert '<script nonce="' in page.text and "/static/survey-conditions.js?v=" in page.text
 
 
 class TestSubmitting:

@@ -35,10 +35,8 @@ class FedRecords:
         if type_ == "complaint.opened":
             case.update(data)
         elif type_ == "complaint.status_changed":
-            case.update(status=data["status"], resolved_at=data["resolved_at"],
+            case.update({k: data[k] for k in ("status", "is_open", "resolved_at", "first_responded_at")},
                         **{k: data[k] for k in ("first_response_due", "resolution_due") if data.get(k)})
-            if data["from_status"] == "new":
-                case.setdefault("first_responded_at", data["changed_at"])
         elif type_ == "complaint.sla_breached":
             case["breached_kinds"].append(data["kind"])
             case["first_response_due" if data["kind"] == "first_response" else "resolution_due"] = data["due_at"]

@@ -75,17 +75,20 @@ class TestRetentionAndPenetration:
 def _case(dealer: str, opened: datetime, **extra: Any) -> dict[str, Any]:
     return {"complaint_id": str(uuid.uuid4()), "number": "CMP-1", "dealer_code": dealer,
             "org_path": ORGS[dealer]["path"], "handling_org_code": dealer, "escalation_level": 0,
-            "channel": "hotline", "category": "repair_quality", "priority": "P3", "status": "new",
-            "opened_at": opened.isoformat(), "first_response_due": (opened + timedelta(hours=4)).isoformat(),
+            "channel": "hotline", "category": "repair_quality", "priority": "P3", "status": "new", "is_open": True,
+            "opened_at": opened.isoformat(), "first_responded_at": None, "resolved_at": None,
+            "first_response_due": (opened + timedelta(hours=4)).isoformat(),
             "resolution_due": (opened + timedelta(hours=48)).isoformat(), **extra}
 
 
 async def _move(client, case: dict[str, Any], to: str, when: datetime) -> None:
-    resolved = when.isoformat() if to == "resolved" else case.get("resolved_at")
-    data = {**case, "from_status": case["status"], "status": to, "to_status": to, "changed_at": when.isoformat(),
-            "resolved_at": resolved}
-    case.update(status=to, resolved_at=resolved)
-    await deliver(client, "complaint.status_changed", data)
+    """complaint.status_changed as the complaint service publishes it: acknowledging is the first response."""
+    from_status = case["status"]
+    case.update(status=to, is_open=to not in ("resolved", "closed"),
+                resolved_at=when.isoformat() if to == "resolved" else case.get("resolved_at"),
+                first_responded_at=when.isoformat() if to == "acknowledged" else case["first_responded_at"])
+    await deliver(client, "complaint.status_changed", {**case, "from_status": from_status, "to_status": to,
+                                                       "changed_at": when.isoformat()})
 
 
 class TestComplaints:
@@ -127,6 +130,24 @@ class TestComplaints:
         sla = (await summary(client, "D3", "2063-03"))["sla_resolution"]
         assert (sla["value"], sla["n"]) == (100.0, 1)
 
+    async def test_open_cases_and_first_responses_are_as_the_complaint_service_says(self, client):
+        opened = t(2066, 4, 6, 9)
+        waiting, done, triaged = (_case("D2", opened) for _ in range(3))
+        for case in (waiting, done, triaged):
+            await deliver(client, "complaint.opened", case)
+        await _move(client, waiting, "acknowledged", opened + timedelta(hours=1))
+        for step, hours in (("acknowledged", 1), ("in_progress", 2), ("resolved", 5)):
+            await _move(client, done, step, opened + timedelta(hours=hours))
+        # A state the KPI service keeps no list of: leaving "new" for it is no first response,
+        # and the case is open, because the complaint service's event says so.
+        await deliver(client, "complaint.status_changed", {**triaged, "from_status": "new", "status": "triaged",
+                                                           "to_status": "triaged",
+                                                           "changed_at": (opened + timedelta(hours=2)).isoformat()})
+        counts = (await client.get("/v1/kpi/complaints", params={"period": "2066-04"}, headers=as_("D2"))).json()
+        assert (counts["opened"], counts["open"]) == (3, 2)
+        answered = (await summary(client, "D2", "2066-04"))["sla_first_response"]
+        assert (answered["value"], answered["n"]) == (100.0, 2)
+
     async def test_followups_on_time_by_their_due_time(self, client):
         due = t(2001, 2, 3, 12)  # long past: a task never done counts against
         ids = [str(uuid.uuid4()) for _ in range(3)]
@@ -146,7 +167,7 @@ class TestRebuild:
         await respond(client, "D2", t(2062, 1, 5), 64.2, nps="passive", factors={"a": 60.0, "b": 70.0})
         orgs_periods = [(org, period) for org in ("OEM", "DN", "D1", "D2", "DS", "D3")
                         for period in ("2040", "2044", "2046", "2050-03", "2053", "2054", "2055", "2060-05", "2001-02",
-                                       "2062", "2063-03", "2064-03")]
+                                       "2062", "2063-03", "2064-03", "2066-04")]
         before = [await summary(client, org, period) for org, period in orgs_periods]
         token = mint_internal_token(system_principal(), SECRET)
         answer = await client.post("/internal/kpi/rebuild", headers={INTERNAL_HEADER: token})

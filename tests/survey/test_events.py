@@ -7,6 +7,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.survey.jobs import run_once
+from shared.contracts import complaint as complaint_contract
 from shared.db import utcnow
 from tests.survey.conftest import ORGS, as_, deliver, give_consent, outbox_events, token_of
 
@@ -44,9 +45,12 @@ class TestScheduling:
         await deliver(client, "vehicle.delivered", {
             "dealer_code": "D1", "org_path": ORGS["D1"]["path"], "delivery_id": str(uuid.uuid4()),
             "vin": "LFV3A23C7K3012345", "customer_id": str(customer_id), "delivered_at": utcnow().isoformat()})
-        await deliver(client, "complaint.resolved", {
-            "dealer_code": "D1", "org_path": ORGS["D1"]["path"], "complaint_id": str(uuid.uuid4()),
-            "customer_id": str(customer_id), "resolved_at": utcnow().isoformat()}, source="/csloop/complaint")
+        resolved = complaint_contract.Resolved(
+            complaint_id=uuid.uuid4(), number="CMP-D1-1", dealer_code="D1", org_path=ORGS["D1"]["path"],
+            handling_org_code="D1", escalation_level=0, customer_id=customer_id, channel="hotline",
+            category="repair_quality", priority="P3", status="resolved", is_open=False,
+            opened_at=utcnow() - timedelta(days=1), resolved_at=utcnow())
+        await deliver(client, complaint_contract.RESOLVED, resolved.model_dump(mode="json"), source=complaint_contract.SOURCE)
         kinds = sorted(invitation["kind"] for invitation in await _invitations(client, customer_id))
         assert kinds == ["custom", "ssi"]
 

@@ -1,5 +1,8 @@
 """The condition language of `show_if` and `critical`: small, JSON, checked when a survey is saved.
 
+Its one home: the survey service checks conditions (`check`) and applies them to answers
+(`evaluate`); the gateway's survey page shows the questions they leave visible (`visible_codes`).
+
     condition := {"question": REF, OP: VALUE}
                | {"all": [condition, ...]} | {"any": [condition, ...]} | {"not": condition}
     REF       := a question code, or "matrix_code.row_code" for one row of a matrix
@@ -15,7 +18,7 @@
   `{"lte": 2}`, `{"equals": "no"}`. On a matrix it is critical when any row matches.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 COMPARISONS = ("equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte")
@@ -33,6 +36,7 @@ def lookup(ref: str, answers: Mapping[str, Any]) -> Any:
 
 
 def evaluate(condition: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
+    """Whether `answers` meet `condition` (one that `check` accepted)."""
     if "all" in condition:
         return all(evaluate(part, answers) for part in condition["all"])
     if "any" in condition:
@@ -51,6 +55,19 @@ def evaluate(condition: Mapping[str, Any], answers: Mapping[str, Any]) -> bool:
     return _compare(operator, expected, value)
 
 
+def visible_codes(questions: Sequence[Mapping[str, Any]], answers: Mapping[str, Any]) -> set[str]:
+    """The questions shown, in order: a `show_if` sees only the answers of shown questions before it."""
+    shown: set[str] = set()
+    seen: dict[str, Any] = {}
+    for question in questions:
+        condition = question.get("show_if")
+        if condition is None or evaluate(condition, seen):
+            shown.add(question["code"])
+            if question["code"] in answers:
+                seen[question["code"]] = answers[question["code"]]
+    return shown
+
+
 def _on_choices(operator: str, expected: Any, chosen: list[Any]) -> bool:
     if operator == "equals":
         return expected in chosen
@@ -64,6 +81,10 @@ def _on_choices(operator: str, expected: Any, chosen: list[Any]) -> bool:
 
 
 def _compare(operator: str, expected: Any, value: Any) -> bool:
+    if operator in ORDERED and not _number(value):
+        # The gateway's page evaluates answers before the service validates them: a rating
+        # typed as text is in no order with a number.
+        return False
     match operator:
         case "equals":
             return value == expected
@@ -81,6 +102,10 @@ def _compare(operator: str, expected: Any, value: Any) -> bool:
             return value < expected
         case _:
             return value <= expected
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def check(condition: Any, refs: Mapping[str, str], *, depth: int = 0) -> list[str]:
