@@ -34,7 +34,7 @@ class WebhookRepository(ScopedRepository):
         await self.session.flush()
         return subscription
 
-    async def delete(self, subscription: WebhookSubscription) -> None:
+    async def remove(self, subscription: WebhookSubscription) -> None:
         # Explicit, not only ON DELETE CASCADE: SQLite enforces it only with foreign_keys on.
         await self.session.execute(delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id))
         await self.session.delete(subscription)

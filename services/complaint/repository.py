@@ -90,9 +90,6 @@ class ComplaintRepository(ScopedRepository):
         set_committed_value(complaint, "version", expected + 1)
         return True
 
-    async def flush(self) -> None:
-        await self.session.flush()
-
     async def timeline(self, complaint_id: uuid.UUID) -> list[TimelineEntry]:
         return list((await self.session.scalars(self.select(TimelineEntry).where(
             TimelineEntry.complaint_id == complaint_id).order_by(TimelineEntry.seq))).all())
