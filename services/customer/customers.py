@@ -61,7 +61,7 @@ async def create_customer(repo: CustomerRepository, directory: OrgDirectory, dat
         consent_share_with_manufacturer=data.consent.share_with_manufacturer, version=1,
     )
     await _flush(repo, lambda: repo.add(customer))
-    await events.customer_created(repo.session, customer)
+    await repo.publish(events.customer_created(customer))
     return customer
 
 
@@ -85,7 +85,7 @@ async def update_customer(repo: CustomerRepository, customer_id: uuid.UUID, data
     values = _update_values(data)
     await _refuse_duplicates(repo, customer.dealer_code, values.get("phone"), values.get("external_id"), own_id=customer.id)
     await _flush(repo, lambda: repo.update_customer(customer, values))
-    await events.customer_updated(repo.session, customer)
+    await repo.publish(events.customer_updated(customer))
     return customer
 
 
@@ -101,5 +101,5 @@ async def erase_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Cu
     await repo.update_customer(customer, domain.erased_values(now))
     await repo.forget_customer_in_followups(customer.id, now)
     await repo.forget_customer_in_vehicles(customer.id)
-    await events.customer_erased(repo.session, customer)
+    await repo.publish(events.customer_erased(customer))
     return customer

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, extract, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.customer.models import Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
+from services.customer.models import TABLES, Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
 from shared import rls
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository
@@ -36,6 +36,8 @@ class FollowUpFilter:
 
 
 class CustomerRepository(ScopedRepository):
+    outbox = TABLES.outbox
+
     async def add(self, row: Any) -> None:
         self.session.add(row)
         await self.session.flush()

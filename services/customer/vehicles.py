@@ -73,7 +73,7 @@ async def create_delivery(repo: CustomerRepository, directory: OrgDirectory, dat
     delivery = Delivery(dealer_code=dealer.code, org_path=dealer.path, vin=data.vin, customer_id=customer.id,
                         delivered_at=data.delivered_at, sales_consultant=data.sales_consultant)
     await repo.add(delivery)
-    await events.vehicle_delivered(repo.session, delivery, vehicle)
+    await repo.publish(events.vehicle_delivered(delivery, vehicle))
     return delivery
 
 
@@ -96,7 +96,7 @@ async def create_visit(repo: CustomerRepository, directory: OrgDirectory, data: 
     await _vehicle_on_file(repo, dealer, data.vin, customer)
     await repo.add(visit)
     if visit.closed_at is not None:
-        await events.service_visit_closed(repo.session, visit)
+        await repo.publish(events.service_visit_closed(visit))
     return visit
 
 
@@ -119,7 +119,7 @@ async def update_visit(repo: CustomerRepository, visit_id: uuid.UUID, data: Serv
         setattr(visit, name, value)
     _check_times(visit)
     visit.version += 1
-    await repo.session.flush()
+    await repo.flush()
     if not was_closed and visit.closed_at is not None:
-        await events.service_visit_closed(repo.session, visit)
+        await repo.publish(events.service_visit_closed(visit))
     return visit
