@@ -111,7 +111,7 @@ async def open_case(repo: ComplaintRepository, directory: OrgDirectory, settings
         # writers racing for one response also meet here. Either way: a conflict, not a 500.
         raise Conflict("A case is already open for this survey response",
                        errors=[{"field": "survey_response_id", "message": "already has a case"}]) from exc
-    await events.opened(repo.session, case)
+    await repo.publish(events.opened(case))
     if reason := domain.escalation_reason_for_new_case(case.priority):
         await escalate_one_level(repo, directory, case, reason, "priority", now)
     await quality.check(repo, settings, case, now)
@@ -131,7 +131,7 @@ async def escalate_one_level(repo: ComplaintRepository, directory: OrgDirectory,
     await repo.add(entry(case, repo.principal, "escalated", now, note=reason,
                          data={"from_org_code": from_code, "to_org_code": parent.code, "trigger": trigger,
                                "level": case.escalation_level}))
-    await events.escalated(repo.session, case, from_code, reason, trigger, now)
+    await repo.publish(events.escalated(case, from_code, reason, trigger, now))
     return True
 
 

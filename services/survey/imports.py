@@ -110,7 +110,7 @@ async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data
         seen.add(row.external_id)
     await repo.add_all(stored)
     for response in stored:
-        await responses.publish(repo.session, response, survey.code)
+        await repo.publish(*responses.events_of(response, survey.code))
     outcome.created = len(stored)
     return outcome
 

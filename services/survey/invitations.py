@@ -140,8 +140,8 @@ async def _send(repo: SurveyRepository, settings: SurveySettings, invitation: In
     invitation.status = "sent"
     invitation.sent_at = now
     invitation.expires_at = now + timedelta(days=expires_in_days or settings.invitation_expiry_days)
-    await repo.session.flush()
-    await events.invitation_sent(repo.session, invitation, survey, url_for(settings, invitation.token))
+    await repo.flush()
+    await repo.publish(events.invitation_sent(invitation, survey, url_for(settings, invitation.token)))
 
 
 async def schedule(repo: SurveyRepository, survey: Survey, *, source_key: str, due_at: datetime,
@@ -174,7 +174,7 @@ async def send_due(repo: SurveyRepository, settings: SurveySettings, now: dateti
         survey = await repo.survey(invitation.survey_id)
         assert survey is not None
         await _send(repo, settings, invitation, survey, now)
-    await repo.session.flush()
+    await repo.flush()
     return len(due)
 
 
@@ -185,9 +185,9 @@ async def remind_due(repo: SurveyRepository, settings: SurveySettings, now: date
         invitation.reminded_at = now
         survey = await repo.survey(invitation.survey_id)
         assert survey is not None
-        await events.invitation_sent(repo.session, invitation, survey, url_for(settings, invitation.token),
-                                     reminder=True)
-    await repo.session.flush()
+        await repo.publish(events.invitation_sent(invitation, survey, url_for(settings, invitation.token),
+                                                  reminder=True))
+    await repo.flush()
     return len(due)
 
 

@@ -17,9 +17,11 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.survey.models import CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
+from services.survey.models import TABLES, CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
 from shared.contracts.customer import SurveyConsentRecord
 from shared.db import utcnow
+from shared.events import CloudEvent
+from shared.outbox import record_event
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository, visible_to
 
@@ -49,9 +51,16 @@ class InvitationFilter:
 
 
 class SurveyRepository(ScopedRepository):
+    outbox = TABLES.outbox
+
     async def add(self, row: Any) -> None:
         self.session.add(row)
         await self.session.flush()
+
+    async def publish(self, *events: CloudEvent) -> None:
+        """Record events in the outbox, in this transaction (as ScopedRepository.publish)."""
+        for event in events:
+            await record_event(self.session, TABLES.outbox, event)
 
     async def _first(self, statement: Select[Any]) -> Any:
         return (await self.session.scalars(statement.limit(1))).first()
@@ -242,6 +251,12 @@ class SurveyRepository(ScopedRepository):
 
 
 class TokenRepository:
+    """The public survey page's reads and its one write, by invitation token.
+
+    Reads across the tree on purpose: the page has no principal, the token is the credential,
+    and it names one invitation (and so its survey version and response) wherever it lies.
+    """
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -262,3 +277,8 @@ class TokenRepository:
     async def add(self, row: Any) -> None:
         self.session.add(row)
         await self.session.flush()
+
+    async def publish(self, *events: CloudEvent) -> None:
+        """Record events in the outbox, in this transaction (as ScopedRepository.publish)."""
+        for event in events:
+            await record_event(self.session, TABLES.outbox, event)

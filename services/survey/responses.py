@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey import alerts, events, scoring, validation
 from services.survey.definition import Definition
@@ -19,6 +18,7 @@ from services.survey.models import Invitation, SurveyResponse
 from services.survey.repository import ResponseFilter, SurveyRepository, TokenRepository
 from services.survey.schemas import PublicQuestion, PublicResponseRead, PublicSurvey, ResponseRead
 from shared.db import utcnow
+from shared.events import CloudEvent
 from shared.pagination import PageParams
 from shared.problems import NotFound, Problem
 
@@ -97,7 +97,7 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -
         await repo.add(response)
     except IntegrityError as exc:  # a second tab submitted at the same moment and won
         raise AlreadyAnswered("This survey has already been answered") from exc
-    await publish(repo.session, response, await repo.survey_code(invitation.survey_id))
+    await repo.publish(*events_of(response, await repo.survey_code(invitation.survey_id)))
     return response, True
 
 
@@ -108,11 +108,12 @@ def assess(definition: Definition, submitted: dict[str, Any]) -> tuple[dict[str,
     return answers, scores, alerts.reasons(definition, answers, scores)
 
 
-async def publish(session: AsyncSession, response: SurveyResponse, survey_code: str) -> None:
-    """survey.response.submitted, and survey.alert.raised when a rule fired, in the caller's transaction."""
-    await events.response_submitted(session, response, survey_code)
+def events_of(response: SurveyResponse, survey_code: str) -> list[CloudEvent]:
+    """survey.response.submitted, and survey.alert.raised when a rule fired."""
+    submitted = [events.response_submitted(response, survey_code)]
     if level := alerts.priority(response.alerts):
-        await events.alert_raised(session, response, survey_code, level)
+        submitted.append(events.alert_raised(response, survey_code, level))
+    return submitted
 
 
 def public_read(response: SurveyResponse) -> PublicResponseRead:
