@@ -10,6 +10,7 @@ tests/shared/test_scope_wall.py walks the source to keep it so. On PostgreSQL, r
 security (shared/rls.py) is the second wall.
 """
 
+import re
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Delete, Select, Table, Update, delete, select, update
@@ -31,6 +32,11 @@ class OrgOwned(Protocol):
 def visible_to(model: Any, principal: Principal) -> ColumnElement[bool]:
     """Rows whose owning org path lies in the principal's subtree."""
     return model.org_path.startswith(principal.org_path, autoescape=True)
+
+
+def _label(model: Any) -> str:
+    """`ServiceVisit` -> `service visit`: how a 404 names what it did not find."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
 
 
 class ScopedRepository:
@@ -69,7 +75,7 @@ class ScopedRepository:
             statement = statement.order_by(order_by)
         row = (await self.session.scalars(statement.limit(1))).first()
         if row is None:
-            raise NotFound(missing or f"No {model.__name__} {ident}")
+            raise NotFound(missing or f"No {_label(model)} {ident}")
         return row
 
     async def publish(self, *events: CloudEvent) -> None:

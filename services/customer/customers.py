@@ -15,14 +15,7 @@ from services.customer.schemas import CustomerCreate, CustomerUpdate
 from shared.db import utcnow
 from shared.etag import check_version
 from shared.orgs import OrgDirectory
-from shared.problems import Conflict, NotFound, UnprocessableContent
-
-
-async def get_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Customer:
-    customer = await repo.customer(customer_id)
-    if customer is None:
-        raise NotFound(f"No customer {customer_id}")
-    return customer
+from shared.problems import Conflict, UnprocessableContent
 
 
 async def _refuse_duplicates(repo: CustomerRepository, dealer_code: str, phone: str | None,
@@ -78,7 +71,7 @@ def _update_values(data: CustomerUpdate) -> dict[str, Any]:
 
 async def update_customer(repo: CustomerRepository, customer_id: uuid.UUID, data: CustomerUpdate,
                           if_match: str | None) -> Customer:
-    customer = await get_customer(repo, customer_id)
+    customer = await repo.get_visible(Customer, customer_id)
     check_version(if_match, customer.version)
     if customer.erased_at is not None:
         raise Conflict("This customer was erased and can no longer be changed")
@@ -94,7 +87,7 @@ async def erase_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Cu
 
     Erasing twice is harmless and publishes nothing the second time.
     """
-    customer = await get_customer(repo, customer_id)
+    customer = await repo.get_visible(Customer, customer_id)
     if customer.erased_at is not None:
         return customer
     now = utcnow()

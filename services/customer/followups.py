@@ -20,7 +20,7 @@ from shared.db import utcnow
 from shared.etag import check_version
 from shared.events import CloudEvent
 from shared.orgs import OrgDirectory
-from shared.problems import Conflict, NotFound
+from shared.problems import Conflict
 
 # Outcomes after which a prospect is no longer followed up (bought, or lost to us).
 FINAL_PROSPECT_OUTCOMES = frozenset({"purchased", "converted", "lost", "closed"})
@@ -47,16 +47,9 @@ async def create_prospect(repo: CustomerRepository, directory: OrgDirectory, dat
     return prospect
 
 
-async def get_prospect(repo: CustomerRepository, prospect_id: uuid.UUID) -> Prospect:
-    prospect = await repo.prospect(prospect_id)
-    if prospect is None:
-        raise NotFound(f"No prospect {prospect_id}")
-    return prospect
-
-
 async def update_prospect(repo: CustomerRepository, prospect_id: uuid.UUID, data: ProspectUpdate,
                           if_match: str | None) -> Prospect:
-    prospect = await get_prospect(repo, prospect_id)
+    prospect = await repo.get_visible(Prospect, prospect_id)
     check_version(if_match, prospect.version)
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is not None:
@@ -71,16 +64,9 @@ async def update_prospect(repo: CustomerRepository, prospect_id: uuid.UUID, data
 # --- follow-ups --------------------------------------------------------------------------------
 
 
-async def get_followup(repo: CustomerRepository, followup_id: uuid.UUID) -> FollowUp:
-    followup = await repo.followup(followup_id)
-    if followup is None:
-        raise NotFound(f"No follow-up {followup_id}")
-    return followup
-
-
 async def complete_followup(repo: CustomerRepository, policy: domain.FollowUpPolicy, followup_id: uuid.UUID,
                             data: FollowUpComplete) -> FollowUp:
-    followup = await get_followup(repo, followup_id)
+    followup = await repo.get_visible(FollowUp, followup_id, missing=f"No follow-up {followup_id}")
     if followup.status != "open":
         raise Conflict(f"This follow-up is {followup.status}, not open")
     followup.status, followup.outcome, followup.note = "done", data.outcome, data.note

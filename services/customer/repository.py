@@ -98,10 +98,6 @@ class CustomerRepository(ScopedRepository):
 
     # --- vehicles, deliveries, visits ---------------------------------------------------------
 
-    async def vehicle(self, vin: str) -> Vehicle | None:
-        """The caller's file of a VIN; above dealer level, the most recently touched one."""
-        return await self._one(self.select(Vehicle).where(Vehicle.vin == vin).order_by(Vehicle.updated_at.desc()))
-
     async def dealer_vehicle(self, dealer_code: str, vin: str) -> Vehicle | None:
         return await self._one(self.select(Vehicle).where(Vehicle.dealer_code == dealer_code, Vehicle.vin == vin))
 
@@ -113,9 +109,6 @@ class CustomerRepository(ScopedRepository):
 
     async def vehicles_of(self, customer_id: uuid.UUID) -> list[Vehicle]:
         return list((await self.session.scalars(self.select(Vehicle).where(Vehicle.owner_customer_id == customer_id))).all())
-
-    async def visit(self, visit_id: uuid.UUID) -> ServiceVisit | None:
-        return await self._one(self.select(ServiceVisit).where(ServiceVisit.id == visit_id))
 
     async def visit_by_ro(self, dealer_code: str, ro_number: str) -> ServiceVisit | None:
         return await self._one(self.select(ServiceVisit).where(
@@ -133,9 +126,6 @@ class CustomerRepository(ScopedRepository):
 
     async def prospect(self, prospect_id: uuid.UUID) -> Prospect | None:
         return await self._one(self.select(Prospect).where(Prospect.id == prospect_id))
-
-    async def followup(self, followup_id: uuid.UUID) -> FollowUp | None:
-        return await self._one(self.select(FollowUp).where(FollowUp.id == followup_id))
 
     async def followups(self, where: FollowUpFilter, page: PageParams) -> tuple[list[FollowUp], str | None]:
         statement = self.select(FollowUp)
