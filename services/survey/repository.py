@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,15 +67,15 @@ class SurveyRepository(ScopedRepository):
 
     # --- surveys --------------------------------------------------------------------------------
 
-    def _surveys(self) -> Select[Any]:
-        return select(Survey).where(or_(
-            visible_to(Survey, self.principal), Survey.org_path.in_(ancestor_paths(self.principal.org_path))))
-
-    async def survey(self, survey_id: uuid.UUID) -> Survey | None:
-        return await self._first(self._surveys().where(Survey.id == survey_id))
+    def readable(self, model: Any) -> ColumnElement[bool]:
+        """A survey owned above the caller serves it too (read, never written: RLS holds writes
+        to the subtree)."""
+        if model is Survey:
+            return or_(visible_to(Survey, self.principal), Survey.org_path.in_(ancestor_paths(self.principal.org_path)))
+        return super().readable(model)
 
     async def surveys(self, kind: str | None, page: PageParams) -> tuple[list[Survey], str | None]:
-        statement = self._surveys()
+        statement = self.select(Survey)
         if kind:
             statement = statement.where(Survey.kind == kind)
         return await keyset_page(self.session, statement, Survey, page)
@@ -136,9 +136,6 @@ class SurveyRepository(ScopedRepository):
 
     # --- invitations ----------------------------------------------------------------------------
 
-    async def invitation(self, invitation_id: uuid.UUID) -> Invitation | None:
-        return await self._first(self.select(Invitation).where(Invitation.id == invitation_id))
-
     async def invitations(self, where: InvitationFilter, page: PageParams) -> tuple[list[Invitation], str | None]:
         statement = self.select(Invitation)
         for column, value in ((Invitation.survey_id, where.survey_id), (Invitation.dealer_code, where.dealer_code),
@@ -157,7 +154,7 @@ class SurveyRepository(ScopedRepository):
         deciding whether the caller may see an invitation's link."""
         if not survey_ids:
             return {}
-        rows = await self.session.execute(self._surveys().with_only_columns(Survey.id, Survey.org_path)
+        rows = await self.session.execute(self.select(Survey, Survey.id, Survey.org_path)
                                           .where(Survey.id.in_(survey_ids)))
         return {survey_id: org_path for survey_id, org_path in rows}
 

@@ -7,7 +7,6 @@ same answers returns the first result (a phone that retried); different answers 
 survey-already-answered.
 """
 
-import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +19,7 @@ from services.survey.schemas import PublicQuestion, PublicResponseRead, PublicSu
 from shared.db import utcnow
 from shared.events import CloudEvent
 from shared.pagination import PageParams
-from shared.problems import NotFound, Problem
+from shared.problems import Problem
 
 
 class LinkUnknown(Problem):
@@ -130,13 +129,6 @@ def to_read(response: SurveyResponse) -> ResponseRead:
         ro_number=response.ro_number, answers=response.answers,
         scores=scoring.rounded(response.scores), alerts=response.alerts, submitted_at=response.created_at,
     )
-
-
-async def get_response(repo: SurveyRepository, response_id: uuid.UUID) -> SurveyResponse:
-    response = await repo.response(response_id)
-    if response is None:
-        raise NotFound(f"No survey response {response_id}")
-    return response
 
 
 async def list_responses(repo: SurveyRepository, where: ResponseFilter,
