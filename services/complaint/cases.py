@@ -20,7 +20,7 @@ from shared.db import utcnow
 from shared.etag import etag_for, expected_version
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.pagination import PageParams
-from shared.problems import Conflict, Forbidden, NotFound, PreconditionFailed
+from shared.problems import Conflict, Forbidden, PreconditionFailed
 
 
 def to_read(case: Complaint, timeline: list[TimelineEntry] | None = None) -> ComplaintRead:
@@ -42,15 +42,8 @@ def entry(case: Complaint, actor: Principal, kind: str, at: datetime, *, note: s
                          data=data or {}, at=at)
 
 
-async def get_case(repo: ComplaintRepository, complaint_id: uuid.UUID) -> Complaint:
-    case = await repo.complaint(complaint_id)
-    if case is None:
-        raise NotFound(f"No complaint {complaint_id}")
-    return case
-
-
 async def read_case(repo: ComplaintRepository, complaint_id: uuid.UUID) -> ComplaintRead:
-    case = await get_case(repo, complaint_id)
+    case = await repo.get_visible(Complaint, complaint_id)
     return to_read(case, await repo.timeline(case.id))
 
 
@@ -66,7 +59,7 @@ async def claim(repo: ComplaintRepository, complaint_id: uuid.UUID, if_match: st
     `handlers_only`: a change only the handling organisation and those above it may make
     (403 for anyone else who sees the case, i.e. the dealer below an escalated case).
     """
-    case = await get_case(repo, complaint_id)
+    case = await repo.get_visible(Complaint, complaint_id)
     if handlers_only and not domain.may_handle(repo.principal.org_path, case.handling_org_path):
         raise Forbidden(f"The case is handled by {case.handling_org_code} since its escalation; "
                         "only that organisation and those above it may move, resolve or escalate it (comments are open)",
