@@ -97,7 +97,7 @@ class SurveyRepository(ScopedRepository):
     # --- consent --------------------------------------------------------------------------------
 
     async def consent(self, customer_id: uuid.UUID) -> CustomerConsent | None:
-        return await self.session.get(CustomerConsent, customer_id)
+        return await self._first(self.select(CustomerConsent).where(CustomerConsent.customer_id == customer_id))
 
     async def customer_of(self, customer_id: uuid.UUID, dealer_code: str) -> CustomerConsent | None:
         """The customer as a body names it: in the caller's subtree AND the named dealer's, else None.
