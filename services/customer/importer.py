@@ -1,4 +1,4 @@
-"""Bulk customer import: stream the body to a spool file, check rows, hand batches to `bulk`.
+"""Bulk customer import: stream the body to a spool file, check rows, hand batches to `repository_bulk`.
 
 CSV (`text/csv`): a header row naming customer fields: external_id, name, phone, email,
 birth_date (YYYY-MM-DD), city, consent_survey, consent_marketing,
@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.customer import bulk, domain
+from services.customer import domain, repository_bulk
 from services.customer.privacy import PiiView
 from shared.orgs import OrgInfo
 from shared.problems import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
@@ -154,7 +154,7 @@ def _checked_batches(rows: Iterator[tuple[int, dict[str, Any] | None, list[tuple
 async def import_customers(session: AsyncSession, dealer: OrgInfo, kind: str, body: Any, batch_rows: int,
                            view: PiiView) -> ImportOutcome:
     outcome = ImportOutcome()
-    writer = bulk.writer_for(session, dealer, view)
+    writer = repository_bulk.writer_for(session, dealer, view)
     await writer.start()
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="" if kind == "csv" else None)
     try:

@@ -1,7 +1,7 @@
 """Every SQL statement of the customer service's API, each filtered by the caller's org scope.
 
 A `CustomerRepository` is built for one principal; rows outside its subtree do not exist
-for it (the API answers 404, never 403). Bulk import SQL lives in `bulk.py`.
+for it (the API answers 404, never 403). Bulk import SQL lives in `repository_bulk.py`.
 """
 
 import uuid

@@ -10,8 +10,8 @@ from services.kpi.domain import KPIS, Agg
 from services.kpi.figures import ROLLUP_KPIS, Figures
 from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
+from services.kpi.repository_facts import FactStore
 from services.kpi.schemas import FirHeldOut, HeldOutVisit, SparedFix
-from services.kpi.store import FactStore
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.orgs import OrgDirectory, OrgInfo
