@@ -76,7 +76,7 @@ async def import_customers(
     dealer = await directory.dealer_for(repo.principal, dealer_code, in_query=True)
     body = await importer.spool(request.stream(), settings.import_max_bytes)
     try:
-        outcome = await importer.import_customers(repo.session, dealer, kind, body, settings.import_batch_rows,
+        outcome = await importer.import_customers(repo, dealer, kind, body, settings.import_batch_rows,
                                                   PiiView.of(repo.principal))
     except IntegrityError as exc:
         raise Conflict("Another write to this dealer's customers ran at the same time; send the file again") from exc

@@ -13,7 +13,10 @@ from sqlalchemy import ColumnElement, Select, extract, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.customer.models import TABLES, Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
+from services.customer.privacy import PiiView
+from services.customer.repository_bulk import ImportWriter, writer_for
 from shared import rls
+from shared.orgs import OrgInfo
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository
 
@@ -89,6 +92,11 @@ class CustomerRepository(ScopedRepository):
             setattr(customer, name, value)
         customer.version += 1
         await self.session.flush()
+
+    def import_writer(self, dealer: OrgInfo, view: PiiView) -> ImportWriter:
+        """The set-based writer of a customer import into `dealer`, which the caller reaches
+        (checked before: dealer_for). Its statements are keyed on that dealer's code."""
+        return writer_for(self.session, dealer, view)
 
     async def birthday_customers(self, month_days: list[tuple[int, int]]) -> list[Customer]:
         month, day = extract("month", Customer.birth_date), extract("day", Customer.birth_date)
