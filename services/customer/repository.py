@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, extract, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, extract, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.customer.models import TABLES, Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
@@ -162,13 +162,12 @@ class CustomerRepository(ScopedRepository):
 
     async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> None:
         """Erasure: notes may name the customer; open tasks about them no longer make sense."""
-        base = update(FollowUp).where(FollowUp.customer_id == customer_id, FollowUp.org_path.startswith(self.principal.org_path, autoescape=True))
+        base = self.update(FollowUp).where(FollowUp.customer_id == customer_id)
         await self.session.execute(base.values(note=None))
         await self.session.execute(base.where(FollowUp.status == "open").values(status="cancelled", updated_at=now))
 
     async def forget_customer_in_vehicles(self, customer_id: uuid.UUID) -> None:
-        statement = update(Vehicle).where(Vehicle.owner_customer_id == customer_id,
-                                          Vehicle.org_path.startswith(self.principal.org_path, autoescape=True))
+        statement = self.update(Vehicle).where(Vehicle.owner_customer_id == customer_id)
         await self.session.execute(statement.values(plate=None))
 
     # --- what a KPI rebuild replays (a system principal's repository sees every dealer) ------
