@@ -60,5 +60,5 @@ async def revoke_key(keys: ApiKeyRepository, key_id: uuid.UUID) -> ApiKey:
         raise NotFound(f"No API key {key_id} in your subtree")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        await keys.session.flush()
+        await keys.flush()
     return key

@@ -91,5 +91,5 @@ async def revoke_created_by(clients: OAuthClientRepository, subject: str) -> lis
             client.revoked_at = utcnow()
             revoked.append(client.client_id)
             pending.append(SUBJECT_PREFIX + client.client_id)
-        await clients.session.flush()
+        await clients.flush()
     return revoked

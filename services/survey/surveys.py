@@ -91,7 +91,7 @@ async def update_survey(repo: SurveyRepository, survey_id: uuid.UUID, data: Surv
     survey.draft_changed = True
     survey.version += 1
     survey.updated_at = utcnow()
-    await repo.session.flush()
+    await repo.flush()
     return survey
 
 
@@ -109,7 +109,7 @@ async def publish(repo: SurveyRepository, survey_id: uuid.UUID) -> tuple[Survey,
     survey.published_version = number
     survey.draft_changed = False
     survey.version += 1
-    await repo.session.flush()
+    await repo.flush()
     return survey, version
 
 
