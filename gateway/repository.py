@@ -3,8 +3,6 @@ its subtree; lookups that must see the whole tree (login, key check, code unique
 done with `shared.auth.system_principal()`, so they say so where they are called.
 """
 
-import uuid
-
 from sqlalchemy import select
 
 from gateway.models import ApiKey, OAuthClient, Org, User
@@ -35,9 +33,6 @@ class OrgRepository(ScopedRepository):
 
 
 class ApiKeyRepository(ScopedRepository):
-    async def get(self, key_id: uuid.UUID) -> ApiKey | None:
-        return await self.session.scalar(self.select(ApiKey).where(ApiKey.id == key_id))
-
     async def active_by_hash(self, key_hash: str) -> tuple[ApiKey, Org] | None:
         statement = (
             self.select(ApiKey, ApiKey, Org)
@@ -69,9 +64,6 @@ class UserRepository(ScopedRepository):
 
 
 class OAuthClientRepository(ScopedRepository):
-    async def get(self, client_id: str) -> OAuthClient | None:
-        return await self.session.scalar(self.select(OAuthClient).where(OAuthClient.client_id == client_id))
-
     async def page(self, params: PageParams) -> tuple[list[OAuthClient], str | None]:
         return await keyset_page(self.session, self.select(OAuthClient), OAuthClient, params)
 

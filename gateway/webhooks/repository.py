@@ -18,10 +18,6 @@ CLAIM_LEASE_SECONDS = 120
 
 
 class WebhookRepository(ScopedRepository):
-    async def get(self, subscription_id: uuid.UUID) -> WebhookSubscription | None:
-        return await self.session.scalar(
-            self.select(WebhookSubscription).where(WebhookSubscription.id == subscription_id))
-
     async def page(self, params: PageParams) -> tuple[list[WebhookSubscription], str | None]:
         return await keyset_page(self.session, self.select(WebhookSubscription), WebhookSubscription, params)
 

@@ -17,7 +17,7 @@ from shared.contracts import customer as customer_contract
 from shared.contracts import survey as survey_contract
 from shared.events import CloudEvent
 from shared.outbox import subscribers_for
-from shared.problems import NotFound, UnprocessableContent
+from shared.problems import UnprocessableContent
 
 
 def new_secret() -> str:
@@ -39,10 +39,8 @@ async def create_subscription(orgs: OrgRepository, hooks: WebhookRepository, dat
 
 
 async def visible_subscription(hooks: WebhookRepository, subscription_id: uuid.UUID) -> WebhookSubscription:
-    subscription = await hooks.get(subscription_id)
-    if subscription is None:
-        raise NotFound(f"No webhook {subscription_id} in your subtree")
-    return subscription
+    return await hooks.get_visible(WebhookSubscription, subscription_id,
+                                   missing=f"No webhook {subscription_id} in your subtree")
 
 
 def ancestor_paths(path: str) -> list[str]:
