@@ -37,10 +37,16 @@ class WebhookRepository(ScopedRepository):
         await self.session.flush()
 
     async def enabled_at(self, paths: list[str]) -> list[WebhookSubscription]:
-        """Enabled subscriptions of exactly these org paths (an event's org and its ancestors)."""
+        """Enabled subscriptions of exactly these org paths (an event's org and its ancestors).
+        The fan-out asks as the system principal: an event's subscribers sit anywhere above it."""
         statement = self.select(WebhookSubscription).where(
             WebhookSubscription.org_path.in_(paths), WebhookSubscription.enabled.is_(True))
         return list((await self.session.scalars(statement)).all())
+
+    async def queue(self, deliveries: list[WebhookDelivery]) -> None:
+        """Queue deliveries for the dispatcher, in the consumed event's transaction."""
+        self.session.add_all(deliveries)
+        await self.session.flush()
 
 
 @dataclass(frozen=True)

@@ -89,17 +89,16 @@ async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
     paths = receiving_paths(event, path)
     if not paths:
         return
-    candidates = await WebhookRepository(session, system_principal()).enabled_at(paths)
+    hooks = WebhookRepository(session, system_principal())
+    candidates = await hooks.enabled_at(paths)
     by_pattern: dict[str, list[str]] = {}
     for subscription in candidates:
         for pattern in subscription.event_types:
             by_pattern.setdefault(pattern, []).append(str(subscription.id))
     matched = set(subscribers_for(event.type, by_pattern))
     payload = webhook_payload(event)
-    for subscription in candidates:
-        if str(subscription.id) in matched:
-            session.add(WebhookDelivery(
-                subscription_id=subscription.id, org_path=subscription.org_path, event_id=event.id,
-                event_type=event.type, payload=payload, history=[],
-            ))
-    await session.flush()
+    await hooks.queue([
+        WebhookDelivery(subscription_id=subscription.id, org_path=subscription.org_path, event_id=event.id,
+                        event_type=event.type, payload=payload, history=[])
+        for subscription in candidates if str(subscription.id) in matched
+    ])
