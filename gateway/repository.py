@@ -23,7 +23,7 @@ class OrgRepository(ScopedRepository):
         return list((await self.session.scalars(statement.order_by(Org.org_path).limit(limit))).all())
 
     async def code_taken(self, code: str) -> bool:
-        # Codes are unique across the whole tree, whoever asks.
+        """Codes are unique across the whole tree, whoever asks: reads past the caller's subtree."""
         return await self.session.scalar(select(Org.id).where(Org.code == code)) is not None
 
     async def add(self, org: Org) -> Org:
@@ -55,6 +55,7 @@ class UserRepository(ScopedRepository):
         return (row[0], row[1]) if row else None
 
     async def username_taken(self, username: str) -> bool:
+        """Usernames are unique across the whole tree, whoever asks: reads past the caller's subtree."""
         return await self.session.scalar(select(User.id).where(User.username == username)) is not None
 
     async def add(self, user: User) -> User:

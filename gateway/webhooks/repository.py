@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import WebhookDelivery, WebhookSubscription
@@ -32,7 +32,7 @@ class WebhookRepository(ScopedRepository):
 
     async def remove(self, subscription: WebhookSubscription) -> None:
         # Explicit, not only ON DELETE CASCADE: SQLite enforces it only with foreign_keys on.
-        await self.session.execute(delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id))
+        await self.session.execute(self.delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id))
         await self.session.delete(subscription)
         await self.session.flush()
 

@@ -102,7 +102,7 @@ class ComplaintRepository(ScopedRepository):
         return list((await self.session.scalars(self.select(Complaint).where(Complaint.customer_id == customer_id))).all())
 
     async def blank_timeline_notes(self, complaint_id: uuid.UUID) -> None:
-        await self.session.execute(update(TimelineEntry).where(
+        await self.session.execute(self.update(TimelineEntry).where(
             TimelineEntry.complaint_id == complaint_id, TimelineEntry.note.is_not(None)).values(note=""))
 
     # --- SLA ------------------------------------------------------------------------------------

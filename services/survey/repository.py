@@ -68,10 +68,10 @@ class SurveyRepository(ScopedRepository):
     # --- surveys --------------------------------------------------------------------------------
 
     def readable(self, model: Any) -> ColumnElement[bool]:
-        """A survey owned above the caller serves it too (read, never written: RLS holds writes
-        to the subtree)."""
-        if model is Survey:
-            return or_(visible_to(Survey, self.principal), Survey.org_path.in_(ancestor_paths(self.principal.org_path)))
+        """A survey (and its versions) owned above the caller serves it too: read, never
+        written (row-level security holds writes to the subtree)."""
+        if model is Survey or model is SurveyVersion:
+            return or_(visible_to(model, self.principal), model.org_path.in_(ancestor_paths(self.principal.org_path)))
         return super().readable(model)
 
     async def surveys(self, kind: str | None, page: PageParams) -> tuple[list[Survey], str | None]:
@@ -81,17 +81,17 @@ class SurveyRepository(ScopedRepository):
         return await keyset_page(self.session, statement, Survey, page)
 
     async def survey_with_code(self, org_path: str, code: str) -> Survey | None:
-        return await self._first(select(Survey).where(Survey.org_path == org_path, Survey.code == code))
+        return await self._first(self.select(Survey).where(Survey.org_path == org_path, Survey.code == code))
 
     async def version(self, survey_id: uuid.UUID, number: int) -> SurveyVersion | None:
-        return await self._first(select(SurveyVersion).where(
+        return await self._first(self.select(SurveyVersion).where(
             SurveyVersion.survey_id == survey_id, SurveyVersion.number == number))
 
     async def nearest_published(self, dealer_path: str, *, kind: str, template: str) -> Survey | None:
         """The published survey from `template` owned nearest above the dealer (its own first)."""
         return await self._first(
-            select(Survey).where(Survey.org_path.in_(ancestor_paths(dealer_path)), Survey.kind == kind,
-                                 Survey.template == template, Survey.published_version.is_not(None))
+            self.select(Survey).where(Survey.org_path.in_(ancestor_paths(dealer_path)), Survey.kind == kind,
+                                      Survey.template == template, Survey.published_version.is_not(None))
             .order_by(func.length(Survey.org_path).desc(), Survey.created_at))
 
     # --- consent --------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ class SurveyRepository(ScopedRepository):
         return {survey_id: org_path for survey_id, org_path in rows}
 
     async def invitation_from(self, source_key: str) -> Invitation | None:
-        return await self._first(select(Invitation).where(Invitation.source_key == source_key))
+        return await self._first(self.select(Invitation).where(Invitation.source_key == source_key))
 
     async def _claim(self, statement: Select[Any]) -> list[Invitation]:
         if self.session.bind.dialect.name == "postgresql":
