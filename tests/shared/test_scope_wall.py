@@ -127,6 +127,43 @@ def violations(source: str, path: str) -> list[Violation]:
     return sorted(set(found), key=lambda v: v.line)
 
 
+def unexplained_crossings(source: str, path: str) -> list[Violation]:
+    """In a repository module, the statements not built by the base's scoped `select`,
+    `update`, `delete` (so they may cross the tree) whose method does not say why: a method
+    docstring, or the docstring of a class that acts for the system as a whole (not a
+    ScopedRepository: the token door, the dispatcher's queue, the KPI fact store)."""
+    tree = ast.parse(source, path)
+    constructors, modules = _sqlalchemy_names(tree)
+    found: list[Violation] = []
+
+    def builds(node: ast.AST) -> ast.Call | None:
+        for call in ast.walk(node):
+            if not isinstance(call, ast.Call):
+                continue
+            func = call.func
+            if isinstance(func, ast.Name) and func.id in constructors:
+                return call
+            if (isinstance(func, ast.Attribute) and func.attr in STATEMENTS and isinstance(func.value, ast.Name)
+                    and func.value.id in modules | {"dialect"}):
+                return call
+            if isinstance(func, ast.Attribute) and func.attr == "get" and _is_session(func.value, set()):
+                return call  # by primary key, past any filter
+        return None
+
+    def visit(body: list[ast.stmt], owner: ast.ClassDef | None) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                visit(node.body, node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (call := builds(node)):
+                scoped = owner is not None and any(getattr(base, "id", None) == "ScopedRepository" for base in owner.bases)
+                explained = ast.get_docstring(node) or (owner is not None and not scoped and ast.get_docstring(owner))
+                if not explained:
+                    found.append(Violation(path, call.lineno, f"{node.name}() builds an unscoped statement without saying why"))
+
+    visit(tree.body, None)
+    return found
+
+
 def source_files() -> list[Path]:
     return sorted(path for path in ROOT.rglob("*.py")
                   if not SKIPPED_DIRS.intersection(path.relative_to(ROOT).parts[:-1]))
@@ -136,6 +173,12 @@ def test_no_statement_or_session_outside_repositories_migrations_and_plumbing() 
     found = [str(v) for path in source_files()
              for v in violations(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())]
     assert found == [], "SQL outside the database homes (see shared/scope.py):\n" + "\n".join(found)
+
+
+def test_a_repository_statement_that_may_cross_the_tree_says_why() -> None:
+    found = [str(v) for path in source_files() if is_repository(path.relative_to(ROOT).as_posix())
+             for v in unexplained_crossings(path.read_text(encoding="utf-8"), path.relative_to(ROOT).as_posix())]
+    assert found == [], "Use the base's scoped statements, or say why the method crosses the tree:\n" + "\n".join(found)
 
 
 def test_the_walk_sees_the_services_and_the_gateway() -> None:
@@ -199,3 +242,25 @@ def test_a_model_may_write_an_index_condition_as_text_but_not_a_query() -> None:
 
 def test_a_file_named_like_plumbing_elsewhere_is_not_plumbing() -> None:
     assert _whats("from sqlalchemy import text\ntext('SELECT 1')\n", "services/customer/db.py") != []
+
+
+REPO = "services/customer/repository.py"
+
+
+def test_an_unexplained_crossing_in_a_scoped_repository_is_found() -> None:
+    source = ("from sqlalchemy import select\nclass R(ScopedRepository):\n"
+              "    \"\"\"Every query of R.\"\"\"\n"
+              "    async def f(self):\n        return await self.session.scalar(select(X))\n"
+              "    async def g(self):\n        return await self.session.get(X, 1)\n")
+    assert [v.what for v in unexplained_crossings(source, REPO)] == [
+        "f() builds an unscoped statement without saying why", "g() builds an unscoped statement without saying why"]
+
+
+def test_a_scoped_or_explained_statement_passes() -> None:
+    source = ("from sqlalchemy import select\nclass R(ScopedRepository):\n"
+              "    async def f(self):\n        return await self.session.scalar(self.select(X))\n"
+              "    async def g(self):\n        \"\"\"Codes are unique across the tree.\"\"\"\n"
+              "        return await self.session.scalar(select(X))\n"
+              "class Queue:\n    \"\"\"The dispatcher acts for the system.\"\"\"\n"
+              "    async def h(self):\n        return await self.session.scalar(select(X))\n")
+    assert unexplained_crossings(source, REPO) == []
