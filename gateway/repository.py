@@ -34,6 +34,7 @@ class OrgRepository(ScopedRepository):
 
 class ApiKeyRepository(ScopedRepository):
     async def active_by_hash(self, key_hash: str) -> tuple[ApiKey, Org] | None:
+        """The key check: asked as the system principal (the whole tree), since a key may be any org's."""
         statement = (
             self.select(ApiKey, ApiKey, Org)
             .join(Org, Org.code == ApiKey.org_code)
@@ -50,6 +51,7 @@ class ApiKeyRepository(ScopedRepository):
 
 class UserRepository(ScopedRepository):
     async def by_username(self, username: str) -> tuple[User, Org] | None:
+        """The login: asked as the system principal (the whole tree), since a user may be any org's."""
         statement = self.select(User, User, Org).join(Org, Org.code == User.org_code).where(User.username == username)
         row = (await self.session.execute(statement)).first()
         return (row[0], row[1]) if row else None
@@ -73,6 +75,8 @@ class OAuthClientRepository(ScopedRepository):
         return list((await self.session.scalars(statement)).all())
 
     async def active_by_client_id(self, client_id: str) -> tuple[OAuthClient, Org] | None:
+        """The token endpoint and the client check: asked as the system principal (the whole tree),
+        since a client may be any org's."""
         statement = (
             self.select(OAuthClient, OAuthClient, Org)
             .join(Org, Org.code == OAuthClient.org_code)
