@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from gateway import api, dashboard, internal, survey_page, view360
 from gateway.authn import Authenticator
@@ -30,7 +29,7 @@ from gateway.webhooks.consumer import WebhookConsumer
 from gateway.webhooks.dispatcher import Dispatcher
 from shared.auth import TokenVerifier
 from shared.consumer import internal_events_router
-from shared.db import create_engine, refuse_superuser, session_factory
+from shared.db import create_engine, ping, refuse_superuser, session_factory
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
@@ -81,8 +80,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.add_exception_handler(OAuthError, oauth_error_response)
 
     async def database() -> None:
-        async with app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await ping(app.state.engine)
 
     metrics = RequestMetrics(settings.service_name)
     app.include_router(health_router(metrics, [database]))

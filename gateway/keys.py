@@ -15,7 +15,6 @@ from gateway.schemas import ApiKeyCreate
 from gateway.scopes import check_grant
 from shared.auth import Principal
 from shared.db import utcnow
-from shared.problems import NotFound
 
 KEY_PREFIX = "csk_"
 
@@ -55,10 +54,8 @@ async def issue_key(keys: ApiKeyRepository, org: Org, name: str, scopes: list[st
 
 async def revoke_key(keys: ApiKeyRepository, key_id: uuid.UUID) -> ApiKey:
     """Revoke a key in the caller's subtree (gateway.revocation also takes down what it made)."""
-    key = await keys.get(key_id)
-    if key is None:
-        raise NotFound(f"No API key {key_id} in your subtree")
+    key = await keys.get_visible(ApiKey, key_id, missing=f"No API key {key_id} in your subtree")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        await keys.session.flush()
+        await keys.flush()
     return key

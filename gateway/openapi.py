@@ -39,7 +39,7 @@ class ServiceDocuments:
         self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
     async def all(self) -> dict[str, dict[str, Any]]:
-        names = [u.name for u in self._upstreams.by_name.values() if u.session is not None]
+        names = [u.name for u in self._upstreams.by_name.values() if u.client is not None]
         docs = await asyncio.gather(*(self._get(self._upstreams[name]) for name in names))
         return {name: doc for name, doc in zip(names, docs) if doc is not None}
 
@@ -54,9 +54,9 @@ class ServiceDocuments:
 
 
 async def _fetch(upstream: Upstream) -> dict[str, Any] | None:
-    assert upstream.session is not None
+    assert upstream.client is not None
     try:
-        async with upstream.session.get(upstream.base_url + "/openapi.json", timeout=FETCH_TIMEOUT) as response:
+        async with upstream.client.get(upstream.base_url + "/openapi.json", timeout=FETCH_TIMEOUT) as response:
             if response.status == 200:
                 return await response.json(content_type=None)
             logger.warning("openapi of %s answered %s", upstream.name, response.status)

@@ -4,7 +4,7 @@ from gateway.models import Org
 from gateway.repository import OrgRepository
 from gateway.schemas import OrgCreate
 from shared.auth import Principal
-from shared.problems import Conflict, NotFound, UnprocessableContent
+from shared.problems import Conflict, UnprocessableContent
 from shared.types import org_path
 
 # A dealer may hang directly under a manufacturer (factory-owned outlets, small markets).
@@ -36,10 +36,8 @@ async def create_org(repo: OrgRepository, data: OrgCreate) -> Org:
 
 async def visible_org(repo: OrgRepository, code: str) -> Org:
     """The org, if it lies in the caller's subtree; any other org is answered as missing."""
-    org = await repo.get(code.strip().upper())
-    if org is None:
-        raise NotFound(f"No organisation '{code}' in your subtree")
-    return org
+    return await repo.get_visible(Org, code.strip().upper(), key=Org.code,
+                                  missing=f"No organisation '{code}' in your subtree")
 
 
 async def named_org(repo: OrgRepository, code: str, field: str = "org_code") -> Org:

@@ -87,7 +87,7 @@ async def _forward(scope: Scope, receive: Receive, send: Send, state, service: s
         headers[INTERNAL_HEADER] = state.authenticator.internal_token(principal)
     headers.pop("authorization", None)
     upstream: Upstream = state.upstreams[service]
-    if upstream.session is None:
+    if upstream.client is None:
         raise ServiceUnavailable(f"The {service} service is not deployed")
     limit = body_limit(path, state.settings)
     length = declared_length(scope)
@@ -96,7 +96,7 @@ async def _forward(scope: Scope, receive: Receive, send: Send, state, service: s
     body = await _request_body(scope, receive, length, limit)
     url = URL(upstream.base_url + scope["raw_path"].decode("latin-1") + _query(scope), encoded=True)
     try:
-        async with upstream.session.request(scope["method"], url, headers=headers, data=body,
+        async with upstream.client.request(scope["method"], url, headers=headers, data=body,
                                             allow_redirects=False) as response:
             await _send_response(response, send)
     except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError) as exc:

@@ -3,8 +3,6 @@ its subtree; lookups that must see the whole tree (login, key check, code unique
 done with `shared.auth.system_principal()`, so they say so where they are called.
 """
 
-import uuid
-
 from sqlalchemy import select
 
 from gateway.models import ApiKey, OAuthClient, Org, User
@@ -25,7 +23,7 @@ class OrgRepository(ScopedRepository):
         return list((await self.session.scalars(statement.order_by(Org.org_path).limit(limit))).all())
 
     async def code_taken(self, code: str) -> bool:
-        # Codes are unique across the whole tree, whoever asks.
+        """Codes are unique across the whole tree, whoever asks: reads past the caller's subtree."""
         return await self.session.scalar(select(Org.id).where(Org.code == code)) is not None
 
     async def add(self, org: Org) -> Org:
@@ -35,10 +33,8 @@ class OrgRepository(ScopedRepository):
 
 
 class ApiKeyRepository(ScopedRepository):
-    async def get(self, key_id: uuid.UUID) -> ApiKey | None:
-        return await self.session.scalar(self.select(ApiKey).where(ApiKey.id == key_id))
-
     async def active_by_hash(self, key_hash: str) -> tuple[ApiKey, Org] | None:
+        """The key check: asked as the system principal (the whole tree), since a key may be any org's."""
         statement = (
             self.select(ApiKey, ApiKey, Org)
             .join(Org, Org.code == ApiKey.org_code)
@@ -55,11 +51,13 @@ class ApiKeyRepository(ScopedRepository):
 
 class UserRepository(ScopedRepository):
     async def by_username(self, username: str) -> tuple[User, Org] | None:
+        """The login: asked as the system principal (the whole tree), since a user may be any org's."""
         statement = self.select(User, User, Org).join(Org, Org.code == User.org_code).where(User.username == username)
         row = (await self.session.execute(statement)).first()
         return (row[0], row[1]) if row else None
 
     async def username_taken(self, username: str) -> bool:
+        """Usernames are unique across the whole tree, whoever asks: reads past the caller's subtree."""
         return await self.session.scalar(select(User.id).where(User.username == username)) is not None
 
     async def add(self, user: User) -> User:
@@ -69,9 +67,6 @@ class UserRepository(ScopedRepository):
 
 
 class OAuthClientRepository(ScopedRepository):
-    async def get(self, client_id: str) -> OAuthClient | None:
-        return await self.session.scalar(self.select(OAuthClient).where(OAuthClient.client_id == client_id))
-
     async def page(self, params: PageParams) -> tuple[list[OAuthClient], str | None]:
         return await keyset_page(self.session, self.select(OAuthClient), OAuthClient, params)
 
@@ -80,6 +75,8 @@ class OAuthClientRepository(ScopedRepository):
         return list((await self.session.scalars(statement)).all())
 
     async def active_by_client_id(self, client_id: str) -> tuple[OAuthClient, Org] | None:
+        """The token endpoint and the client check: asked as the system principal (the whole tree),
+        since a client may be any org's."""
         statement = (
             self.select(OAuthClient, OAuthClient, Org)
             .join(Org, Org.code == OAuthClient.org_code)

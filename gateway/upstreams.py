@@ -43,7 +43,7 @@ def is_public(path: str) -> bool:
 class Upstream:
     name: str
     base_url: str | None  # None: the service is not deployed
-    session: aiohttp.ClientSession | None = None
+    client: aiohttp.ClientSession | None = None  # an HTTP client, not a database session
 
 
 class Upstreams:
@@ -74,7 +74,7 @@ class Upstreams:
                 # service is closing at that moment.
                 keepalive_timeout=4.0,
             )
-            upstream.session = aiohttp.ClientSession(
+            upstream.client = aiohttp.ClientSession(
                 connector=connector, timeout=timeout,
                 # Bytes pass through untouched (compressed stays compressed), no cookies are
                 # kept between callers, and nothing is added the caller did not send.
@@ -84,6 +84,6 @@ class Upstreams:
 
     async def close(self) -> None:
         for upstream in self.by_name.values():
-            if upstream.session is not None:
-                await upstream.session.close()
-                upstream.session = None
+            if upstream.client is not None:
+                await upstream.client.close()
+                upstream.client = None

@@ -84,10 +84,10 @@ def _items(body: Any) -> list[dict[str, Any]]:
 
 async def _get(upstream: Upstream, path: str, query: dict[str, str], headers: dict[str, str],
                timeout: aiohttp.ClientTimeout) -> Any:
-    if upstream.session is None:
+    if upstream.client is None:
         raise PartFailed(None)
     try:
-        async with upstream.session.get(upstream.base_url + path, params=query, headers=headers,
+        async with upstream.client.get(upstream.base_url + path, params=query, headers=headers,
                                         timeout=timeout) as response:
             if response.status != 200:
                 raise PartFailed(response.status)

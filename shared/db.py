@@ -103,6 +103,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+async def ping(engine: AsyncEngine) -> None:
+    """The readiness check's question: does the database answer? Raises when it does not."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
 class SuperuserRefused(RuntimeError):
     """The process would connect as a role that row-level security does not bind."""
 

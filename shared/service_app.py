@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from sqlalchemy import MetaData, Table, text
+from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import INTERNAL_HEADER, TokenVerifier
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
-from shared.db import create_engine, refuse_superuser, session_factory
+from shared.db import create_engine, ping, refuse_superuser, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.jobs import PeriodicJob
 from shared.logs import RequestIdMiddleware, configure_logging
@@ -100,8 +100,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     install_problem_handlers(app)
 
     async def database() -> None:
-        async with app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await ping(app.state.engine)
 
     metrics = RequestMetrics(settings.service_name)
     app.include_router(health_router(metrics, [database]))

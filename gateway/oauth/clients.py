@@ -68,10 +68,10 @@ async def authenticate_client(clients: OAuthClientRepository, client_id: str, se
 async def visible_client(clients: OAuthClientRepository, client_id: str) -> OAuthClient:
     # Not the shape of a client id: unknown, without asking the database (a NUL would be a
     # 422 from PostgreSQL and a miss on SQLite).
-    client = await clients.get(client_id) if CLIENT_ID.match(client_id) else None
-    if client is None:
-        raise NotFound(f"No OAuth client {client_id} in your subtree")
-    return client
+    missing = f"No OAuth client {client_id} in your subtree"
+    if not CLIENT_ID.match(client_id):
+        raise NotFound(missing)
+    return await clients.get_visible(OAuthClient, client_id, key=OAuthClient.client_id, missing=missing)
 
 
 async def revoke_client(clients: OAuthClientRepository, client_id: str) -> list[str]:
@@ -91,5 +91,5 @@ async def revoke_created_by(clients: OAuthClientRepository, subject: str) -> lis
             client.revoked_at = utcnow()
             revoked.append(client.client_id)
             pending.append(SUBJECT_PREFIX + client.client_id)
-        await clients.session.flush()
+        await clients.flush()
     return revoked

@@ -45,13 +45,13 @@ def _path(token: str) -> str:
 
 async def _call(state: Any, method: str, path: str, body: dict[str, Any] | None, client_host: str) -> Reply:
     upstream = state.upstreams["survey"]
-    if upstream.session is None:
+    if upstream.client is None:
         raise SurveyUnavailable("not deployed")
     headers = {"accept": "application/json", "x-forwarded-for": client_host}
     if request_id := structlog.contextvars.get_contextvars().get("request_id"):
         headers["x-request-id"] = request_id
     try:
-        async with upstream.session.request(method, URL(upstream.base_url + path, encoded=True), json=body,
+        async with upstream.client.request(method, URL(upstream.base_url + path, encoded=True), json=body,
                                             headers=headers, timeout=TIMEOUT, allow_redirects=False) as response:
             payload = await response.json(content_type=None)
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:

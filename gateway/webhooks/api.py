@@ -39,7 +39,7 @@ async def list_webhooks(caller: WebhookAdmin, session: SessionDep, paging: Pagin
 async def delete_webhook(webhook_id: uuid.UUID, caller: WebhookAdmin, session: SessionDep) -> Response:
     """Delete a webhook and its delivery history; nothing more is sent to it."""
     hooks = WebhookRepository(session, caller)
-    await hooks.delete(await subscriptions.visible_subscription(hooks, webhook_id))
+    await hooks.remove(await subscriptions.visible_subscription(hooks, webhook_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

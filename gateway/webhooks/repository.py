@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import WebhookDelivery, WebhookSubscription
@@ -18,10 +18,6 @@ CLAIM_LEASE_SECONDS = 120
 
 
 class WebhookRepository(ScopedRepository):
-    async def get(self, subscription_id: uuid.UUID) -> WebhookSubscription | None:
-        return await self.session.scalar(
-            self.select(WebhookSubscription).where(WebhookSubscription.id == subscription_id))
-
     async def page(self, params: PageParams) -> tuple[list[WebhookSubscription], str | None]:
         return await keyset_page(self.session, self.select(WebhookSubscription), WebhookSubscription, params)
 
@@ -34,17 +30,23 @@ class WebhookRepository(ScopedRepository):
         await self.session.flush()
         return subscription
 
-    async def delete(self, subscription: WebhookSubscription) -> None:
+    async def remove(self, subscription: WebhookSubscription) -> None:
         # Explicit, not only ON DELETE CASCADE: SQLite enforces it only with foreign_keys on.
-        await self.session.execute(delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id))
+        await self.session.execute(self.delete(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id))
         await self.session.delete(subscription)
         await self.session.flush()
 
     async def enabled_at(self, paths: list[str]) -> list[WebhookSubscription]:
-        """Enabled subscriptions of exactly these org paths (an event's org and its ancestors)."""
+        """Enabled subscriptions of exactly these org paths (an event's org and its ancestors).
+        The fan-out asks as the system principal: an event's subscribers sit anywhere above it."""
         statement = self.select(WebhookSubscription).where(
             WebhookSubscription.org_path.in_(paths), WebhookSubscription.enabled.is_(True))
         return list((await self.session.scalars(statement)).all())
+
+    async def queue(self, deliveries: list[WebhookDelivery]) -> None:
+        """Queue deliveries for the dispatcher, in the consumed event's transaction."""
+        self.session.add_all(deliveries)
+        await self.session.flush()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from shared.contracts import customer as customer_contract
 from shared.contracts import survey as survey_contract
 from shared.events import CloudEvent
 from shared.outbox import subscribers_for
-from shared.problems import NotFound, UnprocessableContent
+from shared.problems import UnprocessableContent
 
 
 def new_secret() -> str:
@@ -39,10 +39,8 @@ async def create_subscription(orgs: OrgRepository, hooks: WebhookRepository, dat
 
 
 async def visible_subscription(hooks: WebhookRepository, subscription_id: uuid.UUID) -> WebhookSubscription:
-    subscription = await hooks.get(subscription_id)
-    if subscription is None:
-        raise NotFound(f"No webhook {subscription_id} in your subtree")
-    return subscription
+    return await hooks.get_visible(WebhookSubscription, subscription_id,
+                                   missing=f"No webhook {subscription_id} in your subtree")
 
 
 def ancestor_paths(path: str) -> list[str]:
@@ -91,17 +89,16 @@ async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
     paths = receiving_paths(event, path)
     if not paths:
         return
-    candidates = await WebhookRepository(session, system_principal()).enabled_at(paths)
+    hooks = WebhookRepository(session, system_principal())
+    candidates = await hooks.enabled_at(paths)
     by_pattern: dict[str, list[str]] = {}
     for subscription in candidates:
         for pattern in subscription.event_types:
             by_pattern.setdefault(pattern, []).append(str(subscription.id))
     matched = set(subscribers_for(event.type, by_pattern))
     payload = webhook_payload(event)
-    for subscription in candidates:
-        if str(subscription.id) in matched:
-            session.add(WebhookDelivery(
-                subscription_id=subscription.id, org_path=subscription.org_path, event_id=event.id,
-                event_type=event.type, payload=payload, history=[],
-            ))
-    await session.flush()
+    await hooks.queue([
+        WebhookDelivery(subscription_id=subscription.id, org_path=subscription.org_path, event_id=event.id,
+                        event_type=event.type, payload=payload, history=[])
+        for subscription in candidates if str(subscription.id) in matched
+    ])

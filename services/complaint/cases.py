@@ -20,7 +20,7 @@ from shared.db import utcnow
 from shared.etag import etag_for, expected_version
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.pagination import PageParams
-from shared.problems import Conflict, Forbidden, NotFound, PreconditionFailed
+from shared.problems import Conflict, Forbidden, PreconditionFailed
 
 
 def to_read(case: Complaint, timeline: list[TimelineEntry] | None = None) -> ComplaintRead:
@@ -42,15 +42,8 @@ def entry(case: Complaint, actor: Principal, kind: str, at: datetime, *, note: s
                          data=data or {}, at=at)
 
 
-async def get_case(repo: ComplaintRepository, complaint_id: uuid.UUID) -> Complaint:
-    case = await repo.complaint(complaint_id)
-    if case is None:
-        raise NotFound(f"No complaint {complaint_id}")
-    return case
-
-
 async def read_case(repo: ComplaintRepository, complaint_id: uuid.UUID) -> ComplaintRead:
-    case = await get_case(repo, complaint_id)
+    case = await repo.get_visible(Complaint, complaint_id)
     return to_read(case, await repo.timeline(case.id))
 
 
@@ -66,7 +59,7 @@ async def claim(repo: ComplaintRepository, complaint_id: uuid.UUID, if_match: st
     `handlers_only`: a change only the handling organisation and those above it may make
     (403 for anyone else who sees the case, i.e. the dealer below an escalated case).
     """
-    case = await get_case(repo, complaint_id)
+    case = await repo.get_visible(Complaint, complaint_id)
     if handlers_only and not domain.may_handle(repo.principal.org_path, case.handling_org_path):
         raise Forbidden(f"The case is handled by {case.handling_org_code} since its escalation; "
                         "only that organisation and those above it may move, resolve or escalate it (comments are open)",
@@ -111,7 +104,7 @@ async def open_case(repo: ComplaintRepository, directory: OrgDirectory, settings
         # writers racing for one response also meet here. Either way: a conflict, not a 500.
         raise Conflict("A case is already open for this survey response",
                        errors=[{"field": "survey_response_id", "message": "already has a case"}]) from exc
-    await events.opened(repo.session, case)
+    await repo.publish(events.opened(case))
     if reason := domain.escalation_reason_for_new_case(case.priority):
         await escalate_one_level(repo, directory, case, reason, "priority", now)
     await quality.check(repo, settings, case, now)
@@ -131,7 +124,7 @@ async def escalate_one_level(repo: ComplaintRepository, directory: OrgDirectory,
     await repo.add(entry(case, repo.principal, "escalated", now, note=reason,
                          data={"from_org_code": from_code, "to_org_code": parent.code, "trigger": trigger,
                                "level": case.escalation_level}))
-    await events.escalated(repo.session, case, from_code, reason, trigger, now)
+    await repo.publish(events.escalated(case, from_code, reason, trigger, now))
     return True
 
 

@@ -1,20 +1,19 @@
-"""What the complaint service publishes: CloudEvents written to the outbox in the caller's transaction."""
+"""What the complaint service publishes: the CloudEvents its use cases hand to `repo.publish`,
+which records them in the outbox in the caller's transaction."""
 
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.complaint import domain
-from services.complaint.models import TABLES, Complaint, QualitySignal
+from services.complaint.models import Complaint, QualitySignal
 from shared.contracts import complaint as contract
-from shared.events import new_event
-from shared.outbox import record_event
+from shared.events import CloudEvent, new_event
 
 
-async def _publish(session: AsyncSession, type_: str, subject: str, payload: BaseModel) -> None:
-    await record_event(session, TABLES.outbox, new_event(contract.SOURCE, type_, subject, payload.model_dump(mode="json")))
+def _event(type_: str, subject: str, payload: BaseModel) -> CloudEvent:
+    return new_event(contract.SOURCE, type_, subject, payload.model_dump(mode="json"))
 
 
 def common(case: Complaint) -> dict[str, Any]:
@@ -33,42 +32,43 @@ def _root_cause(case: Complaint) -> dict[str, Any] | None:
     return (case.resolution or {}).get("root_cause")
 
 
-async def opened(session: AsyncSession, case: Complaint) -> None:
+def opened(case: Complaint) -> CloudEvent:
     payload = contract.ComplaintOpened(ro_number=case.ro_number, survey_response_id=case.survey_response_id,
                                        **common(case))
-    await _publish(session, contract.OPENED, f"complaints/{case.id}", payload)
+    return _event(contract.OPENED, f"complaints/{case.id}", payload)
 
 
-async def status_changed(session: AsyncSession, case: Complaint, from_status: str, at: datetime) -> None:
+def status_changed(case: Complaint, from_status: str, at: datetime) -> list[CloudEvent]:
+    """complaint.status_changed, followed by complaint.resolved or complaint.closed when it is one of those."""
     payload = contract.StatusChanged(from_status=from_status, to_status=case.status, changed_at=at, **common(case))
-    await _publish(session, contract.STATUS_CHANGED, f"complaints/{case.id}", payload)
+    changed = [_event(contract.STATUS_CHANGED, f"complaints/{case.id}", payload)]
     if case.status == "resolved":
         resolution = case.resolution or {}
-        await _publish(session, contract.RESOLVED, f"complaints/{case.id}", contract.Resolved(
+        changed.append(_event(contract.RESOLVED, f"complaints/{case.id}", contract.Resolved(
             root_cause=_root_cause(case), actions=resolution.get("actions", []),
-            compensation_minor=resolution.get("compensation_minor"), **common(case)))
+            compensation_minor=resolution.get("compensation_minor"), **common(case))))
     elif case.status == "closed":
         assert case.closed_at is not None
-        await _publish(session, contract.CLOSED, f"complaints/{case.id}", contract.Closed(
+        changed.append(_event(contract.CLOSED, f"complaints/{case.id}", contract.Closed(
             closed_at=case.closed_at, customer_agrees=(case.resolution or {}).get("customer_agrees"),
-            root_cause=_root_cause(case), **common(case)))
+            root_cause=_root_cause(case), **common(case))))
+    return changed
 
 
-async def escalated(session: AsyncSession, case: Complaint, from_org_code: str, reason: str, trigger: str,
-                    at: datetime) -> None:
+def escalated(case: Complaint, from_org_code: str, reason: str, trigger: str, at: datetime) -> CloudEvent:
     payload = contract.Escalated(from_org_code=from_org_code, to_org_code=case.handling_org_code, reason=reason,
                                  trigger=trigger, escalated_at=at, **common(case))  # type: ignore[arg-type]
-    await _publish(session, contract.ESCALATED, f"complaints/{case.id}", payload)
+    return _event(contract.ESCALATED, f"complaints/{case.id}", payload)
 
 
-async def sla_breached(session: AsyncSession, case: Complaint, kind: str, due_at: datetime, at: datetime) -> None:
+def sla_breached(case: Complaint, kind: str, due_at: datetime, at: datetime) -> CloudEvent:
     payload = contract.SlaBreached(kind=kind, due_at=due_at, detected_at=at, **common(case))  # type: ignore[arg-type]
-    await _publish(session, contract.SLA_BREACHED, f"complaints/{case.id}", payload)
+    return _event(contract.SLA_BREACHED, f"complaints/{case.id}", payload)
 
 
-async def quality_signal_raised(session: AsyncSession, signal: QualitySignal) -> None:
+def quality_signal_raised(signal: QualitySignal) -> CloudEvent:
     payload = contract.QualitySignalRaised(
         signal_id=signal.id, org_path=signal.org_path, vehicle_model=signal.vehicle_model,
         symptom_code=signal.symptom_code, window_start=signal.window_start, case_count=signal.case_count,
         dealer_codes=signal.dealer_codes, complaint_ids=signal.complaint_ids)  # type: ignore[arg-type]
-    await _publish(session, contract.QUALITY_SIGNAL_RAISED, f"quality-signals/{signal.id}", payload)
+    return _event(contract.QUALITY_SIGNAL_RAISED, f"quality-signals/{signal.id}", payload)

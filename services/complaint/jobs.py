@@ -62,7 +62,7 @@ async def _report(repo: ComplaintRepository, directory: OrgDirectory, complaint_
         reported += 1
         case.breached = True
         await repo.add(entry(case, repo.principal, "sla_breached", now, data={"kind": kind, "due_at": due.isoformat()}))
-        await events.sla_breached(repo.session, case, kind, due, now)
+        await repo.publish(events.sla_breached(case, kind, due, now))
         if case.status in domain.OPEN_STATES:
             await escalate_one_level(repo, directory, case, f"SLA breached: {kind.replace('_', ' ')} was due "
                                      f"{due.isoformat()}", "sla_breach", now)

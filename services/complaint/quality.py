@@ -11,7 +11,6 @@ from services.complaint import domain, events
 from services.complaint.models import Complaint, ComplaintSymptom, QualitySignal
 from services.complaint.repository import ComplaintRepository
 from services.complaint.settings import ComplaintSettings
-from shared import rls
 
 
 def common_ancestor(paths: list[str]) -> str:
@@ -34,8 +33,7 @@ async def check(repo: ComplaintRepository, settings: ComplaintSettings, case: Co
     if case.category != "product_quality" or not case.vehicle_model or not case.symptom_codes:
         return
     rule = _rule(settings)
-    # A group spans dealers the caller cannot see; the database wall must let this read through.
-    async with rls.acting_for(repo.session, rls.SYSTEM_PATH):
+    async with repo.across_the_tree():
         for symptom in sorted(set(case.symptom_codes)):
             await repo.add(ComplaintSymptom(complaint_id=case.id, symptom_code=symptom, vehicle_model=case.vehicle_model,
                                             dealer_code=case.dealer_code, org_path=case.org_path, opened_at=case.opened_at))
@@ -51,4 +49,4 @@ async def check(repo: ComplaintRepository, settings: ComplaintSettings, case: Co
                 "complaint_ids": [str(row.complaint_id) for row in group], "created_at": now,
             }
             if signal_id := await repo.record_signal(values):
-                await events.quality_signal_raised(repo.session, QualitySignal(id=signal_id, **values))
+                await repo.publish(events.quality_signal_raised(QualitySignal(id=signal_id, **values)))

@@ -6,6 +6,7 @@ below P, so a dealer reads its ancestors' policies too (never writes them).
 """
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,8 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.complaint.domain import OPEN_STATES
-from services.complaint.models import (CaseCounter, Complaint, ComplaintSymptom, QualitySignal, SlaBreach, SlaPolicy,
+from services.complaint.models import (TABLES, CaseCounter, Complaint, ComplaintSymptom, QualitySignal, SlaBreach, SlaPolicy,
                                        TimelineEntry)
+from shared import rls
 from shared.db import utcnow
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository
@@ -38,6 +40,8 @@ class ComplaintFilter:
 
 
 class ComplaintRepository(ScopedRepository):
+    outbox = TABLES.outbox
+
     async def add(self, *rows: Any) -> None:
         self.session.add_all(rows)
         await self.session.flush()
@@ -90,9 +94,6 @@ class ComplaintRepository(ScopedRepository):
         set_committed_value(complaint, "version", expected + 1)
         return True
 
-    async def flush(self) -> None:
-        await self.session.flush()
-
     async def timeline(self, complaint_id: uuid.UUID) -> list[TimelineEntry]:
         return list((await self.session.scalars(self.select(TimelineEntry).where(
             TimelineEntry.complaint_id == complaint_id).order_by(TimelineEntry.seq))).all())
@@ -101,7 +102,7 @@ class ComplaintRepository(ScopedRepository):
         return list((await self.session.scalars(self.select(Complaint).where(Complaint.customer_id == customer_id))).all())
 
     async def blank_timeline_notes(self, complaint_id: uuid.UUID) -> None:
-        await self.session.execute(update(TimelineEntry).where(
+        await self.session.execute(self.update(TimelineEntry).where(
             TimelineEntry.complaint_id == complaint_id, TimelineEntry.note.is_not(None)).values(note=""))
 
     # --- SLA ------------------------------------------------------------------------------------
@@ -141,6 +142,11 @@ class ComplaintRepository(ScopedRepository):
 
     # --- quality signals ------------------------------------------------------------------------
 
+    def across_the_tree(self) -> AbstractAsyncContextManager[None]:
+        """Lift the database wall for a quality-signal check: a group spans dealers the caller
+        cannot see, and its symptom rows and signal are written wherever they belong."""
+        return rls.acting_for(self.session, rls.SYSTEM_PATH)
+
     async def group_cases(self, vehicle_model: str, symptom_code: str, since: datetime) -> list[ComplaintSymptom]:
         """Every dealer's cases of the group count, so this reads across the whole tree on purpose."""
         return list((await self.session.scalars(select(ComplaintSymptom).where(
@@ -148,6 +154,7 @@ class ComplaintRepository(ScopedRepository):
             ComplaintSymptom.opened_at >= since).order_by(ComplaintSymptom.opened_at))).all())
 
     async def last_signal_at(self, vehicle_model: str, symptom_code: str) -> datetime | None:
+        """A group's signals are owned above any one dealer: read across the tree, as its cases."""
         return await self.session.scalar(select(QualitySignal.created_at).where(
             QualitySignal.vehicle_model == vehicle_model, QualitySignal.symptom_code == symptom_code)
             .order_by(QualitySignal.created_at.desc()).limit(1))

@@ -32,7 +32,7 @@ async def transition(repo: ComplaintRepository, complaint_id: uuid.UUID, data: T
     await repo.add(entry(case, repo.principal, "reopened" if move.reopening else "status_changed", now,
                          note=data.note, from_status=from_status, to_status=case.status,
                          data={"reopen_count": case.reopen_count} if move.reopening else None))
-    await events.status_changed(repo.session, case, from_status, now)
+    await repo.publish(*events.status_changed(case, from_status, now))
     return case
 
 

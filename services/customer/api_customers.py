@@ -76,7 +76,7 @@ async def import_customers(
     dealer = await directory.dealer_for(repo.principal, dealer_code, in_query=True)
     body = await importer.spool(request.stream(), settings.import_max_bytes)
     try:
-        outcome = await importer.import_customers(repo.session, dealer, kind, body, settings.import_batch_rows,
+        outcome = await importer.import_customers(repo, dealer, kind, body, settings.import_batch_rows,
                                                   PiiView.of(repo.principal))
     except IntegrityError as exc:
         raise Conflict("Another write to this dealer's customers ran at the same time; send the file again") from exc
@@ -90,7 +90,7 @@ async def get_customer(customer_id: uuid.UUID, repo: ReadRepo, response: Respons
     """Read one customer. Phone and email are masked without the pii:read scope; above the
     dealer, a customer who does not share with the manufacturer shows only a first character
     of the name, masked contacts and no birth date, whatever the scopes."""
-    return _shown(repo, response, await customers.get_customer(repo, customer_id))
+    return _shown(repo, response, await repo.get_visible(Customer, customer_id))
 
 
 @router.patch("/{customer_id}", responses=problem_responses(401, 403, 404, 409, 412, 422, 428))

@@ -8,7 +8,7 @@ from pydantic import AwareDatetime
 
 from services.customer import followups
 from services.customer.deps import DirectoryDep, PolicyDep, ReadRepo, WriteRepo
-from services.customer.models import Prospect
+from services.customer.models import FollowUp, Prospect
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerRepository, FollowUpFilter
 from services.customer.schemas import FollowUpComplete, FollowUpRead, ProspectCreate, ProspectRead, ProspectUpdate
@@ -38,7 +38,7 @@ async def create_prospect(data: ProspectCreate, repo: WriteRepo, directory: Dire
 async def get_prospect(prospect_id: uuid.UUID, repo: ReadRepo, response: Response) -> ProspectRead:
     """Read one prospect; the phone is masked without pii:read, and above the dealer (prospects
     give no consent to share) the name and phone are masked whatever the scopes."""
-    return _shown(repo, response, await followups.get_prospect(repo, prospect_id))
+    return _shown(repo, response, await repo.get_visible(Prospect, prospect_id))
 
 
 @router.patch("/v1/prospects/{prospect_id}", responses=problem_responses(401, 403, 404, 412, 422, 428))
@@ -73,7 +73,7 @@ async def list_followups(
 @router.get("/v1/follow-ups/{followup_id}", responses=problem_responses(401, 403, 404))
 async def get_followup(followup_id: uuid.UUID, repo: ReadRepo) -> FollowUpRead:
     """Read one follow-up task."""
-    return FollowUpRead.model_validate(await followups.get_followup(repo, followup_id))
+    return FollowUpRead.model_validate(await repo.get_visible(FollowUp, followup_id, missing=f"No follow-up {followup_id}"))
 
 
 @router.post("/v1/follow-ups/{followup_id}/complete", responses=problem_responses(401, 403, 404, 409, 422))

@@ -19,10 +19,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from services.customer.models import Customer
 from services.customer.repository import CustomerRepository
 from shared.auth import CurrentPrincipal
 from shared.contracts.customer import SurveyConsentRecord
-from shared.problems import NotFound
 from shared.service_app import SessionDep
 
 router = APIRouter(prefix="/internal", include_in_schema=False)
@@ -56,8 +56,6 @@ async def check_references(data: ReferencesIn, repo: Annotated[CustomerRepositor
 
 @router.get("/customers/{customer_id}/survey-consent")
 async def survey_consent(customer_id: uuid.UUID, repo: Annotated[CustomerRepository, Depends(_repo)]) -> SurveyConsentRecord:
-    customer = await repo.customer(customer_id)
-    if customer is None:
-        raise NotFound(f"No customer {customer_id}")
+    customer = await repo.get_visible(Customer, customer_id)
     return SurveyConsentRecord(customer_id=customer.id, dealer_code=customer.dealer_code, org_path=customer.org_path,
                                survey=customer.consent_survey, erased=customer.erased_at is not None)

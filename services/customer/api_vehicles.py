@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.customer import vehicles
 from services.customer.deps import DirectoryDep, ReadRepo, WriteRepo
+from services.customer.models import ServiceVisit
 from services.customer.schemas import (
     DeliveryCreate, DeliveryRead, ServiceVisitCreate, ServiceVisitRead, ServiceVisitUpdate, VehicleCreate, VehicleRead,
 )
@@ -73,7 +74,7 @@ async def list_visits(
 @router.get("/v1/service-visits/{visit_id}", responses=problem_responses(401, 403, 404))
 async def get_visit(visit_id: uuid.UUID, repo: ReadRepo, response: Response) -> ServiceVisitRead:
     """Read one service visit."""
-    visit = await vehicles.get_visit(repo, visit_id)
+    visit = await repo.get_visible(ServiceVisit, visit_id)
     response.headers["ETag"] = etag_for(visit.version)
     return ServiceVisitRead.model_validate(visit)
 

@@ -15,14 +15,7 @@ from services.customer.schemas import CustomerCreate, CustomerUpdate
 from shared.db import utcnow
 from shared.etag import check_version
 from shared.orgs import OrgDirectory
-from shared.problems import Conflict, NotFound, UnprocessableContent
-
-
-async def get_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Customer:
-    customer = await repo.customer(customer_id)
-    if customer is None:
-        raise NotFound(f"No customer {customer_id}")
-    return customer
+from shared.problems import Conflict, UnprocessableContent
 
 
 async def _refuse_duplicates(repo: CustomerRepository, dealer_code: str, phone: str | None,
@@ -61,7 +54,7 @@ async def create_customer(repo: CustomerRepository, directory: OrgDirectory, dat
         consent_share_with_manufacturer=data.consent.share_with_manufacturer, version=1,
     )
     await _flush(repo, lambda: repo.add(customer))
-    await events.customer_created(repo.session, customer)
+    await repo.publish(events.customer_created(customer))
     return customer
 
 
@@ -78,14 +71,14 @@ def _update_values(data: CustomerUpdate) -> dict[str, Any]:
 
 async def update_customer(repo: CustomerRepository, customer_id: uuid.UUID, data: CustomerUpdate,
                           if_match: str | None) -> Customer:
-    customer = await get_customer(repo, customer_id)
+    customer = await repo.get_visible(Customer, customer_id)
     check_version(if_match, customer.version)
     if customer.erased_at is not None:
         raise Conflict("This customer was erased and can no longer be changed")
     values = _update_values(data)
     await _refuse_duplicates(repo, customer.dealer_code, values.get("phone"), values.get("external_id"), own_id=customer.id)
     await _flush(repo, lambda: repo.update_customer(customer, values))
-    await events.customer_updated(repo.session, customer)
+    await repo.publish(events.customer_updated(customer))
     return customer
 
 
@@ -94,12 +87,12 @@ async def erase_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Cu
 
     Erasing twice is harmless and publishes nothing the second time.
     """
-    customer = await get_customer(repo, customer_id)
+    customer = await repo.get_visible(Customer, customer_id)
     if customer.erased_at is not None:
         return customer
     now = utcnow()
     await repo.update_customer(customer, domain.erased_values(now))
     await repo.forget_customer_in_followups(customer.id, now)
     await repo.forget_customer_in_vehicles(customer.id)
-    await events.customer_erased(repo.session, customer)
+    await repo.publish(events.customer_erased(customer))
     return customer

@@ -1,20 +1,17 @@
-"""What the customer service publishes: CloudEvents written to the outbox in the caller's transaction."""
+"""What the customer service publishes: the CloudEvents its use cases hand to `repo.publish`,
+which records them in the outbox in the caller's transaction."""
 
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.customer.models import TABLES, Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
+from services.customer.models import Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
 from shared.contracts import customer as contract
 from shared.db import utcnow
-from shared.events import new_event
-from shared.outbox import record_event
+from shared.events import CloudEvent, new_event
 
 
-async def publish(session: AsyncSession, type_: str, subject: str, payload: contract._Payload) -> None:
-    event = new_event(contract.SOURCE, type_, subject, payload.model_dump(mode="json"))
-    await record_event(session, TABLES.outbox, event)
+def _event(type_: str, subject: str, payload: contract._Payload) -> CloudEvent:
+    return new_event(contract.SOURCE, type_, subject, payload.model_dump(mode="json"))
 
 
 def customer_changed(customer: Customer) -> contract.CustomerChanged:
@@ -27,18 +24,18 @@ def customer_changed(customer: Customer) -> contract.CustomerChanged:
     )
 
 
-async def customer_created(session: AsyncSession, customer: Customer) -> None:
-    await publish(session, contract.CUSTOMER_CREATED, f"customers/{customer.id}", customer_changed(customer))
+def customer_created(customer: Customer) -> CloudEvent:
+    return _event(contract.CUSTOMER_CREATED, f"customers/{customer.id}", customer_changed(customer))
 
 
-async def customer_updated(session: AsyncSession, customer: Customer) -> None:
-    await publish(session, contract.CUSTOMER_UPDATED, f"customers/{customer.id}", customer_changed(customer))
+def customer_updated(customer: Customer) -> CloudEvent:
+    return _event(contract.CUSTOMER_UPDATED, f"customers/{customer.id}", customer_changed(customer))
 
 
-async def customer_erased(session: AsyncSession, customer: Customer) -> None:
+def customer_erased(customer: Customer) -> CloudEvent:
     payload = contract.CustomerErased(dealer_code=customer.dealer_code, org_path=customer.org_path,
                                       customer_id=customer.id, erased_at=customer.erased_at or utcnow())
-    await publish(session, contract.CUSTOMER_ERASED, f"customers/{customer.id}", payload)
+    return _event(contract.CUSTOMER_ERASED, f"customers/{customer.id}", payload)
 
 
 def delivered(delivery: Delivery, vehicle: Vehicle | None = None) -> contract.VehicleDelivered:
@@ -50,8 +47,8 @@ def delivered(delivery: Delivery, vehicle: Vehicle | None = None) -> contract.Ve
     )
 
 
-async def vehicle_delivered(session: AsyncSession, delivery: Delivery, vehicle: Vehicle) -> None:
-    await publish(session, contract.VEHICLE_DELIVERED, f"vehicles/{delivery.vin}", delivered(delivery, vehicle))
+def vehicle_delivered(delivery: Delivery, vehicle: Vehicle) -> CloudEvent:
+    return _event(contract.VEHICLE_DELIVERED, f"vehicles/{delivery.vin}", delivered(delivery, vehicle))
 
 
 def visit_closed(visit: ServiceVisit) -> contract.ServiceVisitClosed:
@@ -65,33 +62,33 @@ def visit_closed(visit: ServiceVisit) -> contract.ServiceVisitClosed:
     )
 
 
-async def service_visit_closed(session: AsyncSession, visit: ServiceVisit) -> None:
-    await publish(session, contract.SERVICE_VISIT_CLOSED, f"service-visits/{visit.id}", visit_closed(visit))
+def service_visit_closed(visit: ServiceVisit) -> CloudEvent:
+    return _event(contract.SERVICE_VISIT_CLOSED, f"service-visits/{visit.id}", visit_closed(visit))
 
 
-async def prospect_changed(session: AsyncSession, prospect: Prospect, *, created: bool) -> None:
+def prospect_changed(prospect: Prospect, *, created: bool) -> CloudEvent:
     payload = contract.ProspectChanged(
         dealer_code=prospect.dealer_code, org_path=prospect.org_path, prospect_id=prospect.id,
         level=prospect.level, intended_model=prospect.intended_model, source=prospect.source,  # type: ignore[arg-type]
         changed_at=prospect.updated_at,
     )
     type_ = contract.PROSPECT_CREATED if created else contract.PROSPECT_UPDATED
-    await publish(session, type_, f"prospects/{prospect.id}", payload)
+    return _event(type_, f"prospects/{prospect.id}", payload)
 
 
-async def followup_scheduled(session: AsyncSession, followup_id: uuid.UUID, task: dict[str, Any]) -> None:
+def followup_scheduled(followup_id: uuid.UUID, task: dict[str, Any]) -> CloudEvent:
     payload = contract.FollowUpScheduled(
         dealer_code=task["dealer_code"], org_path=task["org_path"], followup_id=followup_id, kind=task["kind"],
         customer_id=task.get("customer_id"), prospect_id=task.get("prospect_id"), due_at=task["due_at"],
     )
-    await publish(session, contract.FOLLOWUP_SCHEDULED, f"follow-ups/{followup_id}", payload)
+    return _event(contract.FOLLOWUP_SCHEDULED, f"follow-ups/{followup_id}", payload)
 
 
-async def followup_completed(session: AsyncSession, followup: FollowUp) -> None:
+def followup_completed(followup: FollowUp) -> CloudEvent:
     assert followup.completed_at is not None and followup.outcome is not None
     payload = contract.FollowUpCompleted(
         dealer_code=followup.dealer_code, org_path=followup.org_path, followup_id=followup.id,
         kind=followup.kind, customer_id=followup.customer_id, prospect_id=followup.prospect_id,  # type: ignore[arg-type]
         vin=followup.vin, ro_number=followup.ro_number, outcome=followup.outcome, completed_at=followup.completed_at,
     )
-    await publish(session, contract.FOLLOWUP_COMPLETED, f"follow-ups/{followup.id}", payload)
+    return _event(contract.FOLLOWUP_COMPLETED, f"follow-ups/{followup.id}", payload)

@@ -20,7 +20,7 @@ from shared.db import utcnow
 from shared.etag import check_version
 from shared.events import CloudEvent
 from shared.orgs import OrgDirectory
-from shared.problems import Conflict, NotFound
+from shared.problems import Conflict
 
 # Outcomes after which a prospect is no longer followed up (bought, or lost to us).
 FINAL_PROSPECT_OUTCOMES = frozenset({"purchased", "converted", "lost", "closed"})
@@ -43,50 +43,36 @@ async def create_prospect(repo: CustomerRepository, directory: OrgDirectory, dat
                         **data.model_dump(exclude={"dealer_code"}))
     prospect.updated_at = utcnow()
     await repo.add(prospect)
-    await events.prospect_changed(repo.session, prospect, created=True)
-    return prospect
-
-
-async def get_prospect(repo: CustomerRepository, prospect_id: uuid.UUID) -> Prospect:
-    prospect = await repo.prospect(prospect_id)
-    if prospect is None:
-        raise NotFound(f"No prospect {prospect_id}")
+    await repo.publish(events.prospect_changed(prospect, created=True))
     return prospect
 
 
 async def update_prospect(repo: CustomerRepository, prospect_id: uuid.UUID, data: ProspectUpdate,
                           if_match: str | None) -> Prospect:
-    prospect = await get_prospect(repo, prospect_id)
+    prospect = await repo.get_visible(Prospect, prospect_id)
     check_version(if_match, prospect.version)
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(prospect, name, value)
     prospect.version += 1
     prospect.updated_at = utcnow()
-    await repo.session.flush()
-    await events.prospect_changed(repo.session, prospect, created=False)
+    await repo.flush()
+    await repo.publish(events.prospect_changed(prospect, created=False))
     return prospect
 
 
 # --- follow-ups --------------------------------------------------------------------------------
 
 
-async def get_followup(repo: CustomerRepository, followup_id: uuid.UUID) -> FollowUp:
-    followup = await repo.followup(followup_id)
-    if followup is None:
-        raise NotFound(f"No follow-up {followup_id}")
-    return followup
-
-
 async def complete_followup(repo: CustomerRepository, policy: domain.FollowUpPolicy, followup_id: uuid.UUID,
                             data: FollowUpComplete) -> FollowUp:
-    followup = await get_followup(repo, followup_id)
+    followup = await repo.get_visible(FollowUp, followup_id, missing=f"No follow-up {followup_id}")
     if followup.status != "open":
         raise Conflict(f"This follow-up is {followup.status}, not open")
     followup.status, followup.outcome, followup.note = "done", data.outcome, data.note
     followup.completed_at, followup.completed_by = utcnow(), repo.principal.subject
-    await repo.session.flush()
-    await events.followup_completed(repo.session, followup)
+    await repo.flush()
+    await repo.publish(events.followup_completed(followup))
     if followup.kind == "prospect" and followup.prospect_id and data.outcome.lower() not in FINAL_PROSPECT_OUTCOMES:
         await _next_prospect_call(repo, policy, followup)
     return followup
@@ -114,7 +100,7 @@ async def _schedule(repo: CustomerRepository, task: dict[str, Any]) -> bool:
     followup_id = await repo.add_followup_once(task)
     if followup_id is None:
         return False
-    await events.followup_scheduled(repo.session, followup_id, task)
+    await repo.publish(events.followup_scheduled(followup_id, task))
     return True
 
 
@@ -162,15 +148,15 @@ async def on_prospect_changed(repo: CustomerRepository, policy: domain.FollowUpP
     open_calls = await repo.open_prospect_followups(data.prospect_id)
     for call in open_calls:
         call.due_at = due
-        await events.followup_scheduled(repo.session, call.id, {
+        await repo.publish(events.followup_scheduled(call.id, {
             "kind": call.kind, "dealer_code": call.dealer_code, "org_path": call.org_path,
-            "prospect_id": call.prospect_id, "due_at": due})
+            "prospect_id": call.prospect_id, "due_at": due}))
     if not open_calls:
         await _schedule(repo, _task(
             "prospect", domain.followup_key("prospect", data.prospect_id, event.id), data.dealer_code,
             data.org_path, due, prospect_id=data.prospect_id,
         ))
-    await repo.session.flush()
+    await repo.flush()
 
 
 async def create_birthday_followups(session: AsyncSession, today: date) -> int:

@@ -1,4 +1,5 @@
-"""Bulk customer import: stream the body to a spool file, check rows, hand batches to `bulk`.
+"""Bulk customer import: stream the body to a spool file, check rows, hand batches to the
+repository's import writer (`repository_bulk`).
 
 CSV (`text/csv`): a header row naming customer fields: external_id, name, phone, email,
 birth_date (YYYY-MM-DD), city, consent_survey, consent_marketing,
@@ -21,10 +22,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.customer import bulk, domain
+from services.customer import domain
 from services.customer.privacy import PiiView
+from services.customer.repository import CustomerRepository
 from shared.orgs import OrgInfo
 from shared.problems import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
 
@@ -151,10 +151,10 @@ def _checked_batches(rows: Iterator[tuple[int, dict[str, Any] | None, list[tuple
         yield batch
 
 
-async def import_customers(session: AsyncSession, dealer: OrgInfo, kind: str, body: Any, batch_rows: int,
+async def import_customers(repo: CustomerRepository, dealer: OrgInfo, kind: str, body: Any, batch_rows: int,
                            view: PiiView) -> ImportOutcome:
     outcome = ImportOutcome()
-    writer = bulk.writer_for(session, dealer, view)
+    writer = repo.import_writer(dealer, view)
     await writer.start()
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="" if kind == "csv" else None)
     try:

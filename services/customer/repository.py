@@ -1,7 +1,7 @@
 """Every SQL statement of the customer service's API, each filtered by the caller's org scope.
 
 A `CustomerRepository` is built for one principal; rows outside its subtree do not exist
-for it (the API answers 404, never 403). Bulk import SQL lives in `bulk.py`.
+for it (the API answers 404, never 403). Bulk import SQL lives in `repository_bulk.py`.
 """
 
 import uuid
@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, extract, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, extract, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.customer.models import Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
+from services.customer.models import TABLES, Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
+from services.customer.privacy import PiiView
+from services.customer.repository_bulk import ImportWriter, writer_for
 from shared import rls
+from shared.orgs import OrgInfo
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository
 
@@ -36,6 +39,8 @@ class FollowUpFilter:
 
 
 class CustomerRepository(ScopedRepository):
+    outbox = TABLES.outbox
+
     async def add(self, row: Any) -> None:
         self.session.add(row)
         await self.session.flush()
@@ -88,6 +93,11 @@ class CustomerRepository(ScopedRepository):
         customer.version += 1
         await self.session.flush()
 
+    def import_writer(self, dealer: OrgInfo, view: PiiView) -> ImportWriter:
+        """The set-based writer of a customer import into `dealer`, which the caller reaches
+        (checked before: dealer_for). Its statements are keyed on that dealer's code."""
+        return writer_for(self.session, dealer, view)
+
     async def birthday_customers(self, month_days: list[tuple[int, int]]) -> list[Customer]:
         month, day = extract("month", Customer.birth_date), extract("day", Customer.birth_date)
         matches = or_(*[(month == m) & (day == d) for m, d in month_days])
@@ -95,10 +105,6 @@ class CustomerRepository(ScopedRepository):
         return list((await self.session.scalars(statement)).all())
 
     # --- vehicles, deliveries, visits ---------------------------------------------------------
-
-    async def vehicle(self, vin: str) -> Vehicle | None:
-        """The caller's file of a VIN; above dealer level, the most recently touched one."""
-        return await self._one(self.select(Vehicle).where(Vehicle.vin == vin).order_by(Vehicle.updated_at.desc()))
 
     async def dealer_vehicle(self, dealer_code: str, vin: str) -> Vehicle | None:
         return await self._one(self.select(Vehicle).where(Vehicle.dealer_code == dealer_code, Vehicle.vin == vin))
@@ -111,9 +117,6 @@ class CustomerRepository(ScopedRepository):
 
     async def vehicles_of(self, customer_id: uuid.UUID) -> list[Vehicle]:
         return list((await self.session.scalars(self.select(Vehicle).where(Vehicle.owner_customer_id == customer_id))).all())
-
-    async def visit(self, visit_id: uuid.UUID) -> ServiceVisit | None:
-        return await self._one(self.select(ServiceVisit).where(ServiceVisit.id == visit_id))
 
     async def visit_by_ro(self, dealer_code: str, ro_number: str) -> ServiceVisit | None:
         return await self._one(self.select(ServiceVisit).where(
@@ -131,9 +134,6 @@ class CustomerRepository(ScopedRepository):
 
     async def prospect(self, prospect_id: uuid.UUID) -> Prospect | None:
         return await self._one(self.select(Prospect).where(Prospect.id == prospect_id))
-
-    async def followup(self, followup_id: uuid.UUID) -> FollowUp | None:
-        return await self._one(self.select(FollowUp).where(FollowUp.id == followup_id))
 
     async def followups(self, where: FollowUpFilter, page: PageParams) -> tuple[list[FollowUp], str | None]:
         statement = self.select(FollowUp)
@@ -162,13 +162,12 @@ class CustomerRepository(ScopedRepository):
 
     async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> None:
         """Erasure: notes may name the customer; open tasks about them no longer make sense."""
-        base = update(FollowUp).where(FollowUp.customer_id == customer_id, FollowUp.org_path.startswith(self.principal.org_path, autoescape=True))
+        base = self.update(FollowUp).where(FollowUp.customer_id == customer_id)
         await self.session.execute(base.values(note=None))
         await self.session.execute(base.where(FollowUp.status == "open").values(status="cancelled", updated_at=now))
 
     async def forget_customer_in_vehicles(self, customer_id: uuid.UUID) -> None:
-        statement = update(Vehicle).where(Vehicle.owner_customer_id == customer_id,
-                                          Vehicle.org_path.startswith(self.principal.org_path, autoescape=True))
+        statement = self.update(Vehicle).where(Vehicle.owner_customer_id == customer_id)
         await self.session.execute(statement.values(plate=None))
 
     # --- what a KPI rebuild replays (a system principal's repository sees every dealer) ------

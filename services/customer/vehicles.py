@@ -9,7 +9,7 @@ from services.customer.repository import CustomerRepository
 from services.customer.schemas import DeliveryCreate, ServiceVisitCreate, ServiceVisitUpdate, VehicleCreate
 from shared.etag import check_version
 from shared.orgs import OrgDirectory, OrgInfo
-from shared.problems import Conflict, NotFound, UnprocessableContent
+from shared.problems import Conflict, UnprocessableContent
 
 
 async def _customer_of_dealer(repo: CustomerRepository, customer_id: uuid.UUID, dealer: OrgInfo,
@@ -25,10 +25,9 @@ async def _customer_of_dealer(repo: CustomerRepository, customer_id: uuid.UUID, 
 
 
 async def get_vehicle(repo: CustomerRepository, vin: str) -> Vehicle:
-    vehicle = await repo.vehicle(vin.strip().upper())
-    if vehicle is None:
-        raise NotFound(f"No vehicle {vin}")
-    return vehicle
+    """The caller's file of a VIN; above dealer level, the most recently touched one."""
+    return await repo.get_visible(Vehicle, vin.strip().upper(), key=Vehicle.vin, order_by=Vehicle.updated_at.desc(),
+                                  missing=f"No vehicle {vin}")
 
 
 async def _dealer_of_vehicle(repo: CustomerRepository, directory: OrgDirectory, data: VehicleCreate) -> OrgInfo:
@@ -73,7 +72,7 @@ async def create_delivery(repo: CustomerRepository, directory: OrgDirectory, dat
     delivery = Delivery(dealer_code=dealer.code, org_path=dealer.path, vin=data.vin, customer_id=customer.id,
                         delivered_at=data.delivered_at, sales_consultant=data.sales_consultant)
     await repo.add(delivery)
-    await events.vehicle_delivered(repo.session, delivery, vehicle)
+    await repo.publish(events.vehicle_delivered(delivery, vehicle))
     return delivery
 
 
@@ -96,21 +95,14 @@ async def create_visit(repo: CustomerRepository, directory: OrgDirectory, data: 
     await _vehicle_on_file(repo, dealer, data.vin, customer)
     await repo.add(visit)
     if visit.closed_at is not None:
-        await events.service_visit_closed(repo.session, visit)
-    return visit
-
-
-async def get_visit(repo: CustomerRepository, visit_id: uuid.UUID) -> ServiceVisit:
-    visit = await repo.visit(visit_id)
-    if visit is None:
-        raise NotFound(f"No service visit {visit_id}")
+        await repo.publish(events.service_visit_closed(visit))
     return visit
 
 
 async def update_visit(repo: CustomerRepository, visit_id: uuid.UUID, data: ServiceVisitUpdate,
                        if_match: str | None) -> ServiceVisit:
     """Closing a visit (closed_at set for the first time) publishes service_visit.closed once."""
-    visit = await get_visit(repo, visit_id)
+    visit = await repo.get_visible(ServiceVisit, visit_id)
     check_version(if_match, visit.version)
     was_closed = visit.closed_at is not None
     for name, value in data.model_dump(exclude_unset=True).items():
@@ -119,7 +111,7 @@ async def update_visit(repo: CustomerRepository, visit_id: uuid.UUID, data: Serv
         setattr(visit, name, value)
     _check_times(visit)
     visit.version += 1
-    await repo.session.flush()
+    await repo.flush()
     if not was_closed and visit.closed_at is not None:
-        await events.service_visit_closed(repo.session, visit)
+        await repo.publish(events.service_visit_closed(visit))
     return visit

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi.store import FactStore, ResponseRecord
+from services.kpi.repository_facts import FactStore, ResponseRecord
 from shared.consumer import EventHandler
 from shared.contracts import complaint as complaint_contract
 from shared.contracts import customer as customer_contract

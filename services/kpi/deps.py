@@ -7,8 +7,8 @@ from fastapi import Depends, Query, Request
 from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
 from services.kpi.reports import Reports, org_for
+from services.kpi.repository_facts import FactStore
 from services.kpi.settings import KpiSettings
-from services.kpi.store import FactStore
 from shared.auth import scoped
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.problems import Forbidden

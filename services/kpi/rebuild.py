@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.kpi.consumers import FOLLOWUP_SCHEDULED, RECORDERS
 from services.kpi.models import FACT_MODELS
+from services.kpi.repository_facts import FactStore
 from services.kpi.settings import KpiSettings
-from services.kpi.store import FactStore
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from shared.contracts import complaint, customer, survey
 from shared.problems import ServiceUnavailable

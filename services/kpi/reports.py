@@ -10,10 +10,10 @@ from services.kpi.domain import KPIS, Agg
 from services.kpi.figures import ROLLUP_KPIS, Figures
 from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
+from services.kpi.repository_facts import FactStore
 from services.kpi.schemas import (ComplaintCounts, DriverFactor, FirHeldOut, HeldOutVisit, KpiDrivers, KpiFigure,
                                   KpiRankings, KpiSummary, KpiTarget, KpiTrend, Level, RankedOrg, SparedFix,
                                   SurveyKind, TrendPoint)
-from services.kpi.store import FactStore
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.orgs import OrgDirectory, OrgInfo

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 
 from services.survey import invitations
 from services.survey.deps import CustomersDep, DirectoryDep, ReadRepo, SettingsDep, WriteRepo
+from services.survey.models import Invitation
 from services.survey.repository import InvitationFilter
 from services.survey.schemas import InvitationCreate, InvitationCreated, InvitationRead
 from shared.auth import INTERNAL_HEADER
@@ -43,5 +44,5 @@ async def list_invitations(
 @router.get("/v1/survey-invitations/{invitation_id}", responses=problem_responses(401, 403, 404))
 async def get_invitation(invitation_id: uuid.UUID, repo: ReadRepo, settings: SettingsDep) -> InvitationRead:
     """One invitation (404 outside your organisation); `url` is null for a survey owned above you."""
-    (read,) = await invitations.to_reads(repo, settings, [await invitations.get_invitation(repo, invitation_id)])
+    (read,) = await invitations.to_reads(repo, settings, [await repo.get_visible(Invitation, invitation_id)])
     return read

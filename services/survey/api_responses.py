@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from services.survey import export, imports, responses, surveys
 from services.survey.definition import Kind
 from services.survey.deps import DirectoryDep, ReadRepo, SettingsDep, WriteRepo
+from services.survey.models import SurveyResponse
 from services.survey.repository import ResponseFilter, SurveyRepository
 from services.survey.schemas import ResponseImport, ResponseImportResult, ResponseRead
 from shared.pagination import Page, PageParams, page_params
@@ -76,4 +77,4 @@ async def import_responses(data: ResponseImport, repo: WriteRepo, directory: Dir
 @router.get("/v1/survey-responses/{response_id}", responses=problem_responses(401, 403, 404))
 async def get_response(response_id: uuid.UUID, repo: ReadRepo) -> ResponseRead:
     """One response with its answers, scores (one decimal) and alert reasons."""
-    return responses.to_read(await responses.get_response(repo, response_id))
+    return responses.to_read(await repo.get_visible(SurveyResponse, response_id))

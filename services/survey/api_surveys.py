@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Response
 from services.survey import surveys
 from services.survey.definition import Kind
 from services.survey.deps import ReadRepo, WriteRepo
+from services.survey.models import Survey
 from services.survey.schemas import SurveyCreate, SurveyRead, SurveyUpdate, SurveyVersionRead, TemplateRead
 from shared.etag import etag_for
 from shared.pagination import Page, PageParams, page_params
@@ -41,7 +42,7 @@ async def list_surveys(repo: ReadRepo, page: Annotated[PageParams, Depends(page_
 @router.get("/v1/surveys/{survey_id}", responses=problem_responses(401, 403, 404))
 async def get_survey(survey_id: uuid.UUID, repo: ReadRepo, response: Response) -> SurveyRead:
     """A survey with its current draft and the number of its newest published version."""
-    survey = await surveys.get_survey(repo, survey_id)
+    survey = await repo.get_visible(Survey, survey_id)
     response.headers["ETag"] = etag_for(survey.version)
     return surveys.to_read(survey)
 

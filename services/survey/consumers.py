@@ -32,28 +32,30 @@ def _repo(session: AsyncSession) -> SurveyRepository:
 
 async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
     data = contract.CustomerChanged.model_validate(event.data)
-    consent = await session.get(CustomerConsent, data.customer_id)
+    repo = _repo(session)
+    consent = await repo.consent(data.customer_id)
     if consent is None:
-        session.add(CustomerConsent(customer_id=data.customer_id, dealer_code=data.dealer_code,
-                                    org_path=data.org_path, survey=data.consent.survey, erased=False))
+        await repo.add(CustomerConsent(customer_id=data.customer_id, dealer_code=data.dealer_code,
+                                       org_path=data.org_path, survey=data.consent.survey, erased=False))
     elif not consent.erased:
         consent.survey = data.consent.survey
         consent.updated_at = utcnow()
-    await session.flush()
+    await repo.flush()
 
 
 async def on_customer_erased(session: AsyncSession, event: CloudEvent) -> None:
     data = contract.CustomerErased.model_validate(event.data)
-    consent = await session.get(CustomerConsent, data.customer_id)
+    repo = _repo(session)
+    consent = await repo.consent(data.customer_id)
     if consent is None:
         consent = CustomerConsent(customer_id=data.customer_id, dealer_code=data.dealer_code, org_path=data.org_path)
-        session.add(consent)
+        await repo.add(consent)
     consent.survey, consent.erased = False, True
-    for response in await _repo(session).erase_customer(data.customer_id):
+    for response in await repo.erase_customer(data.customer_id):
         # Scores stay for the KPIs; what the customer typed may name them, so it goes.
         response.answers = {code: ("" if isinstance(value, str) else value) for code, value in response.answers.items()}
         response.submitted = {}
-    await session.flush()
+    await repo.flush()
 
 
 def event_handlers(settings: SurveySettings) -> dict[str, EventHandler]:

@@ -1,21 +1,18 @@
-"""What the survey service publishes: CloudEvents written to the outbox in the caller's transaction."""
+"""What the survey service publishes: the CloudEvents its use cases hand to `repo.publish`,
+which records them in the outbox in the caller's transaction."""
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.survey.models import TABLES, Invitation, Survey, SurveyResponse
+from services.survey.models import Invitation, Survey, SurveyResponse
 from shared.contracts import survey as contract
-from shared.events import new_event
-from shared.outbox import record_event
+from shared.events import CloudEvent, new_event
 
 
-async def _publish(session: AsyncSession, type_: str, subject: str, payload: contract._Payload) -> None:
-    await record_event(session, TABLES.outbox, new_event(contract.SOURCE, type_, subject, payload.model_dump(mode="json")))
+def _event(type_: str, subject: str, payload: contract._Payload) -> CloudEvent:
+    return new_event(contract.SOURCE, type_, subject, payload.model_dump(mode="json"))
 
 
-async def invitation_sent(session: AsyncSession, invitation: Invitation, survey: Survey, url: str,
-                          *, reminder: bool = False) -> None:
+def invitation_sent(invitation: Invitation, survey: Survey, url: str, *, reminder: bool = False) -> CloudEvent:
     assert invitation.sent_at is not None and invitation.expires_at is not None
     payload = contract.InvitationSent(
         dealer_code=invitation.dealer_code, org_path=invitation.org_path, survey_id=invitation.survey_id,
@@ -26,7 +23,7 @@ async def invitation_sent(session: AsyncSession, invitation: Invitation, survey:
         url=url, sent_at=invitation.sent_at, expires_at=invitation.expires_at,
     )
     type_ = contract.INVITATION_REMINDED if reminder else contract.INVITATION_SENT
-    await _publish(session, type_, f"survey-invitations/{invitation.id}", payload)
+    return _event(type_, f"survey-invitations/{invitation.id}", payload)
 
 
 def _common(response: SurveyResponse, survey_code: str) -> dict[str, Any]:
@@ -39,14 +36,14 @@ def _common(response: SurveyResponse, survey_code: str) -> dict[str, Any]:
     }
 
 
-async def response_submitted(session: AsyncSession, response: SurveyResponse, survey_code: str) -> None:
+def response_submitted(response: SurveyResponse, survey_code: str) -> CloudEvent:
     payload = contract.ResponseSubmitted(invitation_id=response.invitation_id, **_common(response, survey_code))
-    await _publish(session, contract.RESPONSE_SUBMITTED, f"survey-responses/{response.id}", payload)
+    return _event(contract.RESPONSE_SUBMITTED, f"survey-responses/{response.id}", payload)
 
 
-async def alert_raised(session: AsyncSession, response: SurveyResponse, survey_code: str, priority: str) -> None:
+def alert_raised(response: SurveyResponse, survey_code: str, priority: str) -> CloudEvent:
     payload = contract.AlertRaised(
         reasons=[contract.AlertReason.model_validate(reason) for reason in response.alerts],
         priority=priority, **_common(response, survey_code),  # type: ignore[arg-type]
     )
-    await _publish(session, contract.ALERT_RAISED, f"survey-responses/{response.id}", payload)
+    return _event(contract.ALERT_RAISED, f"survey-responses/{response.id}", payload)

@@ -27,7 +27,6 @@ from services.survey.definition import Definition
 from services.survey.models import Survey, SurveyResponse
 from services.survey.repository import SurveyRepository
 from services.survey.schemas import ResponseImport, ResponseImportRow
-from services.survey.surveys import get_survey
 from shared.db import utcnow
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent, validation_errors
@@ -78,7 +77,7 @@ class _Dealers:
 
 
 async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data: ResponseImport) -> Outcome:
-    survey = await get_survey(repo, data.survey_id)
+    survey = await repo.get_visible(Survey, data.survey_id)
     if survey.org_path != repo.principal.org_path:
         raise Forbidden(f"Survey {survey.id} belongs to {survey.org_code}; only it imports third-party results")
     if survey.published_version is None:
@@ -110,7 +109,7 @@ async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data
         seen.add(row.external_id)
     await repo.add_all(stored)
     for response in stored:
-        await responses.publish(repo.session, response, survey.code)
+        await repo.publish(*responses.events_of(response, survey.code))
     outcome.created = len(stored)
     return outcome
 

@@ -26,7 +26,6 @@ from services.survey.models import CustomerConsent, Invitation, Survey
 from services.survey.repository import InvitationFilter, SurveyRepository
 from services.survey.schemas import InvitationCreate, InvitationCreated, InvitationRead
 from services.survey.settings import SurveySettings
-from services.survey.surveys import get_survey
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.orgs import OrgDirectory
@@ -115,7 +114,7 @@ async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, cus
                             settings: SurveySettings, data: InvitationCreate,
                             caller_token: str) -> tuple[Invitation, Survey]:
     dealer = await directory.dealer_for(repo.principal, data.dealer_code)
-    survey = await get_survey(repo, data.survey_id)
+    survey = await repo.get_visible(Survey, data.survey_id)
     if not dealer.path.startswith(survey.org_path):
         raise NotFound(f"Survey {survey.id} is not available to dealer {dealer.code}",
                        errors=[{"field": "survey_id", "message": "not available to this dealer"}])
@@ -140,8 +139,8 @@ async def _send(repo: SurveyRepository, settings: SurveySettings, invitation: In
     invitation.status = "sent"
     invitation.sent_at = now
     invitation.expires_at = now + timedelta(days=expires_in_days or settings.invitation_expiry_days)
-    await repo.session.flush()
-    await events.invitation_sent(repo.session, invitation, survey, url_for(settings, invitation.token))
+    await repo.flush()
+    await repo.publish(events.invitation_sent(invitation, survey, url_for(settings, invitation.token)))
 
 
 async def schedule(repo: SurveyRepository, survey: Survey, *, source_key: str, due_at: datetime,
@@ -171,10 +170,9 @@ async def send_due(repo: SurveyRepository, settings: SurveySettings, now: dateti
         if refused:
             invitation.status, invitation.status_reason = "cancelled", refused[0]
             continue
-        survey = await repo.survey(invitation.survey_id)
-        assert survey is not None
+        survey = await repo.get_visible(Survey, invitation.survey_id)
         await _send(repo, settings, invitation, survey, now)
-    await repo.session.flush()
+    await repo.flush()
     return len(due)
 
 
@@ -183,19 +181,11 @@ async def remind_due(repo: SurveyRepository, settings: SurveySettings, now: date
     due = await repo.reminders_due(now - timedelta(days=settings.reminder_after_days), now, limit)
     for invitation in due:
         invitation.reminded_at = now
-        survey = await repo.survey(invitation.survey_id)
-        assert survey is not None
-        await events.invitation_sent(repo.session, invitation, survey, url_for(settings, invitation.token),
-                                     reminder=True)
-    await repo.session.flush()
+        survey = await repo.get_visible(Survey, invitation.survey_id)
+        await repo.publish(events.invitation_sent(invitation, survey, url_for(settings, invitation.token),
+                                                  reminder=True))
+    await repo.flush()
     return len(due)
-
-
-async def get_invitation(repo: SurveyRepository, invitation_id: uuid.UUID) -> Invitation:
-    invitation = await repo.invitation(invitation_id)
-    if invitation is None:
-        raise NotFound(f"No invitation {invitation_id}")
-    return invitation
 
 
 async def list_invitations(repo: SurveyRepository, where: InvitationFilter,

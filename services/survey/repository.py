@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.survey.models import CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
+from services.survey.models import TABLES, CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
 from shared.contracts.customer import SurveyConsentRecord
 from shared.db import utcnow
+from shared.events import CloudEvent
+from shared.outbox import record_event
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository, visible_to
 
@@ -49,46 +51,53 @@ class InvitationFilter:
 
 
 class SurveyRepository(ScopedRepository):
+    outbox = TABLES.outbox
+
     async def add(self, row: Any) -> None:
         self.session.add(row)
         await self.session.flush()
+
+    async def publish(self, *events: CloudEvent) -> None:
+        """Record events in the outbox, in this transaction (as ScopedRepository.publish)."""
+        for event in events:
+            await record_event(self.session, TABLES.outbox, event)
 
     async def _first(self, statement: Select[Any]) -> Any:
         return (await self.session.scalars(statement.limit(1))).first()
 
     # --- surveys --------------------------------------------------------------------------------
 
-    def _surveys(self) -> Select[Any]:
-        return select(Survey).where(or_(
-            visible_to(Survey, self.principal), Survey.org_path.in_(ancestor_paths(self.principal.org_path))))
-
-    async def survey(self, survey_id: uuid.UUID) -> Survey | None:
-        return await self._first(self._surveys().where(Survey.id == survey_id))
+    def readable(self, model: Any) -> ColumnElement[bool]:
+        """A survey (and its versions) owned above the caller serves it too: read, never
+        written (row-level security holds writes to the subtree)."""
+        if model is Survey or model is SurveyVersion:
+            return or_(visible_to(model, self.principal), model.org_path.in_(ancestor_paths(self.principal.org_path)))
+        return super().readable(model)
 
     async def surveys(self, kind: str | None, page: PageParams) -> tuple[list[Survey], str | None]:
-        statement = self._surveys()
+        statement = self.select(Survey)
         if kind:
             statement = statement.where(Survey.kind == kind)
         return await keyset_page(self.session, statement, Survey, page)
 
     async def survey_with_code(self, org_path: str, code: str) -> Survey | None:
-        return await self._first(select(Survey).where(Survey.org_path == org_path, Survey.code == code))
+        return await self._first(self.select(Survey).where(Survey.org_path == org_path, Survey.code == code))
 
     async def version(self, survey_id: uuid.UUID, number: int) -> SurveyVersion | None:
-        return await self._first(select(SurveyVersion).where(
+        return await self._first(self.select(SurveyVersion).where(
             SurveyVersion.survey_id == survey_id, SurveyVersion.number == number))
 
     async def nearest_published(self, dealer_path: str, *, kind: str, template: str) -> Survey | None:
         """The published survey from `template` owned nearest above the dealer (its own first)."""
         return await self._first(
-            select(Survey).where(Survey.org_path.in_(ancestor_paths(dealer_path)), Survey.kind == kind,
-                                 Survey.template == template, Survey.published_version.is_not(None))
+            self.select(Survey).where(Survey.org_path.in_(ancestor_paths(dealer_path)), Survey.kind == kind,
+                                      Survey.template == template, Survey.published_version.is_not(None))
             .order_by(func.length(Survey.org_path).desc(), Survey.created_at))
 
     # --- consent --------------------------------------------------------------------------------
 
     async def consent(self, customer_id: uuid.UUID) -> CustomerConsent | None:
-        return await self.session.get(CustomerConsent, customer_id)
+        return await self._first(self.select(CustomerConsent).where(CustomerConsent.customer_id == customer_id))
 
     async def customer_of(self, customer_id: uuid.UUID, dealer_code: str) -> CustomerConsent | None:
         """The customer as a body names it: in the caller's subtree AND the named dealer's, else None.
@@ -127,9 +136,6 @@ class SurveyRepository(ScopedRepository):
 
     # --- invitations ----------------------------------------------------------------------------
 
-    async def invitation(self, invitation_id: uuid.UUID) -> Invitation | None:
-        return await self._first(self.select(Invitation).where(Invitation.id == invitation_id))
-
     async def invitations(self, where: InvitationFilter, page: PageParams) -> tuple[list[Invitation], str | None]:
         statement = self.select(Invitation)
         for column, value in ((Invitation.survey_id, where.survey_id), (Invitation.dealer_code, where.dealer_code),
@@ -148,12 +154,12 @@ class SurveyRepository(ScopedRepository):
         deciding whether the caller may see an invitation's link."""
         if not survey_ids:
             return {}
-        rows = await self.session.execute(self._surveys().with_only_columns(Survey.id, Survey.org_path)
+        rows = await self.session.execute(self.select(Survey, Survey.id, Survey.org_path)
                                           .where(Survey.id.in_(survey_ids)))
         return {survey_id: org_path for survey_id, org_path in rows}
 
     async def invitation_from(self, source_key: str) -> Invitation | None:
-        return await self._first(select(Invitation).where(Invitation.source_key == source_key))
+        return await self._first(self.select(Invitation).where(Invitation.source_key == source_key))
 
     async def _claim(self, statement: Select[Any]) -> list[Invitation]:
         if self.session.bind.dialect.name == "postgresql":
@@ -242,6 +248,12 @@ class SurveyRepository(ScopedRepository):
 
 
 class TokenRepository:
+    """The public survey page's reads and its one write, by invitation token.
+
+    Reads across the tree on purpose: the page has no principal, the token is the credential,
+    and it names one invitation (and so its survey version and response) wherever it lies.
+    """
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -262,3 +274,8 @@ class TokenRepository:
     async def add(self, row: Any) -> None:
         self.session.add(row)
         await self.session.flush()
+
+    async def publish(self, *events: CloudEvent) -> None:
+        """Record events in the outbox, in this transaction (as ScopedRepository.publish)."""
+        for event in events:
+            await record_event(self.session, TABLES.outbox, event)

@@ -7,11 +7,9 @@ same answers returns the first result (a phone that retried); different answers 
 survey-already-answered.
 """
 
-import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey import alerts, events, scoring, validation
 from services.survey.definition import Definition
@@ -19,8 +17,9 @@ from services.survey.models import Invitation, SurveyResponse
 from services.survey.repository import ResponseFilter, SurveyRepository, TokenRepository
 from services.survey.schemas import PublicQuestion, PublicResponseRead, PublicSurvey, ResponseRead
 from shared.db import utcnow
+from shared.events import CloudEvent
 from shared.pagination import PageParams
-from shared.problems import NotFound, Problem
+from shared.problems import Problem
 
 
 class LinkUnknown(Problem):
@@ -97,7 +96,7 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -
         await repo.add(response)
     except IntegrityError as exc:  # a second tab submitted at the same moment and won
         raise AlreadyAnswered("This survey has already been answered") from exc
-    await publish(repo.session, response, await repo.survey_code(invitation.survey_id))
+    await repo.publish(*events_of(response, await repo.survey_code(invitation.survey_id)))
     return response, True
 
 
@@ -108,11 +107,12 @@ def assess(definition: Definition, submitted: dict[str, Any]) -> tuple[dict[str,
     return answers, scores, alerts.reasons(definition, answers, scores)
 
 
-async def publish(session: AsyncSession, response: SurveyResponse, survey_code: str) -> None:
-    """survey.response.submitted, and survey.alert.raised when a rule fired, in the caller's transaction."""
-    await events.response_submitted(session, response, survey_code)
+def events_of(response: SurveyResponse, survey_code: str) -> list[CloudEvent]:
+    """survey.response.submitted, and survey.alert.raised when a rule fired."""
+    submitted = [events.response_submitted(response, survey_code)]
     if level := alerts.priority(response.alerts):
-        await events.alert_raised(session, response, survey_code, level)
+        submitted.append(events.alert_raised(response, survey_code, level))
+    return submitted
 
 
 def public_read(response: SurveyResponse) -> PublicResponseRead:
@@ -129,13 +129,6 @@ def to_read(response: SurveyResponse) -> ResponseRead:
         ro_number=response.ro_number, answers=response.answers,
         scores=scoring.rounded(response.scores), alerts=response.alerts, submitted_at=response.created_at,
     )
-
-
-async def get_response(repo: SurveyRepository, response_id: uuid.UUID) -> SurveyResponse:
-    response = await repo.response(response_id)
-    if response is None:
-        raise NotFound(f"No survey response {response_id}")
-    return response
 
 
 async def list_responses(repo: SurveyRepository, where: ResponseFilter,

@@ -73,16 +73,9 @@ async def create_survey(repo: SurveyRepository, data: SurveyCreate) -> Survey:
     return survey
 
 
-async def get_survey(repo: SurveyRepository, survey_id: uuid.UUID) -> Survey:
-    survey = await repo.survey(survey_id)
-    if survey is None:
-        raise NotFound(f"No survey {survey_id}")
-    return survey
-
-
 async def _owned(repo: SurveyRepository, survey_id: uuid.UUID) -> Survey:
     """A survey the caller may change: its own org's or one below. Above-owned surveys are read-only."""
-    survey = await get_survey(repo, survey_id)
+    survey = await repo.get_visible(Survey, survey_id)
     if not repo.principal.sees(survey.org_path):
         raise Forbidden(f"Survey {survey_id} belongs to {survey.org_code}; only it (or an org above) edits it")
     return survey
@@ -98,7 +91,7 @@ async def update_survey(repo: SurveyRepository, survey_id: uuid.UUID, data: Surv
     survey.draft_changed = True
     survey.version += 1
     survey.updated_at = utcnow()
-    await repo.session.flush()
+    await repo.flush()
     return survey
 
 
@@ -116,12 +109,12 @@ async def publish(repo: SurveyRepository, survey_id: uuid.UUID) -> tuple[Survey,
     survey.published_version = number
     survey.draft_changed = False
     survey.version += 1
-    await repo.session.flush()
+    await repo.flush()
     return survey, version
 
 
 async def get_version(repo: SurveyRepository, survey_id: uuid.UUID, number: int) -> tuple[Survey, SurveyVersion]:
-    survey = await get_survey(repo, survey_id)
+    survey = await repo.get_visible(Survey, survey_id)
     version = await repo.version(survey.id, number)
     if version is None:
         raise NotFound(f"Survey {survey_id} has no version {number}")
@@ -129,7 +122,7 @@ async def get_version(repo: SurveyRepository, survey_id: uuid.UUID, number: int)
 
 
 async def newest_definition(repo: SurveyRepository, survey_id: uuid.UUID) -> defs.Definition | None:
-    survey = await get_survey(repo, survey_id)
+    survey = await repo.get_visible(Survey, survey_id)
     if survey.published_version is None:
         return None
     _, version = await get_version(repo, survey.id, survey.published_version)

@@ -33,6 +33,10 @@ class ResponseRecord:
 
 
 class FactStore:
+    """The service's write side, unscoped on purpose: it acts for the system, recording every
+    dealer's events (consumers) and replaying them (rebuild). The one caller-driven write, a
+    target, is checked against the caller's subtree before it gets here (reports.set_target)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

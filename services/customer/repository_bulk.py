@@ -117,6 +117,9 @@ _INSERT = f"""WITH changed AS (
 
 
 class PostgresWriter:
+    """Writes one dealer's import (CustomerRepository.import_writer hands it a dealer the caller
+    reaches); every statement is keyed on that dealer's code, so it stays in the caller's scope."""
+
     def __init__(self, session: AsyncSession, dealer: OrgInfo, view: PiiView) -> None:
         self._session = session
         self._dealer = dealer
@@ -162,6 +165,8 @@ _VALUE_COLUMNS = ("external_id", "name", "phone", "email", "birth_date", "city",
 
 
 class SqliteWriter:
+    """Writes one dealer's import, as PostgresWriter: every statement is keyed on that dealer's code."""
+
     def __init__(self, session: AsyncSession, dealer: OrgInfo, view: PiiView) -> None:
         self._session = session
         self._dealer = dealer
