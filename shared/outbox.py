@@ -1,17 +1,28 @@
 """The transactional outbox: an event is written with the state change it reports, then relayed.
 
 `record_event` adds the event in the caller's transaction. `OutboxRelay` runs in the
-service's process, claims pending rows, hands them to a transport (HTTP POSTs to the
-subscribers' `/internal/events`, or NATS JetStream) and marks them sent. Delivery is at-least-once; consumers make the effect
-exactly-once (see `shared.consumer`). A crash between delivery and marking sends again.
+service's process and works in two steps. It fans each new outbox row out into one delivery
+row per subscriber (the transport says who: the subscribers' base URLs for HTTP, the stream
+for NATS) and marks the outbox row sent, meaning handed over. Then it claims due deliveries,
+sends each subscriber its share and settles each delivery on its own. Delivery state is kept
+per (event, subscriber), so a subscriber that is down delays only its own deliveries, each
+backed off on its own, while the others get theirs at once.
+
+Delivery is at-least-once; consumers make the effect exactly-once (see `shared.consumer`). A
+crash between sending and settling sends again.
 """
 
+import asyncio
 import random
+from collections import defaultdict
 from datetime import timedelta
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import (
+    JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, bindparam,
+    insert, select, text, update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
@@ -20,14 +31,21 @@ from shared.events import CloudEvent
 from shared.jobs import PeriodicJob
 
 MAX_BACKOFF_SECONDS = 300
-# How long a claimed row is left alone by other relays before it is due again.
+# How long a claimed delivery is left alone by other relays before it is due again.
 CLAIM_LEASE_SECONDS = 60
+_SEQ = BigInteger().with_variant(Integer, "sqlite")
+_UNSENT = text("sent_at IS NULL")
 
 
 def outbox_table(metadata: MetaData) -> Table:
+    """Events as written; `sent_at` is when the relay handed the row over to its deliveries.
+
+    (`attempts`, `next_attempt_at` and `last_error` date from when the row was the unit of
+    delivery; they are no longer read, and written only at insert.)
+    """
     return Table(
         "outbox", metadata,
-        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("seq", _SEQ, primary_key=True, autoincrement=True),
         Column("event_id", String(64), nullable=False, unique=True),
         Column("type", String(100), nullable=False),
         Column("payload", JSON, nullable=False),
@@ -36,7 +54,27 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("attempts", Integer, nullable=False, default=0),
         Column("next_attempt_at", UTCDateTime, nullable=False),
         Column("last_error", Text),
-        Index("ix_outbox_pending", "sent_at", "next_attempt_at"),
+        # The relay looks only at rows not yet handed over: with millions of sent rows kept
+        # for the retention period, a partial index stays the size of the backlog.
+        Index("ix_outbox_unsent", "seq", postgresql_where=_UNSENT, sqlite_where=_UNSENT),
+        Index("ix_outbox_sent_at", "sent_at"),  # the housekeeping's oldest-first pruning
+    )
+
+
+def outbox_deliveries_table(metadata: MetaData) -> Table:
+    """One row per (event, subscriber): its own attempts, backoff and lease."""
+    return Table(
+        "outbox_deliveries", metadata,
+        Column("id", _SEQ, primary_key=True, autoincrement=True),
+        Column("seq", _SEQ, ForeignKey("outbox.seq"), nullable=False),
+        Column("subscriber", String(500), nullable=False),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("next_attempt_at", UTCDateTime, nullable=False),
+        Column("sent_at", UTCDateTime),
+        Column("last_error", Text),
+        UniqueConstraint("seq", "subscriber"),
+        Index("ix_outbox_deliveries_due", "next_attempt_at", postgresql_where=_UNSENT, sqlite_where=_UNSENT),
+        Index("ix_outbox_deliveries_sent_at", "sent_at"),
     )
 
 
@@ -67,6 +105,7 @@ class OutboxRelay:
         self,
         sessions: async_sessionmaker[AsyncSession],
         outbox: Table,
+        deliveries: Table,
         transport: "EventTransport",
         *,
         interval_seconds: float = 0.5,
@@ -74,9 +113,12 @@ class OutboxRelay:
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
+        self._deliveries = deliveries
         self._transport = transport
         self._batch_size = batch_size
-        self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=batch_size)
+        # A pass claims up to a batch per subscriber, so a busy subscriber does not shrink the others' share.
+        self._claim_limit = batch_size * max(1, transport.subscriber_count)
+        self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=self._claim_limit)
 
     def start(self) -> None:
         self._job.start()
@@ -89,65 +131,131 @@ class OutboxRelay:
         self._job.wake()
 
     async def relay_once(self) -> int:
-        """Deliver one batch of due events; returns how many rows it handled.
+        """Fan out new events, then send one batch of due deliveries; returns how many it sent or tried.
 
         No transaction stays open while events travel: a consumer in this same process (or
         on the same SQLite file) must be able to write while the relay waits for its answer.
-        Rows are claimed with a lease instead, so several relays never send the same row at
-        once, and a relay that dies mid-batch leaves rows that fall due again when it expires.
+        Deliveries are claimed with a lease instead, so several relays never send the same
+        one at once, and a relay that dies mid-batch leaves deliveries that fall due again
+        when it expires. Subscribers are sent to side by side: one that is slow to refuse
+        does not hold up the others' settling.
         """
-        rows = await self._claim_batch()
-        if rows:
-            await self._settle(rows, await self._transport.deliver(rows))
-        return len(rows)
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        shares: dict[str, list[Any]] = defaultdict(list)
+        for row in claimed:
+            shares[row["subscriber"]].append(row)
+        outcomes = await asyncio.gather(*(self._send(subscriber, rows) for subscriber, rows in shares.items()))
+        failed = {delivery_id: error for outcome in outcomes for delivery_id, error in outcome.items()}
+        await self._settle(claimed, failed)
+        return len(claimed)
 
-    async def _claim_batch(self) -> list[Any]:
-        outbox = self._outbox
+    async def _send(self, subscriber: str, rows: list[Any]) -> dict[int, str]:
+        """The subscriber's share in batches; returns the error of each delivery (by id) that failed."""
+        failed: dict[int, str] = {}
+        for start in range(0, len(rows), self._batch_size):
+            chunk = rows[start:start + self._batch_size]
+            refused = await self._transport.send(subscriber, chunk)
+            failed.update({row["id"]: refused[row["seq"]] for row in chunk if row["seq"] in refused})
+        return failed
+
+    async def _claim(self) -> list[dict[str, Any]]:
+        deliveries, outbox = self._deliveries, self._outbox
         async with self._sessions() as session, session.begin():
+            await self._fan_out(session)
+            now = utcnow()
             due = (
-                select(outbox.c.seq)
-                .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= utcnow())
-                .order_by(outbox.c.seq)
-                .limit(self._batch_size)
+                select(deliveries.c.id)
+                .where(deliveries.c.sent_at.is_(None), deliveries.c.next_attempt_at <= now)
+                .order_by(deliveries.c.id)
+                .limit(self._claim_limit)
             )
             if session.bind.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             claimed = (
-                update(outbox).where(outbox.c.seq.in_(due.scalar_subquery()))
-                .values(next_attempt_at=utcnow() + timedelta(seconds=CLAIM_LEASE_SECONDS))
-                .returning(outbox.c.seq, outbox.c.type, outbox.c.payload, outbox.c.attempts)
+                update(deliveries).where(deliveries.c.id.in_(due.scalar_subquery()))
+                .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
+                .returning(deliveries.c.id, deliveries.c.seq, deliveries.c.subscriber, deliveries.c.attempts)
             )
-            rows = (await session.execute(claimed)).mappings().all()
-        return sorted(rows, key=lambda row: row["seq"])
+            rows = [dict(row) for row in (await session.execute(claimed)).mappings()]
+            if not rows:
+                return []
+            events = {
+                row.seq: row for row in await session.execute(
+                    select(outbox.c.seq, outbox.c.type, outbox.c.payload).where(outbox.c.seq.in_({r["seq"] for r in rows})))
+            }
+        for row in rows:
+            row["type"], row["payload"] = events[row["seq"]].type, events[row["seq"]].payload
+        return sorted(rows, key=lambda row: row["id"])
 
-    async def _settle(self, rows: list[Any], failed: dict[int, str]) -> None:
-        """Mark delivered rows sent; push failed ones back with exponential backoff and jitter."""
+    async def _fan_out(self, session: AsyncSession) -> None:
+        """Hand new outbox rows over: marked and given one delivery per subscriber in one transaction.
+
+        The mark is the claim, one UPDATE of rows still unmarked: two relays never fan out the
+        same row (on SQLite a SELECT would run before the write lock is taken).
+        """
         outbox = self._outbox
+        new = select(outbox.c.seq).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.seq).limit(self._batch_size)
+        if session.bind.dialect.name == "postgresql":
+            new = new.with_for_update(skip_locked=True)
+        now = utcnow()
+        handed_over = (
+            update(outbox).where(outbox.c.seq.in_(new.scalar_subquery()), outbox.c.sent_at.is_(None))
+            .values(sent_at=now).returning(outbox.c.seq, outbox.c.type)
+        )
+        deliveries = [
+            {"seq": seq, "subscriber": subscriber, "attempts": 0, "next_attempt_at": now}
+            for seq, type_ in (await session.execute(handed_over)).all()
+            for subscriber in self._transport.subscribers(type_)
+        ]
+        if deliveries:
+            await session.execute(insert(self._deliveries), deliveries)
+
+    async def _settle(self, rows: list[dict[str, Any]], failed: dict[int, str]) -> None:
+        """Mark delivered rows sent; push each failed one back with exponential backoff and jitter."""
+        deliveries = self._deliveries
         now = utcnow()
         async with self._sessions() as session, session.begin():
-            sent = [row["seq"] for row in rows if row["seq"] not in failed]
+            sent = [row["id"] for row in rows if row["id"] not in failed]
             if sent:
-                await session.execute(update(outbox).where(outbox.c.seq.in_(sent)).values(sent_at=now, last_error=None))
-            for row in rows:
-                if row["seq"] in failed:
-                    attempts = row["attempts"] + 1
-                    backoff = min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 9)) * (0.5 + random.random() / 2)
-                    await session.execute(update(outbox).where(outbox.c.seq == row["seq"]).values(
-                        attempts=attempts, last_error=failed[row["seq"]], next_attempt_at=now + timedelta(seconds=backoff),
-                    ))
+                await session.execute(update(deliveries).where(deliveries.c.id.in_(sent)).values(sent_at=now, last_error=None))
+            retries = [
+                {"_id": row["id"], "attempts": row["attempts"] + 1, "last_error": failed[row["id"]],
+                 "next_attempt_at": now + timedelta(seconds=_backoff(row["attempts"] + 1))}
+                for row in rows if row["id"] in failed
+            ]
+            if retries:
+                await session.execute(
+                    update(deliveries).where(deliveries.c.id == bindparam("_id"))
+                    .values(attempts=bindparam("attempts"), last_error=bindparam("last_error"),
+                            next_attempt_at=bindparam("next_attempt_at")),
+                    retries,
+                )
+
+
+def _backoff(attempts: int) -> float:
+    return min(MAX_BACKOFF_SECONDS, 2 ** min(attempts, 9)) * (0.5 + random.random() / 2)
 
 
 class EventTransport(Protocol):
-    """How claimed outbox rows leave the service: HTTP to subscribers (default) or NATS JetStream."""
+    """How events leave the service: HTTP to each subscriber (default) or NATS JetStream."""
 
-    async def deliver(self, rows: list[Any]) -> dict[int, str]:
-        """Send the rows; returns the error of each row (by seq) that was not delivered."""
+    @property
+    def subscriber_count(self) -> int:
+        """How many subscribers a pass may send to (sizes the relay's claim)."""
+
+    def subscribers(self, event_type: str) -> list[str]:
+        """Who gets an event of this type: one delivery row each."""
+
+    async def send(self, subscriber: str, rows: list[Any]) -> dict[int, str]:
+        """Send the rows to one subscriber; returns the error of each row (by seq) that was not delivered."""
 
     async def close(self) -> None: ...
 
 
 class HttpTransport:
-    """POSTs each subscriber its share of a batch in one request: a 100,000-row import is
+    """POSTs a subscriber its share of a batch in one request: a 100,000-row import is
     500 requests per subscriber, not 100,000."""
 
     def __init__(self, subscriptions: dict[str, list[str]], secret: str, client: httpx.AsyncClient | None = None) -> None:
@@ -155,18 +263,19 @@ class HttpTransport:
         self._secret = secret
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
 
-    async def deliver(self, rows: list[Any]) -> dict[int, str]:
-        failed: dict[int, str] = {}
-        batches: dict[str, list[Any]] = {}
-        for row in rows:
-            for base_url in subscribers_for(row["type"], self._subscriptions):
-                batches.setdefault(base_url, []).append(row)
-        for base_url, batch in batches.items():
-            try:
-                await self._post(base_url, [row["payload"] for row in batch])
-            except (httpx.HTTPError, DeliveryRefused) as exc:
-                failed.update({row["seq"]: f"{base_url}: {exc}"[:500] for row in batch})
-        return failed
+    @property
+    def subscriber_count(self) -> int:
+        return len({url for urls in self._subscriptions.values() for url in urls})
+
+    def subscribers(self, event_type: str) -> list[str]:
+        return subscribers_for(event_type, self._subscriptions)
+
+    async def send(self, subscriber: str, rows: list[Any]) -> dict[int, str]:
+        try:
+            await self._post(subscriber, [row["payload"] for row in rows])
+        except (httpx.HTTPError, DeliveryRefused) as exc:
+            return {row["seq"]: f"{subscriber}: {exc}"[:500] for row in rows}
+        return {}
 
     async def _post(self, base_url: str, payloads: list[dict[str, Any]]) -> None:
         token = mint_internal_token(system_principal(), self._secret, ttl_seconds=60)

@@ -24,7 +24,7 @@ from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
-from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_table
+from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_deliveries_table, outbox_table
 from shared.problems import install_problem_handlers
 from shared.rls import SYSTEM_PATH
 from shared.settings import CommonSettings
@@ -36,12 +36,14 @@ class PlumbingTables:
     """The tables every service database has besides its own."""
 
     outbox: Table
+    outbox_deliveries: Table
     processed_events: Table
     idempotency_keys: Table
 
 
 def plumbing_tables(metadata: MetaData) -> PlumbingTables:
-    return PlumbingTables(outbox_table(metadata), processed_events_table(metadata), idempotency_table(metadata))
+    return PlumbingTables(outbox_table(metadata), outbox_deliveries_table(metadata), processed_events_table(metadata),
+                          idempotency_table(metadata))
 
 
 @dataclass
@@ -70,8 +72,8 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.consumer = EventConsumer(app.state.sessions, spec.tables.processed_events, spec.event_handlers)
-        app.state.relay = OutboxRelay(app.state.sessions, spec.tables.outbox, event_transport(settings),
-                                      interval_seconds=settings.relay_interval_seconds)
+        app.state.relay = OutboxRelay(app.state.sessions, spec.tables.outbox, spec.tables.outbox_deliveries,
+                                      event_transport(settings), interval_seconds=settings.relay_interval_seconds)
         if settings.relay_enabled:
             app.state.relay.start()
         subscriber = nats_subscriber(settings, app.state.consumer)
