@@ -8,12 +8,13 @@ idempotency keys, the outbox relay and the `/internal/events` consumer.
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData, Table, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, TokenVerifier
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
@@ -26,6 +27,7 @@ from shared.observability import MetricsMiddleware, RequestMetrics, health_route
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
 from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_deliveries_table, outbox_table
 from shared.problems import install_problem_handlers
+from shared.retention import EventHousekeeping
 from shared.rls import SYSTEM_PATH
 from shared.settings import CommonSettings
 from shared.tracing import install_tracing
@@ -79,7 +81,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
         subscriber = nats_subscriber(settings, app.state.consumer)
         if subscriber:
             subscriber.start()
-        jobs = spec.jobs(app)
+        jobs = [*spec.jobs(app), housekeeping(app.state.sessions, spec.tables, settings)]
         for job in jobs:
             job.start()
         try:
@@ -115,6 +117,13 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     app.add_middleware(RequestIdMiddleware)
     install_tracing(app, settings)
     return app
+
+
+def housekeeping(sessions: async_sessionmaker[AsyncSession], tables: PlumbingTables, settings: CommonSettings) -> PeriodicJob:
+    """The job that prunes sent events and processed-event ids after the retention period."""
+    retention = timedelta(days=settings.event_retention_days)
+    return EventHousekeeping(sessions, retention, processed=tables.processed_events, outbox=tables.outbox,
+                             deliveries=tables.outbox_deliveries).job(settings.housekeeping_interval_seconds)
 
 
 def event_transport(settings: CommonSettings) -> EventTransport:
