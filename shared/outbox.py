@@ -13,6 +13,7 @@ crash between sending and settling sends again.
 """
 
 import asyncio
+import logging
 import random
 from collections import defaultdict
 from datetime import timedelta
@@ -30,9 +31,13 @@ from shared.db import UTCDateTime, utcnow
 from shared.events import CloudEvent
 from shared.jobs import PeriodicJob
 
+logger = logging.getLogger("csloop.outbox")
+
 MAX_BACKOFF_SECONDS = 300
 # How long a claimed delivery is left alone by other relays before it is due again.
 CLAIM_LEASE_SECONDS = 60
+# How long a relay pass waits for the subscribers' answers before it goes on without the slow ones.
+PASS_PATIENCE_SECONDS = 0.25
 _SEQ = BigInteger().with_variant(Integer, "sqlite")
 _UNSENT = text("sent_at IS NULL")
 
@@ -118,6 +123,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         # A pass claims up to a batch per subscriber, so a busy subscriber does not shrink the others' share.
         self._claim_limit = batch_size * max(1, transport.subscriber_count)
+        self._sending: dict[str, asyncio.Task[None]] = {}  # subscriber -> its send in flight
         self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=self._claim_limit)
 
     def start(self) -> None:
@@ -125,49 +131,66 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         await self._job.stop()
+        for task in self._sending.values():
+            task.cancel()  # its deliveries stay leased, and fall due again when the lease ends
+        await asyncio.gather(*self._sending.values(), return_exceptions=True)
         await self._transport.close()
 
     def wake(self) -> None:
         self._job.wake()
 
     async def relay_once(self) -> int:
-        """Fan out new events, then send one batch of due deliveries; returns how many it sent or tried.
+        """Fan out new events, then send one batch of due deliveries; returns how many it claimed.
 
         No transaction stays open while events travel: a consumer in this same process (or
         on the same SQLite file) must be able to write while the relay waits for its answer.
         Deliveries are claimed with a lease instead, so several relays never send the same
         one at once, and a relay that dies mid-batch leaves deliveries that fall due again
-        when it expires. Subscribers are sent to side by side: one that is slow to refuse
-        does not hold up the others' settling.
+        when it expires.
+
+        Each subscriber's share is sent and settled by a task of its own. The pass waits for
+        them a short while only: a subscriber that hangs (its host up, its process stuck)
+        keeps its task, and is left out of the next claims until it answers or times out,
+        while the others' deliveries go on at once.
         """
-        claimed = await self._claim()
-        if not claimed:
-            return 0
+        claimed = await self._claim(busy=set(self._sending))
         shares: dict[str, list[Any]] = defaultdict(list)
         for row in claimed:
             shares[row["subscriber"]].append(row)
-        outcomes = await asyncio.gather(*(self._send(subscriber, rows) for subscriber, rows in shares.items()))
-        failed = {delivery_id: error for outcome in outcomes for delivery_id, error in outcome.items()}
-        await self._settle(claimed, failed)
+        for subscriber, rows in shares.items():
+            task = asyncio.create_task(self._deliver(subscriber, rows), name=f"outbox-relay {subscriber}")
+            self._sending[subscriber] = task
+            task.add_done_callback(lambda _task, subscriber=subscriber: self._sending.pop(subscriber, None))
+        if shares:
+            await asyncio.wait(list(self._sending.values()), timeout=PASS_PATIENCE_SECONDS)
         return len(claimed)
 
-    async def _send(self, subscriber: str, rows: list[Any]) -> dict[int, str]:
-        """The subscriber's share in batches; returns the error of each delivery (by id) that failed."""
-        failed: dict[int, str] = {}
-        for start in range(0, len(rows), self._batch_size):
-            chunk = rows[start:start + self._batch_size]
-            refused = await self._transport.send(subscriber, chunk)
-            failed.update({row["id"]: refused[row["seq"]] for row in chunk if row["seq"] in refused})
-        return failed
+    async def _deliver(self, subscriber: str, rows: list[Any]) -> None:
+        """Send a subscriber its share in batches and settle each delivery: sent, or backed off.
 
-    async def _claim(self) -> list[dict[str, Any]]:
+        A failure here (the database gone while settling) is logged; the deliveries stay
+        leased and fall due again when the lease ends.
+        """
+        try:
+            failed: dict[int, str] = {}
+            for start in range(0, len(rows), self._batch_size):
+                chunk = rows[start:start + self._batch_size]
+                refused = await self._transport.send(subscriber, chunk)
+                failed.update({row["id"]: refused[row["seq"]] for row in chunk if row["seq"] in refused})
+            await self._settle(rows, failed)
+        except Exception:
+            logger.exception("outbox relay: delivering %d events to %s failed", len(rows), subscriber)
+
+    async def _claim(self, busy: set[str]) -> list[dict[str, Any]]:
+        """New events fanned out, then due deliveries leased, leaving out subscribers still busy with a send."""
         deliveries, outbox = self._deliveries, self._outbox
         async with self._sessions() as session, session.begin():
             await self._fan_out(session)
             now = utcnow()
             due = (
                 select(deliveries.c.id)
-                .where(deliveries.c.sent_at.is_(None), deliveries.c.next_attempt_at <= now)
+                .where(deliveries.c.sent_at.is_(None), deliveries.c.next_attempt_at <= now,
+                       deliveries.c.subscriber.not_in(busy))
                 .order_by(deliveries.c.id)
                 .limit(self._claim_limit)
             )

@@ -29,6 +29,7 @@ class Subscribers:
     """Stands in for the subscribers' `/internal/events`: records what each got, refuses for the down ones."""
 
     down: set[str] = field(default_factory=set)
+    hung: set[str] = field(default_factory=set)  # accept the request, never answer
     received: Counter[tuple[str, str]] = field(default_factory=Counter)
     delay_seconds: float = 0.0
 
@@ -36,6 +37,8 @@ class Subscribers:
         base = f"{request.url.scheme}://{request.url.host}"
         if base in self.down:
             raise httpx.ConnectError("connection refused", request=request)
+        if base in self.hung:
+            await asyncio.sleep(3600)
         await asyncio.sleep(self.delay_seconds)
         for event in json.loads(request.content):
             self.received[(base, event["id"])] += 1
@@ -110,6 +113,21 @@ async def test_new_events_reach_a_healthy_subscriber_while_another_backs_off(ses
     later = await _publish(sessions, 3)
     await relay.relay_once()
     assert subscribers.got(SURVEY) == first | later
+
+
+async def test_a_subscriber_that_hangs_holds_up_no_other(sessions: async_sessionmaker[AsyncSession]) -> None:
+    subscribers = Subscribers(hung={KPI})
+    relay = _relay(sessions, subscribers)
+    try:
+        first = await _publish(sessions, 3)
+        started = asyncio.get_running_loop().time()
+        await relay.relay_once()
+        later = await _publish(sessions, 3)
+        assert await relay.relay_once() == 3  # the survey's three: the kpi's stay with the send in flight
+        assert asyncio.get_running_loop().time() - started < 1.0
+        assert subscribers.got(SURVEY) == first | later
+    finally:
+        await relay.stop()
 
 
 async def test_two_relays_claiming_at_once_never_send_a_delivery_twice(
