@@ -131,7 +131,7 @@ def create_outbox_deliveries() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_outbox_deliveries"),
         sa.UniqueConstraint("seq", "subscriber", name="uq_outbox_deliveries_seq_subscriber"),
     )
-    op.create_index("ix_outbox_deliveries_due", "outbox_deliveries", ["next_attempt_at"],
+    op.create_index("ix_outbox_deliveries_due", "outbox_deliveries", ["subscriber", "next_attempt_at"],
                     postgresql_where=unsent, sqlite_where=unsent)
     op.create_index("ix_outbox_deliveries_sent_at", "outbox_deliveries", ["sent_at"])
     op.drop_index("ix_outbox_pending", table_name="outbox")

@@ -44,15 +44,17 @@ class NatsTransport:
     """Every event goes to the stream once; JetStream gives each service its own durable consumer,
     so one service that is down holds up no other (each acknowledges on its own)."""
 
-    subscriber_count = 1
-
     def __init__(self, url: str, stream: str, subject_prefix: str) -> None:
         self._url, self._stream, self._prefix = url, stream, subject_prefix
         self._connection: Any = None
         self._jetstream: Any = None
 
-    def subscribers(self, event_type: str) -> list[str]:
+    @property
+    def all_subscribers(self) -> list[str]:
         return [f"nats:{self._stream}"]
+
+    def subscribers(self, event_type: str) -> list[str]:
+        return self.all_subscribers
 
     async def send(self, subscriber: str, rows: list[Any]) -> dict[int, str]:
         failed: dict[int, str] = {}

@@ -78,7 +78,7 @@ def outbox_deliveries_table(metadata: MetaData) -> Table:
         Column("sent_at", UTCDateTime),
         Column("last_error", Text),
         UniqueConstraint("seq", "subscriber"),
-        Index("ix_outbox_deliveries_due", "next_attempt_at", postgresql_where=_UNSENT, sqlite_where=_UNSENT),
+        Index("ix_outbox_deliveries_due", "subscriber", "next_attempt_at", postgresql_where=_UNSENT, sqlite_where=_UNSENT),
         Index("ix_outbox_deliveries_sent_at", "sent_at"),
     )
 
@@ -121,10 +121,8 @@ class OutboxRelay:
         self._deliveries = deliveries
         self._transport = transport
         self._batch_size = batch_size
-        # A pass claims up to a batch per subscriber, so a busy subscriber does not shrink the others' share.
-        self._claim_limit = batch_size * max(1, transport.subscriber_count)
         self._sending: dict[str, asyncio.Task[None]] = {}  # subscriber -> its send in flight
-        self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=self._claim_limit)
+        self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=batch_size)
 
     def start(self) -> None:
         self._job.start()
@@ -140,7 +138,10 @@ class OutboxRelay:
         self._job.wake()
 
     async def relay_once(self) -> int:
-        """Fan out new events, then send one batch of due deliveries; returns how many it claimed.
+        """Fan out new events, then send each subscriber a batch of its due deliveries.
+
+        Returns the most rows one step handled (the fan-out, or one subscriber's share): a
+        full batch means more is waiting, and the next pass runs at once.
 
         No transaction stays open while events travel: a consumer in this same process (or
         on the same SQLite file) must be able to write while the relay waits for its answer.
@@ -153,17 +154,16 @@ class OutboxRelay:
         keeps its task, and is left out of the next claims until it answers or times out,
         while the others' deliveries go on at once.
         """
-        claimed = await self._claim(busy=set(self._sending))
-        shares: dict[str, list[Any]] = defaultdict(list)
-        for row in claimed:
-            shares[row["subscriber"]].append(row)
+        handed_over, shares = await self._claim(busy=set(self._sending))
+        started = []
         for subscriber, rows in shares.items():
             task = asyncio.create_task(self._deliver(subscriber, rows), name=f"outbox-relay {subscriber}")
             self._sending[subscriber] = task
             task.add_done_callback(lambda _task, subscriber=subscriber: self._sending.pop(subscriber, None))
-        if shares:
-            await asyncio.wait(list(self._sending.values()), timeout=PASS_PATIENCE_SECONDS)
-        return len(claimed)
+            started.append(task)
+        if started:  # this pass's sends only: one still hanging from an earlier pass holds up nothing
+            await asyncio.wait(started, timeout=PASS_PATIENCE_SECONDS)
+        return max([handed_over, *map(len, shares.values())])
 
     async def _deliver(self, subscriber: str, rows: list[Any]) -> None:
         """Send a subscriber its share in batches and settle each delivery: sent, or backed off.
@@ -181,38 +181,49 @@ class OutboxRelay:
         except Exception:
             logger.exception("outbox relay: delivering %d events to %s failed", len(rows), subscriber)
 
-    async def _claim(self, busy: set[str]) -> list[dict[str, Any]]:
-        """New events fanned out, then due deliveries leased, leaving out subscribers still busy with a send."""
-        deliveries, outbox = self._deliveries, self._outbox
-        async with self._sessions() as session, session.begin():
-            await self._fan_out(session)
-            now = utcnow()
-            due = (
-                select(deliveries.c.id)
-                .where(deliveries.c.sent_at.is_(None), deliveries.c.next_attempt_at <= now,
-                       deliveries.c.subscriber.not_in(busy))
-                .order_by(deliveries.c.id)
-                .limit(self._claim_limit)
-            )
-            if session.bind.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            claimed = (
-                update(deliveries).where(deliveries.c.id.in_(due.scalar_subquery()))
-                .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
-                .returning(deliveries.c.id, deliveries.c.seq, deliveries.c.subscriber, deliveries.c.attempts)
-            )
-            rows = [dict(row) for row in (await session.execute(claimed)).mappings()]
-            if not rows:
-                return []
-            events = {
-                row.seq: row for row in await session.execute(
-                    select(outbox.c.seq, outbox.c.type, outbox.c.payload).where(outbox.c.seq.in_({r["seq"] for r in rows})))
-            }
-        for row in rows:
-            row["type"], row["payload"] = events[row["seq"]].type, events[row["seq"]].payload
-        return sorted(rows, key=lambda row: row["id"])
+    async def _claim(self, busy: set[str]) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+        """New events fanned out, then a batch of due deliveries leased per subscriber not busy with a send.
 
-    async def _fan_out(self, session: AsyncSession) -> None:
+        A batch per subscriber, not one for all: a subscriber back from a long outage, with
+        thousands of deliveries due at once, does not crowd the others out of the claim.
+        """
+        async with self._sessions() as session, session.begin():
+            handed_over = await self._fan_out(session)
+            shares = {}
+            for subscriber in self._transport.all_subscribers:
+                if subscriber not in busy and (rows := await self._lease(session, subscriber)):
+                    shares[subscriber] = rows
+            if not shares:
+                return handed_over, {}
+            outbox = self._outbox
+            seqs = {row["seq"] for rows in shares.values() for row in rows}
+            events = {row.seq: row for row in await session.execute(
+                select(outbox.c.seq, outbox.c.type, outbox.c.payload).where(outbox.c.seq.in_(seqs)))}
+        for rows in shares.values():
+            for row in rows:
+                row["type"], row["payload"] = events[row["seq"]].type, events[row["seq"]].payload
+            rows.sort(key=lambda row: row["id"])
+        return handed_over, shares
+
+    async def _lease(self, session: AsyncSession, subscriber: str) -> list[dict[str, Any]]:
+        deliveries = self._deliveries
+        now = utcnow()
+        due = (
+            select(deliveries.c.id)
+            .where(deliveries.c.subscriber == subscriber, deliveries.c.sent_at.is_(None), deliveries.c.next_attempt_at <= now)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            .limit(self._batch_size)
+        )
+        if session.bind.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        leased = (
+            update(deliveries).where(deliveries.c.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
+            .returning(deliveries.c.id, deliveries.c.seq, deliveries.c.subscriber, deliveries.c.attempts)
+        )
+        return [dict(row) for row in (await session.execute(leased)).mappings()]
+
+    async def _fan_out(self, session: AsyncSession) -> int:
         """Hand new outbox rows over: marked and given one delivery per subscriber in one transaction.
 
         The mark is the claim, one UPDATE of rows still unmarked: two relays never fan out the
@@ -227,13 +238,14 @@ class OutboxRelay:
             update(outbox).where(outbox.c.seq.in_(new.scalar_subquery()), outbox.c.sent_at.is_(None))
             .values(sent_at=now).returning(outbox.c.seq, outbox.c.type)
         )
+        handed_over_rows = (await session.execute(handed_over)).all()
         deliveries = [
             {"seq": seq, "subscriber": subscriber, "attempts": 0, "next_attempt_at": now}
-            for seq, type_ in (await session.execute(handed_over)).all()
-            for subscriber in self._transport.subscribers(type_)
+            for seq, type_ in handed_over_rows for subscriber in self._transport.subscribers(type_)
         ]
         if deliveries:
             await session.execute(insert(self._deliveries), deliveries)
+        return len(handed_over_rows)
 
     async def _settle(self, rows: list[dict[str, Any]], failed: dict[int, str]) -> None:
         """Mark delivered rows sent; push each failed one back with exponential backoff and jitter."""
@@ -265,8 +277,8 @@ class EventTransport(Protocol):
     """How events leave the service: HTTP to each subscriber (default) or NATS JetStream."""
 
     @property
-    def subscriber_count(self) -> int:
-        """How many subscribers a pass may send to (sizes the relay's claim)."""
+    def all_subscribers(self) -> list[str]:
+        """Every subscriber the relay claims deliveries for (one that left the configuration keeps its rows, unsent)."""
 
     def subscribers(self, event_type: str) -> list[str]:
         """Who gets an event of this type: one delivery row each."""
@@ -287,8 +299,8 @@ class HttpTransport:
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=2.0))
 
     @property
-    def subscriber_count(self) -> int:
-        return len({url for urls in self._subscriptions.values() for url in urls})
+    def all_subscribers(self) -> list[str]:
+        return list(dict.fromkeys(url for urls in self._subscriptions.values() for url in urls))
 
     def subscribers(self, event_type: str) -> list[str]:
         return subscribers_for(event_type, self._subscriptions)

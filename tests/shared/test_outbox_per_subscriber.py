@@ -115,6 +115,21 @@ async def test_new_events_reach_a_healthy_subscriber_while_another_backs_off(ses
     assert subscribers.got(SURVEY) == first | later
 
 
+async def test_a_subscriber_back_with_a_long_backlog_does_not_crowd_out_the_others(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    subscribers = Subscribers(down={KPI})
+    relay = _relay(sessions, subscribers, batch_size=10)
+    await _publish(sessions, 50)
+    while await relay.relay_once():
+        pass
+    subscribers.down.clear()
+    await _make_due(sessions, TABLES)
+    fresh = await _publish(sessions, 5)
+    await relay.relay_once()
+    assert fresh <= subscribers.got(SURVEY)
+    assert len(subscribers.got(KPI)) == 10  # a batch of its backlog: the rest in the next passes
+
+
 async def test_a_subscriber_that_hangs_holds_up_no_other(sessions: async_sessionmaker[AsyncSession]) -> None:
     subscribers = Subscribers(hung={KPI})
     relay = _relay(sessions, subscribers)
