@@ -15,6 +15,7 @@ crash between sending and settling sends again.
 import asyncio
 import logging
 import random
+import time
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any, Protocol
@@ -122,6 +123,11 @@ class OutboxRelay:
         self._transport = transport
         self._batch_size = batch_size
         self._sending: dict[str, asyncio.Task[None]] = {}  # subscriber -> its send in flight
+        # A subscriber that refused a whole share rests (is not claimed for) a while, growing with
+        # each refusal in a row: its new deliveries wait for it together instead of being tried,
+        # refused and settled one pass after another. In memory: each replica learns on its own.
+        self._refusals: dict[str, int] = {}
+        self._resting_until: dict[str, float] = {}
         self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=batch_size)
 
     def start(self) -> None:
@@ -154,7 +160,9 @@ class OutboxRelay:
         keeps its task, and is left out of the next claims until it answers or times out,
         while the others' deliveries go on at once.
         """
-        handed_over, shares = await self._claim(busy=set(self._sending))
+        now = time.monotonic()
+        resting = {subscriber for subscriber, until in self._resting_until.items() if until > now}
+        handed_over, shares = await self._claim(busy=set(self._sending) | resting)
         started = []
         for subscriber, rows in shares.items():
             task = asyncio.create_task(self._deliver(subscriber, rows), name=f"outbox-relay {subscriber}")
@@ -178,8 +186,17 @@ class OutboxRelay:
                 refused = await self._transport.send(subscriber, chunk)
                 failed.update({row["id"]: refused[row["seq"]] for row in chunk if row["seq"] in refused})
             await self._settle(rows, failed)
+            self._note(subscriber, refused_all=len(failed) == len(rows))
         except Exception:
             logger.exception("outbox relay: delivering %d events to %s failed", len(rows), subscriber)
+
+    def _note(self, subscriber: str, *, refused_all: bool) -> None:
+        if not refused_all:
+            self._refusals.pop(subscriber, None)
+            self._resting_until.pop(subscriber, None)
+            return
+        self._refusals[subscriber] = refusals = self._refusals.get(subscriber, 0) + 1
+        self._resting_until[subscriber] = time.monotonic() + _backoff(refusals)
 
     async def _claim(self, busy: set[str]) -> tuple[int, dict[str, list[dict[str, Any]]]]:
         """New events fanned out, then a batch of due deliveries leased per subscriber not busy with a send.
