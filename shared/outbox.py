@@ -16,7 +16,6 @@ import asyncio
 import logging
 import random
 import time
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any, Protocol
 
