@@ -122,6 +122,9 @@ class OutboxRelay:
         self._transport = transport
         self._batch_size = batch_size
         self._sending: dict[str, asyncio.Task[None]] = {}  # subscriber -> its send in flight
+        # Settling is short and done one share at a time: the relay holds at most two database
+        # connections (a claim, a settle) however many subscribers it sends to at once.
+        self._settling = asyncio.Lock()
         # A subscriber that refused a whole share rests (is not claimed for) a while, growing with
         # each refusal in a row: its new deliveries wait for it together instead of being tried,
         # refused and settled one pass after another. In memory: each replica learns on its own.
@@ -184,7 +187,8 @@ class OutboxRelay:
                 chunk = rows[start:start + self._batch_size]
                 refused = await self._transport.send(subscriber, chunk)
                 failed.update({row["id"]: refused[row["seq"]] for row in chunk if row["seq"] in refused})
-            await self._settle(rows, failed)
+            async with self._settling:
+                await self._settle(rows, failed)
             self._note(subscriber, refused_all=len(failed) == len(rows))
         except Exception:
             logger.exception("outbox relay: delivering %d events to %s failed", len(rows), subscriber)
