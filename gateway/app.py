@@ -7,6 +7,7 @@ FastAPI's router.
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -34,6 +35,7 @@ from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
 from shared.problems import install_problem_handlers
+from shared.retention import EventHousekeeping
 from shared.tracing import install_tracing
 
 
@@ -59,9 +61,13 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
         app.state.consumer = WebhookConsumer(app.state.sessions, processed_events, app.state.dispatcher)
         await upstreams.open()
         await app.state.dispatcher.open()
+        housekeeping = EventHousekeeping(app.state.sessions, timedelta(days=settings.event_retention_days),
+                                         processed=processed_events).job(settings.housekeeping_interval_seconds)
+        housekeeping.start()
         try:
             yield
         finally:
+            await housekeeping.stop()
             await app.state.dispatcher.close()
             await upstreams.close()
             await engine.dispose()

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Column, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Index, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +29,7 @@ def processed_events_table(metadata: MetaData) -> Table:
         Column("event_id", String(64), primary_key=True),
         Column("type", String(100), nullable=False),
         Column("processed_at", UTCDateTime, nullable=False),
+        Index("ix_processed_events_processed_at", "processed_at"),  # pruning after the retention period
     )
 
 

@@ -103,3 +103,61 @@ def create_plumbing_tables() -> None:
         sa.Column("body", sa.LargeBinary),
         sa.Column("created_at", UTCDateTime, nullable=False),
     )
+
+
+def create_outbox_deliveries() -> None:
+    """Revision 2 of the plumbing: delivery state per (event, subscriber) and the indexes that
+    keep the relay's claim and the housekeeping's pruning fast with millions of kept rows.
+
+    The outbox's rows already sent have nothing to deliver; rows still pending are fanned out
+    by the relay as new ones are.
+    """
+    import sqlalchemy as sa
+    from alembic import op
+
+    from shared.db import UTCDateTime
+
+    seq = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+    unsent = sa.text("sent_at IS NULL")
+    op.create_table(
+        "outbox_deliveries",
+        sa.Column("id", seq, primary_key=True, autoincrement=True),
+        sa.Column("seq", seq, sa.ForeignKey("outbox.seq", name="fk_outbox_deliveries_seq_outbox"), nullable=False),
+        sa.Column("subscriber", sa.String(500), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+        sa.Column("sent_at", UTCDateTime),
+        sa.Column("last_error", sa.Text),
+        sa.PrimaryKeyConstraint("id", name="pk_outbox_deliveries"),
+        sa.UniqueConstraint("seq", "subscriber", name="uq_outbox_deliveries_seq_subscriber"),
+    )
+    op.create_index("ix_outbox_deliveries_due", "outbox_deliveries", ["subscriber", "next_attempt_at"],
+                    postgresql_where=unsent, sqlite_where=unsent)
+    op.create_index("ix_outbox_deliveries_sent_at", "outbox_deliveries", ["sent_at"])
+    op.drop_index("ix_outbox_pending", table_name="outbox")
+    op.create_index("ix_outbox_unsent", "outbox", ["seq"], postgresql_where=unsent, sqlite_where=unsent)
+    op.create_index("ix_outbox_sent_at", "outbox", ["sent_at"])
+    create_processed_events_index()
+
+
+def drop_outbox_deliveries() -> None:
+    from alembic import op
+
+    drop_processed_events_index()
+    op.drop_index("ix_outbox_sent_at", table_name="outbox")
+    op.drop_index("ix_outbox_unsent", table_name="outbox")
+    op.create_index("ix_outbox_pending", "outbox", ["sent_at", "next_attempt_at"])
+    op.drop_table("outbox_deliveries")
+
+
+def create_processed_events_index() -> None:
+    """The housekeeping prunes processed-event ids oldest first."""
+    from alembic import op
+
+    op.create_index("ix_processed_events_processed_at", "processed_events", ["processed_at"])
+
+
+def drop_processed_events_index() -> None:
+    from alembic import op
+
+    op.drop_index("ix_processed_events_processed_at", table_name="processed_events")

@@ -1,6 +1,7 @@
 """NATS JetStream as the event transport, for deployments that outgrow HTTP fan-out.
 
-Publishing: the relay hands claimed outbox rows to `NatsTransport`, which publishes each to
+Publishing: the stream is the outbox's one subscriber (one delivery row per event, see
+`shared.outbox`); the relay hands claimed deliveries to `NatsTransport`, which publishes each to
 `<prefix>.<event type>` with the event id as `Nats-Msg-Id`, so JetStream drops a duplicate
 that a relay sends again within the stream's duplicate window. Consuming: each service reads
 the stream through a durable pull consumer named after it and applies events through the
@@ -40,12 +41,22 @@ async def _jetstream(url: str, stream: str, subject_prefix: str) -> tuple[Any, A
 
 
 class NatsTransport:
+    """Every event goes to the stream once; JetStream gives each service its own durable consumer,
+    so one service that is down holds up no other (each acknowledges on its own)."""
+
     def __init__(self, url: str, stream: str, subject_prefix: str) -> None:
         self._url, self._stream, self._prefix = url, stream, subject_prefix
         self._connection: Any = None
         self._jetstream: Any = None
 
-    async def deliver(self, rows: list[Any]) -> dict[int, str]:
+    @property
+    def all_subscribers(self) -> list[str]:
+        return [f"nats:{self._stream}"]
+
+    def subscribers(self, event_type: str) -> list[str]:
+        return self.all_subscribers
+
+    async def send(self, subscriber: str, rows: list[Any]) -> dict[int, str]:
         failed: dict[int, str] = {}
         try:
             if self._jetstream is None:

@@ -8,12 +8,13 @@ idempotency keys, the outbox relay and the `/internal/events` consumer.
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData, Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, TokenVerifier
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
@@ -24,8 +25,9 @@ from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
-from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_table
+from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_deliveries_table, outbox_table
 from shared.problems import install_problem_handlers
+from shared.retention import EventHousekeeping
 from shared.rls import SYSTEM_PATH
 from shared.settings import CommonSettings
 from shared.tracing import install_tracing
@@ -36,12 +38,14 @@ class PlumbingTables:
     """The tables every service database has besides its own."""
 
     outbox: Table
+    outbox_deliveries: Table
     processed_events: Table
     idempotency_keys: Table
 
 
 def plumbing_tables(metadata: MetaData) -> PlumbingTables:
-    return PlumbingTables(outbox_table(metadata), processed_events_table(metadata), idempotency_table(metadata))
+    return PlumbingTables(outbox_table(metadata), outbox_deliveries_table(metadata), processed_events_table(metadata),
+                          idempotency_table(metadata))
 
 
 @dataclass
@@ -70,14 +74,14 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.consumer = EventConsumer(app.state.sessions, spec.tables.processed_events, spec.event_handlers)
-        app.state.relay = OutboxRelay(app.state.sessions, spec.tables.outbox, event_transport(settings),
-                                      interval_seconds=settings.relay_interval_seconds)
+        app.state.relay = OutboxRelay(app.state.sessions, spec.tables.outbox, spec.tables.outbox_deliveries,
+                                      event_transport(settings), interval_seconds=settings.relay_interval_seconds)
         if settings.relay_enabled:
             app.state.relay.start()
         subscriber = nats_subscriber(settings, app.state.consumer)
         if subscriber:
             subscriber.start()
-        jobs = spec.jobs(app)
+        jobs = [*spec.jobs(app), housekeeping(app.state.sessions, spec.tables, settings)]
         for job in jobs:
             job.start()
         try:
@@ -112,6 +116,13 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     app.add_middleware(RequestIdMiddleware)
     install_tracing(app, settings)
     return app
+
+
+def housekeeping(sessions: async_sessionmaker[AsyncSession], tables: PlumbingTables, settings: CommonSettings) -> PeriodicJob:
+    """The job that prunes sent events and processed-event ids after the retention period."""
+    retention = timedelta(days=settings.event_retention_days)
+    return EventHousekeeping(sessions, retention, processed=tables.processed_events, outbox=tables.outbox,
+                             deliveries=tables.outbox_deliveries).job(settings.housekeeping_interval_seconds)
 
 
 def event_transport(settings: CommonSettings) -> EventTransport:

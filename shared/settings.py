@@ -43,6 +43,10 @@ class CommonSettings(BaseSettings):
     nats_subject_prefix: str = "csloop.events"
     relay_interval_seconds: float = 0.5
     relay_enabled: bool = True
+    # Sent outbox rows, their deliveries and processed-event ids are pruned after this long
+    # (shared/retention.py), checked every `housekeeping_interval_seconds`.
+    event_retention_days: float = 7.0
+    housekeeping_interval_seconds: float = 3600.0
     # OpenTelemetry tracing (shared/tracing.py): off by default; OTLP/HTTP base URL, else console.
     otel_enabled: bool = False
     otel_endpoint: str | None = None

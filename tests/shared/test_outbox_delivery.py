@@ -99,9 +99,7 @@ async def test_a_consumer_that_was_down_gets_every_event_once_it_is_back(databas
                 assert (await client.post("/notes", headers={INTERNAL_HEADER: token})).status_code == 201
         relay = producer.state.relay
         await relay.relay_once()  # the consumer is down: every delivery fails and is kept
-        async with producer.state.sessions() as session:
-            pending = await session.scalar(select(func.count()).select_from(producer_tables.outbox).where(producer_tables.outbox.c.sent_at.is_(None)))
-        assert pending == 20
+        assert await _pending(producer, producer_tables) == 20
 
         server = uvicorn.Server(uvicorn.Config(consumer, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
         serving = asyncio.create_task(server.serve())
@@ -111,7 +109,8 @@ async def test_a_consumer_that_was_down_gets_every_event_once_it_is_back(databas
             await _relay_until_sent(relay, producer, producer_tables)
             # Redeliver everything, as a relay that crashed before marking would: no effect twice.
             async with producer.state.sessions() as session, session.begin():
-                await session.execute(update(producer_tables.outbox).values(sent_at=None, next_attempt_at=func.now()))
+                deliveries = producer_tables.outbox_deliveries
+                await session.execute(update(deliveries).values(sent_at=None, next_attempt_at=func.now()))
             await _relay_until_sent(relay, producer, producer_tables)
             async with consumer.state.sessions() as session:
                 applied = await session.scalar(select(func.count()).select_from(received))
@@ -125,12 +124,20 @@ async def _relay_until_sent(relay: object, producer: object, tables: PlumbingTab
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         await relay.relay_once()
-        async with producer.state.sessions() as session:
-            pending = await session.scalar(select(func.count()).select_from(tables.outbox).where(tables.outbox.c.sent_at.is_(None)))
+        pending = await _pending(producer, tables)
         if not pending:
             return
         assert asyncio.get_running_loop().time() < deadline, f"{pending} events still pending"
         await asyncio.sleep(0.5)
+
+
+async def _pending(producer: object, tables: PlumbingTables) -> int:
+    """Events not handed over yet, and deliveries not made yet."""
+    async with producer.state.sessions() as session:
+        unsent = await session.scalar(select(func.count()).select_from(tables.outbox).where(tables.outbox.c.sent_at.is_(None)))
+        undelivered = await session.scalar(select(func.count()).select_from(tables.outbox_deliveries)
+                                           .where(tables.outbox_deliveries.c.sent_at.is_(None)))
+    return unsent + undelivered
 
 
 async def test_over_nats_a_consumer_that_was_down_gets_every_event_once(databases: tuple[str, str]) -> None:

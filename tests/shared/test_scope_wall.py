@@ -35,6 +35,7 @@ SESSION_TYPES = {"AsyncSession", "AsyncConnection", "Session", "Connection"}
 PLUMBING = {
     "shared/db.py", "shared/outbox.py", "shared/consumer.py", "shared/idempotency.py", "shared/rls.py",
     "shared/migrations.py", "shared/scope.py",
+    "shared/retention.py",  # prunes the outbox and processed-event bookkeeping, no business rows
     "shared/pagination.py",  # keyset_page runs the repository's scoped statement, page by page
 }
 # Models may write a partial index's condition as SQL text; that is schema, not a query.

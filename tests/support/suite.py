@@ -1,15 +1,19 @@
 """The whole suite as real processes (`csloop up` machinery) for end-to-end tests through the gateway."""
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from gateway.cli.topology import url_of
 from gateway.cli.up import Suite
 
 ALL_SCOPES = ["customers:read", "customers:write", "surveys:read", "surveys:write", "complaints:read",
@@ -87,3 +91,38 @@ async def delete_nats_stream(name: str, url: str = "nats://127.0.0.1:4222") -> N
         await connection.jetstream().delete_stream(name)
     finally:
         await connection.close()
+
+
+def stop_component(suite: Suite, name: str) -> None:
+    """Stop one process of the running suite (SIGTERM, as `csloop up` stops it); the others run on."""
+    process = suite.processes[name]
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def start_component(suite: Suite, name: str, timeout: float = 90.0) -> None:
+    """Start a stopped process again with the command and environment it had; returns once it is ready."""
+    component = next(c for c in suite.components if c.name == name)
+    log = open(suite.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
+    suite.processes[name] = subprocess.Popen(suite.processes[name].args, env=suite.environment(component), stdout=log,
+                                             stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0) as client:
+        while True:
+            try:
+                if client.get(url_of(component, suite.port_base) + "/readyz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if suite.processes[name].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not come back; see {suite.data_dir / 'logs' / name}.log")
+            time.sleep(0.2)
+
+
+def freeze_component(suite: Suite, name: str) -> None:
+    """SIGSTOP: the process hangs. Its port still accepts connections (the kernel does), nothing answers."""
+    os.kill(suite.processes[name].pid, signal.SIGSTOP)
+
+
+def thaw_component(suite: Suite, name: str) -> None:
+    os.kill(suite.processes[name].pid, signal.SIGCONT)

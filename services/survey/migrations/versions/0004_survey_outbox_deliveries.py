@@ -1,0 +1,20 @@
+"""Events never wait on a stranger: delivery state per (event, subscriber), and indexes for pruning.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from shared.migrations import create_outbox_deliveries, drop_outbox_deliveries
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_outbox_deliveries()
+
+
+def downgrade() -> None:
+    drop_outbox_deliveries()
