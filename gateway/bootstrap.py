@@ -10,7 +10,8 @@ from shared.auth import system_principal
 from shared.db import create_engine, session_factory
 from shared.migrations import upgrade
 from shared.problems import Conflict
-from shared.types import org_path, validate_org_code
+from shared.org_path import OrgPath
+from shared.types import validate_org_code
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,7 +35,7 @@ async def bootstrap(database_url: str, code: str, name: str) -> dict[str, str]:
             if await orgs.code_taken(code):
                 raise BootstrapRefused(f"The organisation '{code}' exists already; bootstrap runs once")
             org = await orgs.add(Org(code=code, name=name.strip(), kind="manufacturer", parent_code=None,
-                                     region=None, org_path=org_path(None, code)))
+                                     region=None, org_path=OrgPath.root().child(code)))
             _, api_key = await issue_key(ApiKeyRepository(session, system_principal()), org,
                                          "bootstrap admin", sorted(ALL_SCOPES))
             await session.commit()

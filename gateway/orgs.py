@@ -4,8 +4,8 @@ from gateway.models import Org
 from gateway.repository import OrgRepository
 from gateway.schemas import OrgCreate
 from shared.auth import Principal
+from shared.org_path import OrgPath
 from shared.problems import Conflict, NotFound, UnprocessableContent
-from shared.types import org_path
 
 # A dealer may hang directly under a manufacturer (factory-owned outlets, small markets).
 ALLOWED_PARENTS: dict[str, frozenset[str]] = {
@@ -30,7 +30,7 @@ async def create_org(repo: OrgRepository, data: OrgCreate) -> Org:
         raise Conflict(f"The org code '{data.code}' is taken", errors=[{"field": "code", "message": "already exists"}])
     return await repo.add(Org(
         code=data.code, name=data.name, kind=data.kind, parent_code=parent.code,
-        region=data.region, org_path=org_path(parent.org_path, data.code),
+        region=data.region, org_path=OrgPath(parent.org_path).child(data.code),
     ))
 
 

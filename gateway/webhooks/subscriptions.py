@@ -16,6 +16,7 @@ from shared.auth import system_principal
 from shared.contracts import customer as customer_contract
 from shared.contracts import survey as survey_contract
 from shared.events import CloudEvent
+from shared.org_path import OrgPath
 from shared.outbox import subscribers_for
 from shared.problems import NotFound, UnprocessableContent
 
@@ -45,12 +46,6 @@ async def visible_subscription(hooks: WebhookRepository, subscription_id: uuid.U
     return subscription
 
 
-def ancestor_paths(path: str) -> list[str]:
-    """`/A/B/C/` -> [`/A/`, `/A/B/`, `/A/B/C/`]: the orgs whose subtree holds the path."""
-    codes = [code for code in path.split("/") if code]
-    return ["/" + "/".join(codes[: depth + 1]) + "/" for depth in range(len(codes))]
-
-
 # Events carrying a survey link (`url`) anyone holding it can answer: only the survey's owner
 # (`data.survey_org_path`, whose SMS provider sends it) receives them, never a dealer below it.
 OWNER_ONLY_EVENTS = frozenset({survey_contract.INVITATION_SENT, survey_contract.INVITATION_REMINDED})
@@ -58,8 +53,12 @@ OWNER_ONLY_EVENTS = frozenset({survey_contract.INVITATION_SENT, survey_contract.
 
 def receiving_paths(event: CloudEvent, path: str) -> list[str]:
     """The org paths whose subscriptions may receive the event: its org and its ancestors, or for
-    an owner-only event just the survey owner's (none when the event does not name one)."""
-    paths = ancestor_paths(path)
+    an owner-only event just the survey owner's (none when the event does not name one, or its
+    path is not an org path)."""
+    try:
+        paths: list[str] = list(OrgPath(path).lineage)
+    except ValueError:
+        return []
     if event.type not in OWNER_ONLY_EVENTS:
         return paths
     owner = event.data.get("survey_org_path")
