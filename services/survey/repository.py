@@ -20,14 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.survey.models import CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
 from shared.contracts.customer import SurveyConsentRecord
 from shared.db import utcnow
+from shared.org_path import OrgPath
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository, visible_to
-
-
-def ancestor_paths(path: str) -> list[str]:
-    """`/OEM/D1/X/` -> [`/`, `/OEM/`, `/OEM/D1/`, `/OEM/D1/X/`]: the owners whose surveys serve `path`."""
-    parts = [part for part in path.split("/") if part]
-    return ["/"] + ["/" + "/".join(parts[: n + 1]) + "/" for n in range(len(parts))]
 
 
 @dataclass(frozen=True)
@@ -60,7 +55,7 @@ class SurveyRepository(ScopedRepository):
 
     def _surveys(self) -> Select[Any]:
         return select(Survey).where(or_(
-            visible_to(Survey, self.principal), Survey.org_path.in_(ancestor_paths(self.principal.org_path))))
+            visible_to(Survey, self.principal), Survey.org_path.in_(self.principal.path.lineage)))
 
     async def survey(self, survey_id: uuid.UUID) -> Survey | None:
         return await self._first(self._surveys().where(Survey.id == survey_id))
@@ -81,7 +76,7 @@ class SurveyRepository(ScopedRepository):
     async def nearest_published(self, dealer_path: str, *, kind: str, template: str) -> Survey | None:
         """The published survey from `template` owned nearest above the dealer (its own first)."""
         return await self._first(
-            select(Survey).where(Survey.org_path.in_(ancestor_paths(dealer_path)), Survey.kind == kind,
+            select(Survey).where(Survey.org_path.in_(OrgPath(dealer_path).lineage), Survey.kind == kind,
                                  Survey.template == template, Survey.published_version.is_not(None))
             .order_by(func.length(Survey.org_path).desc(), Survey.created_at))
 
