@@ -45,6 +45,12 @@ class OrgPath(str):
         return tuple(code for code in self.split("/") if code)
 
     @property
+    def code(self) -> str | None:
+        """The org's own code, the last one: `/A/B/` -> "B"; the root has none."""
+        codes = self.codes
+        return codes[-1] if codes else None
+
+    @property
     def depth(self) -> int:
         """How many orgs down from the root: `/` is 0, a manufacturer `/A/` is 1."""
         return len(self.codes)
@@ -66,6 +72,10 @@ class OrgPath(str):
     def lineage(self) -> tuple["OrgPath", ...]:
         """The ancestors and the path itself: the orgs whose subtree holds this path."""
         return (*self.ancestors, self)
+
+    def at_depth(self, depth: int) -> "OrgPath":
+        """The path's ancestor `depth` orgs below the root (`/A/B/C/` at 1 -> `/A/`); a path no deeper is itself."""
+        return self.lineage[min(depth, self.depth)]
 
     @property
     def prefix(self) -> str:

@@ -34,6 +34,15 @@ class TestTree:
         assert OrgPath("/A/B/C/").ancestors == ("/", "/A/", "/A/B/")
         assert OrgPath("/").ancestors == ()
 
+    def test_code_is_the_orgs_own_and_the_root_has_none(self) -> None:
+        assert OrgPath("/A/B/").code == "B"
+        assert OrgPath("/").code is None
+
+    def test_at_depth_is_the_ancestor_at_that_level_or_the_path_itself(self) -> None:
+        assert OrgPath("/A/B/C/").at_depth(1) == "/A/"
+        assert OrgPath("/A/B/C/").at_depth(0) == "/"
+        assert OrgPath("/A/").at_depth(2) == "/A/"
+
     def test_lineage_is_the_ancestors_and_the_path(self) -> None:
         assert OrgPath("/A/B/").lineage == ("/", "/A/", "/A/B/")
 
