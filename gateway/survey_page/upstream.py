@@ -12,6 +12,7 @@ from yarl import URL
 
 from gateway.repository import OrgRepository
 from shared.auth import system_principal
+from shared.org_path import OrgPath
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 MAX_TOKEN_LENGTH = 200
@@ -68,6 +69,6 @@ async def org_names(state: Any, dealer_code: str) -> tuple[str, str | None]:
         dealer = await repo.get(dealer_code)
         if dealer is None:
             return dealer_code, None
-        top_code = next((part for part in dealer.org_path.split("/") if part), None)
+        top_code = OrgPath(dealer.org_path).at_depth(1).code
         top = await repo.get(top_code) if top_code and top_code != dealer.code else None
         return dealer.name, top.name if top else None
