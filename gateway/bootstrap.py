@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import gateway
 from gateway.keys import issue_key
 from gateway.models import Org
 from gateway.repository import ApiKeyRepository, OrgRepository
@@ -13,7 +14,8 @@ from shared.problems import Conflict
 from shared.org_path import OrgPath
 from shared.types import validate_org_code
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+# Found from the package, not this module, so the module may live in any of its sub-packages.
+MIGRATIONS = Path(gateway.__file__).parent / "migrations"
 
 
 class BootstrapRefused(Conflict):

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from fastapi.responses import FileResponse
 
+import gateway
 from shared.problems import ServiceUnavailable
 
-# Beside the gateway package: the repository checkout, or site-packages in the image (Dockerfile).
-UI_MODULES = Path(__file__).resolve().parent.parent / "ui" / "node_modules"
+# Beside the gateway package (found from the package, not this module): the repository checkout,
+# or site-packages in the image (Dockerfile).
+UI_MODULES = Path(gateway.__file__).resolve().parent.parent / "ui" / "node_modules"
 
 
 def vendor_file(relative: str, media_type: str) -> FileResponse:
