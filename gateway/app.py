@@ -11,11 +11,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from gateway import api, dashboard, internal, survey_page, view360
-from gateway.authn import Authenticator
-from gateway.bootstrap import MIGRATIONS
+from gateway import dashboard, survey_page, view360
+from gateway.identity import api, internal
+from gateway.identity.authn import Authenticator
+from gateway.identity.bootstrap import MIGRATIONS
 from gateway.limits import BodyLimitMiddleware
-from gateway.login_throttle import LoginThrottle
+from gateway.identity.login_throttle import LoginThrottle
 from gateway.metrics_access import MetricsTokenMiddleware
 from gateway.models import processed_events
 from gateway.oauth import api as oauth_api

@@ -66,7 +66,7 @@ def _demo_credentials(suite: Suite) -> dict:
     private_data_dir(suite.data_dir)
     if saved := demo.saved_credentials(suite.data_dir):
         return saved
-    from gateway.bootstrap import bootstrap
+    from gateway.identity.bootstrap import bootstrap
 
     code, name = demo.MANUFACTURER
     credentials = asyncio.run(bootstrap(suite.database_url(suite.components[0]), code, name))
@@ -100,7 +100,7 @@ def admin_bootstrap(
                                "default: derived from --data-dir and CSLOOP_DATABASE_URL like `csloop up`.")] = None,
 ) -> None:
     """Create the manufacturer organisation and its first admin key; prints one JSON line."""
-    from gateway.bootstrap import BootstrapRefused, bootstrap
+    from gateway.identity.bootstrap import BootstrapRefused, bootstrap
     from gateway.cli.topology import COMPONENTS
 
     if gateway_database_url is None:

@@ -14,7 +14,7 @@ from gateway.oauth import clients
 from gateway.oauth.errors import OAuthError
 from gateway.repository import OAuthClientRepository, OrgRepository
 from gateway.schemas import OAuthClientCreate, OAuthClientCreated, OAuthClientRead, OAuthToken
-from gateway.tokens import mint_access_token
+from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import problem_responses

@@ -1,7 +1,7 @@
 """OAuth2 clients: created by admins, secret shown once and stored as SHA-256 (like API keys:
 256 random bits leave nothing to brute-force), exchanged for short-lived access tokens.
 
-The access token is the same JWT a login yields (gateway.tokens); the authenticator also
+The access token is the same JWT a login yields (gateway.identity.tokens); the authenticator also
 checks that its client is still active, remembering the answer for `api_key_cache_seconds`
 (30 s), so a revoked client's tokens stop working within that time on every gateway.
 Revoking a client, or the API key that registered it, revokes the clients it registered.
@@ -11,13 +11,13 @@ import hmac
 import re
 import secrets
 
-from gateway.keys import hash_key
+from gateway.identity.keys import hash_key
 from gateway.models import OAuthClient
 from gateway.oauth.errors import OAuthError
-from gateway.orgs import named_org, principal_of_org
+from gateway.identity.orgs import named_org, principal_of_org
 from gateway.repository import OAuthClientRepository, OrgRepository
 from gateway.schemas import OAuthClientCreate
-from gateway.scopes import check_grant
+from gateway.identity.scopes import check_grant
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.problems import NotFound

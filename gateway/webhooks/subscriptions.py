@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import WebhookDelivery, WebhookSubscription
-from gateway.orgs import named_org
+from gateway.identity.orgs import named_org
 from gateway.repository import OrgRepository
 from gateway.webhooks.repository import WebhookRepository
 from gateway.webhooks.schemas import WebhookCreate

@@ -8,12 +8,12 @@ from collections import deque
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from gateway.login_throttle import LoginThrottle
+from gateway.identity.login_throttle import LoginThrottle
 from gateway.models import User
-from gateway.orgs import named_org, principal_of_org
+from gateway.identity.orgs import named_org, principal_of_org
 from gateway.repository import OrgRepository, UserRepository
 from gateway.schemas import LoginRequest, UserCreate
-from gateway.scopes import check_grant
+from gateway.identity.scopes import check_grant
 from shared.auth import Principal
 from shared.problems import Conflict, Unauthorized
 

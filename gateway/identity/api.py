@@ -5,11 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from gateway import keys, orgs, revocation, users
+from gateway.identity import keys, orgs, revocation, users
 from gateway.deps import Caller, OrgAdmin, SessionDep
 from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgRepository, UserRepository
 from gateway.schemas import AccessToken, ApiKeyCreate, ApiKeyCreated, LoginRequest, OrgCreate, OrgRead, UserCreate, UserRead
-from gateway.tokens import mint_access_token
+from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import problem_responses

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import gateway
-from gateway.keys import issue_key
+from gateway.identity.keys import issue_key
 from gateway.models import Org
 from gateway.repository import ApiKeyRepository, OrgRepository
-from gateway.scopes import ALL_SCOPES
+from gateway.identity.scopes import ALL_SCOPES
 from shared.auth import system_principal
 from shared.db import create_engine, session_factory
 from shared.migrations import upgrade

@@ -4,7 +4,7 @@ more must not keep acting through what it made."""
 import uuid
 from dataclasses import dataclass
 
-from gateway.keys import key_subject, revoke_key
+from gateway.identity.keys import key_subject, revoke_key
 from gateway.oauth.clients import revoke_created_by
 from gateway.repository import ApiKeyRepository, OAuthClientRepository
 

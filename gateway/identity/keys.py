@@ -9,10 +9,10 @@ import secrets
 import uuid
 
 from gateway.models import ApiKey, Org
-from gateway.orgs import named_org, principal_of_org
+from gateway.identity.orgs import named_org, principal_of_org
 from gateway.repository import ApiKeyRepository, OrgRepository
 from gateway.schemas import ApiKeyCreate
-from gateway.scopes import check_grant
+from gateway.identity.scopes import check_grant
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.problems import NotFound
@@ -54,7 +54,7 @@ async def issue_key(keys: ApiKeyRepository, org: Org, name: str, scopes: list[st
 
 
 async def revoke_key(keys: ApiKeyRepository, key_id: uuid.UUID) -> ApiKey:
-    """Revoke a key in the caller's subtree (gateway.revocation also takes down what it made)."""
+    """Revoke a key in the caller's subtree (gateway.identity.revocation also takes down what it made)."""
     key = await keys.get(key_id)
     if key is None:
         raise NotFound(f"No API key {key_id} in your subtree")

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from gateway.deps import SessionDep
-from gateway.orgs import visible_org
+from gateway.identity.orgs import visible_org
 from gateway.models import Org
 from gateway.repository import OrgRepository
 from shared.auth import INTERNAL_HEADER, system_principal
