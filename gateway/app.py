@@ -15,17 +15,17 @@ from gateway import dashboard, survey_page, view360
 from gateway.identity import api, internal
 from gateway.identity.authn import Authenticator
 from gateway.identity.bootstrap import MIGRATIONS
-from gateway.limits import BodyLimitMiddleware
+from gateway.edge.limits import BodyLimitMiddleware
 from gateway.identity.login_throttle import LoginThrottle
-from gateway.metrics_access import MetricsTokenMiddleware
+from gateway.edge.metrics_access import MetricsTokenMiddleware
 from gateway.models import processed_events
 from gateway.oauth import api as oauth_api
 from gateway.oauth.errors import OAuthError, oauth_error_response
-from gateway.openapi import ServiceDocuments, docs_router
-from gateway.proxy import ProxyMiddleware
-from gateway.ratelimit import RateLimiter
+from gateway.edge.openapi import ServiceDocuments, docs_router
+from gateway.edge.proxy import ProxyMiddleware
+from gateway.edge.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
-from gateway.upstreams import Upstreams
+from gateway.edge.upstreams import Upstreams
 from gateway.webhooks import api as webhooks_api
 from gateway.webhooks.consumer import WebhookConsumer
 from gateway.webhooks.dispatcher import Dispatcher

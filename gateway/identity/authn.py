@@ -10,7 +10,7 @@ import time
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.identity.keys import KEY_PREFIX, hash_key, key_principal
-from gateway.ratelimit import RateLimiter, refuse_after
+from gateway.edge.ratelimit import RateLimiter, refuse_after
 from gateway.oauth.clients import SUBJECT_PREFIX as CLIENT_SUBJECT
 from gateway.repository import ApiKeyRepository, OAuthClientRepository
 from gateway.identity.tokens import access_token_verifier
@@ -22,7 +22,7 @@ _MAX_CACHED = 50_000
 # refused: many callers share one address (NAT, an ingress), so a valid key or token is always
 # accepted whatever its neighbours did. A client that keeps failing gets 429 instead of 401.
 # Each made-up key still costs one indexed lookup by hash (cheap); the bucket bound of
-# gateway.ratelimit keeps the memory flat however many addresses fail.
+# gateway.edge.ratelimit keeps the memory flat however many addresses fail.
 FAILED_AUTH_PER_SECOND = 1.0
 FAILED_AUTH_BURST = 30
 

@@ -10,7 +10,7 @@ Under a botnet each address fails at most a few times per username; argon2 keeps
 slow, and the address bucket bounds each address across usernames.
 """
 
-from gateway.ratelimit import RateLimiter, refuse_after
+from gateway.edge.ratelimit import RateLimiter, refuse_after
 
 # An office behind one NAT mistypes now and then; a sprayer fails hundreds of times a minute.
 ADDRESS_FAILURE_BURST = 20

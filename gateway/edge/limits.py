@@ -12,7 +12,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.settings import GatewaySettings
-from gateway.upstreams import IMPORT_PATHS, route_for
+from gateway.edge.upstreams import IMPORT_PATHS, route_for
 from shared.auth import INTERNAL_HEADER
 from shared.problems import Forbidden, PayloadTooLarge, Problem, Unauthorized, problem_response
 

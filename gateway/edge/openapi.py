@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from gateway.upstreams import Upstream, Upstreams, is_public, route_for
+from gateway.edge.upstreams import Upstream, Upstreams, is_public, route_for
 from gateway.vendor import vendor_file
 from shared.problems import NotFound
 

@@ -15,8 +15,8 @@ from opentelemetry import propagate
 from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
-from gateway.limits import ClientGone, body_limit, counted_body, declared_length, too_large
-from gateway.upstreams import Upstream, is_public, route_for
+from gateway.edge.limits import ClientGone, body_limit, counted_body, declared_length, too_large
+from gateway.edge.upstreams import Upstream, is_public, route_for
 from shared.auth import INTERNAL_HEADER
 from shared.problems import PayloadTooLarge, Problem, ServiceUnavailable, problem_response
 
