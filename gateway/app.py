@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from gateway import dashboard, survey_page, view360
+from gateway import view360
+from gateway.web import dashboard, survey_page
 from gateway.identity import api, internal
 from gateway.identity.authn import Authenticator
 from gateway.identity.bootstrap import MIGRATIONS

@@ -17,7 +17,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from gateway.edge.upstreams import Upstream, Upstreams, is_public, route_for
-from gateway.vendor import vendor_file
+from gateway.web.vendor import vendor_file
 from shared.problems import NotFound
 
 logger = logging.getLogger("csloop.gateway.openapi")
@@ -26,7 +26,7 @@ FETCH_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 # A service that failed is asked again after this long, not on every /openapi.json.
 RETRY_FAILED_SECONDS = 5.0
 UNAUTHENTICATED_PATHS = ("/v1/auth/login",)
-# Swagger UI's files, served from ui/node_modules (gateway/vendor.py): /docs loads nothing from elsewhere.
+# Swagger UI's files, served from ui/node_modules (gateway/web/vendor.py): /docs loads nothing from elsewhere.
 DOCS_ASSETS = {
     "swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "favicon-32x32.png": "image/png",
 }

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from gateway import vendor
+from gateway.web import vendor
 from tests.deploy import files
 
 

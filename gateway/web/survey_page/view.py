@@ -5,9 +5,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.survey_page import i18n
-from gateway.survey_page.answers import FieldErrors
-from gateway.survey_page.conditions import visible_codes
+from gateway.web.survey_page import i18n
+from gateway.web.survey_page.answers import FieldErrors
+from gateway.web.survey_page.conditions import visible_codes
 
 
 @dataclass

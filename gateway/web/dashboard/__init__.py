@@ -5,6 +5,6 @@ the public KPI and organisation APIs with the user's own access token, so the da
 sees exactly what the user may see and nothing here talks to a service.
 """
 
-from gateway.dashboard.routes import router
+from gateway.web.dashboard.routes import router
 
 __all__ = ["router"]

@@ -1,5 +1,5 @@
 """`GET /ui` (the page), `/ui/static/dashboard*` (our CSS and JS), `/ui/vendor/echarts.min.js`
-(from the npm registry, see gateway/vendor.py)."""
+(from the npm registry, see gateway/web/vendor.py)."""
 
 import json
 import re
@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from gateway.dashboard import i18n
-from gateway.vendor import vendor_file
+from gateway.web.dashboard import i18n
+from gateway.web.vendor import vendor_file
 from shared.problems import NotFound
 
 GATEWAY = Path(__file__).resolve().parent.parent

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from gateway.survey_page import i18n, upstream
-from gateway.survey_page.answers import FieldErrors, answers_from_form, field_errors
-from gateway.survey_page.view import logic_json, progress, question_views
+from gateway.web.survey_page import i18n, upstream
+from gateway.web.survey_page.answers import FieldErrors, answers_from_form, field_errors
+from gateway.web.survey_page.view import logic_json, progress, question_views
 from shared.problems import TooManyRequests
 
 GATEWAY = Path(__file__).resolve().parent.parent
