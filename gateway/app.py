@@ -20,16 +20,16 @@ from gateway.edge.limits import BodyLimitMiddleware
 from gateway.identity.login_throttle import LoginThrottle
 from gateway.edge.metrics_access import MetricsTokenMiddleware
 from gateway.models import processed_events
-from gateway.oauth import api as oauth_api
-from gateway.oauth.errors import OAuthError, oauth_error_response
+from gateway.integrations.oauth import api as oauth_api
+from gateway.integrations.oauth.errors import OAuthError, oauth_error_response
 from gateway.edge.openapi import ServiceDocuments, docs_router
 from gateway.edge.proxy import ProxyMiddleware
 from gateway.edge.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.edge.upstreams import Upstreams
-from gateway.webhooks import api as webhooks_api
-from gateway.webhooks.consumer import WebhookConsumer
-from gateway.webhooks.dispatcher import Dispatcher
+from gateway.integrations.webhooks import api as webhooks_api
+from gateway.integrations.webhooks.consumer import WebhookConsumer
+from gateway.integrations.webhooks.dispatcher import Dispatcher
 from shared.auth import TokenVerifier
 from shared.consumer import internal_events_router
 from shared.db import create_engine, refuse_superuser, session_factory

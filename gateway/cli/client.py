@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from gateway.schemas import ApiKeyCreated, OAuthClientCreated, OAuthToken, OrgRead, UserRead
-from gateway.webhooks.schemas import DeliveryRead, WebhookCreated, WebhookRead
+from gateway.integrations.webhooks.schemas import DeliveryRead, WebhookCreated, WebhookRead
 
 Json = dict[str, Any]
 # A bulk import is one long request: the server answers after the last row is stored.

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.identity.keys import KEY_PREFIX, hash_key, key_principal
 from gateway.edge.ratelimit import RateLimiter, refuse_after
-from gateway.oauth.clients import SUBJECT_PREFIX as CLIENT_SUBJECT
+from gateway.integrations.oauth.clients import SUBJECT_PREFIX as CLIENT_SUBJECT
 from gateway.repository import ApiKeyRepository, OAuthClientRepository
 from gateway.identity.tokens import access_token_verifier
 from shared.auth import Principal, mint_internal_token, system_principal

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 
 from gateway.identity.keys import key_subject, revoke_key
-from gateway.oauth.clients import revoke_created_by
+from gateway.integrations.oauth.clients import revoke_created_by
 from gateway.repository import ApiKeyRepository, OAuthClientRepository
 
 

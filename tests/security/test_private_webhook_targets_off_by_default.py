@@ -7,7 +7,7 @@ import pytest
 from gateway.cli.topology import built_components
 from gateway.cli.up import Suite
 from gateway.settings import GatewaySettings
-from gateway.webhooks.targets import PublicOnlyResolver, TargetRefused, check_target
+from gateway.integrations.webhooks.targets import PublicOnlyResolver, TargetRefused, check_target
 from tests.gateway.conftest import bearer, running_gateway
 from tests.gateway.integrations.receiver import start_receiver
 from tests.security.gateway_support import base_settings, org_tree, security_database_url  # noqa: F401

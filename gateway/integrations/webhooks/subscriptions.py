@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.models import WebhookDelivery, WebhookSubscription
 from gateway.identity.orgs import named_org
 from gateway.repository import OrgRepository
-from gateway.webhooks.repository import WebhookRepository
-from gateway.webhooks.schemas import WebhookCreate
-from gateway.webhooks.targets import TargetPolicy, TargetRefused
+from gateway.integrations.webhooks.repository import WebhookRepository
+from gateway.integrations.webhooks.schemas import WebhookCreate
+from gateway.integrations.webhooks.targets import TargetPolicy, TargetRefused
 from shared.auth import system_principal
 from shared.contracts import customer as customer_contract
 from shared.contracts import survey as survey_contract

@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from gateway.deps import SessionDep, caller_with
 from gateway.repository import OrgRepository
-from gateway.webhooks import subscriptions
-from gateway.webhooks.repository import WebhookRepository
-from gateway.webhooks.schemas import DeliveryRead, WebhookCreate, WebhookCreated, WebhookRead
+from gateway.integrations.webhooks import subscriptions
+from gateway.integrations.webhooks.repository import WebhookRepository
+from gateway.integrations.webhooks.schemas import DeliveryRead, WebhookCreate, WebhookCreated, WebhookRead
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import problem_responses
 

@@ -13,7 +13,7 @@ import secrets
 
 from gateway.identity.keys import hash_key
 from gateway.models import OAuthClient
-from gateway.oauth.errors import OAuthError
+from gateway.integrations.oauth.errors import OAuthError
 from gateway.identity.orgs import named_org, principal_of_org
 from gateway.repository import OAuthClientRepository, OrgRepository
 from gateway.schemas import OAuthClientCreate

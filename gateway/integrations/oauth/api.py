@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from gateway.deps import OrgAdmin, SessionDep
-from gateway.oauth import clients
-from gateway.oauth.errors import OAuthError
+from gateway.integrations.oauth import clients
+from gateway.integrations.oauth.errors import OAuthError
 from gateway.repository import OAuthClientRepository, OrgRepository
 from gateway.schemas import OAuthClientCreate, OAuthClientCreated, OAuthClientRead, OAuthToken
 from gateway.identity.tokens import mint_access_token

@@ -5,8 +5,8 @@ from collections.abc import Iterator, Mapping
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway.webhooks.dispatcher import Dispatcher
-from gateway.webhooks.subscriptions import fan_out
+from gateway.integrations.webhooks.dispatcher import Dispatcher
+from gateway.integrations.webhooks.subscriptions import fan_out
 from shared.consumer import EventConsumer, EventHandler
 from shared.events import CloudEvent
 

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 
 from gateway.settings import GatewaySettings
-from gateway.webhooks.repository import DeliveryQueue, DueDelivery
-from gateway.webhooks.targets import TargetRefused
+from gateway.integrations.webhooks.repository import DeliveryQueue, DueDelivery
+from gateway.integrations.webhooks.targets import TargetRefused
 from shared.db import utcnow
 from shared.jobs import PeriodicJob
 
