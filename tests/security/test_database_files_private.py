@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from gateway.identity.bootstrap import MIGRATIONS
-from gateway.cli.up import private_data_dir
+from cli.up import private_data_dir
 from shared.db import create_engine
 from shared.migrations import upgrade
 

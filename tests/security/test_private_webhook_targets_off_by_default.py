@@ -4,8 +4,8 @@ services' own ports. Off unless asked; one local receiver goes on an explicit al
 import httpx
 import pytest
 
-from gateway.cli.topology import built_components
-from gateway.cli.up import Suite
+from cli.topology import built_components
+from cli.up import Suite
 from gateway.settings import GatewaySettings
 from gateway.integrations.webhooks.targets import PublicOnlyResolver, TargetRefused, check_target
 from tests.gateway.conftest import bearer, running_gateway

@@ -13,7 +13,7 @@ from shared.events import CloudEvent
 
 class EveryType(Mapping[str, EventHandler]):
     """One handler for any event type: the relays send the gateway only the families it
-    consumes (gateway.cli.topology), and fan-out does the matching per subscription."""
+    consumes (cli.topology), and fan-out does the matching per subscription."""
 
     def __init__(self, handler: EventHandler) -> None:
         self._handler = handler

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from gateway.cli.client import CSLoopClient
+from cli.client import CSLoopClient
 
 CHUNK_BYTES = 256 * 1024
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from gateway.cli.client import CSLoopClient, CSLoopError, Json
+from cli.client import CSLoopClient, CSLoopError, Json
 
 CHINA = timezone(timedelta(hours=8))
 MONTHS = 12

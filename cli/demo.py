@@ -11,8 +11,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gateway.cli.client import CSLoopClient
-from gateway.cli.demo_history import seed_history
+from cli.client import CSLoopClient
+from cli.demo_history import seed_history
 from shared.types import vin_check_digit
 
 MANUFACTURER = ("FTMS", "CSLoop Motors (demo manufacturer)")

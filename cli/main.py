@@ -10,11 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.cli import demo
-from gateway.cli.client import CSLoopError
-from gateway.cli.importer import import_customers
-from gateway.cli.topology import database_url, internal_secret, url_of
-from gateway.cli.up import Suite, private_data_dir, run_until_signalled
+from cli import demo
+from cli.client import CSLoopError
+from cli.importer import import_customers
+from cli.topology import database_url, internal_secret, url_of
+from cli.up import Suite, private_data_dir, run_until_signalled
 
 app = typer.Typer(help="CSLoop: customer satisfaction for a car manufacturer's network.", no_args_is_help=True)
 admin = typer.Typer(help="Administration that needs direct access to the data directory.", no_args_is_help=True)
@@ -101,7 +101,7 @@ def admin_bootstrap(
 ) -> None:
     """Create the manufacturer organisation and its first admin key; prints one JSON line."""
     from gateway.identity.bootstrap import BootstrapRefused, bootstrap
-    from gateway.cli.topology import COMPONENTS
+    from cli.topology import COMPONENTS
 
     if gateway_database_url is None:
         private_data_dir(data_dir)

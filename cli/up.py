@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.cli.topology import Component, built_components, database_url, internal_secret, subscriptions, url_of
+from cli.topology import Component, built_components, database_url, internal_secret, subscriptions, url_of
 from shared.db import PRIVATE_DIRECTORY, private_directory
 
 READY_TIMEOUT_SECONDS = 90.0
