@@ -21,6 +21,7 @@ WORKDIR /src
 COPY pyproject.toml ./
 COPY shared ./shared
 COPY gateway ./gateway
+COPY cli ./cli
 COPY services ./services
 RUN /opt/venv/bin/pip install .
 
