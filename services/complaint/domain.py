@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.complaint.business_hours import Calendar, add_business_time, business_time_between
+from services.complaint.sla.business_hours import Calendar, add_business_time, business_time_between
 from shared.org_path import OrgPath
 
 Status = Literal["new", "acknowledged", "in_progress", "awaiting_customer", "resolved", "closed"]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.complaint import domain
-from services.complaint.business_hours import Calendar, add_business_time, business_time_between
+from services.complaint.sla.business_hours import Calendar, add_business_time, business_time_between
 from shared.org_path import OrgPath
 
 # Shanghai is UTC+8 all year; 2026-09-25 is a Friday, 2026-10-01/02 (Thu/Fri) are holidays.

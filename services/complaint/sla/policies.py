@@ -8,7 +8,7 @@ of `domain.DEFAULT_HOURS` apply. A case keeps a copy of its policy from the day 
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.complaint.business_hours import Calendar
+from services.complaint.sla.business_hours import Calendar
 from services.complaint.domain import DEFAULT_HOURS, Clock
 from services.complaint.models import Complaint, SlaPolicy
 from services.complaint.repository import ComplaintRepository
