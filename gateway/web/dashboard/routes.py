@@ -13,11 +13,11 @@ from gateway.web.dashboard import i18n
 from gateway.web.vendor import vendor_file
 from shared.problems import NotFound
 
-GATEWAY = Path(__file__).resolve().parent.parent
-STATIC = GATEWAY / "static"
+WEB = Path(__file__).resolve().parent.parent  # gateway/web/: templates/ and static/
+STATIC = WEB / "static"
 ASSET_NAME = re.compile(r"^dashboard(-[a-z]+)?\.(css|js)$")
 MEDIA_TYPES = {"css": "text/css", "js": "text/javascript"}
-templates = Jinja2Templates(directory=GATEWAY / "templates")
+templates = Jinja2Templates(directory=WEB / "templates")
 
 router = APIRouter(include_in_schema=False)
 

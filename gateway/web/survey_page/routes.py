@@ -20,9 +20,9 @@ from gateway.web.survey_page.answers import FieldErrors, answers_from_form, fiel
 from gateway.web.survey_page.view import logic_json, progress, question_views
 from shared.problems import TooManyRequests
 
-GATEWAY = Path(__file__).resolve().parent.parent
-templates = Jinja2Templates(directory=GATEWAY / "templates")
-STYLESHEET = GATEWAY / "static" / "survey.css"
+WEB = Path(__file__).resolve().parent.parent  # gateway/web/: templates/ and static/
+templates = Jinja2Templates(directory=WEB / "templates")
+STYLESHEET = WEB / "static" / "survey.css"
 STYLESHEET_VERSION = hashlib.sha256(STYLESHEET.read_bytes()).hexdigest()[:10]
 
 router = APIRouter(include_in_schema=False)
