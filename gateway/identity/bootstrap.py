@@ -10,8 +10,8 @@ from gateway.identity.scopes import ALL_SCOPES
 from shared.auth import system_principal
 from shared.db import create_engine, session_factory
 from shared.migrations import upgrade
-from shared.problems import Conflict
 from shared.org_path import OrgPath
+from shared.problems import Conflict
 from shared.types import validate_org_code
 
 # Found from the package, not this module, so the module may live in any of its sub-packages.
