@@ -21,6 +21,7 @@ WORKDIR /src
 COPY pyproject.toml ./
 COPY shared ./shared
 COPY gateway ./gateway
+COPY cli ./cli
 COPY services ./services
 RUN /opt/venv/bin/pip install .
 
@@ -32,7 +33,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 csloop \
     && useradd --system --uid 10001 --gid csloop --home-dir /home/csloop --create-home csloop
 COPY --from=build /opt/venv /opt/venv
-# gateway/vendor.py serves <gateway package>/../ui/node_modules/...; installed, the gateway
+# gateway/web/vendor.py serves <gateway package>/../ui/node_modules/...; installed, the gateway
 # package lives in site-packages, so the libraries go beside it.
 COPY --from=ui /ui/node_modules/echarts/dist /opt/venv/lib/python3.11/site-packages/ui/node_modules/echarts/dist
 COPY --from=ui /ui/node_modules/swagger-ui-dist /opt/venv/lib/python3.11/site-packages/ui/node_modules/swagger-ui-dist

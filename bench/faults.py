@@ -32,8 +32,8 @@ from sqlalchemy.engine import make_url
 
 from bench.harness import database_base, start_suite, write_result
 from bench.load_mixed import Ledger, MixedLoad, prepare
-from gateway.cli.topology import url_of
-from gateway.cli.up import Suite
+from cli.topology import url_of
+from cli.up import Suite
 
 SERVICES = ("customer", "survey", "complaint", "kpi")
 # Events not handed over to their deliveries yet, and deliveries not made yet (shared/outbox.py).

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from gateway.cli.topology import COMPONENTS
-from gateway.cli.up import Suite
+from cli.topology import COMPONENTS
+from cli.up import Suite
 from tests.support.databases import app_role_url, drop_postgres_databases
 from tests.support.suite import Network, bootstrap_with_cli, free_port_base
 

@@ -1,1 +1,1 @@
-"""The gateway: identity, the organisation tree, routing to the services, aggregation."""
+"""The gateway, one sub-package per job: identity, edge (routing, the proxy), web pages, integrations."""

@@ -11,23 +11,25 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from gateway import api, dashboard, internal, survey_page, view360
-from gateway.authn import Authenticator
-from gateway.bootstrap import MIGRATIONS
-from gateway.limits import BodyLimitMiddleware
-from gateway.login_throttle import LoginThrottle
-from gateway.metrics_access import MetricsTokenMiddleware
+from gateway import view360
+from gateway.web import dashboard, survey_page
+from gateway.identity import api, internal
+from gateway.identity.authn import Authenticator
+from gateway.identity.bootstrap import MIGRATIONS
+from gateway.edge.limits import BodyLimitMiddleware
+from gateway.identity.login_throttle import LoginThrottle
+from gateway.edge.metrics_access import MetricsTokenMiddleware
 from gateway.models import processed_events
-from gateway.oauth import api as oauth_api
-from gateway.oauth.errors import OAuthError, oauth_error_response
-from gateway.openapi import ServiceDocuments, docs_router
-from gateway.proxy import ProxyMiddleware
-from gateway.ratelimit import RateLimiter
+from gateway.integrations.oauth import api as oauth_api
+from gateway.integrations.oauth.errors import OAuthError, oauth_error_response
+from gateway.edge.openapi import ServiceDocuments, docs_router
+from gateway.edge.proxy import ProxyMiddleware
+from gateway.edge.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
-from gateway.upstreams import Upstreams
-from gateway.webhooks import api as webhooks_api
-from gateway.webhooks.consumer import WebhookConsumer
-from gateway.webhooks.dispatcher import Dispatcher
+from gateway.edge.upstreams import Upstreams
+from gateway.integrations.webhooks import api as webhooks_api
+from gateway.integrations.webhooks.consumer import WebhookConsumer
+from gateway.integrations.webhooks.dispatcher import Dispatcher
 from shared.auth import TokenVerifier
 from shared.consumer import internal_events_router
 from shared.db import create_engine, ping, refuse_superuser, session_factory

@@ -1,6 +1,6 @@
 """Gateway settings: where the services are, and the limits it enforces in front of them."""
 
-from gateway.webhooks.targets import TargetPolicy, target_policy
+from gateway.integrations.webhooks.targets import TargetPolicy, target_policy
 from shared.settings import CommaList, CommonSettings
 
 MIB = 1024 * 1024

@@ -18,7 +18,7 @@ import structlog
 from fastapi import APIRouter, Request
 
 from gateway.deps import caller_with
-from gateway.upstreams import Upstream, Upstreams
+from gateway.edge.upstreams import Upstream, Upstreams
 from shared.auth import INTERNAL_HEADER
 from shared.contracts.view360 import Customer360
 from shared.problems import Forbidden, NotFound, ServiceUnavailable, problem_responses

@@ -13,6 +13,7 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, Request
 
+from shared.org_path import OrgPath
 from shared.problems import Forbidden, Unauthorized
 
 INTERNAL_AUDIENCE = "csloop-internal"
@@ -34,9 +35,14 @@ class Principal:
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes or "internal" in self.scopes
 
+    @property
+    def path(self) -> OrgPath:
+        """The caller's place in the org tree."""
+        return OrgPath(self.org_path)
+
     def sees(self, path: str) -> bool:
-        """The hierarchy rule: a record is visible when its path starts with the caller's."""
-        return path.startswith(self.org_path)
+        """The hierarchy rule: a record is visible when the caller's path contains the record's."""
+        return self.path.contains(path)
 
 
 def system_principal() -> Principal:

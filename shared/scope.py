@@ -31,7 +31,7 @@ class OrgOwned(Protocol):
 
 def visible_to(model: Any, principal: Principal) -> ColumnElement[bool]:
     """Rows whose owning org path lies in the principal's subtree."""
-    return model.org_path.startswith(principal.org_path, autoescape=True)
+    return model.org_path.startswith(principal.path.prefix, autoescape=True)
 
 
 def _label(model: Any) -> str:

@@ -1,4 +1,4 @@
-"""Value types that cross service boundaries: VIN, phone, org path, reporting period."""
+"""Value types that cross service boundaries: VIN, phone, money, org code, reporting period."""
 
 import re
 from dataclasses import dataclass
@@ -85,7 +85,7 @@ def mask_email(email: str | None) -> str | None:
     return f"{local[:1]}***@{domain}"
 
 
-# --- Organisation path -------------------------------------------------------------------
+# --- Organisation code (the org path is shared/org_path.py) ------------------------------
 
 ORG_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9_-]{0,39}$"
 _ORG_CODE = re.compile(ORG_CODE_PATTERN)
@@ -99,15 +99,6 @@ def validate_org_code(value: str) -> str:
 
 
 OrgCode = Annotated[str, AfterValidator(validate_org_code)]
-
-
-def org_path(parent_path: str | None, code: str) -> str:
-    """`/FTMS/` + `D-NORTH` -> `/FTMS/D-NORTH/`: a record is visible where its path starts with the caller's."""
-    return f"{parent_path or '/'}{code}/"
-
-
-def path_contains(ancestor_path: str, path: str) -> bool:
-    return path.startswith(ancestor_path)
 
 
 # --- Reporting period --------------------------------------------------------------------

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli.topology import COMPONENTS
-from gateway.cli.up import Suite
+from cli.topology import COMPONENTS
+from cli.up import Suite
 from tests.support.databases import app_role_url, check_postgres_reachable, drop_postgres_databases, postgres_base_url
 from tests.support.suite import Network, bootstrap_with_cli, delete_nats_stream, free_port_base
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.complaint import api, api_facts, api_policies
+from services.complaint import api_cases, api_facts, api_policies
 from services.complaint.consumers import event_handlers
 from services.complaint.jobs import run_once
 from services.complaint.models import TABLES
@@ -24,7 +24,7 @@ def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = Fal
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
     references = references or ReferenceSources(settings.customer_url, settings.survey_url)
     spec = ServiceSpec(
-        title="CSLoop complaint service", routers=[api.router, api_policies.router, api_facts.router],
+        title="CSLoop complaint service", routers=[api_cases.router, api_policies.router, api_facts.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings, directory),
         jobs=lambda app: _jobs(app, settings, directory), closing=[directory.close, references.close],
     )

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from services.complaint import domain, events, quality, sla
+from services.complaint import domain, events, quality
+from services.complaint.sla import policies
 from services.complaint.models import Complaint, TimelineEntry
 from services.complaint.references import ReferenceSources
 from services.complaint.repository import ComplaintFilter, ComplaintRepository
@@ -88,13 +89,13 @@ async def open_case(repo: ComplaintRepository, directory: OrgDirectory, settings
     if data.channel == "survey_alert" and data.survey_response_id and await repo.alert_case(data.survey_response_id):
         raise Conflict("A case is already open for this survey response",
                        errors=[{"field": "survey_response_id", "message": "already has a case"}])
-    clock = await sla.clock_for(repo, dealer.path, data.priority, now)
+    clock = await policies.clock_for(repo, dealer.path, data.priority, now)
     number = domain.year_number(now.year, await repo.next_number(now.year))
     case = Complaint(
         id=uuid.uuid4(), number=number, dealer_code=dealer.code, org_path=dealer.path,
         handling_org_code=dealer.code, handling_org_path=dealer.path, escalation_level=0,
         status="new", reopen_count=0, opened_at=now, breached=False, version=1,
-        created_at=now, updated_at=now, **data.model_dump(exclude={"dealer_code"}), **sla.clock_columns(clock),
+        created_at=now, updated_at=now, **data.model_dump(exclude={"dealer_code"}), **policies.clock_columns(clock),
     )
     try:
         await repo.add(case, entry(case, repo.principal, "opened", now, to_status="new",

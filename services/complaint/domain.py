@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.complaint.business_hours import Calendar, add_business_time, business_time_between
+from services.complaint.sla.business_hours import Calendar, add_business_time, business_time_between
+from shared.org_path import OrgPath
 
 Status = Literal["new", "acknowledged", "in_progress", "awaiting_customer", "resolved", "closed"]
 Target = Literal["acknowledged", "in_progress", "awaiting_customer", "resolved", "closed", "reopened"]
@@ -124,7 +125,7 @@ def may_handle(caller_path: str, handling_org_path: str) -> bool:
     it); once escalated, the dealer below the handler still sees the case and may comment,
     but the decisions are the handler's.
     """
-    return handling_org_path.startswith(caller_path)
+    return OrgPath(caller_path).contains(handling_org_path)
 
 
 def escalation_reason_for_new_case(priority: str) -> str | None:

@@ -11,17 +11,7 @@ from services.complaint import domain, events
 from services.complaint.models import Complaint, ComplaintSymptom, QualitySignal
 from services.complaint.repository import ComplaintRepository
 from services.complaint.settings import ComplaintSettings
-
-
-def common_ancestor(paths: list[str]) -> str:
-    """`/OEM/DN/D1/` and `/OEM/DS/D3/` -> `/OEM/`: the org that sees every case of the signal."""
-    split = [[part for part in path.split("/") if part] for path in paths]
-    shared: list[str] = []
-    for parts in zip(*split):
-        if len(set(parts)) != 1:
-            break
-        shared.append(parts[0])
-    return "/" + "".join(part + "/" for part in shared)
+from shared.org_path import OrgPath
 
 
 def _rule(settings: ComplaintSettings) -> domain.SignalRule:
@@ -43,7 +33,7 @@ async def check(repo: ComplaintRepository, settings: ComplaintSettings, case: Co
             if window_start is None:
                 continue
             values = {
-                "org_path": common_ancestor([row.org_path for row in group]), "vehicle_model": case.vehicle_model,
+                "org_path": OrgPath.common_ancestor(row.org_path for row in group), "vehicle_model": case.vehicle_model,
                 "symptom_code": symptom, "window_start": window_start, "case_count": len(group),
                 "dealer_codes": sorted({row.dealer_code for row in group}),
                 "complaint_ids": [str(row.complaint_id) for row in group], "created_at": now,

@@ -20,14 +20,9 @@ from services.complaint.models import (TABLES, CaseCounter, Complaint, Complaint
                                        TimelineEntry)
 from shared import rls
 from shared.db import utcnow
+from shared.org_path import OrgPath
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository
-
-
-def ancestor_paths(path: str) -> list[str]:
-    """`/OEM/D1/X/` -> [`/`, `/OEM/`, `/OEM/D1/`, `/OEM/D1/X/`]: the orgs whose policies govern `path`."""
-    parts = [part for part in path.split("/") if part]
-    return ["/"] + ["/" + "/".join(parts[: n + 1]) + "/" for n in range(len(parts))]
 
 
 @dataclass(frozen=True)
@@ -110,7 +105,7 @@ class ComplaintRepository(ScopedRepository):
     async def governing_policies(self, org_path: str) -> list[SlaPolicy]:
         """The policies set at `org_path` or above it, nearest first."""
         return list((await self.session.scalars(select(SlaPolicy).where(
-            SlaPolicy.org_path.in_(ancestor_paths(org_path))))).all())
+            SlaPolicy.org_path.in_(OrgPath(org_path).lineage)))).all())
 
     async def save_policy(self, values: dict[str, Any]) -> None:
         statement = self._insert(SlaPolicy).values(id=uuid.uuid4(), **values)

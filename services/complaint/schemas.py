@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.complaint.business_hours import Calendar
+from services.complaint.sla.business_hours import Calendar
 from services.complaint.domain import Category, Channel, Priority, Status, Target
 from shared.contracts.complaint import RootCause
 from shared.types import VIN, MinorUnits

@@ -3,7 +3,8 @@
 import uuid
 from datetime import datetime
 
-from services.complaint import domain, events, sla
+from services.complaint import domain, events
+from services.complaint.sla import policies
 from services.complaint.cases import claim, entry
 from services.complaint.models import Complaint
 from services.complaint.repository import ComplaintRepository
@@ -25,9 +26,9 @@ async def transition(repo: ComplaintRepository, complaint_id: uuid.UUID, data: T
     now, from_status = utcnow(), case.status
     _stamp(case, data.to, now)
     if domain.clock_stops(from_status, move.to_status):
-        sla.stop_clock(case, now)
+        policies.stop_clock(case, now)
     elif domain.clock_resumes(from_status, move.to_status):
-        sla.resume_clock(case, now)
+        policies.resume_clock(case, now)
     case.status = move.to_status
     await repo.add(entry(case, repo.principal, "reopened" if move.reopening else "status_changed", now,
                          note=data.note, from_status=from_status, to_status=case.status,

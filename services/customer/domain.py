@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
+from shared.org_path import OrgPath
 from shared.types import mask_email, mask_phone, normalise_phone
 
 # --- simple value checks (shared by the API schemas and the importer) -------------------
@@ -109,15 +110,10 @@ def masked_name(name: str) -> str:
     return name[:1] + "*"
 
 
-def is_above(caller_path: str, record_path: str) -> bool:
-    """The caller sits above the record's dealer (a manufacturer, a distributor): its org path
-    is a strict prefix of the record's. The dealer itself is not above its own records."""
-    return record_path != caller_path and record_path.startswith(caller_path)
-
-
 def shows_person(caller_path: str, record_path: str, *, shares_with_manufacturer: bool) -> bool:
-    """API.md: above the dealer, a person is shown only when they share with the manufacturer."""
-    return shares_with_manufacturer or not is_above(caller_path, record_path)
+    """API.md: above the dealer (a manufacturer, a distributor; not the dealer itself), a person is
+    shown only when they share with the manufacturer."""
+    return shares_with_manufacturer or not OrgPath(caller_path).is_above(record_path)
 
 
 def erased_values(now: datetime) -> dict[str, Any]:

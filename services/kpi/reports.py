@@ -16,11 +16,12 @@ from services.kpi.schemas import (ComplaintCounts, DriverFactor, FirHeldOut, Hel
                                   SurveyKind, TrendPoint)
 from shared.auth import Principal
 from shared.db import utcnow
+from shared.org_path import OrgPath
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.problems import Forbidden, NotFound, UnprocessableContent
 from shared.types import Period
 
-LEVEL_DEPTH = {"distributor": 2, "dealer": 3}  # path segments: /OEM/ > /OEM/DN/ > /OEM/DN/D1/
+LEVEL_DEPTH = {"distributor": 2, "dealer": 3}  # OrgPath.depth: /OEM/ 1 > /OEM/DN/ 2 > /OEM/DN/D1/ 3
 
 
 def shown(value: float | None) -> float | None:
@@ -56,14 +57,14 @@ async def org_for(subtrees: CallerSubtrees, principal: Principal, code: str | No
 def check_sets_target_from_above(principal: Principal, org: OrgInfo) -> None:
     """Targets decide whether a KPI is "met" (and rebates): an org never sets its own, the one above it does.
     The root manufacturer has no one above it, so it sets its own."""
-    root_itself = org.path == principal.org_path and principal.org_kind == "manufacturer" and org.path.count("/") == 2
-    if not root_itself and (org.path == principal.org_path or not principal.sees(org.path)):
+    root_itself = org.path == principal.org_path and principal.org_kind == "manufacturer" and OrgPath(org.path).depth == 1
+    if not root_itself and not principal.path.is_above(org.path):
         raise Forbidden("A target is set by an organisation above the target's organisation",
                         errors=[{"field": "org_code", "message": "set from above"}])
 
 
 def _code(path: str) -> str:
-    return path.strip("/").split("/")[-1]
+    return OrgPath(path).code or ""
 
 
 @dataclass
@@ -83,18 +84,18 @@ class Reports:
 
     async def rankings(self, kpi: str, level: Level, org: OrgInfo, period: Period) -> KpiRankings:
         depth = LEVEL_DEPTH[level]
-        if org.path.count("/") - 1 > depth:
+        if OrgPath(org.path).depth > depth:
             raise UnprocessableContent(f"A {org.kind} has no {level}s under it", errors=[{"field": "level", "message": "below the org"}])
 
         def group(path: str) -> str:
-            return "/" + "/".join(path.strip("/").split("/")[:depth]) + "/"
+            return OrgPath(path).at_depth(depth)
 
         parts = await Figures(self.repo).parts(kpi, org.path, period, group)
         floor = domain.variance(domain.pool(parts.values())) or 0.0
         rows = [(path, agg, *domain.interval(kpi, agg, floor)) for path, agg in parts.items()
-                if agg.n and path.count("/") - 1 == depth]
+                if agg.n and OrgPath(path).depth == depth]
         rows.sort(key=lambda r: (-domain.rank_key(kpi, r[1].value, r[2], r[3]), r[0]))
-        codes = [path.strip("/").split("/")[-1] for path, *_ in rows]
+        codes = [_code(path) for path, *_ in rows]
         names = await self._names(org.path)
         items = [RankedOrg(rank=i, org_code=code, name=names.get(code, code), value=shown(agg.value), n=agg.n,
                            ci_low=shown(low), ci_high=shown(high))

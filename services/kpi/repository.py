@@ -15,12 +15,13 @@ from services.kpi.domain import FIR_TYPES, Agg, PairSums, Visit
 from services.kpi.models import (AlertFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, InvitationFact,
                                  Rollup, Target, VisitFact)
 from shared import rls
+from shared.org_path import OrgPath
 from shared.scope import ScopedRepository
 
 
 class KpiRepository(ScopedRepository):
     def _in(self, model: Any, org_path: str, *columns: Any):  # noqa: ANN202 - a Select
-        return self.select(model, *columns).where(model.org_path.startswith(org_path, autoescape=True))
+        return self.select(model, *columns).where(model.org_path.startswith(OrgPath(org_path).prefix, autoescape=True))
 
     # --- rollups --------------------------------------------------------------------------------
 

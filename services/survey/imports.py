@@ -28,6 +28,7 @@ from services.survey.models import Survey, SurveyResponse
 from services.survey.repository import SurveyRepository
 from services.survey.schemas import ResponseImport, ResponseImportRow
 from shared.db import utcnow
+from shared.org_path import OrgPath
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent, validation_errors
 
@@ -71,7 +72,7 @@ class _Dealers:
             dealer = await self.directory.dealer_for(self.repo.principal, code)
         except (NotFound, UnprocessableContent) as exc:
             return exc.errors or [{"field": "dealer_code", "message": exc.detail}]
-        if not dealer.path.startswith(self.survey.org_path):
+        if not OrgPath(self.survey.org_path).contains(dealer.path):
             return [{"field": "dealer_code", "message": "the survey is not available to this dealer"}]
         return dealer
 

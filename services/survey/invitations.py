@@ -28,6 +28,7 @@ from services.survey.schemas import InvitationCreate, InvitationCreated, Invitat
 from services.survey.settings import SurveySettings
 from shared.auth import Principal
 from shared.db import utcnow
+from shared.org_path import OrgPath
 from shared.orgs import OrgDirectory
 from shared.pagination import PageParams
 from shared.problems import Conflict, NotFound, UnprocessableContent
@@ -115,7 +116,7 @@ async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, cus
                             caller_token: str) -> tuple[Invitation, Survey]:
     dealer = await directory.dealer_for(repo.principal, data.dealer_code)
     survey = await repo.get_visible(Survey, data.survey_id)
-    if not dealer.path.startswith(survey.org_path):
+    if not OrgPath(survey.org_path).contains(dealer.path):
         raise NotFound(f"Survey {survey.id} is not available to dealer {dealer.code}",
                        errors=[{"field": "survey_id", "message": "not available to this dealer"}])
     if survey.published_version is None:

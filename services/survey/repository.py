@@ -21,15 +21,10 @@ from services.survey.models import TABLES, CustomerConsent, Invitation, Survey, 
 from shared.contracts.customer import SurveyConsentRecord
 from shared.db import utcnow
 from shared.events import CloudEvent
+from shared.org_path import OrgPath
 from shared.outbox import record_event
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository, visible_to
-
-
-def ancestor_paths(path: str) -> list[str]:
-    """`/OEM/D1/X/` -> [`/`, `/OEM/`, `/OEM/D1/`, `/OEM/D1/X/`]: the owners whose surveys serve `path`."""
-    parts = [part for part in path.split("/") if part]
-    return ["/"] + ["/" + "/".join(parts[: n + 1]) + "/" for n in range(len(parts))]
 
 
 @dataclass(frozen=True)
@@ -71,7 +66,7 @@ class SurveyRepository(ScopedRepository):
         """A survey (and its versions) owned above the caller serves it too: read, never
         written (row-level security holds writes to the subtree)."""
         if model is Survey or model is SurveyVersion:
-            return or_(visible_to(model, self.principal), model.org_path.in_(ancestor_paths(self.principal.org_path)))
+            return or_(visible_to(model, self.principal), model.org_path.in_(self.principal.path.lineage))
         return super().readable(model)
 
     async def surveys(self, kind: str | None, page: PageParams) -> tuple[list[Survey], str | None]:
@@ -90,7 +85,7 @@ class SurveyRepository(ScopedRepository):
     async def nearest_published(self, dealer_path: str, *, kind: str, template: str) -> Survey | None:
         """The published survey from `template` owned nearest above the dealer (its own first)."""
         return await self._first(
-            self.select(Survey).where(Survey.org_path.in_(ancestor_paths(dealer_path)), Survey.kind == kind,
+            self.select(Survey).where(Survey.org_path.in_(OrgPath(dealer_path).lineage), Survey.kind == kind,
                                       Survey.template == template, Survey.published_version.is_not(None))
             .order_by(func.length(Survey.org_path).desc(), Survey.created_at))
 

@@ -19,6 +19,7 @@ from services.survey.schemas import (DefinitionRead, SurveyCreate, SurveyRead, S
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.etag import check_version
+from shared.org_path import OrgPath
 from shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent, validation_errors
 
 
@@ -139,8 +140,8 @@ async def standard_survey(repo: SurveyRepository, dealer_path: str, template: st
     survey = await repo.nearest_published(dealer_path, kind=kind, template=template)
     if survey is not None:
         return survey
-    top = next(iter(path for path in dealer_path.split("/") if path), "")
-    top_path = f"/{top}/" if top else "/"
+    top_path = OrgPath(dealer_path).at_depth(1)
+    top = top_path.code or ""
     survey = await repo.survey_with_code(top_path, template)
     if survey is None:
         survey = Survey(org_code=top or "*", org_path=top_path, code=template, kind=kind, template=template,

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.complaint import domain
-from services.complaint.business_hours import Calendar, add_business_time, business_time_between
-from services.complaint.quality import common_ancestor
+from services.complaint.sla.business_hours import Calendar, add_business_time, business_time_between
+from shared.org_path import OrgPath
 
 # Shanghai is UTC+8 all year; 2026-09-25 is a Friday, 2026-10-01/02 (Thu/Fri) are holidays.
 CAL = Calendar.model_validate({
@@ -138,6 +138,6 @@ class TestQualitySignal:
         assert domain.signal_due(self.RULE, cases, self.NOW, self.NOW - timedelta(days=30)) == self.NOW
 
     def test_signal_belongs_to_the_common_ancestor(self) -> None:
-        assert common_ancestor(["/OEM/DN/D1/", "/OEM/DS/D3/"]) == "/OEM/"
-        assert common_ancestor(["/OEM/DN/D1/", "/OEM/DN/D2/"]) == "/OEM/DN/"
-        assert common_ancestor(["/OEM/DN/D1/"]) == "/OEM/DN/D1/"
+        assert OrgPath.common_ancestor(["/OEM/DN/D1/", "/OEM/DS/D3/"]) == "/OEM/"
+        assert OrgPath.common_ancestor(["/OEM/DN/D1/", "/OEM/DN/D2/"]) == "/OEM/DN/"
+        assert OrgPath.common_ancestor(["/OEM/DN/D1/"]) == "/OEM/DN/D1/"

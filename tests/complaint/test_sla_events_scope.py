@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import httpx
 from fastapi import FastAPI
 
-from services.complaint.business_hours import Calendar, add_business_time
+from services.complaint.sla.business_hours import Calendar, add_business_time
 from services.complaint.jobs import run_once
 from shared.db import utcnow
 from tests.complaint.conftest import ORGS, VIN, as_, deliver, move, open_case, opened, outbox_events

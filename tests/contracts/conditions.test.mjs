@@ -1,4 +1,4 @@
-// The survey page's script (gateway/static/survey-conditions.js) passes the vectors the Python
+// The survey page's script (gateway/web/static/survey-conditions.js) passes the vectors the Python
 // home of the condition language passes (test_condition_vectors.py). Run by `make test`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 
 const vectors = JSON.parse(readFileSync(new URL("condition_vectors.json", import.meta.url), "utf8"));
-const script = fileURLToPath(new URL("../../gateway/static/survey-conditions.js", import.meta.url));
+const script = fileURLToPath(new URL("../../gateway/web/static/survey-conditions.js", import.meta.url));
 // Run as the browser does, a classic script: its top-level `var` becomes a global.
 vm.runInThisContext(readFileSync(script, "utf8"), { filename: script });
 const { evaluate, visibleCodes } = globalThis.SurveyConditions;

@@ -7,6 +7,7 @@ import pytest
 from services.customer import domain
 from services.customer.settings import CustomerSettings
 from services.customer.followups import policy_from
+from shared.org_path import OrgPath
 
 
 class TestFollowUpPolicy:
@@ -56,8 +57,8 @@ class TestMasking:
 
     def test_above_means_a_strict_prefix_of_the_records_path(self) -> None:
         record = "/FTMS/D-NORTH/DLR-0042/"
-        assert domain.is_above("/FTMS/", record) and domain.is_above("/FTMS/D-NORTH/", record)
-        assert not domain.is_above(record, record)
+        assert OrgPath("/FTMS/").is_above(record) and OrgPath("/FTMS/D-NORTH/").is_above(record)
+        assert not OrgPath(record).is_above(record)
 
     def test_a_person_is_shown_above_the_dealer_only_when_they_share(self) -> None:
         record = "/FTMS/D-NORTH/DLR-0042/"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.cli.topology import built_components, subscriptions
+from cli.topology import built_components, subscriptions
 from tests.deploy import files
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"

@@ -140,7 +140,7 @@ class TestComposeProcesses:
         env = suite.environment("gateway")
         code = f"OEM{uuid.uuid4().hex[:6].upper()}"
         result = subprocess.run(
-            [sys.executable, "-m", "gateway.cli", "admin", "bootstrap", "--database-url", env["CSLOOP_DATABASE_URL"],
+            [sys.executable, "-m", "cli", "admin", "bootstrap", "--database-url", env["CSLOOP_DATABASE_URL"],
              "--code", code, "--name", "Compose test manufacturer"],
             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=True,
         )

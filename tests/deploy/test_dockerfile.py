@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from gateway import vendor
+from gateway.web import vendor
 from tests.deploy import files
 
 
@@ -70,7 +70,7 @@ class TestDockerfile:
 
     def test_dockerignore_lets_in_only_what_the_build_copies(self) -> None:
         allowed = [line[1:].rstrip("/") for line in files.DOCKERIGNORE.read_text().splitlines() if line.startswith("!")]
-        assert sorted(allowed) == sorted(["pyproject.toml", "shared", "gateway", "services",
+        assert sorted(allowed) == sorted(["pyproject.toml", "shared", "gateway", "cli", "services",
                                           "ui/package.json", "ui/package-lock.json"])
         copied = {word.rstrip("/").removeprefix("./") for stage in files.dockerfile_stages()
                   for arguments in _arguments(stage, "COPY") if not arguments.startswith("--from")

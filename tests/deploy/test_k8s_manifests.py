@@ -6,7 +6,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from gateway.cli.topology import built_components
+from cli.topology import built_components
 from tests.deploy import files
 
 # The oldest Kubernetes release still common in managed clusters, and the newest the validator knows.

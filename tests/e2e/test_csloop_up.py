@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.cli.topology import COMPONENTS, built_components
+from cli.topology import COMPONENTS, built_components
 from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url
 from tests.support.suite import free_port_base
 
@@ -27,7 +27,7 @@ def test_csloop_up_starts_every_process_and_stops_on_sigterm(tmp_path: Path) -> 
         # As the README says: the plain role, so row-level security binds (a superuser is refused).
         env["CSLOOP_DATABASE_URL"] = app_role_url(base + "_up")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "up", "--data-dir", str(tmp_path), "--port-base", str(port_base)],
+        [sys.executable, "-m", "cli", "up", "--data-dir", str(tmp_path), "--port-base", str(port_base)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     ports = [port_base + c.offset for c in built_components()]

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from gateway.cli.topology import built_components
+from cli.topology import built_components
 from tests.e2e.test_survey_page import customer, post_invitation, published_survey
 from tests.support.suite import Network, Org
 

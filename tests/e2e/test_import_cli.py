@@ -22,7 +22,7 @@ def test_import_command_streams_the_file_and_reports_row_errors(network: Network
         encoding="utf-8",
     )
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "import", "customers", str(csv_file), "--dealer", dealer.code,
+        [sys.executable, "-m", "cli", "import", "customers", str(csv_file), "--dealer", dealer.code,
          "--url", network.url, "--key", dealer.key],
         capture_output=True, text=True, timeout=120,
     )

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from standardwebhooks import Webhook
 
-from gateway.cli.client import ClientCredentials, CSLoopClient, CSLoopError
+from cli.client import ClientCredentials, CSLoopClient, CSLoopError
 from tests.gateway.integrations.receiver import start_receiver
 from tests.support.suite import Network
 

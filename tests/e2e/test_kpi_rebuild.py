@@ -59,7 +59,7 @@ def test_rebuild_from_the_source_services_gives_the_same_figures(network: Networ
     before = _settled_summaries(network, periods)
     assert before[0]["kpis"]["nps"]["n"] >= 1 and before[0]["kpis"]["complaint_rate"]["value"] is not None
     kpi_url = f"http://127.0.0.1:{network.suite.port_base + 4}"
-    result = subprocess.run([sys.executable, "-m", "gateway.cli", "kpi", "rebuild", "--data-dir",
+    result = subprocess.run([sys.executable, "-m", "cli", "kpi", "rebuild", "--data-dir",
                              str(network.suite.data_dir), "--url", kpi_url],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

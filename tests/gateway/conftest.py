@@ -12,7 +12,7 @@ import uvicorn
 from sqlalchemy import text
 
 from gateway.app import create_app
-from gateway.bootstrap import MIGRATIONS, bootstrap
+from gateway.identity.bootstrap import MIGRATIONS, bootstrap
 from gateway.settings import GatewaySettings
 from shared.migrations import upgrade
 from tests.gateway.upstream_fake import fake_service

@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
-from gateway.bootstrap import BootstrapRefused, bootstrap
-from gateway.scopes import ALL_SCOPES
+from gateway.identity.bootstrap import BootstrapRefused, bootstrap
+from gateway.identity.scopes import ALL_SCOPES
 from tests.gateway.conftest import bearer, unique_code
 
 

@@ -131,7 +131,7 @@ class TestUsers:
 
 class TestFailedAuthentication:
     async def test_a_client_that_keeps_failing_gets_429_for_its_failures(self) -> None:
-        from gateway.authn import FAILED_AUTH_BURST, Authenticator
+        from gateway.identity.authn import FAILED_AUTH_BURST, Authenticator
         from shared.problems import TooManyRequests, Unauthorized
 
         authenticator = Authenticator(None, "s" * 40, key_cache_seconds=30, internal_ttl_seconds=120)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from gateway.bootstrap import MIGRATIONS
+from gateway.identity.bootstrap import MIGRATIONS
 from shared.db import create_engine, utcnow
 from shared.migrations import alembic_config, ensure_database
 from tests.support.databases import drop_postgres_databases, postgres_base_url

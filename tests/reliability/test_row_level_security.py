@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from starlette.requests import Request
 
-from gateway.cli.topology import internal_secret
+from cli.topology import internal_secret
 from services.customer.models import Customer
 from shared.auth import INTERNAL_HEADER, Principal, TokenVerifier, mint_internal_token
 from shared.db import create_engine, session_factory

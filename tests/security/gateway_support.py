@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.bootstrap import MIGRATIONS, bootstrap
+from gateway.identity.bootstrap import MIGRATIONS, bootstrap
 from gateway.settings import GatewaySettings
 from shared.migrations import upgrade
 from tests.gateway.conftest import ALL_SCOPES_BUT_ADMIN, OrgTree, running_gateway, unique_code

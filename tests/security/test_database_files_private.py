@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gateway.bootstrap import MIGRATIONS
-from gateway.cli.up import private_data_dir
+from gateway.identity.bootstrap import MIGRATIONS
+from cli.up import private_data_dir
 from shared.db import create_engine
 from shared.migrations import upgrade
 

@@ -14,8 +14,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from gateway import app as gateway_app
-from gateway import users
-from gateway.login_throttle import ADDRESS_FAILURE_BURST, USERNAME_FAILURE_BURST, LoginThrottle
+from gateway.identity import users
+from gateway.identity.login_throttle import ADDRESS_FAILURE_BURST, USERNAME_FAILURE_BURST, LoginThrottle
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import bearer
 from tests.security.gateway_support import base_settings, gateway_from, org_tree, security_database_url  # noqa: F401

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from standardwebhooks import Webhook
 
-from gateway.cli.client import CSLoopClient
+from cli.client import CSLoopClient
 from tests.gateway.integrations.receiver import start_receiver
 from tests.support.suite import Network
 

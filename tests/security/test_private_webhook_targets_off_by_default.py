@@ -4,10 +4,10 @@ services' own ports. Off unless asked; one local receiver goes on an explicit al
 import httpx
 import pytest
 
-from gateway.cli.topology import built_components
-from gateway.cli.up import Suite
+from cli.topology import built_components
+from cli.up import Suite
 from gateway.settings import GatewaySettings
-from gateway.webhooks.targets import PublicOnlyResolver, TargetRefused, check_target
+from gateway.integrations.webhooks.targets import PublicOnlyResolver, TargetRefused, check_target
 from tests.gateway.conftest import bearer, running_gateway
 from tests.gateway.integrations.receiver import start_receiver
 from tests.security.gateway_support import base_settings, org_tree, security_database_url  # noqa: F401

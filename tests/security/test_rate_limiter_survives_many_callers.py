@@ -5,7 +5,7 @@ The keys are strings an unauthenticated caller chooses (survey-page addresses, s
 keep memory bounded.
 """
 
-from gateway.ratelimit import MAX_KEYS, RateLimiter
+from gateway.edge.ratelimit import MAX_KEYS, RateLimiter
 
 
 def test_crossing_a_small_bound_keeps_answering_and_stays_bounded() -> None:

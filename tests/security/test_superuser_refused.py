@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from gateway.cli.up import Suite
-from gateway.cli.topology import built_components
+from cli.up import Suite
+from cli.topology import built_components
 from shared.db import SuperuserRefused, refuse_superuser
 from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url
 from tests.support.suite import free_port_base

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from gateway.app import create_app
-from gateway.limits import body_limit
+from gateway.edge.limits import body_limit
 from gateway.settings import GatewaySettings
 from shared.auth import mint_internal_token, system_principal
 from tests.security.gateway_support import base_settings, security_database_url  # noqa: F401

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 
 from gateway.app import create_app
-from gateway.authn import FAILED_AUTH_BURST
+from gateway.identity.authn import FAILED_AUTH_BURST
 from gateway.settings import GatewaySettings
 from shared.serve import proxy_options
 from tests.gateway.conftest import bearer, free_port

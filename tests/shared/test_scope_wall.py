@@ -227,7 +227,7 @@ def test_ordinary_code_passes(source: str) -> None:
 
 
 @pytest.mark.parametrize("path", [
-    "services/customer/repository.py", "services/customer/repository_bulk.py", "gateway/webhooks/repository.py",
+    "services/customer/repository.py", "services/customer/repository_bulk.py", "gateway/integrations/webhooks/repository.py",
     "services/kpi/repository/facts.py", "services/survey/migrations/versions/0001_survey_initial.py",
     "shared/outbox.py", "shared/db.py",
 ])

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from gateway.cli.topology import url_of
-from gateway.cli.up import Suite
+from cli.topology import url_of
+from cli.up import Suite
 
 ALL_SCOPES = ["customers:read", "customers:write", "surveys:read", "surveys:write", "complaints:read",
               "complaints:write", "kpi:read", "kpi:write", "orgs:admin", "pii:read", "webhooks:admin"]
@@ -43,7 +43,7 @@ def _free(port: int) -> bool:
 def bootstrap_with_cli(data_dir: Path, code: str, name: str, env: dict[str, str]) -> dict:
     """Run `csloop admin bootstrap` exactly as an operator would; returns its JSON line."""
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "admin", "bootstrap", "--data-dir", str(data_dir), "--code", code, "--name", name],
+        [sys.executable, "-m", "cli", "admin", "bootstrap", "--data-dir", str(data_dir), "--code", code, "--name", name],
         capture_output=True, text=True, env=env, timeout=120, check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.bootstrap import MIGRATIONS, bootstrap
+from gateway.identity.bootstrap import MIGRATIONS, bootstrap
 from gateway.settings import GatewaySettings
 from shared.auth import mint_internal_token, system_principal
 from shared.events import CloudEvent, new_event

@@ -6,10 +6,10 @@ import uuid
 import pytest
 
 from gateway.settings import GatewaySettings
-from gateway.webhooks.dispatcher import Dispatcher
-from gateway.webhooks.repository import DueDelivery
-from gateway.webhooks.subscriptions import new_secret
-from gateway.webhooks.targets import PublicOnlyResolver, TargetRefused, check_target, is_public
+from gateway.integrations.webhooks.dispatcher import Dispatcher
+from gateway.integrations.webhooks.repository import DueDelivery
+from gateway.integrations.webhooks.subscriptions import new_secret
+from gateway.integrations.webhooks.targets import PublicOnlyResolver, TargetRefused, check_target, is_public
 from tests.gateway.conftest import OrgTree, bearer, running_gateway
 from tests.gateway.integrations.receiver import Receiver
 

@@ -1,0 +1,111 @@
+"""The demo network `csloop up` seeds: 1 manufacturer, 2 distributors, 6 dealers and their customers,
+then a year of survey results, complaints and targets (`demo_history`).
+
+Everything after the bootstrap goes through the public API, as a DMS would send it, so the
+demo exercises the same paths as production traffic.
+"""
+
+import json
+import random
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cli.client import CSLoopClient
+from cli.demo_history import seed_history
+from shared.types import vin_check_digit
+
+MANUFACTURER = ("FTMS", "CSLoop Motors (demo manufacturer)")
+DISTRIBUTORS = {"D-NORTH": ("North region", "North"), "D-SOUTH": ("South region", "South")}
+DEALERS = {
+    "DLR-0041": ("D-NORTH", "Beijing Yizhuang 4S"), "DLR-0042": ("D-NORTH", "Tianjin Binhai 4S"),
+    "DLR-0043": ("D-NORTH", "Shenyang Hunnan 4S"), "DLR-0051": ("D-SOUTH", "Guangzhou Tianhe 4S"),
+    "DLR-0052": ("D-SOUTH", "Shenzhen Futian 4S"), "DLR-0053": ("D-SOUTH", "Xiamen Huli 4S"),
+}
+MODELS = ("Corolla", "Camry", "RAV4", "Highlander", "bZ4X")
+SURNAMES = "王李张刘陈杨黄赵吴周"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰")
+CUSTOMERS_PER_DEALER = 12
+CREDENTIALS_FILE = "demo.json"
+DEMO_USERNAME = "demo"
+# What the dashboard (/ui) reads; the demo user sees the whole demo network but changes nothing.
+DEMO_USER_SCOPES = ["kpi:read", "customers:read", "surveys:read", "complaints:read"]
+
+
+def saved_credentials(data_dir: Path) -> dict | None:
+    path = data_dir / CREDENTIALS_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def save_credentials(data_dir: Path, credentials: dict) -> None:
+    path = data_dir / CREDENTIALS_FILE
+    path.write_text(json.dumps(credentials))
+    path.chmod(0o600)
+
+
+def demo_vin(rng: random.Random) -> str:
+    alphabet = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+    body = "".join(rng.choice(alphabet) for _ in range(17))
+    return body[:8] + vin_check_digit(body) + body[9:]
+
+
+def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, int]:
+    """Create the demo organisations and records; returns what was created, by kind."""
+    rng = random.Random(seed_value)
+    counts = {"orgs": 0, "customers": 0, "vehicles": 0, "visits": 0}
+    with CSLoopClient(gateway_url, api_key=api_key) as api:
+        for code, (name, region) in DISTRIBUTORS.items():
+            api.create_org(code, name, "distributor", MANUFACTURER[0], region)
+            counts["orgs"] += 1
+        for code, (parent, name) in DEALERS.items():
+            api.create_org(code, name, "dealer", parent, DISTRIBUTORS[parent][1])
+            counts["orgs"] += 1
+        now = datetime.now(UTC)
+        for dealer in DEALERS:
+            for index in range(CUSTOMERS_PER_DEALER):
+                _seed_customer(api, rng, dealer, index, now, counts)
+        counts |= seed_history(api, list(DEALERS), MANUFACTURER[0], now=now)
+    return counts
+
+
+def _seed_customer(api: CSLoopClient, rng: random.Random, dealer: str, index: int, now: datetime, counts: dict[str, int]) -> None:
+    customer = api.create_customer(
+        external_id=f"{dealer}-C{index:04d}", dealer_code=dealer,
+        name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+        phone=f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
+        city=rng.choice(("北京", "天津", "沈阳", "广州", "深圳", "厦门")),
+        birth_date=f"{rng.randint(1960, 2000)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        consent={"survey": True, "marketing": rng.random() < 0.6, "share_with_manufacturer": rng.random() < 0.8},
+    )
+    counts["customers"] += 1
+    vin = demo_vin(rng)
+    delivered_at = now - timedelta(days=rng.randint(30, 900))
+    api.create_vehicle(vin=vin, model=rng.choice(MODELS), model_year=delivered_at.year,
+                       plate=f"京A{rng.randint(10000, 99999)}", owner_customer_id=customer["id"])
+    api.create_delivery(vin=vin, customer_id=customer["id"], dealer_code=dealer,
+                        delivered_at=delivered_at.isoformat(), sales_consultant="Demo Consultant")
+    counts["vehicles"] += 1
+    for visit in range(rng.randint(0, 3) + 1):
+        # The last visit is recent for most customers: this month has repair orders, follow-ups
+        # and CSI invitations, as a live network would.
+        recent = visit == 0 and rng.random() < 0.6
+        opened = now - timedelta(days=rng.uniform(1, 25)) if recent else delivered_at + timedelta(days=rng.randint(20, 600))
+        if opened >= now:
+            continue
+        api.create_service_visit(
+            ro_number=f"RO-{dealer}-{index:04d}-{visit}", vin=vin, customer_id=customer["id"], dealer_code=dealer,
+            visit_type=rng.choice(("maintenance", "maintenance", "repair", "warranty")),
+            opened_at=opened.isoformat(),
+            closed_at=min(opened + timedelta(hours=rng.randint(2, 30)), now - timedelta(minutes=5)).isoformat(),
+            symptom_codes=[rng.choice(("BRK-01", "ENG-07", "AC-03", "NVH-02"))], op_codes=["OP-100"],
+            mileage_km=rng.randint(1000, 90000), amount_minor=rng.randint(20_000, 400_000), advisor="Demo Advisor",
+        )
+        counts["visits"] += 1
+
+
+def create_demo_user(gateway_url: str, api_key: str) -> dict[str, str]:
+    """A manufacturer-level user for the dashboard, with a fresh password; returns {username, password}."""
+    password = secrets.token_urlsafe(12)
+    with CSLoopClient(gateway_url, api_key=api_key) as api:
+        api.create_user(DEMO_USERNAME, password, MANUFACTURER[0], roles=["viewer"], scopes=DEMO_USER_SCOPES)
+    return {"username": DEMO_USERNAME, "password": password}

@@ -1,0 +1,125 @@
+"""`csloop up`: start the gateway and every built service, wait until each is ready, stop them together."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from cli.topology import Component, built_components, database_url, internal_secret, subscriptions, url_of
+from shared.db import PRIVATE_DIRECTORY, private_directory
+
+READY_TIMEOUT_SECONDS = 90.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class Suite:
+    data_dir: Path
+    port_base: int
+    database_base: str | None = None  # a PostgreSQL URL; None: CSLOOP_DATABASE_URL or SQLite
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. the event transport, for every process
+    # Webhooks to loopback and private addresses (receivers on this machine): off unless asked,
+    # since it also opens the services' own ports and 169.254.169.254 to webhook targets.
+    allow_private_webhooks: bool = False
+    # PostgreSQL as a superuser or BYPASSRLS role: refused unless asked (row-level security off).
+    allow_superuser: bool = False
+    components: list[Component] = field(default_factory=built_components)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def environment(self, component: Component) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "CSLOOP_DATABASE_URL": self.database_url(component),
+            "CSLOOP_INTERNAL_SECRET": internal_secret(self.data_dir),
+            "CSLOOP_GATEWAY_URL": url_of(self.components[0], self.port_base),
+            "CSLOOP_PUBLIC_URL": url_of(component, self.port_base),
+            "CSLOOP_EVENT_SUBSCRIPTIONS": json.dumps(subscriptions(self.components, self.port_base)),
+        })
+        for other in self.components[1:]:
+            env[f"CSLOOP_{other.name.upper()}_URL"] = url_of(other, self.port_base)
+        if self.allow_private_webhooks:
+            env["CSLOOP_WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
+        env.update(self.extra_env)
+        return env
+
+    def database_url(self, component: Component) -> str:
+        return database_url(component, self.data_dir, self.database_base)
+
+    def start(self) -> None:
+        private_data_dir(self.data_dir)
+        logs = self.data_dir / "logs"
+        logs.mkdir(mode=0o700, exist_ok=True)
+        for component in self.components:
+            port = self.port_base + component.offset
+            log = open(logs / f"{component.name}.log", "ab")  # noqa: SIM115 - the child owns it
+            self.processes[component.name] = subprocess.Popen(
+                [sys.executable, "-m", component.module, "--port", str(port), "--migrate",
+                 *(["--allow-superuser"] if self.allow_superuser else [])],
+                env=self.environment(component), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us; we stop the children in order
+            )
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {c.name: url_of(c, self.port_base) + "/readyz" for c in self.components}
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for name, url in list(pending.items()):
+                    if self.processes[name].poll() is not None:
+                        raise RuntimeError(f"{name} exited during start; see {self.data_dir / 'logs' / name}.log")
+                    try:
+                        if client.get(url).status_code == 200:
+                            del pending[name]
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() > deadline:
+                    raise RuntimeError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def first_exited(self) -> str | None:
+        return next((name for name, p in self.processes.items() if p.poll() is not None), None)
+
+
+def private_data_dir(data_dir: Path) -> None:
+    """The suite's own directory (databases, secrets, logs): this user's only, even if it existed."""
+    private_directory(data_dir)
+    data_dir.chmod(PRIVATE_DIRECTORY)
+
+
+def run_until_signalled(suite: Suite) -> int:
+    """Block until Ctrl-C, SIGTERM, or a child dies; then stop every child."""
+    stopping = False
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    exited = None
+    while not stopping and exited is None:
+        time.sleep(0.3)
+        exited = suite.first_exited()
+    suite.stop()
+    if exited:
+        print(f"{exited} stopped unexpectedly; see {suite.data_dir / 'logs' / exited}.log", file=sys.stderr)
+        return 1
+    return 0

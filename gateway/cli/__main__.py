@@ -1,3 +1,0 @@
-from gateway.cli.main import app
-
-app(prog_name="csloop")

@@ -1,0 +1,140 @@
+"""One OpenAPI document for the whole API: the gateway's own routes plus each service's.
+
+Each service publishes its own `/openapi.json` (the contract lives with the code); the
+gateway fetches them, keeps each for a minute, and merges paths and components. A service
+that is down is left out until it answers again.
+"""
+
+import asyncio
+import copy
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+
+from gateway.edge.upstreams import Upstream, Upstreams, is_public, route_for
+from gateway.web.vendor import vendor_file
+from shared.problems import NotFound
+
+logger = logging.getLogger("csloop.gateway.openapi")
+
+FETCH_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
+# A service that failed is asked again after this long, not on every /openapi.json.
+RETRY_FAILED_SECONDS = 5.0
+UNAUTHENTICATED_PATHS = ("/v1/auth/login",)
+# Swagger UI's files, served from ui/node_modules (gateway/web/vendor.py): /docs loads nothing from elsewhere.
+DOCS_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "favicon-32x32.png": "image/png",
+}
+
+
+class ServiceDocuments:
+    def __init__(self, upstreams: Upstreams, cache_seconds: float) -> None:
+        self._upstreams = upstreams
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+
+    async def all(self) -> dict[str, dict[str, Any]]:
+        names = [u.name for u in self._upstreams.by_name.values() if u.client is not None]
+        docs = await asyncio.gather(*(self._get(self._upstreams[name]) for name in names))
+        return {name: doc for name, doc in zip(names, docs) if doc is not None}
+
+    async def _get(self, upstream: Upstream) -> dict[str, Any] | None:
+        cached = self._cache.get(upstream.name)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        doc = await _fetch(upstream)
+        ttl = self._cache_seconds if doc is not None else RETRY_FAILED_SECONDS
+        self._cache[upstream.name] = (time.monotonic() + ttl, doc)
+        return doc
+
+
+async def _fetch(upstream: Upstream) -> dict[str, Any] | None:
+    assert upstream.client is not None
+    try:
+        async with upstream.client.get(upstream.base_url + "/openapi.json", timeout=FETCH_TIMEOUT) as response:
+            if response.status == 200:
+                return await response.json(content_type=None)
+            logger.warning("openapi of %s answered %s", upstream.name, response.status)
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        logger.warning("openapi of %s unavailable: %s", upstream.name, exc.__class__.__name__)
+    return None
+
+
+def merge(own: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    merged = copy.deepcopy(own)
+    components = merged.setdefault("components", {})
+    for service, doc in sorted(services.items()):
+        doc = _rename_clashing_schemas(service, doc, components.get("schemas", {}))
+        for path, item in doc.get("paths", {}).items():
+            # Only what the gateway actually routes to this service is reachable through it.
+            if (route := route_for(path)) is not None and route[1] == service:
+                merged.setdefault("paths", {})[path] = item
+        for kind, entries in doc.get("components", {}).items():
+            for name, entry in entries.items():
+                components.setdefault(kind, {}).setdefault(name, entry)
+    _declare_bearer_auth(merged)
+    return merged
+
+
+def _rename_clashing_schemas(service: str, doc: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:
+    """Two services may both define `Page_X_` differently: the later one gets a service prefix."""
+    schemas = doc.get("components", {}).get("schemas", {})
+    renames = {name: f"{service.capitalize()}{name}" for name, schema in schemas.items()
+               if name in existing and existing[name] != schema}
+    if not renames:
+        return doc
+    doc = _rewrite_refs(copy.deepcopy(doc), {f"#/components/schemas/{old}": f"#/components/schemas/{new}"
+                                             for old, new in renames.items()})
+    doc["components"]["schemas"] = {renames.get(name, name): schema for name, schema in doc["components"]["schemas"].items()}
+    return doc
+
+
+def _rewrite_refs(node: Any, refs: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {key: (refs.get(value, value) if key == "$ref" else _rewrite_refs(value, refs)) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_rewrite_refs(value, refs) for value in node]
+    return node
+
+
+def _declare_bearer_auth(doc: dict[str, Any]) -> None:
+    doc["components"].setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http", "scheme": "bearer", "description": "An API key (csk_...) or an access token from /v1/auth/login",
+    }
+    doc["security"] = [{"bearer": []}]
+    for path, item in doc.get("paths", {}).items():
+        if is_public(path) or path in UNAUTHENTICATED_PATHS:
+            for operation in item.values():
+                if isinstance(operation, dict):
+                    operation["security"] = []
+
+
+def docs_router(app: FastAPI) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/openapi.json")
+    async def openapi(request: Request) -> JSONResponse:
+        services = await request.app.state.service_documents.all()
+        return JSONResponse(merge(app.openapi(), services))
+
+    @router.get("/docs")
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="CSLoop API", swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css", swagger_favicon_url="/docs/assets/favicon-32x32.png",
+            # The online validator badge would send the document to validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @router.get("/docs/assets/{name}")
+    async def swagger_asset(name: str) -> FileResponse:
+        if name not in DOCS_ASSETS:
+            raise NotFound(f"No asset {name}")
+        return vendor_file(f"swagger-ui-dist/{name}", DOCS_ASSETS[name])
+
+    return router

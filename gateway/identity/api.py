@@ -1,0 +1,91 @@
+"""HTTP layer of the gateway's own resources: organisations, API keys, users, login."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from gateway.identity import keys, orgs, revocation, users
+from gateway.deps import Caller, OrgAdmin, SessionDep
+from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgRepository, UserRepository
+from gateway.schemas import AccessToken, ApiKeyCreate, ApiKeyCreated, LoginRequest, OrgCreate, OrgRead, UserCreate, UserRead
+from gateway.identity.tokens import mint_access_token
+from shared.auth import system_principal
+from shared.pagination import Page, PageParams, page_params
+from shared.problems import problem_responses
+
+router = APIRouter(prefix="/v1")
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+@router.post("/orgs", status_code=status.HTTP_201_CREATED, tags=["organisations"],
+             responses=problem_responses(401, 403, 404, 409, 422))
+async def create_org(data: OrgCreate, caller: OrgAdmin, session: SessionDep) -> OrgRead:
+    """Create a distributor or dealer under an organisation of your subtree.
+
+    Organisation codes are unique across the whole network, not per tree: a 409 "taken"
+    tells the caller that an organisation with that code exists somewhere, possibly in a
+    tree it cannot see. That is accepted (codes are public identifiers such as dealer
+    numbers, and nothing else about that organisation is revealed); do not put anything
+    secret in a code.
+    """
+    org = await orgs.create_org(OrgRepository(session, caller), data)
+    return OrgRead.model_validate(org)
+
+
+@router.get("/orgs", tags=["organisations"], responses=problem_responses(400, 401))
+async def list_orgs(caller: Caller, session: SessionDep, paging: Paging) -> Page[OrgRead]:
+    """List the organisations of your subtree (yours included)."""
+    rows, next_cursor = await OrgRepository(session, caller).page(paging)
+    return Page[OrgRead](items=[OrgRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/orgs/{code}", tags=["organisations"], responses=problem_responses(401, 404))
+async def get_org(code: str, caller: Caller, session: SessionDep) -> OrgRead:
+    """One organisation of your subtree."""
+    return OrgRead.model_validate(await orgs.visible_org(OrgRepository(session, caller), code))
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api keys"],
+             responses=problem_responses(401, 403, 404, 422))
+async def create_api_key(data: ApiKeyCreate, caller: OrgAdmin, session: SessionDep) -> ApiKeyCreated:
+    """Issue an API key for an organisation of your subtree; the key is shown only in this response."""
+    key, plaintext = await keys.create_key(OrgRepository(session, caller), ApiKeyRepository(session, caller), data)
+    return ApiKeyCreated(id=key.id, key=plaintext, org_code=key.org_code, name=key.name, scopes=key.scopes)
+
+
+@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"],
+               responses=problem_responses(401, 403, 404))
+async def revoke_api_key(key_id: uuid.UUID, caller: OrgAdmin, session: SessionDep, request: Request) -> Response:
+    """Revoke an API key; it is refused from then on, and so are the OAuth clients it registered
+    (their tokens within 30 s)."""
+    revoked = await revocation.revoke_key_and_its_clients(
+        ApiKeyRepository(session, caller), OAuthClientRepository(session, caller), key_id)
+    await session.commit()  # revoked in the database before this process forgets the cached key
+    request.app.state.authenticator.forget_key(revoked.key_hash)
+    request.app.state.authenticator.forget_clients(revoked.client_ids)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, tags=["users"],
+             responses=problem_responses(401, 403, 404, 409, 422))
+async def create_user(data: UserCreate, caller: OrgAdmin, session: SessionDep) -> UserRead:
+    """Create a user in an organisation of your subtree.
+
+    Usernames are unique across the whole network (login takes a username alone): a 409
+    "taken" tells the caller that the username exists somewhere, possibly in another tree.
+    That is accepted and nothing else about that user is revealed; pick usernames that carry
+    no secret (or prefix them with your organisation code).
+    """
+    user = await users.create_user(OrgRepository(session, caller), UserRepository(session, caller), data)
+    return UserRead.model_validate(user)
+
+
+@router.post("/auth/login", tags=["users"], responses=problem_responses(401, 422, 429))
+async def login(data: LoginRequest, session: SessionDep, request: Request) -> AccessToken:
+    """Exchange a username and password for a bearer access token."""
+    state = request.app.state
+    address = request.client.host if request.client else "unknown"
+    principal = await users.login(UserRepository(session, system_principal()), data, state.login_throttle, address)
+    ttl = state.settings.access_token_ttl_seconds
+    return AccessToken(access_token=mint_access_token(principal, state.settings.internal_secret, ttl), expires_in=ttl)

@@ -1,0 +1,1 @@
+"""What connects the gateway to integrators' systems: webhooks out, OAuth clients in."""

@@ -1,0 +1,103 @@
+"""Webhook rules: who may subscribe where, and which subscriptions an event goes to."""
+
+import base64
+import secrets
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.models import WebhookDelivery, WebhookSubscription
+from gateway.identity.orgs import named_org
+from gateway.repository import OrgRepository
+from gateway.integrations.webhooks.repository import WebhookRepository
+from gateway.integrations.webhooks.schemas import WebhookCreate
+from gateway.integrations.webhooks.targets import TargetPolicy, TargetRefused
+from shared.auth import system_principal
+from shared.contracts import customer as customer_contract
+from shared.contracts import survey as survey_contract
+from shared.events import CloudEvent
+from shared.org_path import OrgPath
+from shared.outbox import subscribers_for
+from shared.problems import UnprocessableContent
+
+
+def new_secret() -> str:
+    """Standard Webhooks secret: `whsec_` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def create_subscription(orgs: OrgRepository, hooks: WebhookRepository, data: WebhookCreate, *,
+                              targets: TargetPolicy) -> WebhookSubscription:
+    org = await named_org(orgs, data.org_code)
+    try:
+        await targets.check(data.url)
+    except TargetRefused as exc:
+        raise UnprocessableContent(f"The webhook URL is refused: {exc}", errors=[{"field": "url", "message": str(exc)}]) from exc
+    return await hooks.add(WebhookSubscription(
+        org_code=org.code, org_path=org.org_path, url=data.url, event_types=sorted(set(data.event_types)),
+        secret=new_secret(), created_by=hooks.principal.subject,
+    ))
+
+
+async def visible_subscription(hooks: WebhookRepository, subscription_id: uuid.UUID) -> WebhookSubscription:
+    return await hooks.get_visible(WebhookSubscription, subscription_id,
+                                   missing=f"No webhook {subscription_id} in your subtree")
+
+
+# Events carrying a survey link (`url`) anyone holding it can answer: only the survey's owner
+# (`data.survey_org_path`, whose SMS provider sends it) receives them, never a dealer below it.
+OWNER_ONLY_EVENTS = frozenset({survey_contract.INVITATION_SENT, survey_contract.INVITATION_REMINDED})
+
+
+def receiving_paths(event: CloudEvent, path: str) -> list[str]:
+    """The org paths whose subscriptions may receive the event: its org and its ancestors, or for
+    an owner-only event just the survey owner's (none when the event does not name one, or its
+    path is not an org path)."""
+    try:
+        paths: list[str] = list(OrgPath(path).lineage)
+    except ValueError:
+        return []
+    if event.type not in OWNER_ONLY_EVENTS:
+        return paths
+    owner = event.data.get("survey_org_path")
+    return [owner] if owner in paths else []
+
+
+# Fields that services need between them but an integrator must not see. `owner_verified` says
+# whether the visit's customer has the phone of the VIN's owner on another dealer's file (KPI.md
+# fir): to the visiting dealer's DMS it would be an oracle on that other dealer's records.
+INTERNAL_FIELDS: dict[str, frozenset[str]] = {customer_contract.SERVICE_VISIT_CLOSED: frozenset({"owner_verified"})}
+
+
+def webhook_payload(event: CloudEvent) -> dict:
+    """The event as subscribers receive it: the CloudEvent less the fields kept between services."""
+    payload = event.model_dump(mode="json")
+    hidden = INTERNAL_FIELDS.get(event.type, frozenset())
+    payload["data"] = {name: value for name, value in payload["data"].items() if name not in hidden}
+    return payload
+
+
+async def fan_out(session: AsyncSession, event: CloudEvent) -> None:
+    """Consumer handler: queue one delivery per matching subscription, in the event's transaction.
+
+    An event without `data.org_path` belongs to no subtree, so no subscriber receives it.
+    """
+    path = event.data.get("org_path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        return
+    paths = receiving_paths(event, path)
+    if not paths:
+        return
+    hooks = WebhookRepository(session, system_principal())
+    candidates = await hooks.enabled_at(paths)
+    by_pattern: dict[str, list[str]] = {}
+    for subscription in candidates:
+        for pattern in subscription.event_types:
+            by_pattern.setdefault(pattern, []).append(str(subscription.id))
+    matched = set(subscribers_for(event.type, by_pattern))
+    payload = webhook_payload(event)
+    await hooks.queue([
+        WebhookDelivery(subscription_id=subscription.id, org_path=subscription.org_path, event_id=event.id,
+                        event_type=event.type, payload=payload, history=[])
+        for subscription in candidates if str(subscription.id) in matched
+    ])

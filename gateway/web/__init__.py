@@ -1,0 +1,1 @@
+"""The gateway's own web pages: the public survey page, the dashboard, their templates, styles and browser libraries."""
