@@ -2,7 +2,7 @@
 
 Pure ASGI middleware, so every POST of a service gets it without the endpoint knowing. The
 key is claimed in its own transaction before the request runs (a concurrent duplicate gets
-409), then holds the response once it is known. A 5xx releases the key so the client may
+409), then holds the response before the caller receives it. A 5xx releases the key so the client may
 retry. A different body under the same key is a 422: the key names one request.
 """
 
@@ -68,7 +68,10 @@ class IdempotencyMiddleware:
         if stored is not None:
             return await _replay(send, stored, fingerprint)
 
+        # The response is held back until the key holds it: a client that retries the moment it
+        # has the answer must get the replay, never "still being processed".
         captured: dict[str, Any] = {"body": b""}
+        held: list[Message] = []
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -76,12 +79,14 @@ class IdempotencyMiddleware:
                 captured["headers"] = {k.decode(): v.decode() for k, v in message.get("headers", []) if k in REPLAYED_HEADERS}
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
-            await send(message)
+            held.append(message)
 
         try:
             await self.app(scope, _replay_receive(body), capture)
         finally:
             await _settle(state.sessions, table, scope_key, captured)
+        for message in held:
+            await send(message)
 
 
 def _small_body(headers: dict[bytes, bytes]) -> bool:

@@ -1,11 +1,13 @@
 """Customers over HTTP: create, read, update, list, erase, scope and bad input."""
 
 import asyncio
+import json
 import uuid
 
 import httpx
 import pytest
 
+from shared.auth import INTERNAL_HEADER
 from tests.customer.conftest import ClientFactory, customer_body, new_phone
 
 pytestmark = pytest.mark.asyncio
@@ -225,6 +227,33 @@ class TestIdempotency:
         assert again.headers.get("idempotent-replayed") == "true"
         listed = await dealer.get("/v1/customers", params={"q": body["external_id"]})
         assert len(listed.json()["items"]) == 1
+
+
+    async def test_a_retry_sent_the_moment_the_answer_arrives_is_a_replay(self, app, dealer: httpx.AsyncClient) -> None:
+        """The key holds the response before the caller sees its first byte (it answered 409
+        "still being processed" to a client quick enough to retry in between)."""
+        body = customer_body()
+        key = str(uuid.uuid4())
+        raw = json.dumps(body).encode()
+        token = dealer.headers[INTERNAL_HEADER]
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+                 "path": "/v1/customers", "raw_path": b"/v1/customers", "query_string": b"", "root_path": "",
+                 "client": ("127.0.0.1", 1), "server": ("customer.test", 80),
+                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
+                             (b"idempotency-key", key.encode()), (INTERNAL_HEADER.lower().encode(), token.encode())]}
+        retries: list[httpx.Response] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                retries.append(await dealer.post("/v1/customers", content=raw, headers={
+                    "Idempotency-Key": key, "Content-Type": "application/json"}))
+
+        await app(scope, receive, send)
+        assert retries[0].status_code == 201, retries[0].text
+        assert retries[0].headers.get("idempotent-replayed") == "true"
 
 
 class TestErase:
