@@ -18,7 +18,6 @@ Every call is idempotent enough for a re-run: imports are keyed by external id.
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 from cli.client import CSLoopClient, CSLoopError, Json
 

@@ -11,7 +11,6 @@ endpoints answer in the event payloads' shape), so incremental and rebuilt figur
 - complaint.opened / status_changed / resolved / closed / sla_breached -> complaint fact
 """
 
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.customer.conftest import ClientFactory, customer_body, vin_with_check_digit
+from tests.customer.conftest import ClientFactory, vin_with_check_digit
 from tests.customer.test_api_customers import create, outbox_events
 
 pytestmark = pytest.mark.asyncio

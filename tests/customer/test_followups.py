@@ -1,6 +1,6 @@
 """Follow-up tasks made from events (delivered through /internal/events), prospects, birthdays."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import text
 
 from gateway.app import create_app
 from gateway.identity.bootstrap import MIGRATIONS, bootstrap

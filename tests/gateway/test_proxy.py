@@ -5,7 +5,6 @@ import hashlib
 import time
 
 import httpx
-import pytest
 
 from gateway.settings import GatewaySettings
 from shared.auth import TokenVerifier

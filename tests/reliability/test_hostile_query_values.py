@@ -1,7 +1,6 @@
 """Hostile values in the query parameters of the read operations that take an org and a period
 (the KPI reads, generated from the gateway's OpenAPI): a 4xx problem or an answer, never a 5xx."""
 
-import httpx
 import pytest
 
 from tests.reliability.test_bola_org_code_queries import VALUES, org_code_operations

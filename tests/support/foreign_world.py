@@ -8,9 +8,6 @@ response that raised an alert (so it has an alert case) and a complaint case of 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import httpx
 
 from tests.e2e.test_survey_flow import vin
 from tests.e2e.test_survey_page import customer

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from services.survey.models import Invitation
 from shared.db import utcnow
-from tests.survey.conftest import as_, give_consent, invite, outbox_events, published_survey, token_of
+from tests.survey.conftest import give_consent, invite, outbox_events, published_survey, token_of
 
 
 def _t(text: str) -> dict[str, str]:

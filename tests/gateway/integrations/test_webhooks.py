@@ -5,7 +5,6 @@ import asyncio
 import json
 import uuid
 
-import httpx
 import pytest
 from standardwebhooks import Webhook
 
