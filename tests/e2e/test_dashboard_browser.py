@@ -178,7 +178,7 @@ def browser() -> Iterator[object]:
 
 
 def open_page(browser, viewport: dict) -> tuple[object, object, list[str]]:  # noqa: ANN001
-    context = browser.new_context(**viewport)
+    context = browser.new_context(**viewport, locale="zh-CN")  # a Chinese browser: the page follows Accept-Language
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(str(error)))

@@ -40,7 +40,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def phone(browser) -> Iterator[object]:  # noqa: ANN001
-    context = browser.new_context(**PHONE)
+    context = browser.new_context(**PHONE, locale="zh-CN")  # a Chinese phone: the page follows Accept-Language
     yield context.new_page()
     context.close()
 
@@ -126,7 +126,7 @@ class TestFillingTheSurvey:
 
     def test_the_form_works_without_javascript(self, network: Network, dealer: Org, csi_survey: str,
                                                browser) -> None:  # noqa: ANN001
-        context = browser.new_context(**PHONE, java_script_enabled=False)
+        context = browser.new_context(**PHONE, java_script_enabled=False, locale="zh-CN")
         try:
             page = context.new_page()
             page.goto(f"{network.url}/s/{invite(dealer, csi_survey)['token']}?lang=en")

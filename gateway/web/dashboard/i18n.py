@@ -1,8 +1,5 @@
 """The dashboard's words in both languages. The page embeds both, so switching needs no reload."""
 
-LANGUAGES = ("zh-CN", "en")
-DEFAULT = "zh-CN"
-
 WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {
         "title": "客户满意度看板", "brand": "CSLoop", "switch_label": "English", "switch_name": "Switch to English",
@@ -83,7 +80,3 @@ WORDS: dict[str, dict[str, str]] = {
         "category_sales_process": "Sales process", "category_other": "Other", "list_separator": ", ",
     },
 }
-
-
-def language(requested: str | None) -> str:
-    return requested if requested in LANGUAGES else DEFAULT

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gateway.web.dashboard import i18n
+from gateway.web.languages import negotiate
 from gateway.web.vendor import vendor_file
 from shared.problems import NotFound
 
@@ -24,12 +25,13 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/ui", response_class=HTMLResponse)
 async def dashboard(request: Request, lang: str | None = None) -> Response:
-    lang = i18n.language(lang)
+    lang = negotiate(lang, request.headers.get("accept-language"))
     response = templates.TemplateResponse(request, "dashboard.html", {
         "lang": lang, "t": i18n.WORDS[lang], "words_json": json.dumps(i18n.WORDS, ensure_ascii=False).replace("<", "\\u003c"),
     })
     response.headers.update({
         "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+        "Vary": "Accept-Language",
         # echarts writes style attributes into its tooltips, hence 'unsafe-inline' for styles only.
         "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                                     "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; "

@@ -2,9 +2,6 @@
 
 from typing import Any
 
-LANGUAGES = ("zh-CN", "en")
-DEFAULT = "zh-CN"
-
 TEXT: dict[str, dict[str, str]] = {
     "zh-CN": {
         "switch_label": "English", "switch_lang": "en", "switch_name": "Switch to English",
@@ -61,10 +58,6 @@ MESSAGES: tuple[tuple[str, dict[str, str]], ...] = (
     ("an option is chosen twice", {"zh-CN": "同一选项只能选一次", "en": "Choose each option once"}),
     ("at most", {"zh-CN": "内容过长，请精简到 4000 字以内", "en": "Please keep your answer under 4000 characters"}),
 )
-
-
-def language(requested: str | None) -> str:
-    return requested if requested in LANGUAGES else DEFAULT
 
 
 def words(lang: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from gateway.web.languages import negotiate
 from gateway.web.survey_page import i18n, upstream
 from gateway.web.survey_page.answers import FieldErrors, answers_from_form, field_errors
 from gateway.web.survey_page.view import logic_json, progress, question_views
@@ -49,7 +50,7 @@ async def conditions_script() -> FileResponse:
 
 @router.get("/s/{token}", response_class=HTMLResponse)
 async def survey_page(token: str, request: Request, lang: str | None = None) -> Response:
-    lang = i18n.language(lang)
+    lang = negotiate(lang, request.headers.get("accept-language"))
     survey = await _open(request, token, lang)
     if isinstance(survey, Response):
         return survey
@@ -58,7 +59,7 @@ async def survey_page(token: str, request: Request, lang: str | None = None) -> 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
 async def submit_page(token: str, request: Request, lang: str | None = None) -> Response:
-    lang = i18n.language(lang)
+    lang = negotiate(lang, request.headers.get("accept-language"))
     survey = await _open(request, token, lang)
     if isinstance(survey, Response):
         return survey
@@ -128,6 +129,7 @@ def _page(request: Request, template: str, status: int, lang: str, *, extra_head
     response.headers.update({
         # The token is in the URL: no referrer may carry it elsewhere, no cache may keep the page.
         "Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
+        "Vary": "Accept-Language",
         "Content-Security-Policy": (f"default-src 'none'; style-src 'self'; script-src 'nonce-{nonce}'; "
                                     "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
         **(extra_headers or {}),
