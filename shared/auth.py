@@ -13,6 +13,7 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, Request
 
+from shared.logs import bind_org
 from shared.org_path import OrgPath
 from shared.problems import Forbidden, Unauthorized
 
@@ -114,7 +115,9 @@ async def current_principal(request: Request) -> Principal:
     if not token:
         raise Unauthorized("This service is reached through the gateway only")
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(token)
+    principal = verifier.verify(token)
+    bind_org(principal.org_code)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -1,7 +1,9 @@
 """Structured logs (structlog) carrying the request id, and the middleware that sets it."""
 
 import logging
+import re
 import sys
+import time
 import uuid
 
 import structlog
@@ -40,8 +42,18 @@ def _add_service(service: str) -> structlog.types.Processor:
     return add
 
 
+access_log = structlog.get_logger("csloop.access")
+
+
+def bind_org(org_code: str) -> None:
+    """Name the caller's organisation in this request's log lines (its access line included)."""
+    structlog.contextvars.bind_contextvars(org=org_code)
+
+
 class RequestIdMiddleware:
-    """Echo the caller's X-Request-ID (or make one) on the response and in every log line."""
+    """Echo the caller's X-Request-ID (or make one) on the response and in every log line, and
+    write one access line per request (id, org, method, route, status, duration), so an id a
+    client reports leads to its request in every process it crossed."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -51,9 +63,13 @@ class RequestIdMiddleware:
             return await self.app(scope, receive, send)
         request_id = _request_id(scope)
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500  # what the caller gets when the app fails before answering
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = [h for h in message.get("headers", []) if h[0].lower() != REQUEST_ID_HEADER]
                 message["headers"] = [*headers, (REQUEST_ID_HEADER, request_id.encode())]
             await send(message)
@@ -61,7 +77,29 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+            access_log.info("request", method=scope["method"], route=_route(scope), status=status,
+                            duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            structlog.contextvars.unbind_contextvars("request_id", "org")
+
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+# A survey token is the credential that answers the survey: it never reaches a log.
+_TOKEN_AFTER = ("public", "surveys")
+
+
+def _route(scope: Scope) -> str:
+    """The route's template (`/v1/customers/{customer_id}`), else the path with its ids and survey
+    tokens replaced (the gateway proxies paths it has no template for)."""
+    template = getattr(scope.get("route"), "path", None)
+    if template and "*" not in template:  # the gateway's proxy mounts are prefixes (`/v1/customers*`)
+        return template
+    parts = scope["path"].split("/")
+    for index, part in enumerate(parts):
+        if index >= 2 and tuple(parts[index - 2:index]) == _TOKEN_AFTER:
+            parts[index] = "{token}"
+        elif _UUID.match(part):
+            parts[index] = "{id}"
+    return "/".join(parts)
 
 
 def _request_id(scope: Scope) -> str:

@@ -15,6 +15,7 @@ from gateway.integrations.oauth.clients import SUBJECT_PREFIX as CLIENT_SUBJECT
 from gateway.repository import ApiKeyRepository, OAuthClientRepository
 from gateway.identity.tokens import access_token_verifier
 from shared.auth import Principal, mint_internal_token, system_principal
+from shared.logs import bind_org
 from shared.problems import Unauthorized
 
 _MAX_CACHED = 50_000
@@ -46,10 +47,12 @@ class Authenticator:
     async def authenticate_from(self, client: str, authorization: str | None) -> Principal:
         """`authenticate`; a failure from a client address that has failed too often of late is 429."""
         try:
-            return await self.authenticate(authorization)
+            principal = await self.authenticate(authorization)
         except Unauthorized:
             refuse_after(self._failures.take(client))
             raise
+        bind_org(principal.org_code)
+        return principal
 
     async def authenticate(self, authorization: str | None) -> Principal:
         if not authorization or not authorization[:7].lower() == "bearer ":
