@@ -43,6 +43,9 @@ class ApiKeyRepository(ScopedRepository):
         row = (await self.session.execute(statement)).first()
         return (row[0], row[1]) if row else None
 
+    async def page(self, params: PageParams) -> tuple[list[ApiKey], str | None]:
+        return await keyset_page(self.session, self.select(ApiKey), ApiKey, params)
+
     async def add(self, key: ApiKey) -> ApiKey:
         self.session.add(key)
         await self.session.flush()
@@ -59,6 +62,9 @@ class UserRepository(ScopedRepository):
     async def username_taken(self, username: str) -> bool:
         """Usernames are unique across the whole tree, whoever asks: reads past the caller's subtree."""
         return await self.session.scalar(select(User.id).where(User.username == username)) is not None
+
+    async def page(self, params: PageParams) -> tuple[list[User], str | None]:
+        return await keyset_page(self.session, self.select(User), User, params)
 
     async def add(self, user: User) -> User:
         self.session.add(user)

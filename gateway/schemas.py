@@ -45,6 +45,21 @@ class ApiKeyCreated(BaseModel):
     scopes: list[str]
 
 
+class ApiKeyRead(BaseModel):
+    """An API key as its admins see it: never the key, nor its hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    org_code: str
+    name: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart (csk_...)")
+    scopes: list[str]
+    created_by: str = Field(description="The key or user that issued it")
+    created_at: datetime
+    revoked_at: datetime | None = Field(description="Set once revoked: refused from then on")
+
+
 class UserCreate(BaseModel):
     username: str = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")
     password: str = Field(min_length=10, max_length=200)
@@ -61,6 +76,7 @@ class UserRead(BaseModel):
     org_code: str
     roles: list[str]
     scopes: list[str]
+    disabled: bool = False
     created_at: datetime
 
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from gateway.identity import keys, orgs, revocation, users
 from gateway.deps import Caller, OrgAdmin, SessionDep
 from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgRepository, UserRepository
-from gateway.schemas import AccessToken, ApiKeyCreate, ApiKeyCreated, LoginRequest, OrgCreate, OrgRead, UserCreate, UserRead
+from gateway.schemas import (AccessToken, ApiKeyCreate, ApiKeyCreated, ApiKeyRead, LoginRequest, OrgCreate, OrgRead,
+                             UserCreate, UserRead)
 from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
 from shared.pagination import Page, PageParams, page_params
@@ -54,6 +55,13 @@ async def create_api_key(data: ApiKeyCreate, caller: OrgAdmin, session: SessionD
     return ApiKeyCreated(id=key.id, key=plaintext, org_code=key.org_code, name=key.name, scopes=key.scopes)
 
 
+@router.get("/api-keys", tags=["api keys"], responses=problem_responses(400, 401, 403))
+async def list_api_keys(caller: OrgAdmin, session: SessionDep, paging: Paging) -> Page[ApiKeyRead]:
+    """The API keys of your subtree, revoked ones included; never a key or its hash."""
+    rows, next_cursor = await ApiKeyRepository(session, caller).page(paging)
+    return Page[ApiKeyRead](items=[ApiKeyRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"],
                responses=problem_responses(401, 403, 404))
 async def revoke_api_key(key_id: uuid.UUID, caller: OrgAdmin, session: SessionDep, request: Request) -> Response:
@@ -79,6 +87,13 @@ async def create_user(data: UserCreate, caller: OrgAdmin, session: SessionDep) -
     """
     user = await users.create_user(OrgRepository(session, caller), UserRepository(session, caller), data)
     return UserRead.model_validate(user)
+
+
+@router.get("/users", tags=["users"], responses=problem_responses(400, 401, 403))
+async def list_users(caller: OrgAdmin, session: SessionDep, paging: Paging) -> Page[UserRead]:
+    """The users of your subtree; never a password or its hash."""
+    rows, next_cursor = await UserRepository(session, caller).page(paging)
+    return Page[UserRead](items=[UserRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.post("/auth/login", tags=["users"], responses=problem_responses(401, 422, 429))
