@@ -18,13 +18,13 @@ def alembic_config(script_location: Path) -> Config:
     return config
 
 
-async def upgrade(database_url: str, script_location: Path) -> None:
-    """Bring the database at `database_url` to the newest revision, creating it if needed."""
+async def upgrade(database_url: str, script_location: Path, revision: str = "head") -> None:
+    """Bring the database at `database_url` to `revision` (the newest by default), creating it if needed."""
     await ensure_database(database_url)
     engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_upgrade, alembic_config(script_location))
+            await connection.run_sync(_upgrade, alembic_config(script_location), revision)
     finally:
         await engine.dispose()
 
@@ -33,9 +33,9 @@ def upgrade_sync(database_url: str, script_location: Path) -> None:
     asyncio.run(upgrade(database_url, script_location))
 
 
-def _upgrade(connection: Connection, config: Config) -> None:
+def _upgrade(connection: Connection, config: Config, revision: str) -> None:
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 def run_migrations_from_env() -> None:

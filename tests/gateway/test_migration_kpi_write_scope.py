@@ -3,45 +3,23 @@ granted `kpi:write`; nobody else is. Run from 0002 with rows in place, on SQLite
 
 import json
 import uuid
-from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
 
 from gateway.identity.bootstrap import MIGRATIONS
 from shared.db import create_engine, utcnow
-from shared.migrations import alembic_config, ensure_database
-from tests.support.databases import drop_postgres_databases, postgres_base_url
+from shared.migrations import upgrade
+from tests.support.databases import unit_database_url
 
 ADMIN = ["customers:read", "kpi:read", "orgs:admin"]
 READER = ["customers:read", "kpi:read"]
 
 
-async def _migrate(url: str, revision: str) -> None:
-    def run(connection: Connection) -> None:
-        config = alembic_config(MIGRATIONS)
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(run)
-    finally:
-        await engine.dispose()
-
 
 @pytest.fixture
-async def url(tmp_path: Path) -> str:
-    if base := postgres_base_url():
-        await drop_postgres_databases(base, ["gateway_migration_0003"])
-        url = f"{base}_gateway_migration_0003"
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-    await ensure_database(url)
-    return url
+async def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return await unit_database_url(tmp_path_factory, "gateway_migration_0003")
 
 
 async def _insert_rows(url: str) -> dict[str, dict[str, uuid.UUID]]:
@@ -87,9 +65,9 @@ async def _scopes(url: str, table: str, row_id: uuid.UUID) -> list[str]:
 
 
 async def test_kpi_write_goes_to_kpi_readers_who_administer_orgs_only(url: str) -> None:
-    await _migrate(url, "0002")
+    await upgrade(url, MIGRATIONS, "0002")
     ids = await _insert_rows(url)
-    await _migrate(url, "head")
+    await upgrade(url, MIGRATIONS, "head")
     for table, rows in ids.items():
         assert await _scopes(url, table, rows["admin"]) == sorted([*ADMIN, "kpi:write"]), table
         assert await _scopes(url, table, rows["reader"]) == READER, table

@@ -3,45 +3,23 @@ open exactly when their status was one of the complaint service's open states. R
 with rows in place, on SQLite or PostgreSQL."""
 
 import uuid
-from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
 
 from services.kpi.app import MIGRATIONS
 from shared.db import create_engine, utcnow
-from shared.migrations import alembic_config, ensure_database
-from tests.support.databases import drop_postgres_databases, postgres_base_url
+from shared.migrations import upgrade
+from tests.support.databases import unit_database_url
 
 STATUSES = {"new": True, "acknowledged": True, "in_progress": True, "awaiting_customer": True,
             "resolved": False, "closed": False}
 
 
-async def _migrate(url: str, revision: str) -> None:
-    def run(connection: Connection) -> None:
-        config = alembic_config(MIGRATIONS)
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(run)
-    finally:
-        await engine.dispose()
-
 
 @pytest.fixture
-async def url(tmp_path: Path) -> str:
-    if base := postgres_base_url():
-        await drop_postgres_databases(base, ["kpi_migration_0004"])
-        url = f"{base}_kpi_migration_0004"
-    else:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'kpi.db'}"
-    await ensure_database(url)
-    return url
+async def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return await unit_database_url(tmp_path_factory, "kpi_migration_0004")
 
 
 def _uuid(url: str, value: uuid.UUID) -> object:
@@ -50,7 +28,7 @@ def _uuid(url: str, value: uuid.UUID) -> object:
 
 
 async def test_known_cases_are_open_by_the_status_they_had(url: str) -> None:
-    await _migrate(url, "0003")
+    await upgrade(url, MIGRATIONS, "0003")
     ids = {status: uuid.uuid4() for status in STATUSES}
     now = utcnow()
     engine = create_engine(url)
@@ -62,7 +40,7 @@ async def test_known_cases_are_open_by_the_status_they_had(url: str) -> None:
                     "resolution_due, breached_first_response, breached_resolution) "
                     "VALUES (:id, '/MIG/D1/', 'other', :status, :now, :now, :now, false, false)"),
                     {"id": _uuid(url, complaint_id), "status": status, "now": now})
-        await _migrate(url, "head")
+        await upgrade(url, MIGRATIONS, "head")
         async with engine.connect() as connection:
             rows = (await connection.execute(text("SELECT status, is_open FROM kpi_complaints"))).all()
     finally:
