@@ -7,13 +7,12 @@ import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import create_engine, new_metadata, session_factory, utcnow
+from shared.db import new_metadata, utcnow
 from shared.events import new_event
-from shared.migrations import ensure_database
 from shared.outbox import outbox_row
 from shared.retention import EventHousekeeping
 from shared.service_app import plumbing_tables
-from tests.support.databases import unit_database_url
+from tests.support.databases import sessions_on_tables
 
 METADATA = new_metadata()
 TABLES = plumbing_tables(METADATA)
@@ -22,13 +21,8 @@ RETENTION = timedelta(days=7)
 
 @pytest.fixture
 async def sessions(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = await unit_database_url(tmp_path_factory, "housekeeping")
-    await ensure_database(url)
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(METADATA.create_all)
-    yield session_factory(engine)
-    await engine.dispose()
+    async with sessions_on_tables(tmp_path_factory, "housekeeping", METADATA) as made:
+        yield made
 
 
 async def _event(session: AsyncSession, *, handed_over_days_ago: float | None, deliveries: dict[str, float | None]) -> int:

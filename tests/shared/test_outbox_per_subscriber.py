@@ -13,10 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import create_engine, new_metadata, session_factory
 from shared.events import new_event
-from shared.migrations import ensure_database
 from shared.outbox import HttpTransport, OutboxRelay, record_event
 from shared.service_app import PlumbingTables, plumbing_tables
-from tests.support.databases import unit_database_url
+from tests.support.databases import sessions_on_tables
 
 SECRET = "per-subscriber-test-secret-of-32-bytes!"
 KPI, SURVEY = "http://kpi.test", "http://survey.test"
@@ -50,13 +49,8 @@ class Subscribers:
 
 @pytest.fixture
 async def sessions(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    url = await unit_database_url(tmp_path_factory, "per_subscriber")
-    await ensure_database(url)
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(METADATA.create_all)
-    yield session_factory(engine)
-    await engine.dispose()
+    async with sessions_on_tables(tmp_path_factory, "per_subscriber", METADATA) as made:
+        yield made
 
 
 def _relay(sessions: async_sessionmaker[AsyncSession], subscribers: Subscribers, batch_size: int = 200) -> OutboxRelay:

@@ -2,11 +2,13 @@
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 
 def postgres_base_url() -> str | None:
@@ -67,3 +69,22 @@ async def unit_database_url(tmp_path_factory: Any, name: str) -> str:
         await drop_postgres_databases(base, [f"{name}_unit"])
         return f"{base}_{name}_unit"
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}"
+
+
+@asynccontextmanager
+async def sessions_on_tables(tmp_path_factory: Any, name: str,
+                             metadata: MetaData) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on an empty unit database holding `metadata`'s tables (created, not migrated):
+    for tests of the shared plumbing, which no service's migrations own."""
+    from shared.db import create_engine, session_factory
+    from shared.migrations import ensure_database
+
+    url = await unit_database_url(tmp_path_factory, name)
+    await ensure_database(url)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
