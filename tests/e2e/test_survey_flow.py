@@ -2,9 +2,7 @@
 outbox relays), consent, scored responses, alerts, and who may read them (BOLA)."""
 
 import random
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,20 +10,13 @@ import pytest
 
 from shared.types import vin_check_digit
 from tests.e2e.test_survey_page import customer, invite, post_invitation, published_survey
+from tests.support.polling import eventually
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
 
 EVENT_TIMEOUT = 20.0  # the relays run every 0.5 s; this is slack for a loaded CI machine
 
-
-def eventually(probe: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + EVENT_TIMEOUT
-    while time.monotonic() < deadline:
-        if result := probe():
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def vin() -> str:
@@ -78,7 +69,7 @@ class TestInvitationsFromEvents:
             "vin": car, "customer_id": buyer["id"], "dealer_code": dealer.code,
             "delivered_at": datetime.now(UTC).isoformat(), "sales_consultant": "王敏"})
         assert delivered.status_code == 201, delivered.text
-        (invitation,) = eventually(lambda: invitations_of(dealer, buyer["id"]), "the SSI invitation")
+        (invitation,) = eventually(lambda: invitations_of(dealer, buyer["id"]), "the SSI invitation", EVENT_TIMEOUT)
         assert invitation["kind"] == "ssi" and invitation["status"] == "scheduled"
         assert invitation["context"]["vin"] == car and invitation["dealer_code"] == dealer.code
 
@@ -95,7 +86,7 @@ class TestInvitationsFromEvents:
             "closed_at": (opened + timedelta(hours=4)).isoformat(), "symptom_codes": ["BRK01"],
             "op_codes": ["OP100"], "mileage_km": 32000, "amount_minor": 88000, "advisor": "李强"})
         assert visit.status_code == 201, visit.text
-        (invitation,) = eventually(lambda: invitations_of(dealer, owner["id"]), "the CSI invitation")
+        (invitation,) = eventually(lambda: invitations_of(dealer, owner["id"]), "the CSI invitation", EVENT_TIMEOUT)
         assert invitation["kind"] == "csi" and invitation["status"] == "scheduled"
         assert invitation["context"]["ro_number"] == visit.json()["ro_number"]
 
