@@ -7,12 +7,13 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
+from shared.db import begun_session
 from shared.problems import Forbidden
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the endpoint returns, rolled back if it raises."""
-    async with request.app.state.sessions() as session:
+    async with await begun_session(request.app.state.sessions) as session:
         try:
             yield session
             await session.commit()

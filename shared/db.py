@@ -62,7 +62,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs every checkout a round trip. A connection that died is found by the
+    # first statement on it (`begun_session` starts the request again on a fresh one),
+    # and one older than the server's or a proxy's idle cut-off is never handed out.
+    kwargs.setdefault("pool_recycle", 1800)
+    # The most recently used connection first: its prepared statements are warm, and the ones
+    # left idle after a burst age out instead of being kept alive by rotation.
+    kwargs.setdefault("pool_use_lifo", True)
     return create_async_engine(url, **kwargs)
 
 
@@ -159,6 +165,29 @@ def session_factory(engine: AsyncEngine, org_path: str | None = rls.SYSTEM_PATH)
     """Sessions acting for `org_path`: the system's "/" unless a request session narrows it to its caller."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, sync_session_class=OrgScopedSession,
                               info={"org_path": org_path})
+
+
+async def begun_session(sessions: async_sessionmaker[AsyncSession], org_path: str | None = rls.SYSTEM_PATH) -> AsyncSession:
+    """A session whose transaction has begun (BEGIN and the org setting, which every request pays
+    anyway) on a connection that answered. The pool does not ping (see `create_engine`): a
+    connection the server or a network cut dropped fails here, the pool discards it and every
+    connection as old, and the request starts again on a fresh one instead of failing."""
+    try:
+        return await _begin(sessions, org_path)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return await _begin(sessions, org_path)
+
+
+async def _begin(sessions: async_sessionmaker[AsyncSession], org_path: str | None) -> AsyncSession:
+    session = sessions(info={"org_path": org_path})
+    try:
+        await session.connection()
+    except BaseException:
+        await session.close()
+        raise
+    return session
 
 
 # A service's declarative base maps `Mapped[datetime]` to UTCDateTime with this.

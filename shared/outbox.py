@@ -94,6 +94,21 @@ def outbox_row(event: CloudEvent) -> dict[str, Any]:
 async def record_event(session: AsyncSession, outbox: Table, event: CloudEvent) -> None:
     """Add `event` to the current transaction; it is sent only if the transaction commits."""
     await session.execute(insert(outbox).values(outbox_row(event)))
+    note_events_recorded(session)
+
+
+_RECORDED = "csloop.events_recorded"
+
+
+def note_events_recorded(session: AsyncSession) -> None:
+    """Tell the request's session that its transaction wrote outbox rows (see `events_recorded`)."""
+    session.info[_RECORDED] = True
+
+
+def events_recorded(session: AsyncSession) -> bool:
+    """Did this session write outbox rows? Only then is the relay woken after the commit: a pass
+    is a transaction of its own, which a read must not pay for."""
+    return bool(session.info.get(_RECORDED))
 
 
 def subscribers_for(event_type: str, subscriptions: dict[str, list[str]]) -> list[str]:

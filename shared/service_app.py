@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, TokenVerifier
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
-from shared.db import create_engine, ping, refuse_superuser, session_factory
+from shared.db import begun_session, create_engine, ping, refuse_superuser, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.jobs import PeriodicJob
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
-from shared.outbox import EventTransport, HttpTransport, OutboxRelay, outbox_deliveries_table, outbox_table
+from shared.outbox import EventTransport, events_recorded, HttpTransport, OutboxRelay, outbox_deliveries_table, outbox_table
 from shared.problems import install_problem_handlers
 from shared.retention import EventHousekeeping
 from shared.rls import SYSTEM_PATH
@@ -145,14 +145,16 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     On PostgreSQL the transaction sees only the caller's rows (shared/rls.py); a request
     without an internal token (public survey pages, /internal/events) acts for the system.
     """
-    async with request.app.state.sessions(info={"org_path": request_org_path(request)}) as session:
+    session = await begun_session(request.app.state.sessions, request_org_path(request))
+    async with session:
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
             raise
-    request.app.state.relay.wake()
+    if events_recorded(session):
+        request.app.state.relay.wake()
 
 
 def request_org_path(request: Request) -> str:

@@ -20,7 +20,7 @@ from shared.contracts import customer as contract
 from shared.db import utcnow
 from shared.events import new_event
 from shared.orgs import OrgInfo
-from shared.outbox import outbox_row
+from shared.outbox import note_events_recorded, outbox_row
 
 STAGE = "customer_import_stage"
 STAGE_COLUMNS = ("row_no", "external_id", "name", "phone", "email", "birth_date", "city",
@@ -53,6 +53,7 @@ class ImportWriter(Protocol):
 
 
 def writer_for(session: AsyncSession, dealer: OrgInfo, view: PiiView) -> ImportWriter:
+    note_events_recorded(session)  # both writers put one event per changed customer in the outbox
     if session.bind.dialect.name == "postgresql":
         return PostgresWriter(session, dealer, view)
     return SqliteWriter(session, dealer, view)

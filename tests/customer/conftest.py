@@ -43,13 +43,13 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @asynccontextmanager
-async def running_customer_service(database_url: str) -> AsyncIterator[FastAPI]:
+async def running_customer_service(database_url: str, **overrides: Any) -> AsyncIterator[FastAPI]:
     """The customer service in process over `database_url`, with the stand-in org directory
     (other test packages, e.g. tests/security, start their own over a database of their own)."""
     settings = CustomerSettings(
         database_url=database_url, internal_secret=SECRET, relay_enabled=False, birthday_job_enabled=False,
         log_json=False, log_level="WARNING", import_batch_rows=50,
-    )
+    ).model_copy(update=overrides)
     directory = stand_in_directory(directory_orgs(), SECRET)
     application = create_app(settings, migrate=True, org_directory=directory)
     async with application.router.lifespan_context(application):
