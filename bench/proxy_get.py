@@ -1,13 +1,18 @@
-"""An authenticated GET three ways in one run: through the gateway, straight to the service, via nginx.
+"""An authenticated GET of one customer four ways in one run, three rounds, medians.
 
-    .venv/bin/python -m bench.proxy_get [--seconds 10] [--connections 32]
+    .venv/bin/python -m bench.proxy_get [--seconds 10] [--connections 32] [--rounds 3]
 
-nginx forwards to the same service with a fixed internal token: the reference for what a
-plain reverse proxy costs on this machine. Needs `wrk` and `nginx` (Debian packages).
+Through the gateway (an API key), straight to the customer service (an internal token), to
+the lean reference (bench/lean_get.py: FastAPI + asyncpg doing the same work, on the same
+database as the same role), and via nginx in front of the service (what a plain reverse proxy
+costs on this machine). Rounds interleave the four, so a change in the machine's load touches
+all alike. Needs `wrk` and `nginx` (Debian packages).
 """
 
 import argparse
 import shutil
+import statistics
+import sys
 import subprocess
 import tempfile
 import time
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import start_suite, wrk, write_result
+from bench.harness import WrkResult, start_suite, wrk, write_result
 from shared.auth import Principal, mint_internal_token
 from tests.support.suite import free_port_base
 
@@ -54,13 +59,33 @@ def start_nginx(service_port: int, token: str) -> tuple[subprocess.Popen, int, P
     return process, port, prefix
 
 
+def start_lean(dsn: str, secret: str) -> tuple[subprocess.Popen, int]:
+    port = free_port_base(1)
+    process = subprocess.Popen([sys.executable, "-m", "bench.lean_get", "--port", str(port), "--dsn", dsn,
+                                "--secret", secret])
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return process, port
+
+
+def median_run(runs: list[WrkResult]) -> dict[str, float]:
+    return {"req_per_s": round(statistics.median(r.requests_per_second for r in runs)),
+            "p50_ms": statistics.median(r.p50_ms for r in runs), "p99_ms": statistics.median(r.p99_ms for r in runs),
+            "errors": sum(r.errors for r in runs)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     running = start_suite()
-    nginx = None
+    nginx = lean = None
     try:
         dealer = running.network.org("dealer", running.network.org("distributor"))
         created = dealer.client.post("/v1/customers", json={"external_id": "B-1", "dealer_code": dealer.code, "name": "基准", "phone": "13812340000"})
@@ -73,20 +98,38 @@ def main() -> None:
         token = mint_internal_token(principal, secret, ttl_seconds=3600)
         service_port = running.suite.port_base + 1
         nginx, nginx_port, prefix = start_nginx(service_port, token)
-        runs = {
-            "gateway": wrk(f"{running.network.url}{path}", {"Authorization": f"Bearer {dealer.key}"}, connections=args.connections, seconds=args.seconds),
-            "direct": wrk(f"http://127.0.0.1:{service_port}{path}", {"X-Internal-Token": token}, connections=args.connections, seconds=args.seconds),
-            "nginx": wrk(f"http://127.0.0.1:{nginx_port}{path}", {}, connections=args.connections, seconds=args.seconds),
+        customer_db = running.suite.database_url(next(c for c in running.suite.components if c.name == "customer"))
+        lean, lean_port = start_lean(customer_db.replace("postgresql+asyncpg://", "postgresql://"), secret)
+        targets = {
+            "gateway": (f"{running.network.url}{path}", {"Authorization": f"Bearer {dealer.key}"}),
+            "service": (f"http://127.0.0.1:{service_port}{path}", {"X-Internal-Token": token}),
+            "lean": (f"http://127.0.0.1:{lean_port}{path}", {"X-Internal-Token": token}),
+            "nginx": (f"http://127.0.0.1:{nginx_port}{path}", {}),
         }
+        for url, headers in targets.values():  # warm every pool and cache before the first round
+            wrk(url, headers, connections=args.connections, seconds=2)
+        rounds: dict[str, list[WrkResult]] = {name: [] for name in targets}
+        for _ in range(args.rounds):
+            for name, (url, headers) in targets.items():
+                rounds[name].append(wrk(url, headers, connections=args.connections, seconds=args.seconds))
     finally:
+        for process in (nginx, lean):
+            if process:
+                process.terminate()
+                process.wait()
         if nginx:
-            nginx.terminate()
-            nginx.wait()
             shutil.rmtree(prefix, ignore_errors=True)
         running.stop()
-    result = {name: run.as_dict() for name, run in runs.items()}
-    result["gateway_to_nginx_ratio"] = round(runs["gateway"].requests_per_second / runs["nginx"].requests_per_second, 3)
-    result["connections"], result["seconds"] = args.connections, args.seconds
+    result = {name: median_run(runs) for name, runs in rounds.items()}
+    lean_rps, lean_p99 = result["lean"]["req_per_s"], result["lean"]["p99_ms"]
+    result["ratios"] = {
+        "customer_get/service": round(result["service"]["req_per_s"] / lean_rps, 2),
+        "customer_get/gateway": round(result["gateway"]["req_per_s"] / lean_rps, 2),
+        "customer_get/gateway_p99_over_lean": round(result["gateway"]["p99_ms"] / lean_p99, 2),
+        "customer_get/gateway_over_nginx": round(result["gateway"]["req_per_s"] / result["nginx"]["req_per_s"], 2),
+    }
+    result["connections"], result["seconds"], result["rounds"] = args.connections, args.seconds, args.rounds
+    result["load_average"] = Path("/proc/loadavg").read_text().split()[:3]
     write_result("proxy_get", result)
 
 

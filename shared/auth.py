@@ -111,6 +111,11 @@ class TokenVerifier:
 
 async def current_principal(request: Request) -> Principal:
     """FastAPI dependency: the principal of the internal token, or 401."""
+    return principal_of(request)
+
+
+def principal_of(request: Request) -> Principal:
+    """The principal of the request's internal token (401 without one), bound to the access log."""
     token = request.headers.get(INTERNAL_HEADER)
     if not token:
         raise Unauthorized("This service is reached through the gateway only")
@@ -120,14 +125,20 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
+def authorised(request: Request, scope: str) -> Principal:
+    """The request's principal, holding `scope` (403 otherwise)."""
+    principal = principal_of(request)
+    if not principal.has_scope(scope):
+        raise Forbidden(f"This call needs the scope '{scope}'")
+    return principal
+
+
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 def require_scope(scope: str):  # noqa: ANN201 - returns a FastAPI dependency
-    async def check(principal: CurrentPrincipal) -> Principal:
-        if not principal.has_scope(scope):
-            raise Forbidden(f"This call needs the scope '{scope}'")
-        return principal
+    async def check(request: Request) -> Principal:
+        return authorised(request, scope)
 
     return Depends(check)
 

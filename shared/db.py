@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import DateTime, MetaData, Select, TypeDecorator, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -188,6 +188,51 @@ async def _begin(sessions: async_sessionmaker[AsyncSession], org_path: str | Non
         await session.close()
         raise
     return session
+
+
+async def fetch_one(session: AsyncSession, statement: Select[Any], params: dict[str, Any]) -> Any:
+    """The first row of a Core `statement` in the session's transaction, or None.
+
+    On PostgreSQL the statement is compiled once and the driver fetches the row on the
+    session's connection, inside its transaction (so the row-level-security setting holds):
+    no ORM, no Core result processing, which cost a hot GET a third of its time. The row
+    answers attribute access like a Core row. Elsewhere, an ordinary Core execute.
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return (await connection.execute(statement, params)).first()
+    sql, names = _compiled(statement, connection.dialect)
+    driver = (await connection.get_raw_connection()).driver_connection
+    record = await driver.fetchrow(sql, *(params[name] for name in names))
+    return None if record is None else DriverRow(record)
+
+
+_COMPILED: dict[int, tuple[Select[Any], str, tuple[str, ...]]] = {}
+
+
+def _compiled(statement: Select[Any], dialect: Any) -> tuple[str, tuple[str, ...]]:
+    """The driver's SQL and parameter order of a statement built once (kept by identity; the
+    statement is kept too, so its id is never reused)."""
+    entry = _COMPILED.get(id(statement))
+    if entry is None:
+        compiled = statement.compile(dialect=dialect)
+        entry = _COMPILED[id(statement)] = (statement, str(compiled), tuple(compiled.positiontup or ()))
+    return entry[1], entry[2]
+
+
+class DriverRow:
+    """A driver's record read by attribute, as a Core row is."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._record[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 # A service's declarative base maps `Mapped[datetime]` to UTCDateTime with this.

@@ -27,10 +27,13 @@ SUBTREE = f"starts_with(org_path, {_CURRENT})"
 ANCESTORS = f"starts_with({_CURRENT}, org_path)"
 
 
+_SET = text(f"SELECT set_config('{SETTING}', :path, true)")  # built once: every transaction runs it
+
+
 def apply_setting(connection: Any, path: str | None) -> None:
     """Set the org path for the rest of this transaction on a sync connection (no-op off PostgreSQL)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT set_config(:name, :path, true)"), {"name": SETTING, "path": path or ""})
+        connection.execute(_SET, {"path": path or ""})
 
 
 @asynccontextmanager

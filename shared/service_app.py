@@ -10,13 +10,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.auth import INTERNAL_HEADER, TokenVerifier
+from shared.auth import INTERNAL_HEADER, Principal, TokenVerifier, authorised
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
 from shared.db import begun_session, create_engine, ping, refuse_superuser, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
@@ -25,12 +25,15 @@ from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
-from shared.outbox import EventTransport, events_recorded, HttpTransport, OutboxRelay, outbox_deliveries_table, outbox_table
+from shared.outbox import EventTransport, HttpTransport, OutboxRelay, events_recorded, outbox_deliveries_table, outbox_table
 from shared.problems import install_problem_handlers
 from shared.retention import EventHousekeeping
 from shared.rls import SYSTEM_PATH
 from shared.settings import CommonSettings
 from shared.tracing import install_tracing
+
+
+Repository = TypeVar("Repository")
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,27 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     On PostgreSQL the transaction sees only the caller's rows (shared/rls.py); a request
     without an internal token (public survey pages, /internal/events) acts for the system.
     """
-    session = await begun_session(request.app.state.sessions, request_org_path(request))
+    async with request_transaction(request, request_org_path(request)) as session:
+        yield session
+
+
+def repository_for(repository: Callable[[AsyncSession, Principal], Repository], scope: str) -> Any:
+    """`Annotated[CustomerRepository, repository_for(CustomerRepository, "customers:read")]`: the
+    one dependency of an endpoint that reads or writes. It checks the caller's token and scope
+    before touching the database (a 401 or 403 costs no transaction), opens the request's
+    transaction for the caller's org, and yields the repository built for both; the commit
+    runs before the response is sent, as with `SessionDep`."""
+    async def dependency(request: Request) -> AsyncIterator[Repository]:
+        principal = authorised(request, scope)
+        async with request_transaction(request, principal.org_path) as session:
+            yield repository(session, principal)
+
+    return Depends(dependency, scope="function")
+
+
+@asynccontextmanager
+async def request_transaction(request: Request, org_path: str) -> AsyncIterator[AsyncSession]:
+    session = await begun_session(request.app.state.sessions, org_path)
     async with session:
         try:
             yield session

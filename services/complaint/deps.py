@@ -8,17 +8,8 @@ from fastapi import Depends, Request
 from services.complaint.references import ReferenceSources
 from services.complaint.repository import ComplaintRepository
 from services.complaint.settings import ComplaintSettings
-from shared.auth import scoped
 from shared.orgs import OrgDirectory
-from shared.service_app import SessionDep
-
-
-async def _reader(session: SessionDep, principal: scoped("complaints:read")) -> ComplaintRepository:
-    return ComplaintRepository(session, principal)
-
-
-async def _writer(session: SessionDep, principal: scoped("complaints:write")) -> ComplaintRepository:
-    return ComplaintRepository(session, principal)
+from shared.service_app import repository_for
 
 
 async def _settings(request: Request) -> ComplaintSettings:
@@ -33,8 +24,8 @@ async def _references(request: Request) -> ReferenceSources:
     return request.app.state.references
 
 
-ReadRepo = Annotated[ComplaintRepository, Depends(_reader)]
-WriteRepo = Annotated[ComplaintRepository, Depends(_writer)]
+ReadRepo = Annotated[ComplaintRepository, repository_for(ComplaintRepository, "complaints:read")]
+WriteRepo = Annotated[ComplaintRepository, repository_for(ComplaintRepository, "complaints:write")]
 SettingsDep = Annotated[ComplaintSettings, Depends(_settings)]
 DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
 ReferencesDep = Annotated[ReferenceSources, Depends(_references)]

@@ -90,7 +90,7 @@ async def get_customer(customer_id: uuid.UUID, repo: ReadRepo, response: Respons
     """Read one customer. Phone and email are masked without the pii:read scope; above the
     dealer, a customer who does not share with the manufacturer shows only a first character
     of the name, masked contacts and no birth date, whatever the scopes."""
-    return _shown(repo, response, await repo.get_visible(Customer, customer_id))
+    return _shown(repo, response, await repo.read_visible(Customer.__table__, customer_id, missing=f"No customer {customer_id}"))
 
 
 @router.patch("/{customer_id}", responses=problem_responses(401, 403, 404, 409, 412, 422, 428))

@@ -7,17 +7,8 @@ from fastapi import Depends, Request
 from services.customer.domain import FollowUpPolicy
 from services.customer.repository import CustomerRepository
 from services.customer.settings import CustomerSettings
-from shared.auth import scoped
 from shared.orgs import OrgDirectory
-from shared.service_app import SessionDep
-
-
-async def _reader(principal: scoped("customers:read"), session: SessionDep) -> CustomerRepository:  # type: ignore[valid-type]
-    return CustomerRepository(session, principal)
-
-
-async def _writer(principal: scoped("customers:write"), session: SessionDep) -> CustomerRepository:  # type: ignore[valid-type]
-    return CustomerRepository(session, principal)
+from shared.service_app import repository_for
 
 
 async def _directory(request: Request) -> OrgDirectory:
@@ -32,8 +23,8 @@ async def _policy(request: Request) -> FollowUpPolicy:
     return request.app.state.followup_policy
 
 
-ReadRepo = Annotated[CustomerRepository, Depends(_reader)]
-WriteRepo = Annotated[CustomerRepository, Depends(_writer)]
+ReadRepo = Annotated[CustomerRepository, repository_for(CustomerRepository, "customers:read")]
+WriteRepo = Annotated[CustomerRepository, repository_for(CustomerRepository, "customers:write")]
 DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
 SettingsDep = Annotated[CustomerSettings, Depends(_settings)]
 PolicyDep = Annotated[FollowUpPolicy, Depends(_policy)]
