@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from shared.org_path import OrgPath
+
 Shape = Literal["mean", "share", "rate"]
 Z95 = 1.959963984540054
 FIR_WINDOW = timedelta(days=30)
@@ -281,3 +283,10 @@ def months_between(start: datetime, end: datetime) -> list[str]:
 
 def month_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def rollup_paths(org_path: str) -> tuple[OrgPath, ...]:
+    """The orgs whose rollups a record at `org_path` adds to: each org whose subtree holds it, the
+    record's own and every one above (the system's root "/" aside: no org reads it). A rollup row is
+    then its org's whole subtree, so a figure reads its org's rows, never every dealer's."""
+    return OrgPath(org_path).lineage[1:]
