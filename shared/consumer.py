@@ -11,12 +11,13 @@ first to commit and then reads as a duplicate. The new events then go to the ser
 event's handler in delivery order, as if they had come one by one.
 """
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import Column, Index, MetaData, String, Table, bindparam, func, select
+from sqlalchemy import JSON, Column, Index, MetaData, String, Table, Text, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -45,9 +46,19 @@ def insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]])
     if session.get_bind().dialect.name != "postgresql":
         return sqlite.insert(table), rows
     names = list(rows[0])
-    arrays = func.unnest(*(bindparam(f"many_{name}", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type))
-                           for name in names)).table_valued(*names).render_derived()
-    return postgresql.insert(table).from_select(names, select(*arrays.c)), None
+    arrays = func.unnest(*(_array(table.c[name], [row[name] for row in rows]) for name in names)).table_valued(*names)
+    arrays = arrays.render_derived()
+    values = (cast(arrays.c[name], JSON) if isinstance(table.c[name].type, JSON) else arrays.c[name] for name in names)
+    return postgresql.insert(table).from_select(names, select(*values)), None
+
+
+def _array(column: Column[Any], values: list[Any]) -> Any:
+    """One column's values as an array parameter. JSON values go as text (a list value would be taken
+    for another dimension of the array), and are cast back to JSON by the statement."""
+    if isinstance(column.type, JSON):
+        return bindparam(f"many_{column.name}", [None if v is None else json.dumps(v) for v in values],
+                         type_=postgresql.ARRAY(Text))
+    return bindparam(f"many_{column.name}", values, type_=postgresql.ARRAY(column.type))
 
 
 def processed_events_table(metadata: MetaData) -> Table:

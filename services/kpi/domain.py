@@ -192,6 +192,31 @@ class Visit:
     visit_id: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class Case:
+    """A complaint as its KPIs see it (the complaint service's last event on it)."""
+
+    org_path: str
+    category: str
+    is_open: bool
+    opened_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    breached_first_response: bool
+    breached_resolution: bool
+
+
+@dataclass(frozen=True)
+class Task:
+    """A follow-up task: due, and done or not."""
+
+    org_path: str
+    due_at: datetime | None
+    completed_at: datetime | None
+
+
 def fails(first: Visit, repeat: Visit) -> bool:
     """Whether `repeat` is evidence that `first` was not fixed: a repair/warranty visit of the same VIN
     sharing a symptom, opened after the close and at most 30 days later (30 days exactly: not fixed).

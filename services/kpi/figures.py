@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from services.kpi import domain
-from services.kpi.domain import KPIS, Agg, Grouper, Visit, share
+from services.kpi.domain import KPIS, Agg, Case, Grouper, Task, Visit, share
 from services.kpi.models import ComplaintFact, VisitFact
 from services.kpi.repository import KpiRepository
 from shared.db import utcnow
@@ -74,20 +74,29 @@ class Figures:
             return _survey(await self._rollups((kpi,) if kpi in ROLLUP_KPIS else RATE_METRICS, period, buckets))[kpi]
         return await getattr(self, f"_{kpi}")(period, buckets)
 
-    async def summary(self, org_path: str, period: Period) -> dict[str, Agg]:
-        """Every KPI for the org as a whole, reading each table once."""
-        b = Buckets(org_path)
-        out = _survey(await self._rollups(SURVEY_METRICS, period, b))
-        closed = await self.repo.visits_closed(org_path, period.start, period.end)
+    async def summary(self, org_path: str, org_code: str, period: Period) -> tuple[dict[str, Agg], dict[str, float]]:
+        """Every KPI for the org as a whole, and the org's targets: each table read once, all of them in
+        one round trip on PostgreSQL (FIR's look-up of repeat visits at any dealer comes after)."""
+        b, repo = Buckets(org_path), self.repo
+        rollups, targets, closed, (previous, current), delivered, cases, tasks, alerts = await repo.read_all(
+            repo.rollups(SURVEY_METRICS, domain.months_between(period.start, period.end), org_path),
+            repo.targets(org_code, period.label),
+            repo.visits_closed(org_path, period.start, period.end),
+            repo.visit_vins(org_path, *_retention_years(period)),
+            repo.delivered_vins(org_path, *_units_in_operation(period)),
+            repo.complaints(org_path, period.start, period.end, *COMPLAINT_TIMES),
+            repo.followups_due(org_path, period.start, period.end),
+            repo.alerts_with_cases(org_path, period.start, period.end))
+        out = _survey({metric: {org_path: agg} for metric, agg in rollups.items()})
         out["fir"] = await self._fir_of(closed, period, b)
-        out |= await self._retention_and_penetration(period, b)
-        cases = await self.repo.complaints(org_path, period.start, period.end, *COMPLAINT_TIMES)
+        out["retention"] = domain.retention(previous, current, b.key)
+        out["service_penetration"] = domain.penetration(current, delivered, b.key)
         out["complaint_rate"] = ratio(counted(((c.org_path, 1) for c in cases if _in(c.opened_at, period)), b.key),
                                       counted(((v.org_path, 1) for v in closed), b.key))
         out |= _complaint_kpis(cases, period, b)
-        out["followup_on_time"] = await self._followup_on_time(period, b)
-        out["alert_closure"] = await self._alert_closure(period, b)
-        return {kpi: out[kpi].get(org_path, Agg()) for kpi in KPIS}
+        out["followup_on_time"] = _on_time(tasks, b)
+        out["alert_closure"] = _alerts_closed(alerts, b)
+        return {kpi: out[kpi].get(org_path, Agg()) for kpi in KPIS}, targets
 
     async def _rollups(self, metrics: tuple[str, ...], period: Period, b: Buckets) -> dict[str, dict[str, Agg]]:
         months = domain.months_between(period.start, period.end)
@@ -116,25 +125,20 @@ class Figures:
         fixes = await self.repo.fixes_of_vins({v.vin for v in unverified}, min(opened) - domain.FIR_WINDOW, max(opened))
         return domain.held_out(unverified, fixes)
 
-    async def _retention_and_penetration(self, period: Period, b: Buckets) -> dict[str, dict[str, Agg]]:
-        """Year Y is the 12 months ending with the period (the calendar year for `YYYY`): retention
-        compares its VINs with the year before's, penetration its VINs with those delivered in 11 years."""
-        year_start = domain.shift_months(period.end, -12)
-        previous, current = await self.repo.visit_vins(b.org_path, domain.shift_months(period.end, -24), year_start,
-                                                       period.end)
-        delivered = await self.repo.delivered_vins(b.org_path, domain.shift_months(period.end, -132), period.end)
-        return {"retention": domain.retention(previous, current, b.key),
-                "service_penetration": domain.penetration(current, delivered, b.key)}
-
     async def _retention(self, period: Period, b: Buckets) -> dict[str, Agg]:
-        return (await self._retention_and_penetration(period, b))["retention"]
+        previous, current = await self.repo.visit_vins(b.org_path, *_retention_years(period))
+        return domain.retention(previous, current, b.key)
 
     async def _service_penetration(self, period: Period, b: Buckets) -> dict[str, Agg]:
-        return (await self._retention_and_penetration(period, b))["service_penetration"]
+        (_previous, current), delivered = await self.repo.read_all(
+            self.repo.visit_vins(b.org_path, *_retention_years(period)),
+            self.repo.delivered_vins(b.org_path, *_units_in_operation(period)))
+        return domain.penetration(current, delivered, b.key)
 
     async def _complaint_rate(self, period: Period, b: Buckets) -> dict[str, Agg]:
-        complaints = await self.repo.count_by_path(ComplaintFact, ComplaintFact.opened_at, b.org_path, period.start, period.end)
-        visits = await self.repo.count_by_path(VisitFact, VisitFact.closed_at, b.org_path, period.start, period.end)
+        complaints, visits = await self.repo.read_all(
+            self.repo.count_by_path(ComplaintFact, ComplaintFact.opened_at, b.org_path, period.start, period.end),
+            self.repo.count_by_path(VisitFact, VisitFact.closed_at, b.org_path, period.start, period.end))
         return ratio(counted(complaints.items(), b.key), counted(visits.items(), b.key))
 
     async def _complaints(self, kpi: str, time: Any, period: Period, b: Buckets) -> dict[str, Agg]:
@@ -150,15 +154,10 @@ class Figures:
         return await self._complaints("sla_resolution", ComplaintFact.resolution_due, period, b)
 
     async def _followup_on_time(self, period: Period, b: Buckets) -> dict[str, Agg]:
-        """Tasks due in the period; one still open counts once its due time has passed."""
-        now = utcnow()
-        tasks = await self.repo.followups_due(b.org_path, period.start, period.end)
-        return tally(((t.org_path, t.completed_at is not None and t.completed_at <= t.due_at) for t in tasks
-                      if t.completed_at is not None or t.due_at < now), b.key)
+        return _on_time(await self.repo.followups_due(b.org_path, period.start, period.end), b)
 
     async def _alert_closure(self, period: Period, b: Buckets) -> dict[str, Agg]:
-        rows = await self.repo.alerts_with_cases(b.org_path, period.start, period.end)
-        return tally(((path, case is not None and _resolved_in_time(case)) for path, case in rows), b.key)
+        return _alerts_closed(await self.repo.alerts_with_cases(b.org_path, period.start, period.end), b)
 
     async def complaint_counts(self, org_path: str, period: Period) -> dict[str, object]:
         cases = await self.repo.complaints(org_path, period.start, period.end, ComplaintFact.opened_at)
@@ -170,6 +169,28 @@ class Figures:
                 "by_category": dict(sorted(by_category.items()))}
 
 
+def _retention_years(period: Period) -> tuple[datetime, datetime, datetime]:
+    """Year Y is the 12 months ending with the period (the calendar year for `YYYY`): retention
+    compares its VINs with the year before's, penetration counts them. (start of Y-1, start of Y, end)"""
+    return domain.shift_months(period.end, -24), domain.shift_months(period.end, -12), period.end
+
+
+def _units_in_operation(period: Period) -> tuple[datetime, datetime]:
+    """Penetration's denominator: the VINs delivered in the 11 years ending with the period."""
+    return domain.shift_months(period.end, -132), period.end
+
+
+def _on_time(tasks: list[Task], b: Buckets) -> dict[str, Agg]:
+    """Tasks due in the period; one still open counts once its due time has passed."""
+    now = utcnow()
+    return tally(((t.org_path, t.completed_at is not None and t.completed_at <= t.due_at) for t in tasks
+                  if t.completed_at is not None or t.due_at < now), b.key)
+
+
+def _alerts_closed(alerts: list[tuple[str, Case | None]], b: Buckets) -> dict[str, Agg]:
+    return tally(((path, case is not None and _resolved_in_time(case)) for path, case in alerts), b.key)
+
+
 def _survey(rollups: dict[str, dict[str, Agg]]) -> dict[str, dict[str, Agg]]:
     """The survey KPIs from their rollups: the means as they are, the response rate from two counts."""
     out = {kpi: rollups.get(kpi, {}) for kpi in ROLLUP_KPIS}
@@ -178,7 +199,7 @@ def _survey(rollups: dict[str, dict[str, Agg]]) -> dict[str, dict[str, Agg]]:
     return out
 
 
-def _complaint_kpis(cases: list[ComplaintFact], period: Period, b: Buckets) -> dict[str, dict[str, Agg]]:
+def _complaint_kpis(cases: list[Case], period: Period, b: Buckets) -> dict[str, dict[str, Agg]]:
     """MTTR over the cases resolved in the period; each SLA over the cases it fell due for in the
     period and is settled for: answered (resolved), or reported breached."""
     mttr: dict[str, Agg] = {}
@@ -193,12 +214,12 @@ def _complaint_kpis(cases: list[ComplaintFact], period: Period, b: Buckets) -> d
     return {"mttr_hours": mttr, "sla_first_response": first, "sla_resolution": resolution}
 
 
-def _responded_in_time(case: ComplaintFact) -> bool:
+def _responded_in_time(case: Case) -> bool:
     responded = case.first_responded_at
     return responded is not None and not case.breached_first_response and responded <= case.first_response_due
 
 
-def _resolved_in_time(case: ComplaintFact) -> bool:
+def _resolved_in_time(case: Case) -> bool:
     """Resolved by the due time its last event carried (moved by time waiting on the customer), and
     never reported breached by the complaint service's SLA job."""
     return (case.resolved_at is not None and not case.breached_resolution

@@ -83,7 +83,7 @@ def every_kind(year: int) -> list[dict[str, Any]]:
         _event("vehicle.delivered", {"dealer_code": "D3", "org_path": ORGS["D3"]["path"], "delivery_id": str(uuid.uuid4()),
                                      "vin": _vin(at), "customer_id": str(uuid.uuid4()), "delivered_at": at.isoformat()}),
         *_followup_events("D3", at),
-        _visit("D1", visit_id, at, ["S2"]),  # the visit corrected: the last word wins
+        _visit("D1", visit_id, at, ["S2", "S3"]),  # the visit corrected: the last word wins
         _visit("D1", str(uuid.uuid4()), at + timedelta(days=5), ["S2"]),  # a repeat: the fix failed
         response("D3", at, 70.0, "passive"),
     ]
