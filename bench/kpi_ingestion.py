@@ -5,7 +5,8 @@ service is measured as a relay sends (batches of 200, two senders) and one event
 (16 senders). The reference does the same work without HTTP, JSON or an ORM: asyncpg as the
 plain role with the system's row-level-security setting, one transaction per batch of 200,
 four statements per batch whatever its size (processed-event ids, response facts, the summed
-rollup deltas of every org above each response, the factor sums), with the same two senders.
+rollup deltas of every org above each response for its month and year, the factor sums),
+with the same two senders.
 """
 
 import asyncio
@@ -87,11 +88,12 @@ async def _apply_batch(connection: asyncpg.Connection, bodies: list[dict]) -> No
         for r in fresh:
             if uuid.UUID(r["response_id"]) not in inserted:
                 continue
-            month, index, scores = f"{r['submitted_at']:%Y-%m}", r["scores"]["index"], r["scores"]
+            index, scores = r["scores"]["index"], r["scores"]
             values = {"responses": 1.0, "invited_responses": 1.0, "nps": NPS_VALUES[scores["nps_category"]], r["kind"]: index}
-            for path in OrgPath(r["org_path"]).lineage[1:]:  # every org whose subtree holds the response
-                rollups += [(metric, month, path, value) for metric, value in values.items()]
-                factors += [(r["kind"], month, path, factor, x, index) for factor, x in scores["factors"].items()]
+            for period in (f"{r['submitted_at']:%Y-%m}", f"{r['submitted_at']:%Y}"):  # its month's and its year's rows
+                for path in OrgPath(r["org_path"]).lineage[1:]:  # of every org whose subtree holds the response
+                    rollups += [(metric, period, path, value) for metric, value in values.items()]
+                    factors += [(r["kind"], period, path, factor, x, index) for factor, x in scores["factors"].items()]
         await connection.execute(ROLLUPS, *_columns(rollups))
         await connection.execute(FACTORS, *_columns(factors))
 

@@ -12,7 +12,7 @@ from services.kpi.settings import KpiSettings
 from shared.auth import scoped
 from shared.orgs import OrgInfo
 from shared.problems import Forbidden
-from shared.service_app import SessionDep
+from shared.service_app import SessionDep, repository_for
 
 
 async def _subtrees(request: Request) -> CallerSubtrees:
@@ -31,8 +31,12 @@ Reader = scoped("kpi:read")
 TargetSetter = scoped("kpi:write")
 
 
-async def _reports(session: SessionDep, principal: Reader, subtrees: SubtreesDep) -> Reports:
-    return Reports(KpiRepository(session, principal), subtrees)
+# The one dependency that opens the transaction: the caller's token and scope checked first.
+ReadRepo = Annotated[KpiRepository, repository_for(KpiRepository, "kpi:read")]
+
+
+async def _reports(repo: ReadRepo, subtrees: SubtreesDep) -> Reports:
+    return Reports(repo, subtrees)
 
 
 async def _store(session: SessionDep) -> FactStore:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from shared.org_path import OrgPath
+from shared.types import Period
 
 Shape = Literal["mean", "share", "rate"]
 Z95 = 1.959963984540054
@@ -315,3 +316,14 @@ def rollup_paths(org_path: str) -> tuple[OrgPath, ...]:
     record's own and every one above (the system's root "/" aside: no org reads it). A rollup row is
     then its org's whole subtree, so a figure reads its org's rows, never every dealer's."""
     return OrgPath(org_path).lineage[1:]
+
+
+def rollup_periods(moment: datetime) -> tuple[str, str]:
+    """The rollup rows in time a record adds to: its month's, and its year's (`YYYY`), so that a
+    year's figure or ranking reads one row per org, not twelve."""
+    return month_of(moment), f"{moment.year:04d}"
+
+
+def rollup_keys(period: Period) -> list[str]:
+    """The rollup rows in time that make up a period: a year's own row, else its months."""
+    return [period.label] if len(period.label) == 4 else months_between(period.start, period.end)

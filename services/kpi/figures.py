@@ -79,7 +79,7 @@ class Figures:
         one round trip on PostgreSQL (FIR's look-up of repeat visits at any dealer comes after)."""
         b, repo = Buckets(org_path), self.repo
         rollups, targets, closed, (previous, current), delivered, cases, tasks, alerts = await repo.read_all(
-            repo.rollups(SURVEY_METRICS, domain.months_between(period.start, period.end), org_path),
+            repo.rollups(SURVEY_METRICS, domain.rollup_keys(period), org_path),
             repo.targets(org_code, period.label),
             repo.visits_closed(org_path, period.start, period.end),
             repo.visit_vins(org_path, *_retention_years(period)),
@@ -99,7 +99,7 @@ class Figures:
         return {kpi: out[kpi].get(org_path, Agg()) for kpi in KPIS}, targets
 
     async def _rollups(self, metrics: tuple[str, ...], period: Period, b: Buckets) -> dict[str, dict[str, Agg]]:
-        months = domain.months_between(period.start, period.end)
+        months = domain.rollup_keys(period)
         if b.depth is None:
             return {metric: {b.org_path: agg} for metric, agg in (await self.repo.rollups(metrics, months, b.org_path)).items()}
         return await self.repo.rollups_at_depth(metrics, months, b.org_path, b.depth)

@@ -111,7 +111,7 @@ class Reports:
         return KpiTrend(kpi=kpi, org_code=org.code, points=points)
 
     async def drivers(self, kind: SurveyKind, org: OrgInfo, period: Period, min_responses: int) -> KpiDrivers:
-        months = domain.months_between(period.start, period.end)
+        months = domain.rollup_keys(period)
         responses = (await self.repo.rollups((kind,), months, org.path)).get(kind, Agg()).n
         found = domain.drivers(await self.repo.factor_sums(kind, months, org.path), responses, min_responses)
         factors = [DriverFactor(factor=d.factor, performance=shown(d.performance),

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi.deltas import RollupDeltas
-from services.kpi.domain import NPS_VALUES, Agg, month_of, of_value
+from services.kpi.domain import NPS_VALUES, Agg, of_value
 from services.kpi.models import (AlertFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, InvitationFact,
                                  ResponseFact, Rollup, Target, VisitFact)
 from shared.consumer import insert_many
@@ -116,10 +116,9 @@ class FactStore:
         scored = r.index is not None and r.kind in ("csi", "ssi")
         if scored:
             aggs[r.kind] = of_value(r.index)
-        month = month_of(r.submitted_at)
-        self._deltas.add(month, r.org_path, aggs)
+        self._deltas.add(r.submitted_at, r.org_path, aggs)
         if scored and r.factors:
-            self._deltas.add_factors(r.kind, month, r.org_path, r.factors, r.index)
+            self._deltas.add_factors(r.kind, r.submitted_at, r.org_path, r.factors, r.index)
 
     async def add_invitations(self, records: list[InvitationRecord]) -> None:
         new = await self._insert_new(InvitationFact, [
@@ -128,7 +127,7 @@ class FactStore:
         for i in records:
             if i.invitation_id in new:
                 new.discard(i.invitation_id)
-                self._deltas.add(month_of(i.sent_at), i.org_path, {"invitations": Agg(1, 1.0, 1.0)})
+                self._deltas.add(i.sent_at, i.org_path, {"invitations": Agg(1, 1.0, 1.0)})
 
     async def add_alerts(self, rows: list[dict[str, Any]]) -> None:
         await self._insert_new(AlertFact, rows, "response_id")

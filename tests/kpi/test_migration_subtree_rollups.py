@@ -1,5 +1,6 @@
-"""Migration 0006: the rollup rows known before it (each holding its own path's records) become rows per
-org subtree, and a downgrade gives them back. On PostgreSQL as the plain role, row-level security on."""
+"""Migration 0006: the rollup rows known before it (each holding its own path's records, by month) become
+rows per org subtree, by month and by year, and a downgrade gives them back. On PostgreSQL as the
+plain role, row-level security on."""
 
 import asyncio
 
@@ -28,6 +29,16 @@ AFTER = {
     ("csi", "2030-02", "/M/"): (1, 70.0, 4900.0),
     ("nps", "2030-01", "/M/DN/"): (2, 100.0, 10000.0),
     ("nps", "2030-01", "/M/"): (2, 100.0, 10000.0),
+    # The year's rows: its months added up, per org.
+    ("csi", "2030", "/M/DN/D1/"): (2, 150.0, 11300.0),
+    ("csi", "2030", "/M/DN/D2/"): (1, 60.0, 3600.0),
+    ("csi", "2030", "/M/DN/"): (4, 300.0, 23000.0),
+    ("csi", "2030", "/M/DS/D3/"): (1, 70.0, 4900.0),
+    ("csi", "2030", "/M/DS/"): (1, 70.0, 4900.0),
+    ("csi", "2030", "/M/"): (5, 370.0, 27900.0),
+    ("nps", "2030", "/M/DN/D1/"): (2, 100.0, 10000.0),
+    ("nps", "2030", "/M/DN/"): (2, 100.0, 10000.0),
+    ("nps", "2030", "/M/"): (2, 100.0, 10000.0),
 }
 FACTORS = [("csi", "2030-01", "/M/DN/D1/", "quality", 2, 150.0, 150.0, 11300.0, 11300.0, 11300.0)]
 
@@ -79,7 +90,7 @@ async def test_rollups_become_subtree_totals_and_back(url: str) -> None:
                    [dict(zip(("k", "mo", "p", "f", "n", "sx", "sy", "sxx", "syy", "sxy"), row, strict=True)) for row in FACTORS])
     await upgrade(url, MIGRATIONS, "head")
     assert await _rollups(url) == AFTER
-    factor_paths = await _execute(url, "SELECT org_path, n FROM kpi_factor_rollups ORDER BY org_path")
-    assert factor_paths == [("/M/", 2), ("/M/DN/", 2), ("/M/DN/D1/", 2)]
+    factor_rows = await _execute(url, "SELECT month, org_path, n FROM kpi_factor_rollups ORDER BY month, org_path")
+    assert factor_rows == [(month, path, 2) for month in ("2030", "2030-01") for path in ("/M/", "/M/DN/", "/M/DN/D1/")]
     await _downgrade(url, "0005")
     assert await _rollups(url) == BEFORE

@@ -1,10 +1,12 @@
-"""Rollups per org subtree: a row at an org's path holds every record at or below it.
+"""Rollups per org subtree, and per year: a row at an org's path holds every record at or below it.
 
 Before, a rollup row held the records of its own path only (in practice the dealers'), and
-an org's figure summed the rows of every dealer under it. From here the recorders add each
-record to its own path's row and to each org's above it (the system's root "/" aside), so a
-summary or a trend reads its org's rows only. The rows known so far are turned into the new
-form here; downgrade takes each row's children back out of it.
+an org's figure summed the rows of every dealer under it, month by month. From here the
+recorders add each record to its own path's row and to each org's above it (the system's
+root "/" aside), for its month and for its year (`month` = "YYYY"), so a summary or a trend
+reads its org's rows only, and a year's ranking one row per org. The rows known so far are
+turned into the new form here; downgrade drops the year rows and takes each row's children
+back out of it.
 
 Revision ID: 0006
 Revises: 0005
@@ -23,7 +25,7 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-TABLES = {  # table: (key columns besides the path, summed columns)
+TABLES = {  # table: (key columns besides the path, the month second, summed columns)
     "kpi_rollups": (("metric", "month"), ("n", "s", "ss")),
     "kpi_factor_rollups": (("kind", "month", "factor"), ("n", "sx", "sy", "sxx", "syy", "sxy")),
 }
@@ -61,17 +63,18 @@ def _rewrite(name: str, change: Rewrite) -> None:
 
 def _to_subtrees(rows: dict[tuple[Any, ...], list[float]]) -> dict[tuple[Any, ...], list[float]]:
     out: dict[tuple[Any, ...], list[float]] = {}
-    for (*key, path), sums in rows.items():
-        for holder in _lineage(path):
-            totals = out.setdefault((*key, holder), [0] * len(sums))
-            for i, value in enumerate(sums):
-                totals[i] += value
+    for (first, month, *rest, path), sums in rows.items():
+        for period in (month, month[:4]):
+            for holder in _lineage(path):
+                totals = out.setdefault((first, period, *rest, holder), [0] * len(sums))
+                for i, value in enumerate(sums):
+                    totals[i] += value
     return out
 
 
 def _to_own_paths(rows: dict[tuple[Any, ...], list[float]]) -> dict[tuple[Any, ...], list[float]]:
-    own = {key: list(sums) for key, sums in rows.items()}
-    for (*key, path), sums in rows.items():
+    own = {key: list(sums) for key, sums in rows.items() if len(key[1]) == 7}  # months only: years go
+    for (*key, path), sums in list(own.items()):
         parent = (*key, _parent(path))
         if parent in own:
             own[parent] = [total - value for total, value in zip(own[parent], sums, strict=True)]
