@@ -12,7 +12,7 @@ from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
 from services.kpi.repository_facts import FactStore
 from services.kpi.schemas import (ComplaintCounts, DriverFactor, FirHeldOut, HeldOutVisit, KpiDrivers, KpiFigure,
-                                  KpiRankings, KpiSummary, KpiTarget, KpiTrend, Level, RankedOrg, SparedFix,
+                                  KpiRankings, KpiSummary, KpiTarget, KpiTrend, Level, SparedFix,
                                   SurveyKind, TrendPoint)
 from shared.auth import Principal
 from shared.db import utcnow
@@ -86,15 +86,14 @@ class Reports:
         floor = domain.variance(domain.pool(parts.values())) or 0.0
         rows = []
         for path, agg in parts.items():
-            ranked = OrgPath(path)
-            if agg.n and ranked.depth == depth:
-                rows.append((path, ranked.code or "", agg, *domain.interval(kpi, agg, floor)))
+            codes = OrgPath(path).codes
+            if agg.n and len(codes) == depth:
+                rows.append((path, codes[-1], agg, *domain.interval(kpi, agg, floor)))
         rows.sort(key=lambda r: (-domain.rank_key(kpi, r[2].value, r[3], r[4]), r[0]))
         names = await self.subtrees.names(org.path, [code for _path, code, *_ in rows])
-        # Built from figures already of the schema's types: not validated again, field by field, for 500 dealers.
-        items = [RankedOrg.model_construct(rank=i, org_code=code, name=names.get(code, code), value=shown(agg.value),
-                                           n=agg.n, ci_low=shown(low), ci_high=shown(high))
-                 for i, (_path, code, agg, low, high) in enumerate(rows, start=1)]
+        # Plain dicts: the answer validates all of them at once (pydantic's core), not one object each.
+        items = [{"rank": i, "org_code": code, "name": names.get(code, code), "value": shown(agg.value), "n": agg.n,
+                  "ci_low": shown(low), "ci_high": shown(high)} for i, (_path, code, agg, low, high) in enumerate(rows, start=1)]
         return KpiRankings(kpi=kpi, period=period.label, level=level, org_code=org.code, items=items)
 
     async def trends(self, kpi: str, org: OrgInfo, first: Period, last: Period) -> KpiTrend:
