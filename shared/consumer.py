@@ -34,19 +34,20 @@ EventHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 BatchHandler = Callable[[AsyncSession, list[CloudEvent]], Awaitable[None]]
 
 
-def insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]] | None]:
-    """An INSERT of many rows with the same keys (to add ON CONFLICT and RETURNING to), and the
-    parameters to run it with: a batch handler's set-based write.
+def insert_many(session: AsyncSession, table: Table,
+                columns: dict[str, list[Any]]) -> tuple[Any, list[dict[str, Any]] | None]:
+    """An INSERT of many rows, given column by column (lists of one length), to add ON CONFLICT
+    and RETURNING to, and the parameters to run it with: a batch handler's set-based write.
 
     On PostgreSQL one statement over a column of values each (`unnest` of arrays): its text does
     not depend on how many rows there are, so a connection prepares it once, where a VALUES list
     would be a new statement to parse, plan and cache for every batch size. Elsewhere (SQLite, in
     process) the rows are the parameters of an executemany.
     """
+    names = list(columns)
     if session.get_bind().dialect.name != "postgresql":
-        return sqlite.insert(table), rows
-    names = list(rows[0])
-    arrays = func.unnest(*(_array(table.c[name], [row[name] for row in rows]) for name in names)).table_valued(*names)
+        return sqlite.insert(table), [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    arrays = func.unnest(*(_array(table.c[name], values) for name, values in columns.items())).table_valued(*names)
     arrays = arrays.render_derived()
     values = (cast(arrays.c[name], JSON) if isinstance(table.c[name].type, JSON) else arrays.c[name] for name in names)
     return postgresql.insert(table).from_select(names, select(*values)), None
@@ -131,9 +132,9 @@ class EventConsumer:
         """Record the events' ids as processed in this transaction; answers the ids not recorded before."""
         if not events:
             return set()
-        now = utcnow()
-        statement, parameters = insert_many(session, self._processed, [
-            {"event_id": event.id, "type": event.type, "processed_at": now} for event in events])
+        statement, parameters = insert_many(session, self._processed, {
+            "event_id": [event.id for event in events], "type": [event.type for event in events],
+            "processed_at": [utcnow()] * len(events)})
         statement = statement.on_conflict_do_nothing().returning(self._processed.c.event_id)
         return set((await session.execute(statement, parameters)).scalars())
 

@@ -6,6 +6,7 @@ squares. Its value is `s / n`, so pooling orgs or months is adding Aggs. Shares 
 mean is exactly promoters% - detractors%), rates put 100 x the numerator count in `s`.
 """
 
+import functools
 import math
 import uuid
 from collections.abc import Callable, Iterable
@@ -311,6 +312,7 @@ def month_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
+@functools.lru_cache(maxsize=8192)  # a few per org: the same paths come with every event
 def rollup_paths(org_path: str) -> tuple[OrgPath, ...]:
     """The orgs whose rollups a record at `org_path` adds to: each org whose subtree holds it, the
     record's own and every one above (the system's root "/" aside: no org reads it). A rollup row is
@@ -318,10 +320,10 @@ def rollup_paths(org_path: str) -> tuple[OrgPath, ...]:
     return OrgPath(org_path).lineage[1:]
 
 
-def rollup_periods(moment: datetime) -> tuple[str, str]:
-    """The rollup rows in time a record adds to: its month's, and its year's (`YYYY`), so that a
-    year's figure or ranking reads one row per org, not twelve."""
-    return month_of(moment), f"{moment.year:04d}"
+def rollup_periods(month: str) -> tuple[str, str]:
+    """The rollup rows in time a record of `month` (YYYY-MM) adds to: its month's, and its year's
+    (`YYYY`), so that a year's figure or ranking reads one row per org, not twelve."""
+    return month, month[:4]
 
 
 def rollup_keys(period: Period) -> list[str]:

@@ -61,7 +61,7 @@ class FactStore:
         if not first:
             return set()
         table = model.__table__
-        statement, parameters = insert_many(self.session, table, list(first.values()))
+        statement, parameters = insert_many(self.session, table, _columns(list(first.values())))
         statement = statement.on_conflict_do_nothing().returning(table.c[key])
         return set((await self.session.execute(statement, parameters)).scalars())
 
@@ -70,7 +70,7 @@ class FactStore:
         last = {tuple(row[k] for k in keys): row for row in rows}
         if not last:
             return
-        statement, parameters = insert_many(self.session, model.__table__, list(last.values()))
+        statement, parameters = insert_many(self.session, model.__table__, _columns(list(last.values())))
         changes = {name: statement.excluded[name] for name in rows[0] if name not in keys}
         await self.session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes), parameters)
 
@@ -79,10 +79,10 @@ class FactStore:
         changes = {name: statement.excluded[name] for name in values if name not in keys}
         await self.session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
 
-    async def _add_to(self, model: Any, keys: list[str], sums: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    async def _add_to(self, model: Any, keys: list[str], sums: tuple[str, ...], columns: dict[str, list[Any]]) -> None:
         """Add each row's sums to the stored row of its key (a new key starts from them)."""
         table = model.__table__
-        statement, parameters = insert_many(self.session, table, rows)
+        statement, parameters = insert_many(self.session, table, columns)
         statement = statement.on_conflict_do_update(
             index_elements=keys, set_={name: table.c[name] + statement.excluded[name] for name in sums})
         await self.session.execute(statement, parameters)
@@ -165,3 +165,8 @@ class FactStore:
     async def clear(self, models: tuple[Any, ...]) -> None:
         for model in (*models, Rollup, FactorRollup):
             await self.session.execute(delete(model))
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows of the same keys, column by column (shared.consumer.insert_many)."""
+    return {name: [row[name] for row in rows] for name in rows[0]}
