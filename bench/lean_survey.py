@@ -88,7 +88,9 @@ def create_app(database_url: str) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await asyncpg.create_pool(database_url, min_size=1, max_size=20, init=_json_codec)
+        # As many connections as the service's pool holds at most; idle ones close, as its overflow does.
+        app.state.pool = await asyncpg.create_pool(database_url, min_size=0, max_size=20, init=_json_codec,
+                                                   max_inactive_connection_lifetime=10)
         yield
         await app.state.pool.close()
 
