@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, Principal, TokenVerifier, authorised
 from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
-from shared.db import begun_session, create_engine, ping, refuse_superuser, session_factory
+from shared.db import create_engine, ping, refuse_superuser, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.jobs import PeriodicJob
 from shared.logs import RequestIdMiddleware, configure_logging
@@ -168,7 +168,9 @@ def repository_for(repository: Callable[[AsyncSession, Principal], Repository], 
 
 @asynccontextmanager
 async def request_transaction(request: Request, org_path: str) -> AsyncIterator[AsyncSession]:
-    session = await begun_session(request.app.state.sessions, org_path)
+    """The request's session for `org_path`, begun by its first ORM statement: a request that
+    reads only one row (shared.db.fetch_one) never begins it, and commits nothing."""
+    session = request.app.state.sessions(info={"org_path": org_path})
     async with session:
         try:
             yield session
