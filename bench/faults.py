@@ -36,6 +36,9 @@ from cli.topology import url_of
 from cli.up import Suite
 
 SERVICES = ("customer", "survey", "complaint", "kpi")
+# KPI rollup rows each hold an org's whole subtree, by month and by year: the root orgs' monthly
+# rows count every record once.
+WHOLE_TREE = "org_path ~ '^/[^/]+/$' AND length(month) = 7"
 # Events not handed over to their deliveries yet, and deliveries not made yet (shared/outbox.py).
 UNDELIVERED = ("SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL)"
                " + (SELECT count(*) FROM outbox_deliveries WHERE sent_at IS NULL)")
@@ -155,12 +158,12 @@ async def audit(db: Databases, ledger: Ledger, month: str) -> dict[str, Any]:
     check("survey responses: accepted stored exactly once", all(responses[i] == 1 for i in accepted_inv)
           and max(responses.values(), default=1) == 1, {"accepted": len(accepted_inv), "stored": sum(responses.values())})
     kpi_responses = await db.value("kpi", "SELECT count(*) FROM kpi_responses")
-    rolled = await db.value("kpi", "SELECT coalesce(sum(n), 0) FROM kpi_rollups WHERE metric = 'responses'")
+    rolled = await db.value("kpi", f"SELECT coalesce(sum(n), 0) FROM kpi_rollups WHERE metric = 'responses' AND {WHOLE_TREE}")
     check("KPI: response facts and the 'responses' rollup equal the stored responses",
           kpi_responses == rolled == sum(responses.values()),
           {"kpi_responses": kpi_responses, "rollup_n": rolled, "survey_responses": sum(responses.values())})
     csi_facts = await db.value("kpi", "SELECT count(*) FROM kpi_responses WHERE kind = 'csi' AND index_score IS NOT NULL")
-    csi_rolled = await db.value("kpi", "SELECT coalesce(sum(n), 0) FROM kpi_rollups WHERE metric = 'csi'")
+    csi_rolled = await db.value("kpi", f"SELECT coalesce(sum(n), 0) FROM kpi_rollups WHERE metric = 'csi' AND {WHOLE_TREE}")
     check("KPI: the CSI rollup counts each scored CSI response once", csi_facts == csi_rolled,
           {"csi_facts": csi_facts, "csi_rollup_n": csi_rolled})
     # Complaint updates: each accepted If-Match PATCH bumped the version exactly once.

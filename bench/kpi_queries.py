@@ -1,10 +1,14 @@
 """KPI reads at scale: summary, ranking and trend latency over HTTP next to a raw SQL GROUP BY.
 
-`python -m bench.kpi_queries [--answers 5000000]`: 500 dealers under 10 distributors, 24
-months, 20 answers per response. The answers table, the response facts and the rollups are
-loaded with COPY (not measured); then the KPI service (a subprocess, with an in-process
-stand-in for the gateway's org directory) answers 50 requests of each kind. Also measured:
-event ingestion per second and the lag from a submitted response to an updated summary.
+`python -m bench.kpi_queries [--answers 5000000] [--rounds 3]`: 500 dealers under 10
+distributors, 24 months, 20 answers per response. The answers table, the response facts and
+the dealers' rollups are loaded with COPY as the superuser (not measured); the service's
+later migrations then run on them. The KPI service (a subprocess, with an in-process
+stand-in for the gateway's org directory) connects as the plain role `csloop_app`, so it pays
+row-level security as in production, and answers `--repeats` requests of each kind. Each
+round also measures event ingestion next to its set-based reference (bench/kpi_ingestion.py);
+the summary lines are the medians of the rounds' ratios. Also: the lag from a submitted
+response to an updated summary.
 """
 
 import argparse
@@ -25,16 +29,18 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from bench.harness import database_base, write_result
+from bench.kpi_ingestion import BATCH, events_for, response_event, set_based_reference, through_service
 from services.kpi.app import MIGRATIONS
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
-from shared.events import new_event
 from shared.migrations import upgrade
-from tests.support.databases import drop_postgres_databases
+from tests.support.databases import app_role_url, drop_postgres_databases
 from tests.support.suite import free_port_base
 
 SECRET = "kpi-bench-secret-of-at-least-32-bytes-long-enough"
 DEALERS, DISTRIBUTORS, MONTHS, FACTORS, PER_FACTOR = 500, 10, 24, 5, 4
 FIRST = datetime(2024, 1, 1, tzinfo=UTC)
+# The dealers' rollups are loaded at this revision, as the service wrote them before any later one.
+LOADED_REVISION = "0005"
 
 
 def dealer_path(i: int) -> str:
@@ -104,10 +110,18 @@ async def load(dsn: str, answers: int) -> int:
         await connection.copy_records_to_table(
             "kpi_factor_rollups", records=[(*k, *v) for k, v in factor_sums.items()],
             columns=["kind", "month", "org_path", "factor", "n", "sx", "sy", "sxx", "syy", "sxy"])
-        await connection.execute("ANALYZE")
     finally:
         await connection.close()
     return len(answer_rows)
+
+
+async def analyze(dsn: str) -> None:
+    """As a database settles between loads: statistics, and no dead rows left by the migrations."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("VACUUM ANALYZE")
+    finally:
+        await connection.close()
 
 
 RAW_SUMMARY = """SELECT avg(idx), count(*) FROM (SELECT avg(value) AS idx FROM bench_answers
@@ -160,26 +174,8 @@ def http_latency(client: httpx.Client, headers: dict, repeats: int) -> tuple[dic
     return out, last
 
 
-def response_event(dealer: int, at: datetime) -> dict:
-    data = {"dealer_code": f"DLR-{dealer:04d}", "org_path": dealer_path(dealer), "survey_id": str(uuid.uuid4()),
-            "survey_code": "CSI", "survey_version": 1, "kind": "csi", "response_id": str(uuid.uuid4()),
-            "invitation_id": str(uuid.uuid4()), "submitted_at": at.isoformat(),
-            "scores": {"index": 80.0, "factors": {f"f{f}": 80.0 for f in range(FACTORS)}, "nps_category": "promoter"}}
-    return new_event("/csloop/survey", "survey.response.submitted", None, data).model_dump(mode="json")
-
-
-async def ingest(base: str, events: int, concurrency: int = 16, batch: int = 1) -> float:
-    """Events per second into facts and rollups: one event per request, or `batch` per request as a relay sends."""
-    token = mint_internal_token(system_principal(), SECRET, ttl_seconds=3600)
-    bodies = [response_event(i % DEALERS, datetime(2026, 1, 15, tzinfo=UTC)) for i in range(events)]
-    requests = [bodies[i:i + batch] if batch > 1 else bodies[i] for i in range(0, events, batch)]
-    async with httpx.AsyncClient(base_url=base, headers={INTERNAL_HEADER: token}, timeout=120) as client:
-        async def worker(chunk: list) -> None:
-            for body in chunk:
-                (await client.post("/internal/events", json=body)).raise_for_status()
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(requests[i::concurrency]) for i in range(concurrency)))
-        return events / (time.perf_counter() - start)
+def dealer(i: int) -> tuple[str, str]:
+    return f"DLR-{i % DEALERS:04d}", dealer_path(i % DEALERS)
 
 
 def lag(client: httpx.Client, headers: dict, system: dict) -> float:
@@ -187,7 +183,8 @@ def lag(client: httpx.Client, headers: dict, system: dict) -> float:
     params = {"period": "2026-02"}
     before = client.get("/v1/kpi/summary", params=params, headers=headers).json()["kpis"]["csi"]["n"]
     start = time.perf_counter()
-    client.post("/internal/events", json=response_event(1, datetime(2026, 2, 2, tzinfo=UTC)), headers=system)
+    client.post("/internal/events", json=response_event(*dealer(1), datetime(2026, 2, 2, tzinfo=UTC), FACTORS),
+                headers=system)
     while client.get("/v1/kpi/summary", params=params, headers=headers).json()["kpis"]["csi"]["n"] == before:
         pass
     return time.perf_counter() - start
@@ -199,54 +196,88 @@ def serve_directory(port: int) -> uvicorn.Server:
     return server
 
 
+def wait_ready(client: httpx.Client) -> None:
+    for _ in range(300):
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the KPI service did not become ready")
+
+
+def one_round(client: httpx.Client, base: str, reader: dict, admin_dsn: str, app_dsn: str, args: argparse.Namespace,
+              round_: int) -> dict:
+    """Reads next to the raw GROUP BY, then ingestion next to its reference; each round in months of its own."""
+    service, answers = http_latency(client, reader, args.repeats)
+    raw, raw_csi = asyncio.run(raw_sql(admin_dsn, max(5, args.repeats // 10)))
+    month, reference_month = datetime(2027 + round_, 3, 15, tzinfo=UTC), datetime(2027 + round_, 4, 15, tzinfo=UTC)
+    single = asyncio.run(through_service(base, SECRET, events_for(args.events, dealer, month, FACTORS),
+                                         concurrency=16, batch=1))
+    batched = asyncio.run(through_service(base, SECRET, events_for(args.events * 5, dealer, month, FACTORS),
+                                          concurrency=2, batch=BATCH))
+    reference = asyncio.run(set_based_reference(app_dsn, events_for(args.events * 5, dealer, reference_month, FACTORS),
+                                                concurrency=2))
+    return {"kpi_service": service, "raw_sql_group_by": raw,
+            "csi_2025_service": answers["summary"]["kpis"]["csi"]["value"], "csi_2025_raw_sql": round(raw_csi, 1),
+            "ranking_items": len(answers["ranking"]["items"]),
+            "ingest_events_per_second": round(single), "ingest_events_per_second_relay_batches_of_200": round(batched),
+            "ingest_events_per_second_set_based_reference": round(reference),
+            "speedup": {name: round(raw[name]["p50_ms"] / service[name]["p50_ms"], 1) for name in service},
+            "ingestion_ratio": round(batched / reference, 3)}
+
+
+def summary_lines(rounds: list[dict]) -> dict[str, float]:
+    """The script-readable figures: medians over the rounds of each round's ratio."""
+    lines = {f"kpi_{name}": statistics.median(r["speedup"][name] for r in rounds) for name in ("summary", "ranking", "trend")}
+    return lines | {"kpi_ingestion": statistics.median(r["ingestion_ratio"] for r in rounds)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--answers", type=int, default=5_000_000)
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    url = make_url(database_base()).set(database="csloop_bench_kpi")
+    base = make_url(database_base())
     asyncio.run(drop_postgres_databases(database_base(), ["kpi"]))
-    asyncio.run(upgrade(url.render_as_string(hide_password=False), MIGRATIONS))
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = base.set(database=f"{base.database}_kpi")
+    # As in production: the service and its migrations run as the plain role, bound by row-level security.
+    app = make_url(app_role_url(database_base())).set(database=admin.database).render_as_string(hide_password=False)
+    asyncio.run(upgrade(app, MIGRATIONS, LOADED_REVISION))
+    admin_dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    app_dsn = make_url(app).set(drivername="postgresql").render_as_string(hide_password=False)
     started = time.perf_counter()
-    loaded = asyncio.run(load(dsn, args.answers))
+    loaded = asyncio.run(load(admin_dsn, args.answers))
     load_seconds = time.perf_counter() - started
+    asyncio.run(upgrade(app, MIGRATIONS))  # what the service's later revisions do with rows in place
+    asyncio.run(analyze(admin_dsn))
     port = free_port_base(2)
     directory = serve_directory(port + 1)
-    env = {"CSLOOP_DATABASE_URL": url.render_as_string(hide_password=False), "CSLOOP_INTERNAL_SECRET": SECRET,
+    env = {"CSLOOP_DATABASE_URL": app, "CSLOOP_INTERNAL_SECRET": SECRET,
            "CSLOOP_GATEWAY_URL": f"http://127.0.0.1:{port + 1}", "CSLOOP_LOG_LEVEL": "WARNING", "PATH": ""}
-    # The bench loads its facts as the superuser that owns the database: allowed explicitly.
-    service = subprocess.Popen([sys.executable, "-m", "services.kpi", "--port", str(port), "--allow-superuser"], env=env)
-    base = f"http://127.0.0.1:{port}"
+    service = subprocess.Popen([sys.executable, "-m", "services.kpi", "--port", str(port)], env=env)
+    base_url = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            for _ in range(300):
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            wait_ready(client)
             reader = {INTERNAL_HEADER: mint_internal_token(
                 Principal("bench", "BENCH", "/BENCH/", "manufacturer", scopes=frozenset({"kpi:read"})), SECRET, 3600)}
             system = {INTERNAL_HEADER: mint_internal_token(system_principal(), SECRET, 3600)}
-            service_figures, answers = http_latency(client, reader, args.repeats)
-            raw_figures, raw_csi = asyncio.run(raw_sql(dsn, max(5, args.repeats // 10)))
-            events_per_second = asyncio.run(ingest(base, args.events))
-            batched_per_second = asyncio.run(ingest(base, args.events * 5, concurrency=2, batch=200))
+            rounds = [one_round(client, base_url, reader, admin_dsn, app_dsn, args, i) for i in range(args.rounds)]
             lag_seconds = lag(client, reader, system)
     finally:
         service.terminate()
         service.wait(timeout=30)
         directory.should_exit = True
+    lines = summary_lines(rounds)
     write_result("kpi_queries", {
         "answers": loaded, "responses": loaded // (FACTORS * PER_FACTOR), "dealers": DEALERS, "months": MONTHS,
-        "load_seconds": round(load_seconds, 1), "kpi_service": service_figures, "raw_sql_group_by": raw_figures,
-        "csi_2025_service": answers["summary"]["kpis"]["csi"]["value"], "csi_2025_raw_sql": round(raw_csi, 1),
-        "ranking_items": len(answers["ranking"]["items"]),
-        "ingest_events_per_second": round(events_per_second),
-        "ingest_events_per_second_relay_batches_of_200": round(batched_per_second), "lag_ms": round(lag_seconds * 1000, 1)})
+        "load_seconds": round(load_seconds, 1), "rounds": rounds, "lag_ms": round(lag_seconds * 1000, 1),
+        "summary": lines})
+    print("\n".join(f"    {name}: {value}" for name, value in lines.items()))
 
 
 if __name__ == "__main__":

@@ -1,39 +1,94 @@
-"""Survey responses per second through the gateway, each stored, scored and its event in the outbox.
+"""Public survey submissions per second: the survey service against its lean reference, in one run.
 
-    .venv/bin/python -m bench.survey_responses [--responses 2000] [--concurrency 32]
+    .venv/bin/python -m bench.survey_responses [--seconds 10] [--connections 32] [--rounds 3]
 
 Every submission is a full CSI answer set POSTed to `/v1/public/surveys/{token}/responses`
-through the gateway (no key: the token is the credential). The survey service validates it
-against the pinned version, scores it, checks the alert rules and writes the response, the
-invitation's new status and `survey.response.submitted` in one transaction. The same-run
-reference is a raw asyncpg `executemany` INSERT of as many rows of the same JSON into a
-scratch table of the survey database: what the disk and PostgreSQL alone cost.
+(no key: the token is the credential), each to an invitation of its own. Three targets:
+
+- service: straight to the survey service, which validates the answers against the pinned
+  version, scores them, checks the alert rules and writes the response, the invitation's new
+  status and `survey.response.submitted` (with `survey.alert.raised` when a rule fired) in
+  one transaction, with row-level security on;
+- lean: bench/lean_survey.py, FastAPI and asyncpg doing the same unit of work on the same
+  database, as the same role, served the same way (uvicorn, uvloop, httptools), straight;
+- gateway: the survey service through the gateway, as a customer's phone reaches it.
+
+Like is compared with like: service and lean are both reached directly; the gateway figure
+shows what the edge adds. Both write into the survey database's outbox, which the survey
+service's relay fans out alike. The KPI and complaint services, whose work on these events
+is ingestion (its own bench), not submission, are paused (SIGSTOP) during each run and
+resumed after it; before each run the outbox is drained (every event handed over and
+delivered), so no run pays for another's events. The targets take turns in a rotated order,
+round after round; the ratio is the median over the rounds of service / lean. wrk drives the
+load (a Lua script hands each request the next unused token), so the load generator costs
+the 2 cores little. CPU per request is the serving processes' own (service: the survey
+process, relay included; gateway: the gateway and the survey process; lean: its process).
+
+Invitations are written straight into the database before each run (setup, not measured):
+`sent`, expiring in 14 days, to the dealer of a published CSI survey.
 """
 
 import argparse
 import asyncio
 import json
 import os
+import re
+import secrets
+import shutil
+import signal
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.harness import database_base, start_suite, write_result
+from bench.harness import RunningSuite, database_base, start_suite, write_result
+from tests.support.databases import app_role_url
+from tests.support.suite import free_port_base
 
 ROWS = {"initiation": ["appointment", "greeting"],
         "advisor": ["courtesy", "honesty", "knowledge", "understanding", "explaining"],
         "facility": ["cleanliness", "comfort", "amenities"],
         "pickup": ["on_time", "explanation", "payment", "cleanliness"],
         "quality": ["diagnosis", "fixed_right", "complete"]}
+BODIES = 77  # distinct answer sets, sent in turn
+
+# Each wrk thread reads its own token file and sends each token once; a thread that runs out
+# stops, and a request made past the end names no invitation (a 404, counted as an error).
+WRK_SCRIPT = """
+local counter, tokens, bodies, n = 0, {}, {}, 0
+function setup(thread)
+  thread:set("id", counter)
+  counter = counter + 1
+end
+function init(args)
+  for line in io.lines(args[1] .. "/tokens-" .. id .. ".txt") do tokens[#tokens + 1] = line end
+  for line in io.lines(args[1] .. "/bodies.txt") do bodies[#bodies + 1] = line end
+end
+function request()
+  n = n + 1
+  local token = tokens[n] or "exhausted"
+  return wrk.format("POST", "/v1/public/surveys/" .. token .. "/responses",
+                    {["Content-Type"] = "application/json"}, bodies[n % #bodies + 1])
+end
+function response(status, headers, body)
+  if n >= #tokens then wrk.thread:stop() end
+end
+"""
 
 
 def answers(n: int) -> dict[str, Any]:
-    """A varied, valid CSI answer set; about one in ten is a detractor who says why."""
+    """A varied, valid CSI answer set; the NPS answers run 0-10 in turn, and a detractor says why."""
     score = 4 + n % 7
     nps = n % 11
     body: dict[str, Any] = {code: {row: score for row in rows} for code, rows in ROWS.items()}
@@ -43,118 +98,197 @@ def answers(n: int) -> dict[str, Any]:
     return body
 
 
-async def invite_all(url: str, key: str, survey_id: str, dealer_code: str, count: int, concurrency: int) -> list[str]:
-    """`count` invitations, each to a different new customer of the dealer (the 30-day fatigue rule;
-    a customer id must name one of the dealer's customers)."""
-    semaphore = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-        async def one() -> str:
-            async with semaphore:
-                customer = await client.post("/v1/customers", json={
-                    "dealer_code": dealer_code, "name": "李娜", "consent": {"survey": True}})
-                customer.raise_for_status()
-                created = await client.post("/v1/survey-invitations", json={
-                    "survey_id": survey_id, "customer_id": customer.json()["id"], "dealer_code": dealer_code,
-                    "channel": "sms"})
-                created.raise_for_status()
-                return created.json()["token"]
-
-        return await asyncio.gather(*(one() for _ in range(count)))
-
-
-async def submit_all(url: str, tokens: list[str], concurrency: int) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
-    for item in enumerate(tokens):
-        queue.put_nowait(item)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        async def worker() -> None:
-            nonlocal errors
-            while not queue.empty():
-                n, token = queue.get_nowait()
-                started = time.perf_counter()
-                response = await client.post(f"/v1/public/surveys/{token}/responses", json={"answers": answers(n)})
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 201:
-                    errors += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {"responses": len(tokens), "seconds": round(elapsed, 2), "responses_per_s": round(len(tokens) / elapsed),
-            "p50_ms": round(statistics.median(ordered) * 1000, 2),
-            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2), "errors": errors}
-
-
-def asyncpg_dsn(component: str) -> str:
-    url = make_url(database_base())
+def asyncpg_dsn(base: str, component: str) -> str:
+    url = make_url(base)
     url = url.set(drivername="postgresql", database=f"{url.database}_{component}")
     return url.render_as_string(hide_password=False)
 
 
+async def mint_invitations(survey_id: str, count: int) -> list[str]:
+    """`count` sent invitations to the survey's own dealer, written as the superuser (setup only)."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_base(), "survey"))
+    try:
+        survey = await connection.fetchrow("SELECT org_code, org_path, kind, published_version FROM surveys "
+                                           "WHERE id = $1", uuid.UUID(survey_id))
+        now = datetime.now(UTC)
+        tokens = [secrets.token_urlsafe(24) for _ in range(count)]
+        await connection.copy_records_to_table("invitations", columns=[
+            "id", "token", "survey_id", "survey_version", "kind", "customer_id", "dealer_code", "org_path", "channel",
+            "status", "due_at", "sent_at", "expires_at", "created_at",
+        ], records=[(uuid.uuid4(), token, uuid.UUID(survey_id), survey["published_version"], survey["kind"],
+                     uuid.uuid4(), survey["org_code"], survey["org_path"], "sms", "sent", now, now,
+                     now + timedelta(days=14), now) for token in tokens])
+        return tokens
+    finally:
+        await connection.close()
+
+
+async def drain_outbox(timeout: float = 600) -> float:
+    """Wait until the survey service's relay has handed over and delivered every event; seconds waited."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_base(), "survey"))
+    started = time.monotonic()
+    try:
+        while await connection.fetchval(
+                "SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL) "
+                "+ (SELECT count(*) FROM outbox_deliveries WHERE sent_at IS NULL)"):
+            if time.monotonic() - started > timeout:
+                raise RuntimeError("the survey outbox did not drain")
+            await asyncio.sleep(0.5)
+        return round(time.monotonic() - started, 1)
+    finally:
+        await connection.close()
+
+
 async def stored_counts() -> dict[str, int]:
-    connection = await asyncpg.connect(asyncpg_dsn("survey"))
+    connection = await asyncpg.connect(asyncpg_dsn(database_base(), "survey"))
     try:
         return {
             "responses_stored": await connection.fetchval("SELECT count(*) FROM survey_responses"),
             "scored": await connection.fetchval("SELECT count(*) FROM survey_responses WHERE score_index IS NOT NULL"),
             "submitted_events": await connection.fetchval(
                 "SELECT count(*) FROM outbox WHERE type = 'survey.response.submitted'"),
+            "invitations_responded": await connection.fetchval(
+                "SELECT count(*) FROM invitations WHERE status = 'responded'"),
         }
     finally:
         await connection.close()
 
 
-async def raw_insert_reference(count: int) -> dict[str, Any]:
-    """The same number of rows of the same JSON, one executemany INSERT into a scratch table."""
-    connection = await asyncpg.connect(asyncpg_dsn("survey"))
+def run_wrk(url: str, tokens: list[str], *, seconds: int, connections: int, threads: int = 2) -> dict[str, Any]:
+    """wrk POSTing each token once (see WRK_SCRIPT); req/s counts answered requests over the run."""
+    work = Path(tempfile.mkdtemp(prefix="csloop-survey-bench-"))
     try:
-        await connection.execute("DROP TABLE IF EXISTS bench_raw_responses")
-        await connection.execute("CREATE TABLE bench_raw_responses (id uuid PRIMARY KEY, token text NOT NULL, "
-                                 "answers jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())")
-        rows = [(uuid.uuid4(), uuid.uuid4().hex, json.dumps(answers(n), ensure_ascii=False)) for n in range(count)]
-        started = time.perf_counter()
-        await connection.executemany("INSERT INTO bench_raw_responses (id, token, answers) VALUES ($1, $2, $3::jsonb)",
-                                     rows)
-        elapsed = time.perf_counter() - started
-        await connection.execute("DROP TABLE bench_raw_responses")
-        return {"rows": count, "seconds": round(elapsed, 3), "rows_per_s": round(count / elapsed)}
+        (work / "submit.lua").write_text(WRK_SCRIPT)
+        (work / "bodies.txt").write_text("".join(json.dumps({"answers": answers(n)}, ensure_ascii=False) + "\n"
+                                                 for n in range(BODIES)))
+        for thread in range(threads):
+            (work / f"tokens-{thread}.txt").write_text("".join(t + "\n" for t in tokens[thread::threads]))
+        output = subprocess.run(
+            ["wrk", "--latency", "--timeout", "10s", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(work / "submit.lua"),
+             url, "--", str(work)], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     finally:
-        await connection.close()
+        shutil.rmtree(work, ignore_errors=True)
+    requests = int(re.search(r"(\d+) requests in", output)[1])
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    return {"req_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])), "requests": requests,
+            "p50_ms": _latency(output, "50%"), "p99_ms": _latency(output, "99%"),
+            "errors": socket_errors + (int(non2xx[1]) if non2xx else 0)}
+
+
+def cpu_seconds(*pids: int) -> float:
+    """User and system CPU time these processes have used (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _latency(output: str, percentile: str) -> float:
+    match = re.search(rf"{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\b", output)
+    value, unit = float(match[1]), match[2]
+    return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
+
+
+def start_lean(port: int) -> subprocess.Popen:
+    """bench/lean_survey.py on the survey database, as the plain role the services use."""
+    dsn = asyncpg_dsn(app_role_url(database_base()), "survey")
+    process = subprocess.Popen([sys.executable, "-m", "bench.lean_survey", "--port", str(port), "--database-url", dsn])
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the lean reference did not start")
+
+
+# The consumers of survey events besides the gateway (which serves one of the targets).
+PAUSED_DURING_RUNS = ("kpi", "complaint")
+
+
+@contextmanager
+def consumers_paused(running: RunningSuite) -> Iterator[None]:
+    pids = [running.suite.processes[name].pid for name in PAUSED_DURING_RUNS]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+def median_of(rounds: list[dict[str, Any]], target: str, field: str) -> float:
+    return statistics.median(r[target][field] for r in rounds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--responses", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tokens", type=int, default=15000, help="invitations minted per run (more than it answers)")
     args = parser.parse_args()
     running = start_suite()
+    lean_port = free_port_base(1)
+    lean = start_lean(lean_port)
     try:
-        network = running.network
-        dealer = network.org("dealer", network.org("distributor"))
+        dealer = running.network.org("dealer", running.network.org("distributor"))
         created = dealer.client.post("/v1/surveys", json={"template": "csi"})
         created.raise_for_status()
         survey_id = created.json()["id"]
         dealer.client.post(f"/v1/surveys/{survey_id}/publish").raise_for_status()
-        tokens = asyncio.run(invite_all(network.url, dealer.key, survey_id, dealer.code, args.responses,
-                                        args.concurrency))
-        load_before = os.getloadavg()
-        gateway = asyncio.run(submit_all(network.url, tokens, args.concurrency))
-        stored = asyncio.run(stored_counts())
-        reference = asyncio.run(raw_insert_reference(args.responses))
+        urls = {"service": f"http://127.0.0.1:{running.suite.port_base + 2}", "lean": f"http://127.0.0.1:{lean_port}",
+                "gateway": running.network.url}
+        targets = list(urls)
+        # Warm every target (connections, prepared statements, the version caches) before measuring.
+        for url in urls.values():
+            run_wrk(url, asyncio.run(mint_invitations(survey_id, 500)), seconds=2, connections=args.connections)
+        rounds: list[dict[str, Any]] = []
+        for number in range(args.rounds):
+            measured: dict[str, Any] = {}
+            for target in targets[number % len(targets):] + targets[:number % len(targets)]:
+                tokens = asyncio.run(mint_invitations(survey_id, args.tokens))
+                drained = asyncio.run(drain_outbox())
+                load = os.getloadavg()[0]
+                serving = [lean.pid] if target == "lean" else [running.suite.processes["survey"].pid]
+                if target == "gateway":
+                    serving.append(running.suite.processes["gateway"].pid)
+                survey_pid = running.suite.processes["survey"].pid
+                cpu_before, survey_before = cpu_seconds(*serving), cpu_seconds(survey_pid)
+                with consumers_paused(running):
+                    measured[target] = run_wrk(urls[target], tokens, seconds=args.seconds, connections=args.connections)
+                answered = max(1, measured[target]["requests"])
+                measured[target] |= {
+                    "cpu_ms_per_request": round((cpu_seconds(*serving) - cpu_before) * 1000 / answered, 2),
+                    # In the lean run, the survey process only relays the lean reference's events.
+                    "survey_process_cpu_ms_per_request": round((cpu_seconds(survey_pid) - survey_before) * 1000 / answered, 2),
+                    "drain_wait_s": drained, "load_average_1m": round(load, 2)}
+            measured["service_vs_lean"] = round(measured["service"]["req_per_s"] / measured["lean"]["req_per_s"], 3)
+            measured["gateway_vs_lean"] = round(measured["gateway"]["req_per_s"] / measured["lean"]["req_per_s"], 3)
+            print(json.dumps(measured), flush=True)
+            rounds.append(measured)
+        asyncio.run(drain_outbox())
         write_result("survey_responses", {
-            "what": "full CSI responses POSTed through the gateway: validated, scored, alert-checked, stored with "
-                    "the invitation update and the outbox event in one transaction",
-            "concurrency": args.concurrency, "gateway": gateway, "stored": stored,
-            "raw_insert_executemany": reference,
-            "gateway_vs_raw_insert": round(gateway["responses_per_s"] / reference["rows_per_s"], 4),
-            "cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
+            "what": "full CSI responses POSTed to the public API: validated, scored, alert-checked, stored with the "
+                    "invitation claimed and the outbox event in one transaction; service and lean reference reached "
+                    "directly, the service also through the gateway",
+            "seconds": args.seconds, "connections": args.connections, "rounds": rounds,
+            "median": {target: {field: median_of(rounds, target, field)
+                                for field in ("req_per_s", "p50_ms", "p99_ms", "cpu_ms_per_request")}
+                       for target in targets},
+            "survey_submission": statistics.median(r["service_vs_lean"] for r in rounds),
+            "survey_submission_through_gateway": statistics.median(r["gateway_vs_lean"] for r in rounds),
+            "stored": asyncio.run(stored_counts()), "cpus": os.cpu_count(),
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
         })
     finally:
+        lean.terminate()
+        lean.wait(timeout=10)
         running.stop()
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, Principal, TokenVerifier, authorised
-from shared.consumer import EventConsumer, EventHandler, internal_events_router, processed_events_table
+from shared.consumer import BatchHandler, EventConsumer, EventHandler, internal_events_router, processed_events_table
 from shared.db import create_engine, ping, refuse_superuser, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.jobs import PeriodicJob
@@ -58,6 +58,8 @@ class ServiceSpec:
     tables: PlumbingTables
     migrations: Path
     event_handlers: dict[str, EventHandler]
+    # Applies a relay's batch of new events set-based (shared/consumer.py); without it, event by event.
+    event_batch_handler: BatchHandler | None = None
     # Built once the database is ready (they need `app.state.sessions`), stopped before it closes.
     jobs: Callable[[FastAPI], list[PeriodicJob]] = lambda _app: []
     # Closed last, after the jobs and the relay: clients the service opened (the org directory).
@@ -76,7 +78,8 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
         engine = create_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        app.state.consumer = EventConsumer(app.state.sessions, spec.tables.processed_events, spec.event_handlers)
+        app.state.consumer = EventConsumer(app.state.sessions, spec.tables.processed_events, spec.event_handlers,
+                                           spec.event_batch_handler)
         app.state.relay = OutboxRelay(app.state.sessions, spec.tables.outbox, spec.tables.outbox_deliveries,
                                       event_transport(settings), interval_seconds=settings.relay_interval_seconds)
         if settings.relay_enabled:

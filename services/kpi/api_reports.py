@@ -15,40 +15,40 @@ PeriodQuery = Annotated[str, Query(max_length=7, description="YYYY-MM, YYYY-Qn o
 
 
 @router.get("/summary", responses={404: {"description": "No such org in the caller's"}})
-async def summary(reports: ReportsDep, org: AskedOrg, period: PeriodQuery) -> KpiSummary:
+async def summary(org: AskedOrg, reports: ReportsDep, period: PeriodQuery) -> KpiSummary:
     """Every KPI of an org's subtree for a period, with its target and whether it is met."""
     return await reports.summary(org, parse_period(period))
 
 
 @router.get("/rankings")
-async def rankings(reports: ReportsDep, org: AskedOrg, kpi: str, period: PeriodQuery,
+async def rankings(org: AskedOrg, reports: ReportsDep, kpi: str, period: PeriodQuery,
                    level: Level = "dealer") -> KpiRankings:
     """Dealers or distributors under an org, ranked by the pessimistic end of their 95% interval."""
     return await reports.rankings(check_kpi(kpi), level, org, parse_period(period))
 
 
 @router.get("/trends")
-async def trends(reports: ReportsDep, org: AskedOrg, kpi: str, from_: Annotated[str, Query(alias="from", max_length=7)],
+async def trends(org: AskedOrg, reports: ReportsDep, kpi: str, from_: Annotated[str, Query(alias="from", max_length=7)],
                  to: Annotated[str, Query(max_length=7)]) -> KpiTrend:
     """Monthly points of one KPI from the first month of `from` to the last of `to`."""
     return await reports.trends(check_kpi(kpi), org, parse_period(from_, "from"), parse_period(to, "to"))
 
 
 @router.get("/drivers")
-async def drivers(reports: ReportsDep, org: AskedOrg, settings: SettingsDep, kind: SurveyKind,
+async def drivers(org: AskedOrg, reports: ReportsDep, settings: SettingsDep, kind: SurveyKind,
                   period: PeriodQuery) -> KpiDrivers:
     """Key-driver analysis: factor performance, importance (Pearson r with the index), quadrant."""
     return await reports.drivers(kind, org, parse_period(period), settings.drivers_min_responses)
 
 
 @router.get("/complaints")
-async def complaints(reports: ReportsDep, org: AskedOrg, period: PeriodQuery) -> ComplaintCounts:
+async def complaints(org: AskedOrg, reports: ReportsDep, period: PeriodQuery) -> ComplaintCounts:
     """Complaints opened in the period: how many, still open, breached an SLA, per category."""
     return await reports.complaints(org, parse_period(period))
 
 
 @router.get("/fir-held-out", responses=problem_responses(401, 403, 404, 422))
-async def fir_held_out(reports: ReportsDep, org: ReviewedOrg, period: PeriodQuery) -> FirHeldOut:
+async def fir_held_out(org: ReviewedOrg, reports: ReportsDep, period: PeriodQuery) -> FirHeldOut:
     """Repeat visits recorded under the org in the period for a customer who is not the VIN's owner on
     record: they do not fail other dealers' first-time fix, and are listed here for review
     (manufacturer and distributors; a dealer gets 403)."""

@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.kpi import api_internal, api_reports
-from services.kpi.consumers import event_handlers
+from services.kpi.consumers import apply_events, event_handlers
 from services.kpi.models import TABLES
 from services.kpi.orgs import CallerSubtrees
 from services.kpi.settings import KpiSettings
@@ -22,7 +22,8 @@ def create_app(settings: KpiSettings | None = None, *, migrate: bool = False, di
     settings = settings or KpiSettings()
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
     spec = ServiceSpec(title="CSLoop KPI service", routers=[api_reports.router, api_internal.router], tables=TABLES,
-                       migrations=MIGRATIONS, event_handlers=event_handlers(), closing=[directory.close])
+                       migrations=MIGRATIONS, event_handlers=event_handlers(), event_batch_handler=apply_events,
+                       closing=[directory.close])
     app = create_service_app(spec, settings, migrate=migrate)
     app.state.directory = directory
     app.state.subtrees = CallerSubtrees(directory)

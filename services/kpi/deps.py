@@ -1,4 +1,4 @@
-"""FastAPI dependencies of the KPI API: readers scoped to the caller, the target writer, the org directory."""
+"""FastAPI dependencies of the KPI API: readers scoped to the caller, the target writer, the caller's subtree of orgs."""
 
 from typing import Annotated
 
@@ -10,13 +10,9 @@ from services.kpi.reports import Reports, org_for
 from services.kpi.repository_facts import FactStore
 from services.kpi.settings import KpiSettings
 from shared.auth import scoped
-from shared.orgs import OrgDirectory, OrgInfo
+from shared.orgs import OrgInfo
 from shared.problems import Forbidden
-from shared.service_app import SessionDep
-
-
-async def _directory(request: Request) -> OrgDirectory:
-    return request.app.state.directory
+from shared.service_app import SessionDep, repository_for
 
 
 async def _subtrees(request: Request) -> CallerSubtrees:
@@ -27,7 +23,6 @@ async def _settings(request: Request) -> KpiSettings:
     return request.app.state.settings
 
 
-DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
 SubtreesDep = Annotated[CallerSubtrees, Depends(_subtrees)]
 SettingsDep = Annotated[KpiSettings, Depends(_settings)]
 Reader = scoped("kpi:read")
@@ -36,8 +31,12 @@ Reader = scoped("kpi:read")
 TargetSetter = scoped("kpi:write")
 
 
-async def _reports(session: SessionDep, principal: Reader, directory: DirectoryDep) -> Reports:
-    return Reports(KpiRepository(session, principal), directory)
+# The one dependency that opens the transaction: the caller's token and scope checked first.
+ReadRepo = Annotated[KpiRepository, repository_for(KpiRepository, "kpi:read")]
+
+
+async def _reports(repo: ReadRepo, subtrees: SubtreesDep) -> Reports:
+    return Reports(repo, subtrees)
 
 
 async def _store(session: SessionDep) -> FactStore:

@@ -6,12 +6,16 @@ squares. Its value is `s / n`, so pooling orgs or months is adding Aggs. Shares 
 mean is exactly promoters% - detractors%), rates put 100 x the numerator count in `s`.
 """
 
+import functools
 import math
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
+
+from shared.org_path import OrgPath
+from shared.types import Period
 
 Shape = Literal["mean", "share", "rate"]
 Z95 = 1.959963984540054
@@ -190,6 +194,31 @@ class Visit:
     visit_id: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class Case:
+    """A complaint as its KPIs see it (the complaint service's last event on it)."""
+
+    org_path: str
+    category: str
+    is_open: bool
+    opened_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    breached_first_response: bool
+    breached_resolution: bool
+
+
+@dataclass(frozen=True)
+class Task:
+    """A follow-up task: due, and done or not."""
+
+    org_path: str
+    due_at: datetime | None
+    completed_at: datetime | None
+
+
 def fails(first: Visit, repeat: Visit) -> bool:
     """Whether `repeat` is evidence that `first` was not fixed: a repair/warranty visit of the same VIN
     sharing a symptom, opened after the close and at most 30 days later (30 days exactly: not fixed).
@@ -281,3 +310,22 @@ def months_between(start: datetime, end: datetime) -> list[str]:
 
 def month_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
+
+
+@functools.lru_cache(maxsize=8192)  # a few per org: the same paths come with every event
+def rollup_paths(org_path: str) -> tuple[OrgPath, ...]:
+    """The orgs whose rollups a record at `org_path` adds to: each org whose subtree holds it, the
+    record's own and every one above (the system's root "/" aside: no org reads it). A rollup row is
+    then its org's whole subtree, so a figure reads its org's rows, never every dealer's."""
+    return OrgPath(org_path).lineage[1:]
+
+
+def rollup_periods(month: str) -> tuple[str, str]:
+    """The rollup rows in time a record of `month` (YYYY-MM) adds to: its month's, and its year's
+    (`YYYY`), so that a year's figure or ranking reads one row per org, not twelve."""
+    return month, month[:4]
+
+
+def rollup_keys(period: Period) -> list[str]:
+    """The rollup rows in time that make up a period: a year's own row, else its months."""
+    return [period.label] if len(period.label) == 4 else months_between(period.start, period.end)

@@ -1,28 +1,40 @@
-"""Each KPI of KPI.md for an org's subtree and a period, as Aggs per group of dealer paths.
+"""Each KPI of KPI.md for an org's subtree and a period, as Aggs per bucket.
 
-`group` maps a record's dealer path to the bucket it pools into: the asked org's path for a
-summary, a dealer or distributor path for rankings. Survey KPIs read the monthly rollups;
-KPIs over windows (FIR, retention, penetration, SLA) read the indexed fact tables.
+`Buckets` says what the records pool into: the asked org as a whole (a summary, a trend), or
+each org at one depth below it (rankings). Survey KPIs read the rollups, whose rows already
+hold whole subtrees: the org's own rows, or those of the orgs at the ranked depth. KPIs over
+windows (FIR, retention, penetration, SLA) read the indexed fact tables and pool the records
+by their dealer path. A summary reads each table once for all the KPIs it feeds.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from services.kpi import domain
-from services.kpi.domain import Agg, Grouper, Visit, share
+from services.kpi.domain import KPIS, Agg, Case, Grouper, Task, Visit, share
 from services.kpi.models import ComplaintFact, VisitFact
 from services.kpi.repository import KpiRepository
 from shared.db import utcnow
+from shared.org_path import OrgPath
 from shared.types import Period
 
 ROLLUP_KPIS = ("csi", "ssi", "nps")
+# response_rate: responses to our own invitations (imported third-party results had none) per invitation.
+RATE_METRICS = ("invited_responses", "invitations")
+SURVEY_METRICS = (*ROLLUP_KPIS, *RATE_METRICS)
+COMPLAINT_TIMES = (ComplaintFact.opened_at, ComplaintFact.resolved_at, ComplaintFact.first_response_due,
+                   ComplaintFact.resolution_due)
 
 
-def grouped(parts: dict[str, Agg], group: Grouper) -> dict[str, Agg]:
-    out: dict[str, Agg] = {}
-    for path, agg in parts.items():
-        key = group(path)
-        out[key] = out.get(key, Agg()) + agg
-    return out
+@dataclass(frozen=True)
+class Buckets:
+    org_path: str
+    depth: int | None = None  # None: the org as a whole
+
+    def key(self, path: str) -> str:
+        return self.org_path if self.depth is None else OrgPath(path).at_depth(self.depth)
 
 
 def tally(rows: Iterable[tuple[str, bool]], group: Grouper) -> dict[str, Agg]:
@@ -34,48 +46,74 @@ def tally(rows: Iterable[tuple[str, bool]], group: Grouper) -> dict[str, Agg]:
     return {key: share(hits, n) for key, (hits, n) in counts.items()}
 
 
-def ratio(numerators: dict[str, int], denominators: dict[str, int], group: Grouper) -> dict[str, Agg]:
-    """Rates (responses per invitation, complaints per visit): n = denominator, s = 100 x numerator."""
-    out: dict[str, Agg] = {}
-    for path, n in denominators.items():
+def counted(counts: Iterable[tuple[str, int]], group: Grouper) -> dict[str, int]:
+    """Counts by record path, added up per bucket."""
+    out: dict[str, int] = {}
+    for path, n in counts:
         key = group(path)
-        out[key] = out.get(key, Agg()) + Agg(n, 100.0 * numerators.get(path, 0), 0.0)
+        out[key] = out.get(key, 0) + n
     return out
+
+
+def ratio(numerators: dict[str, int], denominators: dict[str, int]) -> dict[str, Agg]:
+    """Rates (responses per invitation, complaints per visit) per bucket: n = denominator, s = 100 x numerator."""
+    return {key: Agg(n, 100.0 * numerators.get(key, 0), 0.0) for key, n in denominators.items()}
+
+
+def _in(moment: datetime | None, period: Period) -> bool:
+    return moment is not None and period.start <= moment < period.end
 
 
 class Figures:
     def __init__(self, repo: KpiRepository) -> None:
         self.repo = repo
 
-    async def parts(self, kpi: str, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        return await getattr(self, f"_{kpi}")(org_path, period, group)
+    async def parts(self, kpi: str, period: Period, buckets: Buckets) -> dict[str, Agg]:
+        """One KPI per bucket (rankings, a trend's months)."""
+        if kpi in ROLLUP_KPIS or kpi == "response_rate":
+            return _survey(await self._rollups((kpi,) if kpi in ROLLUP_KPIS else RATE_METRICS, period, buckets))[kpi]
+        return await getattr(self, f"_{kpi}")(period, buckets)
 
-    async def _rollup(self, metric: str, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        months = domain.months_between(period.start, period.end)
-        return grouped(await self.repo.rollups_by_path(metric, months, org_path), group)
+    async def summary(self, org_path: str, org_code: str, period: Period) -> tuple[dict[str, Agg], dict[str, float]]:
+        """Every KPI for the org as a whole, and the org's targets: each table read once, all of them in
+        one round trip on PostgreSQL (FIR's look-up of repeat visits at any dealer comes after)."""
+        b, repo = Buckets(org_path), self.repo
+        rollups, targets, closed, (previous, current), delivered, cases, tasks, alerts = await repo.read_all(
+            repo.rollups(SURVEY_METRICS, domain.rollup_keys(period), org_path),
+            repo.targets(org_code, period.label),
+            repo.visits_closed(org_path, period.start, period.end),
+            repo.visit_vins(org_path, *_retention_years(period)),
+            repo.delivered_vins(org_path, *_units_in_operation(period)),
+            repo.complaints(org_path, period.start, period.end, *COMPLAINT_TIMES),
+            repo.followups_due(org_path, period.start, period.end),
+            repo.alerts_with_cases(org_path, period.start, period.end))
+        out = _survey({metric: {org_path: agg} for metric, agg in rollups.items()})
+        out["fir"] = await self._fir_of(closed, period, b)
+        out["retention"] = domain.retention(previous, current, b.key)
+        out["service_penetration"] = domain.penetration(current, delivered, b.key)
+        out["complaint_rate"] = ratio(counted(((c.org_path, 1) for c in cases if _in(c.opened_at, period)), b.key),
+                                      counted(((v.org_path, 1) for v in closed), b.key))
+        out |= _complaint_kpis(cases, period, b)
+        out["followup_on_time"] = _on_time(tasks, b)
+        out["alert_closure"] = _alerts_closed(alerts, b)
+        return {kpi: out[kpi].get(org_path, Agg()) for kpi in KPIS}, targets
 
-    async def _csi(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        return await self._rollup("csi", org_path, period, group)
+    async def _rollups(self, metrics: tuple[str, ...], period: Period, b: Buckets) -> dict[str, dict[str, Agg]]:
+        months = domain.rollup_keys(period)
+        if b.depth is None:
+            return {metric: {b.org_path: agg} for metric, agg in (await self.repo.rollups(metrics, months, b.org_path)).items()}
+        return await self.repo.rollups_at_depth(metrics, months, b.org_path, b.depth)
 
-    async def _ssi(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        return await self._rollup("ssi", org_path, period, group)
+    async def _fir(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return await self._fir_of(await self.repo.visits_closed(b.org_path, period.start, period.end, domain.FIR_TYPES),
+                                  period, b)
 
-    async def _nps(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        return await self._rollup("nps", org_path, period, group)
-
-    async def _response_rate(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        months = domain.months_between(period.start, period.end)
-        # Responses to our own invitations only: imported third-party results had none.
-        responses = await self.repo.rollups_by_path("invited_responses", months, org_path)
-        invitations = await self.repo.rollups_by_path("invitations", months, org_path)
-        return ratio({p: a.n for p, a in responses.items()}, {p: a.n for p, a in invitations.items()}, group)
-
-    async def _fir(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        closed = await self.repo.visits_closed(org_path, period.start, period.end, domain.FIR_TYPES)
-        if not closed:
+    async def _fir_of(self, closed: list[Visit], period: Period, b: Buckets) -> dict[str, Agg]:
+        fixes = [v for v in closed if v.visit_type in domain.FIR_TYPES]
+        if not fixes:
             return {}
-        later = await self.repo.visits_of_vins({v.vin for v in closed}, period.start, period.end + domain.FIR_WINDOW)
-        return domain.fir(closed, later, group)
+        later = await self.repo.visits_of_vins({v.vin for v in fixes}, period.start, period.end + domain.FIR_WINDOW)
+        return domain.fir(fixes, later, b.key)
 
     async def fir_held_out(self, org_path: str, period: Period) -> list[tuple[Visit, list[Visit]]]:
         """Unverified repeat visits closed in the period under `org_path`, each with the other dealers'
@@ -87,54 +125,42 @@ class Figures:
         fixes = await self.repo.fixes_of_vins({v.vin for v in unverified}, min(opened) - domain.FIR_WINDOW, max(opened))
         return domain.held_out(unverified, fixes)
 
-    async def _retention(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        """Year Y is the 12 months ending with the period (the calendar year for `YYYY`)."""
-        year_start, previous_start = domain.shift_months(period.end, -12), domain.shift_months(period.end, -24)
-        previous = await self.repo.visit_vins(org_path, previous_start, year_start)
-        current = await self.repo.visit_vins(org_path, year_start, period.end)
-        return domain.retention(previous, current, group)
+    async def _retention(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        previous, current = await self.repo.visit_vins(b.org_path, *_retention_years(period))
+        return domain.retention(previous, current, b.key)
 
-    async def _service_penetration(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        visited = await self.repo.visit_vins(org_path, domain.shift_months(period.end, -12), period.end)
-        delivered = await self.repo.delivered_vins(org_path, domain.shift_months(period.end, -132), period.end)
-        return domain.penetration(visited, delivered, group)
+    async def _service_penetration(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        (_previous, current), delivered = await self.repo.read_all(
+            self.repo.visit_vins(b.org_path, *_retention_years(period)),
+            self.repo.delivered_vins(b.org_path, *_units_in_operation(period)))
+        return domain.penetration(current, delivered, b.key)
 
-    async def _complaint_rate(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        complaints = await self.repo.count_by_path(ComplaintFact, ComplaintFact.opened_at, org_path, period.start, period.end)
-        visits = await self.repo.count_by_path(VisitFact, VisitFact.closed_at, org_path, period.start, period.end)
-        return ratio(complaints, visits, group)
+    async def _complaint_rate(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        complaints, visits = await self.repo.read_all(
+            self.repo.count_by_path(ComplaintFact, ComplaintFact.opened_at, b.org_path, period.start, period.end),
+            self.repo.count_by_path(VisitFact, VisitFact.closed_at, b.org_path, period.start, period.end))
+        return ratio(counted(complaints.items(), b.key), counted(visits.items(), b.key))
 
-    async def _mttr_hours(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        out: dict[str, Agg] = {}
-        for case in await self.repo.complaints(org_path, ComplaintFact.resolved_at, period.start, period.end):
-            key = group(case.org_path)
-            out[key] = out.get(key, Agg()) + domain.of_value(domain.hours(case.opened_at, case.resolved_at))
-        return out
+    async def _complaints(self, kpi: str, time: Any, period: Period, b: Buckets) -> dict[str, Agg]:
+        return _complaint_kpis(await self.repo.complaints(b.org_path, period.start, period.end, time), period, b)[kpi]
 
-    async def _sla_first_response(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        """Complaints whose first response fell due in the period and is settled: answered, or breached."""
-        cases = await self.repo.complaints(org_path, ComplaintFact.first_response_due, period.start, period.end)
-        return tally(((c.org_path, _responded_in_time(c)) for c in cases
-                      if c.first_responded_at is not None or c.breached_first_response), group)
+    async def _mttr_hours(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return await self._complaints("mttr_hours", ComplaintFact.resolved_at, period, b)
 
-    async def _sla_resolution(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        cases = await self.repo.complaints(org_path, ComplaintFact.resolution_due, period.start, period.end)
-        return tally(((c.org_path, _resolved_in_time(c)) for c in cases
-                      if c.resolved_at is not None or c.breached_resolution), group)
+    async def _sla_first_response(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return await self._complaints("sla_first_response", ComplaintFact.first_response_due, period, b)
 
-    async def _followup_on_time(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        """Tasks due in the period; one still open counts once its due time has passed."""
-        now = utcnow()
-        tasks = await self.repo.followups_due(org_path, period.start, period.end)
-        return tally(((t.org_path, t.completed_at is not None and t.completed_at <= t.due_at) for t in tasks
-                      if t.completed_at is not None or t.due_at < now), group)
+    async def _sla_resolution(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return await self._complaints("sla_resolution", ComplaintFact.resolution_due, period, b)
 
-    async def _alert_closure(self, org_path: str, period: Period, group: Grouper) -> dict[str, Agg]:
-        rows = await self.repo.alerts_with_cases(org_path, period.start, period.end)
-        return tally(((path, case is not None and _resolved_in_time(case)) for path, case in rows), group)
+    async def _followup_on_time(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return _on_time(await self.repo.followups_due(b.org_path, period.start, period.end), b)
+
+    async def _alert_closure(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return _alerts_closed(await self.repo.alerts_with_cases(b.org_path, period.start, period.end), b)
 
     async def complaint_counts(self, org_path: str, period: Period) -> dict[str, object]:
-        cases = await self.repo.complaints(org_path, ComplaintFact.opened_at, period.start, period.end)
+        cases = await self.repo.complaints(org_path, period.start, period.end, ComplaintFact.opened_at)
         by_category: dict[str, int] = {}
         for case in cases:
             by_category[case.category] = by_category.get(case.category, 0) + 1
@@ -143,12 +169,57 @@ class Figures:
                 "by_category": dict(sorted(by_category.items()))}
 
 
-def _responded_in_time(case: ComplaintFact) -> bool:
+def _retention_years(period: Period) -> tuple[datetime, datetime, datetime]:
+    """Year Y is the 12 months ending with the period (the calendar year for `YYYY`): retention
+    compares its VINs with the year before's, penetration counts them. (start of Y-1, start of Y, end)"""
+    return domain.shift_months(period.end, -24), domain.shift_months(period.end, -12), period.end
+
+
+def _units_in_operation(period: Period) -> tuple[datetime, datetime]:
+    """Penetration's denominator: the VINs delivered in the 11 years ending with the period."""
+    return domain.shift_months(period.end, -132), period.end
+
+
+def _on_time(tasks: list[Task], b: Buckets) -> dict[str, Agg]:
+    """Tasks due in the period; one still open counts once its due time has passed."""
+    now = utcnow()
+    return tally(((t.org_path, t.completed_at is not None and t.completed_at <= t.due_at) for t in tasks
+                  if t.completed_at is not None or t.due_at < now), b.key)
+
+
+def _alerts_closed(alerts: list[tuple[str, Case | None]], b: Buckets) -> dict[str, Agg]:
+    return tally(((path, case is not None and _resolved_in_time(case)) for path, case in alerts), b.key)
+
+
+def _survey(rollups: dict[str, dict[str, Agg]]) -> dict[str, dict[str, Agg]]:
+    """The survey KPIs from their rollups: the means as they are, the response rate from two counts."""
+    out = {kpi: rollups.get(kpi, {}) for kpi in ROLLUP_KPIS}
+    responses, invitations = (rollups.get(metric, {}) for metric in RATE_METRICS)
+    out["response_rate"] = ratio({key: a.n for key, a in responses.items()}, {key: a.n for key, a in invitations.items()})
+    return out
+
+
+def _complaint_kpis(cases: list[Case], period: Period, b: Buckets) -> dict[str, dict[str, Agg]]:
+    """MTTR over the cases resolved in the period; each SLA over the cases it fell due for in the
+    period and is settled for: answered (resolved), or reported breached."""
+    mttr: dict[str, Agg] = {}
+    for case in cases:
+        if _in(case.resolved_at, period):
+            key = b.key(case.org_path)
+            mttr[key] = mttr.get(key, Agg()) + domain.of_value(domain.hours(case.opened_at, case.resolved_at))
+    first = tally(((c.org_path, _responded_in_time(c)) for c in cases if _in(c.first_response_due, period)
+                   and (c.first_responded_at is not None or c.breached_first_response)), b.key)
+    resolution = tally(((c.org_path, _resolved_in_time(c)) for c in cases if _in(c.resolution_due, period)
+                        and (c.resolved_at is not None or c.breached_resolution)), b.key)
+    return {"mttr_hours": mttr, "sla_first_response": first, "sla_resolution": resolution}
+
+
+def _responded_in_time(case: Case) -> bool:
     responded = case.first_responded_at
     return responded is not None and not case.breached_first_response and responded <= case.first_response_due
 
 
-def _resolved_in_time(case: ComplaintFact) -> bool:
+def _resolved_in_time(case: Case) -> bool:
     """Resolved by the due time its last event carried (moved by time waiting on the customer), and
     never reported breached by the complaint service's SLA job."""
     return (case.resolved_at is not None and not case.breached_resolution

@@ -1,8 +1,9 @@
 """SQLAlchemy tables of the KPI service: one fact row per source record, and monthly rollups.
 
 Facts keep the timestamps KPI.md windows over (FIR, retention, SLA) and make an event for a
-record already known a no-op. Rollups hold sums and counts per dealer path x month, so an
-org's figure is SUM(s) / SUM(n) over the dealers under it, never a mean of means.
+record already known a no-op. Rollups hold sums and counts per org x month (and x year):
+each record adds to its own org's row and to every org's above it, so an org's figure is its
+own rows' s / n, pooled over every record below it, never a mean of means.
 """
 
 import uuid
@@ -112,7 +113,8 @@ class AlertFact(Base):
 
 
 class Rollup(Base):
-    """Per dealer path x month x metric: n values, their sum and sum of squares (for intervals).
+    """Per org path x month x metric: n values of the org's whole subtree, their sum and sum of squares
+    (for intervals). `month` is `YYYY-MM`, or `YYYY` for the year's row (services/kpi/deltas.py).
 
     Keyed metric first so a figure for a set of months reads one index range per month.
     """
@@ -128,7 +130,8 @@ class Rollup(Base):
 
 
 class FactorRollup(Base):
-    """Per dealer path x month x survey kind x factor: the sums a pooled Pearson r needs."""
+    """Per org path x month (or year) x survey kind x factor, for the org's whole subtree: the sums a
+    pooled Pearson r needs."""
 
     __tablename__ = "kpi_factor_rollups"
 

@@ -7,6 +7,7 @@ what exists) made a foreign org answer faster than an unknown one: an existence 
 """
 
 import time
+from collections.abc import Iterable
 
 from shared.orgs import CACHE_SECONDS, OrgDirectory, OrgInfo
 
@@ -24,6 +25,18 @@ class CallerSubtrees:
         if cached and cached[0] > time.monotonic() and wanted in cached[1]:
             return cached[1][wanted]
         # Not cached, stale, or a miss: ask again, so an org created a moment ago is found at once.
+        return (await self._fetch(org_path)).get(wanted)
+
+    async def names(self, org_path: str, codes: Iterable[str]) -> dict[str, str]:
+        """Names by code of the orgs at or below `org_path` (a ranking's), from the cached subtree
+        while it knows every code asked for."""
+        cached = self._cache.get(org_path)
+        orgs = cached[1] if cached and cached[0] > time.monotonic() else None
+        if orgs is None or any(code not in orgs for code in codes):
+            orgs = await self._fetch(org_path)
+        return {code: org.name for code, org in orgs.items()}
+
+    async def _fetch(self, org_path: str) -> dict[str, OrgInfo]:
         orgs = {org.code: org for org in await self.directory.subtree(org_path)}
         self._cache[org_path] = (time.monotonic() + CACHE_SECONDS, orgs)
-        return orgs.get(wanted)
+        return orgs

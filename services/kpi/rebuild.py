@@ -1,7 +1,7 @@
 """Recompute every fact and rollup from the source services' records (`csloop kpi rebuild`).
 
 The sources' `GET /internal/facts/<kind>` pages answer in the event payloads' shape, and each
-item goes through the recorder of the matching event: a rebuild and the incremental path
+page goes through the recorder of the matching event: a rebuild and the incremental path
 cannot disagree on a formula. It runs in one transaction, so readers see the old figures
 until the new ones are complete.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.kpi.consumers import FOLLOWUP_SCHEDULED, RECORDERS
+from services.kpi.consumers import FOLLOWUP_SCHEDULED, record
 from services.kpi.models import FACT_MODELS
 from services.kpi.repository_facts import FactStore
 from services.kpi.settings import KpiSettings
@@ -33,7 +33,7 @@ SOURCES = (
 PAGE = 500
 
 
-async def source_items(client: httpx.AsyncClient, base_url: str, kind: str, secret: str) -> AsyncIterator[dict[str, Any]]:
+async def source_pages(client: httpx.AsyncClient, base_url: str, kind: str, secret: str) -> AsyncIterator[list[dict[str, Any]]]:
     cursor: str | None = None
     while True:
         token = mint_internal_token(system_principal(), secret)
@@ -44,8 +44,7 @@ async def source_items(client: httpx.AsyncClient, base_url: str, kind: str, secr
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"Cannot read {kind} from {base_url}: {exc}") from exc
         page = answer.json()
-        for item in page["items"]:
-            yield item
+        yield page["items"]
         cursor = page.get("next_cursor")
         if not cursor:
             return
@@ -61,7 +60,8 @@ async def rebuild(sessions: async_sessionmaker[AsyncSession], settings: KpiSetti
         await store.clear(FACT_MODELS)
         for source, kind, event_type in SOURCES:
             counts[kind] = 0
-            async for item in source_items(client, urls[source], kind, settings.internal_secret):
-                await RECORDERS[event_type](store, item)
-                counts[kind] += 1
+            async for items in source_pages(client, urls[source], kind, settings.internal_secret):
+                await record(store, event_type, items)
+                counts[kind] += len(items)
+        await store.flush()
     return counts

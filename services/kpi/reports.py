@@ -7,17 +7,17 @@ from dataclasses import dataclass
 
 from services.kpi import domain
 from services.kpi.domain import KPIS, Agg
-from services.kpi.figures import ROLLUP_KPIS, Figures
+from services.kpi.figures import ROLLUP_KPIS, Buckets, Figures
 from services.kpi.orgs import CallerSubtrees
 from services.kpi.repository import KpiRepository
 from services.kpi.repository_facts import FactStore
 from services.kpi.schemas import (ComplaintCounts, DriverFactor, FirHeldOut, HeldOutVisit, KpiDrivers, KpiFigure,
-                                  KpiRankings, KpiSummary, KpiTarget, KpiTrend, Level, RankedOrg, SparedFix,
+                                  KpiRankings, KpiSummary, KpiTarget, KpiTrend, Level, SparedFix,
                                   SurveyKind, TrendPoint)
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.org_path import OrgPath
-from shared.orgs import OrgDirectory, OrgInfo
+from shared.orgs import OrgInfo
 from shared.problems import Forbidden, NotFound, UnprocessableContent
 from shared.types import Period
 
@@ -70,41 +70,31 @@ def _code(path: str) -> str:
 @dataclass
 class Reports:
     repo: KpiRepository
-    directory: OrgDirectory
+    subtrees: CallerSubtrees
 
     async def summary(self, org: OrgInfo, period: Period) -> KpiSummary:
-        figures, targets = Figures(self.repo), await self.repo.targets(org.code, period.label)
-        kpis = {}
-        for kpi in KPIS:
-            agg = (await figures.parts(kpi, org.path, period, lambda _path: org.path)).get(org.path, Agg())
-            target = targets.get(kpi)
-            kpis[kpi] = KpiFigure(value=shown(agg.value), n=agg.n, target=target,
-                                  met=domain.met(kpi, agg.value, target))
+        values, targets = await Figures(self.repo).summary(org.path, org.code, period)
+        kpis = {kpi: KpiFigure(value=shown(agg.value), n=agg.n, target=targets.get(kpi),
+                               met=domain.met(kpi, agg.value, targets.get(kpi))) for kpi, agg in values.items()}
         return KpiSummary(org_code=org.code, period=period.label, kpis=kpis)
 
     async def rankings(self, kpi: str, level: Level, org: OrgInfo, period: Period) -> KpiRankings:
         depth = LEVEL_DEPTH[level]
         if OrgPath(org.path).depth > depth:
             raise UnprocessableContent(f"A {org.kind} has no {level}s under it", errors=[{"field": "level", "message": "below the org"}])
-
-        def group(path: str) -> str:
-            return OrgPath(path).at_depth(depth)
-
-        parts = await Figures(self.repo).parts(kpi, org.path, period, group)
+        parts = await Figures(self.repo).parts(kpi, period, Buckets(org.path, depth))
         floor = domain.variance(domain.pool(parts.values())) or 0.0
-        rows = [(path, agg, *domain.interval(kpi, agg, floor)) for path, agg in parts.items()
-                if agg.n and OrgPath(path).depth == depth]
-        rows.sort(key=lambda r: (-domain.rank_key(kpi, r[1].value, r[2], r[3]), r[0]))
-        codes = [_code(path) for path, *_ in rows]
-        names = await self._names(org.path)
-        items = [RankedOrg(rank=i, org_code=code, name=names.get(code, code), value=shown(agg.value), n=agg.n,
-                           ci_low=shown(low), ci_high=shown(high))
-                 for i, (code, (_path, agg, low, high)) in enumerate(zip(codes, rows, strict=True), start=1)]
+        rows = []
+        for path, agg in parts.items():
+            codes = OrgPath(path).codes
+            if agg.n and len(codes) == depth:
+                rows.append((path, codes[-1], agg, *domain.interval(kpi, agg, floor)))
+        rows.sort(key=lambda r: (-domain.rank_key(kpi, r[2].value, r[3], r[4]), r[0]))
+        names = await self.subtrees.names(org.path, [code for _path, code, *_ in rows])
+        # Plain dicts: the answer validates all of them at once (pydantic's core), not one object each.
+        items = [{"rank": i, "org_code": code, "name": names.get(code, code), "value": shown(agg.value), "n": agg.n,
+                  "ci_low": shown(low), "ci_high": shown(high)} for i, (_path, code, agg, low, high) in enumerate(rows, start=1)]
         return KpiRankings(kpi=kpi, period=period.label, level=level, org_code=org.code, items=items)
-
-    async def _names(self, under: str) -> dict[str, str]:
-        """Names of the orgs being ranked, from the gateway's directory in one call."""
-        return {info.code: info.name for info in await self.directory.subtree(under)}
 
     async def trends(self, kpi: str, org: OrgInfo, first: Period, last: Period) -> KpiTrend:
         months = domain.months_between(first.start, last.end)
@@ -113,16 +103,15 @@ class Reports:
         if kpi in ROLLUP_KPIS:
             by_month = await self.repo.rollups_by_month(kpi, months, org.path)
         else:
-            figures = Figures(self.repo)
-            by_month = {m: (await figures.parts(kpi, org.path, Period.parse(m), lambda _p: org.path)).get(org.path, Agg())
-                        for m in months}
+            figures, whole = Figures(self.repo), Buckets(org.path)
+            by_month = {m: (await figures.parts(kpi, Period.parse(m), whole)).get(org.path, Agg()) for m in months}
         points = [TrendPoint(period=m, value=shown(by_month.get(m, Agg()).value), n=by_month.get(m, Agg()).n)
                   for m in months]
         return KpiTrend(kpi=kpi, org_code=org.code, points=points)
 
     async def drivers(self, kind: SurveyKind, org: OrgInfo, period: Period, min_responses: int) -> KpiDrivers:
-        months = domain.months_between(period.start, period.end)
-        responses = sum(a.n for a in (await self.repo.rollups_by_path(kind, months, org.path)).values())
+        months = domain.rollup_keys(period)
+        responses = (await self.repo.rollups((kind,), months, org.path)).get(kind, Agg()).n
         found = domain.drivers(await self.repo.factor_sums(kind, months, org.path), responses, min_responses)
         factors = [DriverFactor(factor=d.factor, performance=shown(d.performance),
                                 importance=None if d.importance is None else round(d.importance, 3), n=d.n,

@@ -3,51 +3,110 @@
 Each read takes `org_path` (an org the caller sees) and returns rows keyed by the record's
 dealer path, so the figures module can pool them for the org or group them for rankings. The
 one exception, named and explained where it is, is FIR's lookup of repeat visits and of the
-fixes they may fail: a repeat at any dealer may fail a fix.
+fixes they may fail: a repeat at any dealer may fail a fix. Rollup rows are whole subtrees
+(services/kpi/deltas.py): an org's figure is its own rows, a ranking the rows of the orgs at
+one depth below it.
+
+Every statement is built once per process (`functools.cache`), from `_scoped`: the caller's
+scope is one of its parameters (`scope`, bound from the repository's principal on every
+execution), the asked org, the times and the months the others. A read is a `Read`:
+awaited, it runs alone; several go to `read_all`, which on PostgreSQL runs them as one
+statement, one round trip (a summary's eight reads), each read's rows coming back as a JSON
+array decoded by the read's column types.
 """
 
-from datetime import datetime
-from typing import Any
+import functools
+import uuid
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Uuid, and_, bindparam, func, or_, select
 
-from services.kpi.domain import FIR_TYPES, Agg, PairSums, Visit
-from services.kpi.models import (AlertFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, InvitationFact,
-                                 Rollup, Target, VisitFact)
+from services.kpi.domain import FIR_TYPES, Agg, Case, PairSums, Task, Visit
+from services.kpi.models import AlertFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, Rollup, Target, VisitFact
 from shared import rls
+from shared.db import UTCDateTime
 from shared.org_path import OrgPath
-from shared.scope import ScopedRepository
+from shared.scope import ScopedRepository, like_prefix
+
+T = TypeVar("T")
+Rows = Sequence[Sequence[Any]]
+VISIT = (VisitFact.org_path, VisitFact.vin, VisitFact.visit_type, VisitFact.opened_at, VisitFact.closed_at,
+         VisitFact.symptom_codes, VisitFact.owner_verified, VisitFact.visit_id)
+CASE = (ComplaintFact.org_path, ComplaintFact.category, ComplaintFact.is_open, ComplaintFact.opened_at,
+        ComplaintFact.first_response_due, ComplaintFact.resolution_due, ComplaintFact.first_responded_at,
+        ComplaintFact.resolved_at, ComplaintFact.breached_first_response, ComplaintFact.breached_resolution)
+
+
+@dataclass(frozen=True)
+class Read(Generic[T]):
+    """A statement built once, this call's parameters, what its rows become, and the repository that
+    runs it (in the caller's scope) when awaited."""
+
+    statement: Select[Any]
+    params: dict[str, Any]
+    convert: Callable[[Rows], T]
+    repository: "KpiRepository"
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self.repository.read_all(self).__await__()
 
 
 class KpiRepository(ScopedRepository):
-    def _in(self, model: Any, org_path: str, *columns: Any):  # noqa: ANN202 - a Select
-        return self.select(model, *columns).where(model.org_path.startswith(OrgPath(org_path).prefix, autoescape=True))
+    def _read(self, statement: Select[Any], convert: Callable[[Rows], T], **params: Any) -> Read[T]:
+        return Read(statement, params, convert, self)
+
+    async def read_all(self, *reads: Read[Any]) -> Any:
+        """The reads' results, in one round trip on PostgreSQL; one read each elsewhere (SQLite is in
+        process: a round trip costs nothing there). A single read answers its result, several a list."""
+        scope = {"scope": like_prefix(self.principal.path.prefix)}
+        if len(reads) == 1 or self.session.get_bind().dialect.name != "postgresql":
+            results = [r.convert(list(await self.session.execute(r.statement, r.params | scope))) for r in reads]
+            return results[0] if len(reads) == 1 else results
+        params = scope
+        for r in reads:
+            params |= r.params
+        row = (await self.session.execute(_together(tuple(r.statement for r in reads)), params)).one()
+        return [r.convert([_decoded(r.statement, item) for item in items]) for r, items in zip(reads, row, strict=True)]
 
     # --- rollups --------------------------------------------------------------------------------
 
-    async def rollups_by_path(self, metric: str, months: list[str], org_path: str) -> dict[str, Agg]:
-        statement = (self._in(Rollup, org_path, Rollup.org_path, func.sum(Rollup.n), func.sum(Rollup.s),
-                              func.sum(Rollup.ss))
-                     .where(Rollup.metric == metric, Rollup.month.in_(months)).group_by(Rollup.org_path))
-        return {path: Agg(int(n), float(s), float(ss)) for path, n, s, ss in await self.session.execute(statement)}
+    def rollups(self, metrics: tuple[str, ...], months: list[str], org_path: str) -> Read[dict[str, Agg]]:
+        """Each metric's sums over the months for the org's subtree: its own rows, one per metric and
+        month, in one statement for any number of metrics."""
+        return self._read(_rollups(), lambda rows: {metric: Agg(int(n), float(s), float(ss)) for metric, n, s, ss in rows},
+                          rollups_org=org_path, rollups_metrics=list(metrics), rollups_months=months)
 
-    async def rollups_by_month(self, metric: str, months: list[str], org_path: str) -> dict[str, Agg]:
-        statement = (self._in(Rollup, org_path, Rollup.month, func.sum(Rollup.n), func.sum(Rollup.s), func.sum(Rollup.ss))
-                     .where(Rollup.metric == metric, Rollup.month.in_(months)).group_by(Rollup.month))
-        return {month: Agg(int(n), float(s), float(ss)) for month, n, s, ss in await self.session.execute(statement)}
+    def rollups_at_depth(self, metrics: tuple[str, ...], months: list[str], org_path: str,
+                         depth: int) -> Read[dict[str, dict[str, Agg]]]:
+        """Metric -> org path -> sums over the months, for each org `depth` below the root in the org's
+        subtree (a ranking's orgs): each its own subtree's rows."""
+        def by_metric(rows: Rows) -> dict[str, dict[str, Agg]]:
+            out: dict[str, dict[str, Agg]] = {}
+            for metric, path, n, s, ss in rows:
+                out.setdefault(metric, {})[path] = Agg(int(n), float(s), float(ss))
+            return out
+        return self._read(_rollups_at_depth(), by_metric, under=_under(org_path), depth=depth, metrics=list(metrics),
+                          months=months)
 
-    async def factor_sums(self, kind: str, months: list[str], org_path: str) -> dict[str, PairSums]:
-        c = FactorRollup
-        statement = (self._in(c, org_path, c.factor, *(func.sum(col) for col in (c.n, c.sx, c.sy, c.sxx, c.syy, c.sxy)))
-                     .where(c.kind == kind, c.month.in_(months)).group_by(c.factor))
-        return {row[0]: PairSums(int(row[1]), *map(float, row[2:])) for row in await self.session.execute(statement)}
+    def rollups_by_month(self, metric: str, months: list[str], org_path: str) -> Read[dict[str, Agg]]:
+        return self._read(_rollups_by_month(), lambda rows: {m: Agg(int(n), float(s), float(ss)) for m, n, s, ss in rows},
+                          org=org_path, metric=metric, months=months)
+
+    def factor_sums(self, kind: str, months: list[str], org_path: str) -> Read[dict[str, PairSums]]:
+        return self._read(_factor_sums(), lambda rows: {row[0]: PairSums(int(row[1]), *map(float, row[2:])) for row in rows},
+                          org=org_path, kind=kind, months=months)
 
     # --- visits and deliveries ------------------------------------------------------------------
 
-    async def visits_closed(self, org_path: str, start: datetime, end: datetime, types: frozenset[str]) -> list[Visit]:
-        statement = self._in(VisitFact, org_path).where(
-            VisitFact.closed_at >= start, VisitFact.closed_at < end, VisitFact.visit_type.in_(types))
-        return [_visit(v) for v in await self.session.scalars(statement)]
+    def visits_closed(self, org_path: str, start: datetime, end: datetime,
+                      types: frozenset[str] | None = None) -> Read[list[Visit]]:
+        """Visits closed in [start, end), of these types (None: every type)."""
+        typed = {"visits_types": sorted(types)} if types is not None else {}
+        return self._read(_visits_closed(types is not None), _visits, visits_under=_under(org_path), visits_start=start,
+                          visits_end=end, **typed)
 
     async def visits_of_vins(self, vins: set[str], opened_from: datetime, opened_to: datetime) -> list[Visit]:
         """Any dealer's visits of these VINs opened in (from, to]: the repeats that may fail a fix."""
@@ -66,59 +125,201 @@ class KpiRepository(ScopedRepository):
         ordered = sorted(vins)
         async with rls.acting_for(self.session, rls.SYSTEM_PATH):
             for i in range(0, len(ordered), 500):
-                statement = select(VisitFact).where(VisitFact.vin.in_(ordered[i:i + 500]), *window)
-                out += [_visit(v) for v in await self.session.scalars(statement)]
+                statement = select(*VISIT).where(VisitFact.vin.in_(ordered[i:i + 500]), *window)
+                out += _visits(list(await self.session.execute(statement)))
         return out
 
-    async def unverified_visits_closed(self, org_path: str, start: datetime, end: datetime) -> list[Visit]:
+    def unverified_visits_closed(self, org_path: str, start: datetime, end: datetime) -> Read[list[Visit]]:
         """Repair/warranty visits whose customer is not the owner on record: candidates to be held out."""
-        statement = self._in(VisitFact, org_path).where(
-            VisitFact.closed_at >= start, VisitFact.closed_at < end, VisitFact.visit_type.in_(FIR_TYPES),
-            VisitFact.owner_verified.is_(False))
-        return [_visit(v) for v in await self.session.scalars(statement)]
+        return self._read(_unverified_visits_closed(), _visits, held_under=_under(org_path), held_start=start, held_end=end,
+                          held_types=sorted(FIR_TYPES))
 
-    async def visit_vins(self, org_path: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
-        statement = self._in(VisitFact, org_path, VisitFact.org_path, VisitFact.vin).where(
-            VisitFact.closed_at >= start, VisitFact.closed_at < end).distinct()
-        return [(path, vin) for path, vin in await self.session.execute(statement)]
+    def visit_vins(self, org_path: str, start: datetime, split: datetime,
+                   end: datetime) -> Read[tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
+        """(org path, VIN) of the visits closed in [start, split), and of those closed in [split, end)."""
+        def split_years(rows: Rows) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+            return ([(path, vin) for path, vin, later in rows if not later], [(path, vin) for path, vin, later in rows if later])
+        return self._read(_visit_vins(), split_years, vins_under=_under(org_path), vins_start=start, vins_split=split,
+                          vins_end=end)
 
-    async def delivered_vins(self, org_path: str, start: datetime, end: datetime) -> list[tuple[str, str]]:
-        statement = self._in(DeliveryFact, org_path, DeliveryFact.org_path, DeliveryFact.vin).where(
-            DeliveryFact.delivered_at >= start, DeliveryFact.delivered_at < end).distinct()
-        return [(path, vin) for path, vin in await self.session.execute(statement)]
+    def delivered_vins(self, org_path: str, start: datetime, end: datetime) -> Read[list[tuple[str, str]]]:
+        return self._read(_delivered_vins(), lambda rows: [(path, vin) for path, vin in rows],
+                          delivered_under=_under(org_path), delivered_start=start, delivered_end=end)
 
-    async def count_by_path(self, model: Any, column: Any, org_path: str, start: datetime, end: datetime) -> dict[str, int]:
-        statement = (self._in(model, org_path, model.org_path, func.count()).where(column >= start, column < end)
-                     .group_by(model.org_path))
-        return {path: int(n) for path, n in await self.session.execute(statement)}
-
-    async def invitations(self, org_path: str, start: datetime, end: datetime) -> dict[str, int]:
-        return await self.count_by_path(InvitationFact, InvitationFact.sent_at, org_path, start, end)
+    def count_by_path(self, model: Any, column: Any, org_path: str, start: datetime, end: datetime) -> Read[dict[str, int]]:
+        return self._read(_count_by_path(model, column.key), lambda rows: {path: int(n) for path, n in rows},
+                          **{f"{model.__tablename__}_under": _under(org_path), f"{model.__tablename__}_start": start,
+                             f"{model.__tablename__}_end": end})
 
     # --- complaints, follow-ups, alerts ---------------------------------------------------------
 
-    async def complaints(self, org_path: str, column: Any, start: datetime, end: datetime) -> list[ComplaintFact]:
-        statement = self._in(ComplaintFact, org_path).where(column >= start, column < end)
-        return list(await self.session.scalars(statement))
+    def complaints(self, org_path: str, start: datetime, end: datetime, *columns: Any) -> Read[list[Case]]:
+        """Complaints with any of these times in [start, end): one read for every complaint KPI of a period."""
+        return self._read(_complaints(tuple(c.key for c in columns)), lambda rows: [Case(*row) for row in rows],
+                          cases_under=_under(org_path), cases_start=start, cases_end=end)
 
-    async def followups_due(self, org_path: str, start: datetime, end: datetime) -> list[FollowUpFact]:
-        statement = self._in(FollowUpFact, org_path).where(FollowUpFact.due_at >= start, FollowUpFact.due_at < end)
-        return list(await self.session.scalars(statement))
+    def followups_due(self, org_path: str, start: datetime, end: datetime) -> Read[list[Task]]:
+        return self._read(_followups_due(), lambda rows: [Task(*row) for row in rows],
+                          tasks_under=_under(org_path), tasks_start=start, tasks_end=end)
 
-    async def alerts_with_cases(self, org_path: str, start: datetime, end: datetime) -> list[tuple[str, ComplaintFact | None]]:
-        statement = (self._in(AlertFact, org_path, AlertFact.org_path, ComplaintFact)
-                     .outerjoin(ComplaintFact, ComplaintFact.survey_response_id == AlertFact.response_id)
-                     .where(AlertFact.raised_at >= start, AlertFact.raised_at < end))
-        return [(path, case) for path, case in await self.session.execute(statement)]
+    def alerts_with_cases(self, org_path: str, start: datetime, end: datetime) -> Read[list[tuple[str, Case | None]]]:
+        """Each alert's dealer path and the case opened for it (None: none yet)."""
+        return self._read(_alerts_with_cases(), lambda rows: [(row[0], Case(*row[2:]) if row[1] else None) for row in rows],
+                          alerts_under=_under(org_path), alerts_start=start, alerts_end=end)
 
     # --- targets --------------------------------------------------------------------------------
 
-    async def targets(self, org_code: str, period: str) -> dict[str, float]:
-        statement = self.select(Target, Target.kpi, Target.target).where(Target.org_code == org_code,
-                                                                         Target.period == period)
-        return {kpi: target for kpi, target in await self.session.execute(statement)}
+    def targets(self, org_code: str, period: str) -> Read[dict[str, float]]:
+        return self._read(_targets(), lambda rows: {kpi: target for kpi, target in rows},
+                          targets_org=org_code, targets_period=period)
 
 
-def _visit(v: VisitFact) -> Visit:
-    return Visit(v.org_path, v.vin, v.visit_type, v.opened_at, v.closed_at, frozenset(v.symptom_codes or ()),
-                 v.owner_verified, v.visit_id)
+# --- the statements, each built once --------------------------------------------------------------
+
+
+def _scoped(model: Any, *columns: Any) -> Select[Any]:
+    """Where every statement here starts: the rows of `model` in the caller's subtree (`scope`)."""
+    return select(*columns).where(model.org_path.like(bindparam("scope"), escape="/"))
+
+
+def _under(org_path: str) -> str:
+    """The LIKE pattern of the asked org's subtree."""
+    return like_prefix(OrgPath(org_path).prefix)
+
+
+def _in_subtree(model: Any, name: str) -> Any:
+    return model.org_path.like(bindparam(name), escape="/")
+
+
+def _window(column: Any, key: str) -> Any:
+    return and_(column >= bindparam(f"{key}_start"), column < bindparam(f"{key}_end"))
+
+
+@functools.cache
+def _rollups() -> Select[Any]:
+    r = Rollup
+    return (_scoped(r, r.metric, func.sum(r.n), func.sum(r.s), func.sum(r.ss))
+            .where(r.org_path == bindparam("rollups_org"), r.metric.in_(bindparam("rollups_metrics", expanding=True)),
+                   r.month.in_(bindparam("rollups_months", expanding=True))).group_by(r.metric))
+
+
+@functools.cache
+def _rollups_at_depth() -> Select[Any]:
+    r = Rollup
+    return (_scoped(r, r.metric, r.org_path, func.sum(r.n), func.sum(r.s), func.sum(r.ss))
+            .where(_in_subtree(r, "under"), _path_depth(r.org_path) == bindparam("depth"),
+                   r.metric.in_(bindparam("metrics", expanding=True)), r.month.in_(bindparam("months", expanding=True)))
+            .group_by(r.metric, r.org_path))
+
+
+@functools.cache
+def _rollups_by_month() -> Select[Any]:
+    r = Rollup
+    return _scoped(r, r.month, r.n, r.s, r.ss).where(r.org_path == bindparam("org"), r.metric == bindparam("metric"),
+                                                     r.month.in_(bindparam("months", expanding=True)))
+
+
+@functools.cache
+def _factor_sums() -> Select[Any]:
+    c = FactorRollup
+    return (_scoped(c, c.factor, *(func.sum(col) for col in (c.n, c.sx, c.sy, c.sxx, c.syy, c.sxy)))
+            .where(c.org_path == bindparam("org"), c.kind == bindparam("kind"),
+                   c.month.in_(bindparam("months", expanding=True))).group_by(c.factor))
+
+
+@functools.cache
+def _visits_closed(typed: bool) -> Select[Any]:
+    statement = _scoped(VisitFact, *VISIT).where(_in_subtree(VisitFact, "visits_under"),
+                                                 _window(VisitFact.closed_at, "visits"))
+    return statement.where(VisitFact.visit_type.in_(bindparam("visits_types", expanding=True))) if typed else statement
+
+
+@functools.cache
+def _unverified_visits_closed() -> Select[Any]:
+    return _scoped(VisitFact, *VISIT).where(_in_subtree(VisitFact, "held_under"), _window(VisitFact.closed_at, "held"),
+                                            VisitFact.visit_type.in_(bindparam("held_types", expanding=True)),
+                                            VisitFact.owner_verified.is_(False))
+
+
+@functools.cache
+def _visit_vins() -> Select[Any]:
+    later = (VisitFact.closed_at >= bindparam("vins_split")).label("later")
+    return (_scoped(VisitFact, VisitFact.org_path, VisitFact.vin, later)
+            .where(_in_subtree(VisitFact, "vins_under"), _window(VisitFact.closed_at, "vins")).distinct())
+
+
+@functools.cache
+def _delivered_vins() -> Select[Any]:
+    return (_scoped(DeliveryFact, DeliveryFact.org_path, DeliveryFact.vin)
+            .where(_in_subtree(DeliveryFact, "delivered_under"), _window(DeliveryFact.delivered_at, "delivered")).distinct())
+
+
+@functools.cache
+def _count_by_path(model: Any, column: str) -> Select[Any]:
+    key = model.__tablename__
+    return (_scoped(model, model.org_path, func.count())
+            .where(_in_subtree(model, f"{key}_under"), _window(getattr(model, column), key)).group_by(model.org_path))
+
+
+@functools.cache
+def _complaints(columns: tuple[str, ...]) -> Select[Any]:
+    times = (getattr(ComplaintFact, name) for name in columns)
+    return _scoped(ComplaintFact, *CASE).where(_in_subtree(ComplaintFact, "cases_under"),
+                                               or_(*(_window(column, "cases") for column in times)))
+
+
+@functools.cache
+def _followups_due() -> Select[Any]:
+    f = FollowUpFact
+    return _scoped(f, f.org_path, f.due_at, f.completed_at).where(_in_subtree(f, "tasks_under"), _window(f.due_at, "tasks"))
+
+
+@functools.cache
+def _alerts_with_cases() -> Select[Any]:
+    """`known` tells a case from the outer join's row of nulls."""
+    known = ComplaintFact.complaint_id.is_not(None).label("known")
+    return (_scoped(AlertFact, AlertFact.org_path, known, *CASE)
+            .outerjoin(ComplaintFact, ComplaintFact.survey_response_id == AlertFact.response_id)
+            .where(_in_subtree(AlertFact, "alerts_under"), _window(AlertFact.raised_at, "alerts")))
+
+
+@functools.cache
+def _targets() -> Select[Any]:
+    return _scoped(Target, Target.kpi, Target.target).where(Target.org_code == bindparam("targets_org"),
+                                                            Target.period == bindparam("targets_period"))
+
+
+@functools.cache
+def _together(statements: tuple[Select[Any], ...]) -> Select[Any]:
+    """One row whose i-th column holds the rows of the i-th statement as a JSON array of arrays (the
+    statements' parameters have names of their own, so they do not collide)."""
+    def as_json(i: int, statement: Select[Any]) -> Any:
+        rows = statement.subquery()
+        array = func.coalesce(func.json_agg(func.json_build_array(*rows.c)), func.json_build_array())
+        return select(array).scalar_subquery().label(f"read_{i}")
+    return select(*(as_json(i, statement) for i, statement in enumerate(statements)))
+
+
+def _path_depth(column: Any) -> Any:
+    """An org path's depth in SQL (`/A/B/` -> 2, as OrgPath.depth): its slashes less one, on any database."""
+    return func.length(column) - func.length(func.replace(column, "/", "")) - 1
+
+
+def _visits(rows: Rows) -> list[Visit]:
+    return [Visit(path, vin, type_, opened, closed, frozenset(symptoms or ()), verified, visit_id)
+            for path, vin, type_, opened, closed, symptoms, verified, visit_id in rows]
+
+
+def _decoded(statement: Select[Any], item: list[Any]) -> tuple[Any, ...]:
+    """A row that came back as JSON, with the types the statement's columns would have given it."""
+    return tuple(_decode(column.type, value) for column, value in zip(statement.selected_columns, item, strict=True))
+
+
+def _decode(type_: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(type_, UTCDateTime):
+        return datetime.fromisoformat(value).astimezone(UTC)
+    if isinstance(type_, Uuid):
+        return uuid.UUID(value)
+    return value

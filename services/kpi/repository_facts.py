@@ -2,7 +2,9 @@
 
 A fact is inserted once per natural key (response id, visit id...), and its rollup increments
 are applied only when the insert happened: a second event for the same record (a replay, or
-the same record met again by a rebuild) adds nothing.
+the same record met again by a rebuild) adds nothing. Records come in lists, a relay's batch
+at a time: one INSERT per kind of fact for the whole list, and the rollup increments summed
+in memory (`RollupDeltas`) until `flush` writes them, one upsert per rollup table.
 """
 
 import uuid
@@ -14,10 +16,11 @@ from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi.domain import NPS_VALUES, Agg, month_of, of_value
+from services.kpi.deltas import RollupDeltas
+from services.kpi.domain import NPS_VALUES, Agg, of_value
 from services.kpi.models import (AlertFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, InvitationFact,
                                  ResponseFact, Rollup, Target, VisitFact)
-
+from shared.consumer import insert_many
 
 @dataclass(frozen=True)
 class ResponseRecord:
@@ -32,6 +35,13 @@ class ResponseRecord:
     invited: bool = True
 
 
+@dataclass(frozen=True)
+class InvitationRecord:
+    invitation_id: uuid.UUID
+    org_path: str
+    sent_at: datetime
+
+
 class FactStore:
     """The service's write side, unscoped on purpose: it acts for the system, recording every
     dealer's events (consumers) and replaying them (rebuild). The one caller-driven write, a
@@ -40,44 +50,64 @@ class FactStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        self._deltas = RollupDeltas()
 
-    async def _insert_once(self, model: Any, values: dict[str, Any]) -> bool:
-        statement = self._insert(model).values(**values).on_conflict_do_nothing()
-        return (await self.session.execute(statement)).rowcount == 1
+    async def _insert_new(self, model: Any, rows: list[dict[str, Any]], key: str) -> set[Any]:
+        """Insert the rows whose `key` is not stored yet (of several rows with one key, the first); answers
+        the keys inserted."""
+        first: dict[Any, dict[str, Any]] = {}
+        for row in rows:
+            first.setdefault(row[key], row)
+        if not first:
+            return set()
+        table = model.__table__
+        statement, parameters = insert_many(self.session, table, _columns(list(first.values())))
+        statement = statement.on_conflict_do_nothing().returning(table.c[key])
+        return set((await self.session.execute(statement, parameters)).scalars())
+
+    async def _upsert_many(self, model: Any, rows: list[dict[str, Any]], keys: list[str]) -> None:
+        """Insert or overwrite rows of the same columns; of several rows with one key, the last word wins."""
+        last = {tuple(row[k] for k in keys): row for row in rows}
+        if not last:
+            return
+        statement, parameters = insert_many(self.session, model.__table__, _columns(list(last.values())))
+        changes = {name: statement.excluded[name] for name in rows[0] if name not in keys}
+        await self.session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes), parameters)
 
     async def _upsert(self, model: Any, values: dict[str, Any], keys: list[str]) -> None:
         statement = self._insert(model).values(**values)
         changes = {name: statement.excluded[name] for name in values if name not in keys}
         await self.session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
 
-    async def _bump(self, month: str, org_path: str, aggs: dict[str, Agg]) -> None:
-        """Add to several metrics' rollups in one round trip. One parametrised statement run for
-        many rows (not a VALUES list of varying length) so SQLAlchemy compiles it once, not per event."""
-        statement = self._insert(Rollup)
+    async def _add_to(self, model: Any, keys: list[str], sums: tuple[str, ...], columns: dict[str, list[Any]]) -> None:
+        """Add each row's sums to the stored row of its key (a new key starts from them)."""
+        table = model.__table__
+        statement, parameters = insert_many(self.session, table, columns)
         statement = statement.on_conflict_do_update(
-            index_elements=["metric", "month", "org_path"],
-            set_={"n": Rollup.n + statement.excluded.n, "s": Rollup.s + statement.excluded.s,
-                  "ss": Rollup.ss + statement.excluded.ss})
-        await self.session.execute(statement, [{"metric": metric, "month": month, "org_path": org_path, "n": agg.n,
-                                                "s": agg.s, "ss": agg.ss} for metric, agg in aggs.items()])
+            index_elements=keys, set_={name: table.c[name] + statement.excluded[name] for name in sums})
+        await self.session.execute(statement, parameters)
 
-    async def _bump_factors(self, kind: str, month: str, org_path: str, factors: dict[str, float], y: float) -> None:
-        statement = self._insert(FactorRollup)
-        statement = statement.on_conflict_do_update(
-            index_elements=["kind", "month", "org_path", "factor"],
-            set_={name: getattr(FactorRollup, name) + statement.excluded[name]
-                  for name in ("n", "sx", "sy", "sxx", "syy", "sxy")})
-        await self.session.execute(statement, [
-            {"kind": kind, "month": month, "org_path": org_path, "factor": factor, "n": 1, "sx": x, "sy": y,
-             "sxx": x * x, "syy": y * y, "sxy": x * y} for factor, x in sorted(factors.items())])
+    async def flush(self) -> None:
+        """Write the rollup increments recorded since the last flush, in the caller's transaction."""
+        rollups, factors = self._deltas.take()
+        if rollups:
+            await self._add_to(Rollup, ["metric", "month", "org_path"], ("n", "s", "ss"), rollups)
+        if factors:
+            await self._add_to(FactorRollup, ["kind", "month", "org_path", "factor"],
+                               ("n", "sx", "sy", "sxx", "syy", "sxy"), factors)
 
     # --- survey ---------------------------------------------------------------------------------
 
-    async def add_response(self, r: ResponseRecord) -> bool:
-        if not await self._insert_once(ResponseFact, {
-                "response_id": r.response_id, "org_path": r.org_path, "kind": r.kind, "submitted_at": r.submitted_at,
-                "index_score": r.index, "nps_category": r.nps_category, "factors": r.factors}):
-            return False
+    async def add_responses(self, records: list[ResponseRecord]) -> None:
+        new = await self._insert_new(ResponseFact, [
+            {"response_id": r.response_id, "org_path": r.org_path, "kind": r.kind, "submitted_at": r.submitted_at,
+             "index_score": r.index, "nps_category": r.nps_category, "factors": r.factors} for r in records], "response_id")
+        for r in records:
+            if r.response_id in new:
+                new.discard(r.response_id)  # counted once: the first record of its id is the one stored
+                self._count_response(r)
+
+    def _count_response(self, r: ResponseRecord) -> None:
         aggs = {"responses": Agg(1, 1.0, 1.0)}
         if r.invited:
             aggs["invited_responses"] = Agg(1, 1.0, 1.0)
@@ -86,27 +116,30 @@ class FactStore:
         scored = r.index is not None and r.kind in ("csi", "ssi")
         if scored:
             aggs[r.kind] = of_value(r.index)
-        month = month_of(r.submitted_at)
-        await self._bump(month, r.org_path, aggs)
+        self._deltas.add(r.submitted_at, r.org_path, aggs)
         if scored and r.factors:
-            await self._bump_factors(r.kind, month, r.org_path, r.factors, r.index)
-        return True
+            self._deltas.add_factors(r.kind, r.submitted_at, r.org_path, r.factors, r.index)
 
-    async def add_invitation(self, invitation_id: uuid.UUID, org_path: str, sent_at: datetime) -> None:
-        if await self._insert_once(InvitationFact, {"invitation_id": invitation_id, "org_path": org_path, "sent_at": sent_at}):
-            await self._bump(month_of(sent_at), org_path, {"invitations": Agg(1, 1.0, 1.0)})
+    async def add_invitations(self, records: list[InvitationRecord]) -> None:
+        new = await self._insert_new(InvitationFact, [
+            {"invitation_id": i.invitation_id, "org_path": i.org_path, "sent_at": i.sent_at} for i in records],
+            "invitation_id")
+        for i in records:
+            if i.invitation_id in new:
+                new.discard(i.invitation_id)
+                self._deltas.add(i.sent_at, i.org_path, {"invitations": Agg(1, 1.0, 1.0)})
 
-    async def add_alert(self, response_id: uuid.UUID, org_path: str, raised_at: datetime) -> None:
-        await self._insert_once(AlertFact, {"response_id": response_id, "org_path": org_path, "raised_at": raised_at})
+    async def add_alerts(self, rows: list[dict[str, Any]]) -> None:
+        await self._insert_new(AlertFact, rows, "response_id")
 
     # --- customer -------------------------------------------------------------------------------
 
-    async def put_visit(self, values: dict[str, Any]) -> None:
+    async def put_visits(self, rows: list[dict[str, Any]]) -> None:
         """A visit's data may be corrected after closing: the last word wins."""
-        await self._upsert(VisitFact, values, ["visit_id"])
+        await self._upsert_many(VisitFact, rows, ["visit_id"])
 
-    async def add_delivery(self, values: dict[str, Any]) -> None:
-        await self._insert_once(DeliveryFact, values)
+    async def add_deliveries(self, rows: list[dict[str, Any]]) -> None:
+        await self._insert_new(DeliveryFact, rows, "delivery_id")
 
     async def put_followup(self, values: dict[str, Any]) -> None:
         await self._upsert(FollowUpFact, values, ["followup_id"])
@@ -132,3 +165,8 @@ class FactStore:
     async def clear(self, models: tuple[Any, ...]) -> None:
         for model in (*models, Rollup, FactorRollup):
             await self.session.execute(delete(model))
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows of the same keys, column by column (shared.consumer.insert_many)."""
+    return {name: [row[name] for row in rows] for name in rows[0]}

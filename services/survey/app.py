@@ -9,6 +9,7 @@ from services.survey.consumers import event_handlers
 from services.survey.customer_source import CustomerSource
 from services.survey.jobs import run_once
 from services.survey.models import TABLES
+from services.survey.pinned import PinnedVersions
 from services.survey.settings import SurveySettings
 from shared.jobs import PeriodicJob
 from shared.orgs import OrgDirectory
@@ -33,6 +34,7 @@ def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
     app = create_service_app(spec, settings, migrate=migrate)
     app.state.directory = directory
     app.state.customers = customers
+    app.state.pinned_versions = PinnedVersions()
     return app
 
 

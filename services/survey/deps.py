@@ -20,8 +20,8 @@ async def _writer(session: SessionDep, principal: scoped("surveys:write")) -> Su
     return SurveyRepository(session, principal)
 
 
-async def _public(session: SessionDep) -> TokenRepository:
-    return TokenRepository(session)
+async def _public(session: SessionDep, request: Request) -> TokenRepository:
+    return TokenRepository(session, request.app.state.pinned_versions)
 
 
 async def _settings(request: Request) -> SurveySettings:

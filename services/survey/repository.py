@@ -3,8 +3,8 @@
 `SurveyRepository` is built for one principal and filters by its org scope. Surveys are the
 one exception to plain subtree scoping: a survey owned at path P is also *usable* below P
 (a manufacturer's CSI serves every dealer), so a dealer sees its ancestors' surveys too.
-`TokenRepository` is the unscoped door the public survey page comes through: it finds
-exactly one invitation by its secret token, and that invitation's response.
+`TokenRepository` is the unscoped door the public survey page comes through: it finds (or
+claims) exactly one invitation by its secret token, and that invitation's response.
 """
 
 import uuid
@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.survey.definition import Definition
 from services.survey.models import TABLES, CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
+from services.survey.pinned import PinnedVersion, PinnedVersions
 from shared.contracts.customer import SurveyConsentRecord
 from shared.db import utcnow
 from shared.events import CloudEvent
 from shared.org_path import OrgPath
-from shared.outbox import record_event
+from shared.outbox import note_events_recorded, outbox_row, record_event
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository, visible_to
 
@@ -247,30 +249,62 @@ class TokenRepository:
 
     Reads across the tree on purpose: the page has no principal, the token is the credential,
     and it names one invitation (and so its survey version and response) wherever it lies.
+    A submission is a claim of the invitation, the response and its events: Core statements,
+    no ORM unit of work, and the pinned version from the process's cache (pinned.py).
     """
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, versions: PinnedVersions) -> None:
         self.session = session
+        self.versions = versions
+        self._connection: AsyncConnection | None = None
+
+    async def _core(self) -> AsyncConnection:
+        """The transaction's connection: Core statements on it skip the session's ORM layer."""
+        if self._connection is None:
+            self._connection = await self.session.connection()
+        return self._connection
 
     async def invitation(self, token: str) -> Invitation | None:
         return (await self.session.scalars(select(Invitation).where(Invitation.token == token).limit(1))).first()
 
-    async def version(self, survey_id: uuid.UUID, number: int) -> SurveyVersion | None:
-        return (await self.session.scalars(select(SurveyVersion).where(
-            SurveyVersion.survey_id == survey_id, SurveyVersion.number == number).limit(1))).first()
+    async def claim(self, token: str, now: datetime) -> Row[Any] | None:
+        """Mark the token's invitation answered if it is open (sent, not expired), in one statement;
+        its columns, or None when it is not open. A second claim of the same token waits for the
+        first's transaction and then finds the invitation answered: one response per invitation."""
+        return (await (await self._core()).execute(_CLAIM, {"claim_token": token, "claimed_at": now})).first()
+
+    async def pinned_version(self, survey_id: uuid.UUID, number: int) -> PinnedVersion:
+        """The published version an invitation pins, read once per process (it never changes)."""
+        found = self.versions.get(survey_id, number)
+        if found is None:
+            row = (await self.session.execute(
+                select(SurveyVersion.definition, Survey.code).join(Survey, Survey.id == SurveyVersion.survey_id)
+                .where(SurveyVersion.survey_id == survey_id, SurveyVersion.number == number))).one()
+            found = PinnedVersion(Definition.model_validate(row.definition), row.code)
+            self.versions.put(survey_id, number, found)
+        return found
 
     async def response_to(self, invitation_id: uuid.UUID) -> SurveyResponse | None:
         return (await self.session.scalars(select(SurveyResponse).where(
             SurveyResponse.invitation_id == invitation_id).limit(1))).first()
 
-    async def survey_code(self, survey_id: uuid.UUID) -> str:
-        return (await self.session.scalar(select(Survey.code).where(Survey.id == survey_id))) or ""
-
-    async def add(self, row: Any) -> None:
-        self.session.add(row)
-        await self.session.flush()
+    async def add_response(self, values: dict[str, Any]) -> None:
+        await (await self._core()).execute(_INSERT_RESPONSE, values)
 
     async def publish(self, *events: CloudEvent) -> None:
-        """Record events in the outbox, in this transaction (as ScopedRepository.publish)."""
-        for event in events:
-            await record_event(self.session, TABLES.outbox, event)
+        """Record events in the outbox, in this transaction, in one INSERT (as ScopedRepository.publish)."""
+        await (await self._core()).execute(_INSERT_EVENT, [outbox_row(event) for event in events])
+        note_events_recorded(self.session)
+
+
+_INVITATIONS: Table = Invitation.__table__  # type: ignore[assignment]
+_CLAIM = (
+    update(_INVITATIONS)
+    .where(_INVITATIONS.c.token == bindparam("claim_token"), _INVITATIONS.c.status == "sent",
+           _INVITATIONS.c.expires_at > bindparam("claimed_at"))
+    .values(status="responded", responded_at=bindparam("claimed_at"))
+    .returning(*(_INVITATIONS.c[name] for name in (
+        "id", "survey_id", "survey_version", "kind", "customer_id", "dealer_code", "org_path", "vin", "ro_number")))
+)
+_INSERT_RESPONSE = insert(SurveyResponse.__table__)
+_INSERT_EVENT = insert(TABLES.outbox)

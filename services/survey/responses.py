@@ -7,9 +7,8 @@ same answers returns the first result (a phone that retried); different answers 
 survey-already-answered.
 """
 
+import uuid
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from services.survey import alerts, events, scoring, validation
 from services.survey.definition import Definition
@@ -52,16 +51,10 @@ def _check_open(invitation: Invitation) -> None:
         raise LinkExpired("This survey link has expired")
 
 
-async def _definition(repo: TokenRepository, invitation: Invitation) -> Definition:
-    version = await repo.version(invitation.survey_id, invitation.survey_version)
-    assert version is not None, "an invitation always pins a published version"
-    return Definition.model_validate(version.definition)
-
-
 async def public_survey(repo: TokenRepository, token: str) -> PublicSurvey:
     invitation = await _open_invitation(repo, token)
     _check_open(invitation)
-    definition = await _definition(repo, invitation)
+    definition = (await repo.pinned_version(invitation.survey_id, invitation.survey_version)).definition
     assert invitation.expires_at is not None
     return PublicSurvey(
         survey_id=invitation.survey_id, version=invitation.survey_version, kind=definition.kind,
@@ -73,31 +66,42 @@ async def public_survey(repo: TokenRepository, token: str) -> PublicSurvey:
 
 
 async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -> tuple[SurveyResponse, bool]:
-    """Store the answers with their scores and alerts; returns (response, created)."""
+    """Store the answers with their scores and alerts; returns (response, created).
+
+    The invitation is claimed first (one UPDATE that only an open invitation passes); bad
+    answers then raise, and the request's rollback gives the claim back.
+    """
+    now = utcnow()
+    claimed = await repo.claim(token, now)
+    if claimed is None:
+        return await _answered_before(repo, token, submitted), False
+    pinned = await repo.pinned_version(claimed.survey_id, claimed.survey_version)
+    answers, scores, reasons = assess(pinned.definition, submitted)
+    values = {
+        "id": uuid.uuid4(), "invitation_id": claimed.id, "survey_id": claimed.survey_id,
+        "survey_version": claimed.survey_version, "kind": claimed.kind, "customer_id": claimed.customer_id,
+        "dealer_code": claimed.dealer_code, "org_path": claimed.org_path, "vin": claimed.vin,
+        "ro_number": claimed.ro_number, "submitted": submitted, "answers": answers, "scores": scores,
+        "score_index": scores["index"], "nps_category": scores["nps_category"], "alerts": reasons, "created_at": now,
+    }
+    await repo.add_response(values)
+    response = SurveyResponse(**values)  # not added to the session: the events' and the answer's view of the row
+    await repo.publish(*events_of(response, pinned.survey_code))
+    return response, True
+
+
+async def _answered_before(repo: TokenRepository, token: str, submitted: dict[str, Any]) -> SurveyResponse:
+    """Why a token could not be claimed: the first response when these answers are its answers
+    (a phone that retried), else the problem that says why."""
     invitation = await _open_invitation(repo, token)
     if invitation.status == "responded":
         first = await repo.response_to(invitation.id)
         if first is not None and first.submitted == submitted:
-            return first, False
+            return first
         raise AlreadyAnswered("This survey has already been answered; answers cannot be changed")
     _check_open(invitation)
-    definition = await _definition(repo, invitation)
-    answers, scores, reasons = assess(definition, submitted)
-    now = utcnow()
-    response = SurveyResponse(
-        invitation_id=invitation.id, survey_id=invitation.survey_id, survey_version=invitation.survey_version,
-        kind=invitation.kind, customer_id=invitation.customer_id, dealer_code=invitation.dealer_code,
-        org_path=invitation.org_path, vin=invitation.vin, ro_number=invitation.ro_number, submitted=submitted,
-        answers=answers, scores=scores, score_index=scores["index"], nps_category=scores["nps_category"],
-        alerts=reasons, created_at=now,
-    )
-    invitation.status, invitation.responded_at = "responded", now
-    try:
-        await repo.add(response)
-    except IntegrityError as exc:  # a second tab submitted at the same moment and won
-        raise AlreadyAnswered("This survey has already been answered") from exc
-    await repo.publish(*events_of(response, await repo.survey_code(invitation.survey_id)))
-    return response, True
+    # Open now but not when claimed: it was sent in between (the scheduler's job), so not answered.
+    raise LinkUnknown("This survey link is not valid")
 
 
 def assess(definition: Definition, submitted: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
