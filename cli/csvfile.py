@@ -96,13 +96,25 @@ def utf8_csv(path: Path, fmt: CsvFormat, read_so_far: Callable[[int], None] | No
                     if read_so_far:
                         read_so_far(raw.tell())
         except UnicodeDecodeError as exc:
-            raise CommandFailed(f"{path.name} is not {fmt.encoding} near line {reader.line_num + 1} ({exc.reason}); "
-                                f"pass --encoding") from exc
+            raise CommandFailed(f"{path.name} line {_first_undecodable_line(path, fmt.encoding)} is not "
+                                f"{fmt.encoding} ({exc.reason}): pass --encoding") from exc
         except csv.Error as exc:
             raise CommandFailed(f"{path.name} line {reader.line_num}: {exc}") from exc
         yield _drain(out)
         if read_so_far:
             read_so_far(raw.tell())
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int:
+    """Where decoding fails, read again line by line (the streaming decoder works in blocks)."""
+    decoder, line = codecs.getincrementaldecoder(encoding)(), 1
+    with path.open("rb") as raw:
+        for chunk in raw:
+            try:
+                line += decoder.decode(chunk).count("\n")
+            except UnicodeDecodeError:
+                break
+    return line
 
 
 def _drain(out: io.StringIO) -> bytes:

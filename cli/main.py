@@ -195,6 +195,9 @@ def kpi_rebuild(
     kpi_url = url_of(next(c for c in COMPONENTS if c.name == "kpi"), port_base)
     token = mint_internal_token(system_principal(), secret, ttl_seconds=3600)
     answer = httpx.post(f"{kpi_url}/internal/kpi/rebuild", headers={INTERNAL_HEADER: token}, timeout=3600)
+    if answer.status_code == 401:  # a secret, but not the running suite's
+        raise CommandFailed(f"the KPI service at {kpi_url} refused a token signed with the secret of {data_dir}: "
+                            f"give the --data-dir (or CSLOOP_INTERNAL_SECRET) of the suite at port base {port_base}")
     if answer.status_code != 200:
         raise CSLoopError.of(answer)
     console.print(f"rebuilt from: {answer.json()['rebuilt']}")

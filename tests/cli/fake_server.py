@@ -66,7 +66,8 @@ def fake_server(port: int = 0) -> Iterator[FakeServer]:
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
     if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":  # a streamed upload
         body = b""
-        while size := int(handler.rfile.readline().split(b";")[0], 16):
+        # An upload the client gave up on ends without the last chunk.
+        while (line := handler.rfile.readline()) and (size := int(line.split(b";")[0], 16)):
             body += handler.rfile.read(size)
             handler.rfile.readline()
         handler.rfile.readline()
