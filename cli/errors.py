@@ -7,15 +7,15 @@ same under typer's test runner as from a shell.
 
 import httpx
 import typer
-from typer._click.exceptions import ClickException  # typer carries its own click: its usage errors
+# typer carries its own copy of click; usage errors are its ClickException, not the click package's.
+from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
 from cli.client import CSLoopError
 
-# The exit codes, as `csloop --help` and the README list them.
-OK = 0
+# The exit codes besides 0, as `csloop --help` and the README list them; 2, a usage error, is
+# set by typer (click) itself.
 ERROR = 1
-USAGE = 2  # click's own code for a usage error
 ROWS_FAILED = 3
 
 EXIT_CODES_HELP = (

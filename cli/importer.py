@@ -62,13 +62,10 @@ def import_customers(path: Path, dealer_code: str, url: str, key: str, *, encodi
             body = _chunks(path, lambda done: progress.update(task, completed=done))
         answer = api.import_customers(body, dealer_code, jsonl=jsonl)
     failed_rows = {error["row"] for error in answer["errors"]}
-    if fmt:
-        # The server counts data records from 1; Excel counts the header as row 1.
-        ids = column_values(path, fmt, "external_id", failed_rows)
-        errors = [RowError(e["row"] + 1, ids.get(e["row"]), e["field"], e["message"]) for e in answer["errors"]]
-    else:
-        ids = _jsonl_external_ids(path, failed_rows)
-        errors = [RowError(e["row"], ids.get(e["row"]), e["field"], e["message"]) for e in answer["errors"]]
+    ids = column_values(path, fmt, "external_id", failed_rows) if fmt else _jsonl_external_ids(path, failed_rows)
+    # The server counts CSV data records from 1; Excel counts the header as row 1.
+    offset = 1 if fmt else 0
+    errors = [RowError(e["row"] + offset, ids.get(e["row"]), e["field"], e["message"]) for e in answer["errors"]]
     return ImportResult(answer["created"], answer["updated"], answer["failed"], errors)
 
 

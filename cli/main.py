@@ -51,6 +51,7 @@ def main(
                                         help="On an error, show the traceback instead of one line.")] = False,
 ) -> None:
     """CSLoop: customer satisfaction for a car manufacturer's network."""
+    # `debug` is read where errors are caught (cli/errors.py, from the context's parameters).
 
 
 @app.command()
@@ -138,6 +139,16 @@ def admin_bootstrap(
     typer.echo(json.dumps(result))
 
 
+def _delimiter(given: str | None) -> str | None:
+    """`--delimiter`: one character, or its name (a tab is awkward to type)."""
+    if given is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(given.lower(), given)
+    if len(named) != 1:
+        raise typer.BadParameter(f"one character, or tab/comma/semicolon, not {given!r}", param_hint="--delimiter")
+    return named
+
+
 @importer.command("customers", help=(
     "Stream customers into CSLoop (upsert by dealer and external_id); prints the counts, and every row error "
     "with its Excel row number (the header is row 1) and external_id.\n\n"
@@ -154,7 +165,7 @@ def import_customers_command(
     url: GatewayUrl = "http://127.0.0.1:8000",
     encoding: Annotated[str | None, typer.Option("--encoding", help="The file's encoding, e.g. gbk, utf-8.")] = None,
     delimiter: Annotated[str | None, typer.Option(
-        "--delimiter", callback=lambda given: _delimiter(given), help="The separator: ',', ';' or 'tab'.")] = None,
+        "--delimiter", callback=_delimiter, help="The separator: ',', ';' or 'tab'.")] = None,
 ) -> None:
     result = import_customers(file, dealer, url, key, encoding=encoding, delimiter=delimiter, console=console)
     console.print(f"created {result.created}, updated {result.updated}, failed {result.failed}")
@@ -166,15 +177,6 @@ def import_customers_command(
     typer.echo(json.dumps(result.counts()))
     if result.failed:
         raise typer.Exit(ROWS_FAILED)
-
-
-def _delimiter(given: str | None) -> str | None:
-    if given is None:
-        return None
-    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(given.lower(), given)
-    if len(named) != 1:
-        raise typer.BadParameter(f"one character, or tab/comma/semicolon, not {given!r}", param_hint="--delimiter")
-    return named
 
 
 @kpi.command("rebuild")

@@ -11,7 +11,8 @@ from cli.main import app
 from tests.cli.fake_server import FakeServer, fake_server
 
 # The variables the command reads; a test sets the ones it is about, the rest are removed.
-CLI_ENV = ("CSLOOP_URL", "CSLOOP_API_KEY", "CSLOOP_DEBUG", "CSLOOP_PORT_BASE", "CSLOOP_INTERNAL_SECRET")
+CLI_ENV = ("CSLOOP_URL", "CSLOOP_API_KEY", "CSLOOP_DEBUG", "CSLOOP_PORT_BASE", "CSLOOP_INTERNAL_SECRET",
+           "CSLOOP_DATABASE_URL")
 
 
 def run(*args: str, **env: str):  # noqa: ANN201 - typer's Result

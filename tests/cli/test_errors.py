@@ -67,3 +67,13 @@ def test_an_answer_that_is_not_a_problem_is_still_one_line(server: FakeServer, c
     result = run(*_import(server.url, customers_csv))
     assert result.exit_code == 1
     assert _error_line(result.stderr).startswith("error: 502 Bad Gateway: <html> <body> <h1>502 Bad Gateway</h1>")
+
+
+def test_a_refused_bootstrap_is_one_line(tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "data")
+    first = run("admin", "bootstrap", "--data-dir", data_dir, "--code", "OEM", "--name", "Maker")
+    assert first.exit_code == 0, first.output
+    again = run("admin", "bootstrap", "--data-dir", data_dir, "--code", "OEM", "--name", "Maker")
+    assert again.exit_code == 1
+    assert _error_line(again.stderr) == "error: The organisation 'OEM' exists already; bootstrap runs once"
+    assert "Traceback" not in again.output

@@ -95,3 +95,14 @@ def test_help_lists_the_importable_columns() -> None:
     text = run("import", "customers", "--help").stdout
     for column in IMPORT_FIELDS:
         assert column in text
+
+
+def test_delimiter_by_name_and_a_bad_one_is_a_usage_error(server: FakeServer, tmp_path: Path) -> None:
+    path = _write(tmp_path, "external_id\tname,city\nC-1\t张伟,上海\n".encode())  # the header alone would say comma
+    server.answers(200, OK)
+    assert _import(server, path, "--delimiter", "tab").exit_code == 0
+    assert server.received[0].body == 'external_id,"name,city"\nC-1,"张伟,上海"\n'.encode()
+    refused = _import(server, path, "--delimiter", "ab")
+    assert refused.exit_code == 2
+    assert "--delimiter" in refused.output
+    assert len(server.received) == 1
