@@ -40,11 +40,14 @@ def fake_server(port: int = 0) -> Iterator[FakeServer]:
         def _any(self) -> None:
             body = _read_body(self)
             state.received.append(Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(state.status)
-            self.send_header("Content-Type", state.content_type)
-            self.send_header("Content-Length", str(len(state.answer)))
-            self.end_headers()
-            self.wfile.write(state.answer)
+            try:
+                self.send_response(state.status)
+                self.send_header("Content-Type", state.content_type)
+                self.send_header("Content-Length", str(len(state.answer)))
+                self.end_headers()
+                self.wfile.write(state.answer)
+            except (BrokenPipeError, ConnectionResetError):  # a client that gave up mid-upload
+                pass
 
         do_GET = do_POST = do_PUT = do_DELETE = _any
 
