@@ -1,0 +1,401 @@
+"""One class per resource group, one method per operation.
+
+Create and update bodies are keyword arguments named as in the API's request schemas (see
+the OpenAPI document); `None` values are left out. Updates take the resource as last read
+(or its `version`, or an ETag string) and send it as If-Match; a change made meanwhile raises
+`PreconditionFailed`. `idempotency_key=` on a create names it yourself (one is generated
+otherwise).
+"""
+
+from __future__ import annotations  # annotations name `list` below a method called `list`
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from csloop_sdk import models as m
+from csloop_sdk.pagination import Pages
+from csloop_sdk.transport import LONG_TIMEOUT, Transport
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class Versioned(Protocol):
+    version: int
+
+
+Version = Versioned | Mapping[str, Any] | int | str
+
+
+def if_match(resource: Version) -> dict[str, str]:
+    """The If-Match header for `resource` as last read, its version number, or an ETag string."""
+    if isinstance(resource, str):
+        return {"If-Match": resource}
+    if isinstance(resource, int):
+        version = resource
+    elif isinstance(resource, Mapping):
+        version = resource["version"]
+    else:
+        version = resource.version
+    return {"If-Match": f'"v{version}"'}
+
+
+def _id(resource: Any, attribute: str = "id") -> str:
+    """An id given as itself or as the resource carrying it."""
+    if isinstance(resource, str):
+        return resource
+    return str(resource[attribute] if isinstance(resource, Mapping) else getattr(resource, attribute))
+
+
+def _body(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+class Resource:
+    def __init__(self, transport: Transport) -> None:
+        self._t = transport
+
+    def _one(self, model: type[T], method: str, path: str, **kwargs: Any) -> T:
+        return model.model_validate(self._t.json(method, path, **kwargs))
+
+    def _pages(self, model: type[T], path: str, page_size: int | None, **params: Any) -> Pages[T]:
+        return Pages(self._t, path, model, params, page_size)
+
+
+# Gateway: organisations, keys, users, login, OAuth clients, webhooks
+
+class Orgs(Resource):
+    def create(self, *, code: str, name: str, kind: str, parent_code: str, region: str | None = None,
+               idempotency_key: str | None = None) -> m.Org:
+        body = _body({"code": code, "name": name, "kind": kind, "parent_code": parent_code, "region": region})
+        return self._one(m.Org, "POST", "/v1/orgs", json=body, idempotency_key=idempotency_key)
+
+    def get(self, code: str) -> m.Org:
+        return self._one(m.Org, "GET", f"/v1/orgs/{code}")
+
+    def list(self, *, page_size: int | None = None) -> Pages[m.Org]:
+        return self._pages(m.Org, "/v1/orgs", page_size)
+
+
+class ApiKeys(Resource):
+    def create(self, *, org_code: str, name: str, scopes: Iterable[str], idempotency_key: str | None = None) -> m.ApiKeyCreated:
+        body = {"org_code": org_code, "name": name, "scopes": list(scopes)}
+        return self._one(m.ApiKeyCreated, "POST", "/v1/api-keys", json=body, idempotency_key=idempotency_key)
+
+    def list(self, *, page_size: int | None = None) -> Pages[m.ApiKey]:
+        return self._pages(m.ApiKey, "/v1/api-keys", page_size)
+
+    def revoke(self, key: str | m.ApiKey | m.ApiKeyCreated) -> None:
+        self._t.request("DELETE", f"/v1/api-keys/{_id(key)}")
+
+
+class Users(Resource):
+    def create(self, *, username: str, password: str, org_code: str, roles: Iterable[str] = (),
+               scopes: Iterable[str] = (), idempotency_key: str | None = None) -> m.User:
+        body = {"username": username, "password": password, "org_code": org_code, "roles": list(roles),
+                "scopes": list(scopes)}
+        return self._one(m.User, "POST", "/v1/users", json=body, idempotency_key=idempotency_key)
+
+    def list(self, *, page_size: int | None = None) -> Pages[m.User]:
+        return self._pages(m.User, "/v1/users", page_size)
+
+
+class Auth(Resource):
+    def login(self, username: str, password: str) -> m.AccessToken:
+        """A dashboard user's access token (use it as `api_key=` of another client)."""
+        return self._one(m.AccessToken, "POST", "/v1/auth/login", json={"username": username, "password": password})
+
+    def token(self, client_id: str, client_secret: str, scope: str | None = None) -> m.OAuthToken:
+        """A client-credentials token by hand; `ClientCredentials` does this for you."""
+        form = _body({"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,
+                      "scope": scope})
+        return self._one(m.OAuthToken, "POST", "/v1/oauth/token", data=form)
+
+
+class OAuthClients(Resource):
+    def create(self, *, org_code: str, name: str, scopes: Iterable[str],
+               idempotency_key: str | None = None) -> m.OAuthClientCreated:
+        body = {"org_code": org_code, "name": name, "scopes": list(scopes)}
+        return self._one(m.OAuthClientCreated, "POST", "/v1/oauth/clients", json=body, idempotency_key=idempotency_key)
+
+    def get(self, client_id: str) -> m.OAuthClient:
+        return self._one(m.OAuthClient, "GET", f"/v1/oauth/clients/{client_id}")
+
+    def list(self, *, page_size: int | None = None) -> Pages[m.OAuthClient]:
+        return self._pages(m.OAuthClient, "/v1/oauth/clients", page_size)
+
+    def revoke(self, client: str | m.OAuthClient | m.OAuthClientCreated) -> None:
+        self._t.request("DELETE", f"/v1/oauth/clients/{_id(client, 'client_id')}")
+
+
+class Webhooks(Resource):
+    def create(self, *, url: str, event_types: Iterable[str], org_code: str,
+               idempotency_key: str | None = None) -> m.WebhookCreated:
+        body = {"url": url, "event_types": list(event_types), "org_code": org_code}
+        return self._one(m.WebhookCreated, "POST", "/v1/webhooks", json=body, idempotency_key=idempotency_key)
+
+    def list(self, *, page_size: int | None = None) -> Pages[m.Webhook]:
+        return self._pages(m.Webhook, "/v1/webhooks", page_size)
+
+    def deliveries(self, webhook: str | m.Webhook, *, page_size: int | None = None) -> Pages[m.WebhookDelivery]:
+        return self._pages(m.WebhookDelivery, f"/v1/webhooks/{_id(webhook)}/deliveries", page_size)
+
+    def delete(self, webhook: str | m.Webhook) -> None:
+        self._t.request("DELETE", f"/v1/webhooks/{_id(webhook)}")
+
+
+# Customer service: customers, vehicles, deliveries, visits, prospects, follow-ups
+
+class Customers(Resource):
+    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Customer:
+        """`dealer_code`, `name` and optionally `external_id, phone, email, birth_date, city, consent`."""
+        return self._one(m.Customer, "POST", "/v1/customers", json=_body(fields), idempotency_key=idempotency_key)
+
+    def get(self, customer_id: str) -> m.Customer:
+        return self._one(m.Customer, "GET", f"/v1/customers/{customer_id}")
+
+    def view_360(self, customer: str | m.Customer) -> m.Customer360:
+        """The customer with vehicles, visits, survey responses and complaints from every service."""
+        return self._one(m.Customer360, "GET", f"/v1/customers/{_id(customer)}/360")
+
+    def list(self, *, q: str | None = None, phone: str | None = None, vin: str | None = None,
+             dealer_code: str | None = None, page_size: int | None = None) -> Pages[m.Customer]:
+        return self._pages(m.Customer, "/v1/customers", page_size, q=q, phone=phone, vin=vin, dealer_code=dealer_code)
+
+    def update(self, customer: Version, customer_id: str | None = None, **changes: Any) -> m.Customer:
+        """Change fields (`None` leaves one as it is); `customer` as last read, or its version with `customer_id`."""
+        return self._one(m.Customer, "PATCH", f"/v1/customers/{customer_id or _id(customer)}", json=_body(changes),
+                         headers=if_match(customer))
+
+    def erase(self, customer: str | m.Customer) -> m.Customer:
+        """Erase the personal data (the record stays, anonymised)."""
+        return self._one(m.Customer, "POST", f"/v1/customers/{_id(customer)}/erase")
+
+    def import_rows(self, content: bytes | Iterable[bytes], dealer_code: str, *, jsonl: bool = False) -> m.ImportResult:
+        """CSV (or JSON Lines) rows, streamed when `content` is an iterable; upserts by `external_id`."""
+        headers = {"Content-Type": "application/x-ndjson" if jsonl else "text/csv"}
+        return self._one(m.ImportResult, "POST", "/v1/customers/import", params={"dealer_code": dealer_code},
+                         content=content, headers=headers, timeout=LONG_TIMEOUT)
+
+
+class Vehicles(Resource):
+    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Vehicle:
+        return self._one(m.Vehicle, "POST", "/v1/vehicles", json=_body(fields), idempotency_key=idempotency_key)
+
+    def get(self, vin: str) -> m.Vehicle:
+        return self._one(m.Vehicle, "GET", f"/v1/vehicles/{vin}")
+
+    def list(self, *, owner_customer_id: str | None = None, customer_id: str | None = None,
+             page_size: int | None = None) -> Pages[m.Vehicle]:
+        return self._pages(m.Vehicle, "/v1/vehicles", page_size, owner_customer_id=owner_customer_id,
+                           customer_id=customer_id)
+
+
+class Deliveries(Resource):
+    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Delivery:
+        return self._one(m.Delivery, "POST", "/v1/deliveries", json=_body(fields), idempotency_key=idempotency_key)
+
+
+class ServiceVisits(Resource):
+    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.ServiceVisit:
+        return self._one(m.ServiceVisit, "POST", "/v1/service-visits", json=_body(fields), idempotency_key=idempotency_key)
+
+    def get(self, visit_id: str) -> m.ServiceVisit:
+        return self._one(m.ServiceVisit, "GET", f"/v1/service-visits/{visit_id}")
+
+    def list(self, *, customer_id: str | None = None, vin: str | None = None,
+             page_size: int | None = None) -> Pages[m.ServiceVisit]:
+        return self._pages(m.ServiceVisit, "/v1/service-visits", page_size, customer_id=customer_id, vin=vin)
+
+    def update(self, visit: Version, visit_id: str | None = None, **changes: Any) -> m.ServiceVisit:
+        """E.g. close it: `update(visit, closed_at=...)`."""
+        return self._one(m.ServiceVisit, "PATCH", f"/v1/service-visits/{visit_id or _id(visit)}", json=_body(changes),
+                         headers=if_match(visit))
+
+
+class Prospects(Resource):
+    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Prospect:
+        return self._one(m.Prospect, "POST", "/v1/prospects", json=_body(fields), idempotency_key=idempotency_key)
+
+    def get(self, prospect_id: str) -> m.Prospect:
+        return self._one(m.Prospect, "GET", f"/v1/prospects/{prospect_id}")
+
+    def update(self, prospect: Version, prospect_id: str | None = None, **changes: Any) -> m.Prospect:
+        return self._one(m.Prospect, "PATCH", f"/v1/prospects/{prospect_id or _id(prospect)}", json=_body(changes),
+                         headers=if_match(prospect))
+
+
+class FollowUps(Resource):
+    def get(self, followup_id: str) -> m.FollowUp:
+        return self._one(m.FollowUp, "GET", f"/v1/follow-ups/{followup_id}")
+
+    def list(self, *, dealer_code: str | None = None, status: str | None = None, kind: str | None = None,
+             due_before: str | None = None, customer_id: str | None = None,
+             page_size: int | None = None) -> Pages[m.FollowUp]:
+        return self._pages(m.FollowUp, "/v1/follow-ups", page_size, dealer_code=dealer_code, status=status, kind=kind,
+                           due_before=due_before, customer_id=customer_id)
+
+    def complete(self, followup: str | m.FollowUp, *, outcome: str, note: str | None = None) -> m.FollowUp:
+        return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/complete",
+                         json=_body({"outcome": outcome, "note": note}))
+
+
+# Complaint service
+
+class Complaints(Resource):
+    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Complaint:
+        return self._one(m.Complaint, "POST", "/v1/complaints", json=_body(fields), idempotency_key=idempotency_key)
+
+    def get(self, complaint_id: str) -> m.Complaint:
+        return self._one(m.Complaint, "GET", f"/v1/complaints/{complaint_id}")
+
+    def list(self, *, status: str | None = None, dealer_code: str | None = None, breached: bool | None = None,
+             category: str | None = None, customer_id: str | None = None,
+             page_size: int | None = None) -> Pages[m.Complaint]:
+        return self._pages(m.Complaint, "/v1/complaints", page_size, status=status, dealer_code=dealer_code,
+                           breached=breached, category=category, customer_id=customer_id)
+
+    def assign(self, complaint: m.Complaint, assignee: str) -> m.Complaint:
+        return self._change(complaint, "PATCH", "", {"assignee": assignee})
+
+    def transition(self, complaint: m.Complaint, to: str, note: str | None = None) -> m.Complaint:
+        """Move the case; an illegal move is a `Conflict` listing the allowed ones."""
+        return self._change(complaint, "POST", "/transitions", _body({"to": to, "note": note}))
+
+    def comment(self, complaint: m.Complaint, text: str) -> m.Complaint:
+        return self._change(complaint, "POST", "/comments", {"text": text})
+
+    def escalate(self, complaint: m.Complaint, reason: str) -> m.Complaint:
+        return self._change(complaint, "POST", "/escalate", {"reason": reason})
+
+    def resolve(self, complaint: m.Complaint, *, summary: str, **resolution: Any) -> m.Complaint:
+        """Record the resolution (`summary`, and `root_cause, actions, compensation_minor, ...`)."""
+        return self._change(complaint, "PUT", "/resolution", _body({"summary": summary, **resolution}))
+
+    def _change(self, complaint: m.Complaint, method: str, suffix: str, body: dict[str, Any]) -> m.Complaint:
+        # These changes are safe to retry: the If-Match makes a repeat a 412, never a second change.
+        return self._one(m.Complaint, method, f"/v1/complaints/{complaint.id}{suffix}", json=body,
+                         headers=if_match(complaint))
+
+
+class SlaPolicies(Resource):
+    def get(self, dealer_code: str | None = None) -> m.SlaPolicies:
+        return self._one(m.SlaPolicies, "GET", "/v1/complaint-sla-policies", params={"dealer_code": dealer_code})
+
+    def put(self, policies: list[dict[str, Any]], dealer_code: str | None = None) -> m.SlaPolicies:
+        body = _body({"policies": policies, "dealer_code": dealer_code})
+        return self._one(m.SlaPolicies, "PUT", "/v1/complaint-sla-policies", json=body)
+
+
+class QualitySignals(Resource):
+    def list(self, *, page_size: int | None = None) -> Pages[m.QualitySignal]:
+        return self._pages(m.QualitySignal, "/v1/quality-signals", page_size)
+
+
+# KPI service
+
+class Kpi(Resource):
+    def summary(self, org_code: str, period: str) -> m.KpiSummary:
+        """Every KPI of one organisation for a period (`YYYY`, `YYYY-Qn` or `YYYY-MM`)."""
+        return self._one(m.KpiSummary, "GET", "/v1/kpi/summary", params={"org_code": org_code, "period": period})
+
+    def rankings(self, *, kpi: str, period: str, level: str | None = None, org_code: str | None = None) -> m.KpiRankings:
+        params = {"kpi": kpi, "period": period, "level": level, "org_code": org_code}
+        return self._one(m.KpiRankings, "GET", "/v1/kpi/rankings", params=params)
+
+    def trends(self, *, kpi: str, from_: str, to: str, org_code: str | None = None) -> m.KpiTrend:
+        params = {"kpi": kpi, "from": from_, "to": to, "org_code": org_code}
+        return self._one(m.KpiTrend, "GET", "/v1/kpi/trends", params=params)
+
+    def drivers(self, *, kind: str, period: str, org_code: str | None = None) -> m.KpiDrivers:
+        params = {"kind": kind, "period": period, "org_code": org_code}
+        return self._one(m.KpiDrivers, "GET", "/v1/kpi/drivers", params=params)
+
+    def complaints(self, *, period: str, org_code: str | None = None) -> m.ComplaintCounts:
+        return self._one(m.ComplaintCounts, "GET", "/v1/kpi/complaints", params={"period": period, "org_code": org_code})
+
+    def fir_held_out(self, *, period: str, org_code: str | None = None) -> m.FirHeldOut:
+        return self._one(m.FirHeldOut, "GET", "/v1/kpi/fir-held-out", params={"period": period, "org_code": org_code})
+
+    def set_target(self, *, org_code: str, kpi: str, period: str, target: float) -> m.KpiTarget:
+        body = {"org_code": org_code, "kpi": kpi, "period": period, "target": target}
+        return self._one(m.KpiTarget, "PUT", "/v1/kpi/targets", json=body)
+
+
+# Survey service
+
+class Surveys(Resource):
+    def templates(self) -> list[m.SurveyTemplate]:
+        body = self._t.json("GET", "/v1/survey-templates")
+        return [m.SurveyTemplate.model_validate(item) for item in body]
+
+    def create(self, *, idempotency_key: str | None = None, **definition: Any) -> m.Survey:
+        """`code`, `kind` and either `template` or `title, factors, questions, alert_rules`."""
+        return self._one(m.Survey, "POST", "/v1/surveys", json=_body(definition), idempotency_key=idempotency_key)
+
+    def get(self, survey_id: str) -> m.Survey:
+        return self._one(m.Survey, "GET", f"/v1/surveys/{survey_id}")
+
+    def list(self, *, kind: str | None = None, page_size: int | None = None) -> Pages[m.Survey]:
+        return self._pages(m.Survey, "/v1/surveys", page_size, kind=kind)
+
+    def update(self, survey: Version, survey_id: str | None = None, **changes: Any) -> m.Survey:
+        return self._one(m.Survey, "PATCH", f"/v1/surveys/{survey_id or _id(survey)}", json=_body(changes),
+                         headers=if_match(survey))
+
+    def publish(self, survey: str | m.Survey) -> m.SurveyVersion:
+        return self._one(m.SurveyVersion, "POST", f"/v1/surveys/{_id(survey)}/publish")
+
+    def version(self, survey: str | m.Survey, number: int) -> m.SurveyVersion:
+        return self._one(m.SurveyVersion, "GET", f"/v1/surveys/{_id(survey)}/versions/{number}")
+
+
+class Invitations(Resource):
+    def create(self, *, survey_id: str, customer_id: str, dealer_code: str, channel: str,
+               idempotency_key: str | None = None, **fields: Any) -> m.InvitationCreated:
+        body = _body({"survey_id": survey_id, "customer_id": customer_id, "dealer_code": dealer_code,
+                      "channel": channel, **fields})
+        return self._one(m.InvitationCreated, "POST", "/v1/survey-invitations", json=body,
+                         idempotency_key=idempotency_key)
+
+    def get(self, invitation_id: str) -> m.Invitation:
+        return self._one(m.Invitation, "GET", f"/v1/survey-invitations/{invitation_id}")
+
+    def list(self, *, survey_id: str | None = None, dealer_code: str | None = None, customer_id: str | None = None,
+             status: str | None = None, page_size: int | None = None) -> Pages[m.Invitation]:
+        return self._pages(m.Invitation, "/v1/survey-invitations", page_size, survey_id=survey_id,
+                           dealer_code=dealer_code, customer_id=customer_id, status=status)
+
+
+class Responses(Resource):
+    def get(self, response_id: str) -> m.SurveyResponse:
+        return self._one(m.SurveyResponse, "GET", f"/v1/survey-responses/{response_id}")
+
+    def list(self, *, survey_id: str | None = None, dealer_code: str | None = None, customer_id: str | None = None,
+             kind: str | None = None, from_: str | None = None, to: str | None = None,
+             page_size: int | None = None) -> Pages[m.SurveyResponse]:
+        return self._pages(m.SurveyResponse, "/v1/survey-responses", page_size, survey_id=survey_id,
+                           dealer_code=dealer_code, customer_id=customer_id, kind=kind, **{"from": from_}, to=to)
+
+    def export_csv(self, *, survey_id: str | None = None, dealer_code: str | None = None,
+                   customer_id: str | None = None, kind: str | None = None, from_: str | None = None,
+                   to: str | None = None) -> bytes:
+        params = {"survey_id": survey_id, "dealer_code": dealer_code, "customer_id": customer_id, "kind": kind,
+                  "from": from_, "to": to}
+        return self._t.request("GET", "/v1/survey-responses/export.csv", params=params, timeout=LONG_TIMEOUT).content
+
+    def import_results(self, survey_id: str, responses: list[dict[str, Any]]) -> m.ResponseImportResult:
+        """Third-party results (at most 5,000 a call)."""
+        return self._one(m.ResponseImportResult, "POST", "/v1/survey-responses/import",
+                         json={"survey_id": survey_id, "responses": responses}, timeout=LONG_TIMEOUT)
+
+
+class PublicSurveys(Resource):
+    """What a customer's survey page does with an invitation's token (no credentials needed)."""
+
+    def get(self, token: str) -> m.PublicSurvey:
+        return self._one(m.PublicSurvey, "GET", f"/v1/public/surveys/{token}")
+
+    def answer(self, token: str, answers: dict[str, Any]) -> m.PublicResponse:
+        return self._one(m.PublicResponse, "POST", f"/v1/public/surveys/{token}/responses", json={"answers": answers})
