@@ -11,7 +11,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cli.client import CSLoopClient
+from csloop_sdk import CSLoop
 from cli.demo_history import seed_history
 from shared.types import vin_check_digit
 
@@ -53,12 +53,12 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
     """Create the demo organisations and records; returns what was created, by kind."""
     rng = random.Random(seed_value)
     counts = {"orgs": 0, "customers": 0, "vehicles": 0, "visits": 0}
-    with CSLoopClient(gateway_url, api_key=api_key) as api:
+    with CSLoop(gateway_url, api_key=api_key) as api:
         for code, (name, region) in DISTRIBUTORS.items():
-            api.create_org(code, name, "distributor", MANUFACTURER[0], region)
+            api.orgs.create(code=code, name=name, kind="distributor", parent_code=MANUFACTURER[0], region=region)
             counts["orgs"] += 1
         for code, (parent, name) in DEALERS.items():
-            api.create_org(code, name, "dealer", parent, DISTRIBUTORS[parent][1])
+            api.orgs.create(code=code, name=name, kind="dealer", parent_code=parent, region=DISTRIBUTORS[parent][1])
             counts["orgs"] += 1
         now = datetime.now(UTC)
         for dealer in DEALERS:
@@ -68,8 +68,8 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
     return counts
 
 
-def _seed_customer(api: CSLoopClient, rng: random.Random, dealer: str, index: int, now: datetime, counts: dict[str, int]) -> None:
-    customer = api.create_customer(
+def _seed_customer(api: CSLoop, rng: random.Random, dealer: str, index: int, now: datetime, counts: dict[str, int]) -> None:
+    customer = api.customers.create(
         external_id=f"{dealer}-C{index:04d}", dealer_code=dealer,
         name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
         phone=f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
@@ -80,9 +80,9 @@ def _seed_customer(api: CSLoopClient, rng: random.Random, dealer: str, index: in
     counts["customers"] += 1
     vin = demo_vin(rng)
     delivered_at = now - timedelta(days=rng.randint(30, 900))
-    api.create_vehicle(vin=vin, model=rng.choice(MODELS), model_year=delivered_at.year,
-                       plate=f"京A{rng.randint(10000, 99999)}", owner_customer_id=customer["id"])
-    api.create_delivery(vin=vin, customer_id=customer["id"], dealer_code=dealer,
+    api.vehicles.create(vin=vin, model=rng.choice(MODELS), model_year=delivered_at.year,
+                       plate=f"京A{rng.randint(10000, 99999)}", owner_customer_id=customer.id)
+    api.deliveries.create(vin=vin, customer_id=customer.id, dealer_code=dealer,
                         delivered_at=delivered_at.isoformat(), sales_consultant="Demo Consultant")
     counts["vehicles"] += 1
     for visit in range(rng.randint(0, 3) + 1):
@@ -92,8 +92,8 @@ def _seed_customer(api: CSLoopClient, rng: random.Random, dealer: str, index: in
         opened = now - timedelta(days=rng.uniform(1, 25)) if recent else delivered_at + timedelta(days=rng.randint(20, 600))
         if opened >= now:
             continue
-        api.create_service_visit(
-            ro_number=f"RO-{dealer}-{index:04d}-{visit}", vin=vin, customer_id=customer["id"], dealer_code=dealer,
+        api.service_visits.create(
+            ro_number=f"RO-{dealer}-{index:04d}-{visit}", vin=vin, customer_id=customer.id, dealer_code=dealer,
             visit_type=rng.choice(("maintenance", "maintenance", "repair", "warranty")),
             opened_at=opened.isoformat(),
             closed_at=min(opened + timedelta(hours=rng.randint(2, 30)), now - timedelta(minutes=5)).isoformat(),
@@ -106,6 +106,7 @@ def _seed_customer(api: CSLoopClient, rng: random.Random, dealer: str, index: in
 def create_demo_user(gateway_url: str, api_key: str) -> dict[str, str]:
     """A manufacturer-level user for the dashboard, with a fresh password; returns {username, password}."""
     password = secrets.token_urlsafe(12)
-    with CSLoopClient(gateway_url, api_key=api_key) as api:
-        api.create_user(DEMO_USERNAME, password, MANUFACTURER[0], roles=["viewer"], scopes=DEMO_USER_SCOPES)
+    with CSLoop(gateway_url, api_key=api_key) as api:
+        api.users.create(username=DEMO_USERNAME, password=password, org_code=MANUFACTURER[0], roles=["viewer"],
+                         scopes=DEMO_USER_SCOPES)
     return {"username": DEMO_USERNAME, "password": password}

@@ -19,7 +19,12 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
-from cli.client import CSLoopClient, CSLoopError, Json
+from typing import Any
+
+from csloop_sdk import CSLoop, Conflict
+from csloop_sdk.models import Complaint, Survey
+
+Json = dict[str, Any]
 
 CHINA = timezone(timedelta(hours=8))
 MONTHS = 12
@@ -72,7 +77,7 @@ RESOLUTIONS = {
 }
 
 
-def seed_history(api: CSLoopClient, dealers: list[str], manufacturer: str, *, seed_value: int = 7,
+def seed_history(api: CSLoop, dealers: list[str], manufacturer: str, *, seed_value: int = 7,
                  now: datetime | None = None) -> dict[str, int]:
     rng = random.Random(seed_value)
     now = now or datetime.now(UTC)
@@ -82,32 +87,30 @@ def seed_history(api: CSLoopClient, dealers: list[str], manufacturer: str, *, se
         for dealer in dealers:
             rows = [row for months_ago in range(MONTHS - 1, -1, -1)
                     for row in _month_rows(rng, survey, dealer, months_ago, now)]
-            result = api.import_survey_responses(survey["id"], rows)
-            if result["failed"]:
-                raise RuntimeError(f"demo {kind} import for {dealer} refused rows: {result['errors'][:3]}")
-            counts["survey_responses"] += result["created"]
+            result = api.responses.import_results(survey.id, rows)
+            if result.failed:
+                raise RuntimeError(f"demo {kind} import for {dealer} refused rows: {result.errors[:3]}")
+            counts["survey_responses"] += result.created
     for index, dealer in enumerate(dealers):
         counts["complaints"] += _complaints(api, rng, dealer, breach=index == len(dealers) - 1)
     periods = [str(now.year)] + [f"{now.year}-{month:02d}" for month in range(1, 13)]
     for kpi, target in TARGETS.items():
         for period in periods:
-            api.set_kpi_target(manufacturer, kpi, period, target)
+            api.kpi.set_target(org_code=manufacturer, kpi=kpi, period=period, target=target)
             counts["targets"] += 1
     return counts
 
 
-def _published_survey(api: CSLoopClient, kind: str) -> Json:
+def _published_survey(api: CSLoop, kind: str) -> Survey:
     """The study's own survey, from the template: the network's standard `csi`/`ssi` (which event-made
     invitations use, and which the seeded deliveries may already have created) keeps its alert rules."""
     code, name = f"{kind}_study", kind.upper()
     title = {"zh-CN": f"{name} 第三方调研", "en": f"{name} study (third party)"}
     try:
-        survey = api.create_survey(template=kind, code=code, title=title, alert_rules=ALERT_RULES)
-    except CSLoopError as exc:
-        if exc.status != 409:  # a re-run: the manufacturer already has it
-            raise
-        survey = next(s for s in api.paged("/v1/surveys", {"kind": kind}) if s["code"] == code)
-    api.publish_survey(survey["id"])
+        survey = api.surveys.create(template=kind, code=code, title=title, alert_rules=ALERT_RULES)
+    except Conflict:  # a re-run: the manufacturer already has it
+        survey = next(s for s in api.surveys.list(kind=kind) if s.code == code)
+    api.surveys.publish(survey)
     return survey
 
 
@@ -119,8 +122,8 @@ def _month_start(now: datetime, months_ago: int) -> datetime:
     return datetime(year, month + 1, 1, tzinfo=CHINA)
 
 
-def _month_rows(rng: random.Random, survey: Json, dealer: str, months_ago: int, now: datetime) -> list[Json]:
-    kind = survey["kind"]
+def _month_rows(rng: random.Random, survey: Survey, dealer: str, months_ago: int, now: datetime) -> list[Json]:
+    kind = survey.kind
     start = _month_start(now, months_ago)
     end = min(_month_start(now, months_ago - 1), now - timedelta(minutes=5))
     profile = PROFILES.get(dealer, Profile(7.5))
@@ -135,14 +138,14 @@ def _month_rows(rng: random.Random, survey: Json, dealer: str, months_ago: int, 
     return rows
 
 
-def _answers(rng: random.Random, survey: Json, profile: Profile, gain: float, *, critical: bool) -> Json:
+def _answers(rng: random.Random, survey: Survey, profile: Profile, gain: float, *, critical: bool) -> Json:
     mood = rng.gauss(0, 1)
-    loadings = LOADINGS[survey["kind"]]
+    loadings = LOADINGS[survey.kind]
     answers: Json = {}
     means: list[float] = []
-    for question in survey["questions"]:
-        factor = question.get("factor")
-        if question["type"] != "matrix" or factor is None:
+    for question in survey.questions:
+        factor = question.factor
+        if question.type != "matrix" or factor is None or not question.rows:
             continue
         mean = profile.level + profile.factors.get(factor, 0.0) + gain + loadings.get(factor, 0.5) * mood
         mean += rng.gauss(0, 0.5)
@@ -151,9 +154,9 @@ def _answers(rng: random.Random, survey: Json, profile: Profile, gain: float, *,
         means.append(mean)
         # Floor 4: outside the critical cases no answer trips an alert by chance.
         low = 1 if critical else 4
-        answers[question["code"]] = {row["code"]: _clip(round(mean + rng.gauss(0, 0.6)), low, 10)
-                                     for row in question["rows"]}
-    if any(q["code"] == "fixed_first_time" for q in survey["questions"]):
+        answers[question.code] = {row.code: _clip(round(mean + rng.gauss(0, 0.6)), low, 10)
+                                  for row in question.rows}
+    if any(q.code == "fixed_first_time" for q in survey.questions):
         answers["fixed_first_time"] = "no" if critical else "yes"
     average = sum(means) / len(means)
     nps = _clip(round(average + 0.7 + rng.gauss(0, 1.1)), 0, 10)
@@ -173,10 +176,10 @@ def _clip(value: int, low: int, high: int) -> int:
 
 # --- complaints ---------------------------------------------------------------------------------
 
-def _complaints(api: CSLoopClient, rng: random.Random, dealer: str, *, breach: bool) -> int:
+def _complaints(api: CSLoop, rng: random.Random, dealer: str, *, breach: bool) -> int:
     chosen = rng.sample(COMPLAINTS, k=4)
     for category, priority, channel, state, description in chosen:
-        case = api.create_complaint(dealer_code=dealer, channel=channel, category=category, priority=priority,
+        case = api.complaints.create(dealer_code=dealer, channel=channel, category=category, priority=priority,
                                     description=description)
         _advance(api, case, state)
     if breach:
@@ -184,34 +187,33 @@ def _complaints(api: CSLoopClient, rng: random.Random, dealer: str, *, breach: b
     return len(chosen) + breach
 
 
-def _advance(api: CSLoopClient, case: Json, state: str) -> None:
+def _advance(api: CSLoop, case: Complaint, state: str) -> None:
     path = {"new": [], "acknowledged": ["acknowledged"], "in_progress": ["acknowledged", "in_progress"],
             "resolved": ["acknowledged", "in_progress", "resolved"],
             "closed": ["acknowledged", "in_progress", "resolved", "closed"]}[state]
     for to in path:
         if to == "resolved":
-            summary, cause, cause_text, actions, compensation = RESOLUTIONS[case["category"]]
-            case = api.put_complaint_resolution(
+            summary, cause, cause_text, actions, compensation = RESOLUTIONS[case.category]
+            case = api.complaints.resolve(
                 case, summary=summary, root_cause={"category": cause, "text": cause_text}, actions=actions,
                 compensation_minor=compensation, customer_agrees=True,
                 corrective_action={"description": "Review the case at the weekly service meeting.",
                                    "owner": "Service manager", "due": (datetime.now(UTC) + timedelta(days=30)).date().isoformat()})
-        case = api.transition_complaint(case, to, note=f"Demo: moved to {to}.")
+        case = api.complaints.transition(case, to, note=f"Demo: moved to {to}.")
 
 
-def _breached_p1(api: CSLoopClient, dealer: str) -> None:
+def _breached_p1(api: CSLoop, dealer: str) -> None:
     """A safety complaint nobody answered in time. Complaints open "now" and a P1's first response
     is due in hours, so the dealer's P1 policy is briefly a one-minute one (the SLA job marks the
     breach within a minute or so), then set back to what it was."""
-    before = next(p for p in api.complaint_sla_policies(dealer)["items"] if p["priority"] == "P1")
-    api.put_complaint_sla_policies([{"priority": "P1", "first_response_hours": 1 / 60, "resolution_hours": 1}], dealer)
+    before = next(p for p in api.sla_policies.get(dealer).items if p.priority == "P1")
+    api.sla_policies.put([{"priority": "P1", "first_response_hours": 1 / 60, "resolution_hours": 1}], dealer)
     try:
-        api.create_complaint(dealer_code=dealer, channel="hotline", category="product_quality", priority="P1",
+        api.complaints.create(dealer_code=dealer, channel="hotline", category="product_quality", priority="P1",
                              description="Brake warning light on and the pedal feels soft after the service.",
                              vehicle_model="RAV4", symptom_codes=["BRK-01"])
     finally:
-        restored = {"priority": "P1", "first_response_hours": before["first_response_hours"],
-                    "resolution_hours": before["resolution_hours"]}
-        if before.get("calendar"):
-            restored["calendar"] = before["calendar"]
-        api.put_complaint_sla_policies([restored], dealer)
+        restored = before.model_dump(mode="json", include={"priority", "first_response_hours", "resolution_hours"})
+        if before.calendar:
+            restored["calendar"] = before.calendar.model_dump(mode="json")
+        api.sla_policies.put([restored], dealer)

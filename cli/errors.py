@@ -11,7 +11,7 @@ import typer
 from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
 
-from cli.client import CSLoopError
+from csloop_sdk import CSLoopError, Forbidden, Unauthorized
 
 # The exit codes besides 0, as `csloop --help` and the README list them; 2, a usage error, is
 # set by typer (click) itself.
@@ -66,9 +66,9 @@ def _problem_line(exc: CSLoopError) -> str:
         shown = "; ".join(_error_item(error) for error in errors[:ERRORS_SHOWN])
         more = f" (+{len(errors) - ERRORS_SHOWN} more)" if len(errors) > ERRORS_SHOWN else ""
         line += f" [{shown}{more}]"
-    if exc.status == 401:
+    if isinstance(exc, Unauthorized):
         line += " (check --key / CSLOOP_API_KEY)"
-    elif exc.status == 403:
+    elif isinstance(exc, Forbidden):
         line += " (the key lacks a scope, or the organisation is outside its subtree)"
     return line
 

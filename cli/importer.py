@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from cli.client import CSLoopClient
+from csloop_sdk import CSLoop
 from cli.csvfile import column_values, detect, utf8_csv
 
 CHUNK_BYTES = 256 * 1024
@@ -54,19 +54,19 @@ def import_customers(path: Path, dealer_code: str, url: str, key: str, *, encodi
     if fmt:
         console.print(f"reading {path.name} as {fmt.describe()}")
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=console) as progress, CSLoopClient(url, api_key=key) as api:
+                  console=console) as progress, CSLoop(url, api_key=key) as api:
         task = progress.add_task(f"importing {path.name}", total=path.stat().st_size)
         if fmt:
             body = utf8_csv(path, fmt, lambda done: progress.update(task, completed=done))
         else:
             body = _chunks(path, lambda done: progress.update(task, completed=done))
-        answer = api.import_customers(body, dealer_code, jsonl=jsonl)
-    failed_rows = {error["row"] for error in answer["errors"]}
+        answer = api.customers.import_rows(body, dealer_code, jsonl=jsonl)
+    failed_rows = {error.row for error in answer.errors}
     ids = column_values(path, fmt, "external_id", failed_rows) if fmt else _jsonl_external_ids(path, failed_rows)
     # The server counts CSV data records from 1; Excel counts the header as row 1.
     offset = 1 if fmt else 0
-    errors = [RowError(e["row"] + offset, ids.get(e["row"]), e["field"], e["message"]) for e in answer["errors"]]
-    return ImportResult(answer["created"], answer["updated"], answer["failed"], errors)
+    errors = [RowError(e.row + offset, ids.get(e.row), e.field, e.message) for e in answer.errors]
+    return ImportResult(answer.created, answer.updated, answer.failed, errors)
 
 
 def _chunks(path: Path, read_so_far: Callable[[int], None]) -> Iterator[bytes]:

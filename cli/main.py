@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli import demo
-from cli.client import CSLoopError
+from csloop_sdk.errors import error_for
 from cli.errors import EXIT_CODES_HELP, ROWS_FAILED, CommandFailed, OneLineErrors
 from cli.importer import CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, import_customers
 from cli.topology import COMPONENTS, SECRET_FILE, database_url, existing_internal_secret, url_of
@@ -201,5 +201,5 @@ def kpi_rebuild(
         raise CommandFailed(f"the KPI service at {kpi_url} refused a token signed with the secret of {data_dir}: "
                             f"give the --data-dir (or CSLOOP_INTERNAL_SECRET) of the suite at port base {port_base}")
     if answer.status_code != 200:
-        raise CSLoopError.of(answer)
+        raise error_for(answer)
     console.print(f"rebuilt from: {answer.json()['rebuilt']}")

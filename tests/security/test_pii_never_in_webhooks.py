@@ -10,7 +10,7 @@ import uuid
 import pytest
 from standardwebhooks import Webhook
 
-from cli.client import CSLoopClient
+from csloop_sdk import CSLoop
 from tests.gateway.integrations.receiver import start_receiver
 from tests.support.suite import Network
 
@@ -26,8 +26,8 @@ async def test_customer_webhooks_carry_no_contact_data(network: Network) -> None
         dealer = network.org("dealer", distributor)
         hooks = {}
         for org, where in ((dealer, "/dealer"), (distributor, "/distributor")):
-            with CSLoopClient(network.url, api_key=org.key) as api:
-                hooks[where] = api.create_webhook(receiver.answer(where), ["customer."], org.code)
+            with CSLoop(network.url, api_key=org.key) as api:
+                hooks[where] = api.webhooks.create(url=receiver.answer(where), event_types=["customer."], org_code=org.code)
         phone, new_phone = (f"139{uuid.uuid4().int % 10**8:08d}" for _ in range(2))
         created = dealer.client.post("/v1/customers", json={
             "dealer_code": dealer.code, "name": "陈静", "phone": phone, "email": EMAIL, "birth_date": "1990-01-02",
