@@ -9,10 +9,11 @@ UI_STAMP := ui/node_modules/.installed
 
 .PHONY: run test install bench clean fuzz reliability
 
-$(STAMP): pyproject.toml
+# The Python SDK (clients/python) is a distribution of its own; `csloop` and the tests use it.
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -e clients/python
 	touch $(STAMP)
 
 # Reinstalled whenever the lock file changes; `make install` (and so `run`, `test`) always checks it.

@@ -7,11 +7,10 @@ same under typer's test runner as from a shell.
 
 import httpx
 import typer
+from csloop_sdk import CSLoopError, Forbidden, Unauthorized
 # typer carries its own copy of click; usage errors are its ClickException, not the click package's.
 from typer._click.exceptions import ClickException
 from typer.core import TyperGroup
-
-from csloop_sdk import CSLoopError, Forbidden, Unauthorized
 
 # The exit codes besides 0, as `csloop --help` and the README list them; 2, a usage error, is
 # set by typer (click) itself.

@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from csloop_sdk.errors import error_for
 from rich.table import Table
 
 from cli import demo
-from csloop_sdk.errors import error_for
 from cli.errors import EXIT_CODES_HELP, ROWS_FAILED, CommandFailed, OneLineErrors
 from cli.importer import CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, import_customers
 from cli.topology import COMPONENTS, SECRET_FILE, database_url, existing_internal_secret, url_of
