@@ -129,3 +129,12 @@ def test_the_sdk_imports_neither_the_server_nor_its_stack() -> None:
              "'fastapi', 'sqlalchemy', 'starlette', 'aiohttp'}))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.strip() == "[]"
+
+
+def test_datetimes_go_out_as_iso_8601_in_bodies_and_queries() -> None:
+    client, requests, _ = scripted(httpx.Response(201, json=CUSTOMER), httpx.Response(200, json={"items": []}))
+    when = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)
+    client.customers.create(dealer_code="D1", name="x", seen_at=when)
+    client.responses.list(from_=when).first()
+    assert json.loads(requests[0].content)["seen_at"] == "2026-05-01T08:30:00Z"
+    assert requests[1].url.params["from"] == "2026-05-01T08:30:00Z"

@@ -10,6 +10,7 @@ otherwise).
 from __future__ import annotations  # annotations name `list` below a method called `list`
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -231,7 +232,7 @@ class FollowUps(Resource):
         return self._one(m.FollowUp, "GET", f"/v1/follow-ups/{followup_id}")
 
     def list(self, *, dealer_code: str | None = None, status: str | None = None, kind: str | None = None,
-             due_before: str | None = None, customer_id: str | None = None,
+             due_before: datetime | str | None = None, customer_id: str | None = None,
              page_size: int | None = None) -> Pages[m.FollowUp]:
         return self._pages(m.FollowUp, "/v1/follow-ups", page_size, dealer_code=dealer_code, status=status, kind=kind,
                            due_before=due_before, customer_id=customer_id)
@@ -373,14 +374,14 @@ class Responses(Resource):
         return self._one(m.SurveyResponse, "GET", f"/v1/survey-responses/{response_id}")
 
     def list(self, *, survey_id: str | None = None, dealer_code: str | None = None, customer_id: str | None = None,
-             kind: str | None = None, from_: str | None = None, to: str | None = None,
+             kind: str | None = None, from_: datetime | str | None = None, to: datetime | str | None = None,
              page_size: int | None = None) -> Pages[m.SurveyResponse]:
         return self._pages(m.SurveyResponse, "/v1/survey-responses", page_size, survey_id=survey_id,
                            dealer_code=dealer_code, customer_id=customer_id, kind=kind, **{"from": from_}, to=to)
 
     def export_csv(self, *, survey_id: str | None = None, dealer_code: str | None = None,
-                   customer_id: str | None = None, kind: str | None = None, from_: str | None = None,
-                   to: str | None = None) -> bytes:
+                   customer_id: str | None = None, kind: str | None = None, from_: datetime | str | None = None,
+                   to: datetime | str | None = None) -> bytes:
         params = {"survey_id": survey_id, "dealer_code": dealer_code, "customer_id": customer_id, "kind": kind,
                   "from": from_, "to": to}
         return self._t.request("GET", "/v1/survey-responses/export.csv", params=params, timeout=LONG_TIMEOUT).content

@@ -11,6 +11,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import httpx
+from pydantic_core import to_jsonable_python
 
 from csloop_sdk.errors import error_for, retry_after_seconds
 
@@ -64,8 +65,12 @@ class Transport:
         headers = dict(kwargs.pop("headers", None) or {})
         if method == "POST":
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+        # datetimes, dates, UUIDs and models become their JSON form, in bodies and in queries alike.
         if "params" in kwargs:
-            kwargs["params"] = {name: value for name, value in kwargs["params"].items() if value is not None}
+            kwargs["params"] = {name: to_jsonable_python(value) for name, value in kwargs["params"].items()
+                                if value is not None}
+        if "json" in kwargs:
+            kwargs["json"] = to_jsonable_python(kwargs["json"])
         for attempt in range(self.max_retries + 1):
             response = self.http.request(method, path, headers=headers, **kwargs)
             if response.status_code not in RETRIED_STATUSES or attempt == self.max_retries or _streamed(kwargs):

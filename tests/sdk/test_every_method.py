@@ -1,0 +1,130 @@
+"""Every SDK method called once against the live suite: the drift test proves each operation has
+a method; this proves each method reaches its operation (path, query names, body) and parses
+the answer. The common flows are in test_live.py; this is the rest."""
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import csloop_sdk
+from csloop_sdk import ClientCredentials, CSLoop, models
+from tests.e2e.test_survey_flow import csi_answers, vin
+from tests.sdk.test_live import new_customer
+from tests.support.polling import eventually
+from tests.support.suite import Network, Org
+
+pytestmark = pytest.mark.e2e
+MONTH = datetime.now(UTC).strftime("%Y-%m")
+
+
+@pytest.fixture(scope="module")
+def dealer(network: Network) -> Org:
+    return network.org("dealer", network.org("distributor"))
+
+
+@pytest.fixture(scope="module")
+def api(network: Network, dealer: Org) -> Iterator[CSLoop]:
+    with CSLoop(network.url, api_key=dealer.key) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def admin(network: Network) -> Iterator[CSLoop]:
+    with CSLoop(network.url, api_key=network.manufacturer.key) as client:
+        yield client
+
+
+def test_users_login_and_oauth_clients(network: Network, admin: CSLoop, dealer: Org) -> None:
+    username, password = f"sdk-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    user = admin.users.create(username=username, password=password, org_code=dealer.code, roles=["viewer"],
+                              scopes=["kpi:read"])
+    assert user.id in {u.id for u in admin.users.list()}
+    with CSLoop(network.url) as anonymous:
+        token = anonymous.auth.login(username, password)
+    with CSLoop(network.url, api_key=token.access_token) as viewer:
+        assert viewer.kpi.summary(dealer.code, MONTH).org_code == dealer.code
+    registered = admin.oauth_clients.create(org_code=dealer.code, name="DMS", scopes=["customers:read"])
+    assert admin.oauth_clients.get(registered.client_id).name == "DMS"
+    assert registered.client_id in {c.client_id for c in admin.oauth_clients.list()}
+    with CSLoop(network.url) as anonymous:
+        assert anonymous.auth.token(registered.client_id, registered.client_secret).expires_in > 0
+    admin.oauth_clients.revoke(registered)
+    with CSLoop(network.url, oauth=ClientCredentials(registered.client_id, registered.client_secret)) as revoked:
+        with pytest.raises(csloop_sdk.CSLoopError):
+            revoked.customers.list().first()
+
+
+def test_customer_records_deliveries_visits_prospects_and_follow_ups(api: CSLoop, dealer: Org) -> None:
+    owner = new_customer(api, dealer)
+    car = api.vehicles.create(vin=vin(), model="bZ4X", model_year=2026, owner_customer_id=owner.id)
+    delivery = api.deliveries.create(vin=car.vin, customer_id=owner.id, dealer_code=dealer.code,
+                                     delivered_at=datetime.now(UTC).isoformat())
+    assert isinstance(delivery, models.Delivery) and delivery.vin == car.vin
+    visit = api.service_visits.create(customer_id=owner.id, vin=car.vin, dealer_code=dealer.code,
+                                      ro_number=f"RO-{uuid.uuid4().hex[:8]}", visit_type="repair",
+                                      opened_at=datetime.now(UTC))  # a datetime is sent as ISO 8601
+    assert api.service_visits.get(visit.id).ro_number == visit.ro_number
+    assert [v.id for v in api.service_visits.list(customer_id=owner.id)] == [visit.id]
+    follow_up = eventually(lambda: api.follow_ups.list(customer_id=owner.id, kind="new_car").first(), "a follow-up")
+    assert api.follow_ups.get(follow_up.id).kind == "new_car"
+    assert api.follow_ups.complete(follow_up, outcome="satisfied", note="called").status == "done"
+    prospect = api.prospects.create(dealer_code=dealer.code, name="王强", level="A", intended_model="bZ4X")
+    assert api.prospects.get(prospect.id).level == "A"
+    assert api.prospects.update(prospect, level="H").level == "H"
+    erased = api.customers.erase(new_customer(api, dealer))
+    assert erased.erased and erased.phone is None
+
+
+def test_complaint_changes_policies_and_signals(admin: CSLoop, api: CSLoop, dealer: Org) -> None:
+    case = api.complaints.create(dealer_code=dealer.code, channel="hotline", category="price_billing",
+                                 priority="P3", description="Charged twice")
+    assert api.complaints.get(case.id).number == case.number
+    case = api.complaints.assign(case, "advisor-7")
+    assert case.assignee == "advisor-7"
+    case = api.complaints.transition(case, "acknowledged")
+    case = api.complaints.transition(case, "in_progress")
+    case = api.complaints.resolve(case, summary="Refunded", customer_agrees=True)
+    assert api.complaints.transition(case, "resolved").status == "resolved"
+    other = api.complaints.create(dealer_code=dealer.code, channel="app", category="other", priority="P4",
+                                  description="Nobody called back")
+    assert api.complaints.escalate(other, "no answer in a week").escalation_level == 1
+    policies = api.sla_policies.get()
+    p4 = next(p for p in policies.items if p.priority == "P4")
+    changed = admin.sla_policies.put([{"priority": "P4", "first_response_hours": p4.first_response_hours + 1,
+                                       "resolution_hours": p4.resolution_hours + 1}], dealer.code)
+    assert next(p for p in changed.items if p.priority == "P4").first_response_hours == p4.first_response_hours + 1
+    assert isinstance(list(api.quality_signals.list()), list)
+
+
+def test_surveys_invitations_and_responses(api: CSLoop, dealer: Org) -> None:
+    assert {t.kind for t in api.surveys.templates()} >= {"csi", "nps"}
+    survey = api.surveys.create(template="csi", code=f"sdk_{uuid.uuid4().hex[:6]}")
+    survey = api.surveys.update(survey, title={"zh-CN": "售后满意度", "en": "Service satisfaction"})
+    assert survey.title["en"] == "Service satisfaction" and survey.id in {s.id for s in api.surveys.list(kind="csi")}
+    api.surveys.publish(survey)
+    assert api.surveys.version(survey, 1).version == 1
+    someone = new_customer(api, dealer)
+    api.invitations.create(survey_id=survey.id, customer_id=someone.id, dealer_code=dealer.code, channel="sms")
+    assert [i.customer_id for i in api.invitations.list(customer_id=someone.id, survey_id=survey.id)] == [someone.id]
+    submitted = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
+    imported = api.responses.import_results(survey.id, [{"external_id": f"study-{uuid.uuid4().hex[:8]}",
+                                                         "dealer_code": dealer.code, "submitted_at": submitted,
+                                                         "answers": csi_answers(8, nps=9)}])
+    assert (imported.created, imported.failed) == (1, 0)
+    since = datetime.now(UTC) - timedelta(days=2)  # sent as ISO 8601
+    listed = list(api.responses.list(survey_id=survey.id, from_=since))
+    assert len(listed) == 1
+    csv = api.responses.export_csv(survey_id=survey.id, from_=since)
+    assert csv.count(b"\n") >= 2  # a header and the row
+
+
+def test_every_kpi_read_and_a_target(admin: CSLoop, dealer: Org) -> None:
+    assert admin.kpi.set_target(org_code=dealer.code, kpi="csi", period=MONTH, target=80).target == 80
+    assert admin.kpi.summary(dealer.code, MONTH).kpis["csi"].target == 80
+    assert isinstance(admin.kpi.rankings(kpi="csi", period=MONTH), models.KpiRankings)
+    assert isinstance(admin.kpi.trends(kpi="csi", from_=MONTH, to=MONTH, org_code=dealer.code), models.KpiTrend)
+    assert isinstance(admin.kpi.drivers(kind="csi", period=MONTH), models.KpiDrivers)
+    assert isinstance(admin.kpi.complaints(period=MONTH, org_code=dealer.code), models.ComplaintCounts)
+    assert isinstance(admin.kpi.fir_held_out(period=MONTH), models.FirHeldOut)
