@@ -108,6 +108,20 @@ def test_every_operation_has_an_sdk_method_or_is_listed_as_not_covered(document:
         assert callable(getattr(getattr(client, group), method)), dotted
 
 
+def test_every_query_parameter_of_an_operation_is_a_parameter_of_its_method(document: dict[str, Any]) -> None:
+    """A filter the API gains (say `updated_since`) must be one the SDK can send; `from` is `from_`."""
+    client = CSLoop("http://unused", api_key="unused")
+    missing = {}
+    for (method, path), dotted in COVERED.items():
+        operation = document["paths"][path][method]
+        query = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"} - {"limit", "cursor"}
+        group, name = dotted.split(".")
+        accepted = {parameter.rstrip("_") for parameter in inspect.signature(getattr(getattr(client, group), name)).parameters}
+        if query - accepted:
+            missing[dotted] = sorted(query - accepted)
+    assert missing == {}
+
+
 def test_every_model_matches_the_schema_of_the_response_it_parses(document: dict[str, Any], generator: Any) -> None:
     seen: set[str] = set()
     problems: list[str] = []
