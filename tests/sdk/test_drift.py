@@ -122,6 +122,26 @@ def test_every_query_parameter_of_an_operation_is_a_parameter_of_its_method(docu
     assert missing == {}
 
 
+def test_every_field_of_a_request_body_is_a_parameter_of_its_method(document: dict[str, Any]) -> None:
+    """Named as the API names them, required where the API requires them. Updates (PATCH) take
+    the fields to change as keywords, so only their existence is checked by the server."""
+    client = CSLoop("http://unused", api_key="unused")
+    problems = []
+    for (method, path), dotted in COVERED.items():
+        content = document["paths"][path][method].get("requestBody", {}).get("content", {})
+        if "application/json" not in content or method == "patch":
+            continue
+        schema = document["components"]["schemas"][content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]]
+        group, name = dotted.split(".")
+        parameters = inspect.signature(getattr(getattr(client, group), name)).parameters
+        for field in schema.get("properties", {}):
+            if field not in parameters:
+                problems.append(f"{dotted}: no parameter for the body's {field}")
+            elif (field in schema.get("required", ())) != (parameters[field].default is inspect.Parameter.empty):
+                problems.append(f"{dotted}({field}): required in the API: {field in schema.get('required', ())}")
+    assert problems == [], "\n".join(problems)
+
+
 def test_every_model_matches_the_schema_of_the_response_it_parses(document: dict[str, Any], generator: Any) -> None:
     seen: set[str] = set()
     problems: list[str] = []

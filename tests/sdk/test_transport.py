@@ -4,7 +4,7 @@ Idempotency-Key, Retry-After, If-Match and the typed problems. No suite needed."
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
@@ -131,10 +131,10 @@ def test_the_sdk_imports_neither_the_server_nor_its_stack() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_datetimes_go_out_as_iso_8601_in_bodies_and_queries() -> None:
+def test_dates_and_datetimes_go_out_as_iso_8601_in_bodies_and_queries() -> None:
     client, requests, _ = scripted(httpx.Response(201, json=CUSTOMER), httpx.Response(200, json={"items": []}))
     when = datetime(2026, 5, 1, 8, 30, tzinfo=UTC)
-    client.customers.create(dealer_code="D1", name="x", seen_at=when)
+    client.customers.create(dealer_code="D1", name="x", birth_date=date(1990, 1, 2))
     client.responses.list(from_=when).first()
-    assert json.loads(requests[0].content)["seen_at"] == "2026-05-01T08:30:00Z"
+    assert json.loads(requests[0].content)["birth_date"] == "1990-01-02"
     assert requests[1].url.params["from"] == "2026-05-01T08:30:00Z"

@@ -1,7 +1,8 @@
 """One class per resource group, one method per operation.
 
-Create and update bodies are keyword arguments named as in the API's request schemas (see
-the OpenAPI document); `None` values are left out. Updates take the resource as last read
+Create bodies are keyword arguments named as the API's request schemas name their fields
+(tests/sdk/test_drift.py keeps them so); update bodies are the fields to change. `None`
+values are left out, so the server's defaults apply. Updates take the resource as last read
 (or its `version`, or an ETag string) and send it as If-Match; a change made meanwhile raises
 `PreconditionFailed`. `idempotency_key=` on a create names it yourself (one is generated
 otherwise).
@@ -10,7 +11,7 @@ otherwise).
 from __future__ import annotations  # annotations name `list` below a method called `list`
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -149,9 +150,14 @@ class Webhooks(Resource):
 # Customer service: customers, vehicles, deliveries, visits, prospects, follow-ups
 
 class Customers(Resource):
-    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Customer:
-        """`dealer_code`, `name` and optionally `external_id, phone, email, birth_date, city, consent`."""
-        return self._one(m.Customer, "POST", "/v1/customers", json=_body(fields), idempotency_key=idempotency_key)
+    def create(self, *, name: str, dealer_code: str | None = None, external_id: str | None = None,
+               phone: str | None = None, email: str | None = None, birth_date: date | str | None = None,
+               city: str | None = None, consent: Mapping[str, bool] | m.Consent | None = None,
+               idempotency_key: str | None = None) -> m.Customer:
+        """`dealer_code` may be left out by a dealer's own key; `consent` is `{survey, marketing, share_with_manufacturer}`."""
+        body = _body({"name": name, "dealer_code": dealer_code, "external_id": external_id, "phone": phone,
+                      "email": email, "birth_date": birth_date, "city": city, "consent": consent})
+        return self._one(m.Customer, "POST", "/v1/customers", json=body, idempotency_key=idempotency_key)
 
     def get(self, customer_id: str) -> m.Customer:
         return self._one(m.Customer, "GET", f"/v1/customers/{customer_id}")
@@ -181,8 +187,12 @@ class Customers(Resource):
 
 
 class Vehicles(Resource):
-    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Vehicle:
-        return self._one(m.Vehicle, "POST", "/v1/vehicles", json=_body(fields), idempotency_key=idempotency_key)
+    def create(self, *, vin: str, model: str | None = None, model_year: int | None = None, plate: str | None = None,
+               owner_customer_id: str | None = None, dealer_code: str | None = None,
+               idempotency_key: str | None = None) -> m.Vehicle:
+        body = _body({"vin": vin, "model": model, "model_year": model_year, "plate": plate,
+                      "owner_customer_id": owner_customer_id, "dealer_code": dealer_code})
+        return self._one(m.Vehicle, "POST", "/v1/vehicles", json=body, idempotency_key=idempotency_key)
 
     def get(self, vin: str) -> m.Vehicle:
         return self._one(m.Vehicle, "GET", f"/v1/vehicles/{vin}")
@@ -194,13 +204,26 @@ class Vehicles(Resource):
 
 
 class Deliveries(Resource):
-    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Delivery:
-        return self._one(m.Delivery, "POST", "/v1/deliveries", json=_body(fields), idempotency_key=idempotency_key)
+    def create(self, *, vin: str, customer_id: str, dealer_code: str, delivered_at: datetime | str,
+               sales_consultant: str | None = None, idempotency_key: str | None = None) -> m.Delivery:
+        """A car handed over: the customer service opens a new-car follow-up and an SSI invitation."""
+        body = _body({"vin": vin, "customer_id": customer_id, "dealer_code": dealer_code, "delivered_at": delivered_at,
+                      "sales_consultant": sales_consultant})
+        return self._one(m.Delivery, "POST", "/v1/deliveries", json=body, idempotency_key=idempotency_key)
 
 
 class ServiceVisits(Resource):
-    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.ServiceVisit:
-        return self._one(m.ServiceVisit, "POST", "/v1/service-visits", json=_body(fields), idempotency_key=idempotency_key)
+    def create(self, *, ro_number: str, vin: str, customer_id: str, dealer_code: str, visit_type: str,
+               opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
+               symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
+               amount_minor: int | None = None, advisor: str | None = None,
+               idempotency_key: str | None = None) -> m.ServiceVisit:
+        """A repair order; `closed_at` closes it (which invites the customer to the CSI survey)."""
+        body = _body({"ro_number": ro_number, "vin": vin, "customer_id": customer_id, "dealer_code": dealer_code,
+                      "visit_type": visit_type, "opened_at": opened_at, "closed_at": closed_at,
+                      "symptom_codes": list(symptom_codes), "op_codes": list(op_codes), "mileage_km": mileage_km,
+                      "amount_minor": amount_minor, "advisor": advisor})
+        return self._one(m.ServiceVisit, "POST", "/v1/service-visits", json=body, idempotency_key=idempotency_key)
 
     def get(self, visit_id: str) -> m.ServiceVisit:
         return self._one(m.ServiceVisit, "GET", f"/v1/service-visits/{visit_id}")
@@ -216,8 +239,13 @@ class ServiceVisits(Resource):
 
 
 class Prospects(Resource):
-    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Prospect:
-        return self._one(m.Prospect, "POST", "/v1/prospects", json=_body(fields), idempotency_key=idempotency_key)
+    def create(self, *, name: str, level: str, dealer_code: str | None = None, phone: str | None = None,
+               intended_model: str | None = None, source: str | None = None,
+               idempotency_key: str | None = None) -> m.Prospect:
+        """A sales lead; `level` is H, A, B or C."""
+        body = _body({"name": name, "level": level, "dealer_code": dealer_code, "phone": phone,
+                      "intended_model": intended_model, "source": source})
+        return self._one(m.Prospect, "POST", "/v1/prospects", json=body, idempotency_key=idempotency_key)
 
     def get(self, prospect_id: str) -> m.Prospect:
         return self._one(m.Prospect, "GET", f"/v1/prospects/{prospect_id}")
@@ -245,8 +273,16 @@ class FollowUps(Resource):
 # Complaint service
 
 class Complaints(Resource):
-    def create(self, *, idempotency_key: str | None = None, **fields: Any) -> m.Complaint:
-        return self._one(m.Complaint, "POST", "/v1/complaints", json=_body(fields), idempotency_key=idempotency_key)
+    def create(self, *, dealer_code: str, channel: str, category: str, priority: str, description: str,
+               customer_id: str | None = None, vin: str | None = None, ro_number: str | None = None,
+               survey_response_id: str | None = None, assignee: str | None = None, vehicle_model: str | None = None,
+               symptom_codes: Iterable[str] = (), idempotency_key: str | None = None) -> m.Complaint:
+        """Open a case; `priority` P1-P4 sets its SLA clock."""
+        body = _body({"dealer_code": dealer_code, "channel": channel, "category": category, "priority": priority,
+                      "description": description, "customer_id": customer_id, "vin": vin, "ro_number": ro_number,
+                      "survey_response_id": survey_response_id, "assignee": assignee, "vehicle_model": vehicle_model,
+                      "symptom_codes": list(symptom_codes)})
+        return self._one(m.Complaint, "POST", "/v1/complaints", json=body, idempotency_key=idempotency_key)
 
     def get(self, complaint_id: str) -> m.Complaint:
         return self._one(m.Complaint, "GET", f"/v1/complaints/{complaint_id}")
@@ -270,9 +306,14 @@ class Complaints(Resource):
     def escalate(self, complaint: m.Complaint, reason: str) -> m.Complaint:
         return self._change(complaint, "POST", "/escalate", {"reason": reason})
 
-    def resolve(self, complaint: m.Complaint, *, summary: str, **resolution: Any) -> m.Complaint:
-        """Record the resolution (`summary`, and `root_cause, actions, compensation_minor, ...`)."""
-        return self._change(complaint, "PUT", "/resolution", _body({"summary": summary, **resolution}))
+    def resolve(self, complaint: m.Complaint, *, summary: str, root_cause: Mapping[str, Any] | None = None,
+                actions: Iterable[str] = (), compensation_minor: int | None = None,
+                corrective_action: Mapping[str, Any] | None = None, customer_agrees: bool | None = None) -> m.Complaint:
+        """Record the resolution; `root_cause` is `{category, text}`, `compensation_minor` in fen."""
+        body = _body({"summary": summary, "root_cause": root_cause, "actions": list(actions),
+                      "compensation_minor": compensation_minor, "corrective_action": corrective_action,
+                      "customer_agrees": customer_agrees})
+        return self._change(complaint, "PUT", "/resolution", body)
 
     def _change(self, complaint: m.Complaint, method: str, suffix: str, body: dict[str, Any]) -> m.Complaint:
         # These changes are safe to retry: the If-Match makes a repeat a 412, never a second change.
@@ -331,9 +372,14 @@ class Surveys(Resource):
         body = self._t.json("GET", "/v1/survey-templates")
         return [m.SurveyTemplate.model_validate(item) for item in body]
 
-    def create(self, *, idempotency_key: str | None = None, **definition: Any) -> m.Survey:
-        """`code`, `kind` and either `template` or `title, factors, questions, alert_rules`."""
-        return self._one(m.Survey, "POST", "/v1/surveys", json=_body(definition), idempotency_key=idempotency_key)
+    def create(self, *, template: str | None = None, code: str | None = None, kind: str | None = None,
+               title: Mapping[str, str] | None = None, factors: list[Any] | None = None,
+               questions: list[Any] | None = None, alert_rules: Mapping[str, Any] | m.AlertRules | None = None,
+               idempotency_key: str | None = None) -> m.Survey:
+        """From a `template` (csi, ssi, nps...), whose parts the other fields override, or defined whole."""
+        body = _body({"template": template, "code": code, "kind": kind, "title": title, "factors": factors,
+                      "questions": questions, "alert_rules": alert_rules})
+        return self._one(m.Survey, "POST", "/v1/surveys", json=body, idempotency_key=idempotency_key)
 
     def get(self, survey_id: str) -> m.Survey:
         return self._one(m.Survey, "GET", f"/v1/surveys/{survey_id}")
@@ -354,9 +400,11 @@ class Surveys(Resource):
 
 class Invitations(Resource):
     def create(self, *, survey_id: str, customer_id: str, dealer_code: str, channel: str,
-               idempotency_key: str | None = None, **fields: Any) -> m.InvitationCreated:
+               context: Mapping[str, str | None] | None = None, consent_confirmed: bool | None = None,
+               expires_in_days: int | None = None, idempotency_key: str | None = None) -> m.InvitationCreated:
         body = _body({"survey_id": survey_id, "customer_id": customer_id, "dealer_code": dealer_code,
-                      "channel": channel, **fields})
+                      "channel": channel, "context": context, "consent_confirmed": consent_confirmed,
+                      "expires_in_days": expires_in_days})
         return self._one(m.InvitationCreated, "POST", "/v1/survey-invitations", json=body,
                          idempotency_key=idempotency_key)
 
