@@ -22,10 +22,6 @@ class SecretUnreadable(Exception):
     """The stored secret opens with none of the configured keys (a key was dropped too early)."""
 
 
-def generate_key() -> str:
-    return Fernet.generate_key().decode()
-
-
 class SecretBox:
     def __init__(self, keys: list[str]) -> None:
         if not keys:

@@ -6,11 +6,12 @@ import uuid
 
 import pytest
 from alembic import command
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 from standardwebhooks import Webhook
 
 from gateway.identity.bootstrap import MIGRATIONS
-from gateway.integrations.webhooks.sealing import DEVELOPMENT_KEY, SecretBox, generate_key
+from gateway.integrations.webhooks.sealing import DEVELOPMENT_KEY, SecretBox
 from gateway.settings import GatewaySettings
 from shared.db import create_engine, utcnow
 from shared.migrations import alembic_config, upgrade
@@ -18,6 +19,10 @@ from tests.gateway.conftest import OrgTree, bearer
 from tests.gateway.integrations.conftest import org_event, publish
 from tests.gateway.integrations.receiver import Receiver
 from tests.support.databases import unit_database_url
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()
 
 
 def uuid_param(url: str, value: uuid.UUID) -> object:
