@@ -56,7 +56,7 @@ async def list_webhooks(caller: WebhookAdmin, session: SessionDep, paging: Pagin
     return Page[WebhookRead](items=[WebhookRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.get("/v1/webhooks/{webhook_id}", responses=problem_responses(401, 403, 404))
+@router.get("/v1/webhooks/{webhook_id}", responses=problem_responses(401, 403, 404, 422))
 async def get_webhook(webhook_id: uuid.UUID, caller: WebhookAdmin, session: SessionDep) -> WebhookRead:
     """One webhook of your subtree (never its secret)."""
     return WebhookRead.model_validate(await subscriptions.visible_subscription(WebhookRepository(session, caller), webhook_id))
@@ -73,7 +73,7 @@ async def update_webhook(webhook_id: uuid.UUID, data: WebhookUpdate, caller: Web
     return WebhookRead.model_validate(updated)
 
 
-@router.post("/v1/webhooks/{webhook_id}/test", responses=problem_responses(401, 403, 404))
+@router.post("/v1/webhooks/{webhook_id}/test", responses=problem_responses(401, 403, 404, 422))
 async def test_webhook(webhook_id: uuid.UUID, caller: WebhookAdmin, session: SessionDep,
                        request: Request) -> WebhookTestResult:
     """Send a signed `webhook.ping` now (also to a disabled webhook) and say what the target
@@ -88,7 +88,8 @@ async def test_webhook(webhook_id: uuid.UUID, caller: WebhookAdmin, session: Ses
                              status_code=status_code, error=error, duration_ms=int((time.monotonic() - started) * 1000))
 
 
-@router.delete("/v1/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 403, 404))
+@router.delete("/v1/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=problem_responses(401, 403, 404, 422))
 async def delete_webhook(webhook_id: uuid.UUID, caller: WebhookAdmin, session: SessionDep) -> Response:
     """Delete a webhook and its delivery history; nothing more is sent to it."""
     hooks = WebhookRepository(session, caller)
@@ -96,7 +97,7 @@ async def delete_webhook(webhook_id: uuid.UUID, caller: WebhookAdmin, session: S
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/v1/webhooks/{webhook_id}/deliveries", responses=problem_responses(400, 401, 403, 404))
+@router.get("/v1/webhooks/{webhook_id}/deliveries", responses=problem_responses(400, 401, 403, 404, 422))
 async def list_deliveries(webhook_id: uuid.UUID, caller: WebhookAdmin, session: SessionDep,
                           paging: Paging) -> Page[DeliveryRead]:
     """Delivery history of a webhook, oldest first: each event, its attempts, status codes and errors."""

@@ -239,17 +239,20 @@ class TestReadAndUpdate:
         await receiver.wait_for(where, 1)
         await settled(net, "dlr11", hook["id"])
         assert (await read(net, "dlr11", hook["id"]))["enabled"] is False
+        # A disabled webhook can still be tested: whether the endpoint is back before enabling it.
+        tested = await net.client.post(f"/v1/webhooks/{hook['id']}/test", headers=bearer(net.admin_keys["dlr11"]))
+        assert tested.json()["delivered"] is True and len(receiver.at(where)) == 2
         enabled = await net.client.patch(f"/v1/webhooks/{hook['id']}", headers=bearer(net.admin_keys["dlr11"]),
                                          json={"enabled": True})
         assert (enabled.json()["enabled"], enabled.json()["disabled_reason"]) == (True, None)
         await publish(net.client, hooks_settings, org_event(net, "d1", "dlr11"))
-        await receiver.wait_for(where, 2)
+        await receiver.wait_for(where, 3)
+        assert [d["status"] for d in await settled(net, "dlr11", hook["id"])] == ["failed", "delivered"]
         disabled = await net.client.patch(f"/v1/webhooks/{hook['id']}", headers=bearer(net.admin_keys["dlr11"]),
                                           json={"enabled": False})
         assert disabled.json()["enabled"] is False and "Disabled by" in disabled.json()["disabled_reason"]
-        await publish(net.client, hooks_settings, org_event(net, "d1", "dlr11"))
-        await asyncio.sleep(0.3)
-        assert len(receiver.at(where)) == 2
+        await publish(net.client, hooks_settings, org_event(net, "d1", "dlr11"))  # fanned out before it answers
+        assert len(await deliveries(net, "dlr11", hook["id"])) == 2
 
 
 class TestTestSend:
