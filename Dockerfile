@@ -6,11 +6,11 @@
 # `python -m services.<name>`). Every process listens on port 8000 inside its own
 # container, so the HEALTHCHECK below and the Kubernetes probes are the same for all.
 
-# The browser libraries the gateway serves (echarts, Swagger UI), pinned by ui/package-lock.json.
+# The browser libraries the gateway serves (echarts, Swagger UI, Redoc), pinned by ui/package-lock.json.
 # No install scripts: neither needs one, and Swagger UI's dependency would report the install.
 FROM node:22-slim AS ui
 WORKDIR /ui
-COPY ui/package.json ui/package-lock.json ./
+COPY ui/package.json ui/package-lock.json ui/.npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
 
 # The project and its pinned runtime dependencies (no test extra) in a virtualenv.
@@ -37,6 +37,7 @@ COPY --from=build /opt/venv /opt/venv
 # package lives in site-packages, so the libraries go beside it.
 COPY --from=ui /ui/node_modules/echarts/dist /opt/venv/lib/python3.11/site-packages/ui/node_modules/echarts/dist
 COPY --from=ui /ui/node_modules/swagger-ui-dist /opt/venv/lib/python3.11/site-packages/ui/node_modules/swagger-ui-dist
+COPY --from=ui /ui/node_modules/redoc/bundles/redoc.standalone.js /opt/venv/lib/python3.11/site-packages/ui/node_modules/redoc/bundles/redoc.standalone.js
 USER 10001
 WORKDIR /home/csloop
 EXPOSE 8000

@@ -22,8 +22,11 @@ $(UI_STAMP): ui/package-lock.json
 
 install: $(STAMP) $(UI_STAMP)
 
+# `make run PORT_BASE=9000`: the gateway on 9000, the services on 9001-9004.
+PORT_BASE ?= 8000
+
 run: $(STAMP) $(UI_STAMP)
-	$(BIN)/csloop up
+	$(BIN)/csloop up --port-base $(PORT_BASE)
 
 # The survey page script's condition tests first (node:test, no npm package), then the Python
 # suite, whose result is the last word.

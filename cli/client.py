@@ -50,8 +50,8 @@ class CSLoopError(Exception):
     def of(cls, response: httpx.Response) -> "CSLoopError":
         try:
             body = response.json()
-        except ValueError:
-            body = {"detail": response.text[:500]}
+        except ValueError:  # not JSON: a proxy's HTML page, say
+            body = {"title": response.reason_phrase, "detail": response.text[:500]}
         if "error" in body and "title" not in body:  # the token endpoint speaks RFC 6749
             body = {"title": body["error"], "detail": body.get("error_description", ""), **body}
         return cls(response.status_code, body)

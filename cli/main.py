@@ -3,6 +3,7 @@
 import asyncio
 import json
 import sys
+from importlib.metadata import version as distribution_version
 from pathlib import Path
 from typing import Annotated
 
@@ -12,11 +13,15 @@ from rich.table import Table
 
 from cli import demo
 from cli.client import CSLoopError
-from cli.importer import import_customers
-from cli.topology import database_url, internal_secret, url_of
+from cli.errors import EXIT_CODES_HELP, ROWS_FAILED, CommandFailed, OneLineErrors
+from cli.importer import CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, import_customers
+from cli.topology import COMPONENTS, SECRET_FILE, database_url, existing_internal_secret, url_of
 from cli.up import Suite, private_data_dir, run_until_signalled
 
-app = typer.Typer(help="CSLoop: customer satisfaction for a car manufacturer's network.", no_args_is_help=True)
+# Errors are one line (cli/errors.py); a traceback only with --debug, and then a plain one
+# (typer's pretty traceback would print local variables, API keys among them).
+app = typer.Typer(cls=OneLineErrors, help="CSLoop: customer satisfaction for a car manufacturer's network.",
+                  epilog=EXIT_CODES_HELP, no_args_is_help=True, pretty_exceptions_enable=False)
 admin = typer.Typer(help="Administration that needs direct access to the data directory.", no_args_is_help=True)
 importer = typer.Typer(help="Bulk imports through the API.", no_args_is_help=True)
 app.add_typer(admin, name="admin")
@@ -26,12 +31,33 @@ app.add_typer(kpi, name="kpi")
 console = Console(stderr=True)
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="Where the SQLite files, logs and secrets live.")]
+PortBase = Annotated[int, typer.Option("--port-base", envvar="CSLOOP_PORT_BASE",
+                                       help="Gateway port; services take the next four.")]
+GatewayUrl = Annotated[str, typer.Option("--url", envvar="CSLOOP_URL", help="The gateway URL.")]
+ApiKey = Annotated[str, typer.Option("--key", envvar="CSLOOP_API_KEY", help="An API key (csk_...).")]
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"csloop {distribution_version('csloop')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                           help="Print the installed version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", envvar="CSLOOP_DEBUG",
+                                        help="On an error, show the traceback instead of one line.")] = False,
+) -> None:
+    """CSLoop: customer satisfaction for a car manufacturer's network."""
+    # `debug` is read where errors are caught (cli/errors.py, from the context's parameters).
 
 
 @app.command()
 def up(
     data_dir: DataDir = Path("data"),
-    port_base: Annotated[int, typer.Option("--port-base", help="Gateway port; services take the next four.")] = 8000,
+    port_base: PortBase = 8000,
     no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not seed the demo network.")] = False,
     allow_private_webhooks: Annotated[bool, typer.Option(
         "--allow-private-webhooks",
@@ -41,9 +67,10 @@ def up(
         "--allow-superuser",
         help="Start even when CSLOOP_DATABASE_URL names a PostgreSQL superuser (row-level security off).")] = False,
 ) -> None:
-    """Run the whole suite on this machine until Ctrl-C."""
+    """Run the whole suite on this machine until Ctrl-C; refuses to start when a port it needs is taken."""
     suite = Suite(data_dir=data_dir, port_base=port_base, allow_private_webhooks=allow_private_webhooks,
                   allow_superuser=allow_superuser)
+    suite.refuse_busy_ports()
     gateway_url = url_of(suite.components[0], port_base)
     credentials = None if no_demo else _demo_credentials(suite)
     suite.start()
@@ -101,7 +128,6 @@ def admin_bootstrap(
 ) -> None:
     """Create the manufacturer organisation and its first admin key; prints one JSON line."""
     from gateway.identity.bootstrap import BootstrapRefused, bootstrap
-    from cli.topology import COMPONENTS
 
     if gateway_database_url is None:
         private_data_dir(data_dir)
@@ -109,48 +135,71 @@ def admin_bootstrap(
     try:
         result = asyncio.run(bootstrap(gateway_database_url, code, name))
     except BootstrapRefused as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        raise CommandFailed(str(exc)) from exc
     typer.echo(json.dumps(result))
 
 
-@importer.command("customers")
+def _delimiter(given: str | None) -> str | None:
+    """`--delimiter`: one character, or its name (a tab is awkward to type)."""
+    if given is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(given.lower(), given)
+    if len(named) != 1:
+        raise typer.BadParameter(f"one character, or tab/comma/semicolon, not {given!r}", param_hint="--delimiter")
+    return named
+
+
+@importer.command("customers", help=(
+    "Stream customers into CSLoop (upsert by dealer and external_id); prints the counts, and every row error "
+    "with its Excel row number (the header is row 1) and external_id.\n\n"
+    f"Columns (a header row, any order): {', '.join(CUSTOMER_COLUMNS)}. Required: {' and '.join(CUSTOMER_REQUIRED)}. "
+    "birth_date is YYYY-MM-DD; consent_* take true/false, 1/0, yes/no; an empty cell never clears a stored value. "
+    "A .jsonl file holds one JSON object per line with the same keys.\n\n"
+    "The encoding (UTF-8 with or without BOM, GBK/GB18030, UTF-16) and the separator (comma, semicolon, tab) "
+    "are detected; --encoding and --delimiter override them.\n\n"
+    "Exits 3 when the import ran but some rows failed."))
 def import_customers_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row, or .jsonl")],
     dealer: Annotated[str, typer.Option("--dealer", help="The dealer code the customers belong to.")],
-    url: Annotated[str, typer.Option("--url", help="The gateway URL.")] = "http://127.0.0.1:8000",
-    key: Annotated[str, typer.Option("--key", envvar="CSLOOP_API_KEY", help="An API key with customers:write.")] = "",
+    key: ApiKey,
+    url: GatewayUrl = "http://127.0.0.1:8000",
+    encoding: Annotated[str | None, typer.Option("--encoding", help="The file's encoding, e.g. gbk, utf-8.")] = None,
+    delimiter: Annotated[str | None, typer.Option(
+        "--delimiter", callback=_delimiter, help="The separator: ',', ';' or 'tab'.")] = None,
 ) -> None:
-    """Stream customers into CSLoop; prints the counts and every row error."""
-    try:
-        result = import_customers(file, dealer, url, key)
-    except CSLoopError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
-    console.print(f"created {result['created']}, updated {result['updated']}, failed {result['failed']}")
-    if result["errors"]:
-        errors = Table("row", "field", "message")
-        for error in result["errors"]:
-            errors.add_row(str(error["row"]), error["field"], error["message"])
-        console.print(errors)
-    typer.echo(json.dumps({k: result[k] for k in ("created", "updated", "failed")}))
-    if result["failed"]:
-        raise typer.Exit(2)
+    result = import_customers(file, dealer, url, key, encoding=encoding, delimiter=delimiter, console=console)
+    console.print(f"created {result.created}, updated {result.updated}, failed {result.failed}")
+    for error in result.errors:
+        which = f"row {error.row}" + (f" (external_id {error.external_id})" if error.external_id else "")
+        console.print(f"{which}: {error.field}: {error.message}", markup=False, highlight=False)
+    if result.failed > len(result.errors):
+        console.print(f"({result.failed - len(result.errors)} more failed rows not listed by the server)")
+    typer.echo(json.dumps(result.counts()))
+    if result.failed:
+        raise typer.Exit(ROWS_FAILED)
 
 
 @kpi.command("rebuild")
 def kpi_rebuild(
     data_dir: DataDir = Path("data"),
-    url: Annotated[str, typer.Option("--url", help="The KPI service.")] = "http://127.0.0.1:8004",
+    port_base: PortBase = 8000,
 ) -> None:
-    """Recompute KPI facts and rollups from the customer, survey and complaint services."""
+    """Recompute KPI facts and rollups from the customer, survey and complaint services of the
+    suite `csloop up --data-dir ... --port-base ...` runs (the KPI service is at the port base + 4)."""
     import httpx
 
     from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 
-    token = mint_internal_token(system_principal(), internal_secret(data_dir), ttl_seconds=3600)
-    answer = httpx.post(f"{url}/internal/kpi/rebuild", headers={INTERNAL_HEADER: token}, timeout=3600)
+    secret = existing_internal_secret(data_dir)
+    if secret is None:
+        raise CommandFailed(f"no internal secret at {data_dir / SECRET_FILE} (nor CSLOOP_INTERNAL_SECRET): "
+                            f"give the --data-dir the suite was started with")
+    kpi_url = url_of(next(c for c in COMPONENTS if c.name == "kpi"), port_base)
+    token = mint_internal_token(system_principal(), secret, ttl_seconds=3600)
+    answer = httpx.post(f"{kpi_url}/internal/kpi/rebuild", headers={INTERNAL_HEADER: token}, timeout=3600)
+    if answer.status_code == 401:  # a secret, but not the running suite's
+        raise CommandFailed(f"the KPI service at {kpi_url} refused a token signed with the secret of {data_dir}: "
+                            f"give the --data-dir (or CSLOOP_INTERNAL_SECRET) of the suite at port base {port_base}")
     if answer.status_code != 200:
-        console.print(f"[red]rebuild failed: {answer.status_code} {answer.text}")
-        raise typer.Exit(1)
+        raise CSLoopError.of(answer)
     console.print(f"rebuilt from: {answer.json()['rebuilt']}")

@@ -59,12 +59,25 @@ def subscriptions(components: list[Component], port_base: int) -> dict[str, list
     return table
 
 
+SECRET_FILE = ".internal-secret"
+
+
 def internal_secret(data_dir: Path) -> str:
-    """The secret every process signs internal tokens with: from the environment, or kept in the data dir."""
+    """The secret every process signs internal tokens with: from the environment, or kept in the
+    data dir (made on first use: only `csloop up` and the suite it starts call this)."""
     if secret := os.environ.get("CSLOOP_INTERNAL_SECRET"):
         return secret
-    path = data_dir / ".internal-secret"
+    path = data_dir / SECRET_FILE
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def existing_internal_secret(data_dir: Path) -> str | None:
+    """The running suite's secret, for a command that talks to its services directly; None when
+    there is none. Never creates one: a new secret would sign tokens no running process accepts."""
+    if secret := os.environ.get("CSLOOP_INTERNAL_SECRET"):
+        return secret
+    path = data_dir / SECRET_FILE
+    return path.read_text().strip() if path.is_file() else None

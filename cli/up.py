@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from cli.errors import CommandFailed
 from cli.topology import Component, built_components, database_url, internal_secret, subscriptions, url_of
 from shared.db import PRIVATE_DIRECTORY, private_directory
 
@@ -51,6 +53,15 @@ class Suite:
     def database_url(self, component: Component) -> str:
         return database_url(component, self.data_dir, self.database_base)
 
+    def refuse_busy_ports(self) -> None:
+        """Before anything is created: a port already taken would otherwise surface as one process
+        dying during start, with the reason buried in its log."""
+        for component in self.components:
+            port = self.port_base + component.offset
+            if not port_free(port):
+                raise CommandFailed(f"port {port} ({component.name}) is already in use: stop what listens there "
+                                    f"or choose another --port-base (make run PORT_BASE=...)")
+
     def start(self) -> None:
         private_data_dir(self.data_dir)
         logs = self.data_dir / "logs"
@@ -72,14 +83,14 @@ class Suite:
             while pending:
                 for name, url in list(pending.items()):
                     if self.processes[name].poll() is not None:
-                        raise RuntimeError(f"{name} exited during start; see {self.data_dir / 'logs' / name}.log")
+                        raise CommandFailed(f"{name} exited during start; see {self.data_dir / 'logs' / name}.log")
                     try:
                         if client.get(url).status_code == 200:
                             del pending[name]
                     except httpx.HTTPError:
                         pass
                 if pending and time.monotonic() > deadline:
-                    raise RuntimeError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
+                    raise CommandFailed(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
                 time.sleep(0.2)
 
     def stop(self) -> None:
@@ -96,6 +107,18 @@ class Suite:
 
     def first_exited(self) -> str | None:
         return next((name for name, p in self.processes.items() if p.poll() is not None), None)
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a service could listen on `port` now (the services listen on 127.0.0.1)."""
+    with socket.socket() as probe:
+        # As uvicorn binds: connections of a stopped suite still in TIME_WAIT do not count as busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def private_data_dir(data_dir: Path) -> None:

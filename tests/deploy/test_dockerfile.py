@@ -65,13 +65,13 @@ class TestDockerfile:
             package = PurePosixPath(source).relative_to("/ui/node_modules")
             assert PurePosixPath(destination) == site_packages / served / package
             packages.add(package.parts[0])
-        assert packages == {"echarts", "swagger-ui-dist"}
+        assert packages == {"echarts", "swagger-ui-dist", "redoc"}
         assert (files.ROOT / "ui" / "package-lock.json").exists()
 
     def test_dockerignore_lets_in_only_what_the_build_copies(self) -> None:
         allowed = [line[1:].rstrip("/") for line in files.DOCKERIGNORE.read_text().splitlines() if line.startswith("!")]
         assert sorted(allowed) == sorted(["pyproject.toml", "shared", "gateway", "cli", "services",
-                                          "ui/package.json", "ui/package-lock.json"])
+                                          "ui/package.json", "ui/package-lock.json", "ui/.npmrc"])
         copied = {word.rstrip("/").removeprefix("./") for stage in files.dockerfile_stages()
                   for arguments in _arguments(stage, "COPY") if not arguments.startswith("--from")
                   for word in files.shell_words(arguments)[:-1]}

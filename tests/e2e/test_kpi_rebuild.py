@@ -58,9 +58,8 @@ def test_rebuild_from_the_source_services_gives_the_same_figures(network: Networ
     periods = [f"{today:%Y-%m}", f"{today.year}-Q{(today.month - 1) // 3 + 1}", f"{today.year}"]
     before = _settled_summaries(network, periods)
     assert before[0]["kpis"]["nps"]["n"] >= 1 and before[0]["kpis"]["complaint_rate"]["value"] is not None
-    kpi_url = f"http://127.0.0.1:{network.suite.port_base + 4}"
     result = subprocess.run([sys.executable, "-m", "cli", "kpi", "rebuild", "--data-dir",
-                             str(network.suite.data_dir), "--url", kpi_url],
+                             str(network.suite.data_dir), "--port-base", str(network.suite.port_base)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     after = [network.manufacturer.client.get("/v1/kpi/summary", params={"period": p}).json() for p in periods]

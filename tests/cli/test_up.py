@@ -1,0 +1,34 @@
+"""`csloop up` refuses a port already taken, naming it; `make run PORT_BASE=...` reaches it."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.suite import free_port_base
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_a_busy_port_is_refused_naming_the_port_and_the_component(tmp_path: Path) -> None:
+    base = free_port_base()
+    env = {k: v for k, v in os.environ.items() if k not in {"CSLOOP_DATABASE_URL", "CSLOOP_PORT_BASE"}}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", base + 2))
+        taken.listen()
+        done = subprocess.run([sys.executable, "-m", "cli", "up", "--data-dir", str(tmp_path / "data"),
+                               "--port-base", str(base)], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: port {base + 2} (survey) is already in use: stop what listens there or choose another "
+        "--port-base (make run PORT_BASE=...)"]
+    assert not (tmp_path / "data").exists()  # refused before anything was made
+
+
+def test_make_run_passes_the_port_base_through() -> None:
+    done = subprocess.run(["make", "-n", "run", "PORT_BASE=9000"], cwd=REPOSITORY, capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert ".venv/bin/csloop up --port-base 9000" in done.stdout
+    default = subprocess.run(["make", "-n", "run"], cwd=REPOSITORY, capture_output=True, text=True, timeout=60, check=True)
+    assert ".venv/bin/csloop up --port-base 8000" in default.stdout
