@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from shared.db import is_sqlite
@@ -60,6 +61,7 @@ def subscriptions(components: list[Component], port_base: int) -> dict[str, list
 
 
 SECRET_FILE = ".internal-secret"
+WEBHOOK_KEY_FILE = ".webhook-secret-key"
 
 
 def internal_secret(data_dir: Path) -> str:
@@ -70,6 +72,19 @@ def internal_secret(data_dir: Path) -> str:
     path = data_dir / SECRET_FILE
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def webhook_secret_keys(data_dir: Path) -> str:
+    """The key the gateway seals webhook secrets with at rest: from the environment, or kept in
+    the data dir beside the internal secret (made on first use), so a local suite never uses the
+    key every checkout knows."""
+    if keys := os.environ.get("CSLOOP_WEBHOOKS_SECRET_KEYS"):
+        return keys
+    path = data_dir / WEBHOOK_KEY_FILE
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
         path.chmod(0o600)
     return path.read_text().strip()
 

@@ -87,8 +87,8 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(String(2000))
     # Exact types (`customer.created`) or families (`customer.`), as in the event subscriptions.
     event_types: Mapped[list[str]] = mapped_column(JSON)
-    # Kept in clear: signing needs it. Shown to the creator once.
-    secret: Mapped[str] = mapped_column(String(100))
+    # Sealed (Fernet, webhooks/sealing.py): opened only to sign. Shown in clear to the creator once.
+    secret: Mapped[str] = mapped_column(String(300))
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     created_by: Mapped[str] = mapped_column(String(200))

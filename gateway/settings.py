@@ -1,5 +1,8 @@
 """Gateway settings: where the services are, and the limits it enforces in front of them."""
 
+from pydantic import model_validator
+
+from gateway.integrations.webhooks.sealing import DEVELOPMENT_KEY, SecretBox
 from gateway.integrations.webhooks.targets import TargetPolicy, target_policy
 from shared.settings import CommaList, CommonSettings
 
@@ -55,6 +58,23 @@ class GatewaySettings(CommonSettings):
     webhooks_dispatch_interval_seconds: float = 1.0
     webhooks_batch_size: int = 50
     webhooks_dispatcher_enabled: bool = True
+    # Fernet keys sealing webhook secrets at rest (webhooks/sealing.py), comma-separated: the first
+    # seals, every one opens. The default is public, so outside development one must be set
+    # (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
+    webhooks_secret_keys: CommaList = [DEVELOPMENT_KEY]
+
+    @model_validator(mode="after")
+    def _refuse_missing_webhook_key(self) -> "GatewaySettings":
+        if self.environment != "development" and DEVELOPMENT_KEY in self.webhooks_secret_keys:
+            raise ValueError("CSLOOP_WEBHOOKS_SECRET_KEYS must be set outside development")
+        try:
+            self.webhook_secrets()  # no key, or one that is not a Fernet key: refused at start
+        except ValueError as exc:
+            raise ValueError(f"CSLOOP_WEBHOOKS_SECRET_KEYS: {exc}") from exc
+        return self
+
+    def webhook_secrets(self) -> SecretBox:
+        return SecretBox(self.webhooks_secret_keys)
 
     def webhook_targets(self) -> TargetPolicy:
         return target_policy(self.webhooks_allow_private_targets, self.webhooks_allowed_targets)

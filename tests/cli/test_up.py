@@ -32,3 +32,21 @@ def test_make_run_passes_the_port_base_through() -> None:
     assert ".venv/bin/csloop up --port-base 9000" in done.stdout
     default = subprocess.run(["make", "-n", "run"], cwd=REPOSITORY, capture_output=True, text=True, timeout=60, check=True)
     assert ".venv/bin/csloop up --port-base 8000" in default.stdout
+
+
+def test_the_gateway_alone_gets_a_webhook_key_of_its_data_dir(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from cryptography.fernet import Fernet
+
+    from cli.up import Suite
+    from gateway.integrations.webhooks.sealing import DEVELOPMENT_KEY
+
+    monkeypatch.delenv("CSLOOP_WEBHOOKS_SECRET_KEYS", raising=False)
+    tmp_path.chmod(0o700)
+    suite = Suite(data_dir=tmp_path, port_base=free_port_base())
+    gateway, *services = suite.components
+    key = suite.environment(gateway)["CSLOOP_WEBHOOKS_SECRET_KEYS"]
+    Fernet(key)  # a real key ...
+    assert key != DEVELOPMENT_KEY  # ... not the one every checkout knows
+    assert (tmp_path / ".webhook-secret-key").stat().st_mode & 0o777 == 0o600
+    assert Suite(data_dir=tmp_path, port_base=suite.port_base).environment(gateway)["CSLOOP_WEBHOOKS_SECRET_KEYS"] == key
+    assert all("CSLOOP_WEBHOOKS_SECRET_KEYS" not in suite.environment(service) for service in services)

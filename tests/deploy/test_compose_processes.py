@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from tests.deploy import files
@@ -43,7 +44,9 @@ class ComposeOnThisMachine:
         base = free_port_base(len(self.services))
         self.ports = {name: base + i for i, name in enumerate(sorted(self.services))}
         self.test_database = make_url(test_database)
-        self.variables = files.env_file()
+        # The example's placeholders, but for the webhook key: a placeholder is not a Fernet key, and
+        # the gateway refuses to start without a real one (as a deployer generates it).
+        self.variables = files.env_file() | {"CSLOOP_WEBHOOKS_SECRET_KEYS": Fernet.generate_key().decode()}
 
     def local_url(self, match: re.Match[str]) -> str:
         host, port = match.group("host", "port")

@@ -42,6 +42,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("patch", "/v1/prospects/{prospect_id}"): {"level": "A"},
     ("post", "/v1/follow-ups/{followup_id}/complete"): {"outcome": "reached", "note": "bola"},
     ("patch", "/v1/surveys/{survey_id}"): {"title": {"en": "Bola", "zh-CN": "Bola"}},
+    ("patch", "/v1/webhooks/{webhook_id}"): {"event_types": ["complaint.opened"]},
 }
 # Parent-owned records a child may read by design (shared.rls ancestors_read, survey repository).
 CHILD_MAY_READ = {("get", "/v1/surveys/{survey_id}"), ("get", "/v1/surveys/{survey_id}/versions/{number}")}

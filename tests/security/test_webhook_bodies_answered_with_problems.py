@@ -1,7 +1,9 @@
 """Finding 14 (webhooks part): `POST /v1/webhooks` failed with an unhandled exception, which
 reset the connection, on URLs whose host the URL parser or the IDNA codec refuses: a broken
 IPv6 literal (`http://[::1/`), an empty label (`a..com`), a label over 63 characters, a bidi
-control in the host. Every hostile body is an RFC 9457 problem, and nothing is stored."""
+control in the host. Every hostile body is an RFC 9457 problem, and nothing is stored; the
+same for an update (`PATCH /v1/webhooks/{id}`), which leaves the webhook as it was, and for
+event types outside the catalogue (SQL, control characters, 100,000 characters)."""
 
 import httpx
 import pytest
@@ -26,6 +28,10 @@ RAW_BODIES = {
     "array": b"[]", "null": b"null", "huge number": b"1e400",
     "lone surrogate": b'{"url": "http://\\ud800.com/", "event_types": ["customer."], "org_code": "X"}',
 }
+HOSTILE_EVENT_TYPES = ["' OR '1'='1", "customer.'; DROP TABLE webhook_subscriptions; --", "customer.\x00", "a\u202eb.",
+                       "customer." + "x" * 100_000, "", "CUSTOMER.", " customer.", "customer.*", "**"]
+# A public address literal: accepted without a DNS lookup, never called (the dispatcher is off).
+PUBLIC_URL = "http://93.184.215.14/hook"
 
 
 @pytest.fixture
@@ -52,9 +58,55 @@ async def test_hostile_urls_are_422_on_the_url_field(hooks) -> None:  # noqa: AN
     assert listed.json()["items"] == []
 
 
-async def test_malformed_chunked_and_wrongly_typed_bodies_are_problems(hooks) -> None:  # noqa: ANN001
+async def a_webhook(client: httpx.AsyncClient, key: str, org_code: str) -> dict:
+    created = await client.post("/v1/webhooks", headers=bearer(key), json={
+        "url": PUBLIC_URL, "event_types": ["customer."], "org_code": org_code})
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+async def test_hostile_event_types_are_422_on_create_and_update(hooks) -> None:  # noqa: ANN001
+    client, net = hooks
+    key = net.admin_keys["dlr11"]
+    hook = await a_webhook(client, key, net.codes["dlr11"])
+    failures = []
+    for event_type in HOSTILE_EVENT_TYPES:
+        for method, path, body in (
+                ("POST", "/v1/webhooks", {"url": PUBLIC_URL, "event_types": ["customer.", event_type],
+                                          "org_code": net.codes["dlr11"]}),
+                ("PATCH", f"/v1/webhooks/{hook['id']}", {"event_types": ["customer.", event_type]})):
+            response = await client.request(method, path, headers=bearer(key), json=body)
+            if response.status_code != 422 or not is_problem(response) or \
+                    response.json()["errors"][0]["field"] != "event_types.1":
+                failures.append(f"{method} {event_type[:40]!r}: {response.status_code} {response.text[:120]}")
+    assert not failures, "\n".join(failures)
+    listed = await client.get("/v1/webhooks", headers=bearer(key))
+    assert listed.json()["items"] == [{k: v for k, v in hook.items() if k != "secret"}]
+
+
+async def test_hostile_urls_on_update_are_422_and_change_nothing(hooks) -> None:  # noqa: ANN001
+    client, net = hooks
+    key = net.admin_keys["dlr11"]
+    hook = await a_webhook(client, key, net.codes["dlr11"])
+    failures = []
+    for url in HOSTILE_URLS:
+        response = await client.patch(f"/v1/webhooks/{hook['id']}", headers=bearer(key),
+                                      json={"url": url, "enabled": False})
+        if response.status_code != 422 or not is_problem(response) or response.json()["errors"][0]["field"] != "url":
+            failures.append(f"{url[:40]!r}: {response.status_code} {response.text[:120]}")
+    assert not failures, "\n".join(failures)
+    shown = await client.get(f"/v1/webhooks/{hook['id']}", headers=bearer(key))
+    assert (shown.json()["url"], shown.json()["enabled"]) == (PUBLIC_URL, True)
+
+
+@pytest.mark.parametrize("operation", ["create", "update"])
+async def test_malformed_chunked_and_wrongly_typed_bodies_are_problems(hooks, operation: str) -> None:  # noqa: ANN001
     client, net = hooks
     headers = {**bearer(net.admin_keys["dlr11"]), "Content-Type": "application/json"}
+    if operation == "create":
+        method, path = "POST", "/v1/webhooks"
+    else:
+        method, path = "PATCH", f"/v1/webhooks/{(await a_webhook(client, net.admin_keys['dlr11'], net.codes['dlr11']))['id']}"
     failures = []
     for name, body in RAW_BODIES.items():
         for chunked in (False, True):
@@ -62,14 +114,15 @@ async def test_malformed_chunked_and_wrongly_typed_bodies_are_problems(hooks) ->
                 for start in range(0, len(data), 64 * 1024):
                     yield data[start:start + 64 * 1024]
 
-            response = await client.post("/v1/webhooks", content=stream() if chunked else body, headers=headers)
+            response = await client.request(method, path, content=stream() if chunked else body, headers=headers)
             if response.status_code not in (400, 413, 422) or not is_problem(response):
                 failures.append(f"{name} (chunked={chunked}): {response.status_code} {response.text[:120]}")
-    for body in ({"url": 5, "event_types": "customer.", "org_code": []}, {"url": None}, {"event_types": [1, None]}):
-        response = await client.post("/v1/webhooks", json=body, headers=headers)
+    for body in ({"url": 5, "event_types": "customer.", "org_code": []}, {"url": None, "event_types": []},
+                 {"event_types": [1, None]}, {"enabled": "yes please"}):
+        response = await client.request(method, path, json=body, headers=headers)
         if response.status_code != 422 or not is_problem(response):
             failures.append(f"{body}: {response.status_code}")
-    form = await client.post("/v1/webhooks", content=b"url=x", headers={**headers, "Content-Type": "text/plain"})
+    form = await client.request(method, path, content=b"url=x", headers={**headers, "Content-Type": "text/plain"})
     if form.status_code not in (415, 422) or not is_problem(form):
         failures.append(f"text/plain: {form.status_code}")
     assert not failures, "\n".join(failures)

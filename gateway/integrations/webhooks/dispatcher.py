@@ -19,6 +19,7 @@ from standardwebhooks import Webhook
 
 from gateway.settings import GatewaySettings
 from gateway.integrations.webhooks.repository import DeliveryQueue, DueDelivery
+from gateway.integrations.webhooks.sealing import SecretUnreadable
 from gateway.integrations.webhooks.targets import TargetRefused
 from shared.db import utcnow
 from shared.jobs import PeriodicJob
@@ -49,6 +50,7 @@ class Dispatcher:
         self._sessions = sessions
         self._settings = settings
         self._targets = settings.webhook_targets()
+        self._secrets = settings.webhook_secrets()
         self._job = PeriodicJob("webhook-dispatcher", self.dispatch_once, settings.webhooks_dispatch_interval_seconds,
                                 batch_size=settings.webhooks_batch_size)
         self._http: aiohttp.ClientSession | None = None
@@ -85,19 +87,27 @@ class Dispatcher:
         return len(due)
 
     async def send(self, delivery: DueDelivery) -> tuple[int | None, str | None, float]:
+        return await self.post_signed(delivery.url, delivery.secret, f"msg_{delivery.id.hex}", delivery.payload)
+
+    async def post_signed(self, url: str, sealed_secret: str, message_id: str,
+                          payload: dict) -> tuple[int | None, str | None, float]:
+        """POST the payload signed with the subscription's secret: (status, error, monotonic start).
+        Events and test pings alike, so a ping proves what a delivery would do."""
         started = time.monotonic()
         assert self._http is not None
         try:
             # Checked again per attempt: an IP literal never reaches the resolver.
-            await self._targets.check(delivery.url)
-            body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False)
-            headers = signed_headers(delivery.secret, f"msg_{delivery.id.hex}", body, utcnow())
-            async with self._http.post(delivery.url, data=body.encode(), headers=headers, allow_redirects=False) as response:
+            await self._targets.check(url)
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+            headers = signed_headers(self._secrets.open(sealed_secret), message_id, body, utcnow())
+            async with self._http.post(url, data=body.encode(), headers=headers, allow_redirects=False) as response:
                 await response.read()
                 error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
                 return response.status, error, started
         except TargetRefused as exc:
             return None, f"refused: {exc}", started
+        except SecretUnreadable as exc:
+            return None, str(exc), started
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return None, f"{exc.__class__.__name__}: {exc}"[:500], started
 

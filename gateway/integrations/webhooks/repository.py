@@ -53,7 +53,7 @@ class WebhookRepository(ScopedRepository):
 class DueDelivery:
     id: uuid.UUID
     url: str
-    secret: str
+    secret: str  # sealed (sealing.py): opened only to sign
     payload: dict
     attempts: int
 

@@ -9,13 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.models import WebhookDelivery, WebhookSubscription
 from gateway.identity.orgs import named_org
 from gateway.repository import OrgRepository
-from gateway.integrations.webhooks.repository import WebhookRepository
-from gateway.integrations.webhooks.schemas import WebhookCreate
+from gateway.integrations.webhooks.catalogue import INTERNAL_FIELDS, OWNER_ONLY_EVENTS
+from gateway.integrations.webhooks.repository import DeliveryQueue, WebhookRepository
+from gateway.integrations.webhooks.schemas import WebhookCreate, WebhookUpdate
+from gateway.integrations.webhooks.sealing import SecretBox
 from gateway.integrations.webhooks.targets import TargetPolicy, TargetRefused
 from shared.auth import system_principal
-from shared.contracts import customer as customer_contract
-from shared.contracts import survey as survey_contract
-from shared.events import CloudEvent
+from shared.db import utcnow
+from shared.events import CloudEvent, new_event
 from shared.org_path import OrgPath
 from shared.outbox import subscribers_for
 from shared.problems import UnprocessableContent
@@ -26,27 +27,51 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-async def create_subscription(orgs: OrgRepository, hooks: WebhookRepository, data: WebhookCreate, *,
-                              targets: TargetPolicy) -> WebhookSubscription:
-    org = await named_org(orgs, data.org_code)
+async def checked_url(url: str, targets: TargetPolicy) -> str:
     try:
-        await targets.check(data.url)
+        await targets.check(url)
     except TargetRefused as exc:
         raise UnprocessableContent(f"The webhook URL is refused: {exc}", errors=[{"field": "url", "message": str(exc)}]) from exc
-    return await hooks.add(WebhookSubscription(
-        org_code=org.code, org_path=org.org_path, url=data.url, event_types=sorted(set(data.event_types)),
-        secret=new_secret(), created_by=hooks.principal.subject,
+    return url
+
+
+async def create_subscription(orgs: OrgRepository, hooks: WebhookRepository, data: WebhookCreate, *,
+                              targets: TargetPolicy, secrets_box: SecretBox) -> tuple[WebhookSubscription, str]:
+    """The new subscription and its secret in clear (stored sealed: only this answer shows it)."""
+    org = await named_org(orgs, data.org_code)
+    secret = new_secret()
+    subscription = await hooks.add(WebhookSubscription(
+        org_code=org.code, org_path=org.org_path, url=await checked_url(data.url, targets),
+        event_types=sorted(set(data.event_types)), secret=secrets_box.seal(secret), created_by=hooks.principal.subject,
     ))
+    return subscription, secret
+
+
+async def update_subscription(subscription: WebhookSubscription, data: WebhookUpdate, *, by: str,
+                              targets: TargetPolicy, queue: DeliveryQueue) -> WebhookSubscription:
+    """The URL (the only check left after validation) first: a refused update changes nothing."""
+    if data.url is not None:
+        subscription.url = await checked_url(data.url, targets)
+    if data.event_types is not None:
+        subscription.event_types = sorted(set(data.event_types))
+    if data.enabled is True:
+        subscription.enabled, subscription.disabled_reason = True, None
+    elif data.enabled is False and subscription.enabled:
+        now = utcnow()
+        subscription.enabled, subscription.disabled_reason = False, f"Disabled by {by} at {now.isoformat()}"
+        await queue.cancel_pending(subscription.id, now)  # as after a 410: nothing more is sent
+    return subscription
+
+
+def ping(subscription: WebhookSubscription) -> CloudEvent:
+    """The test event: a CloudEvent like any delivery, of a type no subscription matches."""
+    return new_event("/csloop/gateway", "webhook.ping", f"webhooks/{subscription.id}", {
+        "webhook_id": str(subscription.id), "org_code": subscription.org_code, "org_path": subscription.org_path})
 
 
 async def visible_subscription(hooks: WebhookRepository, subscription_id: uuid.UUID) -> WebhookSubscription:
     return await hooks.get_visible(WebhookSubscription, subscription_id,
                                    missing=f"No webhook {subscription_id} in your subtree")
-
-
-# Events carrying a survey link (`url`) anyone holding it can answer: only the survey's owner
-# (`data.survey_org_path`, whose SMS provider sends it) receives them, never a dealer below it.
-OWNER_ONLY_EVENTS = frozenset({survey_contract.INVITATION_SENT, survey_contract.INVITATION_REMINDED})
 
 
 def receiving_paths(event: CloudEvent, path: str) -> list[str]:
@@ -61,12 +86,6 @@ def receiving_paths(event: CloudEvent, path: str) -> list[str]:
         return paths
     owner = event.data.get("survey_org_path")
     return [owner] if owner in paths else []
-
-
-# Fields that services need between them but an integrator must not see. `owner_verified` says
-# whether the visit's customer has the phone of the VIN's owner on another dealer's file (KPI.md
-# fir): to the visiting dealer's DMS it would be an oracle on that other dealer's records.
-INTERNAL_FIELDS: dict[str, frozenset[str]] = {customer_contract.SERVICE_VISIT_CLOSED: frozenset({"owner_verified"})}
 
 
 def webhook_payload(event: CloudEvent) -> dict:

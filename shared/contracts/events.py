@@ -1,0 +1,57 @@
+"""The catalogue of CSLoop's events: each type, the service that publishes it and the model of
+its `data`. Built from the contract modules' own constants and models, so a name lives in one
+place; a contract constant without an entry here fails
+tests/gateway/integrations/test_event_types.py."""
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from shared.contracts import complaint, customer, survey
+
+
+@dataclass(frozen=True)
+class EventKind:
+    type: str
+    source: str
+    data: type[BaseModel]
+    description: str
+
+
+def _kinds(module: object, *entries: tuple[str, type[BaseModel], str]) -> tuple[EventKind, ...]:
+    source = module.SOURCE  # type: ignore[attr-defined]
+    return tuple(EventKind(type_, source, data, description) for type_, data, description in entries)
+
+
+CATALOGUE: tuple[EventKind, ...] = (
+    *_kinds(
+        customer,
+        (customer.CUSTOMER_CREATED, customer.CustomerChanged, "A customer was created (ids and consent, no contact data)."),
+        (customer.CUSTOMER_UPDATED, customer.CustomerChanged, "A customer's record or consent changed."),
+        (customer.CUSTOMER_ERASED, customer.CustomerErased, "A customer was erased; anonymise what you hold about them."),
+        (customer.VEHICLE_DELIVERED, customer.VehicleDelivered, "A new vehicle was delivered to a customer."),
+        (customer.SERVICE_VISIT_CLOSED, customer.ServiceVisitClosed, "A service visit (repair order) was closed."),
+        (customer.PROSPECT_CREATED, customer.ProspectChanged, "A sales prospect was recorded."),
+        (customer.PROSPECT_UPDATED, customer.ProspectChanged, "A sales prospect's level or interest changed."),
+        (customer.FOLLOWUP_SCHEDULED, customer.FollowUpScheduled, "A follow-up task is due (sent again when its due time moves)."),
+        (customer.FOLLOWUP_COMPLETED, customer.FollowUpCompleted, "A follow-up task was completed."),
+    ),
+    *_kinds(
+        survey,
+        (survey.INVITATION_SENT, survey.InvitationSent, "A survey invitation is to be sent (to the survey owner only)."),
+        (survey.INVITATION_REMINDED, survey.InvitationSent, "A survey reminder is to be sent (to the survey owner only)."),
+        (survey.RESPONSE_SUBMITTED, survey.ResponseSubmitted, "A survey response was submitted, with its scores."),
+        (survey.ALERT_RAISED, survey.AlertRaised, "A survey response broke an alert rule."),
+    ),
+    *_kinds(
+        complaint,
+        (complaint.OPENED, complaint.ComplaintOpened, "A complaint case was opened."),
+        (complaint.STATUS_CHANGED, complaint.StatusChanged, "A complaint case moved to another status."),
+        (complaint.ESCALATED, complaint.Escalated, "A complaint case was escalated to the org above."),
+        (complaint.RESOLVED, complaint.Resolved, "A complaint case was resolved."),
+        (complaint.CLOSED, complaint.Closed, "A complaint case was closed."),
+        (complaint.SLA_BREACHED, complaint.SlaBreached, "A complaint case missed its first-response or resolution due time."),
+        (complaint.QUALITY_SIGNAL_RAISED, complaint.QualitySignalRaised,
+         "Product-quality cases of one model and symptom came from several dealers within the window."),
+    ),
+)
