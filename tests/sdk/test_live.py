@@ -128,7 +128,12 @@ def test_kpi_orgs_keys_and_webhooks(admin: CSLoop, dealer: Org) -> None:
     issued = admin.api_keys.create(org_code=code, name="dms", scopes=["customers:read"])
     assert issued.key.startswith("csk_") and issued.id in {k.id for k in admin.api_keys.list()}
     admin.api_keys.revoke(issued)
+    assert "customer.created" in {event.type for event in admin.event_types.list()}
     hook = admin.webhooks.create(url="http://127.0.0.1:9/hook", event_types=["customer.created"], org_code=code)
     assert hook.secret and hook.id in {w.id for w in admin.webhooks.list()}
     assert list(admin.webhooks.deliveries(hook)) == []
+    assert admin.webhooks.update(hook, event_types=["customer."]).event_types == ["customer."]
+    assert admin.webhooks.get(hook.id).event_types == ["customer."]
+    ping = admin.webhooks.test(hook)  # nothing listens on port 9: answered, not raised
+    assert ping.webhook_id == hook.id and ping.delivered is False
     admin.webhooks.delete(hook)

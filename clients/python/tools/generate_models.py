@@ -30,6 +30,8 @@ MODELS: dict[str, tuple[str, str, str]] = {
     "Webhook": ("get", "/v1/webhooks", "200"),
     "WebhookCreated": ("post", "/v1/webhooks", "201"),
     "WebhookDelivery": ("get", "/v1/webhooks/{webhook_id}/deliveries", "200"),
+    "WebhookTestResult": ("post", "/v1/webhooks/{webhook_id}/test", "200"),
+    "EventType": ("get", "/v1/event-types", "200"),
     "Customer": ("get", "/v1/customers/{customer_id}", "200"),
     "Customer360": ("get", "/v1/customers/{customer_id}/360", "200"),
     "ImportResult": ("post", "/v1/customers/import", "200"),
@@ -70,13 +72,13 @@ NESTED_NAMES = {"ImportError_": "ImportRowError", "SurveyImportError_": "Respons
 
 
 def response_ref(doc: dict[str, Any], method: str, path: str, status: str) -> str:
-    """The component a response parses into: a page's item, an array's item, or the body itself."""
+    """The component a response parses into: a page's (or a plain list's) item, an array's item, or the body itself."""
     content = doc["paths"][path][method]["responses"][status]["content"]
     schema = content["application/json"]["schema"]
     if schema.get("type") == "array":
         return ref_name(schema["items"])
     props = doc["components"]["schemas"][ref_name(schema)].get("properties", {})
-    if set(props) == {"items", "next_cursor"}:
+    if set(props) in ({"items", "next_cursor"}, {"items"}):
         return ref_name(props["items"]["items"])
     return ref_name(schema)
 

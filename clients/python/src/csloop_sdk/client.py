@@ -28,6 +28,7 @@ class CSLoop:
         self.auth = r.Auth(t)
         self.oauth_clients = r.OAuthClients(t)
         self.webhooks = r.Webhooks(t)
+        self.event_types = r.EventTypes(t)
         self.customers = r.Customers(t)
         self.vehicles = r.Vehicles(t)
         self.deliveries = r.Deliveries(t)

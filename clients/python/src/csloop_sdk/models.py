@@ -123,6 +123,24 @@ class WebhookDelivery(Model):
     history: list[WebhookDeliveryAttempt]
 
 
+class WebhookTestResult(Model):
+    """What the target answered to a signed `webhook.ping` (the same signing as every delivery)."""
+    webhook_id: str
+    message_id: str
+    delivered: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class EventType(Model):
+    type: str
+    source: str
+    description: str
+    owner_only: bool
+    data_schema: dict[str, Any]
+
+
 class Consent(Model):
     survey: bool = False
     marketing: bool = False

@@ -137,14 +137,33 @@ class Webhooks(Resource):
         body = {"url": url, "event_types": list(event_types), "org_code": org_code}
         return self._one(m.WebhookCreated, "POST", "/v1/webhooks", json=body, idempotency_key=idempotency_key)
 
+    def get(self, webhook_id: str) -> m.Webhook:
+        return self._one(m.Webhook, "GET", f"/v1/webhooks/{webhook_id}")
+
     def list(self, *, page_size: int | None = None) -> Pages[m.Webhook]:
         return self._pages(m.Webhook, "/v1/webhooks", page_size)
+
+    def update(self, webhook: str | m.Webhook, *, url: str | None = None, event_types: Iterable[str] | None = None,
+               enabled: bool | None = None) -> m.Webhook:
+        """Change the URL or event types, or disable / re-enable (`enabled=True` after a 410 Gone disabled it)."""
+        body = _body({"url": url, "event_types": None if event_types is None else list(event_types), "enabled": enabled})
+        return self._one(m.Webhook, "PATCH", f"/v1/webhooks/{_id(webhook)}", json=body)
+
+    def test(self, webhook: str | m.Webhook) -> m.WebhookTestResult:
+        """Send a signed `webhook.ping` now; `delivered` says whether the target answered 2xx."""
+        return self._one(m.WebhookTestResult, "POST", f"/v1/webhooks/{_id(webhook)}/test")
 
     def deliveries(self, webhook: str | m.Webhook, *, page_size: int | None = None) -> Pages[m.WebhookDelivery]:
         return self._pages(m.WebhookDelivery, f"/v1/webhooks/{_id(webhook)}/deliveries", page_size)
 
     def delete(self, webhook: str | m.Webhook) -> None:
         self._t.request("DELETE", f"/v1/webhooks/{_id(webhook)}")
+
+
+class EventTypes(Resource):
+    def list(self) -> list[m.EventType]:
+        """Every event type a webhook can subscribe to, with the JSON Schema of its `data`."""
+        return [m.EventType.model_validate(item) for item in self._t.json("GET", "/v1/event-types")["items"]]
 
 
 # Customer service: customers, vehicles, deliveries, visits, prospects, follow-ups
