@@ -18,6 +18,9 @@ FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install pip==25.3
 WORKDIR /src
+# The Python SDK first: the csloop command (cli/) runs on it.
+COPY clients/python ./clients/python
+RUN /opt/venv/bin/pip install ./clients/python
 COPY pyproject.toml ./
 COPY shared ./shared
 COPY gateway ./gateway

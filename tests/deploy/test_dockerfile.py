@@ -70,7 +70,7 @@ class TestDockerfile:
 
     def test_dockerignore_lets_in_only_what_the_build_copies(self) -> None:
         allowed = [line[1:].rstrip("/") for line in files.DOCKERIGNORE.read_text().splitlines() if line.startswith("!")]
-        assert sorted(allowed) == sorted(["pyproject.toml", "shared", "gateway", "cli", "services",
+        assert sorted(allowed) == sorted(["pyproject.toml", "shared", "gateway", "cli", "services", "clients/python",
                                           "ui/package.json", "ui/package-lock.json", "ui/.npmrc"])
         copied = {word.rstrip("/").removeprefix("./") for stage in files.dockerfile_stages()
                   for arguments in _arguments(stage, "COPY") if not arguments.startswith("--from")
