@@ -1,8 +1,8 @@
 """create_app(): the gateway's ASGI application.
 
-Middleware order, outermost first: request id, metrics, the /metrics token check, proxy (raw
-ASGI, for every path a service owns), body limit (for the gateway's own routes), then
-FastAPI's router.
+Middleware order, outermost first: request id, metrics, the /metrics token check, the
+rate-limit header fields, proxy (raw ASGI, for every path a service owns), body limit (for the
+gateway's own routes), then FastAPI's router.
 """
 
 from collections.abc import AsyncIterator
@@ -24,7 +24,7 @@ from gateway.integrations.oauth import api as oauth_api
 from gateway.integrations.oauth.errors import OAuthError, oauth_error_response
 from gateway.edge.openapi import ServiceDocuments, docs_router
 from gateway.edge.proxy import ProxyMiddleware
-from gateway.edge.ratelimit import RateLimiter
+from gateway.edge.ratelimit import RateLimitHeadersMiddleware, RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.edge.upstreams import Upstreams
 from gateway.integrations.webhooks import api as webhooks_api
@@ -103,6 +103,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(ProxyMiddleware)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(MetricsTokenMiddleware, token=settings.metrics_token)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.edge.ratelimit import remember_headers
 from shared.auth import Principal
 from shared.db import begun_session
 from shared.problems import Forbidden
@@ -30,7 +31,7 @@ async def authenticated(request: Request) -> Principal:
     state = request.app.state
     client = request.client.host if request.client else "unknown"
     principal = await state.authenticator.authenticate_from(client, request.headers.get("authorization"))
-    state.rate_limiter.check(principal.subject)
+    remember_headers(request.scope, state.rate_limiter.check(principal.subject))
     return principal
 
 

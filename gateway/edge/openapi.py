@@ -93,6 +93,7 @@ def merge(own: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str,
             for name, entry in entries.items():
                 components.setdefault(kind, {}).setdefault(name, entry)
     _declare_bearer_auth(merged)
+    _declare_rate_limit_fields(merged)
     return merged
 
 
@@ -115,6 +116,43 @@ def _rewrite_refs(node: Any, refs: dict[str, str]) -> Any:
     if isinstance(node, list):
         return [_rewrite_refs(value, refs) for value in node]
     return node
+
+
+# gateway/edge/ratelimit.py: every request that spends a token of its caller's bucket (API key,
+# user, OAuth client, or the address for the public survey page) carries both fields; a 429
+# carries Retry-After too. Not `required`: a request refused before its caller is known has none.
+RATE_LIMIT_FIELDS = {
+    "RateLimit-Policy": {
+        "description": "The caller's quota (IETF httpapi ratelimit-headers, structured-field revision): "
+                       '`"default";q=<requests>;w=<seconds>`, a bucket of q requests refilled over w seconds.',
+        "schema": {"type": "string", "examples": ['"default";q=400;w=2']},
+    },
+    "RateLimit": {
+        "description": 'Where the caller stands: `"default";r=<requests left>;t=<seconds until the bucket is full>`.',
+        "schema": {"type": "string", "examples": ['"default";r=398;t=1']},
+    },
+}
+RETRY_AFTER = {"description": "Seconds to wait before the next request (429).", "schema": {"type": "integer"}}
+
+
+def _declare_rate_limit_fields(doc: dict[str, Any]) -> None:
+    headers = doc["components"].setdefault("headers", {})
+    headers.update(RATE_LIMIT_FIELDS)
+    headers["Retry-After"] = RETRY_AFTER
+    for path, item in doc.get("paths", {}).items():
+        if path in UNAUTHENTICATED_PATHS:  # the login's own throttle, not the caller's bucket
+            continue
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if "$ref" in response:
+                    continue
+                fields = response.setdefault("headers", {})
+                for name in RATE_LIMIT_FIELDS:
+                    fields.setdefault(name, {"$ref": f"#/components/headers/{name}"})
+                if status == "429":
+                    fields.setdefault("Retry-After", {"$ref": "#/components/headers/Retry-After"})
 
 
 def _declare_bearer_auth(doc: dict[str, Any]) -> None:

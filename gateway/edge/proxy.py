@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
 from gateway.edge.limits import ClientGone, body_limit, counted_body, declared_length, too_large
+from gateway.edge.ratelimit import remember_headers
 from gateway.edge.upstreams import Upstream, is_public, route_for
 from shared.auth import INTERNAL_HEADER
 from shared.problems import PayloadTooLarge, Problem, ServiceUnavailable, problem_response
@@ -80,10 +81,10 @@ async def _forward(scope: Scope, receive: Receive, send: Send, state, service: s
     path = scope["path"]
     headers = _request_headers(scope)
     if is_public(path):
-        state.rate_limiter.check(f"ip:{_client_host(scope)}")
+        remember_headers(scope, state.rate_limiter.check(f"ip:{_client_host(scope)}"))
     else:
         principal = await state.authenticator.authenticate_from(_client_host(scope), headers.pop("authorization", None))
-        state.rate_limiter.check(principal.subject)
+        remember_headers(scope, state.rate_limiter.check(principal.subject))
         headers[INTERNAL_HEADER] = state.authenticator.internal_token(principal)
     headers.pop("authorization", None)
     upstream: Upstream = state.upstreams[service]

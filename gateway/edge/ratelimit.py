@@ -16,9 +16,14 @@ import math
 import time
 from collections import OrderedDict
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from shared.problems import TooManyRequests
 
 MAX_KEYS = 100_000
+# Where a request's limit state waits for its response to start (scope["state"], which is
+# also Starlette's `request.state`): set by whoever spends the caller's token.
+SCOPE_KEY = "rate_limit_headers"
 
 
 class RateLimiter:
@@ -63,8 +68,21 @@ class RateLimiter:
         bucket = self._buckets.get(key)
         return bucket is None or bucket[0] + (time.monotonic() - bucket[1]) * self.rate >= self.burst
 
-    def check(self, key: str) -> None:
-        refuse_after(self.take(key))
+    def policy(self) -> str:
+        """The `RateLimit-Policy` field (IETF httpapi ratelimit-headers, structured-field
+        revisions): the bucket's size as the quota `q` over the seconds it takes to fill `w`."""
+        return f'"default";q={int(self.burst)};w={max(1, math.ceil(self.burst / self.rate))}'
+
+    def check(self, key: str) -> list[tuple[bytes, bytes]]:
+        """Spend one token for `key`, or raise 429 (Retry-After and both fields); the fields
+        that tell the caller where it stands, for its response."""
+        wait = self.take(key)
+        tokens = self._buckets[key][0]
+        # `r`: requests left now; `t`: seconds until the bucket is full again (the quota resets).
+        current = f'"default";r={int(tokens)};t={math.ceil((self.burst - tokens) / self.rate)}'
+        fields = {"RateLimit-Policy": self.policy(), "RateLimit": current}
+        refuse_after(wait, fields)
+        return [(name.lower().encode(), value.encode()) for name, value in fields.items()]
 
     def _make_room(self, now: float) -> None:
         # Least recently used first, so the stale buckets are all at the front; beyond them,
@@ -78,8 +96,37 @@ class RateLimiter:
             self._buckets.popitem(last=False)
 
 
-def refuse_after(wait: float) -> None:
-    """429 with Retry-After when `wait` (seconds) is not zero."""
+def refuse_after(wait: float, fields: dict[str, str] | None = None) -> None:
+    """429 with Retry-After (and the given header fields) when `wait` (seconds) is not zero."""
     if wait:
         seconds = max(1, math.ceil(wait))
-        raise TooManyRequests(f"Rate limit exceeded; retry in {seconds} s", headers={"Retry-After": str(seconds)})
+        raise TooManyRequests(f"Rate limit exceeded; retry in {seconds} s",
+                              headers={"Retry-After": str(seconds), **(fields or {})})
+
+
+def remember_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
+    scope.setdefault("state", {})[SCOPE_KEY] = headers
+
+
+class RateLimitHeadersMiddleware:
+    """Adds the caller's `RateLimit-Policy` and `RateLimit` fields to every response whose
+    request spent a token (proxied or the gateway's own), so a client sees its budget before
+    it runs out, not only in a 429."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_fields(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                fields = scope.get("state", {}).get(SCOPE_KEY)
+                if fields:
+                    present = {name.lower() for name, _ in message.get("headers", [])}
+                    message["headers"] = [*message.get("headers", []),
+                                          *(field for field in fields if field[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_fields)

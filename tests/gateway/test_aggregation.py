@@ -19,6 +19,18 @@ class TestMergedOpenApi:
         assert not any(path.startswith("/internal") for path in paths)
         assert doc["paths"]["/v1/auth/login"]["post"]["security"] == []
 
+    async def test_every_operation_documents_the_rate_limit_fields(self, client: httpx.AsyncClient) -> None:
+        doc = (await client.get("/openapi.json")).json()
+        assert {"RateLimit-Policy", "RateLimit", "Retry-After"} <= set(doc["components"]["headers"])
+        for path, item in doc["paths"].items():
+            if path == "/v1/auth/login":
+                continue
+            for method, operation in item.items():
+                for status, response in operation["responses"].items():
+                    fields = response.get("headers", {})
+                    assert {"RateLimit-Policy", "RateLimit"} <= set(fields), (method, path, status)
+                    assert status != "429" or "Retry-After" in fields, (method, path)
+
     async def test_a_service_that_is_down_is_left_out(self, settings: GatewaySettings) -> None:
         down = settings.model_copy(update={"customer_url": settings.complaint_url, "survey_url": None})
         async with running_gateway(down) as client:

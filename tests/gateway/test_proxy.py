@@ -166,6 +166,27 @@ class TestRateLimit:
         assert other_key.status_code == 200
 
 
+    async def test_every_limited_answer_tells_the_caller_where_it_stands(self, settings: GatewaySettings,
+                                                                         tree: OrgTree) -> None:
+        strict = settings.model_copy(update={"rate_limit_per_second": 0.5, "rate_limit_burst": 3})
+        async with running_gateway(strict) as client:
+            proxied = await client.get("/v1/customers", headers=bearer(tree.admin_keys["dlr12"]))
+            own = await client.get("/v1/orgs", headers=bearer(tree.admin_keys["dlr12"]))
+            missing = await client.get("/v1/customers/00000000-0000-0000-0000-000000000000",
+                                       headers=bearer(tree.admin_keys["dlr12"]))
+            limited = await client.get("/v1/customers", headers=bearer(tree.admin_keys["dlr12"]))
+            anonymous = await client.get("/v1/customers")
+        # A bucket of 3 refilled at 0.5/s: full again 6 s after it was emptied.
+        for answer in (proxied, own, missing, limited):
+            assert answer.headers["ratelimit-policy"] == '"default";q=3;w=6'
+        assert proxied.status_code == 200 and proxied.headers["ratelimit"] == '"default";r=2;t=2'
+        assert own.status_code == 200 and own.headers["ratelimit"].startswith('"default";r=1;t=')
+        assert missing.status_code == 404 and missing.headers["ratelimit"].startswith('"default";r=0;t=')
+        assert limited.status_code == 429 and limited.headers["ratelimit"].startswith('"default";r=0;t=')
+        assert int(limited.headers["retry-after"]) >= 1
+        assert anonymous.status_code == 401 and "ratelimit" not in anonymous.headers  # no caller, no bucket
+
+
 class TestHealth:
     async def test_livez_readyz_and_metrics(self, client: httpx.AsyncClient, tree: OrgTree,
                                             settings: GatewaySettings) -> None:

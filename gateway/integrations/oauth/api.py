@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from gateway.deps import OrgAdmin, SessionDep
+from gateway.edge.ratelimit import remember_headers
 from gateway.integrations.oauth import clients
 from gateway.integrations.oauth.errors import OAuthError
 from gateway.repository import OAuthClientRepository, OrgRepository
@@ -81,7 +82,7 @@ async def token(request: Request, session: SessionDep) -> JSONResponse:
     if not client_id or not secret:
         raise OAuthError("invalid_client", "Client authentication is required", basic_auth=basic is not None)
     state = request.app.state
-    state.rate_limiter.check(f"oauth:{client_id}")
+    remember_headers(request.scope, state.rate_limiter.check(f"oauth:{client_id}"))
     scope = form.get("scope")
     try:
         principal = await clients.authenticate_client(OAuthClientRepository(session, system_principal()), client_id,
