@@ -26,7 +26,9 @@ def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
     customers = customers or CustomerSource(settings.customer_url)
     spec = ServiceSpec(
         title="CSLoop survey service",
-        routers=[api_surveys.router, api_invitations.router, api_responses.router, api_public.router, api_facts.router,
+        # The public page's routes first: routing tries routes in order, and a submission, the
+        # hot path, would otherwise be matched against every route before it (issue 12).
+        routers=[api_public.router, api_surveys.router, api_invitations.router, api_responses.router, api_facts.router,
                  api_references.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close, customers.close],
