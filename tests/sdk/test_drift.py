@@ -133,7 +133,9 @@ def test_every_field_of_a_request_body_is_a_parameter_of_its_method(document: di
         content = document["paths"][path][method].get("requestBody", {}).get("content", {})
         if "application/json" not in content or method == "patch":
             continue
-        schema = document["components"]["schemas"][content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]]
+        schema = content["application/json"]["schema"]
+        if "$ref" in schema:  # a named component, or written inline (the public survey submission)
+            schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
         group, name = dotted.split(".")
         parameters = inspect.signature(getattr(getattr(client, group), name)).parameters
         for field in schema.get("properties", {}):
