@@ -3,6 +3,7 @@
 Values stay unrounded here; `shown` rounds to one decimal only as a figure leaves the service.
 """
 
+import functools
 from dataclasses import dataclass
 
 from services.kpi import domain
@@ -63,6 +64,14 @@ def check_sets_target_from_above(principal: Principal, org: OrgInfo) -> None:
                         errors=[{"field": "org_code", "message": "set from above"}])
 
 
+@functools.lru_cache(maxsize=100_000)
+def _code_at(path: str, depth: int) -> str | None:
+    """The code of the org at `path` if it is `depth` below the root, else None: asked for every ranked
+    org of every ranking (500 dealers), so each path is parsed once per process, not once per ranking."""
+    codes = OrgPath(path).codes
+    return codes[-1] if len(codes) == depth else None
+
+
 def _code(path: str) -> str:
     return OrgPath(path).code or ""
 
@@ -86,9 +95,9 @@ class Reports:
         floor = domain.variance(domain.pool(parts.values())) or 0.0
         rows = []
         for path, agg in parts.items():
-            codes = OrgPath(path).codes
-            if agg.n and len(codes) == depth:
-                rows.append((path, codes[-1], agg, *domain.interval(kpi, agg, floor)))
+            code = _code_at(path, depth)
+            if agg.n and code is not None:
+                rows.append((path, code, agg, *domain.interval(kpi, agg, floor)))
         rows.sort(key=lambda r: (-domain.rank_key(kpi, r[2].value, r[3], r[4]), r[0]))
         names = await self.subtrees.names(org.path, [code for _path, code, *_ in rows])
         # Plain dicts: the answer validates all of them at once (pydantic's core), not one object each.
