@@ -17,6 +17,7 @@ class CallerSubtrees:
         self.directory = directory
         # Keyed by a caller's org path (from a verified token): at most one entry per org.
         self._cache: dict[str, tuple[float, dict[str, OrgInfo]]] = {}
+        self._names: dict[str, dict[str, str]] = {}  # the same subtrees' names by code, built once per fetch
 
     async def find(self, org_path: str, code: str) -> OrgInfo | None:
         """The org with this code at or below `org_path`, or None."""
@@ -29,14 +30,14 @@ class CallerSubtrees:
 
     async def names(self, org_path: str, codes: Iterable[str]) -> dict[str, str]:
         """Names by code of the orgs at or below `org_path` (a ranking's), from the cached subtree
-        while it knows every code asked for."""
+        while it knows every code asked for (the cached mapping itself: read it, never change it)."""
         cached = self._cache.get(org_path)
-        orgs = cached[1] if cached and cached[0] > time.monotonic() else None
-        if orgs is None or any(code not in orgs for code in codes):
-            orgs = await self._fetch(org_path)
-        return {code: org.name for code, org in orgs.items()}
+        if cached is None or cached[0] <= time.monotonic() or any(code not in cached[1] for code in codes):
+            await self._fetch(org_path)
+        return self._names[org_path]
 
     async def _fetch(self, org_path: str) -> dict[str, OrgInfo]:
         orgs = {org.code: org for org in await self.directory.subtree(org_path)}
         self._cache[org_path] = (time.monotonic() + CACHE_SECONDS, orgs)
+        self._names[org_path] = {code: org.name for code, org in orgs.items()}
         return orgs

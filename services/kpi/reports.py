@@ -3,6 +3,7 @@
 Values stay unrounded here; `shown` rounds to one decimal only as a figure leaves the service.
 """
 
+import functools
 from dataclasses import dataclass
 
 from services.kpi import domain
@@ -63,6 +64,14 @@ def check_sets_target_from_above(principal: Principal, org: OrgInfo) -> None:
                         errors=[{"field": "org_code", "message": "set from above"}])
 
 
+@functools.lru_cache(maxsize=100_000)
+def _code_at(path: str, depth: int) -> str | None:
+    """The code of the org at `path` if it is `depth` below the root, else None: asked for every ranked
+    org of every ranking (500 dealers), so each path is parsed once per process, not once per ranking."""
+    codes = OrgPath(path).codes
+    return codes[-1] if len(codes) == depth else None
+
+
 def _code(path: str) -> str:
     return OrgPath(path).code or ""
 
@@ -84,16 +93,20 @@ class Reports:
             raise UnprocessableContent(f"A {org.kind} has no {level}s under it", errors=[{"field": "level", "message": "below the org"}])
         parts = await Figures(self.repo).parts(kpi, period, Buckets(org.path, depth))
         floor = domain.variance(domain.pool(parts.values())) or 0.0
+        # (-rank key, path, ...): sorted as they are, best first, ties by path (paths are unique).
         rows = []
         for path, agg in parts.items():
-            codes = OrgPath(path).codes
-            if agg.n and len(codes) == depth:
-                rows.append((path, codes[-1], agg, *domain.interval(kpi, agg, floor)))
-        rows.sort(key=lambda r: (-domain.rank_key(kpi, r[2].value, r[3], r[4]), r[0]))
-        names = await self.subtrees.names(org.path, [code for _path, code, *_ in rows])
+            code = _code_at(path, depth)
+            if agg.n and code is not None:
+                low, high = domain.interval(kpi, agg, floor)
+                rows.append((-domain.rank_key(kpi, agg.s / agg.n, low, high), path, code, agg, low, high))
+        rows.sort()
+        names = await self.subtrees.names(org.path, [row[2] for row in rows])
         # Plain dicts: the answer validates all of them at once (pydantic's core), not one object each.
-        items = [{"rank": i, "org_code": code, "name": names.get(code, code), "value": shown(agg.value), "n": agg.n,
-                  "ci_low": shown(low), "ci_high": shown(high)} for i, (_path, code, agg, low, high) in enumerate(rows, start=1)]
+        items = [{"rank": i, "org_code": code, "name": names.get(code, code), "value": round(agg.s / agg.n, 1),
+                  "n": agg.n, "ci_low": None if low is None else round(low, 1),
+                  "ci_high": None if high is None else round(high, 1)}
+                 for i, (_key, _path, code, agg, low, high) in enumerate(rows, start=1)]
         return KpiRankings(kpi=kpi, period=period.label, level=level, org_code=org.code, items=items)
 
     async def trends(self, kpi: str, org: OrgInfo, first: Period, last: Period) -> KpiTrend:

@@ -62,13 +62,16 @@ class KpiRepository(ScopedRepository):
         """The reads' results, in one round trip on PostgreSQL; one read each elsewhere (SQLite is in
         process: a round trip costs nothing there). A single read answers its result, several a list."""
         scope = {"scope": like_prefix(self.principal.path.prefix)}
-        if len(reads) == 1 or self.session.get_bind().dialect.name != "postgresql":
-            results = [r.convert(list(await self.session.execute(r.statement, r.params | scope))) for r in reads]
+        # Core statements on the session's connection (its transaction, its org setting): the ORM's
+        # execution layer has nothing to add to rows of plain columns, and cost a ranking's 500 rows 1-2 ms.
+        connection = await self.session.connection()
+        if len(reads) == 1 or connection.dialect.name != "postgresql":
+            results = [r.convert((await connection.execute(r.statement, r.params | scope)).all()) for r in reads]
             return results[0] if len(reads) == 1 else results
         params = scope
         for r in reads:
             params |= r.params
-        row = (await self.session.execute(_together(tuple(r.statement for r in reads)), params)).one()
+        row = (await connection.execute(_together(tuple(r.statement for r in reads)), params)).one()
         return [r.convert([_decoded(r.statement, item) for item in items]) for r, items in zip(reads, row, strict=True)]
 
     # --- rollups --------------------------------------------------------------------------------
