@@ -1,14 +1,14 @@
-"""The KPI process freezes its start-up heap (services/kpi/__main__.py): full garbage collections
-walked pydantic's validators for 80-400 ms and set a ranking's p99. Checked by what the collector
-is left to walk, not by time."""
+"""Every process freezes its start-up heap (shared/serve.py), shown on the KPI service's: full garbage
+collections walked pydantic's validators for 80-400 ms and set a ranking's p99. Checked by what the
+collector is left to walk, not by time."""
 
 import gc
 
 from fastapi import FastAPI
 
-from services.kpi.__main__ import frozen_after_startup
 from services.kpi.app import create_app
 from services.kpi.settings import KpiSettings
+from shared.serve import frozen_after_startup
 from tests.kpi.conftest import ORGS, SECRET
 from tests.support.org_directory import stand_in_directory
 
