@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, Principal, TokenVerifier, authorised
 from shared.consumer import BatchHandler, EventConsumer, EventHandler, internal_events_router, processed_events_table
-from shared.db import begun_session, create_engine, ping, refuse_superuser, session_factory
+from shared.db import create_engine, ping, refuse_superuser, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.jobs import PeriodicJob
 from shared.logs import RequestIdMiddleware, configure_logging
@@ -171,16 +171,26 @@ def repository_for(repository: Callable[[AsyncSession, Principal], Repository], 
 
 @asynccontextmanager
 async def request_transaction(request: Request, org_path: str) -> AsyncIterator[AsyncSession]:
-    session = await begun_session(request.app.state.sessions, org_path)
-    async with session:
-        try:
-            yield session
+    """The request's session for `org_path`, begun by its first ORM statement: a request that
+    reads only one row (shared.db.fetch_one) never begins it, and pays neither a commit nor
+    a close (together a tenth of such a GET). One that began commits and closes (its objects
+    detached, as before); on failure it closes, which rolls back."""
+    session = request.app.state.sessions(info={"org_path": org_path})
+    try:
+        yield session
+        if _used(session):
             await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+            await session.close()
+    except BaseException:
+        await session.close()
+        raise
     if events_recorded(session):
         request.app.state.relay.wake()
+
+
+def _used(session: AsyncSession) -> bool:
+    """Whether the session began a transaction or holds objects a commit would write."""
+    return session.in_transaction() or bool(session.new)
 
 
 def request_org_path(request: Request) -> str:
