@@ -1,6 +1,8 @@
 """Async database engine, one transaction per request, and column types every service uses."""
 
+import asyncio
 import os
+import weakref
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
 from sqlalchemy.util import greenlet_spawn
 
 from shared import rls
@@ -243,6 +246,29 @@ async def _read_alone(engine: AsyncEngine, org_path: str | None, sql: str, args:
     connection the server closed fails at BEGIN, is discarded, and the next one is tried
     (after a server restart every pooled connection is dead, hence up to the pool's size).
     """
+    async with _read_slots(engine.pool):
+        return await _read_on_pooled(engine, org_path, sql, args)
+
+
+_READ_SLOTS: "weakref.WeakKeyDictionary[Pool, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+
+
+def _read_slots(pool: Pool) -> asyncio.Semaphore:
+    """At most as many of these reads at once as the pool keeps connections; the rest queue.
+
+    Past `pool_size` a checkout opens an overflow connection, and a full pool closes it on
+    return: under a steady load of more concurrent GETs than that, every read beyond it
+    paid a new connection (TLS attempt, authentication, statements prepared again), which
+    cost more than waiting a turn for one of the kept ones. The overflow stays for the ORM
+    sessions' bursts.
+    """
+    slots = _READ_SLOTS.get(pool)
+    if slots is None:
+        slots = _READ_SLOTS[pool] = asyncio.Semaphore(pool.size())  # type: ignore[attr-defined]
+    return slots
+
+
+async def _read_on_pooled(engine: AsyncEngine, org_path: str | None, sql: str, args: list[Any]) -> Any:
     for _stale in range(engine.pool.size() + 1):  # type: ignore[attr-defined]
         pooled = await engine.raw_connection()
         driver = pooled.driver_connection
