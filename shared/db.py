@@ -1,15 +1,21 @@
 """Async database engine, one transaction per request, and column types every service uses."""
 
+import asyncio
 import os
+import weakref
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import DateTime, MetaData, Select, TypeDecorator, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
+from sqlalchemy.util import greenlet_spawn
 
 from shared import rls
 
@@ -60,16 +66,29 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # Modest: CI runs every suite's processes against one server of 100 connections, and a
+    # process keeps `pool_size` open. No request holds two at a time (`fetch_one` returns its
+    # connection before the request's session takes one), so the overflow is for bursts only.
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    # No pre-ping: it costs every checkout a round trip. A connection that died is found by the
-    # first statement on it (`begun_session` starts the request again on a fresh one),
-    # and one older than the server's or a proxy's idle cut-off is never handed out.
+    # No pre-ping: it costs every checkout a round trip. A connection the server closed is
+    # replaced at checkout (`_refuse_closed`) or found by the first statement on it (`begun_session`
+    # and `_read_alone` start again on a fresh one), and one older than the server's or a
+    # proxy's idle cut-off is never handed out.
     kwargs.setdefault("pool_recycle", 1800)
     # The most recently used connection first: its prepared statements are warm, and the ones
     # left idle after a burst age out instead of being kept alive by rotation.
     kwargs.setdefault("pool_use_lifo", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection whose server already closed it (a restart, an idle cut-off) is
+    replaced at checkout, without a round trip: the driver saw the socket close."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 PRIVATE_DIRECTORY = 0o700
@@ -191,20 +210,115 @@ async def _begin(sessions: async_sessionmaker[AsyncSession], org_path: str | Non
 
 
 async def fetch_one(session: AsyncSession, statement: Select[Any], params: dict[str, Any]) -> Any:
-    """The first row of a Core `statement` in the session's transaction, or None.
+    """The first row of a Core `statement` for the session's org, or None.
 
-    On PostgreSQL the statement is compiled once and the driver fetches the row on the
-    session's connection, inside its transaction (so the row-level-security setting holds):
-    no ORM, no Core result processing, which cost a hot GET a third of its time. The row
-    answers attribute access like a Core row. Elsewhere, an ordinary Core execute.
+    On PostgreSQL the statement is compiled once and the driver fetches the row: no ORM, no
+    Core result processing, which cost a hot GET a third of its time. Inside the session's
+    transaction when it has begun; otherwise in a transaction of its own on a pooled
+    connection (`_read_alone`), so a request that only reads one row never begins the ORM
+    session at all. The row answers attribute access like a Core row. Elsewhere, an
+    ordinary Core execute in the session.
     """
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql":
-        return (await connection.execute(statement, params)).first()
-    sql, names = _compiled(statement, connection.dialect)
-    driver = (await connection.get_raw_connection()).driver_connection
-    record = await driver.fetchrow(sql, *(params[name] for name in names))
+    if session.bind.dialect.name != "postgresql":
+        return (await session.execute(statement, params)).first()
+    sql, names = _compiled(statement, session.bind.dialect)
+    args = [params[name] for name in names]
+    if session.in_transaction():
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        record = await _translated(driver.fetchrow(sql, *args), sql)
+    else:
+        record = await _read_alone(session.bind, session.info.get("org_path"), sql, args)
     return None if record is None else DriverRow(record)
+
+
+# The driver's errors of a connection that is gone: closed by the server, reset, or never opened.
+_CONNECTION_LOST = (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError)
+
+
+async def _read_alone(engine: AsyncEngine, org_path: str | None, sql: str, args: list[Any]) -> Any:
+    """One row read in its own transaction (BEGIN, the org setting, the SELECT, COMMIT) straight
+    on a pooled connection's driver: a quarter of what the ORM session's begin and commit cost.
+
+    Under READ COMMITTED a read in a transaction of its own sees what the same statement sees
+    inside the request's (each statement takes a fresh snapshot, and a plain SELECT holds no
+    lock), and the connection goes back to the pool before the ORM session of the same
+    request (if it has one) takes one: never two at a time. The pool does not ping: a
+    connection the server closed fails at BEGIN, is discarded, and the next one is tried
+    (after a server restart every pooled connection is dead, hence up to the pool's size).
+    """
+    async with _read_slots(engine.pool):
+        return await _read_on_pooled(engine, org_path, sql, args)
+
+
+_READ_SLOTS: "weakref.WeakKeyDictionary[Pool, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+
+
+def _read_slots(pool: Pool) -> asyncio.Semaphore:
+    """At most as many of these reads at once as the pool keeps connections; the rest queue.
+
+    Past `pool_size` a checkout opens an overflow connection, and a full pool closes it on
+    return: under a steady load of more concurrent GETs than that, every read beyond it
+    paid a new connection (TLS attempt, authentication, statements prepared again), which
+    cost more than waiting a turn for one of the kept ones. The overflow stays for the ORM
+    sessions' bursts.
+    """
+    slots = _READ_SLOTS.get(pool)
+    if slots is None:
+        slots = _READ_SLOTS[pool] = asyncio.Semaphore(pool.size())  # type: ignore[attr-defined]
+    return slots
+
+
+async def _read_on_pooled(engine: AsyncEngine, org_path: str | None, sql: str, args: list[Any]) -> Any:
+    for _stale in range(engine.pool.size() + 1):  # type: ignore[attr-defined]
+        pooled = await engine.raw_connection()
+        driver = pooled.driver_connection
+        transaction = driver.transaction()
+        try:
+            await transaction.start()
+        except _CONNECTION_LOST as exc:
+            pooled.invalidate(exc)  # closed, and its place in the pool freed
+            continue
+        try:
+            await driver.execute(rls.DRIVER_SET, org_path or "")
+            record = await driver.fetchrow(sql, *args)
+            await transaction.commit()
+        except _CONNECTION_LOST as exc:
+            pooled.invalidate(exc)
+            raise OperationalError(sql, None, exc) from exc
+        except BaseException as exc:
+            await _rolled_back(transaction, pooled)
+            if isinstance(exc, asyncpg.PostgresError):
+                raise DBAPIError(sql, None, exc) from exc
+            raise
+        await _returned(pooled)
+        return record
+    raise OperationalError(sql, None, ConnectionError("no live connection to the database"))
+
+
+async def _rolled_back(transaction: Any, pooled: Any) -> None:
+    """Return a connection whose statement failed (or was cancelled) to the pool clean, or drop it."""
+    try:
+        await transaction.rollback()
+    except BaseException:
+        pooled.invalidate()
+        raise
+    await _returned(pooled)
+
+
+async def _returned(pooled: Any) -> None:
+    """Back to the pool, with no transaction open. In a greenlet, as SQLAlchemy's pool expects:
+    a pool already full closes the connection, which is IO."""
+    await greenlet_spawn(pooled.close)
+
+
+async def _translated(fetch: Awaitable[Any], sql: str) -> Any:
+    """The driver's errors as SQLAlchemy's, which the problem handlers answer (a 503 for a lost connection)."""
+    try:
+        return await fetch
+    except _CONNECTION_LOST as exc:
+        raise OperationalError(sql, None, exc) from exc
+    except asyncpg.PostgresError as exc:
+        raise DBAPIError(sql, None, exc) from exc
 
 
 _COMPILED: dict[int, tuple[Select[Any], str, tuple[str, ...]]] = {}

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -184,8 +185,9 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 # PostgreSQL text cannot hold U+0000 (SQLSTATE 22021, and 22P05 in jsonb); SQLite can. Caller input, not a fault.
 TEXT_THE_DATABASE_REFUSES = {"22021", "22P05"}
-# Connection exceptions (08...) and a server shutting down or starting up (57P01-57P03): retry shortly.
-DATABASE_GONE = ("08", "57P0")
+# Connection exceptions (08...), a server shutting down or starting up (57P01-57P03) and one
+# with no connection slot left (53300 too_many_connections): retry shortly.
+DATABASE_GONE = ("08", "57P0", "53300")
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -210,6 +212,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(ConnectionError, _on_database_unreachable)  # refused or reset before SQLAlchemy wraps it
+    app.add_exception_handler(PoolTimeout, _on_database_unreachable)  # every pooled connection busy past pool_timeout
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(StaleDataError, _on_stale)

@@ -28,6 +28,8 @@ ANCESTORS = f"starts_with({_CURRENT}, org_path)"
 
 
 _SET = text(f"SELECT set_config('{SETTING}', :path, true)")  # built once: every transaction runs it
+# The same on the driver (asyncpg), for the reads that run without the ORM (shared.db.fetch_one).
+DRIVER_SET = f"SELECT set_config('{SETTING}', $1, true)"
 
 
 def apply_setting(connection: Any, path: str | None) -> None:

@@ -15,6 +15,7 @@ from services.customer.schemas import CustomerCreate, CustomerRead, CustomerUpda
 from shared.etag import etag_for
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import BadRequest, Conflict, problem_responses
+from shared.service_app import json_response, scoped_repository
 from shared.types import OrgCode, normalise_phone
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -85,12 +86,16 @@ async def import_customers(
     return ImportResult.model_validate(outcome, from_attributes=True)
 
 
-@router.get("/{customer_id}", responses=problem_responses(401, 403, 404))
-async def get_customer(customer_id: uuid.UUID, repo: ReadRepo, response: Response) -> CustomerRead:
+@router.get("/{customer_id}", response_model=CustomerRead, responses=problem_responses(401, 403, 404))
+async def get_customer(customer_id: uuid.UUID, request: Request) -> Response:
     """Read one customer. Phone and email are masked without the pii:read scope; above the
     dealer, a customer who does not share with the manufacturer shows only a first character
     of the name, masked contacts and no birth date, whatever the scopes."""
-    return _shown(repo, response, await repo.read_visible(Customer.__table__, customer_id, missing=f"No customer {customer_id}"))
+    # The hottest read: the repository opened here and the body rendered once (see
+    # shared.service_app.scoped_repository and json_response); the same scope wall and masking.
+    async with scoped_repository(request, CustomerRepository, "customers:read") as repo:
+        row = await repo.read_visible(Customer.__table__, customer_id, missing=f"No customer {customer_id}")
+    return json_response(PiiView.of(repo.principal).customer(row), {"ETag": etag_for(row.version)})
 
 
 @router.patch("/{customer_id}", responses=problem_responses(401, 403, 404, 409, 412, 422, 428))

@@ -5,7 +5,9 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from fastapi import FastAPI
+from asyncpg.exceptions import TooManyConnectionsError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared.problems import install_problem_handlers
 
@@ -33,6 +35,10 @@ def driver_error(sqlstate: str) -> DBAPIError:
     (driver_error("08006"), 503),  # connection failure
     (OperationalError("SELECT 1", {}, Exception("connection refused")), 503),
     (ConnectionRefusedError(111, "Connection refused"), 503),
+    # No connection slot left on the server ("sorry, too many clients already"), as the driver raises it
+    (DBAPIError("SELECT 1", {}, TooManyConnectionsError("sorry, too many clients already")), 503),
+    (driver_error("53300"), 503),  # the same, as SQLAlchemy's asyncpg adapter wraps it
+    (PoolTimeout("QueuePool limit of size 10 overflow 10 reached, connection timed out"), 503),
     (driver_error("42P01"), 500),  # a missing table is our bug, and stays a 500
 ])
 async def test_database_errors_become_the_right_problem(exc: Exception, status: int) -> None:
