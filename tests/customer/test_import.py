@@ -178,3 +178,14 @@ async def test_an_import_merged_in_several_rounds_counts_each_row_once(dealer: h
     assert result["errors"] == [{"row": 252, "field": "external_id", "message": "duplicate of row 1"}]
     [customer] = await find(dealer, existing)
     assert customer["name"] == "Renamed" and customer["city"] == "Tianjin"
+
+
+async def test_import_event_ids_are_uuids_unique_across_imports(dealer: httpx.AsyncClient, app) -> None:
+    import uuid
+
+    prefix = new_external_id()
+    for round_ in range(2):
+        await post_csv(dealer, HEADER + "".join(csv_line(f"{prefix}-{round_}-{n}") for n in range(30)))
+    ids = [e["id"] for e in await outbox_events(app, "customer.created") if e["data"]["external_id"].startswith(prefix)]
+    assert len(ids) == 60 == len(set(ids))
+    assert all(str(uuid.UUID(event_id)) == event_id for event_id in ids)
