@@ -429,7 +429,7 @@ class EventTransport(Protocol):
         """Every subscriber the relay claims deliveries for (one that left the configuration keeps its rows, unsent)."""
 
     def subscribers(self, event_type: str) -> list[str]:
-        """Who gets an event of this type: one delivery row each."""
+        """Who gets an event of this type (a delivery row each only when it does not get through at once)."""
 
     async def send(self, subscriber: str, rows: list[Any]) -> dict[int, str]:
         """Send the rows to one subscriber; returns the error of each row (by seq) that was not delivered."""
