@@ -13,6 +13,7 @@ existing customer; `unchanged` (a part of them) changed nothing and published no
 Lines, the first line). Bad rows are reported and skipped; the good ones are kept.
 """
 
+import asyncio
 import csv
 import io
 import json
@@ -23,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from services.customer import domain
+from services.customer.import_columns import ChunkChecker, RowErrors, numbered_chunks
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerRepository
 from shared.orgs import OrgInfo
@@ -73,7 +75,8 @@ async def spool(chunks: AsyncIterator[bytes], max_bytes: int) -> tempfile.Spoole
     return file
 
 
-def csv_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | None, list[tuple[str, str]]]]:
+def csv_batches(text: io.TextIOBase, outcome: ImportOutcome, batch_rows: int) -> Iterator[list[domain.ImportRow]]:
+    """Good rows in batches, each checked column by column (`import_columns`); bad rows go to `outcome`."""
     reader = csv.reader(text)
     header = [name.strip().lower() for name in next(reader, [])]
     if unknown := domain.unknown_import_fields(header):
@@ -82,86 +85,82 @@ def csv_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | None, 
     if missing := [name for name in ("external_id", "name") if name not in header]:
         raise UnprocessableContent(f"Missing columns: {', '.join(missing)}",
                                    errors=[{"field": name, "message": "required column"} for name in missing])
-    width = len(header)
-    for number, values in enumerate(reader, start=1):
-        if not values:
-            continue
-        if len(values) != width:
-            yield number, None, [("row", f"has {len(values)} values, the header {width}")]
-            continue
-        yield number, dict(zip(header, values)), []
+    checker = ChunkChecker(header, date.today())
+    failed: list[tuple[int, RowErrors]] = []
+    for numbers, rows in numbered_chunks(reader, len(header), batch_rows, failed):
+        batch, bad = checker.check(numbers, rows)
+        for number, errors in [*failed, *bad]:
+            outcome.fail(number, errors)
+        failed.clear()
+        if batch:
+            yield batch
+    for number, errors in failed:
+        outcome.fail(number, errors)
 
 
-def ndjson_rows(text: io.TextIOBase) -> Iterator[tuple[int, dict[str, Any] | None, list[tuple[str, str]]]]:
+def ndjson_batches(text: io.TextIOBase, outcome: ImportOutcome, batch_rows: int) -> Iterator[list[domain.ImportRow]]:
+    """Good rows in batches, each line checked by the domain's row check; bad rows go to `outcome`."""
+    checker, today = ChunkChecker(list(domain.IMPORT_FIELDS), date.today()), date.today()
+    batch: list[domain.ImportRow] = []
     for number, line in enumerate(text, start=1):
         if not line.strip():
             continue
-        try:
-            raw = json.loads(line)
-        except ValueError:
-            yield number, None, [("row", "not valid JSON")]
-            continue
-        if not isinstance(raw, dict):
-            yield number, None, [("row", "not a JSON object")]
-            continue
-        raw = domain.flatten_consent(raw)
-        if unknown := domain.unknown_import_fields(list(raw)):
-            yield number, None, [(name, "unknown field") for name in unknown]
-            continue
-        yield number, raw, []
-
-
-class _Deduplicator:
-    """A file names each customer once, and a phone belongs to one of its customers."""
-
-    def __init__(self) -> None:
-        self._external: dict[str, int] = {}
-        self._phones: dict[str, tuple[str, int]] = {}
-
-    def check(self, row: domain.ImportRow) -> list[tuple[str, str]]:
-        number, external_id, phone = row[0], row[1], row[3]
-        if (first := self._external.get(external_id)) is not None:
-            return [("external_id", f"duplicate of row {first}")]
-        if phone is not None and (owner := self._phones.get(phone)) and owner[0] != external_id:
-            return [("phone", f"same phone as row {owner[1]}")]
-        self._external[external_id] = number
-        if phone is not None:
-            self._phones[phone] = (external_id, number)
-        return []
-
-
-def _checked_batches(rows: Iterator[tuple[int, dict[str, Any] | None, list[tuple[str, str]]]],
-                     outcome: ImportOutcome, batch_rows: int) -> Iterator[list[domain.ImportRow]]:
-    """Good rows in batches; bad rows go to `outcome` as they are met."""
-    dedupe, batch, today = _Deduplicator(), [], date.today()
-    for number, raw, errors in rows:
-        row = None
-        if raw is not None:
-            row, errors = domain.validate_import_row(number, raw, today)
-        if row is not None:
-            errors = dedupe.check(row)
-        if errors:
+        row, errors = _ndjson_row(number, line, today)
+        if row is None:
             outcome.fail(number, errors)
             continue
         batch.append(row)
         if len(batch) >= batch_rows:
-            yield batch
+            yield from _deduplicated(checker, batch, outcome)
             batch = []
-    if batch:
-        yield batch
+    yield from _deduplicated(checker, batch, outcome)
+
+
+def _ndjson_row(number: int, line: str, today: date) -> tuple[domain.ImportRow | None, RowErrors]:
+    try:
+        raw = json.loads(line)
+    except ValueError:
+        return None, [("row", "not valid JSON")]
+    if not isinstance(raw, dict):
+        return None, [("row", "not a JSON object")]
+    raw = domain.flatten_consent(raw)
+    if unknown := domain.unknown_import_fields(list(raw)):
+        return None, [(name, "unknown field") for name in unknown]
+    return domain.validate_import_row(number, raw, today)
+
+
+def _deduplicated(checker: ChunkChecker, batch: list[domain.ImportRow], outcome: ImportOutcome) -> Iterator[list[domain.ImportRow]]:
+    failed: list[tuple[int, RowErrors]] = []
+    kept = checker.deduplicated(batch, failed)
+    for number, errors in failed:
+        outcome.fail(number, errors)
+    if kept:
+        yield kept
 
 
 async def import_customers(repo: CustomerRepository, dealer: OrgInfo, kind: str, body: Any, batch_rows: int,
                            view: PiiView) -> ImportOutcome:
+    """Batches are checked in a worker thread while the database writes the one before: the
+    checks are Python's work and the writes PostgreSQL's, each on a core of its own."""
     outcome = ImportOutcome()
     writer = repo.import_writer(dealer, view)
     await writer.start()
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="" if kind == "csv" else None)
+    batches = csv_batches(text, outcome, batch_rows) if kind == "csv" else ndjson_batches(text, outcome, batch_rows)
+    writing: asyncio.Task[None] | None = None
     try:
-        for batch in _checked_batches(csv_rows(text) if kind == "csv" else ndjson_rows(text), outcome, batch_rows):
-            await writer.add(batch)
+        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(writer.add(batch))
+        if writing is not None:
+            await writing
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UnprocessableContent(f"The body cannot be read as UTF-8 {kind}: {exc}") from exc
+    finally:
+        if writing is not None and not writing.done():  # the file failed mid-way: the transaction is rolled back
+            writing.cancel()
+            await asyncio.gather(writing, return_exceptions=True)
     result = await writer.finish()
     outcome.created, outcome.updated, outcome.unchanged = result.created, result.updated, result.unchanged
     for number, name, message in sorted(result.rejected):

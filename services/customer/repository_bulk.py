@@ -6,8 +6,12 @@ and write one outbox event per changed customer, all in the request's transactio
 keeps a 100,000-row import near COPY speed. SQLite (development): Core executemany per batch.
 """
 
+import json
+import secrets
+import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, text, update
@@ -25,6 +29,8 @@ from shared.outbox import note_events_recorded, outbox_row
 STAGE = "customer_import_stage"
 STAGE_COLUMNS = ("row_no", "external_id", "name", "phone", "email", "birth_date", "city",
                  "consent_survey", "consent_marketing", "consent_share")
+# Rows staged between two merges (see PostgresWriter).
+MERGE_ROWS = 25_000
 ERASED = "this customer was erased and cannot be imported again"
 
 
@@ -76,19 +82,43 @@ _REJECT_PHONES = f"""DELETE FROM {STAGE} s USING customers c
 
 # One outbox row per changed customer, the CloudEvent (shared.events.CloudEvent, data =
 # shared.contracts.customer.CustomerChanged) built by string concatenation: three times faster
-# than json_build_object, which looks up each value's output function on every row.
-_OUTBOX_FROM_CHANGED = """, evented AS (SELECT changed.*, gen_random_uuid()::text AS event_id FROM changed)
+# than json_build_object, which looks up each value's output function on every row. What is the
+# same for every row of an import (source, type, time, dealer) comes encoded as :head, :subject
+# and :data (`_event_parts`); only the customer's own values are encoded per row. The org path
+# is the dealer's for a new customer (:path_json), the stored one for an updated customer.
+def _outbox_from_changed(org_path_json: str) -> str:
+    return f""", evented AS (SELECT changed.*, CAST(:id_base AS text) || lpad(to_hex(row_number() OVER ()), 5, '0') AS event_id
+    FROM changed)
 INSERT INTO outbox (event_id, type, payload, created_at, next_attempt_at, attempts)
-SELECT event_id, CAST(:type AS text), ('{"specversion":"1.0","id":"' || event_id
-    || '","source":' || to_json(CAST(:source AS text))::text || ',"type":' || to_json(CAST(:type AS text))::text
-    || ',"subject":"customers/' || id::text || '","time":' || to_json(CAST(:now AS timestamptz))::text
-    || ',"datacontenttype":"application/json","data":{"dealer_code":' || to_json(dealer_code)::text
-    || ',"org_path":' || to_json(org_path)::text || ',"customer_id":"' || id::text
-    || '","external_id":' || COALESCE(to_json(external_id)::text, 'null') || ',"consent":{"survey":' || consent_survey::text
-    || ',"marketing":' || consent_marketing::text || ',"share_with_manufacturer":'
-    || consent_share_with_manufacturer::text || '}}}')::json,
+SELECT event_id, CAST(:type AS text), (CAST(:head AS text) || event_id || CAST(:subject AS text) || id::text
+    || CAST(:data AS text) || {org_path_json} || ',"customer_id":"' || id::text
+    || '","external_id":' || COALESCE(to_json(external_id)::text, 'null')
+    || ',"consent":{{"survey":' || consent_survey::text || ',"marketing":' || consent_marketing::text
+    || ',"share_with_manufacturer":' || consent_share_with_manufacturer::text || '}}}}}}')::json,
     CAST(:now AS timestamptz), CAST(:now AS timestamptz), 0
 FROM evented"""
+
+
+def _event_id_base() -> str:
+    """The first 31 characters of one statement's event ids, shaped as a UUIDv7: the time in
+    milliseconds, then 54 random bits; the statement adds 5 hex digits counting its rows. Ids in
+    order go in at the right edge of the outbox's unique index on event_id, where random ones
+    land all over it: the outbox INSERT of 100,000 events takes half the time."""
+    millis = f"{time.time_ns() // 1_000_000:012x}"
+    bits = secrets.randbits(54)
+    return f"{millis[:8]}-{millis[8:]}-7{bits >> 42:03x}-{0x8000 | (bits >> 28) & 0x3FFF:04x}-{bits & 0xFFFFFFF:07x}"
+
+
+def _event_parts(type_: str, now: datetime, dealer: OrgInfo) -> dict[str, str]:
+    """The constant pieces of an import's events, around the event id, the customer id and the org path."""
+    return {
+        "id_base": _event_id_base(),
+        "type": type_, "head": '{"specversion":"1.0","id":"',
+        "subject": f'","source":{json.dumps(contract.SOURCE)},"type":{json.dumps(type_)},"subject":"customers/',
+        "data": f'","time":{json.dumps(now.isoformat())},"datacontenttype":"application/json","data":{{'
+                f'"dealer_code":{json.dumps(dealer.code)},"org_path":',
+        "path_json": json.dumps(dealer.path),
+    }
 
 _UPDATE = f"""WITH changed AS (
     UPDATE customers c SET name = s.name, phone = COALESCE(s.phone, c.phone), email = COALESCE(s.email, c.email),
@@ -104,7 +134,7 @@ _UPDATE = f"""WITH changed AS (
            COALESCE(s.birth_date, c.birth_date), COALESCE(s.city, c.city),
            COALESCE(s.consent_survey, c.consent_survey), COALESCE(s.consent_marketing, c.consent_marketing),
            COALESCE(s.consent_share, c.consent_share_with_manufacturer))
-    RETURNING c.id, c.dealer_code, c.org_path, c.external_id, c.consent_survey, c.consent_marketing, c.consent_share_with_manufacturer){_OUTBOX_FROM_CHANGED}"""
+    RETURNING c.id, c.org_path, c.external_id, c.consent_survey, c.consent_marketing, c.consent_share_with_manufacturer){_outbox_from_changed("to_json(org_path)::text")}"""
 
 _INSERT = f"""WITH changed AS (
     INSERT INTO customers (id, dealer_code, org_path, external_id, name, phone, email, birth_date, city,
@@ -114,18 +144,26 @@ _INSERT = f"""WITH changed AS (
         1, CAST(:now AS timestamptz), CAST(:now AS timestamptz)
     FROM {STAGE} s
     WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.dealer_code = :dealer AND c.external_id = s.external_id)
-    RETURNING id, dealer_code, org_path, external_id, consent_survey, consent_marketing, consent_share_with_manufacturer){_OUTBOX_FROM_CHANGED}"""
+    RETURNING id, external_id, consent_survey, consent_marketing, consent_share_with_manufacturer){_outbox_from_changed("CAST(:path_json AS text)")}"""
 
 
 class PostgresWriter:
     """Writes one dealer's import (CustomerRepository.import_writer hands it a dealer the caller
-    reaches); every statement is keyed on that dealer's code, so it stays in the caller's scope."""
+    reaches); every statement is keyed on that dealer's code, so it stays in the caller's scope.
+
+    Batches are COPYed as they come and merged (the set-based statements, then the staging
+    table emptied) every MERGE_ROWS rows: the database merges while the importer checks the
+    next rows, and each merge's joins read the dealer's customers once per MERGE_ROWS rows,
+    not once per batch.
+    """
 
     def __init__(self, session: AsyncSession, dealer: OrgInfo, view: PiiView) -> None:
         self._session = session
         self._dealer = dealer
         self._view = view
         self._driver: Any = None
+        self._result = BulkResult()
+        self._now = utcnow()
         self._staged = 0
 
     async def start(self) -> None:
@@ -139,24 +177,33 @@ class PostgresWriter:
     async def add(self, rows: list[ImportRow]) -> None:
         await self._driver.copy_records_to_table(STAGE, records=rows, columns=STAGE_COLUMNS)
         self._staged += len(rows)
+        if self._staged >= MERGE_ROWS:
+            await self._merge()
 
-    async def finish(self) -> BulkResult:
-        """All staged rows at once: one big statement each beats one per batch, whose joins
-        would scan the dealer's whole customer list again every time."""
+    async def _merge(self) -> None:
         run = self._session.execute
         dealer = {"dealer": self._dealer.code}
         # A temporary table has no statistics; without them the planner may loop instead of hashing.
         await run(text(f"ANALYZE {STAGE}"))
-        result = BulkResult()
-        result.rejected += [(row, "external_id", ERASED) for (row,) in await run(text(_REJECT_ERASED), dealer)]
-        result.rejected += [(row, "phone", phone_taken(self._view, self._dealer, existing, shares))
-                            for row, existing, shares in await run(text(_REJECT_PHONES), dealer)]
-        now = {"now": utcnow(), "source": contract.SOURCE, "path": self._dealer.path, **dealer}
-        changed = (await run(text(_UPDATE), {**now, "type": contract.CUSTOMER_UPDATED})).rowcount
-        result.created = (await run(text(_INSERT), {**now, "type": contract.CUSTOMER_CREATED})).rowcount
-        result.updated = self._staged - len(result.rejected) - result.created
-        result.unchanged = result.updated - changed
-        return result
+        result = self._result
+        rejected = [(row, "external_id", ERASED) for (row,) in await run(text(_REJECT_ERASED), dealer)]
+        rejected += [(row, "phone", phone_taken(self._view, self._dealer, existing, shares))
+                     for row, existing, shares in await run(text(_REJECT_PHONES), dealer)]
+        now = {"now": self._now, "path": self._dealer.path, **dealer}
+        changed = (await run(text(_UPDATE), {**now, **_event_parts(contract.CUSTOMER_UPDATED, self._now, self._dealer)})).rowcount
+        created = (await run(text(_INSERT), {**now, **_event_parts(contract.CUSTOMER_CREATED, self._now, self._dealer)})).rowcount
+        await run(text(f"TRUNCATE {STAGE}"))
+        result.rejected += rejected
+        result.created += created
+        updated = self._staged - len(rejected) - created
+        result.updated += updated
+        result.unchanged += updated - changed
+        self._staged = 0
+
+    async def finish(self) -> BulkResult:
+        if self._staged:
+            await self._merge()
+        return self._result
 
 
 # --- SQLite -------------------------------------------------------------------------------------

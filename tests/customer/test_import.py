@@ -162,3 +162,30 @@ class TestImportEvents:
         assert data.external_id == external_id == customer["external_id"]
         assert data.consent.survey is False and data.org_path == "/FTMS/D-NORTH/DLR-0042/"
         assert envelope.subject == f"customers/{customer['id']}" and envelope.source == "/csloop/customer"
+
+
+async def test_an_import_merged_in_several_rounds_counts_each_row_once(dealer: httpx.AsyncClient,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL merges every MERGE_ROWS staged rows; a small one makes this file several merges."""
+    from services.customer import repository_bulk
+
+    monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 100)
+    prefix, existing = new_external_id(), new_external_id()
+    await post_csv(dealer, HEADER + csv_line(existing, city="Tianjin"))
+    rows = "".join(csv_line(f"{prefix}-{n}", phone=new_phone() if n % 2 else "") for n in range(1, 251))
+    result = (await post_csv(dealer, HEADER + rows + csv_line(existing, name="Renamed") + csv_line(f"{prefix}-1"))).json()
+    assert (result["created"], result["updated"], result["unchanged"], result["failed"]) == (250, 1, 0, 1)
+    assert result["errors"] == [{"row": 252, "field": "external_id", "message": "duplicate of row 1"}]
+    [customer] = await find(dealer, existing)
+    assert customer["name"] == "Renamed" and customer["city"] == "Tianjin"
+
+
+async def test_import_event_ids_are_uuids_unique_across_imports(dealer: httpx.AsyncClient, app) -> None:
+    import uuid
+
+    prefix = new_external_id()
+    for round_ in range(2):
+        await post_csv(dealer, HEADER + "".join(csv_line(f"{prefix}-{round_}-{n}") for n in range(30)))
+    ids = [e["id"] for e in await outbox_events(app, "customer.created") if e["data"]["external_id"].startswith(prefix)]
+    assert len(ids) == 60 == len(set(ids))
+    assert all(str(uuid.UUID(event_id)) == event_id for event_id in ids)

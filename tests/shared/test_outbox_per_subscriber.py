@@ -5,15 +5,16 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import create_engine, new_metadata, session_factory
+from shared.db import create_engine, new_metadata, session_factory, utcnow
 from shared.events import new_event
-from shared.outbox import HttpTransport, OutboxRelay, record_event
+from shared.outbox import SLOW_RETRY_SECONDS, TIMED_OUT, HttpTransport, OutboxRelay, record_event
 from shared.service_app import PlumbingTables, plumbing_tables
 from tests.support.databases import sessions_on_tables
 
@@ -163,3 +164,83 @@ async def test_two_relays_claiming_at_once_never_send_a_delivery_twice(
         await other_engine.dispose()
     assert subscribers.got(KPI) == ids and subscribers.got(SURVEY) == ids
     assert set(subscribers.received.values()) == {1}
+
+
+async def _delivery_rows(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, int, bool]]:
+    deliveries = TABLES.outbox_deliveries
+    async with sessions() as session:
+        return [tuple(row) for row in await session.execute(
+            select(deliveries.c.subscriber, deliveries.c.attempts, deliveries.c.sent_at.is_not(None)))]
+
+
+async def test_when_every_subscriber_answers_no_delivery_row_is_written(sessions: async_sessionmaker[AsyncSession]) -> None:
+    subscribers = Subscribers()
+    ids = await _publish(sessions, 30)
+    requests = Counter()
+    relay = _relay(sessions, subscribers)
+    original = relay._transport._post  # noqa: SLF001 - counting the POSTs
+
+    async def post(base_url: str, body: bytes) -> None:
+        requests[base_url] += 1
+        await original(base_url, body)
+
+    relay._transport._post = post  # noqa: SLF001
+    assert await relay.relay_once() == 30
+    assert subscribers.got(KPI) == ids and subscribers.got(SURVEY) == ids
+    assert requests == {KPI: 1, SURVEY: 1}  # one POST per subscriber per batch
+    assert await _delivery_rows(sessions) == []
+    async with sessions() as session:
+        unsent = await session.scalar(select(func.count()).select_from(TABLES.outbox).where(TABLES.outbox.c.sent_at.is_(None)))
+    assert unsent == 0
+
+
+async def test_a_relay_that_died_after_sending_sends_its_batch_again_when_the_lease_ends(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    subscribers = Subscribers()
+    ids = await _publish(sessions, 5)
+    dying = _relay(sessions, subscribers)
+
+    async def die(*_args: object) -> None:
+        raise RuntimeError("killed between sending and settling")
+
+    dying._hand_over = die  # noqa: SLF001 - the crash, at the worst moment
+    with pytest.raises(RuntimeError):
+        await dying.relay_once()
+    assert subscribers.got(SURVEY) == ids
+    other = _relay(sessions, subscribers)
+    assert await other.relay_once() == 0  # still leased to the dead relay
+    async with sessions() as session, session.begin():  # the lease runs out
+        await session.execute(update(TABLES.outbox).values(next_attempt_at=func.now()))
+    assert await other.relay_once() == 5
+    assert set(subscribers.received.values()) == {2}  # at least once: the consumer tells the repeat
+    assert await _delivery_rows(sessions) == []
+
+
+async def test_a_slow_subscriber_is_retried_soon_in_smaller_shares_not_rested(
+        sessions: async_sessionmaker[AsyncSession]) -> None:
+    """A consumer slower than the timeout is alive: no backoff growing to minutes."""
+    subscribers = Subscribers()
+    slow = {"on": True}
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if slow["on"] and request.url.host == "kpi.test":
+            raise httpx.ReadTimeout("no answer in time", request=request)
+        return await subscribers(request)
+
+    transport = HttpTransport({"note.": [KPI, SURVEY]}, SECRET, httpx.AsyncClient(transport=httpx.MockTransport(answer)))
+    relay = OutboxRelay(sessions, TABLES.outbox, TABLES.outbox_deliveries, transport, batch_size=40)
+    ids = await _publish(sessions, 40)
+    await relay.relay_once()
+    assert subscribers.got(SURVEY) == ids
+    assert not relay._resting_until  # noqa: SLF001 - not rested like a refusing subscriber
+    deliveries = TABLES.outbox_deliveries
+    async with sessions() as session:
+        waits = (await session.execute(select(deliveries.c.next_attempt_at, deliveries.c.last_error))).all()
+    assert len(waits) == 40 and all(TIMED_OUT in error for _, error in waits)
+    assert max(due for due, _ in waits) <= utcnow() + timedelta(seconds=SLOW_RETRY_SECONDS)  # seconds, not minutes
+    slow["on"] = False
+    await _make_due(sessions, TABLES, relay)
+    assert await relay.relay_once() == 20  # half a batch while it proves it keeps up
+    while await relay.relay_once():
+        pass
+    assert subscribers.got(KPI) == ids
