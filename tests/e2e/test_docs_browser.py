@@ -6,13 +6,12 @@ Screenshots go to test-artifacts/docs-*.png.
 """
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_dashboard_browser import CHROMIUM_ARGS, LAPTOP
+from tests.e2e.test_dashboard_browser import LAPTOP, browser  # noqa: F401 (the dashboard test's chromium, a fixture)
 from tests.support.suite import Network
 
 pytestmark = [
@@ -24,17 +23,7 @@ pytestmark = [
 PATHS = ("/v1/customers", "/v1/surveys", "/v1/complaints", "/v1/kpi/summary", "/v1/orgs")
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def offline_page(browser, network: Network) -> tuple[object, object, list[str], list[str]]:  # noqa: ANN001
+def offline_page(browser, network: Network) -> tuple[object, object, list[str], list[str]]:  # noqa: ANN001, F811
     """A page whose requests to any host but the gateway are refused and recorded."""
     context = browser.new_context(**LAPTOP)
     page = context.new_page()
@@ -54,7 +43,7 @@ def offline_page(browser, network: Network) -> tuple[object, object, list[str], 
     return context, page, elsewhere, errors
 
 
-def test_swagger_ui_draws_every_service_offline(browser, network: Network, artifacts_dir: Path) -> None:  # noqa: ANN001
+def test_swagger_ui_draws_every_service_offline(browser, network: Network, artifacts_dir: Path) -> None:  # noqa: ANN001, F811
     context, page, elsewhere, errors = offline_page(browser, network)
     try:
         page.goto(f"{network.url}/docs")
@@ -70,7 +59,7 @@ def test_swagger_ui_draws_every_service_offline(browser, network: Network, artif
     assert not errors, errors
 
 
-def test_redoc_draws_every_service_offline(browser, network: Network, artifacts_dir: Path) -> None:  # noqa: ANN001
+def test_redoc_draws_every_service_offline(browser, network: Network, artifacts_dir: Path) -> None:  # noqa: ANN001, F811
     context, page, elsewhere, errors = offline_page(browser, network)
     try:
         answer = page.goto(f"{network.url}/redoc")
