@@ -232,7 +232,11 @@ async def fetch_one(session: AsyncSession, statement: Select[Any], params: dict[
 
 
 # The driver's errors of a connection that is gone: closed by the server, reset, or never opened.
-_CONNECTION_LOST = (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError)
+# A connection the server terminated while it sat in the pool may also be left with its protocol
+# mid-message ("cannot switch to state 15; another operation is in progress": InternalClientError,
+# seen in CI after pg_terminate_backend): unusable all the same.
+_CONNECTION_LOST = (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.exceptions.InternalClientError,
+                    OSError)
 
 
 async def _read_alone(engine: AsyncEngine, org_path: str | None, sql: str, args: list[Any]) -> Any:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,15 +21,24 @@ ALL_SCOPES = ["customers:read", "customers:write", "surveys:read", "surveys:writ
               "complaints:write", "kpi:read", "kpi:write", "orgs:admin", "pii:read", "webhooks:admin"]
 
 
+# Below the kernel's ephemeral range: a port free there when probed can be taken a moment later by
+# any outgoing connection (a relay's POST, a pooled database connection) before the suite binds it,
+# which made a service exit with "address already in use" now and then.
+FIRST_PORT = 20_000
+
+
 def free_port_base(span: int = 5) -> int:
-    """A port N such that N..N+span-1 are free now."""
+    """A port N such that N..N+span-1 are free now, outside the range outgoing connections take."""
     for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + span < 65535 and all(_free(base + offset) for offset in range(span)):
+        base = random.randrange(FIRST_PORT, _first_ephemeral_port() - span)
+        if all(_free(base + offset) for offset in range(span)):
             return base
     raise RuntimeError("no free port range")
+
+
+def _first_ephemeral_port() -> int:
+    ports = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    return int(ports.read_text().split()[0]) if ports.exists() else 32_768  # Linux's default elsewhere
 
 
 def _free(port: int) -> bool:
