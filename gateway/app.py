@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from gateway import view360
 from gateway.web import dashboard, survey_page
@@ -38,6 +38,7 @@ from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
 from shared.problems import install_problem_handlers
 from shared.retention import EventHousekeeping
+from shared.strict_query import refuse_unknown_query_parameters
 from shared.tracing import install_tracing
 
 
@@ -76,7 +77,8 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
 
     # The document at /openapi.json is the merged one (openapi.py), so FastAPI's own is off.
     app = FastAPI(title="CSLoop API", version="1.0.0", lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None)
+                  openapi_url=None, docs_url=None, redoc_url=None,
+                  dependencies=[Depends(refuse_unknown_query_parameters)])
     app.state.settings = settings
     app.state.refuse_superuser = False  # shared.serve turns it on for a real process
     app.state.upstreams = upstreams

@@ -31,6 +31,7 @@ from shared.problems import install_problem_handlers
 from shared.retention import EventHousekeeping
 from shared.rls import SYSTEM_PATH
 from shared.settings import CommonSettings
+from shared.strict_query import refuse_unknown_query_parameters
 from shared.tracing import install_tracing
 
 
@@ -103,7 +104,8 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
             for close in spec.closing:
                 await close()
 
-    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan,
+                  dependencies=[Depends(refuse_unknown_query_parameters)])
     app.state.settings = settings
     app.state.refuse_superuser = False  # shared.serve turns it on for a real process
     app.state.tables = spec.tables

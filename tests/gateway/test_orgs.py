@@ -96,3 +96,11 @@ class TestOrgCreation:
         assert {"code", "name", "kind"} <= fields
         listed = (await client.get("/v1/orgs", params={"limit": 500}, headers=bearer(tree.admin_keys["root"]))).json()
         assert len(listed["items"]) == len(tree.codes)
+
+
+class TestUnknownQueryParameters:
+    async def test_the_gateways_own_routes_refuse_them_too(self, client: httpx.AsyncClient, tree: OrgTree) -> None:
+        response = await client.get("/v1/orgs", params={"kind": "dealer"}, headers=bearer(tree.admin_keys["root"]))
+        assert response.status_code == 422
+        assert "kind" in response.text
+        assert (await client.get("/v1/orgs", headers=bearer(tree.admin_keys["root"]))).status_code == 200

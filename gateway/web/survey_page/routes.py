@@ -9,9 +9,9 @@ friendly pages with the matching status, never JSON.
 import hashlib
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -37,13 +37,18 @@ LINK_NOTICES = {
 }
 
 
+# `v`: the file's version in the page's link (a new file, a new URL past every cache); any value
+# gets the current file. Declared, as unknown query parameters are refused (shared/strict_query.py).
+CacheVersion = Annotated[str | None, Query(alias="v", max_length=64)]
+
+
 @router.get("/static/survey.css")
-async def stylesheet() -> FileResponse:
+async def stylesheet(_version: CacheVersion = None) -> FileResponse:
     return FileResponse(STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/static/survey-conditions.js")
-async def conditions_script() -> FileResponse:
+async def conditions_script(_version: CacheVersion = None) -> FileResponse:
     return FileResponse(CONDITIONS_SCRIPT, media_type="text/javascript",
                         headers={"Cache-Control": "public, max-age=86400"})
 
