@@ -18,9 +18,8 @@ async def _post(client: httpx.AsyncClient, body: Any) -> dict[str, Any]:
 
 async def _figures(client: httpx.AsyncClient, year: int) -> list[Any]:
     out: list[Any] = [await summary(client, org, str(year)) for org in ("OEM", "DN", "D1", "D2", "DS", "D3")]
-    for kind in ("rankings", "drivers"):
-        params = {"kpi": "csi", "kind": "csi", "period": str(year), "level": "dealer"}
-        answer = (await client.get(f"/v1/kpi/{kind}", params=params, headers=as_("OEM"))).json()
+    for kind, params in (("rankings", {"kpi": "csi", "level": "dealer"}), ("drivers", {"kind": "csi"})):
+        answer = (await client.get(f"/v1/kpi/{kind}", params=params | {"period": str(year)}, headers=as_("OEM"))).json()
         out.append(answer["items"] if kind == "rankings" else answer["factors"])
     return out
 
