@@ -3,7 +3,6 @@ a method; this proves each method reaches its operation (path, query names, body
 the answer. The common flows are in test_live.py; this is the rest."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,23 +16,6 @@ from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
 MONTH = datetime.now(UTC).strftime("%Y-%m")
-
-
-@pytest.fixture(scope="module")
-def dealer(network: Network) -> Org:
-    return network.org("dealer", network.org("distributor"))
-
-
-@pytest.fixture(scope="module")
-def api(network: Network, dealer: Org) -> Iterator[CSLoop]:
-    with CSLoop(network.url, api_key=dealer.key) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def admin(network: Network) -> Iterator[CSLoop]:
-    with CSLoop(network.url, api_key=network.manufacturer.key) as client:
-        yield client
 
 
 def test_users_login_and_oauth_clients(network: Network, admin: CSLoop, dealer: Org) -> None:

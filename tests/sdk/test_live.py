@@ -1,7 +1,6 @@
 """The SDK against the suite running as processes: what an integrator does first."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,24 +13,6 @@ from tests.support.polling import eventually
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def dealer(network: Network) -> Org:
-    distributor = network.org("distributor")
-    return network.org("dealer", distributor)
-
-
-@pytest.fixture(scope="module")
-def api(network: Network, dealer: Org) -> Iterator[CSLoop]:
-    with CSLoop(network.url, api_key=dealer.key) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def admin(network: Network) -> Iterator[CSLoop]:
-    with CSLoop(network.url, api_key=network.manufacturer.key) as client:
-        yield client
 
 
 def new_customer(api: CSLoop, dealer: Org, **fields: object) -> models.Customer:
