@@ -3,6 +3,8 @@
 
 import httpx
 
+from tests.customer.conftest import customer_body
+
 
 async def test_an_unknown_query_parameter_is_a_422_naming_it(dealer: httpx.AsyncClient) -> None:
     response = await dealer.get("/v1/customers", params={"limit": 5, "dealer": "X", "colour": "red"})
@@ -18,3 +20,13 @@ async def test_declared_parameters_and_their_dependencies_parameters_pass(dealer
     cursor = first.json()["next_cursor"]
     if cursor:
         assert (await dealer.get("/v1/customers", params={"limit": 1, "cursor": cursor})).status_code == 200
+
+
+async def test_the_get_of_one_customer_refuses_them_too(dealer: httpx.AsyncClient) -> None:
+    # The hottest read is routed ahead of the routers (services/customer/app.py), with the check called directly.
+    created = await dealer.post("/v1/customers", json=customer_body())
+    path = f"/v1/customers/{created.json()['id']}"
+    assert (await dealer.get(path)).status_code == 200
+    response = await dealer.get(path, params={"fields": "name"})
+    assert response.status_code == 422 and "fields" in str(response.json()["errors"])
+    assert (await dealer.get("/v1/customers/not-an-id")).status_code == 422
