@@ -1,10 +1,10 @@
 """Structured logs (structlog) carrying the request id, and the middleware that sets it."""
 
 import logging
+import random
 import re
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 
 import structlog
@@ -120,4 +120,6 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER and 0 < len(value) <= 128 and value.isascii():
             return value.decode()
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like a uuid4's: an id names a request and grants nothing,
+    # so it need not come from the system's CSPRNG (a syscall per request, 2% of a proxied call).
+    return f"{random.getrandbits(128):032x}"
