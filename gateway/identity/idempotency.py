@@ -79,8 +79,8 @@ class Once:
             self.response.headers["Location"] = location
         if self.records:
             kept = problem_response(AlreadyCreated(
-                f"This Idempotency-Key already created {created}. Its secret was shown once, in that answer, and "
-                "is not kept: if it was lost, revoke the record and create another.", id=record_id), self.path)
+                f"This Idempotency-Key already created {created}. Its secret was shown once, in that answer, and is "
+                "not kept: if it was lost, revoke or delete that record and create another.", id=record_id), self.path)
             headers = {"content-type": kept.headers["content-type"], **({"location": location} if location else {})}
             await self.records.hold(self.scope_key, kept.status_code, headers, bytes(kept.body))
         return body
