@@ -16,6 +16,7 @@ from gateway.web import dashboard, survey_page
 from gateway.identity import api, internal
 from gateway.identity.authn import Authenticator
 from gateway.identity.bootstrap import MIGRATIONS
+from gateway.identity.idempotency import Replayed, replayed_response
 from gateway.edge.limits import BodyLimitMiddleware
 from gateway.identity.login_throttle import LoginThrottle
 from gateway.edge.metrics_access import MetricsTokenMiddleware
@@ -88,6 +89,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.state.login_throttle = LoginThrottle()
     install_problem_handlers(app)
     app.add_exception_handler(OAuthError, oauth_error_response)
+    app.add_exception_handler(Replayed, replayed_response)
 
     async def database() -> None:
         await ping(app.state.engine)

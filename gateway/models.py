@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.consumer import processed_events_table
 from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
+from shared.idempotency import idempotency_table
 
 
 class Base(DeclarativeBase):
@@ -124,3 +125,6 @@ class WebhookDelivery(Base):
 
 # Events the gateway consumed (for webhooks), each applied once (shared.consumer).
 processed_events = processed_events_table(Base.metadata)
+
+# Idempotency-Key of the gateway's own creates (gateway/identity/idempotency.py).
+idempotency_keys = idempotency_table(Base.metadata)

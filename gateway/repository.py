@@ -3,9 +3,12 @@ its subtree; lookups that must see the whole tree (login, key check, code unique
 done with `shared.auth.system_principal()`, so they say so where they are called.
 """
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import ApiKey, OAuthClient, Org, User
+from gateway.models import ApiKey, OAuthClient, Org, User, idempotency_keys
+from shared.db import utcnow
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository
 
@@ -95,3 +98,32 @@ class OAuthClientRepository(ScopedRepository):
         self.session.add(client)
         await self.session.flush()
         return client
+
+
+class IdempotencyRecords:
+    """The Idempotency-Key rows of the gateway's creates. A row's key hashes the caller's subject
+    (shared.idempotency.caller_scoped_key), so a caller only ever finds its own: no org path.
+
+    Used inside the request's transaction: the claim and the answer commit with the record
+    created, or roll back with it (a crash leaves neither)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def stored(self, scope_key: str) -> RowMapping | None:
+        statement = select(idempotency_keys).where(idempotency_keys.c.scope_key == scope_key)
+        return (await self.session.execute(statement)).mappings().first()
+
+    async def claim(self, scope_key: str, fingerprint: str) -> bool:
+        """False when another request holds the key (the transaction is then spoilt: roll it
+        back). A claim not committed yet makes this wait for its transaction to end."""
+        try:
+            await self.session.execute(insert(idempotency_keys).values(
+                scope_key=scope_key, fingerprint=fingerprint, created_at=utcnow()))
+        except IntegrityError:
+            return False
+        return True
+
+    async def hold(self, scope_key: str, status: int, headers: dict[str, str], body: bytes) -> None:
+        await self.session.execute(update(idempotency_keys).where(idempotency_keys.c.scope_key == scope_key)
+                                   .values(status=status, headers=headers, body=body))

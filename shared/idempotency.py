@@ -60,8 +60,7 @@ class IdempotencyMiddleware:
         if len(key) > MAX_KEY_LENGTH:
             raise UnprocessableContent("Idempotency-Key is at most 200 characters",
                                        errors=[{"field": "Idempotency-Key", "message": "too long"}])
-        subject = _subject(state, headers)
-        scope_key = hashlib.sha256(b"\0".join([subject.encode(), scope["path"].encode(), key])).hexdigest()
+        scope_key = caller_scoped_key(_subject(state, headers), scope["path"], key)
         fingerprint = hashlib.sha256(body).hexdigest()
         table: Table = state.tables.idempotency_keys
         stored = await _claim(state.sessions, table, scope_key, fingerprint)
@@ -87,6 +86,21 @@ class IdempotencyMiddleware:
             await _settle(state.sessions, table, scope_key, captured)
         for message in held:
             await send(message)
+
+
+def caller_scoped_key(subject: str, path: str, key: bytes) -> str:
+    """The row's key: the caller's subject and the path are in it, so a key names one caller's
+    request to one endpoint and no other caller can replay (or block) it."""
+    return hashlib.sha256(b"\0".join([subject.encode(), path.encode(), key])).hexdigest()
+
+
+def check_replayable(stored: Any, fingerprint: str) -> None:
+    """A stored key answers only the request it was first sent with, and only once that has finished."""
+    if stored["fingerprint"] != fingerprint:
+        raise UnprocessableContent("This Idempotency-Key was used with a different request body",
+                                   errors=[{"field": "Idempotency-Key", "message": "reused with another body"}])
+    if stored["status"] is None:
+        raise Conflict("A request with this Idempotency-Key is still being processed")
 
 
 def _small_body(headers: dict[bytes, bytes]) -> bool:
@@ -138,11 +152,7 @@ async def _claim(sessions: Any, table: Table, scope_key: str, fingerprint: str) 
 
 
 async def _replay(send: Send, stored: Any, fingerprint: str) -> None:
-    if stored["fingerprint"] != fingerprint:
-        raise UnprocessableContent("This Idempotency-Key was used with a different request body",
-                                   errors=[{"field": "Idempotency-Key", "message": "reused with another body"}])
-    if stored["status"] is None:
-        raise Conflict("A request with this Idempotency-Key is still being processed")
+    check_replayable(stored, fingerprint)
     headers = [(k.encode(), v.encode()) for k, v in (stored["headers"] or {}).items()]
     headers.append((b"idempotent-replayed", b"true"))
     await send({"type": "http.response.start", "status": stored["status"], "headers": headers})

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from gateway.identity import keys, orgs, revocation, users
 from gateway.deps import Caller, OrgAdmin, SessionDep
+from gateway.identity.idempotency import IdempotentCreate
 from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgRepository, UserRepository
 from gateway.schemas import (AccessToken, ApiKeyCreate, ApiKeyCreated, ApiKeyRead, LoginRequest, OrgCreate, OrgRead,
                              UserCreate, UserRead)
@@ -21,7 +22,7 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 @router.post("/orgs", status_code=status.HTTP_201_CREATED, tags=["organisations"],
              responses=problem_responses(401, 403, 404, 409, 422))
-async def create_org(data: OrgCreate, caller: OrgAdmin, session: SessionDep) -> OrgRead:
+async def create_org(data: OrgCreate, caller: OrgAdmin, session: SessionDep, once: IdempotentCreate) -> OrgRead:
     """Create a distributor or dealer under an organisation of your subtree.
 
     Organisation codes are unique across the whole network, not per tree: a 409 "taken"
@@ -31,7 +32,7 @@ async def create_org(data: OrgCreate, caller: OrgAdmin, session: SessionDep) -> 
     secret in a code.
     """
     org = await orgs.create_org(OrgRepository(session, caller), data)
-    return OrgRead.model_validate(org)
+    return await once.answer(OrgRead.model_validate(org), location=f"/v1/orgs/{org.code}")
 
 
 @router.get("/orgs", tags=["organisations"], responses=problem_responses(400, 401))
@@ -48,11 +49,13 @@ async def get_org(code: str, caller: Caller, session: SessionDep) -> OrgRead:
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api keys"],
-             responses=problem_responses(401, 403, 404, 422))
-async def create_api_key(data: ApiKeyCreate, caller: OrgAdmin, session: SessionDep) -> ApiKeyCreated:
+             responses=problem_responses(401, 403, 404, 409, 422))
+async def create_api_key(data: ApiKeyCreate, caller: OrgAdmin, session: SessionDep,
+                         once: IdempotentCreate) -> ApiKeyCreated:
     """Issue an API key for an organisation of your subtree; the key is shown only in this response."""
     key, plaintext = await keys.create_key(OrgRepository(session, caller), ApiKeyRepository(session, caller), data)
-    return ApiKeyCreated(id=key.id, key=plaintext, org_code=key.org_code, name=key.name, scopes=key.scopes)
+    created = ApiKeyCreated(id=key.id, key=plaintext, org_code=key.org_code, name=key.name, scopes=key.scopes)
+    return await once.answer_secret(created, created=f"the API key {key.id}", record_id=str(key.id))
 
 
 @router.get("/api-keys", tags=["api keys"], responses=problem_responses(400, 401, 403))
@@ -77,7 +80,7 @@ async def revoke_api_key(key_id: uuid.UUID, caller: OrgAdmin, session: SessionDe
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, tags=["users"],
              responses=problem_responses(401, 403, 404, 409, 422))
-async def create_user(data: UserCreate, caller: OrgAdmin, session: SessionDep) -> UserRead:
+async def create_user(data: UserCreate, caller: OrgAdmin, session: SessionDep, once: IdempotentCreate) -> UserRead:
     """Create a user in an organisation of your subtree.
 
     Usernames are unique across the whole network (login takes a username alone): a 409
@@ -86,7 +89,7 @@ async def create_user(data: UserCreate, caller: OrgAdmin, session: SessionDep) -
     no secret (or prefix them with your organisation code).
     """
     user = await users.create_user(OrgRepository(session, caller), UserRepository(session, caller), data)
-    return UserRead.model_validate(user)
+    return await once.answer(UserRead.model_validate(user))
 
 
 @router.get("/users", tags=["users"], responses=problem_responses(400, 401, 403))

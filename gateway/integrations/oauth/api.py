@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.deps import OrgAdmin, SessionDep
 from gateway.edge.ratelimit import remember_headers
+from gateway.identity.idempotency import IdempotentCreate
 from gateway.integrations.oauth import clients
 from gateway.integrations.oauth.errors import OAuthError
 from gateway.repository import OAuthClientRepository, OrgRepository
@@ -25,12 +26,15 @@ Paging = Annotated[PageParams, Depends(page_params)]
 FORM = "application/x-www-form-urlencoded"
 
 
-@router.post("/clients", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 403, 404, 422))
-async def create_client(data: OAuthClientCreate, caller: OrgAdmin, session: SessionDep) -> OAuthClientCreated:
+@router.post("/clients", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 403, 404, 409, 422))
+async def create_client(data: OAuthClientCreate, caller: OrgAdmin, session: SessionDep,
+                        once: IdempotentCreate) -> OAuthClientCreated:
     """Register a DMS system as an OAuth2 client of an organisation; the secret is shown only here."""
     client, secret = await clients.create_client(OrgRepository(session, caller), OAuthClientRepository(session, caller), data)
-    return OAuthClientCreated(client_id=client.client_id, client_secret=secret, org_code=client.org_code,
-                              name=client.name, scopes=client.scopes)
+    created = OAuthClientCreated(client_id=client.client_id, client_secret=secret, org_code=client.org_code,
+                                 name=client.name, scopes=client.scopes)
+    return await once.answer_secret(created, created=f"the OAuth client {client.client_id}",
+                                    record_id=client.client_id, location=f"/v1/oauth/clients/{client.client_id}")
 
 
 @router.get("/clients", responses=problem_responses(400, 401, 403))

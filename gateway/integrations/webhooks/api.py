@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from gateway.deps import Caller, SessionDep, caller_with
+from gateway.identity.idempotency import IdempotentCreate
 from gateway.repository import OrgRepository
 from gateway.integrations.webhooks import subscriptions
 from gateway.integrations.webhooks.catalogue import OWNER_ONLY_EVENTS, WEBHOOK_EVENTS, data_schema
@@ -38,15 +39,18 @@ async def list_event_types(caller: Caller) -> WebhookEventTypeList:
     return EVENT_TYPES
 
 
-@router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 403, 404, 422))
-async def create_webhook(data: WebhookCreate, caller: WebhookAdmin, session: SessionDep, request: Request) -> WebhookCreated:
+@router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 403, 404, 409, 422))
+async def create_webhook(data: WebhookCreate, caller: WebhookAdmin, session: SessionDep, request: Request,
+                         once: IdempotentCreate) -> WebhookCreated:
     """Subscribe a URL to event types of an organisation's subtree; the secret is shown only here."""
     settings = request.app.state.settings
     subscription, secret = await subscriptions.create_subscription(
         OrgRepository(session, caller), WebhookRepository(session, caller), data,
         targets=settings.webhook_targets(), secrets_box=settings.webhook_secrets(),
     )
-    return WebhookCreated(**WebhookRead.model_validate(subscription).model_dump(), secret=secret)
+    created = WebhookCreated(**WebhookRead.model_validate(subscription).model_dump(), secret=secret)
+    return await once.answer_secret(created, created=f"the webhook {subscription.id}", record_id=str(subscription.id),
+                                    location=f"/v1/webhooks/{subscription.id}")
 
 
 @router.get("/v1/webhooks", responses=problem_responses(400, 401, 403))
