@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, extract, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
 from services.customer.models import TABLES, Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
 from services.customer.privacy import PiiView
@@ -55,6 +56,10 @@ class CustomerRepository(ScopedRepository):
     async def add(self, row: Any) -> None:
         self.session.add(row)
         await self.session.flush()
+
+    def savepoint(self) -> AsyncSessionTransaction:
+        """A nested transaction: what one import row wrote is undone when the row fails."""
+        return self.session.begin_nested()
 
     async def _one(self, statement: Select[Any]) -> Any:
         return (await self.session.scalars(statement.limit(1))).first()
@@ -129,6 +134,11 @@ class CustomerRepository(ScopedRepository):
 
     async def vehicles_of(self, customer_id: uuid.UUID) -> list[Vehicle]:
         return list((await self.session.scalars(self.select(Vehicle).where(Vehicle.owner_customer_id == customer_id))).all())
+
+    async def dealer_delivery(self, dealer_code: str, vin: str) -> Delivery | None:
+        """The dealer's latest delivery of the VIN."""
+        return await self._one(self.select(Delivery).where(Delivery.dealer_code == dealer_code, Delivery.vin == vin)
+                               .order_by(Delivery.delivered_at.desc()))
 
     async def visit_by_ro(self, dealer_code: str, ro_number: str) -> ServiceVisit | None:
         return await self._one(self.select(ServiceVisit).where(

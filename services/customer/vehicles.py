@@ -66,11 +66,12 @@ def _matches(if_match: str | None, row: Any, kind: str) -> None:
 
 
 def _assign(row: Any, values: dict[str, Any]) -> bool:
-    """Set `values` on `row` and bump its version; False (and nothing touched) when none differs."""
+    """Set `values` on `row` and bump its version (if it has one); False (and nothing touched)
+    when none differs."""
     changed = {name: value for name, value in values.items() if getattr(row, name) != value}
     for name, value in changed.items():
         setattr(row, name, value)
-    if changed:
+    if changed and hasattr(row, "version"):
         row.version += 1
     return bool(changed)
 
@@ -117,6 +118,24 @@ async def create_delivery(repo: CustomerRepository, directory: OrgDirectory, dat
     await repo.add(delivery)
     await repo.publish(events.vehicle_delivered(delivery, vehicle))
     return delivery
+
+
+async def upsert_delivery(repo: CustomerRepository, directory: OrgDirectory, data: DeliveryCreate) -> tuple[Delivery, str]:
+    """A delivery by (dealer, VIN), for imports: the first is recorded as `create_delivery` does
+    (vehicle.delivered: the SSI invitation, the new-car follow-up); a later one corrects it and
+    publishes nothing, so a file sent twice invites nobody twice. Created, updated or unchanged."""
+    dealer = await directory.dealer_for(repo.principal, data.dealer_code)
+    delivery = await repo.dealer_delivery(dealer.code, data.vin)
+    if delivery is None:
+        return await create_delivery(repo, directory, data), "created"
+    customer = await _customer_of_dealer(repo, data.customer_id, dealer)
+    if not _assign(delivery, {"customer_id": customer.id, "delivered_at": data.delivered_at,
+                              "sales_consultant": data.sales_consultant}):
+        return delivery, "unchanged"
+    vehicle = await _vehicle_on_file(repo, dealer, data.vin, customer)
+    _assign(vehicle, {"owner_customer_id": customer.id, "delivered_at": data.delivered_at})
+    await repo.flush()
+    return delivery, "updated"
 
 
 def _check_times(visit: ServiceVisit) -> None:

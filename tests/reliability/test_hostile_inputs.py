@@ -245,6 +245,32 @@ class TestCsv:
             assert summary["created"] + summary["updated"] + summary["failed"] <= 1
 
 
+    @pytest.mark.parametrize("path,header", [("/v1/vehicles/import", "vin,model"),
+                                             ("/v1/deliveries/import", "vin,delivered_at,customer_id"),
+                                             ("/v1/service-visits/import", "ro_number,vin,visit_type")])
+    @pytest.mark.parametrize("name,rows", [
+        ("one 5 MB field", "X1," + "a" * (5 * MB) + ",x\n"),
+        ("5,000 columns", ",".join("v" for _ in range(5000)) + "\n"),
+        ("50,000 empty rows", "\n" * 50_000),
+        ("invalid UTF-8", "X1,\udcff\udcfe,x\n"),
+        ("formula cells", "=cmd|' /C calc'!A0,=1+1,@SUM(A1)\n"),
+        ("NUL bytes", "X\x001,a\x00b,x\n"),
+        ("JSON Lines sent as CSV", '{"vin": "x"}\n'),
+    ])
+    def test_fact_imports_answer_malformed_files(self, network: Network, path: str, header: str, name: str,
+                                                 rows: str) -> None:
+        d = network.org("distributor")
+        a = network.org("dealer", d)
+        response = a.client.post(path, params={"dealer_code": a.code}, headers={"Content-Type": "text/csv"},
+                                 content=(header + "\n" + rows).encode("utf-8", "surrogateescape"), timeout=120)
+        assert response.status_code < 500, response.text[:300]
+        if response.status_code >= 400:
+            assert problem(response)
+        else:
+            assert response.json()["created"] == 0
+        assert a.client.get("/v1/vehicles").json()["items"] == []
+
+
 def _number(cell: str) -> bool:
     try:
         float(cell)

@@ -49,6 +49,8 @@ COVERED = {
     ("put", "/v1/customers/by-external-id/{dealer_code}/{external_id}"): "customers.upsert",
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): "vehicles.upsert", ("put", "/v1/vehicles/{vin}"): "vehicles.upsert",
     ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): "service_visits.upsert",
+    ("post", "/v1/vehicles/import"): "vehicles.import_rows", ("post", "/v1/deliveries/import"): "deliveries.import_rows",
+    ("post", "/v1/service-visits/import"): "service_visits.import_rows",
     ("post", "/v1/deliveries"): "deliveries.create",
     ("post", "/v1/service-visits"): "service_visits.create", ("get", "/v1/service-visits"): "service_visits.list",
     ("get", "/v1/service-visits/{visit_id}"): "service_visits.get",

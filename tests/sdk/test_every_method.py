@@ -134,3 +134,18 @@ def test_upserts_and_the_updated_since_feeds(api: CSLoop, admin: CSLoop, dealer:
     assert [v.vin for v in api.vehicles.list(updated_since=since)] == [car.vin]
     assert [v.ro_number for v in api.service_visits.list(updated_since=since)] == [ro]
     assert isinstance(list(api.follow_ups.list(updated_since=since)), list)
+
+
+def test_vehicle_delivery_and_visit_imports(api: CSLoop, dealer: Org) -> None:
+    buyer = new_customer(api, dealer)
+    car, ro = vin(), f"RO-{uuid.uuid4().hex[:8]}"
+    vehicles = api.vehicles.import_rows(f"vin,model,owner_customer_id\n{car},bZ4X,{buyer.id}\n".encode(), dealer.code)
+    assert (vehicles.created, vehicles.failed) == (1, 0)
+    delivered = api.deliveries.import_rows(
+        f'{{"vin": "{car}", "customer_id": "{buyer.id}", "delivered_at": "{datetime.now(UTC).isoformat()}"}}\n'.encode(),
+        dealer.code, jsonl=True)
+    assert (delivered.created, delivered.failed) == (1, 0)
+    visits = api.service_visits.import_rows(iter([b"ro_number,vin,customer_id,visit_type\n",
+                                                  f"{ro},{car},{buyer.id},maintenance\n".encode()]), dealer.code)
+    assert (visits.created, visits.failed) == (1, 0)
+    assert [v.ro_number for v in api.service_visits.list(vin=car)] == [ro]

@@ -74,6 +74,12 @@ class Resource:
     def _pages(self, model: type[T] | Parse[T], path: str, page_size: int | None, **params: Any) -> Pages[T]:
         return Pages(self._t, path, model, params, page_size)
 
+    def _import_rows(self, path: str, content: bytes | Iterable[bytes], dealer_code: str, jsonl: bool) -> m.ImportResult:
+        """A bulk import: CSV or JSON Lines, streamed when `content` is an iterable."""
+        headers = {"Content-Type": "application/x-ndjson" if jsonl else "text/csv"}
+        return self._one(m.ImportResult, "POST", path, params={"dealer_code": dealer_code}, content=content,
+                         headers=headers, timeout=LONG_TIMEOUT)
+
 
 # Gateway: organisations, keys, users, login, OAuth clients, webhooks
 
@@ -225,9 +231,7 @@ class Customers(Resource):
 
     def import_rows(self, content: bytes | Iterable[bytes], dealer_code: str, *, jsonl: bool = False) -> m.ImportResult:
         """CSV (or JSON Lines) rows, streamed when `content` is an iterable; upserts by `external_id`."""
-        headers = {"Content-Type": "application/x-ndjson" if jsonl else "text/csv"}
-        return self._one(m.ImportResult, "POST", "/v1/customers/import", params={"dealer_code": dealer_code},
-                         content=content, headers=headers, timeout=LONG_TIMEOUT)
+        return self._import_rows("/v1/customers/import", content, dealer_code, jsonl)
 
 
 class Vehicles(Resource):
@@ -256,6 +260,12 @@ class Vehicles(Resource):
         return self._one(m.Vehicle, "PUT", path, json=body, headers=_optional_if_match(if_match))
 
 
+    def import_rows(self, content: bytes | Iterable[bytes], dealer_code: str, *, jsonl: bool = False) -> m.ImportResult:
+        """CSV (or JSON Lines) rows upserted by VIN: vin, model, model_year, plate, and the owner as
+        owner_customer_id or owner_external_id."""
+        return self._import_rows("/v1/vehicles/import", content, dealer_code, jsonl)
+
+
 class Deliveries(Resource):
     def create(self, *, vin: str, customer_id: str, dealer_code: str, delivered_at: datetime | str,
                sales_consultant: str | None = None, idempotency_key: str | None = None) -> m.Delivery:
@@ -263,6 +273,11 @@ class Deliveries(Resource):
         body = _body({"vin": vin, "customer_id": customer_id, "dealer_code": dealer_code, "delivered_at": delivered_at,
                       "sales_consultant": sales_consultant})
         return self._one(m.Delivery, "POST", "/v1/deliveries", json=body, idempotency_key=idempotency_key)
+
+    def import_rows(self, content: bytes | Iterable[bytes], dealer_code: str, *, jsonl: bool = False) -> m.ImportResult:
+        """CSV (or JSON Lines) rows upserted by VIN: vin, customer_id or customer_external_id,
+        delivered_at, sales_consultant; only a new delivery invites the buyer to the SSI survey."""
+        return self._import_rows("/v1/deliveries/import", content, dealer_code, jsonl)
 
 
 class ServiceVisits(Resource):
@@ -298,6 +313,11 @@ class ServiceVisits(Resource):
                       "mileage_km": mileage_km, "amount_minor": amount_minor, "advisor": advisor})
         return self._one(m.ServiceVisit, "PUT", f"/v1/service-visits/by-ro/{dealer_code}/{quote(ro_number, safe='')}",
                          json=body, headers=_optional_if_match(if_match))
+
+    def import_rows(self, content: bytes | Iterable[bytes], dealer_code: str, *, jsonl: bool = False) -> m.ImportResult:
+        """CSV (or JSON Lines) repair orders upserted by ro_number (symptom_codes and op_codes
+        `;`-separated in CSV); the customer as customer_id or customer_external_id."""
+        return self._import_rows("/v1/service-visits/import", content, dealer_code, jsonl)
 
     def update(self, visit: Version, visit_id: str | None = None, **changes: Any) -> m.ServiceVisit:
         """E.g. close it: `update(visit, closed_at=...)`."""
