@@ -12,7 +12,7 @@ from services.customer.schemas import ImportResult
 from shared.problems import problem_responses
 from shared.types import OrgCode
 
-router = APIRouter(tags=["imports"])
+router = APIRouter(tags=["vehicles"])
 RESPONSES = problem_responses(401, 403, 404, 413, 415, 422)
 DealerQuery = Annotated[OrgCode, Query(description="The dealer whose records the file holds")]
 

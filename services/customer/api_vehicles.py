@@ -134,7 +134,9 @@ async def update_visit(
     visit_id: uuid.UUID, data: ServiceVisitUpdate, repo: WriteRepo, response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> ServiceVisitRead:
-    """Change a service visit, e.g. close it (If-Match)."""
+    """Change a service visit, e.g. close it (If-Match). The first close publishes
+    service_visit.closed; a change to a closed visit, service_visit.updated; a closed visit stays
+    closed (closed_at may move, not go: 422)."""
     visit = await vehicles.update_visit(repo, visit_id, data, if_match)
     response.headers["ETag"] = etag_for(visit.version)
     return ServiceVisitRead.model_validate(visit)
