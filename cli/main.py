@@ -14,7 +14,9 @@ from rich.table import Table
 
 from cli import demo
 from cli.errors import EXIT_CODES_HELP, ROWS_FAILED, CommandFailed, OneLineErrors
-from cli.importer import CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, import_customers
+from cli.importer import (
+    CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, FACT_COLUMNS, FACT_KEYS, ImportResult, import_customers, import_facts,
+)
 from cli.topology import COMPONENTS, SECRET_FILE, database_url, existing_internal_secret, url_of
 from cli.up import Suite, private_data_dir, run_until_signalled
 
@@ -167,16 +169,45 @@ def import_customers_command(
     delimiter: Annotated[str | None, typer.Option(
         "--delimiter", callback=_delimiter, help="The separator: ',', ';' or 'tab'.")] = None,
 ) -> None:
-    result = import_customers(file, dealer, url, key, encoding=encoding, delimiter=delimiter, console=console)
+    _report(import_customers(file, dealer, url, key, encoding=encoding, delimiter=delimiter, console=console))
+
+
+def _report(result: ImportResult) -> None:
     console.print(f"created {result.created}, updated {result.updated}, failed {result.failed}")
     for error in result.errors:
-        which = f"row {error.row}" + (f" (external_id {error.external_id})" if error.external_id else "")
-        console.print(f"{which}: {error.field}: {error.message}", markup=False, highlight=False)
+        console.print(error.describe(), markup=False, highlight=False)
     if result.failed > len(result.errors):
         console.print(f"({result.failed - len(result.errors)} more failed rows not listed by the server)")
     typer.echo(json.dumps(result.counts()))
     if result.failed:
         raise typer.Exit(ROWS_FAILED)
+
+
+def _fact_import_command(kind: str, what: str, notes: str) -> None:
+    @importer.command(kind, help=(
+        f"Stream {what} into CSLoop (upsert by dealer and {FACT_KEYS[kind]}); prints the counts, and every row "
+        f"error with its Excel row number (the header is row 1) and {FACT_KEYS[kind]}.\n\n"
+        f"Columns (a header row, any order): {', '.join(FACT_COLUMNS[kind])}. {notes} Times are ISO 8601 with "
+        "an offset; an empty cell never clears a stored value. A .jsonl file holds one JSON object per line with "
+        "the same keys.\n\nEncoding and separator are detected as for `import customers` (--encoding, "
+        "--delimiter override them). Exits 3 when the import ran but some rows failed."))
+    def command(
+        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with a header row, or .jsonl")],
+        dealer: Annotated[str, typer.Option("--dealer", help=f"The dealer code the {what} belong to.")],
+        key: ApiKey,
+        url: GatewayUrl = "http://127.0.0.1:8000",
+        encoding: Annotated[str | None, typer.Option("--encoding", help="The file's encoding, e.g. gbk, utf-8.")] = None,
+        delimiter: Annotated[str | None, typer.Option(
+            "--delimiter", callback=_delimiter, help="The separator: ',', ';' or 'tab'.")] = None,
+    ) -> None:
+        _report(import_facts(kind, file, dealer, url, key, encoding=encoding, delimiter=delimiter, console=console))
+
+
+_fact_import_command("vehicles", "vehicles", "Required: vin. The owner is owner_customer_id or owner_external_id.")
+_fact_import_command("deliveries", "deliveries", "Required: vin, delivered_at, and the buyer as customer_id or "
+                     "customer_external_id. Only a new delivery invites the buyer to the SSI survey.")
+_fact_import_command("visits", "repair orders", "Required: ro_number, vin; on a new RO also visit_type and the "
+                     "customer (customer_id or customer_external_id). symptom_codes and op_codes are ';'-separated.")
 
 
 @kpi.command("rebuild")

@@ -15,7 +15,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/kpi", "kpi"),
 )
 # The bulk import operations (whole DMS exports): the only routed paths with the large body limit.
-IMPORT_PATHS: frozenset[str] = frozenset({"/v1/customers/import", "/v1/survey-responses/import"})
+IMPORT_PATHS: frozenset[str] = frozenset({"/v1/customers/import", "/v1/vehicles/import", "/v1/deliveries/import",
+                                          "/v1/service-visits/import", "/v1/survey-responses/import"})
 # Reached without credentials: a customer answering a survey has no key.
 PUBLIC_PREFIXES: tuple[str, ...] = ("/v1/public/",)
 SERVICES: tuple[str, ...] = ("customer", "survey", "complaint", "kpi")

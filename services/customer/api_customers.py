@@ -7,11 +7,13 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from services.customer import customers, importer
-from services.customer.deps import DirectoryDep, ReadRepo, SettingsDep, WriteRepo
+from services.customer.deps import DealerInPath, DirectoryDep, ExternalIdInPath, ReadRepo, SettingsDep, UpdatedSince, WriteRepo
 from services.customer.models import Customer
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerFilter, CustomerRepository
-from services.customer.schemas import CustomerCreate, CustomerRead, CustomerUpdate, ImportResult
+from services.customer.schemas import (
+    CustomerCreate, CustomerRead, CustomerTombstone, CustomerUpdate, CustomerUpsert, ImportResult,
+)
 from shared.etag import etag_for
 from shared.pagination import Page, PageParams, page_params
 from shared.problems import BadRequest, Conflict, problem_responses
@@ -36,6 +38,7 @@ async def create_customer(data: CustomerCreate, repo: WriteRepo, directory: Dire
 
 
 async def _filter(
+    updated_since: UpdatedSince,
     q: Annotated[str | None, Query(max_length=100)] = None,
     phone: Annotated[str | None, Query(max_length=30)] = None,
     vin: Annotated[str | None, Query(max_length=17)] = None,
@@ -46,19 +49,49 @@ async def _filter(
             phone = normalise_phone(phone)
         except ValueError as exc:
             raise BadRequest("Not a phone number", errors=[{"field": "phone", "message": str(exc)}]) from exc
-    return CustomerFilter(q=q or None, phone=phone, vin=vin.strip().upper() if vin else None, dealer_code=dealer_code)
+    return CustomerFilter(q=q or None, phone=phone, vin=vin.strip().upper() if vin else None, dealer_code=dealer_code,
+                          updated_since=updated_since)
 
 
 @router.get("", responses=problem_responses(400, 401, 403, 422))
 async def list_customers(
     repo: ReadRepo, where: Annotated[CustomerFilter, Depends(_filter)],
     page: Annotated[PageParams, Depends(page_params)],
-) -> Page[CustomerRead]:
+) -> Page[CustomerRead | CustomerTombstone]:
     """List customers, masked as every read is (see GET one); from above the dealer, `phone` and
-    `q` never match a customer who does not share with the manufacturer."""
+    `q` never match a customer who does not share with the manufacturer. Items are customers;
+    only with `updated_since` is an erased customer a tombstone (`deleted: true`)."""
     rows, next_cursor = await repo.customers(where, page)
     view = PiiView.of(repo.principal)
-    return Page(items=[view.customer(row) for row in rows], next_cursor=next_cursor)
+    feed = where.updated_since is not None
+    return Page(items=[_tombstone(row) if feed and row.erased_at else view.customer(row) for row in rows],
+                next_cursor=next_cursor)
+
+
+def _tombstone(customer: Customer) -> CustomerTombstone:
+    return CustomerTombstone(id=customer.id, dealer_code=customer.dealer_code, updated_at=customer.updated_at)
+
+
+UPSERT_RESPONSES = {
+    **problem_responses(401, 403, 404, 409, 412, 422),
+    200: {"description": "Replaced", "headers": {"ETag": {"schema": {"type": "string"}}}},
+    201: {"description": "Created", "model": CustomerRead, "headers": {
+        "ETag": {"schema": {"type": "string"}}, "Location": {"schema": {"type": "string"}}}},
+}
+
+
+@router.put("/by-external-id/{dealer_code}/{external_id}", responses=UPSERT_RESPONSES)
+async def upsert_customer(
+    dealer_code: DealerInPath, external_id: ExternalIdInPath, data: CustomerUpsert,
+    repo: WriteRepo, directory: DirectoryDep, response: Response, if_match: Annotated[str | None, Header()] = None,
+) -> CustomerRead:
+    """Create (201) or replace (200) a dealer's customer by its external id; If-Match optional.
+    A replace keeps the consent values the body leaves out."""
+    customer, created = await customers.upsert_customer(repo, directory, dealer_code, external_id, data, if_match)
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = f"/v1/customers/{customer.id}"
+    return _shown(repo, response, customer)
 
 
 IMPORT_BODY = {"requestBody": {"required": True, "content": {

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import AwareDatetime
 
 from services.customer import followups
-from services.customer.deps import DirectoryDep, PolicyDep, ReadRepo, WriteRepo
+from services.customer.deps import DirectoryDep, PolicyDep, ReadRepo, UpdatedSince, WriteRepo
 from services.customer.models import FollowUp, Prospect
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerRepository, FollowUpFilter
@@ -51,13 +51,15 @@ async def update_prospect(
 
 
 async def _filter(
+    updated_since: UpdatedSince,
     dealer_code: Annotated[str | None, Query(max_length=40)] = None,
     status: Literal["open", "done", "cancelled"] | None = None,
     kind: FollowUpKind | None = None,
     due_before: AwareDatetime | None = None,
     customer_id: uuid.UUID | None = None,
 ) -> FollowUpFilter:
-    return FollowUpFilter(dealer_code=dealer_code, status=status, kind=kind, due_before=due_before, customer_id=customer_id)
+    return FollowUpFilter(dealer_code=dealer_code, status=status, kind=kind, due_before=due_before, customer_id=customer_id,
+                          updated_since=updated_since)
 
 
 @router.get("/v1/follow-ups", responses=problem_responses(400, 401, 403, 422))

@@ -11,11 +11,11 @@ from services.customer.dealers import dealer_for_write
 from services.customer.models import Customer
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerRepository
-from services.customer.schemas import CustomerCreate, CustomerUpdate
+from services.customer.schemas import CustomerCreate, CustomerUpdate, CustomerUpsert
 from shared.db import utcnow
 from shared.etag import check_version
-from shared.orgs import OrgDirectory
-from shared.problems import Conflict, UnprocessableContent
+from shared.orgs import OrgDirectory, OrgInfo
+from shared.problems import Conflict, PreconditionFailed, UnprocessableContent
 
 
 async def _refuse_duplicates(repo: CustomerRepository, dealer_code: str, phone: str | None,
@@ -46,16 +46,47 @@ async def _flush(repo: CustomerRepository, write: Any) -> None:
 
 async def create_customer(repo: CustomerRepository, directory: OrgDirectory, data: CustomerCreate) -> Customer:
     dealer = await dealer_for_write(repo.principal, directory, data.dealer_code)
-    await _refuse_duplicates(repo, dealer.code, data.phone, data.external_id)
-    customer = Customer(
-        dealer_code=dealer.code, org_path=dealer.path, external_id=data.external_id, name=data.name,
-        phone=data.phone, email=data.email, birth_date=data.birth_date, city=data.city,
-        consent_survey=data.consent.survey, consent_marketing=data.consent.marketing,
-        consent_share_with_manufacturer=data.consent.share_with_manufacturer, version=1,
-    )
+    return await _insert(repo, dealer, data.external_id, data.model_dump(exclude={"dealer_code", "external_id", "consent"}),
+                         data.consent.model_dump())
+
+
+async def _insert(repo: CustomerRepository, dealer: OrgInfo, external_id: str | None, values: dict[str, Any],
+                  consent: dict[str, bool]) -> Customer:
+    await _refuse_duplicates(repo, dealer.code, values.get("phone"), external_id)
+    customer = Customer(dealer_code=dealer.code, org_path=dealer.path, external_id=external_id, version=1, **values,
+                        **{f"consent_{key}": value for key, value in consent.items()})
     await _flush(repo, lambda: repo.add(customer))
     await repo.publish(events.customer_created(customer))
     return customer
+
+
+async def upsert_customer(repo: CustomerRepository, directory: OrgDirectory, dealer_code: str, external_id: str,
+                          data: CustomerUpsert, if_match: str | None) -> tuple[Customer, bool]:
+    """Create or replace the dealer's customer known by `external_id`; True when created.
+
+    If-Match is optional: without it the last writer wins, with it a stale ETag (or an ETag
+    for a customer that does not exist yet) is a 412. A replace keeps the consent values the
+    body leaves out, and one that changes nothing writes nothing and publishes nothing.
+    """
+    dealer = await directory.dealer_for(repo.principal, dealer_code, in_query=True)
+    customer = await repo.customer_with_external_id(dealer.code, external_id)
+    values = data.model_dump(exclude={"consent"})
+    consent = {key: value for key, value in data.consent.model_dump().items() if value is not None}
+    if customer is None:
+        if if_match is not None:
+            raise PreconditionFailed("No customer of this dealer has this external_id yet; send no If-Match to create it")
+        return await _insert(repo, dealer, external_id, values, consent), True
+    if if_match is not None:
+        check_version(if_match, customer.version)
+    if customer.erased_at is not None:
+        raise Conflict("This customer was erased and can no longer be changed")
+    values |= {f"consent_{key}": value for key, value in consent.items()}
+    changed = {name: value for name, value in values.items() if getattr(customer, name) != value}
+    if changed:
+        await _refuse_duplicates(repo, customer.dealer_code, changed.get("phone"), None, own_id=customer.id)
+        await _flush(repo, lambda: repo.update_customer(customer, changed))
+        await repo.publish(events.customer_updated(customer))
+    return customer, False
 
 
 def _update_values(data: CustomerUpdate) -> dict[str, Any]:
@@ -93,6 +124,6 @@ async def erase_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Cu
     now = utcnow()
     await repo.update_customer(customer, domain.erased_values(now))
     await repo.forget_customer_in_followups(customer.id, now)
-    await repo.forget_customer_in_vehicles(customer.id)
+    await repo.forget_customer_in_vehicles(customer.id, now)
     await repo.publish(events.customer_erased(customer))
     return customer

@@ -66,6 +66,12 @@ def service_visit_closed(visit: ServiceVisit) -> CloudEvent:
     return _event(contract.SERVICE_VISIT_CLOSED, f"service-visits/{visit.id}", visit_closed(visit))
 
 
+def service_visit_updated(visit: ServiceVisit) -> CloudEvent:
+    """A closed visit corrected: the same facts as service_visit.closed, under a type no consumer
+    takes for a new close (so no second survey invitation, no second follow-up)."""
+    return _event(contract.SERVICE_VISIT_UPDATED, f"service-visits/{visit.id}", visit_closed(visit))
+
+
 def prospect_changed(prospect: Prospect, *, created: bool) -> CloudEvent:
     payload = contract.ProspectChanged(
         dealer_code=prospect.dealer_code, org_path=prospect.org_path, prospect_id=prospect.id,

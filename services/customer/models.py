@@ -21,6 +21,11 @@ def org_path_index(table: str) -> Index:
     return Index(f"ix_{table}_org_path", "org_path", postgresql_ops={"org_path": "varchar_pattern_ops"})
 
 
+def updated_index(table: str) -> Index:
+    """The delta feed (`?updated_since=`) pages on (updated_at, id)."""
+    return Index(f"ix_{table}_updated_at_id", "updated_at", "id")
+
+
 class OrgOwnedMixin:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     dealer_code: Mapped[str] = mapped_column(String(40))
@@ -37,6 +42,7 @@ class Customer(OrgOwnedMixin, Base):
         Index("uq_customers_dealer_phone", "dealer_code", "phone", unique=True,
               postgresql_where=text("phone IS NOT NULL"), sqlite_where=text("phone IS NOT NULL")),
         Index("ix_customers_created_at_id", "created_at", "id"),
+        updated_index("customers"),
         org_path_index("customers"),
     )
 
@@ -59,7 +65,7 @@ class Customer(OrgOwnedMixin, Base):
 class Vehicle(OrgOwnedMixin, Base):
     __tablename__ = "vehicles"
     # Each dealer keeps its own file of a vehicle (sold here, serviced there).
-    __table_args__ = (UniqueConstraint("dealer_code", "vin"), org_path_index("vehicles"))
+    __table_args__ = (UniqueConstraint("dealer_code", "vin"), updated_index("vehicles"), org_path_index("vehicles"))
 
     vin: Mapped[str] = mapped_column(String(17), index=True)
     model: Mapped[str | None] = mapped_column(String(100))
@@ -85,7 +91,8 @@ class Delivery(OrgOwnedMixin, Base):
 
 class ServiceVisit(OrgOwnedMixin, Base):
     __tablename__ = "service_visits"
-    __table_args__ = (UniqueConstraint("dealer_code", "ro_number"), org_path_index("service_visits"))
+    __table_args__ = (UniqueConstraint("dealer_code", "ro_number"), updated_index("service_visits"),
+                      org_path_index("service_visits"))
 
     ro_number: Mapped[str] = mapped_column(String(50))
     vin: Mapped[str] = mapped_column(String(17), index=True)
@@ -126,7 +133,8 @@ class Prospect(OrgOwnedMixin, Base):
 
 class FollowUp(OrgOwnedMixin, Base):
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_follow_ups_status_due", "status", "due_at"), org_path_index("follow_ups"))
+    __table_args__ = (Index("ix_follow_ups_status_due", "status", "due_at"), updated_index("follow_ups"),
+                      org_path_index("follow_ups"))
 
     kind: Mapped[str] = mapped_column(String(20))
     # What made the task, so a redelivered event or a re-run job cannot make it twice.

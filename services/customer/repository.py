@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, extract, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
 from services.customer.models import TABLES, Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
 from services.customer.privacy import PiiView
@@ -27,6 +28,7 @@ class CustomerFilter:
     phone: str | None = None
     vin: str | None = None
     dealer_code: str | None = None
+    updated_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,16 @@ class FollowUpFilter:
     kind: str | None = None
     due_before: datetime | None = None
     customer_id: uuid.UUID | None = None
+    updated_since: datetime | None = None
+
+
+async def _page(session: Any, statement: Select[Any], model: Any, page: PageParams,
+                updated_since: datetime | None) -> tuple[list[Any], str | None]:
+    """A list page: by creation, or, given `updated_since`, the delta feed of the rows changed
+    at or after it, oldest change first (a row changed again moves to the end: sync reads it again)."""
+    if updated_since is None:
+        return await keyset_page(session, statement, model, page)
+    return await keyset_page(session, statement.where(model.updated_at >= updated_since), model, page, by="updated_at")
 
 
 class CustomerRepository(ScopedRepository):
@@ -44,6 +56,10 @@ class CustomerRepository(ScopedRepository):
     async def add(self, row: Any) -> None:
         self.session.add(row)
         await self.session.flush()
+
+    def savepoint(self) -> AsyncSessionTransaction:
+        """A nested transaction: what one import row wrote is undone when the row fails."""
+        return self.session.begin_nested()
 
     async def _one(self, statement: Select[Any]) -> Any:
         return (await self.session.scalars(statement.limit(1))).first()
@@ -77,7 +93,7 @@ class CustomerRepository(ScopedRepository):
         if where.vin:
             owners = self.select(Vehicle, Vehicle.owner_customer_id).where(Vehicle.vin == where.vin)
             statement = statement.where(Customer.id.in_(owners))
-        return await keyset_page(self.session, statement, Customer, page)
+        return await _page(self.session, statement, Customer, page, where.updated_since)
 
     def _findable_by_contact(self) -> ColumnElement[bool]:
         """Above the dealer, a search by phone or text never matches a customer who does not
@@ -109,26 +125,33 @@ class CustomerRepository(ScopedRepository):
     async def dealer_vehicle(self, dealer_code: str, vin: str) -> Vehicle | None:
         return await self._one(self.select(Vehicle).where(Vehicle.dealer_code == dealer_code, Vehicle.vin == vin))
 
-    async def vehicles(self, customer_id: uuid.UUID | None, page: PageParams) -> tuple[list[Vehicle], str | None]:
+    async def vehicles(self, customer_id: uuid.UUID | None, page: PageParams,
+                       updated_since: datetime | None = None) -> tuple[list[Vehicle], str | None]:
         statement = self.select(Vehicle)
         if customer_id:
             statement = statement.where(Vehicle.owner_customer_id == customer_id)
-        return await keyset_page(self.session, statement, Vehicle, page)
+        return await _page(self.session, statement, Vehicle, page, updated_since)
 
     async def vehicles_of(self, customer_id: uuid.UUID) -> list[Vehicle]:
         return list((await self.session.scalars(self.select(Vehicle).where(Vehicle.owner_customer_id == customer_id))).all())
+
+    async def dealer_delivery(self, dealer_code: str, vin: str) -> Delivery | None:
+        """The dealer's latest delivery of the VIN."""
+        return await self._one(self.select(Delivery).where(Delivery.dealer_code == dealer_code, Delivery.vin == vin)
+                               .order_by(Delivery.delivered_at.desc()))
 
     async def visit_by_ro(self, dealer_code: str, ro_number: str) -> ServiceVisit | None:
         return await self._one(self.select(ServiceVisit).where(
             ServiceVisit.dealer_code == dealer_code, ServiceVisit.ro_number == ro_number))
 
-    async def visits(self, customer_id: uuid.UUID | None, vin: str | None, page: PageParams) -> tuple[list[ServiceVisit], str | None]:
+    async def visits(self, customer_id: uuid.UUID | None, vin: str | None, page: PageParams,
+                     updated_since: datetime | None = None) -> tuple[list[ServiceVisit], str | None]:
         statement = self.select(ServiceVisit)
         if customer_id:
             statement = statement.where(ServiceVisit.customer_id == customer_id)
         if vin:
             statement = statement.where(ServiceVisit.vin == vin)
-        return await keyset_page(self.session, statement, ServiceVisit, page)
+        return await _page(self.session, statement, ServiceVisit, page, updated_since)
 
     # --- prospects and follow-ups ----------------------------------------------------------
 
@@ -143,7 +166,7 @@ class CustomerRepository(ScopedRepository):
                 statement = statement.where(column == value)
         if where.due_before:
             statement = statement.where(FollowUp.due_at < where.due_before)
-        return await keyset_page(self.session, statement, FollowUp, page)
+        return await _page(self.session, statement, FollowUp, page, where.updated_since)
 
     async def open_prospect_followups(self, prospect_id: uuid.UUID) -> list[FollowUp]:
         statement = self.select(FollowUp).where(FollowUp.prospect_id == prospect_id, FollowUp.status == "open")
@@ -163,12 +186,12 @@ class CustomerRepository(ScopedRepository):
     async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> None:
         """Erasure: notes may name the customer; open tasks about them no longer make sense."""
         base = self.update(FollowUp).where(FollowUp.customer_id == customer_id)
-        await self.session.execute(base.values(note=None))
+        await self.session.execute(base.values(note=None, updated_at=now))
         await self.session.execute(base.where(FollowUp.status == "open").values(status="cancelled", updated_at=now))
 
-    async def forget_customer_in_vehicles(self, customer_id: uuid.UUID) -> None:
+    async def forget_customer_in_vehicles(self, customer_id: uuid.UUID, now: datetime) -> None:
         statement = self.update(Vehicle).where(Vehicle.owner_customer_id == customer_id)
-        await self.session.execute(statement.values(plate=None))
+        await self.session.execute(statement.values(plate=None, updated_at=now))
 
     # --- what a KPI rebuild replays (a system principal's repository sees every dealer) ------
 

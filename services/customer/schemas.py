@@ -5,7 +5,7 @@ Every request model forbids unknown fields, so a typo is a 422 instead of silent
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -58,6 +58,33 @@ class CustomerUpdate(_In):
     consent: ConsentUpdate | None = None
 
 
+class CustomerUpsert(_In):
+    """The whole customer, for `PUT /v1/customers/by-external-id/{dealer_code}/{external_id}`.
+
+    A replace sets every field to what the body says (left out: cleared), except consent: a
+    consent value the body leaves out keeps what is stored (false on create), so a DMS that
+    does not know about a consent never withdraws it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "张伟", "phone": "138 1234 5678", "city": "上海", "consent": {"survey": True}}]})
+
+    name: Name
+    phone: Phone | None = None
+    email: Email | None = None
+    birth_date: BirthDate | None = None
+    city: Text100 | None = None
+    consent: ConsentUpdate = Field(default_factory=ConsentUpdate)
+
+
+class CustomerTombstone(BaseModel):
+    """An erased customer in the `updated_since` feed: delete your copy of this id."""
+
+    id: uuid.UUID
+    dealer_code: str
+    deleted: Literal[True] = True
+    updated_at: datetime
+
+
 class CustomerRead(BaseModel):
     """Built by privacy.PiiView, the only way a customer leaves the service."""
 
@@ -100,6 +127,19 @@ class VehicleCreate(_In):
     dealer_code: OrgCode | None = Field(None, description="Defaults to the owner's dealer, else the caller's")
 
 
+class VehicleUpsert(_In):
+    """The dealer's whole file of a VIN, for `PUT /v1/vehicles/by-vin/{dealer_code}/{vin}` (and
+    `PUT /v1/vehicles/{vin}`): a replace clears what the body leaves out; `delivered_at` is the
+    deliveries' to set and stays."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"model": "Lumen S", "model_year": 2025, "plate": "沪A12345"}]})
+
+    model: Text100 | None = None
+    model_year: int | None = Field(None, ge=1950, le=2100)
+    plate: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)] | None = None
+    owner_customer_id: uuid.UUID | None = Field(None, description="A customer of the same dealer")
+
+
 class VehicleRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -113,6 +153,7 @@ class VehicleRead(BaseModel):
     delivered_at: datetime | None
     version: int
     created_at: datetime
+    updated_at: datetime
 
 
 class DeliveryCreate(_In):
@@ -161,6 +202,29 @@ class ServiceVisitUpdate(_In):
     advisor: Text100 | None = None
 
 
+class ServiceVisitUpsert(_In):
+    """The whole repair order, for `PUT /v1/service-visits/by-ro/{dealer_code}/{ro_number}`: a
+    replace clears what the body leaves out, except that a closed visit stays closed (its
+    `closed_at` may move, not go). Closing it publishes service_visit.closed once; a change to a
+    visit already closed publishes service_visit.updated."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "vin": "LSVAU218XN2183294", "customer_id": "0b7c1a3e-6a55-4a4e-9c55-0f3e0d6f2a11", "visit_type": "repair",
+        "opened_at": "2026-11-02T09:00:00+08:00", "closed_at": "2026-11-02T16:30:00+08:00",
+        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 12000, "advisor": "SA01"}]})
+
+    vin: VIN
+    customer_id: uuid.UUID
+    visit_type: VisitType
+    opened_at: UTCTime | None = None
+    closed_at: UTCTime | None = None
+    symptom_codes: list[Code] = Field(default_factory=list, max_length=100)
+    op_codes: list[Code] = Field(default_factory=list, max_length=100)
+    mileage_km: int | None = Field(None, ge=0, le=5_000_000)
+    amount_minor: MinorUnits | None = None
+    advisor: Text100 | None = None
+
+
 class ServiceVisitRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -179,6 +243,7 @@ class ServiceVisitRead(BaseModel):
     advisor: str | None
     version: int
     created_at: datetime
+    updated_at: datetime
 
 
 class ProspectCreate(_In):
@@ -232,3 +297,4 @@ class FollowUpRead(BaseModel):
     outcome: str | None
     note: str | None
     completed_at: datetime | None
+    updated_at: datetime

@@ -1,15 +1,18 @@
 """Vehicle, delivery and service-visit use cases."""
 
 import uuid
+from typing import Any
 
 from services.customer import events
 from services.customer.dealers import dealer_for_write
 from services.customer.models import Customer, Delivery, ServiceVisit, Vehicle
 from services.customer.repository import CustomerRepository
-from services.customer.schemas import DeliveryCreate, ServiceVisitCreate, ServiceVisitUpdate, VehicleCreate
+from services.customer.schemas import (
+    DeliveryCreate, ServiceVisitCreate, ServiceVisitUpdate, ServiceVisitUpsert, VehicleCreate, VehicleUpsert,
+)
 from shared.etag import check_version
 from shared.orgs import OrgDirectory, OrgInfo
-from shared.problems import Conflict, UnprocessableContent
+from shared.problems import Conflict, PreconditionFailed, UnprocessableContent
 
 
 async def _customer_of_dealer(repo: CustomerRepository, customer_id: uuid.UUID, dealer: OrgInfo,
@@ -53,6 +56,47 @@ async def create_vehicle(repo: CustomerRepository, directory: OrgDirectory, data
     return vehicle
 
 
+def _matches(if_match: str | None, row: Any, kind: str) -> None:
+    """An upsert's optional If-Match: against the stored version, or a 412 when nothing is stored."""
+    if if_match is None:
+        return
+    if row is None:
+        raise PreconditionFailed(f"No {kind} to match yet; send no If-Match to create it")
+    check_version(if_match, row.version)
+
+
+def _assign(row: Any, values: dict[str, Any]) -> bool:
+    """Set `values` on `row` and bump its version (if it has one); False (and nothing touched)
+    when none differs."""
+    changed = {name: value for name, value in values.items() if getattr(row, name) != value}
+    for name, value in changed.items():
+        setattr(row, name, value)
+    if changed and hasattr(row, "version"):
+        row.version += 1
+    return bool(changed)
+
+
+async def upsert_vehicle(repo: CustomerRepository, directory: OrgDirectory, dealer_code: str | None, vin: str,
+                         data: VehicleUpsert, if_match: str | None) -> tuple[Vehicle, bool]:
+    """Create or replace a dealer's file of a VIN; True when created. Without `dealer_code`
+    (`PUT /v1/vehicles/{vin}`) the caller's own dealer, so only a dealer's key may leave it out."""
+    if dealer_code is None:
+        dealer = await dealer_for_write(repo.principal, directory, None)
+    else:
+        dealer = await directory.dealer_for(repo.principal, dealer_code, in_query=True)
+    if data.owner_customer_id is not None:
+        await _customer_of_dealer(repo, data.owner_customer_id, dealer, "owner_customer_id")
+    vehicle = await repo.dealer_vehicle(dealer.code, vin)
+    _matches(if_match, vehicle, "vehicle on this dealer's file")
+    if vehicle is None:
+        vehicle = Vehicle(dealer_code=dealer.code, org_path=dealer.path, vin=vin, version=1, **data.model_dump())
+        await repo.add(vehicle)
+        return vehicle, True
+    if _assign(vehicle, data.model_dump()):
+        await repo.flush()
+    return vehicle, False
+
+
 async def _vehicle_on_file(repo: CustomerRepository, dealer: OrgInfo, vin: str, owner: Customer) -> Vehicle:
     """The dealer's file of the VIN, opened on first contact (a DMS often sends the RO first)."""
     vehicle = await repo.dealer_vehicle(dealer.code, vin)
@@ -76,6 +120,24 @@ async def create_delivery(repo: CustomerRepository, directory: OrgDirectory, dat
     return delivery
 
 
+async def upsert_delivery(repo: CustomerRepository, directory: OrgDirectory, data: DeliveryCreate) -> tuple[Delivery, str]:
+    """A delivery by (dealer, VIN), for imports: the first is recorded as `create_delivery` does
+    (vehicle.delivered: the SSI invitation, the new-car follow-up); a later one corrects it and
+    publishes nothing, so a file sent twice invites nobody twice. Created, updated or unchanged."""
+    dealer = await directory.dealer_for(repo.principal, data.dealer_code)
+    delivery = await repo.dealer_delivery(dealer.code, data.vin)
+    if delivery is None:
+        return await create_delivery(repo, directory, data), "created"
+    customer = await _customer_of_dealer(repo, data.customer_id, dealer)
+    if not _assign(delivery, {"customer_id": customer.id, "delivered_at": data.delivered_at,
+                              "sales_consultant": data.sales_consultant}):
+        return delivery, "unchanged"
+    vehicle = await _vehicle_on_file(repo, dealer, data.vin, customer)
+    _assign(vehicle, {"owner_customer_id": customer.id, "delivered_at": data.delivered_at})
+    await repo.flush()
+    return delivery, "updated"
+
+
 def _check_times(visit: ServiceVisit) -> None:
     if visit.opened_at and visit.closed_at and visit.closed_at < visit.opened_at:
         raise UnprocessableContent("A visit closes after it opens",
@@ -88,11 +150,16 @@ async def create_visit(repo: CustomerRepository, directory: OrgDirectory, data: 
     if existing := await repo.visit_by_ro(dealer.code, data.ro_number):
         raise Conflict("This dealer already has this repair order; PATCH it instead", existing_id=str(existing.id),
                        errors=[{"field": "ro_number", "message": "already on file"}])
-    visit = ServiceVisit(dealer_code=dealer.code, org_path=dealer.path, version=1,
-                         owner_verified=await repo.is_owner_on_record(data.vin, dealer.code, customer.phone),
-                         **data.model_dump(exclude={"dealer_code"}))
+    return await _insert_visit(repo, dealer, customer, data.ro_number, data.model_dump(exclude={"dealer_code", "ro_number"}))
+
+
+async def _insert_visit(repo: CustomerRepository, dealer: OrgInfo, customer: Customer, ro_number: str,
+                        values: dict[str, Any]) -> ServiceVisit:
+    visit = ServiceVisit(dealer_code=dealer.code, org_path=dealer.path, version=1, ro_number=ro_number,
+                         owner_verified=await repo.is_owner_on_record(values["vin"], dealer.code, customer.phone),
+                         **values)
     _check_times(visit)
-    await _vehicle_on_file(repo, dealer, data.vin, customer)
+    await _vehicle_on_file(repo, dealer, visit.vin, customer)
     await repo.add(visit)
     if visit.closed_at is not None:
         await repo.publish(events.service_visit_closed(visit))
@@ -104,14 +171,44 @@ async def update_visit(repo: CustomerRepository, visit_id: uuid.UUID, data: Serv
     """Closing a visit (closed_at set for the first time) publishes service_visit.closed once."""
     visit = await repo.get_visible(ServiceVisit, visit_id)
     check_version(if_match, visit.version)
-    was_closed = visit.closed_at is not None
-    for name, value in data.model_dump(exclude_unset=True).items():
+    values = data.model_dump(exclude_unset=True)
+    for name, value in values.items():
         if value is None and name in {"visit_type", "symptom_codes", "op_codes"}:
             raise UnprocessableContent(f"{name} cannot be null", errors=[{"field": name, "message": "cannot be null"}])
-        setattr(visit, name, value)
-    _check_times(visit)
-    visit.version += 1
-    await repo.flush()
-    if not was_closed and visit.closed_at is not None:
-        await repo.publish(events.service_visit_closed(visit))
+    await _rewrite_visit(repo, visit, values)
     return visit
+
+
+async def upsert_visit(repo: CustomerRepository, directory: OrgDirectory, dealer_code: str, ro_number: str,
+                       data: ServiceVisitUpsert, if_match: str | None) -> tuple[ServiceVisit, bool]:
+    """Create or replace a dealer's repair order by its RO number; True when created."""
+    dealer = await directory.dealer_for(repo.principal, dealer_code, in_query=True)
+    customer = await _customer_of_dealer(repo, data.customer_id, dealer)
+    visit = await repo.visit_by_ro(dealer.code, ro_number)
+    _matches(if_match, visit, "repair order of this dealer with this number")
+    if visit is None:
+        return await _insert_visit(repo, dealer, customer, ro_number, data.model_dump()), True
+    values = data.model_dump()
+    if (values["vin"], values["customer_id"]) != (visit.vin, visit.customer_id):
+        values["owner_verified"] = await repo.is_owner_on_record(data.vin, dealer.code, customer.phone)
+        await _vehicle_on_file(repo, dealer, data.vin, customer)
+    await _rewrite_visit(repo, visit, values)
+    return visit, False
+
+
+async def _rewrite_visit(repo: CustomerRepository, visit: ServiceVisit, values: dict[str, Any]) -> None:
+    """A visit's first close publishes service_visit.closed; any later change publishes
+    service_visit.updated, never a second close (no second invitation, no second follow-up).
+    So a closed visit stays closed: its closed_at may be corrected, not removed."""
+    was_closed = visit.closed_at is not None
+    if was_closed and "closed_at" in values and values["closed_at"] is None:
+        raise UnprocessableContent("A closed visit stays closed; correct closed_at instead of removing it",
+                                   errors=[{"field": "closed_at", "message": "cannot be removed from a closed visit"}])
+    if not _assign(visit, values):
+        return
+    _check_times(visit)
+    await repo.flush()
+    if was_closed:
+        await repo.publish(events.service_visit_updated(visit))
+    elif visit.closed_at is not None:
+        await repo.publish(events.service_visit_closed(visit))

@@ -31,6 +31,8 @@ CATALOGUE: tuple[EventKind, ...] = (
         (customer.CUSTOMER_ERASED, customer.CustomerErased, "A customer was erased; anonymise what you hold about them."),
         (customer.VEHICLE_DELIVERED, customer.VehicleDelivered, "A new vehicle was delivered to a customer."),
         (customer.SERVICE_VISIT_CLOSED, customer.ServiceVisitClosed, "A service visit (repair order) was closed."),
+        (customer.SERVICE_VISIT_UPDATED, customer.ServiceVisitClosed,
+         "A closed service visit was corrected (replaced or patched); sent instead of a second service_visit.closed."),
         (customer.PROSPECT_CREATED, customer.ProspectChanged, "A sales prospect was recorded."),
         (customer.PROSPECT_UPDATED, customer.ProspectChanged, "A sales prospect's level or interest changed."),
         (customer.FOLLOWUP_SCHEDULED, customer.FollowUpScheduled, "A follow-up task is due (sent again when its due time moves)."),

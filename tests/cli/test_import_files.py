@@ -106,3 +106,30 @@ def test_delimiter_by_name_and_a_bad_one_is_a_usage_error(server: FakeServer, tm
     assert refused.exit_code == 2
     assert "--delimiter" in refused.output
     assert len(server.received) == 1
+
+
+@pytest.mark.parametrize(("kind", "path", "key"), [
+    ("vehicles", "/v1/vehicles/import", "vin"), ("deliveries", "/v1/deliveries/import", "vin"),
+    ("visits", "/v1/service-visits/import", "ro_number"),
+])
+def test_vehicle_delivery_and_visit_imports_name_failed_rows_by_their_key(
+        server: FakeServer, tmp_path: Path, kind: str, path: str, key: str) -> None:
+    text = f"{key};visit_type\r\nK-1;repair\r\nK-2;oops\r\n" if key == "ro_number" else "vin;model\r\nV-1;a\r\nV-2;b\r\n"
+    server.answers(200, {"created": 1, "updated": 0, "unchanged": 0, "failed": 1,
+                         "errors": [{"row": 2, "field": "visit_type", "message": "not a visit type"}]})
+    result = run("import", kind, str(_write(tmp_path, text.encode("gbk"), f"{kind}.csv")), "--dealer", "D",
+                 "--url", server.url, "--key", "k")
+    assert result.exit_code == 3, result.output
+    [request] = server.received
+    assert request.path == f"{path}?dealer_code=D" and request.headers["content-type"] == "text/csv"
+    assert f"row 3 ({key} {'K-2' if key == 'ro_number' else 'V-2'}): visit_type: not a visit type" in result.stderr
+
+
+def test_the_fact_imports_list_the_servers_columns() -> None:
+    from cli.importer import FACT_COLUMNS
+    from services.customer.fact_import import COLUMNS
+
+    assert FACT_COLUMNS == COLUMNS
+    for kind, columns in COLUMNS.items():
+        text = run("import", kind, "--help").stdout
+        assert all(column in text for column in columns), kind

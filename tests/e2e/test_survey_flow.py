@@ -90,6 +90,31 @@ class TestInvitationsFromEvents:
         assert invitation["kind"] == "csi" and invitation["status"] == "scheduled"
         assert invitation["context"]["ro_number"] == visit.json()["ro_number"]
 
+    def test_replacing_a_closed_visit_sends_updated_and_no_second_invitation(self, network: Network,
+                                                                            tree: dict[str, Org]) -> None:
+        dealer = network.org("dealer", tree["north"])  # its own, so its webhook sees only this test's events
+        hook = dealer.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/visits", "org_code": dealer.code,
+                                                        "event_types": ["service_visit."]})
+        assert hook.status_code == 201, hook.text
+        owner, car = customer(dealer, dealer.code), vin()
+        url = f"/v1/service-visits/by-ro/{dealer.code}/RO-{uuid.uuid4().hex[:8]}"
+        opened = datetime.now(UTC) - timedelta(hours=5)
+        body = {"vin": car, "customer_id": owner["id"], "visit_type": "repair", "opened_at": opened.isoformat(),
+                "closed_at": (opened + timedelta(hours=4)).isoformat(), "symptom_codes": ["BRK01"]}
+        assert dealer.client.put(url, json=body).status_code == 201
+        eventually(lambda: invitations_of(dealer, owner["id"]), "the CSI invitation", EVENT_TIMEOUT)
+        replaced = dealer.client.put(url, json=body | {"amount_minor": 99000,
+                                                       "closed_at": (opened + timedelta(hours=4.5)).isoformat()})
+        assert replaced.status_code == 200, replaced.text
+
+        def both_sent() -> list[str] | None:
+            sent = dealer.client.get(f"/v1/webhooks/{hook.json()['id']}/deliveries").json()["items"]
+            return sorted(d["event_type"] for d in sent) if len(sent) >= 2 else None
+
+        assert eventually(both_sent, "both visit events at the webhook", EVENT_TIMEOUT) == [
+            "service_visit.closed", "service_visit.updated"]
+        assert len(invitations_of(dealer, owner["id"])) == 1
+
     def test_a_customer_who_refused_surveys_is_not_invited_even_when_the_caller_vouches(
         self, tree: dict[str, Org], csi_survey: str,
     ) -> None:

@@ -10,6 +10,7 @@ An operation the matrix does not know fails the test: add it to EXPECTED or EXCL
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,11 @@ METHODS = ("get", "post", "put", "patch", "delete")
 EXCLUDED = {
     ("get", "/v1/public/surveys/{token}"): "the token is the credential (no org key involved)",
     ("post", "/v1/public/surveys/{token}/responses"): "the token is the credential (no org key involved)",
+    ("put", "/v1/vehicles/{vin}"): "writes the caller's own dealer's file of the VIN (each dealer keeps its own file "
+                                   "of a car), never another's; the dealer-qualified /v1/vehicles/by-vin/... is in the matrix",
 }
-# Valid bodies, so a refusal cannot hide behind a 422.
-BODIES: dict[tuple[str, str], dict[str, Any]] = {
+# Valid bodies, so a refusal cannot hide behind a 422 (a function of the record ids where the body names them).
+BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]]] = {
     ("patch", "/v1/complaints/{complaint_id}"): {"assignee": "bola"},
     ("post", "/v1/complaints/{complaint_id}/transitions"): {"to": "acknowledged", "note": "bola"},
     ("post", "/v1/complaints/{complaint_id}/comments"): {"text": "bola"},
@@ -43,6 +46,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/follow-ups/{followup_id}/complete"): {"outcome": "reached", "note": "bola"},
     ("patch", "/v1/surveys/{survey_id}"): {"title": {"en": "Bola", "zh-CN": "Bola"}},
     ("patch", "/v1/webhooks/{webhook_id}"): {"event_types": ["complaint.opened"]},
+    ("put", "/v1/customers/by-external-id/{dealer_code}/{external_id}"): {"name": "Bola"},
+    ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): lambda ids: {"model": "Bola", "owner_customer_id": ids["customer_id"]},
+    ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): lambda ids: {
+        "vin": ids["vin"], "customer_id": ids["customer_id"], "visit_type": "repair", "opened_at": ids["opened_at"],
+        "closed_at": ids["closed_at"], "advisor": "Bola"},
 }
 # Parent-owned records a child may read by design (shared.rls ancestors_read, survey repository).
 CHILD_MAY_READ = {("get", "/v1/surveys/{survey_id}"), ("get", "/v1/surveys/{survey_id}/versions/{number}")}
@@ -82,6 +90,8 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
         return next((i["id"] for i in items if i.get("prospect_id") == prospect["id"]), None)
 
     return {"customer_id": person["id"], "vin": car, "visit_id": visit["id"], "prospect_id": prospect["id"],
+            "dealer_code": a.code, "external_id": person["external_id"], "ro_number": visit["ro_number"],
+            "opened_at": visit["opened_at"], "closed_at": visit["closed_at"],
             "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
             "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],
             **org_records(network, a)}
@@ -119,6 +129,7 @@ class Matrix:
             if etag:
                 headers["If-Match"] = etag
         body = BODIES.get((method, path))
+        body = body(ids) if callable(body) else body
         status = caller.client.request(method.upper(), url, json=body, headers=headers).status_code
         self.rows.append(f"{who:8} {method.upper():6} {path:55} {status}")
         return status

@@ -40,6 +40,8 @@ NOT_REFERENCES = {
     ("post", "/v1/deliveries", "vin"): "the car sold; the delivery opens the dealer's file of it",
     ("post", "/v1/service-visits", "vin"): "the car serviced; a visit opens the dealer's file (repeat visits elsewhere are real)",
     ("post", "/v1/service-visits", "ro_number"): "the new visit's own repair-order number",
+    ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}", "vin"):
+        "the car serviced; a visit opens the dealer's file (repeat visits elsewhere are real)",
     ("post", "/v1/survey-invitations", "context.vin"): "quoted back on the survey page, not looked up",
     ("post", "/v1/survey-invitations", "context.ro_number"): "quoted back on the survey page, not looked up",
     ("post", "/v1/survey-responses/import", "responses[].vin"): "the third party's record of the car, kept as sent",
@@ -66,6 +68,8 @@ class Spec:
     # The record an org field is filled with: for a dealer caller its sibling and cousin dealers;
     # above the dealer, the distributor beside the caller and a dealer below that one.
     foreign_orgs: Callable[[World], list[Org]] = field(default=lambda w: [w.b, w.c])
+    # Where to send it, for an operation whose path names the record (an upsert); else the path itself.
+    url: Callable[[World], str] | None = None
 
 
 def listed(org: Org, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -101,6 +105,19 @@ def _above(world: World) -> list[Org]:
     return [world.south, world.c]
 
 
+# The records the upserts write: created by the valid body, then replaced (never) by each foreign one.
+UPSERT_VIN, UPSERT_OWN_VIN, UPSERT_RO = vin(), vin(), f"RO-{fresh()}"
+
+
+def _upsert_visit(world: World) -> dict[str, Any]:
+    return {key: value for key, value in _visit(world).items() if key not in ("ro_number", "dealer_code")}
+
+
+def _vehicle_owned_by(vin_: str) -> Callable[[World, dict[str, Any]], bool]:
+    return lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == vin_
+                                    and v["owner_customer_id"] == body["owner_customer_id"])
+
+
 BODIES: dict[tuple[str, str], Spec] = {
     ("post", "/v1/customers"): Spec(
         lambda w: w.a, lambda w: {"external_id": f"X-{fresh()}", "dealer_code": w.a.code, "name": "张伟", "phone": phone()},
@@ -116,6 +133,17 @@ BODIES: dict[tuple[str, str], Spec] = {
     ("post", "/v1/service-visits"): Spec(
         lambda w: w.a, _visit, lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == body["ro_number"])),
     ("post", "/v1/prospects"): Spec(lambda w: w.a, lambda w: {"dealer_code": w.a.code, "name": "王芳", "level": "H"}),
+    ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): Spec(
+        lambda w: w.a, lambda w: {"model": "Lumen S", "owner_customer_id": w.records[w.a.code].customer_id},
+        _vehicle_owned_by(UPSERT_VIN), url=lambda w: f"/v1/vehicles/by-vin/{w.a.code}/{UPSERT_VIN}"),
+    ("put", "/v1/vehicles/{vin}"): Spec(
+        lambda w: w.a, lambda w: {"model": "Lumen S", "owner_customer_id": w.records[w.a.code].customer_id},
+        _vehicle_owned_by(UPSERT_OWN_VIN), url=lambda w: f"/v1/vehicles/{UPSERT_OWN_VIN}"),
+    ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): Spec(
+        lambda w: w.a, _upsert_visit,
+        lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == UPSERT_RO
+                                 and v["customer_id"] == body["customer_id"]),
+        url=lambda w: f"/v1/service-visits/by-ro/{w.a.code}/{UPSERT_RO}"),
     ("post", "/v1/survey-invitations"): Spec(
         lambda w: w.a, lambda w: {"survey_id": w.records[w.a.code].survey_id, "customer_id": customer(w.a, w.a.code)["id"],
                                   "dealer_code": w.a.code, "channel": "sms", "consent_confirmed": True},
@@ -245,8 +273,8 @@ def test_no_write_accepts_a_siblings_or_a_cousins_record(network: Network, world
     rows, failures = [], []
     for (method, path), fields in sorted(operations.items()):
         spec = BODIES[(method, path)]
-        caller = spec.caller(world)
-        control = caller.client.request(method.upper(), path, json=spec.body(world))
+        caller, target = spec.caller(world), spec.url(world) if spec.url else path
+        control = caller.client.request(method.upper(), target, json=spec.body(world))
         rows.append(f"{'valid':10} {method.upper():5} {path:32} {'':26} {control.status_code}")
         if control.status_code not in (200, 201) or ((method, path) in ROW_ERRORS and control.json()["failed"]):
             failures.append(f"{method.upper()} {path}: the valid body was refused: {control.status_code} {control.text[:300]}")
@@ -254,7 +282,7 @@ def test_no_write_accepts_a_siblings_or_a_cousins_record(network: Network, world
         for dotted in fields:
             for owner, value in foreign_values(world, spec, dotted.rsplit(".", 1)[-1]):
                 body = replaced(spec.body(world), dotted, value)
-                answer = caller.client.request(method.upper(), path, json=body)
+                answer = caller.client.request(method.upper(), target, json=body)
                 who = "sibling" if owner in (world.b.code, world.south.code) else "cousin"
                 rows.append(f"{who:10} {method.upper():5} {path:32} {dotted:26} {answer.status_code}")
                 if problem := refusal(method, path, dotted, answer):

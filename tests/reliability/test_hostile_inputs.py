@@ -103,6 +103,14 @@ def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tup
         "/v1/kpi/targets": ("put", {"org_code": a.code, "kpi": "csi", "period": "2026-01", "target": 80}, None),
         "/v1/complaints/{complaint_id}/comments": ("post", {"text": "M"}, None),
         "/v1/follow-ups/{followup_id}/complete": ("post", {"outcome": "M", "note": "M"}, None),
+        # Upserts: the record's key is in the path, so each attempt replaces one record (or is refused).
+        f"/v1/customers/by-external-id/{a.code}/HOSTILE-1": ("put", {
+            "name": "M", "phone": f"139{uuid.uuid4().int % 10**8:08d}", "email": "m@example.cn", "city": "上海"}, None),
+        f"/v1/vehicles/by-vin/{a.code}/{vin()}": ("put", {"model": "M", "model_year": 2025, "plate": "京A1",
+                                                          "owner_customer_id": owner}, None),
+        f"/v1/service-visits/by-ro/{a.code}/HOSTILE-RO": ("put", {
+            "vin": ids["vin"], "customer_id": ids["customer_id"], "visit_type": "repair", "mileage_km": 10,
+            "amount_minor": 100, "advisor": "M"}, None),
     }
 
 
@@ -171,6 +179,28 @@ class TestPathIds:
         assert a.client.get(f"/v1/oauth/clients/{ids['client_id']}").status_code == 200  # the real one still there
 
 
+class TestUpsertKeys:
+    """The record's own key in an upsert's path (external id, VIN, RO number): a hostile one is a
+    4xx problem, never a 5xx, and never lands on another dealer's record."""
+
+    KEYS = [*SQL, "x" * 10_000, "..%2F..%2Fapi-keys", "%00", "a%0Ab", "%20", "%E2%80%AE" * 50]
+
+    def test_hostile_keys_are_refused_or_stored_as_data(self, world: tuple[Org, dict]) -> None:
+        a, ids = world
+        paths = {f"/v1/customers/by-external-id/{a.code}/{{key}}": {"name": "M"},
+                 f"/v1/vehicles/by-vin/{a.code}/{{key}}": {"model": "M"}, "/v1/vehicles/{key}": {"model": "M"},
+                 f"/v1/service-visits/by-ro/{a.code}/{{key}}": {"vin": ids["vin"], "customer_id": ids["customer_id"],
+                                                              "visit_type": "repair"}}
+        failures = []
+        for path, body in paths.items():
+            for hostile in self.KEYS:
+                response = a.client.put(path.replace("{key}", hostile), json=body)
+                if response.status_code >= 500 or (response.status_code >= 400 and response.status_code != 414
+                                                   and not problem(response)):
+                    failures.append(f"PUT {path} {hostile[:30]!r}: {response.status_code} {response.text[:120]}")
+        assert not failures, "\n".join(failures)
+
+
 class TestCsv:
     def test_survey_export_neutralises_formula_cells(self, network: Network) -> None:
         d = network.org("distributor")
@@ -213,6 +243,32 @@ class TestCsv:
         else:
             summary = response.json()
             assert summary["created"] + summary["updated"] + summary["failed"] <= 1
+
+
+    @pytest.mark.parametrize("path,header", [("/v1/vehicles/import", "vin,model"),
+                                             ("/v1/deliveries/import", "vin,delivered_at,customer_id"),
+                                             ("/v1/service-visits/import", "ro_number,vin,visit_type")])
+    @pytest.mark.parametrize("name,rows", [
+        ("one 5 MB field", "X1," + "a" * (5 * MB) + ",x\n"),
+        ("5,000 columns", ",".join("v" for _ in range(5000)) + "\n"),
+        ("50,000 empty rows", "\n" * 50_000),
+        ("invalid UTF-8", "X1,\udcff\udcfe,x\n"),
+        ("formula cells", "=cmd|' /C calc'!A0,=1+1,@SUM(A1)\n"),
+        ("NUL bytes", "X\x001,a\x00b,x\n"),
+        ("JSON Lines sent as CSV", '{"vin": "x"}\n'),
+    ])
+    def test_fact_imports_answer_malformed_files(self, network: Network, path: str, header: str, name: str,
+                                                 rows: str) -> None:
+        d = network.org("distributor")
+        a = network.org("dealer", d)
+        response = a.client.post(path, params={"dealer_code": a.code}, headers={"Content-Type": "text/csv"},
+                                 content=(header + "\n" + rows).encode("utf-8", "surrogateescape"), timeout=120)
+        assert response.status_code < 500, response.text[:300]
+        if response.status_code >= 400:
+            assert problem(response)
+        else:
+            assert response.json()["created"] == 0
+        assert a.client.get("/v1/vehicles").json()["items"] == []
 
 
 def _number(cell: str) -> bool:

@@ -110,3 +110,42 @@ def test_every_kpi_read_and_a_target(admin: CSLoop, dealer: Org) -> None:
     assert isinstance(admin.kpi.drivers(kind="csi", period=MONTH), models.KpiDrivers)
     assert isinstance(admin.kpi.complaints(period=MONTH, org_code=dealer.code), models.ComplaintCounts)
     assert isinstance(admin.kpi.fir_held_out(period=MONTH), models.FirHeldOut)
+
+
+def test_upserts_and_the_updated_since_feeds(api: CSLoop, admin: CSLoop, dealer: Org) -> None:
+    since = datetime.now(UTC)
+    external_id = f"sdk {uuid.uuid4().hex[:8]} #1"  # quoted into the path: ' ' and '#' are part of the id
+    made = api.customers.upsert(dealer.code, external_id, name="张伟", consent={"survey": True, "marketing": True})
+    kept = api.customers.upsert(dealer.code, external_id, name="张伟伟", consent={"marketing": False}, if_match=made)
+    assert kept.id == made.id and kept.external_id == external_id
+    assert (kept.consent.survey, kept.consent.marketing) == (True, False)
+    with pytest.raises(csloop_sdk.PreconditionFailed):
+        api.customers.upsert(dealer.code, external_id, name="stale", if_match=made)
+    car = api.vehicles.upsert(vin(), model="bZ4X", owner_customer_id=made.id)
+    assert admin.vehicles.upsert(car.vin, dealer_code=dealer.code, model="bZ4X Pro").model == "bZ4X Pro"
+    ro = f"RO-{uuid.uuid4().hex[:8]}"
+    visit = api.service_visits.upsert(dealer.code, ro, vin=car.vin, customer_id=made.id, visit_type="maintenance",
+                                      opened_at=datetime.now(UTC) - timedelta(hours=1))
+    assert api.service_visits.upsert(dealer.code, ro, vin=car.vin, customer_id=made.id, visit_type="maintenance",
+                                     mileage_km=10, if_match=visit).mileage_km == 10
+    api.customers.erase(made)
+    feed = list(api.customers.list(updated_since=since))
+    assert [type(item) for item in feed if item.id == made.id] == [models.CustomerTombstone]
+    assert [v.vin for v in api.vehicles.list(updated_since=since)] == [car.vin]
+    assert [v.ro_number for v in api.service_visits.list(updated_since=since)] == [ro]
+    assert isinstance(list(api.follow_ups.list(updated_since=since)), list)
+
+
+def test_vehicle_delivery_and_visit_imports(api: CSLoop, dealer: Org) -> None:
+    buyer = new_customer(api, dealer)
+    car, ro = vin(), f"RO-{uuid.uuid4().hex[:8]}"
+    vehicles = api.vehicles.import_rows(f"vin,model,owner_customer_id\n{car},bZ4X,{buyer.id}\n".encode(), dealer.code)
+    assert (vehicles.created, vehicles.failed) == (1, 0)
+    delivered = api.deliveries.import_rows(
+        f'{{"vin": "{car}", "customer_id": "{buyer.id}", "delivered_at": "{datetime.now(UTC).isoformat()}"}}\n'.encode(),
+        dealer.code, jsonl=True)
+    assert (delivered.created, delivered.failed) == (1, 0)
+    visits = api.service_visits.import_rows(iter([b"ro_number,vin,customer_id,visit_type\n",
+                                                  f"{ro},{car},{buyer.id},maintenance\n".encode()]), dealer.code)
+    assert (visits.created, visits.failed) == (1, 0)
+    assert [v.ro_number for v in api.service_visits.list(vin=car)] == [ro]

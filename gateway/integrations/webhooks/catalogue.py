@@ -19,7 +19,10 @@ OWNER_ONLY_EVENTS = frozenset({survey_contract.INVITATION_SENT, survey_contract.
 # Fields that services need between them but an integrator must not see. `owner_verified` says
 # whether the visit's customer has the phone of the VIN's owner on another dealer's file (KPI.md
 # fir): to the visiting dealer's DMS it would be an oracle on that other dealer's records.
-INTERNAL_FIELDS: dict[str, frozenset[str]] = {customer_contract.SERVICE_VISIT_CLOSED: frozenset({"owner_verified"})}
+INTERNAL_FIELDS: dict[str, frozenset[str]] = {
+    customer_contract.SERVICE_VISIT_CLOSED: frozenset({"owner_verified"}),
+    customer_contract.SERVICE_VISIT_UPDATED: frozenset({"owner_verified"}),
+}
 
 
 def matching(event_type: str, patterns: list[str]) -> list[str]:

@@ -165,6 +165,14 @@ class Customer(Model):
     updated_at: datetime
 
 
+class CustomerTombstone(Model):
+    """An erased customer in the `updated_since` feed: delete your copy of this id."""
+    id: str
+    dealer_code: str
+    deleted: bool = True
+    updated_at: datetime
+
+
 class View360Customer(Model):
     """The customer as `GET /v1/customers/{id}` renders it for the caller (CustomerRead), masked as there."""
     pass
@@ -224,6 +232,7 @@ class Vehicle(Model):
     delivered_at: datetime | None
     version: int
     created_at: datetime
+    updated_at: datetime
 
 
 class Delivery(Model):
@@ -252,6 +261,7 @@ class ServiceVisit(Model):
     advisor: str | None
     version: int
     created_at: datetime
+    updated_at: datetime
 
 
 class Prospect(Model):
@@ -280,6 +290,7 @@ class FollowUp(Model):
     outcome: str | None
     note: str | None
     completed_at: datetime | None
+    updated_at: datetime
 
 
 class TimelineEntry(Model):

@@ -13,11 +13,12 @@ from __future__ import annotations  # annotations name `list` below a method cal
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
 from csloop_sdk import models as m
-from csloop_sdk.pagination import Pages
+from csloop_sdk.pagination import Pages, Parse
 from csloop_sdk.transport import LONG_TIMEOUT, Transport
 
 T = TypeVar("T", bound=BaseModel)
@@ -54,6 +55,15 @@ def _body(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
+def _optional_if_match(resource: Version | None) -> dict[str, str]:
+    """An upsert's If-Match: none (the last writer wins) unless the caller holds a version."""
+    return {} if resource is None else if_match(resource)
+
+
+def _customer_or_tombstone(item: dict[str, Any]) -> m.Customer | m.CustomerTombstone:
+    return m.CustomerTombstone.model_validate(item) if item.get("deleted") else m.Customer.model_validate(item)
+
+
 class Resource:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
@@ -61,8 +71,14 @@ class Resource:
     def _one(self, model: type[T], method: str, path: str, **kwargs: Any) -> T:
         return model.model_validate(self._t.json(method, path, **kwargs))
 
-    def _pages(self, model: type[T], path: str, page_size: int | None, **params: Any) -> Pages[T]:
+    def _pages(self, model: type[T] | Parse[T], path: str, page_size: int | None, **params: Any) -> Pages[T]:
         return Pages(self._t, path, model, params, page_size)
+
+    def _import_rows(self, path: str, content: bytes | Iterable[bytes], dealer_code: str, jsonl: bool) -> m.ImportResult:
+        """A bulk import: CSV or JSON Lines, streamed when `content` is an iterable."""
+        headers = {"Content-Type": "application/x-ndjson" if jsonl else "text/csv"}
+        return self._one(m.ImportResult, "POST", path, params={"dealer_code": dealer_code}, content=content,
+                         headers=headers, timeout=LONG_TIMEOUT)
 
 
 # Gateway: organisations, keys, users, login, OAuth clients, webhooks
@@ -186,8 +202,23 @@ class Customers(Resource):
         return self._one(m.Customer360, "GET", f"/v1/customers/{_id(customer)}/360")
 
     def list(self, *, q: str | None = None, phone: str | None = None, vin: str | None = None,
-             dealer_code: str | None = None, page_size: int | None = None) -> Pages[m.Customer]:
-        return self._pages(m.Customer, "/v1/customers", page_size, q=q, phone=phone, vin=vin, dealer_code=dealer_code)
+             dealer_code: str | None = None, updated_since: datetime | str | None = None,
+             page_size: int | None = None) -> Pages[m.Customer | m.CustomerTombstone]:
+        """With `updated_since`, the delta feed: changed customers oldest change first, an erased
+        one as a `CustomerTombstone` (delete your copy). Without it, every item is a `Customer`."""
+        return self._pages(_customer_or_tombstone, "/v1/customers", page_size, q=q, phone=phone, vin=vin,
+                           dealer_code=dealer_code, updated_since=updated_since)
+
+    def upsert(self, dealer_code: str, external_id: str, *, name: str, phone: str | None = None,
+               email: str | None = None, birth_date: date | str | None = None, city: str | None = None,
+               consent: Mapping[str, bool] | m.Consent | None = None, if_match: Version | None = None) -> m.Customer:
+        """Create or replace the dealer's customer `external_id` (the fields left out are cleared,
+        except consent values, which keep what is stored). `if_match` (the customer as last read)
+        makes a change made meanwhile raise `PreconditionFailed`."""
+        body = _body({"name": name, "phone": phone, "email": email, "birth_date": birth_date, "city": city,
+                      "consent": consent})
+        path = f"/v1/customers/by-external-id/{dealer_code}/{quote(external_id, safe='')}"
+        return self._one(m.Customer, "PUT", path, json=body, headers=_optional_if_match(if_match))
 
     def update(self, customer: Version, customer_id: str | None = None, **changes: Any) -> m.Customer:
         """Change fields (`None` leaves one as it is); `customer` as last read, or its version with `customer_id`."""
@@ -200,9 +231,7 @@ class Customers(Resource):
 
     def import_rows(self, content: bytes | Iterable[bytes], dealer_code: str, *, jsonl: bool = False) -> m.ImportResult:
         """CSV (or JSON Lines) rows, streamed when `content` is an iterable; upserts by `external_id`."""
-        headers = {"Content-Type": "application/x-ndjson" if jsonl else "text/csv"}
-        return self._one(m.ImportResult, "POST", "/v1/customers/import", params={"dealer_code": dealer_code},
-                         content=content, headers=headers, timeout=LONG_TIMEOUT)
+        return self._import_rows("/v1/customers/import", content, dealer_code, jsonl)
 
 
 class Vehicles(Resource):
@@ -217,9 +246,24 @@ class Vehicles(Resource):
         return self._one(m.Vehicle, "GET", f"/v1/vehicles/{vin}")
 
     def list(self, *, owner_customer_id: str | None = None, customer_id: str | None = None,
-             page_size: int | None = None) -> Pages[m.Vehicle]:
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Vehicle]:
         return self._pages(m.Vehicle, "/v1/vehicles", page_size, owner_customer_id=owner_customer_id,
-                           customer_id=customer_id)
+                           customer_id=customer_id, updated_since=updated_since)
+
+    def upsert(self, vin: str, *, dealer_code: str | None = None, model: str | None = None,
+               model_year: int | None = None, plate: str | None = None, owner_customer_id: str | None = None,
+               if_match: Version | None = None) -> m.Vehicle:
+        """Create or replace a dealer's file of `vin` (fields left out are cleared); without
+        `dealer_code`, the caller's own dealer's file (a dealer's key only)."""
+        body = _body({"model": model, "model_year": model_year, "plate": plate, "owner_customer_id": owner_customer_id})
+        path = f"/v1/vehicles/by-vin/{dealer_code}/{vin}" if dealer_code else f"/v1/vehicles/{vin}"
+        return self._one(m.Vehicle, "PUT", path, json=body, headers=_optional_if_match(if_match))
+
+
+    def import_rows(self, content: bytes | Iterable[bytes], dealer_code: str, *, jsonl: bool = False) -> m.ImportResult:
+        """CSV (or JSON Lines) rows upserted by VIN: vin, model, model_year, plate, and the owner as
+        owner_customer_id or owner_external_id."""
+        return self._import_rows("/v1/vehicles/import", content, dealer_code, jsonl)
 
 
 class Deliveries(Resource):
@@ -229,6 +273,11 @@ class Deliveries(Resource):
         body = _body({"vin": vin, "customer_id": customer_id, "dealer_code": dealer_code, "delivered_at": delivered_at,
                       "sales_consultant": sales_consultant})
         return self._one(m.Delivery, "POST", "/v1/deliveries", json=body, idempotency_key=idempotency_key)
+
+    def import_rows(self, content: bytes | Iterable[bytes], dealer_code: str, *, jsonl: bool = False) -> m.ImportResult:
+        """CSV (or JSON Lines) rows upserted by VIN: vin, customer_id or customer_external_id,
+        delivered_at, sales_consultant; only a new delivery invites the buyer to the SSI survey."""
+        return self._import_rows("/v1/deliveries/import", content, dealer_code, jsonl)
 
 
 class ServiceVisits(Resource):
@@ -248,8 +297,27 @@ class ServiceVisits(Resource):
         return self._one(m.ServiceVisit, "GET", f"/v1/service-visits/{visit_id}")
 
     def list(self, *, customer_id: str | None = None, vin: str | None = None,
-             page_size: int | None = None) -> Pages[m.ServiceVisit]:
-        return self._pages(m.ServiceVisit, "/v1/service-visits", page_size, customer_id=customer_id, vin=vin)
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.ServiceVisit]:
+        return self._pages(m.ServiceVisit, "/v1/service-visits", page_size, customer_id=customer_id, vin=vin,
+                           updated_since=updated_since)
+
+    def upsert(self, dealer_code: str, ro_number: str, *, vin: str, customer_id: str, visit_type: str,
+               opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
+               symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
+               amount_minor: int | None = None, advisor: str | None = None,
+               if_match: Version | None = None) -> m.ServiceVisit:
+        """Create or replace a repair order by its number (fields left out are cleared; a closed
+        visit stays closed). A change to a closed visit sends `service_visit.updated`, no second survey."""
+        body = _body({"vin": vin, "customer_id": customer_id, "visit_type": visit_type, "opened_at": opened_at,
+                      "closed_at": closed_at, "symptom_codes": list(symptom_codes), "op_codes": list(op_codes),
+                      "mileage_km": mileage_km, "amount_minor": amount_minor, "advisor": advisor})
+        return self._one(m.ServiceVisit, "PUT", f"/v1/service-visits/by-ro/{dealer_code}/{quote(ro_number, safe='')}",
+                         json=body, headers=_optional_if_match(if_match))
+
+    def import_rows(self, content: bytes | Iterable[bytes], dealer_code: str, *, jsonl: bool = False) -> m.ImportResult:
+        """CSV (or JSON Lines) repair orders upserted by ro_number (symptom_codes and op_codes
+        `;`-separated in CSV); the customer as customer_id or customer_external_id."""
+        return self._import_rows("/v1/service-visits/import", content, dealer_code, jsonl)
 
     def update(self, visit: Version, visit_id: str | None = None, **changes: Any) -> m.ServiceVisit:
         """E.g. close it: `update(visit, closed_at=...)`."""
@@ -280,9 +348,9 @@ class FollowUps(Resource):
 
     def list(self, *, dealer_code: str | None = None, status: str | None = None, kind: str | None = None,
              due_before: datetime | str | None = None, customer_id: str | None = None,
-             page_size: int | None = None) -> Pages[m.FollowUp]:
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.FollowUp]:
         return self._pages(m.FollowUp, "/v1/follow-ups", page_size, dealer_code=dealer_code, status=status, kind=kind,
-                           due_before=due_before, customer_id=customer_id)
+                           due_before=due_before, customer_id=customer_id, updated_since=updated_since)
 
     def complete(self, followup: str | m.FollowUp, *, outcome: str, note: str | None = None) -> m.FollowUp:
         return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/complete",
