@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from shared.problems import PROBLEM_MEDIA_TYPE, ProblemDetails
@@ -110,6 +109,7 @@ COMMON_ERRORS = {
     422: "Validation failed; `errors[]` names each field (unknown query parameters included)",
     429: "Too many requests; retry after `Retry-After` seconds",
     503: "A service or the database is unavailable; retry shortly",
+    504: "The service did not answer in time; retry shortly",
 }
 
 
@@ -134,10 +134,12 @@ def _without_noun(words: list[str], resource: str) -> list[str]:
 
 
 def install_openapi(app: FastAPI) -> None:
-    """The app's /openapi.json in the shape `shape` gives it (built once, like FastAPI's)."""
+    """The app's /openapi.json in the shape `shape` gives it, built once (FastAPI's own caches it)."""
+    build = app.openapi
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = shape(get_openapi(title=app.title, version=app.version, routes=app.routes))
+            app.openapi_schema = shape(build())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -176,39 +178,53 @@ def finish(doc: dict[str, Any], is_public: Callable[[str], bool], is_proxied: Ca
     doc["info"]["description"] = API_DESCRIPTION
     used = {tag for _path, _method, operation in operations(doc) for tag in operation.get("tags", ())}
     doc["tags"] = [{"name": name, "description": TAG_DESCRIPTIONS.get(name, "")} for name in sorted(used)]
-    components = doc["components"]
-    components.setdefault("parameters", {})["Idempotency-Key"] = IDEMPOTENCY_KEY
-    components.setdefault("headers", {}).update(RESPONSE_HEADERS)
+    doc["components"].setdefault("headers", {}).update(RESPONSE_HEADERS)
+    for path, _method, operation in operations(doc):
+        _declare_common_errors(path, operation, is_public, is_proxied)
+    _declare_header_fields(doc, is_proxied)
+    return doc
+
+
+def _declare_common_errors(path: str, operation: dict[str, Any], is_public: Callable[[str], bool],
+                           is_proxied: Callable[[str], bool]) -> None:
+    """The problems any request may meet on its way: the gateway's checks, the strict query, a service down."""
+    errors = [422, 429, 503]
+    if not is_public(path):
+        errors += [401, 403]
+    if "requestBody" in operation:
+        errors += [400, 413]
+    elif any(parameter.get("name") == "cursor" for parameter in operation.get("parameters", ())):
+        errors.append(400)
+    if is_proxied(path):
+        errors.append(504)
+    responses = operation.setdefault("responses", {})
+    for status in errors:
+        responses.setdefault(str(status), _problem(COMMON_ERRORS[status]))
+
+
+def _declare_header_fields(doc: dict[str, Any], is_proxied: Callable[[str], bool]) -> None:
+    """Idempotency-Key on creates, If-Match described, ETag and Location where they are sent."""
     versioned = _versioned_paths(doc)
     for path, method, operation in operations(doc):
-        responses = operation.setdefault("responses", {})
-        errors = [422, 429, 503]
-        if not is_public(path):
-            errors += [401, 403]
-        if "requestBody" in operation:
-            errors += [400, 413]
-        elif any(parameter.get("name") == "cursor" for parameter in operation.get("parameters", ())):
-            errors.append(400)
-        if is_proxied(path):
-            errors.append(504)
-        for status in errors:
-            responses.setdefault(str(status), {"description": COMMON_ERRORS.get(status, "Gateway timeout"),
-                                               "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}})
+        responses = operation["responses"]
         for parameter in operation.get("parameters", ()):
             if parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match":
                 parameter.setdefault("description", IF_MATCH_DESCRIPTION)
-        created = responses.get("201")
-        if method == "post" and created is not None:
-            operation.setdefault("parameters", []).append({"$ref": "#/components/parameters/Idempotency-Key"})
-            responses.setdefault("409", {"description": "A request with this Idempotency-Key is still running",
-                                         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}})
+        created = responses.get("201") if method == "post" else None
+        if created is not None:
+            # Written out, not a $ref: tools that read parameters' `in` and `name` need no resolver.
+            operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY))
+            responses.setdefault("409", _problem("A request with this Idempotency-Key is still running"))
             if is_proxied(path) and _item_path(doc, path):  # the services' creates send it, the gateway's do not yet
                 created.setdefault("headers", {})["Location"] = {"$ref": "#/components/headers/Location"}
-        if path in versioned or (method == "post" and created is not None and _item_path(doc, path) in versioned):
+        if path in versioned or (created is not None and _item_path(doc, path) in versioned):
             for status, response in responses.items():
                 if status.startswith("2") and "content" in response:
                     response.setdefault("headers", {})["ETag"] = {"$ref": "#/components/headers/ETag"}
-    return doc
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}}
 
 
 def _versioned_paths(doc: dict[str, Any]) -> set[str]:
