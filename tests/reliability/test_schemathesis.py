@@ -1,7 +1,9 @@
-"""Schemathesis against the gateway's merged OpenAPI, with the manufacturer's key: no 5xx, no response off its schema.
+"""Schemathesis against the gateway's merged OpenAPI, with the manufacturer's key: no 5xx, no
+response off its schema, no status code, media type or header field the document does not promise.
 
-CI runs CSLOOP_FUZZ_EXAMPLES (default 10) generated cases per operation in the fuzzing phase;
-`make fuzz` runs every phase with 100 per operation. Known issues and exclusions: README.md here.
+CI runs the coverage phase (boundary and negative values) and CSLOOP_FUZZ_EXAMPLES (default 10)
+generated cases per operation in the fuzzing phase, positive and negative data; `make fuzz`
+runs every phase with 100 per operation. Known issues and exclusions: README.md here.
 
 A generated id finds no record, so an operation on one record would only ever answer 404: the
 ids in REAL_RECORDS (made before the run, read through a Schemathesis config file) are used
