@@ -37,6 +37,7 @@ from shared.db import create_engine, ping, refuse_superuser, session_factory
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
+from shared.openapi_doc import install_openapi, operation_id
 from shared.problems import install_problem_handlers
 from shared.retention import EventHousekeeping
 from shared.strict_query import refuse_unknown_query_parameters
@@ -78,8 +79,9 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
 
     # The document at /openapi.json is the merged one (openapi.py), so FastAPI's own is off.
     app = FastAPI(title="CSLoop API", version="1.0.0", lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None,
+                  openapi_url=None, docs_url=None, redoc_url=None, generate_unique_id_function=operation_id,
                   dependencies=[Depends(refuse_unknown_query_parameters)])
+    install_openapi(app)
     app.state.settings = settings
     app.state.refuse_superuser = False  # shared.serve turns it on for a real process
     app.state.upstreams = upstreams

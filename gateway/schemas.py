@@ -12,6 +12,11 @@ OrgKind = Literal["manufacturer", "distributor", "dealer"]
 
 
 class OrgCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "code": "D001", "name": "Shanghai Pudong Dealer", "kind": "dealer", "parent_code": "EAST",
+        "region": "East"
+    }]})
+
     code: OrgCode
     name: str = Field(min_length=1, max_length=200)
     kind: OrgKind
@@ -32,6 +37,10 @@ class OrgRead(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "org_code": "D001", "name": "DMS nightly sync", "scopes": ["customers:read", "customers:write"]
+    }]})
+
     org_code: OrgCode
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(min_length=1)
@@ -61,6 +70,11 @@ class ApiKeyRead(BaseModel):
 
 
 class UserCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "username": "li.wei", "password": "correct-horse-battery", "org_code": "D001",
+        "roles": ["service_manager"], "scopes": ["complaints:read", "complaints:write"]
+    }]})
+
     username: str = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")
     password: str = Field(min_length=10, max_length=200)
     org_code: OrgCode
@@ -81,6 +95,10 @@ class UserRead(BaseModel):
 
 
 class LoginRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "username": "li.wei", "password": "correct-horse-battery"
+    }]})
+
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=200)
 
@@ -92,6 +110,10 @@ class AccessToken(BaseModel):
 
 
 class OAuthClientCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "org_code": "D001", "name": "DMS", "scopes": ["customers:read", "customers:write"]
+    }]})
+
     org_code: OrgCode
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(min_length=1)
@@ -121,3 +143,24 @@ class OAuthClientRead(BaseModel):
 
 class OAuthToken(AccessToken):
     scope: str = Field(description="The granted scopes, space-separated (RFC 6749 5.1)")
+
+
+class OAuthTokenError(BaseModel):
+    """RFC 6749 5.2's error body, which OAuth2 client libraries parse (the token endpoint's only)."""
+
+    error: Literal["invalid_request", "invalid_client", "invalid_scope", "unsupported_grant_type"]
+    error_description: str
+
+
+# The token endpoint reads its form itself (RFC 6749 4.4.2); this is that form.
+OAUTH_TOKEN_FORM = {
+    "type": "object", "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "client_id": {"type": "string", "description": "Or send the client id and secret with HTTP Basic"},
+        "client_secret": {"type": "string"},
+        "scope": {"type": "string", "description": "Space-separated; a subset of the client's scopes"},
+    },
+    "examples": [{"grant_type": "client_credentials", "client_id": "dms-ab12", "client_secret": "cs_...",
+                  "scope": "customers:read customers:write"}],
+}

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
@@ -227,6 +227,12 @@ class FieldError(BaseModel):
 class ProblemDetails(BaseModel):
     """The RFC 9457 body every error has (served as application/problem+json)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": PROBLEM_TYPE_BASE + "validation-error", "title": "Validation failed", "status": 422,
+        "detail": "phone: value is not a valid phone number", "instance": "/v1/customers",
+        "errors": [{"field": "phone", "message": "value is not a valid phone number"}],
+    }]})
+
     type: str
     title: str
     status: int
@@ -236,5 +242,6 @@ class ProblemDetails(BaseModel):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Routes declare the problems they raise with this, so the OpenAPI document shows them."""
+    """Routes declare the problems they raise with this, so the OpenAPI document shows them
+    (as application/problem+json: shared/openapi_doc.py)."""
     return {status: {"model": ProblemDetails, "description": _title(status)} for status in statuses}

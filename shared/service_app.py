@@ -27,6 +27,7 @@ from shared.migrations import upgrade
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
 from shared.outbox import EventTransport, HttpTransport, OutboxRelay, events_recorded, outbox_deliveries_table, outbox_table
+from shared.openapi_doc import install_openapi, operation_id
 from shared.problems import install_problem_handlers
 from shared.retention import EventHousekeeping
 from shared.rls import SYSTEM_PATH
@@ -104,8 +105,9 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
             for close in spec.closing:
                 await close()
 
-    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan,
+    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan, generate_unique_id_function=operation_id,
                   dependencies=[Depends(refuse_unknown_query_parameters)])
+    install_openapi(app)
     app.state.settings = settings
     app.state.refuse_superuser = False  # shared.serve turns it on for a real process
     app.state.tables = spec.tables

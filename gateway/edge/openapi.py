@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from gateway.edge.upstreams import Upstream, Upstreams, is_public, route_for
 from gateway.web.vendor import vendor_file
+from shared.openapi_doc import finish
 from shared.problems import NotFound
 
 logger = logging.getLogger("csloop.gateway.openapi")
@@ -26,6 +27,8 @@ FETCH_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 # A service that failed is asked again after this long, not on every /openapi.json.
 RETRY_FAILED_SECONDS = 5.0
 UNAUTHENTICATED_PATHS = ("/v1/auth/login",)
+# The OAuth2 token endpoint authenticates the client itself (RFC 6749's errors, not a bearer 401).
+TOKEN_PATHS = ("/v1/oauth/token",)
 # Swagger UI's and Redoc's files, served from ui/node_modules (gateway/web/vendor.py): /docs and /redoc
 # load nothing from elsewhere.
 DOCS_ASSETS = {
@@ -81,7 +84,8 @@ async def _fetch(upstream: Upstream) -> dict[str, Any] | None:
 
 
 def merge(own: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    merged = copy.deepcopy(own)
+    # Copies: the documents are cached (here and in each app) and the merged one is changed in place.
+    merged, services = copy.deepcopy(own), copy.deepcopy(services)
     components = merged.setdefault("components", {})
     for service, doc in sorted(services.items()):
         doc = _rename_clashing_schemas(service, doc, components.get("schemas", {}))
@@ -93,12 +97,15 @@ def merge(own: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str,
             for name, entry in entries.items():
                 components.setdefault(kind, {}).setdefault(name, entry)
     _declare_bearer_auth(merged)
+    finish(merged, is_public=lambda path: is_public(path) or path in UNAUTHENTICATED_PATHS + TOKEN_PATHS,
+           is_proxied=lambda path: route_for(path) is not None)
     _declare_rate_limit_fields(merged)
     return merged
 
 
 def _rename_clashing_schemas(service: str, doc: dict[str, Any], existing: dict[str, Any]) -> dict[str, Any]:
-    """Two services may both define `Page_X_` differently: the later one gets a service prefix."""
+    """Two services may both define `Page_X_` differently: the later one gets a service prefix, in
+    its title too (a generator names its classes after titles)."""
     schemas = doc.get("components", {}).get("schemas", {})
     renames = {name: f"{service.capitalize()}{name}" for name, schema in schemas.items()
                if name in existing and existing[name] != schema}
@@ -107,6 +114,8 @@ def _rename_clashing_schemas(service: str, doc: dict[str, Any], existing: dict[s
     doc = _rewrite_refs(copy.deepcopy(doc), {f"#/components/schemas/{old}": f"#/components/schemas/{new}"
                                              for old, new in renames.items()})
     doc["components"]["schemas"] = {renames.get(name, name): schema for name, schema in doc["components"]["schemas"].items()}
+    for new in renames.values():
+        doc["components"]["schemas"][new]["title"] = new
     return doc
 
 
@@ -157,11 +166,12 @@ def _declare_rate_limit_fields(doc: dict[str, Any]) -> None:
 
 def _declare_bearer_auth(doc: dict[str, Any]) -> None:
     doc["components"].setdefault("securitySchemes", {})["bearer"] = {
-        "type": "http", "scheme": "bearer", "description": "An API key (csk_...) or an access token from /v1/auth/login",
+        "type": "http", "scheme": "bearer", "description": "An API key (csk_...), an OAuth2 access token from /v1/oauth/token (client "
+                       "credentials grant) or a user's access token from /v1/auth/login",
     }
     doc["security"] = [{"bearer": []}]
     for path, item in doc.get("paths", {}).items():
-        if is_public(path) or path in UNAUTHENTICATED_PATHS:
+        if is_public(path) or path in UNAUTHENTICATED_PATHS + TOKEN_PATHS:
             for operation in item.values():
                 if isinstance(operation, dict):
                     operation["security"] = []

@@ -45,6 +45,7 @@ async def open_complaint(data: ComplaintCreate, repo: WriteRepo, directory: Dire
     """
     # The caller's own token goes to the source services, so their scope rules judge the references.
     case = await cases.open_for_caller(repo, directory, references, settings, data, request.headers[INTERNAL_HEADER])
+    response.headers["Location"] = f"/v1/complaints/{case.id}"
     return await _changed(repo, case, response)
 
 

@@ -22,6 +22,12 @@ class _In(BaseModel):
 
 
 class ComplaintCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dealer_code": "D001", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "vin": "LSVAU21B5N2183294",
+        "channel": "hotline", "category": "repair_quality", "priority": "P2",
+        "description": "Noise from the front axle after the repair", "ro_number": "RO-2026-0001"
+    }]})
+
     dealer_code: Code
     customer_id: uuid.UUID | None = None
     vin: VIN | None = None
@@ -37,19 +43,35 @@ class ComplaintCreate(_In):
 
 
 class ComplaintUpdate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "assignee": "chen.jie"
+    }]})
+
     assignee: Annotated[str, StringConstraints(max_length=120)] | None = None
 
 
 class TransitionIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "to": "in_progress", "note": "Called the customer back"
+    }]})
+
     to: Target
     note: Note | None = None
 
 
 class EscalateIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "reason": "Customer asks for the distributor"
+    }]})
+
     reason: Text
 
 
 class CommentIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "text": "Parts ordered, arriving Friday"
+    }]})
+
     text: Text
 
 
@@ -60,6 +82,12 @@ class CorrectiveAction(_In):
 
 
 class ResolutionIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "summary": "Front axle bearing replaced",
+        "root_cause": {"category": "parts", "text": "Faulty bearing batch"}, "actions": ["apology", "redo"],
+        "compensation_minor": 0, "customer_agrees": True
+    }]})
+
     summary: Text
     root_cause: RootCause | None = None
     actions: list[Action] = Field(default_factory=list)
@@ -120,6 +148,10 @@ class SlaPolicyIn(_In):
 
 class SlaPoliciesPut(_In):
     """Replaces the policies of one org (the caller's, or `dealer_code` below it) for the priorities given."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dealer_code": "D001", "policies": [{"priority": "P1", "first_response_hours": 2, "resolution_hours": 24}]
+    }]})
 
     dealer_code: Code | None = None
     policies: Annotated[list[SlaPolicyIn], Field(min_length=1, max_length=4)]

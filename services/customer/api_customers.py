@@ -95,8 +95,10 @@ async def upsert_customer(
 
 
 IMPORT_BODY = {"requestBody": {"required": True, "content": {
-    "text/csv": {"schema": {"type": "string"}},
-    "application/x-ndjson": {"schema": {"type": "string"}},
+    "text/csv": {"schema": {"type": "string"},
+                 "example": "external_id,name,phone,city,consent_survey\nDMS-10023,Wang Fang,+8613800138000,Shanghai,true\n"},
+    "application/x-ndjson": {"schema": {"type": "string"},
+                             "example": '{"external_id": "DMS-10023", "name": "Wang Fang", "phone": "+8613800138000"}\n'},
 }}}
 
 

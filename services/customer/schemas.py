@@ -38,6 +38,12 @@ class ConsentUpdate(_In):
 
 
 class CustomerCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "external_id": "DMS-10023", "dealer_code": "D001", "name": "Wang Fang", "phone": "+8613800138000",
+        "email": "wang.fang@example.com", "city": "Shanghai",
+        "consent": {"survey": True, "marketing": False, "share_with_manufacturer": True}
+    }]})
+
     external_id: Text100 | None = None
     dealer_code: OrgCode | None = Field(None, description="Defaults to the caller's own dealer")
     name: Name
@@ -49,6 +55,10 @@ class CustomerCreate(_In):
 
 
 class CustomerUpdate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "city": "Hangzhou", "consent": {"marketing": True}
+    }]})
+
     external_id: Text100 | None = None
     name: Name | None = None
     phone: Phone | None = None
@@ -119,6 +129,11 @@ class ImportResult(BaseModel):
 
 
 class VehicleCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "vin": "LSVAU21B5N2183294", "model": "Model S", "model_year": 2025, "plate": "沪A12345",
+        "owner_customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21"
+    }]})
+
     vin: VIN
     model: Text100 | None = None
     model_year: int | None = Field(None, ge=1950, le=2100)
@@ -157,6 +172,11 @@ class VehicleRead(BaseModel):
 
 
 class DeliveryCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "vin": "LSVAU21B5N2183294", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "dealer_code": "D001",
+        "delivered_at": "2026-05-04T10:30:00+08:00", "sales_consultant": "Zhao Lei"
+    }]})
+
     vin: VIN
     customer_id: uuid.UUID
     dealer_code: OrgCode
@@ -177,6 +197,13 @@ class DeliveryRead(BaseModel):
 
 
 class ServiceVisitCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "ro_number": "RO-2026-0001", "vin": "LSVAU21B5N2183294",
+        "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "dealer_code": "D001", "visit_type": "maintenance",
+        "opened_at": "2026-06-01T09:00:00+08:00", "op_codes": ["OIL01"], "mileage_km": 12000,
+        "amount_minor": 68000, "advisor": "Chen Jie"
+    }]})
+
     ro_number: Code
     vin: VIN
     customer_id: uuid.UUID
@@ -192,6 +219,10 @@ class ServiceVisitCreate(_In):
 
 
 class ServiceVisitUpdate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "closed_at": "2026-06-01T16:30:00+08:00"
+    }]})
+
     visit_type: VisitType | None = None
     opened_at: UTCTime | None = None
     closed_at: UTCTime | None = None
@@ -247,6 +278,11 @@ class ServiceVisitRead(BaseModel):
 
 
 class ProspectCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dealer_code": "D001", "name": "Liu Yang", "phone": "+8613900139000", "intended_model": "Model S",
+        "level": "A", "source": "showroom"
+    }]})
+
     dealer_code: OrgCode | None = None
     name: Name
     phone: Phone | None = None
@@ -256,6 +292,10 @@ class ProspectCreate(_In):
 
 
 class ProspectUpdate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "level": "H"
+    }]})
+
     name: Name | None = None
     phone: Phone | None = None
     intended_model: Text100 | None = None
@@ -278,6 +318,10 @@ class ProspectRead(BaseModel):
 
 
 class FollowUpComplete(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "outcome": "called", "note": "Booked a test drive on Saturday"
+    }]})
+
     outcome: Text100
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 

@@ -12,36 +12,38 @@ from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
 PeriodQuery = Annotated[str, Query(max_length=7, description="YYYY-MM, YYYY-Qn or YYYY")]
+# `org_code` names no org in the caller's subtree.
+ASKED_ORG_PROBLEMS = problem_responses(404)
 
 
-@router.get("/summary", responses={404: {"description": "No such org in the caller's"}})
+@router.get("/summary", responses=ASKED_ORG_PROBLEMS)
 async def summary(org: AskedOrg, reports: ReportsDep, period: PeriodQuery) -> KpiSummary:
     """Every KPI of an org's subtree for a period, with its target and whether it is met."""
     return await reports.summary(org, parse_period(period))
 
 
-@router.get("/rankings")
+@router.get("/rankings", responses=ASKED_ORG_PROBLEMS)
 async def rankings(org: AskedOrg, reports: ReportsDep, kpi: str, period: PeriodQuery,
                    level: Level = "dealer") -> KpiRankings:
     """Dealers or distributors under an org, ranked by the pessimistic end of their 95% interval."""
     return await reports.rankings(check_kpi(kpi), level, org, parse_period(period))
 
 
-@router.get("/trends")
+@router.get("/trends", responses=ASKED_ORG_PROBLEMS)
 async def trends(org: AskedOrg, reports: ReportsDep, kpi: str, from_: Annotated[str, Query(alias="from", max_length=7)],
                  to: Annotated[str, Query(max_length=7)]) -> KpiTrend:
     """Monthly points of one KPI from the first month of `from` to the last of `to`."""
     return await reports.trends(check_kpi(kpi), org, parse_period(from_, "from"), parse_period(to, "to"))
 
 
-@router.get("/drivers")
+@router.get("/drivers", responses=ASKED_ORG_PROBLEMS)
 async def drivers(org: AskedOrg, reports: ReportsDep, settings: SettingsDep, kind: SurveyKind,
                   period: PeriodQuery) -> KpiDrivers:
     """Key-driver analysis: factor performance, importance (Pearson r with the index), quadrant."""
     return await reports.drivers(kind, org, parse_period(period), settings.drivers_min_responses)
 
 
-@router.get("/complaints")
+@router.get("/complaints", responses=ASKED_ORG_PROBLEMS)
 async def complaints(org: AskedOrg, reports: ReportsDep, period: PeriodQuery) -> ComplaintCounts:
     """Complaints opened in the period: how many, still open, breached an SLA, per category."""
     return await reports.complaints(org, parse_period(period))

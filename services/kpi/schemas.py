@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.types import OrgCode
 
@@ -15,6 +15,10 @@ Quadrant = Literal["keep_up", "improve_first", "maintain", "low_priority"]
 
 
 class TargetPut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "org_code": "D001", "kpi": "csi", "period": "2026-Q3", "target": 92.5
+    }]})
+
     org_code: OrgCode
     kpi: str = Field(max_length=30)
     period: str = Field(max_length=7, description="YYYY-MM, YYYY-Qn or YYYY")
@@ -122,3 +126,9 @@ class KpiTarget(BaseModel):
     kpi: str
     period: str
     target: float
+
+
+class KpiRebuilt(BaseModel):
+    """What `POST /internal/kpi/rebuild` read from the source services."""
+
+    rebuilt: dict[str, int] = Field(description="Records read per kind (deliveries, visits, responses, complaints, ...)")

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from services.survey import invitations
 from services.survey.deps import CustomersDep, DirectoryDep, ReadRepo, SettingsDep, WriteRepo
@@ -19,13 +19,14 @@ router = APIRouter(tags=["survey invitations"])
 
 @router.post("/v1/survey-invitations", status_code=201, responses=problem_responses(401, 403, 404, 409, 422))
 async def create_invitation(data: InvitationCreate, repo: WriteRepo, directory: DirectoryDep, customers: CustomersDep,
-                            settings: SettingsDep, request: Request) -> InvitationCreated:
+                            settings: SettingsDep, request: Request, response: Response) -> InvitationCreated:
     """Invite a customer of the named dealer now: 422 "unknown customer" for a customer id not known
     for that dealer in your subtree; 409 with `reason` no_consent, fatigue or customer_erased when not
     allowed. `token` and `url` are null when the survey is owned above you: its owner delivers the link."""
     # The caller's own token goes to the customer service, so its scope rules judge the customer.
     invitation, survey = await invitations.create_invitation(repo, directory, customers, settings, data,
                                                              request.headers[INTERNAL_HEADER])
+    response.headers["Location"] = f"/v1/survey-invitations/{invitation.id}"
     return invitations.created(invitation, survey, settings, repo.principal)
 
 

@@ -28,6 +28,7 @@ async def create_survey(data: SurveyCreate, repo: WriteRepo, response: Response)
     """Create a survey draft from a template or a full definition; publish it to use it."""
     survey = await surveys.create_survey(repo, data)
     response.headers["ETag"] = etag_for(survey.version)
+    response.headers["Location"] = f"/v1/surveys/{survey.id}"
     return surveys.to_read(survey)
 
 

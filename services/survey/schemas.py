@@ -22,6 +22,10 @@ class _In(BaseModel):
 class SurveyCreate(_In):
     """A full definition, or `{template}` with optional overrides of code, title and alert_rules."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "template": "csi", "code": "csi_service"
+    }]})
+
     template: TemplateName | None = None
     code: Code | None = None
     kind: Kind | None = None
@@ -43,6 +47,10 @@ class SurveyCreate(_In):
 
 class SurveyUpdate(_In):
     """Edits the draft; publishing it makes the next version."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": {"zh-CN": "售后服务满意度", "en": "After-sales satisfaction"}
+    }]})
 
     title: LocalText | None = None
     factors: list[Factor] | None = None
@@ -88,6 +96,12 @@ class InvitationContext(_In):
 
 
 class InvitationCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "survey_id": "8d3c2a41-6b7e-4f0a-a1c9-2e5d7f90b134", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21",
+        "dealer_code": "D001", "channel": "sms",
+        "context": {"ro_number": "RO-2026-0001", "vin": "LSVAU21B5N2183294"}
+    }]})
+
     survey_id: uuid.UUID
     customer_id: uuid.UUID
     dealer_code: str
@@ -154,6 +168,10 @@ class PublicSurvey(BaseModel):
 
 
 class AnswersIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "answers": {"overall": 9, "comment": "Quick and friendly"}
+    }]})
+
     answers: dict[str, Any] = Field(max_length=500)
 
 
@@ -202,6 +220,11 @@ class ResponseImport(_In):
     Each item of `responses` is `{external_id, dealer_code, customer_id?, vin?, ro_number?,
     submitted_at, answers}`; a bad item is reported in `errors` and the good ones are kept.
     """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "survey_id": "8d3c2a41-6b7e-4f0a-a1c9-2e5d7f90b134",
+        "responses": [{"external_id": "JDP-88121", "dealer_code": "D001", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "submitted_at": "2026-06-03T12:00:00+08:00", "answers": {"overall": 8}}]
+    }]})
 
     survey_id: uuid.UUID
     responses: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS,

@@ -15,7 +15,8 @@ from gateway.identity.idempotency import IdempotentCreate
 from gateway.integrations.oauth import clients
 from gateway.integrations.oauth.errors import OAuthError
 from gateway.repository import OAuthClientRepository, OrgRepository
-from gateway.schemas import OAuthClientCreate, OAuthClientCreated, OAuthClientRead, OAuthToken
+from gateway.schemas import (OAUTH_TOKEN_FORM, OAuthClientCreate, OAuthClientCreated, OAuthClientRead, OAuthToken,
+                             OAuthTokenError)
 from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
 from shared.pagination import Page, PageParams, page_params
@@ -71,7 +72,11 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-@router.post("/token", responses={200: {"model": OAuthToken}, 400: {"description": "RFC 6749 5.2 error"}})
+@router.post("/token", responses={
+    200: {"model": OAuthToken},
+    400: {"model": OAuthTokenError, "description": "RFC 6749 5.2 error"},
+    401: {"model": OAuthTokenError, "description": "RFC 6749 5.2 invalid_client, for a client that used HTTP Basic"},
+}, openapi_extra={"requestBody": {"required": True, "content": {FORM: {"schema": OAUTH_TOKEN_FORM}}}})
 async def token(request: Request, session: SessionDep) -> JSONResponse:
     """Client credentials grant: a short-lived bearer access token with (a subset of) the client's scopes."""
     if request.headers.get("content-type", "").split(";")[0].strip() != FORM:

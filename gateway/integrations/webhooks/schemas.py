@@ -28,6 +28,10 @@ Url = Annotated[str, Field(min_length=8, max_length=2000)]
 
 
 class WebhookCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "url": "https://dms.example.com/csloop/events", "event_types": ["complaint.opened"], "org_code": "D001"
+    }]})
+
     url: Url
     event_types: EventTypes
     org_code: OrgCode
@@ -36,6 +40,10 @@ class WebhookCreate(BaseModel):
 class WebhookUpdate(BaseModel):
     """What a PATCH changes; an absent (or null) field is kept. `enabled: true` re-enables a
     subscription that a 410 Gone disabled."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "enabled": True
+    }]})
 
     url: Url | None = None
     event_types: EventTypes | None = None
