@@ -1,8 +1,11 @@
 """The JSON API of the customer's survey page (`/s/{token}` on the gateway). No principal: the
 token is the credential, so these are the only routes that work without an internal token."""
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 
 from services.survey import responses
@@ -10,7 +13,9 @@ from services.survey.deps import PublicRepo
 from services.survey.repository import TokenRepository
 from services.survey.schemas import AnswersIn, PublicResponseRead, PublicSurvey
 from shared.problems import problem_responses
-from shared.service_app import request_org_path, request_transaction
+from shared.db import core_transaction
+from shared.service_app import request_org_path
+from shared.strict_query import refuse_unknown_query_parameters
 
 router = APIRouter(tags=["public survey page"])
 
@@ -29,17 +34,38 @@ async def read_survey(token: str, repo: PublicRepo) -> PublicSurvey:
     return await responses.public_survey(repo, token)
 
 
-@router.post("/v1/public/surveys/{token}/responses", status_code=201, response_model=PublicResponseRead,
-             responses=problem_responses(404, 409, 410, 422), openapi_extra=_SUBMIT_BODY)
+class _RequestRoute(APIRoute):
+    """A route FastAPI documents from its endpoint's signature as usual, but runs as a plain call
+    `endpoint(request, **path)`: no dependency solving, body or response pass. The endpoint
+    reads its body and renders its answer itself; the app's query check runs here."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        endpoint = self.endpoint
+
+        async def handler(request: Request) -> Response:
+            await refuse_unknown_query_parameters(request)
+            return await endpoint(request=request, **request.path_params)
+
+        return handler
+
+
 async def submit_answers(token: str, request: Request) -> Response:
     """Answer once; the same answers again return the first result (200), other answers 409."""
     try:
         data = _ANSWERS.validate_json(await request.body())
     except ValidationError as exc:  # rendered as FastAPI's own body errors are (shared/problems.py)
         raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from exc
-    # Validated before the transaction opens: a bad body costs no database work.
-    async with request_transaction(request, request_org_path(request)) as session:
-        repo = TokenRepository(session, request.app.state.pinned_versions)
+    # Validated before the transaction opens: a bad body costs no database work. The transaction
+    # runs Core statements only, straight on the driver on PostgreSQL (shared.db.core_transaction).
+    async with core_transaction(request.app.state.sessions, request_org_path(request)) as statements:
+        repo = TokenRepository(statements, request.app.state.pinned_versions)
         stored, created = await responses.submit(repo, token, data.answers)
+    if repo.events_recorded:  # committed: the relay sends them now rather than at its next pass
+        request.app.state.relay.wake()
     return Response(responses.public_read(stored).model_dump_json(), status_code=201 if created else 200,
                     media_type="application/json")
+
+
+router.add_api_route("/v1/public/surveys/{token}/responses", submit_answers, methods=["POST"], status_code=201,
+                     response_model=PublicResponseRead, responses=problem_responses(404, 409, 410, 422),
+                     openapi_extra=_SUBMIT_BODY, route_class_override=_RequestRoute)

@@ -8,6 +8,7 @@ from services.survey.customer_source import CustomerSource
 from services.survey.repository import SurveyRepository, TokenRepository
 from services.survey.settings import SurveySettings
 from shared.auth import scoped
+from shared.db import SessionStatements
 from shared.orgs import OrgDirectory
 from shared.service_app import SessionDep
 
@@ -21,7 +22,7 @@ async def _writer(session: SessionDep, principal: scoped("surveys:write")) -> Su
 
 
 async def _public(session: SessionDep, request: Request) -> TokenRepository:
-    return TokenRepository(session, request.app.state.pinned_versions)
+    return TokenRepository(SessionStatements(session), request.app.state.pinned_versions)
 
 
 async def _settings(request: Request) -> SurveySettings:

@@ -7,24 +7,24 @@ one exception to plain subtree scoping: a survey owned at path P is also *usable
 claims) exactly one invitation by its secret token, and that invitation's response.
 """
 
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Insert, Select, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.survey.definition import Definition
 from services.survey.models import TABLES, CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
 from services.survey.pinned import PinnedVersion, PinnedVersions
 from shared.contracts.customer import SurveyConsentRecord
-from shared.db import utcnow
+from shared.db import CoreStatements, utcnow
 from shared.events import CloudEvent
 from shared.org_path import OrgPath
-from shared.outbox import note_events_recorded, outbox_row, record_event
+from shared.outbox import outbox_row, record_event
 from shared.pagination import PageParams, keyset_page
 from shared.scope import ScopedRepository, visible_to
 
@@ -249,55 +249,51 @@ class TokenRepository:
 
     Reads across the tree on purpose: the page has no principal, the token is the credential,
     and it names one invitation (and so its survey version and response) wherever it lies.
-    A submission is a claim of the invitation, the response and its events: Core statements,
-    no ORM unit of work, and the pinned version from the process's cache (pinned.py).
+    Core statements only, run by `statements`: a submission's own transaction straight on the
+    driver on PostgreSQL (`shared.db.core_transaction`), the page's read in the request's
+    session. Rows are read by attribute. The pinned version comes from the process's cache
+    (pinned.py).
     """
 
-    def __init__(self, session: AsyncSession, versions: PinnedVersions) -> None:
-        self.session = session
+    def __init__(self, statements: CoreStatements, versions: PinnedVersions) -> None:
+        self.statements = statements
         self.versions = versions
-        self._connection: AsyncConnection | None = None
+        self.events_recorded = False
 
-    async def _core(self) -> AsyncConnection:
-        """The transaction's connection: Core statements on it skip the session's ORM layer."""
-        if self._connection is None:
-            self._connection = await self.session.connection()
-        return self._connection
+    async def invitation(self, token: str) -> Any:
+        return await self.statements.fetch_one(_BY_TOKEN, {"token": token})
 
-    async def invitation(self, token: str) -> Invitation | None:
-        return (await self.session.scalars(select(Invitation).where(Invitation.token == token).limit(1))).first()
-
-    async def claim(self, token: str, now: datetime) -> Row[Any] | None:
+    async def claim(self, token: str, now: datetime) -> Any:
         """Mark the token's invitation answered if it is open (sent, not expired), in one statement;
         its columns, or None when it is not open. A second claim of the same token waits for the
         first's transaction and then finds the invitation answered: one response per invitation."""
-        return (await (await self._core()).execute(_CLAIM, {"claim_token": token, "claimed_at": now})).first()
+        return await self.statements.fetch_one(_CLAIM, {"claim_token": token, "claimed_at": now})
 
     async def pinned_version(self, survey_id: uuid.UUID, number: int) -> PinnedVersion:
         """The published version an invitation pins, read once per process (it never changes)."""
         found = self.versions.get(survey_id, number)
         if found is None:
-            row = (await self.session.execute(
-                select(SurveyVersion.definition, Survey.code).join(Survey, Survey.id == SurveyVersion.survey_id)
-                .where(SurveyVersion.survey_id == survey_id, SurveyVersion.number == number))).one()
+            row = await self.statements.fetch_one(_PINNED, {"survey_id": survey_id, "number": number})
             found = PinnedVersion(Definition.model_validate(row.definition), row.code)
             self.versions.put(survey_id, number, found)
         return found
 
-    async def response_to(self, invitation_id: uuid.UUID) -> SurveyResponse | None:
-        return (await self.session.scalars(select(SurveyResponse).where(
-            SurveyResponse.invitation_id == invitation_id).limit(1))).first()
+    async def response_to(self, invitation_id: uuid.UUID) -> Any:
+        return await self.statements.fetch_one(_RESPONSE_TO, {"invitation_id": invitation_id})
 
     async def add_response(self, values: dict[str, Any]) -> None:
-        await (await self._core()).execute(_INSERT_RESPONSE, values)
+        await self.statements.execute(_INSERT_RESPONSE, values)
 
     async def publish(self, *events: CloudEvent) -> None:
         """Record events in the outbox, in this transaction, in one INSERT (as ScopedRepository.publish)."""
-        await (await self._core()).execute(_INSERT_EVENT, [outbox_row(event) for event in events])
-        note_events_recorded(self.session)
+        await self.statements.execute(_insert_events(len(events)), {
+            f"{name}_{number}": value for number, event in enumerate(events) for name, value in outbox_row(event).items()})
+        self.events_recorded = True
 
 
 _INVITATIONS: Table = Invitation.__table__  # type: ignore[assignment]
+_RESPONSES: Table = SurveyResponse.__table__  # type: ignore[assignment]
+_BY_TOKEN = select(_INVITATIONS).where(_INVITATIONS.c.token == bindparam("token")).limit(1)
 _CLAIM = (
     update(_INVITATIONS)
     .where(_INVITATIONS.c.token == bindparam("claim_token"), _INVITATIONS.c.status == "sent",
@@ -306,5 +302,19 @@ _CLAIM = (
     .returning(*(_INVITATIONS.c[name] for name in (
         "id", "survey_id", "survey_version", "kind", "customer_id", "dealer_code", "org_path", "vin", "ro_number")))
 )
-_INSERT_RESPONSE = insert(SurveyResponse.__table__)
-_INSERT_EVENT = insert(TABLES.outbox)
+_PINNED = (select(SurveyVersion.definition, Survey.code).join(Survey, Survey.id == SurveyVersion.survey_id)
+           .where(SurveyVersion.survey_id == bindparam("survey_id"), SurveyVersion.number == bindparam("number")))
+_RESPONSE_TO = select(_RESPONSES).where(_RESPONSES.c.invitation_id == bindparam("invitation_id")).limit(1)
+# Every column a submission writes (all but the imports' external_id), each the caller's parameter.
+_INSERT_RESPONSE = insert(_RESPONSES).values({column.name: bindparam(column.name, type_=column.type)
+                                             for column in _RESPONSES.columns if column.name != "external_id"})
+_EVENT_COLUMNS = ("event_id", "type", "payload", "created_at", "next_attempt_at", "attempts")  # shared.outbox.outbox_row
+
+
+@functools.cache
+def _insert_events(count: int) -> Insert:
+    """One INSERT of `count` outbox rows (a submission's event, and its alert's when a rule fired),
+    built once per count. Typed per parameter: a row after the first would otherwise bind untyped."""
+    outbox = TABLES.outbox.c
+    return insert(TABLES.outbox).values([{name: bindparam(f"{name}_{number}", type_=outbox[name].type)
+                                          for name in _EVENT_COLUMNS} for number in range(count)])

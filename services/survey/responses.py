@@ -8,11 +8,12 @@ survey-already-answered.
 """
 
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 from services.survey import alerts, events, scoring, validation
 from services.survey.definition import Definition
-from services.survey.models import Invitation, SurveyResponse
+from services.survey.models import SurveyResponse
 from services.survey.repository import ResponseFilter, SurveyRepository, TokenRepository
 from services.survey.schemas import PublicQuestion, PublicResponseRead, PublicSurvey, ResponseRead
 from shared.db import utcnow
@@ -37,14 +38,15 @@ class AlreadyAnswered(Problem):
     status, slug, title = 409, "survey-already-answered", "Survey already answered"
 
 
-async def _open_invitation(repo: TokenRepository, token: str) -> Invitation:
+async def _open_invitation(repo: TokenRepository, token: str) -> Any:
+    """The token's invitation (a row read by attribute), unless unknown or not sent yet."""
     invitation = await repo.invitation(token)
     if invitation is None or invitation.status == "scheduled":
         raise LinkUnknown("This survey link is not valid")
     return invitation
 
 
-def _check_open(invitation: Invitation) -> None:
+def _check_open(invitation: Any) -> None:
     if invitation.status == "responded":
         raise LinkUsed("This survey has already been answered. Thank you!")
     if invitation.status == "cancelled" or invitation.expires_at is None or invitation.expires_at <= utcnow():
@@ -65,8 +67,9 @@ async def public_survey(repo: TokenRepository, token: str) -> PublicSurvey:
     )
 
 
-async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -> tuple[SurveyResponse, bool]:
-    """Store the answers with their scores and alerts; returns (response, created).
+async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -> tuple[Any, bool]:
+    """Store the answers with their scores and alerts; returns (response, created), the response
+    read by attribute like a stored row.
 
     The invitation is claimed first (one UPDATE that only an open invitation passes); bad
     answers then raise, and the request's rollback gives the claim back.
@@ -85,12 +88,12 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -
         "score_index": scores["index"], "nps_category": scores["nps_category"], "alerts": reasons, "created_at": now,
     }
     await repo.add_response(values)
-    response = SurveyResponse(**values)  # not added to the session: the events' and the answer's view of the row
+    response = SimpleNamespace(**values)  # the events' and the answer's view of the row (no ORM object to build)
     await repo.publish(*events_of(response, pinned.survey_code))
     return response, True
 
 
-async def _answered_before(repo: TokenRepository, token: str, submitted: dict[str, Any]) -> SurveyResponse:
+async def _answered_before(repo: TokenRepository, token: str, submitted: dict[str, Any]) -> Any:
     """Why a token could not be claimed: the first response when these answers are its answers
     (a phone that retried), else the problem that says why."""
     invitation = await _open_invitation(repo, token)
@@ -111,7 +114,7 @@ def assess(definition: Definition, submitted: dict[str, Any]) -> tuple[dict[str,
     return answers, scores, alerts.reasons(definition, answers, scores)
 
 
-def events_of(response: SurveyResponse, survey_code: str) -> list[CloudEvent]:
+def events_of(response: Any, survey_code: str) -> list[CloudEvent]:
     """survey.response.submitted, and survey.alert.raised when a rule fired."""
     submitted = [events.response_submitted(response, survey_code)]
     if level := alerts.priority(response.alerts):
@@ -119,7 +122,7 @@ def events_of(response: SurveyResponse, survey_code: str) -> list[CloudEvent]:
     return submitted
 
 
-def public_read(response: SurveyResponse) -> PublicResponseRead:
+def public_read(response: Any) -> PublicResponseRead:
     return PublicResponseRead(id=response.id, survey_id=response.survey_id, version=response.survey_version,
                               kind=response.kind, submitted_at=response.created_at, answers=response.answers,
                               scores=scoring.rounded(response.scores))

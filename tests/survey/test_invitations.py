@@ -142,6 +142,18 @@ class TestPublicPage:
         good = await client.post(f"/v1/public/surveys/{token}/responses", json={"answers": {"q1": 1}})
         assert good.status_code == 201
 
+    async def test_an_unknown_query_parameter_on_a_submission_is_a_422_and_leaves_the_token_usable(
+            self, client: httpx.AsyncClient) -> None:
+        """The submission's route skips FastAPI's dependency solving (api_public._RequestRoute); the
+        app's query check still runs, before the transaction."""
+        token = await token_of(client, await invite(client, await _survey(client)))
+        refused = await client.post(f"/v1/public/surveys/{token}/responses", params={"colour": "red"},
+                                    json={"answers": {"q1": 1}})
+        assert refused.status_code == 422 and "colour" in refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        good = await client.post(f"/v1/public/surveys/{token}/responses", json={"answers": {"q1": 1}})
+        assert good.status_code == 201
+
 
 async def _shift_sent(app: FastAPI, invitation_id: str, *, days: int) -> None:
     async with app.state.sessions() as session, session.begin():

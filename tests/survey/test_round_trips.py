@@ -14,6 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.survey.app import create_app
 from services.survey.customer_source import CustomerSource
@@ -121,3 +124,24 @@ async def test_two_submissions_of_one_token_at_once_store_one_response(
     raced = await asyncio.gather(submit(client, different, csi_answers(7, nps=7)),
                                  submit(client, different, csi_answers(2, nps=2)))
     assert sorted(answer.status_code for answer in raced) == [201, 409]
+
+
+async def test_a_submission_after_its_connection_was_killed_still_succeeds(
+        counted: tuple[httpx.AsyncClient, RoundTripCounter, Tokens]) -> None:
+    """The submission runs on a pooled connection's driver without a ping: one the server closed
+    fails at BEGIN and is replaced (shared.db.driver_transaction), the answer is still a 201."""
+    client, _, tokens = counted
+    warm, after = await tokens(1), await tokens(3)
+    assert (await submit(client, warm[0], csi_answers(9, nps=9))).status_code == 201
+    base = make_url(postgres_base_url() or "")
+    admin = create_async_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            killed = (await connection.execute(text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :database"), {"database": f"{base.database}_survey_roundtrips"})).scalar_one()
+    finally:
+        await admin.dispose()
+    assert killed >= 1
+    for token in after:
+        assert (await submit(client, token, csi_answers(9, nps=9))).status_code == 201
