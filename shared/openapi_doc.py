@@ -213,9 +213,12 @@ def _declare_header_fields(doc: dict[str, Any], is_proxied: Callable[[str], bool
         created = responses.get("201") if method == "post" else None
         if created is not None:
             # Written out, not a $ref: tools that read parameters' `in` and `name` need no resolver.
-            operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_KEY))
+            # The gateway's own creates declare the header themselves (gateway/identity/idempotency.py).
+            parameters = operation.setdefault("parameters", [])
+            if not any(p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key" for p in parameters):
+                parameters.append(dict(IDEMPOTENCY_KEY))
             responses.setdefault("409", _problem("A request with this Idempotency-Key is still running"))
-            if is_proxied(path) and _item_path(doc, path):  # the services' creates send it, the gateway's do not yet
+            if is_proxied(path) and _item_path(doc, path):  # the services' creates send it; of the gateway's, not every one
                 created.setdefault("headers", {})["Location"] = {"$ref": "#/components/headers/Location"}
         if path in versioned or (created is not None and _item_path(doc, path) in versioned):
             for status, response in responses.items():
