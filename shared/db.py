@@ -247,9 +247,8 @@ async def _read_alone(engine: AsyncEngine, org_path: str | None, sql: str, args:
     Under READ COMMITTED a read in a transaction of its own sees what the same statement sees
     inside the request's (each statement takes a fresh snapshot, and a plain SELECT holds no
     lock), and the connection goes back to the pool before the ORM session of the same
-    request (if it has one) takes one: never two at a time. The pool does not ping: a
-    connection the server closed fails at BEGIN, is discarded, and the next one is tried
-    (after a server restart every pooled connection is dead, hence up to the pool's size).
+    request (if it has one) takes one: never two at a time. A dead pooled connection is
+    replaced at BEGIN (`_begun_on_pooled`).
     """
     async with _read_slots(engine.pool):
         return await _read_on_pooled(engine, org_path, sql, args)
@@ -274,30 +273,21 @@ def _read_slots(pool: Pool) -> asyncio.Semaphore:
 
 
 async def _read_on_pooled(engine: AsyncEngine, org_path: str | None, sql: str, args: list[Any]) -> Any:
-    for _stale in range(engine.pool.size() + 1):  # type: ignore[attr-defined]
-        pooled = await engine.raw_connection()
-        driver = pooled.driver_connection
-        transaction = driver.transaction()
-        try:
-            await transaction.start()
-        except _CONNECTION_LOST as exc:
-            pooled.invalidate(exc)  # closed, and its place in the pool freed
-            continue
-        try:
-            await driver.execute(rls.DRIVER_SET, org_path or "")
-            record = await driver.fetchrow(sql, *args)
-            await transaction.commit()
-        except _CONNECTION_LOST as exc:
-            pooled.invalidate(exc)
-            raise OperationalError(sql, None, exc) from exc
-        except BaseException as exc:
-            await _rolled_back(transaction, pooled)
-            if isinstance(exc, asyncpg.PostgresError):
-                raise DBAPIError(sql, None, exc) from exc
-            raise
-        await _returned(pooled)
-        return record
-    raise OperationalError(sql, None, ConnectionError("no live connection to the database"))
+    pooled, transaction = await _begun_on_pooled(engine, org_path)
+    driver = pooled.driver_connection
+    try:
+        record = await driver.fetchrow(sql, *args)
+        await transaction.commit()
+    except _CONNECTION_LOST as exc:
+        pooled.invalidate(exc)
+        raise OperationalError(sql, None, exc) from exc
+    except BaseException as exc:
+        await _rolled_back(transaction, pooled)
+        if isinstance(exc, asyncpg.PostgresError):
+            raise DBAPIError(sql, None, exc) from exc
+        raise
+    await _returned(pooled)
+    return record
 
 
 async def _rolled_back(transaction: Any, pooled: Any) -> None:
@@ -440,8 +430,9 @@ async def driver_transaction(engine: AsyncEngine, org_path: str | None) -> Async
 
 
 async def _begun_on_pooled(engine: AsyncEngine, org_path: str | None) -> tuple[Any, Any]:
-    """A pooled connection with its transaction begun for `org_path`. As in `_read_on_pooled`, a
-    connection the server closed fails at BEGIN, is discarded, and the next one is tried."""
+    """A pooled connection with its transaction begun for `org_path`. The pool does not ping: a
+    connection the server closed fails at BEGIN, is discarded, and the next one is tried (after
+    a server restart every pooled connection is dead, hence up to the pool's size)."""
     for _stale in range(engine.pool.size() + 1):  # type: ignore[attr-defined]
         pooled = await engine.raw_connection()
         driver = pooled.driver_connection
@@ -454,7 +445,10 @@ async def _begun_on_pooled(engine: AsyncEngine, org_path: str | None) -> tuple[A
         try:
             await _translated(driver.execute(rls.DRIVER_SET, org_path or ""), rls.DRIVER_SET)
         except BaseException:
-            await _rolled_back(transaction, pooled)
+            if driver.is_closed():
+                pooled.invalidate()
+            else:
+                await _rolled_back(transaction, pooled)
             raise
         return pooled, transaction
     raise OperationalError("BEGIN", None, ConnectionError("no live connection to the database"))
