@@ -2,7 +2,8 @@
 invitation's `source_key` (event type + business id) also makes a re-published fact
 (a new event id for the same visit) schedule one invitation only.
 
-- customer.created / customer.updated -> the local survey-consent record
+- customer.created / customer.updated -> the local survey-consent record; the customer record's
+  version each event reports decides which is the latest, whatever order they arrive in
 - customer.erased -> consent gone, customer unlinked from invitations and responses, free text blanked
 - vehicle.delivered -> SSI invitation due `ssi_delay_days` later
 - service_visit.closed -> CSI invitation due `csi_delay_days` later (visit types in settings)
@@ -19,6 +20,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from pydantic import TypeAdapter
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey import invitations, surveys
@@ -37,15 +39,23 @@ def _repo(session: AsyncSession) -> SurveyRepository:
     return SurveyRepository(session, system_principal())
 
 
+def _newer(version: int | None, than: int | None) -> bool:
+    """Whether a customer event reporting `version` comes after one that reported `than`; an
+    event without a version (an older producer) is taken as the latest."""
+    return version is None or than is None or version >= than
+
+
 async def on_customer_changed(session: AsyncSession, event: CloudEvent) -> None:
     data = contract.CustomerChanged.model_validate(event.data)
     repo = _repo(session)
     consent = await repo.consent(data.customer_id)
     if consent is None:
         await repo.add(CustomerConsent(customer_id=data.customer_id, dealer_code=data.dealer_code,
-                                       org_path=data.org_path, survey=data.consent.survey, erased=False))
-    elif not consent.erased:
+                                       org_path=data.org_path, survey=data.consent.survey, erased=False,
+                                       customer_version=data.version))
+    elif not consent.erased and _newer(data.version, consent.customer_version):
         consent.survey = data.consent.survey
+        consent.customer_version = consent.customer_version if data.version is None else data.version
         consent.updated_at = utcnow()
     await repo.flush()
 
@@ -56,20 +66,28 @@ _CHANGES = TypeAdapter(list[contract.CustomerChanged]).validate_python
 
 async def on_customers_changed(session: AsyncSession, events: list[CloudEvent]) -> None:
     """What `on_customer_changed` does for each event in turn, in one statement: a customer named
-    twice keeps the last event's consent (delivery order), a new customer gets a record, an
-    erased customer's record stays as it is."""
-    last = {data.customer_id: data for data in _CHANGES([event.data for event in events])}
-    if not last:
+    twice keeps the latest event's consent (the highest version, else the later in delivery
+    order), a new customer gets a record, an erased customer's record stays as it is."""
+    latest: dict[uuid.UUID, contract.CustomerChanged] = {}
+    for data in _CHANGES([event.data for event in events]):
+        seen = latest.get(data.customer_id)
+        if seen is None or _newer(data.version, seen.version):
+            latest[data.customer_id] = data
+    if not latest:
         return
     table = CustomerConsent.__table__
-    changes = list(last.values())
+    changes = list(latest.values())
     statement, parameters = insert_many(session, table, {
         "customer_id": [data.customer_id for data in changes], "dealer_code": [data.dealer_code for data in changes],
         "org_path": [data.org_path for data in changes], "survey": [data.consent.survey for data in changes],
-        "erased": [False] * len(changes), "updated_at": [utcnow()] * len(changes)})
+        "erased": [False] * len(changes), "updated_at": [utcnow()] * len(changes),
+        "customer_version": [data.version for data in changes]})
+    stored, incoming = table.c.customer_version, statement.excluded.customer_version
     statement = statement.on_conflict_do_update(
-        index_elements=[table.c.customer_id], where=table.c.erased.is_(False),
-        set_={"survey": statement.excluded.survey, "updated_at": statement.excluded.updated_at})
+        index_elements=[table.c.customer_id],
+        where=table.c.erased.is_(False) & (stored.is_(None) | incoming.is_(None) | (incoming >= stored)),
+        set_={"survey": statement.excluded.survey, "updated_at": statement.excluded.updated_at,
+              "customer_version": func.coalesce(incoming, stored)})
     await session.execute(statement, parameters)
 
 

@@ -56,9 +56,10 @@ class TestCsvImport:
         assert customer["version"] == 2
         updated = [e for e in await outbox_events(app, "customer.updated") if e["data"]["customer_id"] == customer["id"]]
         assert len(updated) == 1 and updated[0]["data"]["external_id"] == external_id
+        assert updated[0]["data"]["version"] == 2  # consumers keep the highest version they saw
         assert "name" not in updated[0]["data"] and "phone" not in updated[0]["data"]
         created = [e for e in await outbox_events(app, "customer.created") if e["data"]["customer_id"] == customer["id"]]
-        assert len(created) == 1 and created[0]["data"]["consent"]["survey"] is True
+        assert len(created) == 1 and created[0]["data"]["consent"]["survey"] is True and created[0]["data"]["version"] == 1
 
     async def test_duplicates_inside_the_file_are_row_errors(self, dealer: httpx.AsyncClient) -> None:
         external_id, phone = new_external_id(), new_phone()

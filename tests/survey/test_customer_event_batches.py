@@ -20,15 +20,16 @@ from shared.events import new_event
 from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url
 from tests.support.org_directory import stand_in_directory
 from tests.support.roundtrips import RoundTripCounter, counting_proxy
-from tests.survey.conftest import ORGS, SECRET
+from tests.survey.conftest import ORGS, SECRET, deliver
 
 # BEGIN, the org setting, the processed-event ids, the consent upsert, COMMIT.
 CUSTOMER_BATCH_ROUND_TRIPS = 5  # before: 3 per event (a consent read, its insert or update, the event id) and a transaction each
 
 
-def changed(customer_id: uuid.UUID, survey: bool, type_: str = "customer.updated", dealer: str = "D1") -> dict[str, Any]:
+def changed(customer_id: uuid.UUID, survey: bool, type_: str = "customer.updated", dealer: str = "D1",
+            version: int | None = None) -> dict[str, Any]:
     return new_event("/csloop/customer", type_, f"customers/{customer_id}", {
-        "dealer_code": dealer, "org_path": ORGS[dealer]["path"], "customer_id": str(customer_id),
+        "dealer_code": dealer, "org_path": ORGS[dealer]["path"], "customer_id": str(customer_id), "version": version,
         "consent": {"survey": survey, "marketing": False, "share_with_manufacturer": False}}).model_dump(mode="json")
 
 
@@ -68,6 +69,20 @@ async def test_a_batch_leaves_what_its_events_one_by_one_would(app, client: http
     assert set((await post_batch(client, batch)).values()) == {"duplicate"}  # a redelivered batch changes nothing
     await post_batch(client, [changed(new, False)])
     assert (await consents(app, [new]))[new] == (False, False)
+
+
+async def test_a_change_delivered_late_never_undoes_a_newer_one(app, client: httpx.AsyncClient) -> None:
+    within, across = uuid.uuid4(), uuid.uuid4()
+    await post_batch(client, [changed(within, True, "customer.created", version=1), changed(within, False, version=3),
+                              changed(within, True, version=2), changed(across, True, "customer.created", version=1),
+                              changed(across, False, version=4)])
+    assert await consents(app, [within, across]) == {within: (False, False), across: (False, False)}
+    await post_batch(client, [changed(across, True, version=3)])  # a batch the relay sent again, late
+    assert (await consents(app, [across]))[across] == (False, False)
+    await deliver(client, "customer.updated", changed(across, True, version=2)["data"])  # one by one: the same
+    assert (await consents(app, [across]))[across] == (False, False)
+    await post_batch(client, [changed(across, True, version=5)])
+    assert (await consents(app, [across]))[across] == (True, False)
 
 
 async def test_other_events_of_the_batch_are_applied_between_the_customer_runs(app, client: httpx.AsyncClient) -> None:
