@@ -108,6 +108,15 @@ class TestCsvImport:
                                      content=HEADER.encode() + "C1,张三\n".encode("gbk"), headers={"content-type": "text/csv"})
         assert response.status_code == 422
 
+    async def test_bytes_not_utf8_after_written_batches_are_422_and_nothing_stored(self, dealer: httpx.AsyncClient) -> None:
+        prefix = new_external_id()  # batches checked and staged, then the bad bytes
+        good = "".join(csv_line(f"{prefix}-{n}") for n in range(12_000))
+        response = await dealer.post("/v1/customers/import", params={"dealer_code": "DLR-0042"},
+                                     content=(HEADER + good).encode() + "C1,张三\n".encode("gbk"),
+                                     headers={"content-type": "text/csv"})
+        assert response.status_code == 422
+        assert await find(dealer, f"{prefix}-0") == []
+
     async def test_dealer_cannot_import_into_another_dealer(self, dealer: httpx.AsyncClient) -> None:
         external_id = new_external_id()
         response = await post_csv(dealer, HEADER + csv_line(external_id), dealer_code="DLR-0043")
