@@ -20,7 +20,6 @@ import uuid
 from datetime import datetime, timedelta
 
 from pydantic import TypeAdapter
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey import invitations, surveys
@@ -28,7 +27,7 @@ from services.survey.models import CustomerConsent
 from services.survey.repository import SurveyRepository
 from services.survey.settings import SurveySettings
 from shared.auth import system_principal
-from shared.consumer import BatchHandler, EventHandler, insert_many
+from shared.consumer import BatchHandler, EventHandler
 from shared.contracts import complaint as complaint_contract
 from shared.contracts import customer as contract
 from shared.db import utcnow
@@ -73,22 +72,7 @@ async def on_customers_changed(session: AsyncSession, events: list[CloudEvent]) 
         seen = latest.get(data.customer_id)
         if seen is None or _newer(data.version, seen.version):
             latest[data.customer_id] = data
-    if not latest:
-        return
-    table = CustomerConsent.__table__
-    changes = list(latest.values())
-    statement, parameters = insert_many(session, table, {
-        "customer_id": [data.customer_id for data in changes], "dealer_code": [data.dealer_code for data in changes],
-        "org_path": [data.org_path for data in changes], "survey": [data.consent.survey for data in changes],
-        "erased": [False] * len(changes), "updated_at": [utcnow()] * len(changes),
-        "customer_version": [data.version for data in changes]})
-    stored, incoming = table.c.customer_version, statement.excluded.customer_version
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.customer_id],
-        where=table.c.erased.is_(False) & (stored.is_(None) | incoming.is_(None) | (incoming >= stored)),
-        set_={"survey": statement.excluded.survey, "updated_at": statement.excluded.updated_at,
-              "customer_version": func.coalesce(incoming, stored)})
-    await session.execute(statement, parameters)
+    await _repo(session).apply_consents(list(latest.values()))
 
 
 async def on_customer_erased(session: AsyncSession, event: CloudEvent) -> None:
