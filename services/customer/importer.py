@@ -35,9 +35,10 @@ NDJSON_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-json
 SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
 # Enough to fix a file by; `failed` still counts every bad row.
 MAX_REPORTED_ERRORS = 1000
-# Checked batches waiting for the writer: about a merge's worth (repository_bulk.MERGE_ROWS), a
-# few MB, so the checks never wait on a merge and the memory an import holds stays bounded.
-READ_AHEAD_BATCHES = 6
+# Checked batches waiting for the writer (about 3.6 MB each for 5,000 rows): two, with the one
+# in the checks' hands, get three checked during a merge; six (a whole merge's worth) took the
+# import's peak to +34 MB and the process past 150 MB (issue 12 item 7).
+READ_AHEAD_BATCHES = 2
 
 
 @dataclass
@@ -145,8 +146,8 @@ async def import_customers(repo: CustomerRepository, dealer: OrgInfo, kind: str,
                            view: PiiView) -> ImportOutcome:
     """Batches are checked in a worker thread while the database writes the ones before: the
     checks are Python's work and the writes PostgreSQL's, each on a core of its own. The checks
-    run ahead of the writer (READ_AHEAD_BATCHES at most, a merge's worth), so they go on while
-    the database merges the staged rows, not only while it COPYs the last batch."""
+    run ahead of the writer (READ_AHEAD_BATCHES at most), so they go on while the database
+    merges the staged rows, not only while it COPYs the last batch."""
     outcome = ImportOutcome()
     writer = repo.import_writer(dealer, view)
     await writer.start()

@@ -12,8 +12,9 @@ invitation's `source_key` (event type + business id) also makes a re-published f
 A relay's batch is applied together (`batch_handler`): each run of consecutive
 customer.created / customer.updated events is one set-based upsert of the consent records
 (a 100,000-customer import is 500 batches, not 100,000 transactions); the other events are
-applied one by one between those runs, in delivery order, so an invitation sees the consent of
-every customer event before it and an erasure is never undone by a change that preceded it.
+applied one by one between those runs, in delivery order, so each event finds the consent
+records as the events before it left them, and an erasure is never undone by a change that
+preceded it.
 """
 
 import uuid
