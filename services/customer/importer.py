@@ -35,10 +35,10 @@ NDJSON_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-json
 SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
 # Enough to fix a file by; `failed` still counts every bad row.
 MAX_REPORTED_ERRORS = 1000
-# Checked batches waiting for the writer (about 3.6 MB each for 5,000 rows): two, with the one
-# in the checks' hands, get three checked during a merge; six (a whole merge's worth) took the
-# import's peak to +34 MB and the process past 150 MB (issue 12 item 7).
-READ_AHEAD_BATCHES = 2
+# Checked batches waiting for the writer (about 3.6 MB each for 5,000 rows): one, and the one in
+# the checks' hands, get two checked during a merge. Each more is memory the allocator keeps:
+# six (a whole merge's worth) took the import's peak to +34 MB, past 150 MB (issue 12 item 7).
+READ_AHEAD_BATCHES = 1
 
 
 @dataclass
