@@ -21,7 +21,8 @@ from services.survey.definition import Definition
 from services.survey.models import TABLES, CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
 from services.survey.pinned import PinnedVersion, PinnedVersions
 from shared.consumer import insert_many
-from shared.contracts.customer import CustomerChanged, SurveyConsentRecord
+from shared.contracts import customer as customer_contract
+from shared.contracts.customer import SurveyConsentRecord
 from shared.db import utcnow
 from shared.events import CloudEvent
 from shared.org_path import OrgPath
@@ -106,7 +107,7 @@ class SurveyRepository(ScopedRepository):
         return await self._first(self.select(CustomerConsent).where(
             CustomerConsent.customer_id == customer_id, CustomerConsent.dealer_code == dealer_code))
 
-    async def apply_consents(self, changes: list[CustomerChanged]) -> None:
+    async def apply_consents(self, changes: list[customer_contract.CustomerChanged]) -> None:
         """The consent records of a batch of customer events, one each (at most one per customer),
         in one statement: a new customer gets a record, a known one its consent unless it is erased
         or the record reports a newer customer version. The consumers' system principal writes
