@@ -21,6 +21,7 @@ def customer_changed(customer: Customer) -> contract.CustomerChanged:
             survey=customer.consent_survey, marketing=customer.consent_marketing,
             share_with_manufacturer=customer.consent_share_with_manufacturer,
         ),
+        version=customer.version,
     )
 
 

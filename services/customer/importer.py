@@ -35,6 +35,10 @@ NDJSON_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-json
 SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
 # Enough to fix a file by; `failed` still counts every bad row.
 MAX_REPORTED_ERRORS = 1000
+# Checked batches waiting for the writer (about 3.6 MB each for 5,000 rows): one, and the one in
+# the checks' hands, get two checked during a merge. Each more is memory the allocator keeps:
+# six (a whole merge's worth) took the import's peak to +34 MB, past 150 MB (issue 12 item 7).
+READ_AHEAD_BATCHES = 1
 
 
 @dataclass
@@ -140,27 +144,43 @@ def _deduplicated(checker: ChunkChecker, batch: list[domain.ImportRow], outcome:
 
 async def import_customers(repo: CustomerRepository, dealer: OrgInfo, kind: str, body: Any, batch_rows: int,
                            view: PiiView) -> ImportOutcome:
-    """Batches are checked in a worker thread while the database writes the one before: the
-    checks are Python's work and the writes PostgreSQL's, each on a core of its own."""
+    """Batches are checked in a worker thread while the database writes the ones before: the
+    checks are Python's work and the writes PostgreSQL's, each on a core of its own. The checks
+    run ahead of the writer (READ_AHEAD_BATCHES at most), so they go on while the database
+    merges the staged rows, not only while it COPYs the last batch."""
     outcome = ImportOutcome()
     writer = repo.import_writer(dealer, view)
     await writer.start()
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="" if kind == "csv" else None)
     batches = csv_batches(text, outcome, batch_rows) if kind == "csv" else ndjson_batches(text, outcome, batch_rows)
-    writing: asyncio.Task[None] | None = None
+    checked: asyncio.Queue[list[domain.ImportRow] | Exception | None] = asyncio.Queue(READ_AHEAD_BATCHES)
+    stop = asyncio.Event()
+
+    async def check() -> None:
+        final: Exception | None = None
+        try:
+            while not stop.is_set() and (batch := await asyncio.to_thread(next, batches, None)) is not None:
+                await checked.put(batch)
+        except Exception as exc:  # the file's fault (not UTF-8, not CSV, a bad header): raised by the writing side
+            final = exc
+        if not stop.is_set():
+            await checked.put(final)
+
+    checking = asyncio.create_task(check())
     try:
-        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-            if writing is not None:
-                await writing
-            writing = asyncio.create_task(writer.add(batch))
-        if writing is not None:
-            await writing
+        while (item := await checked.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            await writer.add(item)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UnprocessableContent(f"The body cannot be read as UTF-8 {kind}: {exc}") from exc
     finally:
-        if writing is not None and not writing.done():  # the file failed mid-way: the transaction is rolled back
-            writing.cancel()
-            await asyncio.gather(writing, return_exceptions=True)
+        # On a failure (the transaction is then rolled back) the checks stop after the batch in
+        # hand; its thread must be done before the caller closes the body it reads.
+        stop.set()
+        while not checked.empty():  # room for a check waiting to hand over, so it sees `stop`
+            checked.get_nowait()
+        await checking
     result = await writer.finish()
     outcome.created, outcome.updated, outcome.unchanged = result.created, result.updated, result.unchanged
     for number, name, message in sorted(result.rejected):

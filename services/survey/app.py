@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.survey import api_facts, api_invitations, api_public, api_references, api_responses, api_surveys
-from services.survey.consumers import event_handlers
+from services.survey.consumers import batch_handler, event_handlers
 from services.survey.customer_source import CustomerSource
 from services.survey.jobs import run_once
 from services.survey.models import TABLES
@@ -22,6 +22,7 @@ def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
                directory: OrgDirectory | None = None, customers: CustomerSource | None = None) -> FastAPI:
     """`directory` and `customers` stand in for the gateway's org directory and the customer service in tests."""
     settings = settings or SurveySettings()
+    handlers = event_handlers(settings)
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
     customers = customers or CustomerSource(settings.customer_url)
     spec = ServiceSpec(
@@ -30,7 +31,8 @@ def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
         # hot path, would otherwise be matched against every route before it (issue 12).
         routers=[api_public.router, api_surveys.router, api_invitations.router, api_responses.router, api_facts.router,
                  api_references.router],
-        tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings),
+        tables=TABLES, migrations=MIGRATIONS, event_handlers=handlers,
+        event_batch_handler=batch_handler(handlers),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close, customers.close],
     )
     app = create_service_app(spec, settings, migrate=migrate)

@@ -63,6 +63,9 @@ class CustomerConsent(Base):
     survey: Mapped[bool] = mapped_column(Boolean, default=False)
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The customer record's version the last customer event applied here reported (None: not known,
+    # from an older producer or the customer service's direct answer); an older one is ignored.
+    customer_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Invitation(Base):

@@ -20,6 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from services.survey.definition import Definition
 from services.survey.models import TABLES, CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
 from services.survey.pinned import PinnedVersion, PinnedVersions
+from shared.consumer import insert_many
+from shared.contracts import customer as customer_contract
 from shared.contracts.customer import SurveyConsentRecord
 from shared.db import CoreStatements, utcnow
 from shared.events import CloudEvent
@@ -104,6 +106,27 @@ class SurveyRepository(ScopedRepository):
         """
         return await self._first(self.select(CustomerConsent).where(
             CustomerConsent.customer_id == customer_id, CustomerConsent.dealer_code == dealer_code))
+
+    async def apply_consents(self, changes: list[customer_contract.CustomerChanged]) -> None:
+        """The consent records of a batch of customer events, one each (at most one per customer),
+        in one statement: a new customer gets a record, a known one its consent unless it is erased
+        or the record reports a newer customer version. The consumers' system principal writes
+        whatever dealer the events name (each payload carries its org path)."""
+        if not changes:
+            return
+        table = CustomerConsent.__table__
+        statement, parameters = insert_many(self.session, table, {
+            "customer_id": [data.customer_id for data in changes], "dealer_code": [data.dealer_code for data in changes],
+            "org_path": [data.org_path for data in changes], "survey": [data.consent.survey for data in changes],
+            "erased": [False] * len(changes), "updated_at": [utcnow()] * len(changes),
+            "customer_version": [data.version for data in changes]})
+        stored, incoming = table.c.customer_version, statement.excluded.customer_version
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.customer_id],
+            where=table.c.erased.is_(False) & (stored.is_(None) | incoming.is_(None) | (incoming >= stored)),
+            set_={"survey": statement.excluded.survey, "updated_at": statement.excluded.updated_at,
+                  "customer_version": func.coalesce(incoming, stored)})
+        await self.session.execute(statement, parameters)
 
     async def remember_consent(self, record: SurveyConsentRecord) -> CustomerConsent:
         """Keep the customer service's answer as the record `customer.created` would make.

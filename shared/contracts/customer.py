@@ -53,6 +53,9 @@ class CustomerChanged(_Payload):
     customer_id: uuid.UUID
     external_id: str | None = None
     consent: Consent
+    # The customer record's version this event reports (its ETag): a consumer keeps the highest,
+    # so a change delivered late never undoes a newer one. None from producers before it.
+    version: int | None = None
 
 
 class SurveyConsentRecord(_Payload):

@@ -56,9 +56,10 @@ class TestCsvImport:
         assert customer["version"] == 2
         updated = [e for e in await outbox_events(app, "customer.updated") if e["data"]["customer_id"] == customer["id"]]
         assert len(updated) == 1 and updated[0]["data"]["external_id"] == external_id
+        assert updated[0]["data"]["version"] == 2  # consumers keep the highest version they saw
         assert "name" not in updated[0]["data"] and "phone" not in updated[0]["data"]
         created = [e for e in await outbox_events(app, "customer.created") if e["data"]["customer_id"] == customer["id"]]
-        assert len(created) == 1 and created[0]["data"]["consent"]["survey"] is True
+        assert len(created) == 1 and created[0]["data"]["consent"]["survey"] is True and created[0]["data"]["version"] == 1
 
     async def test_duplicates_inside_the_file_are_row_errors(self, dealer: httpx.AsyncClient) -> None:
         external_id, phone = new_external_id(), new_phone()
@@ -106,6 +107,15 @@ class TestCsvImport:
         response = await dealer.post("/v1/customers/import", params={"dealer_code": "DLR-0042"},
                                      content=HEADER.encode() + "C1,张三\n".encode("gbk"), headers={"content-type": "text/csv"})
         assert response.status_code == 422
+
+    async def test_bytes_not_utf8_after_written_batches_are_422_and_nothing_stored(self, dealer: httpx.AsyncClient) -> None:
+        prefix = new_external_id()  # batches checked and staged, then the bad bytes
+        good = "".join(csv_line(f"{prefix}-{n}") for n in range(12_000))
+        response = await dealer.post("/v1/customers/import", params={"dealer_code": "DLR-0042"},
+                                     content=(HEADER + good).encode() + "C1,张三\n".encode("gbk"),
+                                     headers={"content-type": "text/csv"})
+        assert response.status_code == 422
+        assert await find(dealer, f"{prefix}-0") == []
 
     async def test_dealer_cannot_import_into_another_dealer(self, dealer: httpx.AsyncClient) -> None:
         external_id = new_external_id()

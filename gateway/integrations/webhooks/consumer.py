@@ -6,7 +6,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.integrations.webhooks.dispatcher import Dispatcher
-from gateway.integrations.webhooks.subscriptions import fan_out
+from gateway.integrations.webhooks.subscriptions import fan_out, fan_out_many
 from shared.consumer import EventConsumer, EventHandler
 from shared.events import CloudEvent
 
@@ -29,10 +29,11 @@ class EveryType(Mapping[str, EventHandler]):
 
 
 class WebhookConsumer(EventConsumer):
-    """Applies events exactly once, then wakes the dispatcher so a delivery need not wait a poll."""
+    """Applies events exactly once, then wakes the dispatcher so a delivery need not wait a poll.
+    A relay's batch is fanned out together (`fan_out_many`): one subscriptions query per batch."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], processed: Table, dispatcher: Dispatcher) -> None:
-        super().__init__(sessions, processed, EveryType(fan_out))  # type: ignore[arg-type]
+        super().__init__(sessions, processed, EveryType(fan_out), fan_out_many)  # type: ignore[arg-type]
         self._dispatcher = dispatcher
 
     async def handle(self, event: CloudEvent) -> str:
@@ -40,3 +41,9 @@ class WebhookConsumer(EventConsumer):
         if outcome == "applied":
             self._dispatcher.wake()
         return outcome
+
+    async def handle_together(self, events: list[CloudEvent]) -> dict[str, str]:
+        outcomes = await super().handle_together(events)
+        if "applied" in outcomes.values():
+            self._dispatcher.wake()
+        return outcomes
