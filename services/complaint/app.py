@@ -10,6 +10,7 @@ from services.complaint.jobs import run_once
 from services.complaint.models import TABLES
 from services.complaint.references import ReferenceSources
 from services.complaint.settings import ComplaintSettings
+from services.complaint.sla.business_hours import configure_uncovered_years
 from shared.jobs import PeriodicJob
 from shared.orgs import OrgDirectory
 from shared.service_app import ServiceSpec, create_service_app
@@ -23,6 +24,7 @@ def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = Fal
     settings = settings or ComplaintSettings()
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
     references = references or ReferenceSources(settings.customer_url, settings.survey_url)
+    configure_uncovered_years(settings.calendar_extra_holidays, settings.calendar_extra_workdays)
     spec = ServiceSpec(
         title="CSLoop complaint service", routers=[api_cases.router, api_policies.router, api_facts.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings, directory),

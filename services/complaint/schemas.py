@@ -150,7 +150,10 @@ class SlaPoliciesPut(_In):
     """Replaces the policies of one org (the caller's, or `dealer_code` below it) for the priorities given."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "dealer_code": "D001", "policies": [{"priority": "P1", "first_response_hours": 2, "resolution_hours": 24}]
+        "dealer_code": "D001", "policies": [{"priority": "P1", "first_response_hours": 2, "resolution_hours": 24}, {
+            "priority": "P2", "first_response_hours": 4, "resolution_hours": 40, "calendar": {
+                "timezone": "Asia/Shanghai", "official": "CN",
+                "weekdays": {day: ["08:30", "17:30"] for day in ("mon", "tue", "wed", "thu", "fri", "sat")}}}]
     }]})
 
     dealer_code: Code | None = None

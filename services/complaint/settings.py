@@ -1,5 +1,9 @@
 """The complaint service's settings (CSLOOP_* environment variables)."""
 
+from datetime import date
+
+from pydantic import Field
+
 from shared.settings import CommonSettings
 
 
@@ -19,3 +23,7 @@ class ComplaintSettings(CommonSettings):
     # Where a new case's references are checked (`csloop up`, compose and k8s set these for every process).
     customer_url: str = "http://127.0.0.1:8001"
     survey_url: str = "http://127.0.0.1:8002"
+    # For a year the official calendar package does not cover yet: the State Council's
+    # holidays and make-up working days (JSON lists of dates), until the package is upgraded.
+    calendar_extra_holidays: list[date] = Field(default_factory=list)
+    calendar_extra_workdays: list[date] = Field(default_factory=list)

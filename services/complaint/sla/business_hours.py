@@ -3,19 +3,54 @@
 Pure functions, no I/O. A calendar of `None` means the clock runs around the clock. The
 day's working interval is built in the dealer's local time and converted to UTC before any
 arithmetic, so a daylight-saving change never stretches or shrinks an hour.
+
+`official: "CN"` follows the State Council's holiday schedule as the `chinesecalendar`
+package publishes it: a statutory holiday is closed whatever the weekday, and a make-up
+working day (调休, a Saturday or Sunday declared a working day) is open with the hours of the
+dealer's first working weekday Monday to Friday (Monday's, normally: the notices name no
+weekday a make-up day stands for). The dealer's own `holidays` close further days on top.
+For a year the package does not cover yet (the notice for next year comes out in November,
+the package some weeks later), the calendar is the dealer's working week plus the extra
+holidays and make-up days an operator sets (`configure_uncovered_years`, from the complaint
+settings), and a warning is logged once per year: the clock keeps running rather than
+refusing cases, and the warning tells the operator to upgrade the package.
 """
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+
+logger = logging.getLogger("csloop.complaint.calendar")
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A calendar with working days always reaches the end within a few years; this bounds a
 # loop over a calendar whose only working days are all holidays.
 MAX_DAYS = 3 * 366
+
+# The official schedule, read once: the per-day check is two set lookups.
+_CN_CLOSED = frozenset(chinese_calendar.holidays)
+_CN_MAKE_UP = frozenset(chinese_calendar.workdays)
+CN_YEARS = range(min(_CN_CLOSED).year, max(_CN_CLOSED).year + 1)
+# Operator-set days for the years outside CN_YEARS; the years already warned about.
+_uncovered_closed: frozenset[date] = frozenset()
+_uncovered_make_up: frozenset[date] = frozenset()
+_warned_years: set[int] = set()
+
+
+def configure_uncovered_years(closed: Iterable[date], make_up: Iterable[date]) -> None:
+    """Extra holidays and make-up working days for the years the package does not cover.
+
+    Days inside the covered years are ignored: once the package knows a year, its
+    schedule is the official one and a stale setting cannot contradict it.
+    """
+    global _uncovered_closed, _uncovered_make_up
+    _uncovered_closed = frozenset(day for day in closed if day.year not in CN_YEARS)
+    _uncovered_make_up = frozenset(day for day in make_up if day.year not in CN_YEARS)
 
 
 def _hhmm(value: str) -> str:
@@ -27,13 +62,15 @@ HHMM = Annotated[str, AfterValidator(_hhmm)]
 
 
 class Calendar(BaseModel):
-    """`{"timezone": "Asia/Shanghai", "weekdays": {"mon": ["08:30", "17:30"]}, "holidays": ["2026-10-01"]}`."""
+    """`{"timezone": "Asia/Shanghai", "weekdays": {"mon": ["08:30", "17:30"]}, "holidays": ["2026-10-01"], "official": "CN"}`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str
     weekdays: dict[str, tuple[HHMM, HHMM]]
     holidays: frozenset[date] = frozenset()
+    # None: only `weekdays` and `holidays`; "CN": the official Chinese schedule as well.
+    official: Literal["CN"] | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -57,14 +94,47 @@ class Calendar(BaseModel):
         return value
 
 
+def _official_cn(day: date) -> bool | None:
+    """True on a make-up working day, False on a statutory holiday, None on an ordinary day."""
+    if day.year in CN_YEARS:
+        closed, make_up = _CN_CLOSED, _CN_MAKE_UP
+    else:
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            logger.warning("the official Chinese calendar does not cover %s (chinesecalendar %s covers %s-%s): "
+                           "using the working week and the configured extra days; upgrade chinesecalendar",
+                           day.year, chinese_calendar.__version__, CN_YEARS.start, CN_YEARS.stop - 1)
+        closed, make_up = _uncovered_closed, _uncovered_make_up
+    if day in make_up:
+        return True
+    if day in closed:
+        return False
+    return None
+
+
+def _hours_on(calendar: Calendar, day: date) -> tuple[str, str] | None:
+    """The working hours of `day`, or None when the dealer is closed."""
+    if day in calendar.holidays:
+        return None
+    if calendar.official == "CN":
+        official = _official_cn(day)
+        if official is False:
+            return None
+        if official is True:
+            weekday_hours = [calendar.weekdays[d] for d in WEEKDAYS[:5] if d in calendar.weekdays]
+            if weekday_hours:
+                return weekday_hours[0]
+    return calendar.weekdays.get(WEEKDAYS[day.weekday()])
+
+
 def _working_intervals(calendar: Calendar, start: datetime) -> Iterator[tuple[datetime, datetime]]:
     """The UTC working intervals from the local day of `start` on, in order."""
     zone = ZoneInfo(calendar.timezone)
     day = start.astimezone(zone).date()
     for offset in range(MAX_DAYS):
         current = day + timedelta(days=offset)
-        hours = calendar.weekdays.get(WEEKDAYS[current.weekday()])
-        if hours is None or current in calendar.holidays:
+        hours = _hours_on(calendar, current)
+        if hours is None:
             continue
         opens = datetime.combine(current, time.fromisoformat(hours[0]), zone).astimezone(UTC)
         closes = datetime.combine(current, time.fromisoformat(hours[1]), zone).astimezone(UTC)

@@ -337,10 +337,11 @@ class Complaint(Model):
 
 
 class Calendar(Model):
-    """`{"timezone": "Asia/Shanghai", "weekdays": {"mon": ["08:30", "17:30"]}, "holidays": ["2026-10-01"]}`."""
+    """`{"timezone": "Asia/Shanghai", "weekdays": {"mon": ["08:30", "17:30"]}, "holidays": ["2026-10-01"], "official": "CN"}`."""
     timezone: str
     weekdays: dict[str, list[Any]]
     holidays: list[date] = []
+    official: str | None = None
 
 
 class SlaPolicy(Model):
