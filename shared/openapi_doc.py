@@ -181,7 +181,7 @@ def finish(doc: dict[str, Any], is_public: Callable[[str], bool], is_proxied: Ca
     doc["components"].setdefault("headers", {}).update(RESPONSE_HEADERS)
     for path, _method, operation in operations(doc):
         _declare_common_errors(path, operation, is_public, is_proxied)
-    _declare_header_fields(doc, is_proxied)
+    _declare_header_fields(doc)
     return doc
 
 
@@ -202,7 +202,7 @@ def _declare_common_errors(path: str, operation: dict[str, Any], is_public: Call
         responses.setdefault(str(status), _problem(COMMON_ERRORS[status]))
 
 
-def _declare_header_fields(doc: dict[str, Any], is_proxied: Callable[[str], bool]) -> None:
+def _declare_header_fields(doc: dict[str, Any]) -> None:
     """Idempotency-Key on creates, If-Match described, ETag and Location where they are sent."""
     versioned = _versioned_paths(doc)
     for path, method, operation in operations(doc):
@@ -218,7 +218,7 @@ def _declare_header_fields(doc: dict[str, Any], is_proxied: Callable[[str], bool
             if not any(p.get("in") == "header" and p.get("name", "").lower() == "idempotency-key" for p in parameters):
                 parameters.append(dict(IDEMPOTENCY_KEY))
             responses.setdefault("409", _problem("A request with this Idempotency-Key is still running"))
-            if is_proxied(path) and _item_path(doc, path):  # the services' creates send it; of the gateway's, not every one
+            if _item_path(doc, path):  # every create whose record can be read answers where
                 created.setdefault("headers", {})["Location"] = {"$ref": "#/components/headers/Location"}
         if path in versioned or (created is not None and _item_path(doc, path) in versioned):
             for status, response in responses.items():
