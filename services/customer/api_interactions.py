@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
 from services.customer import interactions
-from services.customer.deps import DirectoryDep, ReadRepo, WriteRepo
+from services.customer.deps import DirectoryDep, ReadRepo, UpdatedSince, WriteRepo
 from services.customer.models import Interaction
 from services.customer.repository import InteractionFilter
 from services.customer.schemas import InteractionCreate, InteractionRead, LookupResult
@@ -31,6 +31,7 @@ async def log_interaction(data: InteractionCreate, repo: WriteRepo, directory: D
 
 
 async def _filter(
+    updated_since: UpdatedSince,
     customer_id: uuid.UUID | None = None,
     prospect_id: uuid.UUID | None = None,
     dealer_code: Annotated[str | None, Query(max_length=40)] = None,
@@ -43,7 +44,7 @@ async def _filter(
     except OverflowError as exc:
         raise UnprocessableContent("from/to is out of range", errors=[{"field": "from", "message": "out of range"}]) from exc
     return InteractionFilter(customer_id=customer_id, prospect_id=prospect_id, dealer_code=dealer_code,
-                             started_from=bounds["from"], started_to=bounds["to"])
+                             started_from=bounds["from"], started_to=bounds["to"], updated_since=updated_since)
 
 
 @router.get("/v1/interactions", responses=problem_responses(400, 401, 403, 422))
@@ -51,7 +52,8 @@ async def list_interactions(
     repo: ReadRepo, where: Annotated[InteractionFilter, Depends(_filter)],
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[InteractionRead]:
-    """A customer's or a dealer's contact history, in the order recorded; `from`/`to` bound the start time."""
+    """A customer's or a dealer's contact history, in the order recorded; `from`/`to` bound the start
+    time. With `updated_since`, the delta feed (an erasure clears a summary and moves the row to the end)."""
     rows, next_cursor = await repo.interactions(where, page)
     return Page(items=await interactions.shown(repo, rows), next_cursor=next_cursor)
 

@@ -160,7 +160,7 @@ class Interaction(OrgOwnedMixin, Base):
 
     __tablename__ = "interactions"
     __table_args__ = (Index("ix_interactions_dealer_created", "dealer_code", "created_at", "id"),
-                      org_path_index("interactions"))
+                      updated_index("interactions"), org_path_index("interactions"))
 
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), index=True)
     prospect_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("prospects.id"), index=True)

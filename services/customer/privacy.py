@@ -71,4 +71,5 @@ class PiiView:
             direction=interaction.direction, reason=interaction.reason,  # type: ignore[arg-type]
             summary=interaction.summary if person else None, agent=interaction.agent,
             started_at=interaction.started_at, duration_s=interaction.duration_s, created_at=interaction.created_at,
+            updated_at=interaction.updated_at,
         )

@@ -48,6 +48,7 @@ class InteractionFilter:
     dealer_code: str | None = None
     started_from: datetime | None = None
     started_to: datetime | None = None
+    updated_since: datetime | None = None
 
 
 # The most records one screen pop shows of each kind: a phone is one customer per dealer, so
@@ -219,7 +220,7 @@ class CustomerRepository(ScopedRepository):
             statement = statement.where(Interaction.started_at >= where.started_from)
         if where.started_to:
             statement = statement.where(Interaction.started_at < where.started_to)
-        return await keyset_page(self.session, statement, Interaction, page)
+        return await _page(self.session, statement, Interaction, page, where.updated_since)
 
     async def sharing_customers(self, customer_ids: set[uuid.UUID]) -> set[uuid.UUID]:
         """Of these customers, those who share with the manufacturer (how their interactions are masked)."""

@@ -389,6 +389,7 @@ class InteractionRead(BaseModel):
     started_at: datetime
     duration_s: int | None
     created_at: datetime
+    updated_at: datetime
 
 
 class LookupCustomer(CustomerRead):

@@ -133,6 +133,15 @@ class TestListing:
         bounded = await listed(dealer, customer_id=customer["id"], **{"from": "2026-07-02T00:00:00Z", "to": "2026-07-03T00:00:00Z"})
         assert [i["id"] for i in bounded] == [made[1]["id"]]
 
+    async def test_erasure_moves_the_interaction_to_the_end_of_the_delta_feed(self, dealer) -> None:
+        first, second = await create(dealer), await create(dealer)
+        earlier = await log(dealer, customer_id=first["id"])
+        later = await log(dealer, customer_id=second["id"])
+        await dealer.post(f"/v1/customers/{first['id']}/erase")
+        items = await listed(dealer, updated_since=earlier["updated_at"], dealer_code="DLR-0042")
+        assert [i["id"] for i in items] == [later["id"], earlier["id"]]
+        assert items[-1]["summary"] is None and items[-1]["updated_at"] > earlier["updated_at"]
+
     async def test_bad_query_values_are_problems(self, dealer) -> None:
         for params in ({"from": "yesterday"}, {"customer_id": "x"}, {"cursor": "nope"}, {"to": "0001-01-01T00:00:00+01:00"}):
             response = await dealer.get("/v1/interactions", params=params)

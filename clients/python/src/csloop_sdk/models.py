@@ -314,6 +314,7 @@ class Interaction(Model):
     started_at: datetime
     duration_s: int | None
     created_at: datetime
+    updated_at: datetime
 
 
 class LookupCustomer(Model):

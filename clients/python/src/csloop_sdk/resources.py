@@ -376,9 +376,10 @@ class Interactions(Resource):
 
     def list(self, *, customer_id: str | None = None, prospect_id: str | None = None, dealer_code: str | None = None,
              from_: datetime | str | None = None, to: datetime | str | None = None,
-             page_size: int | None = None) -> Pages[m.Interaction]:
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Interaction]:
         return self._pages(m.Interaction, "/v1/interactions", page_size, customer_id=customer_id,
-                           prospect_id=prospect_id, dealer_code=dealer_code, **{"from": from_}, to=to)
+                           prospect_id=prospect_id, dealer_code=dealer_code, **{"from": from_}, to=to,
+                           updated_since=updated_since)
 
 
 class Lookup(Resource):

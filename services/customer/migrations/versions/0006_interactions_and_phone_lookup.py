@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("duration_s", sa.Integer()),
     )
     op.create_index("ix_interactions_dealer_created", "interactions", ["dealer_code", "created_at", "id"])
+    op.create_index("ix_interactions_updated_at_id", "interactions", ["updated_at", "id"])
     op.create_index("ix_interactions_org_path", "interactions", ["org_path"],
                     postgresql_ops={"org_path": "varchar_pattern_ops"})
     # A phone lookup without a dealer code (the unique index leads with dealer_code).
