@@ -1,7 +1,7 @@
 """HTTP endpoints of the contact centre: interactions (contact history) and the screen pop."""
 
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -38,13 +38,17 @@ async def _filter(
     started_from: Annotated[AwareDatetime | None, Query(alias="from", description="Started at or after")] = None,
     started_to: Annotated[AwareDatetime | None, Query(alias="to", description="Started before")] = None,
 ) -> InteractionFilter:
-    try:  # kept in UTC like the column; 0001-01-01T00:00+01:00 has no UTC instant
-        bounds = {name: value.astimezone(UTC) if value else None
-                  for name, value in (("from", started_from), ("to", started_to))}
-    except OverflowError as exc:
-        raise UnprocessableContent("from/to is out of range", errors=[{"field": "from", "message": "out of range"}]) from exc
     return InteractionFilter(customer_id=customer_id, prospect_id=prospect_id, dealer_code=dealer_code,
-                             started_from=bounds["from"], started_to=bounds["to"], updated_since=updated_since)
+                             started_from=_utc("from", started_from), started_to=_utc("to", started_to),
+                             updated_since=updated_since)
+
+
+def _utc(field: str, value: datetime | None) -> datetime | None:
+    """Kept in UTC like the column; 0001-01-01T00:00+01:00 has no UTC instant (a 422, not a 500)."""
+    try:
+        return value.astimezone(UTC) if value else None
+    except OverflowError as exc:
+        raise UnprocessableContent(f"{field} is out of range", errors=[{"field": field, "message": "out of range"}]) from exc
 
 
 @router.get("/v1/interactions", responses=problem_responses(400, 401, 403, 422))

@@ -143,7 +143,8 @@ class TestListing:
         assert items[-1]["summary"] is None and items[-1]["updated_at"] > earlier["updated_at"]
 
     async def test_bad_query_values_are_problems(self, dealer) -> None:
-        for params in ({"from": "yesterday"}, {"customer_id": "x"}, {"cursor": "nope"}, {"to": "0001-01-01T00:00:00+01:00"}):
+        for params in ({"from": "yesterday"}, {"customer_id": "x"}, {"cursor": "nope"}, {"to": "0001-01-01T00:00:00+01:00"},
+                       {"updated_since": "0001-01-01T00:00:00+01:00"}):
             response = await dealer.get("/v1/interactions", params=params)
             assert response.status_code in (400, 422), (params, response.text)
             assert response.headers["content-type"].startswith("application/problem+json")

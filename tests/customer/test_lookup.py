@@ -35,6 +35,11 @@ class TestFinding:
             assert [c["id"] for c in found["customers"]] == [customer["id"]], phone
         assert found["customers"][0]["phone"] == e164 and found["prospects"] == []
 
+    async def test_a_leading_space_is_an_unencoded_plus_for_any_country(self, dealer) -> None:
+        uk = f"+447400{random.randrange(10**6):06d}"  # a UK mobile: no CN default region to fall back on
+        customer = await create(dealer, phone=uk)
+        assert [c["id"] for c in (await pop(dealer, " " + uk[1:]))["customers"]] == [customer["id"]]
+
     async def test_open_follow_ups_and_the_last_visit_come_with_the_customer(self, dealer, app, client_for) -> None:
         _, e164, _ = mobile()
         customer = await create(dealer, phone=e164)
