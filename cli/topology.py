@@ -22,8 +22,8 @@ class Component:
 
 COMPONENTS = (
     # The gateway consumes what webhooks may carry (it matches each subscription itself).
-    Component("gateway", "gateway", 0, ("customer.", "vehicle.", "service_visit.", "followup.", "survey.",
-                                        "complaint.", "quality.")),
+    Component("gateway", "gateway", 0, ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.",
+                                        "survey.", "complaint.", "quality.")),
     Component("customer", "services.customer", 1, ("vehicle.delivered", "service_visit.closed", "prospect.")),
     Component("survey", "services.survey", 2, ("customer.", "vehicle.delivered", "service_visit.closed", "complaint.resolved")),
     Component("complaint", "services.complaint", 3, ("survey.alert.raised", "customer.erased")),

@@ -32,6 +32,7 @@ PARTS: dict[str, tuple[str, str, str]] = {
     "visits": ("customer", "/v1/service-visits", "customer_id"),
     "survey_responses": ("survey", "/v1/survey-responses", "customer_id"),
     "complaints": ("complaint", "/v1/complaints", "customer_id"),
+    "interactions": ("customer", "/v1/interactions", "customer_id"),
 }
 
 
@@ -43,7 +44,8 @@ class PartFailed(Exception):
 
 @router.get("/customers/{customer_id}/360", tags=["customers"], responses=problem_responses(401, 403, 404, 503))
 async def customer_360(customer_id: uuid.UUID, caller: caller_with("customers:read"), request: Request) -> Customer360:
-    """The customer with vehicles, visits, survey responses and complaints, from every service."""
+    """The customer with vehicles, visits, survey responses, complaints and interactions (contact
+    history), from every service."""
     state = request.app.state
     headers = {INTERNAL_HEADER: state.authenticator.internal_token(caller), "accept": "application/json"}
     if request_id := structlog.contextvars.get_contextvars().get("request_id"):

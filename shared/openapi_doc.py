@@ -80,6 +80,7 @@ TAG_DESCRIPTIONS = {
     "customers": "Customers of the dealers, their consent and erasure, bulk import and the 360 view.",
     "vehicles": "Vehicles (by VIN), deliveries and service visits (repair orders).",
     "follow-ups": "Sales prospects and the follow-up tasks they and other events create.",
+    "contact centre": "Interactions (every contact with a customer, the contact history) and the screen pop by phone.",
     "surveys": "Survey definitions, their published versions and the built-in templates.",
     "survey invitations": "Invitations sent to customers after a delivery or a service visit.",
     "survey responses": "Answers received, their export and import.",

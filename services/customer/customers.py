@@ -125,5 +125,6 @@ async def erase_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Cu
     await repo.update_customer(customer, domain.erased_values(now))
     await repo.forget_customer_in_followups(customer.id, now)
     await repo.forget_customer_in_vehicles(customer.id, now)
+    await repo.forget_customer_in_interactions(customer.id, now)
     await repo.publish(events.customer_erased(customer))
     return customer

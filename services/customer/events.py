@@ -4,7 +4,7 @@ which records them in the outbox in the caller's transaction."""
 import uuid
 from typing import Any
 
-from services.customer.models import Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
+from services.customer.models import Customer, Delivery, FollowUp, Interaction, Prospect, ServiceVisit, Vehicle
 from shared.contracts import customer as contract
 from shared.db import utcnow
 from shared.events import CloudEvent, new_event
@@ -99,3 +99,13 @@ def followup_completed(followup: FollowUp) -> CloudEvent:
         vin=followup.vin, ro_number=followup.ro_number, outcome=followup.outcome, completed_at=followup.completed_at,
     )
     return _event(contract.FOLLOWUP_COMPLETED, f"follow-ups/{followup.id}", payload)
+
+
+def interaction_logged(interaction: Interaction) -> CloudEvent:
+    payload = contract.InteractionLogged(
+        dealer_code=interaction.dealer_code, org_path=interaction.org_path, interaction_id=interaction.id,
+        customer_id=interaction.customer_id, prospect_id=interaction.prospect_id,
+        channel=interaction.channel, direction=interaction.direction, reason=interaction.reason,  # type: ignore[arg-type]
+        agent=interaction.agent, started_at=interaction.started_at, duration_s=interaction.duration_s,
+    )
+    return _event(contract.INTERACTION_LOGGED, f"interactions/{interaction.id}", payload)

@@ -42,6 +42,9 @@ class Customer(OrgOwnedMixin, Base):
         Index("uq_customers_dealer_phone", "dealer_code", "phone", unique=True,
               postgresql_where=text("phone IS NOT NULL"), sqlite_where=text("phone IS NOT NULL")),
         Index("ix_customers_created_at_id", "created_at", "id"),
+        # The screen pop looks a phone up across the caller's subtree, without a dealer code:
+        # the unique (dealer_code, phone) index cannot serve that.
+        Index("ix_customers_phone", "phone"),
         updated_index("customers"),
         org_path_index("customers"),
     )
@@ -118,7 +121,8 @@ class ServiceVisit(OrgOwnedMixin, Base):
 
 class Prospect(OrgOwnedMixin, Base):
     __tablename__ = "prospects"
-    __table_args__ = (org_path_index("prospects"),)
+    # The screen pop (`GET /v1/lookup?phone=`) finds prospects by phone across the caller's subtree.
+    __table_args__ = (org_path_index("prospects"), Index("ix_prospects_phone", "phone"))
 
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -149,6 +153,26 @@ class FollowUp(OrgOwnedMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Interaction(OrgOwnedMixin, Base):
+    """One contact with a customer, a prospect or an unknown caller (by phone): contact history."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_dealer_created", "dealer_code", "created_at", "id"),
+                      updated_index("interactions"), org_path_index("interactions"))
+
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    prospect_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("prospects.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str | None] = mapped_column(Text)
+    # A staff code of the dealer once staff exist (issue 14 item 1); until then the text sent.
+    agent: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    duration_s: Mapped[int | None]
 
 
 TABLES = plumbing_tables(Base.metadata)

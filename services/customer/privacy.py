@@ -12,8 +12,8 @@ The dealer itself, and any key of that dealer, sees its own records by `pii:read
 from dataclasses import dataclass
 
 from services.customer import domain
-from services.customer.models import Customer, Prospect
-from services.customer.schemas import CustomerRead, ProspectRead
+from services.customer.models import Customer, Interaction, Prospect
+from services.customer.schemas import CustomerRead, InteractionRead, ProspectRead
 from shared.auth import Principal
 from shared.contracts.customer import Consent
 
@@ -57,4 +57,19 @@ class PiiView:
             name=prospect.name if person else domain.masked_name(prospect.name), phone=phone,
             intended_model=prospect.intended_model, level=prospect.level,  # type: ignore[arg-type]
             source=prospect.source, version=prospect.version, created_at=prospect.created_at,
+        )
+
+    def interaction(self, interaction: Interaction, *, shares_with_manufacturer: bool) -> InteractionRead:
+        """`shares_with_manufacturer`: the consent of the interaction's customer (a prospect or an
+        unknown caller gives none). The summary is free text about the person, so it goes
+        where their name would not."""
+        person = self.shows_person(interaction.org_path, shares_with_manufacturer=shares_with_manufacturer)
+        phone, _ = domain.masked_contact(interaction.phone, None, pii=self.pii and person)
+        return InteractionRead(
+            id=interaction.id, dealer_code=interaction.dealer_code, customer_id=interaction.customer_id,
+            prospect_id=interaction.prospect_id, phone=phone, channel=interaction.channel,  # type: ignore[arg-type]
+            direction=interaction.direction, reason=interaction.reason,  # type: ignore[arg-type]
+            summary=interaction.summary if person else None, agent=interaction.agent,
+            started_at=interaction.started_at, duration_s=interaction.duration_s, created_at=interaction.created_at,
+            updated_at=interaction.updated_at,
         )

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, extract, or_, select, true
+from sqlalchemy import ColumnElement, Select, extract, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
-from services.customer.models import TABLES, Customer, Delivery, FollowUp, Prospect, ServiceVisit, Vehicle
+from services.customer.models import TABLES, Customer, Delivery, FollowUp, Interaction, Prospect, ServiceVisit, Vehicle
 from services.customer.privacy import PiiView
 from services.customer.repository_bulk import ImportWriter, writer_for
 from shared import rls
@@ -39,6 +39,21 @@ class FollowUpFilter:
     due_before: datetime | None = None
     customer_id: uuid.UUID | None = None
     updated_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InteractionFilter:
+    customer_id: uuid.UUID | None = None
+    prospect_id: uuid.UUID | None = None
+    dealer_code: str | None = None
+    started_from: datetime | None = None
+    started_to: datetime | None = None
+    updated_since: datetime | None = None
+
+
+# The most records one screen pop shows of each kind: a phone is one customer per dealer, so
+# only a caller above many dealers comes near it.
+LOOKUP_LIMIT = 20
 
 
 async def _page(session: Any, statement: Select[Any], model: Any, page: PageParams,
@@ -192,6 +207,57 @@ class CustomerRepository(ScopedRepository):
     async def forget_customer_in_vehicles(self, customer_id: uuid.UUID, now: datetime) -> None:
         statement = self.update(Vehicle).where(Vehicle.owner_customer_id == customer_id)
         await self.session.execute(statement.values(plate=None, updated_at=now))
+
+    # --- interactions and the screen pop ---------------------------------------------------------
+
+    async def interactions(self, where: InteractionFilter, page: PageParams) -> tuple[list[Interaction], str | None]:
+        statement = self.select(Interaction)
+        for column, value in ((Interaction.customer_id, where.customer_id), (Interaction.prospect_id, where.prospect_id),
+                              (Interaction.dealer_code, where.dealer_code)):
+            if value is not None:
+                statement = statement.where(column == value)
+        if where.started_from:
+            statement = statement.where(Interaction.started_at >= where.started_from)
+        if where.started_to:
+            statement = statement.where(Interaction.started_at < where.started_to)
+        return await _page(self.session, statement, Interaction, page, where.updated_since)
+
+    async def sharing_customers(self, customer_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Of these customers, those who share with the manufacturer (how their interactions are masked)."""
+        if not customer_ids:
+            return set()
+        statement = self.select(Customer, Customer.id).where(
+            Customer.id.in_(customer_ids), Customer.consent_share_with_manufacturer.is_(True))
+        return set((await self.session.scalars(statement)).all())
+
+    async def forget_customer_in_interactions(self, customer_id: uuid.UUID, now: datetime) -> None:
+        """Erasure: a summary may name the customer, and the phone is theirs."""
+        statement = self.update(Interaction).where(Interaction.customer_id == customer_id)
+        await self.session.execute(statement.values(summary=None, phone=None, updated_at=now))
+
+    async def customers_with_phone(self, phone: str) -> list[Customer]:
+        """The customers with this (normalised) phone the caller may find by it (_findable_by_contact)."""
+        statement = (self.select(Customer).where(Customer.phone == phone, self._findable_by_contact())
+                     .order_by(Customer.dealer_code).limit(LOOKUP_LIMIT))
+        return list((await self.session.scalars(statement)).all())
+
+    async def prospects_with_phone(self, phone: str) -> list[Prospect]:
+        """Prospects give no consent to share: above the dealer a phone never finds one."""
+        statement = self.select(Prospect).where(Prospect.phone == phone)
+        if "internal" not in self.principal.scopes:
+            statement = statement.where(Prospect.org_path == self.principal.org_path)
+        return list((await self.session.scalars(statement.order_by(Prospect.created_at).limit(LOOKUP_LIMIT))).all())
+
+    async def open_followups_of(self, column: Any, ids: list[uuid.UUID]) -> list[FollowUp]:
+        """Open tasks of these customers (`column` FollowUp.customer_id) or prospects, earliest due first."""
+        if not ids:
+            return []
+        statement = self.select(FollowUp).where(column.in_(ids), FollowUp.status == "open").order_by(FollowUp.due_at)
+        return list((await self.session.scalars(statement)).all())
+
+    async def last_visit(self, customer_id: uuid.UUID) -> ServiceVisit | None:
+        return await self._one(self.select(ServiceVisit).where(ServiceVisit.customer_id == customer_id)
+                               .order_by(func.coalesce(ServiceVisit.opened_at, ServiceVisit.created_at).desc()))
 
     # --- what a KPI rebuild replays (a system principal's repository sees every dealer) ------
 

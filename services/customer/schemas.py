@@ -9,7 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.customer import Consent, FollowUpKind, ProspectLevel, VisitType
+from shared.contracts.customer import (
+    Consent, FollowUpKind, InteractionChannel, InteractionDirection, InteractionReason, ProspectLevel, VisitType,
+)
 from services.customer.domain import Email, past_birth_date
 from shared.types import VIN, MinorUnits, OrgCode, Phone
 
@@ -342,3 +344,70 @@ class FollowUpRead(BaseModel):
     note: str | None
     completed_at: datetime | None
     updated_at: datetime
+
+
+class InteractionCreate(_In):
+    """One contact. It names whom it was with: a customer or a prospect of the dealer, or only
+    the phone of a caller not on file (exactly one of the three)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dealer_code": "D001", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "channel": "phone",
+        "direction": "inbound", "reason": "appointment", "summary": "Asked for a maintenance slot on Friday",
+        "agent": "CR01", "started_at": "2026-06-02T09:15:00+08:00", "duration_s": 240
+    }]})
+
+    dealer_code: OrgCode | None = Field(None, description="Defaults to the caller's own dealer")
+    customer_id: uuid.UUID | None = None
+    prospect_id: uuid.UUID | None = None
+    phone: Phone | None = None
+    channel: InteractionChannel
+    direction: InteractionDirection
+    reason: InteractionReason
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    # Issue 14 item 1 makes `agent` a staff code of the dealer (unknown: 422); until staff
+    # exist it is kept as the text sent.
+    agent: Text100 | None = None
+    started_at: UTCTime
+    duration_s: int | None = Field(None, ge=0, le=86_400, description="Seconds; at most a day")
+
+
+class InteractionRead(BaseModel):
+    """A contact, built by privacy.PiiView (the phone masked as on every read).
+
+    Above the dealer the summary is withheld for a person the caller may not see: free text names people."""
+
+    id: uuid.UUID
+    dealer_code: str
+    customer_id: uuid.UUID | None
+    prospect_id: uuid.UUID | None
+    phone: str | None
+    channel: InteractionChannel
+    direction: InteractionDirection
+    reason: InteractionReason
+    summary: str | None
+    agent: str | None
+    started_at: datetime
+    duration_s: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LookupCustomer(CustomerRead):
+    """A customer the phone found, with what the agent answering the call needs first."""
+
+    open_followups: list[FollowUpRead] = Field(description="Open follow-up tasks, earliest due first")
+    last_visit: ServiceVisitRead | None = Field(description="The latest service visit (by opening time)")
+
+
+class LookupProspect(ProspectRead):
+    open_followups: list[FollowUpRead] = Field(description="Open follow-up tasks, earliest due first")
+
+
+class LookupResult(BaseModel):
+    """The screen pop: the customers and prospects with the phone, as this caller may see them.
+
+    Open complaints are not here yet: they live in the complaint service, which the customer
+    service does not call (README, "Contact history and screen pop")."""
+
+    customers: list[LookupCustomer]
+    prospects: list[LookupProspect]

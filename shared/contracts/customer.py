@@ -22,10 +22,14 @@ PROSPECT_CREATED = "prospect.created"
 PROSPECT_UPDATED = "prospect.updated"
 FOLLOWUP_SCHEDULED = "followup.scheduled"
 FOLLOWUP_COMPLETED = "followup.completed"
+INTERACTION_LOGGED = "interaction.logged"
 
 VisitType = Literal["maintenance", "repair", "warranty", "recall"]
 ProspectLevel = Literal["H", "A", "B", "C"]
 FollowUpKind = Literal["new_car", "service", "birthday", "prospect"]
+InteractionChannel = Literal["phone", "sms", "wechat", "email", "walk_in", "app"]
+InteractionDirection = Literal["inbound", "outbound"]
+InteractionReason = Literal["inquiry", "complaint", "appointment", "follow_up", "care", "other"]
 
 
 class _Payload(BaseModel):
@@ -133,3 +137,18 @@ class FollowUpCompleted(_Payload):
     ro_number: str | None = None
     outcome: str
     completed_at: datetime
+
+
+class InteractionLogged(_Payload):
+    """interaction.logged: a contact with a customer or prospect was recorded. No phone and no
+    summary (free text about the person): read them from `GET /v1/interactions/{id}`."""
+
+    interaction_id: uuid.UUID
+    customer_id: uuid.UUID | None = None
+    prospect_id: uuid.UUID | None = None
+    channel: InteractionChannel
+    direction: InteractionDirection
+    reason: InteractionReason
+    agent: str | None = None
+    started_at: datetime
+    duration_s: int | None = None

@@ -37,6 +37,8 @@ CATALOGUE: tuple[EventKind, ...] = (
         (customer.PROSPECT_UPDATED, customer.ProspectChanged, "A sales prospect's level or interest changed."),
         (customer.FOLLOWUP_SCHEDULED, customer.FollowUpScheduled, "A follow-up task is due (sent again when its due time moves)."),
         (customer.FOLLOWUP_COMPLETED, customer.FollowUpCompleted, "A follow-up task was completed."),
+        (customer.INTERACTION_LOGGED, customer.InteractionLogged,
+         "A contact with a customer or prospect was recorded (ids and channel; no phone, no summary)."),
     ),
     *_kinds(
         survey,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-View360Part = Literal["vehicles", "visits", "survey_responses", "complaints"]
+View360Part = Literal["vehicles", "visits", "survey_responses", "complaints", "interactions"]
 
 
 class View360Customer(RootModel[dict[str, Any]]):
@@ -33,10 +33,15 @@ class View360Complaint(RootModel[dict[str, Any]]):
     """A complaint of the customer, as `GET /v1/complaints` lists it (ComplaintRead)."""
 
 
+class View360Interaction(RootModel[dict[str, Any]]):
+    """A contact with the customer, as `GET /v1/interactions` lists it (InteractionRead), masked as there."""
+
+
 class Customer360(BaseModel):
     customer: View360Customer
     vehicles: list[View360Vehicle] = Field(default_factory=list)
     visits: list[View360Visit] = Field(default_factory=list)
     survey_responses: list[View360SurveyResponse] = Field(default_factory=list)
     complaints: list[View360Complaint] = Field(default_factory=list)
+    interactions: list[View360Interaction] = Field(default_factory=list)
     unavailable: list[View360Part] = Field(default_factory=list)

@@ -37,6 +37,10 @@ def fake_service() -> FastAPI:
     async def responses(customer_id: str) -> dict:
         return {"items": [{"id": "r1", "customer_id": customer_id}], "next_cursor": None}
 
+    @app.get("/v1/interactions")
+    async def interactions(customer_id: str) -> dict:
+        return {"items": [{"id": "i1", "customer_id": customer_id, "channel": "phone"}], "next_cursor": None}
+
     @app.get("/v1/follow-ups/stream")
     async def stream(chunks: int = 100) -> StreamingResponse:
         async def body():  # noqa: ANN202

@@ -77,6 +77,9 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
         "visit_type": "repair", "opened_at": opened.isoformat(), "closed_at": (opened + timedelta(hours=2)).isoformat(),
         "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 1000, "amount_minor": 100, "advisor": "李强"}))
     prospect = created(a.client.post("/v1/prospects", json={"dealer_code": a.code, "name": "王芳", "level": "H"}))
+    interaction = created(a.client.post("/v1/interactions", json={
+        "dealer_code": a.code, "customer_id": person["id"], "channel": "phone", "direction": "inbound",
+        "reason": "inquiry", "summary": "BOLA matrix", "agent": "CR01", "started_at": opened.isoformat()}))
     survey_id = published_survey(a, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"})
     invitation = invite(a, survey_id)
     response = created(network.client(None).post(f"/v1/public/surveys/{invitation['token']}/responses",
@@ -90,7 +93,8 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
         return next((i["id"] for i in items if i.get("prospect_id") == prospect["id"]), None)
 
     return {"customer_id": person["id"], "vin": car, "visit_id": visit["id"], "prospect_id": prospect["id"],
-            "dealer_code": a.code, "external_id": person["external_id"], "ro_number": visit["ro_number"],
+            "interaction_id": interaction["id"], "dealer_code": a.code, "external_id": person["external_id"],
+            "ro_number": visit["ro_number"],
             "opened_at": visit["opened_at"], "closed_at": visit["closed_at"],
             "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
             "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],

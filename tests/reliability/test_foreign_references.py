@@ -133,6 +133,12 @@ BODIES: dict[tuple[str, str], Spec] = {
     ("post", "/v1/service-visits"): Spec(
         lambda w: w.a, _visit, lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == body["ro_number"])),
     ("post", "/v1/prospects"): Spec(lambda w: w.a, lambda w: {"dealer_code": w.a.code, "name": "王芳", "level": "H"}),
+    # The agent is the marker: above the dealer a summary may be withheld, the agent never is.
+    ("post", "/v1/interactions"): Spec(
+        lambda w: w.a, lambda w: {"dealer_code": w.a.code, "customer_id": w.records[w.a.code].customer_id,
+                                  "channel": "phone", "direction": "inbound", "reason": "inquiry",
+                                  "agent": f"M-{fresh()}", "started_at": datetime.now(UTC).isoformat()},
+        lambda w, body: anywhere(w, "/v1/interactions", lambda i: i["agent"] == body["agent"])),
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): Spec(
         lambda w: w.a, lambda w: {"model": "Lumen S", "owner_customer_id": w.records[w.a.code].customer_id},
         _vehicle_owned_by(UPSERT_VIN), url=lambda w: f"/v1/vehicles/by-vin/{w.a.code}/{UPSERT_VIN}"),

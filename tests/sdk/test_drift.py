@@ -59,6 +59,8 @@ COVERED = {
     ("patch", "/v1/prospects/{prospect_id}"): "prospects.update",
     ("get", "/v1/follow-ups"): "follow_ups.list", ("get", "/v1/follow-ups/{followup_id}"): "follow_ups.get",
     ("post", "/v1/follow-ups/{followup_id}/complete"): "follow_ups.complete",
+    ("post", "/v1/interactions"): "interactions.log", ("get", "/v1/interactions"): "interactions.list",
+    ("get", "/v1/interactions/{interaction_id}"): "interactions.get", ("get", "/v1/lookup"): "lookup.phone",
     ("post", "/v1/complaints"): "complaints.create", ("get", "/v1/complaints"): "complaints.list",
     ("get", "/v1/complaints/{complaint_id}"): "complaints.get",
     ("patch", "/v1/complaints/{complaint_id}"): "complaints.assign",

@@ -35,6 +35,8 @@ class CSLoop:
         self.service_visits = r.ServiceVisits(t)
         self.prospects = r.Prospects(t)
         self.follow_ups = r.FollowUps(t)
+        self.interactions = r.Interactions(t)
+        self.lookup = r.Lookup(t)
         self.complaints = r.Complaints(t)
         self.sla_policies = r.SlaPolicies(t)
         self.quality_signals = r.QualitySignals(t)

@@ -198,12 +198,18 @@ class View360Complaint(Model):
     pass
 
 
+class View360Interaction(Model):
+    """A contact with the customer, as `GET /v1/interactions` lists it (InteractionRead), masked as there."""
+    pass
+
+
 class Customer360(Model):
     customer: View360Customer
     vehicles: list[View360Vehicle] | None = None
     visits: list[View360Visit] | None = None
     survey_responses: list[View360SurveyResponse] | None = None
     complaints: list[View360Complaint] | None = None
+    interactions: list[View360Interaction] | None = None
     unavailable: list[str] | None = None
 
 
@@ -291,6 +297,63 @@ class FollowUp(Model):
     note: str | None
     completed_at: datetime | None
     updated_at: datetime
+
+
+class Interaction(Model):
+    """A contact, built by privacy.PiiView (the phone masked as on every read)."""
+    id: str
+    dealer_code: str
+    customer_id: str | None
+    prospect_id: str | None
+    phone: str | None
+    channel: str
+    direction: str
+    reason: str
+    summary: str | None
+    agent: str | None
+    started_at: datetime
+    duration_s: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LookupCustomer(Model):
+    """A customer the phone found, with what the agent answering the call needs first."""
+    id: str
+    external_id: str | None
+    dealer_code: str
+    org_path: str
+    name: str
+    phone: str | None
+    email: str | None
+    birth_date: date | None
+    city: str | None
+    consent: Consent
+    erased: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    open_followups: list[FollowUp]
+    last_visit: ServiceVisit | None
+
+
+class LookupProspect(Model):
+    id: str
+    dealer_code: str
+    name: str
+    phone: str | None
+    intended_model: str | None
+    level: str
+    source: str | None
+    version: int
+    created_at: datetime
+    open_followups: list[FollowUp]
+
+
+class Lookup(Model):
+    """The screen pop: the customers and prospects with the phone, as this caller may see them."""
+    customers: list[LookupCustomer]
+    prospects: list[LookupProspect]
 
 
 class TimelineEntry(Model):

@@ -357,6 +357,37 @@ class FollowUps(Resource):
                          json=_body({"outcome": outcome, "note": note}))
 
 
+
+class Interactions(Resource):
+    """Contact history: every contact with a customer, a prospect or a caller known by phone."""
+
+    def log(self, *, channel: str, direction: str, reason: str, started_at: datetime | str,
+            dealer_code: str | None = None, customer_id: str | None = None, prospect_id: str | None = None,
+            phone: str | None = None, summary: str | None = None, agent: str | None = None,
+            duration_s: int | None = None, idempotency_key: str | None = None) -> m.Interaction:
+        """Name exactly one of `customer_id`, `prospect_id` or `phone`."""
+        body = _body({"channel": channel, "direction": direction, "reason": reason, "started_at": started_at,
+                      "dealer_code": dealer_code, "customer_id": customer_id, "prospect_id": prospect_id,
+                      "phone": phone, "summary": summary, "agent": agent, "duration_s": duration_s})
+        return self._one(m.Interaction, "POST", "/v1/interactions", json=body, idempotency_key=idempotency_key)
+
+    def get(self, interaction_id: str) -> m.Interaction:
+        return self._one(m.Interaction, "GET", f"/v1/interactions/{interaction_id}")
+
+    def list(self, *, customer_id: str | None = None, prospect_id: str | None = None, dealer_code: str | None = None,
+             from_: datetime | str | None = None, to: datetime | str | None = None,
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Interaction]:
+        return self._pages(m.Interaction, "/v1/interactions", page_size, customer_id=customer_id,
+                           prospect_id=prospect_id, dealer_code=dealer_code, **{"from": from_}, to=to,
+                           updated_since=updated_since)
+
+
+class Lookup(Resource):
+    def phone(self, phone: str) -> m.Lookup:
+        """Screen pop: who is calling from `phone` (any format), with open follow-ups and last visit."""
+        return self._one(m.Lookup, "GET", "/v1/lookup", params={"phone": phone})
+
+
 # Complaint service
 
 class Complaints(Resource):

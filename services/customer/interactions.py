@@ -1,0 +1,64 @@
+"""Contact history and the screen pop: recording an interaction, finding a caller by phone."""
+
+from services.customer import events
+from services.customer.dealers import dealer_for_write
+from services.customer.models import FollowUp, Interaction
+from services.customer.privacy import PiiView
+from services.customer.repository import CustomerRepository
+from services.customer.schemas import (
+    FollowUpRead, InteractionCreate, InteractionRead, LookupCustomer, LookupProspect, LookupResult, ServiceVisitRead,
+)
+from shared.db import utcnow
+from shared.orgs import OrgDirectory
+from shared.problems import UnprocessableContent
+
+WHO = ("customer_id", "prospect_id", "phone")
+
+
+async def log_interaction(repo: CustomerRepository, directory: OrgDirectory, data: InteractionCreate) -> Interaction:
+    named = [field for field in WHO if getattr(data, field) is not None]
+    if len(named) != 1:
+        raise UnprocessableContent("Name whom the contact was with: one of customer_id, prospect_id or phone",
+                                   errors=[{"field": field, "message": "give exactly one of customer_id, prospect_id, phone"}
+                                           for field in (named or WHO)])
+    dealer = await dealer_for_write(repo.principal, directory, data.dealer_code)
+    # A record of another dealer, or one the caller cannot see, is "unknown" alike (API.md).
+    if data.customer_id and ((person := await repo.customer(data.customer_id)) is None or person.dealer_code != dealer.code):
+        raise UnprocessableContent("Unknown customer", errors=[{"field": "customer_id", "message": "unknown customer"}])
+    if data.prospect_id and ((lead := await repo.prospect(data.prospect_id)) is None or lead.dealer_code != dealer.code):
+        raise UnprocessableContent("Unknown prospect", errors=[{"field": "prospect_id", "message": "unknown prospect"}])
+    now = utcnow()
+    interaction = Interaction(dealer_code=dealer.code, org_path=dealer.path, created_at=now, updated_at=now,
+                              **data.model_dump(exclude={"dealer_code"}))
+    await repo.add(interaction)
+    await repo.publish(events.interaction_logged(interaction))
+    return interaction
+
+
+async def shown(repo: CustomerRepository, rows: list[Interaction]) -> list[InteractionRead]:
+    """The interactions as this caller may see them (privacy.PiiView)."""
+    sharing = await repo.sharing_customers({row.customer_id for row in rows if row.customer_id})
+    view = PiiView.of(repo.principal)
+    return [view.interaction(row, shares_with_manufacturer=row.customer_id in sharing) for row in rows]
+
+
+async def lookup(repo: CustomerRepository, phone: str) -> LookupResult:
+    """Who is calling from `phone` (normalised): customers and prospects the caller may find by it,
+    each with its open tasks, customers with their last visit. Masked as every read is."""
+    view = PiiView.of(repo.principal)
+    people = await repo.customers_with_phone(phone)
+    leads = await repo.prospects_with_phone(phone)
+    tasks = await repo.open_followups_of(FollowUp.customer_id, [person.id for person in people])
+    lead_tasks = await repo.open_followups_of(FollowUp.prospect_id, [lead.id for lead in leads])
+    customers = []
+    for person in people:
+        visit = await repo.last_visit(person.id)
+        customers.append(LookupCustomer(
+            **view.customer(person).model_dump(),
+            open_followups=[FollowUpRead.model_validate(task) for task in tasks if task.customer_id == person.id],
+            last_visit=ServiceVisitRead.model_validate(visit) if visit else None))
+    prospects = [LookupProspect(
+        **view.prospect(lead).model_dump(),
+        open_followups=[FollowUpRead.model_validate(task) for task in lead_tasks if task.prospect_id == lead.id])
+        for lead in leads]
+    return LookupResult(customers=customers, prospects=prospects)
