@@ -32,6 +32,7 @@ class Org(Base):
     region: Mapped[str | None] = mapped_column(String(100))
     org_path: Mapped[str] = mapped_column(String(400), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class _Credential:
@@ -43,6 +44,8 @@ class _Credential:
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Stamped by every write (revocation included): the delta feed (`?updated_since=`) reads it.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -67,6 +70,7 @@ class User(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class OAuthClient(_Credential, Base):
@@ -94,6 +98,7 @@ class WebhookSubscription(Base):
     disabled_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class WebhookDelivery(Base):
@@ -103,6 +108,8 @@ class WebhookDelivery(Base):
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_id"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        # The delta feed of one subscription's deliveries pages on (updated_at, id).
+        Index("ix_webhook_deliveries_subscription_updated", "subscription_id", "updated_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -120,6 +127,8 @@ class WebhookDelivery(Base):
     # [{attempt, status_code, error, at, duration_ms}], appended per attempt.
     history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Every status change and attempt stamps it (ORM and bulk updates alike, through onupdate).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 

@@ -3,13 +3,15 @@ its subtree; lookups that must see the whole tree (login, key check, code unique
 done with `shared.auth.system_principal()`, so they say so where they are called.
 """
 
+from datetime import datetime
+
 from sqlalchemy import RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import ApiKey, OAuthClient, Org, User, idempotency_keys
 from shared.db import utcnow
-from shared.pagination import PageParams, keyset_page
+from shared.pagination import PageParams, list_page
 from shared.scope import ScopedRepository
 
 
@@ -17,8 +19,8 @@ class OrgRepository(ScopedRepository):
     async def get(self, code: str) -> Org | None:
         return await self.session.scalar(self.select(Org).where(Org.code == code))
 
-    async def page(self, params: PageParams) -> tuple[list[Org], str | None]:
-        return await keyset_page(self.session, self.select(Org), Org, params)
+    async def page(self, params: PageParams, updated_since: datetime | None = None) -> tuple[list[Org], str | None]:
+        return await list_page(self.session, self.select(Org), Org, params, updated_since)
 
     async def subtree(self, path: str, limit: int) -> list[Org]:
         """The visible orgs at or below `path`, parents first."""
@@ -46,8 +48,8 @@ class ApiKeyRepository(ScopedRepository):
         row = (await self.session.execute(statement)).first()
         return (row[0], row[1]) if row else None
 
-    async def page(self, params: PageParams) -> tuple[list[ApiKey], str | None]:
-        return await keyset_page(self.session, self.select(ApiKey), ApiKey, params)
+    async def page(self, params: PageParams, updated_since: datetime | None = None) -> tuple[list[ApiKey], str | None]:
+        return await list_page(self.session, self.select(ApiKey), ApiKey, params, updated_since)
 
     async def add(self, key: ApiKey) -> ApiKey:
         self.session.add(key)
@@ -66,8 +68,8 @@ class UserRepository(ScopedRepository):
         """Usernames are unique across the whole tree, whoever asks: reads past the caller's subtree."""
         return await self.session.scalar(select(User.id).where(User.username == username)) is not None
 
-    async def page(self, params: PageParams) -> tuple[list[User], str | None]:
-        return await keyset_page(self.session, self.select(User), User, params)
+    async def page(self, params: PageParams, updated_since: datetime | None = None) -> tuple[list[User], str | None]:
+        return await list_page(self.session, self.select(User), User, params, updated_since)
 
     async def add(self, user: User) -> User:
         self.session.add(user)
@@ -76,8 +78,8 @@ class UserRepository(ScopedRepository):
 
 
 class OAuthClientRepository(ScopedRepository):
-    async def page(self, params: PageParams) -> tuple[list[OAuthClient], str | None]:
-        return await keyset_page(self.session, self.select(OAuthClient), OAuthClient, params)
+    async def page(self, params: PageParams, updated_since: datetime | None = None) -> tuple[list[OAuthClient], str | None]:
+        return await list_page(self.session, self.select(OAuthClient), OAuthClient, params, updated_since)
 
     async def active_created_by(self, subject: str) -> list[OAuthClient]:
         statement = self.select(OAuthClient).where(OAuthClient.created_by == subject, OAuthClient.revoked_at.is_(None))

@@ -34,6 +34,7 @@ class OrgRead(BaseModel):
     region: str | None
     path: str = Field(validation_alias="org_path")
     created_at: datetime
+    updated_at: datetime = Field(description="Last change; the `updated_since` feed of the list orders by it")
 
 
 class ApiKeyCreate(BaseModel):
@@ -66,6 +67,7 @@ class ApiKeyRead(BaseModel):
     scopes: list[str]
     created_by: str = Field(description="The key or user that issued it")
     created_at: datetime
+    updated_at: datetime = Field(description="Last change; the `updated_since` feed of the list orders by it")
     revoked_at: datetime | None = Field(description="Set once revoked: refused from then on")
 
 
@@ -92,6 +94,7 @@ class UserRead(BaseModel):
     scopes: list[str]
     disabled: bool = False
     created_at: datetime
+    updated_at: datetime = Field(description="Last change; the `updated_since` feed of the list orders by it")
 
 
 class LoginRequest(BaseModel):
@@ -138,6 +141,7 @@ class OAuthClientRead(BaseModel):
     scopes: list[str]
     created_by: str = Field(description="The key, user or client that registered it")
     created_at: datetime
+    updated_at: datetime = Field(description="Last change; the `updated_since` feed of the list orders by it")
     revoked_at: datetime | None = Field(description="Set once revoked: its tokens stop working within 30 s")
 
 

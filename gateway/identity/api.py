@@ -13,7 +13,7 @@ from gateway.schemas import (AccessToken, ApiKeyCreate, ApiKeyCreated, ApiKeyRea
                              UserCreate, UserRead)
 from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1")
@@ -35,10 +35,10 @@ async def create_org(data: OrgCreate, caller: OrgAdmin, session: SessionDep, onc
     return await once.answer(OrgRead.model_validate(org), location=f"/v1/orgs/{org.code}")
 
 
-@router.get("/orgs", tags=["organisations"], responses=problem_responses(400, 401))
-async def list_orgs(caller: Caller, session: SessionDep, paging: Paging) -> Page[OrgRead]:
+@router.get("/orgs", tags=["organisations"], responses=problem_responses(400, 401, 422))
+async def list_orgs(caller: Caller, session: SessionDep, paging: Paging, updated_since: UpdatedSince) -> Page[OrgRead]:
     """List the organisations of your subtree (yours included)."""
-    rows, next_cursor = await OrgRepository(session, caller).page(paging)
+    rows, next_cursor = await OrgRepository(session, caller).page(paging, updated_since)
     return Page[OrgRead](items=[OrgRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -58,10 +58,10 @@ async def create_api_key(data: ApiKeyCreate, caller: OrgAdmin, session: SessionD
     return await once.answer_secret(created, created=f"the API key {key.id}", record_id=str(key.id))
 
 
-@router.get("/api-keys", tags=["api keys"], responses=problem_responses(400, 401, 403))
-async def list_api_keys(caller: OrgAdmin, session: SessionDep, paging: Paging) -> Page[ApiKeyRead]:
+@router.get("/api-keys", tags=["api keys"], responses=problem_responses(400, 401, 403, 422))
+async def list_api_keys(caller: OrgAdmin, session: SessionDep, paging: Paging, updated_since: UpdatedSince) -> Page[ApiKeyRead]:
     """The API keys of your subtree, revoked ones included; never a key or its hash."""
-    rows, next_cursor = await ApiKeyRepository(session, caller).page(paging)
+    rows, next_cursor = await ApiKeyRepository(session, caller).page(paging, updated_since)
     return Page[ApiKeyRead](items=[ApiKeyRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -92,10 +92,10 @@ async def create_user(data: UserCreate, caller: OrgAdmin, session: SessionDep, o
     return await once.answer(UserRead.model_validate(user))
 
 
-@router.get("/users", tags=["users"], responses=problem_responses(400, 401, 403))
-async def list_users(caller: OrgAdmin, session: SessionDep, paging: Paging) -> Page[UserRead]:
+@router.get("/users", tags=["users"], responses=problem_responses(400, 401, 403, 422))
+async def list_users(caller: OrgAdmin, session: SessionDep, paging: Paging, updated_since: UpdatedSince) -> Page[UserRead]:
     """The users of your subtree; never a password or its hash."""
-    rows, next_cursor = await UserRepository(session, caller).page(paging)
+    rows, next_cursor = await UserRepository(session, caller).page(paging, updated_since)
     return Page[UserRead](items=[UserRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 

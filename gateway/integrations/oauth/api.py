@@ -19,7 +19,7 @@ from gateway.schemas import (OAUTH_TOKEN_FORM, OAuthClientCreate, OAuthClientCre
                              OAuthTokenError)
 from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/oauth", tags=["oauth"])
@@ -38,10 +38,10 @@ async def create_client(data: OAuthClientCreate, caller: OrgAdmin, session: Sess
                                     record_id=client.client_id, location=f"/v1/oauth/clients/{client.client_id}")
 
 
-@router.get("/clients", responses=problem_responses(400, 401, 403))
-async def list_clients(caller: OrgAdmin, session: SessionDep, paging: Paging) -> Page[OAuthClientRead]:
+@router.get("/clients", responses=problem_responses(400, 401, 403, 422))
+async def list_clients(caller: OrgAdmin, session: SessionDep, paging: Paging, updated_since: UpdatedSince) -> Page[OAuthClientRead]:
     """The OAuth clients of your subtree, revoked ones included (never a secret)."""
-    rows, next_cursor = await OAuthClientRepository(session, caller).page(paging)
+    rows, next_cursor = await OAuthClientRepository(session, caller).page(paging, updated_since)
     return Page[OAuthClientRead](items=[OAuthClientRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 

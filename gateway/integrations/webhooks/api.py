@@ -17,7 +17,7 @@ from gateway.integrations.webhooks.schemas import (
     DeliveryRead, WebhookCreate, WebhookCreated, WebhookEventType, WebhookEventTypeList, WebhookRead,
     WebhookTestResult, WebhookUpdate,
 )
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 
 router = APIRouter(tags=["webhooks"])
@@ -53,10 +53,10 @@ async def create_webhook(data: WebhookCreate, caller: WebhookAdmin, session: Ses
                                     location=f"/v1/webhooks/{subscription.id}")
 
 
-@router.get("/v1/webhooks", responses=problem_responses(400, 401, 403))
-async def list_webhooks(caller: WebhookAdmin, session: SessionDep, paging: Paging) -> Page[WebhookRead]:
+@router.get("/v1/webhooks", responses=problem_responses(400, 401, 403, 422))
+async def list_webhooks(caller: WebhookAdmin, session: SessionDep, paging: Paging, updated_since: UpdatedSince) -> Page[WebhookRead]:
     """The webhooks of your subtree."""
-    rows, next_cursor = await WebhookRepository(session, caller).page(paging)
+    rows, next_cursor = await WebhookRepository(session, caller).page(paging, updated_since)
     return Page[WebhookRead](items=[WebhookRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -103,9 +103,9 @@ async def delete_webhook(webhook_id: uuid.UUID, caller: WebhookAdmin, session: S
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries", responses=problem_responses(400, 401, 403, 404, 422))
 async def list_deliveries(webhook_id: uuid.UUID, caller: WebhookAdmin, session: SessionDep,
-                          paging: Paging) -> Page[DeliveryRead]:
+                          paging: Paging, updated_since: UpdatedSince) -> Page[DeliveryRead]:
     """Delivery history of a webhook, oldest first: each event, its attempts, status codes and errors."""
     hooks = WebhookRepository(session, caller)
     await subscriptions.visible_subscription(hooks, webhook_id)
-    rows, next_cursor = await hooks.deliveries(webhook_id, paging)
+    rows, next_cursor = await hooks.deliveries(webhook_id, paging, updated_since)
     return Page[DeliveryRead](items=[DeliveryRead.of(row) for row in rows], next_cursor=next_cursor)

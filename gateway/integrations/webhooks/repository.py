@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.models import WebhookDelivery, WebhookSubscription
 from shared.consumer import insert_many
 from shared.db import utcnow
-from shared.pagination import PageParams, keyset_page
+from shared.pagination import PageParams, list_page
 from shared.scope import ScopedRepository
 
 # A claimed delivery is left alone by other dispatchers this long (longer than one request).
@@ -20,12 +20,13 @@ CLAIM_LEASE_SECONDS = 120
 
 
 class WebhookRepository(ScopedRepository):
-    async def page(self, params: PageParams) -> tuple[list[WebhookSubscription], str | None]:
-        return await keyset_page(self.session, self.select(WebhookSubscription), WebhookSubscription, params)
+    async def page(self, params: PageParams, updated_since: datetime | None = None) -> tuple[list[WebhookSubscription], str | None]:
+        return await list_page(self.session, self.select(WebhookSubscription), WebhookSubscription, params, updated_since)
 
-    async def deliveries(self, subscription_id: uuid.UUID, params: PageParams) -> tuple[list[WebhookDelivery], str | None]:
+    async def deliveries(self, subscription_id: uuid.UUID, params: PageParams,
+                         updated_since: datetime | None = None) -> tuple[list[WebhookDelivery], str | None]:
         statement = self.select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
-        return await keyset_page(self.session, statement, WebhookDelivery, params)
+        return await list_page(self.session, statement, WebhookDelivery, params, updated_since)
 
     async def add(self, subscription: WebhookSubscription) -> WebhookSubscription:
         self.session.add(subscription)

@@ -60,6 +60,7 @@ class WebhookRead(BaseModel):
     enabled: bool
     disabled_reason: str | None
     created_at: datetime
+    updated_at: datetime = Field(description="Last change; the `updated_since` feed of the list orders by it")
 
 
 class WebhookCreated(WebhookRead):
@@ -109,6 +110,7 @@ class DeliveryRead(BaseModel):
     last_error: str | None
     next_attempt_at: datetime | None
     created_at: datetime
+    updated_at: datetime = Field(description="Last change; the `updated_since` feed of the list orders by it")
     delivered_at: datetime | None
     history: list[DeliveryAttempt]
 

@@ -16,6 +16,7 @@ class Org(Model):
     region: str | None
     path: str
     created_at: datetime
+    updated_at: datetime
 
 
 class ApiKey(Model):
@@ -27,6 +28,7 @@ class ApiKey(Model):
     scopes: list[str]
     created_by: str
     created_at: datetime
+    updated_at: datetime
     revoked_at: datetime | None
 
 
@@ -46,6 +48,7 @@ class User(Model):
     scopes: list[str]
     disabled: bool = False
     created_at: datetime
+    updated_at: datetime
 
 
 class AccessToken(Model):
@@ -62,6 +65,7 @@ class OAuthClient(Model):
     scopes: list[str]
     created_by: str
     created_at: datetime
+    updated_at: datetime
     revoked_at: datetime | None
 
 
@@ -88,6 +92,7 @@ class Webhook(Model):
     enabled: bool
     disabled_reason: str | None
     created_at: datetime
+    updated_at: datetime
 
 
 class WebhookCreated(Model):
@@ -98,6 +103,7 @@ class WebhookCreated(Model):
     enabled: bool
     disabled_reason: str | None
     created_at: datetime
+    updated_at: datetime
     secret: str
 
 
@@ -119,6 +125,7 @@ class WebhookDelivery(Model):
     last_error: str | None
     next_attempt_at: datetime | None
     created_at: datetime
+    updated_at: datetime
     delivered_at: datetime | None
     history: list[WebhookDeliveryAttempt]
 

@@ -92,8 +92,8 @@ class Orgs(Resource):
     def get(self, code: str) -> m.Org:
         return self._one(m.Org, "GET", f"/v1/orgs/{code}")
 
-    def list(self, *, page_size: int | None = None) -> Pages[m.Org]:
-        return self._pages(m.Org, "/v1/orgs", page_size)
+    def list(self, *, updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Org]:
+        return self._pages(m.Org, "/v1/orgs", page_size, updated_since=updated_since)
 
 
 class ApiKeys(Resource):
@@ -101,8 +101,9 @@ class ApiKeys(Resource):
         body = {"org_code": org_code, "name": name, "scopes": list(scopes)}
         return self._one(m.ApiKeyCreated, "POST", "/v1/api-keys", json=body, idempotency_key=idempotency_key)
 
-    def list(self, *, page_size: int | None = None) -> Pages[m.ApiKey]:
-        return self._pages(m.ApiKey, "/v1/api-keys", page_size)
+    def list(self, *, updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.ApiKey]:
+        """With `updated_since`, the keys made or revoked since then, oldest change first."""
+        return self._pages(m.ApiKey, "/v1/api-keys", page_size, updated_since=updated_since)
 
     def revoke(self, key: str | m.ApiKey | m.ApiKeyCreated) -> None:
         self._t.request("DELETE", f"/v1/api-keys/{_id(key)}")
@@ -115,8 +116,8 @@ class Users(Resource):
                 "scopes": list(scopes)}
         return self._one(m.User, "POST", "/v1/users", json=body, idempotency_key=idempotency_key)
 
-    def list(self, *, page_size: int | None = None) -> Pages[m.User]:
-        return self._pages(m.User, "/v1/users", page_size)
+    def list(self, *, updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.User]:
+        return self._pages(m.User, "/v1/users", page_size, updated_since=updated_since)
 
 
 class Auth(Resource):
@@ -140,8 +141,8 @@ class OAuthClients(Resource):
     def get(self, client_id: str) -> m.OAuthClient:
         return self._one(m.OAuthClient, "GET", f"/v1/oauth/clients/{client_id}")
 
-    def list(self, *, page_size: int | None = None) -> Pages[m.OAuthClient]:
-        return self._pages(m.OAuthClient, "/v1/oauth/clients", page_size)
+    def list(self, *, updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.OAuthClient]:
+        return self._pages(m.OAuthClient, "/v1/oauth/clients", page_size, updated_since=updated_since)
 
     def revoke(self, client: str | m.OAuthClient | m.OAuthClientCreated) -> None:
         self._t.request("DELETE", f"/v1/oauth/clients/{_id(client, 'client_id')}")
@@ -156,8 +157,8 @@ class Webhooks(Resource):
     def get(self, webhook_id: str) -> m.Webhook:
         return self._one(m.Webhook, "GET", f"/v1/webhooks/{webhook_id}")
 
-    def list(self, *, page_size: int | None = None) -> Pages[m.Webhook]:
-        return self._pages(m.Webhook, "/v1/webhooks", page_size)
+    def list(self, *, updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Webhook]:
+        return self._pages(m.Webhook, "/v1/webhooks", page_size, updated_since=updated_since)
 
     def update(self, webhook: str | m.Webhook, *, url: str | None = None, event_types: Iterable[str] | None = None,
                enabled: bool | None = None) -> m.Webhook:
@@ -169,8 +170,11 @@ class Webhooks(Resource):
         """Send a signed `webhook.ping` now; `delivered` says whether the target answered 2xx."""
         return self._one(m.WebhookTestResult, "POST", f"/v1/webhooks/{_id(webhook)}/test")
 
-    def deliveries(self, webhook: str | m.Webhook, *, page_size: int | None = None) -> Pages[m.WebhookDelivery]:
-        return self._pages(m.WebhookDelivery, f"/v1/webhooks/{_id(webhook)}/deliveries", page_size)
+    def deliveries(self, webhook: str | m.Webhook, *, updated_since: datetime | str | None = None,
+                   page_size: int | None = None) -> Pages[m.WebhookDelivery]:
+        """With `updated_since`, the deliveries whose status or attempts changed since then (a sync of their outcome)."""
+        return self._pages(m.WebhookDelivery, f"/v1/webhooks/{_id(webhook)}/deliveries", page_size,
+                           updated_since=updated_since)
 
     def delete(self, webhook: str | m.Webhook) -> None:
         self._t.request("DELETE", f"/v1/webhooks/{_id(webhook)}")
