@@ -11,12 +11,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query
-from pydantic import BaseModel
+from fastapi import Depends, Query
+from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.problems import BadRequest
+from shared.problems import BadRequest, UnprocessableContent
 
 T = TypeVar("T")
 
@@ -76,3 +76,29 @@ async def keyset_page(session: AsyncSession, statement: Select[Any], model: Any,
         return rows, None
     rows = rows[: params.limit]
     return rows, encode_cursor(getattr(rows[-1], by), rows[-1].id, by)
+
+
+async def _updated_since(updated_since: Annotated[AwareDatetime | None, Query(description=(
+    "RFC 3339 time with offset: only records changed at or after it, ordered by (updated_at, id), the delta "
+    "feed of a sync. Keep the largest `updated_at` you received and pass it next time (rows at that instant "
+    "come again, so none is lost); a change committed while you page shows on the next run."))] = None,
+) -> datetime | None:
+    if updated_since is None:
+        return None
+    try:
+        return updated_since.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 has no UTC instant
+        raise UnprocessableContent("updated_since is out of range",
+                                   errors=[{"field": "updated_since", "message": "out of range"}]) from exc
+
+
+UpdatedSince = Annotated[datetime | None, Depends(_updated_since)]
+
+
+async def list_page(session: AsyncSession, statement: Select[Any], model: Any, params: PageParams,
+                    updated_since: datetime | None) -> tuple[list[Any], str | None]:
+    """A list page: by creation, or, given `updated_since`, the delta feed of the rows changed
+    at or after it, oldest change first (a row changed again moves to the end: sync reads it again)."""
+    if updated_since is None:
+        return await keyset_page(session, statement, model, params)
+    return await keyset_page(session, statement.where(model.updated_at >= updated_since), model, params, by="updated_at")
