@@ -14,7 +14,7 @@ from services.complaint.schemas import (CommentIn, ComplaintCreate, ComplaintRea
                                         ResolutionIn, TransitionIn)
 from shared.auth import INTERNAL_HEADER
 from shared.etag import etag_for
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 
 router = APIRouter(tags=["complaints"])
@@ -23,10 +23,11 @@ IfMatch = Annotated[str | None, Header()]
 CHANGE_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 422, 428)
 
 
-async def complaint_filter(status: Status | None = None, dealer_code: str | None = None, breached: bool | None = None,
-                     category: Category | None = None, customer_id: uuid.UUID | None = None) -> ComplaintFilter:
+async def complaint_filter(updated_since: UpdatedSince, status: Status | None = None, dealer_code: str | None = None,
+                           breached: bool | None = None, category: Category | None = None,
+                           customer_id: uuid.UUID | None = None) -> ComplaintFilter:
     return ComplaintFilter(status=status, dealer_code=dealer_code, breached=breached, category=category,
-                           customer_id=customer_id)
+                           customer_id=customer_id, updated_since=updated_since)
 
 
 async def _changed(repo: ComplaintRepository, case: Complaint, response: Response) -> ComplaintRead:
@@ -49,10 +50,11 @@ async def open_complaint(data: ComplaintCreate, repo: WriteRepo, directory: Dire
     return await _changed(repo, case, response)
 
 
-@router.get("/v1/complaints", responses=problem_responses(401, 403, 422))
+@router.get("/v1/complaints", responses=problem_responses(400, 401, 403, 422))
 async def list_complaints(repo: ReadRepo, where: Annotated[ComplaintFilter, Depends(complaint_filter)],
                           page: Annotated[PageParams, Depends(page_params)]) -> Page[ComplaintRead]:
-    """Cases in your organisation's subtree, oldest first (without timelines)."""
+    """Cases in your organisation's subtree, oldest first (without timelines); with `updated_since`,
+    the cases changed since, oldest change first."""
     rows, cursor = await cases.list_cases(repo, where, page)
     return Page(items=[cases.to_read(row) for row in rows], next_cursor=cursor)
 

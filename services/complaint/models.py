@@ -23,6 +23,7 @@ class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
         Index("ix_complaints_created_at_id", "created_at", "id"),
+        Index("ix_complaints_updated_at_id", "updated_at", "id"),
         # One case per survey alert, however often the alert is delivered or re-published.
         Index("uq_complaints_alert_response", "survey_response_id", unique=True,
               sqlite_where=text("channel = 'survey_alert'"), postgresql_where=text("channel = 'survey_alert'")),
@@ -65,7 +66,8 @@ class Complaint(Base):
     erased_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by every write (claim_version, and the ORM on the system's own: breaches, erasure): the delta feed.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class TimelineEntry(Base):

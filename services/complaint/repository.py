@@ -21,7 +21,7 @@ from services.complaint.models import (TABLES, CaseCounter, Complaint, Complaint
 from shared import rls
 from shared.db import utcnow
 from shared.org_path import OrgPath
-from shared.pagination import PageParams, keyset_page
+from shared.pagination import PageParams, keyset_page, list_page
 from shared.scope import ScopedRepository
 
 
@@ -32,6 +32,7 @@ class ComplaintFilter:
     breached: bool | None = None
     category: str | None = None
     customer_id: uuid.UUID | None = None
+    updated_since: datetime | None = None
 
 
 class ComplaintRepository(ScopedRepository):
@@ -69,7 +70,7 @@ class ComplaintRepository(ScopedRepository):
                               (Complaint.customer_id, where.customer_id)):
             if value is not None:
                 statement = statement.where(column == value)
-        return await keyset_page(self.session, statement, Complaint, page)
+        return await list_page(self.session, statement, Complaint, page, where.updated_since)
 
     async def alert_case(self, survey_response_id: uuid.UUID) -> Complaint | None:
         return await self._first(self.select(Complaint).where(
@@ -81,12 +82,14 @@ class ComplaintRepository(ScopedRepository):
         The condition is evaluated by the database at write time, so of many writers holding
         the same ETag exactly one wins, whatever they read before.
         """
+        now = utcnow()
         result = await self.session.execute(
             update(Complaint).where(Complaint.id == complaint.id, Complaint.version == expected)
-            .values(version=expected + 1, updated_at=utcnow()).returning(Complaint.version))
+            .values(version=expected + 1, updated_at=now).returning(Complaint.version))
         if result.scalar() is None:
             return False
         set_committed_value(complaint, "version", expected + 1)
+        set_committed_value(complaint, "updated_at", now)
         return True
 
     async def timeline(self, complaint_id: uuid.UUID) -> list[TimelineEntry]:

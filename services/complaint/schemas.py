@@ -133,6 +133,7 @@ class ComplaintRead(BaseModel):
     first_response_due: datetime
     resolution_due: datetime
     clock_running: bool
+    updated_at: datetime = Field(description="When the case last changed: the `updated_since` feed's key")
     breached: bool
     resolution: dict[str, Any] | None
     version: int

@@ -11,7 +11,7 @@ from services.survey.models import Invitation
 from services.survey.repository import InvitationFilter
 from services.survey.schemas import InvitationCreate, InvitationCreated, InvitationRead
 from shared.auth import INTERNAL_HEADER
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 
 router = APIRouter(tags=["survey invitations"])
@@ -30,14 +30,16 @@ async def create_invitation(data: InvitationCreate, repo: WriteRepo, directory: 
     return invitations.created(invitation, survey, settings, repo.principal)
 
 
-@router.get("/v1/survey-invitations", responses=problem_responses(401, 403))
+@router.get("/v1/survey-invitations", responses=problem_responses(400, 401, 403, 422))
 async def list_invitations(
-    repo: ReadRepo, settings: SettingsDep, page: Annotated[PageParams, Depends(page_params)],
+    repo: ReadRepo, settings: SettingsDep, page: Annotated[PageParams, Depends(page_params)], updated_since: UpdatedSince,
     survey_id: uuid.UUID | None = None, dealer_code: str | None = None, customer_id: uuid.UUID | None = None,
     status: Literal["scheduled", "sent", "responded", "cancelled"] | None = None,
 ) -> Page[InvitationRead]:
-    """Invitations in your organisation's subtree, scheduled ones included; `url` is null for a survey owned above you."""
-    where = InvitationFilter(survey_id=survey_id, dealer_code=dealer_code, customer_id=customer_id, status=status)
+    """Invitations in your organisation's subtree, scheduled ones included, oldest first (with `updated_since`,
+    oldest change first); `url` is null for a survey owned above you."""
+    where = InvitationFilter(survey_id=survey_id, dealer_code=dealer_code, customer_id=customer_id, status=status,
+                             updated_since=updated_since)
     rows, cursor = await invitations.list_invitations(repo, where, page)
     return Page(items=await invitations.to_reads(repo, settings, rows), next_cursor=cursor)
 

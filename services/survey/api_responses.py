@@ -1,5 +1,6 @@
 """HTTP layer for stored survey responses: list, read, CSV export, third-party import."""
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -15,7 +16,7 @@ from services.survey.deps import DirectoryDep, ReadRepo, SettingsDep, WriteRepo
 from services.survey.models import SurveyResponse
 from services.survey.repository import ResponseFilter, SurveyRepository
 from services.survey.schemas import ResponseImport, ResponseImportResult, ResponseRead
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import Conflict, problem_responses
 
 router = APIRouter(tags=["survey responses"])
@@ -35,10 +36,13 @@ async def response_filter(
 FilterDep = Annotated[ResponseFilter, Depends(response_filter)]
 
 
-@router.get("/v1/survey-responses", responses=problem_responses(401, 403, 422))
-async def list_responses(repo: ReadRepo, where: FilterDep,
-                         page: Annotated[PageParams, Depends(page_params)]) -> Page[ResponseRead]:
-    """Responses in your organisation's subtree, oldest first; `from` inclusive, `to` exclusive."""
+@router.get("/v1/survey-responses", responses=problem_responses(400, 401, 403, 422))
+async def list_responses(repo: ReadRepo, where: FilterDep, page: Annotated[PageParams, Depends(page_params)],
+                         updated_since: UpdatedSince) -> Page[ResponseRead]:
+    """Responses in your organisation's subtree, oldest first; `from` inclusive, `to` exclusive (both on
+    the submission time). With `updated_since`, the responses changed since, oldest change first."""
+    # The list's own parameter, not the filter's: the CSV export stays a report by submission time.
+    where = dataclasses.replace(where, updated_since=updated_since)
     rows, cursor = await responses.list_responses(repo, where, page)
     return Page(items=[responses.to_read(row) for row in rows], next_cursor=cursor)
 

@@ -11,7 +11,7 @@ from services.survey.deps import ReadRepo, WriteRepo
 from services.survey.models import Survey
 from services.survey.schemas import SurveyCreate, SurveyRead, SurveyUpdate, SurveyVersionRead, TemplateRead
 from shared.etag import etag_for
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 
 router = APIRouter(tags=["surveys"])
@@ -32,11 +32,12 @@ async def create_survey(data: SurveyCreate, repo: WriteRepo, response: Response)
     return surveys.to_read(survey)
 
 
-@router.get("/v1/surveys", responses=problem_responses(401, 403))
-async def list_surveys(repo: ReadRepo, page: Annotated[PageParams, Depends(page_params)],
+@router.get("/v1/surveys", responses=problem_responses(400, 401, 403, 422))
+async def list_surveys(repo: ReadRepo, page: Annotated[PageParams, Depends(page_params)], updated_since: UpdatedSince,
                        kind: Kind | None = None) -> Page[SurveyRead]:
-    """Surveys of your organisation, the ones below it, and the ones above it you may use."""
-    rows, cursor = await repo.surveys(kind, page)
+    """Surveys of your organisation, the ones below it, and the ones above it you may use, oldest first
+    (with `updated_since`, oldest change first)."""
+    rows, cursor = await repo.surveys(kind, page, updated_since)
     return Page(items=[surveys.to_read(row) for row in rows], next_cursor=cursor)
 
 

@@ -61,6 +61,7 @@ def to_read(invitation: Invitation, settings: SurveySettings, *, show_link: bool
         url=url_for(settings, invitation.token) if show_link and invitation.status == "sent" else None,
         due_at=invitation.due_at, sent_at=invitation.sent_at, expires_at=invitation.expires_at,
         reminded_at=invitation.reminded_at, responded_at=invitation.responded_at, created_at=invitation.created_at,
+        updated_at=invitation.updated_at,
     )
 
 

@@ -76,6 +76,7 @@ class Invitation(Base):
         Index("ix_invitations_due", "status", "due_at"),
         Index("ix_invitations_customer_sent", "customer_id", "sent_at"),
         Index("ix_invitations_created_at_id", "created_at", "id"),
+        Index("ix_invitations_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -99,11 +100,15 @@ class Invitation(Base):
     reminded_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The delta feed's key. The ORM sets it on every change; the token claim (a Core statement
+    # run on the driver, where no Python default runs) sets it itself.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
     __table_args__ = (Index("ix_survey_responses_created_at_id", "created_at", "id"),
+                      Index("ix_survey_responses_updated_at_id", "updated_at", "id"),
                       UniqueConstraint("survey_id", "external_id"))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -129,6 +134,9 @@ class SurveyResponse(Base):
     alerts: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # When the customer answered (for an import, the study's own timestamp).
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When this row last changed here (an import's arrival, an erasure's blanking): the delta feed's
+    # key. A submission, inserted on the driver, sets it itself.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 TABLES = plumbing_tables(Base.metadata)

@@ -27,7 +27,7 @@ from shared.db import CoreStatements, utcnow
 from shared.events import CloudEvent
 from shared.org_path import OrgPath
 from shared.outbox import outbox_row, record_event
-from shared.pagination import PageParams, keyset_page
+from shared.pagination import PageParams, keyset_page, list_page
 from shared.scope import ScopedRepository, visible_to
 
 
@@ -39,6 +39,7 @@ class ResponseFilter:
     kind: str | None = None
     submitted_from: datetime | None = None
     submitted_to: datetime | None = None
+    updated_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class InvitationFilter:
     dealer_code: str | None = None
     customer_id: uuid.UUID | None = None
     status: str | None = None
+    updated_since: datetime | None = None
 
 
 class SurveyRepository(ScopedRepository):
@@ -73,11 +75,12 @@ class SurveyRepository(ScopedRepository):
             return or_(visible_to(model, self.principal), model.org_path.in_(self.principal.path.lineage))
         return super().readable(model)
 
-    async def surveys(self, kind: str | None, page: PageParams) -> tuple[list[Survey], str | None]:
+    async def surveys(self, kind: str | None, page: PageParams,
+                      updated_since: datetime | None = None) -> tuple[list[Survey], str | None]:
         statement = self.select(Survey)
         if kind:
             statement = statement.where(Survey.kind == kind)
-        return await keyset_page(self.session, statement, Survey, page)
+        return await list_page(self.session, statement, Survey, page, updated_since)
 
     async def survey_with_code(self, org_path: str, code: str) -> Survey | None:
         return await self._first(self.select(Survey).where(Survey.org_path == org_path, Survey.code == code))
@@ -162,7 +165,7 @@ class SurveyRepository(ScopedRepository):
                               (Invitation.customer_id, where.customer_id), (Invitation.status, where.status)):
             if value is not None:
                 statement = statement.where(column == value)
-        return await keyset_page(self.session, statement, Invitation, page)
+        return await list_page(self.session, statement, Invitation, page, where.updated_since)
 
     async def last_invited(self, customer_id: uuid.UUID, since: datetime) -> datetime | None:
         """Survey fatigue counts every invitation sent to the customer, whoever sent it."""
@@ -215,7 +218,7 @@ class SurveyRepository(ScopedRepository):
         return await self._first(self.select(SurveyResponse).where(SurveyResponse.id == response_id))
 
     async def responses(self, where: ResponseFilter, page: PageParams) -> tuple[list[SurveyResponse], str | None]:
-        return await keyset_page(self.session, self._responses(where), SurveyResponse, page)
+        return await list_page(self.session, self._responses(where), SurveyResponse, page, where.updated_since)
 
     async def all_responses(self, where: ResponseFilter, batch: int) -> AsyncIterator[SurveyResponse]:
         """Every matching response, oldest first, read a page at a time (for exports)."""
@@ -321,7 +324,7 @@ _CLAIM = (
     update(_INVITATIONS)
     .where(_INVITATIONS.c.token == bindparam("claim_token"), _INVITATIONS.c.status == "sent",
            _INVITATIONS.c.expires_at > bindparam("claimed_at"))
-    .values(status="responded", responded_at=bindparam("claimed_at"))
+    .values(status="responded", responded_at=bindparam("claimed_at"), updated_at=bindparam("claimed_at"))
     .returning(*(_INVITATIONS.c[name] for name in (
         "id", "survey_id", "survey_version", "kind", "customer_id", "dealer_code", "org_path", "vin", "ro_number")))
 )

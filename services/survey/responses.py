@@ -86,6 +86,7 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -
         "dealer_code": claimed.dealer_code, "org_path": claimed.org_path, "vin": claimed.vin,
         "ro_number": claimed.ro_number, "submitted": submitted, "answers": answers, "scores": scores,
         "score_index": scores["index"], "nps_category": scores["nps_category"], "alerts": reasons, "created_at": now,
+        "updated_at": now,
     }
     await repo.add_response(values)
     response = SimpleNamespace(**values)  # the events' and the answer's view of the row (no ORM object to build)
@@ -135,6 +136,7 @@ def to_read(response: SurveyResponse) -> ResponseRead:
         external_id=response.external_id, customer_id=response.customer_id, vin=response.vin,
         ro_number=response.ro_number, answers=response.answers,
         scores=scoring.rounded(response.scores), alerts=response.alerts, submitted_at=response.created_at,
+        updated_at=response.updated_at,
     )
 
 

@@ -139,6 +139,7 @@ class InvitationRead(BaseModel):
     reminded_at: datetime | None
     responded_at: datetime | None
     created_at: datetime
+    updated_at: datetime = Field(description="When the invitation last changed: the `updated_since` feed's key")
 
 
 class PublicQuestion(BaseModel):
@@ -200,6 +201,7 @@ class ResponseRead(BaseModel):
     scores: Scores
     alerts: list[AlertReason]
     submitted_at: datetime
+    updated_at: datetime = Field(description="When the response last changed here: the `updated_since` feed's key")
 
 
 class ResponseImportRow(_In):

@@ -60,6 +60,7 @@ def test_customer_records_deliveries_visits_prospects_and_follow_ups(api: CSLoop
 
 
 def test_complaint_changes_policies_and_signals(admin: CSLoop, api: CSLoop, dealer: Org) -> None:
+    since = datetime.now(UTC)
     case = api.complaints.create(dealer_code=dealer.code, channel="hotline", category="price_billing",
                                  priority="P3", description="Charged twice")
     assert api.complaints.get(case.id).number == case.number
@@ -72,6 +73,7 @@ def test_complaint_changes_policies_and_signals(admin: CSLoop, api: CSLoop, deal
     other = api.complaints.create(dealer_code=dealer.code, channel="app", category="other", priority="P4",
                                   description="Nobody called back")
     assert api.complaints.escalate(other, "no answer in a week").escalation_level == 1
+    assert [c.id for c in api.complaints.list(updated_since=since, page_size=1)] == [case.id, other.id]
     policies = api.sla_policies.get()
     p4 = next(p for p in policies.items if p.priority == "P4")
     changed = admin.sla_policies.put([{"priority": "P4", "first_response_hours": p4.first_response_hours + 1,
@@ -81,6 +83,7 @@ def test_complaint_changes_policies_and_signals(admin: CSLoop, api: CSLoop, deal
 
 
 def test_surveys_invitations_and_responses(api: CSLoop, dealer: Org) -> None:
+    changed_since = datetime.now(UTC)
     assert {t.kind for t in api.surveys.templates()} >= {"csi", "nps"}
     survey = api.surveys.create(template="csi", code=f"sdk_{uuid.uuid4().hex[:6]}")
     survey = api.surveys.update(survey, title={"zh-CN": "售后满意度", "en": "Service satisfaction"})
@@ -95,6 +98,10 @@ def test_surveys_invitations_and_responses(api: CSLoop, dealer: Org) -> None:
                                                          "dealer_code": dealer.code, "submitted_at": submitted,
                                                          "answers": csi_answers(8, nps=9)}])
     assert (imported.created, imported.failed) == (1, 0)
+    # The delta feeds: an imported response counts from its arrival, not from the study's time.
+    assert survey.id in {s.id for s in api.surveys.list(updated_since=changed_since)}
+    assert len(list(api.invitations.list(survey_id=survey.id, updated_since=changed_since))) == 1
+    assert len(list(api.responses.list(survey_id=survey.id, updated_since=changed_since))) == 1
     since = datetime.now(UTC) - timedelta(days=2)  # sent as ISO 8601
     listed = list(api.responses.list(survey_id=survey.id, from_=since))
     assert len(listed) == 1

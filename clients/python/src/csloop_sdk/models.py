@@ -400,6 +400,7 @@ class Complaint(Model):
     first_response_due: datetime
     resolution_due: datetime
     clock_running: bool
+    updated_at: datetime
     breached: bool
     resolution: dict[str, Any] | None
     version: int
@@ -642,6 +643,7 @@ class Invitation(Model):
     reminded_at: datetime | None
     responded_at: datetime | None
     created_at: datetime
+    updated_at: datetime
 
 
 class Scores(Model):
@@ -673,6 +675,7 @@ class SurveyResponse(Model):
     scores: Scores
     alerts: list[AlertReason]
     submitted_at: datetime
+    updated_at: datetime
 
 
 class ResponseImportRowError(Model):

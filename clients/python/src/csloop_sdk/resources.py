@@ -410,10 +410,11 @@ class Complaints(Resource):
         return self._one(m.Complaint, "GET", f"/v1/complaints/{complaint_id}")
 
     def list(self, *, status: str | None = None, dealer_code: str | None = None, breached: bool | None = None,
-             category: str | None = None, customer_id: str | None = None,
+             category: str | None = None, customer_id: str | None = None, updated_since: datetime | str | None = None,
              page_size: int | None = None) -> Pages[m.Complaint]:
+        """With `updated_since`, the delta feed: cases changed since, oldest change first."""
         return self._pages(m.Complaint, "/v1/complaints", page_size, status=status, dealer_code=dealer_code,
-                           breached=breached, category=category, customer_id=customer_id)
+                           breached=breached, category=category, customer_id=customer_id, updated_since=updated_since)
 
     def assign(self, complaint: m.Complaint, assignee: str) -> m.Complaint:
         return self._change(complaint, "PATCH", "", {"assignee": assignee})
@@ -506,8 +507,10 @@ class Surveys(Resource):
     def get(self, survey_id: str) -> m.Survey:
         return self._one(m.Survey, "GET", f"/v1/surveys/{survey_id}")
 
-    def list(self, *, kind: str | None = None, page_size: int | None = None) -> Pages[m.Survey]:
-        return self._pages(m.Survey, "/v1/surveys", page_size, kind=kind)
+    def list(self, *, kind: str | None = None, updated_since: datetime | str | None = None,
+             page_size: int | None = None) -> Pages[m.Survey]:
+        """With `updated_since`, the delta feed: surveys changed since, oldest change first."""
+        return self._pages(m.Survey, "/v1/surveys", page_size, kind=kind, updated_since=updated_since)
 
     def update(self, survey: Version, survey_id: str | None = None, **changes: Any) -> m.Survey:
         return self._one(m.Survey, "PATCH", f"/v1/surveys/{survey_id or _id(survey)}", json=_body(changes),
@@ -534,9 +537,11 @@ class Invitations(Resource):
         return self._one(m.Invitation, "GET", f"/v1/survey-invitations/{invitation_id}")
 
     def list(self, *, survey_id: str | None = None, dealer_code: str | None = None, customer_id: str | None = None,
-             status: str | None = None, page_size: int | None = None) -> Pages[m.Invitation]:
+             status: str | None = None, updated_since: datetime | str | None = None,
+             page_size: int | None = None) -> Pages[m.Invitation]:
+        """With `updated_since`, the delta feed: invitations changed since, oldest change first."""
         return self._pages(m.Invitation, "/v1/survey-invitations", page_size, survey_id=survey_id,
-                           dealer_code=dealer_code, customer_id=customer_id, status=status)
+                           dealer_code=dealer_code, customer_id=customer_id, status=status, updated_since=updated_since)
 
 
 class Responses(Resource):
@@ -545,9 +550,11 @@ class Responses(Resource):
 
     def list(self, *, survey_id: str | None = None, dealer_code: str | None = None, customer_id: str | None = None,
              kind: str | None = None, from_: datetime | str | None = None, to: datetime | str | None = None,
-             page_size: int | None = None) -> Pages[m.SurveyResponse]:
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.SurveyResponse]:
+        """With `updated_since`, the delta feed: responses changed since (an erasure blanks one), oldest change first."""
         return self._pages(m.SurveyResponse, "/v1/survey-responses", page_size, survey_id=survey_id,
-                           dealer_code=dealer_code, customer_id=customer_id, kind=kind, **{"from": from_}, to=to)
+                           dealer_code=dealer_code, customer_id=customer_id, kind=kind, **{"from": from_}, to=to,
+                           updated_since=updated_since)
 
     def export_csv(self, *, survey_id: str | None = None, dealer_code: str | None = None,
                    customer_id: str | None = None, kind: str | None = None, from_: datetime | str | None = None,
