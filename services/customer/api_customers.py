@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from services.customer import customers, importer
-from services.customer.deps import DealerInPath, DirectoryDep, ExternalIdInPath, ReadRepo, SettingsDep, UpdatedSince, WriteRepo
+from services.customer.deps import DealerInPath, DirectoryDep, ExternalIdInPath, ReadRepo, SettingsDep, WriteRepo
 from services.customer.models import Customer
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerFilter, CustomerRepository
@@ -15,7 +15,7 @@ from services.customer.schemas import (
     CustomerCreate, CustomerRead, CustomerTombstone, CustomerUpdate, CustomerUpsert, ImportResult,
 )
 from shared.etag import etag_for
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import BadRequest, Conflict, problem_responses
 from shared.service_app import json_response, scoped_repository
 from shared.types import OrgCode, normalise_phone

@@ -7,14 +7,14 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import AwareDatetime
 
 from services.customer import followups
-from services.customer.deps import DirectoryDep, PolicyDep, ReadRepo, UpdatedSince, WriteRepo
+from services.customer.deps import DirectoryDep, PolicyDep, ReadRepo, WriteRepo
 from services.customer.models import FollowUp, Prospect
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerRepository, FollowUpFilter
 from services.customer.schemas import FollowUpComplete, FollowUpRead, ProspectCreate, ProspectRead, ProspectUpdate
 from shared.contracts.customer import FollowUpKind
 from shared.etag import etag_for
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 
 router = APIRouter(tags=["follow-ups"])

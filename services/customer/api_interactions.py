@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 
 from services.customer import interactions
-from services.customer.deps import DirectoryDep, ReadRepo, UpdatedSince, WriteRepo
+from services.customer.deps import DirectoryDep, ReadRepo, WriteRepo
 from services.customer.models import Interaction
 from services.customer.repository import InteractionFilter
 from services.customer.schemas import InteractionCreate, InteractionRead, LookupResult
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import BadRequest, UnprocessableContent, problem_responses
 from shared.types import normalise_phone
 

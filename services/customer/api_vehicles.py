@@ -6,14 +6,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from services.customer import vehicles
-from services.customer.deps import DealerInPath, DirectoryDep, ReadRepo, RoNumberInPath, UpdatedSince, WriteRepo
+from services.customer.deps import DealerInPath, DirectoryDep, ReadRepo, RoNumberInPath, WriteRepo
 from services.customer.models import ServiceVisit, Vehicle
 from services.customer.schemas import (
     DeliveryCreate, DeliveryRead, ServiceVisitCreate, ServiceVisitRead, ServiceVisitUpdate, ServiceVisitUpsert,
     VehicleCreate, VehicleRead, VehicleUpsert,
 )
 from shared.etag import etag_for
-from shared.pagination import Page, PageParams, page_params
+from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 from shared.types import VIN
 

@@ -18,7 +18,7 @@ from services.customer.privacy import PiiView
 from services.customer.repository_bulk import ImportWriter, writer_for
 from shared import rls
 from shared.orgs import OrgInfo
-from shared.pagination import PageParams, keyset_page
+from shared.pagination import PageParams, keyset_page, list_page
 from shared.scope import ScopedRepository
 
 
@@ -54,15 +54,6 @@ class InteractionFilter:
 # The most records one screen pop shows of each kind: a phone is one customer per dealer, so
 # only a caller above many dealers comes near it.
 LOOKUP_LIMIT = 20
-
-
-async def _page(session: Any, statement: Select[Any], model: Any, page: PageParams,
-                updated_since: datetime | None) -> tuple[list[Any], str | None]:
-    """A list page: by creation, or, given `updated_since`, the delta feed of the rows changed
-    at or after it, oldest change first (a row changed again moves to the end: sync reads it again)."""
-    if updated_since is None:
-        return await keyset_page(session, statement, model, page)
-    return await keyset_page(session, statement.where(model.updated_at >= updated_since), model, page, by="updated_at")
 
 
 class CustomerRepository(ScopedRepository):
@@ -108,7 +99,7 @@ class CustomerRepository(ScopedRepository):
         if where.vin:
             owners = self.select(Vehicle, Vehicle.owner_customer_id).where(Vehicle.vin == where.vin)
             statement = statement.where(Customer.id.in_(owners))
-        return await _page(self.session, statement, Customer, page, where.updated_since)
+        return await list_page(self.session, statement, Customer, page, where.updated_since)
 
     def _findable_by_contact(self) -> ColumnElement[bool]:
         """Above the dealer, a search by phone or text never matches a customer who does not
@@ -145,7 +136,7 @@ class CustomerRepository(ScopedRepository):
         statement = self.select(Vehicle)
         if customer_id:
             statement = statement.where(Vehicle.owner_customer_id == customer_id)
-        return await _page(self.session, statement, Vehicle, page, updated_since)
+        return await list_page(self.session, statement, Vehicle, page, updated_since)
 
     async def vehicles_of(self, customer_id: uuid.UUID) -> list[Vehicle]:
         return list((await self.session.scalars(self.select(Vehicle).where(Vehicle.owner_customer_id == customer_id))).all())
@@ -166,7 +157,7 @@ class CustomerRepository(ScopedRepository):
             statement = statement.where(ServiceVisit.customer_id == customer_id)
         if vin:
             statement = statement.where(ServiceVisit.vin == vin)
-        return await _page(self.session, statement, ServiceVisit, page, updated_since)
+        return await list_page(self.session, statement, ServiceVisit, page, updated_since)
 
     # --- prospects and follow-ups ----------------------------------------------------------
 
@@ -181,7 +172,7 @@ class CustomerRepository(ScopedRepository):
                 statement = statement.where(column == value)
         if where.due_before:
             statement = statement.where(FollowUp.due_at < where.due_before)
-        return await _page(self.session, statement, FollowUp, page, where.updated_since)
+        return await list_page(self.session, statement, FollowUp, page, where.updated_since)
 
     async def open_prospect_followups(self, prospect_id: uuid.UUID) -> list[FollowUp]:
         statement = self.select(FollowUp).where(FollowUp.prospect_id == prospect_id, FollowUp.status == "open")
@@ -220,7 +211,7 @@ class CustomerRepository(ScopedRepository):
             statement = statement.where(Interaction.started_at >= where.started_from)
         if where.started_to:
             statement = statement.where(Interaction.started_at < where.started_to)
-        return await _page(self.session, statement, Interaction, page, where.updated_since)
+        return await list_page(self.session, statement, Interaction, page, where.updated_since)
 
     async def sharing_customers(self, customer_ids: set[uuid.UUID]) -> set[uuid.UUID]:
         """Of these customers, those who share with the manufacturer (how their interactions are masked)."""
