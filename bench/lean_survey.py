@@ -34,7 +34,7 @@ from services.survey.definition import Definition
 from shared.problems import UnprocessableContent
 
 CLAIM = """
-UPDATE invitations SET status = 'responded', responded_at = $2
+UPDATE invitations SET status = 'responded', responded_at = $2, updated_at = $2
 WHERE token = $1 AND status = 'sent' AND expires_at > $2
 RETURNING id, survey_id, survey_version, kind, customer_id, dealer_code, org_path, vin, ro_number
 """
@@ -44,8 +44,8 @@ WHERE v.survey_id = $1 AND v.number = $2
 """
 INSERT_RESPONSE = """
 INSERT INTO survey_responses (id, invitation_id, survey_id, survey_version, kind, customer_id, dealer_code, org_path,
-    vin, ro_number, submitted, answers, scores, score_index, nps_category, alerts, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    vin, ro_number, submitted, answers, scores, score_index, nps_category, alerts, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
 """
 OUTBOX_COLUMNS = "(event_id, type, payload, created_at, next_attempt_at, attempts)"
 

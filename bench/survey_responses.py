@@ -136,10 +136,10 @@ async def mint_invitations(survey_id: str, count: int) -> list[str]:
         tokens = [secrets.token_urlsafe(24) for _ in range(count)]
         await connection.copy_records_to_table("invitations", columns=[
             "id", "token", "survey_id", "survey_version", "kind", "customer_id", "dealer_code", "org_path", "channel",
-            "status", "due_at", "sent_at", "expires_at", "created_at",
+            "status", "due_at", "sent_at", "expires_at", "created_at", "updated_at",
         ], records=[(uuid.uuid4(), token, uuid.UUID(survey_id), survey["published_version"], survey["kind"],
                      uuid.uuid4(), survey["org_code"], survey["org_path"], "sms", "sent", now, now,
-                     now + timedelta(days=14), now) for token in tokens])
+                     now + timedelta(days=14), now, now) for token in tokens])
         return tokens
     finally:
         await connection.close()
