@@ -8,12 +8,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.customer.conftest import clients_of, customer_body, running_customer_service
-from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url
+from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url, terminate_connections
 from tests.support.roundtrips import RoundTripCounter, counting_proxy
 
 pytestmark = pytest.mark.skipif(not postgres_base_url(), reason="round trips are counted on PostgreSQL's wire")
@@ -55,15 +52,7 @@ async def test_a_request_after_its_connection_was_killed_still_succeeds(
     client, _ = counted
     created = (await client.post("/v1/customers", json=customer_body())).json()
     assert (await client.get(f"/v1/customers/{created['id']}")).status_code == 200
-    base = make_url(postgres_base_url() or "")
-    admin = create_async_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            killed = (await connection.execute(text(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :database"), {"database": f"{base.database}_customer_roundtrips"})).scalar_one()
-    finally:
-        await admin.dispose()
+    killed = await terminate_connections(postgres_base_url() or "", "customer_roundtrips")
     assert killed >= 1
     for _ in range(3):
         assert (await client.get(f"/v1/customers/{created['id']}")).status_code == 200

@@ -27,6 +27,20 @@ async def drop_postgres_databases(base_url: str, suffixes: list[str]) -> None:
         await admin.dispose()
 
 
+async def terminate_connections(base_url: str, suffix: str) -> int:
+    """Kill every server process connected to `<db>_<suffix>` (as a crash or a restart would);
+    how many were killed. For tests that a dead pooled connection is replaced, not answered 500."""
+    url = make_url(base_url)
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            return (await connection.execute(text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :database"), {"database": f"{url.database}_{suffix}"})).scalar_one()
+    finally:
+        await admin.dispose()
+
+
 def check_postgres_reachable(base_url: str) -> None:
     """CI sets the URL and must fail, not fall back, when PostgreSQL is not there."""
     async def ping() -> None:

@@ -50,14 +50,20 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return await unit_database_url(tmp_path_factory, "survey")
 
 
+def survey_app(database_url: str, **settings: Any) -> FastAPI:
+    """The survey service these tests run: no relay (its passes are transactions of their own,
+    not a request's), no jobs, and a customer service that knows no one: customers become
+    known through events."""
+    nobody = CustomerSource("http://customer.test", transport=httpx.MockTransport(lambda _: httpx.Response(404)))
+    return create_app(SurveySettings(database_url=database_url, internal_secret=SECRET, relay_enabled=False,
+                                     jobs_enabled=False, survey_link_base="https://csloop.example", log_json=False,
+                                     **settings),
+                      migrate=True, directory=stand_in_directory(ORGS, SECRET), customers=nobody)
+
+
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    settings = SurveySettings(database_url=database_url, internal_secret=SECRET, relay_enabled=False,
-                              jobs_enabled=False, survey_link_base="https://csloop.example", log_json=False)
-    directory = stand_in_directory(ORGS, SECRET)
-    # The customer service of these tests knows no one: customers become known through events.
-    nobody = CustomerSource("http://customer.test", transport=httpx.MockTransport(lambda _: httpx.Response(404)))
-    application = create_app(settings, migrate=True, directory=directory, customers=nobody)
+    application = survey_app(database_url)
     async with application.router.lifespan_context(application):
         yield application
 

@@ -10,17 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from services.survey.app import create_app
-from services.survey.customer_source import CustomerSource
 from services.survey.models import CustomerConsent, Invitation
-from services.survey.settings import SurveySettings
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from shared.db import utcnow
 from shared.events import new_event
 from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url
-from tests.support.org_directory import stand_in_directory
 from tests.support.roundtrips import RoundTripCounter, counting_proxy
-from tests.survey.conftest import ORGS, SECRET, deliver
+from tests.survey.conftest import ORGS, SECRET, deliver, survey_app
 
 # BEGIN, the org setting, the processed-event ids, the consent upsert, COMMIT.
 CUSTOMER_BATCH_ROUND_TRIPS = 5  # before: 3 per event (a consent read, its insert or update, the event id) and a transaction each
@@ -107,10 +103,7 @@ def role_url() -> str:
 async def counted(role_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, RoundTripCounter]]:
     await drop_postgres_databases(postgres_base_url() or "", ["survey_event_roundtrips"])
     async with counting_proxy(f"{role_url}_survey_event_roundtrips") as (url, counter):
-        settings = SurveySettings(database_url=url, internal_secret=SECRET, relay_enabled=False, jobs_enabled=False,
-                                  survey_link_base="https://csloop.example", log_json=False, log_level="WARNING")
-        nobody = CustomerSource("http://customer.test", transport=httpx.MockTransport(lambda _: httpx.Response(404)))
-        app = create_app(settings, migrate=True, directory=stand_in_directory(ORGS, SECRET), customers=nobody)
+        app = survey_app(url, log_level="WARNING")
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://survey") as client:
             yield client, counter

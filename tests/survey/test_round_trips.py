@@ -14,17 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.survey.app import create_app
-from services.survey.customer_source import CustomerSource
-from services.survey.settings import SurveySettings
-from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url
-from tests.support.org_directory import stand_in_directory
+from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url, terminate_connections
 from tests.support.roundtrips import RoundTripCounter, counting_proxy
-from tests.survey.conftest import ORGS, SECRET, as_, invite, new_code, published_survey, token_of
+from tests.survey.conftest import as_, invite, new_code, published_survey, survey_app, token_of
 
 pytestmark = pytest.mark.skipif(not postgres_base_url(), reason="round trips are counted on PostgreSQL's wire")
 
@@ -56,11 +49,7 @@ def role_url() -> str:
 async def counted(role_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, RoundTripCounter, Tokens]]:
     await drop_postgres_databases(postgres_base_url() or "", ["survey_roundtrips"])
     async with counting_proxy(f"{role_url}_survey_roundtrips") as (url, counter):
-        # No relay: its passes are transactions of their own, not the request's round trips.
-        settings = SurveySettings(database_url=url, internal_secret=SECRET, relay_enabled=False, jobs_enabled=False,
-                                  survey_link_base="https://csloop.example", log_json=False, log_level="WARNING")
-        nobody = CustomerSource("http://customer.test", transport=httpx.MockTransport(lambda _: httpx.Response(404)))
-        app = create_app(settings, migrate=True, directory=stand_in_directory(ORGS, SECRET), customers=nobody)
+        app = survey_app(url, log_level="WARNING")
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://survey") as client:
             survey = await published_survey(client, {"template": "csi", "code": new_code()})
@@ -133,15 +122,7 @@ async def test_a_submission_after_its_connection_was_killed_still_succeeds(
     client, _, tokens = counted
     warm, after = await tokens(1), await tokens(3)
     assert (await submit(client, warm[0], csi_answers(9, nps=9))).status_code == 201
-    base = make_url(postgres_base_url() or "")
-    admin = create_async_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            killed = (await connection.execute(text(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :database"), {"database": f"{base.database}_survey_roundtrips"})).scalar_one()
-    finally:
-        await admin.dispose()
+    killed = await terminate_connections(postgres_base_url() or "", "survey_roundtrips")
     assert killed >= 1
     for token in after:
         assert (await submit(client, token, csi_answers(9, nps=9))).status_code == 201
