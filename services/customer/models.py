@@ -89,7 +89,7 @@ class Delivery(OrgOwnedMixin, Base):
     vin: Mapped[str] = mapped_column(String(17), index=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
     delivered_at: Mapped[datetime]
-    sales_consultant: Mapped[str | None] = mapped_column(String(100))
+    sales_consultant: Mapped[str | None] = mapped_column(String(100))  # a staff code of the dealer
 
 
 class ServiceVisit(OrgOwnedMixin, Base):
@@ -107,7 +107,9 @@ class ServiceVisit(OrgOwnedMixin, Base):
     op_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     mileage_km: Mapped[int | None]
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)
-    advisor: Mapped[str | None] = mapped_column(String(100))
+    advisor: Mapped[str | None] = mapped_column(String(100))  # a staff code of the dealer
+    technician: Mapped[str | None] = mapped_column(String(100))  # a staff code of the dealer
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appointments.id"), index=True)
     # Whether the visit's customer is the VIN's owner on the selling dealer's file (or has that
     # owner's phone), decided when the visit is recorded. Only such a visit at another dealer may
     # count as a repeat against that dealer's first-time fix (KPI.md fir); never shown to callers:
@@ -153,6 +155,16 @@ class FollowUp(OrgOwnedMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(200))
+    # The desk (issue 14): whose call list it is on (a staff code of the dealer), how many calls
+    # were made of how many allowed, and what the reached call found.
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    reached: Mapped[bool | None] = mapped_column(Boolean)
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    issue_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The case a dissatisfied call opened (set when complaint.opened names this follow-up).
+    complaint_id: Mapped[uuid.UUID | None]
 
 
 class Interaction(OrgOwnedMixin, Base):
@@ -173,6 +185,94 @@ class Interaction(OrgOwnedMixin, Base):
     agent: Mapped[str | None] = mapped_column(String(100))
     started_at: Mapped[datetime]
     duration_s: Mapped[int | None]
+
+
+class Staff(OrgOwnedMixin, Base):
+    """A person of a dealer whom records name by code: advisors, consultants, technicians, CR
+    agents, managers. A retired code (`active` false) keeps its history and takes no new work."""
+
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("dealer_code", "code"), updated_index("staff"), org_path_index("staff"))
+
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+class FollowUpAttempt(OrgOwnedMixin, Base):
+    """One call (or SMS, WeChat message, visit) made for a follow-up, with what it found."""
+
+    __tablename__ = "follow_up_attempts"
+    __table_args__ = (org_path_index("follow_up_attempts"),)
+
+    followup_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("follow_ups.id"), index=True)
+    attempted_at: Mapped[datetime]
+    reached: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str] = mapped_column(String(20))
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    issue_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    agent: Mapped[str | None] = mapped_column(String(100))
+    # The contact history entry this attempt recorded.
+    interaction_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("interactions.id"))
+
+
+class DeskSettings(OrgOwnedMixin, Base):
+    """A dealer's desk settings (`PUT /v1/dealers/{code}/desk-settings`): one row per dealer."""
+
+    __tablename__ = "desk_settings"
+    __table_args__ = (UniqueConstraint("dealer_code"), org_path_index("desk_settings"))
+
+    # {follow-up kind: staff code}: who gets a new task of that kind.
+    default_assignees: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    maintenance_followups: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+class Appointment(OrgOwnedMixin, Base):
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_dealer_slot", "dealer_code", "slot_at"), updated_index("appointments"),
+                      org_path_index("appointments"))
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    vin: Mapped[str | None] = mapped_column(String(17))
+    requested_at: Mapped[datetime]
+    slot_at: Mapped[datetime]
+    service_type: Mapped[str | None] = mapped_column(String(20))
+    advisor: Mapped[str | None] = mapped_column(String(100))  # a staff code of the dealer
+    status: Mapped[str] = mapped_column(String(20), default="booked")
+    status_changed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+
+class ComplaintSummary(Base):
+    """The complaint service's cases of this service's customers, as its events tell them: what
+    the screen pop shows as a caller's open complaints, without a call to another service."""
+
+    __tablename__ = "complaint_summaries"
+    __table_args__ = (Index("ix_complaint_summaries_customer_open", "customer_id", "is_open"),
+                      org_path_index("complaint_summaries"))
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    dealer_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400))
+    customer_id: Mapped[uuid.UUID | None]
+    followup_id: Mapped[uuid.UUID | None]
+    category: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(30))
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    opened_at: Mapped[datetime]
+    resolution_due: Mapped[datetime | None]
+    # The event time of the last change applied: a late event never undoes a newer one.
+    changed_at: Mapped[datetime]
 
 
 TABLES = plumbing_tables(Base.metadata)

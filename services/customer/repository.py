@@ -13,7 +13,9 @@ from sqlalchemy import ColumnElement, Select, extract, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
-from services.customer.models import TABLES, Customer, Delivery, FollowUp, Interaction, Prospect, ServiceVisit, Vehicle
+from services.customer.models import (
+    TABLES, Customer, Delivery, FollowUp, Interaction, Prospect, ServiceVisit, Staff, Vehicle,
+)
 from services.customer.privacy import PiiView
 from services.customer.repository_bulk import ImportWriter, writer_for
 from shared import rls
@@ -158,6 +160,13 @@ class CustomerRepository(ScopedRepository):
         if vin:
             statement = statement.where(ServiceVisit.vin == vin)
         return await list_page(self.session, statement, ServiceVisit, page, updated_since)
+
+    # --- staff ------------------------------------------------------------------------------
+
+    async def active_staff(self, dealer_code: str, code: str) -> Staff | None:
+        """The dealer's staff member with this code, unless retired (a retired code takes no new work)."""
+        return await self._one(self.select(Staff).where(Staff.dealer_code == dealer_code, Staff.code == code,
+                                                        Staff.active.is_(True)))
 
     # --- prospects and follow-ups ----------------------------------------------------------
 

@@ -54,6 +54,8 @@ class _Payload(BaseModel):
 class ComplaintOpened(_Payload):
     ro_number: str | None = None
     survey_response_id: uuid.UUID | None = None
+    # The follow-up call whose dissatisfied result opened the case (channel follow_up).
+    followup_id: uuid.UUID | None = None
 
 
 class StatusChanged(_Payload):

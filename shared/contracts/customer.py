@@ -22,11 +22,23 @@ PROSPECT_CREATED = "prospect.created"
 PROSPECT_UPDATED = "prospect.updated"
 FOLLOWUP_SCHEDULED = "followup.scheduled"
 FOLLOWUP_COMPLETED = "followup.completed"
+FOLLOWUP_ASSIGNED = "followup.assigned"
+FOLLOWUP_UNREACHABLE = "followup.unreachable"
+FOLLOWUP_ISSUE_FOUND = "followup.issue_found"
 INTERACTION_LOGGED = "interaction.logged"
+APPOINTMENT_CHANGED = "appointment.changed"
 
 VisitType = Literal["maintenance", "repair", "warranty", "recall"]
 ProspectLevel = Literal["H", "A", "B", "C"]
-FollowUpKind = Literal["new_car", "service", "birthday", "prospect"]
+FollowUpKind = Literal["new_car", "service", "birthday", "prospect", "win_back", "holiday", "recall"]
+# The kinds that are calls whose answer is measured (KPI.md followup_contact_rate and
+# followup_dissatisfied_rate); greetings (birthday, holiday) are not.
+CALL_KINDS = frozenset({"new_car", "service", "prospect", "win_back", "recall"})
+FollowUpStatus = Literal["open", "done", "unreachable", "cancelled"]
+Satisfaction = Literal["satisfied", "neutral", "dissatisfied"]
+AttemptChannel = Literal["phone", "sms", "wechat", "visit"]
+AppointmentStatus = Literal["booked", "arrived", "no_show", "cancelled"]
+StaffRole = Literal["service_advisor", "sales_consultant", "technician", "cr_agent", "manager"]
 InteractionChannel = Literal["phone", "sms", "wechat", "email", "walk_in", "app"]
 InteractionDirection = Literal["inbound", "outbound"]
 InteractionReason = Literal["inquiry", "complaint", "appointment", "follow_up", "care", "other"]
@@ -102,6 +114,8 @@ class ServiceVisitClosed(_Payload):
     mileage_km: int | None = None
     amount_minor: int | None = None
     advisor: str | None = None
+    technician: str | None = None
+    appointment_id: uuid.UUID | None = None
     # The visit's customer is the VIN's owner on the selling dealer's file (or has the owner's
     # phone): only then may a repeat here fail another dealer's first-time fix. Absent from
     # payloads older than the field: those visits counted, and still do.
@@ -129,6 +143,9 @@ class FollowUpScheduled(_Payload):
 
 
 class FollowUpCompleted(_Payload):
+    """followup.completed: the task is done, by a reached attempt (with its result) or by the
+    legacy `/complete` (an outcome text; it counts as reached, KPI.md)."""
+
     followup_id: uuid.UUID
     kind: FollowUpKind
     customer_id: uuid.UUID | None = None
@@ -137,6 +154,71 @@ class FollowUpCompleted(_Payload):
     ro_number: str | None = None
     outcome: str
     completed_at: datetime
+    due_at: datetime | None = None
+    assignee: str | None = None
+    attempts: int = 0
+    reached: bool = True
+    satisfaction: Satisfaction | None = None
+    issue_codes: list[str] = []
+
+
+class FollowUpAssigned(_Payload):
+    """followup.assigned: the task is now on `assignee`'s call list (a staff code of the dealer)."""
+
+    followup_id: uuid.UUID
+    kind: FollowUpKind
+    customer_id: uuid.UUID | None = None
+    prospect_id: uuid.UUID | None = None
+    due_at: datetime
+    assignee: str
+    assigned_at: datetime
+
+
+class FollowUpUnreachable(_Payload):
+    """followup.unreachable: `attempts` calls (the task's max_attempts) reached nobody; the task is
+    closed as unreachable, so that an SMS or a letter can go instead."""
+
+    followup_id: uuid.UUID
+    kind: FollowUpKind
+    customer_id: uuid.UUID | None = None
+    prospect_id: uuid.UUID | None = None
+    vin: str | None = None
+    due_at: datetime
+    assignee: str | None = None
+    attempts: int
+    unreachable_at: datetime
+
+
+class FollowUpIssueFound(_Payload):
+    """followup.issue_found: a reached customer was dissatisfied. The complaint service opens one
+    case for it (channel follow_up, linked by followup_id), however often this is delivered.
+    `note` is the agent's account of the issue (the case's description), no contact data."""
+
+    followup_id: uuid.UUID
+    kind: FollowUpKind
+    customer_id: uuid.UUID | None = None
+    prospect_id: uuid.UUID | None = None
+    vin: str | None = None
+    ro_number: str | None = None
+    issue_codes: list[str] = []
+    note: str | None = None
+    agent: str | None = None
+    found_at: datetime
+
+
+class AppointmentChanged(_Payload):
+    """appointment.changed: an appointment was booked or moved to another status."""
+
+    appointment_id: uuid.UUID
+    customer_id: uuid.UUID
+    vin: str | None = None
+    status: AppointmentStatus
+    requested_at: datetime
+    slot_at: datetime
+    service_type: str | None = None
+    advisor: str | None = None
+    booked_at: datetime
+    changed_at: datetime
 
 
 class InteractionLogged(_Payload):

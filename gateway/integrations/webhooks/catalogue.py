@@ -10,8 +10,8 @@ from shared.outbox import subscribers_for
 
 # The families the relays send the gateway (cli/topology.py's gateway component; a test holds
 # the two equal). Prospect events stay between services.
-DELIVERED_FAMILIES = ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.", "survey.", "complaint.",
-                      "quality.")
+DELIVERED_FAMILIES = ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.", "appointment.",
+                      "survey.", "complaint.", "quality.")
 
 # Events carrying a survey link (`url`) anyone holding it can answer: only the survey's owner
 # (`data.survey_org_path`, whose SMS provider sends it) receives them, never a dealer below it.
