@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
 from services.customer.models import (
-    TABLES, Customer, Delivery, FollowUp, Interaction, Prospect, ServiceVisit, Staff, Vehicle,
+    TABLES, ComplaintSummary, Customer, Delivery, FollowUp, Interaction, Prospect, ServiceVisit, Staff, Vehicle,
 )
 from services.customer.privacy import PiiView
 from services.customer.repository_bulk import ImportWriter, writer_for
@@ -258,6 +258,41 @@ class CustomerRepository(ScopedRepository):
     async def last_visit(self, customer_id: uuid.UUID) -> ServiceVisit | None:
         return await self._one(self.select(ServiceVisit).where(ServiceVisit.customer_id == customer_id)
                                .order_by(func.coalesce(ServiceVisit.opened_at, ServiceVisit.created_at).desc()))
+
+    # --- complaint summaries (the complaint service's cases, kept from its events) ------------
+
+    async def save_complaint_summary(self, values: dict[str, Any]) -> None:
+        """Insert or update a case's summary, unless the row holds a later change already: events
+        may arrive out of order (a retried delivery, a batch applied one by one), and an older one
+        must not undo a newer one. The link to a follow-up is set once, whichever event is first."""
+        if not self.principal.sees(values["org_path"]):
+            return
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(ComplaintSummary).values(**values)
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["complaint_id"],
+            set_={key: statement.excluded[key] for key in values if key not in ("complaint_id", "followup_id")},
+            where=ComplaintSummary.changed_at <= statement.excluded.changed_at))
+        if values.get("followup_id"):
+            await self.session.execute(self.update(ComplaintSummary).where(
+                ComplaintSummary.complaint_id == values["complaint_id"], ComplaintSummary.followup_id.is_(None))
+                .values(followup_id=values["followup_id"]))
+
+    async def link_followup_to_case(self, followup_id: uuid.UUID, dealer_code: str, complaint_id: uuid.UUID,
+                                    now: datetime) -> None:
+        """The follow-up call names the case it opened; only a call of the case's dealer, and once."""
+        await self.session.execute(self.update(FollowUp).where(
+            FollowUp.id == followup_id, FollowUp.dealer_code == dealer_code, FollowUp.complaint_id.is_(None))
+            .values(complaint_id=complaint_id, updated_at=now))
+
+    async def open_complaints_of(self, customer_ids: list[uuid.UUID]) -> list[ComplaintSummary]:
+        """The open cases of these customers (one query for a whole screen pop), oldest first."""
+        if not customer_ids:
+            return []
+        statement = self.select(ComplaintSummary).where(
+            ComplaintSummary.customer_id.in_(customer_ids), ComplaintSummary.is_open.is_(True)
+        ).order_by(ComplaintSummary.opened_at)
+        return list((await self.session.scalars(statement)).all())
 
     # --- what a KPI rebuild replays (a system principal's repository sees every dealer) ------
 
