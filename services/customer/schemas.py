@@ -393,8 +393,9 @@ class InteractionRead(BaseModel):
 
 
 class OpenComplaint(BaseModel):
-    """An open complaint case of the customer, as the complaint service's events last told it
-    (`GET /v1/complaints/{id}` has the whole case)."""
+    """An open complaint case of the customer, as the complaint service's events last told it.
+
+    `GET /v1/complaints/{id}` has the whole case."""
 
     id: uuid.UUID
     number: str
