@@ -100,3 +100,22 @@ def _resolve(dealer: Org, case: dict) -> dict:
         assert moved.status_code == 200, moved.text
         current = moved.json()
     return current
+
+
+def test_a_dissatisfied_attempt_becomes_one_case_linked_both_ways(network: Network) -> None:
+    """The desk's own path: recording the dissatisfied attempt publishes followup.issue_found."""
+    dealer = network.org("dealer", network.org("distributor"))
+    customer, call = _customer_with_a_call(dealer)
+    attempt = dealer.client.post(f"/v1/follow-ups/{call['id']}/attempts", json={
+        "reached": True, "channel": "phone", "satisfaction": "dissatisfied", "issue_codes": ["parts", "not_fixed"],
+        "note": "配件等了两周还没到"})
+    assert attempt.status_code in (200, 201), attempt.text
+
+    [case] = _eventually(lambda: dealer.client.get("/v1/complaints", params={"customer_id": customer["id"]}).json()["items"])
+    assert (case["channel"], case["priority"], case["category"], case["followup_id"]) == (
+        "follow_up", "P3", "parts_availability", call["id"])
+    assert case["description"].startswith("配件等了两周还没到")
+    linked = _eventually(lambda: dealer.client.get(f"/v1/follow-ups/{call['id']}").json().get("complaint_id"))
+    assert linked == case["id"]
+    time.sleep(1.5)  # a redelivery, if there were one, would have landed by now
+    assert len(dealer.client.get("/v1/complaints", params={"customer_id": customer["id"]}).json()["items"]) == 1
