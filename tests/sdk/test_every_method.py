@@ -156,3 +156,21 @@ def test_vehicle_delivery_and_visit_imports(api: CSLoop, dealer: Org) -> None:
                                                   f"{ro},{car},{buyer.id},maintenance\n".encode()]), dealer.code)
     assert (visits.created, visits.failed) == (1, 0)
     assert [v.ro_number for v in api.service_visits.list(vin=car)] == [ro]
+
+
+def test_the_follow_up_desk(api: CSLoop, dealer: Org) -> None:
+    settings = api.desk_settings.get(dealer.code)
+    assert api.desk_settings.put(dealer.code, version=settings, max_attempts=2).max_attempts == 2
+    owner = new_customer(api, dealer)
+    car = api.vehicles.create(vin=vin(), model="bZ4X", model_year=2026, owner_customer_id=owner.id)
+    api.deliveries.create(vin=car.vin, customer_id=owner.id, dealer_code=dealer.code,
+                          delivered_at=datetime.now(UTC).isoformat())
+    follow_up = eventually(lambda: api.follow_ups.list(customer_id=owner.id, kind="new_car").first(), "a follow-up")
+    assert follow_up.max_attempts == 2
+    with pytest.raises(csloop_sdk.CSLoopError):  # no staff member has that code: the call reached the API
+        api.follow_ups.assign(follow_up, assignee=f"NOBODY-{uuid.uuid4().hex[:6]}")
+    assert api.follow_ups.record_attempt(follow_up, reached=False, channel="phone").attempts == 1
+    done = api.follow_ups.record_attempt(follow_up, reached=True, channel="phone", satisfaction="satisfied")
+    assert done.result and done.result.satisfaction == "satisfied"
+    assert [a.reached for a in api.follow_ups.attempts(follow_up)] == [False, True]
+    assert [f.id for f in api.follow_ups.list(status="done", customer_id=owner.id, assignee=None)] == [follow_up.id]

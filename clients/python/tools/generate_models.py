@@ -41,6 +41,8 @@ MODELS: dict[str, tuple[str, str, str] | tuple[str, str, str, int]] = {
     "ServiceVisit": ("get", "/v1/service-visits/{visit_id}", "200"),
     "Prospect": ("get", "/v1/prospects/{prospect_id}", "200"),
     "FollowUp": ("get", "/v1/follow-ups/{followup_id}", "200"),
+    "FollowUpAttempt": ("get", "/v1/follow-ups/{followup_id}/attempts", "200"),
+    "DeskSettings": ("get", "/v1/dealers/{code}/desk-settings", "200"),
     "Interaction": ("get", "/v1/interactions/{interaction_id}", "200"),
     "Lookup": ("get", "/v1/lookup", "200"),
     "Complaint": ("get", "/v1/complaints/{complaint_id}", "200"),

@@ -35,6 +35,7 @@ class CSLoop:
         self.service_visits = r.ServiceVisits(t)
         self.prospects = r.Prospects(t)
         self.follow_ups = r.FollowUps(t)
+        self.desk_settings = r.DeskSettings(t)
         self.interactions = r.Interactions(t)
         self.lookup = r.Lookup(t)
         self.complaints = r.Complaints(t)

@@ -290,6 +290,13 @@ class Prospect(Model):
     created_at: datetime
 
 
+class FollowUpResult(Model):
+    """What the task ended with: reached (by an attempt or the legacy /complete) or not."""
+    reached: bool
+    satisfaction: str | None
+    issue_codes: list[str]
+
+
 class FollowUp(Model):
     id: str
     kind: str
@@ -303,7 +310,35 @@ class FollowUp(Model):
     outcome: str | None
     note: str | None
     completed_at: datetime | None
+    assignee: str | None
+    attempts: int
+    max_attempts: int
+    result: FollowUpResult | None
+    complaint_id: str | None
     updated_at: datetime
+
+
+class FollowUpAttempt(Model):
+    """An attempt; above the dealer the note is withheld for a person the caller may not see."""
+    id: str
+    followup_id: str
+    attempted_at: datetime
+    reached: bool
+    channel: str
+    satisfaction: str | None
+    issue_codes: list[str]
+    note: str | None
+    agent: str | None
+    interaction_id: str | None
+
+
+class DeskSettings(Model):
+    dealer_code: str
+    default_assignees: dict[str, str]
+    maintenance_followups: bool
+    max_attempts: int
+    version: int
+    updated_at: datetime | None
 
 
 class Interaction(Model):

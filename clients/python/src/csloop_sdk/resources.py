@@ -351,15 +351,46 @@ class FollowUps(Resource):
         return self._one(m.FollowUp, "GET", f"/v1/follow-ups/{followup_id}")
 
     def list(self, *, dealer_code: str | None = None, status: str | None = None, kind: str | None = None,
-             due_before: datetime | str | None = None, customer_id: str | None = None,
+             due_before: datetime | str | None = None, customer_id: str | None = None, assignee: str | None = None,
              updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.FollowUp]:
+        """Earliest due first: `list(assignee="CR01", status="open", due_before=...)` is an agent's call list."""
         return self._pages(m.FollowUp, "/v1/follow-ups", page_size, dealer_code=dealer_code, status=status, kind=kind,
-                           due_before=due_before, customer_id=customer_id, updated_since=updated_since)
+                           due_before=due_before, customer_id=customer_id, assignee=assignee,
+                           updated_since=updated_since)
 
     def complete(self, followup: str | m.FollowUp, *, outcome: str, note: str | None = None) -> m.FollowUp:
         return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/complete",
                          json=_body({"outcome": outcome, "note": note}))
 
+    def assign(self, followup: str | m.FollowUp, *, assignee: str) -> m.FollowUp:
+        return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/assign", json={"assignee": assignee})
+
+    def record_attempt(self, followup: str | m.FollowUp, *, reached: bool, channel: str,
+                       satisfaction: str | None = None, issue_codes: list[str] | None = None, note: str | None = None,
+                       agent: str | None = None) -> m.FollowUp:
+        """A call (or SMS, WeChat message, visit) made for the follow-up; `satisfaction` when reached."""
+        body = _body({"reached": reached, "channel": channel, "satisfaction": satisfaction, "issue_codes": issue_codes,
+                      "note": note, "agent": agent})
+        return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/attempts", json=body)
+
+    def attempts(self, followup: str | m.FollowUp) -> list[m.FollowUpAttempt]:
+        items = self._t.json("GET", f"/v1/follow-ups/{_id(followup)}/attempts")["items"]
+        return [m.FollowUpAttempt.model_validate(item) for item in items]
+
+
+class DeskSettings(Resource):
+    """A dealer's desk settings: default assignees per follow-up kind, maintenance follow-ups, max_attempts."""
+
+    def get(self, dealer_code: str) -> m.DeskSettings:
+        return self._one(m.DeskSettings, "GET", f"/v1/dealers/{dealer_code}/desk-settings")
+
+    def put(self, dealer_code: str, *, version: Version, default_assignees: dict[str, str] | None = None,
+            maintenance_followups: bool | None = None, max_attempts: int | None = None) -> m.DeskSettings:
+        """Replaces them whole (fields left out take their defaults); `version` as last read (0 while unset)."""
+        body = _body({"default_assignees": default_assignees, "maintenance_followups": maintenance_followups,
+                      "max_attempts": max_attempts})
+        return self._one(m.DeskSettings, "PUT", f"/v1/dealers/{dealer_code}/desk-settings", json=body,
+                         headers=if_match(version))
 
 
 class Interactions(Resource):
