@@ -38,6 +38,7 @@ class DeskDirectory:
     def __init__(self, repo: CustomerRepository) -> None:
         self._repo = repo
         self._known: dict[str, DeskDefaults] = {}
+        self._active: dict[tuple[str, str], bool] = {}
 
     async def of(self, dealer_code: str) -> DeskDefaults:
         if dealer_code not in self._known:
@@ -45,6 +46,16 @@ class DeskDirectory:
             self._known[dealer_code] = DeskDefaults() if row is None else DeskDefaults(
                 dict(row.default_assignees or {}), row.maintenance_followups, row.max_attempts)
         return self._known[dealer_code]
+
+    async def default_assignee(self, dealer_code: str, kind: str, wanted: str | None = None) -> str | None:
+        """`wanted`, else the kind's default assignee, if that staff member is still active: a
+        code retired since it was set takes no new work, and the task stays unassigned."""
+        code = wanted or (await self.of(dealer_code)).default_assignees.get(kind)
+        if code is None:
+            return None
+        if (dealer_code, code) not in self._active:
+            self._active[(dealer_code, code)] = await self._repo.active_staff(dealer_code, code) is not None
+        return code if self._active[(dealer_code, code)] else None
 
 
 async def _dealer(repo: CustomerRepository, directory: OrgDirectory, code: str) -> OrgInfo:

@@ -194,13 +194,11 @@ async def _schedule(repo: CustomerRepository, task: dict[str, Any], desk: DeskDi
     """Add the task unless it exists, and say so (followup.scheduled: on-time rates need due times).
 
     It takes the dealer's desk settings: max_attempts, and the default assignee of its kind
-    unless the task names one (a prospect's next call stays with whoever made the last), if
-    that staff member is still active; an assigned task also publishes followup.assigned."""
-    settings = await (desk or DeskDirectory(repo)).of(task["dealer_code"])
-    assignee = task.pop("assignee", None) or settings.default_assignees.get(task["kind"])
-    if assignee is not None and await repo.active_staff(task["dealer_code"], assignee) is None:
-        assignee = None
-    task |= {"assignee": assignee, "max_attempts": settings.max_attempts}
+    unless the task names one (a prospect's next call stays with whoever made the last);
+    an assigned task also publishes followup.assigned."""
+    desk = desk or DeskDirectory(repo)
+    assignee = await desk.default_assignee(task["dealer_code"], task["kind"], task.pop("assignee", None))
+    task |= {"assignee": assignee, "max_attempts": (await desk.of(task["dealer_code"])).max_attempts}
     followup_id = await repo.add_followup_once(task)
     if followup_id is None:
         return False
