@@ -259,3 +259,18 @@ class TestCallList:
     @pytest.mark.parametrize("params", [{"status": "lost"}, {"kind": "party"}, {"assignee": ""}, {"assignee": "a\x01"}])
     async def test_bad_filters_are_422(self, dealer, params) -> None:
         assert (await dealer.get("/v1/follow-ups", params=params)).status_code == 422
+
+
+class TestConcurrentAttempts:
+    async def test_two_dissatisfied_answers_at_once_complete_once_and_raise_one_issue(self, dealer, app,
+                                                                                      client_for) -> None:
+        import asyncio
+
+        if app.state.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer at a time: the two transactions cannot overlap")
+        task = await new_task(dealer, app, client_for)
+        body = {"reached": True, "satisfaction": "dissatisfied", "issue_codes": ["attitude"]}
+        answers = await asyncio.gather(attempt(dealer, task, **body), attempt(client_for("DLR-0042"), task, **body))
+        assert sorted(a.status_code for a in answers) == [200, 409]
+        assert len(await events_of(app, "followup.issue_found", task["id"])) == 1
+        assert len((await dealer.get(f"/v1/follow-ups/{task['id']}/attempts")).json()["items"]) == 1
