@@ -207,6 +207,13 @@ class CustomerRepository(ScopedRepository):
     async def desk_settings(self, dealer_code: str) -> DeskSettings | None:
         return await self._one(self.select(DeskSettings).where(DeskSettings.dealer_code == dealer_code))
 
+    async def existing_followup_keys(self, keys: list[str]) -> set[str]:
+        """Of these dedupe keys, those a follow-up already has (a re-run job skips them in one query)."""
+        if not keys:
+            return set()
+        statement = self.select(FollowUp, FollowUp.dedupe_key).where(FollowUp.dedupe_key.in_(keys))
+        return set((await self.session.scalars(statement)).all())
+
     async def marketing_customers(self, after: uuid.UUID | None, limit: int) -> list[Customer]:
         """Customers who accept marketing (and are not erased), a page in id order after `after`."""
         statement = self.select(Customer).where(Customer.consent_marketing.is_(True), Customer.erased_at.is_(None))
