@@ -144,6 +144,20 @@ class TestAttempts:
         assert (contact["reason"], contact["channel"]) == ("care", "wechat")
 
 
+class TestProspectCalls:
+    async def test_a_reached_prospect_call_schedules_the_next_on_the_same_list(self, dealer, app, client_for) -> None:
+        agent = await add_staff(app, role="sales_consultant")
+        prospect = (await dealer.post("/v1/prospects", json={"name": "Lead Zhao", "level": "A"})).json()
+        await deliver(app, client_for, "prospect.created", "prospect_id", prospect["id"], times=1)
+        [first] = [t for t in await tasks(dealer, kind="prospect") if t["prospect_id"] == prospect["id"]]
+        await dealer.post(f"/v1/follow-ups/{first['id']}/assign", json={"assignee": agent})
+        assert (await attempt(dealer, first, reached=True, satisfaction="neutral")).json()["status"] == "done"
+        [following] = [t for t in await tasks(dealer, kind="prospect", status="open") if t["prospect_id"] == prospect["id"]]
+        assert following["assignee"] == agent
+        [contact] = (await dealer.get("/v1/interactions", params={"prospect_id": prospect["id"]})).json()["items"]
+        assert contact["reason"] == "follow_up" and contact["agent"] == agent
+
+
 class TestLegacyComplete:
     async def test_complete_counts_as_reached(self, dealer, app, client_for) -> None:
         task = await new_task(dealer, app, client_for)
