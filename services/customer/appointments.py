@@ -83,10 +83,10 @@ async def set_status(repo: CustomerRepository, appointment_id: uuid.UUID, data: 
     """booked -> arrived | no_show | cancelled. The status it already has is answered as it is
     (a retried call changes nothing, publishes nothing); any other move from a closed one is a 409."""
     appointment = await _visible(repo, appointment_id)
-    if if_match is not None:
-        check_version(if_match, appointment.version)
-    if appointment.status == data.to:
+    if appointment.status == data.to:  # before If-Match: a retry carries the ETag the first call made stale
         return appointment
+    if if_match:  # optional here: an empty header is no header
+        check_version(if_match, appointment.version)
     if appointment.status != BOOKED:
         raise Conflict(f"This appointment is {appointment.status}; only a booked one changes status")
     await _close(repo, appointment, data.to)
