@@ -7,7 +7,7 @@ from datetime import datetime
 
 from services.customer import events
 from services.customer.dealers import dealer_for_write
-from services.customer.models import Appointment, ServiceVisit
+from services.customer.models import Appointment
 from services.customer.repository import CustomerRepository
 from services.customer.schemas import AppointmentCreate, AppointmentStatusChange, AppointmentUpdate
 from services.customer.staff import require_staff_code
