@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from services.customer.models import (
-    Customer, Delivery, FollowUp, FollowUpAttempt, Interaction, Prospect, ServiceVisit, Vehicle,
+    Appointment, Customer, Delivery, FollowUp, FollowUpAttempt, Interaction, Prospect, ServiceVisit, Vehicle,
 )
 from shared.contracts import customer as contract
 from shared.db import utcnow
@@ -62,7 +62,7 @@ def visit_closed(visit: ServiceVisit) -> contract.ServiceVisitClosed:
         vin=visit.vin, customer_id=visit.customer_id, visit_type=visit.visit_type,  # type: ignore[arg-type]
         opened_at=visit.opened_at, closed_at=visit.closed_at, symptom_codes=visit.symptom_codes,
         op_codes=visit.op_codes, mileage_km=visit.mileage_km, amount_minor=visit.amount_minor, advisor=visit.advisor,
-        owner_verified=visit.owner_verified,
+        owner_verified=visit.owner_verified, appointment_id=visit.appointment_id,
     )
 
 
@@ -146,3 +146,15 @@ def interaction_logged(interaction: Interaction) -> CloudEvent:
         agent=interaction.agent, started_at=interaction.started_at, duration_s=interaction.duration_s,
     )
     return _event(contract.INTERACTION_LOGGED, f"interactions/{interaction.id}", payload)
+
+
+def appointment_changed(appointment: Appointment) -> CloudEvent:
+    """Booked (status booked, also when moved to another slot) or a status change; `changed_at`
+    orders them, `booked_at` is the creation time the lead-time KPI counts by."""
+    payload = contract.AppointmentChanged(
+        dealer_code=appointment.dealer_code, org_path=appointment.org_path, appointment_id=appointment.id,
+        customer_id=appointment.customer_id, vin=appointment.vin, status=appointment.status,  # type: ignore[arg-type]
+        requested_at=appointment.requested_at, slot_at=appointment.slot_at, service_type=appointment.service_type,
+        advisor=appointment.advisor, booked_at=appointment.created_at, changed_at=appointment.updated_at,
+    )
+    return _event(contract.APPOINTMENT_CHANGED, f"appointments/{appointment.id}", payload)

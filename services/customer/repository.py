@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
 from services.customer.models import (
-    TABLES, Customer, Delivery, DeskSettings, FollowUp, FollowUpAttempt, Interaction, Prospect, ServiceVisit, Staff,
-    Vehicle,
+    TABLES, Appointment, Customer, Delivery, DeskSettings, FollowUp, FollowUpAttempt, Interaction, Prospect,
+    ServiceVisit, Staff, Vehicle,
 )
 from services.customer.privacy import PiiView
 from services.customer.repository_bulk import ImportWriter, writer_for
@@ -53,6 +53,16 @@ class InteractionFilter:
     dealer_code: str | None = None
     started_from: datetime | None = None
     started_to: datetime | None = None
+    updated_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentFilter:
+    dealer_code: str | None = None
+    customer_id: uuid.UUID | None = None
+    status: str | None = None
+    slot_from: datetime | None = None
+    slot_to: datetime | None = None
     updated_since: datetime | None = None
 
 
@@ -170,6 +180,23 @@ class CustomerRepository(ScopedRepository):
         """The dealer's staff member with this code, unless retired (a retired code takes no new work)."""
         return await self._one(self.select(Staff).where(Staff.dealer_code == dealer_code, Staff.code == code,
                                                         Staff.active.is_(True)))
+
+    # --- appointments ---------------------------------------------------------------------------
+
+    async def appointments(self, where: AppointmentFilter, page: PageParams) -> tuple[list[Appointment], str | None]:
+        statement = self.select(Appointment)
+        for column, value in ((Appointment.dealer_code, where.dealer_code), (Appointment.customer_id, where.customer_id),
+                              (Appointment.status, where.status)):
+            if value is not None:
+                statement = statement.where(column == value)
+        if where.slot_from:
+            statement = statement.where(Appointment.slot_at >= where.slot_from)
+        if where.slot_to:
+            statement = statement.where(Appointment.slot_at < where.slot_to)
+        return await list_page(self.session, statement, Appointment, page, where.updated_since)
+
+    async def appointment(self, appointment_id: uuid.UUID) -> Appointment | None:
+        return await self._one(self.select(Appointment).where(Appointment.id == appointment_id))
 
     # --- prospects and follow-ups ----------------------------------------------------------
 

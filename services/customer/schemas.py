@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.contracts.customer import (
-    AttemptChannel, Consent, FollowUpKind, FollowUpStatus, InteractionChannel, InteractionDirection, InteractionReason,
-    ProspectLevel, Satisfaction, VisitType,
+    AppointmentStatus, AttemptChannel, Consent, FollowUpKind, FollowUpStatus, InteractionChannel, InteractionDirection,
+    InteractionReason, ProspectLevel, Satisfaction, VisitType,
 )
 from services.customer.domain import Email, past_birth_date
 from shared.types import VIN, MinorUnits, OrgCode, Phone
@@ -219,6 +219,7 @@ class ServiceVisitCreate(_In):
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
     amount_minor: MinorUnits | None = None
     advisor: Text100 | None = None
+    appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
 
 
 class ServiceVisitUpdate(_In):
@@ -234,6 +235,7 @@ class ServiceVisitUpdate(_In):
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
     amount_minor: MinorUnits | None = None
     advisor: Text100 | None = None
+    appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
 
 
 class ServiceVisitUpsert(_In):
@@ -257,6 +259,7 @@ class ServiceVisitUpsert(_In):
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
     amount_minor: MinorUnits | None = None
     advisor: Text100 | None = None
+    appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
 
 
 class ServiceVisitRead(BaseModel):
@@ -275,6 +278,7 @@ class ServiceVisitRead(BaseModel):
     mileage_km: int | None
     amount_minor: int | None
     advisor: str | None
+    appointment_id: uuid.UUID | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -511,3 +515,58 @@ class LookupResult(BaseModel):
 
     customers: list[LookupCustomer]
     prospects: list[LookupProspect]
+
+
+# --- appointments (API.md "Follow-up desk and contact centre") --------------------------------
+# An appointment names its customer, car and advisor by id and code only: no contact data.
+
+
+class AppointmentCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dealer_code": "D001", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "vin": "LSVAU21B5N2183294",
+        "requested_at": "2026-06-02T09:15:00+08:00", "slot_at": "2026-06-05T10:00:00+08:00",
+        "service_type": "maintenance", "advisor": "SA01"
+    }]})
+
+    dealer_code: OrgCode | None = Field(None, description="Defaults to the caller's own dealer")
+    customer_id: uuid.UUID = Field(description="A customer of the dealer")
+    vin: VIN | None = Field(None, description="A vehicle on the dealer's file (put a new car on file first)")
+    requested_at: UTCTime | None = Field(None, description="When the customer asked for it; defaults to now")
+    slot_at: UTCTime = Field(description="The time booked; not before requested_at")
+    service_type: VisitType | None = None
+    advisor: Text100 | None = Field(None, description="An active staff code of the dealer")
+
+
+class AppointmentUpdate(_In):
+    """Moving a booked appointment (another slot, type or advisor); its status changes by `/status`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"slot_at": "2026-06-06T14:00:00+08:00", "advisor": "SA02"}]})
+
+    slot_at: UTCTime | None = None
+    service_type: VisitType | None = None
+    advisor: Text100 | None = None
+
+
+class AppointmentStatusChange(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"to": "no_show"}]})
+
+    to: Literal["arrived", "no_show", "cancelled"] = Field(
+        description="Only a booked appointment moves; the status it already has again is a no-op")
+
+
+class AppointmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    dealer_code: str
+    customer_id: uuid.UUID
+    vin: str | None
+    requested_at: datetime
+    slot_at: datetime
+    service_type: VisitType | None
+    advisor: str | None
+    status: AppointmentStatus
+    status_changed_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -174,3 +174,22 @@ def test_the_follow_up_desk(api: CSLoop, dealer: Org) -> None:
     assert done.result and done.result.satisfaction == "satisfied"
     assert [a.reached for a in api.follow_ups.attempts(follow_up)] == [False, True]
     assert [f.id for f in api.follow_ups.list(status="done", customer_id=owner.id, assignee=None)] == [follow_up.id]
+
+
+def test_appointments_booked_moved_closed_and_kept_by_a_visit(api: CSLoop, dealer: Org) -> None:
+    owner = new_customer(api, dealer)
+    car = api.vehicles.create(vin=vin(), owner_customer_id=owner.id)
+    slot = datetime.now(UTC) + timedelta(days=2)
+    booked = api.appointments.create(customer_id=owner.id, dealer_code=dealer.code, vin=car.vin, slot_at=slot,
+                                     service_type="maintenance")
+    assert isinstance(booked, models.Appointment) and booked.status == "booked"
+    moved = api.appointments.update(booked, slot_at=slot + timedelta(days=1))
+    assert moved.slot_at == slot + timedelta(days=1) and api.appointments.get(booked.id).version == moved.version
+    visit = api.service_visits.create(customer_id=owner.id, vin=car.vin, dealer_code=dealer.code,
+                                      ro_number=f"RO-{uuid.uuid4().hex[:8]}", visit_type="maintenance",
+                                      appointment_id=booked.id)
+    assert visit.appointment_id == booked.id and api.appointments.get(booked.id).status == "arrived"
+    missed = api.appointments.create(customer_id=owner.id, slot_at=slot, dealer_code=dealer.code)
+    assert api.appointments.set_status(missed, to="no_show").status == "no_show"
+    assert [a.id for a in api.appointments.list(customer_id=owner.id, status="no_show", slot_from=slot,
+                                                slot_to=slot + timedelta(hours=1))] == [missed.id]

@@ -38,6 +38,7 @@ class CSLoop:
         self.desk_settings = r.DeskSettings(t)
         self.interactions = r.Interactions(t)
         self.lookup = r.Lookup(t)
+        self.appointments = r.Appointments(t)
         self.complaints = r.Complaints(t)
         self.sla_policies = r.SlaPolicies(t)
         self.quality_signals = r.QualitySignals(t)

@@ -210,6 +210,11 @@ class View360Interaction(Model):
     pass
 
 
+class View360Appointment(Model):
+    """A service appointment of the customer, as `GET /v1/appointments` lists it (AppointmentRead)."""
+    pass
+
+
 class Customer360(Model):
     customer: View360Customer
     vehicles: list[View360Vehicle] | None = None
@@ -217,6 +222,7 @@ class Customer360(Model):
     survey_responses: list[View360SurveyResponse] | None = None
     complaints: list[View360Complaint] | None = None
     interactions: list[View360Interaction] | None = None
+    appointments: list[View360Appointment] | None = None
     unavailable: list[str] | None = None
 
 
@@ -272,6 +278,7 @@ class ServiceVisit(Model):
     mileage_km: int | None
     amount_minor: int | None
     advisor: str | None
+    appointment_id: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -396,6 +403,22 @@ class Lookup(Model):
     """The screen pop: the customers and prospects with the phone, as this caller may see them."""
     customers: list[LookupCustomer]
     prospects: list[LookupProspect]
+
+
+class Appointment(Model):
+    id: str
+    dealer_code: str
+    customer_id: str
+    vin: str | None
+    requested_at: datetime
+    slot_at: datetime
+    service_type: str | None
+    advisor: str | None
+    status: str
+    status_changed_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 class TimelineEntry(Model):

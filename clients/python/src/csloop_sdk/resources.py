@@ -288,13 +288,13 @@ class ServiceVisits(Resource):
     def create(self, *, ro_number: str, vin: str, customer_id: str, dealer_code: str, visit_type: str,
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
-               amount_minor: int | None = None, advisor: str | None = None,
+               amount_minor: int | None = None, advisor: str | None = None, appointment_id: str | None = None,
                idempotency_key: str | None = None) -> m.ServiceVisit:
         """A repair order; `closed_at` closes it (which invites the customer to the CSI survey)."""
         body = _body({"ro_number": ro_number, "vin": vin, "customer_id": customer_id, "dealer_code": dealer_code,
                       "visit_type": visit_type, "opened_at": opened_at, "closed_at": closed_at,
                       "symptom_codes": list(symptom_codes), "op_codes": list(op_codes), "mileage_km": mileage_km,
-                      "amount_minor": amount_minor, "advisor": advisor})
+                      "amount_minor": amount_minor, "advisor": advisor, "appointment_id": appointment_id})
         return self._one(m.ServiceVisit, "POST", "/v1/service-visits", json=body, idempotency_key=idempotency_key)
 
     def get(self, visit_id: str) -> m.ServiceVisit:
@@ -308,13 +308,14 @@ class ServiceVisits(Resource):
     def upsert(self, dealer_code: str, ro_number: str, *, vin: str, customer_id: str, visit_type: str,
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
-               amount_minor: int | None = None, advisor: str | None = None,
+               amount_minor: int | None = None, advisor: str | None = None, appointment_id: str | None = None,
                if_match: Version | None = None) -> m.ServiceVisit:
         """Create or replace a repair order by its number (fields left out are cleared; a closed
         visit stays closed). A change to a closed visit sends `service_visit.updated`, no second survey."""
         body = _body({"vin": vin, "customer_id": customer_id, "visit_type": visit_type, "opened_at": opened_at,
                       "closed_at": closed_at, "symptom_codes": list(symptom_codes), "op_codes": list(op_codes),
-                      "mileage_km": mileage_km, "amount_minor": amount_minor, "advisor": advisor})
+                      "mileage_km": mileage_km, "amount_minor": amount_minor, "advisor": advisor,
+                      "appointment_id": appointment_id})
         return self._one(m.ServiceVisit, "PUT", f"/v1/service-visits/by-ro/{dealer_code}/{quote(ro_number, safe='')}",
                          json=body, headers=_optional_if_match(if_match))
 
@@ -421,6 +422,36 @@ class Lookup(Resource):
     def phone(self, phone: str) -> m.Lookup:
         """Screen pop: who is calling from `phone` (any format), with open follow-ups and last visit."""
         return self._one(m.Lookup, "GET", "/v1/lookup", params={"phone": phone})
+
+
+class Appointments(Resource):
+    """Service appointments: booked, then arrived, no-show or cancelled (a visit naming one marks it arrived)."""
+
+    def create(self, *, customer_id: str, slot_at: datetime | str, dealer_code: str | None = None,
+               vin: str | None = None, requested_at: datetime | str | None = None, service_type: str | None = None,
+               advisor: str | None = None, idempotency_key: str | None = None) -> m.Appointment:
+        """Book one; `requested_at` defaults to now, `advisor` is a staff code of the dealer."""
+        body = _body({"customer_id": customer_id, "slot_at": slot_at, "dealer_code": dealer_code, "vin": vin,
+                      "requested_at": requested_at, "service_type": service_type, "advisor": advisor})
+        return self._one(m.Appointment, "POST", "/v1/appointments", json=body, idempotency_key=idempotency_key)
+
+    def get(self, appointment_id: str) -> m.Appointment:
+        return self._one(m.Appointment, "GET", f"/v1/appointments/{appointment_id}")
+
+    def list(self, *, dealer_code: str | None = None, customer_id: str | None = None, status: str | None = None,
+             slot_from: datetime | str | None = None, slot_to: datetime | str | None = None,
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Appointment]:
+        return self._pages(m.Appointment, "/v1/appointments", page_size, dealer_code=dealer_code, customer_id=customer_id,
+                           status=status, slot_from=slot_from, slot_to=slot_to, updated_since=updated_since)
+
+    def update(self, appointment: Version, appointment_id: str | None = None, **changes: Any) -> m.Appointment:
+        """Move a booked one: `update(appointment, slot_at=...)` (If-Match from the appointment)."""
+        return self._one(m.Appointment, "PATCH", f"/v1/appointments/{appointment_id or _id(appointment)}",
+                         json=_body(changes), headers=if_match(appointment))
+
+    def set_status(self, appointment: str | m.Appointment, *, to: str) -> m.Appointment:
+        """`arrived`, `no_show` or `cancelled`, from booked only; the status it has is a no-op."""
+        return self._one(m.Appointment, "POST", f"/v1/appointments/{_id(appointment)}/status", json={"to": to})
 
 
 # Complaint service
