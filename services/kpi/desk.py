@@ -55,7 +55,7 @@ def followups(tasks: list[Task], now: datetime, group: Grouper) -> dict[str, dic
         "followup_on_time": tally(((t.org_path, on_time(t)) for t in due), group),
         "followup_contact_rate": tally(((t.org_path, reached(t)) for t in calls), group),
         "followup_dissatisfied_rate": tally(((t.org_path, t.satisfaction == "dissatisfied")
-                                                for t in calls if reached(t)), group),
+                                             for t in calls if reached(t)), group),
     }
 
 
@@ -65,7 +65,7 @@ def appointments(bookings: list[Booking], start: datetime, end: datetime, group:
     days: from the request to the slot, appointments booked (created) in the period and not cancelled."""
     return {
         "appointment_show_rate": tally(((b.org_path, b.status == "arrived") for b in bookings
-                                           if start <= b.slot_at < end and b.status in ("arrived", "no_show")), group),
+                                        if start <= b.slot_at < end and b.status in ("arrived", "no_show")), group),
         "appointment_lead_days": _means(((b.org_path, hours(b.requested_at, b.slot_at) / DAY_HOURS) for b in bookings
                                          if start <= b.booked_at < end and b.status != "cancelled"), group),
     }

@@ -3,8 +3,9 @@
 `Buckets` says what the records pool into: the asked org as a whole (a summary, a trend), or
 each org at one depth below it (rankings). Survey KPIs read the rollups, whose rows already
 hold whole subtrees: the org's own rows, or those of the orgs at the ranked depth. KPIs over
-windows (FIR, retention, penetration, SLA) read the indexed fact tables and pool the records
-by their dealer path. A summary reads each table once for all the KPIs it feeds.
+windows (FIR, retention, penetration, SLA, the desk's of services/kpi/desk.py) read the indexed
+fact tables and pool the records by their dealer path. A summary reads each table once for all
+the KPIs it feeds.
 """
 
 from collections.abc import Iterable

@@ -11,7 +11,7 @@ Every statement is built once per process (`functools.cache`), from `_scoped`: t
 scope is one of its parameters (`scope`, bound from the repository's principal on every
 execution), the asked org, the times and the months the others. A read is a `Read`:
 awaited, it runs alone; several go to `read_all`, which on PostgreSQL runs them as one
-statement, one round trip (a summary's eight reads), each read's rows coming back as a JSON
+statement, one round trip (a summary's nine reads), each read's rows coming back as a JSON
 array decoded by the read's column types.
 """
 
