@@ -31,7 +31,7 @@ WORDS: dict[str, dict[str, str]] = {
         "unit_hours": "小时", "unit_per_100": "/百次",
         # The CR desk's KPIs (issue 14).
         "followup_contact_rate": "回访接通率", "followup_dissatisfied_rate": "回访不满意率",
-        "appointment_show_rate": "预约到店率", "appointment_lead_days": "预约提前天数", "repair_lead_hours": "维修时长",
+        "appointment_show_rate": "预约到店率", "appointment_lead_days": "预约等待天数", "repair_lead_hours": "维修时长",
         "unit_days": "天",
         "nav_summary": "指标概览",
         # The factors of the csi and ssi survey templates (services/survey/templates.py).
