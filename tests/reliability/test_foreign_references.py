@@ -33,6 +33,7 @@ KINDS = {
     "customer_id": "customer", "owner_customer_id": "customer", "vin": "vehicle", "ro_number": "visit",
     "visit_id": "visit", "survey_response_id": "response", "response_id": "response", "complaint_id": "case",
     "case_id": "case", "dealer_code": "dealer", "org_code": "organisation", "parent_code": "organisation",
+    "appointment_id": "appointment",
 }
 # Fields with a reference's name that identify the record being written, or are only quoted.
 NOT_REFERENCES = {
@@ -70,6 +71,8 @@ class Spec:
     foreign_orgs: Callable[[World], list[Org]] = field(default=lambda w: [w.b, w.c])
     # Where to send it, for an operation whose path names the record (an upsert); else the path itself.
     url: Callable[[World], str] | None = None
+    # Headers to send, read afresh for each request (an update's If-Match).
+    headers: Callable[[World], dict[str, str]] = field(default=lambda w: {})
 
 
 def listed(org: Org, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -118,6 +121,19 @@ def _vehicle_owned_by(vin_: str) -> Callable[[World, dict[str, Any]], bool]:
                                     and v["owner_customer_id"] == body["owner_customer_id"])
 
 
+def _visit_of_a(world: World) -> str:
+    return f"/v1/service-visits/{world.records[world.a.code].visit_id}"
+
+
+def _slot() -> str:
+    """A slot no other appointment has: the marker a stored booking is found by."""
+    return (datetime(2031, 1, 1, tzinfo=UTC) + timedelta(seconds=uuid.uuid4().int % 10**8)).isoformat()
+
+
+def _booked_at(slot: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda a: datetime.fromisoformat(a["slot_at"]) == datetime.fromisoformat(slot)
+
+
 BODIES: dict[tuple[str, str], Spec] = {
     ("post", "/v1/customers"): Spec(
         lambda w: w.a, lambda w: {"external_id": f"X-{fresh()}", "dealer_code": w.a.code, "name": "张伟", "phone": phone()},
@@ -139,6 +155,15 @@ BODIES: dict[tuple[str, str], Spec] = {
                                   "channel": "phone", "direction": "inbound", "reason": "inquiry",
                                   "agent": f"M-{fresh()}", "started_at": datetime.now(UTC).isoformat()},
         lambda w, body: anywhere(w, "/v1/interactions", lambda i: i["agent"] == body["agent"])),
+    ("post", "/v1/appointments"): Spec(
+        lambda w: w.a, lambda w: {"dealer_code": w.a.code, "customer_id": w.records[w.a.code].customer_id,
+                                  "vin": w.records[w.a.code].vin, "slot_at": _slot(), "service_type": "repair"},
+        lambda w, body: anywhere(w, "/v1/appointments", _booked_at(body["slot_at"]))),
+    # Linking A's visit to A's own appointment (the valid body) marks that one arrived; a foreign one is refused.
+    ("patch", "/v1/service-visits/{visit_id}"): Spec(
+        lambda w: w.a, lambda w: {"appointment_id": w.records[w.a.code].appointment_id},
+        lambda w, body: w.a.client.get(_visit_of_a(w)).json()["appointment_id"] == body["appointment_id"],
+        url=_visit_of_a, headers=lambda w: {"If-Match": w.a.client.get(_visit_of_a(w)).headers["etag"]}),
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): Spec(
         lambda w: w.a, lambda w: {"model": "Lumen S", "owner_customer_id": w.records[w.a.code].customer_id},
         _vehicle_owned_by(UPSERT_VIN), url=lambda w: f"/v1/vehicles/by-vin/{w.a.code}/{UPSERT_VIN}"),
@@ -148,7 +173,8 @@ BODIES: dict[tuple[str, str], Spec] = {
     ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): Spec(
         lambda w: w.a, _upsert_visit,
         lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == UPSERT_RO
-                                 and v["customer_id"] == body["customer_id"]),
+                                 and v["customer_id"] == body["customer_id"]
+                                 and v["appointment_id"] == body.get("appointment_id")),
         url=lambda w: f"/v1/service-visits/by-ro/{w.a.code}/{UPSERT_RO}"),
     ("post", "/v1/survey-invitations"): Spec(
         lambda w: w.a, lambda w: {"survey_id": w.records[w.a.code].survey_id, "customer_id": customer(w.a, w.a.code)["id"],
@@ -280,7 +306,7 @@ def test_no_write_accepts_a_siblings_or_a_cousins_record(network: Network, world
     for (method, path), fields in sorted(operations.items()):
         spec = BODIES[(method, path)]
         caller, target = spec.caller(world), spec.url(world) if spec.url else path
-        control = caller.client.request(method.upper(), target, json=spec.body(world))
+        control = caller.client.request(method.upper(), target, json=spec.body(world), headers=spec.headers(world))
         rows.append(f"{'valid':10} {method.upper():5} {path:32} {'':26} {control.status_code}")
         if control.status_code not in (200, 201) or ((method, path) in ROW_ERRORS and control.json()["failed"]):
             failures.append(f"{method.upper()} {path}: the valid body was refused: {control.status_code} {control.text[:300]}")
@@ -288,7 +314,7 @@ def test_no_write_accepts_a_siblings_or_a_cousins_record(network: Network, world
         for dotted in fields:
             for owner, value in foreign_values(world, spec, dotted.rsplit(".", 1)[-1]):
                 body = replaced(spec.body(world), dotted, value)
-                answer = caller.client.request(method.upper(), target, json=body)
+                answer = caller.client.request(method.upper(), target, json=body, headers=spec.headers(world))
                 who = "sibling" if owner in (world.b.code, world.south.code) else "cousin"
                 rows.append(f"{who:10} {method.upper():5} {path:32} {dotted:26} {answer.status_code}")
                 if problem := refusal(method, path, dotted, answer):
