@@ -148,13 +148,16 @@ def interaction_logged(interaction: Interaction) -> CloudEvent:
     return _event(contract.INTERACTION_LOGGED, f"interactions/{interaction.id}", payload)
 
 
-def appointment_changed(appointment: Appointment) -> CloudEvent:
+def appointment_state(appointment: Appointment) -> contract.AppointmentChanged:
     """Booked (status booked, also when moved to another slot) or a status change; `changed_at`
     orders them, `booked_at` is the creation time the lead-time KPI counts by."""
-    payload = contract.AppointmentChanged(
+    return contract.AppointmentChanged(
         dealer_code=appointment.dealer_code, org_path=appointment.org_path, appointment_id=appointment.id,
         customer_id=appointment.customer_id, vin=appointment.vin, status=appointment.status,  # type: ignore[arg-type]
         requested_at=appointment.requested_at, slot_at=appointment.slot_at, service_type=appointment.service_type,
         advisor=appointment.advisor, booked_at=appointment.created_at, changed_at=appointment.updated_at,
     )
-    return _event(contract.APPOINTMENT_CHANGED, f"appointments/{appointment.id}", payload)
+
+
+def appointment_changed(appointment: Appointment) -> CloudEvent:
+    return _event(contract.APPOINTMENT_CHANGED, f"appointments/{appointment.id}", appointment_state(appointment))

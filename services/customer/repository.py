@@ -24,7 +24,6 @@ from shared.orgs import OrgInfo
 from shared.pagination import PageParams, keyset_page, list_page
 from shared.problems import NotFound
 from shared.scope import ScopedRepository
-from services.customer.models import Appointment, FollowUpAttempt  # what a KPI rebuild replays (below)
 
 
 @dataclass(frozen=True)
@@ -339,15 +338,6 @@ class CustomerRepository(ScopedRepository):
 
     async def followups_page(self, params: PageParams) -> tuple[list[FollowUp], str | None]:
         return await keyset_page(self.session, self.select(FollowUp), FollowUp, params)
-
-    async def last_attempts(self, followup_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-        """When each follow-up's last call was made: for one that ended unreachable, when it was given up on."""
-        if not followup_ids:
-            return {}
-        last = func.max(FollowUpAttempt.attempted_at)
-        statement = (self.select(FollowUpAttempt, FollowUpAttempt.followup_id, last)
-                     .where(FollowUpAttempt.followup_id.in_(followup_ids)).group_by(FollowUpAttempt.followup_id))
-        return {followup_id: at for followup_id, at in (await self.session.execute(statement)).all()}
 
     async def appointments_page(self, params: PageParams) -> tuple[list[Appointment], str | None]:
         return await keyset_page(self.session, self.select(Appointment), Appointment, params)

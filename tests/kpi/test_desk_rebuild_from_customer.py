@@ -67,8 +67,9 @@ async def test_a_rebuild_from_the_customer_service_gives_the_figures_of_its_even
     tasks = [  # dealer, kind, status, completed, reached, satisfaction, last call
         ("D1", "service", "done", DUE - timedelta(hours=1), True, "dissatisfied", None),
         ("D1", "new_car", "done", DUE - timedelta(hours=1), None, None, None),  # the legacy /complete
-        ("D1", "recall", "unreachable", None, False, None, DUE - timedelta(hours=2)),  # given up before due: on time
-        ("D2", "service", "unreachable", None, False, None, DUE + timedelta(hours=2)),
+        # Given up with the last call, which sets the completion time (services/customer/followups.py).
+        ("D1", "recall", "unreachable", DUE - timedelta(hours=2), False, None, DUE - timedelta(hours=2)),  # on time
+        ("D2", "service", "unreachable", DUE + timedelta(hours=2), False, None, DUE + timedelta(hours=2)),
         ("D2", "birthday", "done", DUE, True, None, None),
         ("D2", "win_back", "open", None, None, None, None),
         # Cancelled (the customer erased) in May: no event says so, a rebuild's record does.
@@ -83,7 +84,7 @@ async def test_a_rebuild_from_the_customer_service_gives_the_figures_of_its_even
             row = FollowUp(**_owned(dealer, booked), kind=kind, dedupe_key=uuid.uuid4().hex, customer_id=who[dealer],
                            due_at=MAY if status == "cancelled" else DUE, status=status, completed_at=completed,
                            reached=reached, satisfaction=satisfaction,
-                           assignee="CR01", attempts=3 if last_call else 1, outcome="ok" if completed else None)
+                           assignee="CR01", attempts=3 if last_call else 1, outcome="ok" if status == "done" else None)
             session.add(row)
             await session.flush()
             for hours in (48, 24, 0) if last_call else ():
