@@ -117,6 +117,15 @@ def followup_assigned(followup_id: uuid.UUID, task: dict[str, Any], assigned_at:
     return _event(contract.FOLLOWUP_ASSIGNED, f"follow-ups/{followup_id}", payload)
 
 
+def followup_cancelled(followup: FollowUp, cancelled_at: datetime) -> CloudEvent:
+    payload = contract.FollowUpCancelled(
+        dealer_code=followup.dealer_code, org_path=followup.org_path, followup_id=followup.id,
+        kind=followup.kind, customer_id=followup.customer_id, prospect_id=followup.prospect_id,  # type: ignore[arg-type]
+        due_at=followup.due_at, cancelled_at=cancelled_at,
+    )
+    return _event(contract.FOLLOWUP_CANCELLED, f"follow-ups/{followup.id}", payload)
+
+
 def followup_unreachable(followup: FollowUp) -> CloudEvent:
     assert followup.completed_at is not None
     payload = contract.FollowUpUnreachable(

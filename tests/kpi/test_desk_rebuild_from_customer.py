@@ -72,7 +72,7 @@ async def test_a_rebuild_from_the_customer_service_gives_the_figures_of_its_even
         ("D2", "service", "unreachable", DUE + timedelta(hours=2), False, None, DUE + timedelta(hours=2)),
         ("D2", "birthday", "done", DUE, True, None, None),
         ("D2", "win_back", "open", None, None, None, None),
-        # Cancelled (the customer erased) in May: no event says so, a rebuild's record does.
+        # Cancelled (the customer erased) in May: out of every follow-up figure, by event and by rebuild.
         ("D2", "service", "cancelled", None, None, None, None),
     ]
     appointments = [  # dealer, status, requested, slot
@@ -115,7 +115,7 @@ async def test_a_rebuild_from_the_customer_service_gives_the_figures_of_its_even
 
 
 async def _events(kpi: httpx.AsyncClient, task: FollowUp, last_call: datetime | None) -> None:
-    """What the desk publishes for the task (a cancellation publishes nothing)."""
+    """What the desk publishes for the task (an erasure publishes the cancellation)."""
     common = {"followup_id": str(task.id), "dealer_code": task.dealer_code, "org_path": task.org_path, "kind": task.kind,
               "due_at": task.due_at.isoformat()}
     await _event(kpi, "followup.scheduled", common)
@@ -127,6 +127,8 @@ async def _events(kpi: httpx.AsyncClient, task: FollowUp, last_call: datetime | 
     elif task.status == "unreachable":
         await _event(kpi, "followup.unreachable", {**common, "assignee": task.assignee, "attempts": 3,
                                                    "unreachable_at": last_call.isoformat()})
+    elif task.status == "cancelled":
+        await _event(kpi, "followup.cancelled", {**common, "cancelled_at": task.updated_at.isoformat()})
 
 
 def _appointment(a: Appointment) -> dict[str, Any]:
