@@ -1,6 +1,7 @@
 """Alembic, run programmatically: each service keeps its own migrations and its own database."""
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command, context
@@ -21,21 +22,39 @@ def alembic_config(script_location: Path) -> Config:
 async def upgrade(database_url: str, script_location: Path, revision: str = "head") -> None:
     """Bring the database at `database_url` to `revision` (the newest by default), creating it if needed."""
     await ensure_database(database_url)
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade, alembic_config(script_location), revision)
-    finally:
-        await engine.dispose()
+    await _migrate(database_url, command.upgrade, script_location, revision)
+
+
+async def downgrade(database_url: str, script_location: Path, revision: str) -> None:
+    await _migrate(database_url, command.downgrade, script_location, revision)
 
 
 def upgrade_sync(database_url: str, script_location: Path) -> None:
     asyncio.run(upgrade(database_url, script_location))
 
 
-def _upgrade(connection: Connection, config: Config, revision: str) -> None:
+async def _migrate(database_url: str, step: Callable[[Config, str], None], script_location: Path, revision: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # SQLite alters a table by copying it and dropping the old one (batch mode), and
+                # with foreign keys on, dropping a table other rows point at fails. Off for the
+                # migration (only outside a transaction does the pragma take effect), and every
+                # reference checked before the migration's transaction commits.
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await connection.commit()
+            async with connection.begin():
+                await connection.run_sync(_run, step, alembic_config(script_location), revision)
+    finally:
+        await engine.dispose()
+
+
+def _run(connection: Connection, step: Callable[[Config, str], None], config: Config, revision: str) -> None:
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    step(config, revision)
+    if connection.dialect.name == "sqlite" and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+        raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
 
 
 def run_migrations_from_env() -> None:

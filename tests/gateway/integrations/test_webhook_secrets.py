@@ -5,7 +5,6 @@ settings without a key of their own refuse to start."""
 import uuid
 
 import pytest
-from alembic import command
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 from standardwebhooks import Webhook
@@ -14,7 +13,7 @@ from gateway.identity.bootstrap import MIGRATIONS
 from gateway.integrations.webhooks.sealing import DEVELOPMENT_KEY, SecretBox
 from gateway.settings import GatewaySettings
 from shared.db import create_engine, utcnow
-from shared.migrations import alembic_config, upgrade
+from shared.migrations import downgrade, upgrade
 from tests.gateway.conftest import OrgTree, bearer
 from tests.gateway.integrations.conftest import org_event, publish
 from tests.gateway.integrations.receiver import Receiver
@@ -99,19 +98,8 @@ async def test_migration_0005_seals_plaintext_secrets_and_its_downgrade_opens_th
     assert sealed != plaintext and SecretBox([DEVELOPMENT_KEY]).open(sealed) == plaintext
     await upgrade(migration_url, MIGRATIONS, "head")  # again: a sealed secret is left as it is
     assert await stored_secret(migration_url, hook_id) == sealed
-    engine = create_engine(migration_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_downgrade_to_0004)
-    finally:
-        await engine.dispose()
+    await downgrade(migration_url, MIGRATIONS, "0004")
     assert await stored_secret(migration_url, hook_id) == plaintext
-
-
-def _downgrade_to_0004(connection) -> None:  # noqa: ANN001 - a sync Connection
-    config = alembic_config(MIGRATIONS)
-    config.attributes["connection"] = connection
-    command.downgrade(config, "0004")
 
 
 class TestSettings:
