@@ -11,6 +11,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/customers", "customer"), ("/v1/vehicles", "customer"), ("/v1/deliveries", "customer"),
     ("/v1/service-visits", "customer"), ("/v1/prospects", "customer"), ("/v1/follow-ups", "customer"),
     ("/v1/interactions", "customer"), ("/v1/lookup", "customer"),
+    ("/v1/staff", "customer"),
     ("/v1/surveys", "survey"), ("/v1/survey-", "survey"), ("/v1/public/surveys", "survey"),
     ("/v1/complaints", "complaint"), ("/v1/complaint-sla-policies", "complaint"), ("/v1/quality-signals", "complaint"),
     ("/v1/kpi", "kpi"),

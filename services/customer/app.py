@@ -13,6 +13,7 @@ from starlette.routing import Route
 from services.customer import (
     api_customers, api_facts, api_followups, api_imports, api_interactions, api_references, api_vehicles,
 )
+from services.customer import api_staff
 from services.customer.followups import create_birthday_followups, event_handlers, policy_from
 from services.customer.models import TABLES
 from services.customer.settings import CustomerSettings
@@ -33,7 +34,7 @@ def create_app(settings: CustomerSettings | None = None, *, migrate: bool = Fals
     spec = ServiceSpec(
         title="CSLoop customer service",
         routers=[api_customers.router, api_imports.router, api_vehicles.router, api_followups.router, api_interactions.router,
-                 api_facts.router, api_references.router],
+                 api_facts.router, api_references.router, api_staff.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close],
     )
