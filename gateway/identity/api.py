@@ -9,7 +9,7 @@ from gateway.identity import keys, orgs, revocation, users
 from gateway.deps import Caller, OrgAdmin, SessionDep
 from gateway.identity.idempotency import IdempotentCreate
 from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgRepository, UserRepository
-from gateway.schemas import (AccessToken, ApiKeyCreate, ApiKeyCreated, ApiKeyRead, LoginRequest, OrgCreate, OrgRead,
+from gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyRead, LoginRequest, LoginToken, OrgCreate, OrgRead,
                              UserCreate, UserRead)
 from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
@@ -100,10 +100,12 @@ async def list_users(caller: OrgAdmin, session: SessionDep, paging: Paging, upda
 
 
 @router.post("/auth/login", tags=["users"], responses=problem_responses(401, 422, 429))
-async def login(data: LoginRequest, session: SessionDep, request: Request) -> AccessToken:
-    """Exchange a username and password for a bearer access token."""
+async def login(data: LoginRequest, session: SessionDep, request: Request) -> LoginToken:
+    """Exchange a username and password for a bearer access token; the answer says who signed in
+    (username, org, staff code)."""
     state = request.app.state
     address = request.client.host if request.client else "unknown"
-    principal = await users.login(UserRepository(session, system_principal()), data, state.login_throttle, address)
+    principal, user = await users.login(UserRepository(session, system_principal()), data, state.login_throttle, address)
     ttl = state.settings.access_token_ttl_seconds
-    return AccessToken(access_token=mint_access_token(principal, state.settings.internal_secret, ttl), expires_in=ttl)
+    return LoginToken(access_token=mint_access_token(principal, state.settings.internal_secret, ttl), expires_in=ttl,
+                      username=user.username, org_code=user.org_code, staff_code=user.staff_code)

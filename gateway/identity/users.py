@@ -73,12 +73,14 @@ async def create_user(orgs: OrgRepository, users: UserRepository, data: UserCrea
         raise Conflict(f"The username '{data.username}' is taken", errors=[{"field": "username", "message": "already exists"}])
     return await users.add(User(
         username=data.username, password_hash=await hash_password(data.password), org_code=org.code,
-        org_path=org.org_path, roles=sorted(set(data.roles)), scopes=scopes,
+        org_path=org.org_path, roles=sorted(set(data.roles)), scopes=scopes, staff_code=data.staff_code,
     ))
 
 
-async def login(users: UserRepository, data: LoginRequest, throttle: LoginThrottle, address: str) -> Principal:
-    """`users` must be built for the system principal: the caller is not known yet."""
+async def login(users: UserRepository, data: LoginRequest, throttle: LoginThrottle,
+                address: str) -> tuple[Principal, User]:
+    """The principal and the user signed in. `users` must be built for the system principal: the
+    caller is not known yet."""
     throttle.check(data.username, address)
     try:
         return await _check_password(users, data)
@@ -87,7 +89,7 @@ async def login(users: UserRepository, data: LoginRequest, throttle: LoginThrott
         raise
 
 
-async def _check_password(users: UserRepository, data: LoginRequest) -> Principal:
+async def _check_password(users: UserRepository, data: LoginRequest) -> tuple[Principal, User]:
     found = await users.by_username(data.username)
     if found is None or found[0].disabled:
         await _timer.wait()
@@ -97,4 +99,4 @@ async def _check_password(users: UserRepository, data: LoginRequest) -> Principa
         raise Unauthorized("Wrong username or password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await hash_password(data.password)
-    return principal_of_org(org, f"user:{user.username}", tuple(user.roles), frozenset(user.scopes))
+    return principal_of_org(org, f"user:{user.username}", tuple(user.roles), frozenset(user.scopes)), user

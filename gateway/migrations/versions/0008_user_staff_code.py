@@ -1,0 +1,23 @@
+"""Users gain `staff_code`: their staff code at their dealer, so the desk knows whose calls are
+"today's" (issue 14, API.md Staff).
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("users", sa.Column("staff_code", sa.String(100), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("staff_code")
