@@ -450,5 +450,6 @@ class StaffRead(BaseModel):
     name: str
     role: StaffRole
     active: bool
+    version: int
     created_at: datetime
     updated_at: datetime

@@ -61,6 +61,8 @@ COVERED = {
     ("post", "/v1/follow-ups/{followup_id}/complete"): "follow_ups.complete",
     ("post", "/v1/interactions"): "interactions.log", ("get", "/v1/interactions"): "interactions.list",
     ("get", "/v1/interactions/{interaction_id}"): "interactions.get", ("get", "/v1/lookup"): "lookup.phone",
+    ("post", "/v1/staff"): "staff.create", ("get", "/v1/staff"): "staff.list", ("get", "/v1/staff/{staff_id}"): "staff.get",
+    ("patch", "/v1/staff/{staff_id}"): "staff.update",
     ("post", "/v1/complaints"): "complaints.create", ("get", "/v1/complaints"): "complaints.list",
     ("get", "/v1/complaints/{complaint_id}"): "complaints.get",
     ("patch", "/v1/complaints/{complaint_id}"): "complaints.assign",

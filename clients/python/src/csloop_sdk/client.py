@@ -37,6 +37,7 @@ class CSLoop:
         self.follow_ups = r.FollowUps(t)
         self.interactions = r.Interactions(t)
         self.lookup = r.Lookup(t)
+        self.staff = r.Staff(t)
         self.complaints = r.Complaints(t)
         self.sla_policies = r.SlaPolicies(t)
         self.quality_signals = r.QualitySignals(t)
