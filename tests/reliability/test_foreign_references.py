@@ -23,6 +23,7 @@ import pytest
 from tests.e2e.test_survey_flow import vin
 from tests.e2e.test_survey_page import customer
 from tests.support.foreign_world import World, build_world
+from tests.support.staff import on_staff
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +34,8 @@ KINDS = {
     "customer_id": "customer", "owner_customer_id": "customer", "vin": "vehicle", "ro_number": "visit",
     "visit_id": "visit", "survey_response_id": "response", "response_id": "response", "complaint_id": "case",
     "case_id": "case", "dealer_code": "dealer", "org_code": "organisation", "parent_code": "organisation",
+    # Staff codes of the record's dealer (API.md, Staff).
+    "sales_consultant": "staff member", "advisor": "staff member", "technician": "staff member", "agent": "staff member",
 }
 # Fields with a reference's name that identify the record being written, or are only quoted.
 NOT_REFERENCES = {
@@ -87,7 +90,8 @@ def _visit(world: World) -> dict[str, Any]:
     a = world.records[world.a.code]
     opened = datetime.now(UTC) - timedelta(hours=2)
     return {"ro_number": f"RO-{fresh()}", "vin": a.vin, "customer_id": a.customer_id, "dealer_code": world.a.code,
-            "visit_type": "maintenance", "opened_at": opened.isoformat(), "closed_at": None, "mileage_km": 10}
+            "visit_type": "maintenance", "opened_at": opened.isoformat(), "closed_at": None, "mileage_km": 10,
+            "advisor": a.staff_code, "technician": a.staff_code}
 
 
 def _import(world: World) -> dict[str, Any]:
@@ -128,16 +132,19 @@ BODIES: dict[tuple[str, str], Spec] = {
         lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == body["vin"])),
     ("post", "/v1/deliveries"): Spec(
         lambda w: w.a, lambda w: {"vin": vin(), "customer_id": w.records[w.a.code].customer_id, "dealer_code": w.a.code,
-                                  "delivered_at": datetime.now(UTC).isoformat(), "sales_consultant": "王敏"},
+                                  "delivered_at": datetime.now(UTC).isoformat(),
+                                  "sales_consultant": w.records[w.a.code].staff_code},
         lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == body["vin"])),
     ("post", "/v1/service-visits"): Spec(
         lambda w: w.a, _visit, lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == body["ro_number"])),
     ("post", "/v1/prospects"): Spec(lambda w: w.a, lambda w: {"dealer_code": w.a.code, "name": "王芳", "level": "H"}),
-    # The agent is the marker: above the dealer a summary may be withheld, the agent never is.
+    # The agent is the marker (a fresh staff member of A each time): above the dealer a summary
+    # may be withheld, the agent never is.
     ("post", "/v1/interactions"): Spec(
         lambda w: w.a, lambda w: {"dealer_code": w.a.code, "customer_id": w.records[w.a.code].customer_id,
                                   "channel": "phone", "direction": "inbound", "reason": "inquiry",
-                                  "agent": f"M-{fresh()}", "started_at": datetime.now(UTC).isoformat()},
+                                  "agent": on_staff(w.a, f"M-{fresh()}", "cr_agent"),
+                                  "started_at": datetime.now(UTC).isoformat()},
         lambda w, body: anywhere(w, "/v1/interactions", lambda i: i["agent"] == body["agent"])),
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): Spec(
         lambda w: w.a, lambda w: {"model": "Lumen S", "owner_customer_id": w.records[w.a.code].customer_id},
@@ -243,6 +250,8 @@ def replaced(body: dict[str, Any], dotted: str, value: str) -> dict[str, Any]:
 def foreign_values(world: World, spec: Spec, leaf: str) -> list[tuple[str, str]]:
     if KINDS[leaf] in ("dealer", "organisation"):
         return [(org.code, org.code) for org in spec.foreign_orgs(world)]
+    if KINDS[leaf] == "staff member":
+        return [(org.code, world.records[org.code].staff_code) for org in (world.b, world.c)]
     attribute = {"owner_customer_id": "customer_id", "response_id": "survey_response_id"}.get(leaf, leaf)
     return [(org.code, getattr(world.records[org.code], attribute)) for org in (world.b, world.c)]
 
