@@ -73,6 +73,8 @@ class Spec:
     foreign_orgs: Callable[[World], list[Org]] = field(default=lambda w: [w.b, w.c])
     # Where to send it, for an operation whose path names the record (an upsert); else the path itself.
     url: Callable[[World], str] | None = None
+    # Headers read fresh before each request (a PATCH's If-Match).
+    headers: Callable[[World], dict[str, str]] = field(default=lambda w: {})
 
 
 def listed(org: Org, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -117,6 +119,15 @@ def _upsert_visit(world: World) -> dict[str, Any]:
     return {key: value for key, value in _visit(world).items() if key not in ("ro_number", "dealer_code")}
 
 
+def _visit_url(world: World) -> str:
+    return f"/v1/service-visits/{world.records[world.a.code].visit_id}"
+
+
+def _visit_staff(world: World, body: dict[str, Any]) -> bool:
+    stored = world.a.client.get(_visit_url(world)).json()
+    return (stored["advisor"], stored["technician"]) == (body["advisor"], body["technician"])
+
+
 def _vehicle_owned_by(vin_: str) -> Callable[[World, dict[str, Any]], bool]:
     return lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == vin_
                                     and v["owner_customer_id"] == body["owner_customer_id"])
@@ -157,6 +168,13 @@ BODIES: dict[tuple[str, str], Spec] = {
         lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == UPSERT_RO
                                  and v["customer_id"] == body["customer_id"]),
         url=lambda w: f"/v1/service-visits/by-ro/{w.a.code}/{UPSERT_RO}"),
+    ("patch", "/v1/service-visits/{visit_id}"): Spec(
+        lambda w: w.a, lambda w: {"advisor": w.records[w.a.code].staff_code, "technician": w.records[w.a.code].staff_code},
+        _visit_staff, url=_visit_url,
+        headers=lambda w: {"If-Match": w.a.client.get(_visit_url(w)).headers["etag"]}),
+    ("post", "/v1/staff"): Spec(
+        lambda w: w.a, lambda w: {"dealer_code": w.a.code, "code": f"ST-{fresh()}", "name": "王芳", "role": "cr_agent"},
+        lambda w, body: anywhere(w, "/v1/staff", lambda m: m["code"] == body["code"])),
     ("post", "/v1/survey-invitations"): Spec(
         lambda w: w.a, lambda w: {"survey_id": w.records[w.a.code].survey_id, "customer_id": customer(w.a, w.a.code)["id"],
                                   "dealer_code": w.a.code, "channel": "sms", "consent_confirmed": True},
@@ -289,7 +307,7 @@ def test_no_write_accepts_a_siblings_or_a_cousins_record(network: Network, world
     for (method, path), fields in sorted(operations.items()):
         spec = BODIES[(method, path)]
         caller, target = spec.caller(world), spec.url(world) if spec.url else path
-        control = caller.client.request(method.upper(), target, json=spec.body(world))
+        control = caller.client.request(method.upper(), target, json=spec.body(world), headers=spec.headers(world))
         rows.append(f"{'valid':10} {method.upper():5} {path:32} {'':26} {control.status_code}")
         if control.status_code not in (200, 201) or ((method, path) in ROW_ERRORS and control.json()["failed"]):
             failures.append(f"{method.upper()} {path}: the valid body was refused: {control.status_code} {control.text[:300]}")
@@ -297,7 +315,7 @@ def test_no_write_accepts_a_siblings_or_a_cousins_record(network: Network, world
         for dotted in fields:
             for owner, value in foreign_values(world, spec, dotted.rsplit(".", 1)[-1]):
                 body = replaced(spec.body(world), dotted, value)
-                answer = caller.client.request(method.upper(), target, json=body)
+                answer = caller.client.request(method.upper(), target, json=body, headers=spec.headers(world))
                 who = "sibling" if owner in (world.b.code, world.south.code) else "cousin"
                 rows.append(f"{who:10} {method.upper():5} {path:32} {dotted:26} {answer.status_code}")
                 if problem := refusal(method, path, dotted, answer):
