@@ -166,7 +166,8 @@ BODIES: dict[tuple[str, str], Spec] = {
     ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): Spec(
         lambda w: w.a, _upsert_visit,
         lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == UPSERT_RO
-                                 and v["customer_id"] == body["customer_id"]),
+                                 and (v["customer_id"], v["advisor"], v["technician"])
+                                 == (body["customer_id"], body["advisor"], body["technician"])),
         url=lambda w: f"/v1/service-visits/by-ro/{w.a.code}/{UPSERT_RO}"),
     ("patch", "/v1/service-visits/{visit_id}"): Spec(
         lambda w: w.a, lambda w: {"advisor": w.records[w.a.code].staff_code, "technician": w.records[w.a.code].staff_code},

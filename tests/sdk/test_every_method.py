@@ -156,3 +156,24 @@ def test_vehicle_delivery_and_visit_imports(api: CSLoop, dealer: Org) -> None:
                                                   f"{ro},{car},{buyer.id},maintenance\n".encode()]), dealer.code)
     assert (visits.created, visits.failed) == (1, 0)
     assert [v.ro_number for v in api.service_visits.list(vin=car)] == [ro]
+
+
+def test_staff_named_by_visits_and_calls(network: Network, api: CSLoop, admin: CSLoop, dealer: Org) -> None:
+    code = f"SA-{uuid.uuid4().hex[:6]}"
+    member = api.staff.create(code=code, name="陈杰", role="service_advisor", dealer_code=dealer.code)
+    assert api.staff.get(member.id).code == code
+    assert code in {m.code for m in api.staff.list(dealer_code=dealer.code, role="service_advisor", active=True)}
+    owner = new_customer(api, dealer)
+    visit = api.service_visits.create(customer_id=owner.id, vin=vin(), dealer_code=dealer.code, visit_type="repair",
+                                      ro_number=f"RO-{uuid.uuid4().hex[:8]}", advisor=code, technician=code)
+    assert (visit.advisor, visit.technician) == (code, code)
+    retired = api.staff.update(member, active=False)
+    assert retired.active is False and code not in {m.code for m in api.staff.list(active=True)}
+    with pytest.raises(csloop_sdk.CSLoopError):
+        api.service_visits.create(customer_id=owner.id, vin=vin(), dealer_code=dealer.code, visit_type="repair",
+                                  ro_number=f"RO-{uuid.uuid4().hex[:8]}", advisor=code)
+    username, password = f"sdk-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    assert admin.users.create(username=username, password=password, org_code=dealer.code, staff_code="CR01",
+                              scopes=["customers:read"]).staff_code == "CR01"
+    with CSLoop(network.url) as anonymous:
+        assert anonymous.auth.login(username, password).staff_code == "CR01"
