@@ -101,8 +101,15 @@ class UserRead(BaseModel):
     scopes: list[str]
     staff_code: str | None = None
     disabled: bool = False
+    version: int
     created_at: datetime
     updated_at: datetime = Field(description="Last change; the `updated_since` feed of the list orders by it")
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"staff_code": "CR01"}]})
+
+    staff_code: StaffCode | None = Field(description="The user's staff code at their dealer; null clears it")
 
 
 class LoginRequest(BaseModel):

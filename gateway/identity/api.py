@@ -3,16 +3,17 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from gateway.identity import keys, orgs, revocation, users
 from gateway.deps import Caller, OrgAdmin, SessionDep
 from gateway.identity.idempotency import IdempotentCreate
 from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgRepository, UserRepository
 from gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyRead, LoginRequest, LoginToken, OrgCreate, OrgRead,
-                             UserCreate, UserRead)
+                             UserCreate, UserRead, UserUpdate)
 from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
+from shared.etag import etag_for
 from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 
@@ -97,6 +98,16 @@ async def list_users(caller: OrgAdmin, session: SessionDep, paging: Paging, upda
     """The users of your subtree; never a password or its hash."""
     rows, next_cursor = await UserRepository(session, caller).page(paging, updated_since)
     return Page[UserRead](items=[UserRead.model_validate(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.patch("/users/{user_id}", tags=["users"], responses=problem_responses(401, 403, 404, 412, 422, 428))
+async def update_user(user_id: uuid.UUID, data: UserUpdate, caller: OrgAdmin, session: SessionDep, response: Response,
+                      if_match: Annotated[str | None, Header()] = None) -> UserRead:
+    """Set (or clear) a user's staff code (If-Match: the `version` the list shows, as `"v<version>"`):
+    the desk shows that person's calls. Another tree's user is a 404."""
+    user = await users.update_user(UserRepository(session, caller), user_id, data, if_match)
+    response.headers["ETag"] = etag_for(user.version)
+    return UserRead.model_validate(user)
 
 
 @router.post("/auth/login", tags=["users"], responses=problem_responses(401, 422, 429))

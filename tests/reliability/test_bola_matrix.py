@@ -44,6 +44,7 @@ BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[s
     ("patch", "/v1/customers/{customer_id}"): {"city": "Bola"},
     ("patch", "/v1/service-visits/{visit_id}"): {"advisor": "SA-BOLA"},
     ("patch", "/v1/staff/{staff_id}"): {"name": "Bola"},
+    ("patch", "/v1/users/{user_id}"): {"staff_code": "CR01"},
     ("patch", "/v1/prospects/{prospect_id}"): {"level": "A"},
     ("post", "/v1/follow-ups/{followup_id}/complete"): {"outcome": "reached", "note": "bola"},
     ("patch", "/v1/surveys/{survey_id}"): {"title": {"en": "Bola", "zh-CN": "Bola"}},
@@ -108,14 +109,17 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
 
 
 def org_records(network: Network, org: Org) -> dict[str, str]:
-    """What an org of any kind owns at the gateway: itself, a key, a webhook, an OAuth client."""
+    """What an org of any kind owns at the gateway: itself, a key, a webhook, an OAuth client, a user."""
     key = created(network.manufacturer.client.post("/v1/api-keys", json={"org_code": org.code, "name": "bola",
                                                                          "scopes": ["kpi:read"]}))
     hook = created(org.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/bola", "org_code": org.code,
                                                            "event_types": ["complaint.opened"]}))
     oauth_client = created(network.manufacturer.client.post("/v1/oauth/clients", json={
         "org_code": org.code, "name": "bola", "scopes": ["kpi:read"]}))
-    return {"code": org.code, "key_id": key["id"], "webhook_id": hook["id"], "client_id": oauth_client["client_id"]}
+    user = created(network.manufacturer.client.post("/v1/users", json={
+        "username": f"bola-{uuid.uuid4().hex[:10]}", "password": uuid.uuid4().hex, "org_code": org.code}))
+    return {"code": org.code, "key_id": key["id"], "webhook_id": hook["id"], "client_id": oauth_client["client_id"],
+            "user_id": user["id"]}
 
 
 def parent_records(network: Network, d: Org) -> dict[str, str]:

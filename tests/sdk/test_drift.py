@@ -29,7 +29,7 @@ COVERED = {
     ("post", "/v1/orgs"): "orgs.create", ("get", "/v1/orgs"): "orgs.list", ("get", "/v1/orgs/{code}"): "orgs.get",
     ("post", "/v1/api-keys"): "api_keys.create", ("get", "/v1/api-keys"): "api_keys.list",
     ("delete", "/v1/api-keys/{key_id}"): "api_keys.revoke",
-    ("post", "/v1/users"): "users.create", ("get", "/v1/users"): "users.list",
+    ("post", "/v1/users"): "users.create", ("get", "/v1/users"): "users.list", ("patch", "/v1/users/{user_id}"): "users.update",
     ("post", "/v1/auth/login"): "auth.login", ("post", "/v1/oauth/token"): "auth.token",
     ("post", "/v1/oauth/clients"): "oauth_clients.create", ("get", "/v1/oauth/clients"): "oauth_clients.list",
     ("get", "/v1/oauth/clients/{client_id}"): "oauth_clients.get",

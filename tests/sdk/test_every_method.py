@@ -173,7 +173,9 @@ def test_staff_named_by_visits_and_calls(network: Network, api: CSLoop, admin: C
         api.service_visits.create(customer_id=owner.id, vin=vin(), dealer_code=dealer.code, visit_type="repair",
                                   ro_number=f"RO-{uuid.uuid4().hex[:8]}", advisor=code)
     username, password = f"sdk-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    assert admin.users.create(username=username, password=password, org_code=dealer.code, staff_code="CR01",
-                              scopes=["customers:read"]).staff_code == "CR01"
+    user = admin.users.create(username=username, password=password, org_code=dealer.code, staff_code="CR01",
+                              scopes=["customers:read"])
+    assert user.staff_code == "CR01"
+    assert admin.users.update(user, staff_code="CR02").staff_code == "CR02"
     with CSLoop(network.url) as anonymous:
-        assert anonymous.auth.login(username, password).staff_code == "CR01"
+        assert anonymous.auth.login(username, password).staff_code == "CR02"

@@ -48,6 +48,7 @@ class User(Model):
     scopes: list[str]
     staff_code: str | None = None
     disabled: bool = False
+    version: int
     created_at: datetime
     updated_at: datetime
 

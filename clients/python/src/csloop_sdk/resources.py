@@ -120,6 +120,11 @@ class Users(Resource):
     def list(self, *, updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.User]:
         return self._pages(m.User, "/v1/users", page_size, updated_since=updated_since)
 
+    def update(self, user: Version, user_id: str | None = None, *, staff_code: str | None) -> m.User:
+        """Set the user's staff code (None clears it): the desk shows that person's calls."""
+        return self._one(m.User, "PATCH", f"/v1/users/{user_id or _id(user)}", json={"staff_code": staff_code},
+                         headers=if_match(user))
+
 
 class Auth(Resource):
     def login(self, username: str, password: str) -> m.AccessToken:
