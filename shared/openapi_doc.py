@@ -82,6 +82,7 @@ TAG_DESCRIPTIONS = {
     "staff": "A dealer's advisors, consultants, technicians, CR agents and managers, whom records name by code.",
     "follow-ups": "Sales prospects and the follow-up tasks they and other events create.",
     "contact centre": "Interactions (every contact with a customer, the contact history) and the screen pop by phone.",
+    "appointments": "Service appointments: booked, then arrived, no-show or cancelled; a service visit may keep its appointment.",
     "surveys": "Survey definitions, their published versions and the built-in templates.",
     "survey invitations": "Invitations sent to customers after a delivery or a service visit.",
     "survey responses": "Answers received, their export and import.",

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from services.customer import events
+from services.customer import appointments, events
 from services.customer.dealers import dealer_for_write
 from services.customer.models import Customer, Delivery, ServiceVisit, Vehicle
 from services.customer.repository import CustomerRepository
@@ -175,12 +175,14 @@ async def create_visit(repo: CustomerRepository, directory: OrgDirectory, data: 
 
 async def _insert_visit(repo: CustomerRepository, dealer: OrgInfo, customer: Customer, ro_number: str,
                         values: dict[str, Any]) -> ServiceVisit:
+    appointment = await appointments.for_visit(repo, dealer.code, customer.id, values.get("appointment_id"))
     visit = ServiceVisit(dealer_code=dealer.code, org_path=dealer.path, version=1, ro_number=ro_number,
                          owner_verified=await repo.is_owner_on_record(values["vin"], dealer.code, customer.phone),
                          **values)
     _check_times(visit)
     await _vehicle_on_file(repo, dealer, visit.vin, customer)
     await repo.add(visit)
+    await appointments.visit_came(repo, appointment)
     if visit.closed_at is not None:
         await repo.publish(events.service_visit_closed(visit))
     return visit
@@ -227,10 +229,13 @@ async def _rewrite_visit(repo: CustomerRepository, visit: ServiceVisit, values: 
     if was_closed and "closed_at" in values and values["closed_at"] is None:
         raise UnprocessableContent("A closed visit stays closed; correct closed_at instead of removing it",
                                    errors=[{"field": "closed_at", "message": "cannot be removed from a closed visit"}])
+    appointment = await appointments.for_visit(repo, visit.dealer_code, values.get("customer_id", visit.customer_id),
+                                               values.get("appointment_id"))
     if not _assign(visit, values):
         return
     _check_times(visit)
     await repo.flush()
+    await appointments.visit_came(repo, appointment)
     if was_closed:
         await repo.publish(events.service_visit_updated(visit))
     elif visit.closed_at is not None:

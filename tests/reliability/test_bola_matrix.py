@@ -46,7 +46,12 @@ BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[s
     ("patch", "/v1/staff/{staff_id}"): {"name": "Bola"},
     ("patch", "/v1/users/{user_id}"): {"staff_code": "CR01"},
     ("patch", "/v1/prospects/{prospect_id}"): {"level": "A"},
+    ("patch", "/v1/appointments/{appointment_id}"): {"service_type": "repair"},
+    ("post", "/v1/appointments/{appointment_id}/status"): {"to": "arrived"},
     ("post", "/v1/follow-ups/{followup_id}/complete"): {"outcome": "reached", "note": "bola"},
+    ("post", "/v1/follow-ups/{followup_id}/assign"): {"assignee": "bola"},
+    ("post", "/v1/follow-ups/{followup_id}/attempts"): {"reached": False, "channel": "phone", "note": "bola"},
+    ("put", "/v1/dealers/{code}/desk-settings"): {"maintenance_followups": True, "max_attempts": 4},
     ("patch", "/v1/surveys/{survey_id}"): {"title": {"en": "Bola", "zh-CN": "Bola"}},
     ("patch", "/v1/webhooks/{webhook_id}"): {"event_types": ["complaint.opened"]},
     ("put", "/v1/customers/by-external-id/{dealer_code}/{external_id}"): {"name": "Bola"},
@@ -86,6 +91,9 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
     interaction = created(a.client.post("/v1/interactions", json={
         "dealer_code": a.code, "customer_id": person["id"], "channel": "phone", "direction": "inbound",
         "reason": "inquiry", "summary": "BOLA matrix", "agent": "CR01", "started_at": opened.isoformat()}))
+    appointment = created(a.client.post("/v1/appointments", json={
+        "dealer_code": a.code, "customer_id": person["id"], "vin": car, "slot_at": (opened + timedelta(days=3)).isoformat(),
+        "service_type": "maintenance"}))
     survey_id = published_survey(a, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"})
     invitation = invite(a, survey_id)
     response = created(network.client(None).post(f"/v1/public/surveys/{invitation['token']}/responses",
@@ -100,7 +108,7 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
 
     return {"customer_id": person["id"], "vin": car, "visit_id": visit["id"], "prospect_id": prospect["id"],
             "interaction_id": interaction["id"], "dealer_code": a.code, "external_id": person["external_id"],
-            "ro_number": visit["ro_number"],
+            "ro_number": visit["ro_number"], "appointment_id": appointment["id"],
             "opened_at": visit["opened_at"], "closed_at": visit["closed_at"],
             "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
             "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],

@@ -34,6 +34,7 @@ KINDS = {
     "customer_id": "customer", "owner_customer_id": "customer", "vin": "vehicle", "ro_number": "visit",
     "visit_id": "visit", "survey_response_id": "response", "response_id": "response", "complaint_id": "case",
     "case_id": "case", "dealer_code": "dealer", "org_code": "organisation", "parent_code": "organisation",
+    "appointment_id": "appointment",
     # Staff codes of the record's dealer (API.md, Staff).
     "sales_consultant": "staff member", "advisor": "staff member", "technician": "staff member", "agent": "staff member",
 }
@@ -73,7 +74,7 @@ class Spec:
     foreign_orgs: Callable[[World], list[Org]] = field(default=lambda w: [w.b, w.c])
     # Where to send it, for an operation whose path names the record (an upsert); else the path itself.
     url: Callable[[World], str] | None = None
-    # Headers read fresh before each request (a PATCH's If-Match).
+    # Headers to send, read afresh for each request (an update's If-Match).
     headers: Callable[[World], dict[str, str]] = field(default=lambda w: {})
 
 
@@ -119,18 +120,27 @@ def _upsert_visit(world: World) -> dict[str, Any]:
     return {key: value for key, value in _visit(world).items() if key not in ("ro_number", "dealer_code")}
 
 
-def _visit_url(world: World) -> str:
-    return f"/v1/service-visits/{world.records[world.a.code].visit_id}"
-
-
-def _visit_staff(world: World, body: dict[str, Any]) -> bool:
-    stored = world.a.client.get(_visit_url(world)).json()
-    return (stored["advisor"], stored["technician"]) == (body["advisor"], body["technician"])
-
-
 def _vehicle_owned_by(vin_: str) -> Callable[[World, dict[str, Any]], bool]:
     return lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == vin_
                                     and v["owner_customer_id"] == body["owner_customer_id"])
+
+
+def _visit_of_a(world: World) -> str:
+    return f"/v1/service-visits/{world.records[world.a.code].visit_id}"
+
+
+def _stored_visit_of_a(world: World, body: dict[str, Any]) -> bool:
+    stored = world.a.client.get(_visit_of_a(world)).json()
+    return all(stored[name] == body[name] for name in ("appointment_id", "advisor", "technician"))
+
+
+def _slot() -> str:
+    """A slot no other appointment has: the marker a stored booking is found by."""
+    return (datetime(2031, 1, 1, tzinfo=UTC) + timedelta(seconds=uuid.uuid4().int % 10**8)).isoformat()
+
+
+def _booked_at(slot: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda a: datetime.fromisoformat(a["slot_at"]) == datetime.fromisoformat(slot)
 
 
 BODIES: dict[tuple[str, str], Spec] = {
@@ -157,6 +167,17 @@ BODIES: dict[tuple[str, str], Spec] = {
                                   "agent": on_staff(w.a, f"M-{fresh()}", "cr_agent"),
                                   "started_at": datetime.now(UTC).isoformat()},
         lambda w, body: anywhere(w, "/v1/interactions", lambda i: i["agent"] == body["agent"])),
+    ("post", "/v1/appointments"): Spec(
+        lambda w: w.a, lambda w: {"dealer_code": w.a.code, "customer_id": w.records[w.a.code].customer_id,
+                                  "vin": w.records[w.a.code].vin, "slot_at": _slot(), "service_type": "repair"},
+        lambda w, body: anywhere(w, "/v1/appointments", _booked_at(body["slot_at"]))),
+    # Linking A's visit to A's own appointment (the valid body) marks that one arrived; a foreign one is refused.
+    # Its advisor and technician are A's staff; a foreign code is refused.
+    ("patch", "/v1/service-visits/{visit_id}"): Spec(
+        lambda w: w.a, lambda w: {"appointment_id": w.records[w.a.code].appointment_id,
+                                  "advisor": w.records[w.a.code].staff_code, "technician": w.records[w.a.code].staff_code},
+        lambda w, body: _stored_visit_of_a(w, body),
+        url=_visit_of_a, headers=lambda w: {"If-Match": w.a.client.get(_visit_of_a(w)).headers["etag"]}),
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): Spec(
         lambda w: w.a, lambda w: {"model": "Lumen S", "owner_customer_id": w.records[w.a.code].customer_id},
         _vehicle_owned_by(UPSERT_VIN), url=lambda w: f"/v1/vehicles/by-vin/{w.a.code}/{UPSERT_VIN}"),
@@ -166,13 +187,9 @@ BODIES: dict[tuple[str, str], Spec] = {
     ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): Spec(
         lambda w: w.a, _upsert_visit,
         lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == UPSERT_RO
-                                 and (v["customer_id"], v["advisor"], v["technician"])
-                                 == (body["customer_id"], body["advisor"], body["technician"])),
+                                 and (v["customer_id"], v["advisor"], v["technician"], v["appointment_id"])
+                                 == (body["customer_id"], body["advisor"], body["technician"], body.get("appointment_id"))),
         url=lambda w: f"/v1/service-visits/by-ro/{w.a.code}/{UPSERT_RO}"),
-    ("patch", "/v1/service-visits/{visit_id}"): Spec(
-        lambda w: w.a, lambda w: {"advisor": w.records[w.a.code].staff_code, "technician": w.records[w.a.code].staff_code},
-        _visit_staff, url=_visit_url,
-        headers=lambda w: {"If-Match": w.a.client.get(_visit_url(w)).headers["etag"]}),
     ("post", "/v1/staff"): Spec(
         lambda w: w.a, lambda w: {"dealer_code": w.a.code, "code": f"ST-{fresh()}", "name": "王芳", "role": "cr_agent"},
         lambda w, body: anywhere(w, "/v1/staff", lambda m: m["code"] == body["code"])),

@@ -1,7 +1,7 @@
 """A network with records to point at, for the foreign-reference tests (running suite).
 
 Manufacturer > distributors N and S; dealers A and B under N (siblings), C under S (A's
-cousin). Each dealer holds a customer, a vehicle on file, a closed repair visit, a survey
+cousin). Each dealer holds a customer, a vehicle on file, a closed repair visit, an appointment, a survey
 response that raised an alert (so it has an alert case) and a complaint case of its own.
 """
 
@@ -28,6 +28,7 @@ class Records:
     survey_response_id: str
     complaint_id: str
     survey_id: str  # the dealer's own published NPS survey
+    appointment_id: str  # booked for the customer and the car
     staff_code: str  # a code on this dealer's staff only
 
 
@@ -64,8 +65,11 @@ def dealer_records(network: Network, dealer: Org) -> Records:
     case = created(dealer.client.post("/v1/complaints", json={
         "dealer_code": dealer.code, "customer_id": person["id"], "vin": car, "channel": "hotline",
         "category": "other", "priority": "P3", "description": "A case of its own"}))
+    appointment = created(dealer.client.post("/v1/appointments", json={
+        "dealer_code": dealer.code, "customer_id": person["id"], "vin": car,
+        "slot_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()}))
     return Records(dealer, person["id"], car, visit["ro_number"], visit["id"], response["id"], case["id"],
-                   survey["id"], on_staff(dealer, f"ST-{dealer.code}"))
+                   survey["id"], appointment["id"], on_staff(dealer, f"ST-{dealer.code}"))
 
 
 def build_world(network: Network) -> World:

@@ -295,12 +295,14 @@ class ServiceVisits(Resource):
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
                amount_minor: int | None = None, advisor: str | None = None, technician: str | None = None,
+               appointment_id: str | None = None,
                idempotency_key: str | None = None) -> m.ServiceVisit:
         """A repair order; `closed_at` closes it (which invites the customer to the CSI survey)."""
         body = _body({"ro_number": ro_number, "vin": vin, "customer_id": customer_id, "dealer_code": dealer_code,
                       "visit_type": visit_type, "opened_at": opened_at, "closed_at": closed_at,
                       "symptom_codes": list(symptom_codes), "op_codes": list(op_codes), "mileage_km": mileage_km,
-                      "amount_minor": amount_minor, "advisor": advisor, "technician": technician})
+                      "amount_minor": amount_minor, "advisor": advisor, "technician": technician,
+                      "appointment_id": appointment_id})
         return self._one(m.ServiceVisit, "POST", "/v1/service-visits", json=body, idempotency_key=idempotency_key)
 
     def get(self, visit_id: str) -> m.ServiceVisit:
@@ -315,13 +317,14 @@ class ServiceVisits(Resource):
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
                amount_minor: int | None = None, advisor: str | None = None, technician: str | None = None,
+               appointment_id: str | None = None,
                if_match: Version | None = None) -> m.ServiceVisit:
         """Create or replace a repair order by its number (fields left out are cleared; a closed
         visit stays closed). A change to a closed visit sends `service_visit.updated`, no second survey."""
         body = _body({"vin": vin, "customer_id": customer_id, "visit_type": visit_type, "opened_at": opened_at,
                       "closed_at": closed_at, "symptom_codes": list(symptom_codes), "op_codes": list(op_codes),
                       "mileage_km": mileage_km, "amount_minor": amount_minor, "advisor": advisor,
-                      "technician": technician})
+                      "technician": technician, "appointment_id": appointment_id})
         return self._one(m.ServiceVisit, "PUT", f"/v1/service-visits/by-ro/{dealer_code}/{quote(ro_number, safe='')}",
                          json=body, headers=_optional_if_match(if_match))
 
@@ -358,15 +361,46 @@ class FollowUps(Resource):
         return self._one(m.FollowUp, "GET", f"/v1/follow-ups/{followup_id}")
 
     def list(self, *, dealer_code: str | None = None, status: str | None = None, kind: str | None = None,
-             due_before: datetime | str | None = None, customer_id: str | None = None,
+             due_before: datetime | str | None = None, customer_id: str | None = None, assignee: str | None = None,
              updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.FollowUp]:
+        """Earliest due first: `list(assignee="CR01", status="open", due_before=...)` is an agent's call list."""
         return self._pages(m.FollowUp, "/v1/follow-ups", page_size, dealer_code=dealer_code, status=status, kind=kind,
-                           due_before=due_before, customer_id=customer_id, updated_since=updated_since)
+                           due_before=due_before, customer_id=customer_id, assignee=assignee,
+                           updated_since=updated_since)
 
     def complete(self, followup: str | m.FollowUp, *, outcome: str, note: str | None = None) -> m.FollowUp:
         return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/complete",
                          json=_body({"outcome": outcome, "note": note}))
 
+    def assign(self, followup: str | m.FollowUp, *, assignee: str) -> m.FollowUp:
+        return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/assign", json={"assignee": assignee})
+
+    def record_attempt(self, followup: str | m.FollowUp, *, reached: bool, channel: str,
+                       satisfaction: str | None = None, issue_codes: list[str] | None = None, note: str | None = None,
+                       agent: str | None = None) -> m.FollowUp:
+        """A call (or SMS, WeChat message, visit) made for the follow-up; `satisfaction` when reached."""
+        body = _body({"reached": reached, "channel": channel, "satisfaction": satisfaction, "issue_codes": issue_codes,
+                      "note": note, "agent": agent})
+        return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/attempts", json=body)
+
+    def attempts(self, followup: str | m.FollowUp) -> list[m.FollowUpAttempt]:
+        items = self._t.json("GET", f"/v1/follow-ups/{_id(followup)}/attempts")["items"]
+        return [m.FollowUpAttempt.model_validate(item) for item in items]
+
+
+class DeskSettings(Resource):
+    """A dealer's desk settings: default assignees per follow-up kind, maintenance follow-ups, max_attempts."""
+
+    def get(self, dealer_code: str) -> m.DeskSettings:
+        return self._one(m.DeskSettings, "GET", f"/v1/dealers/{dealer_code}/desk-settings")
+
+    def put(self, dealer_code: str, *, version: Version, default_assignees: dict[str, str] | None = None,
+            maintenance_followups: bool | None = None, max_attempts: int | None = None) -> m.DeskSettings:
+        """Replaces them whole (fields left out take their defaults); `version` as last read (0 while unset)."""
+        body = _body({"default_assignees": default_assignees, "maintenance_followups": maintenance_followups,
+                      "max_attempts": max_attempts})
+        return self._one(m.DeskSettings, "PUT", f"/v1/dealers/{dealer_code}/desk-settings", json=body,
+                         headers=if_match(version))
 
 
 class Interactions(Resource):
@@ -397,6 +431,36 @@ class Lookup(Resource):
     def phone(self, phone: str) -> m.Lookup:
         """Screen pop: who is calling from `phone` (any format), with open follow-ups and last visit."""
         return self._one(m.Lookup, "GET", "/v1/lookup", params={"phone": phone})
+
+
+class Appointments(Resource):
+    """Service appointments: booked, then arrived, no-show or cancelled (a visit naming one marks it arrived)."""
+
+    def create(self, *, customer_id: str, slot_at: datetime | str, dealer_code: str | None = None,
+               vin: str | None = None, requested_at: datetime | str | None = None, service_type: str | None = None,
+               advisor: str | None = None, idempotency_key: str | None = None) -> m.Appointment:
+        """Book one; `requested_at` defaults to now, `advisor` is a staff code of the dealer."""
+        body = _body({"customer_id": customer_id, "slot_at": slot_at, "dealer_code": dealer_code, "vin": vin,
+                      "requested_at": requested_at, "service_type": service_type, "advisor": advisor})
+        return self._one(m.Appointment, "POST", "/v1/appointments", json=body, idempotency_key=idempotency_key)
+
+    def get(self, appointment_id: str) -> m.Appointment:
+        return self._one(m.Appointment, "GET", f"/v1/appointments/{appointment_id}")
+
+    def list(self, *, dealer_code: str | None = None, customer_id: str | None = None, status: str | None = None,
+             slot_from: datetime | str | None = None, slot_to: datetime | str | None = None,
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Appointment]:
+        return self._pages(m.Appointment, "/v1/appointments", page_size, dealer_code=dealer_code, customer_id=customer_id,
+                           status=status, slot_from=slot_from, slot_to=slot_to, updated_since=updated_since)
+
+    def update(self, appointment: Version, appointment_id: str | None = None, **changes: Any) -> m.Appointment:
+        """Move a booked one: `update(appointment, slot_at=...)` (If-Match from the appointment)."""
+        return self._one(m.Appointment, "PATCH", f"/v1/appointments/{appointment_id or _id(appointment)}",
+                         json=_body(changes), headers=if_match(appointment))
+
+    def set_status(self, appointment: str | m.Appointment, *, to: str) -> m.Appointment:
+        """`arrived`, `no_show` or `cancelled`, from booked only; the status it has is a no-op."""
+        return self._one(m.Appointment, "POST", f"/v1/appointments/{_id(appointment)}/status", json={"to": to})
 
 
 class Staff(Resource):
