@@ -24,7 +24,6 @@ from shared.orgs import OrgInfo
 from shared.pagination import PageParams, keyset_page, list_page
 from shared.problems import NotFound
 from shared.scope import ScopedRepository
-from services.customer.models import Appointment, FollowUpAttempt  # what a KPI rebuild replays (below)
 
 
 @dataclass(frozen=True)
@@ -284,14 +283,20 @@ class CustomerRepository(ScopedRepository):
                      .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(FollowUp.id))
         return await self.session.scalar(statement)
 
-    async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> None:
-        """Erasure: notes may name the customer; open tasks about them no longer make sense."""
+    async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> list[FollowUp]:
+        """Erasure: notes may name the customer; open tasks about them no longer make sense (the
+        ones cancelled are returned, so that their cancellation is published)."""
         base = self.update(FollowUp).where(FollowUp.customer_id == customer_id)
+        still_open = self.select(FollowUp).where(FollowUp.customer_id == customer_id, FollowUp.status == "open")
+        cancelled = list((await self.session.scalars(still_open)).all())
         await self.session.execute(base.values(note=None, updated_at=now))
         theirs = self.select(FollowUp, FollowUp.id).where(FollowUp.customer_id == customer_id)
         await self.session.execute(self.update(FollowUpAttempt).where(FollowUpAttempt.followup_id.in_(theirs))
                                    .values(note=None, updated_at=now))
-        await self.session.execute(base.where(FollowUp.status == "open").values(status="cancelled", updated_at=now))
+        await self.session.execute(base.where(FollowUp.id.in_([task.id for task in cancelled]))
+                                   .values(status="cancelled", updated_at=now)
+                                   .execution_options(synchronize_session="fetch"))
+        return cancelled
 
     async def forget_customer_in_vehicles(self, customer_id: uuid.UUID, now: datetime) -> None:
         statement = self.update(Vehicle).where(Vehicle.owner_customer_id == customer_id)
@@ -359,15 +364,6 @@ class CustomerRepository(ScopedRepository):
 
     async def followups_page(self, params: PageParams) -> tuple[list[FollowUp], str | None]:
         return await keyset_page(self.session, self.select(FollowUp), FollowUp, params)
-
-    async def last_attempts(self, followup_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-        """When each follow-up's last call was made: for one that ended unreachable, when it was given up on."""
-        if not followup_ids:
-            return {}
-        last = func.max(FollowUpAttempt.attempted_at)
-        statement = (self.select(FollowUpAttempt, FollowUpAttempt.followup_id, last)
-                     .where(FollowUpAttempt.followup_id.in_(followup_ids)).group_by(FollowUpAttempt.followup_id))
-        return {followup_id: at for followup_id, at in (await self.session.execute(statement)).all()}
 
     async def appointments_page(self, params: PageParams) -> tuple[list[Appointment], str | None]:
         return await keyset_page(self.session, self.select(Appointment), Appointment, params)
