@@ -79,6 +79,7 @@ TAG_DESCRIPTIONS = {
     "webhooks": "Event types, and HTTPS endpoints that receive signed events.",
     "customers": "Customers of the dealers, their consent and erasure, bulk import and the 360 view.",
     "vehicles": "Vehicles (by VIN), deliveries and service visits (repair orders).",
+    "staff": "A dealer's advisors, consultants, technicians, CR agents and managers, whom records name by code.",
     "follow-ups": "Sales prospects and the follow-up tasks they and other events create.",
     "contact centre": "Interactions (every contact with a customer, the contact history) and the screen pop by phone.",
     "appointments": "Service appointments: booked, then arrived, no-show or cancelled; a service visit may keep its appointment.",

@@ -12,9 +12,8 @@ from starlette.routing import Route
 
 from services.customer import (
     api_appointments, api_customers, api_desk, api_facts, api_followups, api_imports, api_interactions, api_references,
-    api_vehicles,
+    api_staff, api_vehicles, complaint_cases,
 )
-from services.customer import complaint_cases
 from services.customer.followups import create_birthday_followups, create_holiday_followups, event_handlers, policy_from
 from services.customer.models import TABLES
 from services.customer.settings import CustomerSettings
@@ -35,7 +34,8 @@ def create_app(settings: CustomerSettings | None = None, *, migrate: bool = Fals
     spec = ServiceSpec(
         title="CSLoop customer service",
         routers=[api_customers.router, api_imports.router, api_vehicles.router, api_followups.router, api_interactions.router,
-                 api_facts.router, api_references.router, api_desk.router, api_appointments.router],
+                 api_facts.router, api_references.router, api_desk.router, api_appointments.router,
+                 api_staff.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings) | complaint_cases.event_handlers(),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close],
     )

@@ -62,7 +62,7 @@ def visit_closed(visit: ServiceVisit) -> contract.ServiceVisitClosed:
         vin=visit.vin, customer_id=visit.customer_id, visit_type=visit.visit_type,  # type: ignore[arg-type]
         opened_at=visit.opened_at, closed_at=visit.closed_at, symptom_codes=visit.symptom_codes,
         op_codes=visit.op_codes, mileage_km=visit.mileage_km, amount_minor=visit.amount_minor, advisor=visit.advisor,
-        owner_verified=visit.owner_verified, appointment_id=visit.appointment_id,
+        technician=visit.technician, owner_verified=visit.owner_verified, appointment_id=visit.appointment_id,
     )
 
 

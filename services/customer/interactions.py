@@ -11,6 +11,7 @@ from services.customer.schemas import (
     FollowUpRead, InteractionCreate, InteractionRead, LookupCustomer, LookupProspect, LookupResult, OpenComplaint,
     ServiceVisitRead,
 )
+from services.customer.staff import require_staff_code
 from shared.contracts.customer import CALL_KINDS
 from shared.db import utcnow
 from shared.orgs import OrgDirectory
@@ -31,6 +32,7 @@ async def log_interaction(repo: CustomerRepository, directory: OrgDirectory, dat
         raise UnprocessableContent("Unknown customer", errors=[{"field": "customer_id", "message": "unknown customer"}])
     if data.prospect_id and ((lead := await repo.prospect(data.prospect_id)) is None or lead.dealer_code != dealer.code):
         raise UnprocessableContent("Unknown prospect", errors=[{"field": "prospect_id", "message": "unknown prospect"}])
+    await require_staff_code(repo, dealer.code, "agent", data.agent)
     now = utcnow()
     interaction = Interaction(dealer_code=dealer.code, org_path=dealer.path, created_at=now, updated_at=now,
                               **data.model_dump(exclude={"dealer_code"}))

@@ -181,6 +181,26 @@ class CustomerRepository(ScopedRepository):
         return await self._one(self.select(Staff).where(Staff.dealer_code == dealer_code, Staff.code == code,
                                                         Staff.active.is_(True)))
 
+    async def active_staff_codes(self, dealer_code: str, codes: set[str]) -> set[str]:
+        """Of these codes, those naming an active staff member of the dealer: one query for a whole
+        import batch instead of one per row."""
+        if not codes:
+            return set()
+        statement = self.select(Staff, Staff.code).where(Staff.dealer_code == dealer_code, Staff.code.in_(codes),
+                                                         Staff.active.is_(True))
+        return set((await self.session.scalars(statement)).all())
+
+    async def staff_with_code(self, dealer_code: str, code: str) -> Staff | None:
+        """The dealer's staff member with this code, retired or not (a code is unique in the dealer)."""
+        return await self._one(self.select(Staff).where(Staff.dealer_code == dealer_code, Staff.code == code))
+
+    async def staff(self, page: PageParams, updated_since: datetime | None, *, dealer_code: str | None = None,
+                    role: str | None = None, active: bool | None = None) -> tuple[list[Staff], str | None]:
+        statement = self.select(Staff)
+        for column, value in ((Staff.dealer_code, dealer_code), (Staff.role, role), (Staff.active, active)):
+            if value is not None:
+                statement = statement.where(column == value)
+        return await list_page(self.session, statement, Staff, page, updated_since)
     # --- appointments ---------------------------------------------------------------------------
 
     async def appointments(self, where: AppointmentFilter, page: PageParams) -> tuple[list[Appointment], str | None]:

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.customer import (
     AppointmentStatus, AttemptChannel, Consent, FollowUpKind, FollowUpStatus, InteractionChannel, InteractionDirection,
-    InteractionReason, ProspectLevel, Satisfaction, VisitType,
+    InteractionReason, ProspectLevel, Satisfaction, StaffRole, VisitType,
 )
 from services.customer.domain import Email, past_birth_date
 from shared.types import VIN, MinorUnits, OrgCode, Phone
@@ -19,6 +19,10 @@ from shared.types import VIN, MinorUnits, OrgCode, Phone
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+# A staff member's code in their dealer (API.md, Staff): printable, as long as the free-text
+# names it replaced (migration 0007 made each old name a code).
+StaffCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                             pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 BirthDate = Annotated[date, AfterValidator(past_birth_date)]
@@ -177,14 +181,14 @@ class VehicleRead(BaseModel):
 class DeliveryCreate(_In):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "vin": "LSVAU21B5N2183294", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "dealer_code": "D001",
-        "delivered_at": "2026-05-04T10:30:00+08:00", "sales_consultant": "Zhao Lei"
+        "delivered_at": "2026-05-04T10:30:00+08:00", "sales_consultant": "SC01"
     }]})
 
     vin: VIN
     customer_id: uuid.UUID
     dealer_code: OrgCode
     delivered_at: UTCTime
-    sales_consultant: Text100 | None = None
+    sales_consultant: StaffCode | None = Field(None, description="An active staff code of the dealer")
 
 
 class DeliveryRead(BaseModel):
@@ -204,7 +208,7 @@ class ServiceVisitCreate(_In):
         "ro_number": "RO-2026-0001", "vin": "LSVAU21B5N2183294",
         "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "dealer_code": "D001", "visit_type": "maintenance",
         "opened_at": "2026-06-01T09:00:00+08:00", "op_codes": ["OIL01"], "mileage_km": 12000,
-        "amount_minor": 68000, "advisor": "Chen Jie"
+        "amount_minor": 68000, "advisor": "SA01", "technician": "TE01"
     }]})
 
     ro_number: Code
@@ -218,7 +222,8 @@ class ServiceVisitCreate(_In):
     op_codes: list[Code] = Field(default_factory=list, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
     amount_minor: MinorUnits | None = None
-    advisor: Text100 | None = None
+    advisor: StaffCode | None = Field(None, description="An active staff code of the dealer")
+    technician: StaffCode | None = Field(None, description="An active staff code of the dealer")
     appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
 
 
@@ -234,7 +239,8 @@ class ServiceVisitUpdate(_In):
     op_codes: list[Code] | None = Field(None, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
     amount_minor: MinorUnits | None = None
-    advisor: Text100 | None = None
+    advisor: StaffCode | None = Field(None, description="An active staff code of the dealer")
+    technician: StaffCode | None = Field(None, description="An active staff code of the dealer")
     appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
 
 
@@ -247,7 +253,8 @@ class ServiceVisitUpsert(_In):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "vin": "LSVAU218XN2183294", "customer_id": "0b7c1a3e-6a55-4a4e-9c55-0f3e0d6f2a11", "visit_type": "repair",
         "opened_at": "2026-11-02T09:00:00+08:00", "closed_at": "2026-11-02T16:30:00+08:00",
-        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 12000, "advisor": "SA01"}]})
+        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 12000, "advisor": "SA01",
+        "technician": "TE01"}]})
 
     vin: VIN
     customer_id: uuid.UUID
@@ -258,7 +265,8 @@ class ServiceVisitUpsert(_In):
     op_codes: list[Code] = Field(default_factory=list, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
     amount_minor: MinorUnits | None = None
-    advisor: Text100 | None = None
+    advisor: StaffCode | None = Field(None, description="An active staff code of the dealer")
+    technician: StaffCode | None = Field(None, description="An active staff code of the dealer")
     appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
 
 
@@ -278,6 +286,7 @@ class ServiceVisitRead(BaseModel):
     mileage_km: int | None
     amount_minor: int | None
     advisor: str | None
+    technician: str | None
     appointment_id: uuid.UUID | None
     version: int
     created_at: datetime
@@ -381,7 +390,6 @@ class FollowUpRead(BaseModel):
 # ones (not_fixed, price, attitude, parts, product) to a category and any other to `other`.
 IssueCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
                                              pattern=r"^[a-z][a-z0-9_]*$")]
-StaffCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class FollowUpAssign(_In):
@@ -468,9 +476,7 @@ class InteractionCreate(_In):
     direction: InteractionDirection
     reason: InteractionReason
     summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
-    # Issue 14 item 1 makes `agent` a staff code of the dealer (unknown: 422); until staff
-    # exist it is kept as the text sent.
-    agent: Text100 | None = None
+    agent: StaffCode | None = Field(None, description="An active staff code of the dealer")
     started_at: UTCTime
     duration_s: int | None = Field(None, ge=0, le=86_400, description="Seconds; at most a day")
 
@@ -579,6 +585,40 @@ class AppointmentRead(BaseModel):
     advisor: str | None
     status: AppointmentStatus
     status_changed_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class StaffCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dealer_code": "D001", "code": "SA01", "name": "陈杰", "role": "service_advisor"}]})
+
+    dealer_code: OrgCode | None = Field(None, description="Defaults to the caller's own dealer")
+    code: StaffCode = Field(description="Unique within the dealer; records name the person by it")
+    name: Name
+    role: StaffRole
+
+
+class StaffUpdate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"active": False}]})
+
+    name: Name | None = None
+    role: StaffRole | None = None
+    active: bool | None = Field(None, description="false retires the code: records keep it, new ones may not name it")
+
+
+class StaffRead(BaseModel):
+    """Staff names are the dealer's business, not a customer's personal data: never masked."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    dealer_code: str
+    code: str
+    name: str
+    role: StaffRole
+    active: bool
     version: int
     created_at: datetime
     updated_at: datetime

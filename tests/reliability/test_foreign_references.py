@@ -23,6 +23,8 @@ import pytest
 from tests.e2e.test_survey_flow import vin
 from tests.e2e.test_survey_page import customer
 from tests.support.foreign_world import World, build_world
+from tests.support.polling import eventually
+from tests.support.staff import on_staff
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -34,6 +36,8 @@ KINDS = {
     "visit_id": "visit", "survey_response_id": "response", "response_id": "response", "complaint_id": "case",
     "case_id": "case", "dealer_code": "dealer", "org_code": "organisation", "parent_code": "organisation",
     "appointment_id": "appointment",
+    # Staff codes of the record's dealer (API.md, Staff).
+    "sales_consultant": "staff member", "advisor": "staff member", "technician": "staff member", "agent": "staff member",
 }
 # Fields with a reference's name that identify the record being written, or are only quoted.
 NOT_REFERENCES = {
@@ -90,7 +94,8 @@ def _visit(world: World) -> dict[str, Any]:
     a = world.records[world.a.code]
     opened = datetime.now(UTC) - timedelta(hours=2)
     return {"ro_number": f"RO-{fresh()}", "vin": a.vin, "customer_id": a.customer_id, "dealer_code": world.a.code,
-            "visit_type": "maintenance", "opened_at": opened.isoformat(), "closed_at": None, "mileage_km": 10}
+            "visit_type": "maintenance", "opened_at": opened.isoformat(), "closed_at": None, "mileage_km": 10,
+            "advisor": a.staff_code, "technician": a.staff_code}
 
 
 def _import(world: World) -> dict[str, Any]:
@@ -125,6 +130,36 @@ def _visit_of_a(world: World) -> str:
     return f"/v1/service-visits/{world.records[world.a.code].visit_id}"
 
 
+def _stored_visit_of_a(world: World, body: dict[str, Any]) -> bool:
+    stored = world.a.client.get(_visit_of_a(world)).json()
+    return all(stored[name] == body[name] for name in ("appointment_id", "advisor", "technician"))
+
+
+# Records of A made once, on first use, for the updates that name staff.
+_MADE: dict[str, str] = {}
+
+
+def _booked_of_a(world: World) -> str:
+    """A booked appointment of A's, which the PATCH moves to another advisor."""
+    if "appointment" not in _MADE:
+        made = world.a.client.post("/v1/appointments", json={
+            "dealer_code": world.a.code, "customer_id": world.records[world.a.code].customer_id, "slot_at": _slot()})
+        assert made.status_code == 201, made.text
+        _MADE["appointment"] = made.json()["id"]
+    return f"/v1/appointments/{_MADE['appointment']}"
+
+
+def _open_followup_of_a(world: World) -> str:
+    """An open follow-up of A's (a new prospect's), which the attempts are made for."""
+    if "followup" not in _MADE:
+        made = world.a.client.post("/v1/prospects", json={"dealer_code": world.a.code, "name": "王芳", "level": "H"})
+        assert made.status_code == 201, made.text
+        _MADE["followup"] = eventually(lambda: next((f["id"] for f in listed(world.a, "/v1/follow-ups", status="open")
+                                                     if f.get("prospect_id") == made.json()["id"]), None),
+                                       "the prospect's follow-up")
+    return f"/v1/follow-ups/{_MADE['followup']}/attempts"
+
+
 def _slot() -> str:
     """A slot no other appointment has: the marker a stored booking is found by."""
     return (datetime(2031, 1, 1, tzinfo=UTC) + timedelta(seconds=uuid.uuid4().int % 10**8)).isoformat()
@@ -144,26 +179,40 @@ BODIES: dict[tuple[str, str], Spec] = {
         lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == body["vin"])),
     ("post", "/v1/deliveries"): Spec(
         lambda w: w.a, lambda w: {"vin": vin(), "customer_id": w.records[w.a.code].customer_id, "dealer_code": w.a.code,
-                                  "delivered_at": datetime.now(UTC).isoformat(), "sales_consultant": "王敏"},
+                                  "delivered_at": datetime.now(UTC).isoformat(),
+                                  "sales_consultant": w.records[w.a.code].staff_code},
         lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == body["vin"])),
     ("post", "/v1/service-visits"): Spec(
         lambda w: w.a, _visit, lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == body["ro_number"])),
     ("post", "/v1/prospects"): Spec(lambda w: w.a, lambda w: {"dealer_code": w.a.code, "name": "王芳", "level": "H"}),
-    # The agent is the marker: above the dealer a summary may be withheld, the agent never is.
+    # The agent is the marker (a fresh staff member of A each time): above the dealer a summary
+    # may be withheld, the agent never is.
     ("post", "/v1/interactions"): Spec(
         lambda w: w.a, lambda w: {"dealer_code": w.a.code, "customer_id": w.records[w.a.code].customer_id,
                                   "channel": "phone", "direction": "inbound", "reason": "inquiry",
-                                  "agent": f"M-{fresh()}", "started_at": datetime.now(UTC).isoformat()},
+                                  "agent": on_staff(w.a, f"M-{fresh()}", "cr_agent"),
+                                  "started_at": datetime.now(UTC).isoformat()},
         lambda w, body: anywhere(w, "/v1/interactions", lambda i: i["agent"] == body["agent"])),
     ("post", "/v1/appointments"): Spec(
         lambda w: w.a, lambda w: {"dealer_code": w.a.code, "customer_id": w.records[w.a.code].customer_id,
                                   "vin": w.records[w.a.code].vin, "slot_at": _slot(), "service_type": "repair"},
         lambda w, body: anywhere(w, "/v1/appointments", _booked_at(body["slot_at"]))),
     # Linking A's visit to A's own appointment (the valid body) marks that one arrived; a foreign one is refused.
+    # Its advisor and technician are A's staff; a foreign code is refused.
     ("patch", "/v1/service-visits/{visit_id}"): Spec(
-        lambda w: w.a, lambda w: {"appointment_id": w.records[w.a.code].appointment_id},
-        lambda w, body: w.a.client.get(_visit_of_a(w)).json()["appointment_id"] == body["appointment_id"],
+        lambda w: w.a, lambda w: {"appointment_id": w.records[w.a.code].appointment_id,
+                                  "advisor": w.records[w.a.code].staff_code, "technician": w.records[w.a.code].staff_code},
+        lambda w, body: _stored_visit_of_a(w, body),
         url=_visit_of_a, headers=lambda w: {"If-Match": w.a.client.get(_visit_of_a(w)).headers["etag"]}),
+    ("patch", "/v1/appointments/{appointment_id}"): Spec(
+        lambda w: w.a, lambda w: {"advisor": w.records[w.a.code].staff_code},
+        lambda w, body: w.a.client.get(_booked_of_a(w)).json()["advisor"] == body["advisor"], url=_booked_of_a,
+        headers=lambda w: {"If-Match": w.a.client.get(_booked_of_a(w)).headers["etag"]}),
+    # Not reached, so the task stays open for the refused ones (max_attempts is 3).
+    ("post", "/v1/follow-ups/{followup_id}/attempts"): Spec(
+        lambda w: w.a, lambda w: {"reached": False, "channel": "phone", "agent": w.records[w.a.code].staff_code},
+        lambda w, body: any(a["agent"] == body["agent"] for a in w.a.client.get(_open_followup_of_a(w)).json()["items"]),
+        url=_open_followup_of_a),
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): Spec(
         lambda w: w.a, lambda w: {"model": "Lumen S", "owner_customer_id": w.records[w.a.code].customer_id},
         _vehicle_owned_by(UPSERT_VIN), url=lambda w: f"/v1/vehicles/by-vin/{w.a.code}/{UPSERT_VIN}"),
@@ -173,9 +222,12 @@ BODIES: dict[tuple[str, str], Spec] = {
     ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): Spec(
         lambda w: w.a, _upsert_visit,
         lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == UPSERT_RO
-                                 and v["customer_id"] == body["customer_id"]
-                                 and v["appointment_id"] == body.get("appointment_id")),
+                                 and (v["customer_id"], v["advisor"], v["technician"], v["appointment_id"])
+                                 == (body["customer_id"], body["advisor"], body["technician"], body.get("appointment_id"))),
         url=lambda w: f"/v1/service-visits/by-ro/{w.a.code}/{UPSERT_RO}"),
+    ("post", "/v1/staff"): Spec(
+        lambda w: w.a, lambda w: {"dealer_code": w.a.code, "code": f"ST-{fresh()}", "name": "王芳", "role": "cr_agent"},
+        lambda w, body: anywhere(w, "/v1/staff", lambda m: m["code"] == body["code"])),
     ("post", "/v1/survey-invitations"): Spec(
         lambda w: w.a, lambda w: {"survey_id": w.records[w.a.code].survey_id, "customer_id": customer(w.a, w.a.code)["id"],
                                   "dealer_code": w.a.code, "channel": "sms", "consent_confirmed": True},
@@ -269,6 +321,8 @@ def replaced(body: dict[str, Any], dotted: str, value: str) -> dict[str, Any]:
 def foreign_values(world: World, spec: Spec, leaf: str) -> list[tuple[str, str]]:
     if KINDS[leaf] in ("dealer", "organisation"):
         return [(org.code, org.code) for org in spec.foreign_orgs(world)]
+    if KINDS[leaf] == "staff member":
+        return [(org.code, world.records[org.code].staff_code) for org in (world.b, world.c)]
     attribute = {"owner_customer_id": "customer_id", "response_id": "survey_response_id"}.get(leaf, leaf)
     return [(org.code, getattr(world.records[org.code], attribute)) for org in (world.b, world.c)]
 

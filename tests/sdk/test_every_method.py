@@ -193,3 +193,26 @@ def test_appointments_booked_moved_closed_and_kept_by_a_visit(api: CSLoop, deale
     assert api.appointments.set_status(missed, to="no_show").status == "no_show"
     assert [a.id for a in api.appointments.list(customer_id=owner.id, status="no_show", slot_from=slot,
                                                 slot_to=slot + timedelta(hours=1))] == [missed.id]
+
+
+def test_staff_named_by_visits_and_calls(network: Network, api: CSLoop, admin: CSLoop, dealer: Org) -> None:
+    code = f"SA-{uuid.uuid4().hex[:6]}"
+    member = api.staff.create(code=code, name="陈杰", role="service_advisor", dealer_code=dealer.code)
+    assert api.staff.get(member.id).code == code
+    assert code in {m.code for m in api.staff.list(dealer_code=dealer.code, role="service_advisor", active=True)}
+    owner = new_customer(api, dealer)
+    visit = api.service_visits.create(customer_id=owner.id, vin=vin(), dealer_code=dealer.code, visit_type="repair",
+                                      ro_number=f"RO-{uuid.uuid4().hex[:8]}", advisor=code, technician=code)
+    assert (visit.advisor, visit.technician) == (code, code)
+    retired = api.staff.update(member, active=False)
+    assert retired.active is False and code not in {m.code for m in api.staff.list(active=True)}
+    with pytest.raises(csloop_sdk.CSLoopError):
+        api.service_visits.create(customer_id=owner.id, vin=vin(), dealer_code=dealer.code, visit_type="repair",
+                                  ro_number=f"RO-{uuid.uuid4().hex[:8]}", advisor=code)
+    username, password = f"sdk-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    user = admin.users.create(username=username, password=password, org_code=dealer.code, staff_code="CR01",
+                              scopes=["customers:read"])
+    assert user.staff_code == "CR01"
+    assert admin.users.update(user, staff_code="CR02").staff_code == "CR02"
+    with CSLoop(network.url) as anonymous:
+        assert anonymous.auth.login(username, password).staff_code == "CR02"

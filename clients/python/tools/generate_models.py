@@ -45,6 +45,7 @@ MODELS: dict[str, tuple[str, str, str] | tuple[str, str, str, int]] = {
     "DeskSettings": ("get", "/v1/dealers/{code}/desk-settings", "200"),
     "Interaction": ("get", "/v1/interactions/{interaction_id}", "200"),
     "Lookup": ("get", "/v1/lookup", "200"),
+    "Staff": ("get", "/v1/staff/{staff_id}", "200"),
     "Appointment": ("get", "/v1/appointments/{appointment_id}", "200"),
     "Complaint": ("get", "/v1/complaints/{complaint_id}", "200"),
     "SlaPolicies": ("get", "/v1/complaint-sla-policies", "200"),

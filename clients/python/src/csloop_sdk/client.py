@@ -38,6 +38,7 @@ class CSLoop:
         self.desk_settings = r.DeskSettings(t)
         self.interactions = r.Interactions(t)
         self.lookup = r.Lookup(t)
+        self.staff = r.Staff(t)
         self.appointments = r.Appointments(t)
         self.complaints = r.Complaints(t)
         self.sla_policies = r.SlaPolicies(t)

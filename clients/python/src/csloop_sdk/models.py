@@ -46,15 +46,21 @@ class User(Model):
     org_code: str
     roles: list[str]
     scopes: list[str]
+    staff_code: str | None = None
     disabled: bool = False
+    version: int
     created_at: datetime
     updated_at: datetime
 
 
 class AccessToken(Model):
+    """A user's access token, with who signed in (the desk page shows their calls by `staff_code`)."""
     access_token: str
     token_type: str = 'bearer'
     expires_in: int
+    username: str
+    org_code: str
+    staff_code: str | None
 
 
 class OAuthClient(Model):
@@ -278,6 +284,7 @@ class ServiceVisit(Model):
     mileage_km: int | None
     amount_minor: int | None
     advisor: str | None
+    technician: str | None
     appointment_id: str | None
     version: int
     created_at: datetime
@@ -415,6 +422,19 @@ class Lookup(Model):
     """The screen pop: the customers and prospects with the phone, as this caller may see them."""
     customers: list[LookupCustomer]
     prospects: list[LookupProspect]
+
+
+class Staff(Model):
+    """Staff names are the dealer's business, not a customer's personal data: never masked."""
+    id: str
+    dealer_code: str
+    code: str
+    name: str
+    role: str
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 class Appointment(Model):

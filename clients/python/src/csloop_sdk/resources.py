@@ -111,18 +111,24 @@ class ApiKeys(Resource):
 
 class Users(Resource):
     def create(self, *, username: str, password: str, org_code: str, roles: Iterable[str] = (),
-               scopes: Iterable[str] = (), idempotency_key: str | None = None) -> m.User:
-        body = {"username": username, "password": password, "org_code": org_code, "roles": list(roles),
-                "scopes": list(scopes)}
+               scopes: Iterable[str] = (), staff_code: str | None = None, idempotency_key: str | None = None) -> m.User:
+        """`staff_code`: the person's code in their dealer's staff (the desk shows their calls)."""
+        body = _body({"username": username, "password": password, "org_code": org_code, "roles": list(roles),
+                      "scopes": list(scopes), "staff_code": staff_code})
         return self._one(m.User, "POST", "/v1/users", json=body, idempotency_key=idempotency_key)
 
     def list(self, *, updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.User]:
         return self._pages(m.User, "/v1/users", page_size, updated_since=updated_since)
 
+    def update(self, user: Version, user_id: str | None = None, *, staff_code: str | None) -> m.User:
+        """Set the user's staff code (None clears it): the desk shows that person's calls."""
+        return self._one(m.User, "PATCH", f"/v1/users/{user_id or _id(user)}", json={"staff_code": staff_code},
+                         headers=if_match(user))
+
 
 class Auth(Resource):
     def login(self, username: str, password: str) -> m.AccessToken:
-        """A dashboard user's access token (use it as `api_key=` of another client)."""
+        """A dashboard user's access token (use it as `api_key=` of another client), with who signed in."""
         return self._one(m.AccessToken, "POST", "/v1/auth/login", json={"username": username, "password": password})
 
     def token(self, client_id: str, client_secret: str, scope: str | None = None) -> m.OAuthToken:
@@ -288,13 +294,15 @@ class ServiceVisits(Resource):
     def create(self, *, ro_number: str, vin: str, customer_id: str, dealer_code: str, visit_type: str,
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
-               amount_minor: int | None = None, advisor: str | None = None, appointment_id: str | None = None,
+               amount_minor: int | None = None, advisor: str | None = None, technician: str | None = None,
+               appointment_id: str | None = None,
                idempotency_key: str | None = None) -> m.ServiceVisit:
         """A repair order; `closed_at` closes it (which invites the customer to the CSI survey)."""
         body = _body({"ro_number": ro_number, "vin": vin, "customer_id": customer_id, "dealer_code": dealer_code,
                       "visit_type": visit_type, "opened_at": opened_at, "closed_at": closed_at,
                       "symptom_codes": list(symptom_codes), "op_codes": list(op_codes), "mileage_km": mileage_km,
-                      "amount_minor": amount_minor, "advisor": advisor, "appointment_id": appointment_id})
+                      "amount_minor": amount_minor, "advisor": advisor, "technician": technician,
+                      "appointment_id": appointment_id})
         return self._one(m.ServiceVisit, "POST", "/v1/service-visits", json=body, idempotency_key=idempotency_key)
 
     def get(self, visit_id: str) -> m.ServiceVisit:
@@ -308,14 +316,15 @@ class ServiceVisits(Resource):
     def upsert(self, dealer_code: str, ro_number: str, *, vin: str, customer_id: str, visit_type: str,
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
-               amount_minor: int | None = None, advisor: str | None = None, appointment_id: str | None = None,
+               amount_minor: int | None = None, advisor: str | None = None, technician: str | None = None,
+               appointment_id: str | None = None,
                if_match: Version | None = None) -> m.ServiceVisit:
         """Create or replace a repair order by its number (fields left out are cleared; a closed
         visit stays closed). A change to a closed visit sends `service_visit.updated`, no second survey."""
         body = _body({"vin": vin, "customer_id": customer_id, "visit_type": visit_type, "opened_at": opened_at,
                       "closed_at": closed_at, "symptom_codes": list(symptom_codes), "op_codes": list(op_codes),
                       "mileage_km": mileage_km, "amount_minor": amount_minor, "advisor": advisor,
-                      "appointment_id": appointment_id})
+                      "technician": technician, "appointment_id": appointment_id})
         return self._one(m.ServiceVisit, "PUT", f"/v1/service-visits/by-ro/{dealer_code}/{quote(ro_number, safe='')}",
                          json=body, headers=_optional_if_match(if_match))
 
@@ -452,6 +461,30 @@ class Appointments(Resource):
     def set_status(self, appointment: str | m.Appointment, *, to: str) -> m.Appointment:
         """`arrived`, `no_show` or `cancelled`, from booked only; the status it has is a no-op."""
         return self._one(m.Appointment, "POST", f"/v1/appointments/{_id(appointment)}/status", json={"to": to})
+
+
+class Staff(Resource):
+    """A dealer's people, whom deliveries, visits and calls name by `code` (unique in the dealer)."""
+
+    def create(self, *, code: str, name: str, role: str, dealer_code: str | None = None,
+               idempotency_key: str | None = None) -> m.Staff:
+        """`role`: service_advisor, sales_consultant, technician, cr_agent or manager."""
+        body = _body({"code": code, "name": name, "role": role, "dealer_code": dealer_code})
+        return self._one(m.Staff, "POST", "/v1/staff", json=body, idempotency_key=idempotency_key)
+
+    def get(self, staff_id: str) -> m.Staff:
+        return self._one(m.Staff, "GET", f"/v1/staff/{staff_id}")
+
+    def list(self, *, dealer_code: str | None = None, role: str | None = None, active: bool | None = None,
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Staff]:
+        return self._pages(m.Staff, "/v1/staff", page_size, dealer_code=dealer_code, role=role,
+                           active=None if active is None else str(active).lower(), updated_since=updated_since)
+
+    def update(self, member: Version, staff_id: str | None = None, **changes: Any) -> m.Staff:
+        """Rename, change the role, or retire: `update(member, active=False)` (a retired code stays
+        on its records and takes no new ones)."""
+        return self._one(m.Staff, "PATCH", f"/v1/staff/{staff_id or _id(member)}", json=_body(changes),
+                         headers=if_match(member))
 
 
 # Complaint service
