@@ -26,8 +26,8 @@ from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import (
-    JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, bindparam,
-    insert, select, text, update,
+    JSON, BigInteger, Column, ColumnElement, ForeignKey, Index, Integer, MetaData, Select, String, Table, Text,
+    UniqueConstraint, any_, bindparam, func, insert, select, text, update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -52,18 +52,29 @@ MIN_SHARE = 10
 TIMED_OUT = "timed out waiting for the answer"
 _SEQ = BigInteger().with_variant(Integer, "sqlite")
 _UNSENT = text("sent_at IS NULL")
+_SENT = text("sent_at IS NOT NULL")
 
 
-def outbox_table(metadata: MetaData) -> Table:
+def outbox_table(metadata: MetaData, *, bulk_writes: bool = False) -> Table:
     """Events as written; `sent_at` is when the relay handed the row over (sent it, or kept
     delivery rows for what did not get through), `next_attempt_at` when a relay's lease on
     it ends. (`attempts` and `last_error` date from when the row was the unit of delivery;
     they are no longer read, and written only at insert.)
+
+    `bulk_writes`: the outbox of a service that writes events by the 100,000 in one statement
+    (the customer import). Each index a new row goes into is paid per event, as much again as
+    the row, so a new row goes into two only: the primary key and the relay's unsent index. The
+    pruning index holds sent rows only (the relay's UPDATE puts a row in it when it hands it
+    over, which that UPDATE paid for already: `sent_at` is indexed), and `event_id` has no
+    unique index: the writer makes every id unique (a UUID, or UUIDv7-shaped and counted within
+    a statement), and consumers dedupe on it (`shared.consumer`).
     """
+    pruning = (Index("ix_outbox_sent_at", "sent_at", postgresql_where=_SENT, sqlite_where=_SENT) if bulk_writes
+               else Index("ix_outbox_sent_at", "sent_at"))
     return Table(
         "outbox", metadata,
         Column("seq", _SEQ, primary_key=True, autoincrement=True),
-        Column("event_id", String(64), nullable=False, unique=True),
+        Column("event_id", String(64), nullable=False, unique=not bulk_writes),
         Column("type", String(100), nullable=False),
         Column("payload", JSON, nullable=False),
         Column("created_at", UTCDateTime, nullable=False),
@@ -74,7 +85,7 @@ def outbox_table(metadata: MetaData) -> Table:
         # The relay looks only at rows not yet handed over: with millions of sent rows kept
         # for the retention period, a partial index stays the size of the backlog.
         Index("ix_outbox_unsent", "seq", postgresql_where=_UNSENT, sqlite_where=_UNSENT),
-        Index("ix_outbox_sent_at", "sent_at"),  # the housekeeping's oldest-first pruning
+        pruning,  # the housekeeping's oldest-first pruning (`sent_at < cutoff`)
     )
 
 
@@ -345,10 +356,8 @@ class OutboxRelay:
         now = utcnow()
         due = (outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
         new = select(outbox.c.seq).where(*due).order_by(outbox.c.seq).limit(self._batch_size)
-        if session.bind.dialect.name == "postgresql":
-            new = new.with_for_update(skip_locked=True)
         leased = (
-            update(outbox).where(outbox.c.seq.in_(new.scalar_subquery()), *due)
+            update(outbox).where(_picked(outbox.c.seq, new, session), *due)
             .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
             .returning(outbox.c.seq, outbox.c.type, outbox.c.payload)
         )
@@ -374,10 +383,8 @@ class OutboxRelay:
             .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
             .limit(self._share_size.get(subscriber, self._batch_size))
         )
-        if session.bind.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
         leased = (
-            update(deliveries).where(deliveries.c.id.in_(due.scalar_subquery()))
+            update(deliveries).where(_picked(deliveries.c.id, due, session))
             .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
             .returning(deliveries.c.id, deliveries.c.seq, deliveries.c.subscriber, deliveries.c.attempts)
         )
@@ -404,6 +411,19 @@ class OutboxRelay:
                             next_attempt_at=bindparam("next_attempt_at")),
                     retries,
                 )
+
+
+def _picked(key: Any, chosen: Select[Any], session: AsyncSession) -> ColumnElement[bool]:
+    """`key` among the rows `chosen` (a SELECT of keys with a LIMIT) picks, for an UPDATE that leases them.
+
+    On PostgreSQL the rows are locked as they are picked, skipping those another relay holds, and
+    the keys come as one array computed once (an InitPlan): with `key IN (chosen)` the planner may
+    make a nested-loop semi-join that runs `chosen` again for each row, and each run skips the rows
+    the UPDATE has already taken, so the lease took every due row, not a batch.
+    """
+    if session.bind.dialect.name == "postgresql":
+        return key == any_(func.array(chosen.with_for_update(skip_locked=True).scalar_subquery()))
+    return key.in_(chosen.scalar_subquery())  # SQLite: one writer at a time, the UPDATE takes the lock
 
 
 def _delivery(seq: int, subscriber: str, due: Any, *, error: str | None = None, attempts: int = 0) -> dict[str, Any]:
