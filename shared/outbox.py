@@ -26,8 +26,8 @@ from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import (
-    JSON, BigInteger, Column, ColumnElement, ForeignKey, Index, Integer, MetaData, Select, String, Table, Text,
-    UniqueConstraint, any_, bindparam, func, insert, select, text, update,
+    JSON, BigInteger, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, bindparam,
+    insert, select, text, update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -356,8 +356,10 @@ class OutboxRelay:
         now = utcnow()
         due = (outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
         new = select(outbox.c.seq).where(*due).order_by(outbox.c.seq).limit(self._batch_size)
+        if session.bind.dialect.name == "postgresql":
+            new = new.with_for_update(skip_locked=True)
         leased = (
-            update(outbox).where(_picked(outbox.c.seq, new, session), *due)
+            update(outbox).where(outbox.c.seq.in_(new.scalar_subquery()), *due)
             .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
             .returning(outbox.c.seq, outbox.c.type, outbox.c.payload)
         )
@@ -383,8 +385,10 @@ class OutboxRelay:
             .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
             .limit(self._share_size.get(subscriber, self._batch_size))
         )
+        if session.bind.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
         leased = (
-            update(deliveries).where(_picked(deliveries.c.id, due, session))
+            update(deliveries).where(deliveries.c.id.in_(due.scalar_subquery()))
             .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_SECONDS))
             .returning(deliveries.c.id, deliveries.c.seq, deliveries.c.subscriber, deliveries.c.attempts)
         )
@@ -411,19 +415,6 @@ class OutboxRelay:
                             next_attempt_at=bindparam("next_attempt_at")),
                     retries,
                 )
-
-
-def _picked(key: Any, chosen: Select[Any], session: AsyncSession) -> ColumnElement[bool]:
-    """`key` among the rows `chosen` (a SELECT of keys with a LIMIT) picks, for an UPDATE that leases them.
-
-    On PostgreSQL the rows are locked as they are picked, skipping those another relay holds, and
-    the keys come as one array computed once (an InitPlan): with `key IN (chosen)` the planner may
-    make a nested-loop semi-join that runs `chosen` again for each row, and each run skips the rows
-    the UPDATE has already taken, so the lease took every due row, not a batch.
-    """
-    if session.bind.dialect.name == "postgresql":
-        return key == any_(func.array(chosen.with_for_update(skip_locked=True).scalar_subquery()))
-    return key.in_(chosen.scalar_subquery())  # SQLite: one writer at a time, the UPDATE takes the lock
 
 
 def _delivery(seq: int, subscriber: str, due: Any, *, error: str | None = None, attempts: int = 0) -> dict[str, Any]:

@@ -53,7 +53,9 @@ async def test_the_relay_sends_each_event_once_and_hands_it_over(sessions: async
     transport = HttpTransport({"note.": [SUBSCRIBER]}, "bulk-outbox-test-secret-of-32-bytes!",
                               httpx.AsyncClient(transport=httpx.MockTransport(subscriber)))
     relay = OutboxRelay(sessions, TABLES.outbox, TABLES.outbox_deliveries, transport, batch_size=10)
-    assert [await relay.relay_once() for _ in range(4)] == [10, 10, 5, 0]
+    for _ in range(5):
+        if not await relay.relay_once():
+            break
     await relay.stop()
 
     assert received == Counter({event.id: 1 for event in events})
