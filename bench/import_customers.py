@@ -8,6 +8,8 @@ through the gateway (creating), then timed from its answer until it is fully del
 customer service's outbox drained (every event handed over, no delivery row waiting) and
 every subscriber of `customer.` (the survey service, the gateway for webhooks) has applied
 every event (its processed-events table); then the same file again (every row an update).
+`--not-first`: the dealer has one customer before the import, so it is not the dealer's first
+import and every row is looked up (repository_bulk.PostgresWriter).
 The KPI service subscribes to no `customer.` event (cli/topology.py), so an import adds no
 KPI facts: its outbox is counted with the others, drained too. Medians of the rounds.
 """
@@ -136,10 +138,14 @@ def wait_delivered(running: RunningSuite, rows: int) -> float | None:
     return None
 
 
-def one_round(path: Path, rows: int, *, delivery: bool = True) -> dict:
+def one_round(path: Path, rows: int, *, delivery: bool = True, not_first: bool = False) -> dict:
     running = start_suite()
     try:
         dealer = running.network.org("dealer", running.network.org("distributor"))
+        if not_first:  # one customer already: the import looks every row up, as any after a dealer's first
+            seed = path.with_name("seed.csv")
+            seed.write_text(",".join(FIELDS) + "\nSEED-1,Seed,,,,,true,false,true\n")
+            assert import_through_gateway(running.network.url, dealer.key, dealer.code, seed)[1]["created"] == 1
         copy_seconds = asyncio.run(copy_reference(path))
         shape_seconds = asyncio.run(copy_into_customers_shape(path))
         gateway_seconds, result = import_through_gateway(running.network.url, dealer.key, dealer.code, path)
@@ -166,6 +172,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-delivery", action="store_true", help="the imports only, not waiting for the consumers")
+    parser.add_argument("--not-first", action="store_true",
+                        help="the dealer has a customer before the import (not a first import: every row looked up)")
     args = parser.parse_args()
     rows = args.rows
     workdir = Path(tempfile.mkdtemp(prefix="csloop-import-"))
@@ -173,12 +181,12 @@ def main() -> None:
     write_csv(path, rows)
     rounds = []
     for _ in range(args.rounds):
-        rounds.append(one_round(path, rows, delivery=not args.no_delivery))
+        rounds.append(one_round(path, rows, delivery=not args.no_delivery, not_first=args.not_first))
         print(rounds[-1], flush=True)
     medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]
                if key != "load_average" and None not in (r[key] for r in rounds)}
-    write_result("import_customers", {"rows": rows, "file_mb": round(path.stat().st_size / 2**20, 1), **medians,
-                                      "rounds": rounds})
+    write_result("import_customers", {"rows": rows, "file_mb": round(path.stat().st_size / 2**20, 1),
+                                      "not_first": args.not_first, **medians, "rounds": rounds})
 
 
 if __name__ == "__main__":

@@ -52,18 +52,29 @@ MIN_SHARE = 10
 TIMED_OUT = "timed out waiting for the answer"
 _SEQ = BigInteger().with_variant(Integer, "sqlite")
 _UNSENT = text("sent_at IS NULL")
+_SENT = text("sent_at IS NOT NULL")
 
 
-def outbox_table(metadata: MetaData) -> Table:
+def outbox_table(metadata: MetaData, *, bulk_writes: bool = False) -> Table:
     """Events as written; `sent_at` is when the relay handed the row over (sent it, or kept
     delivery rows for what did not get through), `next_attempt_at` when a relay's lease on
     it ends. (`attempts` and `last_error` date from when the row was the unit of delivery;
     they are no longer read, and written only at insert.)
+
+    `bulk_writes`: the outbox of a service that writes events by the 100,000 in one statement
+    (the customer import). Each index a new row goes into is paid per event, as much again as
+    the row, so a new row goes into two only: the primary key and the relay's unsent index. The
+    pruning index holds sent rows only (the relay's UPDATE puts a row in it when it hands it
+    over, which that UPDATE paid for already: `sent_at` is indexed), and `event_id` has no
+    unique index: the writer makes every id unique (a UUID, or UUIDv7-shaped and counted within
+    a statement), and consumers dedupe on it (`shared.consumer`).
     """
+    pruning = (Index("ix_outbox_sent_at", "sent_at", postgresql_where=_SENT, sqlite_where=_SENT) if bulk_writes
+               else Index("ix_outbox_sent_at", "sent_at"))
     return Table(
         "outbox", metadata,
         Column("seq", _SEQ, primary_key=True, autoincrement=True),
-        Column("event_id", String(64), nullable=False, unique=True),
+        Column("event_id", String(64), nullable=False, unique=not bulk_writes),
         Column("type", String(100), nullable=False),
         Column("payload", JSON, nullable=False),
         Column("created_at", UTCDateTime, nullable=False),
@@ -74,7 +85,7 @@ def outbox_table(metadata: MetaData) -> Table:
         # The relay looks only at rows not yet handed over: with millions of sent rows kept
         # for the retention period, a partial index stays the size of the backlog.
         Index("ix_outbox_unsent", "seq", postgresql_where=_UNSENT, sqlite_where=_UNSENT),
-        Index("ix_outbox_sent_at", "sent_at"),  # the housekeeping's oldest-first pruning
+        pruning,  # the housekeeping's oldest-first pruning (`sent_at < cutoff`)
     )
 
 

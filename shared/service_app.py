@@ -49,8 +49,9 @@ class PlumbingTables:
     idempotency_keys: Table
 
 
-def plumbing_tables(metadata: MetaData) -> PlumbingTables:
-    return PlumbingTables(outbox_table(metadata), outbox_deliveries_table(metadata), processed_events_table(metadata),
+def plumbing_tables(metadata: MetaData, *, bulk_outbox: bool = False) -> PlumbingTables:
+    """`bulk_outbox`: see `outbox_table(bulk_writes=...)`."""
+    return PlumbingTables(outbox_table(metadata, bulk_writes=bulk_outbox), outbox_deliveries_table(metadata), processed_events_table(metadata),
                           idempotency_table(metadata))
 
 
