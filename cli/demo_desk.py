@@ -1,0 +1,255 @@
+"""The demo network's CR desk (issue 14), so `/ui/desk` and the desk KPIs have believable data.
+
+Per dealer: its people (service advisors, sales consultants, technicians, CR agents, a manager)
+with codes unique in the dealer; desk settings naming who gets which follow-ups; the follow-ups
+the seed's deliveries and visits made, assigned and mostly worked (reached and satisfied, a few
+reached only on a second try, some unreachable after three calls, one dissatisfied customer per
+dealer whose call opens a complaint case); contact history; appointments (arrived with their
+visit, no-shows, a cancellation, some booked ahead). At the first dealer, CR agent `CR01` (the
+demo user's staff code) has calls due today, and a customer with phone 138 1234 5678 has an open
+call and an open case, for the screen pop.
+
+Follow-ups are made by the customer service from events, so the seed waits for them to appear.
+Everything goes through the public API, like the rest of the demo.
+"""
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from csloop_sdk import CSLoop, Conflict
+from shared.types import vin_check_digit
+
+Json = dict[str, Any]
+
+CHINA = timezone(timedelta(hours=8))
+
+# The people of each dealer: (code, role). Names are drawn per dealer.
+STAFF = [("SA01", "service_advisor"), ("SA02", "service_advisor"), ("SA03", "service_advisor"),
+         ("SC01", "sales_consultant"), ("SC02", "sales_consultant"),
+         ("JS01", "technician"), ("JS02", "technician"), ("JS03", "technician"),
+         ("CR01", "cr_agent"), ("CR02", "cr_agent"), ("MG01", "manager")]
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
+GIVEN = ("建国", "秀英", "志强", "丽娟", "海涛", "晓燕", "俊杰", "文静", "永明", "春梅", "国栋", "佳怡", "子轩",
+         "雨桐", "浩然", "思琪", "立新", "婷婷", "振华", "慧敏")
+DEMO_AGENT = "CR01"
+DESK_DEALER_INDEX = 0  # the dealer whose CR01 has today's calls
+CALL_KINDS_TO = {"new_car": "CR01", "service": "CR01", "win_back": "CR02", "recall": "CR02", "prospect": "SC01",
+                 "birthday": "CR02", "holiday": "CR02"}
+NEW_CAR_DAYS = 3  # services/customer/settings.py new_car_followup_days: a delivery's call is due 3 days on
+TODAY_CALLS = 7
+SCREEN_POP_PHONE = "13812345678"
+MODELS = ("卡罗拉", "凯美瑞", "RAV4荣放", "汉兰达", "bZ4X")
+ISSUES = (["not_fixed"], ["price"], ["attitude"], ["parts"], ["not_fixed", "attitude"], ["product"])
+NOTES_SATISFIED = ("客户对保养很满意，提醒下次保养时间。", "客户表示交车讲解很清楚。", "客户满意，已告知预约电话。",
+                   "客户很满意服务顾问的沟通。", "客户满意，建议增加洗车等候区座位。")
+NOTES_NEUTRAL = ("客户觉得等待时间偏长。", "客户认为价格略高，但可以接受。", "客户表示一般，没有具体意见。")
+NOTES_DISSATISFIED = {
+    "not_fixed": "刹车异响维修后两天又出现，客户很不满意，要求尽快处理。",
+    "price": "客户认为工时费比报价高出不少，要求解释。",
+    "attitude": "客户反映服务顾问态度冷淡，没有主动说明增项。",
+    "parts": "配件等了两周还没到，客户很着急。",
+    "product": "客户反映车机系统频繁死机。",
+}
+INTERACTIONS = [  # (channel, direction, reason, summary)
+    ("phone", "inbound", "inquiry", "咨询首保的时间和费用。"),
+    ("phone", "inbound", "appointment", "预约周六上午保养。"),
+    ("wechat", "inbound", "inquiry", "询问延保政策。"),
+    ("phone", "outbound", "care", "提醒年检到期。"),
+    ("sms", "outbound", "care", "发送保养提醒短信。"),
+    ("phone", "inbound", "complaint", "反映上次维修后空调异味，已转服务经理。"),
+    ("walk_in", "inbound", "inquiry", "到店咨询置换政策。"),
+]
+
+
+def seed_desk(api: CSLoop, dealers: list[str], *, seed_value: int = 14, now: datetime | None = None,
+              wait_seconds: float = 60.0) -> dict[str, int]:
+    """Seed the desk for `dealers` (after demo.seed's customers and visits); returns counts by kind."""
+    rng = random.Random(seed_value)
+    now = now or datetime.now(UTC)
+    counts = {"staff": 0, "followups_worked": 0, "attempts": 0, "interactions": 0, "appointments": 0, "today_calls": 0}
+    desk = Desk(api, rng, now, counts, wait_seconds)
+    for index, dealer in enumerate(dealers):
+        desk.staff(dealer)
+        desk.settings(dealer, maintenance=index % 2 == 0)
+    for index, dealer in enumerate(dealers):
+        customers = desk.customers(dealer)
+        desk.appointments(dealer, customers)
+        desk.history(dealer, customers)
+        desk.work_backlog(dealer)
+        if index == DESK_DEALER_INDEX:
+            desk.todays_calls(dealer)
+    return counts
+
+
+class Desk:
+    def __init__(self, api: CSLoop, rng: random.Random, now: datetime, counts: dict[str, int], wait_seconds: float) -> None:
+        self.api, self.rng, self.now, self.counts, self.wait_seconds = api, rng, now, counts, wait_seconds
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.api.transport.json(method, path, **kwargs)
+
+    # --- people and settings ---------------------------------------------------------------------
+
+    def staff(self, dealer: str) -> None:
+        names = self.rng.sample([s + g for s in SURNAMES for g in GIVEN], k=len(STAFF))
+        for (code, role), name in zip(STAFF, names):
+            try:
+                self.call("POST", "/v1/staff", json={"dealer_code": dealer, "code": code, "name": name, "role": role})
+                self.counts["staff"] += 1
+            except Conflict:  # a re-run, or the code is already on file
+                pass
+
+    def settings(self, dealer: str, *, maintenance: bool) -> None:
+        path = f"/v1/dealers/{dealer}/desk-settings"
+        current = self.api.transport.request("GET", path)
+        headers = {"If-Match": current.headers["ETag"]} if current.json().get("version") else {}
+        self.call("PUT", path, headers=headers, json={"default_assignees": CALL_KINDS_TO,
+                                                       "maintenance_followups": maintenance, "max_attempts": 3})
+
+    # --- the dealer's customers --------------------------------------------------------------------
+
+    def customers(self, dealer: str) -> list[Json]:
+        """The dealer's customers with their first car, as the seed made them."""
+        found = []
+        for customer in self.api.customers.list(dealer_code=dealer):
+            cars = self.call("GET", "/v1/vehicles", params={"owner_customer_id": customer.id, "limit": 5})["items"]
+            if cars:
+                found.append({"id": str(customer.id), "vin": cars[0]["vin"], "model": cars[0].get("model")})
+        return found
+
+    def appointments(self, dealer: str, customers: list[Json]) -> None:
+        """Past slots that arrived (their visit keeps the appointment), no-shows and a cancellation;
+        slots in the coming days still booked."""
+        plan = ["arrived"] * 6 + ["no_show"] * 2 + ["cancelled"] + ["booked"] * 3
+        for n, (fate, customer) in enumerate(zip(plan, self.rng.sample(customers, k=min(len(plan), len(customers))))):
+            if fate == "booked":
+                slot = _on_the_hour(self.now + timedelta(days=self.rng.randint(1, 6), hours=self.rng.randint(0, 6)))
+            else:
+                slot = _on_the_hour(self.now - timedelta(days=self.rng.randint(2, 40), hours=self.rng.randint(0, 6)))
+            requested = slot - timedelta(days=self.rng.randint(1, 9), hours=self.rng.randint(1, 8))
+            advisor = self.rng.choice(("SA01", "SA02", "SA03"))
+            booked = self.call("POST", "/v1/appointments", json={
+                "dealer_code": dealer, "customer_id": customer["id"], "vin": customer["vin"],
+                "requested_at": requested.isoformat(), "slot_at": slot.isoformat(),
+                "service_type": self.rng.choice(("maintenance", "maintenance", "repair")), "advisor": advisor})
+            self.counts["appointments"] += 1
+            if fate == "arrived":
+                opened = slot + timedelta(minutes=self.rng.randint(-10, 25))
+                self.call("POST", "/v1/service-visits", json={
+                    "ro_number": f"RO-{dealer}-AP{n:02d}", "vin": customer["vin"], "customer_id": customer["id"],
+                    "dealer_code": dealer, "visit_type": booked["service_type"], "opened_at": opened.isoformat(),
+                    "closed_at": (opened + timedelta(hours=self.rng.randint(2, 26))).isoformat(),
+                    "symptom_codes": [], "op_codes": ["OP-100"], "mileage_km": self.rng.randint(5000, 80000),
+                    "amount_minor": self.rng.randint(30_000, 250_000), "advisor": advisor,
+                    "technician": self.rng.choice(("JS01", "JS02", "JS03")), "appointment_id": booked["id"]})
+            elif fate != "booked":
+                self.call("POST", f"/v1/appointments/{booked['id']}/status", json={"to": fate})
+
+    def history(self, dealer: str, customers: list[Json]) -> None:
+        for customer in self.rng.sample(customers, k=len(customers) // 2):
+            for _ in range(self.rng.randint(1, 3)):
+                channel, direction, reason, summary = self.rng.choice(INTERACTIONS)
+                started = self.now - timedelta(days=self.rng.uniform(2, 90))
+                self.api.interactions.log(
+                    channel=channel, direction=direction, reason=reason, started_at=started.isoformat(),
+                    dealer_code=dealer, customer_id=customer["id"], summary=summary,
+                    agent=self.rng.choice(("CR01", "CR02", "SA01")), duration_s=self.rng.randint(40, 600))
+                self.counts["interactions"] += 1
+
+    # --- follow-ups ----------------------------------------------------------------------------------
+
+    def open_followups(self, dealer: str, **params: Any) -> list[Json]:
+        items, cursor = [], None
+        while True:
+            page = self.call("GET", "/v1/follow-ups", params={"dealer_code": dealer, "status": "open", "limit": 500,
+                                                               "cursor": cursor, **params})
+            items += page["items"]
+            if not (cursor := page.get("next_cursor")):
+                return items
+
+    def settled(self, read: Callable[[], list[Json]], enough: Callable[[list[Json]], bool]) -> list[Json]:
+        """Follow-ups come from events: read until `enough` holds and two reads agree, or time runs out."""
+        deadline = time.monotonic() + self.wait_seconds
+        last: list[Json] | None = None
+        while True:
+            found = read()
+            if (enough(found) and last is not None and len(found) == len(last)) or time.monotonic() > deadline:
+                return found
+            last = found
+            time.sleep(1)
+
+    def work_backlog(self, dealer: str) -> None:
+        """Assign the calls due before today and work most of them, as a CR team would have."""
+        start_of_today = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
+        backlog = self.settled(lambda: self.open_followups(dealer, due_before=start_of_today.isoformat()), bool)
+        backlog.sort(key=lambda f: f["due_at"])
+        dissatisfied_at = self.rng.randrange(len(backlog)) if backlog else -1
+        for n, followup in enumerate(backlog):
+            agent = followup.get("assignee") or ("CR01", "CR02")[n % 2]
+            if not followup.get("assignee"):
+                self.call("POST", f"/v1/follow-ups/{followup['id']}/assign", json={"assignee": agent})
+            roll = self.rng.random()
+            if n == dissatisfied_at:
+                issues = self.rng.choice(ISSUES)
+                self.attempt(followup, agent, reached=True, satisfaction="dissatisfied", issue_codes=issues,
+                             note=NOTES_DISSATISFIED[issues[0]])
+            elif roll < 0.55:
+                self.attempt(followup, agent, reached=True, satisfaction="satisfied", note=self.rng.choice(NOTES_SATISFIED))
+            elif roll < 0.70:
+                self.attempt(followup, agent, reached=True, satisfaction="neutral", note=self.rng.choice(NOTES_NEUTRAL))
+            elif roll < 0.80:
+                self.attempt(followup, agent, reached=False, note="无人接听")
+                self.attempt(followup, agent, reached=True, satisfaction="satisfied", note="第二次拨打接通，客户满意。")
+            elif roll < 0.90:
+                for note in ("无人接听", "关机", "无人接听，已发短信"):
+                    self.attempt(followup, agent, reached=False, note=note)
+            else:
+                continue  # not called yet: the backlog a real desk has too
+            self.counts["followups_worked"] += 1
+
+    def attempt(self, followup: Json, agent: str, *, reached: bool, satisfaction: str | None = None,
+                issue_codes: list[str] | None = None, note: str | None = None) -> None:
+        greeting = followup["kind"] in ("birthday", "holiday")
+        self.call("POST", f"/v1/follow-ups/{followup['id']}/attempts", json={
+            "reached": reached, "channel": "phone", "satisfaction": None if greeting else satisfaction,
+            "issue_codes": [] if greeting else (issue_codes or []), "note": note, "agent": agent})
+        self.counts["attempts"] += 1
+
+    def todays_calls(self, dealer: str) -> None:
+        """New cars delivered three days ago: their calls fall due today, on CR01's list (the desk
+        settings' default assignee). The first customer has the screen-pop phone and an open case."""
+        before = {f["id"] for f in self.open_followups(dealer, assignee=DEMO_AGENT)}
+        for n in range(TODAY_CALLS):
+            due = self.now + timedelta(hours=-3 + n * 0.8)
+            phone = SCREEN_POP_PHONE if n == 0 else f"139{self.rng.randint(10_000_000, 99_999_999)}"
+            customer = self.api.customers.create(
+                external_id=f"{dealer}-D{n:03d}", dealer_code=dealer, phone=phone,
+                name=self.rng.choice(SURNAMES) + self.rng.choice(GIVEN),
+                city="北京", consent={"survey": True, "marketing": n % 2 == 0, "share_with_manufacturer": True})
+            vin = _vin(self.rng)
+            self.api.vehicles.create(vin=vin, model=self.rng.choice(MODELS), model_year=self.now.year,
+                                     plate=f"京N{self.rng.randint(10000, 99999)}", owner_customer_id=customer.id)
+            self.api.deliveries.create(vin=vin, customer_id=customer.id, dealer_code=dealer,
+                                       delivered_at=(due - timedelta(days=NEW_CAR_DAYS)).isoformat(),
+                                       sales_consultant=("SC01", "SC02")[n % 2])
+            if n == 0:
+                self.api.complaints.create(dealer_code=dealer, customer_id=customer.id, channel="hotline",
+                                           category="sales_process", priority="P3", vin=vin,
+                                           description="交车时承诺的脚垫和行车记录仪至今没有安装。")
+        calls = self.settled(lambda: [f for f in self.open_followups(dealer, assignee=DEMO_AGENT) if f["id"] not in before],
+                             lambda found: len(found) >= TODAY_CALLS)
+        self.counts["today_calls"] = len(calls)
+
+
+def _on_the_hour(at: datetime) -> datetime:
+    """A workshop slot: 08:00 to 17:00 China time, on the hour."""
+    local = at.astimezone(CHINA)
+    return local.replace(hour=8 + local.hour % 10, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def _vin(rng: random.Random) -> str:
+    body = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ0123456789") for _ in range(17))
+    return body[:8] + vin_check_digit(body) + body[9:]
