@@ -1,13 +1,15 @@
-// The public API as the desk uses it. Sign-in and the token are the dashboard's (one session for
+// The public API as the desk uses it. The token is kept as the dashboard keeps it (one session for
 // both pages); every call goes out with the user's own token, so what comes back is what this
 // user may see, masked as the API masks it.
 
-import { ApiError, login, session } from "/ui/static/dashboard-api.js";
+import { ApiError, session } from "/ui/static/dashboard-api.js";
 
-export { ApiError, login, session };
+// Who signed in (the login answer: username, org_code, staff_code), kept with the token it came with.
+const WHO_KEY = "csloop.desk.who";
 
-async function request(path, { method = "GET", body, idempotent = false } = {}) {
-  const headers = { Accept: "application/json", Authorization: `Bearer ${session.token}` };
+async function request(path, { method = "GET", body, idempotent = false, auth = true } = {}) {
+  const headers = { Accept: "application/json" };
+  if (auth) headers.Authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   // A create retried after a lost answer must not record the call twice.
   if (idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
@@ -25,8 +27,24 @@ async function request(path, { method = "GET", body, idempotent = false } = {}) 
 const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null)).toString();
 const id = (value) => encodeURIComponent(value);
 
-// The signed-in user: username, org_code and staff_code (the agent whose calls these are).
-export const me = () => request("/v1/users/me");
+export async function login(username, password) {
+  const data = await request("/v1/auth/login", { method: "POST", body: { username, password }, auth: false });
+  session.save(data.access_token, data.expires_in);
+  const who = { username: data.username ?? username, org_code: data.org_code ?? null, staff_code: data.staff_code ?? null };
+  sessionStorage.setItem(WHO_KEY, JSON.stringify({ token: data.access_token, who }));
+}
+
+// The signed-in user, or null when the token is gone or was not issued by the desk's sign-in
+// (the dashboard's does not keep the staff code): then the desk asks to sign in.
+export function me() {
+  const saved = JSON.parse(sessionStorage.getItem(WHO_KEY) || "null");
+  return saved && session.token && saved.token === session.token ? saved.who : null;
+}
+
+export function logout() {
+  session.clear();
+  sessionStorage.removeItem(WHO_KEY);
+}
 
 // An agent's open calls due before `dueBefore`, in due order (the API orders the call list).
 export async function calls(assignee, dueBefore) {

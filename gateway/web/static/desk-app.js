@@ -26,7 +26,7 @@ const state = {
 // --- sign-in -----------------------------------------------------------------------------------
 
 function showLogin(message) {
-  api.session.clear();
+  api.logout();
   state.me = null;
   $("desk").hidden = true;
   $("logout").hidden = true;
@@ -61,11 +61,8 @@ function failed(error) {
 }
 
 async function enter() {
-  try {
-    state.me = await api.me();
-  } catch (error) {
-    return showLogin(error.status === 401 ? t("session_expired") : t("network_error"));
-  }
+  state.me = api.me();
+  if (!state.me) return showLogin();
   $("login-view").hidden = true;
   $("desk").hidden = false;
   $("logout").hidden = false;
@@ -355,7 +352,7 @@ function boot() {
   applyLang(currentLang());
   wire();
   syncAttemptForm($("attempt-form"));
-  if (api.session.token) enter(); else showLogin();
+  if (api.me()) enter(); else showLogin();
 }
 
 boot();
