@@ -177,7 +177,8 @@ def sign_in(page, network: Network, desk: Desk) -> None:  # noqa: ANN001
     page.fill("#password", PASSWORD)
     page.click("#login-form button[type=submit]")
     # The list is drawn once the names of its people are known.
-    page.wait_for_function("document.body.dataset.calls !== undefined"
+    # (A function, not an expression: the page's CSP refuses what Playwright would eval.)
+    page.wait_for_function("() => document.body.dataset.calls !== undefined"
                            " && ![...document.querySelectorAll('.call__name')].some((n) => n.textContent === '…')",
                            timeout=30_000)
 
