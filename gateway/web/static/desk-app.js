@@ -219,7 +219,7 @@ async function onAttempt(event) {
   const form = event.target;
   const open = state.open;
   if (!open || !open.call) return;
-  const { body, error } = attemptBody(form, state.me.staff_code);
+  const { body, error } = attemptBody(form, state.me.staff_code, open.call.kind);
   showAttemptError(form, error);
   if (error) return;
   const button = form.querySelector("button[type=submit]");

@@ -17,12 +17,15 @@ export function resetAttemptForm(form) {
   syncAttemptForm(form);
 }
 
-// The body to send, or {error} naming what is missing.
-export function attemptBody(form, agent) {
+// Greetings ask nothing of the customer: their satisfaction may be left out (the API's rule too).
+const GREETINGS = new Set(["birthday", "holiday"]);
+
+// The body to send for a call of this kind, or {error} naming what is missing.
+export function attemptBody(form, agent, kind) {
   const reached = checked(form, "reached")[0] === "yes";
   const satisfaction = reached ? checked(form, "satisfaction")[0] : undefined;
   const issueCodes = satisfaction === "dissatisfied" ? checked(form, "issue_codes") : [];
-  if (reached && !satisfaction) return { error: t("need_satisfaction") };
+  if (reached && !satisfaction && !GREETINGS.has(kind)) return { error: t("need_satisfaction") };
   if (satisfaction === "dissatisfied" && !issueCodes.length) return { error: t("need_issue") };
   const note = form.querySelector("#attempt-note").value.trim();
   return {

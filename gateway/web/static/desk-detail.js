@@ -66,16 +66,20 @@ export function renderHistory(card, interactions) {
     el("li", {},
       el("div", { class: "timeline__head" },
         el("time", { datetime: i.started_at }, when(i.started_at)),
-        el("span", {}, [`${label("channel", i.channel)} ${label("direction", i.direction)}`, label("reason", i.reason),
+        el("span", {}, [label("direction", i.direction), label("channel", i.channel), label("reason", i.reason),
           i.agent].filter(Boolean).join(" · "))),
       i.summary ? el("p", { class: "timeline__text" }, i.summary) : null)))
     : emptyLine("no_history")));
 }
 
-// Parts of the 360 view a service could not give right now, named so the agent knows.
+// Parts of the 360 view the desk shows.
+const SHOWN_PARTS = ["vehicles", "visits", "complaints", "interactions"];
+
+// Parts a service could not give right now (or this user may not read), named so the agent knows.
 export function unavailableNote(parts) {
-  if (!parts || !parts.length) return null;
-  return el("p", { class: "notice" }, t("unavailable") + list(parts.map((part) => t(`part_${part}`))));
+  const missing = (parts || []).filter((part) => SHOWN_PARTS.includes(part));
+  if (!missing.length) return null;
+  return el("p", { class: "notice" }, t("unavailable") + list(missing.map((part) => t(`part_${part}`))));
 }
 
 // The result of the attempt just saved, and the case a dissatisfied call opened.
