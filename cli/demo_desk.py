@@ -10,7 +10,7 @@ demo user's staff code) has calls due today, and a customer with phone 138 1234 
 call and an open case, for the screen pop.
 
 Follow-ups are made by the customer service from events, so the seed waits for them to appear.
-Everything goes through the public API, like the rest of the demo.
+Everything goes through the public API (the SDK), like the rest of the demo.
 """
 
 import random
@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from csloop_sdk import CSLoop, Conflict
+from csloop_sdk.models import FollowUp
 from shared.types import vin_check_digit
 
 Json = dict[str, Any]
@@ -88,26 +89,20 @@ class Desk:
     def __init__(self, api: CSLoop, rng: random.Random, now: datetime, counts: dict[str, int], wait_seconds: float) -> None:
         self.api, self.rng, self.now, self.counts, self.wait_seconds = api, rng, now, counts, wait_seconds
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.api.transport.json(method, path, **kwargs)
-
     # --- people and settings ---------------------------------------------------------------------
 
     def staff(self, dealer: str) -> None:
         names = self.rng.sample([s + g for s in SURNAMES for g in GIVEN], k=len(STAFF))
         for (code, role), name in zip(STAFF, names):
             try:
-                self.call("POST", "/v1/staff", json={"dealer_code": dealer, "code": code, "name": name, "role": role})
+                self.api.staff.create(dealer_code=dealer, code=code, name=name, role=role)
                 self.counts["staff"] += 1
             except Conflict:  # a re-run, or the code is already on file
                 pass
 
     def settings(self, dealer: str, *, maintenance: bool) -> None:
-        path = f"/v1/dealers/{dealer}/desk-settings"
-        current = self.api.transport.request("GET", path)
-        headers = {"If-Match": current.headers["ETag"]} if current.json().get("version") else {}
-        self.call("PUT", path, headers=headers, json={"default_assignees": CALL_KINDS_TO,
-                                                       "maintenance_followups": maintenance, "max_attempts": 3})
+        self.api.desk_settings.put(dealer, version=self.api.desk_settings.get(dealer), default_assignees=CALL_KINDS_TO,
+                                   maintenance_followups=maintenance, max_attempts=3)
 
     # --- the dealer's customers --------------------------------------------------------------------
 
@@ -115,9 +110,8 @@ class Desk:
         """The dealer's customers with their first car, as the seed made them."""
         found = []
         for customer in self.api.customers.list(dealer_code=dealer):
-            cars = self.call("GET", "/v1/vehicles", params={"owner_customer_id": customer.id, "limit": 5})["items"]
-            if cars:
-                found.append({"id": str(customer.id), "vin": cars[0]["vin"], "model": cars[0].get("model")})
+            if car := next(iter(self.api.vehicles.list(owner_customer_id=str(customer.id))), None):
+                found.append({"id": str(customer.id), "vin": car.vin})
         return found
 
     def appointments(self, dealer: str, customers: list[Json]) -> None:
@@ -131,22 +125,21 @@ class Desk:
                 slot = _on_the_hour(self.now - timedelta(days=self.rng.randint(2, 40), hours=self.rng.randint(0, 6)))
             requested = slot - timedelta(days=self.rng.randint(1, 9), hours=self.rng.randint(1, 8))
             advisor = self.rng.choice(("SA01", "SA02", "SA03"))
-            booked = self.call("POST", "/v1/appointments", json={
-                "dealer_code": dealer, "customer_id": customer["id"], "vin": customer["vin"],
-                "requested_at": requested.isoformat(), "slot_at": slot.isoformat(),
-                "service_type": self.rng.choice(("maintenance", "maintenance", "repair")), "advisor": advisor})
+            booked = self.api.appointments.create(
+                dealer_code=dealer, customer_id=customer["id"], vin=customer["vin"], requested_at=requested, slot_at=slot,
+                service_type=self.rng.choice(("maintenance", "maintenance", "repair")), advisor=advisor)
             self.counts["appointments"] += 1
-            if fate == "arrived":
+            if fate == "arrived":  # the visit names its appointment, which marks it arrived
                 opened = slot + timedelta(minutes=self.rng.randint(-10, 25))
-                self.call("POST", "/v1/service-visits", json={
-                    "ro_number": f"RO-{dealer}-AP{n:02d}", "vin": customer["vin"], "customer_id": customer["id"],
-                    "dealer_code": dealer, "visit_type": booked["service_type"], "opened_at": opened.isoformat(),
-                    "closed_at": (opened + timedelta(hours=self.rng.randint(2, 26))).isoformat(),
-                    "symptom_codes": [], "op_codes": ["OP-100"], "mileage_km": self.rng.randint(5000, 80000),
-                    "amount_minor": self.rng.randint(30_000, 250_000), "advisor": advisor,
-                    "technician": self.rng.choice(("JS01", "JS02", "JS03")), "appointment_id": booked["id"]})
+                self.api.service_visits.create(
+                    ro_number=f"RO-{dealer}-AP{n:02d}", vin=customer["vin"], customer_id=customer["id"], dealer_code=dealer,
+                    visit_type=booked.service_type, opened_at=opened,
+                    closed_at=min(opened + timedelta(hours=self.rng.randint(2, 26)), self.now - timedelta(minutes=5)),
+                    op_codes=["OP-100"], mileage_km=self.rng.randint(5000, 80000),
+                    amount_minor=self.rng.randint(30_000, 250_000), advisor=advisor,
+                    technician=self.rng.choice(("JS01", "JS02", "JS03")), appointment_id=str(booked.id))
             elif fate != "booked":
-                self.call("POST", f"/v1/appointments/{booked['id']}/status", json={"to": fate})
+                self.api.appointments.set_status(booked, to=fate)
 
     def history(self, dealer: str, customers: list[Json]) -> None:
         for customer in self.rng.sample(customers, k=len(customers) // 2):
@@ -154,26 +147,20 @@ class Desk:
                 channel, direction, reason, summary = self.rng.choice(INTERACTIONS)
                 started = self.now - timedelta(days=self.rng.uniform(2, 90))
                 self.api.interactions.log(
-                    channel=channel, direction=direction, reason=reason, started_at=started.isoformat(),
+                    channel=channel, direction=direction, reason=reason, started_at=started,
                     dealer_code=dealer, customer_id=customer["id"], summary=summary,
                     agent=self.rng.choice(("CR01", "CR02", "SA01")), duration_s=self.rng.randint(40, 600))
                 self.counts["interactions"] += 1
 
     # --- follow-ups ----------------------------------------------------------------------------------
 
-    def open_followups(self, dealer: str, **params: Any) -> list[Json]:
-        items, cursor = [], None
-        while True:
-            page = self.call("GET", "/v1/follow-ups", params={"dealer_code": dealer, "status": "open", "limit": 500,
-                                                               "cursor": cursor, **params})
-            items += page["items"]
-            if not (cursor := page.get("next_cursor")):
-                return items
+    def open_followups(self, dealer: str, **filters: Any) -> list[FollowUp]:
+        return list(self.api.follow_ups.list(dealer_code=dealer, status="open", page_size=500, **filters))
 
-    def settled(self, read: Callable[[], list[Json]], enough: Callable[[list[Json]], bool]) -> list[Json]:
+    def settled(self, read: Callable[[], list[FollowUp]], enough: Callable[[list[FollowUp]], bool]) -> list[FollowUp]:
         """Follow-ups come from events: read until `enough` holds and two reads agree, or time runs out."""
         deadline = time.monotonic() + self.wait_seconds
-        last: list[Json] | None = None
+        last: list[FollowUp] | None = None
         while True:
             found = read()
             if (enough(found) and last is not None and len(found) == len(last)) or time.monotonic() > deadline:
@@ -183,14 +170,13 @@ class Desk:
 
     def work_backlog(self, dealer: str) -> None:
         """Assign the calls due before today and work most of them, as a CR team would have."""
-        start_of_today = self.now.replace(hour=0, minute=0, second=0, microsecond=0)
-        backlog = self.settled(lambda: self.open_followups(dealer, due_before=start_of_today.isoformat()), bool)
-        backlog.sort(key=lambda f: f["due_at"])
+        start_of_today = self.now.astimezone(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+        backlog = self.settled(lambda: self.open_followups(dealer, due_before=start_of_today), bool)
         dissatisfied_at = self.rng.randrange(len(backlog)) if backlog else -1
         for n, followup in enumerate(backlog):
-            agent = followup.get("assignee") or ("CR01", "CR02")[n % 2]
-            if not followup.get("assignee"):
-                self.call("POST", f"/v1/follow-ups/{followup['id']}/assign", json={"assignee": agent})
+            agent = followup.assignee or ("CR01", "CR02")[n % 2]
+            if not followup.assignee:
+                self.api.follow_ups.assign(followup, assignee=agent)
             roll = self.rng.random()
             if n == dissatisfied_at:
                 issues = self.rng.choice(ISSUES)
@@ -210,18 +196,18 @@ class Desk:
                 continue  # not called yet: the backlog a real desk has too
             self.counts["followups_worked"] += 1
 
-    def attempt(self, followup: Json, agent: str, *, reached: bool, satisfaction: str | None = None,
+    def attempt(self, followup: FollowUp, agent: str, *, reached: bool, satisfaction: str | None = None,
                 issue_codes: list[str] | None = None, note: str | None = None) -> None:
-        greeting = followup["kind"] in ("birthday", "holiday")
-        self.call("POST", f"/v1/follow-ups/{followup['id']}/attempts", json={
-            "reached": reached, "channel": "phone", "satisfaction": None if greeting else satisfaction,
-            "issue_codes": [] if greeting else (issue_codes or []), "note": note, "agent": agent})
+        greeting = followup.kind in ("birthday", "holiday")  # a greeting asks for no satisfaction
+        self.api.follow_ups.record_attempt(followup, reached=reached, channel="phone",
+                                           satisfaction=None if greeting else satisfaction,
+                                           issue_codes=None if greeting else issue_codes, note=note, agent=agent)
         self.counts["attempts"] += 1
 
     def todays_calls(self, dealer: str) -> None:
         """New cars delivered three days ago: their calls fall due today, on CR01's list (the desk
         settings' default assignee). The first customer has the screen-pop phone and an open case."""
-        before = {f["id"] for f in self.open_followups(dealer, assignee=DEMO_AGENT)}
+        before = {f.id for f in self.open_followups(dealer, assignee=DEMO_AGENT)}
         for n in range(TODAY_CALLS):
             due = self.now + timedelta(hours=-3 + n * 0.8)
             phone = SCREEN_POP_PHONE if n == 0 else f"139{self.rng.randint(10_000_000, 99_999_999)}"
@@ -233,13 +219,13 @@ class Desk:
             self.api.vehicles.create(vin=vin, model=self.rng.choice(MODELS), model_year=self.now.year,
                                      plate=f"京N{self.rng.randint(10000, 99999)}", owner_customer_id=customer.id)
             self.api.deliveries.create(vin=vin, customer_id=customer.id, dealer_code=dealer,
-                                       delivered_at=(due - timedelta(days=NEW_CAR_DAYS)).isoformat(),
+                                       delivered_at=due - timedelta(days=NEW_CAR_DAYS),
                                        sales_consultant=("SC01", "SC02")[n % 2])
             if n == 0:
                 self.api.complaints.create(dealer_code=dealer, customer_id=customer.id, channel="hotline",
                                            category="sales_process", priority="P3", vin=vin,
                                            description="交车时承诺的脚垫和行车记录仪至今没有安装。")
-        calls = self.settled(lambda: [f for f in self.open_followups(dealer, assignee=DEMO_AGENT) if f["id"] not in before],
+        calls = self.settled(lambda: [f for f in self.open_followups(dealer, assignee=DEMO_AGENT) if f.id not in before],
                              lambda found: len(found) >= TODAY_CALLS)
         self.counts["today_calls"] = len(calls)
 

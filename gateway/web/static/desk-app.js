@@ -228,7 +228,8 @@ async function onAttempt(event) {
   try {
     call = await api.recordAttempt(open.call.id, body);
   } catch (failure) {
-    if (failed(failure).status !== 401) showAttemptError(form, failure.status === 409 ? t("not_open") : t("save_failed"));
+    const words = { 403: "no_write", 409: "not_open" };
+    if (failed(failure).status !== 401) showAttemptError(form, t(words[failure.status] || "save_failed"));
     return;
   } finally {
     button.disabled = false;

@@ -49,7 +49,18 @@ export function renderVehicles(card, view) {
       facts([[t("ro"), last.ro_number], [t("advisor"), last.advisor],
         [t("mileage"), last.mileage_km != null ? `${last.mileage_km.toLocaleString()} ${t("unit_km")}` : null],
         [t("vin"), last.vin]])) : emptyLine("no_visit")),
+    ...section(t("appointments"), appointmentLines(view.appointments)),
   );
+}
+
+// The latest few appointments, the next one first when one is booked.
+function appointmentLines(appointments) {
+  const sorted = [...(appointments || [])].sort(newestFirst("slot_at")).slice(0, 3);
+  if (!sorted.length) return emptyLine("no_appointments");
+  return el("ul", { class: "lines", id: "appointments" }, sorted.map((a) => el("li", {},
+    el("strong", {}, when(a.slot_at)), ` ${[label("visit", a.service_type), a.advisor].filter(Boolean).join(" · ")} `,
+    el("span", { class: `tag${a.status === "no_show" ? " tag--red" : a.status === "booked" ? " tag--blue" : ""}` },
+      label("appointment", a.status)))));
 }
 
 export function renderComplaints(card, complaints) {
@@ -73,7 +84,7 @@ export function renderHistory(card, interactions) {
 }
 
 // Parts of the 360 view the desk shows.
-const SHOWN_PARTS = ["vehicles", "visits", "complaints", "interactions"];
+const SHOWN_PARTS = ["vehicles", "visits", "complaints", "interactions", "appointments"];
 
 // Parts a service could not give right now (or this user may not read), named so the agent knows.
 export function unavailableNote(parts) {
