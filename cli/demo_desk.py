@@ -1,13 +1,14 @@
 """The demo network's CR desk (issue 14), so `/ui/desk` and the desk KPIs have believable data.
 
-Per dealer: its people (service advisors, sales consultants, technicians, CR agents, a manager)
-with codes unique in the dealer; desk settings naming who gets which follow-ups; the follow-ups
-the seed's deliveries and visits made, assigned and mostly worked (reached and satisfied, a few
-reached only on a second try, some unreachable after three calls, one dissatisfied customer per
-dealer whose call opens a complaint case); contact history; appointments (arrived with their
-visit, no-shows, a cancellation, some booked ahead). At the first dealer, CR agent `CR01` (the
-demo user's staff code) has calls due today, and a customer with phone 138 1234 5678 has an open
-call and an open case, for the screen pop.
+Per dealer, with the people demo.seed put on its staff (SA01-03 advisors, SC01-02 consultants,
+TE01-03 technicians, CR01-02 CR agents): desk settings naming who gets which follow-ups; the
+follow-ups the seed's deliveries and visits made, assigned and mostly worked (reached and
+satisfied, a few reached only on a second try, some unreachable after three calls, one
+dissatisfied customer per dealer whose call opens a complaint case, a few recent ones not called
+yet); contact history; appointments (arrived with their visit, no-shows, a cancellation, some
+booked ahead). At the first dealer, CR agent `CR01` (the demo user's staff code) has new-car and
+service calls due today, and a customer with phone 138 1234 5678 has an open call and an open
+case, for the screen pop.
 
 Follow-ups are made by the customer service from events, so the seed waits for them to appear.
 Everything goes through the public API (the SDK), like the rest of the demo.
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from csloop_sdk import CSLoop, Conflict
+from csloop_sdk import CSLoop
 from csloop_sdk.models import FollowUp
 from shared.types import vin_check_digit
 
@@ -27,11 +28,11 @@ Json = dict[str, Any]
 
 CHINA = timezone(timedelta(hours=8))
 
-# The people of each dealer: (code, role). Names are drawn per dealer.
-STAFF = [("SA01", "service_advisor"), ("SA02", "service_advisor"), ("SA03", "service_advisor"),
-         ("SC01", "sales_consultant"), ("SC02", "sales_consultant"),
-         ("JS01", "technician"), ("JS02", "technician"), ("JS03", "technician"),
-         ("CR01", "cr_agent"), ("CR02", "cr_agent"), ("MG01", "manager")]
+# Staff codes demo.seed creates at every dealer (cli/demo.py STAFF).
+ADVISORS = ("SA01", "SA02", "SA03")
+CONSULTANTS = ("SC01", "SC02")
+TECHNICIANS = ("TE01", "TE02", "TE03")
+AGENTS = ("CR01", "CR02")
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
 GIVEN = ("建国", "秀英", "志强", "丽娟", "海涛", "晓燕", "俊杰", "文静", "永明", "春梅", "国栋", "佳怡", "子轩",
          "雨桐", "浩然", "思琪", "立新", "婷婷", "振华", "慧敏")
@@ -39,8 +40,12 @@ DEMO_AGENT = "CR01"
 DESK_DEALER_INDEX = 0  # the dealer whose CR01 has today's calls
 CALL_KINDS_TO = {"new_car": "CR01", "service": "CR01", "win_back": "CR02", "recall": "CR02", "prospect": "SC01",
                  "birthday": "CR02", "holiday": "CR02"}
-NEW_CAR_DAYS = 3  # services/customer/settings.py new_car_followup_days: a delivery's call is due 3 days on
-TODAY_CALLS = 7
+# services/customer/settings.py: a delivery's or a repair's call is due three days on.
+NEW_CAR_DAYS = SERVICE_DAYS = 3
+TODAY_NEW_CARS = 4
+TODAY_REPAIRS = 3
+# Older calls a desk has long worked through; the recent ones may still wait for a first try.
+STILL_WAITING_WITHIN = timedelta(days=10)
 SCREEN_POP_PHONE = "13812345678"
 MODELS = ("卡罗拉", "凯美瑞", "RAV4荣放", "汉兰达", "bZ4X")
 ISSUES = (["not_fixed"], ["price"], ["attitude"], ["parts"], ["not_fixed", "attitude"], ["product"])
@@ -70,10 +75,9 @@ def seed_desk(api: CSLoop, dealers: list[str], *, seed_value: int = 14, now: dat
     """Seed the desk for `dealers` (after demo.seed's customers and visits); returns counts by kind."""
     rng = random.Random(seed_value)
     now = now or datetime.now(UTC)
-    counts = {"staff": 0, "followups_worked": 0, "attempts": 0, "interactions": 0, "appointments": 0, "today_calls": 0}
+    counts = {"followups_worked": 0, "attempts": 0, "interactions": 0, "appointments": 0, "today_calls": 0}
     desk = Desk(api, rng, now, counts, wait_seconds)
     for index, dealer in enumerate(dealers):
-        desk.staff(dealer)
         desk.settings(dealer, maintenance=index % 2 == 0)
     for index, dealer in enumerate(dealers):
         customers = desk.customers(dealer)
@@ -81,24 +85,13 @@ def seed_desk(api: CSLoop, dealers: list[str], *, seed_value: int = 14, now: dat
         desk.history(dealer, customers)
         desk.work_backlog(dealer)
         if index == DESK_DEALER_INDEX:
-            desk.todays_calls(dealer)
+            desk.todays_calls(dealer, customers)
     return counts
 
 
 class Desk:
     def __init__(self, api: CSLoop, rng: random.Random, now: datetime, counts: dict[str, int], wait_seconds: float) -> None:
         self.api, self.rng, self.now, self.counts, self.wait_seconds = api, rng, now, counts, wait_seconds
-
-    # --- people and settings ---------------------------------------------------------------------
-
-    def staff(self, dealer: str) -> None:
-        names = self.rng.sample([s + g for s in SURNAMES for g in GIVEN], k=len(STAFF))
-        for (code, role), name in zip(STAFF, names):
-            try:
-                self.api.staff.create(dealer_code=dealer, code=code, name=name, role=role)
-                self.counts["staff"] += 1
-            except Conflict:  # a re-run, or the code is already on file
-                pass
 
     def settings(self, dealer: str, *, maintenance: bool) -> None:
         self.api.desk_settings.put(dealer, version=self.api.desk_settings.get(dealer), default_assignees=CALL_KINDS_TO,
@@ -124,7 +117,7 @@ class Desk:
             else:
                 slot = _on_the_hour(self.now - timedelta(days=self.rng.randint(2, 40), hours=self.rng.randint(0, 6)))
             requested = slot - timedelta(days=self.rng.randint(1, 9), hours=self.rng.randint(1, 8))
-            advisor = self.rng.choice(("SA01", "SA02", "SA03"))
+            advisor = self.rng.choice(ADVISORS)
             booked = self.api.appointments.create(
                 dealer_code=dealer, customer_id=customer["id"], vin=customer["vin"], requested_at=requested, slot_at=slot,
                 service_type=self.rng.choice(("maintenance", "maintenance", "repair")), advisor=advisor)
@@ -137,7 +130,7 @@ class Desk:
                     closed_at=min(opened + timedelta(hours=self.rng.randint(2, 26)), self.now - timedelta(minutes=5)),
                     op_codes=["OP-100"], mileage_km=self.rng.randint(5000, 80000),
                     amount_minor=self.rng.randint(30_000, 250_000), advisor=advisor,
-                    technician=self.rng.choice(("JS01", "JS02", "JS03")), appointment_id=str(booked.id))
+                    technician=self.rng.choice(TECHNICIANS), appointment_id=str(booked.id))
             elif fate != "booked":
                 self.api.appointments.set_status(booked, to=fate)
 
@@ -149,7 +142,7 @@ class Desk:
                 self.api.interactions.log(
                     channel=channel, direction=direction, reason=reason, started_at=started,
                     dealer_code=dealer, customer_id=customer["id"], summary=summary,
-                    agent=self.rng.choice(("CR01", "CR02", "SA01")), duration_s=self.rng.randint(40, 600))
+                    agent=self.rng.choice((*AGENTS, ADVISORS[0])), duration_s=self.rng.randint(40, 600))
                 self.counts["interactions"] += 1
 
     # --- follow-ups ----------------------------------------------------------------------------------
@@ -174,7 +167,7 @@ class Desk:
         backlog = self.settled(lambda: self.open_followups(dealer, due_before=start_of_today), bool)
         dissatisfied_at = self.rng.randrange(len(backlog)) if backlog else -1
         for n, followup in enumerate(backlog):
-            agent = followup.assignee or ("CR01", "CR02")[n % 2]
+            agent = followup.assignee or AGENTS[n % 2]
             if not followup.assignee:
                 self.api.follow_ups.assign(followup, assignee=agent)
             roll = self.rng.random()
@@ -192,8 +185,10 @@ class Desk:
             elif roll < 0.90:
                 for note in ("无人接听", "关机", "无人接听，已发短信"):
                     self.attempt(followup, agent, reached=False, note=note)
-            else:
+            elif self.now - followup.due_at < STILL_WAITING_WITHIN:
                 continue  # not called yet: the backlog a real desk has too
+            else:
+                self.attempt(followup, agent, reached=True, satisfaction="satisfied", note=self.rng.choice(NOTES_SATISFIED))
             self.counts["followups_worked"] += 1
 
     def attempt(self, followup: FollowUp, agent: str, *, reached: bool, satisfaction: str | None = None,
@@ -204,30 +199,43 @@ class Desk:
                                            issue_codes=None if greeting else issue_codes, note=note, agent=agent)
         self.counts["attempts"] += 1
 
-    def todays_calls(self, dealer: str) -> None:
-        """New cars delivered three days ago: their calls fall due today, on CR01's list (the desk
-        settings' default assignee). The first customer has the screen-pop phone and an open case."""
+    def todays_calls(self, dealer: str, customers: list[Json]) -> None:
+        """Calls that fall due today on CR01's list (the desk settings' default assignee): new cars
+        delivered three days ago and repairs closed three days ago. The first new-car customer has the
+        screen-pop phone and an open case."""
         before = {f.id for f in self.open_followups(dealer, assignee=DEMO_AGENT)}
-        for n in range(TODAY_CALLS):
-            due = self.now + timedelta(hours=-3 + n * 0.8)
-            phone = SCREEN_POP_PHONE if n == 0 else f"139{self.rng.randint(10_000_000, 99_999_999)}"
-            customer = self.api.customers.create(
-                external_id=f"{dealer}-D{n:03d}", dealer_code=dealer, phone=phone,
-                name=self.rng.choice(SURNAMES) + self.rng.choice(GIVEN),
-                city="北京", consent={"survey": True, "marketing": n % 2 == 0, "share_with_manufacturer": True})
-            vin = _vin(self.rng)
-            self.api.vehicles.create(vin=vin, model=self.rng.choice(MODELS), model_year=self.now.year,
-                                     plate=f"京N{self.rng.randint(10000, 99999)}", owner_customer_id=customer.id)
-            self.api.deliveries.create(vin=vin, customer_id=customer.id, dealer_code=dealer,
-                                       delivered_at=due - timedelta(days=NEW_CAR_DAYS),
-                                       sales_consultant=("SC01", "SC02")[n % 2])
-            if n == 0:
-                self.api.complaints.create(dealer_code=dealer, customer_id=customer.id, channel="hotline",
-                                           category="sales_process", priority="P3", vin=vin,
-                                           description="交车时承诺的脚垫和行车记录仪至今没有安装。")
+        dues = [self.now + timedelta(hours=-3 + n * 0.7) for n in range(TODAY_NEW_CARS + TODAY_REPAIRS)]
+        self.rng.shuffle(dues)
+        for n, due in enumerate(dues[:TODAY_NEW_CARS]):
+            self.new_car(dealer, n, due)
+        for n, (due, customer) in enumerate(zip(dues[TODAY_NEW_CARS:], self.rng.sample(customers, k=TODAY_REPAIRS))):
+            closed = due - timedelta(days=SERVICE_DAYS)
+            self.api.service_visits.create(
+                ro_number=f"RO-{dealer}-T{n:02d}", vin=customer["vin"], customer_id=customer["id"], dealer_code=dealer,
+                visit_type="repair", opened_at=closed - timedelta(hours=self.rng.randint(3, 8)), closed_at=closed,
+                symptom_codes=[self.rng.choice(("BRK-01", "AC-03", "NVH-02"))], op_codes=["OP-210"],
+                mileage_km=self.rng.randint(8000, 60000), amount_minor=self.rng.randint(80_000, 300_000),
+                advisor=self.rng.choice(ADVISORS), technician=self.rng.choice(TECHNICIANS))
+        wanted = TODAY_NEW_CARS + TODAY_REPAIRS
         calls = self.settled(lambda: [f for f in self.open_followups(dealer, assignee=DEMO_AGENT) if f.id not in before],
-                             lambda found: len(found) >= TODAY_CALLS)
+                             lambda found: len(found) >= wanted)
         self.counts["today_calls"] = len(calls)
+
+    def new_car(self, dealer: str, n: int, due: datetime) -> None:
+        phone = SCREEN_POP_PHONE if n == 0 else f"139{self.rng.randint(10_000_000, 99_999_999)}"
+        customer = self.api.customers.create(
+            external_id=f"{dealer}-D{n:03d}", dealer_code=dealer, phone=phone,
+            name=self.rng.choice(SURNAMES) + self.rng.choice(GIVEN), city="北京",
+            consent={"survey": True, "marketing": n % 2 == 0, "share_with_manufacturer": True})
+        vin = _vin(self.rng)
+        self.api.vehicles.create(vin=vin, model=self.rng.choice(MODELS), model_year=self.now.year,
+                                 plate=f"京N{self.rng.randint(10000, 99999)}", owner_customer_id=customer.id)
+        self.api.deliveries.create(vin=vin, customer_id=customer.id, dealer_code=dealer,
+                                   delivered_at=due - timedelta(days=NEW_CAR_DAYS), sales_consultant=CONSULTANTS[n % 2])
+        if n == 0:
+            self.api.complaints.create(dealer_code=dealer, customer_id=customer.id, channel="hotline",
+                                       category="sales_process", priority="P3", vin=vin,
+                                       description="交车时承诺的脚垫和行车记录仪至今没有安装。")
 
 
 def _on_the_hour(at: datetime) -> datetime:
