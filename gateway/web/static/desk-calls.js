@@ -5,7 +5,9 @@ import { el, fill, label, t, when } from "./desk-text.js";
 const isOverdue = (call, now) => new Date(call.due_at) < now;
 
 // `people`: Map of customer or prospect id -> {name, phone} as the API showed them (masked or not).
+// A user above the dealer (an agent of several dealers' calls) sees each call's dealer too.
 export function renderCalls(container, calls, people, openId, now = new Date()) {
+  const manyDealers = new Set(calls.map((call) => call.dealer_code)).size > 1;
   container.replaceChildren(...calls.map((call) => {
     const person = people.get(call.customer_id || call.prospect_id);
     const overdue = isOverdue(call, now);
@@ -17,7 +19,7 @@ export function renderCalls(container, calls, people, openId, now = new Date()) 
         el("span", { class: "call__who" }, el("strong", { class: "call__name" }, person ? person.name : "…"),
           el("span", { class: "tag" }, label("kind", call.kind))),
         el("span", { class: "call__meta" },
-          [person && person.phone, call.vin || call.ro_number,
+          [manyDealers && call.dealer_code, person && person.phone, call.vin || call.ro_number,
             fill("attempts", { n: call.attempts ?? 0, max: call.max_attempts ?? 3 })].filter(Boolean).join(" · "))));
   }));
 }
