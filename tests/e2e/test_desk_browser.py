@@ -281,6 +281,14 @@ class TestDesk:
         page.wait_for_function("id => document.querySelector(`#calls [data-followup='${id}']`)?.textContent.includes('1/3')",
                                arg=away.followup_id)
         assert page.locator("#attempt-form").is_visible()  # still open: another try later
+        record(page, reached=False, note="Switched off")
+        assert page.locator("#outcome-text").inner_text() == "Not reached: attempt 2 of 3 recorded."
+        record(page, reached=False, note="No answer again; SMS sent")
+        assert page.locator("#outcome-text").inner_text() == "Not reached after 3 attempts: marked unreachable."
+        assert page.locator("#attempt-form").is_hidden()
+        page.wait_for_function("id => !document.querySelector(`#calls [data-followup='${id}']`)", arg=away.followup_id)
+        assert desk.dealer.client.get(f"/v1/follow-ups/{away.followup_id}").json()["status"] == "unreachable"
+        page.screenshot(path=artifacts_dir / "desk-en-unreachable.png", full_page=True)
 
         happy = desk.callers["happy"]
         open_call(page, happy)
@@ -355,10 +363,18 @@ class TestDesk:
         assert not problems, problems
 
     @pytest.mark.parametrize("opened", [LAPTOP_ZH], indirect=True)
-    def test_a_user_without_a_staff_code_is_told_why_the_list_is_empty(
+    def test_a_wrong_password_is_refused_and_a_user_without_a_staff_code_is_told_why_nothing_is_listed(
         self, network: Network, desk: Desk, opened,  # noqa: ANN001
     ) -> None:
         page, problems = opened
+        page.goto(f"{network.url}/ui/desk")
+        page.fill("#username", desk.username)
+        page.fill("#password", "not-the-password")
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#login-error:not([hidden])")
+        assert page.locator("#login-error").inner_text() == "用户名或密码错误"
+        assert page.locator("#desk").is_hidden()
+
         username = f"nocode-{uuid.uuid4().hex[:8]}"
         created(network.manufacturer.client.post("/v1/users", json={
             "username": username, "password": PASSWORD, "org_code": desk.dealer.code, "roles": ["viewer"],
