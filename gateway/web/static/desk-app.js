@@ -224,6 +224,8 @@ async function onAttempt(event) {
   if (error) return;
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
+  state.outcome = null; // the last attempt's result goes while this one is saved
+  renderOutcome($("outcome"), null);
   let call;
   try {
     call = await api.recordAttempt(open.call.id, body);
