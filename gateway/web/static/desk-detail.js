@@ -118,5 +118,6 @@ export function renderOutcome(box, outcome) {
       ]) : null));
   }
   box.replaceChildren(...parts);
+  box.dataset.status = call.status;
   box.hidden = false;
 }
