@@ -12,6 +12,8 @@ const $ = (id) => document.getElementById(id);
 // How long a dissatisfied call's case is waited for: the complaint service opens it from an event.
 const CASE_WAIT_MS = 20_000;
 const CASE_POLL_MS = 800;
+// Calls assigned meanwhile (by hand, or by the desk settings to new tasks) show up without a click.
+const LIST_REFRESH_MS = 60_000;
 
 const state = {
   me: null,
@@ -111,7 +113,7 @@ async function learnPeople(calls) {
       const person = await read();
       state.people.set(id, { name: person.name, phone: person.phone });
     } catch (error) {
-      failed(error);
+      if (failed(error).status !== 401) state.people.set(id, { name: "—", phone: null });
     }
   }));
 }
@@ -356,6 +358,9 @@ function boot() {
   wire();
   syncAttemptForm($("attempt-form"));
   if (api.me()) enter(); else showLogin();
+  setInterval(() => {
+    if (state.me && document.visibilityState === "visible") loadCalls();
+  }, LIST_REFRESH_MS);
 }
 
 boot();
