@@ -25,6 +25,7 @@ import httpx
 
 from bench.harness import start_suite, write_result
 from tests.e2e.test_survey_flow import csi_answers, vin
+from tests.support.staff import on_staff
 
 MIX = {"dms_import": 1, "repair_order": 4, "survey_submission": 3, "complaint_update": 3, "kpi_read": 4}
 IMPORT_ROWS = 10
@@ -197,6 +198,7 @@ def prepare(network: Any, dealers: int, customers_per_dealer: int = 300) -> tupl
     prepared = []
     for _ in range(dealers):
         org = network.org("dealer", distributor)
+        on_staff(org, "李强")  # the advisor the repair orders name
         dealer = Dealer(org.code, org.key)
         rows = "".join(f"SEED-{n},客户{n},138{n:08d},true\n" for n in range(customers_per_dealer))
         imported = org.client.post("/v1/customers/import", params={"dealer_code": org.code},

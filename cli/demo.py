@@ -27,6 +27,9 @@ MODELS = ("Corolla", "Camry", "RAV4", "Highlander", "bZ4X")
 SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰")
 CUSTOMERS_PER_DEALER = 12
+# Each dealer's staff, by code prefix: deliveries, repair orders and calls name them by code.
+STAFF = (("SA", "service_advisor", 3), ("SC", "sales_consultant", 2), ("TE", "technician", 3), ("CR", "cr_agent", 2),
+         ("MG", "manager", 1))
 CREDENTIALS_FILE = "demo.json"
 DEMO_USERNAME = "demo"
 # What the dashboard (/ui) reads; the demo user sees the whole demo network but changes nothing.
@@ -53,7 +56,7 @@ def demo_vin(rng: random.Random) -> str:
 def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, int]:
     """Create the demo organisations and records; returns what was created, by kind."""
     rng = random.Random(seed_value)
-    counts = {"orgs": 0, "customers": 0, "vehicles": 0, "visits": 0}
+    counts = {"orgs": 0, "staff": 0, "customers": 0, "vehicles": 0, "visits": 0}
     with CSLoop(gateway_url, api_key=api_key) as api:
         for code, (name, region) in DISTRIBUTORS.items():
             api.orgs.create(code=code, name=name, kind="distributor", parent_code=MANUFACTURER[0], region=region)
@@ -62,15 +65,32 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
             api.orgs.create(code=code, name=name, kind="dealer", parent_code=parent, region=DISTRIBUTORS[parent][1])
             counts["orgs"] += 1
         now = datetime.now(UTC)
+        # Its own generator, so the customers stay what they were before staff existed.
+        staff_rng = random.Random(f"{seed_value}-staff")
         for dealer in DEALERS:
+            staff = _seed_staff(api, staff_rng, dealer, counts)
             for index in range(CUSTOMERS_PER_DEALER):
-                _seed_customer(api, rng, dealer, index, now, counts)
+                _seed_customer(api, rng, dealer, index, now, counts, staff, staff_rng)
         counts |= seed_history(api, list(DEALERS), MANUFACTURER[0], now=now)
         counts |= seed_desk(api, list(DEALERS), now=now)
     return counts
 
 
-def _seed_customer(api: CSLoop, rng: random.Random, dealer: str, index: int, now: datetime, counts: dict[str, int]) -> None:
+def _seed_staff(api: CSLoop, rng: random.Random, dealer: str, counts: dict[str, int]) -> dict[str, list[str]]:
+    """SA01.., SC01.., TE01.., CR01.., MG01 with Chinese names; their codes by role."""
+    codes: dict[str, list[str]] = {}
+    for prefix, role, how_many in STAFF:
+        for number in range(1, how_many + 1):
+            code = f"{prefix}{number:02d}"
+            api.staff.create(dealer_code=dealer, code=code, role=role,
+                             name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(("", *GIVEN)))
+            codes.setdefault(role, []).append(code)
+            counts["staff"] += 1
+    return codes
+
+
+def _seed_customer(api: CSLoop, rng: random.Random, dealer: str, index: int, now: datetime, counts: dict[str, int],
+                   staff: dict[str, list[str]], staff_rng: random.Random) -> None:
     customer = api.customers.create(
         external_id=f"{dealer}-C{index:04d}", dealer_code=dealer,
         name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
@@ -85,7 +105,7 @@ def _seed_customer(api: CSLoop, rng: random.Random, dealer: str, index: int, now
     api.vehicles.create(vin=vin, model=rng.choice(MODELS), model_year=delivered_at.year,
                        plate=f"京A{rng.randint(10000, 99999)}", owner_customer_id=customer.id)
     api.deliveries.create(vin=vin, customer_id=customer.id, dealer_code=dealer,
-                        delivered_at=delivered_at.isoformat(), sales_consultant="Demo Consultant")
+                        delivered_at=delivered_at.isoformat(), sales_consultant=staff_rng.choice(staff["sales_consultant"]))
     counts["vehicles"] += 1
     for visit in range(rng.randint(0, 3) + 1):
         # The last visit is recent for most customers: this month has repair orders, follow-ups
@@ -100,7 +120,8 @@ def _seed_customer(api: CSLoop, rng: random.Random, dealer: str, index: int, now
             opened_at=opened.isoformat(),
             closed_at=min(opened + timedelta(hours=rng.randint(2, 30)), now - timedelta(minutes=5)).isoformat(),
             symptom_codes=[rng.choice(("BRK-01", "ENG-07", "AC-03", "NVH-02"))], op_codes=["OP-100"],
-            mileage_km=rng.randint(1000, 90000), amount_minor=rng.randint(20_000, 400_000), advisor="Demo Advisor",
+            mileage_km=rng.randint(1000, 90000), amount_minor=rng.randint(20_000, 400_000),
+            advisor=staff_rng.choice(staff["service_advisor"]), technician=staff_rng.choice(staff["technician"]),
         )
         counts["visits"] += 1
 

@@ -29,7 +29,8 @@ FACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "vehicles": ("vin", "model", "model_year", "plate", "owner_customer_id", "owner_external_id"),
     "deliveries": ("vin", "customer_id", "customer_external_id", "delivered_at", "sales_consultant"),
     "visits": ("ro_number", "vin", "customer_id", "customer_external_id", "visit_type", "opened_at", "closed_at",
-               "symptom_codes", "op_codes", "mileage_km", "amount_minor", "advisor"),
+               "symptom_codes", "op_codes", "mileage_km", "amount_minor", "advisor", "technician",
+               "appointment_id"),
 }
 FACT_KEYS = {"vehicles": "vin", "deliveries": "vin", "visits": "ro_number"}
 

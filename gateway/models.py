@@ -68,9 +68,15 @@ class User(Base):
     org_path: Mapped[str] = mapped_column(String(400), index=True)
     roles: Mapped[list[str]] = mapped_column(JSON)
     scopes: Mapped[list[str]] = mapped_column(JSON)
+    # The person's staff code at their dealer (customer service, API.md Staff): whose calls are
+    # "today's" on the desk. Not checked against the customer service (see UserCreate).
+    staff_code: Mapped[str | None] = mapped_column(String(100))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The ETag of `PATCH /v1/users/{id}`.
+    version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class OAuthClient(_Credential, Base):

@@ -2,13 +2,16 @@
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.types import OrgCode
 
 OrgKind = Literal["manufacturer", "distributor", "dealer"]
+# As the customer service's staff codes (services/customer/schemas.py StaffCode).
+StaffCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                             pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class OrgCreate(BaseModel):
@@ -74,7 +77,7 @@ class ApiKeyRead(BaseModel):
 class UserCreate(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "username": "li.wei", "password": "correct-horse-battery", "org_code": "D001",
-        "roles": ["service_manager"], "scopes": ["complaints:read", "complaints:write"]
+        "roles": ["service_manager"], "scopes": ["complaints:read", "complaints:write"], "staff_code": "CR01"
     }]})
 
     username: str = Field(min_length=3, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")
@@ -82,6 +85,10 @@ class UserCreate(BaseModel):
     org_code: OrgCode
     roles: list[str] = Field(default_factory=list)
     scopes: list[str] = Field(default_factory=list)
+    # Kept as given: the gateway does not ask the customer service whether the code exists (the
+    # staff row may come later, or be retired and replaced); a wrong one only shows no calls.
+    staff_code: StaffCode | None = Field(None, description=(
+        "The user's staff code at their dealer (`/v1/staff`): the desk shows this person's calls"))
 
 
 class UserRead(BaseModel):
@@ -92,9 +99,17 @@ class UserRead(BaseModel):
     org_code: str
     roles: list[str]
     scopes: list[str]
+    staff_code: str | None = None
     disabled: bool = False
+    version: int
     created_at: datetime
     updated_at: datetime = Field(description="Last change; the `updated_since` feed of the list orders by it")
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"staff_code": "CR01"}]})
+
+    staff_code: StaffCode | None = Field(description="The user's staff code at their dealer; null clears it")
 
 
 class LoginRequest(BaseModel):
@@ -143,6 +158,14 @@ class OAuthClientRead(BaseModel):
     created_at: datetime
     updated_at: datetime = Field(description="Last change; the `updated_since` feed of the list orders by it")
     revoked_at: datetime | None = Field(description="Set once revoked: its tokens stop working within 30 s")
+
+
+class LoginToken(AccessToken):
+    """A user's access token, with who signed in (the desk page shows their calls by `staff_code`)."""
+
+    username: str
+    org_code: str
+    staff_code: str | None = Field(description="The user's staff code at their dealer, if they have one")
 
 
 class OAuthToken(AccessToken):

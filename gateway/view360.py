@@ -33,6 +33,7 @@ PARTS: dict[str, tuple[str, str, str]] = {
     "survey_responses": ("survey", "/v1/survey-responses", "customer_id"),
     "complaints": ("complaint", "/v1/complaints", "customer_id"),
     "interactions": ("customer", "/v1/interactions", "customer_id"),
+    "appointments": ("customer", "/v1/appointments", "customer_id"),
 }
 
 
@@ -44,8 +45,8 @@ class PartFailed(Exception):
 
 @router.get("/customers/{customer_id}/360", tags=["customers"], responses=problem_responses(401, 403, 404, 503))
 async def customer_360(customer_id: uuid.UUID, caller: caller_with("customers:read"), request: Request) -> Customer360:
-    """The customer with vehicles, visits, survey responses, complaints and interactions (contact
-    history), from every service."""
+    """The customer with vehicles, visits, survey responses, complaints, interactions (contact
+    history) and appointments, from every service."""
     state = request.app.state
     headers = {INTERNAL_HEADER: state.authenticator.internal_token(caller), "accept": "application/json"}
     if request_id := structlog.contextvars.get_contextvars().get("request_id"):

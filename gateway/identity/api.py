@@ -3,16 +3,17 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from gateway.identity import keys, orgs, revocation, users
 from gateway.deps import Caller, OrgAdmin, SessionDep
 from gateway.identity.idempotency import IdempotentCreate
 from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgRepository, UserRepository
-from gateway.schemas import (AccessToken, ApiKeyCreate, ApiKeyCreated, ApiKeyRead, LoginRequest, OrgCreate, OrgRead,
-                             UserCreate, UserRead)
+from gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyRead, LoginRequest, LoginToken, OrgCreate, OrgRead,
+                             UserCreate, UserRead, UserUpdate)
 from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
+from shared.etag import etag_for
 from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
 
@@ -99,11 +100,23 @@ async def list_users(caller: OrgAdmin, session: SessionDep, paging: Paging, upda
     return Page[UserRead](items=[UserRead.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
+@router.patch("/users/{user_id}", tags=["users"], responses=problem_responses(401, 403, 404, 412, 422, 428))
+async def update_user(user_id: uuid.UUID, data: UserUpdate, caller: OrgAdmin, session: SessionDep, response: Response,
+                      if_match: Annotated[str | None, Header()] = None) -> UserRead:
+    """Set (or clear) a user's staff code (If-Match: the `version` the list shows, as `"v<version>"`):
+    the desk shows that person's calls. Another tree's user is a 404."""
+    user = await users.update_user(UserRepository(session, caller), user_id, data, if_match)
+    response.headers["ETag"] = etag_for(user.version)
+    return UserRead.model_validate(user)
+
+
 @router.post("/auth/login", tags=["users"], responses=problem_responses(401, 422, 429))
-async def login(data: LoginRequest, session: SessionDep, request: Request) -> AccessToken:
-    """Exchange a username and password for a bearer access token."""
+async def login(data: LoginRequest, session: SessionDep, request: Request) -> LoginToken:
+    """Exchange a username and password for a bearer access token; the answer says who signed in
+    (username, org, staff code)."""
     state = request.app.state
     address = request.client.host if request.client else "unknown"
-    principal = await users.login(UserRepository(session, system_principal()), data, state.login_throttle, address)
+    principal, user = await users.login(UserRepository(session, system_principal()), data, state.login_throttle, address)
     ttl = state.settings.access_token_ttl_seconds
-    return AccessToken(access_token=mint_access_token(principal, state.settings.internal_secret, ttl), expires_in=ttl)
+    return LoginToken(access_token=mint_access_token(principal, state.settings.internal_secret, ttl), expires_in=ttl,
+                      username=user.username, org_code=user.org_code, staff_code=user.staff_code)

@@ -3,6 +3,7 @@
 import asyncio
 import statistics
 import time
+import uuid
 from collections import deque
 
 from argon2 import PasswordHasher
@@ -12,9 +13,10 @@ from gateway.identity.login_throttle import LoginThrottle
 from gateway.models import User
 from gateway.identity.orgs import named_org, principal_of_org
 from gateway.repository import OrgRepository, UserRepository
-from gateway.schemas import LoginRequest, UserCreate
+from gateway.schemas import LoginRequest, UserCreate, UserUpdate
 from gateway.identity.scopes import check_grant
 from shared.auth import Principal
+from shared.etag import check_version
 from shared.problems import Conflict, Unauthorized
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
@@ -73,12 +75,25 @@ async def create_user(orgs: OrgRepository, users: UserRepository, data: UserCrea
         raise Conflict(f"The username '{data.username}' is taken", errors=[{"field": "username", "message": "already exists"}])
     return await users.add(User(
         username=data.username, password_hash=await hash_password(data.password), org_code=org.code,
-        org_path=org.org_path, roles=sorted(set(data.roles)), scopes=scopes,
+        org_path=org.org_path, roles=sorted(set(data.roles)), scopes=scopes, staff_code=data.staff_code, version=1,
     ))
 
 
-async def login(users: UserRepository, data: LoginRequest, throttle: LoginThrottle, address: str) -> Principal:
-    """`users` must be built for the system principal: the caller is not known yet."""
+async def update_user(users: UserRepository, user_id: uuid.UUID, data: UserUpdate, if_match: str | None) -> User:
+    """Link a user of the caller's subtree to their staff code (another tree's user is a 404)."""
+    user = await users.get_visible(User, user_id, missing=f"No user {user_id}")
+    check_version(if_match, user.version)
+    if user.staff_code != data.staff_code:
+        user.staff_code = data.staff_code
+        user.version += 1
+        await users.flush()
+    return user
+
+
+async def login(users: UserRepository, data: LoginRequest, throttle: LoginThrottle,
+                address: str) -> tuple[Principal, User]:
+    """The principal and the user signed in. `users` must be built for the system principal: the
+    caller is not known yet."""
     throttle.check(data.username, address)
     try:
         return await _check_password(users, data)
@@ -87,7 +102,7 @@ async def login(users: UserRepository, data: LoginRequest, throttle: LoginThrott
         raise
 
 
-async def _check_password(users: UserRepository, data: LoginRequest) -> Principal:
+async def _check_password(users: UserRepository, data: LoginRequest) -> tuple[Principal, User]:
     found = await users.by_username(data.username)
     if found is None or found[0].disabled:
         await _timer.wait()
@@ -97,4 +112,4 @@ async def _check_password(users: UserRepository, data: LoginRequest) -> Principa
         raise Unauthorized("Wrong username or password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await hash_password(data.password)
-    return principal_of_org(org, f"user:{user.username}", tuple(user.roles), frozenset(user.scopes))
+    return principal_of_org(org, f"user:{user.username}", tuple(user.roles), frozenset(user.scopes)), user

@@ -23,7 +23,7 @@ router = APIRouter(tags=["contact centre"])
 async def log_interaction(data: InteractionCreate, repo: WriteRepo, directory: DirectoryDep,
                           response: Response) -> InteractionRead:
     """Record a contact with a customer, a prospect or a caller known only by phone (publishes
-    interaction.logged). `agent` is kept as sent until staff codes exist."""
+    interaction.logged). `agent` is an active staff code of the dealer."""
     interaction = await interactions.log_interaction(repo, directory, data)
     response.headers["Location"] = f"/v1/interactions/{interaction.id}"
     [shown] = await interactions.shown(repo, [interaction])

@@ -11,9 +11,11 @@ from fastapi.routing import APIRoute
 from starlette.routing import Route
 
 from services.customer import (
-    api_customers, api_facts, api_followups, api_imports, api_interactions, api_references, api_vehicles,
+    api_appointments, api_customers, api_desk, api_facts, api_followups, api_imports, api_interactions, api_references,
+    api_vehicles,
 )
-from services.customer.followups import create_birthday_followups, event_handlers, policy_from
+from services.customer import api_staff
+from services.customer.followups import create_birthday_followups, create_holiday_followups, event_handlers, policy_from
 from services.customer.models import TABLES
 from services.customer.settings import CustomerSettings
 from shared.jobs import PeriodicJob
@@ -33,7 +35,8 @@ def create_app(settings: CustomerSettings | None = None, *, migrate: bool = Fals
     spec = ServiceSpec(
         title="CSLoop customer service",
         routers=[api_customers.router, api_imports.router, api_vehicles.router, api_followups.router, api_interactions.router,
-                 api_facts.router, api_references.router],
+                 api_facts.router, api_references.router, api_desk.router, api_appointments.router,
+                 api_staff.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close],
     )
@@ -70,9 +73,12 @@ def _hottest_first(app: FastAPI, router: APIRouter, endpoint: Callable[[uuid.UUI
 
 
 def _jobs(app: FastAPI, settings: CustomerSettings) -> list[PeriodicJob]:
-    if not settings.birthday_job_enabled:
-        return []
-    return [PeriodicJob("birthdays", lambda: _birthday_pass(app), settings.birthday_job_interval_seconds)]
+    jobs = []
+    if settings.birthday_job_enabled:
+        jobs.append(PeriodicJob("birthdays", lambda: _birthday_pass(app), settings.birthday_job_interval_seconds))
+    if settings.holiday_job_enabled:
+        jobs.append(PeriodicJob("holidays", lambda: _holiday_pass(app, settings), settings.holiday_job_interval_seconds))
+    return jobs
 
 
 async def _birthday_pass(app: FastAPI) -> None:
@@ -80,3 +86,10 @@ async def _birthday_pass(app: FastAPI) -> None:
         made = await create_birthday_followups(session, datetime.now(UTC).date())
     if made:
         logger.info("made %d birthday follow-ups", made)
+
+
+async def _holiday_pass(app: FastAPI, settings: CustomerSettings) -> None:
+    made = await create_holiday_followups(app.state.sessions, datetime.now(UTC).date(), settings.holiday_lead_days,
+                                          frozenset(settings.holiday_greetings))
+    if made:
+        logger.info("made %d holiday follow-ups", made)

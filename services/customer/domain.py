@@ -53,8 +53,9 @@ class FollowUpPolicy:
     def service_due(self, closed_at: datetime) -> datetime:
         return closed_at + timedelta(days=self.service_days)
 
-    def makes_service_followup(self, visit_type: str) -> bool:
-        return visit_type in self.service_visit_types
+    def makes_service_followup(self, visit_type: str, *, maintenance_followups: bool = False) -> bool:
+        """Repairs and warranty work by default; maintenance too where the dealer's desk settings say so."""
+        return visit_type in self.service_visit_types or (visit_type == "maintenance" and maintenance_followups)
 
     def prospect_due(self, level: str, since: datetime) -> datetime:
         return since + timedelta(days=dict(self.prospect_cadence_days)[level])

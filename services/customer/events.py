@@ -2,9 +2,12 @@
 which records them in the outbox in the caller's transaction."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from services.customer.models import Customer, Delivery, FollowUp, Interaction, Prospect, ServiceVisit, Vehicle
+from services.customer.models import (
+    Appointment, Customer, Delivery, FollowUp, FollowUpAttempt, Interaction, Prospect, ServiceVisit, Vehicle,
+)
 from shared.contracts import customer as contract
 from shared.db import utcnow
 from shared.events import CloudEvent, new_event
@@ -59,7 +62,7 @@ def visit_closed(visit: ServiceVisit) -> contract.ServiceVisitClosed:
         vin=visit.vin, customer_id=visit.customer_id, visit_type=visit.visit_type,  # type: ignore[arg-type]
         opened_at=visit.opened_at, closed_at=visit.closed_at, symptom_codes=visit.symptom_codes,
         op_codes=visit.op_codes, mileage_km=visit.mileage_km, amount_minor=visit.amount_minor, advisor=visit.advisor,
-        owner_verified=visit.owner_verified,
+        technician=visit.technician, owner_verified=visit.owner_verified, appointment_id=visit.appointment_id,
     )
 
 
@@ -92,13 +95,47 @@ def followup_scheduled(followup_id: uuid.UUID, task: dict[str, Any]) -> CloudEve
 
 
 def followup_completed(followup: FollowUp) -> CloudEvent:
+    """Done by a reached attempt (with its result) or the legacy /complete (reached, no satisfaction)."""
     assert followup.completed_at is not None and followup.outcome is not None
     payload = contract.FollowUpCompleted(
         dealer_code=followup.dealer_code, org_path=followup.org_path, followup_id=followup.id,
         kind=followup.kind, customer_id=followup.customer_id, prospect_id=followup.prospect_id,  # type: ignore[arg-type]
         vin=followup.vin, ro_number=followup.ro_number, outcome=followup.outcome, completed_at=followup.completed_at,
+        due_at=followup.due_at, assignee=followup.assignee, attempts=followup.attempts, reached=True,
+        satisfaction=followup.satisfaction, issue_codes=followup.issue_codes or [],  # type: ignore[arg-type]
     )
     return _event(contract.FOLLOWUP_COMPLETED, f"follow-ups/{followup.id}", payload)
+
+
+def followup_assigned(followup_id: uuid.UUID, task: dict[str, Any], assigned_at: datetime) -> CloudEvent:
+    """`task`: the follow-up's kind, dealer_code, org_path, customer_id, prospect_id, due_at and assignee."""
+    payload = contract.FollowUpAssigned(
+        dealer_code=task["dealer_code"], org_path=task["org_path"], followup_id=followup_id, kind=task["kind"],
+        customer_id=task.get("customer_id"), prospect_id=task.get("prospect_id"), due_at=task["due_at"],
+        assignee=task["assignee"], assigned_at=assigned_at,
+    )
+    return _event(contract.FOLLOWUP_ASSIGNED, f"follow-ups/{followup_id}", payload)
+
+
+def followup_unreachable(followup: FollowUp) -> CloudEvent:
+    assert followup.completed_at is not None
+    payload = contract.FollowUpUnreachable(
+        dealer_code=followup.dealer_code, org_path=followup.org_path, followup_id=followup.id,
+        kind=followup.kind, customer_id=followup.customer_id, prospect_id=followup.prospect_id,  # type: ignore[arg-type]
+        vin=followup.vin, due_at=followup.due_at, assignee=followup.assignee, attempts=followup.attempts,
+        unreachable_at=followup.completed_at,
+    )
+    return _event(contract.FOLLOWUP_UNREACHABLE, f"follow-ups/{followup.id}", payload)
+
+
+def followup_issue_found(followup: FollowUp, attempt: FollowUpAttempt) -> CloudEvent:
+    payload = contract.FollowUpIssueFound(
+        dealer_code=followup.dealer_code, org_path=followup.org_path, followup_id=followup.id,
+        kind=followup.kind, customer_id=followup.customer_id, prospect_id=followup.prospect_id,  # type: ignore[arg-type]
+        vin=followup.vin, ro_number=followup.ro_number, issue_codes=attempt.issue_codes or [], note=attempt.note,
+        agent=attempt.agent, found_at=attempt.attempted_at,
+    )
+    return _event(contract.FOLLOWUP_ISSUE_FOUND, f"follow-ups/{followup.id}", payload)
 
 
 def interaction_logged(interaction: Interaction) -> CloudEvent:
@@ -109,3 +146,15 @@ def interaction_logged(interaction: Interaction) -> CloudEvent:
         agent=interaction.agent, started_at=interaction.started_at, duration_s=interaction.duration_s,
     )
     return _event(contract.INTERACTION_LOGGED, f"interactions/{interaction.id}", payload)
+
+
+def appointment_changed(appointment: Appointment) -> CloudEvent:
+    """Booked (status booked, also when moved to another slot) or a status change; `changed_at`
+    orders them, `booked_at` is the creation time the lead-time KPI counts by."""
+    payload = contract.AppointmentChanged(
+        dealer_code=appointment.dealer_code, org_path=appointment.org_path, appointment_id=appointment.id,
+        customer_id=appointment.customer_id, vin=appointment.vin, status=appointment.status,  # type: ignore[arg-type]
+        requested_at=appointment.requested_at, slot_at=appointment.slot_at, service_type=appointment.service_type,
+        advisor=appointment.advisor, booked_at=appointment.created_at, changed_at=appointment.updated_at,
+    )
+    return _event(contract.APPOINTMENT_CHANGED, f"appointments/{appointment.id}", payload)

@@ -13,13 +13,16 @@ Keys: a vehicle by (dealer, vin), a delivery by (dealer, vin), a visit by (deale
 As in the customer import, an empty or missing value never clears a stored one. A customer is
 named by `customer_id` or, as a DMS knows them, `customer_external_id` (`owner_*` for a
 vehicle's owner). Lists (`symptom_codes`, `op_codes`) are `;`-separated in CSV, arrays in JSON.
-Row 1 is the first data row (for JSON Lines, the first line).
+Row 1 is the first data row (for JSON Lines, the first line). Staff codes (`sales_consultant`,
+`advisor`, `technician`) must be active ones of the dealer, else the row fails with "unknown staff
+member"; they are looked up once per batch of rows, not per row.
 """
 
 import csv
 import io
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -30,6 +33,7 @@ from services.customer import vehicles
 from services.customer.importer import ImportOutcome
 from services.customer.repository import CustomerRepository
 from services.customer.schemas import DeliveryCreate, ServiceVisitUpsert, VehicleUpsert
+from services.customer.staff import KnownStaff, StaffCheck
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.problems import Problem, UnprocessableContent
 from shared.types import validate_vin
@@ -42,11 +46,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "vehicles": ("vin", "model", "model_year", "plate", "owner_customer_id", "owner_external_id"),
     "deliveries": ("vin", "customer_id", "customer_external_id", "delivered_at", "sales_consultant"),
     "visits": ("ro_number", "vin", "customer_id", "customer_external_id", "visit_type", "opened_at", "closed_at",
-               "symptom_codes", "op_codes", "mileage_km", "amount_minor", "advisor"),
+               "symptom_codes", "op_codes", "mileage_km", "amount_minor", "advisor", "technician",
+               "appointment_id"),
 }
 REQUIRED: dict[str, tuple[str, ...]] = {"vehicles": ("vin",), "deliveries": ("vin", "delivered_at"),
                                         "visits": ("ro_number", "vin")}
 LISTS = ("symptom_codes", "op_codes")
+# The columns naming staff by code, checked for a whole batch of rows in one query.
+STAFF_COLUMNS: dict[str, tuple[str, ...]] = {"vehicles": (), "deliveries": vehicles.DELIVERY_STAFF,
+                                             "visits": vehicles.VISIT_STAFF}
+BATCH_ROWS = 500
 
 
 def _csv_rows(kind: Kind, text: io.TextIOBase) -> Iterator[tuple[int, Row, RowErrors]]:
@@ -120,7 +129,7 @@ def _given(row: Row, model: type, *leave_out: str) -> Row:
     return {name: value for name, value in row.items() if name in model.model_fields and name not in leave_out}
 
 
-async def _vehicle(repo: CustomerRepository, directory: OrgDirectory, dealer: OrgInfo, row: Row) -> str:
+async def _vehicle(repo: CustomerRepository, directory: OrgDirectory, dealer: OrgInfo, row: Row, _: StaffCheck) -> str:
     vin = _vin(row)
     stored = await repo.dealer_vehicle(dealer.code, vin)
     current = VehicleUpsert.model_validate(stored, from_attributes=True).model_dump() if stored else {}
@@ -131,7 +140,8 @@ async def _vehicle(repo: CustomerRepository, directory: OrgDirectory, dealer: Or
     return "created" if created else "unchanged" if vehicle.version == before else "updated"
 
 
-async def _delivery(repo: CustomerRepository, directory: OrgDirectory, dealer: OrgInfo, row: Row) -> str:
+async def _delivery(repo: CustomerRepository, directory: OrgDirectory, dealer: OrgInfo, row: Row,
+                    staff: StaffCheck) -> str:
     vin = _vin(row)
     stored = await repo.dealer_delivery(dealer.code, vin)
     current = {"customer_id": stored.customer_id, "delivered_at": stored.delivered_at,
@@ -139,11 +149,11 @@ async def _delivery(repo: CustomerRepository, directory: OrgDirectory, dealer: O
     customer = await _customer(repo, dealer, row, "customer")
     values = current | _given(row, DeliveryCreate, "vin", "dealer_code") | ({"customer_id": customer} if customer else {})
     data = DeliveryCreate.model_validate(values | {"vin": vin, "dealer_code": dealer.code})
-    _, outcome = await vehicles.upsert_delivery(repo, directory, data)
+    _, outcome = await vehicles.upsert_delivery(repo, directory, data, staff)
     return outcome
 
 
-async def _visit(repo: CustomerRepository, directory: OrgDirectory, dealer: OrgInfo, row: Row) -> str:
+async def _visit(repo: CustomerRepository, directory: OrgDirectory, dealer: OrgInfo, row: Row, staff: StaffCheck) -> str:
     ro_number = str(row["ro_number"])
     if len(ro_number) > 50:
         raise UnprocessableContent("An RO number is at most 50 characters",
@@ -154,11 +164,11 @@ async def _visit(repo: CustomerRepository, directory: OrgDirectory, dealer: OrgI
     values = current | _given(row, ServiceVisitUpsert) | ({"customer_id": customer} if customer else {})
     before = stored.version if stored else None
     visit, created = await vehicles.upsert_visit(repo, directory, dealer.code, ro_number,
-                                                 ServiceVisitUpsert.model_validate(values), None)
+                                                 ServiceVisitUpsert.model_validate(values), None, staff)
     return "created" if created else "unchanged" if visit.version == before else "updated"
 
 
-UPSERTS: dict[str, Callable[[CustomerRepository, OrgDirectory, OrgInfo, Row], Awaitable[str]]] = {
+UPSERTS: dict[str, Callable[[CustomerRepository, OrgDirectory, OrgInfo, Row, StaffCheck], Awaitable[str]]] = {
     "vehicles": _vehicle, "deliveries": _delivery, "visits": _visit,
 }
 
@@ -170,21 +180,30 @@ async def import_rows(repo: CustomerRepository, directory: OrgDirectory, dealer:
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="" if media == "csv" else None)
     rows = _csv_rows(kind, text) if media == "csv" else _ndjson_rows(kind, text)
     try:
-        for number, row, errors in rows:
-            if not errors:
-                errors = await _apply(repo, directory, dealer, kind, row, outcome)
-            if errors:
-                outcome.fail(number, errors)
+        for batch in _batches(rows):
+            staff = await KnownStaff.of(repo, dealer.code, {str(row[name]).strip() for _, row, errors in batch if not errors
+                                                            for name in STAFF_COLUMNS[kind] if name in row})
+            for number, row, errors in batch:
+                if not errors:
+                    errors = await _apply(repo, directory, dealer, kind, row, staff, outcome)
+                if errors:
+                    outcome.fail(number, errors)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UnprocessableContent(f"The body cannot be read as UTF-8 {media}: {exc}") from exc
     return outcome
 
 
+def _batches(rows: Iterable[tuple[int, Row, RowErrors]]) -> Iterator[list[tuple[int, Row, RowErrors]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, BATCH_ROWS)):
+        yield batch
+
+
 async def _apply(repo: CustomerRepository, directory: OrgDirectory, dealer: OrgInfo, kind: Kind, row: Row,
-                 outcome: ImportOutcome) -> RowErrors:
+                 staff: StaffCheck, outcome: ImportOutcome) -> RowErrors:
     try:
         async with repo.savepoint():
-            result = await UPSERTS[kind](repo, directory, dealer, row)
+            result = await UPSERTS[kind](repo, directory, dealer, row, staff)
     except ValidationError as exc:
         return [(".".join(str(part) for part in error["loc"]) or "row", error["msg"]) for error in exc.errors()]
     except Problem as exc:

@@ -1,5 +1,7 @@
 """Contact history and the screen pop: recording an interaction, finding a caller by phone."""
 
+from datetime import datetime
+
 from services.customer import events
 from services.customer.dealers import dealer_for_write
 from services.customer.models import FollowUp, Interaction
@@ -8,6 +10,8 @@ from services.customer.repository import CustomerRepository
 from services.customer.schemas import (
     FollowUpRead, InteractionCreate, InteractionRead, LookupCustomer, LookupProspect, LookupResult, ServiceVisitRead,
 )
+from services.customer.staff import require_staff_code
+from shared.contracts.customer import CALL_KINDS
 from shared.db import utcnow
 from shared.orgs import OrgDirectory
 from shared.problems import UnprocessableContent
@@ -27,6 +31,7 @@ async def log_interaction(repo: CustomerRepository, directory: OrgDirectory, dat
         raise UnprocessableContent("Unknown customer", errors=[{"field": "customer_id", "message": "unknown customer"}])
     if data.prospect_id and ((lead := await repo.prospect(data.prospect_id)) is None or lead.dealer_code != dealer.code):
         raise UnprocessableContent("Unknown prospect", errors=[{"field": "prospect_id", "message": "unknown prospect"}])
+    await require_staff_code(repo, dealer.code, "agent", data.agent)
     now = utcnow()
     interaction = Interaction(dealer_code=dealer.code, org_path=dealer.path, created_at=now, updated_at=now,
                               **data.model_dump(exclude={"dealer_code"}))
@@ -62,3 +67,21 @@ async def lookup(repo: CustomerRepository, phone: str) -> LookupResult:
         open_followups=[FollowUpRead.model_validate(task) for task in lead_tasks if task.prospect_id == lead.id])
         for lead in leads]
     return LookupResult(customers=customers, prospects=prospects)
+
+
+# An attempt's channel as a contact channel: a visit is a face-to-face contact.
+ATTEMPT_CHANNELS = {"phone": "phone", "sms": "sms", "wechat": "wechat", "visit": "walk_in"}
+
+
+async def record_attempt_contact(repo: CustomerRepository, followup: FollowUp, *, channel: str, agent: str | None,
+                                 summary: str | None, at: datetime) -> Interaction:
+    """The contact history entry of a follow-up attempt: outbound, with the task's customer or
+    prospect; a greeting (birthday, holiday) is `care`, every other task `follow_up`."""
+    reason = "follow_up" if followup.kind in CALL_KINDS else "care"
+    interaction = Interaction(
+        dealer_code=followup.dealer_code, org_path=followup.org_path, customer_id=followup.customer_id,
+        prospect_id=followup.prospect_id, channel=ATTEMPT_CHANNELS[channel], direction="outbound", reason=reason,
+        summary=summary, agent=agent, started_at=at, created_at=at, updated_at=at)
+    await repo.add(interaction)
+    await repo.publish(events.interaction_logged(interaction))
+    return interaction

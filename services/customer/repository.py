@@ -14,14 +14,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
 from services.customer.models import (
-    TABLES, Customer, Delivery, FollowUp, Interaction, Prospect, ServiceVisit, Staff, Vehicle,
+    TABLES, Appointment, Customer, Delivery, DeskSettings, FollowUp, FollowUpAttempt, Interaction, Prospect,
+    ServiceVisit, Staff, Vehicle,
 )
 from services.customer.privacy import PiiView
 from services.customer.repository_bulk import ImportWriter, writer_for
 from shared import rls
 from shared.orgs import OrgInfo
 from shared.pagination import PageParams, keyset_page, list_page
+from shared.problems import NotFound
 from shared.scope import ScopedRepository
+from services.customer.models import Appointment, FollowUpAttempt  # what a KPI rebuild replays (below)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class FollowUpFilter:
     kind: str | None = None
     due_before: datetime | None = None
     customer_id: uuid.UUID | None = None
+    assignee: str | None = None
     updated_since: datetime | None = None
 
 
@@ -50,6 +54,16 @@ class InteractionFilter:
     dealer_code: str | None = None
     started_from: datetime | None = None
     started_to: datetime | None = None
+    updated_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentFilter:
+    dealer_code: str | None = None
+    customer_id: uuid.UUID | None = None
+    status: str | None = None
+    slot_from: datetime | None = None
+    slot_to: datetime | None = None
     updated_since: datetime | None = None
 
 
@@ -168,20 +182,92 @@ class CustomerRepository(ScopedRepository):
         return await self._one(self.select(Staff).where(Staff.dealer_code == dealer_code, Staff.code == code,
                                                         Staff.active.is_(True)))
 
+    async def active_staff_codes(self, dealer_code: str, codes: set[str]) -> set[str]:
+        """Of these codes, those naming an active staff member of the dealer: one query for a whole
+        import batch instead of one per row."""
+        if not codes:
+            return set()
+        statement = self.select(Staff, Staff.code).where(Staff.dealer_code == dealer_code, Staff.code.in_(codes),
+                                                         Staff.active.is_(True))
+        return set((await self.session.scalars(statement)).all())
+
+    async def staff_with_code(self, dealer_code: str, code: str) -> Staff | None:
+        """The dealer's staff member with this code, retired or not (a code is unique in the dealer)."""
+        return await self._one(self.select(Staff).where(Staff.dealer_code == dealer_code, Staff.code == code))
+
+    async def staff(self, page: PageParams, updated_since: datetime | None, *, dealer_code: str | None = None,
+                    role: str | None = None, active: bool | None = None) -> tuple[list[Staff], str | None]:
+        statement = self.select(Staff)
+        for column, value in ((Staff.dealer_code, dealer_code), (Staff.role, role), (Staff.active, active)):
+            if value is not None:
+                statement = statement.where(column == value)
+        return await list_page(self.session, statement, Staff, page, updated_since)
+    # --- appointments ---------------------------------------------------------------------------
+
+    async def appointments(self, where: AppointmentFilter, page: PageParams) -> tuple[list[Appointment], str | None]:
+        statement = self.select(Appointment)
+        for column, value in ((Appointment.dealer_code, where.dealer_code), (Appointment.customer_id, where.customer_id),
+                              (Appointment.status, where.status)):
+            if value is not None:
+                statement = statement.where(column == value)
+        if where.slot_from:
+            statement = statement.where(Appointment.slot_at >= where.slot_from)
+        if where.slot_to:
+            statement = statement.where(Appointment.slot_at < where.slot_to)
+        return await list_page(self.session, statement, Appointment, page, where.updated_since)
+
+    async def appointment(self, appointment_id: uuid.UUID) -> Appointment | None:
+        return await self._one(self.select(Appointment).where(Appointment.id == appointment_id))
+
     # --- prospects and follow-ups ----------------------------------------------------------
 
     async def prospect(self, prospect_id: uuid.UUID) -> Prospect | None:
         return await self._one(self.select(Prospect).where(Prospect.id == prospect_id))
 
     async def followups(self, where: FollowUpFilter, page: PageParams) -> tuple[list[FollowUp], str | None]:
+        """A call list, earliest due first (keyset on due_at, id); with `updated_since`, the delta feed."""
         statement = self.select(FollowUp)
         for column, value in ((FollowUp.dealer_code, where.dealer_code), (FollowUp.status, where.status),
-                              (FollowUp.kind, where.kind), (FollowUp.customer_id, where.customer_id)):
+                              (FollowUp.kind, where.kind), (FollowUp.customer_id, where.customer_id),
+                              (FollowUp.assignee, where.assignee)):
             if value is not None:
                 statement = statement.where(column == value)
         if where.due_before:
             statement = statement.where(FollowUp.due_at < where.due_before)
+        if where.updated_since is None:
+            return await keyset_page(self.session, statement, FollowUp, page, by="due_at")
         return await list_page(self.session, statement, FollowUp, page, where.updated_since)
+
+    async def followup_for_update(self, followup_id: uuid.UUID) -> FollowUp:
+        """The follow-up, locked until the transaction ends: two attempts recorded at once must
+        not both find it open (one issue_found, one unreachable, one count)."""
+        statement = self.select(FollowUp).where(FollowUp.id == followup_id).with_for_update()
+        followup = await self._one(statement)
+        if followup is None:
+            raise NotFound(f"No follow-up {followup_id}")
+        return followup
+
+    async def followup_attempts(self, followup_id: uuid.UUID) -> list[FollowUpAttempt]:
+        statement = (self.select(FollowUpAttempt).where(FollowUpAttempt.followup_id == followup_id)
+                     .order_by(FollowUpAttempt.attempted_at, FollowUpAttempt.id))
+        return list((await self.session.scalars(statement)).all())
+
+    async def desk_settings(self, dealer_code: str) -> DeskSettings | None:
+        return await self._one(self.select(DeskSettings).where(DeskSettings.dealer_code == dealer_code))
+
+    async def existing_followup_keys(self, keys: list[str]) -> set[str]:
+        """Of these dedupe keys, those a follow-up already has (a re-run job skips them in one query)."""
+        if not keys:
+            return set()
+        statement = self.select(FollowUp, FollowUp.dedupe_key).where(FollowUp.dedupe_key.in_(keys))
+        return set((await self.session.scalars(statement)).all())
+
+    async def marketing_customers(self, after: uuid.UUID | None, limit: int) -> list[Customer]:
+        """Customers who accept marketing (and are not erased), a page in id order after `after`."""
+        statement = self.select(Customer).where(Customer.consent_marketing.is_(True), Customer.erased_at.is_(None))
+        if after is not None:
+            statement = statement.where(Customer.id > after)
+        return list((await self.session.scalars(statement.order_by(Customer.id).limit(limit))).all())
 
     async def open_prospect_followups(self, prospect_id: uuid.UUID) -> list[FollowUp]:
         statement = self.select(FollowUp).where(FollowUp.prospect_id == prospect_id, FollowUp.status == "open")
@@ -202,6 +288,9 @@ class CustomerRepository(ScopedRepository):
         """Erasure: notes may name the customer; open tasks about them no longer make sense."""
         base = self.update(FollowUp).where(FollowUp.customer_id == customer_id)
         await self.session.execute(base.values(note=None, updated_at=now))
+        theirs = self.select(FollowUp, FollowUp.id).where(FollowUp.customer_id == customer_id)
+        await self.session.execute(self.update(FollowUpAttempt).where(FollowUpAttempt.followup_id.in_(theirs))
+                                   .values(note=None, updated_at=now))
         await self.session.execute(base.where(FollowUp.status == "open").values(status="cancelled", updated_at=now))
 
     async def forget_customer_in_vehicles(self, customer_id: uuid.UUID, now: datetime) -> None:
@@ -270,6 +359,18 @@ class CustomerRepository(ScopedRepository):
 
     async def followups_page(self, params: PageParams) -> tuple[list[FollowUp], str | None]:
         return await keyset_page(self.session, self.select(FollowUp), FollowUp, params)
+
+    async def last_attempts(self, followup_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        """When each follow-up's last call was made: for one that ended unreachable, when it was given up on."""
+        if not followup_ids:
+            return {}
+        last = func.max(FollowUpAttempt.attempted_at)
+        statement = (self.select(FollowUpAttempt, FollowUpAttempt.followup_id, last)
+                     .where(FollowUpAttempt.followup_id.in_(followup_ids)).group_by(FollowUpAttempt.followup_id))
+        return {followup_id: at for followup_id, at in (await self.session.execute(statement)).all()}
+
+    async def appointments_page(self, params: PageParams) -> tuple[list[Appointment], str | None]:
+        return await keyset_page(self.session, self.select(Appointment), Appointment, params)
 
     # --- references another service's write names (run under that write's caller) ------------
 

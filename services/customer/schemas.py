@@ -5,12 +5,13 @@ Every request model forbids unknown fields, so a typo is a 422 instead of silent
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.contracts.customer import (
-    Consent, FollowUpKind, InteractionChannel, InteractionDirection, InteractionReason, ProspectLevel, VisitType,
+    AppointmentStatus, AttemptChannel, Consent, FollowUpKind, FollowUpStatus, InteractionChannel, InteractionDirection,
+    InteractionReason, ProspectLevel, Satisfaction, StaffRole, VisitType,
 )
 from services.customer.domain import Email, past_birth_date
 from shared.types import VIN, MinorUnits, OrgCode, Phone
@@ -18,6 +19,10 @@ from shared.types import VIN, MinorUnits, OrgCode, Phone
 Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+# A staff member's code in their dealer (API.md, Staff): printable, as long as the free-text
+# names it replaced (migration 0007 made each old name a code).
+StaffCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                             pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 BirthDate = Annotated[date, AfterValidator(past_birth_date)]
@@ -176,14 +181,14 @@ class VehicleRead(BaseModel):
 class DeliveryCreate(_In):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "vin": "LSVAU21B5N2183294", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "dealer_code": "D001",
-        "delivered_at": "2026-05-04T10:30:00+08:00", "sales_consultant": "Zhao Lei"
+        "delivered_at": "2026-05-04T10:30:00+08:00", "sales_consultant": "SC01"
     }]})
 
     vin: VIN
     customer_id: uuid.UUID
     dealer_code: OrgCode
     delivered_at: UTCTime
-    sales_consultant: Text100 | None = None
+    sales_consultant: StaffCode | None = Field(None, description="An active staff code of the dealer")
 
 
 class DeliveryRead(BaseModel):
@@ -203,7 +208,7 @@ class ServiceVisitCreate(_In):
         "ro_number": "RO-2026-0001", "vin": "LSVAU21B5N2183294",
         "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "dealer_code": "D001", "visit_type": "maintenance",
         "opened_at": "2026-06-01T09:00:00+08:00", "op_codes": ["OIL01"], "mileage_km": 12000,
-        "amount_minor": 68000, "advisor": "Chen Jie"
+        "amount_minor": 68000, "advisor": "SA01", "technician": "TE01"
     }]})
 
     ro_number: Code
@@ -217,7 +222,9 @@ class ServiceVisitCreate(_In):
     op_codes: list[Code] = Field(default_factory=list, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
     amount_minor: MinorUnits | None = None
-    advisor: Text100 | None = None
+    advisor: StaffCode | None = Field(None, description="An active staff code of the dealer")
+    technician: StaffCode | None = Field(None, description="An active staff code of the dealer")
+    appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
 
 
 class ServiceVisitUpdate(_In):
@@ -232,7 +239,9 @@ class ServiceVisitUpdate(_In):
     op_codes: list[Code] | None = Field(None, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
     amount_minor: MinorUnits | None = None
-    advisor: Text100 | None = None
+    advisor: StaffCode | None = Field(None, description="An active staff code of the dealer")
+    technician: StaffCode | None = Field(None, description="An active staff code of the dealer")
+    appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
 
 
 class ServiceVisitUpsert(_In):
@@ -244,7 +253,8 @@ class ServiceVisitUpsert(_In):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "vin": "LSVAU218XN2183294", "customer_id": "0b7c1a3e-6a55-4a4e-9c55-0f3e0d6f2a11", "visit_type": "repair",
         "opened_at": "2026-11-02T09:00:00+08:00", "closed_at": "2026-11-02T16:30:00+08:00",
-        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 12000, "advisor": "SA01"}]})
+        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 12000, "advisor": "SA01",
+        "technician": "TE01"}]})
 
     vin: VIN
     customer_id: uuid.UUID
@@ -255,7 +265,9 @@ class ServiceVisitUpsert(_In):
     op_codes: list[Code] = Field(default_factory=list, max_length=100)
     mileage_km: int | None = Field(None, ge=0, le=5_000_000)
     amount_minor: MinorUnits | None = None
-    advisor: Text100 | None = None
+    advisor: StaffCode | None = Field(None, description="An active staff code of the dealer")
+    technician: StaffCode | None = Field(None, description="An active staff code of the dealer")
+    appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
 
 
 class ServiceVisitRead(BaseModel):
@@ -274,6 +286,8 @@ class ServiceVisitRead(BaseModel):
     mileage_km: int | None
     amount_minor: int | None
     advisor: str | None
+    technician: str | None
+    appointment_id: uuid.UUID | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -320,12 +334,22 @@ class ProspectRead(BaseModel):
 
 
 class FollowUpComplete(_In):
+    """The legacy completion: an outcome text. It counts as a reached call (KPI.md)."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "outcome": "called", "note": "Booked a test drive on Saturday"
     }]})
 
     outcome: Text100
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class FollowUpResult(BaseModel):
+    """What the task ended with: reached (by an attempt or the legacy /complete) or not."""
+
+    reached: bool
+    satisfaction: Satisfaction | None
+    issue_codes: list[str]
 
 
 class FollowUpRead(BaseModel):
@@ -339,11 +363,99 @@ class FollowUpRead(BaseModel):
     vin: str | None
     ro_number: str | None
     due_at: datetime
-    status: str
+    status: FollowUpStatus
     outcome: str | None
     note: str | None
     completed_at: datetime | None
+    assignee: str | None = Field(description="The staff code whose call list the task is on")
+    attempts: int = Field(description="Attempts recorded so far")
+    max_attempts: int = Field(description="Attempts not reaching the customer after which the task is unreachable")
+    result: FollowUpResult | None = Field(description="Set once the task is done or unreachable")
+    complaint_id: uuid.UUID | None = Field(description="The case a dissatisfied result opened")
     updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _result_of_row(cls, row: Any) -> Any:
+        """A follow-up row keeps the result in three columns; the API shows them as one object."""
+        if isinstance(row, dict):
+            return row
+        values = {name: getattr(row, name) for name in cls.model_fields if name != "result"}
+        values["result"] = None if row.reached is None else {
+            "reached": row.reached, "satisfaction": row.satisfaction, "issue_codes": row.issue_codes or []}
+        return values
+
+
+# An issue code names what the customer was unhappy about; the complaint service maps the known
+# ones (not_fixed, price, attitude, parts, product) to a category and any other to `other`.
+IssueCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
+                                             pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class FollowUpAssign(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"assignee": "CR01"}]})
+
+    assignee: StaffCode = Field(description="An active staff code of the follow-up's dealer")
+
+
+class FollowUpAttemptCreate(_In):
+    """One call (or SMS, WeChat message, visit) made for a follow-up.
+
+    Reached: `satisfaction` is required on a call (every kind but the birthday and holiday
+    greetings); `issue_codes` go only with `dissatisfied`. Not reached: neither is sent."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "reached": True, "channel": "phone", "satisfaction": "dissatisfied", "issue_codes": ["not_fixed"],
+        "note": "The brake noise came back two days after the repair", "agent": "CR01"
+    }]})
+
+    reached: bool
+    channel: AttemptChannel
+    satisfaction: Satisfaction | None = None
+    issue_codes: list[IssueCode] = Field(default_factory=list, max_length=10)
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    agent: StaffCode | None = Field(None, description="The staff code who made it; defaults to the assignee")
+
+
+class FollowUpAttemptRead(BaseModel):
+    """An attempt; above the dealer the note is withheld for a person the caller may not see."""
+
+    id: uuid.UUID
+    followup_id: uuid.UUID
+    attempted_at: datetime
+    reached: bool
+    channel: AttemptChannel
+    satisfaction: Satisfaction | None
+    issue_codes: list[str]
+    note: str | None
+    agent: str | None
+    interaction_id: uuid.UUID | None
+
+
+class FollowUpAttemptList(BaseModel):
+    items: list[FollowUpAttemptRead]
+
+
+class DeskSettingsWrite(_In):
+    """A dealer's desk settings, replaced whole (fields left out take their defaults)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "default_assignees": {"service": "CR01", "new_car": "CR02"}, "maintenance_followups": True, "max_attempts": 3
+    }]})
+
+    default_assignees: dict[FollowUpKind, StaffCode] = Field(
+        default_factory=dict, description="Follow-up kind -> the active staff code who gets new tasks of that kind")
+    maintenance_followups: bool = Field(False, description="Closed maintenance visits get a service follow-up too")
+    max_attempts: int = Field(3, ge=1, le=10, description="Attempts not reaching the customer before a new task is unreachable")
+
+
+class DeskSettingsRead(BaseModel):
+    dealer_code: str
+    default_assignees: dict[str, str]
+    maintenance_followups: bool
+    max_attempts: int
+    version: int = Field(description="0 while the dealer has not set anything (the defaults apply)")
+    updated_at: datetime | None
 
 
 class InteractionCreate(_In):
@@ -364,9 +476,7 @@ class InteractionCreate(_In):
     direction: InteractionDirection
     reason: InteractionReason
     summary: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
-    # Issue 14 item 1 makes `agent` a staff code of the dealer (unknown: 422); until staff
-    # exist it is kept as the text sent.
-    agent: Text100 | None = None
+    agent: StaffCode | None = Field(None, description="An active staff code of the dealer")
     started_at: UTCTime
     duration_s: int | None = Field(None, ge=0, le=86_400, description="Seconds; at most a day")
 
@@ -411,3 +521,92 @@ class LookupResult(BaseModel):
 
     customers: list[LookupCustomer]
     prospects: list[LookupProspect]
+
+
+# --- appointments (API.md "Follow-up desk and contact centre") --------------------------------
+# An appointment names its customer, car and advisor by id and code only: no contact data.
+
+
+class AppointmentCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dealer_code": "D001", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21", "vin": "LSVAU21B5N2183294",
+        "requested_at": "2026-06-02T09:15:00+08:00", "slot_at": "2026-06-05T10:00:00+08:00",
+        "service_type": "maintenance", "advisor": "SA01"
+    }]})
+
+    dealer_code: OrgCode | None = Field(None, description="Defaults to the caller's own dealer")
+    customer_id: uuid.UUID = Field(description="A customer of the dealer")
+    vin: VIN | None = Field(None, description="A vehicle on the dealer's file (put a new car on file first)")
+    requested_at: UTCTime | None = Field(None, description="When the customer asked for it; defaults to now")
+    slot_at: UTCTime = Field(description="The time booked; not before requested_at")
+    service_type: VisitType | None = None
+    advisor: Text100 | None = Field(None, description="An active staff code of the dealer")
+
+
+class AppointmentUpdate(_In):
+    """Moving a booked appointment (another slot, type or advisor); its status changes by `/status`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"slot_at": "2026-06-06T14:00:00+08:00", "advisor": "SA02"}]})
+
+    slot_at: UTCTime | None = None
+    service_type: VisitType | None = None
+    advisor: Text100 | None = None
+
+
+class AppointmentStatusChange(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"to": "no_show"}]})
+
+    to: Literal["arrived", "no_show", "cancelled"] = Field(
+        description="Only a booked appointment moves; the status it already has again is a no-op")
+
+
+class AppointmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    dealer_code: str
+    customer_id: uuid.UUID
+    vin: str | None
+    requested_at: datetime
+    slot_at: datetime
+    service_type: VisitType | None
+    advisor: str | None
+    status: AppointmentStatus
+    status_changed_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class StaffCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dealer_code": "D001", "code": "SA01", "name": "陈杰", "role": "service_advisor"}]})
+
+    dealer_code: OrgCode | None = Field(None, description="Defaults to the caller's own dealer")
+    code: StaffCode = Field(description="Unique within the dealer; records name the person by it")
+    name: Name
+    role: StaffRole
+
+
+class StaffUpdate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"active": False}]})
+
+    name: Name | None = None
+    role: StaffRole | None = None
+    active: bool | None = Field(None, description="false retires the code: records keep it, new ones may not name it")
+
+
+class StaffRead(BaseModel):
+    """Staff names are the dealer's business, not a customer's personal data: never masked."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    dealer_code: str
+    code: str
+    name: str
+    role: StaffRole
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -23,6 +23,16 @@ class CustomerSettings(CommonSettings):
     # The job is idempotent per customer and year, so running it hourly is harmless and
     # catches up after a restart that crossed midnight.
     birthday_job_interval_seconds: float = 3600.0
+    # Holiday greetings (DOMAIN.md care): a `holiday` follow-up per customer with marketing
+    # consent for each of these holidays of the official calendar (chinesecalendar's names),
+    # made `holiday_lead_days` ahead of its first day (so it is on the call list in time) and
+    # due that day. Tomb-sweeping Day is a day of remembrance, not of greetings.
+    holiday_job_enabled: bool = True
+    holiday_job_interval_seconds: float = 3600.0
+    holiday_lead_days: int = Field(3, ge=0, le=30)
+    holiday_greetings: list[str] = Field(default_factory=lambda: [
+        "New Year's Day", "Spring Festival", "Labour Day", "Dragon Boat Festival", "Mid-autumn Festival",
+        "National Day"])
     import_batch_rows: int = 5000
     import_max_bytes: int = 512 * 1024 * 1024
     # Always deliver our own follow-up-making events to ourselves, whatever else is configured.

@@ -3,16 +3,22 @@
 import uuid
 from typing import Any
 
-from services.customer import events
+from services.customer import appointments, events
 from services.customer.dealers import dealer_for_write
 from services.customer.models import Customer, Delivery, ServiceVisit, Vehicle
 from services.customer.repository import CustomerRepository
 from services.customer.schemas import (
     DeliveryCreate, ServiceVisitCreate, ServiceVisitUpdate, ServiceVisitUpsert, VehicleCreate, VehicleUpsert,
 )
+from services.customer.staff import StaffCheck, require_staff_code
 from shared.etag import check_version
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.problems import Conflict, PreconditionFailed, UnprocessableContent
+
+
+# The fields naming staff by code (API.md, Staff).
+DELIVERY_STAFF = ("sales_consultant",)
+VISIT_STAFF = ("advisor", "technician")
 
 
 async def _customer_of_dealer(repo: CustomerRepository, customer_id: uuid.UUID, dealer: OrgInfo,
@@ -25,6 +31,15 @@ async def _customer_of_dealer(repo: CustomerRepository, customer_id: uuid.UUID, 
     if customer.erased_at is not None:
         raise UnprocessableContent("The customer was erased", errors=[{"field": field, "message": "erased customer"}])
     return customer
+
+
+async def _check_staff(check: StaffCheck, repo: CustomerRepository, dealer_code: str, values: dict[str, Any],
+                       fields: tuple[str, ...], stored: Any = None) -> None:
+    """A staff code the record newly names must be an active one of its dealer (API.md, Staff); a
+    code it already carries may stay, so a retired member's records can still be corrected."""
+    for field in fields:
+        if values.get(field) is not None and (stored is None or getattr(stored, field) != values[field]):
+            await check(repo, dealer_code, field, values[field])
 
 
 async def get_vehicle(repo: CustomerRepository, vin: str) -> Vehicle:
@@ -106,9 +121,11 @@ async def _vehicle_on_file(repo: CustomerRepository, dealer: OrgInfo, vin: str, 
     return vehicle
 
 
-async def create_delivery(repo: CustomerRepository, directory: OrgDirectory, data: DeliveryCreate) -> Delivery:
+async def create_delivery(repo: CustomerRepository, directory: OrgDirectory, data: DeliveryCreate,
+                          staff: StaffCheck = require_staff_code) -> Delivery:
     dealer = await directory.dealer_for(repo.principal, data.dealer_code)
     customer = await _customer_of_dealer(repo, data.customer_id, dealer)
+    await _check_staff(staff, repo, dealer.code, data.model_dump(), DELIVERY_STAFF)
     vehicle = await _vehicle_on_file(repo, dealer, data.vin, customer)
     vehicle.owner_customer_id = customer.id
     vehicle.delivered_at = data.delivered_at
@@ -120,15 +137,17 @@ async def create_delivery(repo: CustomerRepository, directory: OrgDirectory, dat
     return delivery
 
 
-async def upsert_delivery(repo: CustomerRepository, directory: OrgDirectory, data: DeliveryCreate) -> tuple[Delivery, str]:
+async def upsert_delivery(repo: CustomerRepository, directory: OrgDirectory, data: DeliveryCreate,
+                          staff: StaffCheck = require_staff_code) -> tuple[Delivery, str]:
     """A delivery by (dealer, VIN), for imports: the first is recorded as `create_delivery` does
     (vehicle.delivered: the SSI invitation, the new-car follow-up); a later one corrects it and
     publishes nothing, so a file sent twice invites nobody twice. Created, updated or unchanged."""
     dealer = await directory.dealer_for(repo.principal, data.dealer_code)
     delivery = await repo.dealer_delivery(dealer.code, data.vin)
     if delivery is None:
-        return await create_delivery(repo, directory, data), "created"
+        return await create_delivery(repo, directory, data, staff), "created"
     customer = await _customer_of_dealer(repo, data.customer_id, dealer)
+    await _check_staff(staff, repo, dealer.code, data.model_dump(), DELIVERY_STAFF, delivery)
     if not _assign(delivery, {"customer_id": customer.id, "delivered_at": data.delivered_at,
                               "sales_consultant": data.sales_consultant}):
         return delivery, "unchanged"
@@ -150,17 +169,20 @@ async def create_visit(repo: CustomerRepository, directory: OrgDirectory, data: 
     if existing := await repo.visit_by_ro(dealer.code, data.ro_number):
         raise Conflict("This dealer already has this repair order; PATCH it instead", existing_id=str(existing.id),
                        errors=[{"field": "ro_number", "message": "already on file"}])
+    await _check_staff(require_staff_code, repo, dealer.code, data.model_dump(), VISIT_STAFF)
     return await _insert_visit(repo, dealer, customer, data.ro_number, data.model_dump(exclude={"dealer_code", "ro_number"}))
 
 
 async def _insert_visit(repo: CustomerRepository, dealer: OrgInfo, customer: Customer, ro_number: str,
                         values: dict[str, Any]) -> ServiceVisit:
+    appointment = await appointments.for_visit(repo, dealer.code, customer.id, values.get("appointment_id"))
     visit = ServiceVisit(dealer_code=dealer.code, org_path=dealer.path, version=1, ro_number=ro_number,
                          owner_verified=await repo.is_owner_on_record(values["vin"], dealer.code, customer.phone),
                          **values)
     _check_times(visit)
     await _vehicle_on_file(repo, dealer, visit.vin, customer)
     await repo.add(visit)
+    await appointments.visit_came(repo, appointment)
     if visit.closed_at is not None:
         await repo.publish(events.service_visit_closed(visit))
     return visit
@@ -175,17 +197,20 @@ async def update_visit(repo: CustomerRepository, visit_id: uuid.UUID, data: Serv
     for name, value in values.items():
         if value is None and name in {"visit_type", "symptom_codes", "op_codes"}:
             raise UnprocessableContent(f"{name} cannot be null", errors=[{"field": name, "message": "cannot be null"}])
+    await _check_staff(require_staff_code, repo, visit.dealer_code, values, VISIT_STAFF, visit)
     await _rewrite_visit(repo, visit, values)
     return visit
 
 
 async def upsert_visit(repo: CustomerRepository, directory: OrgDirectory, dealer_code: str, ro_number: str,
-                       data: ServiceVisitUpsert, if_match: str | None) -> tuple[ServiceVisit, bool]:
+                       data: ServiceVisitUpsert, if_match: str | None,
+                       staff: StaffCheck = require_staff_code) -> tuple[ServiceVisit, bool]:
     """Create or replace a dealer's repair order by its RO number; True when created."""
     dealer = await directory.dealer_for(repo.principal, dealer_code, in_query=True)
     customer = await _customer_of_dealer(repo, data.customer_id, dealer)
     visit = await repo.visit_by_ro(dealer.code, ro_number)
     _matches(if_match, visit, "repair order of this dealer with this number")
+    await _check_staff(staff, repo, dealer.code, data.model_dump(), VISIT_STAFF, visit)
     if visit is None:
         return await _insert_visit(repo, dealer, customer, ro_number, data.model_dump()), True
     values = data.model_dump()
@@ -204,10 +229,13 @@ async def _rewrite_visit(repo: CustomerRepository, visit: ServiceVisit, values: 
     if was_closed and "closed_at" in values and values["closed_at"] is None:
         raise UnprocessableContent("A closed visit stays closed; correct closed_at instead of removing it",
                                    errors=[{"field": "closed_at", "message": "cannot be removed from a closed visit"}])
+    appointment = await appointments.for_visit(repo, visit.dealer_code, values.get("customer_id", visit.customer_id),
+                                               values.get("appointment_id"))
     if not _assign(visit, values):
         return
     _check_times(visit)
     await repo.flush()
+    await appointments.visit_came(repo, appointment)
     if was_closed:
         await repo.publish(events.service_visit_updated(visit))
     elif visit.closed_at is not None:

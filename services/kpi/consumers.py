@@ -13,7 +13,9 @@ any order, so grouping by type leaves the effect of applying the events one by o
 - survey.invitation.sent -> invitation fact and rollup (reminders are not new invitations)
 - survey.alert.raised -> alert fact (closed when its case resolves within SLA)
 - service_visit.closed, vehicle.delivered -> visit and delivery facts (FIR, retention, penetration)
-- followup.scheduled, followup.completed -> follow-up fact (due time, completion time)
+- followup.scheduled / assigned / completed / unreachable -> follow-up fact (kind, due time, how and
+  when it ended, the call's result, the assignee)
+- appointment.changed -> appointment fact (its latest change wins)
 - complaint.opened / status_changed / resolved / closed / sla_breached -> complaint fact
 """
 
@@ -38,9 +40,15 @@ FOLLOWUP_SCHEDULED = customer_contract.FOLLOWUP_SCHEDULED
 
 
 class FollowUpScheduled(customer_contract.FollowUpScheduled):
-    """followup.scheduled, or a rebuild's follow-up record, which also knows its completion."""
+    """followup.scheduled, or a rebuild's follow-up record, which also knows how it ended (the
+    customer service's `/internal/facts/followups`)."""
 
     completed_at: datetime | None = None
+    status: customer_contract.FollowUpStatus | None = None
+    reached: bool | None = None
+    satisfaction: customer_contract.Satisfaction | None = None
+    unreachable_at: datetime | None = None
+    assignee: str | None = None
 
 
 class ComplaintToday(BaseModel):
@@ -62,6 +70,7 @@ INVITATIONS = _all(survey_contract.InvitationSent)
 ALERTS = _all(survey_contract.AlertRaised)
 VISITS = _all(customer_contract.ServiceVisitClosed)
 DELIVERIES = _all(customer_contract.VehicleDelivered)
+APPOINTMENTS = _all(customer_contract.AppointmentChanged)
 
 
 async def record_responses(store: FactStore, items: list[dict[str, Any]]) -> None:
@@ -83,7 +92,8 @@ async def record_visits(store: FactStore, items: list[dict[str, Any]]) -> None:
     visits = VISITS(items)
     await store.put_visits([{"visit_id": v.visit_id, "org_path": v.org_path, "vin": v.vin, "visit_type": v.visit_type,
                              "opened_at": v.opened_at or v.closed_at, "closed_at": v.closed_at,
-                             "symptom_codes": sorted(set(v.symptom_codes)), "owner_verified": v.owner_verified}
+                             "symptom_codes": sorted(set(v.symptom_codes)), "owner_verified": v.owner_verified,
+                             "opened_reported": v.opened_at is not None}
                             for v in visits])
 
 
@@ -95,14 +105,41 @@ async def record_deliveries(store: FactStore, items: list[dict[str, Any]]) -> No
 
 async def record_followup_scheduled(store: FactStore, data: dict[str, Any]) -> None:
     f = FollowUpScheduled.model_validate(data)
-    values = {"followup_id": f.followup_id, "org_path": f.org_path, "due_at": f.due_at}
-    # A completion met first (or a rebuild's record) is kept, never reset by a late schedule.
-    await store.put_followup(values | ({"completed_at": f.completed_at} if f.completed_at else {}))
+    values = {"followup_id": f.followup_id, "org_path": f.org_path, "due_at": f.due_at, "kind": f.kind}
+    # An end met first is kept, never reset by a late schedule; a rebuild's record brings its own.
+    ended = {"completed_at": f.completed_at, "status": f.status, "reached": f.reached, "satisfaction": f.satisfaction,
+             "unreachable_at": f.unreachable_at, "assignee": f.assignee}
+    await store.put_followup(values | {name: value for name, value in ended.items() if value is not None})
 
 
 async def record_followup_completed(store: FactStore, data: dict[str, Any]) -> None:
+    """Done by a reached (or, rarely, an unreached) call with its result, or by the legacy `/complete`,
+    whose payload says nothing of a call: reached (the contract's default), KPI.md."""
     f = customer_contract.FollowUpCompleted.model_validate(data)
-    await store.put_followup({"followup_id": f.followup_id, "org_path": f.org_path, "completed_at": f.completed_at})
+    await store.close_followup({
+        "followup_id": f.followup_id, "org_path": f.org_path, "kind": f.kind, "status": "done",
+        "completed_at": f.completed_at, "reached": f.reached, "satisfaction": f.satisfaction, "due_at": f.due_at,
+        "assignee": f.assignee, "assigned_at": f.completed_at if f.assignee else None})
+
+
+async def record_followup_unreachable(store: FactStore, data: dict[str, Any]) -> None:
+    f = customer_contract.FollowUpUnreachable.model_validate(data)
+    await store.close_followup({
+        "followup_id": f.followup_id, "org_path": f.org_path, "kind": f.kind, "status": "unreachable",
+        "unreachable_at": f.unreachable_at, "reached": False, "due_at": f.due_at,
+        "assignee": f.assignee, "assigned_at": f.unreachable_at if f.assignee else None})
+
+
+async def record_followup_assigned(store: FactStore, data: dict[str, Any]) -> None:
+    f = customer_contract.FollowUpAssigned.model_validate(data)
+    await store.assign_followup({"followup_id": f.followup_id, "org_path": f.org_path, "kind": f.kind,
+                                 "due_at": f.due_at, "assignee": f.assignee, "assigned_at": f.assigned_at})
+
+
+async def record_appointments(store: FactStore, items: list[dict[str, Any]]) -> None:
+    await store.put_appointments([{"appointment_id": a.appointment_id, "org_path": a.org_path, "status": a.status,
+                                   "requested_at": a.requested_at, "slot_at": a.slot_at, "booked_at": a.booked_at,
+                                   "changed_at": a.changed_at, "advisor": a.advisor} for a in APPOINTMENTS(items)])
 
 
 async def record_complaint_opened(store: FactStore, data: dict[str, Any]) -> None:
@@ -143,11 +180,14 @@ SET_RECORDERS: dict[str, SetRecorder] = {
     survey_contract.ALERT_RAISED: record_alerts,
     customer_contract.SERVICE_VISIT_CLOSED: record_visits,
     customer_contract.VEHICLE_DELIVERED: record_deliveries,
+    customer_contract.APPOINTMENT_CHANGED: record_appointments,
 }
 # Each event's effect depends on the ones before it (a status change needs its opened case).
 IN_ORDER_RECORDERS: dict[str, Recorder] = {
     FOLLOWUP_SCHEDULED: record_followup_scheduled,
     customer_contract.FOLLOWUP_COMPLETED: record_followup_completed,
+    customer_contract.FOLLOWUP_UNREACHABLE: record_followup_unreachable,
+    customer_contract.FOLLOWUP_ASSIGNED: record_followup_assigned,
     complaint_contract.OPENED: record_complaint_opened,
     complaint_contract.STATUS_CHANGED: record_status_changed,
     complaint_contract.SLA_BREACHED: record_sla_breached,

@@ -36,6 +36,9 @@ KPIS: dict[str, KpiSpec] = {
     "service_penetration": KpiSpec("rate"), "complaint_rate": KpiSpec("rate", lower_is_better=True),
     "mttr_hours": KpiSpec("mean", lower_is_better=True), "sla_first_response": KpiSpec("share"),
     "sla_resolution": KpiSpec("share"), "followup_on_time": KpiSpec("share"), "alert_closure": KpiSpec("share"),
+    "followup_contact_rate": KpiSpec("share"), "followup_dissatisfied_rate": KpiSpec("share", lower_is_better=True),
+    "appointment_show_rate": KpiSpec("share"), "appointment_lead_days": KpiSpec("mean", lower_is_better=True),
+    "repair_lead_hours": KpiSpec("mean", lower_is_better=True),
 }
 
 
@@ -196,6 +199,8 @@ class Visit:
     # The customer service found the visit's customer to be the VIN's owner on record (see `fails`).
     owner_verified: bool = True
     visit_id: uuid.UUID | None = None
+    # False when the visit reported no open time (`opened_at` is then its close): no repair lead time.
+    opened_reported: bool = True
 
 
 @dataclass(frozen=True)
@@ -216,11 +221,39 @@ class Case:
 
 @dataclass(frozen=True)
 class Task:
-    """A follow-up task: due, and done or not."""
+    """A follow-up task: due, and done, unreachable, cancelled or still open, with what the call found.
+    `kind` is None for a task recorded before the KPI service kept it (until a rebuild), `reached`
+    None for a task done before calls had results (a legacy `/complete`: it counts as reached)."""
 
     org_path: str
     due_at: datetime | None
     completed_at: datetime | None
+    kind: str | None = None
+    status: str = "open"
+    reached: bool | None = None
+    satisfaction: str | None = None
+    unreachable_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Booking:
+    """An appointment as its KPIs see it (the customer service's last `appointment.changed`)."""
+
+    org_path: str
+    status: str
+    requested_at: datetime
+    slot_at: datetime
+    booked_at: datetime
+
+
+def tally(rows: Iterable[tuple[str, bool]], group: Grouper) -> dict[str, Agg]:
+    """(record path, whether it counts as a hit) -> the share of hits per bucket."""
+    counts: dict[str, list[int]] = {}
+    for path, hit in rows:
+        c = counts.setdefault(group(path), [0, 0])
+        c[0] += int(hit)
+        c[1] += 1
+    return {key: share(hits, n) for key, (hits, n) in counts.items()}
 
 
 def fails(first: Visit, repeat: Visit) -> bool:

@@ -3,8 +3,9 @@
 `Buckets` says what the records pool into: the asked org as a whole (a summary, a trend), or
 each org at one depth below it (rankings). Survey KPIs read the rollups, whose rows already
 hold whole subtrees: the org's own rows, or those of the orgs at the ranked depth. KPIs over
-windows (FIR, retention, penetration, SLA) read the indexed fact tables and pool the records
-by their dealer path. A summary reads each table once for all the KPIs it feeds.
+windows (FIR, retention, penetration, SLA, the desk's of services/kpi/desk.py) read the indexed
+fact tables and pool the records by their dealer path. A summary reads each table once for all
+the KPIs it feeds.
 """
 
 from collections.abc import Iterable
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.kpi import domain
-from services.kpi.domain import KPIS, Agg, Case, Grouper, Task, Visit, share
+from services.kpi import desk, domain
+from services.kpi.domain import KPIS, Agg, Case, Grouper, Visit, tally
 from services.kpi.models import ComplaintFact, VisitFact
 from services.kpi.repository import KpiRepository
 from shared.db import utcnow
@@ -35,15 +36,6 @@ class Buckets:
 
     def key(self, path: str) -> str:
         return self.org_path if self.depth is None else OrgPath(path).at_depth(self.depth)
-
-
-def tally(rows: Iterable[tuple[str, bool]], group: Grouper) -> dict[str, Agg]:
-    counts: dict[str, list[int]] = {}
-    for path, hit in rows:
-        c = counts.setdefault(group(path), [0, 0])
-        c[0] += int(hit)
-        c[1] += 1
-    return {key: share(hits, n) for key, (hits, n) in counts.items()}
 
 
 def counted(counts: Iterable[tuple[str, int]], group: Grouper) -> dict[str, int]:
@@ -78,7 +70,7 @@ class Figures:
         """Every KPI for the org as a whole, and the org's targets: each table read once, all of them in
         one round trip on PostgreSQL (FIR's look-up of repeat visits at any dealer comes after)."""
         b, repo = Buckets(org_path), self.repo
-        rollups, targets, closed, (previous, current), delivered, cases, tasks, alerts = await repo.read_all(
+        rollups, targets, closed, (previous, current), delivered, cases, tasks, alerts, bookings = await repo.read_all(
             repo.rollups(SURVEY_METRICS, domain.rollup_keys(period), org_path),
             repo.targets(org_code, period.label),
             repo.visits_closed(org_path, period.start, period.end),
@@ -86,7 +78,8 @@ class Figures:
             repo.delivered_vins(org_path, *_units_in_operation(period)),
             repo.complaints(org_path, period.start, period.end, *COMPLAINT_TIMES),
             repo.followups_due(org_path, period.start, period.end),
-            repo.alerts_with_cases(org_path, period.start, period.end))
+            repo.alerts_with_cases(org_path, period.start, period.end),
+            repo.appointments(org_path, period.start, period.end))
         out = _survey({metric: {org_path: agg} for metric, agg in rollups.items()})
         out["fir"] = await self._fir_of(closed, period, b)
         out["retention"] = domain.retention(previous, current, b.key)
@@ -94,8 +87,10 @@ class Figures:
         out["complaint_rate"] = ratio(counted(((c.org_path, 1) for c in cases if _in(c.opened_at, period)), b.key),
                                       counted(((v.org_path, 1) for v in closed), b.key))
         out |= _complaint_kpis(cases, period, b)
-        out["followup_on_time"] = _on_time(tasks, b)
+        out |= desk.followups(tasks, utcnow(), b.key)
         out["alert_closure"] = _alerts_closed(alerts, b)
+        out |= desk.appointments(bookings, period.start, period.end, b.key)
+        out["repair_lead_hours"] = desk.repair_lead_hours(closed, b.key)
         return {kpi: out[kpi].get(org_path, Agg()) for kpi in KPIS}, targets
 
     async def _rollups(self, metrics: tuple[str, ...], period: Period, b: Buckets) -> dict[str, dict[str, Agg]]:
@@ -153,8 +148,31 @@ class Figures:
     async def _sla_resolution(self, period: Period, b: Buckets) -> dict[str, Agg]:
         return await self._complaints("sla_resolution", ComplaintFact.resolution_due, period, b)
 
+    async def _followups(self, kpi: str, period: Period, b: Buckets) -> dict[str, Agg]:
+        return desk.followups(await self.repo.followups_due(b.org_path, period.start, period.end), utcnow(), b.key)[kpi]
+
     async def _followup_on_time(self, period: Period, b: Buckets) -> dict[str, Agg]:
-        return _on_time(await self.repo.followups_due(b.org_path, period.start, period.end), b)
+        return await self._followups("followup_on_time", period, b)
+
+    async def _followup_contact_rate(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return await self._followups("followup_contact_rate", period, b)
+
+    async def _followup_dissatisfied_rate(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return await self._followups("followup_dissatisfied_rate", period, b)
+
+    async def _appointments(self, kpi: str, period: Period, b: Buckets) -> dict[str, Agg]:
+        bookings = await self.repo.appointments(b.org_path, period.start, period.end)
+        return desk.appointments(bookings, period.start, period.end, b.key)[kpi]
+
+    async def _appointment_show_rate(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return await self._appointments("appointment_show_rate", period, b)
+
+    async def _appointment_lead_days(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return await self._appointments("appointment_lead_days", period, b)
+
+    async def _repair_lead_hours(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        closed = await self.repo.visits_closed(b.org_path, period.start, period.end, domain.FIR_TYPES)
+        return desk.repair_lead_hours(closed, b.key)
 
     async def _alert_closure(self, period: Period, b: Buckets) -> dict[str, Agg]:
         return _alerts_closed(await self.repo.alerts_with_cases(b.org_path, period.start, period.end), b)
@@ -178,13 +196,6 @@ def _retention_years(period: Period) -> tuple[datetime, datetime, datetime]:
 def _units_in_operation(period: Period) -> tuple[datetime, datetime]:
     """Penetration's denominator: the VINs delivered in the 11 years ending with the period."""
     return domain.shift_months(period.end, -132), period.end
-
-
-def _on_time(tasks: list[Task], b: Buckets) -> dict[str, Agg]:
-    """Tasks due in the period; one still open counts once its due time has passed."""
-    now = utcnow()
-    return tally(((t.org_path, t.completed_at is not None and t.completed_at <= t.due_at) for t in tasks
-                  if t.completed_at is not None or t.due_at < now), b.key)
 
 
 def _alerts_closed(alerts: list[tuple[str, Case | None]], b: Buckets) -> dict[str, Agg]:

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
@@ -60,6 +60,8 @@ class VisitFact(Base):
     # The visit's customer is the VIN's owner on record (customer service): only then does a
     # repeat here fail another dealer's fix; otherwise it is listed at /v1/kpi/fir-held-out.
     owner_verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether the visit said when it opened (else `opened_at` is its close): repair lead time needs it.
+    opened_reported: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class DeliveryFact(Base):
@@ -101,6 +103,35 @@ class FollowUpFact(Base):
     org_path: Mapped[str] = mapped_column(PATH)
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    # None only for tasks recorded before kinds were kept, until a rebuild: no contact rates for them.
+    kind: Mapped[str | None] = mapped_column(String(20))
+    # open, done, unreachable (followup.unreachable), cancelled (known from a rebuild's record only).
+    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    # What the call that closed it found; None for a task done before calls had results (reached).
+    reached: Mapped[bool | None] = mapped_column(Boolean)
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    unreachable_at: Mapped[datetime | None]
+    # Whose call it is (a staff code), and as of when: a late assignment never undoes a newer one.
+    # Kept for the people figures (issue 15).
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    assigned_at: Mapped[datetime | None]
+
+
+class AppointmentFact(Base):
+    """An appointment as its last `appointment.changed` (by `changed_at`) left it."""
+
+    __tablename__ = "kpi_appointments"
+    __table_args__ = (Index("ix_kpi_appointments_path_slot", "org_path", "slot_at"),
+                      Index("ix_kpi_appointments_path_booked", "org_path", "booked_at"))
+
+    appointment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH)
+    status: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime]
+    slot_at: Mapped[datetime]
+    booked_at: Mapped[datetime]
+    changed_at: Mapped[datetime]
+    advisor: Mapped[str | None] = mapped_column(String(100))  # for the people figures (issue 15)
 
 
 class AlertFact(Base):
@@ -161,4 +192,4 @@ class Target(Base):
 
 TABLES = plumbing_tables(Base.metadata)
 FACT_MODELS: tuple[Any, ...] = (ResponseFact, InvitationFact, VisitFact, DeliveryFact, ComplaintFact,
-                                FollowUpFact, AlertFact)
+                                FollowUpFact, AlertFact, AppointmentFact)

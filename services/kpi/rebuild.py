@@ -28,6 +28,7 @@ SOURCES = (
     ("customer", "visits", customer.SERVICE_VISIT_CLOSED),
     ("customer", "deliveries", customer.VEHICLE_DELIVERED),
     ("customer", "followups", FOLLOWUP_SCHEDULED),
+    ("customer", "appointments", customer.APPOINTMENT_CHANGED),
     ("complaint", "complaints", complaint.OPENED),
 )
 PAGE = 500

@@ -11,7 +11,7 @@ Every statement is built once per process (`functools.cache`), from `_scoped`: t
 scope is one of its parameters (`scope`, bound from the repository's principal on every
 execution), the asked org, the times and the months the others. A read is a `Read`:
 awaited, it runs alone; several go to `read_all`, which on PostgreSQL runs them as one
-statement, one round trip (a summary's eight reads), each read's rows coming back as a JSON
+statement, one round trip (a summary's nine reads), each read's rows coming back as a JSON
 array decoded by the read's column types.
 """
 
@@ -24,8 +24,9 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, Uuid, and_, bindparam, func, or_, select
 
-from services.kpi.domain import FIR_TYPES, Agg, Case, PairSums, Task, Visit
-from services.kpi.models import AlertFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, Rollup, Target, VisitFact
+from services.kpi.domain import FIR_TYPES, Agg, Booking, Case, PairSums, Task, Visit
+from services.kpi.models import (AlertFact, AppointmentFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, Rollup,
+                                 Target, VisitFact)
 from shared import rls
 from shared.db import UTCDateTime
 from shared.org_path import OrgPath
@@ -34,7 +35,7 @@ from shared.scope import ScopedRepository, like_prefix
 T = TypeVar("T")
 Rows = Sequence[Sequence[Any]]
 VISIT = (VisitFact.org_path, VisitFact.vin, VisitFact.visit_type, VisitFact.opened_at, VisitFact.closed_at,
-         VisitFact.symptom_codes, VisitFact.owner_verified, VisitFact.visit_id)
+         VisitFact.symptom_codes, VisitFact.owner_verified, VisitFact.visit_id, VisitFact.opened_reported)
 CASE = (ComplaintFact.org_path, ComplaintFact.category, ComplaintFact.is_open, ComplaintFact.opened_at,
         ComplaintFact.first_response_due, ComplaintFact.resolution_due, ComplaintFact.first_responded_at,
         ComplaintFact.resolved_at, ComplaintFact.breached_first_response, ComplaintFact.breached_resolution)
@@ -165,6 +166,11 @@ class KpiRepository(ScopedRepository):
         return self._read(_followups_due(), lambda rows: [Task(*row) for row in rows],
                           tasks_under=_under(org_path), tasks_start=start, tasks_end=end)
 
+    def appointments(self, org_path: str, start: datetime, end: datetime) -> Read[list[Booking]]:
+        """Appointments with their slot or their booking in [start, end): every appointment KPI of a period."""
+        return self._read(_appointments(), lambda rows: [Booking(*row) for row in rows],
+                          bookings_under=_under(org_path), bookings_start=start, bookings_end=end)
+
     def alerts_with_cases(self, org_path: str, start: datetime, end: datetime) -> Read[list[tuple[str, Case | None]]]:
         """Each alert's dealer path and the case opened for it (None: none yet)."""
         return self._read(_alerts_with_cases(), lambda rows: [(row[0], Case(*row[2:]) if row[1] else None) for row in rows],
@@ -274,7 +280,15 @@ def _complaints(columns: tuple[str, ...]) -> Select[Any]:
 @functools.cache
 def _followups_due() -> Select[Any]:
     f = FollowUpFact
-    return _scoped(f, f.org_path, f.due_at, f.completed_at).where(_in_subtree(f, "tasks_under"), _window(f.due_at, "tasks"))
+    return (_scoped(f, f.org_path, f.due_at, f.completed_at, f.kind, f.status, f.reached, f.satisfaction, f.unreachable_at)
+            .where(_in_subtree(f, "tasks_under"), _window(f.due_at, "tasks")))
+
+
+@functools.cache
+def _appointments() -> Select[Any]:
+    a = AppointmentFact
+    return (_scoped(a, a.org_path, a.status, a.requested_at, a.slot_at, a.booked_at)
+            .where(_in_subtree(a, "bookings_under"), or_(_window(a.slot_at, "bookings"), _window(a.booked_at, "bookings"))))
 
 
 @functools.cache
@@ -309,8 +323,8 @@ def _path_depth(column: Any) -> Any:
 
 
 def _visits(rows: Rows) -> list[Visit]:
-    return [Visit(path, vin, type_, opened, closed, frozenset(symptoms or ()), verified, visit_id)
-            for path, vin, type_, opened, closed, symptoms, verified, visit_id in rows]
+    return [Visit(path, vin, type_, opened, closed, frozenset(symptoms or ()), verified, visit_id, opened_reported)
+            for path, vin, type_, opened, closed, symptoms, verified, visit_id, opened_reported in rows]
 
 
 def _decoded(statement: Select[Any], item: list[Any]) -> tuple[Any, ...]:

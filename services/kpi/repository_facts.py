@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi.deltas import RollupDeltas
 from services.kpi.domain import NPS_VALUES, Agg, of_value
-from services.kpi.models import (AlertFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, InvitationFact,
-                                 ResponseFact, Rollup, Target, VisitFact)
+from services.kpi.models import (AlertFact, AppointmentFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact,
+                                 InvitationFact, ResponseFact, Rollup, Target, VisitFact)
 from shared.consumer import insert_many
 
 @dataclass(frozen=True)
@@ -142,7 +142,54 @@ class FactStore:
         await self._insert_new(DeliveryFact, rows, "delivery_id")
 
     async def put_followup(self, values: dict[str, Any]) -> None:
+        """A schedule (its due time, its kind) or a rebuild's whole record: the columns given overwrite,
+        the others keep what other events said (a new task starts open)."""
         await self._upsert(FollowUpFact, values, ["followup_id"])
+
+    async def close_followup(self, values: dict[str, Any]) -> None:
+        """followup.completed (status done) or followup.unreachable: the task's end and the call's result.
+
+        Done is final whatever order the events come in: a late `unreachable` after a completion
+        changes nothing, a completion after `unreachable` (the customer reached after all) wins.
+        A due time already known is kept (a schedule's is newer than the one the event carried).
+        The assignee named at the end is the task's, as of that moment."""
+        f = FollowUpFact.__table__.c
+        statement = self._insert(FollowUpFact).values(**values)
+        new = statement.excluded
+        changes = {name: new[name] for name in values if name not in ("followup_id", "due_at", "assignee", "assigned_at")}
+        changes |= {"due_at": func.coalesce(f.due_at, new.due_at), "assignee": func.coalesce(new.assignee, f.assignee),
+                    "assigned_at": func.coalesce(new.assigned_at, f.assigned_at)}
+        unless_done = None if values["status"] == "done" else f.status != "done"
+        await self.session.execute(statement.on_conflict_do_update(index_elements=["followup_id"], set_=changes,
+                                                                   where=unless_done))
+
+    async def assign_followup(self, values: dict[str, Any]) -> None:
+        """followup.assigned: the assignee, unless one as of a later moment is known (a late event)."""
+        f = FollowUpFact.__table__.c
+        statement = self._insert(FollowUpFact).values(**values)
+        new = statement.excluded
+        changes = {"assignee": new.assignee, "assigned_at": new.assigned_at, "kind": new.kind,
+                   "due_at": func.coalesce(f.due_at, new.due_at)}
+        newer = or_(f.assigned_at.is_(None), f.assigned_at <= new.assigned_at)
+        await self.session.execute(statement.on_conflict_do_update(index_elements=["followup_id"], set_=changes,
+                                                                   where=newer))
+
+    async def put_appointments(self, rows: list[dict[str, Any]]) -> None:
+        """appointment.changed: each appointment as its latest change (by `changed_at`) left it, whatever
+        order the events come in; of equal times, the later delivered."""
+        latest: dict[Any, dict[str, Any]] = {}
+        for row in rows:
+            known = latest.get(row["appointment_id"])
+            if known is None or known["changed_at"] <= row["changed_at"]:
+                latest[row["appointment_id"]] = row
+        if not latest:
+            return
+        a = AppointmentFact.__table__.c
+        statement, parameters = insert_many(self.session, AppointmentFact.__table__, _columns(list(latest.values())))
+        changes = {name: statement.excluded[name] for name in rows[0] if name != "appointment_id"}
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["appointment_id"], set_=changes, where=a.changed_at <= statement.excluded.changed_at),
+            parameters)
 
     # --- complaint ------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-View360Part = Literal["vehicles", "visits", "survey_responses", "complaints", "interactions"]
+View360Part = Literal["vehicles", "visits", "survey_responses", "complaints", "interactions", "appointments"]
 
 
 class View360Customer(RootModel[dict[str, Any]]):
@@ -37,6 +37,10 @@ class View360Interaction(RootModel[dict[str, Any]]):
     """A contact with the customer, as `GET /v1/interactions` lists it (InteractionRead), masked as there."""
 
 
+class View360Appointment(RootModel[dict[str, Any]]):
+    """A service appointment of the customer, as `GET /v1/appointments` lists it (AppointmentRead)."""
+
+
 class Customer360(BaseModel):
     customer: View360Customer
     vehicles: list[View360Vehicle] = Field(default_factory=list)
@@ -44,4 +48,5 @@ class Customer360(BaseModel):
     survey_responses: list[View360SurveyResponse] = Field(default_factory=list)
     complaints: list[View360Complaint] = Field(default_factory=list)
     interactions: list[View360Interaction] = Field(default_factory=list)
+    appointments: list[View360Appointment] = Field(default_factory=list)
     unavailable: list[View360Part] = Field(default_factory=list)

@@ -56,9 +56,25 @@ async def running_customer_service(database_url: str, **overrides: Any) -> Async
         yield application
 
 
+# The staff every dealer of the tests has, so deliveries, visits and calls can name them by code.
+STAFF = {"SA01": "service_advisor", "SA02": "service_advisor", "SC01": "sales_consultant", "SC02": "sales_consultant",
+         "TE01": "technician", "CR01": "cr_agent", "CR02": "cr_agent", "MG01": "manager"}
+
+
+async def seed_staff(application: FastAPI, dealers: tuple[str, ...] = ("DLR-0042", "DLR-0043", "DLR-0100")) -> None:
+    async with clients_of(application) as make:
+        client = make("FTMS")
+        for dealer_code in dealers:
+            for code, role in STAFF.items():
+                response = await client.post("/v1/staff", json={"dealer_code": dealer_code, "code": code,
+                                                                "name": f"Staff {code}", "role": role})
+                assert response.status_code in (201, 409), response.text
+
+
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     async with running_customer_service(database_url) as application:
+        await seed_staff(application)
         yield application
 
 

@@ -67,7 +67,7 @@ class TestDeliveries:
         vin = vin_with_check_digit()
         response = await dealer.post("/v1/deliveries", json={
             "vin": vin, "customer_id": customer["id"], "dealer_code": "DLR-0042",
-            "delivered_at": "2026-05-01T10:00:00+08:00", "sales_consultant": "Chen"})
+            "delivered_at": "2026-05-01T10:00:00+08:00", "sales_consultant": "SC01"})
         assert response.status_code == 201, response.text
         vehicle = (await dealer.get(f"/v1/vehicles/{vin}")).json()
         assert vehicle["owner_customer_id"] == customer["id"]
@@ -96,7 +96,7 @@ class TestDeliveries:
 def visit_body(customer_id: str, **overrides: object) -> dict:
     return {"ro_number": f"RO-{customer_id[:8]}-{overrides.pop('n', 1)}", "vin": vin_with_check_digit(), "customer_id": customer_id,
             "dealer_code": "DLR-0042", "visit_type": "repair", "opened_at": "2026-05-02T09:00:00Z",
-            "symptom_codes": ["NVH-01"], "op_codes": ["OP-7"], "mileage_km": 12000, "amount_minor": 45000, "advisor": "Liu",
+            "symptom_codes": ["NVH-01"], "op_codes": ["OP-7"], "mileage_km": 12000, "amount_minor": 45000, "advisor": "SA01",
             **overrides}
 
 
@@ -109,7 +109,7 @@ class TestServiceVisits:
         url = f"/v1/service-visits/{visit['id']}"
         closed = await dealer.patch(url, json={"closed_at": "2026-05-02T17:00:00Z"}, headers={"If-Match": '"v1"'})
         assert closed.status_code == 200 and closed.headers["ETag"] == '"v2"'
-        await dealer.patch(url, json={"advisor": "Ma"}, headers={"If-Match": '"v2"'})
+        await dealer.patch(url, json={"advisor": "SA02"}, headers={"If-Match": '"v2"'})
         events = [e for e in await outbox_events(app, "service_visit.closed") if e["data"]["visit_id"] == visit["id"]]
         assert len(events) == 1
         assert events[0]["data"]["ro_number"] == visit["ro_number"] and events[0]["data"]["symptom_codes"] == ["NVH-01"]
@@ -144,7 +144,7 @@ class TestServiceVisits:
         visit = (await other_dealer.post("/v1/service-visits", json=visit_body(customer["id"], dealer_code="DLR-0043"))).json()
         dealer = client_for("DLR-0042")
         assert (await dealer.get(f"/v1/service-visits/{visit['id']}")).status_code == 404
-        patched = await dealer.patch(f"/v1/service-visits/{visit['id']}", json={"advisor": "x"}, headers={"If-Match": '"v1"'})
+        patched = await dealer.patch(f"/v1/service-visits/{visit['id']}", json={"advisor": "SA02"}, headers={"If-Match": '"v1"'})
         assert patched.status_code == 404
 
     async def test_customer_of_another_dealer_cannot_be_named(self, client_for: ClientFactory) -> None:
@@ -167,7 +167,7 @@ class TestVisitUpdatesAndReplays:
     async def test_stale_if_match_on_visit_is_412(self, dealer: httpx.AsyncClient) -> None:
         customer = await create(dealer)
         visit = (await dealer.post("/v1/service-visits", json=visit_body(customer["id"]))).json()
-        response = await dealer.patch(f"/v1/service-visits/{visit['id']}", json={"advisor": "Ma"}, headers={"If-Match": '"v7"'})
+        response = await dealer.patch(f"/v1/service-visits/{visit['id']}", json={"advisor": "SA02"}, headers={"If-Match": '"v7"'})
         assert response.status_code == 412
 
     async def test_replayed_delivery_is_stored_and_published_once(self, dealer: httpx.AsyncClient, app) -> None:

@@ -51,11 +51,11 @@ class TestDeliveries:
     async def test_a_delivery_imported_twice_publishes_one_vehicle_delivered(self, app, dealer: httpx.AsyncClient) -> None:
         buyer, vin = await create(dealer), vin_with_check_digit()
         row = {"vin": vin, "customer_external_id": buyer["external_id"], "delivered_at": "2026-11-01T10:00:00+08:00",
-               "sales_consultant": "王敏"}
+               "sales_consultant": "SC01"}
         first = await send(dealer, "/v1/deliveries/import", json.dumps(row) + "\n", jsonl=True)
         assert (first.json()["created"], first.json()["failed"]) == (1, 0), first.text
-        corrected = await send(dealer, "/v1/deliveries/import", json.dumps(row | {"sales_consultant": "李娜"}) + "\n"
-                               + json.dumps(row | {"sales_consultant": "李娜"}) + "\n", jsonl=True)
+        corrected = await send(dealer, "/v1/deliveries/import", json.dumps(row | {"sales_consultant": "SC02"}) + "\n"
+                               + json.dumps(row | {"sales_consultant": "SC02"}) + "\n", jsonl=True)
         assert (corrected.json()["updated"], corrected.json()["unchanged"]) == (2, 1)
         delivered = [e for e in await outbox_events(app, "vehicle.delivered") if e["data"]["vin"] == vin]
         assert len(delivered) == 1

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from tests.support.staff import on_staff
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -30,10 +31,10 @@ def _write_endpoints(dealer: Org, customer: dict) -> dict[str, dict]:
         "/v1/customers": {"external_id": uuid.uuid4().hex, "dealer_code": dealer.code, "name": "李娜", "phone": "13800001111"},
         "/v1/vehicles": {"vin": GOOD_VIN, "model": "Camry", "model_year": 2024, "plate": "京A12345", "owner_customer_id": customer["id"]},
         "/v1/deliveries": {"vin": GOOD_VIN, "customer_id": customer["id"], "dealer_code": dealer.code,
-                           "delivered_at": "2026-10-01T10:00:00+08:00", "sales_consultant": "刘洋"},
+                           "delivered_at": "2026-10-01T10:00:00+08:00", "sales_consultant": on_staff(dealer, "刘洋", "sales_consultant")},
         "/v1/service-visits": {"ro_number": "RO-BI-1", "vin": GOOD_VIN, "customer_id": customer["id"], "dealer_code": dealer.code,
                                "visit_type": "repair", "opened_at": "2026-10-02T09:00:00+08:00", "closed_at": "2026-10-02T17:00:00+08:00",
-                               "symptom_codes": ["BRK-01"], "op_codes": ["OP-1"], "mileage_km": 1200, "amount_minor": 50000, "advisor": "陈静"},
+                               "symptom_codes": ["BRK-01"], "op_codes": ["OP-1"], "mileage_km": 1200, "amount_minor": 50000, "advisor": on_staff(dealer, "陈静")},
         "/v1/prospects": {"dealer_code": dealer.code, "name": "黄磊", "phone": "13700002222", "intended_model": "RAV4", "level": "H", "source": "walk-in"},
     }
 

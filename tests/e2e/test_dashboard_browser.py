@@ -20,6 +20,7 @@ import pytest
 
 from cli.topology import built_components
 from tests.e2e.test_survey_page import customer, post_invitation, published_survey
+from tests.support.staff import on_staff
 from tests.support.suite import Network, Org
 
 pytestmark = [
@@ -97,12 +98,12 @@ def service_history(dealer: Org, rng: random.Random) -> str:
         ("/v1/vehicles", {"vin": vin, "model": "Camry", "model_year": 2025, "plate": "京A12345",
                           "owner_customer_id": someone["id"]}),
         ("/v1/deliveries", {"vin": vin, "customer_id": someone["id"], "dealer_code": dealer.code,
-                            "delivered_at": (now - timedelta(days=400)).isoformat(), "sales_consultant": "Li"}),
+                            "delivered_at": (now - timedelta(days=400)).isoformat(), "sales_consultant": on_staff(dealer, "Li", "sales_consultant")}),
         ("/v1/service-visits", {"ro_number": f"RO-{uuid.uuid4().hex[:8]}", "vin": vin, "customer_id": someone["id"],
                                 "dealer_code": dealer.code, "visit_type": rng.choice(("repair", "maintenance")),
                                 "opened_at": (now - timedelta(hours=5)).isoformat(),
                                 "closed_at": (now - timedelta(hours=1)).isoformat(), "symptom_codes": ["BRK-01"],
-                                "op_codes": ["OP-100"], "mileage_km": 12000, "amount_minor": 50000, "advisor": "Wang"}),
+                                "op_codes": ["OP-100"], "mileage_km": 12000, "amount_minor": 50000, "advisor": on_staff(dealer, "Wang")}),
     ):
         created = dealer.client.post(path, json=body)
         assert created.status_code == 201, f"{path}: {created.text}"

@@ -11,6 +11,7 @@ import pytest
 from shared.types import vin_check_digit
 from tests.e2e.test_survey_page import customer, invite, post_invitation, published_survey
 from tests.support.polling import eventually
+from tests.support.staff import on_staff
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +68,7 @@ class TestInvitationsFromEvents:
         assert vehicle.status_code == 201, vehicle.text
         delivered = dealer.client.post("/v1/deliveries", json={
             "vin": car, "customer_id": buyer["id"], "dealer_code": dealer.code,
-            "delivered_at": datetime.now(UTC).isoformat(), "sales_consultant": "王敏"})
+            "delivered_at": datetime.now(UTC).isoformat(), "sales_consultant": on_staff(dealer, "王敏", "sales_consultant")})
         assert delivered.status_code == 201, delivered.text
         (invitation,) = eventually(lambda: invitations_of(dealer, buyer["id"]), "the SSI invitation", EVENT_TIMEOUT)
         assert invitation["kind"] == "ssi" and invitation["status"] == "scheduled"
@@ -84,7 +85,7 @@ class TestInvitationsFromEvents:
             "ro_number": f"RO-{uuid.uuid4().hex[:8]}", "vin": car, "customer_id": owner["id"],
             "dealer_code": dealer.code, "visit_type": "repair", "opened_at": opened.isoformat(),
             "closed_at": (opened + timedelta(hours=4)).isoformat(), "symptom_codes": ["BRK01"],
-            "op_codes": ["OP100"], "mileage_km": 32000, "amount_minor": 88000, "advisor": "李强"})
+            "op_codes": ["OP100"], "mileage_km": 32000, "amount_minor": 88000, "advisor": on_staff(dealer, "李强")})
         assert visit.status_code == 201, visit.text
         (invitation,) = eventually(lambda: invitations_of(dealer, owner["id"]), "the CSI invitation", EVENT_TIMEOUT)
         assert invitation["kind"] == "csi" and invitation["status"] == "scheduled"

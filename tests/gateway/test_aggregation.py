@@ -56,6 +56,7 @@ class TestCustomer360:
         assert view["visits"][0]["customer_id"] == str(KNOWN_CUSTOMER)
         assert view["survey_responses"][0]["customer_id"] == str(KNOWN_CUSTOMER)
         assert view["interactions"][0]["customer_id"] == str(KNOWN_CUSTOMER)
+        assert view["appointments"][0]["customer_id"] == str(KNOWN_CUSTOMER)
         assert view["complaints"] == [] and view["unavailable"] == ["complaints"]
 
     async def test_unknown_customer_is_404(self, client: httpx.AsyncClient, tree: OrgTree) -> None:

@@ -41,6 +41,10 @@ def fake_service() -> FastAPI:
     async def interactions(customer_id: str) -> dict:
         return {"items": [{"id": "i1", "customer_id": customer_id, "channel": "phone"}], "next_cursor": None}
 
+    @app.get("/v1/appointments")
+    async def appointments(customer_id: str) -> dict:
+        return {"items": [{"id": "a1", "customer_id": customer_id, "status": "booked"}], "next_cursor": None}
+
     @app.get("/v1/follow-ups/stream")
     async def stream(chunks: int = 100) -> StreamingResponse:
         async def body():  # noqa: ANN202

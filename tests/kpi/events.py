@@ -62,8 +62,25 @@ def _case_events(dealer: str, opened: datetime, response_id: str) -> list[dict[s
 
 def _followup_events(dealer: str, due: datetime) -> list[dict[str, Any]]:
     common = {"followup_id": str(uuid.uuid4()), "dealer_code": dealer, "org_path": ORGS[dealer]["path"], "kind": "service"}
+    other = {**common, "followup_id": str(uuid.uuid4()), "kind": "recall"}
     return [_event("followup.scheduled", {**common, "due_at": due.isoformat()}),
-            _event("followup.completed", {**common, "outcome": "reached", "completed_at": (due - timedelta(hours=1)).isoformat()})]
+            _event("followup.assigned", {**common, "due_at": due.isoformat(), "assignee": "CR01",
+                                         "assigned_at": (due - timedelta(days=1)).isoformat()}),
+            _event("followup.completed", {**common, "outcome": "reached", "completed_at": (due - timedelta(hours=1)).isoformat(),
+                                          "reached": True, "satisfaction": "dissatisfied", "assignee": "CR01"}),
+            _event("followup.scheduled", {**other, "due_at": due.isoformat()}),
+            _event("followup.unreachable", {**other, "due_at": due.isoformat(), "attempts": 3,
+                                            "unreachable_at": (due - timedelta(hours=2)).isoformat()})]
+
+
+def _appointment_events(dealer: str, at: datetime) -> list[dict[str, Any]]:
+    """Booked, then arrived; the booking delivered again after the arrival (a late event)."""
+    booked = {"appointment_id": str(uuid.uuid4()), "dealer_code": dealer, "org_path": ORGS[dealer]["path"],
+              "customer_id": str(uuid.uuid4()), "status": "booked", "requested_at": at.isoformat(),
+              "slot_at": (at + timedelta(days=2)).isoformat(), "booked_at": at.isoformat(), "changed_at": at.isoformat()}
+    arrived = {**booked, "status": "arrived", "changed_at": (at + timedelta(days=2)).isoformat()}
+    return [_event("appointment.changed", booked), _event("appointment.changed", arrived),
+            _event("appointment.changed", booked)]
 
 
 def every_kind(year: int) -> list[dict[str, Any]]:
@@ -83,6 +100,7 @@ def every_kind(year: int) -> list[dict[str, Any]]:
         _event("vehicle.delivered", {"dealer_code": "D3", "org_path": ORGS["D3"]["path"], "delivery_id": str(uuid.uuid4()),
                                      "vin": _vin(at), "customer_id": str(uuid.uuid4()), "delivered_at": at.isoformat()}),
         *_followup_events("D3", at),
+        *_appointment_events("D2", at),
         _visit("D1", visit_id, at, ["S2", "S3"]),  # the visit corrected: the last word wins
         _visit("D1", str(uuid.uuid4()), at + timedelta(days=5), ["S2"]),  # a repeat: the fix failed
         response("D3", at, 70.0, "passive"),

@@ -10,7 +10,7 @@ class FedRecords:
 
     def __init__(self) -> None:
         self.kinds: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in (
-            "responses", "invitations", "alerts", "visits", "deliveries", "followups", "complaints")}
+            "responses", "invitations", "alerts", "visits", "deliveries", "followups", "appointments", "complaints")}
 
     def add(self, type_: str, data: dict[str, Any]) -> None:
         k = self.kinds
@@ -25,10 +25,27 @@ class FedRecords:
         elif type_ == "vehicle.delivered":
             k["deliveries"].setdefault(data["delivery_id"], data)
         elif type_.startswith("followup."):
-            k["followups"].setdefault(data["followup_id"], {}).update(
-                {key: value for key, value in data.items() if key in ("followup_id", "dealer_code", "kind", "org_path", "due_at", "completed_at")})
+            self._followup(type_, data)
+        elif type_ == "appointment.changed":
+            known = k["appointments"].get(data["appointment_id"])
+            if known is None or known["changed_at"] <= data["changed_at"]:
+                k["appointments"][data["appointment_id"]] = data
         elif type_.startswith("complaint."):
             self._complaint(type_, data)
+
+    def _followup(self, type_: str, data: dict[str, Any]) -> None:
+        """The task as the customer service holds it after these events (api_facts: how it ended too)."""
+        task = self.kinds["followups"].setdefault(data["followup_id"], {"status": "open"})
+        task.update({key: data[key] for key in ("followup_id", "dealer_code", "kind", "org_path")})
+        if type_ == "followup.scheduled" or not task.get("due_at"):
+            task["due_at"] = data.get("due_at")
+        if data.get("assignee"):
+            task["assignee"] = data["assignee"]
+        if type_ == "followup.completed":
+            task.update(status="done", completed_at=data["completed_at"], reached=data.get("reached", True),
+                        satisfaction=data.get("satisfaction"))
+        elif type_ == "followup.unreachable" and task["status"] != "done":
+            task.update(status="unreachable", unreachable_at=data["unreachable_at"])
 
     def _complaint(self, type_: str, data: dict[str, Any]) -> None:
         case = self.kinds["complaints"].setdefault(data["complaint_id"], {"breached_kinds": []})

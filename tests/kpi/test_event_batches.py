@@ -38,6 +38,10 @@ class TestRelayBatches:
         assert (d1["csi"]["value"], d1["csi"]["n"]) == (85.0, 2) and d1["response_rate"]["value"] == 200.0
         assert (d1["fir"]["value"], d1["fir"]["n"]) == (50.0, 2)  # the corrected symptom S2 is what the repeat shares
         assert figures[0]["alert_closure"]["value"] == 100.0 and figures[0]["followup_on_time"]["value"] == 100.0
+        oem = figures[0]
+        assert [(oem[k]["value"], oem[k]["n"]) for k in ("followup_contact_rate", "followup_dissatisfied_rate",
+                                                          "appointment_show_rate", "appointment_lead_days")] == [
+            (50.0, 2), (100.0, 1), (100.0, 1), (2.0, 1)]
 
     async def test_a_redelivered_batch_is_all_duplicates_and_changes_nothing(self, client):
         batch = every_kind(2099)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not postgres_base_url(), reason="round trips are
 
 TRANSACTION = 3  # BEGIN, the org setting of row-level security, COMMIT
 # One statement reads the rollups (every survey KPI), the targets, closed visits, visit VINs of two
-# years, delivered VINs, complaints, follow-ups and alerts with their cases; FIR's look-up of repeat
+# years, delivered VINs, complaints, follow-ups, alerts with their cases and appointments; FIR's look-up of repeat
 # visits at any dealer adds its own setting, the read and the setting back. (Before issue 12: 24.)
 SUMMARY_ROUND_TRIPS = TRANSACTION + 1 + 3
 RANKING_ROUND_TRIPS = TRANSACTION + 1

@@ -21,6 +21,7 @@ import pytest
 from tests.e2e.test_survey_flow import csi_answers, vin
 from tests.e2e.test_survey_page import customer, invite, published_survey
 from tests.support.polling import created, eventually
+from tests.support.staff import on_staff
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -41,16 +42,23 @@ BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[s
     ("post", "/v1/complaints/{complaint_id}/escalate"): {"reason": "bola"},
     ("put", "/v1/complaints/{complaint_id}/resolution"): {"summary": "bola"},
     ("patch", "/v1/customers/{customer_id}"): {"city": "Bola"},
-    ("patch", "/v1/service-visits/{visit_id}"): {"advisor": "Bola"},
+    ("patch", "/v1/service-visits/{visit_id}"): {"advisor": "SA-BOLA"},
+    ("patch", "/v1/staff/{staff_id}"): {"name": "Bola"},
+    ("patch", "/v1/users/{user_id}"): {"staff_code": "CR01"},
     ("patch", "/v1/prospects/{prospect_id}"): {"level": "A"},
+    ("patch", "/v1/appointments/{appointment_id}"): {"service_type": "repair"},
+    ("post", "/v1/appointments/{appointment_id}/status"): {"to": "arrived"},
     ("post", "/v1/follow-ups/{followup_id}/complete"): {"outcome": "reached", "note": "bola"},
+    ("post", "/v1/follow-ups/{followup_id}/assign"): {"assignee": "bola"},
+    ("post", "/v1/follow-ups/{followup_id}/attempts"): {"reached": False, "channel": "phone", "note": "bola"},
+    ("put", "/v1/dealers/{code}/desk-settings"): {"maintenance_followups": True, "max_attempts": 4},
     ("patch", "/v1/surveys/{survey_id}"): {"title": {"en": "Bola", "zh-CN": "Bola"}},
     ("patch", "/v1/webhooks/{webhook_id}"): {"event_types": ["complaint.opened"]},
     ("put", "/v1/customers/by-external-id/{dealer_code}/{external_id}"): {"name": "Bola"},
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): lambda ids: {"model": "Bola", "owner_customer_id": ids["customer_id"]},
     ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): lambda ids: {
         "vin": ids["vin"], "customer_id": ids["customer_id"], "visit_type": "repair", "opened_at": ids["opened_at"],
-        "closed_at": ids["closed_at"], "advisor": "Bola"},
+        "closed_at": ids["closed_at"], "advisor": "SA-BOLA"},
 }
 # Parent-owned records a child may read by design (shared.rls ancestors_read, survey repository).
 CHILD_MAY_READ = {("get", "/v1/surveys/{survey_id}"), ("get", "/v1/surveys/{survey_id}/versions/{number}")}
@@ -68,6 +76,9 @@ def operations_with_path_ids(network: Network) -> list[tuple[str, str]]:
 
 def dealer_records(network: Network, a: Org) -> dict[str, str]:
     person = customer(a, a.code)
+    member = created(a.client.post("/v1/staff", json={"dealer_code": a.code, "code": "SA-BOLA", "name": "李强",
+                                                      "role": "service_advisor"}))
+    on_staff(a, "CR01", "cr_agent")
     car = vin()
     created(a.client.post("/v1/vehicles", json={"vin": car, "model": "Lumen S", "model_year": 2025,
                                                 "owner_customer_id": person["id"]}))
@@ -75,11 +86,14 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
     visit = created(a.client.post("/v1/service-visits", json={
         "ro_number": f"RO-{uuid.uuid4().hex[:8]}", "vin": car, "customer_id": person["id"], "dealer_code": a.code,
         "visit_type": "repair", "opened_at": opened.isoformat(), "closed_at": (opened + timedelta(hours=2)).isoformat(),
-        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 1000, "amount_minor": 100, "advisor": "李强"}))
+        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 1000, "amount_minor": 100, "advisor": "SA-BOLA"}))
     prospect = created(a.client.post("/v1/prospects", json={"dealer_code": a.code, "name": "王芳", "level": "H"}))
     interaction = created(a.client.post("/v1/interactions", json={
         "dealer_code": a.code, "customer_id": person["id"], "channel": "phone", "direction": "inbound",
         "reason": "inquiry", "summary": "BOLA matrix", "agent": "CR01", "started_at": opened.isoformat()}))
+    appointment = created(a.client.post("/v1/appointments", json={
+        "dealer_code": a.code, "customer_id": person["id"], "vin": car, "slot_at": (opened + timedelta(days=3)).isoformat(),
+        "service_type": "maintenance"}))
     survey_id = published_survey(a, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"})
     invitation = invite(a, survey_id)
     response = created(network.client(None).post(f"/v1/public/surveys/{invitation['token']}/responses",
@@ -94,22 +108,26 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
 
     return {"customer_id": person["id"], "vin": car, "visit_id": visit["id"], "prospect_id": prospect["id"],
             "interaction_id": interaction["id"], "dealer_code": a.code, "external_id": person["external_id"],
-            "ro_number": visit["ro_number"],
+            "ro_number": visit["ro_number"], "appointment_id": appointment["id"],
             "opened_at": visit["opened_at"], "closed_at": visit["closed_at"],
             "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
             "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],
+            "staff_id": member["id"],
             **org_records(network, a)}
 
 
 def org_records(network: Network, org: Org) -> dict[str, str]:
-    """What an org of any kind owns at the gateway: itself, a key, a webhook, an OAuth client."""
+    """What an org of any kind owns at the gateway: itself, a key, a webhook, an OAuth client, a user."""
     key = created(network.manufacturer.client.post("/v1/api-keys", json={"org_code": org.code, "name": "bola",
                                                                          "scopes": ["kpi:read"]}))
     hook = created(org.client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/bola", "org_code": org.code,
                                                            "event_types": ["complaint.opened"]}))
     oauth_client = created(network.manufacturer.client.post("/v1/oauth/clients", json={
         "org_code": org.code, "name": "bola", "scopes": ["kpi:read"]}))
-    return {"code": org.code, "key_id": key["id"], "webhook_id": hook["id"], "client_id": oauth_client["client_id"]}
+    user = created(network.manufacturer.client.post("/v1/users", json={
+        "username": f"bola-{uuid.uuid4().hex[:10]}", "password": uuid.uuid4().hex, "org_code": org.code}))
+    return {"code": org.code, "key_id": key["id"], "webhook_id": hook["id"], "client_id": oauth_client["client_id"],
+            "user_id": user["id"]}
 
 
 def parent_records(network: Network, d: Org) -> dict[str, str]:

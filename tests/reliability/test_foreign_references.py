@@ -23,6 +23,7 @@ import pytest
 from tests.e2e.test_survey_flow import vin
 from tests.e2e.test_survey_page import customer
 from tests.support.foreign_world import World, build_world
+from tests.support.staff import on_staff
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +34,9 @@ KINDS = {
     "customer_id": "customer", "owner_customer_id": "customer", "vin": "vehicle", "ro_number": "visit",
     "visit_id": "visit", "survey_response_id": "response", "response_id": "response", "complaint_id": "case",
     "case_id": "case", "dealer_code": "dealer", "org_code": "organisation", "parent_code": "organisation",
+    "appointment_id": "appointment",
+    # Staff codes of the record's dealer (API.md, Staff).
+    "sales_consultant": "staff member", "advisor": "staff member", "technician": "staff member", "agent": "staff member",
 }
 # Fields with a reference's name that identify the record being written, or are only quoted.
 NOT_REFERENCES = {
@@ -70,6 +74,8 @@ class Spec:
     foreign_orgs: Callable[[World], list[Org]] = field(default=lambda w: [w.b, w.c])
     # Where to send it, for an operation whose path names the record (an upsert); else the path itself.
     url: Callable[[World], str] | None = None
+    # Headers to send, read afresh for each request (an update's If-Match).
+    headers: Callable[[World], dict[str, str]] = field(default=lambda w: {})
 
 
 def listed(org: Org, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -87,7 +93,8 @@ def _visit(world: World) -> dict[str, Any]:
     a = world.records[world.a.code]
     opened = datetime.now(UTC) - timedelta(hours=2)
     return {"ro_number": f"RO-{fresh()}", "vin": a.vin, "customer_id": a.customer_id, "dealer_code": world.a.code,
-            "visit_type": "maintenance", "opened_at": opened.isoformat(), "closed_at": None, "mileage_km": 10}
+            "visit_type": "maintenance", "opened_at": opened.isoformat(), "closed_at": None, "mileage_km": 10,
+            "advisor": a.staff_code, "technician": a.staff_code}
 
 
 def _import(world: World) -> dict[str, Any]:
@@ -118,6 +125,24 @@ def _vehicle_owned_by(vin_: str) -> Callable[[World, dict[str, Any]], bool]:
                                     and v["owner_customer_id"] == body["owner_customer_id"])
 
 
+def _visit_of_a(world: World) -> str:
+    return f"/v1/service-visits/{world.records[world.a.code].visit_id}"
+
+
+def _stored_visit_of_a(world: World, body: dict[str, Any]) -> bool:
+    stored = world.a.client.get(_visit_of_a(world)).json()
+    return all(stored[name] == body[name] for name in ("appointment_id", "advisor", "technician"))
+
+
+def _slot() -> str:
+    """A slot no other appointment has: the marker a stored booking is found by."""
+    return (datetime(2031, 1, 1, tzinfo=UTC) + timedelta(seconds=uuid.uuid4().int % 10**8)).isoformat()
+
+
+def _booked_at(slot: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda a: datetime.fromisoformat(a["slot_at"]) == datetime.fromisoformat(slot)
+
+
 BODIES: dict[tuple[str, str], Spec] = {
     ("post", "/v1/customers"): Spec(
         lambda w: w.a, lambda w: {"external_id": f"X-{fresh()}", "dealer_code": w.a.code, "name": "张伟", "phone": phone()},
@@ -128,17 +153,31 @@ BODIES: dict[tuple[str, str], Spec] = {
         lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == body["vin"])),
     ("post", "/v1/deliveries"): Spec(
         lambda w: w.a, lambda w: {"vin": vin(), "customer_id": w.records[w.a.code].customer_id, "dealer_code": w.a.code,
-                                  "delivered_at": datetime.now(UTC).isoformat(), "sales_consultant": "王敏"},
+                                  "delivered_at": datetime.now(UTC).isoformat(),
+                                  "sales_consultant": w.records[w.a.code].staff_code},
         lambda w, body: anywhere(w, "/v1/vehicles", lambda v: v["vin"] == body["vin"])),
     ("post", "/v1/service-visits"): Spec(
         lambda w: w.a, _visit, lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == body["ro_number"])),
     ("post", "/v1/prospects"): Spec(lambda w: w.a, lambda w: {"dealer_code": w.a.code, "name": "王芳", "level": "H"}),
-    # The agent is the marker: above the dealer a summary may be withheld, the agent never is.
+    # The agent is the marker (a fresh staff member of A each time): above the dealer a summary
+    # may be withheld, the agent never is.
     ("post", "/v1/interactions"): Spec(
         lambda w: w.a, lambda w: {"dealer_code": w.a.code, "customer_id": w.records[w.a.code].customer_id,
                                   "channel": "phone", "direction": "inbound", "reason": "inquiry",
-                                  "agent": f"M-{fresh()}", "started_at": datetime.now(UTC).isoformat()},
+                                  "agent": on_staff(w.a, f"M-{fresh()}", "cr_agent"),
+                                  "started_at": datetime.now(UTC).isoformat()},
         lambda w, body: anywhere(w, "/v1/interactions", lambda i: i["agent"] == body["agent"])),
+    ("post", "/v1/appointments"): Spec(
+        lambda w: w.a, lambda w: {"dealer_code": w.a.code, "customer_id": w.records[w.a.code].customer_id,
+                                  "vin": w.records[w.a.code].vin, "slot_at": _slot(), "service_type": "repair"},
+        lambda w, body: anywhere(w, "/v1/appointments", _booked_at(body["slot_at"]))),
+    # Linking A's visit to A's own appointment (the valid body) marks that one arrived; a foreign one is refused.
+    # Its advisor and technician are A's staff; a foreign code is refused.
+    ("patch", "/v1/service-visits/{visit_id}"): Spec(
+        lambda w: w.a, lambda w: {"appointment_id": w.records[w.a.code].appointment_id,
+                                  "advisor": w.records[w.a.code].staff_code, "technician": w.records[w.a.code].staff_code},
+        lambda w, body: _stored_visit_of_a(w, body),
+        url=_visit_of_a, headers=lambda w: {"If-Match": w.a.client.get(_visit_of_a(w)).headers["etag"]}),
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): Spec(
         lambda w: w.a, lambda w: {"model": "Lumen S", "owner_customer_id": w.records[w.a.code].customer_id},
         _vehicle_owned_by(UPSERT_VIN), url=lambda w: f"/v1/vehicles/by-vin/{w.a.code}/{UPSERT_VIN}"),
@@ -148,8 +187,12 @@ BODIES: dict[tuple[str, str], Spec] = {
     ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): Spec(
         lambda w: w.a, _upsert_visit,
         lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == UPSERT_RO
-                                 and v["customer_id"] == body["customer_id"]),
+                                 and (v["customer_id"], v["advisor"], v["technician"], v["appointment_id"])
+                                 == (body["customer_id"], body["advisor"], body["technician"], body.get("appointment_id"))),
         url=lambda w: f"/v1/service-visits/by-ro/{w.a.code}/{UPSERT_RO}"),
+    ("post", "/v1/staff"): Spec(
+        lambda w: w.a, lambda w: {"dealer_code": w.a.code, "code": f"ST-{fresh()}", "name": "王芳", "role": "cr_agent"},
+        lambda w, body: anywhere(w, "/v1/staff", lambda m: m["code"] == body["code"])),
     ("post", "/v1/survey-invitations"): Spec(
         lambda w: w.a, lambda w: {"survey_id": w.records[w.a.code].survey_id, "customer_id": customer(w.a, w.a.code)["id"],
                                   "dealer_code": w.a.code, "channel": "sms", "consent_confirmed": True},
@@ -243,6 +286,8 @@ def replaced(body: dict[str, Any], dotted: str, value: str) -> dict[str, Any]:
 def foreign_values(world: World, spec: Spec, leaf: str) -> list[tuple[str, str]]:
     if KINDS[leaf] in ("dealer", "organisation"):
         return [(org.code, org.code) for org in spec.foreign_orgs(world)]
+    if KINDS[leaf] == "staff member":
+        return [(org.code, world.records[org.code].staff_code) for org in (world.b, world.c)]
     attribute = {"owner_customer_id": "customer_id", "response_id": "survey_response_id"}.get(leaf, leaf)
     return [(org.code, getattr(world.records[org.code], attribute)) for org in (world.b, world.c)]
 
@@ -280,7 +325,7 @@ def test_no_write_accepts_a_siblings_or_a_cousins_record(network: Network, world
     for (method, path), fields in sorted(operations.items()):
         spec = BODIES[(method, path)]
         caller, target = spec.caller(world), spec.url(world) if spec.url else path
-        control = caller.client.request(method.upper(), target, json=spec.body(world))
+        control = caller.client.request(method.upper(), target, json=spec.body(world), headers=spec.headers(world))
         rows.append(f"{'valid':10} {method.upper():5} {path:32} {'':26} {control.status_code}")
         if control.status_code not in (200, 201) or ((method, path) in ROW_ERRORS and control.json()["failed"]):
             failures.append(f"{method.upper()} {path}: the valid body was refused: {control.status_code} {control.text[:300]}")
@@ -288,7 +333,7 @@ def test_no_write_accepts_a_siblings_or_a_cousins_record(network: Network, world
         for dotted in fields:
             for owner, value in foreign_values(world, spec, dotted.rsplit(".", 1)[-1]):
                 body = replaced(spec.body(world), dotted, value)
-                answer = caller.client.request(method.upper(), target, json=body)
+                answer = caller.client.request(method.upper(), target, json=body, headers=spec.headers(world))
                 who = "sibling" if owner in (world.b.code, world.south.code) else "cousin"
                 rows.append(f"{who:10} {method.upper():5} {path:32} {dotted:26} {answer.status_code}")
                 if problem := refusal(method, path, dotted, answer):

@@ -19,6 +19,7 @@ import pytest
 from tests.e2e.test_survey_flow import csi_answers, vin
 from tests.e2e.test_survey_page import customer, invite, published_survey
 from tests.reliability.test_bola_matrix import dealer_records
+from tests.support.staff import on_staff
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -87,6 +88,7 @@ class TestWholeBodies:
 def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tuple[str, dict[str, Any], str | None]]:
     """Create endpoints with a valid body each, and the list that finds what they stored (by a marker field)."""
     owner = customer(a, a.code)["id"]
+    on_staff(a, "M")  # the staff code the bodies name
     return {
         "/v1/customers": ("post", {"external_id": "M", "dealer_code": a.code, "name": "M", "phone": "13800138000",
                                    "email": "m@example.cn", "city": "上海"}, "/v1/customers?limit=500"),
@@ -102,11 +104,19 @@ def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tup
         "/v1/orgs": ("post", {"code": "M", "name": "M", "kind": "dealer", "parent_code": a.code, "region": "M"}, None),
         "/v1/kpi/targets": ("put", {"org_code": a.code, "kpi": "csi", "period": "2026-01", "target": 80}, None),
         "/v1/complaints/{complaint_id}/comments": ("post", {"text": "M"}, None),
+        "/v1/staff": ("post", {"dealer_code": a.code, "code": "M", "name": "M", "role": "manager"}, "/v1/staff?limit=500"),
         "/v1/follow-ups/{followup_id}/complete": ("post", {"outcome": "M", "note": "M"}, None),
+        "/v1/follow-ups/{followup_id}/attempts": ("post", {"reached": False, "channel": "phone", "note": "M"}, None),
+        "/v1/follow-ups/{followup_id}/assign": ("post", {"assignee": "M"}, None),
+        "/v1/dealers/{code}/desk-settings": ("put", {"maintenance_followups": False, "max_attempts": 3}, None),
         "/v1/interactions": ("post", {"dealer_code": a.code, "customer_id": ids["customer_id"], "channel": "phone",
                                       "direction": "inbound", "reason": "inquiry", "summary": "M", "agent": "M",
                                       "started_at": "2026-06-02T09:15:00+08:00", "duration_s": 10},
                              "/v1/interactions?limit=500"),
+        "/v1/appointments": ("post", {"dealer_code": a.code, "customer_id": ids["customer_id"], "vin": ids["vin"],
+                                      "requested_at": "2026-06-02T09:15:00+08:00", "slot_at": "2026-06-05T10:00:00+08:00",
+                                      "service_type": "maintenance"}, None),
+        "/v1/appointments/{appointment_id}/status": ("post", {"to": "no_show"}, None),
         # Upserts: the record's key is in the path, so each attempt replaces one record (or is refused).
         f"/v1/customers/by-external-id/{a.code}/HOSTILE-1": ("put", {
             "name": "M", "phone": f"139{uuid.uuid4().int % 10**8:08d}", "email": "m@example.cn", "city": "上海"}, None),

@@ -156,3 +156,63 @@ def test_vehicle_delivery_and_visit_imports(api: CSLoop, dealer: Org) -> None:
                                                   f"{ro},{car},{buyer.id},maintenance\n".encode()]), dealer.code)
     assert (visits.created, visits.failed) == (1, 0)
     assert [v.ro_number for v in api.service_visits.list(vin=car)] == [ro]
+
+
+def test_the_follow_up_desk(api: CSLoop, dealer: Org) -> None:
+    settings = api.desk_settings.get(dealer.code)
+    assert api.desk_settings.put(dealer.code, version=settings, max_attempts=2).max_attempts == 2
+    owner = new_customer(api, dealer)
+    car = api.vehicles.create(vin=vin(), model="bZ4X", model_year=2026, owner_customer_id=owner.id)
+    api.deliveries.create(vin=car.vin, customer_id=owner.id, dealer_code=dealer.code,
+                          delivered_at=datetime.now(UTC).isoformat())
+    follow_up = eventually(lambda: api.follow_ups.list(customer_id=owner.id, kind="new_car").first(), "a follow-up")
+    assert follow_up.max_attempts == 2
+    with pytest.raises(csloop_sdk.CSLoopError):  # no staff member has that code: the call reached the API
+        api.follow_ups.assign(follow_up, assignee=f"NOBODY-{uuid.uuid4().hex[:6]}")
+    assert api.follow_ups.record_attempt(follow_up, reached=False, channel="phone").attempts == 1
+    done = api.follow_ups.record_attempt(follow_up, reached=True, channel="phone", satisfaction="satisfied")
+    assert done.result and done.result.satisfaction == "satisfied"
+    assert [a.reached for a in api.follow_ups.attempts(follow_up)] == [False, True]
+    assert [f.id for f in api.follow_ups.list(status="done", customer_id=owner.id, assignee=None)] == [follow_up.id]
+
+
+def test_appointments_booked_moved_closed_and_kept_by_a_visit(api: CSLoop, dealer: Org) -> None:
+    owner = new_customer(api, dealer)
+    car = api.vehicles.create(vin=vin(), owner_customer_id=owner.id)
+    slot = datetime.now(UTC) + timedelta(days=2)
+    booked = api.appointments.create(customer_id=owner.id, dealer_code=dealer.code, vin=car.vin, slot_at=slot,
+                                     service_type="maintenance")
+    assert isinstance(booked, models.Appointment) and booked.status == "booked"
+    moved = api.appointments.update(booked, slot_at=slot + timedelta(days=1))
+    assert moved.slot_at == slot + timedelta(days=1) and api.appointments.get(booked.id).version == moved.version
+    visit = api.service_visits.create(customer_id=owner.id, vin=car.vin, dealer_code=dealer.code,
+                                      ro_number=f"RO-{uuid.uuid4().hex[:8]}", visit_type="maintenance",
+                                      appointment_id=booked.id)
+    assert visit.appointment_id == booked.id and api.appointments.get(booked.id).status == "arrived"
+    missed = api.appointments.create(customer_id=owner.id, slot_at=slot, dealer_code=dealer.code)
+    assert api.appointments.set_status(missed, to="no_show").status == "no_show"
+    assert [a.id for a in api.appointments.list(customer_id=owner.id, status="no_show", slot_from=slot,
+                                                slot_to=slot + timedelta(hours=1))] == [missed.id]
+
+
+def test_staff_named_by_visits_and_calls(network: Network, api: CSLoop, admin: CSLoop, dealer: Org) -> None:
+    code = f"SA-{uuid.uuid4().hex[:6]}"
+    member = api.staff.create(code=code, name="陈杰", role="service_advisor", dealer_code=dealer.code)
+    assert api.staff.get(member.id).code == code
+    assert code in {m.code for m in api.staff.list(dealer_code=dealer.code, role="service_advisor", active=True)}
+    owner = new_customer(api, dealer)
+    visit = api.service_visits.create(customer_id=owner.id, vin=vin(), dealer_code=dealer.code, visit_type="repair",
+                                      ro_number=f"RO-{uuid.uuid4().hex[:8]}", advisor=code, technician=code)
+    assert (visit.advisor, visit.technician) == (code, code)
+    retired = api.staff.update(member, active=False)
+    assert retired.active is False and code not in {m.code for m in api.staff.list(active=True)}
+    with pytest.raises(csloop_sdk.CSLoopError):
+        api.service_visits.create(customer_id=owner.id, vin=vin(), dealer_code=dealer.code, visit_type="repair",
+                                  ro_number=f"RO-{uuid.uuid4().hex[:8]}", advisor=code)
+    username, password = f"sdk-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    user = admin.users.create(username=username, password=password, org_code=dealer.code, staff_code="CR01",
+                              scopes=["customers:read"])
+    assert user.staff_code == "CR01"
+    assert admin.users.update(user, staff_code="CR02").staff_code == "CR02"
+    with CSLoop(network.url) as anonymous:
+        assert anonymous.auth.login(username, password).staff_code == "CR02"

@@ -1,7 +1,7 @@
 """A network with records to point at, for the foreign-reference tests (running suite).
 
 Manufacturer > distributors N and S; dealers A and B under N (siblings), C under S (A's
-cousin). Each dealer holds a customer, a vehicle on file, a closed repair visit, a survey
+cousin). Each dealer holds a customer, a vehicle on file, a closed repair visit, an appointment, a survey
 response that raised an alert (so it has an alert case) and a complaint case of its own.
 """
 
@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from tests.e2e.test_survey_flow import vin
 from tests.e2e.test_survey_page import customer
 from tests.support.polling import created, eventually
+from tests.support.staff import on_staff
 from tests.support.suite import ALL_SCOPES, Network, Org
 
 
@@ -27,6 +28,8 @@ class Records:
     survey_response_id: str
     complaint_id: str
     survey_id: str  # the dealer's own published NPS survey
+    appointment_id: str  # booked for the customer and the car
+    staff_code: str  # a code on this dealer's staff only
 
 
 @dataclass
@@ -49,7 +52,7 @@ def dealer_records(network: Network, dealer: Org) -> Records:
     visit = created(dealer.client.post("/v1/service-visits", json={
         "ro_number": f"RO-{uuid.uuid4().hex[:8]}", "vin": car, "customer_id": person["id"], "dealer_code": dealer.code,
         "visit_type": "repair", "opened_at": opened.isoformat(), "closed_at": (opened + timedelta(hours=2)).isoformat(),
-        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 1000, "amount_minor": 100, "advisor": "李强"}))
+        "symptom_codes": ["BRK01"], "op_codes": ["OP100"], "mileage_km": 1000, "amount_minor": 100, "advisor": on_staff(dealer, "李强")}))
     survey = created(dealer.client.post("/v1/surveys", json={"template": "nps", "code": f"nps_{uuid.uuid4().hex[:8]}"}))
     created(dealer.client.post(f"/v1/surveys/{survey['id']}/publish"))
     invitation = created(dealer.client.post("/v1/survey-invitations", json={
@@ -62,8 +65,11 @@ def dealer_records(network: Network, dealer: Org) -> Records:
     case = created(dealer.client.post("/v1/complaints", json={
         "dealer_code": dealer.code, "customer_id": person["id"], "vin": car, "channel": "hotline",
         "category": "other", "priority": "P3", "description": "A case of its own"}))
+    appointment = created(dealer.client.post("/v1/appointments", json={
+        "dealer_code": dealer.code, "customer_id": person["id"], "vin": car,
+        "slot_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()}))
     return Records(dealer, person["id"], car, visit["ro_number"], visit["id"], response["id"], case["id"],
-                   survey["id"])
+                   survey["id"], appointment["id"], on_staff(dealer, f"ST-{dealer.code}"))
 
 
 def build_world(network: Network) -> World:

@@ -29,6 +29,10 @@ WORDS: dict[str, dict[str, str]] = {
         "complaint_rate": "投诉率", "mttr_hours": "平均解决时长", "sla_first_response": "首次响应及时率",
         "sla_resolution": "按时解决率", "followup_on_time": "回访及时率", "alert_closure": "预警关闭率",
         "unit_hours": "小时", "unit_per_100": "/百次",
+        # The CR desk's KPIs (issue 14).
+        "followup_contact_rate": "回访接通率", "followup_dissatisfied_rate": "回访不满意率",
+        "appointment_show_rate": "预约到店率", "appointment_lead_days": "预约等待天数", "repair_lead_hours": "维修时长",
+        "unit_days": "天",
         "nav_summary": "指标概览",
         # The factors of the csi and ssi survey templates (services/survey/templates.py).
         "factor_service_quality": "服务质量", "factor_service_facility": "服务设施", "factor_vehicle_pickup": "交车",
@@ -68,6 +72,10 @@ WORDS: dict[str, dict[str, str]] = {
         "complaint_rate": "Complaint rate", "mttr_hours": "Mean time to resolve", "sla_first_response": "First response on time",
         "sla_resolution": "Resolved on time", "followup_on_time": "Follow-ups on time", "alert_closure": "Alerts closed in SLA",
         "unit_hours": "h", "unit_per_100": "/100 visits",
+        # The CR desk's KPIs (issue 14).
+        "followup_contact_rate": "Follow-ups reached", "followup_dissatisfied_rate": "Follow-ups dissatisfied",
+        "appointment_show_rate": "Appointments kept", "appointment_lead_days": "Appointment lead time",
+        "repair_lead_hours": "Repair lead time", "unit_days": "days",
         "nav_summary": "Summary",
         "factor_service_quality": "Service quality", "factor_service_facility": "Service facility",
         "factor_vehicle_pickup": "Vehicle pick-up", "factor_service_advisor": "Service advisor",

@@ -5,9 +5,13 @@ const LANG_KEY = "csloop.dashboard.lang";
 let lang = WORDS[localStorage.getItem(LANG_KEY)] ? localStorage.getItem(LANG_KEY) : document.documentElement.lang;
 
 export const KPIS = ["csi", "ssi", "nps", "response_rate", "fir", "retention", "service_penetration", "complaint_rate",
-  "mttr_hours", "sla_first_response", "sla_resolution", "followup_on_time", "alert_closure"];
+  "mttr_hours", "sla_first_response", "sla_resolution", "followup_on_time", "alert_closure",
+  // The CR desk's KPIs (issue 14).
+  "followup_contact_rate", "followup_dissatisfied_rate", "appointment_show_rate", "appointment_lead_days",
+  "repair_lead_hours"];
 const PERCENT = new Set(["response_rate", "fir", "retention", "service_penetration", "sla_first_response",
-  "sla_resolution", "followup_on_time", "alert_closure"]);
+  "sla_resolution", "followup_on_time", "alert_closure",
+  "followup_contact_rate", "followup_dissatisfied_rate", "appointment_show_rate"]);
 
 export const t = (key) => (WORDS[lang] && WORDS[lang][key]) || key;
 export const currentLang = () => lang;
@@ -34,7 +38,8 @@ export function local(text, fallback = "") {
 
 export function unit(kpi) {
   if (PERCENT.has(kpi)) return "%";
-  if (kpi === "mttr_hours") return t("unit_hours");
+  if (kpi === "mttr_hours" || kpi === "repair_lead_hours") return t("unit_hours");
+  if (kpi === "appointment_lead_days") return t("unit_days");
   if (kpi === "complaint_rate") return t("unit_per_100");
   return "";
 }

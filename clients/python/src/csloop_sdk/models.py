@@ -46,15 +46,21 @@ class User(Model):
     org_code: str
     roles: list[str]
     scopes: list[str]
+    staff_code: str | None = None
     disabled: bool = False
+    version: int
     created_at: datetime
     updated_at: datetime
 
 
 class AccessToken(Model):
+    """A user's access token, with who signed in (the desk page shows their calls by `staff_code`)."""
     access_token: str
     token_type: str = 'bearer'
     expires_in: int
+    username: str
+    org_code: str
+    staff_code: str | None
 
 
 class OAuthClient(Model):
@@ -210,6 +216,11 @@ class View360Interaction(Model):
     pass
 
 
+class View360Appointment(Model):
+    """A service appointment of the customer, as `GET /v1/appointments` lists it (AppointmentRead)."""
+    pass
+
+
 class Customer360(Model):
     customer: View360Customer
     vehicles: list[View360Vehicle] | None = None
@@ -217,6 +228,7 @@ class Customer360(Model):
     survey_responses: list[View360SurveyResponse] | None = None
     complaints: list[View360Complaint] | None = None
     interactions: list[View360Interaction] | None = None
+    appointments: list[View360Appointment] | None = None
     unavailable: list[str] | None = None
 
 
@@ -272,6 +284,8 @@ class ServiceVisit(Model):
     mileage_km: int | None
     amount_minor: int | None
     advisor: str | None
+    technician: str | None
+    appointment_id: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -290,6 +304,13 @@ class Prospect(Model):
     created_at: datetime
 
 
+class FollowUpResult(Model):
+    """What the task ended with: reached (by an attempt or the legacy /complete) or not."""
+    reached: bool
+    satisfaction: str | None
+    issue_codes: list[str]
+
+
 class FollowUp(Model):
     id: str
     kind: str
@@ -303,7 +324,35 @@ class FollowUp(Model):
     outcome: str | None
     note: str | None
     completed_at: datetime | None
+    assignee: str | None
+    attempts: int
+    max_attempts: int
+    result: FollowUpResult | None
+    complaint_id: str | None
     updated_at: datetime
+
+
+class FollowUpAttempt(Model):
+    """An attempt; above the dealer the note is withheld for a person the caller may not see."""
+    id: str
+    followup_id: str
+    attempted_at: datetime
+    reached: bool
+    channel: str
+    satisfaction: str | None
+    issue_codes: list[str]
+    note: str | None
+    agent: str | None
+    interaction_id: str | None
+
+
+class DeskSettings(Model):
+    dealer_code: str
+    default_assignees: dict[str, str]
+    maintenance_followups: bool
+    max_attempts: int
+    version: int
+    updated_at: datetime | None
 
 
 class Interaction(Model):
@@ -361,6 +410,35 @@ class Lookup(Model):
     """The screen pop: the customers and prospects with the phone, as this caller may see them."""
     customers: list[LookupCustomer]
     prospects: list[LookupProspect]
+
+
+class Staff(Model):
+    """Staff names are the dealer's business, not a customer's personal data: never masked."""
+    id: str
+    dealer_code: str
+    code: str
+    name: str
+    role: str
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class Appointment(Model):
+    id: str
+    dealer_code: str
+    customer_id: str
+    vin: str | None
+    requested_at: datetime
+    slot_at: datetime
+    service_type: str | None
+    advisor: str | None
+    status: str
+    status_changed_at: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
 
 
 class TimelineEntry(Model):

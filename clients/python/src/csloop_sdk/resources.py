@@ -111,18 +111,24 @@ class ApiKeys(Resource):
 
 class Users(Resource):
     def create(self, *, username: str, password: str, org_code: str, roles: Iterable[str] = (),
-               scopes: Iterable[str] = (), idempotency_key: str | None = None) -> m.User:
-        body = {"username": username, "password": password, "org_code": org_code, "roles": list(roles),
-                "scopes": list(scopes)}
+               scopes: Iterable[str] = (), staff_code: str | None = None, idempotency_key: str | None = None) -> m.User:
+        """`staff_code`: the person's code in their dealer's staff (the desk shows their calls)."""
+        body = _body({"username": username, "password": password, "org_code": org_code, "roles": list(roles),
+                      "scopes": list(scopes), "staff_code": staff_code})
         return self._one(m.User, "POST", "/v1/users", json=body, idempotency_key=idempotency_key)
 
     def list(self, *, updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.User]:
         return self._pages(m.User, "/v1/users", page_size, updated_since=updated_since)
 
+    def update(self, user: Version, user_id: str | None = None, *, staff_code: str | None) -> m.User:
+        """Set the user's staff code (None clears it): the desk shows that person's calls."""
+        return self._one(m.User, "PATCH", f"/v1/users/{user_id or _id(user)}", json={"staff_code": staff_code},
+                         headers=if_match(user))
+
 
 class Auth(Resource):
     def login(self, username: str, password: str) -> m.AccessToken:
-        """A dashboard user's access token (use it as `api_key=` of another client)."""
+        """A dashboard user's access token (use it as `api_key=` of another client), with who signed in."""
         return self._one(m.AccessToken, "POST", "/v1/auth/login", json={"username": username, "password": password})
 
     def token(self, client_id: str, client_secret: str, scope: str | None = None) -> m.OAuthToken:
@@ -288,13 +294,15 @@ class ServiceVisits(Resource):
     def create(self, *, ro_number: str, vin: str, customer_id: str, dealer_code: str, visit_type: str,
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
-               amount_minor: int | None = None, advisor: str | None = None,
+               amount_minor: int | None = None, advisor: str | None = None, technician: str | None = None,
+               appointment_id: str | None = None,
                idempotency_key: str | None = None) -> m.ServiceVisit:
         """A repair order; `closed_at` closes it (which invites the customer to the CSI survey)."""
         body = _body({"ro_number": ro_number, "vin": vin, "customer_id": customer_id, "dealer_code": dealer_code,
                       "visit_type": visit_type, "opened_at": opened_at, "closed_at": closed_at,
                       "symptom_codes": list(symptom_codes), "op_codes": list(op_codes), "mileage_km": mileage_km,
-                      "amount_minor": amount_minor, "advisor": advisor})
+                      "amount_minor": amount_minor, "advisor": advisor, "technician": technician,
+                      "appointment_id": appointment_id})
         return self._one(m.ServiceVisit, "POST", "/v1/service-visits", json=body, idempotency_key=idempotency_key)
 
     def get(self, visit_id: str) -> m.ServiceVisit:
@@ -308,13 +316,15 @@ class ServiceVisits(Resource):
     def upsert(self, dealer_code: str, ro_number: str, *, vin: str, customer_id: str, visit_type: str,
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
-               amount_minor: int | None = None, advisor: str | None = None,
+               amount_minor: int | None = None, advisor: str | None = None, technician: str | None = None,
+               appointment_id: str | None = None,
                if_match: Version | None = None) -> m.ServiceVisit:
         """Create or replace a repair order by its number (fields left out are cleared; a closed
         visit stays closed). A change to a closed visit sends `service_visit.updated`, no second survey."""
         body = _body({"vin": vin, "customer_id": customer_id, "visit_type": visit_type, "opened_at": opened_at,
                       "closed_at": closed_at, "symptom_codes": list(symptom_codes), "op_codes": list(op_codes),
-                      "mileage_km": mileage_km, "amount_minor": amount_minor, "advisor": advisor})
+                      "mileage_km": mileage_km, "amount_minor": amount_minor, "advisor": advisor,
+                      "technician": technician, "appointment_id": appointment_id})
         return self._one(m.ServiceVisit, "PUT", f"/v1/service-visits/by-ro/{dealer_code}/{quote(ro_number, safe='')}",
                          json=body, headers=_optional_if_match(if_match))
 
@@ -351,15 +361,46 @@ class FollowUps(Resource):
         return self._one(m.FollowUp, "GET", f"/v1/follow-ups/{followup_id}")
 
     def list(self, *, dealer_code: str | None = None, status: str | None = None, kind: str | None = None,
-             due_before: datetime | str | None = None, customer_id: str | None = None,
+             due_before: datetime | str | None = None, customer_id: str | None = None, assignee: str | None = None,
              updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.FollowUp]:
+        """Earliest due first: `list(assignee="CR01", status="open", due_before=...)` is an agent's call list."""
         return self._pages(m.FollowUp, "/v1/follow-ups", page_size, dealer_code=dealer_code, status=status, kind=kind,
-                           due_before=due_before, customer_id=customer_id, updated_since=updated_since)
+                           due_before=due_before, customer_id=customer_id, assignee=assignee,
+                           updated_since=updated_since)
 
     def complete(self, followup: str | m.FollowUp, *, outcome: str, note: str | None = None) -> m.FollowUp:
         return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/complete",
                          json=_body({"outcome": outcome, "note": note}))
 
+    def assign(self, followup: str | m.FollowUp, *, assignee: str) -> m.FollowUp:
+        return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/assign", json={"assignee": assignee})
+
+    def record_attempt(self, followup: str | m.FollowUp, *, reached: bool, channel: str,
+                       satisfaction: str | None = None, issue_codes: list[str] | None = None, note: str | None = None,
+                       agent: str | None = None) -> m.FollowUp:
+        """A call (or SMS, WeChat message, visit) made for the follow-up; `satisfaction` when reached."""
+        body = _body({"reached": reached, "channel": channel, "satisfaction": satisfaction, "issue_codes": issue_codes,
+                      "note": note, "agent": agent})
+        return self._one(m.FollowUp, "POST", f"/v1/follow-ups/{_id(followup)}/attempts", json=body)
+
+    def attempts(self, followup: str | m.FollowUp) -> list[m.FollowUpAttempt]:
+        items = self._t.json("GET", f"/v1/follow-ups/{_id(followup)}/attempts")["items"]
+        return [m.FollowUpAttempt.model_validate(item) for item in items]
+
+
+class DeskSettings(Resource):
+    """A dealer's desk settings: default assignees per follow-up kind, maintenance follow-ups, max_attempts."""
+
+    def get(self, dealer_code: str) -> m.DeskSettings:
+        return self._one(m.DeskSettings, "GET", f"/v1/dealers/{dealer_code}/desk-settings")
+
+    def put(self, dealer_code: str, *, version: Version, default_assignees: dict[str, str] | None = None,
+            maintenance_followups: bool | None = None, max_attempts: int | None = None) -> m.DeskSettings:
+        """Replaces them whole (fields left out take their defaults); `version` as last read (0 while unset)."""
+        body = _body({"default_assignees": default_assignees, "maintenance_followups": maintenance_followups,
+                      "max_attempts": max_attempts})
+        return self._one(m.DeskSettings, "PUT", f"/v1/dealers/{dealer_code}/desk-settings", json=body,
+                         headers=if_match(version))
 
 
 class Interactions(Resource):
@@ -390,6 +431,60 @@ class Lookup(Resource):
     def phone(self, phone: str) -> m.Lookup:
         """Screen pop: who is calling from `phone` (any format), with open follow-ups and last visit."""
         return self._one(m.Lookup, "GET", "/v1/lookup", params={"phone": phone})
+
+
+class Appointments(Resource):
+    """Service appointments: booked, then arrived, no-show or cancelled (a visit naming one marks it arrived)."""
+
+    def create(self, *, customer_id: str, slot_at: datetime | str, dealer_code: str | None = None,
+               vin: str | None = None, requested_at: datetime | str | None = None, service_type: str | None = None,
+               advisor: str | None = None, idempotency_key: str | None = None) -> m.Appointment:
+        """Book one; `requested_at` defaults to now, `advisor` is a staff code of the dealer."""
+        body = _body({"customer_id": customer_id, "slot_at": slot_at, "dealer_code": dealer_code, "vin": vin,
+                      "requested_at": requested_at, "service_type": service_type, "advisor": advisor})
+        return self._one(m.Appointment, "POST", "/v1/appointments", json=body, idempotency_key=idempotency_key)
+
+    def get(self, appointment_id: str) -> m.Appointment:
+        return self._one(m.Appointment, "GET", f"/v1/appointments/{appointment_id}")
+
+    def list(self, *, dealer_code: str | None = None, customer_id: str | None = None, status: str | None = None,
+             slot_from: datetime | str | None = None, slot_to: datetime | str | None = None,
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Appointment]:
+        return self._pages(m.Appointment, "/v1/appointments", page_size, dealer_code=dealer_code, customer_id=customer_id,
+                           status=status, slot_from=slot_from, slot_to=slot_to, updated_since=updated_since)
+
+    def update(self, appointment: Version, appointment_id: str | None = None, **changes: Any) -> m.Appointment:
+        """Move a booked one: `update(appointment, slot_at=...)` (If-Match from the appointment)."""
+        return self._one(m.Appointment, "PATCH", f"/v1/appointments/{appointment_id or _id(appointment)}",
+                         json=_body(changes), headers=if_match(appointment))
+
+    def set_status(self, appointment: str | m.Appointment, *, to: str) -> m.Appointment:
+        """`arrived`, `no_show` or `cancelled`, from booked only; the status it has is a no-op."""
+        return self._one(m.Appointment, "POST", f"/v1/appointments/{_id(appointment)}/status", json={"to": to})
+
+
+class Staff(Resource):
+    """A dealer's people, whom deliveries, visits and calls name by `code` (unique in the dealer)."""
+
+    def create(self, *, code: str, name: str, role: str, dealer_code: str | None = None,
+               idempotency_key: str | None = None) -> m.Staff:
+        """`role`: service_advisor, sales_consultant, technician, cr_agent or manager."""
+        body = _body({"code": code, "name": name, "role": role, "dealer_code": dealer_code})
+        return self._one(m.Staff, "POST", "/v1/staff", json=body, idempotency_key=idempotency_key)
+
+    def get(self, staff_id: str) -> m.Staff:
+        return self._one(m.Staff, "GET", f"/v1/staff/{staff_id}")
+
+    def list(self, *, dealer_code: str | None = None, role: str | None = None, active: bool | None = None,
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Staff]:
+        return self._pages(m.Staff, "/v1/staff", page_size, dealer_code=dealer_code, role=role,
+                           active=None if active is None else str(active).lower(), updated_since=updated_since)
+
+    def update(self, member: Version, staff_id: str | None = None, **changes: Any) -> m.Staff:
+        """Rename, change the role, or retire: `update(member, active=False)` (a retired code stays
+        on its records and takes no new ones)."""
+        return self._one(m.Staff, "PATCH", f"/v1/staff/{staff_id or _id(member)}", json=_body(changes),
+                         headers=if_match(member))
 
 
 # Complaint service

@@ -26,6 +26,13 @@ NAMED_BY_TEXT = (("deliveries", "sales_consultant", "sales_consultant"), ("servi
                  ("interactions", "agent", "cr_agent"))
 
 
+# The staff table as this migration writes it (typed, so ids and times bind on SQLite too).
+STAFF = sa.table("staff", sa.column("id", sa.Uuid()), sa.column("dealer_code", sa.String()),
+                 sa.column("org_path", sa.String()), sa.column("created_at", UTCDateTime),
+                 sa.column("updated_at", UTCDateTime), sa.column("code", sa.String()), sa.column("name", sa.String()),
+                 sa.column("role", sa.String()), sa.column("active", sa.Boolean()), sa.column("version", sa.Integer()))
+
+
 def _owned(table: str, *columns: sa.Column) -> None:
     op.create_table(
         table,
@@ -105,25 +112,33 @@ def upgrade() -> None:
 
 def _staff_from_free_text() -> None:
     """A staff row per distinct trimmed name per dealer (the first role met wins), and the records'
-    values trimmed to that code, so a DMS that sends names keeps working (API.md, Staff)."""
+    values trimmed to that code, so a DMS that sends names keeps working (API.md, Staff).
+
+    Trimmed as the API trims a code (Python's str.strip: tabs, newlines and the ideographic space
+    U+3000 too, which SQL's TRIM keeps), so the code made here is the one a request will send.
+    The rows are read across every dealer: under row-level security (the services migrate as a
+    plain role) nothing is visible without the system path."""
     bind = op.get_bind()
+    rls.apply_setting(bind, rls.SYSTEM_PATH)
     now = datetime.now(UTC)
     seen: set[tuple[str, str]] = set()
     for table, column, role in NAMED_BY_TEXT:
-        rows = bind.execute(sa.text(
-            f"SELECT DISTINCT dealer_code, org_path, TRIM({column}) FROM {table} "
-            f"WHERE {column} IS NOT NULL AND TRIM({column}) <> ''")).all()
-        for dealer_code, org_path, code in rows:
-            if (dealer_code, code) in seen:
+        rows = bind.execute(sa.text(f"SELECT DISTINCT dealer_code, org_path, {column} FROM {table} "
+                                    f"WHERE {column} IS NOT NULL")).all()
+        for dealer_code, org_path, text in sorted(rows):
+            code = text.strip() or None
+            if code != text:
+                # A changed record moves to the end of the `updated_since` feed, so a sync reads the code.
+                bind.execute(sa.text(f"UPDATE {table} SET {column} = :code, updated_at = :now "
+                                     f"WHERE dealer_code = :dealer_code AND {column} = :text")
+                             .bindparams(sa.bindparam("now", type_=UTCDateTime)),
+                             {"code": code, "now": now, "dealer_code": dealer_code, "text": text})
+            if code is None or (dealer_code, code) in seen:
                 continue
             seen.add((dealer_code, code))
-            bind.execute(sa.text(
-                "INSERT INTO staff (id, dealer_code, org_path, created_at, updated_at, code, name, role, active, version) "
-                "VALUES (:id, :dealer_code, :org_path, :now, :now, :code, :code, :role, :active, 1)"),
-                {"id": uuid.uuid4(), "dealer_code": dealer_code, "org_path": org_path, "now": now, "code": code,
-                 "role": role, "active": True})
-        bind.execute(sa.text(f"UPDATE {table} SET {column} = TRIM({column}) WHERE {column} <> TRIM({column})"))
-        bind.execute(sa.text(f"UPDATE {table} SET {column} = NULL WHERE TRIM({column}) = ''"))
+            bind.execute(STAFF.insert().values(
+                id=uuid.uuid4(), dealer_code=dealer_code, org_path=org_path, created_at=now, updated_at=now, code=code,
+                name=code, role=role, active=True, version=1))
 
 
 def downgrade() -> None:
