@@ -18,5 +18,6 @@ Params = Annotated[PageParams, Depends(page_params)]
 @router.get("/internal/facts/complaints")
 async def complaints(session: SessionDep, _: Internal, params: Params) -> dict[str, Any]:
     rows, cursor, kinds = await ComplaintRepository(session, system_principal()).cases_page(params)
-    return {"items": [{**common(c), "survey_response_id": c.survey_response_id, "ro_number": c.ro_number,
-                       "breached_kinds": kinds.get(c.id, [])} for c in rows], "next_cursor": cursor}
+    return {"items": [{**common(c), "survey_response_id": c.survey_response_id, "followup_id": c.followup_id,
+                       "ro_number": c.ro_number, "breached_kinds": kinds.get(c.id, [])} for c in rows],
+            "next_cursor": cursor}

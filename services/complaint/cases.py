@@ -83,33 +83,46 @@ async def open_for_caller(repo: ComplaintRepository, directory: OrgDirectory, re
 
 
 async def open_case(repo: ComplaintRepository, directory: OrgDirectory, settings: ComplaintSettings,
-                    data: ComplaintCreate, dealer: OrgInfo, now: datetime | None = None) -> Complaint:
-    """A new case with its number, SLA due times, timeline entry and `complaint.opened`."""
+                    data: ComplaintCreate, dealer: OrgInfo, now: datetime | None = None, *,
+                    followup_id: uuid.UUID | None = None) -> Complaint:
+    """A new case with its number, SLA due times, timeline entry and `complaint.opened`.
+
+    `followup_id`: the follow-up call whose dissatisfied result opens it (only the consumer of
+    followup.issue_found links one; a case opened through the API names no follow-up).
+    """
     now = now or utcnow()
     if data.channel == "survey_alert" and data.survey_response_id and await repo.alert_case(data.survey_response_id):
-        raise Conflict("A case is already open for this survey response",
-                       errors=[{"field": "survey_response_id", "message": "already has a case"}])
+        raise _already_open(None)
     clock = await policies.clock_for(repo, dealer.path, data.priority, now)
     number = domain.year_number(now.year, await repo.next_number(now.year))
     case = Complaint(
         id=uuid.uuid4(), number=number, dealer_code=dealer.code, org_path=dealer.path,
         handling_org_code=dealer.code, handling_org_path=dealer.path, escalation_level=0,
         status="new", reopen_count=0, opened_at=now, breached=False, version=1,
-        created_at=now, updated_at=now, **data.model_dump(exclude={"dealer_code"}), **policies.clock_columns(clock),
+        created_at=now, updated_at=now, followup_id=followup_id, **data.model_dump(exclude={"dealer_code"}),
+        **policies.clock_columns(clock),
     )
+    opened = {"channel": case.channel, "priority": case.priority} | ({"followup_id": str(followup_id)} if followup_id else {})
     try:
-        await repo.add(case, entry(case, repo.principal, "opened", now, to_status="new",
-                                   data={"channel": case.channel, "priority": case.priority}))
+        await repo.add(case, entry(case, repo.principal, "opened", now, to_status="new", data=opened))
     except IntegrityError as exc:
         # The alert index is global while the check above sees the caller's scope only; two
-        # writers racing for one response also meet here. Either way: a conflict, not a 500.
-        raise Conflict("A case is already open for this survey response",
-                       errors=[{"field": "survey_response_id", "message": "already has a case"}]) from exc
+        # writers racing for one response (or one follow-up call) also meet here. Either way:
+        # a conflict, not a 500.
+        raise _already_open(followup_id) from exc
     await repo.publish(events.opened(case))
     if reason := domain.escalation_reason_for_new_case(case.priority):
         await escalate_one_level(repo, directory, case, reason, "priority", now)
     await quality.check(repo, settings, case, now)
     return case
+
+
+def _already_open(followup_id: uuid.UUID | None) -> Conflict:
+    if followup_id:
+        return Conflict("A case is already open for this follow-up call",
+                        errors=[{"field": "followup_id", "message": "already has a case"}])
+    return Conflict("A case is already open for this survey response",
+                    errors=[{"field": "survey_response_id", "message": "already has a case"}])
 
 
 async def escalate_one_level(repo: ComplaintRepository, directory: OrgDirectory, case: Complaint, reason: str,

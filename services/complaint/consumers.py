@@ -1,15 +1,20 @@
 """The events the complaint service consumes. `shared.consumer` applies each event id once; the
-unique survey response of survey-alert cases also makes a re-published alert open one case.
+unique survey response of survey-alert cases, and the unique follow-up of follow-up cases, also
+make a re-published event (a new id) open one case, and of two consumers racing for one, the
+second finds the first's case and is done.
 
 - survey.alert.raised -> a case (channel survey_alert, the alert's priority, linked to the response)
+- followup.issue_found -> a case (channel follow_up, P3, category from the issue codes, linked to
+  the follow-up by `followup_id`; complaint.opened carries it back to the customer service)
 - customer.erased -> the customer's cases stay, unlinked from the customer, their free text blanked
 """
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.complaint import cases
+from services.complaint import cases, domain
 from services.complaint.cases import entry
 from services.complaint.repository import ComplaintRepository
 from services.complaint.schemas import ComplaintCreate
@@ -21,6 +26,7 @@ from shared.contracts import survey as survey_contract
 from shared.db import utcnow
 from shared.events import CloudEvent
 from shared.orgs import OrgDirectory, OrgInfo
+from shared.problems import Conflict
 
 
 def _repo(session: AsyncSession) -> ComplaintRepository:
@@ -30,6 +36,29 @@ def _repo(session: AsyncSession) -> ComplaintRepository:
 def _description(alert: survey_contract.AlertRaised) -> str:
     reasons = "; ".join(reason.detail for reason in alert.reasons) or "alert rule broken"
     return f"Survey {alert.survey_code} response flagged: {reasons}"[:4000]
+
+
+def _issue_description(found: customer_contract.FollowUpIssueFound) -> str:
+    """The agent's note is the case's account of the issue; the codes say it when there is no note,
+    and name the issues the category does not (a call may find several)."""
+    codes = ", ".join(found.issue_codes)
+    note = (found.note or "").strip()
+    if note:
+        return (f"{note}\nIssue codes: {codes}" if codes else note)[:4000]
+    told = f"; issue codes: {codes}" if codes else "; no issue code given"
+    return f"Dissatisfied on the {found.kind.replace('_', ' ')} follow-up call{told}"[:4000]
+
+
+async def _open_once(repo: ComplaintRepository, directory: OrgDirectory, settings: ComplaintSettings,
+                     data: ComplaintCreate, dealer: OrgInfo, followup_id: uuid.UUID | None = None) -> None:
+    """Open the case unless its source has one. A consumer racing this one for the same source
+    (another replica, a re-published event) makes the insert conflict: that case is the one, so
+    this event is done; the savepoint undoes only this attempt (its case number included)."""
+    try:
+        async with repo.savepoint():
+            await cases.open_case(repo, directory, settings, data, dealer, followup_id=followup_id)
+    except Conflict:
+        return
 
 
 async def on_customer_erased(session: AsyncSession, event: CloudEvent) -> None:
@@ -61,9 +90,24 @@ def event_handlers(settings: ComplaintSettings, directory: OrgDirectory) -> dict
             category="other", priority=alert.priority, description=_description(alert), ro_number=alert.ro_number,
             survey_response_id=alert.response_id, assignee=None, vehicle_model=None, symptom_codes=[])
         dealer = OrgInfo(code=alert.dealer_code, name=alert.dealer_code, kind="dealer", path=alert.org_path)
-        await cases.open_case(repo, directory, settings, data, dealer)
+        await _open_once(repo, directory, settings, data, dealer)
+
+    async def on_issue_found(session: AsyncSession, event: CloudEvent) -> None:
+        found = customer_contract.FollowUpIssueFound.model_validate(event.data)
+        repo = _repo(session)
+        if await repo.followup_case(found.followup_id):
+            return
+        # Trusted producer, as for alerts: the customer service checked the follow-up's records.
+        data = ComplaintCreate.model_construct(
+            dealer_code=found.dealer_code, customer_id=found.customer_id, vin=found.vin, channel="follow_up",
+            category=domain.category_for_issues(found.issue_codes), priority=domain.FOLLOW_UP_PRIORITY,
+            description=_issue_description(found), ro_number=found.ro_number, survey_response_id=None,
+            assignee=None, vehicle_model=None, symptom_codes=[])
+        dealer = OrgInfo(code=found.dealer_code, name=found.dealer_code, kind="dealer", path=found.org_path)
+        await _open_once(repo, directory, settings, data, dealer, found.followup_id)
 
     return {
         survey_contract.ALERT_RAISED: on_alert_raised,
+        customer_contract.FOLLOWUP_ISSUE_FOUND: on_issue_found,
         customer_contract.CUSTOMER_ERASED: on_customer_erased,
     }

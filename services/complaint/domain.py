@@ -14,7 +14,7 @@ from shared.org_path import OrgPath
 Status = Literal["new", "acknowledged", "in_progress", "awaiting_customer", "resolved", "closed"]
 Target = Literal["acknowledged", "in_progress", "awaiting_customer", "resolved", "closed", "reopened"]
 Priority = Literal["P1", "P2", "P3", "P4"]
-Channel = Literal["hotline", "walk_in", "survey_alert", "app", "social_media", "regulator"]
+Channel = Literal["hotline", "walk_in", "survey_alert", "follow_up", "app", "social_media", "regulator"]
 Category = Literal["repair_quality", "price_billing", "appointment", "staff_attitude", "parts_availability",
                    "product_quality", "sales_process", "other"]
 BreachKind = Literal["first_response", "resolution"]
@@ -156,6 +156,23 @@ def signal_due(rule: SignalRule, cases: list[tuple[datetime, str]], now: datetim
     if len(cases) < rule.min_cases or len({dealer for _, dealer in cases}) < rule.min_dealers:
         return None
     return min(opened for opened, _ in cases)
+
+
+# --- cases a follow-up call opens (issue 14) ---------------------------------------------------
+
+# The issue codes a dissatisfied follow-up call records, and the category of the case it opens.
+ISSUE_CATEGORIES: dict[str, str] = {
+    "not_fixed": "repair_quality", "price": "price_billing", "attitude": "staff_attitude",
+    "parts": "parts_availability", "product": "product_quality",
+}
+FOLLOW_UP_PRIORITY = "P3"
+
+
+def category_for_issues(issue_codes: list[str]) -> str:
+    """The category of the first code that has one; a call with several issues is filed under the
+    first the agent named (the others stay in the description). No known code: `other`."""
+    mapped = (ISSUE_CATEGORIES.get(code.strip().lower()) for code in issue_codes)
+    return next((category for category in mapped if category), "other")
 
 
 def year_number(year: int, n: int) -> str:

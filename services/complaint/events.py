@@ -34,7 +34,7 @@ def _root_cause(case: Complaint) -> dict[str, Any] | None:
 
 def opened(case: Complaint) -> CloudEvent:
     payload = contract.ComplaintOpened(ro_number=case.ro_number, survey_response_id=case.survey_response_id,
-                                       **common(case))
+                                       followup_id=case.followup_id, **common(case))
     return _event(contract.OPENED, f"complaints/{case.id}", payload)
 
 

@@ -27,6 +27,9 @@ class Complaint(Base):
         # One case per survey alert, however often the alert is delivered or re-published.
         Index("uq_complaints_alert_response", "survey_response_id", unique=True,
               sqlite_where=text("channel = 'survey_alert'"), postgresql_where=text("channel = 'survey_alert'")),
+        # One case per dissatisfied follow-up call, however often followup.issue_found arrives
+        # or however many consumers race for it.
+        Index("uq_complaints_followup_id", "followup_id", unique=True),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -40,6 +43,8 @@ class Complaint(Base):
     vin: Mapped[str | None] = mapped_column(String(17))
     ro_number: Mapped[str | None] = mapped_column(String(60))
     survey_response_id: Mapped[uuid.UUID | None]
+    # The follow-up call (customer service) whose dissatisfied result opened the case.
+    followup_id: Mapped[uuid.UUID | None]
     channel: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(30))
     priority: Mapped[str] = mapped_column(String(2))

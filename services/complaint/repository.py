@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.complaint.domain import OPEN_STATES
@@ -41,6 +42,10 @@ class ComplaintRepository(ScopedRepository):
     async def add(self, *rows: Any) -> None:
         self.session.add_all(rows)
         await self.session.flush()
+
+    def savepoint(self) -> AsyncSessionTransaction:
+        """A nested transaction: a write that conflicts inside it is undone without the caller's."""
+        return self.session.begin_nested()
 
     async def _first(self, statement: Select[Any]) -> Any:
         return (await self.session.scalars(statement.limit(1))).first()
@@ -75,6 +80,9 @@ class ComplaintRepository(ScopedRepository):
     async def alert_case(self, survey_response_id: uuid.UUID) -> Complaint | None:
         return await self._first(self.select(Complaint).where(
             Complaint.channel == "survey_alert", Complaint.survey_response_id == survey_response_id))
+
+    async def followup_case(self, followup_id: uuid.UUID) -> Complaint | None:
+        return await self._first(self.select(Complaint).where(Complaint.followup_id == followup_id))
 
     async def claim_version(self, complaint: Complaint, expected: int) -> bool:
         """Move the case from version `expected` to the next, or report that someone else did first.

@@ -118,6 +118,8 @@ class ComplaintRead(BaseModel):
     vin: str | None
     ro_number: str | None
     survey_response_id: uuid.UUID | None
+    followup_id: uuid.UUID | None = Field(description="The follow-up call whose dissatisfied result opened the case "
+                                                      "(channel follow_up)")
     channel: str
     category: str
     priority: str

@@ -2,16 +2,14 @@
 event payload shape (a follow-up's also says how it ended: the KPI service's recorder of followup.scheduled
 takes the rest, services/kpi/consumers.py FollowUpScheduled)."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
 from services.customer import events
-from services.customer.models import Appointment, FollowUp
+from services.customer.models import FollowUp
 from services.customer.repository import CustomerRepository
 from shared.auth import scoped, system_principal
-from shared.contracts.customer import AppointmentChanged
 from shared.pagination import PageParams, page_params
 from shared.service_app import SessionDep
 
@@ -42,14 +40,13 @@ async def deliveries(repo: Repo, _: Internal, params: Params) -> dict[str, Any]:
 @router.get("/internal/facts/followups")
 async def followups(repo: Repo, _: Internal, params: Params) -> dict[str, Any]:
     rows, cursor = await repo.followups_page(params)
-    attempts = await repo.last_attempts([f.id for f in rows if f.status == "unreachable"])
-    return {"items": [_followup(f, attempts.get(f.id)) for f in rows], "next_cursor": cursor}
+    return {"items": [_followup(f) for f in rows], "next_cursor": cursor}
 
 
-def _followup(f: FollowUp, last_attempt: datetime | None) -> dict[str, Any]:
-    """The task and how it ended, as its events told the KPI service. Given up on as unreachable
-    when its last call was made (the task keeps no time of its own for it)."""
-    unreachable_at = (last_attempt or f.completed_at or f.updated_at) if f.status == "unreachable" else None
+def _followup(f: FollowUp) -> dict[str, Any]:
+    """The task and how it ended, as its events told the KPI service (followup.unreachable's
+    `unreachable_at` is the completion time the last call set)."""
+    unreachable_at = f.completed_at if f.status == "unreachable" else None
     return {"dealer_code": f.dealer_code, "org_path": f.org_path, "followup_id": f.id, "kind": f.kind,
             "customer_id": f.customer_id, "prospect_id": f.prospect_id, "due_at": f.due_at,
             "completed_at": f.completed_at, "status": f.status, "reached": f.reached,
@@ -59,12 +56,4 @@ def _followup(f: FollowUp, last_attempt: datetime | None) -> dict[str, Any]:
 @router.get("/internal/facts/appointments")
 async def appointments(repo: Repo, _: Internal, params: Params) -> dict[str, Any]:
     rows, cursor = await repo.appointments_page(params)
-    return {"items": [_appointment(a).model_dump(mode="json") for a in rows], "next_cursor": cursor}
-
-
-def _appointment(a: Appointment) -> AppointmentChanged:
-    """As `appointment.changed` tells it: booked when created, changed at its last update."""
-    return AppointmentChanged(dealer_code=a.dealer_code, org_path=a.org_path, appointment_id=a.id,
-                              customer_id=a.customer_id, vin=a.vin, status=a.status,  # type: ignore[arg-type]
-                              requested_at=a.requested_at, slot_at=a.slot_at, service_type=a.service_type,
-                              advisor=a.advisor, booked_at=a.created_at, changed_at=a.updated_at)
+    return {"items": [events.appointment_state(a).model_dump(mode="json") for a in rows], "next_cursor": cursor}

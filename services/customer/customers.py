@@ -123,7 +123,8 @@ async def erase_customer(repo: CustomerRepository, customer_id: uuid.UUID) -> Cu
         return customer
     now = utcnow()
     await repo.update_customer(customer, domain.erased_values(now))
-    await repo.forget_customer_in_followups(customer.id, now)
+    for task in await repo.forget_customer_in_followups(customer.id, now):
+        await repo.publish(events.followup_cancelled(task, now))
     await repo.forget_customer_in_vehicles(customer.id, now)
     await repo.forget_customer_in_interactions(customer.id, now)
     await repo.publish(events.customer_erased(customer))

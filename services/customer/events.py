@@ -117,6 +117,15 @@ def followup_assigned(followup_id: uuid.UUID, task: dict[str, Any], assigned_at:
     return _event(contract.FOLLOWUP_ASSIGNED, f"follow-ups/{followup_id}", payload)
 
 
+def followup_cancelled(followup: FollowUp, cancelled_at: datetime) -> CloudEvent:
+    payload = contract.FollowUpCancelled(
+        dealer_code=followup.dealer_code, org_path=followup.org_path, followup_id=followup.id,
+        kind=followup.kind, customer_id=followup.customer_id, prospect_id=followup.prospect_id,  # type: ignore[arg-type]
+        due_at=followup.due_at, cancelled_at=cancelled_at,
+    )
+    return _event(contract.FOLLOWUP_CANCELLED, f"follow-ups/{followup.id}", payload)
+
+
 def followup_unreachable(followup: FollowUp) -> CloudEvent:
     assert followup.completed_at is not None
     payload = contract.FollowUpUnreachable(
@@ -148,13 +157,16 @@ def interaction_logged(interaction: Interaction) -> CloudEvent:
     return _event(contract.INTERACTION_LOGGED, f"interactions/{interaction.id}", payload)
 
 
-def appointment_changed(appointment: Appointment) -> CloudEvent:
+def appointment_state(appointment: Appointment) -> contract.AppointmentChanged:
     """Booked (status booked, also when moved to another slot) or a status change; `changed_at`
     orders them, `booked_at` is the creation time the lead-time KPI counts by."""
-    payload = contract.AppointmentChanged(
+    return contract.AppointmentChanged(
         dealer_code=appointment.dealer_code, org_path=appointment.org_path, appointment_id=appointment.id,
         customer_id=appointment.customer_id, vin=appointment.vin, status=appointment.status,  # type: ignore[arg-type]
         requested_at=appointment.requested_at, slot_at=appointment.slot_at, service_type=appointment.service_type,
         advisor=appointment.advisor, booked_at=appointment.created_at, changed_at=appointment.updated_at,
     )
-    return _event(contract.APPOINTMENT_CHANGED, f"appointments/{appointment.id}", payload)
+
+
+def appointment_changed(appointment: Appointment) -> CloudEvent:
+    return _event(contract.APPOINTMENT_CHANGED, f"appointments/{appointment.id}", appointment_state(appointment))

@@ -4,11 +4,12 @@ from datetime import datetime
 
 from services.customer import events
 from services.customer.dealers import dealer_for_write
-from services.customer.models import FollowUp, Interaction
+from services.customer.models import ComplaintSummary, FollowUp, Interaction
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerRepository
 from services.customer.schemas import (
-    FollowUpRead, InteractionCreate, InteractionRead, LookupCustomer, LookupProspect, LookupResult, ServiceVisitRead,
+    FollowUpRead, InteractionCreate, InteractionRead, LookupCustomer, LookupProspect, LookupResult, OpenComplaint,
+    ServiceVisitRead,
 )
 from services.customer.staff import require_staff_code
 from shared.contracts.customer import CALL_KINDS
@@ -49,18 +50,21 @@ async def shown(repo: CustomerRepository, rows: list[Interaction]) -> list[Inter
 
 async def lookup(repo: CustomerRepository, phone: str) -> LookupResult:
     """Who is calling from `phone` (normalised): customers and prospects the caller may find by it,
-    each with its open tasks, customers with their last visit. Masked as every read is."""
+    each with its open tasks, customers with their open complaints (the complaint service's cases
+    as its events told this service) and last visit. Masked as every read is."""
     view = PiiView.of(repo.principal)
     people = await repo.customers_with_phone(phone)
     leads = await repo.prospects_with_phone(phone)
     tasks = await repo.open_followups_of(FollowUp.customer_id, [person.id for person in people])
     lead_tasks = await repo.open_followups_of(FollowUp.prospect_id, [lead.id for lead in leads])
+    cases = await repo.open_complaints_of([person.id for person in people])
     customers = []
     for person in people:
         visit = await repo.last_visit(person.id)
         customers.append(LookupCustomer(
             **view.customer(person).model_dump(),
             open_followups=[FollowUpRead.model_validate(task) for task in tasks if task.customer_id == person.id],
+            open_complaints=[_open_complaint(case) for case in cases if case.customer_id == person.id],
             last_visit=ServiceVisitRead.model_validate(visit) if visit else None))
     prospects = [LookupProspect(
         **view.prospect(lead).model_dump(),
@@ -85,3 +89,8 @@ async def record_attempt_contact(repo: CustomerRepository, followup: FollowUp, *
     await repo.add(interaction)
     await repo.publish(events.interaction_logged(interaction))
     return interaction
+
+
+def _open_complaint(case: ComplaintSummary) -> OpenComplaint:
+    return OpenComplaint(id=case.complaint_id, number=case.number, category=case.category, priority=case.priority,
+                         status=case.status, opened_at=case.opened_at, resolution_due=case.resolution_due)

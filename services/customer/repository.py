@@ -14,8 +14,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
 from services.customer.models import (
-    TABLES, Appointment, Customer, Delivery, DeskSettings, FollowUp, FollowUpAttempt, Interaction, Prospect,
-    ServiceVisit, Staff, Vehicle,
+    TABLES, Appointment, ComplaintSummary, Customer, Delivery, DeskSettings, FollowUp, FollowUpAttempt, Interaction,
+    Prospect, ServiceVisit, Staff, Vehicle,
 )
 from services.customer.privacy import PiiView
 from services.customer.repository_bulk import ImportWriter, writer_for
@@ -24,7 +24,6 @@ from shared.orgs import OrgInfo
 from shared.pagination import PageParams, keyset_page, list_page
 from shared.problems import NotFound
 from shared.scope import ScopedRepository
-from services.customer.models import Appointment, FollowUpAttempt  # what a KPI rebuild replays (below)
 
 
 @dataclass(frozen=True)
@@ -284,14 +283,20 @@ class CustomerRepository(ScopedRepository):
                      .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(FollowUp.id))
         return await self.session.scalar(statement)
 
-    async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> None:
-        """Erasure: notes may name the customer; open tasks about them no longer make sense."""
+    async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> list[FollowUp]:
+        """Erasure: notes may name the customer; open tasks about them no longer make sense (the
+        ones cancelled are returned, so that their cancellation is published)."""
         base = self.update(FollowUp).where(FollowUp.customer_id == customer_id)
+        still_open = self.select(FollowUp).where(FollowUp.customer_id == customer_id, FollowUp.status == "open")
+        cancelled = list((await self.session.scalars(still_open)).all())
         await self.session.execute(base.values(note=None, updated_at=now))
         theirs = self.select(FollowUp, FollowUp.id).where(FollowUp.customer_id == customer_id)
         await self.session.execute(self.update(FollowUpAttempt).where(FollowUpAttempt.followup_id.in_(theirs))
                                    .values(note=None, updated_at=now))
-        await self.session.execute(base.where(FollowUp.status == "open").values(status="cancelled", updated_at=now))
+        await self.session.execute(base.where(FollowUp.id.in_([task.id for task in cancelled]))
+                                   .values(status="cancelled", updated_at=now)
+                                   .execution_options(synchronize_session="fetch"))
+        return cancelled
 
     async def forget_customer_in_vehicles(self, customer_id: uuid.UUID, now: datetime) -> None:
         statement = self.update(Vehicle).where(Vehicle.owner_customer_id == customer_id)
@@ -348,6 +353,41 @@ class CustomerRepository(ScopedRepository):
         return await self._one(self.select(ServiceVisit).where(ServiceVisit.customer_id == customer_id)
                                .order_by(func.coalesce(ServiceVisit.opened_at, ServiceVisit.created_at).desc()))
 
+    # --- complaint summaries (the complaint service's cases, kept from its events) ------------
+
+    async def save_complaint_summary(self, values: dict[str, Any]) -> None:
+        """Insert or update a case's summary, unless the row holds a later change already: events
+        may arrive out of order (a retried delivery, a batch applied one by one), and an older one
+        must not undo a newer one. The link to a follow-up is set once, whichever event is first."""
+        if not self.principal.sees(values["org_path"]):
+            return
+        dialect = postgresql if self.session.bind.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(ComplaintSummary).values(**values)
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["complaint_id"],
+            set_={key: statement.excluded[key] for key in values if key not in ("complaint_id", "followup_id")},
+            where=ComplaintSummary.changed_at <= statement.excluded.changed_at))
+        if values.get("followup_id"):
+            await self.session.execute(self.update(ComplaintSummary).where(
+                ComplaintSummary.complaint_id == values["complaint_id"], ComplaintSummary.followup_id.is_(None))
+                .values(followup_id=values["followup_id"]))
+
+    async def link_followup_to_case(self, followup_id: uuid.UUID, dealer_code: str, complaint_id: uuid.UUID,
+                                    now: datetime) -> None:
+        """The follow-up call names the case it opened; only a call of the case's dealer, and once."""
+        await self.session.execute(self.update(FollowUp).where(
+            FollowUp.id == followup_id, FollowUp.dealer_code == dealer_code, FollowUp.complaint_id.is_(None))
+            .values(complaint_id=complaint_id, updated_at=now))
+
+    async def open_complaints_of(self, customer_ids: list[uuid.UUID]) -> list[ComplaintSummary]:
+        """The open cases of these customers (one query for a whole screen pop), oldest first."""
+        if not customer_ids:
+            return []
+        statement = self.select(ComplaintSummary).where(
+            ComplaintSummary.customer_id.in_(customer_ids), ComplaintSummary.is_open.is_(True)
+        ).order_by(ComplaintSummary.opened_at)
+        return list((await self.session.scalars(statement)).all())
+
     # --- what a KPI rebuild replays (a system principal's repository sees every dealer) ------
 
     async def closed_visits_page(self, params: PageParams) -> tuple[list[ServiceVisit], str | None]:
@@ -359,15 +399,6 @@ class CustomerRepository(ScopedRepository):
 
     async def followups_page(self, params: PageParams) -> tuple[list[FollowUp], str | None]:
         return await keyset_page(self.session, self.select(FollowUp), FollowUp, params)
-
-    async def last_attempts(self, followup_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-        """When each follow-up's last call was made: for one that ended unreachable, when it was given up on."""
-        if not followup_ids:
-            return {}
-        last = func.max(FollowUpAttempt.attempted_at)
-        statement = (self.select(FollowUpAttempt, FollowUpAttempt.followup_id, last)
-                     .where(FollowUpAttempt.followup_id.in_(followup_ids)).group_by(FollowUpAttempt.followup_id))
-        return {followup_id: at for followup_id, at in (await self.session.execute(statement)).all()}
 
     async def appointments_page(self, params: PageParams) -> tuple[list[Appointment], str | None]:
         return await keyset_page(self.session, self.select(Appointment), Appointment, params)

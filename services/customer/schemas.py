@@ -502,10 +502,25 @@ class InteractionRead(BaseModel):
     updated_at: datetime
 
 
+class OpenComplaint(BaseModel):
+    """An open complaint case of the customer, as the complaint service's events last told it.
+
+    `GET /v1/complaints/{id}` has the whole case."""
+
+    id: uuid.UUID
+    number: str
+    category: str
+    priority: str
+    status: str
+    opened_at: datetime
+    resolution_due: datetime | None
+
+
 class LookupCustomer(CustomerRead):
     """A customer the phone found, with what the agent answering the call needs first."""
 
     open_followups: list[FollowUpRead] = Field(description="Open follow-up tasks, earliest due first")
+    open_complaints: list[OpenComplaint] = Field(description="Open complaint cases, oldest first")
     last_visit: ServiceVisitRead | None = Field(description="The latest service visit (by opening time)")
 
 
@@ -514,10 +529,7 @@ class LookupProspect(ProspectRead):
 
 
 class LookupResult(BaseModel):
-    """The screen pop: the customers and prospects with the phone, as this caller may see them.
-
-    Open complaints are not here yet: they live in the complaint service, which the customer
-    service does not call (README, "Contact history and screen pop")."""
+    """The screen pop: the customers and prospects with the phone, as this caller may see them."""
 
     customers: list[LookupCustomer]
     prospects: list[LookupProspect]

@@ -13,7 +13,7 @@ any order, so grouping by type leaves the effect of applying the events one by o
 - survey.invitation.sent -> invitation fact and rollup (reminders are not new invitations)
 - survey.alert.raised -> alert fact (closed when its case resolves within SLA)
 - service_visit.closed, vehicle.delivered -> visit and delivery facts (FIR, retention, penetration)
-- followup.scheduled / assigned / completed / unreachable -> follow-up fact (kind, due time, how and
+- followup.scheduled / assigned / completed / unreachable / cancelled -> follow-up fact (kind, due time, how and
   when it ended, the call's result, the assignee)
 - appointment.changed -> appointment fact (its latest change wins)
 - complaint.opened / status_changed / resolved / closed / sla_breached -> complaint fact
@@ -130,6 +130,12 @@ async def record_followup_unreachable(store: FactStore, data: dict[str, Any]) ->
         "assignee": f.assignee, "assigned_at": f.unreachable_at if f.assignee else None})
 
 
+async def record_followup_cancelled(store: FactStore, data: dict[str, Any]) -> None:
+    f = customer_contract.FollowUpCancelled.model_validate(data)
+    await store.close_followup({"followup_id": f.followup_id, "org_path": f.org_path, "kind": f.kind,
+                                "status": "cancelled", "due_at": f.due_at})
+
+
 async def record_followup_assigned(store: FactStore, data: dict[str, Any]) -> None:
     f = customer_contract.FollowUpAssigned.model_validate(data)
     await store.assign_followup({"followup_id": f.followup_id, "org_path": f.org_path, "kind": f.kind,
@@ -187,6 +193,7 @@ IN_ORDER_RECORDERS: dict[str, Recorder] = {
     FOLLOWUP_SCHEDULED: record_followup_scheduled,
     customer_contract.FOLLOWUP_COMPLETED: record_followup_completed,
     customer_contract.FOLLOWUP_UNREACHABLE: record_followup_unreachable,
+    customer_contract.FOLLOWUP_CANCELLED: record_followup_cancelled,
     customer_contract.FOLLOWUP_ASSIGNED: record_followup_assigned,
     complaint_contract.OPENED: record_complaint_opened,
     complaint_contract.STATUS_CHANGED: record_status_changed,

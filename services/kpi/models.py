@@ -105,7 +105,7 @@ class FollowUpFact(Base):
     completed_at: Mapped[datetime | None]
     # None only for tasks recorded before kinds were kept, until a rebuild: no contact rates for them.
     kind: Mapped[str | None] = mapped_column(String(20))
-    # open, done, unreachable (followup.unreachable), cancelled (known from a rebuild's record only).
+    # open, done, unreachable (followup.unreachable), cancelled (followup.cancelled: its customer erased).
     status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
     # What the call that closed it found; None for a task done before calls had results (reached).
     reached: Mapped[bool | None] = mapped_column(Boolean)

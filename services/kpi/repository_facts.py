@@ -147,7 +147,8 @@ class FactStore:
         await self._upsert(FollowUpFact, values, ["followup_id"])
 
     async def close_followup(self, values: dict[str, Any]) -> None:
-        """followup.completed (status done) or followup.unreachable: the task's end and the call's result.
+        """followup.completed (status done), followup.unreachable or followup.cancelled: the task's end and
+        the call's result.
 
         Done is final whatever order the events come in: a late `unreachable` after a completion
         changes nothing, a completion after `unreachable` (the customer reached after all) wins.

@@ -25,6 +25,7 @@ FOLLOWUP_COMPLETED = "followup.completed"
 FOLLOWUP_ASSIGNED = "followup.assigned"
 FOLLOWUP_UNREACHABLE = "followup.unreachable"
 FOLLOWUP_ISSUE_FOUND = "followup.issue_found"
+FOLLOWUP_CANCELLED = "followup.cancelled"
 INTERACTION_LOGGED = "interaction.logged"
 APPOINTMENT_CHANGED = "appointment.changed"
 
@@ -204,6 +205,18 @@ class FollowUpIssueFound(_Payload):
     note: str | None = None
     agent: str | None = None
     found_at: datetime
+
+
+class FollowUpCancelled(_Payload):
+    """followup.cancelled: an open task will not be worked (its customer was erased); it leaves
+    every follow-up figure (KPI.md) instead of counting as open past its due time."""
+
+    followup_id: uuid.UUID
+    kind: FollowUpKind
+    customer_id: uuid.UUID | None = None
+    prospect_id: uuid.UUID | None = None
+    due_at: datetime
+    cancelled_at: datetime
 
 
 class AppointmentChanged(_Payload):

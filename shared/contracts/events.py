@@ -42,6 +42,8 @@ CATALOGUE: tuple[EventKind, ...] = (
          "A follow-up call reached nobody in max_attempts attempts (send an SMS instead)."),
         (customer.FOLLOWUP_ISSUE_FOUND, customer.FollowUpIssueFound,
          "A follow-up call found a dissatisfied customer; a complaint case is opened for it."),
+        (customer.FOLLOWUP_CANCELLED, customer.FollowUpCancelled,
+         "An open follow-up task was cancelled (its customer was erased)."),
         (customer.APPOINTMENT_CHANGED, customer.AppointmentChanged, "An appointment was booked, arrived, missed or cancelled."),
         (customer.INTERACTION_LOGGED, customer.InteractionLogged,
          "A contact with a customer or prospect was recorded (ids and channel; no phone, no summary)."),

@@ -136,6 +136,21 @@ class TestBirthdays:
             [task] = await tasks(dealer, customer_id=someone["id"], kind="birthday")
             assert task["due_at"].startswith("2031-02-28")
 
+    async def test_erasure_cancels_open_tasks_and_says_so(self, dealer, app, client_for) -> None:
+        """followup.cancelled takes the task out of the follow-up KPIs, which would otherwise count
+        it as open past its due time for ever."""
+        customer = await create(dealer)
+        vin = vin_with_check_digit()
+        await dealer.post("/v1/deliveries", json={"vin": vin, "customer_id": customer["id"], "dealer_code": "DLR-0042",
+                                                  "delivered_at": "2026-05-01T10:00:00Z"})
+        await deliver(app, client_for, "vehicle.delivered", "vin", vin)
+        [task] = await tasks(dealer, customer_id=customer["id"])
+        await dealer.post(f"/v1/customers/{customer['id']}/erase")
+        [cancelled] = await tasks(dealer, customer_id=customer["id"])
+        assert cancelled["status"] == "cancelled"
+        [event] = [e for e in await outbox_events(app, "followup.cancelled") if e["data"]["followup_id"] == task["id"]]
+        assert event["data"]["kind"] == "new_car" and event["data"]["due_at"].startswith("2026-05-04T10:00:00")
+
     async def test_erased_customer_gets_no_birthday_task(self, dealer, app) -> None:
         customer = await create(dealer, birth_date="1990-03-03")
         await dealer.post(f"/v1/customers/{customer['id']}/erase")

@@ -2,6 +2,7 @@
 like every read (API.md "Follow-up desk and contact centre")."""
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.customer.conftest import ClientFactory, vin_with_check_digit
 from tests.customer.test_api_customers import create
 from tests.customer.test_api_vehicles import visit_body
+from tests.customer.test_complaint_cases import moved, opened
 from tests.customer.test_followups import deliver
 
 pytestmark = pytest.mark.asyncio
@@ -104,3 +106,57 @@ class TestScopeAndMasking:
         assert [c["id"] for c in (await pop(dealer, e164))["customers"]] == [mine["id"]]
         found = await pop(client_for("D-NORTH"), e164)
         assert {c["id"] for c in found["customers"]} == {mine["id"], theirs["id"]}
+
+
+class TestOpenComplaints:
+    """The customer's open cases, from the complaint service's events (tests/customer/test_complaint_cases.py)."""
+
+    async def test_open_cases_are_listed_and_resolved_or_closed_ones_are_not(self, dealer, client_for) -> None:
+        _, e164, _ = mobile()
+        customer = await create(dealer, phone=e164)
+        start = datetime.now(UTC) - timedelta(hours=2)
+        older = await opened(client_for, customer["id"], at=start, opened_at=start, priority="P2", category="price_billing")
+        newer = await opened(client_for, customer["id"], opened_at=start + timedelta(minutes=5))
+        resolved = await opened(client_for, customer["id"])
+        closed = await opened(client_for, customer["id"])
+        acknowledged = await opened(client_for, customer["id"], at=start, opened_at=start + timedelta(minutes=1))
+        await moved(client_for, resolved, "in_progress", "resolved")
+        await moved(client_for, closed, "resolved", "closed")
+        await moved(client_for, acknowledged, "new", "acknowledged")
+        [found] = (await pop(dealer, e164))["customers"]
+        assert [c["id"] for c in found["open_complaints"]] == [
+            older["complaint_id"], acknowledged["complaint_id"], newer["complaint_id"]]  # oldest first
+        first = found["open_complaints"][0]
+        assert first == {"id": older["complaint_id"], "number": older["number"], "category": "price_billing",
+                         "priority": "P2", "status": "new", "opened_at": first["opened_at"],
+                         "resolution_due": first["resolution_due"]}
+        assert datetime.fromisoformat(first["opened_at"]) == start
+        assert datetime.fromisoformat(first["resolution_due"]) == datetime.fromisoformat(older["resolution_due"])
+        assert found["open_complaints"][1]["status"] == "acknowledged"
+
+    async def test_a_sibling_dealers_case_never_appears(self, dealer, client_for) -> None:
+        _, e164, _ = mobile()
+        customer = await create(dealer, phone=e164)
+        mine = await opened(client_for, customer["id"])
+        # A case of DLR-0043 naming our customer's id (as none should): still theirs, not shown to us.
+        stray = await opened(client_for, customer["id"], dealer="DLR-0043")
+        [found] = (await pop(dealer, e164))["customers"]
+        assert [c["id"] for c in found["open_complaints"]] == [mine["complaint_id"]]
+        theirs = await create(client_for("DLR-0043"), phone=e164, dealer_code="DLR-0043")
+        their_case = await opened(client_for, theirs["id"], dealer="DLR-0043")
+        [found] = (await pop(client_for("DLR-0043"), e164))["customers"]
+        assert [c["id"] for c in found["open_complaints"]] == [their_case["complaint_id"]]
+        # The distributor above both sees every case of its subtree, each with its own customer.
+        parent = {c["id"]: {k["id"] for k in c["open_complaints"]} for c in (await pop(client_for("D-NORTH"), e164))["customers"]}
+        assert parent == {customer["id"]: {mine["complaint_id"], stray["complaint_id"]},
+                          theirs["id"]: {their_case["complaint_id"]}}
+        assert (await pop(client_for("D-SOUTH"), e164))["customers"] == []
+
+    async def test_a_customer_without_cases_has_none_and_the_masked_answer_lists_them_too(self, dealer, client_for) -> None:
+        _, e164, _ = mobile()
+        customer = await create(dealer, phone=e164)
+        assert (await pop(dealer, e164))["customers"][0]["open_complaints"] == []
+        case = await opened(client_for, customer["id"])
+        plain = client_for("DLR-0042", scopes=frozenset({"customers:read"}))
+        [found] = (await pop(plain, e164))["customers"]
+        assert [c["id"] for c in found["open_complaints"]] == [case["complaint_id"]]

@@ -67,11 +67,12 @@ async def test_a_rebuild_from_the_customer_service_gives_the_figures_of_its_even
     tasks = [  # dealer, kind, status, completed, reached, satisfaction, last call
         ("D1", "service", "done", DUE - timedelta(hours=1), True, "dissatisfied", None),
         ("D1", "new_car", "done", DUE - timedelta(hours=1), None, None, None),  # the legacy /complete
-        ("D1", "recall", "unreachable", None, False, None, DUE - timedelta(hours=2)),  # given up before due: on time
-        ("D2", "service", "unreachable", None, False, None, DUE + timedelta(hours=2)),
+        # Given up with the last call, which sets the completion time (services/customer/followups.py).
+        ("D1", "recall", "unreachable", DUE - timedelta(hours=2), False, None, DUE - timedelta(hours=2)),  # on time
+        ("D2", "service", "unreachable", DUE + timedelta(hours=2), False, None, DUE + timedelta(hours=2)),
         ("D2", "birthday", "done", DUE, True, None, None),
         ("D2", "win_back", "open", None, None, None, None),
-        # Cancelled (the customer erased) in May: no event says so, a rebuild's record does.
+        # Cancelled (the customer erased) in May: out of every follow-up figure, by event and by rebuild.
         ("D2", "service", "cancelled", None, None, None, None),
     ]
     appointments = [  # dealer, status, requested, slot
@@ -83,7 +84,7 @@ async def test_a_rebuild_from_the_customer_service_gives_the_figures_of_its_even
             row = FollowUp(**_owned(dealer, booked), kind=kind, dedupe_key=uuid.uuid4().hex, customer_id=who[dealer],
                            due_at=MAY if status == "cancelled" else DUE, status=status, completed_at=completed,
                            reached=reached, satisfaction=satisfaction,
-                           assignee="CR01", attempts=3 if last_call else 1, outcome="ok" if completed else None)
+                           assignee="CR01", attempts=3 if last_call else 1, outcome="ok" if status == "done" else None)
             session.add(row)
             await session.flush()
             for hours in (48, 24, 0) if last_call else ():
@@ -114,7 +115,7 @@ async def test_a_rebuild_from_the_customer_service_gives_the_figures_of_its_even
 
 
 async def _events(kpi: httpx.AsyncClient, task: FollowUp, last_call: datetime | None) -> None:
-    """What the desk publishes for the task (a cancellation publishes nothing)."""
+    """What the desk publishes for the task (an erasure publishes the cancellation)."""
     common = {"followup_id": str(task.id), "dealer_code": task.dealer_code, "org_path": task.org_path, "kind": task.kind,
               "due_at": task.due_at.isoformat()}
     await _event(kpi, "followup.scheduled", common)
@@ -126,6 +127,8 @@ async def _events(kpi: httpx.AsyncClient, task: FollowUp, last_call: datetime | 
     elif task.status == "unreachable":
         await _event(kpi, "followup.unreachable", {**common, "assignee": task.assignee, "attempts": 3,
                                                    "unreachable_at": last_call.isoformat()})
+    elif task.status == "cancelled":
+        await _event(kpi, "followup.cancelled", {**common, "cancelled_at": task.updated_at.isoformat()})
 
 
 def _appointment(a: Appointment) -> dict[str, Any]:

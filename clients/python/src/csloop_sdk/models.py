@@ -373,6 +373,17 @@ class Interaction(Model):
     updated_at: datetime
 
 
+class OpenComplaint(Model):
+    """An open complaint case of the customer, as the complaint service's events last told it."""
+    id: str
+    number: str
+    category: str
+    priority: str
+    status: str
+    opened_at: datetime
+    resolution_due: datetime | None
+
+
 class LookupCustomer(Model):
     """A customer the phone found, with what the agent answering the call needs first."""
     id: str
@@ -390,6 +401,7 @@ class LookupCustomer(Model):
     created_at: datetime
     updated_at: datetime
     open_followups: list[FollowUp]
+    open_complaints: list[OpenComplaint]
     last_visit: ServiceVisit | None
 
 
@@ -463,6 +475,7 @@ class Complaint(Model):
     vin: str | None
     ro_number: str | None
     survey_response_id: str | None
+    followup_id: str | None
     channel: str
     category: str
     priority: str
