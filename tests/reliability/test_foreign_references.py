@@ -23,6 +23,7 @@ import pytest
 from tests.e2e.test_survey_flow import vin
 from tests.e2e.test_survey_page import customer
 from tests.support.foreign_world import World, build_world
+from tests.support.polling import eventually
 from tests.support.staff import on_staff
 from tests.support.suite import Network, Org
 
@@ -134,6 +135,31 @@ def _stored_visit_of_a(world: World, body: dict[str, Any]) -> bool:
     return all(stored[name] == body[name] for name in ("appointment_id", "advisor", "technician"))
 
 
+# Records of A made once, on first use, for the updates that name staff.
+_MADE: dict[str, str] = {}
+
+
+def _booked_of_a(world: World) -> str:
+    """A booked appointment of A's, which the PATCH moves to another advisor."""
+    if "appointment" not in _MADE:
+        made = world.a.client.post("/v1/appointments", json={
+            "dealer_code": world.a.code, "customer_id": world.records[world.a.code].customer_id, "slot_at": _slot()})
+        assert made.status_code == 201, made.text
+        _MADE["appointment"] = made.json()["id"]
+    return f"/v1/appointments/{_MADE['appointment']}"
+
+
+def _open_followup_of_a(world: World) -> str:
+    """An open follow-up of A's (a new prospect's), which the attempts are made for."""
+    if "followup" not in _MADE:
+        made = world.a.client.post("/v1/prospects", json={"dealer_code": world.a.code, "name": "王芳", "level": "H"})
+        assert made.status_code == 201, made.text
+        _MADE["followup"] = eventually(lambda: next((f["id"] for f in listed(world.a, "/v1/follow-ups", status="open")
+                                                     if f.get("prospect_id") == made.json()["id"]), None),
+                                       "the prospect's follow-up")
+    return f"/v1/follow-ups/{_MADE['followup']}/attempts"
+
+
 def _slot() -> str:
     """A slot no other appointment has: the marker a stored booking is found by."""
     return (datetime(2031, 1, 1, tzinfo=UTC) + timedelta(seconds=uuid.uuid4().int % 10**8)).isoformat()
@@ -178,6 +204,15 @@ BODIES: dict[tuple[str, str], Spec] = {
                                   "advisor": w.records[w.a.code].staff_code, "technician": w.records[w.a.code].staff_code},
         lambda w, body: _stored_visit_of_a(w, body),
         url=_visit_of_a, headers=lambda w: {"If-Match": w.a.client.get(_visit_of_a(w)).headers["etag"]}),
+    ("patch", "/v1/appointments/{appointment_id}"): Spec(
+        lambda w: w.a, lambda w: {"advisor": w.records[w.a.code].staff_code},
+        lambda w, body: w.a.client.get(_booked_of_a(w)).json()["advisor"] == body["advisor"], url=_booked_of_a,
+        headers=lambda w: {"If-Match": w.a.client.get(_booked_of_a(w)).headers["etag"]}),
+    # Not reached, so the task stays open for the refused ones (max_attempts is 3).
+    ("post", "/v1/follow-ups/{followup_id}/attempts"): Spec(
+        lambda w: w.a, lambda w: {"reached": False, "channel": "phone", "agent": w.records[w.a.code].staff_code},
+        lambda w, body: any(a["agent"] == body["agent"] for a in w.a.client.get(_open_followup_of_a(w)).json()["items"]),
+        url=_open_followup_of_a),
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): Spec(
         lambda w: w.a, lambda w: {"model": "Lumen S", "owner_customer_id": w.records[w.a.code].customer_id},
         _vehicle_owned_by(UPSERT_VIN), url=lambda w: f"/v1/vehicles/by-vin/{w.a.code}/{UPSERT_VIN}"),
