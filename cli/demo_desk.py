@@ -143,7 +143,8 @@ class Desk:
         for customer in self.rng.sample(customers, k=len(customers) // 2):
             for _ in range(self.rng.randint(1, 3)):
                 channel, direction, reason, summary = self.rng.choice(INTERACTIONS)
-                started = self.now - timedelta(days=self.rng.uniform(2, 90))
+                day = (self.now - timedelta(days=self.rng.randint(2, 90))).astimezone(CHINA)
+                started = day.replace(hour=self.rng.randint(8, 18), minute=self.rng.randint(0, 59))  # office hours
                 self.api.interactions.log(
                     channel=channel, direction=direction, reason=reason, started_at=started,
                     dealer_code=dealer, customer_id=customer["id"], summary=summary,
