@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from csloop_sdk import CSLoop
+from cli.demo_desk import DEMO_AGENT, seed_desk
 from cli.demo_history import seed_history
 from shared.types import vin_check_digit
 
@@ -71,6 +72,7 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
             for index in range(CUSTOMERS_PER_DEALER):
                 _seed_customer(api, rng, dealer, index, now, counts, staff, staff_rng)
         counts |= seed_history(api, list(DEALERS), MANUFACTURER[0], now=now)
+        counts |= seed_desk(api, list(DEALERS), now=now)
     return counts
 
 
@@ -129,5 +131,5 @@ def create_demo_user(gateway_url: str, api_key: str) -> dict[str, str]:
     password = secrets.token_urlsafe(12)
     with CSLoop(gateway_url, api_key=api_key) as api:
         api.users.create(username=DEMO_USERNAME, password=password, org_code=MANUFACTURER[0], roles=["viewer"],
-                         scopes=DEMO_USER_SCOPES)
+                         scopes=DEMO_USER_SCOPES, staff_code=DEMO_AGENT)
     return {"username": DEMO_USERNAME, "password": password}

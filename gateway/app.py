@@ -12,7 +12,7 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 
 from gateway import view360
-from gateway.web import dashboard, survey_page
+from gateway.web import dashboard, desk, survey_page
 from gateway.identity import api, internal
 from gateway.identity.authn import Authenticator
 from gateway.identity.bootstrap import MIGRATIONS
@@ -107,6 +107,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.include_router(webhooks_api.router)
     app.include_router(survey_page.router)
     app.include_router(dashboard.router)
+    app.include_router(desk.router)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(ProxyMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)
