@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from csloop_sdk import CSLoop
-from cli.demo_desk import DEMO_AGENT, seed_desk
+from cli.demo_desk import DEMO_AGENT, DESK_DEALER_INDEX, seed_desk
 from cli.demo_history import seed_history
 from shared.types import vin_check_digit
 
@@ -34,6 +34,10 @@ CREDENTIALS_FILE = "demo.json"
 DEMO_USERNAME = "demo"
 # What the dashboard (/ui) reads; the demo user sees the whole demo network but changes nothing.
 DEMO_USER_SCOPES = ["kpi:read", "customers:read", "surveys:read", "complaints:read"]
+DESK_USERNAME = "agent"
+# What the desk page (/ui/desk) needs: a CR agent of one dealer records calls and reads cases;
+# without pii:read phones stay masked, as for an agent who only dials through the phone system.
+DESK_USER_SCOPES = ["customers:read", "customers:write", "complaints:read"]
 
 
 def saved_credentials(data_dir: Path) -> dict | None:
@@ -126,10 +130,16 @@ def _seed_customer(api: CSLoop, rng: random.Random, dealer: str, index: int, now
         counts["visits"] += 1
 
 
-def create_demo_user(gateway_url: str, api_key: str) -> dict[str, str]:
-    """A manufacturer-level user for the dashboard, with a fresh password; returns {username, password}."""
-    password = secrets.token_urlsafe(12)
+def create_demo_users(gateway_url: str, api_key: str) -> dict[str, dict[str, str]]:
+    """With fresh passwords: a manufacturer-level user for the dashboard, and a CR agent of the
+    first dealer (staff code CR01, today's calls seeded for them) for the desk page."""
+    users = {"dashboard_user": (DEMO_USERNAME, MANUFACTURER[0], ["viewer"], DEMO_USER_SCOPES, None),
+             "desk_user": (DESK_USERNAME, list(DEALERS)[DESK_DEALER_INDEX], ["cr_agent"], DESK_USER_SCOPES, DEMO_AGENT)}
+    credentials = {}
     with CSLoop(gateway_url, api_key=api_key) as api:
-        api.users.create(username=DEMO_USERNAME, password=password, org_code=MANUFACTURER[0], roles=["viewer"],
-                         scopes=DEMO_USER_SCOPES, staff_code=DEMO_AGENT)
-    return {"username": DEMO_USERNAME, "password": password}
+        for key, (username, org_code, roles, scopes, staff_code) in users.items():
+            password = secrets.token_urlsafe(12)
+            api.users.create(username=username, password=password, org_code=org_code, roles=roles, scopes=scopes,
+                             staff_code=staff_code)
+            credentials[key] = {"username": username, "password": password}
+    return credentials

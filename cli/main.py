@@ -80,7 +80,7 @@ def up(
         suite.wait_ready()
         if credentials and not credentials.get("seeded"):
             counts = demo.seed(gateway_url, credentials["api_key"])
-            credentials["dashboard_user"] = demo.create_demo_user(gateway_url, credentials["api_key"])
+            credentials |= demo.create_demo_users(gateway_url, credentials["api_key"])
             credentials["seeded"] = True
             demo.save_credentials(data_dir, credentials)
             console.print(f"seeded the demo network: {counts}")
@@ -115,6 +115,9 @@ def _print_urls(suite: Suite, credentials: dict | None) -> None:
         console.print(f"demo manufacturer {credentials['org_code']}, API key: [bold]{credentials['api_key']}[/bold]")
         if user := credentials.get("dashboard_user"):
             console.print(f"dashboard: {url_of(suite.components[0], suite.port_base)}/ui  user [bold]{user['username']}[/bold]"
+                          f"  password [bold]{user['password']}[/bold]")
+        if user := credentials.get("desk_user"):
+            console.print(f"desk: {url_of(suite.components[0], suite.port_base)}/ui/desk  user [bold]{user['username']}[/bold]"
                           f"  password [bold]{user['password']}[/bold]")
     sys.stderr.flush()
 

@@ -62,7 +62,7 @@ def _wait_until_ready(ports: list[int], process: subprocess.Popen, timeout: floa
         time.sleep(0.3)
 
 
-def _wait_for_demo_seed(data_dir: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_for_demo_seed(data_dir: Path, process: subprocess.Popen, timeout: float = 480) -> None:
     """/readyz answers before the seed is done; demo.json says `seeded` once it is."""
     deadline = time.monotonic() + timeout
     while not json.loads((data_dir / "demo.json").read_text()).get("seeded"):
