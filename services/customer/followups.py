@@ -284,8 +284,8 @@ HOLIDAY_PAGE = 1000
 async def create_holiday_followups(sessions: Callable[[], AsyncSession], today: date, lead_days: int,
                                    names: frozenset[str]) -> int:
     """Holiday greeting tasks for the holidays starting within `lead_days` of today, for every
-    customer who accepts marketing (DOMAIN.md care): due on the holiday's first day, one per
-    customer per holiday however often it runs. Customers are read a page at a time, each
+    customer who accepts marketing (DOMAIN.md care): due on the holiday's first day off (holidays.py),
+    one per customer per holiday occurrence however often it runs. Customers are read a page at a time, each
     page in its own transaction, so a network of a million customers is not one transaction,
     and a page's existing tasks are found in one query, so the hourly re-runs stay cheap."""
     coming = holidays.holidays_starting(today, today + timedelta(days=lead_days), names)
@@ -296,12 +296,12 @@ async def create_holiday_followups(sessions: Callable[[], AsyncSession], today: 
             repo = CustomerRepository(session, system_principal())
             desk = DeskDirectory(repo)
             customers = await repo.marketing_customers(after, HOLIDAY_PAGE)
-            wanted = {domain.followup_key("holiday", customer.id, holidays.slug(name), first_day): (customer, first_day)
-                      for customer in customers for first_day, name in coming}
+            wanted = {domain.followup_key("holiday", customer.id, holidays.slug(holiday.name), holiday.year):
+                      (customer, holiday.greet_on) for customer in customers for holiday in coming}
             for key in wanted.keys() - await repo.existing_followup_keys(list(wanted)):
-                customer, first_day = wanted[key]
+                customer, greet_on = wanted[key]
                 made += await _schedule(repo, desk=desk, task=_task(
-                    "holiday", key, customer.dealer_code, customer.org_path, domain.start_of_day(first_day),
+                    "holiday", key, customer.dealer_code, customer.org_path, domain.start_of_day(greet_on),
                     customer_id=customer.id,
                 ))
         if len(customers) < HOLIDAY_PAGE:

@@ -3,7 +3,7 @@ tasks, service follow-ups for maintenance visits; and the holiday greeting job."
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -164,20 +164,36 @@ class TestHolidayGreetings:
         assert sorted(t["due_at"][:10] for t in await tasks(dealer, customer_id=yes["id"], kind="holiday")) == [
             "2026-09-25", "2026-10-01"]
 
-    async def test_a_year_the_calendar_does_not_cover_makes_none_and_warns_once(self, dealer, app, caplog) -> None:
-        await create(dealer, consent={"survey": True, "marketing": True, "share_with_manufacturer": False})
+    async def test_a_year_the_calendar_does_not_cover_is_greeted_on_its_festival_days_and_warns_once(
+            self, dealer, app, caplog) -> None:
+        customer = await create(dealer, consent={"survey": True, "marketing": True, "share_with_manufacturer": False})
         year = holidays.COVERED_YEARS.stop
+        spring_festival = holidays.festival_day("Spring Festival", year)
         with caplog.at_level(logging.WARNING, logger="csloop.customer.holidays"):
-            assert await holiday_pass(app, date(year, 1, 1), lead_days=30) == 0
-            assert await holiday_pass(app, date(year, 2, 1), lead_days=30) == 0
+            assert await holiday_pass(app, spring_festival - timedelta(days=3), lead_days=3) >= 1
+            assert await holiday_pass(app, spring_festival - timedelta(days=2), lead_days=3) == 0
+        [task] = await tasks(dealer, customer_id=customer["id"], kind="holiday")
+        assert task["due_at"].startswith(spring_festival.isoformat())
         warnings = [r for r in caplog.records if str(year) in r.getMessage()]
         assert len(warnings) == 1 and "chinesecalendar" in warnings[0].getMessage()
+
+
+async def test_an_occurrence_is_known_by_the_same_year_from_either_calendar() -> None:
+    """So a greeting made from the lunar calendar is not made again once the package covers the
+    year: every official occurrence's festival day (lunar or solar) lies at or just after its first
+    day off, and names the same year."""
+    for holiday in holidays.holidays_starting(date(2019, 1, 1), date(2026, 12, 31), GREETINGS):
+        festival = holidays.festival_day(holiday.name, holiday.year)
+        assert festival is not None and timedelta(days=-1) <= festival - holiday.greet_on <= timedelta(days=10), holiday
+    assert holidays.festival_day("Spring Festival", 2026) == date(2026, 2, 17)
+    assert holidays.festival_day("Mid-autumn Festival", 2027) == date(2027, 9, 15)
+    assert holidays.festival_day("Tomb-sweeping Day", 2027) == date(2027, 4, 5)
 
 
 async def test_a_holiday_inside_another_keeps_both_first_days() -> None:
     """In 2025 Mid-autumn Festival's day off (6 October) lies inside National Day's week."""
     found = holidays.holidays_starting(date(2025, 9, 28), date(2025, 10, 10), GREETINGS)
-    assert found == [(date(2025, 10, 1), "National Day"), (date(2025, 10, 6), "Mid-autumn Festival")]
-    # New Year's Day 2023 started on 31 December 2022.
+    assert found == [("National Day", date(2025, 10, 1), 2025), ("Mid-autumn Festival", date(2025, 10, 6), 2025)]
+    # New Year's Day 2023 started on 31 December 2022: the occurrence of 2023.
     assert holidays.holidays_starting(date(2022, 12, 29), date(2023, 1, 2), GREETINGS) == [
-        (date(2022, 12, 31), "New Year's Day")]
+        ("New Year's Day", date(2022, 12, 31), 2023)]
