@@ -3,8 +3,9 @@
     flock /tmp/csloop-bench.lock .venv/bin/python -m bench.lookup [--customers 1000000] [--repeats 2000] [--reuse]
 
 500 dealers under 10 distributors. Every customer has a mainland mobile; a prospect in ten has
-a customer's phone (a lead who bought), one customer in five an open follow-up, and there is
-one service visit per customer. The rows are generated in PostgreSQL as the superuser (not
+a customer's phone (a lead who bought), one customer in five an open follow-up, one in ten an
+open complaint and another one in ten a closed one (the complaint service's cases as the
+customer service keeps them, `complaint_summaries`), and there is one service visit per customer. The rows are generated in PostgreSQL as the superuser (not
 measured); the service and its migrations run as the plain role `csloop_app`, so every query
 pays row-level security as in production. The customer service runs as a subprocess and is
 asked `--repeats` times per case, one request at a time, each phone picked at random and sent
@@ -62,6 +63,12 @@ GENERATE = [
        SELECT gen_random_uuid(), dealer_code, org_path, created_at, created_at, 'service', 'bench:' || id, id,
               created_at + interval '3 days', 'open'
        FROM customers WHERE substr(external_id, 5)::int % 5 = 0""",
+    """INSERT INTO complaint_summaries (complaint_id, number, dealer_code, org_path, customer_id, category, priority,
+                                        status, is_open, opened_at, resolution_due, changed_at)
+       SELECT gen_random_uuid(), 'CMP-' || external_id, dealer_code, org_path, id, 'repair_quality', 'P3',
+              CASE WHEN substr(external_id, 5)::int % 10 = 1 THEN 'in_progress' ELSE 'closed' END,
+              substr(external_id, 5)::int % 10 = 1, created_at, created_at + interval '7 days', created_at
+       FROM customers WHERE substr(external_id, 5)::int % 10 IN (1, 2)""",
     f"""INSERT INTO prospects (id, dealer_code, org_path, created_at, updated_at, name, phone, level, version)
         SELECT gen_random_uuid(), {DEALER}, {PATH}, now(), now(), 'Lead ' || n, {PHONE}, 'A', 1
         FROM generate_series(1, $1, 10) AS n""",
