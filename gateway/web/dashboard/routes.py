@@ -10,14 +10,12 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from gateway.web.dashboard import i18n
+from gateway.web.assets import static_asset
 from gateway.web.languages import negotiate
 from gateway.web.vendor import vendor_file
-from shared.problems import NotFound
 
-WEB = Path(__file__).resolve().parent.parent  # gateway/web/: templates/ and static/
-STATIC = WEB / "static"
+WEB = Path(__file__).resolve().parent.parent  # gateway/web/: templates/
 ASSET_NAME = re.compile(r"^dashboard(-[a-z]+)?\.(css|js)$")
-MEDIA_TYPES = {"css": "text/css", "js": "text/javascript"}
 templates = Jinja2Templates(directory=WEB / "templates")
 
 router = APIRouter(include_in_schema=False)
@@ -42,12 +40,7 @@ async def dashboard(request: Request, lang: str | None = None) -> Response:
 
 @router.get("/ui/static/{name}")
 async def asset(name: str) -> FileResponse:
-    match = ASSET_NAME.match(name)
-    path = STATIC / name
-    if match is None or not path.is_file():
-        raise NotFound(f"No asset {name}")
-    # Revalidated on every load (ETag): the module imports carry no version in their URLs.
-    return FileResponse(path, media_type=MEDIA_TYPES[match.group(2)], headers={"Cache-Control": "no-cache"})
+    return static_asset(name, ASSET_NAME)
 
 
 @router.get("/ui/vendor/echarts.min.js")

@@ -24,10 +24,13 @@ export const session = {
   },
 };
 
-async function request(path, { method = "GET", body, auth = true } = {}) {
+// One call of the public API with the session's token; also the desk's (desk-api.js).
+export async function request(path, { method = "GET", body, auth = true, idempotent = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (auth) headers.Authorization = `Bearer ${session.token}`;
+  // A create retried after a lost answer must not make its record twice.
+  if (idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
   let response;
   try {
     response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -39,15 +42,36 @@ async function request(path, { method = "GET", body, auth = true } = {}) {
   return data;
 }
 
-function query(params) {
+export function query(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null) search.set(key, value);
   return search.toString();
 }
 
+// The sign-in answer (token, expiry, and who signed in), its token kept for the session.
 export async function login(username, password) {
   const data = await request("/v1/auth/login", { method: "POST", body: { username, password }, auth: false });
   session.save(data.access_token, data.expires_in);
+  return data;
+}
+
+// A page's sign-in form: `signIn(username, password)`, then `enter()`; a failure is shown in
+// #login-error in the page's words (`t`).
+export async function submitLogin(event, signIn, enter, t) {
+  event.preventDefault();
+  const button = event.target.querySelector("button");
+  button.disabled = true;
+  try {
+    await signIn(document.getElementById("username").value.trim(), document.getElementById("password").value);
+    document.getElementById("password").value = "";
+    await enter();
+  } catch (error) {
+    const key = error.status === 401 || error.status === 422 ? "login_failed" : error.status === 429 ? "login_busy" : "network_error";
+    document.getElementById("login-error").textContent = t(key);
+    document.getElementById("login-error").hidden = false;
+  } finally {
+    button.disabled = false;
+  }
 }
 
 export async function orgs() {

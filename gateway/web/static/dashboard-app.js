@@ -20,23 +20,6 @@ function showLogin(message) {
   $("username").focus();
 }
 
-async function onLogin(event) {
-  event.preventDefault();
-  const button = event.target.querySelector("button");
-  button.disabled = true;
-  try {
-    await api.login($("username").value.trim(), $("password").value);
-    $("password").value = "";
-    await enter();
-  } catch (error) {
-    const key = error.status === 401 || error.status === 422 ? "login_failed" : error.status === 429 ? "login_busy" : "network_error";
-    $("login-error").textContent = t(key);
-    $("login-error").hidden = false;
-  } finally {
-    button.disabled = false;
-  }
-}
-
 async function enter() {
   let orgs;
   try {
@@ -218,7 +201,7 @@ function renderComplaints(reply) {
 }
 
 function wire() {
-  $("login-form").addEventListener("submit", onLogin);
+  $("login-form").addEventListener("submit", (event) => api.submitLogin(event, api.login, enter, t));
   $("logout").addEventListener("click", () => { showLogin(); });
   $("lang-switch").addEventListener("click", () => {
     setLang(currentLang() === "zh-CN" ? "en" : "zh-CN");

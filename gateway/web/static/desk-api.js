@@ -2,34 +2,15 @@
 // both pages); every call goes out with the user's own token, so what comes back is what this
 // user may see, masked as the API masks it.
 
-import { ApiError, session } from "/ui/static/dashboard-api.js";
+import { login as signIn, query, request, session } from "/ui/static/dashboard-api.js";
 
 // Who signed in (the login answer: username, org_code, staff_code), kept with the token it came with.
 const WHO_KEY = "csloop.desk.who";
 
-async function request(path, { method = "GET", body, idempotent = false, auth = true } = {}) {
-  const headers = { Accept: "application/json" };
-  if (auth) headers.Authorization = `Bearer ${session.token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  // A create retried after a lost answer must not record the call twice.
-  if (idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
-  let response;
-  try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (error) {
-    throw new ApiError(0, "network");
-  }
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data && (data.detail || data.title));
-  return data;
-}
-
-const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null)).toString();
 const id = (value) => encodeURIComponent(value);
 
 export async function login(username, password) {
-  const data = await request("/v1/auth/login", { method: "POST", body: { username, password }, auth: false });
-  session.save(data.access_token, data.expires_in);
+  const data = await signIn(username, password);
   const who = { username: data.username ?? username, org_code: data.org_code ?? null, staff_code: data.staff_code ?? null };
   sessionStorage.setItem(WHO_KEY, JSON.stringify({ token: data.access_token, who }));
 }

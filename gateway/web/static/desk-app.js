@@ -2,6 +2,7 @@
 // case a dissatisfied call opens, and the screen pop. The open call or customer lives in the URL
 // fragment (#followup=… or #customer=…), so a reload comes back to it.
 
+import { submitLogin } from "/ui/static/dashboard-api.js";
 import * as api from "./desk-api.js";
 import { attemptBody, resetAttemptForm, showAttemptError, syncAttemptForm } from "./desk-attempt.js";
 import { renderCalls, renderLookup } from "./desk-calls.js";
@@ -37,23 +38,6 @@ function showLogin(message) {
   $("login-error").hidden = !message;
   $("login-error").textContent = message || "";
   $("username").focus();
-}
-
-async function onLogin(event) {
-  event.preventDefault();
-  const button = event.target.querySelector("button");
-  button.disabled = true;
-  try {
-    await api.login($("username").value.trim(), $("password").value);
-    $("password").value = "";
-    await enter();
-  } catch (error) {
-    const key = error.status === 401 || error.status === 422 ? "login_failed" : error.status === 429 ? "login_busy" : "network_error";
-    $("login-error").textContent = t(key);
-    $("login-error").hidden = false;
-  } finally {
-    button.disabled = false;
-  }
 }
 
 // A 401 anywhere means the token expired or was revoked: back to the sign-in.
@@ -335,7 +319,7 @@ function onPick(event) {
 }
 
 function wire() {
-  $("login-form").addEventListener("submit", onLogin);
+  $("login-form").addEventListener("submit", (event) => submitLogin(event, api.login, enter, t));
   $("logout").addEventListener("click", () => { closeDetail(); showLogin(); });
   $("lang-switch").addEventListener("click", () => {
     applyLang(currentLang() === "zh-CN" ? "en" : "zh-CN");
