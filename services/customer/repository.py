@@ -71,6 +71,23 @@ class AppointmentFilter:
 LOOKUP_LIMIT = 20
 
 
+def _matching(statement: Select[Any], *equal: tuple[Any, Any]) -> Select[Any]:
+    """A list's equality filters: each (column, value) whose value was given (None: not filtered)."""
+    for column, value in equal:
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement
+
+
+def _within(statement: Select[Any], column: Any, start: datetime | None, end: datetime | None) -> Select[Any]:
+    """A list's time window, half open: [start, end), either end optional."""
+    if start is not None:
+        statement = statement.where(column >= start)
+    if end is not None:
+        statement = statement.where(column < end)
+    return statement
+
+
 class CustomerRepository(ScopedRepository):
     outbox = TABLES.outbox
 
@@ -196,23 +213,16 @@ class CustomerRepository(ScopedRepository):
 
     async def staff(self, page: PageParams, updated_since: datetime | None, *, dealer_code: str | None = None,
                     role: str | None = None, active: bool | None = None) -> tuple[list[Staff], str | None]:
-        statement = self.select(Staff)
-        for column, value in ((Staff.dealer_code, dealer_code), (Staff.role, role), (Staff.active, active)):
-            if value is not None:
-                statement = statement.where(column == value)
+        statement = _matching(self.select(Staff), (Staff.dealer_code, dealer_code), (Staff.role, role),
+                              (Staff.active, active))
         return await list_page(self.session, statement, Staff, page, updated_since)
+
     # --- appointments ---------------------------------------------------------------------------
 
     async def appointments(self, where: AppointmentFilter, page: PageParams) -> tuple[list[Appointment], str | None]:
-        statement = self.select(Appointment)
-        for column, value in ((Appointment.dealer_code, where.dealer_code), (Appointment.customer_id, where.customer_id),
-                              (Appointment.status, where.status)):
-            if value is not None:
-                statement = statement.where(column == value)
-        if where.slot_from:
-            statement = statement.where(Appointment.slot_at >= where.slot_from)
-        if where.slot_to:
-            statement = statement.where(Appointment.slot_at < where.slot_to)
+        statement = _within(_matching(self.select(Appointment), (Appointment.dealer_code, where.dealer_code),
+                                      (Appointment.customer_id, where.customer_id), (Appointment.status, where.status)),
+                            Appointment.slot_at, where.slot_from, where.slot_to)
         return await list_page(self.session, statement, Appointment, page, where.updated_since)
 
     async def appointment(self, appointment_id: uuid.UUID) -> Appointment | None:
@@ -226,13 +236,10 @@ class CustomerRepository(ScopedRepository):
     async def followups(self, where: FollowUpFilter, page: PageParams) -> tuple[list[FollowUp], str | None]:
         """A call list, earliest due first (keyset on due_at, id); with `updated_since`, the delta feed."""
         statement = self.select(FollowUp)
-        for column, value in ((FollowUp.dealer_code, where.dealer_code), (FollowUp.status, where.status),
-                              (FollowUp.kind, where.kind), (FollowUp.customer_id, where.customer_id),
-                              (FollowUp.assignee, where.assignee)):
-            if value is not None:
-                statement = statement.where(column == value)
-        if where.due_before:
-            statement = statement.where(FollowUp.due_at < where.due_before)
+        statement = _within(_matching(statement, (FollowUp.dealer_code, where.dealer_code), (FollowUp.status, where.status),
+                                      (FollowUp.kind, where.kind), (FollowUp.customer_id, where.customer_id),
+                                      (FollowUp.assignee, where.assignee)),
+                            FollowUp.due_at, None, where.due_before)
         if where.updated_since is None:
             return await keyset_page(self.session, statement, FollowUp, page, by="due_at")
         return await list_page(self.session, statement, FollowUp, page, where.updated_since)
@@ -305,15 +312,10 @@ class CustomerRepository(ScopedRepository):
     # --- interactions and the screen pop ---------------------------------------------------------
 
     async def interactions(self, where: InteractionFilter, page: PageParams) -> tuple[list[Interaction], str | None]:
-        statement = self.select(Interaction)
-        for column, value in ((Interaction.customer_id, where.customer_id), (Interaction.prospect_id, where.prospect_id),
-                              (Interaction.dealer_code, where.dealer_code)):
-            if value is not None:
-                statement = statement.where(column == value)
-        if where.started_from:
-            statement = statement.where(Interaction.started_at >= where.started_from)
-        if where.started_to:
-            statement = statement.where(Interaction.started_at < where.started_to)
+        statement = _within(_matching(self.select(Interaction), (Interaction.customer_id, where.customer_id),
+                                      (Interaction.prospect_id, where.prospect_id),
+                                      (Interaction.dealer_code, where.dealer_code)),
+                            Interaction.started_at, where.started_from, where.started_to)
         return await list_page(self.session, statement, Interaction, page, where.updated_since)
 
     async def sharing_customers(self, customer_ids: set[uuid.UUID]) -> set[uuid.UUID]:
