@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 from cli.topology import COMPONENTS
@@ -94,3 +95,18 @@ def get_json(client: httpx.Client, path: str) -> dict:
     response = client.get(path)
     response.raise_for_status()
     return response.json()
+
+
+async def previous_load(dsn: str) -> int | None:
+    """The size a complete earlier load of this database recorded in its `bench_loaded` table (its
+    one value: customers, answers...), so `--reuse` can skip the load; None when there was none."""
+    try:
+        connection = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        return None
+    try:
+        if await connection.fetchval("SELECT to_regclass('bench_loaded')") is None:
+            return None
+        return await connection.fetchval("SELECT * FROM bench_loaded")
+    finally:
+        await connection.close()

@@ -30,7 +30,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from bench.harness import database_base, write_result
+from bench.harness import database_base, previous_load, write_result
 from bench.kpi_ingestion import BATCH, events_for, response_event, set_based_reference, through_service
 from services.kpi.app import MIGRATIONS
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
@@ -106,20 +106,6 @@ GENERATE = [
     "DROP TABLE bench_responses",
     "CREATE TABLE bench_loaded (answers bigint)",
 ]
-
-
-async def loaded_answers(dsn: str) -> int | None:
-    """The answers of a complete earlier load of this database (None: none, or the database is missing)."""
-    try:
-        connection = await asyncpg.connect(dsn)
-    except asyncpg.InvalidCatalogNameError:
-        return None
-    try:
-        if await connection.fetchval("SELECT to_regclass('bench_loaded')") is None:
-            return None
-        return await connection.fetchval("SELECT answers FROM bench_loaded")
-    finally:
-        await connection.close()
 
 
 async def load(dsn: str, answers: int) -> int:
@@ -270,7 +256,7 @@ def prepare(args: argparse.Namespace) -> tuple[str, str, str, float | None]:
     app = make_url(app_role_url(database_base())).set(database=admin.database).render_as_string(hide_password=False)
     admin_dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
     app_dsn = make_url(app).set(drivername="postgresql").render_as_string(hide_password=False)
-    if args.reuse and asyncio.run(loaded_answers(admin_dsn)) == args.answers:
+    if args.reuse and asyncio.run(previous_load(admin_dsn)) == args.answers:
         asyncio.run(upgrade(app, MIGRATIONS))  # revisions newer than the load, if any
         return app, admin_dsn, app_dsn, None
     asyncio.run(drop_postgres_databases(database_base(), ["kpi"]))

@@ -31,7 +31,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.harness import write_result
+from bench.harness import previous_load, write_result
 from services.customer.app import MIGRATIONS
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token
 from shared.migrations import upgrade
@@ -79,19 +79,6 @@ def dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def loaded(admin_dsn: str) -> int | None:
-    try:
-        connection = await asyncpg.connect(admin_dsn)
-    except asyncpg.InvalidCatalogNameError:
-        return None
-    try:
-        if await connection.fetchval("SELECT to_regclass('bench_loaded')") is None:
-            return None
-        return await connection.fetchval("SELECT customers FROM bench_loaded")
-    finally:
-        await connection.close()
-
-
 async def drop(admin_url: str) -> None:
     url = make_url(admin_url)
     connection = await asyncpg.connect(dsn(url.set(database="postgres").render_as_string(hide_password=False)))
@@ -119,7 +106,7 @@ def prepare(args: argparse.Namespace) -> tuple[str, float | None]:
     admin_url = args.database
     app_url = make_url(app_role_url(admin_url)).set(database=make_url(admin_url).database).render_as_string(
         hide_password=False)
-    if args.reuse and asyncio.run(loaded(dsn(admin_url))) == args.customers:
+    if args.reuse and asyncio.run(previous_load(dsn(admin_url))) == args.customers:
         asyncio.run(upgrade(app_url, MIGRATIONS))
         return app_url, None
     asyncio.run(drop(admin_url))
