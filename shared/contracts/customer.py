@@ -133,24 +133,25 @@ class ProspectChanged(_Payload):
     changed_at: datetime
 
 
-class FollowUpScheduled(_Payload):
-    """followup.scheduled: a task exists and is due at `due_at` (sent again when its due time moves)."""
+class _FollowUpPayload(_Payload):
+    """What every follow-up event names: the task, its kind, and whom it is about."""
 
     followup_id: uuid.UUID
     kind: FollowUpKind
     customer_id: uuid.UUID | None = None
     prospect_id: uuid.UUID | None = None
+
+
+class FollowUpScheduled(_FollowUpPayload):
+    """followup.scheduled: a task exists and is due at `due_at` (sent again when its due time moves)."""
+
     due_at: datetime
 
 
-class FollowUpCompleted(_Payload):
+class FollowUpCompleted(_FollowUpPayload):
     """followup.completed: the task is done, by a reached attempt (with its result) or by the
     legacy `/complete` (an outcome text; it counts as reached, KPI.md)."""
 
-    followup_id: uuid.UUID
-    kind: FollowUpKind
-    customer_id: uuid.UUID | None = None
-    prospect_id: uuid.UUID | None = None
     vin: str | None = None
     ro_number: str | None = None
     outcome: str
@@ -163,26 +164,18 @@ class FollowUpCompleted(_Payload):
     issue_codes: list[str] = []
 
 
-class FollowUpAssigned(_Payload):
+class FollowUpAssigned(_FollowUpPayload):
     """followup.assigned: the task is now on `assignee`'s call list (a staff code of the dealer)."""
 
-    followup_id: uuid.UUID
-    kind: FollowUpKind
-    customer_id: uuid.UUID | None = None
-    prospect_id: uuid.UUID | None = None
     due_at: datetime
     assignee: str
     assigned_at: datetime
 
 
-class FollowUpUnreachable(_Payload):
+class FollowUpUnreachable(_FollowUpPayload):
     """followup.unreachable: `attempts` calls (the task's max_attempts) reached nobody; the task is
     closed as unreachable, so that an SMS or a letter can go instead."""
 
-    followup_id: uuid.UUID
-    kind: FollowUpKind
-    customer_id: uuid.UUID | None = None
-    prospect_id: uuid.UUID | None = None
     vin: str | None = None
     due_at: datetime
     assignee: str | None = None
@@ -190,15 +183,11 @@ class FollowUpUnreachable(_Payload):
     unreachable_at: datetime
 
 
-class FollowUpIssueFound(_Payload):
+class FollowUpIssueFound(_FollowUpPayload):
     """followup.issue_found: a reached customer was dissatisfied. The complaint service opens one
     case for it (channel follow_up, linked by followup_id), however often this is delivered.
     `note` is the agent's account of the issue (the case's description), no contact data."""
 
-    followup_id: uuid.UUID
-    kind: FollowUpKind
-    customer_id: uuid.UUID | None = None
-    prospect_id: uuid.UUID | None = None
     vin: str | None = None
     ro_number: str | None = None
     issue_codes: list[str] = []
@@ -207,14 +196,10 @@ class FollowUpIssueFound(_Payload):
     found_at: datetime
 
 
-class FollowUpCancelled(_Payload):
+class FollowUpCancelled(_FollowUpPayload):
     """followup.cancelled: an open task will not be worked (its customer was erased); it leaves
     every follow-up figure (KPI.md) instead of counting as open past its due time."""
 
-    followup_id: uuid.UUID
-    kind: FollowUpKind
-    customer_id: uuid.UUID | None = None
-    prospect_id: uuid.UUID | None = None
     due_at: datetime
     cancelled_at: datetime
 
