@@ -2,19 +2,15 @@
 staff row per distinct trimmed name per dealer, and records naming them validate afterwards. On
 PostgreSQL as the plain role, row-level security on (as the services migrate)."""
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from services.customer.app import MIGRATIONS
-from shared.db import create_engine
 from shared.migrations import upgrade
 from tests.customer.conftest import clients_of, running_customer_service, vin_with_check_digit
-from tests.support.databases import app_role_url, postgres_base_url, unit_database_url
+from tests.support.databases import execute_as_system, migration_database_url
 
 pytestmark = pytest.mark.asyncio
 NORTH, SOUTH = "/FTMS/D-NORTH/DLR-0042/", "/FTMS/D-SOUTH/DLR-0100/"
@@ -30,22 +26,7 @@ NAMES = [
 
 @pytest.fixture
 def url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    local = asyncio.run(unit_database_url(tmp_path_factory, "customer_migration_0007"))
-    if not postgres_base_url():
-        return local
-    return make_url(app_role_url(local)).set(database=make_url(local).database).render_as_string(hide_password=False)
-
-
-async def _execute(url: str, statement: str, rows: list[dict] | None = None) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                await connection.execute(text("SELECT set_config('csloop.org_path', '/', true)"))
-            result = await connection.execute(text(statement), rows)
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()
+    return migration_database_url(tmp_path_factory, "customer_migration_0007")
 
 
 def _id(value: uuid.UUID, url: str) -> str:
@@ -58,7 +39,7 @@ async def _records_at_0006(url: str) -> dict[str, uuid.UUID]:
     now = datetime(2026, 5, 1, tzinfo=UTC).isoformat(sep=" ") if not url.startswith("postgresql") else datetime(2026, 5, 1, tzinfo=UTC)
     customers = {"DLR-0042": uuid.uuid4(), "DLR-0100": uuid.uuid4()}
     owned = "id, dealer_code, org_path, created_at, updated_at"
-    await _execute(url, f"INSERT INTO customers ({owned}, name, consent_survey, consent_marketing, "
+    await execute_as_system(url, f"INSERT INTO customers ({owned}, name, consent_survey, consent_marketing, "
                         "consent_share_with_manufacturer, version) VALUES (:id, :d, :p, :now, :now, 'Li Wei', true, false, "
                         "false, 1)", [{"id": _id(cid, url), "d": d, "p": NORTH if d == "DLR-0042" else SOUTH, "now": now}
                                       for d, cid in customers.items()])
@@ -74,7 +55,7 @@ async def _records_at_0006(url: str) -> dict[str, uuid.UUID]:
             "interactions": f"INSERT INTO interactions ({owned}, customer_id, channel, direction, reason, agent, started_at) "
                             "VALUES (:id, :d, :p, :now, :now, :c, 'phone', 'inbound', 'inquiry', :name, :now)",
         }[table]
-        await _execute(url, statement, [row])
+        await execute_as_system(url, statement, [row])
     return customers
 
 
@@ -83,14 +64,14 @@ async def test_free_text_names_become_staff_codes_that_validate(url: str) -> Non
     customers = await _records_at_0006(url)
     await upgrade(url, MIGRATIONS, "0007")
 
-    staff = await _execute(url, "SELECT dealer_code, org_path, code, name, role, active FROM staff")
+    staff = await execute_as_system(url, "SELECT dealer_code, org_path, code, name, role, active FROM staff")
     assert sorted(staff) == sorted([
         ("DLR-0042", NORTH, "Zhao Lei", "Zhao Lei", "sales_consultant", True),  # first met as a consultant
         ("DLR-0100", SOUTH, "Zhao Lei", "Zhao Lei", "sales_consultant", True),  # one per dealer
         ("DLR-0042", NORTH, "陈杰", "陈杰", "service_advisor", True),
         ("DLR-0042", NORTH, "CR01", "CR01", "cr_agent", True),
     ])
-    kept = {table: sorted((row[0] for row in await _execute(url, f"SELECT {column} FROM {table}")), key=str)
+    kept = {table: sorted((row[0] for row in await execute_as_system(url, f"SELECT {column} FROM {table}")), key=str)
             for table, column in (("deliveries", "sales_consultant"), ("service_visits", "advisor"),
                                   ("interactions", "agent"))}
     assert kept == {"deliveries": ["Zhao Lei"] * 3, "service_visits": [None, None, "Zhao Lei", "陈杰"],

@@ -2,17 +2,12 @@
 rows per org subtree, by month and by year, and a downgrade gives them back. On PostgreSQL as the
 plain role, row-level security on."""
 
-import asyncio
 
 import pytest
-from alembic import command
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from services.kpi.app import MIGRATIONS
-from shared.db import create_engine
-from shared.migrations import alembic_config, upgrade
-from tests.support.databases import app_role_url, postgres_base_url, unit_database_url
+from shared.migrations import downgrade, upgrade
+from tests.support.databases import execute_as_system, migration_database_url
 
 BEFORE = {  # (metric, month, path): (n, s, ss), as the recorders wrote them up to 0005
     ("csi", "2030-01", "/M/DN/D1/"): (2, 150.0, 11300.0),
@@ -45,52 +40,24 @@ FACTORS = [("csi", "2030-01", "/M/DN/D1/", "quality", 2, 150.0, 150.0, 11300.0, 
 
 @pytest.fixture
 def url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    local = asyncio.run(unit_database_url(tmp_path_factory, "kpi_migration_0006"))
-    if not postgres_base_url():
-        return local
-    return make_url(app_role_url(local)).set(database=make_url(local).database).render_as_string(hide_password=False)
-
-
-async def _execute(url: str, statement: str, rows: list[dict] | None = None) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                await connection.execute(text("SELECT set_config('csloop.org_path', '/', true)"))
-            result = await connection.execute(text(statement), rows)
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        await engine.dispose()
+    return migration_database_url(tmp_path_factory, "kpi_migration_0006")
 
 
 async def _rollups(url: str) -> dict[tuple, tuple]:
-    rows = await _execute(url, "SELECT metric, month, org_path, n, s, ss FROM kpi_rollups")
+    rows = await execute_as_system(url, "SELECT metric, month, org_path, n, s, ss FROM kpi_rollups")
     return {tuple(row[:3]): (row[3], *(round(v, 6) for v in row[4:])) for row in rows}
-
-
-async def _downgrade(url: str, revision: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            def run(sync) -> None:
-                config = alembic_config(MIGRATIONS)
-                config.attributes["connection"] = sync
-                command.downgrade(config, revision)
-            await connection.run_sync(run)
-    finally:
-        await engine.dispose()
 
 
 async def test_rollups_become_subtree_totals_and_back(url: str) -> None:
     await upgrade(url, MIGRATIONS, "0005")
-    await _execute(url, "INSERT INTO kpi_rollups (metric, month, org_path, n, s, ss) VALUES (:m, :mo, :p, :n, :s, :ss)",
+    await execute_as_system(url, "INSERT INTO kpi_rollups (metric, month, org_path, n, s, ss) VALUES (:m, :mo, :p, :n, :s, :ss)",
                    [{"m": m, "mo": mo, "p": p, "n": n, "s": s, "ss": ss} for (m, mo, p), (n, s, ss) in BEFORE.items()])
-    await _execute(url, "INSERT INTO kpi_factor_rollups (kind, month, org_path, factor, n, sx, sy, sxx, syy, sxy) "
+    await execute_as_system(url, "INSERT INTO kpi_factor_rollups (kind, month, org_path, factor, n, sx, sy, sxx, syy, sxy) "
                         "VALUES (:k, :mo, :p, :f, :n, :sx, :sy, :sxx, :syy, :sxy)",
                    [dict(zip(("k", "mo", "p", "f", "n", "sx", "sy", "sxx", "syy", "sxy"), row, strict=True)) for row in FACTORS])
     await upgrade(url, MIGRATIONS, "head")
     assert await _rollups(url) == AFTER
-    factor_rows = await _execute(url, "SELECT month, org_path, n FROM kpi_factor_rollups ORDER BY month, org_path")
+    factor_rows = await execute_as_system(url, "SELECT month, org_path, n FROM kpi_factor_rollups ORDER BY month, org_path")
     assert factor_rows == [(month, path, 2) for month in ("2030", "2030-01") for path in ("/M/", "/M/DN/", "/M/DN/D1/")]
-    await _downgrade(url, "0005")
+    await downgrade(url, MIGRATIONS, "0005")
     assert await _rollups(url) == BEFORE

@@ -102,3 +102,27 @@ async def sessions_on_tables(tmp_path_factory: Any, name: str,
         yield session_factory(engine)
     finally:
         await engine.dispose()
+
+
+def migration_database_url(tmp_path_factory: Any, name: str) -> str:
+    """An empty database for a migration test, as the services reach it: on PostgreSQL as the
+    plain role (row-level security binds, as it binds a migration in production)."""
+    local = asyncio.run(unit_database_url(tmp_path_factory, name))
+    if not postgres_base_url():
+        return local
+    return make_url(app_role_url(local)).set(database=make_url(local).database).render_as_string(hide_password=False)
+
+
+async def execute_as_system(url: str, statement: str, rows: list[dict] | None = None) -> list[tuple]:
+    """One statement in a transaction of its own under the system org path (sees every row)."""
+    from shared.db import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(text("SELECT set_config('csloop.org_path', '/', true)"))
+            result = await connection.execute(text(statement), rows)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
