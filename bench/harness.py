@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +111,15 @@ async def previous_load(dsn: str) -> int | None:
         return await connection.fetchval("SELECT * FROM bench_loaded")
     finally:
         await connection.close()
+
+
+def wait_until_ready(client: httpx.Client, name: str) -> None:
+    """Poll the service `client` points at until its /readyz answers 200 (a minute at most)."""
+    for _ in range(300):
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the {name} service did not become ready")

@@ -30,7 +30,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from bench.harness import database_base, previous_load, write_result
+from bench.harness import database_base, previous_load, wait_until_ready, write_result
 from bench.kpi_ingestion import BATCH, events_for, response_event, set_based_reference, through_service
 from services.kpi.app import MIGRATIONS
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
@@ -206,17 +206,6 @@ def serve_directory(port: int) -> uvicorn.Server:
     return server
 
 
-def wait_ready(client: httpx.Client) -> None:
-    for _ in range(300):
-        try:
-            if client.get("/readyz").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the KPI service did not become ready")
-
-
 def one_round(client: httpx.Client, base: str, reader: dict, admin_dsn: str, app_dsn: str, args: argparse.Namespace,
               round_: int) -> dict:
     """Reads next to the raw GROUP BY, then ingestion next to its reference; each round in months of its own."""
@@ -291,7 +280,7 @@ def main() -> None:
     base_url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base_url, timeout=60) as client:
-            wait_ready(client)
+            wait_until_ready(client, "KPI")
             reader = {INTERNAL_HEADER: mint_internal_token(
                 Principal("bench", "BENCH", "/BENCH/", "manufacturer", scopes=frozenset({"kpi:read"})), SECRET, 3600)}
             system = {INTERNAL_HEADER: mint_internal_token(system_principal(), SECRET, 3600)}

@@ -31,7 +31,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.harness import previous_load, write_result
+from bench.harness import previous_load, wait_until_ready, write_result
 from services.customer.app import MIGRATIONS
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token
 from shared.migrations import upgrade
@@ -151,17 +151,6 @@ def measure(client: httpx.Client, repeats: int, customers: int, case: str, seed:
             "max_ms": round(ordered[-1] * 1000, 2), "hits": hits, "requests": repeats}
 
 
-def wait_ready(client: httpx.Client) -> None:
-    for _ in range(300):
-        try:
-            if client.get("/readyz").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the customer service did not become ready")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -176,7 +165,7 @@ def main() -> None:
     service = subprocess.Popen([sys.executable, "-m", "services.customer", "--port", str(port)], env=env)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            wait_ready(client)
+            wait_until_ready(client, "customer")
             measure(client, 200, args.customers, "own", "warm-up")
             cases = {case: measure(client, args.repeats, args.customers, case, case) for case in ("own", "other", "above")}
     finally:
