@@ -23,15 +23,17 @@ class Component:
 COMPONENTS = (
     # The gateway consumes what webhooks may carry (it matches each subscription itself).
     Component("gateway", "gateway", 0, ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.",
-                                        "appointment.", "survey.", "complaint.", "quality.")),
+                                        "appointment.", "survey.", "complaint.", "quality.", "improvement.",
+                                        "evaluation.")),
     Component("customer", "services.customer", 1, ("vehicle.delivered", "service_visit.closed", "prospect.",
                                                           "complaint.")),
     Component("survey", "services.survey", 2, ("customer.", "vehicle.delivered", "service_visit.closed", "complaint.resolved")),
     Component("complaint", "services.complaint", 3, ("survey.alert.raised", "customer.erased",
-                                                            "followup.issue_found")),
+                                                            "followup.issue_found", "improvement.action_done")),
     # Only what feeds a KPI: a 100,000-row customer import sends the KPI service nothing.
     Component("kpi", "services.kpi", 4, ("vehicle.delivered", "service_visit.closed", "followup.", "appointment.",
-                                         "survey.response.", "survey.invitation.sent", "survey.alert.", "complaint.")),
+                                         "survey.response.", "survey.invitation.sent", "survey.alert.", "complaint.",
+                                         "staff.")),
 )
 
 

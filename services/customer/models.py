@@ -65,6 +65,34 @@ class Customer(OrgOwnedMixin, Base):
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
+class CustomerStanding(Base):
+    """Where a customer stands with the dealer (issue 16): lifecycle from the service history and
+    value (recency, frequency, spend over 24 months, RFM quintiles within the dealer, segment).
+    Kept apart from `customers` because a job and the visit events rewrite it in bulk: the
+    customer's own version (its ETag) moves only when the customer's record changes."""
+
+    __tablename__ = "customer_standing"
+    __table_args__ = (Index("ix_customer_standing_dealer_lifecycle", "dealer_code", "lifecycle"),
+                      Index("ix_customer_standing_dealer_segment", "dealer_code", "segment"),
+                      org_path_index("customer_standing"))
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    dealer_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400))
+    # prospect, active, at_risk, lapsed, won_back (DOMAIN.md, Retention and value).
+    lifecycle: Mapped[str] = mapped_column(String(20))
+    lifecycle_since: Mapped[datetime]
+    last_visit_at: Mapped[datetime | None]
+    # The start of the customer's latest lapse: a win-back follow-up is made once per lapse.
+    lapsed_at: Mapped[datetime | None]
+    recency_days: Mapped[int | None] = mapped_column(Integer)
+    frequency_24m: Mapped[int] = mapped_column(Integer, default=0)
+    monetary_24m_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    rfm: Mapped[str | None] = mapped_column(String(3))  # "545": R, F, M quintiles (5 best) within the dealer
+    segment: Mapped[str | None] = mapped_column(String(20))
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Vehicle(OrgOwnedMixin, Base):
     __tablename__ = "vehicles"
     # Each dealer keeps its own file of a vehicle (sold here, serviced there).

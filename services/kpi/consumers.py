@@ -9,13 +9,15 @@ wins) with one call for all of them, the others one by one in delivery order. Ea
 kind has a table of its own that no other event type writes, and rollup increments add up in
 any order, so grouping by type leaves the effect of applying the events one by one.
 
-- survey.response.submitted -> response fact; responses, nps, csi/ssi rollups; factor sums
+- survey.response.submitted -> response fact (with the staff who served the customer); responses, nps, csi/ssi rollups; factor sums
 - survey.invitation.sent -> invitation fact and rollup (reminders are not new invitations)
 - survey.alert.raised -> alert fact (closed when its case resolves within SLA)
-- service_visit.closed, vehicle.delivered -> visit and delivery facts (FIR, retention, penetration)
+- service_visit.closed, vehicle.delivered -> visit (with its advisor and technician) and delivery facts (FIR,
+  retention, penetration)
 - followup.scheduled / assigned / completed / unreachable / cancelled -> follow-up fact (kind, due time, how and
   when it ended, the call's result, the assignee)
 - appointment.changed -> appointment fact (its latest change wins)
+- staff.changed -> the dealer's staff member, names and roles for the people figures (highest version wins)
 - complaint.opened / status_changed / resolved / closed / sla_breached -> complaint fact
 """
 
@@ -71,12 +73,16 @@ ALERTS = _all(survey_contract.AlertRaised)
 VISITS = _all(customer_contract.ServiceVisitClosed)
 DELIVERIES = _all(customer_contract.VehicleDelivered)
 APPOINTMENTS = _all(customer_contract.AppointmentChanged)
+STAFF = _all(customer_contract.StaffChanged)
 
 
 async def record_responses(store: FactStore, items: list[dict[str, Any]]) -> None:
+    nobody = survey_contract.StaffOnRecord()
     await store.add_responses([ResponseRecord(r.response_id, r.org_path, r.kind, r.submitted_at, r.scores.index,
                                               r.scores.nps_category, dict(r.scores.factors),
-                                              invited=r.invitation_id is not None) for r in RESPONSES(items)])
+                                              invited=r.invitation_id is not None, advisor=staff.advisor,
+                                              technician=staff.technician, sales_consultant=staff.sales_consultant)
+                               for r in RESPONSES(items) for staff in (r.staff or nobody,)])
 
 
 async def record_invitations(store: FactStore, items: list[dict[str, Any]]) -> None:
@@ -93,7 +99,8 @@ async def record_visits(store: FactStore, items: list[dict[str, Any]]) -> None:
     await store.put_visits([{"visit_id": v.visit_id, "org_path": v.org_path, "vin": v.vin, "visit_type": v.visit_type,
                              "opened_at": v.opened_at or v.closed_at, "closed_at": v.closed_at,
                              "symptom_codes": sorted(set(v.symptom_codes)), "owner_verified": v.owner_verified,
-                             "opened_reported": v.opened_at is not None}
+                             "opened_reported": v.opened_at is not None, "advisor": v.advisor,
+                             "technician": v.technician}
                             for v in visits])
 
 
@@ -101,6 +108,11 @@ async def record_deliveries(store: FactStore, items: list[dict[str, Any]]) -> No
     deliveries = DELIVERIES(items)
     await store.add_deliveries([{"delivery_id": d.delivery_id, "org_path": d.org_path, "vin": d.vin,
                                  "delivered_at": d.delivered_at} for d in deliveries])
+
+
+async def record_staff(store: FactStore, items: list[dict[str, Any]]) -> None:
+    await store.put_staff([{"org_path": m.org_path, "code": m.code, "name": m.name, "role": m.role,
+                            "active": m.active, "version": m.version} for m in STAFF(items)])
 
 
 async def record_followup_scheduled(store: FactStore, data: dict[str, Any]) -> None:
@@ -187,6 +199,7 @@ SET_RECORDERS: dict[str, SetRecorder] = {
     customer_contract.SERVICE_VISIT_CLOSED: record_visits,
     customer_contract.VEHICLE_DELIVERED: record_deliveries,
     customer_contract.APPOINTMENT_CHANGED: record_appointments,
+    customer_contract.STAFF_CHANGED: record_staff,
 }
 # Each event's effect depends on the ones before it (a status change needs its opened case).
 IN_ORDER_RECORDERS: dict[str, Recorder] = {

@@ -34,6 +34,11 @@ class ResponseFact(Base):
     index_score: Mapped[float | None] = mapped_column(Float)
     nps_category: Mapped[str | None] = mapped_column(String(10))
     factors: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    # Who served the customer on the visit or delivery the survey followed (staff codes of the
+    # response's dealer): the people KPIs (KPI.md) attribute the response to them.
+    advisor: Mapped[str | None] = mapped_column(String(100))
+    technician: Mapped[str | None] = mapped_column(String(100))
+    sales_consultant: Mapped[str | None] = mapped_column(String(100))
 
 
 class InvitationFact(Base):
@@ -62,6 +67,9 @@ class VisitFact(Base):
     owner_verified: Mapped[bool] = mapped_column(Boolean, default=True)
     # Whether the visit said when it opened (else `opened_at` is its close): repair lead time needs it.
     opened_reported: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The repair order's people: an advisor's and a technician's first-time fix (KPI.md, People KPIs).
+    advisor: Mapped[str | None] = mapped_column(String(100))
+    technician: Mapped[str | None] = mapped_column(String(100))
 
 
 class DeliveryFact(Base):
@@ -141,6 +149,20 @@ class AlertFact(Base):
     response_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     org_path: Mapped[str] = mapped_column(PATH)
     raised_at: Mapped[datetime]
+
+
+class StaffMember(Base):
+    """A dealer's staff member as the customer service's last `staff.changed` (by version) left it:
+    names and roles for the people scorecards. Facts name people by code; this says who they are."""
+
+    __tablename__ = "kpi_staff"
+
+    org_path: Mapped[str] = mapped_column(PATH, primary_key=True)  # the dealer's path
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class Rollup(Base):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.kpi.deltas import RollupDeltas
 from services.kpi.domain import NPS_VALUES, Agg, of_value
 from services.kpi.models import (AlertFact, AppointmentFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact,
-                                 InvitationFact, ResponseFact, Rollup, Target, VisitFact)
+                                 InvitationFact, ResponseFact, Rollup, StaffMember, Target, VisitFact)
 from shared.consumer import insert_many
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class ResponseRecord:
     factors: dict[str, float]
     # False for results a third party delivered in bulk: nobody here invited that customer.
     invited: bool = True
+    advisor: str | None = None
+    technician: str | None = None
+    sales_consultant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,8 @@ class FactStore:
     async def add_responses(self, records: list[ResponseRecord]) -> None:
         new = await self._insert_new(ResponseFact, [
             {"response_id": r.response_id, "org_path": r.org_path, "kind": r.kind, "submitted_at": r.submitted_at,
-             "index_score": r.index, "nps_category": r.nps_category, "factors": r.factors} for r in records], "response_id")
+             "index_score": r.index, "nps_category": r.nps_category, "factors": r.factors, "advisor": r.advisor,
+             "technician": r.technician, "sales_consultant": r.sales_consultant} for r in records], "response_id")
         for r in records:
             if r.response_id in new:
                 new.discard(r.response_id)  # counted once: the first record of its id is the one stored
@@ -191,6 +195,23 @@ class FactStore:
         await self.session.execute(statement.on_conflict_do_update(
             index_elements=["appointment_id"], set_=changes, where=a.changed_at <= statement.excluded.changed_at),
             parameters)
+
+    # --- staff ----------------------------------------------------------------------------------
+
+    async def put_staff(self, rows: list[dict[str, Any]]) -> None:
+        """staff.changed: each member as its highest version left it, whatever order the events come in."""
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in rows:
+            key = (row["org_path"], row["code"])
+            if key not in latest or latest[key]["version"] <= row["version"]:
+                latest[key] = row
+        if not latest:
+            return
+        c = StaffMember.__table__.c
+        statement, parameters = insert_many(self.session, StaffMember.__table__, _columns(list(latest.values())))
+        changes = {name: statement.excluded[name] for name in ("name", "role", "active", "version")}
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["org_path", "code"], set_=changes, where=c.version <= statement.excluded.version), parameters)
 
     # --- complaint ------------------------------------------------------------------------------
 

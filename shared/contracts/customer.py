@@ -28,6 +28,7 @@ FOLLOWUP_ISSUE_FOUND = "followup.issue_found"
 FOLLOWUP_CANCELLED = "followup.cancelled"
 INTERACTION_LOGGED = "interaction.logged"
 APPOINTMENT_CHANGED = "appointment.changed"
+STAFF_CHANGED = "staff.changed"
 
 VisitType = Literal["maintenance", "repair", "warranty", "recall"]
 ProspectLevel = Literal["H", "A", "B", "C"]
@@ -90,6 +91,18 @@ class CustomerErased(_Payload):
 
     customer_id: uuid.UUID
     erased_at: datetime
+
+
+class StaffChanged(_Payload):
+    """staff.changed: a staff member was created or changed (name, role, retired). The KPI service
+    names people in its scorecards from it; `version` orders changes that arrive out of order."""
+
+    staff_id: uuid.UUID
+    code: str
+    name: str
+    role: StaffRole
+    active: bool
+    version: int
 
 
 class VehicleDelivered(_Payload):

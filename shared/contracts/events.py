@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from shared.contracts import complaint, customer, survey
+from shared.contracts import complaint, customer, kpi, survey
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ CATALOGUE: tuple[EventKind, ...] = (
         (customer.FOLLOWUP_CANCELLED, customer.FollowUpCancelled,
          "An open follow-up task was cancelled (its customer was erased)."),
         (customer.APPOINTMENT_CHANGED, customer.AppointmentChanged, "An appointment was booked, arrived, missed or cancelled."),
+        (customer.STAFF_CHANGED, customer.StaffChanged, "A staff member was added, renamed, given another role or retired."),
         (customer.INTERACTION_LOGGED, customer.InteractionLogged,
          "A contact with a customer or prospect was recorded (ids and channel; no phone, no summary)."),
     ),
@@ -65,5 +66,13 @@ CATALOGUE: tuple[EventKind, ...] = (
         (complaint.SLA_BREACHED, complaint.SlaBreached, "A complaint case missed its first-response or resolution due time."),
         (complaint.QUALITY_SIGNAL_RAISED, complaint.QualitySignalRaised,
          "Product-quality cases of one model and symptom came from several dealers within the window."),
+    ),
+    *_kinds(
+        kpi,
+        (kpi.IMPROVEMENT_ACTION_OVERDUE, kpi.ImprovementActionOverdue,
+         "An improvement plan's action passed its due date undone (to the plan's org and those above it)."),
+        (kpi.IMPROVEMENT_ACTION_DONE, kpi.ImprovementActionDone,
+         "An improvement plan's action was done (one from a complaint's corrective action names the complaint)."),
+        (kpi.EVALUATION_PUBLISHED, kpi.EvaluationPublished, "A dealer evaluation was published and frozen."),
     ),
 )

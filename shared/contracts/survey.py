@@ -21,6 +21,18 @@ ALERT_RAISED = "survey.alert.raised"
 Channel = Literal["sms", "wechat", "email", "app"]
 
 
+class StaffOnRecord(BaseModel):
+    """Who served the customer on the record a survey follows (staff codes of the dealer): the
+    advisor and technician of the repair order, the sales consultant of the delivery (API.md, People).
+    The KPI service attributes the response's figures to them (KPI.md, People KPIs)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    advisor: str | None = None
+    technician: str | None = None
+    sales_consultant: str | None = None
+
+
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -33,6 +45,8 @@ class _Payload(BaseModel):
     customer_id: uuid.UUID | None = None
     vin: str | None = None
     ro_number: str | None = None
+    # None when the survey follows no visit or delivery, or for payloads older than the field.
+    staff: StaffOnRecord | None = None
 
 
 class InvitationSent(_Payload):

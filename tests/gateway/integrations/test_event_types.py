@@ -10,14 +10,14 @@ import pytest
 
 from cli.topology import COMPONENTS
 from gateway.integrations.webhooks.catalogue import DELIVERED_FAMILIES, SUBSCRIBABLE
-from shared.contracts import complaint, customer, survey
+from shared.contracts import complaint, customer, kpi, survey
 from shared.contracts.events import CATALOGUE
 from tests.gateway.conftest import OrgTree, bearer
 
 
 def contract_event_types() -> set[str]:
     """Every event type a contract module names (its upper-case constants with a dot, not SOURCE)."""
-    return {value for module in (customer, survey, complaint) for name, value in vars(module).items()
+    return {value for module in (customer, survey, complaint, kpi) for name, value in vars(module).items()
             if name.isupper() and name != "SOURCE" and isinstance(value, str) and "." in value}
 
 
@@ -38,7 +38,7 @@ async def test_lists_each_deliverable_type_with_the_schema_of_its_data(gateway: 
     answer = await gateway.get("/v1/event-types", headers=bearer(reader))
     assert answer.status_code == 200, answer.text
     by_type = {item["type"]: item for item in answer.json()["items"]}
-    assert set(by_type) == {t for t in contract_event_types() if not t.startswith("prospect.")}
+    assert set(by_type) == {t for t in contract_event_types() if not t.startswith(("prospect.", "staff."))}
     assert set(by_type) <= set(SUBSCRIBABLE)
     assert by_type["survey.invitation.sent"]["owner_only"] is True
     assert by_type["complaint.opened"]["owner_only"] is False
