@@ -13,3 +13,6 @@ class KpiSettings(CommonSettings):
     complaint_url: str = "http://127.0.0.1:8003"
     # Key-driver importance needs this many responses before a correlation means anything.
     drivers_min_responses: int = 30
+    # Improvement plans: the job that stores re-check results and publishes overdue actions.
+    jobs_enabled: bool = True
+    plans_job_interval_seconds: float = 300.0
