@@ -45,7 +45,8 @@ class PlanSources:
 
     async def staff_member(self, caller_token: str, dealer_code: str, code: str) -> StaffChanged | None:
         """The dealer's staff member with this code as the caller may see it (retired or not); None if none."""
-        body = await self._get(self._customer, "customer", f"/internal/staff/{quote(dealer_code, safe='')}/{quote(code, safe='')}", caller_token)
+        path = f"/internal/staff/{quote(dealer_code, safe='')}/{quote(code, safe='')}"
+        body = await self._get(self._customer, "customer", path, caller_token)
         return None if body is None else StaffChanged.model_validate(body)
 
     async def corrective_action(self, caller_token: str, complaint_id: uuid.UUID) -> ComplaintCorrectiveAction | None:
