@@ -90,6 +90,8 @@ TAG_DESCRIPTIONS = {
     "complaints": "Complaint cases: open, assign, move through the workflow, comment, escalate, resolve.",
     "complaint SLA and quality": "Response and resolution time targets, and the quality signals complaints raise.",
     "kpi": "Satisfaction and complaint figures per organisation, ranked, over time, and targets.",
+    "improvement-plans": "Improvement plans (PDCA): actions with owners and due dates, plan -> do -> check -> act, "
+                         "the KPI re-check, overdue actions published to the org and those above it.",
 }
 
 IDEMPOTENCY_KEY = {
