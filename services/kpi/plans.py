@@ -139,7 +139,7 @@ def _complaint_ref(ref: str) -> uuid.UUID:
         return uuid.UUID(ref)
     except ValueError as exc:
         raise UnprocessableContent("A complaint source names the complaint's id",
-                                   errors=[{"field": "source.ref", "message": "unknown complaint"}]) from exc
+                                   errors=[{"field": "source.ref", "message": "unknown case"}]) from exc
 
 
 async def _check_complaint(sources: PlanSources, caller_token: str, org: OrgInfo, complaint_id: uuid.UUID,
@@ -149,7 +149,7 @@ async def _check_complaint(sources: PlanSources, caller_token: str, org: OrgInfo
     found = await sources.corrective_action(caller_token, complaint_id)
     if found is None or not OrgPath(org.path).contains(found.org_path):
         raise UnprocessableContent("The plan names a complaint that is not of the plan's organisation",
-                                   errors=[{"field": field, "message": "unknown complaint"}])
+                                   errors=[{"field": field, "message": "unknown case"}])
     return None if found.corrective_action is None else found.corrective_action.model_dump()
 
 

@@ -181,12 +181,12 @@ class TestComplaintActions:
     async def test_a_siblings_or_unknown_complaint_is_unknown(self, client: httpx.AsyncClient) -> None:
         for ref in (str(COMPLAINT_D2), str(uuid.uuid4()), "not-a-uuid"):
             errors = problem(await create(client, source={"kind": "complaint", "ref": ref}, actions=[]), 422)["errors"]
-            assert errors == [{"field": "source.ref", "message": "unknown complaint"}], ref
+            assert errors == [{"field": "source.ref", "message": "unknown case"}], ref
         errors = problem(await create(client, actions=[{"complaint_id": str(COMPLAINT_D2)}]), 422)["errors"]
-        assert errors == [{"field": "actions[0].complaint_id", "message": "unknown complaint"}]
+        assert errors == [{"field": "actions[0].complaint_id", "message": "unknown case"}]
         # The distributor sees D2's complaint, but a D1 plan takes only D1's (or its subtree's).
         errors = problem(await create(client, "DN", actions=[{"complaint_id": str(COMPLAINT_D2)}]), 422)["errors"]
-        assert errors == [{"field": "actions[0].complaint_id", "message": "unknown complaint"}]
+        assert errors == [{"field": "actions[0].complaint_id", "message": "unknown case"}]
 
     async def test_a_complaint_without_corrective_action_needs_the_action_written(self, client: httpx.AsyncClient) -> None:
         errors = problem(await create(client, actions=[{"complaint_id": str(COMPLAINT_D1_BARE)}]), 422)["errors"]
