@@ -1,4 +1,5 @@
-"""FastAPI dependencies of the KPI API: readers scoped to the caller, the target writer, the caller's subtree of orgs."""
+"""FastAPI dependencies of the KPI API: readers scoped to the caller, the target writer, the caller's subtree of orgs,
+the improvement plans' repositories and the services a new plan asks."""
 
 from typing import Annotated
 

@@ -24,7 +24,7 @@ from services.kpi.figures import Buckets, Figures
 from services.kpi.models import ImprovementAction, ImprovementPlan
 from services.kpi.orgs import CallerSubtrees
 from services.kpi.plan_sources import PlanSources
-from services.kpi.reports import check_kpi, org_for, parse_period, shown
+from services.kpi.reports import check_kpi, org_for, parse_period
 from services.kpi.repository_plans import PlanRepository
 from services.kpi.schemas import PlanActionIn, PlanActionRead, PlanCreate, PlanRead, PlanResult, PlanSource
 from shared.auth import system_principal
@@ -74,9 +74,10 @@ async def to_read(repo: PlanRepository, plan: ImprovementPlan, actions: list[Imp
     today = _today()
     result = None
     if plan.result_value is not None and plan.result_met is not None:
-        result = PlanResult(value=shown(plan.result_value) or 0.0, met=plan.result_met)
+        result = PlanResult(value=round(plan.result_value, 1), met=plan.result_met)
     elif plan.recheck_end <= utcnow() and (found := await _recheck(repo, plan)) is not None:
-        result = PlanResult(value=shown(found[0]) or 0.0, met=found[1])
+        # Rounded as every figure leaving the service (reports.shown); `met` judged on the exact value.
+        result = PlanResult(value=round(found[0], 1), met=found[1])
     return PlanRead(
         id=plan.id, org_code=plan.org_code, kpi=plan.kpi, period=plan.period, baseline=plan.baseline,
         target=plan.target, recheck_period=plan.recheck_period, cause=plan.cause,

@@ -304,6 +304,22 @@ class TestJob:
         read = await client.get(f"/v1/improvement-plans/{misses['id']}", headers=as_("OEM"))
         assert read.json()["result"] == {"value": 85.0, "met": False}
 
+    async def test_a_lower_is_better_kpi_is_met_below_its_target(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        """appointment_lead_days of D2 in 2025-02: booked 2 and 4 days ahead -> (2 + 4) / 2 = 3.0 days:
+        meets a target of 5 (at most 5 days), misses one of 2."""
+        actions = [{"description": "x", "owner": "SA-2", "due": "2099-01-01"}]
+        meets = await created(client, "D2", org="D2", kpi="appointment_lead_days", target=5.0, actions=actions)
+        misses = await created(client, "D2", org="D2", kpi="appointment_lead_days", target=2.0, actions=actions)
+        for days, at in ((2, datetime(2025, 2, 5, 9, tzinfo=UTC)), (4, datetime(2025, 2, 20, 9, tzinfo=UTC))):
+            await post_event(client, SECRET, "appointment.changed", {
+                "appointment_id": str(uuid.uuid4()), "dealer_code": "D2", "org_path": ORGS["D2"]["path"],
+                "customer_id": str(uuid.uuid4()), "status": "booked", "requested_at": at.isoformat(),
+                "slot_at": (at + timedelta(days=days)).isoformat(), "booked_at": at.isoformat(),
+                "changed_at": at.isoformat()}, source="/csloop/customer")
+        await plans.run_once(app.state.sessions)
+        assert await _stored_result(app, meets["id"]) == (3.0, True)
+        assert await _stored_result(app, misses["id"]) == (3.0, False)
+
     async def test_a_recheck_period_not_over_has_no_result(self, app: FastAPI, client: httpx.AsyncClient) -> None:
         later = (date.today() + timedelta(days=40)).strftime("%Y-%m")
         plan = await created(client, "DS", org="DS", period="2025-01", recheck_period=later,
