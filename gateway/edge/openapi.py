@@ -23,7 +23,9 @@ from shared.problems import NotFound
 
 logger = logging.getLogger("csloop.gateway.openapi")
 
-FETCH_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
+# A service builds its document on the first ask (FastAPI then caches it): the customer service's
+# took 1.95 s on a loaded 2-core machine, and a document cut short drops every path of that service.
+FETCH_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 # A service that failed is asked again after this long, not on every /openapi.json.
 RETRY_FAILED_SECONDS = 5.0
 UNAUTHENTICATED_PATHS = ("/v1/auth/login",)
