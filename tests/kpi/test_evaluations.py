@@ -21,7 +21,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
 
+from services.kpi.models import TABLES
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from tests.kpi.conftest import ORGS, SECRET, as_, deliver, respond, visit
 
@@ -200,8 +203,46 @@ class TestSchemes:
         assert (await client.get("/v1/evaluation-schemes/VALID", headers=as_("OEM"))).json()["version"] == 1
 
 
+async def _published_events(app: FastAPI) -> list[dict[str, Any]]:
+    async with app.state.sessions() as session:
+        rows = (await session.execute(select(TABLES.outbox.c.payload)
+                                      .where(TABLES.outbox.c.type == "evaluation.published"))).scalars()
+        return [row["data"] for row in rows]
+
+
+class TestHostile:
+    async def test_hostile_scheme_bodies_and_codes_are_422_never_500(self, client):
+        element = SCHEME["elements"][0]
+        kpi = element["kpis"][0]
+        bodies = [
+            SCHEME | {"title": "x" * 100_000}, SCHEME | {"title": ""},
+            SCHEME | {"elements": [element | {"kpis": [kpi | {"floor": 1e308, "ceiling": -1e308}]}]},
+            SCHEME | {"elements": [element | {"kpis": [kpi | {"weight": 10**40}]}]},
+            SCHEME | {"elements": [element | {"code": "'; DROP TABLE kpi_rollups; --"}]},
+            SCHEME | {"tiers": [{"name": "A", "min_score": 101, "rebate_pct": 1}]},
+            SCHEME | {"elements": "CS"}, {"title": "no elements"},
+        ]
+        for body in bodies:
+            answer = await _put(client, "HOSTILE", body)
+            assert (answer.status_code, answer.headers["content-type"]) == (422, "application/problem+json"), body
+        for raw in (b'{"title": "t", "elements": [], "tiers": [], "x": NaN}',
+                    b'{"title": "t", "tiers": [], "elements": [{"code": "A", "title": "A", "weight": Infinity, '
+                    b'"kpis": [{"kpi": "csi", "weight": 1, "floor": 0, "ceiling": 1}]}]}'):
+            answer = await client.put("/v1/evaluation-schemes/HOSTILE", content=raw,
+                                      headers=as_("OEM", WRITE) | {"content-type": "application/json"})
+            assert answer.status_code == 422, answer.text
+        for code in ("x" * 41, "a b", "%00", "-lead"):
+            assert (await _put(client, code, SCHEME)).status_code in (404, 422)
+            answer = await client.get("/v1/evaluations", params={"scheme": code, "period": "2081-Q2"}, headers=as_("OEM"))
+            assert answer.status_code == 422
+        assert (await client.get("/v1/evaluation-schemes/HOSTILE", headers=as_("OEM"))).status_code == 404
+        for period in ("2081-Q5", "0000", "x" * 8):
+            answer = await client.post(f"/v1/evaluations/HOSTILE/{period}/publish", headers=as_("OEM", WRITE))
+            assert answer.status_code in (404, 422), (period, answer.status_code)
+
+
 class TestPublish:
-    async def test_published_figures_never_move(self, client):
+    async def test_published_figures_never_move(self, client, app):
         """Publish, then new data and a rebuild: the published evaluation answers the same; a new scheme
         version does not change it either; a second publish is a 409."""
         await _seed(client, 2083)
@@ -225,6 +266,8 @@ class TestPublish:
         assert await _evaluations(client, "FROZEN", "2083-Q2", level="distributor") == distributors
         live = _by_org(await _evaluations(client, "LIVE", "2083-Q2"))["D3"]  # an unpublished scheme sees the new data
         assert live["elements"]["CS"]["kpis"]["csi"] == {"value": 85.0, "n": 2, "points": 62.5}
+        [event] = [e for e in await _published_events(app) if e["scheme"] == "FROZEN"]
+        assert (event["org_code"], event["scheme_version"], event["period"], event["items"]) == ("OEM", 1, "2083-Q2", 5)
         again = await client.post("/v1/evaluations/FROZEN/2083-Q2/publish", headers=as_("OEM", WRITE))
         assert again.status_code == 409
         other_period = await _evaluations(client, "FROZEN", "2083-Q1")
