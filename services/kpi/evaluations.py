@@ -59,7 +59,7 @@ async def put_scheme(repo: EvaluationRepository, code: str, body: EvaluationSche
     if current is not None and current.org_path != principal.org_path:
         raise Forbidden("This scheme belongs to another manufacturer")
     version = current.version if current is not None else 0
-    if if_match is not None:
+    if if_match:  # optional: an empty header is no precondition, as none at all
         check_version(if_match, version)
     row = EvaluationScheme(org_path=principal.org_path, code=code, version=version + 1, title=body.title,
                            elements=[element.model_dump() for element in body.elements],

@@ -176,10 +176,11 @@ class TestSchemes:
         second = await _put(client, "VERS", SCHEME | {"title": "Second"}, **{"If-Match": '"v1"'})
         assert (second.status_code, second.headers["etag"]) == (200, '"v2"')
         assert (await _put(client, "VERS", SCHEME, **{"If-Match": '"v1"'})).status_code == 412
+        assert (await _put(client, "VERS", SCHEME | {"title": "Second"}, **{"If-Match": ""})).headers["etag"] == '"v3"'
         read = await client.get("/v1/evaluation-schemes/VERS", headers=as_("D3"))
-        assert (read.headers["etag"], read.json()["title"], read.json()["owner_code"]) == ('"v2"', "Second", "OEM")
+        assert (read.headers["etag"], read.json()["title"], read.json()["owner_code"]) == ('"v3"', "Second", "OEM")
         listed = (await client.get("/v1/evaluation-schemes", headers=as_("DN"))).json()["items"]
-        assert [s["version"] for s in listed if s["code"] == "VERS"] == [2]
+        assert [s["version"] for s in listed if s["code"] == "VERS"] == [3]
         assert (await client.get("/v1/evaluation-schemes/NOPE", headers=as_("OEM"))).status_code == 404
 
     async def test_invalid_schemes_are_422_and_change_nothing(self, client):
