@@ -10,6 +10,7 @@ The tier is the highest whose min_score the unrounded total reaches; ranks are c
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from services.kpi.domain import Agg
 
@@ -43,7 +44,7 @@ class Scored:
     org_code: str
     org_path: str
     score: float | None
-    elements: dict[str, dict[str, object]]
+    elements: dict[str, dict[str, Any]]
     rank: int | None = None
     tier: str | None = None
     rebate_pct: float | None = None
@@ -65,10 +66,10 @@ def weighted_mean(pairs: Iterable[tuple[float, float | None]]) -> float | None:
 
 def score(org_code: str, org_path: str, elements: tuple[Element, ...], figures: Mapping[str, Agg]) -> Scored:
     """One org's evaluation from its figure for every KPI of the scheme (an absent KPI has no value)."""
-    out: dict[str, dict[str, object]] = {}
+    out: dict[str, dict[str, Any]] = {}
     element_scores: list[tuple[float, float | None]] = []
     for element in elements:
-        kpis: dict[str, object] = {}
+        kpis: dict[str, dict[str, Any]] = {}
         kpi_points: list[tuple[float, float | None]] = []
         for rule in element.kpis:
             agg = figures.get(rule.kpi, Agg())

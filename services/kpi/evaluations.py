@@ -95,9 +95,9 @@ async def _network_evaluation(repo: EvaluationRepository, subtrees: CallerSubtre
 
 
 def _item(s: Scored) -> EvaluatedOrg:
-    elements = {code: EvaluatedElement(score=shown(element["score"]),  # type: ignore[arg-type]
+    elements = {code: EvaluatedElement(score=shown(element["score"]),
                                        kpis={kpi: EvaluatedKpi(value=shown(k["value"]), n=k["n"], points=shown(k["points"]))
-                                             for kpi, k in element["kpis"].items()})  # type: ignore[attr-defined]
+                                             for kpi, k in element["kpis"].items()})
                 for code, element in s.elements.items()}
     return EvaluatedOrg(org_code=s.org_code, score=shown(s.score), rank=s.rank, tier=s.tier, rebate_pct=s.rebate_pct,
                         elements=elements)

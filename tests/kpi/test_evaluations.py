@@ -24,6 +24,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from services.kpi.evaluation import Scored, Tier, points, ranked
 from services.kpi.models import TABLES
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from tests.kpi.conftest import ORGS, SECRET, as_, deliver, respond, visit
@@ -273,3 +274,19 @@ class TestPublish:
         assert again.status_code == 409
         other_period = await _evaluations(client, "FROZEN", "2083-Q1")
         assert (other_period["scheme_version"], other_period["published_at"]) == (2, None)
+
+
+class TestArithmetic:
+    """services/kpi/evaluation.py alone: the points formula both ways, ties, the unscored."""
+
+    def test_points_clamp_and_lower_is_better(self):
+        assert [points(v, 60, 100) for v in (50, 60, 85, 100, 120)] == [0.0, 0.0, 62.5, 100.0, 100.0]
+        assert [points(v, 10, 0) for v in (20, 10, 5, 0, -1)] == [0.0, 0.0, 50.0, 100.0, 100.0]
+
+    def test_equal_totals_share_a_rank_and_the_unscored_have_none(self):
+        made = [Scored(code, f"/OEM/DN/{code}/", total, {}) for code, total in
+                (("D4", None), ("D3", 70.0), ("D1", 80.0), ("D2", 80.0), ("D0", None))]
+        tiers = (Tier("Gold", 80, 2.0), Tier("Silver", 70, 1.0))
+        assert [(s.org_code, s.rank, s.tier, s.rebate_pct) for s in ranked(made, tiers)] == [
+            ("D1", 1, "Gold", 2.0), ("D2", 1, "Gold", 2.0), ("D3", 3, "Silver", 1.0), ("D0", None, None, None),
+            ("D4", None, None, None)]
