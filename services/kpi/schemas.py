@@ -181,15 +181,7 @@ class SchemeTier(BaseModel):
     rebate_pct: float = Field(ge=0, le=100)
 
 
-class EvaluationSchemePut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "title": "Dealer evaluation", "elements": [
-            {"code": "CS", "title": "CS improvement", "weight": 30, "kpis": [
-                {"kpi": "csi", "weight": 2, "floor": 70, "ceiling": 95},
-                {"kpi": "complaint_rate", "weight": 1, "floor": 5, "ceiling": 0}]}],
-        "tiers": [{"name": "A", "min_score": 85, "rebate_pct": 2.0}, {"name": "B", "min_score": 70, "rebate_pct": 1.0}]
-    }]})
-
+class _SchemeBody(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     elements: list[SchemeElement] = Field(min_length=1, max_length=20)
     tiers: list[SchemeTier] = Field(max_length=20)
@@ -205,6 +197,16 @@ class EvaluationSchemePut(BaseModel):
         return _unique(tiers, lambda t: t.name, "tier name")
 
 
+class EvaluationSchemePut(_SchemeBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "Dealer evaluation", "elements": [
+            {"code": "CS", "title": "CS improvement", "weight": 30, "kpis": [
+                {"kpi": "csi", "weight": 2, "floor": 70, "ceiling": 95},
+                {"kpi": "complaint_rate", "weight": 1, "floor": 5, "ceiling": 0}]}],
+        "tiers": [{"name": "A", "min_score": 85, "rebate_pct": 2.0}, {"name": "B", "min_score": 70, "rebate_pct": 1.0}]
+    }]})
+
+
 def _unique(items: list[Any], key: Callable[[Any], str], what: str) -> list[Any]:
     seen = [key(item) for item in items]
     if len(set(seen)) != len(seen):
@@ -212,7 +214,7 @@ def _unique(items: list[Any], key: Callable[[Any], str], what: str) -> list[Any]
     return items
 
 
-class EvaluationSchemeRead(EvaluationSchemePut):
+class EvaluationSchemeRead(_SchemeBody):
     code: str
     version: int = Field(description="Every PUT adds a version; the ETag names it")
     owner_code: str = Field(description="The manufacturer whose network the scheme evaluates")
