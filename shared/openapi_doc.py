@@ -92,6 +92,7 @@ TAG_DESCRIPTIONS = {
     "kpi": "Satisfaction and complaint figures per organisation, ranked, over time, and targets.",
     "improvement-plans": "Improvement plans (PDCA): actions with owners and due dates, plan -> do -> check -> act, "
                          "the KPI re-check, overdue actions published to the org and those above it.",
+    "evaluations": "Dealer evaluation schemes (the manufacturer's), evaluations ranked over its network, and publishing them frozen.",
 }
 
 IDEMPOTENCY_KEY = {

@@ -47,7 +47,7 @@ async def test_plans_and_actions_come_and_go_with_the_revision(url: str) -> None
     if url.startswith("postgresql"):
         assert await _visible_to(url, "/M/N/A/") == ["A"]
     assert await execute_as_system(url, "SELECT count(*) FROM kpi_plan_actions") == [(2,)]
-    await downgrade(url, MIGRATIONS, "0008")
+    await downgrade(url, MIGRATIONS, "0009")
     tables = ("SELECT tablename FROM pg_tables WHERE tablename LIKE 'kpi_plan%'" if url.startswith("postgresql")
               else "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'kpi_plan%'")
     assert await execute_as_system(url, tables) == []

@@ -2,7 +2,7 @@
 date, the complaint a corrective action came from, done, overdue published).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from shared import rls
 from shared.db import UTCDateTime
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
