@@ -37,6 +37,7 @@ Person = tuple[str, str, PeopleRole]
 Formula = Callable[[list[Record], Grouper], dict[str, Agg]]
 
 ROLES: tuple[PeopleRole, ...] = ("service_advisor", "technician", "sales_consultant", "cr_agent")
+_RANKED_ROLES: dict[str, PeopleRole] = {role: role for role in ROLES}
 # The survey column each role's responses are attributed through, and the survey kind it answers.
 SURVEY_ROLES: dict[PeopleRole, tuple[str, str]] = {
     "service_advisor": ("advisor", "csi"), "technician": ("technician", "csi"),
@@ -95,11 +96,7 @@ def tasks_by_person(assigned: Iterable[tuple[Task, str]],
 
 def followup_role(member: tuple[str, str] | None) -> PeopleRole:
     """An assignee's own role when it is one people are ranked under, else cr_agent (module doc)."""
-    role = member[1] if member else None
-    for known in ROLES:
-        if role == known:
-            return known
-    return "cr_agent"
+    return _RANKED_ROLES.get(member[1], "cr_agent") if member else "cr_agent"
 
 
 @dataclass(frozen=True)
@@ -146,10 +143,12 @@ class PeopleReports:
         parts, members = await self._parts(kpi, org.path, period)
         if role is not None:
             parts = {person: agg for person, agg in parts.items() if person[2] == role}
-        items = [PersonFigure(staff_code=code, name=members.get((path, code), (code,))[0], role=person_role,
-                              dealer_code=_dealer_code(path), value=_shown(r.agg.value), n=r.agg.n,
-                              ci_low=_shown(r.low), ci_high=_shown(r.high), rank=r.rank)
-                 for r in ranked(kpi, parts, min_n) for path, code, person_role in (r.person,)]
+        items = []
+        for r in ranked(kpi, parts, min_n):
+            path, code, person_role = r.person
+            items.append(PersonFigure(staff_code=code, name=members.get((path, code), (code,))[0], role=person_role,
+                                      dealer_code=_dealer_code(path), value=_shown(r.agg.value), n=r.agg.n,
+                                      ci_low=_shown(r.low), ci_high=_shown(r.high), rank=r.rank))
         return KpiPeople(kpi=kpi, period=period.label, org_code=org.code, role=role, min_n=min_n, items=items)
 
     async def _parts(self, kpi: PeopleKpi, org_path: str,
