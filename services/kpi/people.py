@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from services.kpi import desk, domain
 from services.kpi.domain import Agg, Grouper, Task, Visit
+from services.kpi.reports import shown
 from services.kpi.repository import KpiRepository
 from services.kpi.schemas import (Department, DepartmentFigure, KpiDepartments, KpiPeople, PeopleKpi, PeopleRole,
                                   PersonFigure)
@@ -126,10 +127,6 @@ def ranked(kpi: str, parts: dict[Person, Agg], min_n: int) -> list[Ranked]:
     return out
 
 
-def _shown(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
 def _dealer_code(path: str) -> str:
     return OrgPath(path).code or ""
 
@@ -147,8 +144,8 @@ class PeopleReports:
         for r in ranked(kpi, parts, min_n):
             path, code, person_role = r.person
             items.append(PersonFigure(staff_code=code, name=members.get((path, code), (code,))[0], role=person_role,
-                                      dealer_code=_dealer_code(path), value=_shown(r.agg.value), n=r.agg.n,
-                                      ci_low=_shown(r.low), ci_high=_shown(r.high), rank=r.rank))
+                                      dealer_code=_dealer_code(path), value=shown(r.agg.value), n=r.agg.n,
+                                      ci_low=shown(r.low), ci_high=shown(r.high), rank=r.rank))
         return KpiPeople(kpi=kpi, period=period.label, org_code=org.code, role=role, min_n=min_n, items=items)
 
     async def _parts(self, kpi: PeopleKpi, org_path: str,
@@ -184,8 +181,8 @@ class PeopleReports:
         items = []
         for (path, department), agg in sorted(parts.items(), key=lambda item: (_dealer_code(item[0][0]), item[0][1])):
             low, high = domain.interval(kpi, agg)
-            items.append(DepartmentFigure(dealer_code=_dealer_code(path), department=department, value=_shown(agg.value),
-                                          n=agg.n, ci_low=_shown(low), ci_high=_shown(high)))
+            items.append(DepartmentFigure(dealer_code=_dealer_code(path), department=department, value=shown(agg.value),
+                                          n=agg.n, ci_low=shown(low), ci_high=shown(high)))
         return KpiDepartments(kpi=kpi, period=period.label, org_code=org.code, items=items)
 
     async def _department_parts(self, kpi: PeopleKpi, org_path: str, period: Period) -> dict[tuple[str, Department], Agg]:
