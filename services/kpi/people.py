@@ -25,8 +25,7 @@ from services.kpi import desk, domain
 from services.kpi.domain import Agg, Grouper, Task, Visit
 from services.kpi.reports import shown
 from services.kpi.repository import KpiRepository
-from services.kpi.schemas import (Department, DepartmentFigure, KpiDepartments, KpiPeople, PeopleKpi, PeopleRole,
-                                  PersonFigure)
+from services.kpi.schemas import Department, DepartmentFigure, KpiDepartments, KpiPeople, PeopleKpi, PeopleRole
 from shared.db import utcnow
 from shared.org_path import OrgPath
 from shared.orgs import OrgInfo
@@ -46,7 +45,8 @@ SURVEY_ROLES: dict[PeopleRole, tuple[str, str]] = {
 SURVEY_KPI_ROLES: dict[str, tuple[PeopleRole, ...]] = {
     "csi": ("service_advisor", "technician"), "ssi": ("sales_consultant",),
     "nps": ("service_advisor", "technician", "sales_consultant")}
-SURVEY_DEPARTMENTS: dict[str, tuple[Department, ...]] = {"csi": ("service",), "ssi": ("sales",), "nps": ("service", "sales")}
+SURVEY_DEPARTMENTS: dict[str, tuple[Department, ...]] = {
+    "csi": ("service",), "ssi": ("sales",), "nps": ("service", "sales")}
 DEPARTMENT_SURVEYS: dict[Department, tuple[str, tuple[str, ...]]] = {
     "service": ("csi", ("advisor", "technician")), "sales": ("ssi", ("sales_consultant",))}
 _ALONE = ""
@@ -113,9 +113,12 @@ def ranked(kpi: str, parts: dict[Person, Agg], min_n: int) -> list[Ranked]:
     """Per role: the people with `min_n` records or more ranked by the pessimistic end of their interval
     (floored by the role's pooled variance, as the dealer ranking is), then the others unranked; ties by
     dealer path and code."""
+    by_role: dict[PeopleRole, dict[Person, Agg]] = {}
+    for person, agg in parts.items():
+        by_role.setdefault(person[2], {})[person] = agg
     out: list[Ranked] = []
     for role in ROLES:
-        mine = {person: agg for person, agg in parts.items() if person[2] == role}
+        mine = by_role.get(role, {})
         floor = domain.variance(domain.pool(mine.values())) or 0.0
         rows = []
         for person, agg in mine.items():
@@ -127,8 +130,9 @@ def ranked(kpi: str, parts: dict[Person, Agg], min_n: int) -> list[Ranked]:
     return out
 
 
-def _dealer_code(path: str) -> str:
-    return OrgPath(path).code or ""
+def _dealer_codes(paths: Iterable[str]) -> dict[str, str]:
+    """Dealer code by path, each distinct path parsed once (a network's 4,000 people work at 500 dealers)."""
+    return {path: OrgPath(path).code or "" for path in set(paths)}
 
 
 @dataclass
@@ -140,12 +144,12 @@ class PeopleReports:
         parts, members = await self._parts(kpi, org.path, period)
         if role is not None:
             parts = {person: agg for person, agg in parts.items() if person[2] == role}
-        items = []
-        for r in ranked(kpi, parts, min_n):
-            path, code, person_role = r.person
-            items.append(PersonFigure(staff_code=code, name=members.get((path, code), (code,))[0], role=person_role,
-                                      dealer_code=_dealer_code(path), value=shown(r.agg.value), n=r.agg.n,
-                                      ci_low=shown(r.low), ci_high=shown(r.high), rank=r.rank))
+        codes = _dealer_codes(person[0] for person in parts)
+        # Plain dicts: the answer validates all of them at once (pydantic's core), as the dealer ranking's.
+        items = [{"staff_code": code, "name": members.get((path, code), (code,))[0], "role": role_,
+                  "dealer_code": codes[path], "value": shown(r.agg.value), "n": r.agg.n, "ci_low": shown(r.low),
+                  "ci_high": shown(r.high), "rank": r.rank}
+                 for r in ranked(kpi, parts, min_n) for path, code, role_ in (r.person,)]
         return KpiPeople(kpi=kpi, period=period.label, org_code=org.code, role=role, min_n=min_n, items=items)
 
     async def _parts(self, kpi: PeopleKpi, org_path: str,
@@ -178,14 +182,16 @@ class PeopleReports:
 
     async def departments(self, kpi: PeopleKpi, org: OrgInfo, period: Period) -> KpiDepartments:
         parts = await self._department_parts(kpi, org.path, period)
+        codes = _dealer_codes(path for path, _department in parts)
         items = []
-        for (path, department), agg in sorted(parts.items(), key=lambda item: (_dealer_code(item[0][0]), item[0][1])):
+        for (path, department), agg in sorted(parts.items(), key=lambda item: (codes[item[0][0]], item[0][1])):
             low, high = domain.interval(kpi, agg)
-            items.append(DepartmentFigure(dealer_code=_dealer_code(path), department=department, value=shown(agg.value),
+            items.append(DepartmentFigure(dealer_code=codes[path], department=department, value=shown(agg.value),
                                           n=agg.n, ci_low=shown(low), ci_high=shown(high)))
         return KpiDepartments(kpi=kpi, period=period.label, org_code=org.code, items=items)
 
-    async def _department_parts(self, kpi: PeopleKpi, org_path: str, period: Period) -> dict[tuple[str, Department], Agg]:
+    async def _department_parts(self, kpi: PeopleKpi, org_path: str,
+                                period: Period) -> dict[tuple[str, Department], Agg]:
         repo, start, end = self.repo, period.start, period.end
         if kpi in SURVEY_DEPARTMENTS:
             departments = SURVEY_DEPARTMENTS[kpi]
