@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from services.kpi import api_evaluations, api_internal, api_plans, api_reports, plans
+from services.kpi import api_evaluations, api_internal, api_people, api_plans, api_reports, plans
 from services.kpi.consumers import apply_events, event_handlers
 from services.kpi.models import TABLES
 from services.kpi.orgs import CallerSubtrees
@@ -27,7 +27,8 @@ def create_app(settings: KpiSettings | None = None, *, migrate: bool = False, di
     directory = directory or OrgDirectory(settings.gateway_url, settings.internal_secret)
     plan_sources = plan_sources or PlanSources(settings.customer_url, settings.complaint_url)
     spec = ServiceSpec(title="CSLoop KPI service",
-                       routers=[api_reports.router, api_internal.router, api_plans.router, api_evaluations.router],
+                       routers=[api_reports.router, api_people.router, api_internal.router, api_plans.router,
+                                api_evaluations.router],
                        tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(),
                        event_batch_handler=apply_events, jobs=lambda app: _jobs(app, settings),
                        closing=[directory.close, plan_sources.close])

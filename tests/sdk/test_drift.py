@@ -92,6 +92,7 @@ COVERED = {
     ("get", "/v1/evaluation-schemes"): "evaluations.schemes", ("get", "/v1/evaluation-schemes/{code}"): "evaluations.scheme",
     ("put", "/v1/evaluation-schemes/{code}"): "evaluations.put_scheme", ("get", "/v1/evaluations"): "evaluations.get",
     ("post", "/v1/evaluations/{scheme}/{period}/publish"): "evaluations.publish",
+    ("get", "/v1/kpi/people"): "kpi.people", ("get", "/v1/kpi/departments"): "kpi.departments",
     ("get", "/v1/survey-templates"): "surveys.templates",
     ("post", "/v1/surveys"): "surveys.create", ("get", "/v1/surveys"): "surveys.list",
     ("get", "/v1/surveys/{survey_id}"): "surveys.get", ("patch", "/v1/surveys/{survey_id}"): "surveys.update",
