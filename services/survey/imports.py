@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.survey import invitations, responses
+from services.survey import invitations, responses, staff
 from services.survey.definition import Definition
 from services.survey.models import Survey, SurveyResponse
 from services.survey.repository import SurveyRepository
@@ -134,7 +134,8 @@ async def _response(row: ResponseImportRow, survey: Survey, definition: Definiti
     return SurveyResponse(
         id=uuid.uuid4(), invitation_id=None, external_id=row.external_id, survey_id=survey.id,
         survey_version=survey.published_version, kind=survey.kind, customer_id=row.customer_id,
-        dealer_code=dealer.code, org_path=dealer.path, vin=row.vin, ro_number=row.ro_number, submitted=row.answers,
+        dealer_code=dealer.code, org_path=dealer.path, vin=row.vin, ro_number=row.ro_number, **staff.columns(row.staff),
+        submitted=row.answers,
         answers=answers, scores=scores, score_index=scores["index"], nps_category=scores["nps_category"],
         alerts=reasons, created_at=submitted_at,
     )
