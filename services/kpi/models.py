@@ -214,4 +214,4 @@ class Target(Base):
 
 TABLES = plumbing_tables(Base.metadata)
 FACT_MODELS: tuple[Any, ...] = (ResponseFact, InvitationFact, VisitFact, DeliveryFact, ComplaintFact,
-                                FollowUpFact, AlertFact, AppointmentFact)
+                                FollowUpFact, AlertFact, AppointmentFact, StaffMember)
