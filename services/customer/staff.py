@@ -70,6 +70,13 @@ def staff_changed(member: Staff) -> CloudEvent:
                      staff_state(member).model_dump(mode="json"))
 
 
+async def known_codes(repo: CustomerRepository, dealer_code: str, codes: list[str]) -> list[str]:
+    """Of these codes, those naming a staff member of the dealer, retired ones included (a survey
+    follows a visit or delivery already made, perhaps by someone who has left since); none when
+    the dealer is outside the caller's subtree."""
+    return [code for code in dict.fromkeys(codes) if await repo.staff_with_code(dealer_code, code) is not None]
+
+
 async def create_staff(repo: CustomerRepository, directory: OrgDirectory, data: StaffCreate) -> Staff:
     """The dealer itself or an org above it adds a staff member; a code taken in the dealer, even
     by a retired member (whose history keeps it), is a 409."""

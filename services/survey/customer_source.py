@@ -1,5 +1,5 @@
 """The customer service, asked directly when a caller names a customer the survey service has
-not heard of yet.
+not heard of yet, or staff codes (which the survey service keeps no list of).
 
 A DMS creates a customer and invites them in its next call; `customer.created` may still be on
 its way. The question goes with the caller's own internal token, so the customer service's
@@ -37,3 +37,18 @@ class CustomerSource:
         if answer.status_code != 200:
             raise ServiceUnavailable(f"The customer service answered {answer.status_code} to a customer look-up")
         return SurveyConsentRecord.model_validate(answer.json())
+
+    async def known_staff(self, caller_token: str, dealer_code: str, codes: set[str]) -> set[str]:
+        """Of these codes, those naming a staff member of the dealer (retired ones included) as the
+        caller may see it: none for a dealer outside the caller's subtree."""
+        if not codes:
+            return set()
+        try:
+            answer = await self._client.post("/internal/staff/known", json={"dealer_code": dealer_code,
+                                                                            "codes": sorted(codes)},
+                                             headers={INTERNAL_HEADER: caller_token})
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable("The customer service cannot be reached to look the staff codes up") from exc
+        if answer.status_code != 200:
+            raise ServiceUnavailable(f"The customer service answered {answer.status_code} to a staff look-up")
+        return set(answer.json()["known"])

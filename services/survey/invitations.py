@@ -125,13 +125,17 @@ async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, cus
     if survey.published_version is None:
         raise Conflict("Publish the survey before inviting anyone to it", reason="not_published")
     customer = await known_customer(repo, customers, caller_token, data.customer_id, dealer.code)
+    served_by = data.context.staff
+    if errors := staff.unknown(served_by, await customers.known_staff(caller_token, dealer.code,
+                                                                       staff.named(served_by)), "context.staff"):
+        raise UnprocessableContent("Unknown staff member", errors=errors)
     now = utcnow()
     if refused := await refusal(repo, settings, customer.customer_id, customer, now):
         raise Conflict(refused[1], reason=refused[0])
     invitation = Invitation(
         token=new_token(), survey_id=survey.id, survey_version=survey.published_version, kind=survey.kind,
         customer_id=customer.customer_id, dealer_code=dealer.code, org_path=dealer.path, channel=data.channel,
-        vin=data.context.vin, ro_number=data.context.ro_number, **staff.columns(data.context.staff),
+        vin=data.context.vin, ro_number=data.context.ro_number, **staff.columns(served_by),
         status="scheduled", source_key=None, due_at=now,
     )
     await repo.add(invitation)

@@ -226,3 +226,25 @@ async def test_responses_visits_and_staff_keep_who_served_by_event_and_by_rebuil
     assert {k: rebuilt.json()["rebuilt"][k] for k in ("responses", "visits", "deliveries", "staff")} == {
         "responses": 2, "visits": 1, "deliveries": 1, "staff": 3}
     assert await w.kpi_rows() == expected
+
+
+async def test_the_staff_look_up_knows_the_dealers_codes_retired_ones_too_within_the_callers_subtree(
+        world: World) -> None:
+    w = world
+    member = await w.post("/v1/staff", {"code": "LK01", "name": "赵敏", "role": "technician"})
+    retired = await w.customer.patch(f"/v1/staff/{member['id']}", json={"active": False},
+                                     headers={**as_("D1"), "If-Match": etag_for(1)})
+    assert retired.status_code == 200, retired.text
+    changes = [e["data"] for e in await w.relay() if e["type"] == "staff.changed"]
+    assert [(c["code"], c["active"], c["version"]) for c in changes] == [("LK01", True, 1), ("LK01", False, 2)]
+
+    async def known(caller: str, dealer: str) -> list[str]:
+        answer = await w.customer.post("/internal/staff/known", json={"dealer_code": dealer,
+                                                                      "codes": ["LK01", "NOBODY", "LK01"]},
+                                       headers=as_(caller))
+        assert answer.status_code == 200, answer.text
+        return answer.json()["known"]
+
+    assert await known("D1", "D1") == await known("DN", "D1") == ["LK01"]
+    assert await known("D2", "D1") == await known("D3", "D1") == []  # D1's staff are not theirs to name
+    assert await known("D1", "D2") == []

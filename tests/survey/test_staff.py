@@ -1,20 +1,48 @@
 """Staff on survey records (issue 15): an API invitation's `context.staff` and an imported row's
 `staff` are kept, copied onto the response, carried by every event and answered by the reads and
-the KPI rebuild's facts; a staff code that is not one (too long, control characters) is a 422
-that stores nothing."""
+the KPI rebuild's facts; a code that is not a staff member of the record's dealer (another
+dealer's, or not a code at all) is a 422 that stores nothing. The customer service's staff look-up
+is a stand-in that knows D1's and D2's staff."""
 
+import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.survey.customer_source import CustomerSource
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
-from tests.survey.conftest import SECRET, as_, give_consent, invite, new_code, outbox_events, published_survey, token_of
+from tests.support.databases import unit_database_url
+from tests.survey.conftest import SECRET, as_, give_consent, invite, new_code, outbox_events, published_survey, survey_app, token_of
 from tests.survey.test_import import DETRACTOR, _import, _row, _stored
 
 SERVED = {"advisor": "SA07", "technician": "TE12", "sales_consultant": None}
+STAFF = {"D1": {"SA07", "TE12"}, "D2": {"SA99"}}
+
+
+def staff_lookup(request: httpx.Request) -> httpx.Response:
+    """The customer service's /internal/staff/known for D1's and D2's staff; it knows no customer."""
+    if request.url.path != "/internal/staff/known":
+        return httpx.Response(404)
+    body = json.loads(request.content)
+    return httpx.Response(200, json={"known": sorted(set(body["codes"]) & STAFF.get(body["dealer_code"], set()))})
+
+
+@pytest.fixture(scope="module")
+async def app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
+    application = survey_app(await unit_database_url(tmp_path_factory, "survey_staff"))
+    application.state.customers = CustomerSource("http://customer.test", transport=httpx.MockTransport(staff_lookup))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="module")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://survey") as http:
+        yield http
 
 
 @pytest.fixture(scope="module")
@@ -84,21 +112,41 @@ async def test_an_imported_rows_staff_is_kept_and_published(client: httpx.AsyncC
     assert (await _facts(client, "responses", "response_id", stored["id"]))["staff"] == SERVED
 
 
-@pytest.mark.parametrize("staff", [{"advisor": "A" * 1000}, {"technician": "TE\n12"}, {"advisor": ""},
-                                   {"manager": "M1"}, {"advisor": 7}])
-async def test_a_bad_staff_code_is_a_422_and_nothing_is_stored(client: httpx.AsyncClient, app: FastAPI,
-                                                               csi: dict[str, Any], staff: dict[str, Any]) -> None:
+async def _refused_and_not_stored(client: httpx.AsyncClient, survey_id: str,
+                                  staff: dict[str, Any]) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """(the invitation's 422 errors, the import's row errors) for bodies naming `staff`; neither stored."""
     customer_id = uuid.uuid4()
     await give_consent(client, customer_id)
-    invited = await invite(client, csi["id"], customer_id=customer_id, context={"staff": staff})
+    invited = await invite(client, survey_id, customer_id=customer_id, context={"staff": staff})
     assert invited.status_code == 422 and invited.headers["content-type"] == "application/problem+json", invited.text
     listed = await client.get("/v1/survey-invitations", params={"customer_id": str(customer_id)}, headers=as_("D1"))
     assert listed.json()["items"] == []
     row = _row(staff=staff)
-    imported = await _import(client, csi["id"], [row])
+    imported = await _import(client, survey_id, [row])
     assert imported.status_code == 200, imported.text
     assert (imported.json()["created"], imported.json()["failed"]) == (0, 1)
-    assert imported.json()["errors"][0]["field"].startswith("staff")
-    answer = await client.get("/v1/survey-responses", params={"survey_id": csi["id"], "limit": 200}, headers=as_("OEM"))
+    answer = await client.get("/v1/survey-responses", params={"survey_id": survey_id, "limit": 200}, headers=as_("OEM"))
     assert row["external_id"] not in {item["external_id"] for item in answer.json()["items"]}
+    return invited.json()["errors"], imported.json()["errors"]
 
+
+@pytest.mark.parametrize("staff", [{"advisor": "A" * 1000}, {"technician": "TE\n12"}, {"advisor": ""},
+                                   {"manager": "M1"}, {"advisor": 7}])
+async def test_a_malformed_staff_code_is_a_422_and_nothing_is_stored(client: httpx.AsyncClient, csi: dict[str, Any],
+                                                                     staff: dict[str, Any]) -> None:
+    invited, imported = await _refused_and_not_stored(client, csi["id"], staff)
+    role = next(iter(staff))
+    assert [e["field"] for e in invited] == [f"context.staff.{role}"]
+    assert [e["field"] for e in imported] == [f"staff.{role}"]
+
+
+@pytest.mark.parametrize(("staff", "unknown"), [
+    ({"advisor": "SA99"}, ["advisor"]),  # D2's advisor
+    ({"advisor": "NOBODY"}, ["advisor"]),
+    ({"advisor": "SA07", "technician": "SA99", "sales_consultant": "X1"}, ["technician", "sales_consultant"]),
+])
+async def test_a_code_that_is_not_the_dealers_staff_is_an_unknown_staff_member(
+        client: httpx.AsyncClient, csi: dict[str, Any], staff: dict[str, Any], unknown: list[str]) -> None:
+    invited, imported = await _refused_and_not_stored(client, csi["id"], staff)
+    assert invited == [{"field": f"context.staff.{role}", "message": "unknown staff member"} for role in unknown]
+    assert imported == [{"row": 1, "field": f"staff.{role}", "message": "unknown staff member"} for role in unknown]
