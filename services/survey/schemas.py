@@ -237,6 +237,23 @@ class ResponseImportRow(_In):
     answers: dict[str, Any] = Field(max_length=500)
 
 
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its nested models (`$defs`, e.g. StaffServed) written in place:
+    embedded in the OpenAPI document, a `#/$defs/...` reference would point at nothing."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/$defs/"):
+                return resolve(defs[node["$ref"].removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)
+
+
 class ResponseImport(_In):
     """Results of a study run by a third party, scored against the survey's newest published version.
 
@@ -251,7 +268,7 @@ class ResponseImport(_In):
 
     survey_id: uuid.UUID
     responses: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS,
-                                            json_schema_extra={"items": ResponseImportRow.model_json_schema()})
+                                            json_schema_extra={"items": _inlined(ResponseImportRow.model_json_schema())})
 
 
 class ImportError_(BaseModel):
