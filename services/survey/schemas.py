@@ -95,8 +95,9 @@ class SurveyVersionRead(DefinitionRead):
 
 class StaffServed(_In):
     """Who served the customer on the visit or delivery the survey follows: staff codes of the
-    dealer (API.md, Staff), taken as the DMS names them. The KPI service attributes the response's
-    CSI, FIR and NPS to the advisor and technician, its SSI and NPS to the sales consultant."""
+    record's dealer (API.md, Staff), retired ones included; any other code is a 422 "unknown staff
+    member". The KPI service attributes the response's CSI, FIR and NPS to the advisor and
+    technician, its SSI and NPS to the sales consultant."""
 
     advisor: StaffCode | None = None
     technician: StaffCode | None = None
