@@ -136,13 +136,13 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
                          internal_secret=SECRET, relay_enabled=False, birthday_job_enabled=False, log_json=False,
                          log_level="WARNING"),
         migrate=True, org_directory=stand_in_directory(ORGS, SECRET))
-    # Customers become known to the survey service through the relayed customer events.
-    nobody = CustomerSource("http://customer.test", transport=httpx.MockTransport(lambda _: httpx.Response(404)))
+    # The survey service asks the real customer service about customers and staff codes.
+    customers = CustomerSource("http://customer.test", transport=httpx.ASGITransport(customer_app))
     survey_app = create_survey_app(
         SurveySettings(database_url=await unit_database_url(tmp_path_factory, "survey_staff_facts"),
                        internal_secret=SECRET, relay_enabled=False, jobs_enabled=False,
                        survey_link_base="https://csloop.example", log_json=False),
-        migrate=True, directory=stand_in_directory(ORGS, SECRET), customers=nobody)
+        migrate=True, directory=stand_in_directory(ORGS, SECRET), customers=customers)
     kpi_url = await unit_database_url(tmp_path_factory, "kpi_staff_facts")
     async with customer_app.router.lifespan_context(customer_app), survey_app.router.lifespan_context(survey_app), \
             httpx.AsyncClient(transport=httpx.ASGITransport(customer_app), base_url="http://customer.test") as customer, \
@@ -248,3 +248,29 @@ async def test_the_staff_look_up_knows_the_dealers_codes_retired_ones_too_within
     assert await known("D1", "D1") == await known("DN", "D1") == ["LK01"]
     assert await known("D2", "D1") == await known("D3", "D1") == []  # D1's staff are not theirs to name
     assert await known("D1", "D2") == []
+
+
+async def test_an_api_invitation_names_staff_the_customer_service_knows_for_its_dealer(world: World) -> None:
+    w = world
+    surveys = (await w.survey.get("/v1/surveys", params={"kind": "csi"}, headers=as_("OEM"))).json()["items"]
+    survey_id = next(s["id"] for s in surveys if s["code"] == "csi")  # the standard CSI the visit's invitation made
+
+    async def invite(staff: dict[str, str]) -> httpx.Response:
+        someone = await w.post("/v1/customers", {"external_id": uuid.uuid4().hex, "dealer_code": "D1", "name": "刘洋",
+                                                 "phone": f"139{uuid.uuid4().int % 10**8:08d}",
+                                                 "consent": {"survey": True}})
+        return await w.survey.post("/v1/survey-invitations", headers=as_("D1"), json={
+            "survey_id": survey_id, "customer_id": someone["id"], "dealer_code": "D1", "channel": "sms",
+            "context": {"ro_number": "RO-API-1", "staff": staff}})
+
+    # LK01 retired in the test before: a survey of a visit already made may still name them.
+    invited = await invite({"advisor": "SA01", "technician": "LK01"})
+    assert invited.status_code == 201, invited.text
+    read = await w.survey.get(f"/v1/survey-invitations/{invited.json()['id']}", headers=as_("D1"))
+    assert read.json()["staff"] == {"advisor": "SA01", "technician": "LK01", "sales_consultant": None}
+    d2_staff = await w.customer.post("/v1/staff", json={"code": "SA77", "name": "周静", "role": "service_advisor"},
+                                     headers=as_("D2"))
+    assert d2_staff.status_code == 201, d2_staff.text
+    refused = await invite({"advisor": "SA77", "sales_consultant": "SC01"})  # D2's advisor; D1's consultant
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [{"field": "context.staff.advisor", "message": "unknown staff member"}]
