@@ -73,8 +73,8 @@ class StaffCodesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dealer_code: OrgCode
-    # An import names at most the dealer's staff; the survey service asks once per dealer.
-    codes: list[StaffCode] = Field(max_length=1000)
+    # The survey service asks in batches of this size (services/survey/customer_source.py).
+    codes: list[StaffCode] = Field(max_length=500)
 
 
 class StaffCodesKnown(BaseModel):

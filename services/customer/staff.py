@@ -72,9 +72,9 @@ def staff_changed(member: Staff) -> CloudEvent:
 
 async def known_codes(repo: CustomerRepository, dealer_code: str, codes: list[str]) -> list[str]:
     """Of these codes, those naming a staff member of the dealer, retired ones included (a survey
-    follows a visit or delivery already made, perhaps by someone who has left since); none when
-    the dealer is outside the caller's subtree."""
-    return [code for code in dict.fromkeys(codes) if await repo.staff_with_code(dealer_code, code) is not None]
+    follows a visit or delivery already made, perhaps by someone who has left since), in one query;
+    none when the dealer is outside the caller's subtree."""
+    return sorted(await repo.staff_codes(dealer_code, set(codes)))
 
 
 async def create_staff(repo: CustomerRepository, directory: OrgDirectory, data: StaffCreate) -> Staff:

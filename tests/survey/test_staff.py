@@ -28,6 +28,8 @@ def staff_lookup(request: httpx.Request) -> httpx.Response:
     if request.url.path != "/internal/staff/known":
         return httpx.Response(404)
     body = json.loads(request.content)
+    if len(body["codes"]) > 500:  # as the customer service's StaffCodesIn
+        return httpx.Response(422)
     return httpx.Response(200, json={"known": sorted(set(body["codes"]) & STAFF.get(body["dealer_code"], set()))})
 
 
@@ -150,3 +152,12 @@ async def test_a_code_that_is_not_the_dealers_staff_is_an_unknown_staff_member(
     invited, imported = await _refused_and_not_stored(client, csi["id"], staff)
     assert invited == [{"field": f"context.staff.{role}", "message": "unknown staff member"} for role in unknown]
     assert imported == [{"row": 1, "field": f"staff.{role}", "message": "unknown staff member"} for role in unknown]
+
+
+async def test_an_import_naming_more_codes_than_one_look_up_takes_is_checked_in_batches(
+        client: httpx.AsyncClient, csi: dict[str, Any]) -> None:
+    rows = [_row(staff={"advisor": f"X{n:04d}"}) for n in range(600)] + [_row(staff=SERVED)]
+    answer = await _import(client, csi["id"], rows)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["created"], answer.json()["failed"]) == (1, 600)
+    assert {e["message"] for e in answer.json()["errors"]} == {"unknown staff member"}
