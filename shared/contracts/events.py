@@ -55,6 +55,10 @@ CATALOGUE: tuple[EventKind, ...] = (
         (survey.INVITATION_REMINDED, survey.InvitationSent, "A survey reminder is to be sent (to the survey owner only)."),
         (survey.RESPONSE_SUBMITTED, survey.ResponseSubmitted, "A survey response was submitted, with its scores."),
         (survey.ALERT_RAISED, survey.AlertRaised, "A survey response broke an alert rule."),
+        (survey.RESPONSE_FLAGGED, survey.ResponseIntegrityChanged,
+         "A survey response was flagged after submission (survey integrity); kept out of the KPIs until reviewed."),
+        (survey.RESPONSE_REVIEWED, survey.ResponseIntegrityChanged,
+         "A flagged survey response was reviewed valid (back in the KPIs) or invalid (out for good)."),
     ),
     *_kinds(
         complaint,

@@ -16,21 +16,45 @@ SOURCE = "/csloop/survey"
 INVITATION_SENT = "survey.invitation.sent"
 INVITATION_REMINDED = "survey.invitation.reminded"
 RESPONSE_SUBMITTED = "survey.response.submitted"
+# Survey integrity (issue 17): a flag raised after submission (the third device, the third identical
+# text, a spike week) and the review by the manufacturer or a distributor. Between services only.
+RESPONSE_FLAGGED = "survey.response.flagged"
+RESPONSE_REVIEWED = "survey.response.reviewed"
 ALERT_RAISED = "survey.alert.raised"
 
 Channel = Literal["sms", "wechat", "email", "app"]
 
 
 class StaffOnRecord(BaseModel):
-    """Who served the customer on the record a survey follows (staff codes of the dealer): the
-    advisor and technician of the repair order, the sales consultant of the delivery (API.md, People).
-    The KPI service attributes the response's figures to them (KPI.md, People KPIs)."""
+    """Who served the customer on the visit or delivery the survey follows (staff codes).
+
+    The advisor and technician of the repair order, the sales consultant of the delivery (API.md,
+    People); the KPI service attributes the response's figures to them (KPI.md, People KPIs)."""
 
     model_config = ConfigDict(extra="ignore")
 
     advisor: str | None = None
     technician: str | None = None
     sales_consultant: str | None = None
+
+
+IntegrityStatus = Literal["clean", "flagged", "invalid", "valid"]
+IntegrityFlag = Literal["speeder", "straight_line", "shared_device", "dealer_network", "duplicate_text", "dealer_spike"]
+
+
+class Integrity(BaseModel):
+    """Whether a response looks made or coached (DOMAIN.md, Survey integrity). `flagged` keeps it out
+    of every KPI until a review says `valid` (in) or `invalid` (out for good)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: IntegrityStatus = "clean"
+    flags: list[IntegrityFlag] = []
+
+    @property
+    def counts(self) -> bool:
+        """Whether the response enters the KPIs."""
+        return self.status in ("clean", "valid")
 
 
 class _Payload(BaseModel):
@@ -84,6 +108,18 @@ class ResponseSubmitted(_Payload):
     invitation_id: uuid.UUID | None = None
     submitted_at: datetime
     scores: Scores
+    # Absent from payloads older than survey integrity: those responses were clean.
+    integrity: Integrity = Integrity()
+
+
+class ResponseIntegrityChanged(_Payload):
+    """survey.response.flagged (a flag raised after submission) and survey.response.reviewed (a review's
+    decision, `reviewed_at` set): the response's integrity as it now stands."""
+
+    response_id: uuid.UUID
+    submitted_at: datetime
+    integrity: Integrity
+    reviewed_at: datetime | None = None
 
 
 class AlertReason(BaseModel):
@@ -102,3 +138,6 @@ class AlertRaised(_Payload):
     reasons: list[AlertReason]
     priority: Literal["P1", "P2", "P3", "P4"]
     scores: Scores
+    # A flagged response still alerts (an unhappy customer is unhappy whoever coached them); the case
+    # says the response is under review.
+    integrity: Integrity = Integrity()

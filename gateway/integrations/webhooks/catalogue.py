@@ -17,6 +17,10 @@ DELIVERED_FAMILIES = ("customer.", "vehicle.", "service_visit.", "followup.", "i
 # (`data.survey_org_path`, whose SMS provider sends it) receives them, never a dealer below it.
 OWNER_ONLY_EVENTS = frozenset({survey_contract.INVITATION_SENT, survey_contract.INVITATION_REMINDED})
 
+# Events of a delivered family that stay between services: which responses survey integrity flagged
+# and how they were reviewed would tell a dealer how to avoid the flags.
+BETWEEN_SERVICES = frozenset({survey_contract.RESPONSE_FLAGGED, survey_contract.RESPONSE_REVIEWED})
+
 # Fields that services need between them but an integrator must not see. `owner_verified` says
 # whether the visit's customer has the phone of the VIN's owner on another dealer's file (KPI.md
 # fir): to the visiting dealer's DMS it would be an oracle on that other dealer's records.
@@ -31,7 +35,8 @@ def matching(event_type: str, patterns: list[str]) -> list[str]:
     return subscribers_for(event_type, {pattern: [pattern] for pattern in patterns})
 
 
-WEBHOOK_EVENTS: tuple[EventKind, ...] = tuple(kind for kind in CATALOGUE if matching(kind.type, list(DELIVERED_FAMILIES)))
+WEBHOOK_EVENTS: tuple[EventKind, ...] = tuple(kind for kind in CATALOGUE if matching(kind.type, list(DELIVERED_FAMILIES))
+                                               and kind.type not in BETWEEN_SERVICES)
 
 
 def _families(event_type: str) -> list[str]:

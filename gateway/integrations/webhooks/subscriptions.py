@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.models import WebhookSubscription
 from gateway.identity.orgs import named_org
 from gateway.repository import OrgRepository
-from gateway.integrations.webhooks.catalogue import INTERNAL_FIELDS, OWNER_ONLY_EVENTS
+from gateway.integrations.webhooks.catalogue import BETWEEN_SERVICES, INTERNAL_FIELDS, OWNER_ONLY_EVENTS
 from gateway.integrations.webhooks.repository import DeliveryQueue, WebhookRepository
 from gateway.integrations.webhooks.schemas import WebhookCreate, WebhookUpdate
 from gateway.integrations.webhooks.sealing import SecretBox
@@ -79,6 +79,8 @@ def receiving_paths(event: CloudEvent, path: str) -> list[str]:
     """The org paths whose subscriptions may receive the event: its org and its ancestors, or for
     an owner-only event just the survey owner's (none when the event does not name one, or its
     path is not an org path)."""
+    if event.type in BETWEEN_SERVICES:
+        return []
     try:
         paths: list[str] = list(OrgPath(path).lineage)
     except ValueError:

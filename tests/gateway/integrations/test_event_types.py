@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from cli.topology import COMPONENTS
-from gateway.integrations.webhooks.catalogue import DELIVERED_FAMILIES, SUBSCRIBABLE
+from gateway.integrations.webhooks.catalogue import BETWEEN_SERVICES, DELIVERED_FAMILIES, SUBSCRIBABLE
 from shared.contracts import complaint, customer, kpi, survey
 from shared.contracts.events import CATALOGUE
 from tests.gateway.conftest import OrgTree, bearer
@@ -38,7 +38,7 @@ async def test_lists_each_deliverable_type_with_the_schema_of_its_data(gateway: 
     answer = await gateway.get("/v1/event-types", headers=bearer(reader))
     assert answer.status_code == 200, answer.text
     by_type = {item["type"]: item for item in answer.json()["items"]}
-    assert set(by_type) == {t for t in contract_event_types() if not t.startswith(("prospect.", "staff."))}
+    assert set(by_type) == {t for t in contract_event_types() if not t.startswith(("prospect.", "staff.")) and t not in BETWEEN_SERVICES}
     assert set(by_type) <= set(SUBSCRIBABLE)
     assert by_type["survey.invitation.sent"]["owner_only"] is True
     assert by_type["complaint.opened"]["owner_only"] is False
@@ -51,3 +51,15 @@ async def test_lists_each_deliverable_type_with_the_schema_of_its_data(gateway: 
     jsonschema.validate(erased, by_type["customer.erased"]["data_schema"])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"dealer_code": "D1"}, by_type["customer.erased"]["data_schema"])
+
+
+def test_integrity_events_stay_between_services() -> None:
+    """Which responses were flagged, and how reviews went, would teach a dealer to dodge the flags."""
+    from gateway.integrations.webhooks.subscriptions import receiving_paths
+    from shared.events import new_event
+
+    for type_ in BETWEEN_SERVICES:
+        event = new_event(survey.SOURCE, type_, None, {"org_path": "/M/N/D1/"})
+        assert receiving_paths(event, "/M/N/D1/") == []
+    submitted = new_event(survey.SOURCE, survey.RESPONSE_SUBMITTED, None, {"org_path": "/M/N/D1/"})
+    assert "/M/N/D1/" in receiving_paths(submitted, "/M/N/D1/")
