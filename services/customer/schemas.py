@@ -10,9 +10,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.contracts.customer import (
-    AppointmentStatus, AttemptChannel, CampaignChannel, CampaignKind, Consent, FollowUpKind, FollowUpStatus, InteractionChannel, InteractionDirection,
+    AppointmentStatus, AttemptChannel, Consent, FollowUpKind, FollowUpStatus, InteractionChannel, InteractionDirection,
     InteractionReason, ProspectLevel, Satisfaction, StaffRole, VisitType,
 )
+from shared.contracts.customer import CampaignChannel, CampaignKind
 from services.customer.domain import Email, past_birth_date
 from shared.types import VIN, MinorUnits, OrgCode, Phone
 
