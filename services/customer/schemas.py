@@ -666,8 +666,10 @@ class CampaignCreate(_In):
 
 
 class CampaignRead(BaseModel):
-    """A campaign; `audience_size` is how many customers the audience matches: now for a draft, at
-    launch for a launched one (then `excluded_no_consent` of them were left out)."""
+    """A campaign and the size of its audience.
+
+    `audience_size` is how many customers the audience matches: now for a draft, at launch for a
+    launched one (then `excluded_no_consent` of them were left out)."""
 
     id: uuid.UUID
     org_code: str
