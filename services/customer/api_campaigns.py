@@ -30,13 +30,17 @@ async def create_campaign(data: CampaignCreate, repo: WriteCampaigns, directory:
     return await campaigns.shown(repo, campaign)
 
 
-@router.get("/v1/campaigns", responses=problem_responses(400, 401, 403, 422))
+@router.get("/v1/campaigns", responses=problem_responses(400, 401, 403, 404, 422))
 async def list_campaigns(
-    repo: ReadCampaigns, page: Annotated[PageParams, Depends(page_params)], updated_since: UpdatedSince,
-    org_code: Annotated[str | None, Query(max_length=40, description="Only this org's own campaigns")] = None,
+    repo: ReadCampaigns, directory: DirectoryDep, page: Annotated[PageParams, Depends(page_params)],
+    updated_since: UpdatedSince,
+    org_code: Annotated[str | None, Query(max_length=40, description="Only this org's own campaigns "
+                                                                     "(one outside your subtree: 404)")] = None,
     status: Literal["draft", "launched"] | None = None,
 ) -> Page[CampaignRead]:
     """The campaigns of your subtree, in the order created; with `updated_since`, the delta feed."""
+    if org_code is not None:
+        org_code = (await campaigns.listed_org(repo, directory, org_code)).code
     rows, next_cursor = await repo.campaigns(page, updated_since, org_code=org_code, status=status)
     return Page(items=[await campaigns.shown(repo, row) for row in rows], next_cursor=next_cursor)
 

@@ -269,6 +269,13 @@ class TestScope:
         listed = {c["id"] for c in (await d43.get("/v1/campaigns", params={"limit": 500})).json()["items"]}
         assert own["id"] not in listed and regional["id"] not in listed
         assert (await d42.get(f"/v1/campaigns/{own['id']}")).json()["status"] == "draft"  # the sibling's launch did nothing
+        # Narrowed to an org: one out of reach is answered as an unknown one.
+        assert [c["id"] for c in (await north.get("/v1/campaigns", params={"org_code": "D-NORTH", "limit": 500})
+                                  ).json()["items"]].count(regional["id"]) == 1
+        foreign = await d43.get("/v1/campaigns", params={"org_code": "DLR-0042"})
+        unknown = await d43.get("/v1/campaigns", params={"org_code": "NOPE-0000"})
+        assert foreign.status_code == unknown.status_code == 404
+        assert foreign.json()["detail"].replace("DLR-0042", "?") == unknown.json()["detail"].replace("NOPE-0000", "?")
 
     async def test_a_read_key_cannot_create_or_launch(self, client_for: ClientFactory) -> None:
         reader = client_for("DLR-0042", scopes=frozenset({"customers:read"}))

@@ -102,6 +102,11 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
         "dealer_code": a.code, "customer_id": person["id"], "channel": "hotline", "category": "other",
         "priority": "P3", "description": "BOLA matrix"}))
 
+    # Launched, so the parent's reads of its results find them (the launch again is a no-op).
+    campaign = created(a.client.post("/v1/campaigns", json={"name": "BOLA", "kind": "care", "channel": "sms",
+                                                            "message": {"en": "BOLA"}}))
+    assert a.client.post(f"/v1/campaigns/{campaign['id']}/launch").status_code == 200
+
     def followup() -> str | None:
         items = a.client.get("/v1/follow-ups", params={"dealer_code": a.code}).json()["items"]
         return next((i["id"] for i in items if i.get("prospect_id") == prospect["id"]), None)
@@ -112,7 +117,7 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
             "opened_at": visit["opened_at"], "closed_at": visit["closed_at"],
             "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
             "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],
-            "staff_id": member["id"],
+            "staff_id": member["id"], "campaign_id": campaign["id"],
             **org_records(network, a)}
 
 
@@ -131,8 +136,10 @@ def org_records(network: Network, org: Org) -> dict[str, str]:
 
 
 def parent_records(network: Network, d: Org) -> dict[str, str]:
+    campaign = created(d.client.post("/v1/campaigns", json={"name": "BOLA", "kind": "care", "channel": "sms",
+                                                            "message": {"en": "BOLA"}}))
     return {"survey_id": published_survey(d, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"}),
-            "number": "1", **org_records(network, d)}
+            "number": "1", "campaign_id": campaign["id"], **org_records(network, d)}
 
 
 class Matrix:
