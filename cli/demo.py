@@ -1,8 +1,10 @@
 """The demo network `csloop up` seeds: 1 manufacturer, 2 distributors, 6 dealers and their customers,
-then a year of survey results, complaints and targets (`demo_history`).
+then a year of survey results, complaints and targets (`demo_history`), the CR desk (`demo_desk`)
+and a finished care campaign (`demo_campaigns`).
 
 Everything after the bootstrap goes through the public API, as a DMS would send it, so the
-demo exercises the same paths as production traffic.
+demo exercises the same paths as production traffic; only the campaign's launch is dated in the
+past, on the customer service's database (demo_campaigns).
 """
 
 import json
@@ -12,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from csloop_sdk import CSLoop
+from cli.demo_campaigns import DISTRIBUTOR as CAMPAIGN_DISTRIBUTOR, seed_campaign
 from cli.demo_desk import DEMO_AGENT, DESK_DEALER_INDEX, seed_desk
 from cli.demo_history import seed_history
 from shared.types import vin_check_digit
@@ -57,8 +60,9 @@ def demo_vin(rng: random.Random) -> str:
     return body[:8] + vin_check_digit(body) + body[9:]
 
 
-def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, int]:
-    """Create the demo organisations and records; returns what was created, by kind."""
+def seed(gateway_url: str, api_key: str, *, customer_database_url: str, seed_value: int = 42) -> dict[str, int]:
+    """Create the demo organisations and records; returns what was created, by kind. The customer
+    service's database is where the finished campaign is launched in the past (demo_campaigns)."""
     rng = random.Random(seed_value)
     counts = {"orgs": 0, "staff": 0, "customers": 0, "vehicles": 0, "visits": 0}
     with CSLoop(gateway_url, api_key=api_key) as api:
@@ -77,6 +81,8 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
                 _seed_customer(api, rng, dealer, index, now, counts, staff, staff_rng)
         counts |= seed_history(api, list(DEALERS), MANUFACTURER[0], now=now)
         counts |= seed_desk(api, list(DEALERS), now=now)
+        counts |= seed_campaign(api, [code for code, (parent, _) in DEALERS.items() if parent == CAMPAIGN_DISTRIBUTOR],
+                                customer_database_url, now=now)
     return counts
 
 

@@ -79,7 +79,8 @@ def up(
     try:
         suite.wait_ready()
         if credentials and not credentials.get("seeded"):
-            counts = demo.seed(gateway_url, credentials["api_key"])
+            [customer] = [component for component in suite.components if component.name == "customer"]
+            counts = demo.seed(gateway_url, credentials["api_key"], customer_database_url=suite.database_url(customer))
             credentials |= demo.create_demo_users(gateway_url, credentials["api_key"])
             credentials["seeded"] = True
             demo.save_credentials(data_dir, credentials)

@@ -8,7 +8,7 @@ customer), so a re-run of the draw puts every customer where it put them before.
 
 import hashlib
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.customer import events
 from services.customer.models import Campaign
@@ -91,16 +91,17 @@ async def shown(repo: CampaignRepository, campaign: Campaign) -> CampaignRead:
         created_at=campaign.created_at, updated_at=campaign.updated_at)
 
 
-async def launch(repo: CampaignRepository, campaign_id: uuid.UUID) -> Campaign:
+async def launch(repo: CampaignRepository, campaign_id: uuid.UUID, *, at: datetime | None = None) -> Campaign:
     """Draw the audience and publish the sent group's messages, in one transaction.
 
     A launched campaign is answered as it is and publishes nothing: a retried launch never
     messages anyone twice. The members' key (campaign, customer) holds that too, should two
-    launches ever race past the row lock."""
+    launches ever race past the row lock. `at` is the launch time, now unless given: only the
+    demo seed gives one (cli/demo_campaigns.py), for a campaign whose 60 days are over."""
     campaign = await repo.campaign_for_update(campaign_id)
     if campaign.status == LAUNCHED:
         return campaign
-    now = utcnow()
+    now = at or utcnow()
     audience = await repo.audience(campaign.org_path, _audience(campaign))
     reachable = [member for member in audience if member.marketing]
     messages, rows = {}, []
