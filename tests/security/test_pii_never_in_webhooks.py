@@ -77,6 +77,9 @@ async def test_a_campaign_message_reaches_only_the_campaign_owner_and_names_no_o
             created.json()["id"], dealer.code, {"zh-CN": "您好"})
         for secret in (phone, EMAIL, "陈静", json.dumps("陈静")[1:-1]):
             assert secret not in request.body.decode(), secret
+        # Fanned out in one transaction with the distributor's: had the dealer's hook matched, it would be queued now.
+        with CSLoop(network.url, api_key=dealer.key) as api:
+            assert list(api.webhooks.deliveries(hooks["/dealer"].id)) == []
         assert receiver.at("/dealer") == []
     finally:
         await runner.cleanup()
