@@ -45,17 +45,17 @@ async def _owner(repo: CampaignRepository, directory: OrgDirectory, org_code: st
     principal = repo.principal
     org = await directory.get(org_code or principal.org_code)
     if org is None or not principal.sees(org.path):
-        raise UnprocessableContent(f"No organisation '{org_code or principal.org_code}' in your subtree",
+        raise UnprocessableContent("No such organisation in yours",
                                    errors=[{"field": "org_code", "message": "unknown organisation"}])
     return org
 
 
 async def listed_org(repo: CampaignRepository, directory: OrgDirectory, org_code: str) -> OrgInfo:
     """The org a list is narrowed to (`?org_code=`): outside the caller's subtree it is answered as
-    an unknown one, a 404 like an unknown path, so the answer tells nothing about it."""
+    an unknown one, a 404 like an unknown path, with the same body, so the answer tells nothing."""
     org = await directory.get(org_code)
     if org is None or not repo.principal.sees(org.path):
-        raise NotFound(f"No organisation '{org_code}' in your subtree")
+        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
     return org
 
 

@@ -287,7 +287,7 @@ class TestScope:
         foreign = await d43.get("/v1/campaigns", params={"org_code": "DLR-0042"})
         unknown = await d43.get("/v1/campaigns", params={"org_code": "NOPE-0000"})
         assert foreign.status_code == unknown.status_code == 404
-        assert foreign.json()["detail"].replace("DLR-0042", "?") == unknown.json()["detail"].replace("NOPE-0000", "?")
+        assert foreign.json() == unknown.json()
 
     async def test_a_read_key_cannot_create_or_launch(self, client_for: ClientFactory) -> None:
         reader = client_for("DLR-0042", scopes=frozenset({"customers:read"}))
