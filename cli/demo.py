@@ -1,9 +1,10 @@
 """The demo network `csloop up` seeds: 1 manufacturer, 2 distributors, 6 dealers and their customers,
 then a year of survey results, complaints and targets (`demo_history`), the CR desk (`demo_desk`)
-and an improvement plan (`demo_plans`).
+an improvement plan (`demo_plans`) and a finished care campaign (`demo_campaigns`).
 
 Everything after the bootstrap goes through the public API, as a DMS would send it, so the
-demo exercises the same paths as production traffic.
+demo exercises the same paths as production traffic; only the campaign's launch is dated in the
+past, on the customer service's database (demo_campaigns).
 """
 
 import json
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from csloop_sdk import CSLoop
+from cli.demo_campaigns import DISTRIBUTOR as CAMPAIGN_DISTRIBUTOR, seed_campaign
 from cli.demo_desk import DEMO_AGENT, DESK_DEALER_INDEX, seed_desk
 from cli.demo_evaluation import seed_evaluation
 from cli.demo_history import seed_history
@@ -60,8 +62,10 @@ def demo_vin(rng: random.Random) -> str:
     return body[:8] + vin_check_digit(body) + body[9:]
 
 
-def seed(gateway_url: str, api_key: str, *, seed_value: int = 42, now: datetime | None = None) -> dict[str, int]:
-    """Create the demo organisations and records as of `now`; returns what was created, by kind."""
+def seed(gateway_url: str, api_key: str, *, customer_database_url: str, seed_value: int = 42,
+         now: datetime | None = None) -> dict[str, int]:
+    """Create the demo organisations and records as of `now`; returns what was created, by kind. The
+    customer service's database is where the finished campaign is launched in the past (demo_campaigns)."""
     rng = random.Random(seed_value)
     counts = {"orgs": 0, "staff": 0, "customers": 0, "vehicles": 0, "visits": 0}
     with CSLoop(gateway_url, api_key=api_key) as api:
@@ -83,6 +87,8 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42, now: datetime 
         counts |= seed_desk(api, list(DEALERS), now=now)
         counts |= seed_plans(api, now=now)
         counts |= seed_evaluation(api, MANUFACTURER[0], now=now)
+        counts |= seed_campaign(api, [code for code, (parent, _) in DEALERS.items() if parent == CAMPAIGN_DISTRIBUTOR],
+                                customer_database_url, now=now)
     return counts
 
 

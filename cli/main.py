@@ -81,7 +81,9 @@ def up(
         suite.wait_ready()
         if credentials and not credentials.get("seeded"):
             seeded_at = datetime.now(UTC)
-            counts = demo.seed(gateway_url, credentials["api_key"], now=seeded_at)
+            [customer] = [component for component in suite.components if component.name == "customer"]
+            counts = demo.seed(gateway_url, credentials["api_key"], customer_database_url=suite.database_url(customer),
+                               now=seeded_at)
             credentials["evaluation_period"] = demo_evaluation.previous_quarter(seeded_at)
             credentials |= demo.create_demo_users(gateway_url, credentials["api_key"])
             credentials["seeded"] = True

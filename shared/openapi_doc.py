@@ -83,6 +83,8 @@ TAG_DESCRIPTIONS = {
     "follow-ups": "Sales prospects and the follow-up tasks they and other events create.",
     "contact centre": "Interactions (every contact with a customer, the contact history) and the screen pop by phone.",
     "appointments": "Service appointments: booked, then arrived, no-show or cancelled; a service visit may keep its appointment.",
+    "campaigns": "Care campaigns: an audience of customers, a holdout drawn at launch, one message per customer "
+                 "(campaign.message), and the uplift in visits.",
     "surveys": "Survey definitions, their published versions and the built-in templates.",
     "survey invitations": "Invitations sent to customers after a delivery or a service visit.",
     "survey responses": "Answers received, their export and import.",

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from services.customer.models import (
-    Appointment, Customer, Delivery, FollowUp, FollowUpAttempt, Interaction, Prospect, ServiceVisit, Vehicle,
+    Appointment, Campaign, Customer, Delivery, FollowUp, FollowUpAttempt, Interaction, Prospect, ServiceVisit, Vehicle,
 )
 from shared.contracts import customer as contract
 from shared.db import utcnow
@@ -170,3 +170,14 @@ def appointment_state(appointment: Appointment) -> contract.AppointmentChanged:
 
 def appointment_changed(appointment: Appointment) -> CloudEvent:
     return _event(contract.APPOINTMENT_CHANGED, f"appointments/{appointment.id}", appointment_state(appointment))
+
+
+def campaign_message(campaign: Campaign, customer_id: uuid.UUID, dealer_code: str, org_path: str,
+                     launched_at: datetime) -> CloudEvent:
+    """One sent customer's message; in the customer's dealer's subtree, for the campaign owner to send."""
+    payload = contract.CampaignMessage(
+        dealer_code=dealer_code, org_path=org_path, campaign_id=campaign.id, campaign_org_code=campaign.org_code,
+        campaign_org_path=campaign.org_path, customer_id=customer_id, kind=campaign.kind,  # type: ignore[arg-type]
+        channel=campaign.channel, message=campaign.message, launched_at=launched_at,  # type: ignore[arg-type]
+    )
+    return _event(contract.CAMPAIGN_MESSAGE, f"campaigns/{campaign.id}/customers/{customer_id}", payload)

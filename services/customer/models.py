@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, BigInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -301,6 +302,53 @@ class ComplaintSummary(Base):
     resolution_due: Mapped[datetime | None]
     # The event time of the last change applied: a late event never undoes a newer one.
     changed_at: Mapped[datetime]
+
+
+class Campaign(Base):
+    """A care campaign (issue 16): an audience of customers of the owning org's dealers, a message
+    and a holdout share. Owned by a dealer, a distributor or the manufacturer (so `org_code`, not a
+    dealer code). Launched once: the audience is drawn then and its counts kept here."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_created_at_id", "created_at", "id"), updated_index("campaigns"),
+                      org_path_index("campaigns"))
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    org_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    # {lifecycle, segment, model, last_visit_before, birthday_month}: the filters given, as sent.
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    channel: Mapped[str] = mapped_column(String(20))
+    message: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    holdout_pct: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    launched_at: Mapped[datetime | None]
+    # At launch: customers the audience matched, and of them those left out for want of marketing consent.
+    targeted: Mapped[int | None] = mapped_column(Integer)
+    excluded_no_consent: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CampaignMember(Base):
+    """A customer a launched campaign reached: `cohort` sent (its campaign.message event is
+    `message_event_id`) or holdout (deliberately not contacted, to measure the uplift against).
+    One row per campaign and customer: a message is never published twice."""
+
+    __tablename__ = "campaign_members"
+    __table_args__ = (org_path_index("campaign_members"),)
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), primary_key=True, index=True)
+    # The customer's dealer: members of a distributor's campaign lie in its dealers' subtrees.
+    dealer_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400))
+    cohort: Mapped[str] = mapped_column(String(10))
+    message_event_id: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]
 
 
 # Bulk: a customer import writes an event per customer, 100,000 in one statement.

@@ -13,6 +13,7 @@ from shared.contracts.customer import (
     AppointmentStatus, AttemptChannel, Consent, FollowUpKind, FollowUpStatus, InteractionChannel, InteractionDirection,
     InteractionReason, ProspectLevel, Satisfaction, StaffRole, VisitType,
 )
+from shared.contracts.customer import CampaignChannel, CampaignKind
 from services.customer.domain import Email, past_birth_date
 from shared.types import VIN, MinorUnits, OrgCode, Phone
 
@@ -622,3 +623,86 @@ class StaffRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+# --- care campaigns (issue 16) --------------------------------------------------------------
+
+# The lifecycle and segment of a customer's standing (DOMAIN.md, Retention and value).
+AudienceLifecycle = Literal["prospect", "active", "at_risk", "lapsed", "won_back"]
+AudienceSegment = Literal["champion", "loyal", "at_risk", "hibernating", "new", "regular"]
+# One SMS or WeChat message, not a letter.
+MessageText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# 10%: enough customers kept back to measure an uplift, few enough not to cost the campaign.
+DEFAULT_HOLDOUT_PCT = 10
+
+
+class CampaignAudience(_In):
+    """Who the campaign is for: every filter given must hold (none given: all the owner's customers)."""
+
+    lifecycle: AudienceLifecycle | None = None
+    segment: AudienceSegment | None = None
+    model: Text100 | None = Field(None, description="Owns a vehicle of this model (on the dealer's file; any case)")
+    last_visit_before: UTCTime | None = Field(
+        None, description="The last service visit was before this time (a customer never seen is not matched)")
+    birthday_month: int | None = Field(None, ge=1, le=12)
+
+
+class CampaignCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "org_code": "D001", "name": "中秋关怀", "kind": "holiday",
+        "audience": {"lifecycle": "at_risk", "segment": "loyal"}, "channel": "sms",
+        "message": {"zh-CN": "中秋快乐！本月保养工时八折。", "en": "Happy Mid-Autumn! 20% off labour this month."},
+        "holdout_pct": 10}]})
+
+    org_code: OrgCode | None = Field(None, description="Whose campaign (the caller's org or one below it); "
+                                                       "defaults to the caller's own")
+    name: Name
+    kind: CampaignKind
+    audience: CampaignAudience = Field(default_factory=CampaignAudience)
+    channel: CampaignChannel
+    message: Annotated[dict[Literal["zh-CN", "en"], MessageText], Field(min_length=1)]
+    holdout_pct: int = Field(DEFAULT_HOLDOUT_PCT, ge=0, le=50,
+                             description="Share of the reachable audience kept back, drawn per customer at launch")
+
+
+class CampaignRead(BaseModel):
+    """A campaign and the size of its audience.
+
+    `audience_size` is how many customers the audience matches: now for a draft, at launch for a
+    launched one (then `excluded_no_consent` of them were left out)."""
+
+    id: uuid.UUID
+    org_code: str
+    name: str
+    kind: CampaignKind
+    audience: CampaignAudience
+    channel: CampaignChannel
+    message: dict[str, str]
+    holdout_pct: int
+    status: Literal["draft", "launched"]
+    audience_size: int
+    excluded_no_consent: int | None
+    launched_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignVisited(BaseModel):
+    sent: int
+    holdout: int
+
+
+class CampaignResults(BaseModel):
+    """KPI.md, Campaign uplift: visits within `window_days` of launch in each group."""
+
+    campaign_id: uuid.UUID
+    launched_at: datetime
+    window_days: int
+    window_closed: bool = Field(description="The window has ended: the figures no longer change")
+    targeted: int
+    sent: int
+    excluded_no_consent: int
+    holdout: int
+    visited: CampaignVisited
+    uplift_pts: float | None = Field(description="100 * (visited.sent / sent - visited.holdout / holdout); "
+                                                 "null when either group is empty")

@@ -29,6 +29,7 @@ FOLLOWUP_CANCELLED = "followup.cancelled"
 INTERACTION_LOGGED = "interaction.logged"
 APPOINTMENT_CHANGED = "appointment.changed"
 STAFF_CHANGED = "staff.changed"
+CAMPAIGN_MESSAGE = "campaign.message"
 
 VisitType = Literal["maintenance", "repair", "warranty", "recall"]
 ProspectLevel = Literal["H", "A", "B", "C"]
@@ -44,6 +45,8 @@ StaffRole = Literal["service_advisor", "sales_consultant", "technician", "cr_age
 InteractionChannel = Literal["phone", "sms", "wechat", "email", "walk_in", "app"]
 InteractionDirection = Literal["inbound", "outbound"]
 InteractionReason = Literal["inquiry", "complaint", "appointment", "follow_up", "care", "other"]
+CampaignKind = Literal["care", "service", "win_back", "holiday", "recall"]
+CampaignChannel = Literal["sms", "wechat", "email", "app"]
 
 
 class _Payload(BaseModel):
@@ -245,3 +248,24 @@ class InteractionLogged(_Payload):
     agent: str | None = None
     started_at: datetime
     duration_s: int | None = None
+
+
+class CampaignMessage(_Payload):
+    """campaign.message: one care-campaign message to send to one customer, on `channel`, in the
+    customer's dealer's name (`dealer_code`, `org_path`). Published once per customer of the sent
+    group when the campaign is launched, never again for that campaign and customer.
+
+    No name, phone or e-mail (events carry ids, API.md): the sender (the dealer's DMS, an SMS
+    gateway) reads the contact from `GET /v1/customers/{customer_id}` with its own key, where
+    `pii:read` and the consent to share decide what it sees. Only the campaign's owner
+    (`campaign_org_path`) receives it as a webhook, so a message is sent by one system only."""
+
+    campaign_id: uuid.UUID
+    campaign_org_code: str
+    campaign_org_path: str
+    customer_id: uuid.UUID
+    kind: CampaignKind
+    channel: CampaignChannel
+    # {"zh-CN": ..., "en": ...}: the languages the campaign was written in.
+    message: dict[str, str]
+    launched_at: datetime

@@ -48,6 +48,8 @@ CATALOGUE: tuple[EventKind, ...] = (
         (customer.STAFF_CHANGED, customer.StaffChanged, "A staff member was added, renamed, given another role or retired."),
         (customer.INTERACTION_LOGGED, customer.InteractionLogged,
          "A contact with a customer or prospect was recorded (ids and channel; no phone, no summary)."),
+        (customer.CAMPAIGN_MESSAGE, customer.CampaignMessage,
+         "A launched care campaign's message to one customer is to be sent (to the campaign's owner only; no contact data)."),
     ),
     *_kinds(
         survey,

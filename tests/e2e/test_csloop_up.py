@@ -38,6 +38,14 @@ def test_csloop_up_starts_every_process_and_stops_on_sigterm(tmp_path: Path) -> 
                          headers={"Authorization": f"Bearer {_demo_key(tmp_path)}"})
         assert demo.status_code == 200
         assert len(demo.json()["items"]) >= 9  # 1 manufacturer, 2 distributors, 6 dealers
+        # A finished care campaign whose sent group came back more than its holdout (cli/demo_campaigns.py).
+        headers = {"Authorization": f"Bearer {_demo_key(tmp_path)}"}
+        [campaign] = httpx.get(f"http://127.0.0.1:{port_base}/v1/campaigns", params={"status": "launched"},
+                               headers=headers, timeout=5).json()["items"]
+        results = httpx.get(f"http://127.0.0.1:{port_base}/v1/campaigns/{campaign['id']}/results", headers=headers,
+                            timeout=5).json()
+        assert results["window_closed"] and results["sent"] > results["holdout"] > 0, results
+        assert results["uplift_pts"] > 10, results
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0].decode(errors="replace")

@@ -108,6 +108,11 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
         "dealer_code": a.code, "customer_id": person["id"], "channel": "hotline", "category": "other",
         "priority": "P3", "description": "BOLA matrix"}))
 
+    # Launched, so the parent's reads of its results find them (the launch again is a no-op).
+    campaign = created(a.client.post("/v1/campaigns", json={"name": "BOLA", "kind": "care", "channel": "sms",
+                                                            "message": {"en": "BOLA"}}))
+    assert a.client.post(f"/v1/campaigns/{campaign['id']}/launch").status_code == 200
+
     def followup() -> str | None:
         items = a.client.get("/v1/follow-ups", params={"dealer_code": a.code}).json()["items"]
         return next((i["id"] for i in items if i.get("prospect_id") == prospect["id"]), None)
@@ -119,6 +124,7 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
             "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
             "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],
             "staff_id": member["id"], "plan_id": improvement_plan(a, "SA-BOLA"), "index": "0",
+            "campaign_id": campaign["id"],
             **org_records(network, a)}
 
 
@@ -145,9 +151,11 @@ def org_records(network: Network, org: Org) -> dict[str, str]:
 
 
 def parent_records(network: Network, d: Org) -> dict[str, str]:
+    campaign = created(d.client.post("/v1/campaigns", json={"name": "BOLA", "kind": "care", "channel": "sms",
+                                                            "message": {"en": "BOLA"}}))
     return {"survey_id": published_survey(d, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"}),
             "number": "1", "plan_id": improvement_plan(d, "Regional quality manager"), "index": "0",
-            **org_records(network, d)}
+            "campaign_id": campaign["id"], **org_records(network, d)}
 
 
 class Matrix:

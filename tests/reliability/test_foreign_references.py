@@ -228,6 +228,10 @@ BODIES: dict[tuple[str, str], Spec] = {
                                  and (v["customer_id"], v["advisor"], v["technician"], v["appointment_id"])
                                  == (body["customer_id"], body["advisor"], body["technician"], body.get("appointment_id"))),
         url=lambda w: f"/v1/service-visits/by-ro/{w.a.code}/{UPSERT_RO}"),
+    ("post", "/v1/campaigns"): Spec(
+        lambda w: w.a, lambda w: {"org_code": w.a.code, "name": f"matrix {fresh()}", "kind": "care", "channel": "sms",
+                                  "message": {"en": "matrix"}},
+        lambda w, body: anywhere(w, "/v1/campaigns", lambda c: c["name"] == body["name"])),
     ("post", "/v1/staff"): Spec(
         lambda w: w.a, lambda w: {"dealer_code": w.a.code, "code": f"ST-{fresh()}", "name": "王芳", "role": "cr_agent"},
         lambda w, body: anywhere(w, "/v1/staff", lambda m: m["code"] == body["code"])),

@@ -122,6 +122,8 @@ def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tup
                                       "requested_at": "2026-06-02T09:15:00+08:00", "slot_at": "2026-06-05T10:00:00+08:00",
                                       "service_type": "maintenance"}, None),
         "/v1/appointments/{appointment_id}/status": ("post", {"to": "no_show"}, None),
+        "/v1/campaigns": ("post", {"org_code": a.code, "name": "M", "kind": "care", "channel": "sms",
+                                   "message": {"zh-CN": "M", "en": "M"}, "holdout_pct": 10}, "/v1/campaigns?limit=500"),
         # Upserts: the record's key is in the path, so each attempt replaces one record (or is refused).
         f"/v1/customers/by-external-id/{a.code}/HOSTILE-1": ("put", {
             "name": "M", "phone": f"139{uuid.uuid4().int % 10**8:08d}", "email": "m@example.cn", "city": "上海"}, None),

@@ -208,6 +208,25 @@ def test_appointments_booked_moved_closed_and_kept_by_a_visit(api: CSLoop, deale
                                                 slot_to=slot + timedelta(hours=1))] == [missed.id]
 
 
+def test_campaigns_created_launched_once_and_measured(api: CSLoop, dealer: Org) -> None:
+    model = f"SDK-{uuid.uuid4().hex[:8]}"
+    for _ in range(3):
+        owner = api.customers.create(dealer_code=dealer.code, name="张伟", phone=f"139{uuid.uuid4().int % 10**8:08d}",
+                                     consent={"survey": True, "marketing": True, "share_with_manufacturer": True})
+        api.vehicles.create(vin=vin(), model=model, owner_customer_id=owner.id)
+    draft = api.campaigns.create(name="保养提醒", kind="service", channel="sms", message={"zh-CN": "该保养了"},
+                                 audience={"model": model}, holdout_pct=0, org_code=dealer.code)
+    assert isinstance(draft, models.Campaign) and draft.audience_size == 3 and draft.audience.model == model
+    with pytest.raises(csloop_sdk.Conflict):
+        api.campaigns.results(draft)
+    launched = api.campaigns.launch(draft)
+    assert launched.status == "launched" and api.campaigns.launch(draft.id).launched_at == launched.launched_at
+    assert api.campaigns.get(draft.id).excluded_no_consent == 0
+    assert draft.id in [c.id for c in api.campaigns.list(org_code=dealer.code, status="launched")]
+    results = api.campaigns.results(draft.id)
+    assert isinstance(results, models.CampaignResults) and (results.sent, results.holdout, results.uplift_pts) == (3, 0, None)
+
+
 def test_staff_named_by_visits_and_calls(network: Network, api: CSLoop, admin: CSLoop, dealer: Org) -> None:
     code = f"SA-{uuid.uuid4().hex[:6]}"
     member = api.staff.create(code=code, name="陈杰", role="service_advisor", dealer_code=dealer.code)

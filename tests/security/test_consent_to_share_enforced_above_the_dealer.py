@@ -17,7 +17,9 @@ import pytest
 
 from shared.pagination import MAX_LIMIT
 from shared.types import mask_email, mask_phone
-from tests.customer.conftest import ClientFactory, clients_of, customer_body, new_phone, running_customer_service
+from tests.customer.conftest import (
+    ClientFactory, clients_of, customer_body, new_phone, running_customer_service, vin_with_check_digit,
+)
 from tests.support.databases import unit_database_url
 from tests.support.suite import Network
 
@@ -149,6 +151,29 @@ class TestAboveTheDealer:
         assert (prospect["name"], prospect["phone"]) == ("赵敏", phone)
         seen = (await as_org(org).get(f"/v1/prospects/{prospect['id']}")).json()
         assert (seen["name"], seen["phone"]) == ("赵*", mask_phone(phone))
+
+    @pytest.mark.parametrize("org", ABOVE)
+    async def test_a_campaign_from_above_never_reaches_a_non_sharing_customer(self, as_org: ClientFactory,
+                                                                              org: str) -> None:
+        """Item 5 of issue 16: the audience above the dealer holds only those who share (both
+        accept marketing here); the dealer's own campaign reaches both."""
+        model = f"Consent-{uuid.uuid4().hex[:8]}"
+        for shares in (True, False):
+            made = await as_org("DLR-0042").post("/v1/customers", json=customer_body(
+                phone=new_phone(), consent={"survey": True, "marketing": True, "share_with_manufacturer": shares}))
+            assert made.status_code == 201, made.text
+            car = await as_org("DLR-0042").post("/v1/vehicles", json={
+                "vin": vin_with_check_digit(), "model": model, "owner_customer_id": made.json()["id"]})
+            assert car.status_code == 201, car.text
+        for caller, reached in ((org, 1), ("DLR-0042", 2)):
+            made = await as_org(caller).post("/v1/campaigns", json={
+                "name": "关怀", "kind": "care", "channel": "sms", "message": {"zh-CN": "您好"}, "holdout_pct": 0,
+                "audience": {"model": model}})
+            assert made.status_code == 201 and made.json()["audience_size"] == reached, made.text
+            assert (await as_org(caller).post(f"/v1/campaigns/{made.json()['id']}/launch")).status_code == 200
+            results = (await as_org(caller).get(f"/v1/campaigns/{made.json()['id']}/results")).json()
+            assert (results["targeted"], results["sent"]) == (reached, reached), results
+
 
 
 class TestTheDealer:

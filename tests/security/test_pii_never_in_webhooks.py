@@ -48,3 +48,38 @@ async def test_customer_webhooks_carry_no_contact_data(network: Network) -> None
                     assert secret not in body, (where, secret)
     finally:
         await runner.cleanup()
+
+
+async def test_a_campaign_message_reaches_only_the_campaign_owner_and_names_no_one(network: Network) -> None:
+    """campaign.message (issue 16): the distributor's campaign is sent by the distributor's system
+    alone (the dealer's DMS, subscribed to the same family, gets nothing), with ids and the text."""
+    receiver, runner = await start_receiver()
+    try:
+        distributor = network.org("distributor")
+        dealer = network.org("dealer", distributor)
+        hooks = {}
+        for org, where in ((dealer, "/dealer"), (distributor, "/distributor")):
+            with CSLoop(network.url, api_key=org.key) as api:
+                hooks[where] = api.webhooks.create(url=receiver.answer(where), event_types=["campaign."], org_code=org.code)
+        phone = f"139{uuid.uuid4().int % 10**8:08d}"
+        created = dealer.client.post("/v1/customers", json={
+            "dealer_code": dealer.code, "name": "陈静", "phone": phone, "email": EMAIL,
+            "consent": {"survey": True, "marketing": True, "share_with_manufacturer": True}})
+        assert created.status_code == 201, created.text
+        campaign = distributor.client.post("/v1/campaigns", json={
+            "name": "关怀", "kind": "care", "channel": "sms", "message": {"zh-CN": "您好"}, "holdout_pct": 0})
+        assert campaign.status_code == 201 and campaign.json()["audience_size"] == 1, campaign.text
+        assert distributor.client.post(f"/v1/campaigns/{campaign.json()['id']}/launch").status_code == 200
+        [request] = await receiver.wait_for("/distributor", 1, timeout=30)
+        event = Webhook(hooks["/distributor"].secret).verify(request.body, request.headers)
+        assert event["type"] == "campaign.message"
+        assert (event["data"]["customer_id"], event["data"]["dealer_code"], event["data"]["message"]) == (
+            created.json()["id"], dealer.code, {"zh-CN": "您好"})
+        for secret in (phone, EMAIL, "陈静", json.dumps("陈静")[1:-1]):
+            assert secret not in request.body.decode(), secret
+        # Fanned out in one transaction with the distributor's: had the dealer's hook matched, it would be queued now.
+        with CSLoop(network.url, api_key=dealer.key) as api:
+            assert list(api.webhooks.deliveries(hooks["/dealer"].id)) == []
+        assert receiver.at("/dealer") == []
+    finally:
+        await runner.cleanup()

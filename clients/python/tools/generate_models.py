@@ -47,6 +47,8 @@ MODELS: dict[str, tuple[str, str, str] | tuple[str, str, str, int]] = {
     "Lookup": ("get", "/v1/lookup", "200"),
     "Staff": ("get", "/v1/staff/{staff_id}", "200"),
     "Appointment": ("get", "/v1/appointments/{appointment_id}", "200"),
+    "Campaign": ("get", "/v1/campaigns/{campaign_id}", "200"),
+    "CampaignResults": ("get", "/v1/campaigns/{campaign_id}/results", "200"),
     "Complaint": ("get", "/v1/complaints/{complaint_id}", "200"),
     "SlaPolicies": ("get", "/v1/complaint-sla-policies", "200"),
     "QualitySignal": ("get", "/v1/quality-signals", "200"),

@@ -11,11 +11,16 @@ from shared.outbox import subscribers_for
 # The families the relays send the gateway (cli/topology.py's gateway component; a test holds
 # the two equal). Prospect and staff events stay between services.
 DELIVERED_FAMILIES = ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.", "appointment.",
-                      "survey.", "complaint.", "quality.", "improvement.", "evaluation.")
+                      "survey.", "complaint.", "quality.", "improvement.", "evaluation.", "campaign.")
 
-# Events carrying a survey link (`url`) anyone holding it can answer: only the survey's owner
-# (`data.survey_org_path`, whose SMS provider sends it) receives them, never a dealer below it.
-OWNER_ONLY_EVENTS = frozenset({survey_contract.INVITATION_SENT, survey_contract.INVITATION_REMINDED})
+# Events one system sends on to a person, each with the `data` field naming the org that sends
+# it: a survey link (`url`) anyone holding it can answer goes only to the survey's owner (whose
+# SMS provider sends it), never a dealer below it; a campaign message only to the campaign's
+# owner, so the customer is not messaged by the dealer's DMS and the owner's SMS gateway both.
+OWNER_ONLY_EVENTS: dict[str, str] = {
+    survey_contract.INVITATION_SENT: "survey_org_path", survey_contract.INVITATION_REMINDED: "survey_org_path",
+    customer_contract.CAMPAIGN_MESSAGE: "campaign_org_path",
+}
 
 # Events of a delivered family that stay between services: which responses survey integrity flagged
 # and how they were reviewed would tell a dealer how to avoid the flags.

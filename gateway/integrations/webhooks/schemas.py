@@ -82,7 +82,8 @@ class WebhookEventType(BaseModel):
     type: str
     source: str = Field(description="The CloudEvents `source` of the publishing service")
     description: str
-    owner_only: bool = Field(description="Delivered only to the survey owner's webhooks, never to orgs below it")
+    owner_only: bool = Field(description="Delivered only to the webhooks of the org that sends it on (the survey's or the "
+                                         "campaign's owner), never to orgs below it")
     data_schema: dict[str, Any] = Field(description="JSON Schema of the event's `data`")
 
 

@@ -77,8 +77,8 @@ async def visible_subscription(hooks: WebhookRepository, subscription_id: uuid.U
 
 def receiving_paths(event: CloudEvent, path: str) -> list[str]:
     """The org paths whose subscriptions may receive the event: its org and its ancestors, or for
-    an owner-only event just the survey owner's (none when the event does not name one, or its
-    path is not an org path)."""
+    an owner-only event just its owner's (none when the event does not name one, or its path is
+    not one of those)."""
     if event.type in BETWEEN_SERVICES:
         return []
     try:
@@ -87,7 +87,7 @@ def receiving_paths(event: CloudEvent, path: str) -> list[str]:
         return []
     if event.type not in OWNER_ONLY_EVENTS:
         return paths
-    owner = event.data.get("survey_org_path")
+    owner = event.data.get(OWNER_ONLY_EVENTS[event.type])
     return [owner] if owner in paths else []
 
 

@@ -40,6 +40,7 @@ class CSLoop:
         self.lookup = r.Lookup(t)
         self.staff = r.Staff(t)
         self.appointments = r.Appointments(t)
+        self.campaigns = r.Campaigns(t)
         self.complaints = r.Complaints(t)
         self.sla_policies = r.SlaPolicies(t)
         self.quality_signals = r.QualitySignals(t)

@@ -453,6 +453,52 @@ class Appointment(Model):
     updated_at: datetime
 
 
+class CampaignAudience(Model):
+    """Who the campaign is for: every filter given must hold (none given: all the owner's customers)."""
+    lifecycle: str | None = None
+    segment: str | None = None
+    model: str | None = None
+    last_visit_before: datetime | None = None
+    birthday_month: int | None = None
+
+
+class Campaign(Model):
+    """A campaign and the size of its audience."""
+    id: str
+    org_code: str
+    name: str
+    kind: str
+    audience: CampaignAudience
+    channel: str
+    message: dict[str, str]
+    holdout_pct: int
+    status: str
+    audience_size: int
+    excluded_no_consent: int | None
+    launched_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CampaignVisited(Model):
+    sent: int
+    holdout: int
+
+
+class CampaignResults(Model):
+    """KPI.md, Campaign uplift: visits within `window_days` of launch in each group."""
+    campaign_id: str
+    launched_at: datetime
+    window_days: int
+    window_closed: bool
+    targeted: int
+    sent: int
+    excluded_no_consent: int
+    holdout: int
+    visited: CampaignVisited
+    uplift_pts: float | None
+
+
 class TimelineEntry(Model):
     kind: str
     at: datetime
@@ -852,7 +898,7 @@ class InvitationCreated(Model):
 
 
 class StaffOnRecord(Model):
-    """Who served the customer on the record a survey follows (staff codes of the dealer): the"""
+    """Who served the customer on the visit or delivery the survey follows (staff codes)."""
     advisor: str | None = None
     technician: str | None = None
     sales_consultant: str | None = None

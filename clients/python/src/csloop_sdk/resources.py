@@ -487,6 +487,36 @@ class Staff(Resource):
                          headers=if_match(member))
 
 
+
+class Campaigns(Resource):
+    """Care campaigns: an audience, a holdout drawn at launch, one `campaign.message` per sent customer."""
+
+    def create(self, *, name: str, kind: str, channel: str, message: dict[str, str], org_code: str | None = None,
+               audience: dict[str, Any] | None = None, holdout_pct: int | None = None,
+               idempotency_key: str | None = None) -> m.Campaign:
+        """A draft; `audience` takes lifecycle, segment, model, last_visit_before and birthday_month, and
+        the answer's `audience_size` is how many customers it matches now."""
+        body = _body({"name": name, "kind": kind, "channel": channel, "message": message, "org_code": org_code,
+                      "audience": audience, "holdout_pct": holdout_pct})
+        return self._one(m.Campaign, "POST", "/v1/campaigns", json=body, idempotency_key=idempotency_key)
+
+    def get(self, campaign_id: str) -> m.Campaign:
+        return self._one(m.Campaign, "GET", f"/v1/campaigns/{campaign_id}")
+
+    def list(self, *, org_code: str | None = None, status: str | None = None,
+             updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Campaign]:
+        return self._pages(m.Campaign, "/v1/campaigns", page_size, org_code=org_code, status=status,
+                           updated_since=updated_since)
+
+    def launch(self, campaign: str | m.Campaign) -> m.Campaign:
+        """Send it (a launched campaign is answered as it is: nobody is messaged twice)."""
+        return self._one(m.Campaign, "POST", f"/v1/campaigns/{_id(campaign)}/launch")
+
+    def results(self, campaign: str | m.Campaign) -> m.CampaignResults:
+        """Visits within 60 days of the launch per group, and the uplift in points (a draft: `Conflict`)."""
+        return self._one(m.CampaignResults, "GET", f"/v1/campaigns/{_id(campaign)}/results")
+
+
 # Complaint service
 
 class Complaints(Resource):
