@@ -1,0 +1,159 @@
+"""Technical requests (issue 18): asked by a dealer, answered by its distributor's technical team,
+escalated to the manufacturer's by hand or when the answer SLA (business hours) is breached.
+
+The weekend case is computed by hand: D3's P2 policy names the official Chinese calendar with
+Mon-Fri 08:30-17:30 in Shanghai (UTC+8, no daylight saving); the P2 answer SLA is 8 business
+hours. Fri 2026-12-04 14:00 + 8 h: 3.5 h on Friday, Saturday and Sunday closed, 4.5 h from
+Mon 08:30 -> due Mon 2026-12-07 13:00. Breached at 13:01 and handed to the manufacturer, whose
+8 h run 13:01-17:30 (4 h 29 min) and Tue 08:30 + 3 h 31 min -> due Tue 2026-12-08 12:01.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from fastapi import FastAPI
+
+from services.complaint import tech_requests
+from services.complaint.jobs import run_once
+from services.complaint.repository import ComplaintRepository
+from services.complaint.schemas import TechRequestCreate
+from tests.complaint.conftest import VIN, as_, outbox_events, principal
+
+SH = ZoneInfo("Asia/Shanghai")
+WEEK = {d: ["08:30", "17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def at(d: int, hh: int, mm: int = 0) -> datetime:
+    return datetime(2026, 12, d, hh, mm, tzinfo=SH)
+
+
+async def ask(client: httpx.AsyncClient, dealer: str = "D1", *, caller: str | None = None,
+              **extra: Any) -> httpx.Response:
+    body = {"dealer_code": dealer, "vin": VIN, "symptom_codes": ["P0300"], "priority": "P3",
+            "description": "Misfire at idle after the software update", **extra}
+    return await client.post("/v1/tech-requests", json=body, headers=as_(caller or dealer))
+
+
+async def asked(client: httpx.AsyncClient, dealer: str = "D1", **extra: Any) -> dict[str, Any]:
+    answer = await ask(client, dealer, **extra)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def _events(sent: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
+    return [event for event in sent if event["tech_request_id"] == request_id]
+
+
+async def test_asked_answered_and_closed_with_its_timeline_and_events(client: httpx.AsyncClient, app: FastAPI) -> None:
+    request = await asked(client, "D1")
+    assert request["status"] == "open" and request["number"].startswith("TRQ-")
+    assert request["handling_org_code"] == "DN" and request["escalation_level"] == 0
+    # D1 has no P3 calendar: the 24 h answer SLA runs around the clock, as complaints' clocks do.
+    assert datetime.fromisoformat(request["answer_due"]) == datetime.fromisoformat(request["opened_at"]) + timedelta(hours=24)
+    url = f"/v1/tech-requests/{request['id']}"
+
+    early = await client.post(f"{url}/close", headers=as_("D1", if_match='"v1"'))
+    assert early.status_code == 409
+    own = await client.post(f"{url}/answers", json={"body": "I found it myself"}, headers=as_("D1", if_match='"v1"'))
+    assert own.status_code == 403 and own.json()["handling_org_code"] == "DN"
+    stale = await client.post(f"{url}/answers", json={"body": "x"}, headers=as_("DN", if_match='"v9"'))
+    assert stale.status_code == 412
+    answered = await client.post(f"{url}/answers", json={"body": "Flash ECU 4.2.1"}, headers=as_("DN", if_match='"v1"'))
+    assert answered.status_code == 201, answered.text
+    assert answered.json()["status"] == "answered" and answered.headers["ETag"] == '"v2"'
+    by_distributor = await client.post(f"{url}/close", headers=as_("DN", if_match='"v2"'))
+    assert by_distributor.status_code == 403
+    closed = await client.post(f"{url}/close", headers=as_("D1", if_match='"v2"'))
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    late = await client.post(f"{url}/answers", json={"body": "more"}, headers=as_("OEM", if_match='"v3"'))
+    assert late.status_code == 409
+
+    read = (await client.get(url, headers=as_("OEM"))).json()
+    assert [(e["kind"], e["actor"]["org_code"]) for e in read["timeline"]] == [
+        ("opened", "D1"), ("answered", "DN"), ("closed", "D1")]
+    assert read["timeline"][1]["note"] == "Flash ECU 4.2.1"
+    assert [e["status"] for e in _events(await outbox_events(app, "tech_request.opened"), request["id"])] == ["open"]
+    answered_events = _events(await outbox_events(app, "tech_request.answered"), request["id"])
+    assert [(e["answer"], e["answered_by_org_code"]) for e in answered_events] == [("Flash ECU 4.2.1", "DN")]
+    assert [e["status"] for e in _events(await outbox_events(app, "tech_request.closed"), request["id"])] == ["closed"]
+    listed = await client.get("/v1/tech-requests", params={"status": "closed", "dealer_code": "D1"}, headers=as_("DN"))
+    assert request["id"] in [item["id"] for item in listed.json()["items"]]
+
+
+async def test_a_sibling_dealer_can_neither_see_nor_answer_nor_ask_for_another(client: httpx.AsyncClient) -> None:
+    request = await asked(client, "D1")
+    url = f"/v1/tech-requests/{request['id']}"
+    for caller in ("D2", "DS", "D3"):
+        assert (await client.get(url, headers=as_(caller))).status_code == 404
+    for path, body in (("answers", {"body": "peek"}), ("escalate", {"reason": "peek"})):
+        refused = await client.post(f"{url}/{path}", json=body, headers=as_("D2", if_match='"v1"'))
+        assert refused.status_code == 404
+    assert (await client.post(f"{url}/close", headers=as_("D2", if_match='"v1"'))).status_code == 404
+    listed = await client.get("/v1/tech-requests", params={"limit": 500}, headers=as_("D2"))
+    assert request["id"] not in [item["id"] for item in listed.json()["items"]]
+    for_sibling = await ask(client, "D2", caller="D1")
+    assert for_sibling.status_code == 422 and for_sibling.json()["errors"][0]["field"] == "dealer_code"
+    # Nothing changed: the request is as it was opened.
+    assert (await client.get(url, headers=as_("D1"))).json()["version"] == 1
+
+
+async def test_the_dealer_escalates_an_answer_that_did_not_help_up_to_the_top(client: httpx.AsyncClient,
+                                                                              app: FastAPI) -> None:
+    request = await asked(client, "D1", priority="P1")
+    url = f"/v1/tech-requests/{request['id']}"
+    answered = await client.post(f"{url}/answers", json={"body": "Check the coils"}, headers=as_("DN", if_match='"v1"'))
+    assert answered.status_code == 201
+    up = await client.post(f"{url}/escalate", json={"reason": "Coils are new; still misfiring"},
+                           headers=as_("D1", if_match='"v2"'))
+    assert up.status_code == 200, up.text
+    now = up.json()
+    assert (now["status"], now["handling_org_code"], now["escalation_level"]) == ("open", "OEM", 1)
+    escalated_at = datetime.fromisoformat(now["timeline"][-1]["at"])
+    assert datetime.fromisoformat(now["answer_due"]) == escalated_at + timedelta(hours=2)  # P1, no calendar
+    below = await client.post(f"{url}/answers", json={"body": "late"}, headers=as_("DN", if_match='"v3"'))
+    assert below.status_code == 403 and below.json()["handling_org_code"] == "OEM"
+    top = await client.post(f"{url}/escalate", json={"reason": "again"}, headers=as_("OEM", if_match='"v3"'))
+    assert top.status_code == 409
+    sent = _events(await outbox_events(app, "tech_request.escalated"), request["id"])
+    assert [(e["from_org_code"], e["to_org_code"], e["trigger"]) for e in sent] == [("DN", "OEM", "manual")]
+
+
+async def test_breached_and_escalated_across_a_weekend(client: httpx.AsyncClient, app: FastAPI) -> None:
+    calendar = {"timezone": "Asia/Shanghai", "weekdays": WEEK, "official": "CN"}
+    put = await client.put("/v1/complaint-sla-policies", headers=as_("DS"), json={
+        "dealer_code": "D3", "policies": [{"priority": "P2", "first_response_hours": 4, "resolution_hours": 40,
+                                           "calendar": calendar}]})
+    assert put.status_code == 200, put.text
+    async with app.state.sessions() as session, session.begin():
+        opened = await tech_requests.open_request(
+            ComplaintRepository(session, principal("D3")), app.state.directory, app.state.settings,
+            TechRequestCreate(dealer_code="D3", vin=VIN, symptom_codes=["B1234"], description="Door module resets",
+                              priority="P2"), now=at(4, 14))
+        request_id = str(opened.id)
+    url = f"/v1/tech-requests/{request_id}"
+    assert datetime.fromisoformat((await client.get(url, headers=as_("D3"))).json()["answer_due"]) == at(7, 13)
+
+    # Saturday noon is 22 wall-clock hours after opening, but no business hour has passed since Friday.
+    await run_once(app.state.sessions, app.state.directory, at(5, 12))
+    assert (await client.get(url, headers=as_("D3"))).json()["escalation_level"] == 0
+
+    for _ in range(2):  # a second pass (or replica) reports nothing more
+        await run_once(app.state.sessions, app.state.directory, at(7, 13, 1))
+    now = (await client.get(url, headers=as_("D3"))).json()
+    assert (now["handling_org_code"], now["escalation_level"], now["breached"]) == ("OEM", 1, True)
+    assert datetime.fromisoformat(now["answer_due"]) == at(8, 12, 1)
+    assert [e["kind"] for e in now["timeline"]] == ["opened", "breached", "escalated"]
+    breach = now["timeline"][1]["data"]
+    assert breach["handling_org_code"] == "DS" and datetime.fromisoformat(breach["answer_due"]) == at(7, 13)
+    assert now["timeline"][2]["data"]["trigger"] == "sla_breach"
+    sent = _events(await outbox_events(app, "tech_request.escalated"), request_id)
+    assert [(e["from_org_code"], e["to_org_code"], e["trigger"]) for e in sent] == [("DS", "OEM", "sla_breach")]
+
+    # The manufacturer misses its due time too: recorded once, and nobody is above it.
+    await run_once(app.state.sessions, app.state.directory, at(8, 12, 2))
+    await run_once(app.state.sessions, app.state.directory, at(8, 12, 3))
+    top = (await client.get(url, headers=as_("OEM"))).json()
+    assert [e["kind"] for e in top["timeline"]] == ["opened", "breached", "escalated", "breached"]
+    assert top["handling_org_code"] == "OEM" and top["status"] == "open"
