@@ -11,7 +11,7 @@ from shared.outbox import subscribers_for
 # The families the relays send the gateway (cli/topology.py's gateway component; a test holds
 # the two equal). Prospect and staff events stay between services.
 DELIVERED_FAMILIES = ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.", "appointment.",
-                      "survey.", "complaint.", "quality.", "improvement.", "evaluation.")
+                      "survey.", "complaint.", "quality.", "improvement.", "evaluation.", "tech_request.")
 
 # Events carrying a survey link (`url`) anyone holding it can answer: only the survey's owner
 # (`data.survey_org_path`, whose SMS provider sends it) receives them, never a dealer below it.
