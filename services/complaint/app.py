@@ -10,7 +10,7 @@ from services.complaint.jobs import run_once
 from services.complaint.models import TABLES
 from services.complaint.references import ReferenceSources
 from services.complaint.settings import ComplaintSettings
-from services.complaint.sla.business_hours import configure_uncovered_years
+from services.complaint.sla.business_hours import UNCOVERED_DAYS, configure_uncovered_years
 from shared.jobs import PeriodicJob
 from shared.orgs import OrgDirectory
 from shared.service_app import ServiceSpec, create_service_app
@@ -32,6 +32,7 @@ def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = Fal
         jobs=lambda app: _jobs(app, settings, directory), closing=[directory.close, references.close],
     )
     app = create_service_app(spec, settings, migrate=migrate)
+    app.state.metrics.registry.register(UNCOVERED_DAYS)
     app.state.directory = directory
     app.state.references = references
     return app

@@ -8,14 +8,17 @@ Mon 08:30 -> due Mon 2026-12-07 13:00. Breached at 13:01 and handed to the manuf
 8 h run 13:01-17:30 (4 h 29 min) and Tue 08:30 + 3 h 31 min -> due Tue 2026-12-08 12:01.
 """
 
-from datetime import datetime, timedelta
+import logging
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from services.complaint import tech_requests
+from services.complaint.sla import business_hours
 from services.complaint.jobs import run_once
 from services.complaint.repository import ComplaintRepository
 from services.complaint.schemas import TechRequestCreate
@@ -157,3 +160,36 @@ async def test_breached_and_escalated_across_a_weekend(client: httpx.AsyncClient
     top = (await client.get(url, headers=as_("OEM"))).json()
     assert [e["kind"] for e in top["timeline"]] == ["opened", "breached", "escalated", "breached"]
     assert top["handling_org_code"] == "OEM" and top["status"] == "open"
+
+
+def _uncovered_days(metrics: str, year: int) -> float:
+    line = next((line for line in metrics.splitlines()
+                 if line.startswith(f'csloop_calendar_uncovered_days_total{{year="{year}"}}')), None)
+    return float(line.split()[-1]) if line else 0.0
+
+
+async def test_a_year_the_calendar_does_not_cover_counts_weekends_only_warns_and_is_measured(
+        client: httpx.AsyncClient, app: FastAPI, caplog: pytest.LogCaptureFixture) -> None:
+    # The issue's decision: weekends only (plus the settings' extra days, none here), a warning and a metric.
+    year = business_hours.CN_YEARS.stop
+    friday = next(date(year, 3, d) for d in range(1, 8) if date(year, 3, d).weekday() == 4)
+    calendar = {"timezone": "Asia/Shanghai", "weekdays": WEEK, "official": "CN"}
+    put = await client.put("/v1/complaint-sla-policies", headers=as_("DS"), json={
+        "dealer_code": "D3", "policies": [{"priority": "P3", "first_response_hours": 4, "resolution_hours": 40,
+                                           "calendar": calendar}]})
+    assert put.status_code == 200, put.text
+    before = _uncovered_days((await client.get("/metrics")).text, year)
+    business_hours._warned_years.discard(year)
+    try:
+        with caplog.at_level(logging.WARNING, logger="csloop.complaint.calendar"):
+            async with app.state.sessions() as session, session.begin():
+                opened = await tech_requests.open_request(
+                    ComplaintRepository(session, principal("D3")), app.state.directory, app.state.settings,
+                    TechRequestCreate(dealer_code="D3", vin=VIN, description="Uncovered year", priority="P3"),
+                    now=datetime.combine(friday, time(9), SH))
+    finally:
+        business_hours._warned_years.discard(year)
+    # 24 business hours: Friday 8.5 h, the weekend closed, Monday 9 h, Tuesday 6.5 h -> Tuesday 15:00.
+    assert opened.answer_due == datetime.combine(friday + timedelta(days=4), time(15), SH)
+    assert any("does not cover" in record.getMessage() and str(year) in record.getMessage() for record in caplog.records)
+    assert _uncovered_days((await client.get("/metrics")).text, year) > before
