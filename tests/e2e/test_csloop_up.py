@@ -38,6 +38,9 @@ def test_csloop_up_starts_every_process_and_stops_on_sigterm(tmp_path: Path) -> 
                          headers={"Authorization": f"Bearer {_demo_key(tmp_path)}"})
         assert demo.status_code == 200
         assert len(demo.json()["items"]) >= 9  # 1 manufacturer, 2 distributors, 6 dealers
+        asked = httpx.get(f"http://127.0.0.1:{port_base}/v1/tech-requests", params={"dealer_code": "DLR-0041"},
+                          timeout=5, headers={"Authorization": f"Bearer {_demo_key(tmp_path)}"}).json()["items"]
+        assert sorted(r["status"] for r in asked) == ["answered", "open"]
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0].decode(errors="replace")
