@@ -182,7 +182,6 @@ def year_number(year: int, n: int) -> str:
 # --- technical requests (issue 18) -------------------------------------------------------------
 
 TechRequestStatus = Literal["open", "answered", "closed"]
-TECH_REQUEST_STATUSES: tuple[str, ...] = ("open", "answered", "closed")
 
 
 def tech_request_number(year: int, n: int) -> str:

@@ -26,7 +26,7 @@ BATCH = 200
 
 async def run_once(sessions: async_sessionmaker[AsyncSession], directory: OrgDirectory,
                    now: datetime | None = None) -> int:
-    """One pass; returns how many breaches it reported."""
+    """One pass over cases, then technical requests; returns how many breaches it reported."""
     moment = now or utcnow()
     async with sessions() as session:
         candidates = [case.id for case in await ComplaintRepository(session, system_principal())

@@ -17,8 +17,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.complaint import domain
-from services.complaint.events import tech_request_answered, tech_request_closed, tech_request_escalated, tech_request_opened
+from services.complaint import domain, events
 from services.complaint.models import TechRequest, TechRequestCounter, TechRequestTimelineEntry
 from services.complaint.repository import ComplaintRepository, TechRequestFilter
 from services.complaint.schemas import TechRequestCreate, TechRequestRead, TechRequestTimelineRead
@@ -98,7 +97,7 @@ async def open_request(repo: ComplaintRepository, directory: OrgDirectory, setti
     await repo.add(request, _entry(request, repo.principal, "opened", now, to_status="open",
                                    data={"priority": request.priority, "handling_org_code": handler.code,
                                          "answer_due": request.answer_due.isoformat()}))
-    await repo.publish(tech_request_opened(request))
+    await repo.publish(events.tech_request_opened(request))
     return request
 
 
@@ -130,7 +129,7 @@ async def answer(repo: ComplaintRepository, request_id: uuid.UUID, body: str, if
     request.status, request.answered_at = "answered", now
     await repo.add(_entry(request, repo.principal, "answered", now, note=body, from_status=from_status,
                           to_status="answered"))
-    await repo.publish(tech_request_answered(request, body, repo.principal.org_code))
+    await repo.publish(events.tech_request_answered(request, body, repo.principal.org_code))
     return request
 
 
@@ -167,7 +166,7 @@ async def escalate_one_level(repo: ComplaintRepository, directory: OrgDirectory,
                           to_status="open", data={"from_org_code": from_code, "to_org_code": parent.code,
                                                   "trigger": trigger, "level": request.escalation_level,
                                                   "answer_due": request.answer_due.isoformat()}))
-    await repo.publish(tech_request_escalated(request, from_code, reason, trigger, now))
+    await repo.publish(events.tech_request_escalated(request, from_code, reason, trigger, now))
     return True
 
 
@@ -177,14 +176,17 @@ async def close(repo: ComplaintRepository, request_id: uuid.UUID, if_match: str 
     if repo.principal.org_path != request.org_path:
         raise Forbidden(f"The dealer that asked ({request.dealer_code}) closes its technical request")
     if request.status != "answered":
-        raise Conflict(f"An {request.status} technical request cannot be closed; allowed from: answered"
-                       if request.status == "open" else "The technical request is closed already",
-                       status_now=request.status)
+        raise Conflict("An open technical request has no answer to close it on yet" if request.status == "open"
+                       else "The technical request is closed already", status_now=request.status)
     now = utcnow()
     request.status, request.closed_at = "closed", now
     await repo.add(_entry(request, repo.principal, "closed", now, from_status="answered", to_status="closed"))
-    await repo.publish(tech_request_closed(request))
+    await repo.publish(events.tech_request_closed(request))
     return request
+
+
+class StaleRequest(Exception):
+    """A user changed the request after the job read it; leaving the transaction rolls the breach back."""
 
 
 async def report_breach(repo: ComplaintRepository, directory: OrgDirectory, request_id: uuid.UUID,
@@ -205,7 +207,3 @@ async def report_breach(repo: ComplaintRepository, directory: OrgDirectory, requ
     await escalate_one_level(repo, directory, request, f"Answer SLA breached: {team}'s answer was due "
                              f"{due.isoformat()}", "sla_breach", now)
     return True
-
-
-class StaleRequest(Exception):
-    """A user changed the request after the job read it; leaving the transaction rolls the breach back."""

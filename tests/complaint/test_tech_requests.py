@@ -18,10 +18,10 @@ import pytest
 from fastapi import FastAPI
 
 from services.complaint import tech_requests
-from services.complaint.sla import business_hours
 from services.complaint.jobs import run_once
 from services.complaint.repository import ComplaintRepository
 from services.complaint.schemas import TechRequestCreate
+from services.complaint.sla import business_hours
 from tests.complaint.conftest import VIN, as_, outbox_events, principal
 
 SH = ZoneInfo("Asia/Shanghai")
