@@ -126,6 +126,9 @@ async def answer(repo: ComplaintRepository, request_id: uuid.UUID, body: str, if
     if request.status == "closed":
         raise Conflict("The dealer closed this technical request; it takes no more answers", status_now=request.status)
     now, from_status = utcnow(), request.status
+    if from_status == "open" and domain.tech_request_missed(status=from_status, now=now, answer_due=request.answer_due):
+        # Late, and before the SLA job saw it: the breach is this team's all the same (no escalation: it answered).
+        await _record_breach(repo, request, now)
     request.status, request.answered_at = "answered", now
     await repo.add(_entry(request, repo.principal, "answered", now, note=body, from_status=from_status,
                           to_status="answered"))
@@ -197,13 +200,21 @@ async def report_breach(repo: ComplaintRepository, directory: OrgDirectory, requ
     if request is None or not domain.tech_request_missed(status=request.status, now=now, answer_due=request.answer_due):
         return False
     due, team = request.answer_due, request.handling_org_code
-    if not await repo.record_tech_request_breach(request, now):
+    if not await _record_breach(repo, request, now):
         return False
     if not await repo.claim_tech_request_version(request, request.version):
         raise StaleRequest
-    request.breached = True
-    await repo.add(_entry(request, repo.principal, "breached", now,
-                          data={"handling_org_code": team, "answer_due": due.isoformat()}))
     await escalate_one_level(repo, directory, request, f"Answer SLA breached: {team}'s answer was due "
                              f"{due.isoformat()}", "sla_breach", now)
+    return True
+
+
+async def _record_breach(repo: ComplaintRepository, request: TechRequest, now: datetime) -> bool:
+    """The handling team's missed answer due time, on record and on the timeline once; False if it was already."""
+    if not await repo.record_tech_request_breach(request, now):
+        return False
+    request.breached = True
+    await repo.add(_entry(request, repo.principal, "breached", now,
+                          data={"handling_org_code": request.handling_org_code,
+                                "answer_due": request.answer_due.isoformat()}))
     return True

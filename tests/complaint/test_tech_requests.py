@@ -193,3 +193,22 @@ async def test_a_year_the_calendar_does_not_cover_counts_weekends_only_warns_and
     assert opened.answer_due == datetime.combine(friday + timedelta(days=4), time(15), SH)
     assert any("does not cover" in record.getMessage() and str(year) in record.getMessage() for record in caplog.records)
     assert _uncovered_days((await client.get("/metrics")).text, year) > before
+
+
+async def test_an_answer_after_its_due_time_is_a_breach_even_before_the_job_sees_it(
+        client: httpx.AsyncClient, app: FastAPI) -> None:
+    async with app.state.sessions() as session, session.begin():
+        opened = await tech_requests.open_request(
+            ComplaintRepository(session, principal("D2")), app.state.directory, app.state.settings,
+            TechRequestCreate(dealer_code="D2", vin=VIN, description="Late answer", priority="P1"),
+            now=datetime(2026, 1, 5, 9, tzinfo=SH))
+    url = f"/v1/tech-requests/{opened.id}"
+    late = await client.post(f"{url}/answers", json={"body": "Sorry, late"}, headers=as_("DN", if_match='"v1"'))
+    assert late.status_code == 201, late.text
+    answered = late.json()
+    assert (answered["status"], answered["breached"], answered["handling_org_code"]) == ("answered", True, "DN")
+    assert [e["kind"] for e in answered["timeline"]] == ["opened", "breached", "answered"]
+    # The job has nothing left to report on an answered request.
+    await run_once(app.state.sessions, app.state.directory)
+    assert [e["kind"] for e in (await client.get(url, headers=as_("D2"))).json()["timeline"]] == [
+        "opened", "breached", "answered"]
