@@ -89,7 +89,23 @@ def seed(gateway_url: str, api_key: str, *, customer_database_url: str, seed_val
         counts |= seed_evaluation(api, MANUFACTURER[0], now=now)
         counts |= seed_campaign(api, [code for code, (parent, _) in DEALERS.items() if parent == CAMPAIGN_DISTRIBUTOR],
                                 customer_database_url, now=now)
+        counts["tech_requests"] = _seed_tech_requests(api, random.Random(f"{seed_value}-tech"))
     return counts
+
+
+def _seed_tech_requests(api: CSLoop, rng: random.Random) -> int:
+    """Two technical questions of DLR-0041 to D-NORTH's team: one answered (by the manufacturer's
+    key, which may answer for the teams below it), one still open against its answer due time."""
+    dealer = "DLR-0041"
+    answered = api.tech_requests.create(
+        dealer_code=dealer, vin=demo_vin(rng), symptom_codes=["ENG-07"], priority="P2",
+        description="Rough idle and a misfire code after the ECU update; plugs and coils replaced, still there")
+    api.tech_requests.answer(answered, "Known issue of ECU software 4.2.0: flash 4.2.1 (bulletin TB-2026-017) "
+                                       "and clear the adaptation values; the misfire code goes with it")
+    api.tech_requests.create(
+        dealer_code=dealer, vin=demo_vin(rng), symptom_codes=["NVH-02"], priority="P3",
+        description="Humming from the rear axle above 90 km/h after the wheel bearing was replaced")
+    return 2
 
 
 def _seed_staff(api: CSLoop, rng: random.Random, dealer: str, counts: dict[str, int]) -> dict[str, list[str]]:

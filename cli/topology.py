@@ -24,7 +24,7 @@ COMPONENTS = (
     # The gateway consumes what webhooks may carry (it matches each subscription itself).
     Component("gateway", "gateway", 0, ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.",
                                         "appointment.", "survey.", "complaint.", "quality.", "improvement.",
-                                        "evaluation.", "campaign.")),
+                                        "evaluation.", "campaign.", "tech_request.")),
     Component("customer", "services.customer", 1, ("vehicle.delivered", "service_visit.closed", "prospect.",
                                                           "complaint.")),
     Component("survey", "services.survey", 2, ("customer.", "vehicle.delivered", "service_visit.closed", "complaint.resolved")),

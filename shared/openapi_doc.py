@@ -91,6 +91,8 @@ TAG_DESCRIPTIONS = {
     "public survey page": "What the customer's survey page reads and submits; the invitation token is the credential.",
     "complaints": "Complaint cases: open, assign, move through the workflow, comment, escalate, resolve.",
     "complaint SLA and quality": "Response and resolution time targets, and the quality signals complaints raise.",
+    "technical requests": "A dealer's technical questions, answered by its distributor's and then the manufacturer's "
+                          "technical team within an answer SLA in business hours; escalation, timeline.",
     "kpi": "Satisfaction and complaint figures per organisation, ranked, over time, and targets.",
     "improvement-plans": "Improvement plans (PDCA): actions with owners and due dates, plan -> do -> check -> act, "
                          "the KPI re-check, overdue actions published to the org and those above it.",

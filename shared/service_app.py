@@ -119,6 +119,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
         await ping(app.state.engine)
 
     metrics = RequestMetrics(settings.service_name)
+    app.state.metrics = metrics  # a service registers its own metrics in `metrics.registry`
     app.include_router(health_router(metrics, [database]))
     app.include_router(internal_events_router(lambda request: request.app.state.consumer))
     for router in spec.routers:

@@ -15,6 +15,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/staff", "customer"), ("/v1/campaigns", "customer"),
     ("/v1/surveys", "survey"), ("/v1/survey-", "survey"), ("/v1/public/surveys", "survey"),
     ("/v1/complaints", "complaint"), ("/v1/complaint-sla-policies", "complaint"), ("/v1/quality-signals", "complaint"),
+    ("/v1/tech-requests", "complaint"),
     ("/v1/kpi", "kpi"),
     ("/v1/improvement-plans", "kpi"),
     ("/v1/evaluation-schemes", "kpi"), ("/v1/evaluations", "kpi"),

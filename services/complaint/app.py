@@ -4,13 +4,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.complaint import api_cases, api_facts, api_internal, api_policies
+from services.complaint import api_cases, api_facts, api_internal, api_policies, api_tech_requests
 from services.complaint.consumers import event_handlers
 from services.complaint.jobs import run_once
 from services.complaint.models import TABLES
 from services.complaint.references import ReferenceSources
 from services.complaint.settings import ComplaintSettings
-from services.complaint.sla.business_hours import configure_uncovered_years
+from services.complaint.sla.business_hours import UNCOVERED_DAYS, configure_uncovered_years
 from shared.jobs import PeriodicJob
 from shared.orgs import OrgDirectory
 from shared.service_app import ServiceSpec, create_service_app
@@ -26,11 +26,13 @@ def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = Fal
     references = references or ReferenceSources(settings.customer_url, settings.survey_url)
     configure_uncovered_years(settings.calendar_extra_holidays, settings.calendar_extra_workdays)
     spec = ServiceSpec(
-        title="CSLoop complaint service", routers=[api_cases.router, api_policies.router, api_facts.router, api_internal.router],
+        title="CSLoop complaint service", routers=[api_cases.router, api_policies.router, api_facts.router,
+                                                     api_internal.router, api_tech_requests.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings, directory),
         jobs=lambda app: _jobs(app, settings, directory), closing=[directory.close, references.close],
     )
     app = create_service_app(spec, settings, migrate=migrate)
+    app.state.metrics.registry.register(UNCOVERED_DAYS)
     app.state.directory = directory
     app.state.references = references
     return app

@@ -177,3 +177,30 @@ def category_for_issues(issue_codes: list[str]) -> str:
 
 def year_number(year: int, n: int) -> str:
     return f"CMP-{year}-{n:06d}"
+
+
+# --- technical requests (issue 18) -------------------------------------------------------------
+
+TechRequestStatus = Literal["open", "answered", "closed"]
+
+
+def tech_request_number(year: int, n: int) -> str:
+    return f"TRQ-{year}-{n:06d}"
+
+
+def tech_request_answer_due(since: datetime, answer: timedelta, calendar: Calendar | None) -> datetime:
+    """When the team now handling a request owes its answer: the answer SLA in business time on
+    the dealer's calendar, from the opening or from the escalation that handed it over."""
+    return add_business_time(since, answer, calendar)
+
+
+def tech_request_missed(*, status: str, now: datetime, answer_due: datetime) -> bool:
+    """An open request whose handling team let its answer due time pass (an answered one is
+    waiting on the dealer, a closed one on nobody)."""
+    return status == "open" and now > answer_due
+
+
+def may_escalate_tech_request(status: str) -> bool:
+    """Open (no answer yet) or answered (the dealer finds the answer does not solve it): both go
+    up; a closed request is done."""
+    return status != "closed"

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.complaint import domain
-from services.complaint.models import Complaint, QualitySignal
+from services.complaint.models import Complaint, QualitySignal, TechRequest
 from shared.contracts import complaint as contract
 from shared.events import CloudEvent, new_event
 
@@ -72,3 +72,38 @@ def quality_signal_raised(signal: QualitySignal) -> CloudEvent:
         symptom_code=signal.symptom_code, window_start=signal.window_start, case_count=signal.case_count,
         dealer_codes=signal.dealer_codes, complaint_ids=signal.complaint_ids)  # type: ignore[arg-type]
     return _event(contract.QUALITY_SIGNAL_RAISED, f"quality-signals/{signal.id}", payload)
+
+
+# --- technical requests ----------------------------------------------------------------------
+
+def _tech_common(request: TechRequest) -> dict[str, Any]:
+    return {
+        "tech_request_id": request.id, "number": request.number, "dealer_code": request.dealer_code,
+        "org_path": request.org_path, "handling_org_code": request.handling_org_code,
+        "escalation_level": request.escalation_level, "vin": request.vin, "symptom_codes": request.symptom_codes,
+        "priority": request.priority, "status": request.status, "opened_at": request.opened_at,
+        "answer_due": request.answer_due, "answered_at": request.answered_at, "closed_at": request.closed_at,
+    }
+
+
+def tech_request_opened(request: TechRequest) -> CloudEvent:
+    payload = contract.TechRequestOpened(description=request.description, **_tech_common(request))
+    return _event(contract.TECH_REQUEST_OPENED, f"tech-requests/{request.id}", payload)
+
+
+def tech_request_answered(request: TechRequest, answer: str, by_org_code: str) -> CloudEvent:
+    payload = contract.TechRequestAnswered(answer=answer, answered_by_org_code=by_org_code, **_tech_common(request))
+    return _event(contract.TECH_REQUEST_ANSWERED, f"tech-requests/{request.id}", payload)
+
+
+def tech_request_escalated(request: TechRequest, from_org_code: str, reason: str, trigger: str,
+                           at: datetime) -> CloudEvent:
+    payload = contract.TechRequestEscalated(from_org_code=from_org_code, to_org_code=request.handling_org_code,
+                                            reason=reason, trigger=trigger, escalated_at=at,  # type: ignore[arg-type]
+                                            **_tech_common(request))
+    return _event(contract.TECH_REQUEST_ESCALATED, f"tech-requests/{request.id}", payload)
+
+
+def tech_request_closed(request: TechRequest) -> CloudEvent:
+    return _event(contract.TECH_REQUEST_CLOSED, f"tech-requests/{request.id}",
+                  contract.TechRequestClosed(**_tech_common(request)))

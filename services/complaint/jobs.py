@@ -1,8 +1,9 @@
-"""The SLA job: report each missed target once and escalate the case one level.
+"""The SLA job: report each missed target once and escalate the case one level; the same for
+technical requests whose answer due time passed (one breach per escalation level).
 
-It runs in every replica. The breach record's unique (case, kind) makes a breach reported
-once however many passes or replicas see it; each case is handled in its own transaction,
-so one case that fails (or that a user changed meanwhile) does not hold up the others.
+It runs in every replica. The breach record's unique (case, kind), or (request, level), makes a
+breach reported once however many passes or replicas see it; each case or request is handled in
+its own transaction, so one that fails (or that a user changed meanwhile) does not hold up the others.
 """
 
 import logging
@@ -11,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.complaint import domain, events
+from services.complaint import domain, events, tech_requests
 from services.complaint.cases import entry, escalate_one_level
 from services.complaint.repository import ComplaintRepository
 from shared.auth import system_principal
@@ -25,7 +26,7 @@ BATCH = 200
 
 async def run_once(sessions: async_sessionmaker[AsyncSession], directory: OrgDirectory,
                    now: datetime | None = None) -> int:
-    """One pass; returns how many breaches it reported."""
+    """One pass over cases, then technical requests; returns how many breaches it reported."""
     moment = now or utcnow()
     async with sessions() as session:
         candidates = [case.id for case in await ComplaintRepository(session, system_principal())
@@ -38,6 +39,22 @@ async def run_once(sessions: async_sessionmaker[AsyncSession], directory: OrgDir
                                           complaint_id, moment)
         except _Changed:
             logger.info("complaint %s changed during the SLA pass; the next pass sees it", complaint_id)
+    return reported + await _tech_requests_once(sessions, directory, moment)
+
+
+async def _tech_requests_once(sessions: async_sessionmaker[AsyncSession], directory: OrgDirectory,
+                              now: datetime) -> int:
+    async with sessions() as session:
+        candidates = [request.id for request in await ComplaintRepository(session, system_principal())
+                      .tech_request_breach_candidates(now, BATCH)]
+    reported = 0
+    for request_id in candidates:
+        try:
+            async with sessions() as session, session.begin():
+                reported += await tech_requests.report_breach(ComplaintRepository(session, system_principal()),
+                                                              directory, request_id, now)
+        except tech_requests.StaleRequest:
+            logger.info("technical request %s changed during the SLA pass; the next pass sees it", request_id)
     return reported
 
 

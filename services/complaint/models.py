@@ -165,4 +165,81 @@ class QualitySignal(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+
+class TechRequest(Base):
+    """A dealer's technical question (EDER): the dealer's distributor's technical team answers it
+    first, escalation hands it to the manufacturer's. `org_path` is the dealer's for its whole
+    life (visibility); `handling_org_*` is the team that owes the answer."""
+
+    __tablename__ = "tech_requests"
+    __table_args__ = (Index("ix_tech_requests_created_at_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    dealer_code: Mapped[str] = mapped_column(String(40), index=True)
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    handling_org_code: Mapped[str] = mapped_column(String(40))
+    handling_org_path: Mapped[str] = mapped_column(String(400))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    vin: Mapped[str] = mapped_column(String(17))
+    symptom_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text)
+    priority: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    opened_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # The answer SLA as it was at opening (settings may change later) and the dealer's calendar:
+    # each escalation gives the next team this much business time again.
+    answer_minutes: Mapped[int] = mapped_column(Integer)
+    calendar: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    answer_due: Mapped[datetime] = mapped_column(index=True)
+    breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TechRequestTimelineEntry(Base):
+    """Who did what to a technical request: opened, answered (the answer is the note), escalated, breached, closed."""
+
+    __tablename__ = "tech_request_timeline"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    tech_request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tech_requests.id"), index=True)
+    org_path: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_subject: Mapped[str] = mapped_column(String(120))
+    actor_org_code: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TechRequestCounter(Base):
+    """One row per year; `n` is the last technical request number handed out (as CaseCounter)."""
+
+    __tablename__ = "tech_request_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TechRequestBreach(Base):
+    """A missed answer due time at one escalation level; the unique key reports it once."""
+
+    __tablename__ = "tech_request_breaches"
+    __table_args__ = (UniqueConstraint("tech_request_id", "escalation_level"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    tech_request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tech_requests.id"))
+    org_path: Mapped[str] = mapped_column(String(400))
+    escalation_level: Mapped[int] = mapped_column(Integer)
+    handling_org_code: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime]
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 TABLES = plumbing_tables(Base.metadata)

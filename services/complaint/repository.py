@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from services.complaint.domain import OPEN_STATES
 from services.complaint.models import (TABLES, CaseCounter, Complaint, ComplaintSymptom, QualitySignal, SlaBreach, SlaPolicy,
+                                       TechRequest, TechRequestBreach, TechRequestCounter, TechRequestTimelineEntry,
                                        TimelineEntry)
 from shared import rls
 from shared.db import utcnow
@@ -34,6 +35,12 @@ class ComplaintFilter:
     category: str | None = None
     customer_id: uuid.UUID | None = None
     updated_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TechRequestFilter:
+    status: str | None = None
+    dealer_code: str | None = None
 
 
 class ComplaintRepository(ScopedRepository):
@@ -57,13 +64,13 @@ class ComplaintRepository(ScopedRepository):
 
     # --- cases ----------------------------------------------------------------------------------
 
-    async def next_number(self, year: int) -> int:
-        """The year's next case number. The UPDATE holds the counter row until commit (PostgreSQL
-        row lock; SQLite has one writer), so numbers neither repeat nor skip, even on rollback."""
-        await self.session.execute(self._insert(CaseCounter).values(year=year, n=0)
+    async def next_number(self, year: int, counter: type[CaseCounter] | type[TechRequestCounter] = CaseCounter) -> int:
+        """The year's next case (or technical request) number. The UPDATE holds the counter row until
+        commit (PostgreSQL row lock; SQLite has one writer), so numbers neither repeat nor skip, even on rollback."""
+        await self.session.execute(self._insert(counter).values(year=year, n=0)
                                    .on_conflict_do_nothing(index_elements=["year"]))
         return int(await self.session.scalar(
-            update(CaseCounter).where(CaseCounter.year == year).values(n=CaseCounter.n + 1).returning(CaseCounter.n)))
+            update(counter).where(counter.year == year).values(n=counter.n + 1).returning(counter.n)))
 
     async def complaint(self, complaint_id: uuid.UUID) -> Complaint | None:
         return await self._first(self.select(Complaint).where(Complaint.id == complaint_id))
@@ -184,3 +191,48 @@ class ComplaintRepository(ScopedRepository):
         for complaint_id, kind in breaches:
             kinds.setdefault(complaint_id, []).append(kind)
         return rows, cursor, kinds
+
+    # --- technical requests ---------------------------------------------------------------------
+
+    async def tech_request(self, request_id: uuid.UUID) -> TechRequest | None:
+        return await self._first(self.select(TechRequest).where(TechRequest.id == request_id))
+
+    async def tech_requests(self, where: TechRequestFilter, page: PageParams) -> tuple[list[TechRequest], str | None]:
+        statement = self.select(TechRequest)
+        for column, value in ((TechRequest.status, where.status), (TechRequest.dealer_code, where.dealer_code)):
+            if value is not None:
+                statement = statement.where(column == value)
+        return await keyset_page(self.session, statement, TechRequest, page)
+
+    async def tech_request_timeline(self, request_id: uuid.UUID) -> list[TechRequestTimelineEntry]:
+        return list((await self.session.scalars(self.select(TechRequestTimelineEntry).where(
+            TechRequestTimelineEntry.tech_request_id == request_id).order_by(TechRequestTimelineEntry.seq))).all())
+
+    async def claim_tech_request_version(self, request: TechRequest, expected: int) -> bool:
+        """As `claim_version`: of many writers holding one ETag, the database lets exactly one through."""
+        now = utcnow()
+        result = await self.session.execute(
+            self.update(TechRequest).where(TechRequest.id == request.id, TechRequest.version == expected)
+            .values(version=expected + 1, updated_at=now).returning(TechRequest.version))
+        if result.scalar() is None:
+            return False
+        set_committed_value(request, "version", expected + 1)
+        set_committed_value(request, "updated_at", now)
+        return True
+
+    async def tech_request_breach_candidates(self, now: datetime, limit: int) -> list[TechRequest]:
+        """Open requests past their answer due time whose current level's breach is not on record."""
+        recorded = exists().where(TechRequestBreach.tech_request_id == TechRequest.id,
+                                  TechRequestBreach.escalation_level == TechRequest.escalation_level)
+        return list((await self.session.scalars(self.select(TechRequest).where(
+            TechRequest.status == "open", TechRequest.answer_due < now, ~recorded)
+            .order_by(TechRequest.answer_due).limit(limit))).all())
+
+    async def record_tech_request_breach(self, request: TechRequest, now: datetime) -> bool:
+        """True when this call recorded the breach of the request's current level; False when it was on record."""
+        inserted = await self.session.scalar(self._insert(TechRequestBreach).values(
+            id=uuid.uuid4(), tech_request_id=request.id, org_path=request.org_path,
+            escalation_level=request.escalation_level, handling_org_code=request.handling_org_code,
+            due_at=request.answer_due, detected_at=now)
+            .on_conflict_do_nothing(index_elements=["tech_request_id", "escalation_level"]).returning(TechRequestBreach.id))
+        return inserted is not None

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.complaint.sla.business_hours import Calendar
-from services.complaint.domain import Category, Channel, Priority, Status, Target
+from services.complaint.domain import Category, Channel, Priority, Status, Target, TechRequestStatus
 from shared.contracts.complaint import RootCause
 from shared.types import VIN, MinorUnits
 
@@ -187,3 +187,68 @@ class QualitySignalRead(BaseModel):
     dealer_codes: list[str]
     complaint_ids: list[uuid.UUID]
     created_at: datetime
+
+
+# --- technical requests (issue 18) -------------------------------------------------------------
+
+class TechRequestCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "dealer_code": "D001", "vin": "LSVAU21B5N2183294", "symptom_codes": ["P0300"],
+        "description": "Misfire at idle after the software update; compression and coils checked", "priority": "P2"
+    }]})
+
+    dealer_code: Code
+    vin: VIN
+    symptom_codes: list[Code] = Field(default_factory=list, max_length=20)
+    description: Text
+    priority: Priority
+
+
+class TechRequestAnswerIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "body": "Flash ECU software 4.2.1 (bulletin TB-2026-017), then clear the adaptation values"
+    }]})
+
+    body: Text
+
+
+class TechRequestEscalateIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "reason": "The answer did not fix it; the misfire is back after 200 km"
+    }]})
+
+    reason: Text
+
+
+class TechRequestTimelineRead(BaseModel):
+    kind: str = Field(description="opened, answered, escalated, breached or closed")
+    at: datetime
+    actor: dict[str, str]
+    from_status: str | None = None
+    to_status: str | None = None
+    note: str | None = Field(None, description="The answer's text, an escalation's reason")
+    data: dict[str, Any] = {}
+
+
+class TechRequestRead(BaseModel):
+    id: uuid.UUID
+    number: str
+    status: TechRequestStatus
+    dealer_code: str
+    org_path: str
+    handling_org_code: str = Field(description="The technical team that owes the answer: the dealer's distributor, "
+                                               "then whoever the request was escalated to")
+    escalation_level: int
+    vin: str
+    symptom_codes: list[str]
+    description: str
+    priority: Priority
+    opened_at: datetime
+    answer_due: datetime = Field(description="When the handling team's answer is due (business hours on the "
+                                             "dealer's calendar)")
+    answered_at: datetime | None
+    closed_at: datetime | None
+    breached: bool = Field(description="Some team let its answer due time pass")
+    updated_at: datetime
+    version: int
+    timeline: list[TechRequestTimelineRead] | None = None

@@ -1,6 +1,7 @@
 """The complaint service's settings (CSLOOP_* environment variables)."""
 
 from datetime import date
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -27,3 +28,7 @@ class ComplaintSettings(CommonSettings):
     # holidays and make-up working days (JSON lists of dates), until the package is upgraded.
     calendar_extra_holidays: list[date] = Field(default_factory=list)
     calendar_extra_workdays: list[date] = Field(default_factory=list)
+    # Technical requests: business hours (on the dealer's SLA calendar) each technical team has to
+    # answer, per priority; an escalation gives the next team as long again.
+    tech_request_answer_hours: dict[Literal["P1", "P2", "P3", "P4"], Annotated[float, Field(gt=0, le=24 * 365)]] = Field(
+        default_factory=lambda: {"P1": 2, "P2": 8, "P3": 24, "P4": 40})

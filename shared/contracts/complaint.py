@@ -110,3 +110,54 @@ class QualitySignalRaised(BaseModel):
     case_count: int
     dealer_codes: list[str]
     complaint_ids: list[uuid.UUID]
+
+
+# --- technical requests (issue 18, EDER) -------------------------------------------------------
+
+TECH_REQUEST_OPENED = "tech_request.opened"
+TECH_REQUEST_ANSWERED = "tech_request.answered"
+TECH_REQUEST_ESCALATED = "tech_request.escalated"
+TECH_REQUEST_CLOSED = "tech_request.closed"
+
+
+class _TechRequestPayload(BaseModel):
+    """What every tech_request.* event says: the request's owner (dealer and its org path), the
+    technical team that owes the answer now, and the answer due time it owes it by."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    tech_request_id: uuid.UUID
+    number: str
+    dealer_code: str
+    org_path: str
+    handling_org_code: str
+    escalation_level: int
+    vin: str
+    symptom_codes: list[str]
+    priority: Literal["P1", "P2", "P3", "P4"]
+    status: Literal["open", "answered", "closed"]
+    opened_at: datetime
+    answer_due: datetime
+    answered_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class TechRequestOpened(_TechRequestPayload):
+    description: str
+
+
+class TechRequestAnswered(_TechRequestPayload):
+    answer: str
+    answered_by_org_code: str
+
+
+class TechRequestEscalated(_TechRequestPayload):
+    from_org_code: str
+    to_org_code: str
+    reason: str
+    trigger: Literal["manual", "sla_breach"]
+    escalated_at: datetime
+
+
+class TechRequestClosed(_TechRequestPayload):
+    pass

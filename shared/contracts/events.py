@@ -72,6 +72,12 @@ CATALOGUE: tuple[EventKind, ...] = (
         (complaint.SLA_BREACHED, complaint.SlaBreached, "A complaint case missed its first-response or resolution due time."),
         (complaint.QUALITY_SIGNAL_RAISED, complaint.QualitySignalRaised,
          "Product-quality cases of one model and symptom came from several dealers within the window."),
+        (complaint.TECH_REQUEST_OPENED, complaint.TechRequestOpened,
+         "A dealer asked a technical question; its distributor's technical team owes the answer."),
+        (complaint.TECH_REQUEST_ANSWERED, complaint.TechRequestAnswered, "A technical request was answered."),
+        (complaint.TECH_REQUEST_ESCALATED, complaint.TechRequestEscalated,
+         "A technical request went to the next technical team up (by hand, or its answer due time passed)."),
+        (complaint.TECH_REQUEST_CLOSED, complaint.TechRequestClosed, "The dealer closed its technical request."),
     ),
     *_kinds(
         kpi,

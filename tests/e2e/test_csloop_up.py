@@ -46,6 +46,9 @@ def test_csloop_up_starts_every_process_and_stops_on_sigterm(tmp_path: Path) -> 
                             timeout=5).json()
         assert results["window_closed"] and results["sent"] > results["holdout"] > 0, results
         assert results["uplift_pts"] > 10, results
+        asked = httpx.get(f"http://127.0.0.1:{port_base}/v1/tech-requests", params={"dealer_code": "DLR-0041"},
+                          timeout=5, headers={"Authorization": f"Bearer {_demo_key(tmp_path)}"}).json()["items"]
+        assert sorted(r["status"] for r in asked) == ["answered", "open"]
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0].decode(errors="replace")

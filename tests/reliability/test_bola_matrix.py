@@ -46,6 +46,8 @@ BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[s
     ("post", "/v1/complaints/{complaint_id}/comments"): {"text": "bola"},
     ("post", "/v1/complaints/{complaint_id}/escalate"): {"reason": "bola"},
     ("put", "/v1/complaints/{complaint_id}/resolution"): {"summary": "bola"},
+    ("post", "/v1/tech-requests/{tech_request_id}/answers"): {"body": "bola"},
+    ("post", "/v1/tech-requests/{tech_request_id}/escalate"): {"reason": "bola"},
     ("patch", "/v1/customers/{customer_id}"): {"city": "Bola"},
     ("patch", "/v1/service-visits/{visit_id}"): {"advisor": "SA-BOLA"},
     ("patch", "/v1/staff/{staff_id}"): {"name": "Bola"},
@@ -107,6 +109,8 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
     complaint = created(a.client.post("/v1/complaints", json={
         "dealer_code": a.code, "customer_id": person["id"], "channel": "hotline", "category": "other",
         "priority": "P3", "description": "BOLA matrix"}))
+    tech_request = created(a.client.post("/v1/tech-requests", json={
+        "dealer_code": a.code, "vin": car, "symptom_codes": ["BRK01"], "priority": "P3", "description": "BOLA matrix"}))
 
     # Launched, so the parent's reads of its results find them (the launch again is a no-op).
     campaign = created(a.client.post("/v1/campaigns", json={"name": "BOLA", "kind": "care", "channel": "sms",
@@ -124,7 +128,7 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
             "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
             "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],
             "staff_id": member["id"], "plan_id": improvement_plan(a, "SA-BOLA"), "index": "0",
-            "campaign_id": campaign["id"],
+            "campaign_id": campaign["id"], "tech_request_id": tech_request["id"],
             **org_records(network, a)}
 
 

@@ -54,6 +54,8 @@ NOT_REFERENCES = {
     ("post", "/v1/survey-responses/import", "responses[].ro_number"): "the third party's record of the visit, kept as sent",
     ("put", "/v1/complaints/{complaint_id}/resolution", "corrective_action.owner"):
         "free text on the case (a role or a name); an improvement plan taking the action over checks it as a staff code",
+    ("post", "/v1/tech-requests", "vin"): "the car the technical question is about, free text (not a record id): "
+                                          "a dealer may ask before the car is on its file",
 }
 
 
@@ -251,6 +253,10 @@ BODIES: dict[tuple[str, str], Spec] = {
                                   "survey_response_id": w.records[w.a.code].survey_response_id, "channel": "hotline",
                                   "category": "other", "priority": "P3", "description": f"matrix {fresh()}"},
         lambda w, body: anywhere(w, "/v1/complaints", lambda c: c["description"] == body["description"])),
+    ("post", "/v1/tech-requests"): Spec(
+        lambda w: w.a, lambda w: {"dealer_code": w.a.code, "vin": w.records[w.a.code].vin, "symptom_codes": ["P0300"],
+                                  "priority": "P3", "description": f"matrix {fresh()}"},
+        lambda w, body: anywhere(w, "/v1/tech-requests", lambda r: r["description"] == body["description"])),
     ("put", "/v1/complaint-sla-policies"): Spec(
         lambda w: w.north, lambda w: {"dealer_code": w.a.code, "policies": [
             {"priority": "P4", "first_response_hours": 7.25, "resolution_hours": 333.5}]},

@@ -101,6 +101,8 @@ def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tup
                                         "amount_minor": 100, "advisor": "M"}, None),
         "/v1/complaints": ("post", {"dealer_code": a.code, "channel": "hotline", "category": "other",
                                     "priority": "P4", "description": "M"}, "/v1/complaints?limit=500"),
+        "/v1/tech-requests": ("post", {"dealer_code": a.code, "vin": ids["vin"], "symptom_codes": ["M"], "priority": "P4",
+                                       "description": "M"}, "/v1/tech-requests?limit=500"),
         "/v1/orgs": ("post", {"code": "M", "name": "M", "kind": "dealer", "parent_code": a.code, "region": "M"}, None),
         "/v1/kpi/targets": ("put", {"org_code": a.code, "kpi": "csi", "period": "2026-01", "target": 80}, None),
         "/v1/improvement-plans": ("post", {"org_code": a.code, "kpi": "csi", "period": "2026-01", "baseline": 80,

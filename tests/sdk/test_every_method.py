@@ -82,6 +82,19 @@ def test_complaint_changes_policies_and_signals(admin: CSLoop, api: CSLoop, deal
     assert isinstance(list(api.quality_signals.list()), list)
 
 
+def test_tech_requests(admin: CSLoop, api: CSLoop, dealer: Org) -> None:
+    asked = api.tech_requests.create(dealer_code=dealer.code, vin=vin(), symptom_codes=["P0300"], priority="P2",
+                                     description="Misfire at idle")
+    assert asked.status == "open" and asked.escalation_level == 0
+    answered = admin.tech_requests.answer(admin.tech_requests.get(asked.id), "Flash ECU 4.2.1")
+    assert answered.status == "answered"
+    assert api.tech_requests.close(answered).status == "closed"
+    other = api.tech_requests.create(dealer_code=dealer.code, vin=vin(), priority="P4", description="Door module resets")
+    up = api.tech_requests.escalate(other, "urgent: customer waiting")
+    assert up.escalation_level == 1 and [e.kind for e in api.tech_requests.get(other.id).timeline] == ["opened", "escalated"]
+    assert asked.id in {r.id for r in api.tech_requests.list(status="closed", dealer_code=dealer.code)}
+
+
 def test_surveys_invitations_and_responses(api: CSLoop, dealer: Org) -> None:
     changed_since = datetime.now(UTC)
     assert {t.kind for t in api.surveys.templates()} >= {"csi", "nps"}

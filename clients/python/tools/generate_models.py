@@ -52,6 +52,7 @@ MODELS: dict[str, tuple[str, str, str] | tuple[str, str, str, int]] = {
     "Complaint": ("get", "/v1/complaints/{complaint_id}", "200"),
     "SlaPolicies": ("get", "/v1/complaint-sla-policies", "200"),
     "QualitySignal": ("get", "/v1/quality-signals", "200"),
+    "TechRequest": ("get", "/v1/tech-requests/{tech_request_id}", "200"),
     "KpiSummary": ("get", "/v1/kpi/summary", "200"),
     "KpiRankings": ("get", "/v1/kpi/rankings", "200"),
     "KpiTrend": ("get", "/v1/kpi/trends", "200"),

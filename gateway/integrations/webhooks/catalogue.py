@@ -11,7 +11,8 @@ from shared.outbox import subscribers_for
 # The families the relays send the gateway (cli/topology.py's gateway component; a test holds
 # the two equal). Prospect and staff events stay between services.
 DELIVERED_FAMILIES = ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.", "appointment.",
-                      "survey.", "complaint.", "quality.", "improvement.", "evaluation.", "campaign.")
+                      "survey.", "complaint.", "quality.", "improvement.", "evaluation.", "campaign.",
+                      "tech_request.")
 
 # Events one system sends on to a person, each with the `data` field naming the org that sends
 # it: a survey link (`url`) anyone holding it can answer goes only to the survey's owner (whose

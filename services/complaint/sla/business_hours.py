@@ -13,7 +13,9 @@ For a year the package does not cover yet (the notice for next year comes out in
 the package some weeks later), the calendar is the dealer's working week plus the extra
 holidays and make-up days an operator sets (`configure_uncovered_years`, from the complaint
 settings), and a warning is logged once per year: the clock keeps running rather than
-refusing cases, and the warning tells the operator to upgrade the package.
+refusing cases, and the warning tells the operator to upgrade the package. The metric
+`csloop_calendar_uncovered_days_total{year}` counts the days so judged (the complaint
+service's /metrics), for an alert that outlives the log.
 """
 
 import logging
@@ -23,6 +25,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from prometheus_client import Counter
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 logger = logging.getLogger("csloop.complaint.calendar")
@@ -40,6 +43,10 @@ CN_YEARS = range(min(_CN_CLOSED).year, max(_CN_CLOSED).year + 1)
 _uncovered_closed: frozenset[date] = frozenset()
 _uncovered_make_up: frozenset[date] = frozenset()
 _warned_years: set[int] = set()
+# Registered by the complaint app in its /metrics registry (each app has its own registry).
+UNCOVERED_DAYS = Counter("csloop_calendar_uncovered_days_total", "Business days judged without the official calendar "
+                         "(a year chinesecalendar does not cover): working week plus configured extra days",
+                         ["year"], registry=None)
 
 
 def configure_uncovered_years(closed: Iterable[date], make_up: Iterable[date]) -> None:
@@ -104,6 +111,7 @@ def _official_cn(day: date) -> bool | None:
             logger.warning("the official Chinese calendar does not cover %s (chinesecalendar %s covers %s-%s): "
                            "using the working week and the configured extra days; upgrade chinesecalendar",
                            day.year, chinese_calendar.__version__, CN_YEARS.start, CN_YEARS.stop - 1)
+        UNCOVERED_DAYS.labels(str(day.year)).inc()
         closed, make_up = _uncovered_closed, _uncovered_make_up
     if day in make_up:
         return True

@@ -44,6 +44,7 @@ class CSLoop:
         self.complaints = r.Complaints(t)
         self.sla_policies = r.SlaPolicies(t)
         self.quality_signals = r.QualitySignals(t)
+        self.tech_requests = r.TechRequests(t)
         self.kpi = r.Kpi(t)
         self.improvement_plans = r.ImprovementPlans(t)
         self.evaluations = r.Evaluations(t)

@@ -577,6 +577,38 @@ class QualitySignal(Model):
     created_at: datetime
 
 
+class TechRequestTimelineRead(Model):
+    kind: str
+    at: datetime
+    actor: dict[str, str]
+    from_status: str | None = None
+    to_status: str | None = None
+    note: str | None = None
+    data: dict[str, Any] = {}
+
+
+class TechRequest(Model):
+    id: str
+    number: str
+    status: str
+    dealer_code: str
+    org_path: str
+    handling_org_code: str
+    escalation_level: int
+    vin: str
+    symptom_codes: list[str]
+    description: str
+    priority: str
+    opened_at: datetime
+    answer_due: datetime
+    answered_at: datetime | None
+    closed_at: datetime | None
+    breached: bool
+    updated_at: datetime
+    version: int
+    timeline: list[TechRequestTimelineRead] | None = None
+
+
 class KpiFigure(Model):
     value: float | None
     n: int

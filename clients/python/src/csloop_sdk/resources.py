@@ -569,6 +569,40 @@ class Complaints(Resource):
                          headers=if_match(complaint))
 
 
+class TechRequests(Resource):
+    def create(self, *, dealer_code: str, vin: str, description: str, priority: str, symptom_codes: Iterable[str] = (),
+               idempotency_key: str | None = None) -> m.TechRequest:
+        """Ask the technical teams above the dealer; `answer_due` follows the priority's answer SLA."""
+        body = {"dealer_code": dealer_code, "vin": vin, "symptom_codes": list(symptom_codes),
+                "description": description, "priority": priority}
+        return self._one(m.TechRequest, "POST", "/v1/tech-requests", json=body, idempotency_key=idempotency_key)
+
+    def get(self, tech_request_id: str) -> m.TechRequest:
+        """With its timeline (opened, answered, escalated, breached, closed)."""
+        return self._one(m.TechRequest, "GET", f"/v1/tech-requests/{tech_request_id}")
+
+    def list(self, *, status: str | None = None, dealer_code: str | None = None,
+             page_size: int | None = None) -> Pages[m.TechRequest]:
+        return self._pages(m.TechRequest, "/v1/tech-requests", page_size, status=status, dealer_code=dealer_code)
+
+    def answer(self, request: m.TechRequest, body: str) -> m.TechRequest:
+        """The handling team's answer (or a team above it's)."""
+        return self._change(request, "/answers", {"body": body})
+
+    def escalate(self, request: m.TechRequest, reason: str) -> m.TechRequest:
+        """To the next technical team up, with a new `answer_due`."""
+        return self._change(request, "/escalate", {"reason": reason})
+
+    def close(self, request: m.TechRequest) -> m.TechRequest:
+        """The dealer that asked closes its answered request."""
+        return self._change(request, "/close", None)
+
+    def _change(self, request: m.TechRequest, suffix: str, body: dict[str, Any] | None) -> m.TechRequest:
+        # Safe to retry: the If-Match makes a repeat a 412, never a second answer.
+        return self._one(m.TechRequest, "POST", f"/v1/tech-requests/{request.id}{suffix}", json=body,
+                         headers=if_match(request))
+
+
 class SlaPolicies(Resource):
     def get(self, dealer_code: str | None = None) -> m.SlaPolicies:
         return self._one(m.SlaPolicies, "GET", "/v1/complaint-sla-policies", params={"dealer_code": dealer_code})
