@@ -4,7 +4,7 @@
 import * as api from "./dashboard-api.js";
 import * as charts from "./dashboard-charts.js";
 import { renderTiles } from "./dashboard-tiles.js";
-import { KPIS, currentLang, local, periodKind, periodLabel, periodsOf, setLang, t, trendRange } from "./dashboard-text.js";
+import { KPIS, currentLang, defaultPeriod, local, periodKind, periodLabel, periodsOf, setLang, t, trendRange } from "./dashboard-text.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { orgs: new Map(), org: null, period: null, surveyKind: "csi", rankingKpi: "csi", data: null, generation: 0 };
@@ -32,7 +32,7 @@ async function enter() {
   const wanted = new URLSearchParams(location.hash.slice(1));
   state.org = state.orgs.has(wanted.get("org")) ? wanted.get("org") : orgs[0] && orgs[0].code;
   const period = wanted.get("period");
-  state.period = period && periodsOf(periodKind(period)).includes(period) ? period : periodsOf("month")[0];
+  state.period = period && periodsOf(periodKind(period)).includes(period) ? period : defaultPeriod("month");
   $("login-view").hidden = true;
   $("toolbar").hidden = false;
   $("logout").hidden = false;
@@ -210,7 +210,7 @@ function wire() {
   });
   $("org-picker").addEventListener("change", (e) => { state.org = e.target.value; load(); });
   $("period-kind").addEventListener("change", (e) => {
-    state.period = periodsOf(e.target.value)[0];
+    state.period = defaultPeriod(e.target.value);
     fillPickers();
     load();
   });

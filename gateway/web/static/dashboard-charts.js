@@ -68,7 +68,8 @@ export function rankingOption(kpi, items, selected, labelWidth = 140) {
   return {
     grid: { left: 8, right: 48, top: 8, bottom: 24, containLabel: true },
     tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => tooltip(p.dataIndex) },
-    xAxis: { type: "value", ...AXIS, scale: kpi !== "nps" },
+    // From zero (echarts includes it unless told to `scale`): a bar cut at 78 made 82 look twice 80.
+    xAxis: { type: "value", ...AXIS, min: (range) => Math.min(0, range.min) },
     yAxis: { type: "category", data: names, ...AXIS, axisLabel: { color: COLORS.text, width: labelWidth, overflow: "truncate" } },
     series: [
       { type: "bar", barMaxWidth: 18, itemStyle: { borderRadius: [0, 4, 4, 0] },
@@ -93,21 +94,30 @@ function errorBar(params, api) {
   ] };
 }
 
+// Two panels sharing the months: CSI and SSI (0..100) above, NPS (-100..100) below. On one
+// grid with two y axes, a line's height read against the wrong axis.
 export function trendsOption(seriesByKpi) {
   const periods = [...new Set(Object.values(seriesByKpi).flat().map((p) => p.period))].sort();
   const series = Object.entries(seriesByKpi).map(([kpi, points]) => {
     const byPeriod = new Map(points.map((p) => [p.period, p]));
+    const panel = kpi === "nps" ? 1 : 0;
     return { name: kpi.toUpperCase(), type: "line", smooth: 0.3, symbolSize: 6, connectNulls: true,
-      yAxisIndex: kpi === "nps" ? 1 : 0, color: SERIES[kpi], lineStyle: { width: 2.5 },
+      xAxisIndex: panel, yAxisIndex: panel, color: SERIES[kpi], lineStyle: { width: 2.5 },
       data: periods.map((period) => { const p = byPeriod.get(period); return p ? p.value : null; }) };
   });
+  const months = periods.map(shortPeriod);
+  const xAxis = (gridIndex, labels) => ({ type: "category", gridIndex, data: months, ...AXIS, boundaryGap: false,
+    splitLine: { show: false }, axisLabel: { ...AXIS.axisLabel, show: labels } });
+  const yAxis = (gridIndex, name, min, max, interval) => ({ type: "value", gridIndex, name, min, max, interval, ...AXIS,
+    nameTextStyle: { color: COLORS.muted, align: "left" } });
   return {
     legend: { top: 0, icon: "roundRect", itemWidth: 14, itemHeight: 4, textStyle: { color: COLORS.muted } },
-    grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
+    grid: [{ left: 8, right: 12, top: 44, height: "38%", containLabel: true },
+      { left: 8, right: 12, bottom: 8, height: "30%", containLabel: true }],
     tooltip: { ...BASE.tooltip, trigger: "axis", valueFormatter: (v) => number(v) },
-    xAxis: { type: "category", data: periods.map(shortPeriod), ...AXIS, boundaryGap: false, splitLine: { show: false } },
-    yAxis: [{ type: "value", name: "CSI / SSI", min: (r) => Math.max(0, Math.floor(r.min / 10) * 10 - 10), max: 100, ...AXIS },
-      { type: "value", name: "NPS", min: -100, max: 100, ...AXIS, splitLine: { show: false } }],
+    axisPointer: { link: [{ xAxisIndex: "all" }] },
+    xAxis: [xAxis(0, false), xAxis(1, true)],
+    yAxis: [yAxis(0, "CSI / SSI", 0, 100, 25), yAxis(1, "NPS", -100, 100, 100)],
     series,
   };
 }
@@ -115,8 +125,12 @@ export function trendsOption(seriesByKpi) {
 export function radarOption(factors, own, parent) {
   const indicator = factors.map((f) => ({ name: f.name, max: 100 }));
   const values = (scores) => factors.map((f) => scores.get(f.code) ?? 0);
+  // The organisation's own scores are written at its points; the parent's stay in the tooltip,
+  // two numbers at every corner would be unreadable.
   const data = [{ name: own.name, value: values(own.scores), itemStyle: { color: COLORS.blue },
-    areaStyle: { color: "rgba(47,111,176,.18)" }, lineStyle: { width: 2 } }];
+    areaStyle: { color: "rgba(47,111,176,.18)" }, lineStyle: { width: 2 },
+    label: { show: true, formatter: (p) => number(p.value), color: COLORS.navy, fontSize: 11, fontWeight: 600,
+      backgroundColor: "rgba(255,255,255,.85)", borderRadius: 3, padding: [1, 3] } }];
   if (parent) data.push({ name: parent.name, value: values(parent.scores), itemStyle: { color: COLORS.grey },
     lineStyle: { type: "dashed", width: 1.5 }, areaStyle: { color: "rgba(138,148,166,.08)" } });
   return {

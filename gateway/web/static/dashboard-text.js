@@ -74,6 +74,16 @@ export function periodsOf(kind, today = new Date()) {
   });
 }
 
+// The period a kind opens on: the one holding the last complete month. The running month is
+// still filling up (a manager read half a month of figures as a slump), so it is never the default.
+export function defaultPeriod(kind, today = new Date()) {
+  const last = new Date(today.getFullYear(), today.getMonth() - 1, 1);
+  const month = last.getMonth() + 1;
+  if (kind === "year") return String(last.getFullYear());
+  if (kind === "quarter") return `${last.getFullYear()}-Q${Math.ceil(month / 3)}`;
+  return `${last.getFullYear()}-${String(month).padStart(2, "0")}`;
+}
+
 export function periodKind(period) {
   if (/^\d{4}-Q[1-4]$/.test(period)) return "quarter";
   if (/^\d{4}-\d{2}$/.test(period)) return "month";
