@@ -1,13 +1,16 @@
-// The dashboard: login, the organisation and period pickers, then every panel from the KPI API.
+// The dashboard: login, the organisation and period pickers, then every panel from the KPI API
+// (figures, people, dealer evaluation, improvement plans).
 // State (org, period) lives in the URL fragment, so a view can be bookmarked or shared.
 
 import * as api from "./dashboard-api.js";
 import * as charts from "./dashboard-charts.js";
+import { renderEvaluation, renderPlans } from "./dashboard-panels.js";
 import { renderTiles } from "./dashboard-tiles.js";
 import { KPIS, currentLang, defaultPeriod, local, periodKind, periodLabel, periodsOf, setLang, t, trendRange } from "./dashboard-text.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { orgs: new Map(), org: null, period: null, surveyKind: "csi", rankingKpi: "csi", data: null, generation: 0 };
+const state = { orgs: new Map(), org: null, period: null, surveyKind: "csi", rankingKpi: "csi", scheme: null, data: null,
+  generation: 0 };
 
 function showLogin(message) {
   api.session.clear();
@@ -28,6 +31,9 @@ async function enter() {
     return showLogin(error.status === 401 ? t("session_expired") : t("network_error"));
   }
   orgs.sort((a, b) => a.path.localeCompare(b.path));
+  // The evaluation panel shows the first scheme the user may read; none (or no access): no panel.
+  const schemes = await api.evaluationSchemes().catch(() => null);
+  state.scheme = (schemes && schemes.items[0]) || null;
   state.orgs = new Map(orgs.map((org) => [org.code, org]));
   const wanted = new URLSearchParams(location.hash.slice(1));
   state.org = state.orgs.has(wanted.get("org")) ? wanted.get("org") : orgs[0] && orgs[0].code;
@@ -75,17 +81,20 @@ async function fetchAll(org, period, surveyKind, rankingKpi) {
   const [from, to] = trendRange(period);
   const parent = parentOf(org);
   const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
-  const [summary, ranking, driversOwn, driversParent, complaints, ...trendList] = await Promise.all([
+  const [summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, ...trendList] = await Promise.all([
     settle(api.summary(org, period)),
     settle(api.rankings(rankingKpi, "dealer", rankingScope(org), period)),
     settle(api.drivers(surveyKind, org, period)),
     settle(parent ? api.drivers(surveyKind, parent.code, period) : Promise.resolve(null)),
     settle(api.complaints(org, period)),
+    settle(api.people(org, period, "service_advisor", "csi")),
+    settle(state.scheme ? api.evaluations(state.scheme.code, period, rankingScope(org), "dealer") : Promise.resolve(null)),
+    settle(api.improvementPlans(org)),
     ...KPIS.map((kpi) => settle(api.trends(kpi, org, from, to))),
   ]);
   const trends = {};
   KPIS.forEach((kpi, i) => { trends[kpi] = pointsOf(trendList[i].value); });
-  return { summary, ranking, driversOwn, driversParent, complaints, trends, parent };
+  return { summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, trends, parent };
 }
 
 function pointsOf(reply) {
@@ -121,6 +130,9 @@ function render() {
   renderTrends(data.trends);
   renderFactors(data);
   renderComplaints(data.complaints.value);
+  renderPeople(data.people.value);
+  renderEvaluationCard(data.evaluation.value);
+  renderPlansCard(data.plans.value);
   document.body.dataset.rendered = `${state.org}|${state.period}|${currentLang()}`;
 }
 
@@ -198,6 +210,36 @@ function renderComplaints(reply) {
   if (!categories.length) return charts.showEmpty($("chart-complaints"));
   $("chart-complaints").style.height = `${Math.max(160, categories.length * 30 + 20)}px`;
   charts.showChart($("chart-complaints"), charts.complaintsOption(categories.map((c) => ({ ...c, category: categoryName(c.category) }))));
+}
+
+const orgName = (code) => state.orgs.get(code)?.name || code;
+
+// A panel whose read failed or is not for this user (null) is left out, not shown as an error.
+function renderPeople(reply) {
+  $("card-people").hidden = !reply;
+  if (!reply) return;
+  const items = reply.items.filter((item) => item.value !== null);
+  const el = $("chart-people");
+  if (!items.length) return charts.showEmpty(el, t("people_none"));
+  el.style.height = `${Math.max(180, items.length * 30 + 40)}px`;
+  const labelWidth = Math.min(160, Math.max(72, el.parentElement.clientWidth * 0.25));
+  charts.showChart(el, charts.peopleOption("csi", items, orgName, labelWidth));
+}
+
+function renderEvaluationCard(reply) {
+  $("card-evaluation").hidden = !reply;
+  if (!reply) return;
+  $("evaluation-none").hidden = reply.items.length > 0;
+  $("evaluation-table").hidden = !reply.items.length;
+  renderEvaluation($("evaluation-table"), $("evaluation-caption"), reply, state.scheme, orgName, state.org);
+}
+
+function renderPlansCard(plans) {
+  $("card-plans").hidden = !plans;
+  if (!plans) return;
+  const open = plans.filter((plan) => plan.status !== "closed");
+  $("plans-none").hidden = open.length > 0;
+  renderPlans($("plans-list"), open, orgName, state.org);
 }
 
 function wire() {

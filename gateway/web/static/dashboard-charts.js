@@ -82,6 +82,39 @@ export function rankingOption(kpi, items, selected, labelWidth = 140) {
   };
 }
 
+// People of one role: ranked ones first (rank 1 at the top), then those below the minimum n,
+// grey and labelled "not ranked". Scores run 0..100, so the axis does and whiskers are clipped to it.
+export function peopleOption(kpi, items, dealerName, labelWidth = 140) {
+  const ranked = items.filter((p) => p.rank !== null).sort((a, b) => a.rank - b.rank);
+  const unranked = items.filter((p) => p.rank === null).sort((a, b) => b.value - a.value);
+  const rows = [...ranked, ...unranked].reverse();
+  const tooltip = (index) => {
+    const row = rows[index];
+    return `<strong>${escapeHtml(row.name)}</strong> · ${escapeHtml(dealerName(row.dealer_code))}<br>`
+      + `${escapeHtml(t("value"))}: <b>${escapeHtml(kpiValue(kpi, row.value))}</b><br>`
+      + `${escapeHtml(t("n"))}: ${escapeHtml(row.n)}<br>`
+      + `${escapeHtml(t("interval"))}: ${escapeHtml(number(row.ci_low))} – ${escapeHtml(number(row.ci_high))}<br>`
+      + `${escapeHtml(t("rank"))}: ${escapeHtml(row.rank ?? t("not_ranked"))}`;
+  };
+  return {
+    grid: { left: 8, right: 96, top: 8, bottom: 24, containLabel: true },
+    tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => tooltip(p.dataIndex) },
+    xAxis: { type: "value", ...AXIS, min: 0, max: 100 },
+    yAxis: { type: "category", data: rows.map((row) => row.name), ...AXIS,
+      axisLabel: { color: COLORS.text, width: labelWidth, overflow: "truncate" } },
+    series: [
+      { type: "bar", barMaxWidth: 16, itemStyle: { borderRadius: [0, 4, 4, 0] },
+        data: rows.map((row) => ({ value: row.value, unranked: row.rank === null,
+          itemStyle: { color: row.rank === null ? "#c3cad6" : COLORS.blue } })),
+        label: { show: true, position: "right", color: COLORS.muted,
+          formatter: (p) => (p.data.unranked ? `${kpiValue(kpi, p.value)} · ${t("not_ranked")}` : kpiValue(kpi, p.value)) } },
+      { type: "custom", name: "ci", z: 10, clip: true, tooltip: { show: false },
+        data: rows.map((row, index) => [row.ci_low, row.ci_high, index]).filter((d) => d[0] != null && d[1] != null),
+        encode: { x: [0, 1], y: 2 }, renderItem: errorBar },
+    ],
+  };
+}
+
 function errorBar(params, api) {
   const low = api.coord([api.value(0), api.value(2)]);
   const high = api.coord([api.value(1), api.value(2)]);
@@ -122,6 +155,14 @@ export function trendsOption(seriesByKpi) {
   };
 }
 
+// "Service facility" on one line ran off a phone-wide radar: long names break at the space nearest the middle.
+function twoLines(name) {
+  if (name.length <= 10 || !name.includes(" ")) return name;
+  const spaces = [...name].map((c, i) => (c === " " ? i : -1)).filter((i) => i > 0);
+  const cut = spaces.reduce((best, i) => (Math.abs(i - name.length / 2) < Math.abs(best - name.length / 2) ? i : best));
+  return `${name.slice(0, cut)}\n${name.slice(cut + 1)}`;
+}
+
 export function radarOption(factors, own, parent) {
   const indicator = factors.map((f) => ({ name: f.name, max: 100 }));
   const values = (scores) => factors.map((f) => scores.get(f.code) ?? 0);
@@ -138,7 +179,8 @@ export function radarOption(factors, own, parent) {
       formatter: (name) => (name.length > 24 ? `${name.slice(0, 23)}…` : name) },
     tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => `<strong>${escapeHtml(p.name)}</strong><br>`
       + factors.map((f, i) => `${escapeHtml(f.name)}: ${escapeHtml(number(p.value[i]))}`).join("<br>") },
-    radar: { indicator, radius: "62%", center: ["50%", "48%"], splitNumber: 4, axisName: { color: COLORS.muted, fontSize: 11 },
+    radar: { indicator, radius: "62%", center: ["50%", "48%"], splitNumber: 4,
+      axisName: { color: COLORS.muted, fontSize: 11, formatter: twoLines },
       splitLine: { lineStyle: { color: COLORS.line } }, splitArea: { areaStyle: { color: ["#fff", "#f8fafc"] } },
       axisLine: { lineStyle: { color: COLORS.line } } },
     series: [{ type: "radar", symbolSize: 5, data }],

@@ -14,6 +14,8 @@ const PERCENT = new Set(["response_rate", "fir", "retention", "service_penetrati
   "followup_contact_rate", "followup_dissatisfied_rate", "appointment_show_rate"]);
 
 export const t = (key) => (WORDS[lang] && WORDS[lang][key]) || key;
+// A phrase with {name} slots filled from `values`.
+export const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
 export const currentLang = () => lang;
 
 export function setLang(next) {
@@ -47,6 +49,10 @@ export function unit(kpi) {
 export function number(value, digits = 1) {
   if (value === null || value === undefined || Number.isNaN(Number(value))) return "—";
   return Number(value).toLocaleString(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function day(iso) {
+  return new Date(iso).toLocaleDateString(lang, { year: "numeric", month: "short", day: "numeric" });
 }
 
 export function kpiValue(kpi, value) {
