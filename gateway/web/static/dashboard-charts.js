@@ -97,16 +97,18 @@ export function peopleOption(kpi, items, dealerName, labelWidth = 140) {
       + `${escapeHtml(t("rank"))}: ${escapeHtml(row.rank ?? t("not_ranked"))}`;
   };
   return {
-    grid: { left: 8, right: 96, top: 8, bottom: 24, containLabel: true },
+    grid: { left: 8, right: 16, top: 8, bottom: 24, containLabel: true },
     tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => tooltip(p.dataIndex) },
     xAxis: { type: "value", ...AXIS, min: 0, max: 100 },
     yAxis: { type: "category", data: rows.map((row) => row.name), ...AXIS,
       axisLabel: { color: COLORS.text, width: labelWidth, overflow: "truncate" } },
     series: [
-      { type: "bar", barMaxWidth: 16, itemStyle: { borderRadius: [0, 4, 4, 0] },
+      { type: "bar", barMaxWidth: 20, itemStyle: { borderRadius: [0, 4, 4, 0] },
         data: rows.map((row) => ({ value: row.value, unranked: row.rank === null,
-          itemStyle: { color: row.rank === null ? "#c3cad6" : COLORS.blue } })),
-        label: { show: true, position: "right", color: COLORS.muted,
+          itemStyle: { color: row.rank === null ? "#c3cad6" : COLORS.blue },
+          label: { color: row.rank === null ? COLORS.text : "#fff" } })),
+        // Written inside the bar's start: at its end the whisker would cross the number.
+        label: { show: true, position: "insideLeft", fontWeight: 600,
           formatter: (p) => (p.data.unranked ? `${kpiValue(kpi, p.value)} · ${t("not_ranked")}` : kpiValue(kpi, p.value)) } },
       { type: "custom", name: "ci", z: 10, clip: true, tooltip: { show: false },
         data: rows.map((row, index) => [row.ci_low, row.ci_high, index]).filter((d) => d[0] != null && d[1] != null),

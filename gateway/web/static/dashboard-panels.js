@@ -1,7 +1,7 @@
 // The dealer evaluation table and the open improvement plans: DOM calls and textContent only,
 // so nothing from the API is parsed as HTML.
 
-import { day, kpiValue, number, t, tf } from "./dashboard-text.js";
+import { day, kpiValue, number, periodLabel, t, tf } from "./dashboard-text.js";
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -58,10 +58,10 @@ export function renderPlans(list, plans, orgName, selected) {
     head.append(el("span", `chip chip--${plan.status}`, t(`status_${plan.status}`)));
 
     const figures = el("p", "plan__figures",
-      `${plan.period} ${t("baseline")} ${kpiValue(plan.kpi, plan.baseline)} → ${t("target")} ${kpiValue(plan.kpi, plan.target)}`);
+      `${periodLabel(plan.period)} ${t("baseline")} ${kpiValue(plan.kpi, plan.baseline)} → ${t("target")} ${kpiValue(plan.kpi, plan.target)}`);
     if (plan.result) {
       figures.append(" · ", el("span", plan.result.met ? "plan__met" : "plan__miss",
-        `${t("recheck")} ${plan.recheck_period}: ${kpiValue(plan.kpi, plan.result.value)} ${plan.result.met ? t("met") : t("not_met")}`));
+        `${t("recheck")} ${periodLabel(plan.recheck_period)}: ${kpiValue(plan.kpi, plan.result.value)} ${plan.result.met ? t("met") : t("not_met")}`));
     }
 
     const share = total ? Math.round((100 * done) / total) : 0;
