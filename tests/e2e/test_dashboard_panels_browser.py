@@ -256,6 +256,31 @@ class TestPanels:
         finally:
             context.close()
 
+    def test_a_re_checked_plan_shows_the_kpi_it_reached(self, network: Network, world: World, browser) -> None:  # noqa: ANN001
+        """A result needs `recheck_period` to have ended with a KPI value: the plan list is answered in the
+        browser, the shape of the plans API (services/kpi/schemas.py PlanRead)."""
+        checked = {"id": str(uuid.uuid4()), "org_code": world.dealer_a.code, "kpi": "nps", "period": "2026-Q1",
+                   "baseline": -12.0, "target": 10.0, "recheck_period": "2026-Q3", "cause": "x",
+                   "source": {"kind": "kpi_gap", "ref": "nps"}, "status": "check", "actions": [
+                       {"index": 0, "description": "a", "owner": world.ranked, "due": "2026-04-01", "complaint_id": None,
+                        "done_at": "2026-03-30T08:00:00+00:00", "overdue": False}],
+                   "result": {"value": 12.5, "met": True}, "created_at": "2026-03-01T08:00:00+00:00",
+                   "updated_at": "2026-03-30T08:00:00+00:00"}
+        context, page, problems = open_page(browser, LAPTOP)
+        page.route("**/v1/improvement-plans?*", lambda route: route.fulfill(
+            status=200, json={"items": [checked], "next_cursor": None}))
+        try:
+            open_board(page, network, world, world.dealer_a.code)
+            shown = page.locator(f".plan[data-plan='{checked['id']}']")
+            assert shown.locator(".plan__figures").inner_text() == \
+                "2026年第1季度 基线 -12.0 → 目标 +10.0 · 复查 2026年第3季度: +12.5 达标"
+            assert shown.locator(".plan__done").inner_text() == "1/1 项措施已完成"
+            assert shown.locator(".chip").inner_text() == "检查"
+            assert shown.locator(".plan__org").count() == 0  # the dealer's own plan
+            assert not problems, problems
+        finally:
+            context.close()
+
     def test_the_panels_fit_an_english_phone(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
