@@ -66,7 +66,7 @@ export function rankingOption(kpi, items, selected, labelWidth = 140) {
       + `${escapeHtml(t("interval"))}: ${escapeHtml(number(row.ci_low))} – ${escapeHtml(number(row.ci_high))}`;
   };
   return {
-    grid: { left: 8, right: 48, top: 8, bottom: 24, containLabel: true },
+    grid: { left: 8, right: 16, top: 8, bottom: 24, containLabel: true },
     tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => tooltip(p.dataIndex) },
     // From zero (echarts includes it unless told to `scale`): a bar cut at 78 made 82 look twice 80.
     xAxis: { type: "value", ...AXIS, min: (range) => Math.min(0, range.min) },
@@ -74,7 +74,8 @@ export function rankingOption(kpi, items, selected, labelWidth = 140) {
     series: [
       { type: "bar", barMaxWidth: 18, itemStyle: { borderRadius: [0, 4, 4, 0] },
         data: rows.map((row) => ({ value: row.value, itemStyle: { color: row.org_code === selected ? COLORS.navy : COLORS.blue } })),
-        label: { show: true, position: "right", color: COLORS.muted, formatter: (p) => kpiValue(kpi, p.value) } },
+        // Inside the bar's start: at its end the whisker crosses the number.
+        label: { show: true, position: "insideLeft", color: "#fff", fontWeight: 600, formatter: (p) => kpiValue(kpi, p.value) } },
       { type: "custom", name: "ci", z: 10, tooltip: { show: false },
         data: rows.map((row, index) => [row.ci_low, row.ci_high, index]).filter((d) => d[0] != null && d[1] != null),
         encode: { x: [0, 1], y: 2 }, renderItem: errorBar },
@@ -107,7 +108,7 @@ export function peopleOption(kpi, items, dealerName, labelWidth = 140) {
         data: rows.map((row) => ({ value: row.value, unranked: row.rank === null,
           itemStyle: { color: row.rank === null ? "#c3cad6" : COLORS.blue },
           label: { color: row.rank === null ? COLORS.text : "#fff" } })),
-        // Written inside the bar's start: at its end the whisker would cross the number.
+        // Inside the bar's start, as in the ranking.
         label: { show: true, position: "insideLeft", fontWeight: 600,
           formatter: (p) => (p.data.unranked ? `${kpiValue(kpi, p.value)} · ${t("not_ranked")}` : kpiValue(kpi, p.value)) } },
       { type: "custom", name: "ci", z: 10, clip: true, tooltip: { show: false },
@@ -147,8 +148,9 @@ export function trendsOption(seriesByKpi) {
     nameTextStyle: { color: COLORS.muted, align: "left" } });
   return {
     legend: { top: 0, icon: "roundRect", itemWidth: 14, itemHeight: 4, textStyle: { color: COLORS.muted } },
-    grid: [{ left: 8, right: 12, top: 44, height: "38%", containLabel: true },
-      { left: 8, right: 12, bottom: 8, height: "30%", containLabel: true }],
+    // right 24: the last month's label is centred on the right edge (boundaryGap false).
+    grid: [{ left: 8, right: 24, top: 44, height: "38%", containLabel: true },
+      { left: 8, right: 24, bottom: 8, height: "30%", containLabel: true }],
     tooltip: { ...BASE.tooltip, trigger: "axis", valueFormatter: (v) => number(v) },
     axisPointer: { link: [{ xAxisIndex: "all" }] },
     xAxis: [xAxis(0, false), xAxis(1, true)],
