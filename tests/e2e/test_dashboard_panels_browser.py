@@ -185,6 +185,28 @@ class TestPanels:
         finally:
             context.close()
 
+    def test_a_long_list_of_advisors_shows_the_first_30_and_says_so(
+        self, network: Network, world: World, browser,  # noqa: ANN001
+    ) -> None:
+        """A region's advisors can run to hundreds; the list is answered in the browser (schemas.py KpiPeople)."""
+        items = [{"staff_code": f"SA{i:02}", "name": f"Advisor {i:02}", "role": "service_advisor",
+                  "dealer_code": world.dealer_a.code, "value": 90.0 - i, "n": 12, "ci_low": 85.0 - i, "ci_high": 95.0 - i,
+                  "rank": i + 1} for i in range(33)]
+        items += [{**items[0], "staff_code": "SA-NEW", "name": "Newcomer", "n": 2, "rank": None}]
+        context, page, problems = open_page(browser, LAPTOP)
+        page.route("**/v1/kpi/people?*", lambda route: route.fulfill(status=200, json={
+            "kpi": "csi", "period": this_month(), "org_code": world.distributor.code, "role": "service_advisor",
+            "min_n": 10, "items": list(reversed(items))}))
+        try:
+            open_board(page, network, world)
+            names = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-people')).getOption()"
+                                  ".yAxis[0].data")
+            assert names == [f"Advisor {i:02}" for i in reversed(range(30))]  # by rank, the first at the top
+            assert page.locator("#people-cut").inner_text() == "显示前 30 名（共 34 人），选择经销店可查看全部"
+            assert not problems, problems
+        finally:
+            context.close()
+
     def test_the_evaluation_table_shows_each_dealers_score_tier_and_rebate(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:

@@ -6,7 +6,7 @@ import * as api from "./dashboard-api.js";
 import * as charts from "./dashboard-charts.js";
 import { renderEvaluation, renderPlans } from "./dashboard-panels.js";
 import { renderTiles } from "./dashboard-tiles.js";
-import { KPIS, currentLang, defaultPeriod, local, periodKind, periodLabel, periodsOf, setLang, t, trendRange } from "./dashboard-text.js";
+import { KPIS, currentLang, defaultPeriod, local, periodKind, periodLabel, periodsOf, setLang, t, tf, trendRange } from "./dashboard-text.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { orgs: new Map(), org: null, period: null, surveyKind: "csi", rankingKpi: "csi", scheme: null, data: null,
@@ -214,11 +214,24 @@ function renderComplaints(reply) {
 
 const orgName = (code) => state.orgs.get(code)?.name || code;
 
+// A region or the manufacturer can have hundreds of advisors: one chart shows this many at most.
+const MAX_PEOPLE = 30;
+
+// Ranked people by rank, then the unranked (below the minimum n) by value.
+function peopleInOrder(items) {
+  const ranked = items.filter((p) => p.rank !== null).sort((a, b) => a.rank - b.rank);
+  const unranked = items.filter((p) => p.rank === null).sort((a, b) => b.value - a.value);
+  return [...ranked, ...unranked];
+}
+
 // A panel whose read failed or is not for this user (null) is left out, not shown as an error.
 function renderPeople(reply) {
   $("card-people").hidden = !reply;
   if (!reply) return;
-  const items = reply.items.filter((item) => item.value !== null);
+  const everyone = peopleInOrder(reply.items.filter((item) => item.value !== null));
+  const items = everyone.slice(0, MAX_PEOPLE);
+  $("people-cut").hidden = everyone.length <= MAX_PEOPLE;
+  $("people-cut").textContent = tf("people_top", { shown: items.length, total: everyone.length });
   const el = $("chart-people");
   if (!items.length) return charts.showEmpty(el, t("people_none"));
   el.style.height = `${Math.max(180, items.length * 30 + 40)}px`;

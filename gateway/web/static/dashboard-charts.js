@@ -83,12 +83,10 @@ export function rankingOption(kpi, items, selected, labelWidth = 140) {
   };
 }
 
-// People of one role: ranked ones first (rank 1 at the top), then those below the minimum n,
-// grey and labelled "not ranked". Scores run 0..100, so the axis does and whiskers are clipped to it.
+// People of one role, `items` best first (dashboard-app.js peopleInOrder); those below the minimum
+// n grey and labelled "not ranked". Scores run 0..100, so the axis does and whiskers are clipped to it.
 export function peopleOption(kpi, items, dealerName, labelWidth = 140) {
-  const ranked = items.filter((p) => p.rank !== null).sort((a, b) => a.rank - b.rank);
-  const unranked = items.filter((p) => p.rank === null).sort((a, b) => b.value - a.value);
-  const rows = [...ranked, ...unranked].reverse();
+  const rows = [...items].reverse();  // the first at the top
   const tooltip = (index) => {
     const row = rows[index];
     return `<strong>${escapeHtml(row.name)}</strong> · ${escapeHtml(dealerName(row.dealer_code))}<br>`
