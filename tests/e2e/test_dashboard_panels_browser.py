@@ -180,6 +180,7 @@ class TestPanels:
             texts = drawn_texts(page, "chart-people")
             assert f"{by_code[world.unranked]['value']:.1f} · 未排名" in texts, texts
             assert f"{by_code[world.ranked]['value']:.1f}" in texts, texts
+            assert page.locator("#people-cut").is_hidden()  # two people: nobody left out
             page.locator("#card-people").screenshot(path=artifacts_dir / "dashboard-panel-people.png")
             assert not problems, problems
         finally:
