@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, Uuid, and_, bindparam, func, or_, select
+from sqlalchemy import Select, Uuid, and_, bindparam, case, func, literal_column, or_, select
 
-from services.kpi.domain import FIR_TYPES, Agg, Booking, Case, PairSums, Task, Visit
-from services.kpi.models import (AlertFact, AppointmentFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact, Rollup,
-                                 Target, VisitFact)
+from services.kpi.domain import FIR_TYPES, NPS_VALUES, Agg, Booking, Case, PairSums, Task, Visit
+from services.kpi.models import (AlertFact, AppointmentFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact,
+                                 ResponseFact, Rollup, StaffMember, Target, VisitFact)
 from shared import rls
 from shared.db import UTCDateTime
 from shared.org_path import OrgPath
@@ -182,6 +182,46 @@ class KpiRepository(ScopedRepository):
         return self._read(_targets(), lambda rows: {kpi: target for kpi, target in rows},
                           targets_org=org_code, targets_period=period)
 
+    # --- people (KPI.md, People KPIs) -----------------------------------------------------------
+
+    def staff_scores(self, metric: str, kind: str, column: str, org_path: str, start: datetime,
+                     end: datetime) -> Read[dict[tuple[str, str], Agg]]:
+        """(dealer path, staff code) -> the sums of a survey KPI (csi, ssi, nps) over the `kind` responses
+        submitted in [start, end) that name someone in `column` (advisor, technician, sales_consultant),
+        grouped in SQL: a network's year is one row per person, not one per response."""
+        def by_person(rows: Rows) -> dict[tuple[str, str], Agg]:
+            return {(path, code): Agg(int(n), float(s), float(ss)) for path, code, n, s, ss in rows}
+        key = f"people_{column}"
+        return self._read(_staff_scores(metric, kind, (column,), True, key), by_person,
+                          **{f"{key}_under": _under(org_path), f"{key}_start": start, f"{key}_end": end})
+
+    def staffed_scores(self, metric: str, kind: str, columns: tuple[str, ...], org_path: str, start: datetime,
+                       end: datetime) -> Read[dict[str, Agg]]:
+        """Dealer path -> the same sums over the responses that name anyone in `columns`, each response once
+        (a department's figure)."""
+        key = f"staffed_{kind}"
+        return self._read(_staff_scores(metric, kind, columns, False, key),
+                          lambda rows: {path: Agg(int(n), float(s), float(ss)) for path, n, s, ss in rows},
+                          **{f"{key}_under": _under(org_path), f"{key}_start": start, f"{key}_end": end})
+
+    def staffed_visits_closed(self, org_path: str, start: datetime,
+                              end: datetime) -> Read[list[tuple[Visit, str | None, str | None]]]:
+        """Repair and warranty visits closed in [start, end) with an advisor or a technician, each with both."""
+        return self._read(_staffed_visits_closed(), lambda rows: [(visit, row[-2], row[-1]) for visit, row in
+                                                                  zip(_visits([row[:-2] for row in rows]), rows, strict=True)],
+                          staffed_under=_under(org_path), staffed_start=start, staffed_end=end,
+                          staffed_types=sorted(FIR_TYPES))
+
+    def assigned_followups_due(self, org_path: str, start: datetime, end: datetime) -> Read[list[tuple[Task, str]]]:
+        """Follow-ups due in [start, end) that have an assignee, each with it."""
+        return self._read(_assigned_followups_due(), lambda rows: [(Task(*row[:-1]), row[-1]) for row in rows],
+                          assigned_under=_under(org_path), assigned_start=start, assigned_end=end)
+
+    def staff_members(self, org_path: str) -> Read[dict[tuple[str, str], tuple[str, str]]]:
+        """(dealer path, code) -> (name, role) of the staff of the dealers in the org's subtree."""
+        return self._read(_staff_members(), lambda rows: {(path, code): (name, role) for path, code, name, role in rows},
+                          members_under=_under(org_path))
+
 
 # --- the statements, each built once --------------------------------------------------------------
 
@@ -304,6 +344,44 @@ def _alerts_with_cases() -> Select[Any]:
 def _targets() -> Select[Any]:
     return _scoped(Target, Target.kpi, Target.target).where(Target.org_code == bindparam("targets_org"),
                                                             Target.period == bindparam("targets_period"))
+
+
+@functools.cache
+def _staff_scores(metric: str, kind: str, columns: tuple[str, ...], by_staff: bool, key: str) -> Select[Any]:
+    """n, sum and sum of squares of a survey KPI's per-response value (the rollups': the index for csi and
+    ssi, NPS_VALUES for nps) per dealer path, and per staff code of `columns[0]` when `by_staff`."""
+    r = ResponseFact
+    value = (case(*((r.nps_category == category, literal_column(repr(points))) for category, points in NPS_VALUES.items()))
+             if metric == "nps" else r.index_score)
+    staff = [getattr(r, column) for column in columns]
+    grouping = [r.org_path, staff[0]] if by_staff else [r.org_path]
+    return (_scoped(r, *grouping, func.count(value), func.sum(value), func.sum(value * value))
+            .where(_in_subtree(r, f"{key}_under"), _window(r.submitted_at, key), r.kind == kind, value.is_not(None),
+                   or_(*(column.is_not(None) for column in staff)))
+            .group_by(*grouping))
+
+
+@functools.cache
+def _staffed_visits_closed() -> Select[Any]:
+    v = VisitFact
+    return (_scoped(v, *VISIT, v.advisor, v.technician)
+            .where(_in_subtree(v, "staffed_under"), _window(v.closed_at, "staffed"),
+                   v.visit_type.in_(bindparam("staffed_types", expanding=True)),
+                   or_(v.advisor.is_not(None), v.technician.is_not(None))))
+
+
+@functools.cache
+def _assigned_followups_due() -> Select[Any]:
+    f = FollowUpFact
+    return (_scoped(f, f.org_path, f.due_at, f.completed_at, f.kind, f.status, f.reached, f.satisfaction, f.unreachable_at,
+                    f.assignee)
+            .where(_in_subtree(f, "assigned_under"), _window(f.due_at, "assigned"), f.assignee.is_not(None)))
+
+
+@functools.cache
+def _staff_members() -> Select[Any]:
+    s = StaffMember
+    return _scoped(s, s.org_path, s.code, s.name, s.role).where(_in_subtree(s, "members_under"))
 
 
 @functools.cache

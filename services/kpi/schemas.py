@@ -132,3 +132,49 @@ class KpiRebuilt(BaseModel):
     """What `POST /internal/kpi/rebuild` read from the source services."""
 
     rebuilt: dict[str, int] = Field(description="Records read per kind (deliveries, visits, responses, complaints, ...)")
+
+
+# --- people scorecards and departments (KPI.md, People KPIs) -------------------------------------
+
+PeopleKpi = Literal["csi", "ssi", "nps", "fir", "followup_on_time", "followup_contact_rate",
+                    "followup_dissatisfied_rate"]
+# The role a figure is attributed under (services/kpi/people.py), not necessarily the staff member's own.
+PeopleRole = Literal["service_advisor", "technician", "sales_consultant", "cr_agent"]
+Department = Literal["service", "sales", "cr"]
+
+
+class PersonFigure(BaseModel):
+    staff_code: str
+    name: str = Field(description="From the dealer's staff record; the code while the KPI service knows none")
+    role: PeopleRole = Field(description="The role the records are attributed to the person under")
+    dealer_code: str
+    value: float | None
+    n: int
+    ci_low: float | None = Field(description="The 95% interval the rank is taken from (its pessimistic end)")
+    ci_high: float | None
+    rank: int | None = Field(description="Among the people of the same role; null below the minimum n")
+
+
+class KpiPeople(BaseModel):
+    kpi: PeopleKpi
+    period: str
+    org_code: str
+    role: PeopleRole | None
+    min_n: int = Field(description="Records a person needs to be ranked")
+    items: list[PersonFigure] = Field(description="By role, then ranked people by rank, then the others")
+
+
+class DepartmentFigure(BaseModel):
+    dealer_code: str
+    department: Department
+    value: float | None
+    n: int
+    ci_low: float | None
+    ci_high: float | None
+
+
+class KpiDepartments(BaseModel):
+    kpi: PeopleKpi
+    period: str
+    org_code: str
+    items: list[DepartmentFigure] = Field(description="By dealer code, then department")

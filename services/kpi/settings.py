@@ -13,3 +13,5 @@ class KpiSettings(CommonSettings):
     complaint_url: str = "http://127.0.0.1:8003"
     # Key-driver importance needs this many responses before a correlation means anything.
     drivers_min_responses: int = 30
+    # A person is ranked on a KPI from this many records (KPI.md, People KPIs); below, `rank` is null.
+    people_min_n: int = 10

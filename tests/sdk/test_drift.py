@@ -85,6 +85,7 @@ COVERED = {
     ("get", "/v1/kpi/trends"): "kpi.trends", ("get", "/v1/kpi/drivers"): "kpi.drivers",
     ("get", "/v1/kpi/complaints"): "kpi.complaints", ("get", "/v1/kpi/fir-held-out"): "kpi.fir_held_out",
     ("put", "/v1/kpi/targets"): "kpi.set_target",
+    ("get", "/v1/kpi/people"): "kpi.people", ("get", "/v1/kpi/departments"): "kpi.departments",
     ("get", "/v1/survey-templates"): "surveys.templates",
     ("post", "/v1/surveys"): "surveys.create", ("get", "/v1/surveys"): "surveys.list",
     ("get", "/v1/surveys/{survey_id}"): "surveys.get", ("patch", "/v1/surveys/{survey_id}"): "surveys.update",

@@ -15,7 +15,8 @@ from tests.support.databases import unit_database_url
 ENDPOINTS = [("/v1/kpi/summary", {"period": "2031"}), ("/v1/kpi/complaints", {"period": "2031"}),
              ("/v1/kpi/rankings", {"kpi": "csi", "period": "2031"}),
              ("/v1/kpi/trends", {"kpi": "csi", "from": "2031-01", "to": "2031-02"}),
-             ("/v1/kpi/drivers", {"kind": "csi", "period": "2031"})]
+             ("/v1/kpi/drivers", {"kind": "csi", "period": "2031"}),
+             ("/v1/kpi/people", {"kpi": "csi", "period": "2031"}), ("/v1/kpi/departments", {"kpi": "csi", "period": "2031"})]
 
 
 @pytest.fixture(scope="module")

@@ -57,6 +57,8 @@ MODELS: dict[str, tuple[str, str, str] | tuple[str, str, str, int]] = {
     "ComplaintCounts": ("get", "/v1/kpi/complaints", "200"),
     "FirHeldOut": ("get", "/v1/kpi/fir-held-out", "200"),
     "KpiTarget": ("put", "/v1/kpi/targets", "200"),
+    "KpiPeople": ("get", "/v1/kpi/people", "200"),
+    "KpiDepartments": ("get", "/v1/kpi/departments", "200"),
     "SurveyTemplate": ("get", "/v1/survey-templates", "200"),
     "Survey": ("get", "/v1/surveys/{survey_id}", "200"),
     "SurveyVersion": ("get", "/v1/surveys/{survey_id}/versions/{number}", "200"),

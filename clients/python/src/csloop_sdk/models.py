@@ -632,6 +632,43 @@ class KpiTarget(Model):
     target: float
 
 
+class PersonFigure(Model):
+    staff_code: str
+    name: str
+    role: str
+    dealer_code: str
+    value: float | None
+    n: int
+    ci_low: float | None
+    ci_high: float | None
+    rank: int | None
+
+
+class KpiPeople(Model):
+    kpi: str
+    period: str
+    org_code: str
+    role: str | None
+    min_n: int
+    items: list[PersonFigure]
+
+
+class DepartmentFigure(Model):
+    dealer_code: str
+    department: str
+    value: float | None
+    n: int
+    ci_low: float | None
+    ci_high: float | None
+
+
+class KpiDepartments(Model):
+    kpi: str
+    period: str
+    org_code: str
+    items: list[DepartmentFigure]
+
+
 class Factor(Model):
     code: str
     title: dict[str, str]

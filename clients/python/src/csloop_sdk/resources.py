@@ -578,6 +578,16 @@ class Kpi(Resource):
     def fir_held_out(self, *, period: str, org_code: str | None = None) -> m.FirHeldOut:
         return self._one(m.FirHeldOut, "GET", "/v1/kpi/fir-held-out", params={"period": period, "org_code": org_code})
 
+    def people(self, *, kpi: str, period: str, role: str | None = None, org_code: str | None = None) -> m.KpiPeople:
+        """One KPI per staff member and role, ranked among the same role (`rank` None below the minimum n)."""
+        params = {"kpi": kpi, "period": period, "role": role, "org_code": org_code}
+        return self._one(m.KpiPeople, "GET", "/v1/kpi/people", params=params)
+
+    def departments(self, *, kpi: str, period: str, org_code: str | None = None) -> m.KpiDepartments:
+        """One KPI per dealer and department (service, sales, cr)."""
+        params = {"kpi": kpi, "period": period, "org_code": org_code}
+        return self._one(m.KpiDepartments, "GET", "/v1/kpi/departments", params=params)
+
     def set_target(self, *, org_code: str, kpi: str, period: str, target: float) -> m.KpiTarget:
         body = {"org_code": org_code, "kpi": kpi, "period": period, "target": target}
         return self._one(m.KpiTarget, "PUT", "/v1/kpi/targets", json=body)
