@@ -13,6 +13,7 @@ from pathlib import Path
 
 from csloop_sdk import CSLoop
 from cli.demo_desk import DEMO_AGENT, DESK_DEALER_INDEX, seed_desk
+from cli.demo_evaluation import seed_evaluation
 from cli.demo_history import seed_history
 from shared.types import vin_check_digit
 
@@ -57,8 +58,8 @@ def demo_vin(rng: random.Random) -> str:
     return body[:8] + vin_check_digit(body) + body[9:]
 
 
-def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, int]:
-    """Create the demo organisations and records; returns what was created, by kind."""
+def seed(gateway_url: str, api_key: str, *, seed_value: int = 42, now: datetime | None = None) -> dict[str, int]:
+    """Create the demo organisations and records as of `now`; returns what was created, by kind."""
     rng = random.Random(seed_value)
     counts = {"orgs": 0, "staff": 0, "customers": 0, "vehicles": 0, "visits": 0}
     with CSLoop(gateway_url, api_key=api_key) as api:
@@ -68,7 +69,7 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
         for code, (parent, name) in DEALERS.items():
             api.orgs.create(code=code, name=name, kind="dealer", parent_code=parent, region=DISTRIBUTORS[parent][1])
             counts["orgs"] += 1
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         # Its own generator, so the customers stay what they were before staff existed.
         staff_rng = random.Random(f"{seed_value}-staff")
         for dealer in DEALERS:
@@ -77,6 +78,7 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42) -> dict[str, i
                 _seed_customer(api, rng, dealer, index, now, counts, staff, staff_rng)
         counts |= seed_history(api, list(DEALERS), MANUFACTURER[0], now=now)
         counts |= seed_desk(api, list(DEALERS), now=now)
+        counts |= seed_evaluation(api, MANUFACTURER[0], now=now)
     return counts
 
 

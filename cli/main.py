@@ -3,6 +3,7 @@
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from importlib.metadata import version as distribution_version
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ from rich.console import Console
 from csloop_sdk.errors import error_for
 from rich.table import Table
 
-from cli import demo
+from cli import demo, demo_evaluation
 from cli.errors import EXIT_CODES_HELP, ROWS_FAILED, CommandFailed, OneLineErrors
 from cli.importer import (
     CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, FACT_COLUMNS, FACT_KEYS, ImportResult, import_customers, import_facts,
@@ -79,7 +80,9 @@ def up(
     try:
         suite.wait_ready()
         if credentials and not credentials.get("seeded"):
-            counts = demo.seed(gateway_url, credentials["api_key"])
+            seeded_at = datetime.now(UTC)
+            counts = demo.seed(gateway_url, credentials["api_key"], now=seeded_at)
+            credentials["evaluation_period"] = demo_evaluation.previous_quarter(seeded_at)
             credentials |= demo.create_demo_users(gateway_url, credentials["api_key"])
             credentials["seeded"] = True
             demo.save_credentials(data_dir, credentials)
@@ -116,6 +119,9 @@ def _print_urls(suite: Suite, credentials: dict | None) -> None:
         if user := credentials.get("dashboard_user"):
             console.print(f"dashboard: {url_of(suite.components[0], suite.port_base)}/ui  user [bold]{user['username']}[/bold]"
                           f"  password [bold]{user['password']}[/bold]")
+        if period := credentials.get("evaluation_period"):
+            console.print(f"dealer evaluation ({period}, published): {url_of(suite.components[0], suite.port_base)}"
+                          f"/v1/evaluations?scheme={demo_evaluation.SCHEME_CODE}&period={period}  (the API key above)")
         if user := credentials.get("desk_user"):
             console.print(f"desk: {url_of(suite.components[0], suite.port_base)}/ui/desk  user [bold]{user['username']}[/bold]"
                           f"  password [bold]{user['password']}[/bold]")

@@ -90,6 +90,7 @@ TAG_DESCRIPTIONS = {
     "complaints": "Complaint cases: open, assign, move through the workflow, comment, escalate, resolve.",
     "complaint SLA and quality": "Response and resolution time targets, and the quality signals complaints raise.",
     "kpi": "Satisfaction and complaint figures per organisation, ranked, over time, and targets.",
+    "evaluations": "Dealer evaluation schemes (the manufacturer's), evaluations ranked over its network, and publishing them frozen.",
 }
 
 IDEMPOTENCY_KEY = {

@@ -212,6 +212,57 @@ class Target(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class EvaluationScheme(Base):
+    """One version of a manufacturer's dealer evaluation scheme: every PUT adds the next version, and a
+    published evaluation names the version it used. Readable by the orgs below its owner (rls ancestors_read)."""
+
+    __tablename__ = "kpi_evaluation_schemes"
+
+    org_path: Mapped[str] = mapped_column(PATH, primary_key=True)  # the manufacturer's
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    # [{code, title, weight, kpis: [{kpi, weight, floor, ceiling}]}] and [{name, min_score, rebate_pct}]
+    elements: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    tiers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PublishedEvaluation(Base):
+    """A scheme's evaluation of a period, frozen: its items (EvaluationItem) are never recomputed, and
+    a rebuild (FACT_MODELS) leaves them alone."""
+
+    __tablename__ = "kpi_evaluations"
+
+    org_path: Mapped[str] = mapped_column(PATH, primary_key=True)  # the scheme owner's
+    scheme: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    scheme_version: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime]
+    published_by: Mapped[str] = mapped_column(String(120))
+
+
+class EvaluationItem(Base):
+    """One evaluated org of a published evaluation, keyed by its own path: row-level security shows a
+    dealer its own item only. `elements` keeps every input figure: {CODE: {score, kpis: {KPI: {value,
+    n, points}}}}, unrounded; rank is network-wide."""
+
+    __tablename__ = "kpi_evaluation_items"
+
+    org_path: Mapped[str] = mapped_column(PATH, primary_key=True)
+    scheme: Mapped[str] = mapped_column(String(40), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    network_path: Mapped[str] = mapped_column(PATH)  # the scheme owner's: which PublishedEvaluation
+    level: Mapped[str] = mapped_column(String(20))
+    org_code: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float | None] = mapped_column(Float)
+    rank: Mapped[int | None] = mapped_column(Integer)
+    tier: Mapped[str | None] = mapped_column(String(60))
+    rebate_pct: Mapped[float | None] = mapped_column(Float)
+    elements: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 TABLES = plumbing_tables(Base.metadata)
 FACT_MODELS: tuple[Any, ...] = (ResponseFact, InvitationFact, VisitFact, DeliveryFact, ComplaintFact,
                                 FollowUpFact, AlertFact, AppointmentFact)

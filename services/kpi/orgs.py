@@ -36,6 +36,13 @@ class CallerSubtrees:
             await self._fetch(org_path)
         return self._names[org_path]
 
+    async def orgs(self, org_path: str) -> list[OrgInfo]:
+        """Every org at or below `org_path` (an evaluated network's), fresh when the cached subtree is stale."""
+        cached = self._cache.get(org_path)
+        if cached is None or cached[0] <= time.monotonic():
+            return list((await self._fetch(org_path)).values())
+        return list(cached[1].values())
+
     async def _fetch(self, org_path: str) -> dict[str, OrgInfo]:
         orgs = {org.code: org for org in await self.directory.subtree(org_path)}
         self._cache[org_path] = (time.monotonic() + CACHE_SECONDS, orgs)

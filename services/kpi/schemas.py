@@ -2,11 +2,13 @@
 as they leave the service (`reports.shown`); `n` is the count of records behind a value."""
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.kpi.domain import KPIS
 from shared.types import OrgCode
 
 Level = Literal["dealer", "distributor"]
@@ -178,3 +180,121 @@ class KpiDepartments(BaseModel):
     period: str
     org_code: str
     items: list[DepartmentFigure] = Field(description="By dealer code, then department")
+# --- dealer evaluation (KPI.md "Dealer evaluation") ----------------------------------------------
+
+SchemeCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", description="1-40 letters, digits, '-' or '_'")]
+Weight = Annotated[float, Field(gt=0, le=1_000_000)]
+Bound = Annotated[float, Field(ge=-1_000_000, le=1_000_000)]
+
+
+class SchemeKpi(BaseModel):
+    kpi: str = Field(max_length=30, description="A KPI of /v1/kpi/summary")
+    weight: Weight
+    floor: Bound = Field(description="The value worth 0 points (above the ceiling: lower is better)")
+    ceiling: Bound = Field(description="The value worth 100 points")
+
+    @field_validator("kpi")
+    @classmethod
+    def _known(cls, kpi: str) -> str:
+        if kpi not in KPIS:
+            raise ValueError(f"unknown KPI; one of {', '.join(KPIS)}")
+        return kpi
+
+    @model_validator(mode="after")
+    def _span(self) -> "SchemeKpi":
+        if self.floor == self.ceiling:
+            raise ValueError("floor and ceiling must differ")
+        return self
+
+
+class SchemeElement(BaseModel):
+    code: SchemeCode
+    title: str = Field(min_length=1, max_length=200)
+    weight: Weight
+    kpis: list[SchemeKpi] = Field(min_length=1, max_length=30)
+
+    @field_validator("kpis")
+    @classmethod
+    def _distinct(cls, kpis: list[SchemeKpi]) -> list[SchemeKpi]:
+        return _unique(kpis, lambda k: k.kpi, "KPI")
+
+
+class SchemeTier(BaseModel):
+    name: str = Field(min_length=1, max_length=60)
+    min_score: float = Field(ge=0, le=100)
+    rebate_pct: float = Field(ge=0, le=100)
+
+
+class _SchemeBody(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    elements: list[SchemeElement] = Field(min_length=1, max_length=20)
+    tiers: list[SchemeTier] = Field(max_length=20)
+
+    @field_validator("elements")
+    @classmethod
+    def _distinct_elements(cls, elements: list[SchemeElement]) -> list[SchemeElement]:
+        return _unique(elements, lambda e: e.code, "element code")
+
+    @field_validator("tiers")
+    @classmethod
+    def _distinct_tiers(cls, tiers: list[SchemeTier]) -> list[SchemeTier]:
+        return _unique(tiers, lambda t: t.name, "tier name")
+
+
+class EvaluationSchemePut(_SchemeBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "Dealer evaluation", "elements": [
+            {"code": "CS", "title": "CS improvement", "weight": 30, "kpis": [
+                {"kpi": "csi", "weight": 2, "floor": 70, "ceiling": 95},
+                {"kpi": "complaint_rate", "weight": 1, "floor": 5, "ceiling": 0}]}],
+        "tiers": [{"name": "A", "min_score": 85, "rebate_pct": 2.0}, {"name": "B", "min_score": 70, "rebate_pct": 1.0}]
+    }]})
+
+
+def _unique(items: list[Any], key: Callable[[Any], str], what: str) -> list[Any]:
+    seen = [key(item) for item in items]
+    if len(set(seen)) != len(seen):
+        raise ValueError(f"each {what} at most once")
+    return items
+
+
+class EvaluationSchemeRead(_SchemeBody):
+    code: str
+    version: int = Field(description="Every PUT adds a version; the ETag names it")
+    owner_code: str = Field(description="The manufacturer whose network the scheme evaluates")
+    created_at: datetime
+
+
+class EvaluationSchemes(BaseModel):
+    items: list[EvaluationSchemeRead] = Field(description="The newest version of each scheme you may read")
+
+
+class EvaluatedKpi(BaseModel):
+    value: float | None
+    n: int
+    points: float | None = Field(description="100 x clamp((value - floor) / (ceiling - floor), 0, 1); null without a value")
+
+
+class EvaluatedElement(BaseModel):
+    score: float | None = Field(description="Weighted mean of the points of its KPIs that have a value")
+    kpis: dict[str, EvaluatedKpi]
+
+
+class EvaluatedOrg(BaseModel):
+    org_code: str
+    score: float | None = Field(description="Weighted mean of the element scores that have one; null without any")
+    rank: int | None = Field(description="By score over the scheme's whole network (equal scores share a rank)")
+    tier: str | None
+    rebate_pct: float | None
+    elements: dict[str, EvaluatedElement]
+
+
+class DealerEvaluation(BaseModel):
+    scheme: str
+    scheme_version: int
+    period: str
+    level: Level
+    org_code: str = Field(description="Whose subtree the items are")
+    items: list[EvaluatedOrg] = Field(description="Best first")
+    published_at: datetime | None = Field(description="Null: computed now from the current figures")
+    published_by: str | None

@@ -31,6 +31,11 @@ METHODS = ("get", "post", "put", "patch", "delete")
 EXCLUDED = {
     ("get", "/v1/public/surveys/{token}"): "the token is the credential (no org key involved)",
     ("post", "/v1/public/surveys/{token}/responses"): "the token is the credential (no org key involved)",
+    ("get", "/v1/evaluation-schemes/{code}"): "the manufacturer's scheme, read by its whole network by design "
+                                              "(tests/kpi/test_evaluations.py); no dealer owns one",
+    ("put", "/v1/evaluation-schemes/{code}"): "the manufacturer's alone: any other caller is a 403 (tests/kpi/test_evaluations.py)",
+    ("post", "/v1/evaluations/{scheme}/{period}/publish"): "the manufacturer's alone: any other caller is a 403; a "
+                                                           "sibling's evaluation item is never shown (tests/kpi/test_evaluations.py)",
     ("put", "/v1/vehicles/{vin}"): "writes the caller's own dealer's file of the VIN (each dealer keeps its own file "
                                    "of a car), never another's; the dealer-qualified /v1/vehicles/by-vin/... is in the matrix",
 }

@@ -15,7 +15,8 @@ from tests.support.suite import Network, Org
 pytestmark = pytest.mark.e2e
 
 # A valid value for every other query parameter such an operation may require.
-VALUES = {"period": "2026-01", "kpi": "csi", "kind": "csi", "from": "2026-01", "to": "2026-03", "level": "dealer"}
+VALUES = {"period": "2026-01", "kpi": "csi", "kind": "csi", "from": "2026-01", "to": "2026-03", "level": "dealer",
+          "scheme": "MATRIX"}
 
 
 def org_code_operations(network: Network) -> list[tuple[str, list[str]]]:
@@ -26,6 +27,14 @@ def org_code_operations(network: Network) -> list[tuple[str, list[str]]]:
         if any(p["in"] == "query" and p["name"] == "org_code" for p in parameters):
             out.append((path, [p["name"] for p in parameters if p["in"] == "query" and p.get("required")]))
     return sorted(out)
+
+
+def define_scheme(network: Network) -> None:
+    """The manufacturer's evaluation scheme VALUES names (/v1/evaluations): each call adds a version."""
+    answer = network.manufacturer.client.put(f"/v1/evaluation-schemes/{VALUES['scheme']}", json={
+        "title": "Matrix", "tiers": [], "elements": [{"code": "CS", "title": "CS", "weight": 1, "kpis": [
+            {"kpi": "csi", "weight": 1, "floor": 60, "ceiling": 100}]}]})
+    assert answer.status_code == 200, answer.text
 
 
 def ask(caller: Org, path: str, required: list[str], org_code: str) -> httpx.Response:
@@ -43,6 +52,7 @@ def test_an_org_outside_the_callers_subtree_is_answered_as_unknown(network: Netw
     assert not missing, f"add a valid value for {missing}"
     d, e = network.org("distributor"), network.org("distributor")
     a, b = network.org("dealer", d), network.org("dealer", d)
+    define_scheme(network)
     failures = []
     for path, required in operations:
         for who, caller, foreign in (("sibling", b, a), ("cousin", e, d), ("cousin", e, a), ("child", a, d)):

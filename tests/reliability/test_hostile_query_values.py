@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.reliability.test_bola_org_code_queries import VALUES, org_code_operations
+from tests.reliability.test_bola_org_code_queries import VALUES, define_scheme, org_code_operations
 from tests.reliability.test_hostile_inputs import CONTROL, SQL, problem
 from tests.support.suite import Network
 
@@ -14,6 +14,7 @@ HOSTILE = [*SQL, *CONTROL, "x" * 2000, "", " ", "../..", "%00", "2026-00", "2026
 
 def test_hostile_query_values_are_refused_or_answered(network: Network) -> None:
     caller = network.manufacturer
+    define_scheme(network)
     failures = []
     for path, required in org_code_operations(network):
         valid = {name: VALUES[name] for name in required}

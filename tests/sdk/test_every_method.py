@@ -119,6 +119,19 @@ def test_every_kpi_read_and_a_target(admin: CSLoop, dealer: Org) -> None:
     assert isinstance(admin.kpi.fir_held_out(period=MONTH), models.FirHeldOut)
 
 
+def test_evaluation_schemes_evaluations_and_publishing(admin: CSLoop, dealer: Org) -> None:
+    code = f"SDK-{uuid.uuid4().hex[:8]}"
+    elements = [{"code": "CS", "title": "CS improvement", "weight": 1,
+                 "kpis": [{"kpi": "csi", "weight": 1, "floor": 60, "ceiling": 100}]}]
+    first = admin.evaluations.put_scheme(code, title="SDK", elements=elements, tiers=[])
+    assert admin.evaluations.put_scheme(code, title="SDK 2", elements=elements, tiers=[], scheme=first).version == 2
+    assert admin.evaluations.scheme(code).title == "SDK 2"
+    assert code in {scheme.code for scheme in admin.evaluations.schemes()}
+    assert admin.evaluations.get(scheme=code, period=MONTH, org_code=dealer.code, level="dealer").published_at is None
+    frozen = admin.evaluations.publish(code, MONTH, level="dealer")
+    assert (frozen.scheme_version, frozen.published_at is not None) == (2, True)
+
+
 def test_upserts_and_the_updated_since_feeds(api: CSLoop, admin: CSLoop, dealer: Org) -> None:
     since = datetime.now(UTC)
     external_id = f"sdk {uuid.uuid4().hex[:8]} #1"  # quoted into the path: ' ' and '#' are part of the id

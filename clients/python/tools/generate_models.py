@@ -59,6 +59,8 @@ MODELS: dict[str, tuple[str, str, str] | tuple[str, str, str, int]] = {
     "KpiTarget": ("put", "/v1/kpi/targets", "200"),
     "KpiPeople": ("get", "/v1/kpi/people", "200"),
     "KpiDepartments": ("get", "/v1/kpi/departments", "200"),
+    "EvaluationScheme": ("get", "/v1/evaluation-schemes/{code}", "200"),
+    "DealerEvaluation": ("get", "/v1/evaluations", "200"),
     "SurveyTemplate": ("get", "/v1/survey-templates", "200"),
     "Survey": ("get", "/v1/surveys/{survey_id}", "200"),
     "SurveyVersion": ("get", "/v1/surveys/{survey_id}/versions/{number}", "200"),

@@ -44,6 +44,7 @@ class CSLoop:
         self.sla_policies = r.SlaPolicies(t)
         self.quality_signals = r.QualitySignals(t)
         self.kpi = r.Kpi(t)
+        self.evaluations = r.Evaluations(t)
         self.surveys = r.Surveys(t)
         self.invitations = r.Invitations(t)
         self.responses = r.Responses(t)

@@ -667,6 +667,65 @@ class KpiDepartments(Model):
     period: str
     org_code: str
     items: list[DepartmentFigure]
+class SchemeKpi(Model):
+    kpi: str
+    weight: float
+    floor: float
+    ceiling: float
+
+
+class SchemeElement(Model):
+    code: str
+    title: str
+    weight: float
+    kpis: list[SchemeKpi]
+
+
+class SchemeTier(Model):
+    name: str
+    min_score: float
+    rebate_pct: float
+
+
+class EvaluationScheme(Model):
+    title: str
+    elements: list[SchemeElement]
+    tiers: list[SchemeTier]
+    code: str
+    version: int
+    owner_code: str
+    created_at: datetime
+
+
+class EvaluatedKpi(Model):
+    value: float | None
+    n: int
+    points: float | None
+
+
+class EvaluatedElement(Model):
+    score: float | None
+    kpis: dict[str, EvaluatedKpi]
+
+
+class EvaluatedOrg(Model):
+    org_code: str
+    score: float | None
+    rank: int | None
+    tier: str | None
+    rebate_pct: float | None
+    elements: dict[str, EvaluatedElement]
+
+
+class DealerEvaluation(Model):
+    scheme: str
+    scheme_version: int
+    period: str
+    level: str
+    org_code: str
+    items: list[EvaluatedOrg]
+    published_at: datetime | None
+    published_by: str | None
 
 
 class Factor(Model):

@@ -593,6 +593,33 @@ class Kpi(Resource):
         return self._one(m.KpiTarget, "PUT", "/v1/kpi/targets", json=body)
 
 
+class Evaluations(Resource):
+    """Dealer evaluation: the manufacturer's schemes, evaluations ranked over its network, publishing."""
+
+    def schemes(self) -> list[m.EvaluationScheme]:
+        """The newest version of each scheme you may read."""
+        return [m.EvaluationScheme.model_validate(item) for item in self._t.json("GET", "/v1/evaluation-schemes")["items"]]
+
+    def scheme(self, code: str) -> m.EvaluationScheme:
+        return self._one(m.EvaluationScheme, "GET", f"/v1/evaluation-schemes/{code}")
+
+    def put_scheme(self, code: str, *, title: str, elements: list[Any], tiers: list[Any],
+                   scheme: Version | None = None) -> m.EvaluationScheme:
+        """The scheme's next version (manufacturer only); with `scheme` (as read, or its version), only over it."""
+        body = {"title": title, "elements": elements, "tiers": tiers}
+        return self._one(m.EvaluationScheme, "PUT", f"/v1/evaluation-schemes/{code}", json=body,
+                         headers=_optional_if_match(scheme))
+
+    def get(self, *, scheme: str, period: str, org_code: str | None = None, level: str | None = None) -> m.DealerEvaluation:
+        """Frozen once published (`published_at`), else computed from the current figures."""
+        params = {"scheme": scheme, "period": period, "org_code": org_code, "level": level}
+        return self._one(m.DealerEvaluation, "GET", "/v1/evaluations", params=params)
+
+    def publish(self, scheme: str, period: str, *, level: str | None = None) -> m.DealerEvaluation:
+        """Freeze the evaluation of the period (manufacturer only; a second publish is a Conflict)."""
+        return self._one(m.DealerEvaluation, "POST", f"/v1/evaluations/{scheme}/{period}/publish", params={"level": level})
+
+
 # Survey service
 
 class Surveys(Resource):
