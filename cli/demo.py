@@ -1,5 +1,6 @@
 """The demo network `csloop up` seeds: 1 manufacturer, 2 distributors, 6 dealers and their customers,
-then a year of survey results, complaints and targets (`demo_history`).
+then a year of survey results, complaints and targets (`demo_history`), the CR desk (`demo_desk`)
+and an improvement plan (`demo_plans`).
 
 Everything after the bootstrap goes through the public API, as a DMS would send it, so the
 demo exercises the same paths as production traffic.
@@ -15,6 +16,7 @@ from csloop_sdk import CSLoop
 from cli.demo_desk import DEMO_AGENT, DESK_DEALER_INDEX, seed_desk
 from cli.demo_evaluation import seed_evaluation
 from cli.demo_history import seed_history
+from cli.demo_plans import seed_plans
 from shared.types import vin_check_digit
 
 MANUFACTURER = ("FTMS", "CSLoop Motors (demo manufacturer)")
@@ -79,6 +81,7 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42, now: datetime 
         counts |= seed_history(api, list(DEALERS), MANUFACTURER[0], now=now)
         counts |= seed_desk(api, list(DEALERS), now=now)
         counts |= seed_evaluation(api, MANUFACTURER[0], now=now)
+        counts |= seed_plans(api, now=now)
     return counts
 
 

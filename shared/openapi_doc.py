@@ -91,6 +91,8 @@ TAG_DESCRIPTIONS = {
     "complaint SLA and quality": "Response and resolution time targets, and the quality signals complaints raise.",
     "kpi": "Satisfaction and complaint figures per organisation, ranked, over time, and targets.",
     "evaluations": "Dealer evaluation schemes (the manufacturer's), evaluations ranked over its network, and publishing them frozen.",
+    "improvement-plans": "Improvement plans (PDCA): actions with owners and due dates, plan -> do -> check -> act, "
+                         "the KPI re-check, overdue actions published to the org and those above it.",
 }
 
 IDEMPOTENCY_KEY = {

@@ -17,6 +17,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/complaints", "complaint"), ("/v1/complaint-sla-policies", "complaint"), ("/v1/quality-signals", "complaint"),
     ("/v1/kpi", "kpi"),
     ("/v1/evaluation-schemes", "kpi"), ("/v1/evaluations", "kpi"),
+    ("/v1/improvement-plans", "kpi"),
 )
 # The bulk import operations (whole DMS exports): the only routed paths with the large body limit.
 IMPORT_PATHS: frozenset[str] = frozenset({"/v1/customers/import", "/v1/vehicles/import", "/v1/deliveries/import",

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.complaint import api_cases, api_facts, api_policies
+from services.complaint import api_cases, api_facts, api_internal, api_policies
 from services.complaint.consumers import event_handlers
 from services.complaint.jobs import run_once
 from services.complaint.models import TABLES
@@ -26,7 +26,7 @@ def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = Fal
     references = references or ReferenceSources(settings.customer_url, settings.survey_url)
     configure_uncovered_years(settings.calendar_extra_holidays, settings.calendar_extra_workdays)
     spec = ServiceSpec(
-        title="CSLoop complaint service", routers=[api_cases.router, api_policies.router, api_facts.router],
+        title="CSLoop complaint service", routers=[api_cases.router, api_policies.router, api_facts.router, api_internal.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings, directory),
         jobs=lambda app: _jobs(app, settings, directory), closing=[directory.close, references.close],
     )

@@ -7,6 +7,7 @@ second finds the first's case and is done.
 - followup.issue_found -> a case (channel follow_up, P3, category from the issue codes, linked to
   the follow-up by `followup_id`; complaint.opened carries it back to the customer service)
 - customer.erased -> the customer's cases stay, unlinked from the customer, their free text blanked
+- improvement.action_done naming a complaint -> its corrective action shows `done_at` and `plan_id`
 """
 
 import uuid
@@ -22,6 +23,7 @@ from services.complaint.settings import ComplaintSettings
 from shared.auth import system_principal
 from shared.consumer import EventHandler
 from shared.contracts import customer as customer_contract
+from shared.contracts import kpi as kpi_contract
 from shared.contracts import survey as survey_contract
 from shared.db import utcnow
 from shared.events import CloudEvent
@@ -74,6 +76,24 @@ async def on_customer_erased(session: AsyncSession, event: CloudEvent) -> None:
         await repo.add(entry(case, repo.principal, "customer_erased", now))
 
 
+async def on_action_done(session: AsyncSession, event: CloudEvent) -> None:
+    """A plan action taken from a case's corrective action was done: the case records it (in its
+    resolution, where the corrective action is) and its timeline says so."""
+    done = kpi_contract.ImprovementActionDone.model_validate(event.data)
+    if done.complaint_id is None:
+        return
+    repo = _repo(session)
+    case = await repo.complaint(done.complaint_id)
+    corrective = (case.resolution or {}).get("corrective_action") if case else None
+    if case is None or not corrective:
+        return
+    marks = {"done_at": done.done_at.isoformat(), "plan_id": str(done.plan_id)}
+    case.resolution = {**(case.resolution or {}), "corrective_action": {**corrective, **marks}}
+    case.version += 1
+    await repo.add(entry(case, repo.principal, "corrective_action_done", done.done_at,
+                         data={**marks, "action_index": done.action_index}))
+
+
 def event_handlers(settings: ComplaintSettings, directory: OrgDirectory) -> dict[str, EventHandler]:
     async def on_alert_raised(session: AsyncSession, event: CloudEvent) -> None:
         alert = survey_contract.AlertRaised.model_validate(event.data)
@@ -110,4 +130,5 @@ def event_handlers(settings: ComplaintSettings, directory: OrgDirectory) -> dict
         survey_contract.ALERT_RAISED: on_alert_raised,
         customer_contract.FOLLOWUP_ISSUE_FOUND: on_issue_found,
         customer_contract.CUSTOMER_ERASED: on_customer_erased,
+        kpi_contract.IMPROVEMENT_ACTION_DONE: on_action_done,
     }

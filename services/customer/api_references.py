@@ -3,6 +3,8 @@
 `POST /internal/references`: do the customer, vehicle and visit a write names belong to its dealer?
 `GET /internal/customers/{id}/survey-consent`: the survey consent of a customer named before its
 `customer.created` event reached the survey service (create, then invite, in the next call).
+`GET /internal/staff/{dealer_code}/{code}`: a staff member an improvement plan names as an action's
+owner before its `staff.changed` reached the KPI service (as staff.changed would carry it).
 
 Another service (complaints) forwards its caller's internal token, so the lookups run under
 the caller's scope: a record of another subtree is as unknown as one that never existed.
@@ -16,13 +18,14 @@ routes no `/internal` path.
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.customer.models import Customer
 from services.customer.repository import CustomerRepository
 from shared.auth import CurrentPrincipal
-from shared.contracts.customer import SurveyConsentRecord
+from shared.contracts.customer import StaffChanged, SurveyConsentRecord
+from shared.problems import NotFound
 from shared.service_app import SessionDep
 
 router = APIRouter(prefix="/internal", include_in_schema=False)
@@ -59,3 +62,13 @@ async def survey_consent(customer_id: uuid.UUID, repo: Annotated[CustomerReposit
     customer = await repo.get_visible(Customer, customer_id)
     return SurveyConsentRecord(customer_id=customer.id, dealer_code=customer.dealer_code, org_path=customer.org_path,
                                survey=customer.consent_survey, erased=customer.erased_at is not None)
+
+
+@router.get("/staff/{dealer_code}/{code}")
+async def staff_member(dealer_code: Annotated[str, Path(max_length=40)], code: Annotated[str, Path(max_length=100)],
+                       repo: Annotated[CustomerRepository, Depends(_repo)]) -> StaffChanged:
+    member = await repo.staff_with_code(dealer_code, code)
+    if member is None:
+        raise NotFound(f"No staff member {code} at {dealer_code}")
+    return StaffChanged(dealer_code=member.dealer_code, org_path=member.org_path, staff_id=member.id, code=member.code,
+                        name=member.name, role=member.role, active=member.active, version=member.version)

@@ -1,13 +1,16 @@
-"""FastAPI dependencies of the KPI API: readers scoped to the caller, the target writer, the caller's subtree of orgs."""
+"""FastAPI dependencies of the KPI API: readers scoped to the caller, the target writer, the caller's subtree of orgs,
+the improvement plans' repositories and the services a new plan asks."""
 
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
 from services.kpi.orgs import CallerSubtrees
+from services.kpi.plan_sources import PlanSources
 from services.kpi.repository import KpiRepository
 from services.kpi.reports import Reports, org_for
 from services.kpi.repository_facts import FactStore
+from services.kpi.repository_plans import PlanRepository
 from services.kpi.settings import KpiSettings
 from shared.auth import scoped
 from shared.orgs import OrgInfo
@@ -63,3 +66,13 @@ AskedOrg = Annotated[OrgInfo, Depends(_asked_org)]
 # The same, for reviews above the dealers (a dealer: 403).
 ReviewedOrg = Annotated[OrgInfo, Depends(_reviewed_org)]
 StoreDep = Annotated[FactStore, Depends(_store)]
+
+
+async def _plan_sources(request: Request) -> PlanSources:
+    return request.app.state.plan_sources
+
+
+# Improvement plans: read with kpi:read, opened, moved and ticked off with kpi:write.
+PlanReader = Annotated[PlanRepository, repository_for(PlanRepository, "kpi:read")]
+PlanWriter = Annotated[PlanRepository, repository_for(PlanRepository, "kpi:write")]
+PlanSourcesDep = Annotated[PlanSources, Depends(_plan_sources)]

@@ -7,10 +7,10 @@ own rows' s / n, pooled over every record below it, never a mean of means.
 """
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, true
+from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
@@ -266,3 +266,55 @@ class EvaluationItem(Base):
 TABLES = plumbing_tables(Base.metadata)
 FACT_MODELS: tuple[Any, ...] = (ResponseFact, InvitationFact, VisitFact, DeliveryFact, ComplaintFact,
                                 FollowUpFact, AlertFact, AppointmentFact)
+
+
+class ImprovementPlan(Base):
+    """An improvement plan (PDCA) of one org for one KPI: from `baseline` in `period` to `target`,
+    re-checked on the KPI of `recheck_period` (`result_*`, filled once that period has ended and
+    the KPI has a value). Status moves plan -> do -> check -> act | closed (services/kpi/plans.py)."""
+
+    __tablename__ = "kpi_plans"
+    __table_args__ = (Index("ix_kpi_plans_path_created", "org_path", "created_at"),
+                      Index("ix_kpi_plans_unchecked", "recheck_end", postgresql_where=text("result_at IS NULL"),
+                            sqlite_where=text("result_at IS NULL")))
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    org_path: Mapped[str] = mapped_column(PATH)
+    org_code: Mapped[str] = mapped_column(String(40))
+    kpi: Mapped[str] = mapped_column(String(30))
+    period: Mapped[str] = mapped_column(String(7))
+    baseline: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    recheck_period: Mapped[str] = mapped_column(String(7))
+    # When `recheck_period` ends: the re-check job's index, so it never parses every open plan's label.
+    recheck_end: Mapped[datetime]
+    cause: Mapped[str] = mapped_column(String(4000))
+    source_kind: Mapped[str] = mapped_column(String(20))
+    source_ref: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(10), default="plan")
+    result_value: Mapped[float | None] = mapped_column(Float)
+    result_met: Mapped[bool | None] = mapped_column(Boolean)
+    result_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImprovementAction(Base):
+    """One action of a plan, at its 0-based `position`. `org_path` is the plan's, so the scope wall
+    and row-level security cover actions as they cover plans."""
+
+    __tablename__ = "kpi_plan_actions"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH)
+    description: Mapped[str] = mapped_column(String(4000))
+    owner: Mapped[str | None] = mapped_column(String(120))
+    due: Mapped[date]
+    # The complaint whose corrective action this is: marking it done tells the complaint service.
+    complaint_id: Mapped[uuid.UUID | None]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(120))
+    # When `improvement.action_overdue` was recorded for it: at most once per action.
+    overdue_published_at: Mapped[datetime | None]

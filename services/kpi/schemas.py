@@ -3,10 +3,10 @@ as they leave the service (`reports.shown`); `n` is the count of records behind 
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from services.kpi.domain import KPIS
 from shared.types import OrgCode
@@ -298,3 +298,94 @@ class DealerEvaluation(BaseModel):
     items: list[EvaluatedOrg] = Field(description="Best first")
     published_at: datetime | None = Field(description="Null: computed now from the current figures")
     published_by: str | None
+# --- improvement plans (PDCA) ------------------------------------------------------------------
+
+PlanStatus = Literal["plan", "do", "check", "act", "closed"]
+SourceKind = Literal["kpi_gap", "driver", "complaint"]
+PlanText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Owner = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class PlanSource(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SourceKind
+    ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] = Field(
+        description="kpi_gap: the KPI or its gap, driver: the factor, complaint: the complaint's id")
+
+
+class PlanActionIn(BaseModel):
+    """An action; one naming `complaint_id` without a description is that complaint's corrective action
+    (its description, owner and due date, unless given here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: PlanText | None = None
+    owner: Owner | None = Field(None, description="A dealer's plan: an active staff code of the dealer; "
+                                                  "a distributor's or manufacturer's plan: free text")
+    due: date | None = None
+    complaint_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _complete_without_complaint(self) -> "PlanActionIn":
+        if self.complaint_id is None and (self.description is None or self.owner is None or self.due is None):
+            raise ValueError("an action names its description, owner and due date, or a complaint_id")
+        return self
+
+
+class PlanCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "org_code": "D001", "kpi": "csi", "period": "2026-Q3", "baseline": 84.2, "target": 88.0,
+        "recheck_period": "2026-Q4", "cause": "Vehicles returned unwashed after service",
+        "source": {"kind": "driver", "ref": "vehicle_cleanliness"},
+        "actions": [{"description": "Wash every car before hand-over", "owner": "SA-01", "due": "2026-10-15"}]
+    }]})
+
+    org_code: OrgCode
+    kpi: str = Field(max_length=30)
+    period: str = Field(max_length=7, description="YYYY-MM, YYYY-Qn or YYYY: the period of the baseline")
+    baseline: float = Field(ge=-1_000_000, le=1_000_000)
+    target: float = Field(ge=-1_000_000, le=1_000_000)
+    recheck_period: str = Field(max_length=7, description="The period whose KPI re-checks the plan (not before `period`)")
+    cause: PlanText
+    source: PlanSource
+    actions: list[PlanActionIn] = Field(default_factory=list, max_length=50, description=(
+        "Empty with a complaint source: the complaint's corrective action is the one action"))
+
+
+class PlanTransition(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"to": "do"}]})
+
+    to: PlanStatus
+
+
+class PlanActionRead(BaseModel):
+    index: int
+    description: str
+    owner: str | None
+    due: date
+    complaint_id: uuid.UUID | None
+    done_at: datetime | None
+    overdue: bool = Field(description="Past its due date and not done")
+
+
+class PlanResult(BaseModel):
+    value: float = Field(description="The KPI of the plan's org in `recheck_period`")
+    met: bool = Field(description="Whether it meets the plan's target, in the KPI's direction")
+
+
+class PlanRead(BaseModel):
+    id: uuid.UUID
+    org_code: str
+    kpi: str
+    period: str
+    baseline: float
+    target: float
+    recheck_period: str
+    cause: str
+    source: PlanSource
+    status: PlanStatus
+    actions: list[PlanActionRead]
+    result: PlanResult | None = Field(description="Once `recheck_period` has ended and the KPI has a value")
+    created_at: datetime
+    updated_at: datetime

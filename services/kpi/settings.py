@@ -15,3 +15,6 @@ class KpiSettings(CommonSettings):
     drivers_min_responses: int = 30
     # A person is ranked on a KPI from this many records (KPI.md, People KPIs); below, `rank` is null.
     people_min_n: int = 10
+    # Improvement plans: the job that stores re-check results and publishes overdue actions.
+    jobs_enabled: bool = True
+    plans_job_interval_seconds: float = 300.0

@@ -61,6 +61,7 @@ BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[s
     ("patch", "/v1/webhooks/{webhook_id}"): {"event_types": ["complaint.opened"]},
     ("put", "/v1/customers/by-external-id/{dealer_code}/{external_id}"): {"name": "Bola"},
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): lambda ids: {"model": "Bola", "owner_customer_id": ids["customer_id"]},
+    ("post", "/v1/improvement-plans/{plan_id}/transitions"): {"to": "do"},
     ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): lambda ids: {
         "vin": ids["vin"], "customer_id": ids["customer_id"], "visit_type": "repair", "opened_at": ids["opened_at"],
         "closed_at": ids["closed_at"], "advisor": "SA-BOLA"},
@@ -117,8 +118,16 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
             "opened_at": visit["opened_at"], "closed_at": visit["closed_at"],
             "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
             "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],
-            "staff_id": member["id"],
+            "staff_id": member["id"], "plan_id": improvement_plan(a, "SA-BOLA"), "index": "0",
             **org_records(network, a)}
+
+
+def improvement_plan(org: Org, owner: str) -> str:
+    """A plan of `org` with one action (`owner`: a staff code of a dealer, free text above one)."""
+    return created(org.client.post("/v1/improvement-plans", json={
+        "org_code": org.code, "kpi": "csi", "period": "2026-01", "baseline": 80.0, "target": 85.0,
+        "recheck_period": "2026-02", "cause": "BOLA matrix", "source": {"kind": "kpi_gap", "ref": "csi"},
+        "actions": [{"description": "BOLA matrix", "owner": owner, "due": "2099-01-01"}]}))["id"]
 
 
 def org_records(network: Network, org: Org) -> dict[str, str]:
@@ -137,7 +146,8 @@ def org_records(network: Network, org: Org) -> dict[str, str]:
 
 def parent_records(network: Network, d: Org) -> dict[str, str]:
     return {"survey_id": published_survey(d, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"}),
-            "number": "1", **org_records(network, d)}
+            "number": "1", "plan_id": improvement_plan(d, "Regional quality manager"), "index": "0",
+            **org_records(network, d)}
 
 
 class Matrix:

@@ -38,6 +38,7 @@ KINDS = {
     "appointment_id": "appointment",
     # Staff codes of the record's dealer (API.md, Staff).
     "sales_consultant": "staff member", "advisor": "staff member", "technician": "staff member", "agent": "staff member",
+    "owner": "staff member",  # an improvement plan's action on a dealer's plan
 }
 # Fields with a reference's name that identify the record being written, or are only quoted.
 NOT_REFERENCES = {
@@ -51,6 +52,8 @@ NOT_REFERENCES = {
     ("post", "/v1/survey-invitations", "context.ro_number"): "quoted back on the survey page, not looked up",
     ("post", "/v1/survey-responses/import", "responses[].vin"): "the third party's record of the car, kept as sent",
     ("post", "/v1/survey-responses/import", "responses[].ro_number"): "the third party's record of the visit, kept as sent",
+    ("put", "/v1/complaints/{complaint_id}/resolution", "corrective_action.owner"):
+        "free text on the case (a role or a name); an improvement plan taking the action over checks it as a staff code",
 }
 
 
@@ -250,6 +253,15 @@ BODIES: dict[tuple[str, str], Spec] = {
         lambda w, body: any(p["first_response_hours"] == 7.25
                             for p in w.c.client.get("/v1/complaint-sla-policies").json()["items"]),
         _above),
+    # A's plan: its action's owner A's staff, taken from A's own complaint (description given: a case
+    # without a corrective action still names it).
+    ("post", "/v1/improvement-plans"): Spec(
+        lambda w: w.a, lambda w: {"org_code": w.a.code, "kpi": "csi", "period": "2026-01", "baseline": 80.0,
+                                  "target": 85.0, "recheck_period": "2026-02", "cause": f"matrix {fresh()}",
+                                  "source": {"kind": "kpi_gap", "ref": "csi"},
+                                  "actions": [{"description": "Matrix", "owner": w.records[w.a.code].staff_code,
+                                               "due": "2099-01-01", "complaint_id": w.records[w.a.code].complaint_id}]},
+        lambda w, body: anywhere(w, "/v1/improvement-plans", lambda p: p["cause"] == body["cause"])),
     ("put", "/v1/kpi/targets"): Spec(
         lambda w: w.north, lambda w: {"org_code": w.a.code, "kpi": "csi", "period": "2026", "target": 90}, None, _above),
     ("post", "/v1/orgs"): Spec(

@@ -64,8 +64,14 @@ def real_records(network: Network, receiver_url: str) -> list[dict]:
     created = network.manufacturer.client.post("/v1/webhooks", json={
         "url": receiver_url, "event_types": ["complaint.opened"], "org_code": network.manufacturer.code})
     assert created.status_code == 201, created.text
+    plan = network.manufacturer.client.post("/v1/improvement-plans", json={
+        "org_code": network.manufacturer.code, "kpi": "csi", "period": "2026-01", "baseline": 80, "target": 85,
+        "recheck_period": "2026-02", "cause": "Schemathesis", "source": {"kind": "kpi_gap", "ref": "csi"},
+        "actions": [{"description": "Schemathesis", "owner": "Quality manager", "due": "2099-01-01"}]})
+    assert plan.status_code == 201, plan.text
     return [{"include-path-regex": r"^/v1/webhooks/\{webhook_id\}", "exclude-method-regex": "(?i)^(delete|patch)$",
-             "parameters": {"path.webhook_id": created.json()["id"]}}]
+             "parameters": {"path.webhook_id": created.json()["id"]}},
+            {"include-path-regex": r"^/v1/improvement-plans/\{plan_id\}", "parameters": {"path.plan_id": plan.json()["id"]}}]
 
 
 def config_file(operations: list[dict], where: Path) -> Path:

@@ -229,3 +229,36 @@ def test_staff_named_by_visits_and_calls(network: Network, api: CSLoop, admin: C
     assert admin.users.update(user, staff_code="CR02").staff_code == "CR02"
     with CSLoop(network.url) as anonymous:
         assert anonymous.auth.login(username, password).staff_code == "CR02"
+
+
+def test_a_complaints_corrective_action_tracked_to_done_by_an_improvement_plan(api: CSLoop, dealer: Org) -> None:
+    """complaint -> plan action -> done -> the complaint shows it done (improvement.action_done,
+    KPI service -> complaint service). The owner was created a moment before: the KPI service asks
+    the customer service about it."""
+    code = api.staff.create(code=f"SM-{uuid.uuid4().hex[:6]}", name="王芳", role="manager", dealer_code=dealer.code).code
+    case = api.complaints.create(dealer_code=dealer.code, channel="hotline", category="repair_quality",
+                                 priority="P3", description="Noise after the repair")
+    case = api.complaints.transition(api.complaints.transition(case, "acknowledged"), "in_progress")
+    due = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    case = api.complaints.resolve(case, summary="Redone", customer_agrees=True, corrective_action={
+        "description": "Road test after every NVH repair", "owner": code, "due": due})
+    plan = api.improvement_plans.create(org_code=dealer.code, kpi="complaint_rate", period=MONTH, baseline=4.0,
+                                        target=2.0, recheck_period=str(int(MONTH[:4]) + 1), cause="No road tests",
+                                        source={"kind": "complaint", "ref": case.id})
+    assert plan.status == "plan" and plan.result is None
+    assert [(a.description, a.owner, a.complaint_id) for a in plan.actions] == [
+        ("Road test after every NVH repair", code, case.id)]
+    assert api.improvement_plans.get(plan.id).id == plan.id
+    assert plan.id in {p.id for p in api.improvement_plans.list(org_code=dealer.code, status="plan", overdue=False)}
+    with pytest.raises(csloop_sdk.CSLoopError):
+        api.improvement_plans.transition(plan, "check")
+    assert api.improvement_plans.transition(plan, "do").status == "do"
+    done = api.improvement_plans.done(plan, 0)
+    assert done.actions[0].done_at is not None
+
+    def shown_done() -> dict | None:
+        corrective = (api.complaints.get(case.id).resolution or {}).get("corrective_action", {})
+        return corrective if corrective.get("done_at") else None
+
+    corrective = eventually(shown_done, "the complaint's corrective action shown done")
+    assert corrective["plan_id"] == plan.id

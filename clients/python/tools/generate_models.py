@@ -61,6 +61,7 @@ MODELS: dict[str, tuple[str, str, str] | tuple[str, str, str, int]] = {
     "KpiDepartments": ("get", "/v1/kpi/departments", "200"),
     "EvaluationScheme": ("get", "/v1/evaluation-schemes/{code}", "200"),
     "DealerEvaluation": ("get", "/v1/evaluations", "200"),
+    "ImprovementPlan": ("get", "/v1/improvement-plans/{plan_id}", "200"),
     "SurveyTemplate": ("get", "/v1/survey-templates", "200"),
     "Survey": ("get", "/v1/surveys/{survey_id}", "200"),
     "SurveyVersion": ("get", "/v1/surveys/{survey_id}/versions/{number}", "200"),
@@ -79,7 +80,8 @@ RESERVED = set(dir(BaseModel))
 
 # Nested schemas whose server name reads badly in Python (a builtin's name, a `Read` suffix).
 NESTED_NAMES = {"ImportError_": "ImportRowError", "SurveyImportError_": "ResponseImportRowError",
-                "TimelineRead": "TimelineEntry", "SlaPolicyRead": "SlaPolicy", "DeliveryAttempt": "WebhookDeliveryAttempt"}
+                "TimelineRead": "TimelineEntry", "SlaPolicyRead": "SlaPolicy", "DeliveryAttempt": "WebhookDeliveryAttempt",
+                "PlanActionRead": "ImprovementAction", "PlanResult": "ImprovementResult", "PlanSource": "ImprovementSource"}
 
 
 def response_ref(doc: dict[str, Any], method: str, path: str, status: str, option: int = 0) -> str:

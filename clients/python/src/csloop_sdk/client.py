@@ -45,6 +45,7 @@ class CSLoop:
         self.quality_signals = r.QualitySignals(t)
         self.kpi = r.Kpi(t)
         self.evaluations = r.Evaluations(t)
+        self.improvement_plans = r.ImprovementPlans(t)
         self.surveys = r.Surveys(t)
         self.invitations = r.Invitations(t)
         self.responses = r.Responses(t)

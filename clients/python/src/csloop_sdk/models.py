@@ -726,6 +726,41 @@ class DealerEvaluation(Model):
     items: list[EvaluatedOrg]
     published_at: datetime | None
     published_by: str | None
+class ImprovementSource(Model):
+    kind: str
+    ref: str
+
+
+class ImprovementAction(Model):
+    index: int
+    description: str
+    owner: str | None
+    due: date
+    complaint_id: str | None
+    done_at: datetime | None
+    overdue: bool
+
+
+class ImprovementResult(Model):
+    value: float
+    met: bool
+
+
+class ImprovementPlan(Model):
+    id: str
+    org_code: str
+    kpi: str
+    period: str
+    baseline: float
+    target: float
+    recheck_period: str
+    cause: str
+    source: ImprovementSource
+    status: str
+    actions: list[ImprovementAction]
+    result: ImprovementResult | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class Factor(Model):

@@ -619,6 +619,36 @@ class Evaluations(Resource):
         """Freeze the evaluation of the period (manufacturer only; a second publish is a Conflict)."""
         return self._one(m.DealerEvaluation, "POST", f"/v1/evaluations/{scheme}/{period}/publish", params={"level": level})
 
+class ImprovementPlans(Resource):
+    """Improvement plans (PDCA): actions with owners and due dates, plan -> do -> check -> act | closed."""
+
+    def create(self, *, org_code: str, kpi: str, period: str, baseline: float, target: float, recheck_period: str,
+               cause: str, source: Mapping[str, Any], actions: Iterable[Mapping[str, Any]] = (),
+               idempotency_key: str | None = None) -> m.ImprovementPlan:
+        """`source` is `{kind: kpi_gap|driver|complaint, ref}`; each action `{description, owner, due}`, or
+        `{complaint_id}` to take that complaint's corrective action. A dealer's plan names staff codes as owners."""
+        body = {"org_code": org_code, "kpi": kpi, "period": period, "baseline": baseline, "target": target,
+                "recheck_period": recheck_period, "cause": cause, "source": dict(source),
+                "actions": [dict(action) for action in actions]}
+        return self._one(m.ImprovementPlan, "POST", "/v1/improvement-plans", json=body, idempotency_key=idempotency_key)
+
+    def get(self, plan_id: str) -> m.ImprovementPlan:
+        return self._one(m.ImprovementPlan, "GET", f"/v1/improvement-plans/{plan_id}")
+
+    def list(self, *, org_code: str | None = None, status: str | None = None, overdue: bool | None = None,
+             page_size: int | None = None) -> Pages[m.ImprovementPlan]:
+        """The plans of an org and of every org below it; `overdue=True`: those with an action past due."""
+        return self._pages(m.ImprovementPlan, "/v1/improvement-plans", page_size, org_code=org_code, status=status,
+                           overdue=None if overdue is None else str(overdue).lower())
+
+    def transition(self, plan: m.ImprovementPlan | str, to: str) -> m.ImprovementPlan:
+        """Move the plan; an illegal move is a `Conflict` listing the allowed ones."""
+        return self._one(m.ImprovementPlan, "POST", f"/v1/improvement-plans/{_id(plan)}/transitions", json={"to": to})
+
+    def done(self, plan: m.ImprovementPlan | str, index: int) -> m.ImprovementPlan:
+        """Mark the action at `index` (from 0) done; done again changes nothing."""
+        return self._one(m.ImprovementPlan, "POST", f"/v1/improvement-plans/{_id(plan)}/actions/{index}/done")
+
 
 # Survey service
 
