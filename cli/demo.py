@@ -31,7 +31,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰")
 CUSTOMERS_PER_DEALER = 12
 # Each dealer's staff, by code prefix: deliveries, repair orders and calls name them by code.
-STAFF = (("SA", "service_advisor", 3), ("SC", "sales_consultant", 2), ("TE", "technician", 3), ("CR", "cr_agent", 2),
+STAFF = (("SA", "service_advisor", 4), ("SC", "sales_consultant", 2), ("TE", "technician", 3), ("CR", "cr_agent", 2),
          ("MG", "manager", 1))
 CREDENTIALS_FILE = "demo.json"
 DEMO_USERNAME = "demo"
@@ -74,11 +74,12 @@ def seed(gateway_url: str, api_key: str, *, seed_value: int = 42, now: datetime 
         now = now or datetime.now(UTC)
         # Its own generator, so the customers stay what they were before staff existed.
         staff_rng = random.Random(f"{seed_value}-staff")
+        staff = {}
         for dealer in DEALERS:
-            staff = _seed_staff(api, staff_rng, dealer, counts)
+            staff[dealer] = _seed_staff(api, staff_rng, dealer, counts)
             for index in range(CUSTOMERS_PER_DEALER):
-                _seed_customer(api, rng, dealer, index, now, counts, staff, staff_rng)
-        counts |= seed_history(api, list(DEALERS), MANUFACTURER[0], now=now)
+                _seed_customer(api, rng, dealer, index, now, counts, staff[dealer], staff_rng)
+        counts |= seed_history(api, staff, MANUFACTURER[0], now=now)
         counts |= seed_desk(api, list(DEALERS), now=now)
         counts |= seed_evaluation(api, MANUFACTURER[0], now=now)
         counts |= seed_plans(api, now=now)

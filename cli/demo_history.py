@@ -8,7 +8,13 @@ survey). Answers come from a small model, so dealers differ as a real network do
 - a customer's mood moves every factor, some more than others (the factor's "loading"), so
   factors correlate differently with the index and the drivers chart has something to say;
 - NPS follows the factor scores, with a few detractors; this month a couple of customers per
-  dealer report a repair not fixed (a critical answer: a survey alert, hence a complaint case).
+  dealer report a repair not fixed (a critical answer: a survey alert, hence a complaint case);
+- each result names who served the customer (`staff`): a CSI row the repair order's advisor and
+  technician, an SSI row the sales consultant. Each month's results go to the dealer's people in
+  fixed shares (SHARES), so every month the first three advisors of a dealer have 10 or more CSI
+  results (13, 12, 12: ranked on the people scorecards) and the fourth has 3 (listed, not ranked);
+  technicians 16, 14, 10; sales consultants 11 and 4 SSI results. Some people lift or lower the
+  factor they own (EFFECTS), so the scorecards differ.
 
 Then a handful of complaints per dealer in various categories and states, one P1 that
 breaches its SLA, and the manufacturer's CSI, SSI and NPS targets for this year.
@@ -40,6 +46,15 @@ LOADINGS = {
 ALERT_RULES = {"index_below": 30.0, "nps_detractor": False, "critical_answers": True}
 # This year's targets, for the year and each of its months (the dashboard opens on a month).
 TARGETS = {"csi": 78.0, "ssi": 78.0, "nps": 40.0}
+# A result's `staff` field -> the staff role that fills it, per survey kind.
+SERVED_BY = {"csi": {"advisor": "service_advisor", "technician": "technician"},
+             "ssi": {"sales_consultant": "sales_consultant"}}
+# Each role's share of a month's results, by the position of the code (SA01, SA02, ...).
+SHARES = {"service_advisor": (0.33, 0.30, 0.29, 0.08), "technician": (0.40, 0.35, 0.25),
+          "sales_consultant": (0.70, 0.30)}
+# The factor a person's work shows in, and how much each (by code position) adds to its mean answer.
+EFFECTS = {"advisor": ("service_advisor", (0.4, 0.0, -0.5, -0.2)), "technician": ("service_quality", (0.3, -0.1, -0.4)),
+           "sales_consultant": ("salesperson", (0.3, -0.4))}
 
 
 @dataclass(frozen=True)
@@ -77,16 +92,21 @@ RESOLUTIONS = {
 }
 
 
-def seed_history(api: CSLoop, dealers: list[str], manufacturer: str, *, seed_value: int = 7,
+def seed_history(api: CSLoop, staff: dict[str, dict[str, list[str]]], manufacturer: str, *, seed_value: int = 7,
                  now: datetime | None = None) -> dict[str, int]:
+    """`staff`: each dealer's staff codes by role (the demo's dealers, in order)."""
     rng = random.Random(seed_value)
+    # Its own generator, so the answers draw what they drew before results named staff.
+    staff_rng = random.Random(f"{seed_value}-staff")
     now = now or datetime.now(UTC)
+    dealers = list(staff)
     counts = {"survey_responses": 0, "complaints": 0, "targets": 0}
     for kind in ("csi", "ssi"):
         survey = _published_survey(api, kind)
         for dealer in dealers:
             rows = [row for months_ago in range(MONTHS - 1, -1, -1)
-                    for row in _month_rows(rng, survey, dealer, months_ago, now)]
+                    for row in _month_rows(rng, survey, dealer, months_ago, now,
+                                           _served(staff_rng, staff[dealer], kind, PER_MONTH[kind]))]
             result = api.responses.import_results(survey.id, rows)
             if result.failed:
                 raise RuntimeError(f"demo {kind} import for {dealer} refused rows: {result.errors[:3]}")
@@ -122,7 +142,39 @@ def _month_start(now: datetime, months_ago: int) -> datetime:
     return datetime(year, month + 1, 1, tzinfo=CHINA)
 
 
-def _month_rows(rng: random.Random, survey: Survey, dealer: str, months_ago: int, now: datetime) -> list[Json]:
+def _in_shares(count: int, codes: list[str], shares: tuple[float, ...]) -> list[str]:
+    """`count` codes in these shares, rounded by largest remainder (40 results: 13, 12, 12, 3)."""
+    weights = shares[:len(codes)]
+    exact = [count * weight / sum(weights) for weight in weights]
+    whole = [int(value) for value in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: whole[i] - exact[i])
+    for i in by_remainder[:count - sum(whole)]:
+        whole[i] += 1
+    return [code for code, times in zip(codes, whole) for _ in range(times)]
+
+
+def _served(rng: random.Random, staff: dict[str, list[str]], kind: str, count: int) -> list[Json]:
+    """Who served each of a month's `count` customers: every role's codes in their shares, shuffled."""
+    columns = {}
+    for field_name, role in SERVED_BY[kind].items():
+        codes = _in_shares(count, staff[role], SHARES[role])
+        rng.shuffle(codes)
+        columns[field_name] = codes
+    return [{name: codes[n] for name, codes in columns.items()} for n in range(count)]
+
+
+def _lifts(served: Json) -> dict[str, float]:
+    """What the people who served add to the mean answer of the factors they own (a demo code
+    ends in its position: SA03 is the third advisor)."""
+    lifts: dict[str, float] = {}
+    for field_name, code in served.items():
+        factor, by_position = EFFECTS[field_name]
+        lifts[factor] = lifts.get(factor, 0.0) + by_position[(int(code[-2:]) - 1) % len(by_position)]
+    return lifts
+
+
+def _month_rows(rng: random.Random, survey: Survey, dealer: str, months_ago: int, now: datetime,
+                served: list[Json]) -> list[Json]:
     kind = survey.kind
     start = _month_start(now, months_ago)
     end = min(_month_start(now, months_ago - 1), now - timedelta(minutes=5))
@@ -132,13 +184,15 @@ def _month_rows(rng: random.Random, survey: Survey, dealer: str, months_ago: int
         # This month, the first two CSI customers of each dealer had a repair that was not fixed.
         critical = kind == "csi" and months_ago == 0 and n < 2
         at = start + (end - start) * rng.random()
-        answers = _answers(rng, survey, profile, (MONTHS - 1 - months_ago) * profile.trend, critical=critical)
+        answers = _answers(rng, survey, profile, (MONTHS - 1 - months_ago) * profile.trend, _lifts(served[n]),
+                           critical=critical)
         rows.append({"external_id": f"{kind}-{dealer}-{start:%Y%m}-{n:03d}", "dealer_code": dealer,
-                     "submitted_at": at.isoformat(timespec="seconds"), "answers": answers})
+                     "submitted_at": at.isoformat(timespec="seconds"), "staff": served[n], "answers": answers})
     return rows
 
 
-def _answers(rng: random.Random, survey: Survey, profile: Profile, gain: float, *, critical: bool) -> Json:
+def _answers(rng: random.Random, survey: Survey, profile: Profile, gain: float, lifts: dict[str, float], *,
+             critical: bool) -> Json:
     mood = rng.gauss(0, 1)
     loadings = LOADINGS[survey.kind]
     answers: Json = {}
@@ -147,7 +201,8 @@ def _answers(rng: random.Random, survey: Survey, profile: Profile, gain: float, 
         factor = question.factor
         if question.type != "matrix" or factor is None or not question.rows:
             continue
-        mean = profile.level + profile.factors.get(factor, 0.0) + gain + loadings.get(factor, 0.5) * mood
+        mean = (profile.level + profile.factors.get(factor, 0.0) + lifts.get(factor, 0.0) + gain
+                + loadings.get(factor, 0.5) * mood)
         mean += rng.gauss(0, 0.5)
         if critical and factor == "service_quality":
             mean = 2.5

@@ -1,4 +1,4 @@
-"""`GET /internal/facts/{visits|deliveries|followups|appointments}`: the records a KPI rebuild replays, in
+"""`GET /internal/facts/{visits|deliveries|followups|appointments|staff}`: the records a KPI rebuild replays, in
 event payload shape (a follow-up's also says how it ended: the KPI service's recorder of followup.scheduled
 takes the rest, services/kpi/consumers.py FollowUpScheduled)."""
 
@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from services.customer import events
+from services.customer.staff import staff_state
 from services.customer.models import FollowUp
 from services.customer.repository import CustomerRepository
 from shared.auth import scoped, system_principal
@@ -57,3 +58,10 @@ def _followup(f: FollowUp) -> dict[str, Any]:
 async def appointments(repo: Repo, _: Internal, params: Params) -> dict[str, Any]:
     rows, cursor = await repo.appointments_page(params)
     return {"items": [events.appointment_state(a).model_dump(mode="json") for a in rows], "next_cursor": cursor}
+
+
+@router.get("/internal/facts/staff")
+async def staff(repo: Repo, _: Internal, params: Params) -> dict[str, Any]:
+    """Every dealer's staff as their last staff.changed told it (retired ones too: facts name them)."""
+    rows, cursor = await repo.staff(params, None)
+    return {"items": [staff_state(m).model_dump(mode="json") for m in rows], "next_cursor": cursor}

@@ -1,20 +1,31 @@
-"""HTTP endpoints of a dealer's staff: the people deliveries, visits and calls name by code."""
+"""HTTP endpoints of a dealer's staff: the people deliveries, visits and calls name by code.
+
+`POST /internal/staff/known`: which of the staff codes a survey invitation or an imported survey
+result names are the dealer's, asked by the survey service with its caller's internal token, so
+the caller's subtree bounds the answer (a dealer outside it knows nobody). No scope beyond a
+valid token, as /internal/references: the answer says no more than the write's 422 would."""
 
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.customer import staff
 from services.customer.deps import DirectoryDep, ReadRepo, WriteRepo
 from services.customer.models import Staff
-from services.customer.schemas import StaffCreate, StaffRead, StaffUpdate
+from services.customer.repository import CustomerRepository
+from services.customer.schemas import StaffCode, StaffCreate, StaffRead, StaffUpdate
+from shared.auth import CurrentPrincipal
 from shared.contracts.customer import StaffRole
 from shared.etag import etag_for
 from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import problem_responses
+from shared.service_app import SessionDep
+from shared.types import OrgCode
 
 router = APIRouter(tags=["staff"])
+internal = APIRouter(prefix="/internal", include_in_schema=False)
 
 
 def _shown(response: Response, member: Staff) -> StaffRead:
@@ -56,3 +67,21 @@ async def update_staff(
     """Rename, change the role, or retire (`active: false`) a staff member (If-Match). A retired
     code stays on the records that name it and may not be named by new ones."""
     return _shown(response, await staff.update_staff(repo, staff_id, data, if_match))
+
+
+class StaffCodesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dealer_code: OrgCode
+    # The survey service asks in batches of this size (services/survey/customer_source.py).
+    codes: list[StaffCode] = Field(max_length=500)
+
+
+class StaffCodesKnown(BaseModel):
+    known: list[str]
+
+
+@internal.post("/staff/known")
+async def known_staff(data: StaffCodesIn, session: SessionDep, principal: CurrentPrincipal) -> StaffCodesKnown:
+    repo = CustomerRepository(session, principal)
+    return StaffCodesKnown(known=await staff.known_codes(repo, data.dealer_code, data.codes))

@@ -35,7 +35,7 @@ def create_app(settings: CustomerSettings | None = None, *, migrate: bool = Fals
         title="CSLoop customer service",
         routers=[api_customers.router, api_imports.router, api_vehicles.router, api_followups.router, api_interactions.router,
                  api_facts.router, api_references.router, api_desk.router, api_appointments.router,
-                 api_staff.router],
+                 api_staff.router, api_staff.internal],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings) | complaint_cases.event_handlers(),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close],
     )

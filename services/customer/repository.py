@@ -207,6 +207,13 @@ class CustomerRepository(ScopedRepository):
                                                          Staff.active.is_(True))
         return set((await self.session.scalars(statement)).all())
 
+    async def staff_codes(self, dealer_code: str, codes: set[str]) -> set[str]:
+        """Of these codes, those naming a staff member of the dealer, retired ones included."""
+        if not codes:
+            return set()
+        statement = self.select(Staff, Staff.code).where(Staff.dealer_code == dealer_code, Staff.code.in_(codes))
+        return set((await self.session.scalars(statement)).all())
+
     async def staff_with_code(self, dealer_code: str, code: str) -> Staff | None:
         """The dealer's staff member with this code, retired or not (a code is unique in the dealer)."""
         return await self._one(self.select(Staff).where(Staff.dealer_code == dealer_code, Staff.code == code))

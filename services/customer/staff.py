@@ -1,5 +1,9 @@
 """Staff of a dealer, named by code on deliveries, visits, follow-ups, attempts, interactions and
-appointments (API.md, Staff)."""
+appointments (API.md, Staff).
+
+Every create and every change publishes staff.changed (in the write's transaction, through the
+outbox) with the member's `version`: the KPI service names people in its scorecards from it and
+keeps the highest version whatever order the events arrive in."""
 
 import uuid
 from collections.abc import Awaitable, Callable
@@ -10,8 +14,10 @@ from services.customer.dealers import dealer_for_write
 from services.customer.models import Staff
 from services.customer.repository import CustomerRepository
 from services.customer.schemas import StaffCreate, StaffUpdate
+from shared.contracts import customer as contract
 from shared.db import utcnow
 from shared.etag import check_version
+from shared.events import CloudEvent, new_event
 from shared.orgs import OrgDirectory
 from shared.problems import Conflict, UnprocessableContent
 
@@ -52,6 +58,25 @@ class KnownStaff:
             raise _unknown(field)
 
 
+def staff_state(member: Staff) -> contract.StaffChanged:
+    """The member as staff.changed tells it (and `GET /internal/facts/staff` answers it)."""
+    return contract.StaffChanged(dealer_code=member.dealer_code, org_path=member.org_path, staff_id=member.id,
+                                 code=member.code, name=member.name, role=member.role,  # type: ignore[arg-type]
+                                 active=member.active, version=member.version)
+
+
+def staff_changed(member: Staff) -> CloudEvent:
+    return new_event(contract.SOURCE, contract.STAFF_CHANGED, f"staff/{member.id}",
+                     staff_state(member).model_dump(mode="json"))
+
+
+async def known_codes(repo: CustomerRepository, dealer_code: str, codes: list[str]) -> list[str]:
+    """Of these codes, those naming a staff member of the dealer, retired ones included (a survey
+    follows a visit or delivery already made, perhaps by someone who has left since), in one query;
+    none when the dealer is outside the caller's subtree."""
+    return sorted(await repo.staff_codes(dealer_code, set(codes)))
+
+
 async def create_staff(repo: CustomerRepository, directory: OrgDirectory, data: StaffCreate) -> Staff:
     """The dealer itself or an org above it adds a staff member; a code taken in the dealer, even
     by a retired member (whose history keeps it), is a 409."""
@@ -67,6 +92,7 @@ async def create_staff(repo: CustomerRepository, directory: OrgDirectory, data: 
     except IntegrityError as exc:  # a concurrent create won the unique race after our check
         raise Conflict("This dealer already has a staff member with this code",
                        errors=[{"field": "code", "message": "already on file"}]) from exc
+    await repo.publish(staff_changed(member))
     return member
 
 
@@ -85,4 +111,5 @@ async def update_staff(repo: CustomerRepository, staff_id: uuid.UUID, data: Staf
             setattr(member, name, value)
         member.version += 1
         await repo.flush()
+        await repo.publish(staff_changed(member))
     return member

@@ -265,7 +265,7 @@ class EvaluationItem(Base):
 
 TABLES = plumbing_tables(Base.metadata)
 FACT_MODELS: tuple[Any, ...] = (ResponseFact, InvitationFact, VisitFact, DeliveryFact, ComplaintFact,
-                                FollowUpFact, AlertFact, AppointmentFact)
+                                FollowUpFact, AlertFact, AppointmentFact, StaffMember)
 
 
 class ImprovementPlan(Base):

@@ -29,6 +29,7 @@ SOURCES = (
     ("customer", "deliveries", customer.VEHICLE_DELIVERED),
     ("customer", "followups", FOLLOWUP_SCHEDULED),
     ("customer", "appointments", customer.APPOINTMENT_CHANGED),
+    ("customer", "staff", customer.STAFF_CHANGED),
     ("complaint", "complaints", complaint.OPENED),
 )
 PAGE = 500

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from services.survey import alerts as alert_rules
+from services.survey import staff
 from services.survey.repository import SurveyRepository
 from shared.auth import scoped, system_principal
 from shared.pagination import PageParams, page_params
@@ -18,7 +19,8 @@ Params = Annotated[PageParams, Depends(page_params)]
 def _common(row: Any) -> dict[str, Any]:
     # survey_code is not kept on responses and no KPI reads it: left empty rather than joined in.
     return {"dealer_code": row.dealer_code, "org_path": row.org_path, "survey_id": row.survey_id, "survey_code": "",
-            "survey_version": row.survey_version, "kind": row.kind, "customer_id": row.customer_id}
+            "survey_version": row.survey_version, "kind": row.kind, "customer_id": row.customer_id,
+            "staff": staff.of(row)}
 
 
 @router.get("/internal/facts/responses")

@@ -12,10 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from services.survey import export, imports, responses, surveys
 from services.survey.definition import Kind
-from services.survey.deps import DirectoryDep, ReadRepo, SettingsDep, WriteRepo
+from services.survey.deps import CustomersDep, DirectoryDep, ReadRepo, SettingsDep, WriteRepo
 from services.survey.models import SurveyResponse
 from services.survey.repository import ResponseFilter, SurveyRepository
 from services.survey.schemas import ResponseImport, ResponseImportResult, ResponseRead
+from shared.auth import INTERNAL_HEADER
 from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import Conflict, problem_responses
 
@@ -68,11 +69,14 @@ async def export_responses(request: Request, where: FilterDep, settings: Setting
 
 
 @router.post("/v1/survey-responses/import", responses=problem_responses(401, 403, 404, 409, 422))
-async def import_responses(data: ResponseImport, repo: WriteRepo, directory: DirectoryDep) -> ResponseImportResult:
+async def import_responses(data: ResponseImport, repo: WriteRepo, directory: DirectoryDep, customers: CustomersDep,
+                           request: Request) -> ResponseImportResult:
     """Results of a CSI/SSI study run by a third party, scored like public submissions and kept with
-    their own `submitted_at`; idempotent by (survey_id, external_id); bad rows in `errors` (row 1 = first)."""
+    their own `submitted_at`; idempotent by (survey_id, external_id); bad rows in `errors` (row 1 = first).
+    A row's optional `staff` names who served the customer: staff codes of the row's dealer."""
     try:
-        outcome = await imports.import_responses(repo, directory, data)
+        # The caller's own token goes to the customer service, so its scope rules judge the staff codes.
+        outcome = await imports.import_responses(repo, directory, customers, request.headers[INTERNAL_HEADER], data)
     except IntegrityError as exc:
         raise Conflict("Another import of the same responses ran at the same time; send them again") from exc
     return ResponseImportResult.model_validate(outcome, from_attributes=True)

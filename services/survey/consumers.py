@@ -5,8 +5,9 @@ invitation's `source_key` (event type + business id) also makes a re-published f
 - customer.created / customer.updated -> the local survey-consent record; the customer record's
   version each event reports decides which is the latest, whatever order they arrive in
 - customer.erased -> consent gone, customer unlinked from invitations and responses, free text blanked
-- vehicle.delivered -> SSI invitation due `ssi_delay_days` later
-- service_visit.closed -> CSI invitation due `csi_delay_days` later (visit types in settings)
+- vehicle.delivered -> SSI invitation due `ssi_delay_days` later, naming the sales consultant
+- service_visit.closed -> CSI invitation due `csi_delay_days` later (visit types in settings), naming the
+  repair order's advisor and technician
 - complaint.resolved -> the short resolution survey, due `resolution_delay_days` later
 
 A relay's batch is applied together (`batch_handler`): each run of consecutive
@@ -31,6 +32,7 @@ from shared.auth import system_principal
 from shared.consumer import BatchHandler, EventHandler
 from shared.contracts import complaint as complaint_contract
 from shared.contracts import customer as contract
+from shared.contracts.survey import StaffOnRecord
 from shared.db import utcnow
 from shared.events import CloudEvent
 
@@ -96,7 +98,8 @@ def event_handlers(settings: SurveySettings) -> dict[str, EventHandler]:
         data = contract.VehicleDelivered.model_validate(event.data)
         await _invite(session, settings, "ssi", f"vehicle.delivered:{data.delivery_id}",
                       data.delivered_at + timedelta(days=settings.ssi_delay_days), data.dealer_code, data.org_path,
-                      data.customer_id, vin=data.vin)
+                      data.customer_id, vin=data.vin,
+                      served_by=StaffOnRecord(sales_consultant=data.sales_consultant))
 
     async def on_visit_closed(session: AsyncSession, event: CloudEvent) -> None:
         data = contract.ServiceVisitClosed.model_validate(event.data)
@@ -104,7 +107,8 @@ def event_handlers(settings: SurveySettings) -> dict[str, EventHandler]:
             return
         await _invite(session, settings, "csi", f"service_visit.closed:{data.visit_id}",
                       data.closed_at + timedelta(days=settings.csi_delay_days), data.dealer_code, data.org_path,
-                      data.customer_id, vin=data.vin, ro_number=data.ro_number)
+                      data.customer_id, vin=data.vin, ro_number=data.ro_number,
+                      served_by=StaffOnRecord(advisor=data.advisor, technician=data.technician))
 
     async def on_complaint_resolved(session: AsyncSession, event: CloudEvent) -> None:
         data = complaint_contract.Resolved.model_validate(event.data)
@@ -143,7 +147,7 @@ def batch_handler(handlers: dict[str, EventHandler]) -> BatchHandler:
 
 async def _invite(session: AsyncSession, settings: SurveySettings, template: str, source_key: str, due_at: datetime,
                   dealer_code: str, org_path: str, customer_id: uuid.UUID, *, vin: str | None = None,
-                  ro_number: str | None = None) -> None:
+                  ro_number: str | None = None, served_by: StaffOnRecord | None = None) -> None:
     if due_at < utcnow() - timedelta(days=settings.late_invitation_days):
         # A DMS back-filling last year's deliveries or repair orders: a survey about a visit
         # that long ago measures memory, not the visit, and would only annoy the customer.
@@ -152,4 +156,4 @@ async def _invite(session: AsyncSession, settings: SurveySettings, template: str
     survey = await surveys.standard_survey(repo, org_path, template)
     await invitations.schedule(repo, survey, source_key=source_key, due_at=due_at, dealer_code=dealer_code,
                                org_path=org_path, customer_id=customer_id, channel=settings.default_channel,
-                               vin=vin, ro_number=ro_number)
+                               vin=vin, ro_number=ro_number, served_by=served_by)

@@ -3,6 +3,7 @@ which records them in the outbox in the caller's transaction."""
 
 from typing import Any
 
+from services.survey import staff
 from services.survey.models import Invitation, Survey, SurveyResponse
 from shared.contracts import survey as contract
 from shared.events import CloudEvent, new_event
@@ -19,7 +20,7 @@ def invitation_sent(invitation: Invitation, survey: Survey, url: str, *, reminde
         survey_code=survey.code, survey_org_code=survey.org_code, survey_org_path=survey.org_path,
         survey_version=invitation.survey_version, kind=invitation.kind,
         customer_id=invitation.customer_id, vin=invitation.vin, ro_number=invitation.ro_number,
-        invitation_id=invitation.id, channel=invitation.channel,  # type: ignore[arg-type]
+        staff=staff.of(invitation), invitation_id=invitation.id, channel=invitation.channel,  # type: ignore[arg-type]
         url=url, sent_at=invitation.sent_at, expires_at=invitation.expires_at,
     )
     type_ = contract.INVITATION_REMINDED if reminder else contract.INVITATION_SENT
@@ -31,7 +32,7 @@ def _common(response: SurveyResponse, survey_code: str) -> dict[str, Any]:
         "dealer_code": response.dealer_code, "org_path": response.org_path, "survey_id": response.survey_id,
         "survey_code": survey_code, "survey_version": response.survey_version, "kind": response.kind,
         "customer_id": response.customer_id, "vin": response.vin, "ro_number": response.ro_number,
-        "response_id": response.id, "submitted_at": response.created_at,
+        "staff": staff.of(response), "response_id": response.id, "submitted_at": response.created_at,
         "scores": contract.Scores.model_validate(response.scores),
     }
 

@@ -12,7 +12,8 @@ fires) in the same transaction.
 Only the organisation that owns the survey imports into it (issue 10): a dealer scored by the
 manufacturer's CSI must not deliver "third-party" results about itself. A row's `customer_id`
 must be a customer of the row's dealer in the caller's subtree; unknown and foreign ids get
-the same row error.
+the same row error. A row's `staff` codes must be staff of its dealer (services/survey/staff.py):
+the customer service is asked once per dealer, for every code the import names there.
 """
 
 import uuid
@@ -22,7 +23,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.survey import invitations, responses
+from services.survey import invitations, responses, staff
+from services.survey.customer_source import CustomerSource
 from services.survey.definition import Definition
 from services.survey.models import Survey, SurveyResponse
 from services.survey.repository import SurveyRepository
@@ -77,7 +79,28 @@ class _Dealers:
         return dealer
 
 
-async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data: ResponseImport) -> Outcome:
+class _StaffCodes:
+    """The staff codes rows name, checked per dealer: one question to the customer service for each."""
+
+    def __init__(self, customers: CustomerSource, caller_token: str, rows: list[tuple[int, ResponseImportRow]]) -> None:
+        self.customers, self.caller_token = customers, caller_token
+        self.named: dict[str, set[str]] = {}
+        for _, row in rows:
+            self.named.setdefault(row.dealer_code, set()).update(staff.named(row.staff))
+        self._known: dict[str, set[str]] = {}
+
+    async def check(self, row: ResponseImportRow, dealer: OrgInfo) -> None:
+        if row.staff is None:
+            return
+        if dealer.code not in self._known:
+            self._known[dealer.code] = await self.customers.known_staff(self.caller_token, dealer.code,
+                                                                        self.named[row.dealer_code])
+        if errors := staff.unknown(row.staff, self._known[dealer.code], "staff"):
+            raise _RowError(errors)
+
+
+async def import_responses(repo: SurveyRepository, directory: OrgDirectory, customers: CustomerSource,
+                           caller_token: str, data: ResponseImport) -> Outcome:
     survey = await repo.get_visible(Survey, data.survey_id)
     if survey.org_path != repo.principal.org_path:
         raise Forbidden(f"Survey {survey.id} belongs to {survey.org_code}; only it imports third-party results")
@@ -95,7 +118,8 @@ async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data
         except ValidationError as exc:
             outcome.fail(number, validation_errors(exc.errors()))
     seen = await repo.imported_ids(survey.id, [row.external_id for _, row in rows])
-    customers = await repo.customer_dealers([row.customer_id for _, row in rows if row.customer_id is not None])
+    customers_of = await repo.customer_dealers([row.customer_id for _, row in rows if row.customer_id is not None])
+    staff_codes = _StaffCodes(customers, caller_token, rows)
     now = utcnow()
     stored: list[SurveyResponse] = []
     for number, row in rows:
@@ -103,7 +127,7 @@ async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data
             outcome.duplicates += 1
             continue
         try:
-            stored.append(await _response(row, survey, definition, dealers, customers, now))
+            stored.append(await _response(row, survey, definition, dealers, customers_of, staff_codes, now))
         except _RowError as exc:
             outcome.fail(number, exc.problems)
             continue
@@ -116,7 +140,7 @@ async def import_responses(repo: SurveyRepository, directory: OrgDirectory, data
 
 
 async def _response(row: ResponseImportRow, survey: Survey, definition: Definition, dealers: _Dealers,
-                    customers: dict[uuid.UUID, str], now: datetime) -> SurveyResponse:
+                    customers: dict[uuid.UUID, str], staff_codes: _StaffCodes, now: datetime) -> SurveyResponse:
     try:
         submitted_at = row.submitted_at.astimezone(now.tzinfo)
     except OverflowError:
@@ -126,6 +150,7 @@ async def _response(row: ResponseImportRow, survey: Survey, definition: Definiti
     dealer = await dealers.get(row.dealer_code)
     if row.customer_id is not None and customers.get(row.customer_id) != dealer.code:
         raise _RowError(invitations.UNKNOWN_CUSTOMER)
+    await staff_codes.check(row, dealer)
     try:
         answers, scores, reasons = responses.assess(definition, row.answers)
     except UnprocessableContent as exc:
@@ -134,7 +159,8 @@ async def _response(row: ResponseImportRow, survey: Survey, definition: Definiti
     return SurveyResponse(
         id=uuid.uuid4(), invitation_id=None, external_id=row.external_id, survey_id=survey.id,
         survey_version=survey.published_version, kind=survey.kind, customer_id=row.customer_id,
-        dealer_code=dealer.code, org_path=dealer.path, vin=row.vin, ro_number=row.ro_number, submitted=row.answers,
+        dealer_code=dealer.code, org_path=dealer.path, vin=row.vin, ro_number=row.ro_number, **staff.columns(row.staff),
+        submitted=row.answers,
         answers=answers, scores=scores, score_index=scores["index"], nps_category=scores["nps_category"],
         alerts=reasons, created_at=submitted_at,
     )

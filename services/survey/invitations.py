@@ -20,13 +20,14 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from services.survey import events
+from services.survey import events, staff
 from services.survey.customer_source import CustomerSource
 from services.survey.models import CustomerConsent, Invitation, Survey
 from services.survey.repository import InvitationFilter, SurveyRepository
 from services.survey.schemas import InvitationCreate, InvitationCreated, InvitationRead
 from services.survey.settings import SurveySettings
 from shared.auth import Principal
+from shared.contracts.survey import StaffOnRecord
 from shared.db import utcnow
 from shared.org_path import OrgPath
 from shared.orgs import OrgDirectory
@@ -57,6 +58,7 @@ def to_read(invitation: Invitation, settings: SurveySettings, *, show_link: bool
         id=invitation.id, survey_id=invitation.survey_id, survey_version=invitation.survey_version,
         kind=invitation.kind, customer_id=invitation.customer_id, dealer_code=invitation.dealer_code,
         channel=invitation.channel, context={"ro_number": invitation.ro_number, "vin": invitation.vin},
+        staff=staff.of(invitation),
         status=invitation.status, status_reason=invitation.status_reason,  # type: ignore[arg-type]
         url=url_for(settings, invitation.token) if show_link and invitation.status == "sent" else None,
         due_at=invitation.due_at, sent_at=invitation.sent_at, expires_at=invitation.expires_at,
@@ -123,13 +125,18 @@ async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, cus
     if survey.published_version is None:
         raise Conflict("Publish the survey before inviting anyone to it", reason="not_published")
     customer = await known_customer(repo, customers, caller_token, data.customer_id, dealer.code)
+    served_by = data.context.staff
+    if errors := staff.unknown(served_by, await customers.known_staff(caller_token, dealer.code,
+                                                                       staff.named(served_by)), "context.staff"):
+        raise UnprocessableContent("Unknown staff member", errors=errors)
     now = utcnow()
     if refused := await refusal(repo, settings, customer.customer_id, customer, now):
         raise Conflict(refused[1], reason=refused[0])
     invitation = Invitation(
         token=new_token(), survey_id=survey.id, survey_version=survey.published_version, kind=survey.kind,
         customer_id=customer.customer_id, dealer_code=dealer.code, org_path=dealer.path, channel=data.channel,
-        vin=data.context.vin, ro_number=data.context.ro_number, status="scheduled", source_key=None, due_at=now,
+        vin=data.context.vin, ro_number=data.context.ro_number, **staff.columns(served_by),
+        status="scheduled", source_key=None, due_at=now,
     )
     await repo.add(invitation)
     await _send(repo, settings, invitation, survey, now, expires_in_days=data.expires_in_days)
@@ -147,15 +154,18 @@ async def _send(repo: SurveyRepository, settings: SurveySettings, invitation: In
 
 async def schedule(repo: SurveyRepository, survey: Survey, *, source_key: str, due_at: datetime,
                    dealer_code: str, org_path: str, customer_id: uuid.UUID, channel: str,
-                   vin: str | None = None, ro_number: str | None = None) -> Invitation | None:
-    """An invitation to send when due; None when this fact already scheduled one."""
+                   vin: str | None = None, ro_number: str | None = None,
+                   served_by: StaffOnRecord | None = None) -> Invitation | None:
+    """An invitation to send when due; None when this fact already scheduled one. `served_by`:
+    the staff columns of the visit or delivery it follows."""
     if await repo.invitation_from(source_key):
         return None
     assert survey.published_version is not None
     invitation = Invitation(
         token=new_token(), survey_id=survey.id, survey_version=survey.published_version, kind=survey.kind,
         customer_id=customer_id, dealer_code=dealer_code, org_path=org_path, channel=channel, vin=vin,
-        ro_number=ro_number, status="scheduled", source_key=source_key, due_at=due_at,
+        ro_number=ro_number, **staff.columns(served_by), status="scheduled", source_key=source_key,
+        due_at=due_at,
     )
     await repo.add(invitation)
     return invitation

@@ -90,6 +90,11 @@ class Invitation(Base):
     channel: Mapped[str] = mapped_column(String(20))
     vin: Mapped[str | None] = mapped_column(String(17))
     ro_number: Mapped[str | None] = mapped_column(String(60))
+    # Who served the customer on the visit or delivery the invitation follows (staff codes of its
+    # dealer, as the DMS or the customer service named them); its response copies them.
+    advisor: Mapped[str | None] = mapped_column(String(100))
+    technician: Mapped[str | None] = mapped_column(String(100))
+    sales_consultant: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
     status_reason: Mapped[str | None] = mapped_column(String(200))
     # What made it: "api", or "<event type>:<business key>" so a redelivered fact schedules once.
@@ -124,6 +129,10 @@ class SurveyResponse(Base):
     org_path: Mapped[str] = mapped_column(String(400), index=True)
     vin: Mapped[str | None] = mapped_column(String(17))
     ro_number: Mapped[str | None] = mapped_column(String(60))
+    # Its invitation's staff, or an imported row's: the people KPIs attribute the response to them.
+    advisor: Mapped[str | None] = mapped_column(String(100))
+    technician: Mapped[str | None] = mapped_column(String(100))
+    sales_consultant: Mapped[str | None] = mapped_column(String(100))
     # As submitted (for replay comparison) and as kept (only the questions that were shown).
     submitted: Mapped[dict[str, Any]] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)

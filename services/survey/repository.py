@@ -326,7 +326,8 @@ _CLAIM = (
            _INVITATIONS.c.expires_at > bindparam("claimed_at"))
     .values(status="responded", responded_at=bindparam("claimed_at"), updated_at=bindparam("claimed_at"))
     .returning(*(_INVITATIONS.c[name] for name in (
-        "id", "survey_id", "survey_version", "kind", "customer_id", "dealer_code", "org_path", "vin", "ro_number")))
+        "id", "survey_id", "survey_version", "kind", "customer_id", "dealer_code", "org_path", "vin", "ro_number",
+        "advisor", "technician", "sales_consultant")))
 )
 _PINNED = (select(SurveyVersion.definition, Survey.code).join(Survey, Survey.id == SurveyVersion.survey_id)
            .where(SurveyVersion.survey_id == bindparam("survey_id"), SurveyVersion.number == bindparam("number")))

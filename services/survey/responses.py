@@ -11,7 +11,7 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-from services.survey import alerts, events, scoring, validation
+from services.survey import alerts, events, scoring, staff, validation
 from services.survey.definition import Definition
 from services.survey.models import SurveyResponse
 from services.survey.repository import ResponseFilter, SurveyRepository, TokenRepository
@@ -84,7 +84,7 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -
         "id": uuid.uuid4(), "invitation_id": claimed.id, "survey_id": claimed.survey_id,
         "survey_version": claimed.survey_version, "kind": claimed.kind, "customer_id": claimed.customer_id,
         "dealer_code": claimed.dealer_code, "org_path": claimed.org_path, "vin": claimed.vin,
-        "ro_number": claimed.ro_number, "submitted": submitted, "answers": answers, "scores": scores,
+        "ro_number": claimed.ro_number, **staff.columns(claimed), "submitted": submitted, "answers": answers, "scores": scores,
         "score_index": scores["index"], "nps_category": scores["nps_category"], "alerts": reasons, "created_at": now,
         "updated_at": now,
     }
@@ -134,7 +134,7 @@ def to_read(response: SurveyResponse) -> ResponseRead:
         id=response.id, invitation_id=response.invitation_id, survey_id=response.survey_id,
         survey_version=response.survey_version, kind=response.kind, dealer_code=response.dealer_code,
         external_id=response.external_id, customer_id=response.customer_id, vin=response.vin,
-        ro_number=response.ro_number, answers=response.answers,
+        ro_number=response.ro_number, staff=staff.of(response), answers=response.answers,
         scores=scoring.rounded(response.scores), alerts=response.alerts, submitted_at=response.created_at,
         updated_at=response.updated_at,
     )

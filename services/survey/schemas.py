@@ -7,12 +7,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.survey.definition import AlertRules, Code, Factor, Kind, LocalText, Question
-from shared.contracts.survey import AlertReason, Channel, Scores
+from shared.contracts.survey import AlertReason, Channel, Scores, StaffOnRecord
 from shared.types import VIN
 
 MAX_IMPORT_ROWS = 5000
 
 TemplateName = Literal["csi", "ssi", "nps", "servqual", "resolution"]
+# As the customer service's staff codes (services/customer/schemas.py StaffCode).
+StaffCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                             pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class _In(BaseModel):
@@ -90,16 +93,30 @@ class SurveyVersionRead(DefinitionRead):
     published_at: datetime
 
 
+class StaffServed(_In):
+    """Who served the customer on the visit or delivery the survey follows: staff codes of the
+    record's dealer (API.md, Staff), retired ones included; any other code is a 422 "unknown staff
+    member". The KPI service attributes the response's CSI, FIR and NPS to the advisor and
+    technician, its SSI and NPS to the sales consultant."""
+
+    advisor: StaffCode | None = None
+    technician: StaffCode | None = None
+    sales_consultant: StaffCode | None = None
+
+
 class InvitationContext(_In):
     ro_number: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
     vin: VIN | None = None
+    staff: StaffServed | None = Field(None, description=(
+        "Who served the customer on the repair order or delivery (the DMS knows); the response copies it"))
 
 
 class InvitationCreate(_In):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "survey_id": "8d3c2a41-6b7e-4f0a-a1c9-2e5d7f90b134", "customer_id": "5b1f0b7e-3c1d-4a57-9d2e-0c6f3b8a9e21",
         "dealer_code": "D001", "channel": "sms",
-        "context": {"ro_number": "RO-2026-0001", "vin": "LSVAU21B5N2183294"}
+        "context": {"ro_number": "RO-2026-0001", "vin": "LSVAU21B5N2183294",
+                    "staff": {"advisor": "SA07", "technician": "T12"}}
     }]})
 
     survey_id: uuid.UUID
@@ -130,6 +147,8 @@ class InvitationRead(BaseModel):
     dealer_code: str
     channel: str
     context: dict[str, str | None]
+    staff: StaffOnRecord | None = Field(description="Who served the customer on the visit or delivery it follows; "
+                                                    "null when nobody was named")
     status: Literal["scheduled", "sent", "responded", "cancelled"]
     status_reason: str | None
     url: str | None
@@ -197,6 +216,8 @@ class ResponseRead(BaseModel):
     customer_id: uuid.UUID | None
     vin: str | None
     ro_number: str | None
+    staff: StaffOnRecord | None = Field(description="Its invitation's staff, or an imported row's; "
+                                                    "null when nobody was named")
     answers: dict[str, Any]
     scores: Scores
     alerts: list[AlertReason]
@@ -212,15 +233,33 @@ class ResponseImportRow(_In):
     customer_id: uuid.UUID | None = None
     vin: VIN | None = None
     ro_number: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    staff: StaffServed | None = Field(None, description="Who served the customer on the visit or delivery surveyed")
     submitted_at: AwareDatetime = Field(description="When the customer answered, with its UTC offset; not in the future")
     answers: dict[str, Any] = Field(max_length=500)
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its nested models (`$defs`, e.g. StaffServed) written in place:
+    embedded in the OpenAPI document, a `#/$defs/...` reference would point at nothing."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/$defs/"):
+                return resolve(defs[node["$ref"].removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    return resolve(schema)
 
 
 class ResponseImport(_In):
     """Results of a study run by a third party, scored against the survey's newest published version.
 
     Each item of `responses` is `{external_id, dealer_code, customer_id?, vin?, ro_number?,
-    submitted_at, answers}`; a bad item is reported in `errors` and the good ones are kept.
+    staff?: {advisor?, technician?, sales_consultant?}, submitted_at, answers}`; a bad item is reported in `errors` and the good ones are kept.
     """
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
@@ -230,7 +269,7 @@ class ResponseImport(_In):
 
     survey_id: uuid.UUID
     responses: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS,
-                                            json_schema_extra={"items": ResponseImportRow.model_json_schema()})
+                                            json_schema_extra={"items": _inlined(ResponseImportRow.model_json_schema())})
 
 
 class ImportError_(BaseModel):

@@ -10,7 +10,7 @@ class FedRecords:
 
     def __init__(self) -> None:
         self.kinds: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in (
-            "responses", "invitations", "alerts", "visits", "deliveries", "followups", "appointments", "complaints")}
+            "responses", "invitations", "alerts", "visits", "deliveries", "followups", "appointments", "complaints", "staff")}
 
     def add(self, type_: str, data: dict[str, Any]) -> None:
         k = self.kinds
@@ -30,6 +30,10 @@ class FedRecords:
             known = k["appointments"].get(data["appointment_id"])
             if known is None or known["changed_at"] <= data["changed_at"]:
                 k["appointments"][data["appointment_id"]] = data
+        elif type_ == "staff.changed":
+            known = k["staff"].get(data["staff_id"])
+            if known is None or known["version"] <= data["version"]:
+                k["staff"][data["staff_id"]] = data
         elif type_.startswith("complaint."):
             self._complaint(type_, data)
 

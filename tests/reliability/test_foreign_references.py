@@ -347,7 +347,9 @@ def refusal(method: str, path: str, dotted: str, answer: httpx.Response) -> str 
         if answer.status_code != 200:
             return f"{answer.status_code} (a per-row refusal expected)"
         body = answer.json()
-        ok = body["created"] == 0 and any(e["field"] == leaf and e["message"] == wanted["message"] for e in body["errors"])
+        # A row's nested field is named by its path in the row (`staff.advisor`).
+        ok = body["created"] == 0 and any(e["field"] in (leaf, dotted.rsplit("[].", 1)[-1]) and e["message"] == wanted["message"]
+                                          for e in body["errors"])
         return None if ok else f"row not refused as {wanted}: {answer.text[:300]}"
     if not 400 <= answer.status_code < 500 or not answer.headers.get("content-type", "").startswith("application/problem+json"):
         return f"{answer.status_code} (a 4xx problem expected): {answer.text[:300]}"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.e2e.test_survey_flow import vin
-from tests.e2e.test_survey_page import customer
+from tests.e2e.test_survey_page import customer, post_invitation, published_survey
 from tests.support.suite import Network, Org
 
 pytestmark = pytest.mark.e2e
@@ -83,3 +83,23 @@ class TestMoney:
                                    json={"summary": "s", "root_cause": "process", "compensation_minor": 1e30},
                                    headers={"If-Match": case.headers["ETag"]})
         assert answer.status_code == 422 and problem(answer), answer.text
+
+
+class TestStaffCodes:
+    """Issue 15: who served, on an invitation and an imported result: a 1000-character staff code
+    is a 422 (a row error in an import) and stores nothing."""
+
+    def test_a_1000_character_staff_code_is_a_422_and_stores_nothing(self, dealer: Org) -> None:
+        survey_id = published_survey(dealer, {"template": "csi", "code": f"staff_{uuid.uuid4().hex[:8]}"})
+        someone = customer(dealer, dealer.code)
+        long = {"advisor": "A" * 1000}
+        answer = post_invitation(dealer, {"survey_id": survey_id, "customer_id": someone["id"],
+                                          "dealer_code": dealer.code, "channel": "sms", "context": {"staff": long}})
+        assert answer.status_code == 422 and problem(answer), answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == ["context.staff.advisor"]
+        assert dealer.client.get("/v1/survey-invitations", params={"customer_id": someone["id"]}).json()["items"] == []
+        row = {"external_id": f"X-{uuid.uuid4().hex[:8]}", "dealer_code": dealer.code, "staff": long,
+               "submitted_at": datetime.now(UTC).isoformat(), "answers": {"nps": 9}}
+        imported = dealer.client.post("/v1/survey-responses/import", json={"survey_id": survey_id, "responses": [row]})
+        assert imported.status_code == 200, imported.text
+        assert (imported.json()["created"], [e["field"] for e in imported.json()["errors"]]) == (0, ["staff.advisor"])

@@ -847,6 +847,13 @@ class InvitationCreated(Model):
     expires_at: datetime
 
 
+class StaffOnRecord(Model):
+    """Who served the customer on the record a survey follows (staff codes of the dealer): the"""
+    advisor: str | None = None
+    technician: str | None = None
+    sales_consultant: str | None = None
+
+
 class Invitation(Model):
     id: str
     survey_id: str
@@ -856,6 +863,7 @@ class Invitation(Model):
     dealer_code: str
     channel: str
     context: dict[str, str | None]
+    staff: StaffOnRecord | None
     status: str
     status_reason: str | None
     url: str | None
@@ -893,6 +901,7 @@ class SurveyResponse(Model):
     customer_id: str | None
     vin: str | None
     ro_number: str | None
+    staff: StaffOnRecord | None
     answers: dict[str, Any]
     scores: Scores
     alerts: list[AlertReason]
