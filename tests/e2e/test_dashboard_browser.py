@@ -201,6 +201,40 @@ def wait_rendered(page, org: str, period: str | None = None, lang: str | None = 
     page.wait_for_timeout(500)  # the charts' entry animation
 
 
+def this_month() -> str:
+    return datetime.now(UTC).strftime("%Y-%m")
+
+
+def last_complete_month() -> str:
+    first = datetime.now(UTC).replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def show_month(page, org: str, month: str) -> None:  # noqa: ANN001
+    """The seeded figures are this month's; the page opens on the last complete one."""
+    page.select_option("#period-kind", "month")
+    page.select_option("#period-picker", month)
+    wait_rendered(page, org, month)
+
+
+def axis_extent(page, chart_id: str, axis: str, index: int = 0) -> list[float]:  # noqa: ANN001
+    """The range echarts actually drew on an axis (not what the option asked for)."""
+    return page.evaluate("""([id, axis, index]) => echarts.getInstanceByDom(document.getElementById(id))
+        .getModel().getComponent(axis, index).axis.scale.getExtent()""", [chart_id, axis, index])
+
+
+def drawn_texts(page, chart_id: str) -> list[str]:  # noqa: ANN001
+    """Every text echarts painted on the canvas (labels, axis names), read from its scene graph."""
+    return page.evaluate("""(id) => {
+        const chart = echarts.getInstanceByDom(document.getElementById(id));
+        const texts = [];
+        chart.getZr().storage.getDisplayList(true).forEach((el) => {
+            if (el.style && typeof el.style.text === 'string') texts.push(el.style.text);
+        });
+        return texts;
+    }""", chart_id)
+
+
 def points(page, chart_id: str) -> int:  # noqa: ANN001
     return page.evaluate("""(id) => {
         const el = document.getElementById(id);
@@ -234,9 +268,10 @@ class TestDashboard:
             assert page.evaluate("sessionStorage.getItem('csloop.dashboard.token')") is not None
             page.screenshot(path=artifacts_dir / "dashboard-distributor.png", full_page=True)
 
-            month = datetime.now(UTC).strftime("%Y-%m")
+            month = this_month()
             page.select_option("#org-picker", seeded.dealer.code)
-            wait_rendered(page, seeded.dealer.code, month)
+            wait_rendered(page, seeded.dealer.code, last_complete_month())
+            show_month(page, seeded.dealer.code, month)
             assert_every_chart_has_points(page)
             assert points(page, "chart-ranking") == 2  # the dealer among its siblings
             assert points(page, "chart-radar") == 2  # the dealer and its parent
@@ -256,6 +291,7 @@ class TestDashboard:
 
             page.select_option("#period-kind", "quarter")
             quarter = f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
+            page.select_option("#period-picker", quarter)
             wait_rendered(page, seeded.dealer.code, quarter)
             assert_every_chart_has_points(page)
             assert page.locator("#period-name").inner_text() == f"{month[:4]}年第{quarter[-1]}季度"
@@ -310,6 +346,7 @@ class TestDashboard:
             wait_rendered(page, seeded.distributor.code)
             page.select_option("#org-picker", seeded.dealer.code)
             wait_rendered(page, seeded.dealer.code)
+            show_month(page, seeded.dealer.code, this_month())
             assert_every_chart_has_points(page)
             assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
             page.screenshot(path=artifacts_dir / "dashboard-phone.png", full_page=True)
@@ -335,6 +372,136 @@ class TestDashboard:
             assert name in page.locator(f"#org-picker option[value='{code}']").inner_text()
             assert page.evaluate("window.__injected") is None
             assert page.locator("img[src=x]").count() == 0
+            assert not problems, problems
+        finally:
+            context.close()
+
+
+class TestWhatACsManagerTrippedOver:
+    """Issue 15 item 5: the six things a CS manager misread on the dashboard."""
+
+    def test_the_page_opens_on_the_last_complete_month_and_a_new_kind_on_the_period_holding_it(
+        self, network: Network, seeded: Seeded, browser,  # noqa: ANN001
+    ) -> None:
+        context, page, problems = open_page(browser, LAPTOP)
+        try:
+            log_in(page, network, seeded.username)
+            last = last_complete_month()
+            wait_rendered(page, seeded.distributor.code, last)
+            assert page.locator("#period-picker").input_value() == last
+            assert page.locator("#period-name").inner_text() == f"{last[:4]}年{int(last[5:])}月"
+            page.select_option("#period-kind", "quarter")
+            quarter = f"{last[:4]}-Q{(int(last[5:]) - 1) // 3 + 1}"
+            wait_rendered(page, seeded.distributor.code, quarter)
+            page.select_option("#period-kind", "year")
+            wait_rendered(page, seeded.distributor.code, last[:4])
+            assert not problems, problems
+        finally:
+            context.close()
+
+    def test_a_tile_on_fewer_than_10_records_is_shaded_and_says_so_in_both_languages(
+        self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
+    ) -> None:
+        month = this_month()
+        kpis = seeded.dealer.client.get("/v1/kpi/summary", params={"org_code": seeded.dealer.code, "period": month}).json()["kpis"]
+        assert kpis["ssi"]["n"] == SSI_RESPONSES < 10 <= kpis["csi"]["n"], kpis  # the fixture gives one of each
+        context, page, problems = open_page(browser, LAPTOP)
+        try:
+            log_in(page, network, seeded.username)
+            wait_rendered(page, seeded.distributor.code)
+            page.select_option("#org-picker", seeded.dealer.code)
+            wait_rendered(page, seeded.dealer.code)
+            show_month(page, seeded.dealer.code, month)
+            ssi, csi = page.locator(".tile[data-kpi=ssi]"), page.locator(".tile[data-kpi=csi]")
+            assert "tile--thin" in ssi.get_attribute("class")
+            assert ssi.locator(".tile__thin").inner_text() == "样本少于 10 条，仅供参考"
+            assert ssi.evaluate("el => getComputedStyle(el).backgroundImage").startswith("repeating-linear-gradient")
+            assert "tile--thin" not in csi.get_attribute("class")
+            assert csi.locator(".tile__thin").count() == 0
+            thin = {kpi for kpi, figure in kpis.items() if figure.get("value") is not None and figure["n"] < 10}
+            tiles = set(page.locator(".tile").evaluate_all("tiles => tiles.map(t => t.dataset.kpi)"))
+            assert set(page.locator(".tile--thin").evaluate_all("tiles => tiles.map(t => t.dataset.kpi)")) == thin & tiles
+            page.locator("#tiles").screenshot(path=artifacts_dir / "dashboard-thin-tiles.png")
+            page.click("#lang-switch")
+            wait_rendered(page, seeded.dealer.code, month, "en")
+            assert ssi.locator(".tile__thin").inner_text() == "Fewer than 10 records"
+            assert not problems, problems
+        finally:
+            context.close()
+
+    def test_ranking_bars_start_at_zero(self, network: Network, seeded: Seeded, browser) -> None:  # noqa: ANN001
+        context, page, problems = open_page(browser, LAPTOP)
+        try:
+            log_in(page, network, seeded.username)
+            wait_rendered(page, seeded.distributor.code)
+            show_month(page, seeded.distributor.code, this_month())
+            assert points(page, "chart-ranking") == 2
+            low, high = axis_extent(page, "chart-ranking", "xAxis")
+            assert low == 0 and high >= 50, (low, high)  # the CSI of both dealers is well above 0
+            assert not problems, problems
+        finally:
+            context.close()
+
+    def test_nps_has_its_own_panel_below_csi_and_ssi(
+        self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
+    ) -> None:
+        context, page, problems = open_page(browser, LAPTOP)
+        try:
+            log_in(page, network, seeded.username)
+            wait_rendered(page, seeded.distributor.code)
+            show_month(page, seeded.distributor.code, this_month())
+            option = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-trends')).getOption()")
+            panels = {series["name"]: (series["xAxisIndex"], series["yAxisIndex"]) for series in option["series"]}
+            assert panels == {"CSI": (0, 0), "SSI": (0, 0), "NPS": (1, 1)}, panels
+            assert axis_extent(page, "chart-trends", "yAxis", 0) == [0, 100]
+            assert axis_extent(page, "chart-trends", "yAxis", 1) == [-100, 100]
+            top, bottom = page.evaluate("""() => [0, 1].map((i) => { const r = echarts.getInstanceByDom(
+                document.getElementById('chart-trends')).getModel().getComponent('grid', i).coordinateSystem.getRect();
+                return [r.y, r.y + r.height]; })""")
+            assert top[1] < bottom[0], (top, bottom)  # two panels, one above the other
+            page.locator("#card-trends").screenshot(path=artifacts_dir / "dashboard-trends-panels.png")
+            assert not problems, problems
+        finally:
+            context.close()
+
+    def test_the_radar_writes_the_organisations_scores_at_its_points(
+        self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
+    ) -> None:
+        month = this_month()
+        factors = seeded.dealer.client.get("/v1/kpi/drivers", params={
+            "kind": "csi", "org_code": seeded.dealer.code, "period": month}).json()["factors"]
+        expected = {f"{factor['performance']:.1f}" for factor in factors if factor["performance"] is not None}
+        assert len(expected) >= 3, factors
+        context, page, problems = open_page(browser, LAPTOP)
+        try:
+            log_in(page, network, seeded.username)
+            wait_rendered(page, seeded.distributor.code)
+            page.select_option("#org-picker", seeded.dealer.code)
+            wait_rendered(page, seeded.dealer.code)
+            show_month(page, seeded.dealer.code, month)
+            assert expected <= set(drawn_texts(page, "chart-radar")), drawn_texts(page, "chart-radar")
+            page.locator("#card-radar").screenshot(path=artifacts_dir / "dashboard-radar-values.png")
+            assert not problems, problems
+        finally:
+            context.close()
+
+    def test_the_english_phone_layout_fits_390_pixels(
+        self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
+    ) -> None:
+        context, page, problems = open_page(browser, PHONE)
+        try:
+            log_in(page, network, seeded.username)
+            wait_rendered(page, seeded.distributor.code)
+            page.click("#lang-switch")
+            page.select_option("#org-picker", seeded.dealer.code)
+            show_month(page, seeded.dealer.code, this_month())
+            wait_rendered(page, seeded.dealer.code, this_month(), "en")
+            assert_every_chart_has_points(page)
+            wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+                .filter((el) => el.getBoundingClientRect().right > 390.5 && !el.closest('.scroll-x'))
+                .map((el) => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))""")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
+            page.screenshot(path=artifacts_dir / "dashboard-phone-en.png", full_page=True)
             assert not problems, problems
         finally:
             context.close()

@@ -1,4 +1,5 @@
-// The public API as the dashboard uses it: login, the org subtree, the KPI reads.
+// The public API as the dashboard uses it: login, the org subtree, the KPI reads, people,
+// dealer evaluation and improvement plans.
 // The access token lives in sessionStorage (gone when the tab closes) and goes out as
 // `Authorization: Bearer` on every call; a 401 clears it and asks for a new login.
 
@@ -100,3 +101,31 @@ export const rankings = (kpiName, level, org, period) => kpi("rankings", { kpi: 
 export const trends = (kpiName, org, from, to) => kpi("trends", { kpi: kpiName, org_code: org, from, to });
 export const drivers = (kind, org, period) => kpi("drivers", { kind, org_code: org, period });
 export const complaints = (org, period) => kpi("complaints", { org_code: org, period });
+
+// A panel's read: null when the endpoint is not there for this user (403: the role may not read
+// it; 404: not offered), so the panel is left out instead of showing an error.
+async function panel(path) {
+  try {
+    return await request(path);
+  } catch (error) {
+    if (error.status === 403 || error.status === 404) return null;
+    throw error;
+  }
+}
+
+export const people = (org, period, role, kpiName) => panel(`/v1/kpi/people?${query({ org_code: org, period, role, kpi: kpiName })}`);
+export const evaluationSchemes = () => panel("/v1/evaluation-schemes");
+export const evaluations = (scheme, period, org, level) => panel(`/v1/evaluations?${query({ scheme, period, org_code: org, level })}`);
+
+// Every plan of the org and below it, all pages; null as for any panel.
+export async function improvementPlans(org) {
+  const all = [];
+  let cursor = null;
+  do {
+    const page = await panel(`/v1/improvement-plans?${query({ org_code: org, limit: 500, cursor })}`);
+    if (!page) return null;
+    all.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return all;
+}

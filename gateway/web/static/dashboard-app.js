@@ -1,13 +1,16 @@
-// The dashboard: login, the organisation and period pickers, then every panel from the KPI API.
+// The dashboard: login, the organisation and period pickers, then every panel from the KPI API
+// (figures, people, dealer evaluation, improvement plans).
 // State (org, period) lives in the URL fragment, so a view can be bookmarked or shared.
 
 import * as api from "./dashboard-api.js";
 import * as charts from "./dashboard-charts.js";
+import { renderEvaluation, renderPlans } from "./dashboard-panels.js";
 import { renderTiles } from "./dashboard-tiles.js";
-import { KPIS, currentLang, local, periodKind, periodLabel, periodsOf, setLang, t, trendRange } from "./dashboard-text.js";
+import { KPIS, currentLang, defaultPeriod, local, periodKind, periodLabel, periodsOf, setLang, t, tf, trendRange } from "./dashboard-text.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { orgs: new Map(), org: null, period: null, surveyKind: "csi", rankingKpi: "csi", data: null, generation: 0 };
+const state = { orgs: new Map(), org: null, period: null, surveyKind: "csi", rankingKpi: "csi", scheme: null, data: null,
+  generation: 0 };
 
 function showLogin(message) {
   api.session.clear();
@@ -28,11 +31,14 @@ async function enter() {
     return showLogin(error.status === 401 ? t("session_expired") : t("network_error"));
   }
   orgs.sort((a, b) => a.path.localeCompare(b.path));
+  // The evaluation panel shows the first scheme the user may read; none (or no access): no panel.
+  const schemes = await api.evaluationSchemes().catch(() => null);
+  state.scheme = (schemes && schemes.items[0]) || null;
   state.orgs = new Map(orgs.map((org) => [org.code, org]));
   const wanted = new URLSearchParams(location.hash.slice(1));
   state.org = state.orgs.has(wanted.get("org")) ? wanted.get("org") : orgs[0] && orgs[0].code;
   const period = wanted.get("period");
-  state.period = period && periodsOf(periodKind(period)).includes(period) ? period : periodsOf("month")[0];
+  state.period = period && periodsOf(periodKind(period)).includes(period) ? period : defaultPeriod("month");
   $("login-view").hidden = true;
   $("toolbar").hidden = false;
   $("logout").hidden = false;
@@ -75,17 +81,20 @@ async function fetchAll(org, period, surveyKind, rankingKpi) {
   const [from, to] = trendRange(period);
   const parent = parentOf(org);
   const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
-  const [summary, ranking, driversOwn, driversParent, complaints, ...trendList] = await Promise.all([
+  const [summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, ...trendList] = await Promise.all([
     settle(api.summary(org, period)),
     settle(api.rankings(rankingKpi, "dealer", rankingScope(org), period)),
     settle(api.drivers(surveyKind, org, period)),
     settle(parent ? api.drivers(surveyKind, parent.code, period) : Promise.resolve(null)),
     settle(api.complaints(org, period)),
+    settle(api.people(org, period, "service_advisor", "csi")),
+    settle(state.scheme ? api.evaluations(state.scheme.code, period, rankingScope(org), "dealer") : Promise.resolve(null)),
+    settle(api.improvementPlans(org)),
     ...KPIS.map((kpi) => settle(api.trends(kpi, org, from, to))),
   ]);
   const trends = {};
   KPIS.forEach((kpi, i) => { trends[kpi] = pointsOf(trendList[i].value); });
-  return { summary, ranking, driversOwn, driversParent, complaints, trends, parent };
+  return { summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, trends, parent };
 }
 
 function pointsOf(reply) {
@@ -121,6 +130,9 @@ function render() {
   renderTrends(data.trends);
   renderFactors(data);
   renderComplaints(data.complaints.value);
+  renderPeople(data.people.value);
+  renderEvaluationCard(data.evaluation.value);
+  renderPlansCard(data.plans.value);
   document.body.dataset.rendered = `${state.org}|${state.period}|${currentLang()}`;
 }
 
@@ -200,6 +212,49 @@ function renderComplaints(reply) {
   charts.showChart($("chart-complaints"), charts.complaintsOption(categories.map((c) => ({ ...c, category: categoryName(c.category) }))));
 }
 
+const orgName = (code) => state.orgs.get(code)?.name || code;
+
+// A region or the manufacturer can have hundreds of advisors: one chart shows this many at most.
+const MAX_PEOPLE = 30;
+
+// Ranked people by rank, then the unranked (below the minimum n) by value.
+function peopleInOrder(items) {
+  const ranked = items.filter((p) => p.rank !== null).sort((a, b) => a.rank - b.rank);
+  const unranked = items.filter((p) => p.rank === null).sort((a, b) => b.value - a.value);
+  return [...ranked, ...unranked];
+}
+
+// A panel whose read failed or is not for this user (null) is left out, not shown as an error.
+function renderPeople(reply) {
+  $("card-people").hidden = !reply;
+  if (!reply) return;
+  const everyone = peopleInOrder(reply.items.filter((item) => item.value !== null));
+  const items = everyone.slice(0, MAX_PEOPLE);
+  $("people-cut").hidden = everyone.length <= MAX_PEOPLE;
+  $("people-cut").textContent = tf("people_top", { shown: items.length, total: everyone.length });
+  const el = $("chart-people");
+  if (!items.length) return charts.showEmpty(el, t("people_none"));
+  el.style.height = `${Math.max(180, items.length * 30 + 40)}px`;
+  const labelWidth = Math.min(160, Math.max(72, el.parentElement.clientWidth * 0.25));
+  charts.showChart(el, charts.peopleOption("csi", items, orgName, labelWidth));
+}
+
+function renderEvaluationCard(reply) {
+  $("card-evaluation").hidden = !reply;
+  if (!reply) return;
+  $("evaluation-none").hidden = reply.items.length > 0;
+  $("evaluation-table").hidden = !reply.items.length;
+  renderEvaluation($("evaluation-table"), $("evaluation-caption"), reply, state.scheme, orgName, state.org);
+}
+
+function renderPlansCard(plans) {
+  $("card-plans").hidden = !plans;
+  if (!plans) return;
+  const open = plans.filter((plan) => plan.status !== "closed");
+  $("plans-none").hidden = open.length > 0;
+  renderPlans($("plans-list"), open, orgName, state.org);
+}
+
 function wire() {
   $("login-form").addEventListener("submit", (event) => api.submitLogin(event, api.login, enter, t));
   $("logout").addEventListener("click", () => { showLogin(); });
@@ -210,7 +265,7 @@ function wire() {
   });
   $("org-picker").addEventListener("change", (e) => { state.org = e.target.value; load(); });
   $("period-kind").addEventListener("change", (e) => {
-    state.period = periodsOf(e.target.value)[0];
+    state.period = defaultPeriod(e.target.value);
     fillPickers();
     load();
   });

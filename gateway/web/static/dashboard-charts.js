@@ -66,15 +66,50 @@ export function rankingOption(kpi, items, selected, labelWidth = 140) {
       + `${escapeHtml(t("interval"))}: ${escapeHtml(number(row.ci_low))} – ${escapeHtml(number(row.ci_high))}`;
   };
   return {
-    grid: { left: 8, right: 48, top: 8, bottom: 24, containLabel: true },
+    grid: { left: 8, right: 16, top: 8, bottom: 24, containLabel: true },
     tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => tooltip(p.dataIndex) },
-    xAxis: { type: "value", ...AXIS, scale: kpi !== "nps" },
+    // From zero (echarts includes it unless told to `scale`): a bar cut at 78 made 82 look twice 80.
+    xAxis: { type: "value", ...AXIS, min: (range) => Math.min(0, range.min) },
     yAxis: { type: "category", data: names, ...AXIS, axisLabel: { color: COLORS.text, width: labelWidth, overflow: "truncate" } },
     series: [
       { type: "bar", barMaxWidth: 18, itemStyle: { borderRadius: [0, 4, 4, 0] },
         data: rows.map((row) => ({ value: row.value, itemStyle: { color: row.org_code === selected ? COLORS.navy : COLORS.blue } })),
-        label: { show: true, position: "right", color: COLORS.muted, formatter: (p) => kpiValue(kpi, p.value) } },
+        // Inside the bar's start: at its end the whisker crosses the number.
+        label: { show: true, position: "insideLeft", color: "#fff", fontWeight: 600, formatter: (p) => kpiValue(kpi, p.value) } },
       { type: "custom", name: "ci", z: 10, tooltip: { show: false },
+        data: rows.map((row, index) => [row.ci_low, row.ci_high, index]).filter((d) => d[0] != null && d[1] != null),
+        encode: { x: [0, 1], y: 2 }, renderItem: errorBar },
+    ],
+  };
+}
+
+// People of one role, `items` best first (dashboard-app.js peopleInOrder); those below the minimum
+// n grey and labelled "not ranked". Scores run 0..100, so the axis does and whiskers are clipped to it.
+export function peopleOption(kpi, items, dealerName, labelWidth = 140) {
+  const rows = [...items].reverse();  // the first at the top
+  const tooltip = (index) => {
+    const row = rows[index];
+    return `<strong>${escapeHtml(row.name)}</strong> · ${escapeHtml(dealerName(row.dealer_code))}<br>`
+      + `${escapeHtml(t("value"))}: <b>${escapeHtml(kpiValue(kpi, row.value))}</b><br>`
+      + `${escapeHtml(t("n"))}: ${escapeHtml(row.n)}<br>`
+      + `${escapeHtml(t("interval"))}: ${escapeHtml(number(row.ci_low))} – ${escapeHtml(number(row.ci_high))}<br>`
+      + `${escapeHtml(t("rank"))}: ${escapeHtml(row.rank ?? t("not_ranked"))}`;
+  };
+  return {
+    grid: { left: 8, right: 16, top: 8, bottom: 24, containLabel: true },
+    tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => tooltip(p.dataIndex) },
+    xAxis: { type: "value", ...AXIS, min: 0, max: 100 },
+    yAxis: { type: "category", data: rows.map((row) => row.name), ...AXIS,
+      axisLabel: { color: COLORS.text, width: labelWidth, overflow: "truncate" } },
+    series: [
+      { type: "bar", barMaxWidth: 20, itemStyle: { borderRadius: [0, 4, 4, 0] },
+        data: rows.map((row) => ({ value: row.value, unranked: row.rank === null,
+          itemStyle: { color: row.rank === null ? "#c3cad6" : COLORS.blue },
+          label: { color: row.rank === null ? COLORS.text : "#fff" } })),
+        // Inside the bar's start, as in the ranking.
+        label: { show: true, position: "insideLeft", fontWeight: 600,
+          formatter: (p) => (p.data.unranked ? `${kpiValue(kpi, p.value)} · ${t("not_ranked")}` : kpiValue(kpi, p.value)) } },
+      { type: "custom", name: "ci", z: 10, clip: true, tooltip: { show: false },
         data: rows.map((row, index) => [row.ci_low, row.ci_high, index]).filter((d) => d[0] != null && d[1] != null),
         encode: { x: [0, 1], y: 2 }, renderItem: errorBar },
     ],
@@ -93,30 +128,52 @@ function errorBar(params, api) {
   ] };
 }
 
+// Two panels sharing the months: CSI and SSI (0..100) above, NPS (-100..100) below. On one
+// grid with two y axes, a line's height read against the wrong axis.
 export function trendsOption(seriesByKpi) {
   const periods = [...new Set(Object.values(seriesByKpi).flat().map((p) => p.period))].sort();
   const series = Object.entries(seriesByKpi).map(([kpi, points]) => {
     const byPeriod = new Map(points.map((p) => [p.period, p]));
+    const panel = kpi === "nps" ? 1 : 0;
     return { name: kpi.toUpperCase(), type: "line", smooth: 0.3, symbolSize: 6, connectNulls: true,
-      yAxisIndex: kpi === "nps" ? 1 : 0, color: SERIES[kpi], lineStyle: { width: 2.5 },
+      xAxisIndex: panel, yAxisIndex: panel, color: SERIES[kpi], lineStyle: { width: 2.5 },
       data: periods.map((period) => { const p = byPeriod.get(period); return p ? p.value : null; }) };
   });
+  const months = periods.map(shortPeriod);
+  const xAxis = (gridIndex, labels) => ({ type: "category", gridIndex, data: months, ...AXIS, boundaryGap: false,
+    splitLine: { show: false }, axisLabel: { ...AXIS.axisLabel, show: labels } });
+  const yAxis = (gridIndex, name, min, max, interval) => ({ type: "value", gridIndex, name, min, max, interval, ...AXIS,
+    nameTextStyle: { color: COLORS.muted, align: "left" } });
   return {
     legend: { top: 0, icon: "roundRect", itemWidth: 14, itemHeight: 4, textStyle: { color: COLORS.muted } },
-    grid: { left: 8, right: 8, top: 36, bottom: 8, containLabel: true },
+    // right 24: the last month's label is centred on the right edge (boundaryGap false).
+    grid: [{ left: 8, right: 24, top: 44, height: "38%", containLabel: true },
+      { left: 8, right: 24, bottom: 8, height: "30%", containLabel: true }],
     tooltip: { ...BASE.tooltip, trigger: "axis", valueFormatter: (v) => number(v) },
-    xAxis: { type: "category", data: periods.map(shortPeriod), ...AXIS, boundaryGap: false, splitLine: { show: false } },
-    yAxis: [{ type: "value", name: "CSI / SSI", min: (r) => Math.max(0, Math.floor(r.min / 10) * 10 - 10), max: 100, ...AXIS },
-      { type: "value", name: "NPS", min: -100, max: 100, ...AXIS, splitLine: { show: false } }],
+    axisPointer: { link: [{ xAxisIndex: "all" }] },
+    xAxis: [xAxis(0, false), xAxis(1, true)],
+    yAxis: [yAxis(0, "CSI / SSI", 0, 100, 25), yAxis(1, "NPS", -100, 100, 100)],
     series,
   };
+}
+
+// "Service facility" on one line ran off a phone-wide radar: long names break at the space nearest the middle.
+function twoLines(name) {
+  if (name.length <= 10 || !name.includes(" ")) return name;
+  const spaces = [...name].map((c, i) => (c === " " ? i : -1)).filter((i) => i > 0);
+  const cut = spaces.reduce((best, i) => (Math.abs(i - name.length / 2) < Math.abs(best - name.length / 2) ? i : best));
+  return `${name.slice(0, cut)}\n${name.slice(cut + 1)}`;
 }
 
 export function radarOption(factors, own, parent) {
   const indicator = factors.map((f) => ({ name: f.name, max: 100 }));
   const values = (scores) => factors.map((f) => scores.get(f.code) ?? 0);
+  // The organisation's own scores are written at its points; the parent's stay in the tooltip,
+  // two numbers at every corner would be unreadable.
   const data = [{ name: own.name, value: values(own.scores), itemStyle: { color: COLORS.blue },
-    areaStyle: { color: "rgba(47,111,176,.18)" }, lineStyle: { width: 2 } }];
+    areaStyle: { color: "rgba(47,111,176,.18)" }, lineStyle: { width: 2 },
+    label: { show: true, formatter: (p) => number(p.value), color: COLORS.navy, fontSize: 11, fontWeight: 600,
+      backgroundColor: "rgba(255,255,255,.85)", borderRadius: 3, padding: [1, 3] } }];
   if (parent) data.push({ name: parent.name, value: values(parent.scores), itemStyle: { color: COLORS.grey },
     lineStyle: { type: "dashed", width: 1.5 }, areaStyle: { color: "rgba(138,148,166,.08)" } });
   return {
@@ -124,7 +181,8 @@ export function radarOption(factors, own, parent) {
       formatter: (name) => (name.length > 24 ? `${name.slice(0, 23)}…` : name) },
     tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => `<strong>${escapeHtml(p.name)}</strong><br>`
       + factors.map((f, i) => `${escapeHtml(f.name)}: ${escapeHtml(number(p.value[i]))}`).join("<br>") },
-    radar: { indicator, radius: "62%", center: ["50%", "48%"], splitNumber: 4, axisName: { color: COLORS.muted, fontSize: 11 },
+    radar: { indicator, radius: "62%", center: ["50%", "48%"], splitNumber: 4,
+      axisName: { color: COLORS.muted, fontSize: 11, formatter: twoLines },
       splitLine: { lineStyle: { color: COLORS.line } }, splitArea: { areaStyle: { color: ["#fff", "#f8fafc"] } },
       axisLine: { lineStyle: { color: COLORS.line } } },
     series: [{ type: "radar", symbolSize: 5, data }],

@@ -14,6 +14,8 @@ const PERCENT = new Set(["response_rate", "fir", "retention", "service_penetrati
   "followup_contact_rate", "followup_dissatisfied_rate", "appointment_show_rate"]);
 
 export const t = (key) => (WORDS[lang] && WORDS[lang][key]) || key;
+// A phrase with {name} slots filled from `values`.
+export const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
 export const currentLang = () => lang;
 
 export function setLang(next) {
@@ -49,6 +51,10 @@ export function number(value, digits = 1) {
   return Number(value).toLocaleString(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+export function day(iso) {
+  return new Date(iso).toLocaleDateString(lang, { year: "numeric", month: "short", day: "numeric" });
+}
+
 export function kpiValue(kpi, value) {
   if (value === null || value === undefined) return "—";
   const shown = number(value);
@@ -72,6 +78,16 @@ export function periodsOf(kind, today = new Date()) {
     const index = year * 12 + (month - 1) - i;
     return `${Math.floor(index / 12)}-${pad((index % 12) + 1)}`;
   });
+}
+
+// The period a kind opens on: the one holding the last complete month. The running month is
+// still filling up (a manager read half a month of figures as a slump), so it is never the default.
+export function defaultPeriod(kind, today = new Date()) {
+  const last = new Date(today.getFullYear(), today.getMonth() - 1, 1);
+  const month = last.getMonth() + 1;
+  if (kind === "year") return String(last.getFullYear());
+  if (kind === "quarter") return `${last.getFullYear()}-Q${Math.ceil(month / 3)}`;
+  return `${last.getFullYear()}-${String(month).padStart(2, "0")}`;
 }
 
 export function periodKind(period) {

@@ -5,6 +5,9 @@ import { KPIS, kpiValue, number, t, unit } from "./dashboard-text.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const LEAD = new Set(["csi", "ssi", "nps"]);
+// Below this many records a figure swings with every answer: the tile is shaded and says so
+// (the rankings' minimum n, KPI.md).
+export const MIN_N = 10;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -63,6 +66,10 @@ function tile(kpi, figure, points) {
   }
   node.append(meta);
   if (value === null || value === undefined) node.classList.add("tile--empty");
+  else if (figure.n != null && figure.n < MIN_N) {
+    node.classList.add("tile--thin");
+    node.append(el("p", "tile__thin", t("thin_sample")));
+  }
   const foot = el("div", "tile__foot");
   foot.append(sparkline(points || []), el("span", "tile__n", `${t("n")} ${figure && figure.n != null ? number(figure.n, 0) : "—"}`));
   node.append(foot);
