@@ -161,7 +161,8 @@ def main() -> None:
     app_url, load_seconds = prepare(args)
     port = free_port_base(1)
     env = {"CSLOOP_DATABASE_URL": app_url, "CSLOOP_INTERNAL_SECRET": SECRET, "CSLOOP_LOG_LEVEL": "WARNING",
-           "CSLOOP_RELAY_ENABLED": "false", "CSLOOP_BIRTHDAY_JOB_ENABLED": "false", "PATH": ""}
+           "CSLOOP_RELAY_ENABLED": "false", "CSLOOP_BIRTHDAY_JOB_ENABLED": "false",
+           "CSLOOP_STANDING_JOB_ENABLED": "false", "PATH": ""}  # its first run would compete with the lookups
     service = subprocess.Popen([sys.executable, "-m", "services.customer", "--port", str(port)], env=env)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:

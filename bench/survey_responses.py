@@ -1,6 +1,6 @@
 """Public survey submissions per second: the survey service against its lean reference, in one run.
 
-    .venv/bin/python -m bench.survey_responses [--seconds 10] [--connections 16] [--rounds 3]
+    .venv/bin/python -m bench.survey_responses [--seconds 10] [--connections 16] [--rounds 3] [--integrity]
 
 Every submission is a full CSI answer set POSTed to `/v1/public/surveys/{token}/responses`
 (no key: the token is the credential), each to an invitation of its own. Three targets:
@@ -30,6 +30,16 @@ lean: its process): on a shared machine it is steadier than the rates.
 
 Invitations are written straight into the database before each run (setup, not measured):
 `sent`, expiring in 14 days, to the dealer of a published CSI survey.
+
+`--integrity` (issue 17) measures the submission through the gateway with the survey integrity
+checks on against the same with them off, in one run: two dealers under two distributors,
+each with a published CSI survey; one distributor switches every flag off for its subtree
+(`PUT /v1/survey-integrity/rules`, as scripted traffic does: no code path production lacks),
+the other keeps the defaults (all on) and sets its dealer's networks (a network the bench's
+127.0.0.1 is not in: the common case, a customer at home; the gateway's index is consulted,
+no token look-up is needed). Both targets are the gateway; on/off is the ratio of created
+responses per second, median over the rounds. The gateway hashes address and device on both
+(it always does); the survey service's rules are what differs.
 """
 
 import argparse
@@ -76,14 +86,21 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
+  distinct = args[2] == "distinct"
   for line in io.lines(args[1] .. "/tokens-" .. id .. ".txt") do tokens[#tokens + 1] = line end
   for line in io.lines(args[1] .. "/bodies.txt") do bodies[#bodies + 1] = line end
 end
 function request()
   n = n + 1
   local token = tokens[n] or "exhausted"
+  local body = bodies[n % #bodies + 1]
+  if distinct then
+    -- Each customer on a phone of their own, writing words of their own (each "%s" of the texts).
+    body = body:gsub("%%s", token)
+  end
   return wrk.format("POST", "/v1/public/surveys/" .. token .. "/responses",
-                    {["Content-Type"] = "application/json"}, bodies[n % #bodies + 1])
+                    {["Content-Type"] = "application/json", ["User-Agent"] = distinct and ("phone/" .. token) or nil},
+                    body)
 end
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
@@ -99,14 +116,16 @@ end
 """
 
 
-def answers(n: int) -> dict[str, Any]:
-    """A varied, valid CSI answer set; the NPS answers run 0-10 in turn, and a detractor says why."""
+def answers(n: int, distinct: bool = False) -> dict[str, Any]:
+    """A varied, valid CSI answer set; the NPS answers run 0-10 in turn, and a detractor says why.
+    `distinct`: the free texts have a "%s" the wrk script fills with the request's token."""
     score = 4 + n % 7
     nps = n % 11
     body: dict[str, Any] = {code: {row: score for row in rows} for code, rows in ROWS.items()}
-    body |= {"fixed_first_time": "yes" if n % 13 else "no", "nps": nps, "comment": "服务很好，谢谢"}
+    body |= {"fixed_first_time": "yes" if n % 13 else "no", "nps": nps,
+             "comment": "服务很好，谢谢 %s" if distinct else "服务很好，谢谢"}
     if nps <= 6:
-        body["nps_reason"] = "等待时间有点长"
+        body["nps_reason"] = "等待时间有点长 %s" if distinct else "等待时间有点长"
     return body
 
 
@@ -179,18 +198,20 @@ async def stored_counts() -> dict[str, int]:
         await connection.close()
 
 
-def run_wrk(url: str, tokens: list[str], *, seconds: int, connections: int, threads: int = 2) -> dict[str, Any]:
-    """wrk POSTing each token once (see WRK_SCRIPT); req/s counts answered requests over the run."""
+def run_wrk(url: str, tokens: list[str], *, seconds: int, connections: int, threads: int = 2,
+            distinct: bool = False) -> dict[str, Any]:
+    """wrk POSTing each token once (see WRK_SCRIPT); req/s counts answered requests over the run.
+    `distinct`: every request from a device (user agent) and with a comment of its own."""
     work = Path(tempfile.mkdtemp(prefix="csloop-survey-bench-"))
     try:
         (work / "submit.lua").write_text(WRK_SCRIPT)
-        (work / "bodies.txt").write_text("".join(json.dumps({"answers": answers(n)}, ensure_ascii=False) + "\n"
+        (work / "bodies.txt").write_text("".join(json.dumps({"answers": answers(n, distinct)}, ensure_ascii=False) + "\n"
                                                  for n in range(BODIES)))
         for thread in range(threads):
             (work / f"tokens-{thread}.txt").write_text("".join(t + "\n" for t in tokens[thread::threads]))
         output = subprocess.run(
             ["wrk", "--latency", "--timeout", "10s", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(work / "submit.lua"),
-             url, "--", str(work)], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+             url, "--", str(work), "distinct" if distinct else "same"], capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     finally:
         shutil.rmtree(work, ignore_errors=True)
     requests = int(re.search(r"(\d+) requests in", output)[1])
@@ -248,15 +269,16 @@ def median_of(rounds: list[dict[str, Any]], target: str, field: str) -> float:
     return statistics.median(r[target][field] for r in rounds)
 
 
-def measure(running: RunningSuite, lean: subprocess.Popen, target: str, url: str, tokens: list[str],
+def measure(running: RunningSuite, lean: subprocess.Popen | None, target: str, url: str, tokens: list[str],
             stopped: list[str], args: argparse.Namespace) -> dict[str, Any]:
     """One run against one target, the outbox drained first; rates and CPU count created responses."""
     drained = asyncio.run(drain_outbox(stopped))
     load = os.getloadavg()[0]
     survey = running.suite.processes["survey"].pid
-    serving = {"lean": [lean.pid], "service": [survey], "gateway": [survey, running.suite.processes["gateway"].pid]}
+    serving = {"lean": [lean.pid] if lean else [], "service": [survey], "gateway": [survey, running.suite.processes["gateway"].pid]}
     cpu_before, survey_before = cpu_seconds(*serving[target]), cpu_seconds(survey)
-    result = run_wrk(url, tokens, seconds=args.seconds, connections=args.connections)
+    result = run_wrk(url, tokens, seconds=args.seconds, connections=args.connections,
+                     distinct=args.distinct_devices)
     created = max(1, result["statuses"].get("201", 0))
     return result | {
         "created_per_s": round(created / args.seconds, 1),
@@ -267,12 +289,24 @@ def measure(running: RunningSuite, lean: subprocess.Popen, target: str, url: str
     }
 
 
-def published_csi_survey(running: RunningSuite) -> str:
-    dealer = running.network.org("dealer", running.network.org("distributor"))
+def published_csi_survey(running: RunningSuite, integrity: bool | None = None) -> str:
+    """A published CSI survey of a new dealer under a new distributor; `integrity` False: the
+    distributor switches every integrity flag off for its subtree, True: the dealer gets networks."""
+    distributor = running.network.org("distributor")
+    dealer = running.network.org("dealer", distributor)
+    if integrity is False:
+        running.network.manufacturer.client.put("/v1/survey-integrity/rules", json={
+            "org_code": distributor.code, "flags": {flag: {"on": False} for flag in INTEGRITY_FLAGS}}).raise_for_status()
+    elif integrity:
+        running.network.manufacturer.client.put(f"/v1/orgs/{dealer.code}/networks",
+                                                json={"cidrs": ["198.51.100.0/24"]}).raise_for_status()
     created = dealer.client.post("/v1/surveys", json={"template": "csi"})
     created.raise_for_status()
     dealer.client.post(f"/v1/surveys/{created.json()['id']}/publish").raise_for_status()
     return created.json()["id"]
+
+
+INTEGRITY_FLAGS = ("speeder", "straight_line", "shared_device", "dealer_network", "duplicate_text", "dealer_spike")
 
 
 def main() -> None:
@@ -281,7 +315,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=15000, help="invitations minted per run (more than it answers)")
+    parser.add_argument("--integrity", action="store_true", help="the gateway path with integrity checks on vs off")
+    parser.add_argument("--distinct-devices", action="store_true",
+                        help="each submission from a device and with a comment of its own (with --integrity)")
     args = parser.parse_args()
+    if args.integrity:
+        return integrity_main(args)
     running = start_suite()
     lean_port = free_port_base(1)
     lean = start_lean(lean_port)
@@ -322,6 +361,45 @@ def main() -> None:
     finally:
         lean.terminate()
         lean.wait(timeout=10)
+        running.stop()
+
+
+def integrity_main(args: argparse.Namespace) -> None:
+    """Issue 17: submissions through the gateway, integrity checks on against off, in turns."""
+    running = start_suite()
+    try:
+        surveys = {"integrity_on": published_csi_survey(running, True),
+                   "integrity_off": published_csi_survey(running, False)}
+        stopped = stop_consumers(running)
+        url, targets = running.network.url, list(surveys)
+        for survey_id in surveys.values():
+            run_wrk(url, asyncio.run(mint_invitations(survey_id, 500)), seconds=2, connections=args.connections,
+                    distinct=args.distinct_devices)
+        rounds: list[dict[str, Any]] = []
+        for number in range(args.rounds):
+            turn = targets[number % 2:] + targets[:number % 2]
+            # measure()'s CPU is the gateway's and the survey process's, as for its "gateway" target.
+            measured = {target: measure(running, None, "gateway", url,
+                                        asyncio.run(mint_invitations(surveys[target], args.tokens)), stopped, args)
+                        for target in turn}
+            measured["on_vs_off"] = round(measured["integrity_on"]["created_per_s"]
+                                          / max(0.1, measured["integrity_off"]["created_per_s"]), 3)
+            print(json.dumps(measured), flush=True)
+            rounds.append(measured)
+        asyncio.run(drain_outbox(stopped))
+        write_result("survey_integrity_distinct" if args.distinct_devices else "survey_integrity", {
+            "what": "full CSI responses POSTed to the public API through the gateway, survey integrity checks on "
+                    "(the defaults, the dealer's networks set) against off (every flag off for the subtree)",
+            "distinct_devices": args.distinct_devices,
+            "seconds": args.seconds, "connections": args.connections, "rounds": rounds,
+            "median": {target: {field: median_of(rounds, target, field)
+                                for field in ("created_per_s", "p50_ms", "p99_ms", "cpu_ms_per_response")}
+                       for target in targets},
+            "survey_submission_integrity_on_vs_off": statistics.median(r["on_vs_off"] for r in rounds),
+            "stored": asyncio.run(stored_counts()), "cpus": os.cpu_count(),
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        })
+    finally:
         running.stop()
 
 

@@ -1,6 +1,7 @@
 """The demo network `csloop up` seeds: 1 manufacturer, 2 distributors, 6 dealers and their customers,
 then a year of survey results, complaints and targets (`demo_history`), the CR desk (`demo_desk`)
-an improvement plan (`demo_plans`) and a finished care campaign (`demo_campaigns`).
+an improvement plan (`demo_plans`), a finished care campaign (`demo_campaigns`), and a bulletin
+and a recall with progress (`demo_recalls`).
 
 Everything after the bootstrap goes through the public API, as a DMS would send it, so the
 demo exercises the same paths as production traffic; only the campaign's launch is dated in the
@@ -19,6 +20,7 @@ from cli.demo_desk import DEMO_AGENT, DESK_DEALER_INDEX, seed_desk
 from cli.demo_evaluation import seed_evaluation
 from cli.demo_history import seed_history
 from cli.demo_plans import seed_plans
+from cli.demo_recalls import seed_recalls
 from shared.types import vin_check_digit
 
 MANUFACTURER = ("FTMS", "CSLoop Motors (demo manufacturer)")
@@ -90,6 +92,7 @@ def seed(gateway_url: str, api_key: str, *, customer_database_url: str, seed_val
         counts |= seed_campaign(api, [code for code, (parent, _) in DEALERS.items() if parent == CAMPAIGN_DISTRIBUTOR],
                                 customer_database_url, now=now)
         counts["tech_requests"] = _seed_tech_requests(api, random.Random(f"{seed_value}-tech"))
+        counts |= seed_recalls(api, gateway_url, now=now)
     return counts
 
 

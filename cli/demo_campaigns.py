@@ -25,7 +25,9 @@ HOLDOUT_PCT = 30
 CAME_BACK = {"sent": 0.6, "holdout": 0.2}
 
 
-async def launch_in_the_past(customer_database_url: str, campaign_id: uuid.UUID, launched_at: datetime) -> None:
+async def launch_in_the_past(customer_database_url: str, campaign_id: uuid.UUID,
+                             launched_at: datetime) -> dict[uuid.UUID, str]:
+    """Launch as of `launched_at`; answers each member's cohort (the launch drew them)."""
     # Imported here: every `csloop` command imports the demo, and only `up` seeding it needs the service.
     from services.customer import campaigns
     from services.customer.repository_campaigns import CampaignRepository
@@ -35,7 +37,9 @@ async def launch_in_the_past(customer_database_url: str, campaign_id: uuid.UUID,
     engine = create_engine(customer_database_url)
     try:
         async with session_factory(engine)() as session, session.begin():
-            await campaigns.launch(CampaignRepository(session, system_principal()), campaign_id, at=launched_at)
+            repo = CampaignRepository(session, system_principal())
+            await campaigns.launch(repo, campaign_id, at=launched_at)
+            return await repo.cohorts(campaign_id)
     finally:
         await engine.dispose()
 
@@ -43,21 +47,19 @@ async def launch_in_the_past(customer_database_url: str, campaign_id: uuid.UUID,
 def seed_campaign(api: CSLoop, dealers: list[str], customer_database_url: str, *, now: datetime,
                   seed_value: int = 16) -> dict[str, int]:
     """`dealers`: those below DISTRIBUTOR. Returns how many customers were messaged and held back."""
-    from services.customer.campaigns import in_holdout
-
     rng = random.Random(seed_value)
     campaign = api.campaigns.create(
         org_code=DISTRIBUTOR, name="春季保养关怀 Spring service care", kind="service", channel="sms",
         message={"zh-CN": "春季保养季：本月到店保养，工时费八折。", "en": "Spring service: 20% off labour this month."},
         holdout_pct=HOLDOUT_PCT)
     launched_at = now - timedelta(days=LAUNCHED_DAYS_AGO)
-    asyncio.run(launch_in_the_past(customer_database_url, uuid.UUID(campaign.id), launched_at))
+    cohorts = asyncio.run(launch_in_the_past(customer_database_url, uuid.UUID(campaign.id), launched_at))
     counts = {"campaign_sent": 0, "campaign_holdout": 0}
     for dealer in dealers:
         for customer in api.customers.list(dealer_code=dealer):
-            if customer.erased or not (customer.consent.marketing and customer.consent.share_with_manufacturer):
+            cohort = cohorts.get(uuid.UUID(customer.id))
+            if cohort is None:  # not in the audience the launch drew
                 continue
-            cohort = "holdout" if in_holdout(uuid.UUID(campaign.id), uuid.UUID(customer.id), HOLDOUT_PCT) else "sent"
             counts[f"campaign_{cohort}"] += 1
             car = next(iter(api.vehicles.list(owner_customer_id=customer.id)), None)
             if car is None or rng.random() >= CAME_BACK[cohort]:

@@ -23,17 +23,20 @@ class Component:
 COMPONENTS = (
     # The gateway consumes what webhooks may carry (it matches each subscription itself).
     Component("gateway", "gateway", 0, ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.",
-                                        "appointment.", "survey.", "complaint.", "quality.", "improvement.",
-                                        "evaluation.", "campaign.", "tech_request.")),
+                                        "appointment.", "lifecycle.", "survey.", "complaint.", "quality.", "improvement.",
+                                        "evaluation.", "campaign.", "tech_request.", "bulletin.", "recall.")),
     Component("customer", "services.customer", 1, ("vehicle.delivered", "service_visit.closed", "prospect.",
-                                                          "complaint.")),
+                                                          "complaint.", "bulletin.overdue", "recall.vin_assigned")),
     Component("survey", "services.survey", 2, ("customer.", "vehicle.delivered", "service_visit.closed", "complaint.resolved")),
     Component("complaint", "services.complaint", 3, ("survey.alert.raised", "customer.erased",
-                                                            "followup.issue_found", "improvement.action_done")),
+                                                            "followup.issue_found", "improvement.action_done",
+                                                            "survey.response.flagged", "survey.response.reviewed",
+                                                            "vehicle.delivered", "service_visit.closed",
+                                                            "service_visit.updated")),
     # Only what feeds a KPI: a 100,000-row customer import sends the KPI service nothing.
     Component("kpi", "services.kpi", 4, ("vehicle.delivered", "service_visit.closed", "followup.", "appointment.",
-                                         "survey.response.", "survey.invitation.sent", "survey.alert.", "complaint.",
-                                         "staff.")),
+                                         "lifecycle.", "survey.response.", "survey.invitation.sent", "survey.alert.", "complaint.",
+                                         "staff.", "recall.")),
 )
 
 
@@ -66,6 +69,7 @@ def subscriptions(components: list[Component], port_base: int) -> dict[str, list
 
 SECRET_FILE = ".internal-secret"
 WEBHOOK_KEY_FILE = ".webhook-secret-key"
+INTEGRITY_SECRET_FILE = ".integrity-secret"
 
 
 def internal_secret(data_dir: Path) -> str:
@@ -89,6 +93,18 @@ def webhook_secret_keys(data_dir: Path) -> str:
     path = data_dir / WEBHOOK_KEY_FILE
     if not path.exists():
         path.write_text(Fernet.generate_key().decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def integrity_secret(data_dir: Path) -> str:
+    """The key of the gateway's salted hashes of survey answerers' addresses and devices: from
+    the environment, or kept in the data dir (made on first use), never the public development one."""
+    if secret := os.environ.get("CSLOOP_INTEGRITY_SECRET"):
+        return secret
+    path = data_dir / INTEGRITY_SECRET_FILE
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
 

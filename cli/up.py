@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 
 from cli.errors import CommandFailed
-from cli.topology import (Component, built_components, database_url, internal_secret, subscriptions, url_of,
-                          webhook_secret_keys)
+from cli.topology import (Component, built_components, database_url, integrity_secret, internal_secret,
+                          subscriptions, url_of, webhook_secret_keys)
 from shared.db import PRIVATE_DIRECTORY, private_directory
 
 READY_TIMEOUT_SECONDS = 90.0
@@ -48,6 +48,7 @@ class Suite:
             env[f"CSLOOP_{other.name.upper()}_URL"] = url_of(other, self.port_base)
         if component.name == "gateway":  # the only process that holds webhook secrets
             env["CSLOOP_WEBHOOKS_SECRET_KEYS"] = webhook_secret_keys(self.data_dir)
+            env["CSLOOP_INTEGRITY_SECRET"] = integrity_secret(self.data_dir)
         if self.allow_private_webhooks:
             env["CSLOOP_WEBHOOKS_ALLOW_PRIVATE_TARGETS"] = "true"
         env.update(self.extra_env)

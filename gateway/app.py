@@ -25,6 +25,7 @@ from gateway.integrations.oauth import api as oauth_api
 from gateway.integrations.oauth.errors import OAuthError, oauth_error_response
 from gateway.edge.openapi import ServiceDocuments, docs_router
 from gateway.edge.proxy import ProxyMiddleware
+from gateway.edge.integrity import Integrity
 from gateway.edge.ratelimit import RateLimitHeadersMiddleware, RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.edge.upstreams import Upstreams
@@ -89,6 +90,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.state.token_verifier = TokenVerifier(settings.internal_secret)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.login_throttle = LoginThrottle()
+    app.state.integrity = Integrity(settings.integrity_secret, settings.integrity_networks_cache_seconds)
     install_problem_handlers(app)
     app.add_exception_handler(OAuthError, oauth_error_response)
     app.add_exception_handler(Replayed, replayed_response)

@@ -79,6 +79,20 @@ class User(Base):
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
+class OrgNetwork(Base):
+    """A dealer's own networks: a survey answered from one of them is flagged `dealer_network`.
+    Set by an org above the dealer, never by the dealer itself (gateway/edge/networks.py)."""
+
+    __tablename__ = "org_networks"
+
+    org_code: Mapped[str] = mapped_column(String(40), ForeignKey("orgs.code"), primary_key=True)
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    # Normalised CIDRs (`ipaddress.ip_network(...).compressed`), IPv4 and IPv6.
+    cidrs: Mapped[list[str]] = mapped_column(JSON)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class OAuthClient(_Credential, Base):
     """A DMS system's OAuth2 client: its secret is hashed like an API key (256 random bits)."""
 

@@ -9,7 +9,7 @@ from sqlalchemy import RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.models import ApiKey, OAuthClient, Org, User, idempotency_keys
+from gateway.models import ApiKey, OAuthClient, Org, OrgNetwork, User, idempotency_keys
 from shared.db import utcnow
 from shared.pagination import PageParams, list_page
 from shared.scope import ScopedRepository
@@ -35,6 +35,27 @@ class OrgRepository(ScopedRepository):
         self.session.add(org)
         await self.session.flush()
         return org
+
+
+class OrgNetworkRepository(ScopedRepository):
+    async def get(self, code: str) -> OrgNetwork | None:
+        return await self.session.scalar(self.select(OrgNetwork).where(OrgNetwork.org_code == code))
+
+    async def put(self, org: Org, cidrs: list[str], subject: str) -> OrgNetwork:
+        row = await self.get(org.code)
+        if row is None:
+            row = OrgNetwork(org_code=org.code, org_path=org.org_path, cidrs=cidrs, updated_by=subject)
+            self.session.add(row)
+        else:
+            row.cidrs, row.updated_by = cidrs, subject
+        await self.session.flush()
+        return row
+
+    async def every_network(self) -> list[tuple[str, list[str]]]:
+        """(org code, CIDRs) of every org with networks: the gateway's index for the
+        `dealer_network` flag, asked as the system principal (a survey may be any dealer's)."""
+        statement = self.select(OrgNetwork, OrgNetwork.org_code, OrgNetwork.cidrs)
+        return [(code, list(cidrs)) for code, cidrs in (await self.session.execute(statement)).all()]
 
 
 class ApiKeyRepository(ScopedRepository):

@@ -1,10 +1,11 @@
 """Request and response bodies of the gateway's own endpoints."""
 
+import ipaddress
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.types import OrgCode
 
@@ -25,6 +26,42 @@ class OrgCreate(BaseModel):
     kind: OrgKind
     parent_code: OrgCode
     region: str | None = Field(default=None, max_length=100)
+
+
+# The broadest network a dealer may call its own: wider blocks are an internet provider's, and
+# would flag every customer of that provider as answering from the showroom.
+WIDEST_PREFIX = {4: 16, 6: 48}
+
+
+def _network(value: str) -> str:
+    if "%" in value:  # an IPv6 zone names a local interface: no customer's address carries one
+        raise ValueError("not a network in CIDR notation: no zone (`%...`) allowed")
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not a network in CIDR notation (e.g. 203.0.113.0/24, 2001:db8:5::/48): {exc}") from None
+    if network.prefixlen < WIDEST_PREFIX[network.version]:
+        raise ValueError(f"an IPv{network.version} network of a dealer is /{WIDEST_PREFIX[network.version]} or narrower")
+    return network.compressed
+
+
+Cidr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(_network)]
+
+
+class OrgNetworksWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "cidrs": ["203.0.113.0/28", "2001:db8:5::/48"]}]})
+
+    cidrs: list[Cidr] = Field(max_length=50, description=(
+        "The dealer's own networks (IPv4 or IPv6, CIDR; a bare address is one host). Replaces the "
+        "list; empty clears it. A survey answered from one of them is flagged `dealer_network`."))
+
+
+class OrgNetworksRead(BaseModel):
+    org_code: str
+    cidrs: list[str] = Field(description="Normalised, in the order given, duplicates dropped")
+    updated_by: str | None = Field(description="Who last set them; null: never set")
+    updated_at: datetime | None
 
 
 class OrgRead(BaseModel):

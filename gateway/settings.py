@@ -7,6 +7,8 @@ from gateway.integrations.webhooks.targets import TargetPolicy, target_policy
 from shared.settings import CommaList, CommonSettings
 
 MIB = 1024 * 1024
+# Public, so refused outside development (like the webhook key): hashes under it are guessable.
+DEVELOPMENT_INTEGRITY_SECRET = "csloop-development-integrity-secret"
 
 
 class GatewaySettings(CommonSettings):
@@ -62,6 +64,20 @@ class GatewaySettings(CommonSettings):
     # seals, every one opens. The default is public, so outside development one must be set
     # (`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`).
     webhooks_secret_keys: CommaList = [DEVELOPMENT_KEY]
+
+    # Key of the salted hashes (HMAC-SHA256) of a survey answerer's address and device that the
+    # gateway passes to the survey service (edge/integrity.py); per deployment, never shared
+    # with the services, so a stored hash cannot be tied back to an address without it.
+    integrity_secret: str = DEVELOPMENT_INTEGRITY_SECRET
+    # How long a gateway process keeps the dealers' networks before reading them again (a PUT
+    # applies at once in the process that took it).
+    integrity_networks_cache_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _refuse_development_integrity_secret(self) -> "GatewaySettings":
+        if self.environment != "development" and self.integrity_secret == DEVELOPMENT_INTEGRITY_SECRET:
+            raise ValueError("CSLOOP_INTEGRITY_SECRET must be set outside development")
+        return self
 
     @model_validator(mode="after")
     def _refuse_missing_webhook_key(self) -> "GatewaySettings":

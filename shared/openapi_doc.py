@@ -88,11 +88,15 @@ TAG_DESCRIPTIONS = {
     "surveys": "Survey definitions, their published versions and the built-in templates.",
     "survey invitations": "Invitations sent to customers after a delivery or a service visit.",
     "survey responses": "Answers received, their export and import.",
+    "survey integrity": "Flagged responses (speeders, straight lines, shared devices, dealer networks, copied text, "
+                        "spiking weeks), their review above the dealer, the rules per subtree and each dealer's record.",
     "public survey page": "What the customer's survey page reads and submits; the invitation token is the credential.",
     "complaints": "Complaint cases: open, assign, move through the workflow, comment, escalate, resolve.",
     "complaint SLA and quality": "Response and resolution time targets, and the quality signals complaints raise.",
     "technical requests": "A dealer's technical questions, answered by its distributor's and then the manufacturer's "
                           "technical team within an answer SLA in business hours; escalation, timeline.",
+    "bulletins and recalls": "Countermeasure bulletins to the dealers below (acknowledged once, overdue ones reminded), "
+                             "recalls with their affected VINs, completion by the remedy op code, progress pooled up the tree.",
     "kpi": "Satisfaction and complaint figures per organisation, ranked, over time, and targets.",
     "improvement-plans": "Improvement plans (PDCA): actions with owners and due dates, plan -> do -> check -> act, "
                          "the KPI re-check, overdue actions published to the org and those above it.",

@@ -13,7 +13,7 @@ import pytest
 from cli.topology import COMPONENTS
 from cli.up import Suite
 from tests.support.databases import app_role_url, check_postgres_reachable, drop_postgres_databases, postgres_base_url
-from tests.support.suite import Network, bootstrap_with_cli, delete_nats_stream, free_port_base
+from tests.support.suite import INTEGRITY_FLAGS, Network, bootstrap_with_cli, delete_nats_stream, free_port_base
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -65,7 +65,14 @@ def running_network(data_dir: Path, database_suffix: str, extra_env: dict[str, s
     try:
         suite.wait_ready()
         gateway_url = f"http://127.0.0.1:{suite.port_base}"
-        yield Network(suite, gateway_url, credentials["org_code"], credentials["api_key"])
+        network = Network(suite, gateway_url, credentials["org_code"], credentials["api_key"])
+        # Scripted traffic answers every survey from one address and browser, at machine speed: its
+        # world switches the integrity flags off through the API (issue 17); a test of the flags
+        # switches them on for its own distributor (the nearest rules win).
+        rules = network.manufacturer.client.put("/v1/survey-integrity/rules", json={
+            "org_code": network.manufacturer.code, "flags": {flag: {"on": False} for flag in INTEGRITY_FLAGS}})
+        assert rules.status_code == 200, rules.text
+        yield network
     finally:
         suite.stop()
         for log in sorted((data_dir / "logs").glob("*.log")):

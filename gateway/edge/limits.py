@@ -12,7 +12,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.settings import GatewaySettings
-from gateway.edge.upstreams import IMPORT_PATHS, route_for
+from gateway.edge.upstreams import is_import_path, route_for
 from shared.auth import INTERNAL_HEADER
 from shared.problems import Forbidden, PayloadTooLarge, Problem, Unauthorized, problem_response
 
@@ -25,7 +25,7 @@ class ClientGone(Exception):
 
 def body_limit(path: str, settings: GatewaySettings) -> int:
     # A relay's event batch (up to 200 events) can outgrow the 1 MiB of an ordinary request.
-    bulk = path in IMPORT_PATHS or path == INTERNAL_EVENTS
+    bulk = is_import_path(path) or path == INTERNAL_EVENTS
     return settings.max_import_body_bytes if bulk else settings.max_body_bytes
 
 

@@ -15,6 +15,7 @@ from opentelemetry import propagate
 from starlette.types import ASGIApp, Receive, Scope, Send
 from yarl import URL
 
+from gateway.edge.integrity import survey_token
 from gateway.edge.limits import ClientGone, body_limit, counted_body, declared_length, too_large
 from gateway.edge.ratelimit import remember_headers
 from gateway.edge.upstreams import Upstream, is_public, route_for
@@ -81,7 +82,12 @@ async def _forward(scope: Scope, receive: Receive, send: Send, state, service: s
     path = scope["path"]
     headers = _request_headers(scope, traced=state.settings.otel_enabled)
     if is_public(path):
-        remember_headers(scope, state.rate_limiter.check(f"ip:{_client_host(scope)}"))
+        client = _client_host(scope)
+        remember_headers(scope, state.rate_limiter.check(f"ip:{client}"))
+        # A customer's address reaches the survey service only as a salted hash (edge/integrity.py).
+        del headers["x-forwarded-for"]
+        if token := survey_token(scope["method"], path):
+            headers.update(await state.integrity.headers(state, token, client, headers.get("user-agent", "")))
     else:
         principal = await state.authenticator.authenticate_from(_client_host(scope), headers.pop("authorization", None))
         remember_headers(scope, state.rate_limiter.check(principal.subject))

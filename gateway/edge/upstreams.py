@@ -16,6 +16,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/surveys", "survey"), ("/v1/survey-", "survey"), ("/v1/public/surveys", "survey"),
     ("/v1/complaints", "complaint"), ("/v1/complaint-sla-policies", "complaint"), ("/v1/quality-signals", "complaint"),
     ("/v1/tech-requests", "complaint"),
+    ("/v1/bulletins", "complaint"), ("/v1/recalls", "complaint"),
     ("/v1/kpi", "kpi"),
     ("/v1/improvement-plans", "kpi"),
     ("/v1/evaluation-schemes", "kpi"), ("/v1/evaluations", "kpi"),
@@ -23,6 +24,13 @@ ROUTES: tuple[tuple[str, str], ...] = (
 # The bulk import operations (whole DMS exports): the only routed paths with the large body limit.
 IMPORT_PATHS: frozenset[str] = frozenset({"/v1/customers/import", "/v1/vehicles/import", "/v1/deliveries/import",
                                           "/v1/service-visits/import", "/v1/survey-responses/import"})
+# Bulk imports under a record's path (a recall's 100,000 VINs): `/v1/recalls/{code}/vins/import`.
+IMPORT_PATH_SHAPES: tuple[tuple[str, str], ...] = (("/v1/recalls/", "/vins/import"),)
+
+
+def is_import_path(path: str) -> bool:
+    return path in IMPORT_PATHS or any(path.startswith(head) and path.endswith(tail) and "/" not in
+                                       path[len(head):-len(tail)] for head, tail in IMPORT_PATH_SHAPES)
 # Reached without credentials: a customer answering a survey has no key.
 PUBLIC_PREFIXES: tuple[str, ...] = ("/v1/public/",)
 SERVICES: tuple[str, ...] = ("customer", "survey", "complaint", "kpi")

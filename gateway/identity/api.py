@@ -5,12 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 
-from gateway.identity import keys, orgs, revocation, users
+from gateway.identity import keys, networks, orgs, revocation, users
 from gateway.deps import Caller, OrgAdmin, SessionDep
 from gateway.identity.idempotency import IdempotentCreate
-from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgRepository, UserRepository
-from gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyRead, LoginRequest, LoginToken, OrgCreate, OrgRead,
-                             UserCreate, UserRead, UserUpdate)
+from gateway.repository import ApiKeyRepository, OAuthClientRepository, OrgNetworkRepository, OrgRepository, UserRepository
+from gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyRead, LoginRequest, LoginToken, OrgCreate,
+                             OrgNetworksRead, OrgNetworksWrite, OrgRead, UserCreate, UserRead, UserUpdate)
 from gateway.identity.tokens import mint_access_token
 from shared.auth import system_principal
 from shared.etag import etag_for
@@ -47,6 +47,29 @@ async def list_orgs(caller: Caller, session: SessionDep, paging: Paging, updated
 async def get_org(code: str, caller: Caller, session: SessionDep) -> OrgRead:
     """One organisation of your subtree."""
     return OrgRead.model_validate(await orgs.visible_org(OrgRepository(session, caller), code))
+
+
+@router.get("/orgs/{code}/networks", tags=["organisations"], responses=problem_responses(401, 403, 404))
+async def get_org_networks(code: str, caller: OrgAdmin, session: SessionDep) -> OrgNetworksRead:
+    """A dealer's own networks: surveys answered from them are flagged `dealer_network`."""
+    return await networks.read_networks(OrgRepository(session, caller), OrgNetworkRepository(session, caller), code)
+
+
+@router.put("/orgs/{code}/networks", tags=["organisations"], responses=problem_responses(401, 403, 404, 422))
+async def put_org_networks(code: str, data: OrgNetworksWrite, caller: OrgAdmin, session: SessionDep,
+                           request: Request) -> OrgNetworksRead:
+    """Set a dealer's own networks (IPv4/IPv6 CIDRs; the list replaces the previous one).
+
+    Only an organisation above the dealer sets them (its distributor or the manufacturer): a
+    dealer cannot change the list that flags surveys answered from its showroom (403). A survey
+    answered from an address in them is flagged `dealer_network` and held out of the KPIs until
+    reviewed. Other gateway processes apply a change within `CSLOOP_INTEGRITY_NETWORKS_CACHE_SECONDS`.
+    """
+    answer = await networks.set_networks(OrgRepository(session, caller), OrgNetworkRepository(session, caller),
+                                         code, data.cidrs)
+    await session.commit()  # before this process reads the networks again
+    request.app.state.integrity.forget_networks()
+    return answer
 
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, tags=["api keys"],

@@ -4,7 +4,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.complaint import api_cases, api_facts, api_internal, api_policies, api_tech_requests
+from services.complaint import (api_bulletins, api_cases, api_facts, api_internal, api_policies, api_recalls,
+                                api_tech_requests)
+from services.complaint.bulletins import remind_overdue
 from services.complaint.consumers import event_handlers
 from services.complaint.jobs import run_once
 from services.complaint.models import TABLES
@@ -27,7 +29,8 @@ def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = Fal
     configure_uncovered_years(settings.calendar_extra_holidays, settings.calendar_extra_workdays)
     spec = ServiceSpec(
         title="CSLoop complaint service", routers=[api_cases.router, api_policies.router, api_facts.router,
-                                                     api_internal.router, api_tech_requests.router],
+                                                     api_internal.router, api_tech_requests.router,
+                                                     api_bulletins.router, api_recalls.router],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings, directory),
         jobs=lambda app: _jobs(app, settings, directory), closing=[directory.close, references.close],
     )
@@ -41,4 +44,6 @@ def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = Fal
 def _jobs(app: FastAPI, settings: ComplaintSettings, directory: OrgDirectory) -> list[PeriodicJob]:
     if not settings.jobs_enabled:
         return []
-    return [PeriodicJob("complaint-sla", lambda: run_once(app.state.sessions, directory), settings.sla_job_interval_seconds)]
+    return [PeriodicJob("complaint-sla", lambda: run_once(app.state.sessions, directory), settings.sla_job_interval_seconds),
+            PeriodicJob("bulletin-reminders", lambda: remind_overdue(app.state.sessions, directory),
+                        settings.bulletin_job_interval_seconds)]

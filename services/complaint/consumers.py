@@ -3,11 +3,15 @@ unique survey response of survey-alert cases, and the unique follow-up of follow
 make a re-published event (a new id) open one case, and of two consumers racing for one, the
 second finds the first's case and is done.
 
-- survey.alert.raised -> a case (channel survey_alert, the alert's priority, linked to the response)
+- survey.alert.raised -> a case (channel survey_alert, the alert's priority, linked to the response),
+  `response_under_review` when the response is flagged
+- survey.response.flagged / survey.response.reviewed -> the response's case says whether it is under review
 - followup.issue_found -> a case (channel follow_up, P3, category from the issue codes, linked to
   the follow-up by `followup_id`; complaint.opened carries it back to the customer service)
 - customer.erased -> the customer's cases stay, unlinked from the customer, their free text blanked
 - improvement.action_done naming a complaint -> its corrective action shows `done_at` and `plan_id`
+- vehicle.delivered, service_visit.closed/updated -> the VIN's responsible dealer (recalls.py), and
+  a visit with a recall's remedy op code completes that recall on the VIN
 """
 
 import uuid
@@ -15,9 +19,10 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.complaint import cases, domain
+from services.complaint import cases, domain, recalls
 from services.complaint.cases import entry
 from services.complaint.repository import ComplaintRepository
+from services.complaint.repository_loop import LoopRepository
 from services.complaint.schemas import ComplaintCreate
 from services.complaint.settings import ComplaintSettings
 from shared.auth import system_principal
@@ -63,6 +68,20 @@ async def _open_once(repo: ComplaintRepository, directory: OrgDirectory, setting
         return
 
 
+async def _mark_review(repo: ComplaintRepository, response_id: uuid.UUID, *, under_review: bool) -> None:
+    case = await repo.alert_case(response_id)
+    if case is not None and case.response_under_review != under_review:
+        case.response_under_review = under_review
+        case.version += 1
+        await repo.add(case)
+
+
+async def on_response_integrity(session: AsyncSession, event: CloudEvent) -> None:
+    """A flag raised later, or a review's decision: the case follows the response's status."""
+    changed = survey_contract.ResponseIntegrityChanged.model_validate(event.data)
+    await _mark_review(_repo(session), changed.response_id, under_review=changed.integrity.status == "flagged")
+
+
 async def on_customer_erased(session: AsyncSession, event: CloudEvent) -> None:
     data = customer_contract.CustomerErased.model_validate(event.data)
     repo, now = _repo(session), utcnow()
@@ -94,6 +113,17 @@ async def on_action_done(session: AsyncSession, event: CloudEvent) -> None:
                          data={**marks, "action_index": done.action_index}))
 
 
+async def on_vehicle_delivered(session: AsyncSession, event: CloudEvent) -> None:
+    await recalls.on_delivered(LoopRepository(session, system_principal()),
+                               customer_contract.VehicleDelivered.model_validate(event.data))
+
+
+async def on_visit_closed(session: AsyncSession, event: CloudEvent) -> None:
+    """service_visit.updated too: a corrected visit may add the remedy op code (completing twice is a no-op)."""
+    await recalls.on_visit_closed(LoopRepository(session, system_principal()),
+                                  customer_contract.ServiceVisitClosed.model_validate(event.data))
+
+
 def event_handlers(settings: ComplaintSettings, directory: OrgDirectory) -> dict[str, EventHandler]:
     async def on_alert_raised(session: AsyncSession, event: CloudEvent) -> None:
         alert = survey_contract.AlertRaised.model_validate(event.data)
@@ -105,12 +135,19 @@ def event_handlers(settings: ComplaintSettings, directory: OrgDirectory) -> dict
         if await repo.alert_case(alert.response_id):
             return
         # Trusted producer: fields are taken as sent (a VIN the survey stored is not re-judged here).
+        # A "not fixed" answer files the case as repair quality with the visit's model and symptoms:
+        # quality evidence (services/complaint/quality.py); any other alert names neither.
+        not_fixed = alert.quality_evidence == "not_fixed"
         data = ComplaintCreate.model_construct(
             dealer_code=alert.dealer_code, customer_id=alert.customer_id, vin=alert.vin, channel="survey_alert",
-            category="other", priority=alert.priority, description=_description(alert), ro_number=alert.ro_number,
-            survey_response_id=alert.response_id, assignee=None, vehicle_model=None, symptom_codes=[])
+            category="repair_quality" if not_fixed else "other", priority=alert.priority,
+            description=_description(alert), ro_number=alert.ro_number, survey_response_id=alert.response_id,
+            assignee=None, vehicle_model=alert.model if not_fixed else None,
+            symptom_codes=alert.symptom_codes if not_fixed else [])
         dealer = OrgInfo(code=alert.dealer_code, name=alert.dealer_code, kind="dealer", path=alert.org_path)
         await _open_once(repo, directory, settings, data, dealer)
+        if alert.integrity.status == "flagged":
+            await _mark_review(repo, alert.response_id, under_review=True)
 
     async def on_issue_found(session: AsyncSession, event: CloudEvent) -> None:
         found = customer_contract.FollowUpIssueFound.model_validate(event.data)
@@ -118,17 +155,25 @@ def event_handlers(settings: ComplaintSettings, directory: OrgDirectory) -> dict
         if await repo.followup_case(found.followup_id):
             return
         # Trusted producer, as for alerts: the customer service checked the follow-up's records.
+        # A call that found the fix failed carries the visit's model and symptoms: quality evidence.
+        not_fixed = domain.NOT_FIXED in {code.strip().lower() for code in found.issue_codes}
         data = ComplaintCreate.model_construct(
             dealer_code=found.dealer_code, customer_id=found.customer_id, vin=found.vin, channel="follow_up",
             category=domain.category_for_issues(found.issue_codes), priority=domain.FOLLOW_UP_PRIORITY,
             description=_issue_description(found), ro_number=found.ro_number, survey_response_id=None,
-            assignee=None, vehicle_model=None, symptom_codes=[])
+            assignee=None, vehicle_model=found.model if not_fixed else None,
+            symptom_codes=found.symptom_codes if not_fixed else [])
         dealer = OrgInfo(code=found.dealer_code, name=found.dealer_code, kind="dealer", path=found.org_path)
         await _open_once(repo, directory, settings, data, dealer, found.followup_id)
 
     return {
         survey_contract.ALERT_RAISED: on_alert_raised,
+        survey_contract.RESPONSE_FLAGGED: on_response_integrity,
+        survey_contract.RESPONSE_REVIEWED: on_response_integrity,
         customer_contract.FOLLOWUP_ISSUE_FOUND: on_issue_found,
         customer_contract.CUSTOMER_ERASED: on_customer_erased,
         kpi_contract.IMPROVEMENT_ACTION_DONE: on_action_done,
+        customer_contract.VEHICLE_DELIVERED: on_vehicle_delivered,
+        customer_contract.SERVICE_VISIT_CLOSED: on_visit_closed,
+        customer_contract.SERVICE_VISIT_UPDATED: on_visit_closed,
     }

@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 
 from services.complaint.references import ReferenceSources
 from services.complaint.repository import ComplaintRepository
+from services.complaint.repository_loop import LoopRepository
 from services.complaint.settings import ComplaintSettings
 from shared.orgs import OrgDirectory
 from shared.service_app import repository_for
@@ -29,3 +30,5 @@ WriteRepo = Annotated[ComplaintRepository, repository_for(ComplaintRepository, "
 SettingsDep = Annotated[ComplaintSettings, Depends(_settings)]
 DirectoryDep = Annotated[OrgDirectory, Depends(_directory)]
 ReferencesDep = Annotated[ReferenceSources, Depends(_references)]
+LoopReadRepo = Annotated[LoopRepository, repository_for(LoopRepository, "complaints:read")]
+LoopWriteRepo = Annotated[LoopRepository, repository_for(LoopRepository, "complaints:write")]

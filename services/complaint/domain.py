@@ -166,6 +166,8 @@ ISSUE_CATEGORIES: dict[str, str] = {
     "parts": "parts_availability", "product": "product_quality",
 }
 FOLLOW_UP_PRIORITY = "P3"
+# The issue code of a call that found the first fix failed: quality evidence (EDER).
+NOT_FIXED = "not_fixed"
 
 
 def category_for_issues(issue_codes: list[str]) -> str:

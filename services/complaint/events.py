@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.complaint import domain
-from services.complaint.models import Complaint, QualitySignal, TechRequest
+from services.complaint.models import Bulletin, Complaint, QualitySignal, Recall, RecallVin, TechRequest
 from shared.contracts import complaint as contract
 from shared.events import CloudEvent, new_event
 
@@ -70,7 +70,8 @@ def quality_signal_raised(signal: QualitySignal) -> CloudEvent:
     payload = contract.QualitySignalRaised(
         signal_id=signal.id, org_path=signal.org_path, vehicle_model=signal.vehicle_model,
         symptom_code=signal.symptom_code, window_start=signal.window_start, case_count=signal.case_count,
-        dealer_codes=signal.dealer_codes, complaint_ids=signal.complaint_ids)  # type: ignore[arg-type]
+        dealer_codes=signal.dealer_codes, complaint_ids=signal.complaint_ids,  # type: ignore[arg-type]
+        sources=[contract.SignalSource.model_validate(source) for source in signal.sources])
     return _event(contract.QUALITY_SIGNAL_RAISED, f"quality-signals/{signal.id}", payload)
 
 
@@ -107,3 +108,33 @@ def tech_request_escalated(request: TechRequest, from_org_code: str, reason: str
 def tech_request_closed(request: TechRequest) -> CloudEvent:
     return _event(contract.TECH_REQUEST_CLOSED, f"tech-requests/{request.id}",
                   contract.TechRequestClosed(**_tech_common(request)))
+
+
+def bulletin_published(bulletin: Bulletin) -> CloudEvent:
+    payload = contract.BulletinPublished(
+        bulletin_id=bulletin.id, org_code=bulletin.org_code, org_path=bulletin.org_path, title=bulletin.title,
+        models=bulletin.models, symptom_codes=bulletin.symptom_codes, signal_id=bulletin.signal_id,
+        published_at=bulletin.created_at)
+    return _event(contract.BULLETIN_PUBLISHED, f"bulletins/{bulletin.id}", payload)
+
+
+def bulletin_overdue(bulletin: Bulletin, dealer_code: str, dealer_path: str, due_at: datetime) -> CloudEvent:
+    payload = contract.BulletinOverdue(bulletin_id=bulletin.id, title=bulletin.title, dealer_code=dealer_code,
+                                       org_path=dealer_path, published_at=bulletin.created_at, due_at=due_at)
+    return _event(contract.BULLETIN_OVERDUE, f"bulletins/{bulletin.id}", payload)
+
+
+def recall_vin_assigned(recall: Recall, dealer_code: str | None, org_path: str, vins: list[str],
+                        at: datetime) -> CloudEvent:
+    payload = contract.RecallVinAssigned(recall_code=recall.code, title=recall.title,
+                                         remedy_op_code=recall.remedy_op_code, dealer_code=dealer_code,
+                                         org_path=org_path, vins=vins, assigned_at=at)
+    return _event(contract.RECALL_VIN_ASSIGNED, f"recalls/{recall.code}", payload)
+
+
+def recall_completed(recall: Recall, item: RecallVin) -> CloudEvent:
+    assert item.completed_at is not None and item.completed_ro is not None
+    payload = contract.RecallCompleted(recall_code=recall.code, vin=item.vin, dealer_code=item.dealer_code,
+                                       org_path=item.org_path, ro_number=item.completed_ro,
+                                       completed_at=item.completed_at)
+    return _event(contract.RECALL_COMPLETED, f"recalls/{recall.code}", payload)

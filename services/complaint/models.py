@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
@@ -45,6 +45,9 @@ class Complaint(Base):
     survey_response_id: Mapped[uuid.UUID | None]
     # The follow-up call (customer service) whose dissatisfied result opened the case.
     followup_id: Mapped[uuid.UUID | None]
+    # The survey response that raised the alert is flagged and not reviewed yet (survey integrity):
+    # the customer is unhappy all the same, but the response may have been coached or made.
+    response_under_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     channel: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(30))
     priority: Mapped[str] = mapped_column(String(2))
@@ -145,6 +148,8 @@ class ComplaintSymptom(Base):
     dealer_code: Mapped[str] = mapped_column(String(40))
     org_path: Mapped[str] = mapped_column(String(400))
     opened_at: Mapped[datetime]
+    # What kind of evidence the case is: complaint, survey ("not fixed" answer), follow_up (call).
+    source: Mapped[str] = mapped_column(String(20), default="complaint", server_default="complaint")
 
 
 class QualitySignal(Base):
@@ -162,6 +167,8 @@ class QualitySignal(Base):
     case_count: Mapped[int] = mapped_column(Integer)
     dealer_codes: Mapped[list[str]] = mapped_column(JSON)
     complaint_ids: Mapped[list[str]] = mapped_column(JSON)
+    # [{kind, count, complaint_ids}] per kind of evidence, in SOURCE_KINDS order.
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -240,6 +247,93 @@ class TechRequestBreach(Base):
     handling_org_code: Mapped[str] = mapped_column(String(40))
     due_at: Mapped[datetime]
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Bulletin(Base):
+    """A countermeasure bulletin: owned by its sender (`org_path`), addressed to every dealer below it."""
+
+    __tablename__ = "bulletins"
+    __table_args__ = (Index("ix_bulletins_created_at_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    org_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    models: Mapped[list[str]] = mapped_column(JSON, default=list)
+    symptom_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    signal_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("quality_signals.id"))
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BulletinAck(Base):
+    """A dealer read a bulletin (once); `org_path` is the dealer's."""
+
+    __tablename__ = "bulletin_acks"
+
+    bulletin_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bulletins.id"), primary_key=True)
+    dealer_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    acknowledged_by: Mapped[str] = mapped_column(String(120))
+    acknowledged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BulletinReminder(Base):
+    """The overdue reminder sent for one dealer and bulletin; the key makes it sent once."""
+
+    __tablename__ = "bulletin_reminders"
+
+    bulletin_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bulletins.id"), primary_key=True)
+    dealer_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_path: Mapped[str] = mapped_column(String(400))
+    due_at: Mapped[datetime]
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Recall(Base):
+    """A manufacturer's recall campaign; `remedy_op_code` on a visit of an affected VIN completes it."""
+
+    __tablename__ = "recalls"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    org_code: Mapped[str] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    remedy_op_code: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecallVin(Base):
+    """An affected vehicle, owned by its responsible dealer (`org_path` is the dealer's; the
+    recall's own path while no dealer is known)."""
+
+    __tablename__ = "recall_vins"
+    __table_args__ = (Index("ix_recall_vins_vin", "vin"), Index("ix_recall_vins_recall_path", "recall_id", "org_path"))
+
+    recall_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("recalls.id"), primary_key=True)
+    vin: Mapped[str] = mapped_column(String(17), primary_key=True)
+    dealer_code: Mapped[str | None] = mapped_column(String(40))
+    org_path: Mapped[str] = mapped_column(String(400))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    completed_ro: Mapped[str | None] = mapped_column(String(60))
+
+
+class VehicleDealer(Base):
+    """Read model from vehicle.delivered and service_visit.closed: the dealer responsible for a
+    VIN (the selling one, else the last servicing one), so a recall import of 100,000 VINs
+    joins one local index instead of asking the customer service."""
+
+    __tablename__ = "vehicle_dealers"
+
+    vin: Mapped[str] = mapped_column(String(17), primary_key=True)
+    selling_dealer_code: Mapped[str | None] = mapped_column(String(40))
+    selling_org_path: Mapped[str | None] = mapped_column(String(400))
+    servicing_dealer_code: Mapped[str | None] = mapped_column(String(40))
+    servicing_org_path: Mapped[str | None] = mapped_column(String(400))
+    serviced_at: Mapped[datetime | None]
 
 
 TABLES = plumbing_tables(Base.metadata)

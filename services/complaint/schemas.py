@@ -120,6 +120,8 @@ class ComplaintRead(BaseModel):
     survey_response_id: uuid.UUID | None
     followup_id: uuid.UUID | None = Field(description="The follow-up call whose dissatisfied result opened the case "
                                                       "(channel follow_up)")
+    response_under_review: bool = Field(description="The survey response that opened the case is flagged and "
+                                                    "not reviewed yet by the manufacturer or distributor")
     channel: str
     category: str
     priority: str
@@ -177,6 +179,12 @@ class SlaPoliciesRead(BaseModel):
     items: list[SlaPolicyRead]
 
 
+class QualitySignalSource(BaseModel):
+    kind: Literal["complaint", "survey", "follow_up"]
+    count: int
+    complaint_ids: list[uuid.UUID]
+
+
 class QualitySignalRead(BaseModel):
     id: uuid.UUID
     org_path: str
@@ -186,6 +194,8 @@ class QualitySignalRead(BaseModel):
     case_count: int
     dealer_codes: list[str]
     complaint_ids: list[uuid.UUID]
+    # The evidence by kind (complaint, survey, follow_up); empty for signals raised before sources were kept.
+    sources: list[QualitySignalSource]
     created_at: datetime
 
 
@@ -252,3 +262,92 @@ class TechRequestRead(BaseModel):
     updated_at: datetime
     version: int
     timeline: list[TechRequestTimelineRead] | None = None
+
+
+# --- bulletins and recalls (the quality loop going down the network) ----------------------------
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class BulletinCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "title": "Front axle noise: replace the bearing with part 31-2207", "body": "Check the bearing batch ...",
+        "models": ["Lavida"], "symptom_codes": ["NOISE_FRONT_AXLE"], "signal_id": None
+    }]})
+
+    title: Title
+    body: Text
+    models: list[Code] = Field(default_factory=list, max_length=50)
+    symptom_codes: list[Code] = Field(default_factory=list, max_length=20)
+    signal_id: uuid.UUID | None = Field(None, description="A quality signal of your subtree the bulletin answers")
+
+
+class BulletinRead(BaseModel):
+    id: uuid.UUID
+    org_code: str = Field(description="The sender: every dealer below it is addressed")
+    org_path: str
+    title: str
+    body: str
+    models: list[str]
+    symptom_codes: list[str]
+    signal_id: uuid.UUID | None
+    created_at: datetime
+    acknowledged: bool | None = Field(None, description="Whether your dealership acknowledged it (dealers only)")
+
+
+class BulletinAckRead(BaseModel):
+    dealer_code: str
+    acknowledged_by: str
+    acknowledged_at: datetime
+
+
+class BulletinAcksRead(BaseModel):
+    bulletin_id: uuid.UUID
+    acknowledged: list[BulletinAckRead]
+    unacknowledged: list[str] = Field(description="Codes of the addressed dealers that have not read it")
+
+
+class RecallCreate(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "code": "RC-2026-014", "title": "Fuel pump relay replacement", "remedy_op_code": "RC14A",
+        "vins": ["LFV3A23C7K3012345"]
+    }]})
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
+                                           pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    title: Title
+    remedy_op_code: Code
+    vins: list[VIN] = Field(default_factory=list, max_length=10_000,
+                            description="More VINs go through POST /v1/recalls/{code}/vins/import")
+
+
+class RecallRead(BaseModel):
+    id: uuid.UUID
+    code: str
+    org_code: str
+    title: str
+    remedy_op_code: str
+    created_at: datetime
+    vins_added: int = Field(description="Affected VINs this request added")
+
+
+class RecallImportRead(BaseModel):
+    recall_code: str
+    received: int
+    added: int = Field(description="VINs new to the recall (the others were already listed)")
+
+
+class RecallProgressItem(BaseModel):
+    dealer_code: str
+    affected: int
+    completed: int
+    rate: float | None
+
+
+class RecallProgressRead(BaseModel):
+    recall_code: str
+    org_code: str
+    affected: int = Field(description="Pooled over the org's subtree (VINs without a known dealer count at the manufacturer)")
+    completed: int
+    rate: float | None = Field(description="completed / affected, pooled (not a mean of the dealers' rates)")
+    items: list[RecallProgressItem]

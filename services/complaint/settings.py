@@ -32,3 +32,5 @@ class ComplaintSettings(CommonSettings):
     # answer, per priority; an escalation gives the next team as long again.
     tech_request_answer_hours: dict[Literal["P1", "P2", "P3", "P4"], Annotated[float, Field(gt=0, le=24 * 365)]] = Field(
         default_factory=lambda: {"P1": 2, "P2": 8, "P3": 24, "P4": 40})
+    # How often unacknowledged bulletins are looked for (a reminder is due at a working day's close).
+    bulletin_job_interval_seconds: float = 300.0

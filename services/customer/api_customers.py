@@ -12,8 +12,9 @@ from services.customer.models import Customer
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerFilter, CustomerRepository
 from services.customer.schemas import (
-    CustomerCreate, CustomerRead, CustomerTombstone, CustomerUpdate, CustomerUpsert, ImportResult,
+    CustomerCreate, CustomerRead, CustomerTombstone, CustomerUpdate, CustomerUpsert, ImportResult, Segment,
 )
+from shared.contracts.customer import Lifecycle
 from shared.etag import etag_for
 from shared.pagination import Page, PageParams, UpdatedSince, page_params
 from shared.problems import BadRequest, Conflict, problem_responses
@@ -23,10 +24,11 @@ from shared.types import OrgCode, normalise_phone
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-def _shown(repo: CustomerRepository, response: Response, customer: Customer) -> CustomerRead:
+async def _shown(repo: CustomerRepository, response: Response, customer: Customer) -> CustomerRead:
     """The customer as this caller may see it (privacy.PiiView), with its ETag."""
     response.headers["ETag"] = etag_for(customer.version)
-    return PiiView.of(repo.principal).customer(customer)
+    standing = (await repo.standings_of([customer.id])).get(customer.id)
+    return PiiView.of(repo.principal).customer(customer, standing)
 
 
 @router.post("", status_code=201, responses=problem_responses(401, 403, 404, 409, 422))
@@ -34,7 +36,7 @@ async def create_customer(data: CustomerCreate, repo: WriteRepo, directory: Dire
     """Create a customer of a dealer."""
     customer = await customers.create_customer(repo, directory, data)
     response.headers["Location"] = f"/v1/customers/{customer.id}"
-    return _shown(repo, response, customer)
+    return await _shown(repo, response, customer)
 
 
 async def _filter(
@@ -43,6 +45,8 @@ async def _filter(
     phone: Annotated[str | None, Query(max_length=30)] = None,
     vin: Annotated[str | None, Query(max_length=17)] = None,
     dealer_code: Annotated[str | None, Query(max_length=40)] = None,
+    lifecycle: Annotated[Lifecycle | None, Query(description="prospect, active, at_risk, lapsed or won_back")] = None,
+    segment: Annotated[Segment | None, Query(description="champion, loyal, new, at_risk, hibernating or regular")] = None,
 ) -> CustomerFilter:
     if phone:
         try:
@@ -50,7 +54,7 @@ async def _filter(
         except ValueError as exc:
             raise BadRequest("Not a phone number", errors=[{"field": "phone", "message": str(exc)}]) from exc
     return CustomerFilter(q=q or None, phone=phone, vin=vin.strip().upper() if vin else None, dealer_code=dealer_code,
-                          updated_since=updated_since)
+                          updated_since=updated_since, lifecycle=lifecycle, segment=segment)
 
 
 @router.get("", responses=problem_responses(400, 401, 403, 422))
@@ -58,13 +62,15 @@ async def list_customers(
     repo: ReadRepo, where: Annotated[CustomerFilter, Depends(_filter)],
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[CustomerRead | CustomerTombstone]:
-    """List customers, masked as every read is (see GET one); from above the dealer, `phone` and
-    `q` never match a customer who does not share with the manufacturer. Items are customers;
+    """List customers, masked as every read is (see GET one); from above the dealer, `phone`, `q`,
+    `lifecycle` and `segment` never match a customer who does not share with the manufacturer. Items are customers;
     only with `updated_since` is an erased customer a tombstone (`deleted: true`)."""
     rows, next_cursor = await repo.customers(where, page)
     view = PiiView.of(repo.principal)
     feed = where.updated_since is not None
-    return Page(items=[_tombstone(row) if feed and row.erased_at else view.customer(row) for row in rows],
+    standings = await repo.standings_of([row.id for row in rows])
+    return Page(items=[_tombstone(row) if feed and row.erased_at else view.customer(row, standings.get(row.id))
+                       for row in rows],
                 next_cursor=next_cursor)
 
 
@@ -91,7 +97,7 @@ async def upsert_customer(
     if created:
         response.status_code = 201
         response.headers["Location"] = f"/v1/customers/{customer.id}"
-    return _shown(repo, response, customer)
+    return await _shown(repo, response, customer)
 
 
 IMPORT_BODY = {"requestBody": {"required": True, "content": {
@@ -125,12 +131,13 @@ async def import_customers(
 async def get_customer(customer_id: uuid.UUID, request: Request) -> Response:
     """Read one customer. Phone and email are masked without the pii:read scope; above the
     dealer, a customer who does not share with the manufacturer shows only a first character
-    of the name, masked contacts and no birth date, whatever the scopes."""
+    of the name, masked contacts, no birth date and no lifecycle or value, whatever the scopes.
+    `lifecycle` and `value`: where the customer stands with the dealer (issue 16)."""
     # The hottest read: the repository opened here and the body rendered once (see
     # shared.service_app.scoped_repository and json_response); the same scope wall and masking.
     async with scoped_repository(request, CustomerRepository, "customers:read") as repo:
-        row = await repo.read_visible(Customer.__table__, customer_id, missing=f"No customer {customer_id}")
-    return json_response(PiiView.of(repo.principal).customer(row), {"ETag": etag_for(row.version)})
+        row = await repo.read_customer(customer_id)
+    return json_response(PiiView.of(repo.principal).customer(row, row), {"ETag": etag_for(row.version)})
 
 
 @router.patch("/{customer_id}", responses=problem_responses(401, 403, 404, 409, 412, 422, 428))
@@ -140,10 +147,10 @@ async def update_customer(
 ) -> CustomerRead:
     """Change a customer (send If-Match with the ETag you read)."""
     customer = await customers.update_customer(repo, customer_id, data, if_match)
-    return _shown(repo, response, customer)
+    return await _shown(repo, response, customer)
 
 
 @router.post("/{customer_id}/erase", responses=problem_responses(401, 403, 404))
 async def erase_customer(customer_id: uuid.UUID, repo: WriteRepo, response: Response) -> CustomerRead:
     """Erase a customer's personal data (PIPL/GDPR); the id and non-personal facts stay."""
-    return _shown(repo, response, await customers.erase_customer(repo, customer_id))
+    return await _shown(repo, response, await customers.erase_customer(repo, customer_id))

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from services.customer import (
     api_appointments, api_campaigns, api_customers, api_desk, api_facts, api_followups, api_imports, api_interactions,
-    api_references, api_staff, api_vehicles, complaint_cases,
+    api_references, api_staff, api_vehicles, complaint_cases, standing,
 )
 from services.customer.followups import create_birthday_followups, create_holiday_followups, event_handlers, policy_from
 from services.customer.models import TABLES
@@ -36,7 +36,8 @@ def create_app(settings: CustomerSettings | None = None, *, migrate: bool = Fals
         routers=[api_customers.router, api_imports.router, api_vehicles.router, api_followups.router, api_interactions.router,
                  api_facts.router, api_references.router, api_desk.router, api_appointments.router,
                  api_staff.router, api_staff.internal, api_campaigns.router],
-        tables=TABLES, migrations=MIGRATIONS, event_handlers=event_handlers(settings) | complaint_cases.event_handlers(),
+        tables=TABLES, migrations=MIGRATIONS,
+        event_handlers=standing.with_visit_standing(event_handlers(settings) | complaint_cases.event_handlers()),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close],
     )
     app = create_service_app(spec, settings, migrate=migrate)
@@ -77,6 +78,9 @@ def _jobs(app: FastAPI, settings: CustomerSettings) -> list[PeriodicJob]:
         jobs.append(PeriodicJob("birthdays", lambda: _birthday_pass(app), settings.birthday_job_interval_seconds))
     if settings.holiday_job_enabled:
         jobs.append(PeriodicJob("holidays", lambda: _holiday_pass(app, settings), settings.holiday_job_interval_seconds))
+    if settings.standing_job_enabled:
+        jobs.append(PeriodicJob("standing", lambda: standing.daily_pass(app.state.sessions),
+                                settings.standing_job_interval_seconds))
     return jobs
 
 

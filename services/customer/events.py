@@ -55,7 +55,8 @@ def vehicle_delivered(delivery: Delivery, vehicle: Vehicle) -> CloudEvent:
     return _event(contract.VEHICLE_DELIVERED, f"vehicles/{delivery.vin}", delivered(delivery, vehicle))
 
 
-def visit_closed(visit: ServiceVisit) -> contract.ServiceVisitClosed:
+def visit_closed(visit: ServiceVisit, model: str | None = None) -> contract.ServiceVisitClosed:
+    """The payload of a closed visit; `model`: its vehicle's (the KPI rebuild's facts leave it out)."""
     assert visit.closed_at is not None
     return contract.ServiceVisitClosed(
         dealer_code=visit.dealer_code, org_path=visit.org_path, visit_id=visit.id, ro_number=visit.ro_number,
@@ -63,17 +64,18 @@ def visit_closed(visit: ServiceVisit) -> contract.ServiceVisitClosed:
         opened_at=visit.opened_at, closed_at=visit.closed_at, symptom_codes=visit.symptom_codes,
         op_codes=visit.op_codes, mileage_km=visit.mileage_km, amount_minor=visit.amount_minor, advisor=visit.advisor,
         technician=visit.technician, owner_verified=visit.owner_verified, appointment_id=visit.appointment_id,
+        model=model, repeat_of_ro=visit.repeat_of_ro, repeat_cause=visit.repeat_cause,  # type: ignore[arg-type]
     )
 
 
-def service_visit_closed(visit: ServiceVisit) -> CloudEvent:
-    return _event(contract.SERVICE_VISIT_CLOSED, f"service-visits/{visit.id}", visit_closed(visit))
+def service_visit_closed(visit: ServiceVisit, model: str | None) -> CloudEvent:
+    return _event(contract.SERVICE_VISIT_CLOSED, f"service-visits/{visit.id}", visit_closed(visit, model))
 
 
-def service_visit_updated(visit: ServiceVisit) -> CloudEvent:
+def service_visit_updated(visit: ServiceVisit, model: str | None) -> CloudEvent:
     """A closed visit corrected: the same facts as service_visit.closed, under a type no consumer
     takes for a new close (so no second survey invitation, no second follow-up)."""
-    return _event(contract.SERVICE_VISIT_UPDATED, f"service-visits/{visit.id}", visit_closed(visit))
+    return _event(contract.SERVICE_VISIT_UPDATED, f"service-visits/{visit.id}", visit_closed(visit, model))
 
 
 def prospect_changed(prospect: Prospect, *, created: bool) -> CloudEvent:
@@ -137,12 +139,15 @@ def followup_unreachable(followup: FollowUp) -> CloudEvent:
     return _event(contract.FOLLOWUP_UNREACHABLE, f"follow-ups/{followup.id}", payload)
 
 
-def followup_issue_found(followup: FollowUp, attempt: FollowUpAttempt) -> CloudEvent:
+def followup_issue_found(followup: FollowUp, attempt: FollowUpAttempt, model: str | None,
+                         visit: ServiceVisit | None) -> CloudEvent:
+    """`model` and `visit`: the vehicle's model and the visit the call followed (EDER evidence)."""
     payload = contract.FollowUpIssueFound(
         dealer_code=followup.dealer_code, org_path=followup.org_path, followup_id=followup.id,
         kind=followup.kind, customer_id=followup.customer_id, prospect_id=followup.prospect_id,  # type: ignore[arg-type]
         vin=followup.vin, ro_number=followup.ro_number, issue_codes=attempt.issue_codes or [], note=attempt.note,
-        agent=attempt.agent, found_at=attempt.attempted_at,
+        agent=attempt.agent, found_at=attempt.attempted_at, model=model,
+        symptom_codes=visit.symptom_codes if visit else [],
     )
     return _event(contract.FOLLOWUP_ISSUE_FOUND, f"follow-ups/{followup.id}", payload)
 
@@ -181,3 +186,13 @@ def campaign_message(campaign: Campaign, customer_id: uuid.UUID, dealer_code: st
         channel=campaign.channel, message=campaign.message, launched_at=launched_at,  # type: ignore[arg-type]
     )
     return _event(contract.CAMPAIGN_MESSAGE, f"campaigns/{campaign.id}/customers/{customer_id}", payload)
+
+
+def lifecycle_changed(change: Any, changed_at: datetime) -> CloudEvent:
+    """`change`: a staged standing row with the stored lifecycle as `previous` (repository_standing.changes)."""
+    payload = contract.LifecycleChanged(
+        dealer_code=change.dealer_code, org_path=change.org_path, customer_id=change.customer_id,
+        lifecycle=change.lifecycle, previous=change.previous, since=change.lifecycle_since,
+        last_visit_at=change.last_visit_at, changed_at=changed_at,
+    )
+    return _event(contract.LIFECYCLE_CHANGED, f"customers/{change.customer_id}", payload)

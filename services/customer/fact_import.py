@@ -47,7 +47,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "deliveries": ("vin", "customer_id", "customer_external_id", "delivered_at", "sales_consultant"),
     "visits": ("ro_number", "vin", "customer_id", "customer_external_id", "visit_type", "opened_at", "closed_at",
                "symptom_codes", "op_codes", "mileage_km", "amount_minor", "advisor", "technician",
-               "appointment_id"),
+               "appointment_id", "repeat_of_ro", "repeat_cause"),
 }
 REQUIRED: dict[str, tuple[str, ...]] = {"vehicles": ("vin",), "deliveries": ("vin", "delivered_at"),
                                         "visits": ("ro_number", "vin")}

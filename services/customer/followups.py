@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.customer import domain, events, holidays, interactions
 from services.customer.dealers import dealer_for_write
 from services.customer.desk import DeskDirectory
-from services.customer.models import FollowUp, FollowUpAttempt, Prospect
+from services.customer.models import FollowUp, FollowUpAttempt, Prospect, ServiceVisit
 from services.customer.repository import CustomerRepository
+from services.customer.repository_loop import LoopCustomerRepository
 from services.customer.schemas import (
     FollowUpAssign, FollowUpAttemptCreate, FollowUpComplete, ProspectCreate, ProspectUpdate,
 )
@@ -20,6 +21,7 @@ from services.customer.settings import CustomerSettings
 from services.customer.staff import require_staff_code
 from shared.auth import system_principal
 from shared.consumer import EventHandler
+from shared.contracts import complaint as complaint_contract
 from shared.contracts import customer as contract
 from shared.db import utcnow
 from shared.etag import check_version
@@ -27,6 +29,9 @@ from shared.events import CloudEvent
 from shared.orgs import OrgDirectory
 from shared.problems import Conflict, UnprocessableContent
 
+# A bulletin reminder is due a day after the acknowledgement was: due at once, every such task
+# would be late (followup_on_time) before the manager saw it.
+BULLETIN_TASK_TIME = timedelta(days=1)
 # Outcomes after which a prospect is no longer followed up (bought, or lost to us).
 FINAL_PROSPECT_OUTCOMES = frozenset({"purchased", "converted", "lost", "closed"})
 
@@ -143,12 +148,19 @@ async def record_attempt(repo: CustomerRepository, policy: domain.FollowUpPolicy
     if followup.status == "done":
         await repo.publish(events.followup_completed(followup))
         if data.satisfaction == "dissatisfied":
-            await repo.publish(events.followup_issue_found(followup, attempt))
+            await repo.publish(events.followup_issue_found(followup, attempt, *await _visited(repo, followup)))
         if followup.kind == "prospect" and followup.prospect_id:
             await _next_prospect_call(repo, policy, followup)
     elif followup.status == "unreachable":
         await repo.publish(events.followup_unreachable(followup))
     return followup
+
+
+async def _visited(repo: CustomerRepository, followup: FollowUp) -> tuple[str | None, ServiceVisit | None]:
+    """The vehicle's model and the visit (by RO number) the call followed, as the dealer has them."""
+    vehicle = await repo.dealer_vehicle(followup.dealer_code, followup.vin) if followup.vin else None
+    visit = await repo.visit_by_ro(followup.dealer_code, followup.ro_number) if followup.ro_number else None
+    return (vehicle.model if vehicle else None), visit
 
 
 def _check_result(followup: FollowUp, data: FollowUpAttemptCreate) -> None:
@@ -224,7 +236,35 @@ def event_handlers(settings: CustomerSettings) -> dict[str, EventHandler]:
         contract.SERVICE_VISIT_CLOSED: handler(on_service_visit_closed),
         contract.PROSPECT_CREATED: handler(on_prospect_changed),
         contract.PROSPECT_UPDATED: handler(on_prospect_changed),
+        complaint_contract.BULLETIN_OVERDUE: on_bulletin_overdue,
+        complaint_contract.RECALL_VIN_ASSIGNED: on_recall_vins_assigned,
     }
+
+
+async def on_bulletin_overdue(session: AsyncSession, event: CloudEvent) -> None:
+    """A bulletin the dealer has not acknowledged: a task with no customer, on its manager's list."""
+    data = complaint_contract.BulletinOverdue.model_validate(event.data)
+    repo = LoopCustomerRepository(session, system_principal())
+    manager = await repo.manager_code(data.dealer_code)
+    await _schedule(repo, _task("bulletin", domain.followup_key("bulletin", data.bulletin_id, data.dealer_code),
+                                data.dealer_code, data.org_path, data.due_at + BULLETIN_TASK_TIME, assignee=manager,
+                                note=f"Acknowledge bulletin: {data.title}"[:4000]))
+
+
+async def on_recall_vins_assigned(session: AsyncSession, event: CloudEvent) -> None:
+    """A recall call per affected VIN whose owner on the dealer's file can be called (a phone);
+    a recall is a safety duty, so no marketing consent is asked, as for service calls."""
+    data = complaint_contract.RecallVinAssigned.model_validate(event.data)
+    if data.dealer_code is None:
+        return
+    repo = LoopCustomerRepository(session, system_principal())
+    owners = await repo.contactable_owners(data.dealer_code, data.vins)
+    desk = DeskDirectory(repo)
+    for vin in data.vins:
+        if vin in owners:
+            await _schedule(repo, desk=desk, task=_task(
+                "recall", domain.followup_key("recall", data.recall_code, vin), data.dealer_code, data.org_path,
+                data.assigned_at, customer_id=owners[vin], vin=vin, note=f"Recall {data.recall_code}: {data.title}"[:4000]))
 
 
 async def on_vehicle_delivered(repo: CustomerRepository, policy: domain.FollowUpPolicy, event: CloudEvent) -> None:

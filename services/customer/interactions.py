@@ -58,11 +58,12 @@ async def lookup(repo: CustomerRepository, phone: str) -> LookupResult:
     tasks = await repo.open_followups_of(FollowUp.customer_id, [person.id for person in people])
     lead_tasks = await repo.open_followups_of(FollowUp.prospect_id, [lead.id for lead in leads])
     cases = await repo.open_complaints_of([person.id for person in people])
+    standings = await repo.standings_of([person.id for person in people])
     customers = []
     for person in people:
         visit = await repo.last_visit(person.id)
         customers.append(LookupCustomer(
-            **view.customer(person).model_dump(),
+            **view.customer(person, standings.get(person.id)).model_dump(),
             open_followups=[FollowUpRead.model_validate(task) for task in tasks if task.customer_id == person.id],
             open_complaints=[_open_complaint(case) for case in cases if case.customer_id == person.id],
             last_visit=ServiceVisitRead.model_validate(visit) if visit else None))

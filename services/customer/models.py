@@ -144,6 +144,9 @@ class ServiceVisit(OrgOwnedMixin, Base):
     # count as a repeat against that dealer's first-time fix (KPI.md fir); never shown to callers:
     # it would tell a dealer whether a phone is the owner's at another dealer.
     owner_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A repeat visit: the RO whose fix failed (one of the same VIN's visits, at any dealer) and why.
+    repeat_of_ro: Mapped[str | None] = mapped_column(String(50))
+    repeat_cause: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The ORM's UPDATE carries `AND version = <the version read>`: of writers holding the same
     # ETag only the first wins, the others get StaleDataError (a 412). The code bumps `version`.

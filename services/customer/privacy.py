@@ -10,10 +10,11 @@ The dealer itself, and any key of that dealer, sees its own records by `pii:read
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from services.customer import domain
 from services.customer.models import Customer, Interaction, Prospect
-from services.customer.schemas import CustomerRead, InteractionRead, ProspectRead
+from services.customer.schemas import CustomerRead, CustomerValue, InteractionRead, ProspectRead
 from shared.auth import Principal
 from shared.contracts.customer import Consent
 
@@ -34,10 +35,14 @@ class PiiView:
         return self.internal or domain.shows_person(self.caller_path, org_path,
                                                     shares_with_manufacturer=shares_with_manufacturer)
 
-    def customer(self, customer: Customer) -> CustomerRead:
+    def customer(self, customer: Customer, standing: Any) -> CustomerRead:
+        """`standing`: the customer's lifecycle and value figures (a customer_standing row or a row
+        carrying its columns; None, or a null lifecycle, when none is stored: no visit seen yet).
+        They follow the person: above the dealer, nothing of a customer who does not share."""
         # An erased customer has nothing personal left to hide; "(erased)" stays readable.
         person = customer.erased_at is not None or self.shows_person(
             customer.org_path, shares_with_manufacturer=customer.consent_share_with_manufacturer)
+        sharing = self.shows_person(customer.org_path, shares_with_manufacturer=customer.consent_share_with_manufacturer)
         phone, email = domain.masked_contact(customer.phone, customer.email, pii=self.pii and person)
         return CustomerRead(
             id=customer.id, external_id=customer.external_id, dealer_code=customer.dealer_code,
@@ -47,6 +52,7 @@ class PiiView:
             consent=Consent(survey=customer.consent_survey, marketing=customer.consent_marketing,
                             share_with_manufacturer=customer.consent_share_with_manufacturer),
             version=customer.version, created_at=customer.created_at, updated_at=customer.updated_at,
+            **(_standing(standing) if sharing else {}),
         )
 
     def prospect(self, prospect: Prospect) -> ProspectRead:
@@ -73,3 +79,12 @@ class PiiView:
             started_at=interaction.started_at, duration_s=interaction.duration_s, created_at=interaction.created_at,
             updated_at=interaction.updated_at,
         )
+
+
+def _standing(standing: Any) -> dict[str, Any]:
+    if standing is None or standing.lifecycle is None:
+        return {"lifecycle": "prospect", "value": CustomerValue(recency_days=None, frequency_24m=0, monetary_24m_minor=0,
+                                                                rfm=None, segment=None)}
+    return {"lifecycle": standing.lifecycle, "value": CustomerValue(
+        recency_days=standing.recency_days, frequency_24m=standing.frequency_24m,
+        monetary_24m_minor=standing.monetary_24m_minor, rfm=standing.rfm, segment=standing.segment)}

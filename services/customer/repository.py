@@ -9,21 +9,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, extract, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, extract, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
 from services.customer.models import (
-    TABLES, Appointment, ComplaintSummary, Customer, Delivery, DeskSettings, FollowUp, FollowUpAttempt, Interaction,
-    Prospect, ServiceVisit, Staff, Vehicle,
+    TABLES, Appointment, ComplaintSummary, Customer, CustomerStanding, Delivery, DeskSettings, FollowUp, FollowUpAttempt,
+    Interaction, Prospect, ServiceVisit, Staff, Vehicle,
 )
 from services.customer.privacy import PiiView
 from services.customer.repository_bulk import ImportWriter, writer_for
 from shared import rls
+from shared.db import fetch_one
 from shared.orgs import OrgInfo
 from shared.pagination import PageParams, keyset_page, list_page
 from shared.problems import NotFound
-from shared.scope import ScopedRepository
+from shared.scope import ScopedRepository, like_prefix
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class CustomerFilter:
     vin: str | None = None
     dealer_code: str | None = None
     updated_since: datetime | None = None
+    lifecycle: str | None = None
+    segment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,13 @@ class AppointmentFilter:
     slot_to: datetime | None = None
     updated_since: datetime | None = None
 
+
+# The customer and the figures of their standing (no column names shared), for the hot GET.
+_CUSTOMER_WITH_STANDING = (
+    select(Customer.__table__, CustomerStanding.lifecycle, CustomerStanding.recency_days, CustomerStanding.frequency_24m,
+           CustomerStanding.monetary_24m_minor, CustomerStanding.rfm, CustomerStanding.segment)
+    .outerjoin(CustomerStanding.__table__, CustomerStanding.customer_id == Customer.id)
+    .where(Customer.id == bindparam("ident"), Customer.org_path.like(bindparam("scope"), escape="/")))
 
 # The most records one screen pop shows of each kind: a phone is one customer per dealer, so
 # only a caller above many dealers comes near it.
@@ -126,7 +136,12 @@ class CustomerRepository(ScopedRepository):
                 Customer.name.ilike(pattern, escape="\\"), Customer.external_id.ilike(pattern, escape="\\"),
                 Customer.email.ilike(pattern, escape="\\"), Customer.city.ilike(pattern, escape="\\"),
             ))
-        if where.phone or where.q:
+        if where.lifecycle or where.segment:
+            # No standing stored yet: no visit seen, a prospect without a segment.
+            statement = statement.outerjoin(CustomerStanding, CustomerStanding.customer_id == Customer.id)
+            statement = _matching(statement, (func.coalesce(CustomerStanding.lifecycle, "prospect"), where.lifecycle),
+                                  (CustomerStanding.segment, where.segment))
+        if where.phone or where.q or where.lifecycle or where.segment:
             statement = statement.where(self._findable_by_contact())
         if where.vin:
             owners = self.select(Vehicle, Vehicle.owner_customer_id).where(Vehicle.vin == where.vin)
@@ -134,12 +149,27 @@ class CustomerRepository(ScopedRepository):
         return await list_page(self.session, statement, Customer, page, where.updated_since)
 
     def _findable_by_contact(self) -> ColumnElement[bool]:
-        """Above the dealer, a search by phone or text never matches a customer who does not
-        share with the manufacturer (domain.shows_person, as SQL): finding them would tell
+        """Above the dealer, a search by phone, text, lifecycle or segment never matches a customer
+        who does not share with the manufacturer (domain.shows_person, as SQL): finding them would tell
         who they are. Rows of the caller's own org (a dealer's own customers) always match."""
         if "internal" in self.principal.scopes:
             return true()
         return or_(Customer.consent_share_with_manufacturer.is_(True), Customer.org_path == self.principal.org_path)
+
+    async def read_customer(self, customer_id: uuid.UUID) -> Any:
+        """The hot read of one customer with its standing's figures, one statement (see read_visible)."""
+        row = await fetch_one(self.session, _CUSTOMER_WITH_STANDING,
+                              {"ident": customer_id, "scope": like_prefix(self.principal.path.prefix)})
+        if row is None:
+            raise NotFound(f"No customer {customer_id}")
+        return row
+
+    async def standings_of(self, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, CustomerStanding]:
+        """The stored standing of these customers (one query for a page), by customer id."""
+        if not customer_ids:
+            return {}
+        statement = self.select(CustomerStanding).where(CustomerStanding.customer_id.in_(customer_ids))
+        return {row.customer_id: row for row in (await self.session.scalars(statement)).all()}
 
     async def update_customer(self, customer: Customer, values: dict[str, Any]) -> None:
         for name, value in values.items():
@@ -155,7 +185,9 @@ class CustomerRepository(ScopedRepository):
     async def birthday_customers(self, month_days: list[tuple[int, int]]) -> list[Customer]:
         month, day = extract("month", Customer.birth_date), extract("day", Customer.birth_date)
         matches = or_(*[(month == m) & (day == d) for m, d in month_days])
-        statement = self.select(Customer).where(Customer.erased_at.is_(None), Customer.birth_date.is_not(None), matches)
+        # A greeting is marketing contact (DOMAIN.md care): only with the customer's consent.
+        statement = self.select(Customer).where(Customer.erased_at.is_(None), Customer.birth_date.is_not(None), matches,
+                                                Customer.consent_marketing.is_(True))
         return list((await self.session.scalars(statement)).all())
 
     # --- vehicles, deliveries, visits ---------------------------------------------------------
@@ -436,6 +468,18 @@ class CustomerRepository(ScopedRepository):
         return unknown
 
     # --- the owner on record, across dealers (first-time-fix evidence) -------------------------
+
+    async def vin_has_visit(self, vin: str, ro_number: str, besides: tuple[str, str]) -> bool:
+        """Whether the VIN has a visit with this RO number at any dealer, other than the visit
+        `besides` names (dealer code, RO number): what a repeat visit's `repeat_of_ro` must name.
+
+        Reads across the tree on purpose (the first fix may have been another network's), and
+        answers yes or no, never a row: nothing of the other dealer reaches the caller."""
+        async with rls.acting_for(self.session, rls.SYSTEM_PATH):
+            found = await self.session.scalar(select(ServiceVisit.id).where(
+                ServiceVisit.vin == vin, ServiceVisit.ro_number == ro_number,
+                or_(ServiceVisit.dealer_code != besides[0], ServiceVisit.ro_number != besides[1])).limit(1))
+        return found is not None
 
     async def is_owner_on_record(self, vin: str, dealer_code: str, phone: str | None) -> bool:
         """Whether a customer of `dealer_code` with this phone is the VIN's owner on record: the owner

@@ -130,6 +130,12 @@ class CampaignRepository(CustomerRepository):
 
     # --- results ----------------------------------------------------------------------------
 
+    async def cohorts(self, campaign_id: uuid.UUID) -> dict[uuid.UUID, str]:
+        """Each member's cohort (sent or holdout), by customer id."""
+        statement = self.select(CampaignMember, CampaignMember.customer_id, CampaignMember.cohort).where(
+            CampaignMember.campaign_id == campaign_id)
+        return {customer_id: cohort for customer_id, cohort in (await self.session.execute(statement)).all()}
+
     async def outcome(self, campaign_id: uuid.UUID, start: datetime, end: datetime) -> dict[str, CohortOutcome]:
         """Per cohort: members, and members with a service visit in [start, end) (KPI.md, Campaign uplift).
         A visit counts from when it opened (else closed, else was recorded)."""

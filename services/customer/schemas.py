@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts.customer import (
     AppointmentStatus, AttemptChannel, Consent, FollowUpKind, FollowUpStatus, InteractionChannel, InteractionDirection,
-    InteractionReason, ProspectLevel, Satisfaction, StaffRole, VisitType,
+    InteractionReason, Lifecycle, ProspectLevel, RepeatCause, Satisfaction, StaffRole, VisitType,
 )
 from shared.contracts.customer import CampaignChannel, CampaignKind
 from services.customer.domain import Email, past_birth_date
@@ -103,8 +103,25 @@ class CustomerTombstone(BaseModel):
     updated_at: datetime
 
 
+Segment = Literal["champion", "loyal", "new", "at_risk", "hibernating", "regular"]
+
+
+class CustomerValue(BaseModel):
+    """What the customer is worth to the dealer over the last 24 months (services/customer/lifecycle.py):
+    days since the last closed visit, visits, spend, the RFM quintiles within the dealer ("545":
+    recency, frequency, spend, 5 best; null without a visit in 24 months) and the segment they give."""
+
+    recency_days: int | None
+    frequency_24m: int
+    monetary_24m_minor: int
+    rfm: str | None
+    segment: Segment | None
+
+
 class CustomerRead(BaseModel):
-    """Built by privacy.PiiView, the only way a customer leaves the service."""
+    """Built by privacy.PiiView, the only way a customer leaves the service. `lifecycle` and
+    `value` are as the last visit or the daily job left them; above the dealer, null for a
+    customer who does not share with the manufacturer."""
 
     id: uuid.UUID
     external_id: str | None
@@ -120,6 +137,8 @@ class CustomerRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    lifecycle: Lifecycle | None = None
+    value: CustomerValue | None = None
 
 
 class ImportError_(BaseModel):
@@ -226,6 +245,9 @@ class ServiceVisitCreate(_In):
     advisor: StaffCode | None = Field(None, description="An active staff code of the dealer")
     technician: StaffCode | None = Field(None, description="An active staff code of the dealer")
     appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
+    repeat_of_ro: Code | None = Field(None, description="A repeat visit: the RO whose fix failed, one of the same VIN's "
+                                                    "visits at any dealer (unknown: 422)")
+    repeat_cause: RepeatCause | None = Field(None, description="Why the fix named by repeat_of_ro failed")
 
 
 class ServiceVisitUpdate(_In):
@@ -243,6 +265,9 @@ class ServiceVisitUpdate(_In):
     advisor: StaffCode | None = Field(None, description="An active staff code of the dealer")
     technician: StaffCode | None = Field(None, description="An active staff code of the dealer")
     appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
+    repeat_of_ro: Code | None = Field(None, description="A repeat visit: the RO whose fix failed, one of the same VIN's "
+                                                    "visits at any dealer (unknown: 422)")
+    repeat_cause: RepeatCause | None = Field(None, description="Why the fix named by repeat_of_ro failed")
 
 
 class ServiceVisitUpsert(_In):
@@ -269,6 +294,9 @@ class ServiceVisitUpsert(_In):
     advisor: StaffCode | None = Field(None, description="An active staff code of the dealer")
     technician: StaffCode | None = Field(None, description="An active staff code of the dealer")
     appointment_id: uuid.UUID | None = Field(None, description="The appointment this visit keeps (same dealer and customer)")
+    repeat_of_ro: Code | None = Field(None, description="A repeat visit: the RO whose fix failed, one of the same VIN's "
+                                                    "visits at any dealer (unknown: 422)")
+    repeat_cause: RepeatCause | None = Field(None, description="Why the fix named by repeat_of_ro failed")
 
 
 class ServiceVisitRead(BaseModel):
@@ -289,6 +317,8 @@ class ServiceVisitRead(BaseModel):
     advisor: str | None
     technician: str | None
     appointment_id: uuid.UUID | None
+    repeat_of_ro: str | None
+    repeat_cause: RepeatCause | None
     version: int
     created_at: datetime
     updated_at: datetime

@@ -33,6 +33,10 @@ class CustomerSettings(CommonSettings):
     holiday_greetings: list[str] = Field(default_factory=lambda: [
         "New Year's Day", "Spring Festival", "Labour Day", "Dragon Boat Festival", "Mid-autumn Festival",
         "National Day"])
+    # Lifecycle and value (issue 16): the job recomputing every customer's standing, which time
+    # alone changes (at risk after 9 months, lapsed after 12), and making the win-back calls.
+    standing_job_enabled: bool = True
+    standing_job_interval_seconds: float = 86400.0
     import_batch_rows: int = 5000
     import_max_bytes: int = 512 * 1024 * 1024
     # Always deliver our own follow-up-making events to ourselves, whatever else is configured.

@@ -157,6 +157,21 @@ async def upsert_delivery(repo: CustomerRepository, directory: OrgDirectory, dat
     return delivery, "updated"
 
 
+async def _model_of(repo: CustomerRepository, visit: ServiceVisit) -> str | None:
+    """The visited vehicle's model on the dealer's file (EDER groups quality evidence by it)."""
+    vehicle = await repo.dealer_vehicle(visit.dealer_code, visit.vin)
+    return vehicle.model if vehicle else None
+
+
+async def _check_repeat(repo: CustomerRepository, dealer_code: str, ro_number: str, vin: str,
+                        repeat_of_ro: str | None) -> None:
+    """A repeat visit names the RO whose fix failed: one of the same VIN's visits at any dealer.
+    Anything else (unknown, another VIN's, the visit itself) is one answer, so it tells nothing."""
+    if repeat_of_ro is not None and not await repo.vin_has_visit(vin, repeat_of_ro, (dealer_code, ro_number)):
+        raise UnprocessableContent(f"No other visit {repeat_of_ro} of this VIN",
+                                   errors=[{"field": "repeat_of_ro", "message": "unknown visit"}])
+
+
 def _check_times(visit: ServiceVisit) -> None:
     if visit.opened_at and visit.closed_at and visit.closed_at < visit.opened_at:
         raise UnprocessableContent("A visit closes after it opens",
@@ -170,6 +185,7 @@ async def create_visit(repo: CustomerRepository, directory: OrgDirectory, data: 
         raise Conflict("This dealer already has this repair order; PATCH it instead", existing_id=str(existing.id),
                        errors=[{"field": "ro_number", "message": "already on file"}])
     await _check_staff(require_staff_code, repo, dealer.code, data.model_dump(), VISIT_STAFF)
+    await _check_repeat(repo, dealer.code, data.ro_number, data.vin, data.repeat_of_ro)
     return await _insert_visit(repo, dealer, customer, data.ro_number, data.model_dump(exclude={"dealer_code", "ro_number"}))
 
 
@@ -184,7 +200,7 @@ async def _insert_visit(repo: CustomerRepository, dealer: OrgInfo, customer: Cus
     await repo.add(visit)
     await appointments.visit_came(repo, appointment)
     if visit.closed_at is not None:
-        await repo.publish(events.service_visit_closed(visit))
+        await repo.publish(events.service_visit_closed(visit, await _model_of(repo, visit)))
     return visit
 
 
@@ -198,6 +214,7 @@ async def update_visit(repo: CustomerRepository, visit_id: uuid.UUID, data: Serv
         if value is None and name in {"visit_type", "symptom_codes", "op_codes"}:
             raise UnprocessableContent(f"{name} cannot be null", errors=[{"field": name, "message": "cannot be null"}])
     await _check_staff(require_staff_code, repo, visit.dealer_code, values, VISIT_STAFF, visit)
+    await _check_repeat(repo, visit.dealer_code, visit.ro_number, visit.vin, values.get("repeat_of_ro"))
     await _rewrite_visit(repo, visit, values)
     return visit
 
@@ -211,6 +228,7 @@ async def upsert_visit(repo: CustomerRepository, directory: OrgDirectory, dealer
     visit = await repo.visit_by_ro(dealer.code, ro_number)
     _matches(if_match, visit, "repair order of this dealer with this number")
     await _check_staff(staff, repo, dealer.code, data.model_dump(), VISIT_STAFF, visit)
+    await _check_repeat(repo, dealer.code, ro_number, data.vin, data.repeat_of_ro)
     if visit is None:
         return await _insert_visit(repo, dealer, customer, ro_number, data.model_dump()), True
     values = data.model_dump()
@@ -237,6 +255,6 @@ async def _rewrite_visit(repo: CustomerRepository, visit: ServiceVisit, values: 
     await repo.flush()
     await appointments.visit_came(repo, appointment)
     if was_closed:
-        await repo.publish(events.service_visit_updated(visit))
+        await repo.publish(events.service_visit_updated(visit, await _model_of(repo, visit)))
     elif visit.closed_at is not None:
-        await repo.publish(events.service_visit_closed(visit))
+        await repo.publish(events.service_visit_closed(visit, await _model_of(repo, visit)))

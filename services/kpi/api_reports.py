@@ -4,10 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.kpi.deps import AskedOrg, ReportsDep, ReviewedOrg, SettingsDep, StoreDep, SubtreesDep, TargetSetter
+from services.kpi.deps import (AskedOrg, ReadRepo, ReportsDep, ReviewedOrg, SettingsDep, StoreDep, SubtreesDep,
+                               TargetSetter)
+from services.kpi.fir_causes import fir_causes as fir_causes_of
 from services.kpi.reports import check_kpi, org_for, parse_period, set_target
-from services.kpi.schemas import (ComplaintCounts, FirHeldOut, KpiDrivers, KpiRankings, KpiSummary, KpiTarget, KpiTrend,
-                                  Level, SurveyKind, TargetPut)
+from services.kpi.schemas import (ComplaintCounts, FirCauses, FirHeldOut, KpiDrivers, KpiRankings, KpiSummary, KpiTarget,
+                                  KpiTrend, Level, SurveyKind, TargetPut)
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/kpi", tags=["kpi"])
@@ -55,6 +57,13 @@ async def fir_held_out(org: ReviewedOrg, reports: ReportsDep, period: PeriodQuer
     record: they do not fail other dealers' first-time fix, and are listed here for review
     (manufacturer and distributors; a dealer gets 403)."""
     return await reports.fir_held_out(org, parse_period(period))
+
+
+@router.get("/fir-causes", responses=ASKED_ORG_PROBLEMS)
+async def fir_causes(org: AskedOrg, repo: ReadRepo, period: PeriodQuery) -> FirCauses:
+    """Why first fixes failed: the FIR failures of the org's fixes in the period by the cause the
+    repeat visit recorded (`repeat_cause`; `unknown` when it recorded none)."""
+    return await fir_causes_of(repo, org, parse_period(period))
 
 
 @router.put("/targets", responses=problem_responses(401, 403, 404, 422))

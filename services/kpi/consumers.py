@@ -6,10 +6,14 @@ endpoints answer in the event payloads' shape), so incremental and rebuilt figur
 A relay's batch is applied together (`apply_events`): the events of each type recorded
 set-based (`SET_RECORDERS`: facts stored once per record, and visits, where the last word
 wins) with one call for all of them, the others one by one in delivery order. Each record
-kind has a table of its own that no other event type writes, and rollup increments add up in
-any order, so grouping by type leaves the effect of applying the events one by one.
+kind has a table of its own that no other event type writes (but for a response's integrity
+changes, which come out the same in any order: FactStore.change_integrity), and rollup increments
+add up in any order, so grouping by type leaves the effect of applying the events one by one.
 
-- survey.response.submitted -> response fact (with the staff who served the customer); responses, nps, csi/ssi rollups; factor sums
+- survey.response.submitted -> response fact (with the staff who served the customer and its integrity); responses,
+  nps, csi/ssi rollups and factor sums when it counts (clean or reviewed valid), else the `excluded_*` counts;
+  the integrity flag rate
+- survey.response.flagged / reviewed -> the response's integrity; its rollups taken back or added when that changes
 - survey.invitation.sent -> invitation fact and rollup (reminders are not new invitations)
 - survey.alert.raised -> alert fact (closed when its case resolves within SLA)
 - service_visit.closed, vehicle.delivered -> visit (with its advisor and technician) and delivery facts (FIR,
@@ -18,7 +22,9 @@ any order, so grouping by type leaves the effect of applying the events one by o
   when it ended, the call's result, the assignee)
 - appointment.changed -> appointment fact (its latest change wins)
 - staff.changed -> the dealer's staff member, names and roles for the people figures (highest version wins)
+- lifecycle.changed -> lifecycle change fact (lapsed_rate: each customer's latest change before the period's end)
 - complaint.opened / status_changed / resolved / closed / sla_breached -> complaint fact
+- recall.vin_assigned / recall.completed -> recall VIN fact (recall_completion)
 """
 
 from collections.abc import Awaitable, Callable
@@ -28,7 +34,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi.repository_facts import FactStore, InvitationRecord, ResponseRecord
+from services.kpi.repository_facts import FactStore, IntegrityChange, InvitationRecord, ResponseRecord
 from shared.consumer import EventHandler
 from shared.contracts import complaint as complaint_contract
 from shared.contracts import customer as customer_contract
@@ -73,6 +79,7 @@ ALERTS = _all(survey_contract.AlertRaised)
 VISITS = _all(customer_contract.ServiceVisitClosed)
 DELIVERIES = _all(customer_contract.VehicleDelivered)
 APPOINTMENTS = _all(customer_contract.AppointmentChanged)
+LIFECYCLE_CHANGES = _all(customer_contract.LifecycleChanged)
 STAFF = _all(customer_contract.StaffChanged)
 
 
@@ -81,8 +88,15 @@ async def record_responses(store: FactStore, items: list[dict[str, Any]]) -> Non
     await store.add_responses([ResponseRecord(r.response_id, r.org_path, r.kind, r.submitted_at, r.scores.index,
                                               r.scores.nps_category, dict(r.scores.factors),
                                               invited=r.invitation_id is not None, advisor=staff.advisor,
-                                              technician=staff.technician, sales_consultant=staff.sales_consultant)
+                                              technician=staff.technician, sales_consultant=staff.sales_consultant,
+                                              integrity=r.integrity)
                                for r in RESPONSES(items) for staff in (r.staff or nobody,)])
+
+
+async def record_integrity_change(store: FactStore, data: dict[str, Any]) -> None:
+    c = survey_contract.ResponseIntegrityChanged.model_validate(data)
+    await store.change_integrity(IntegrityChange(c.response_id, c.org_path, c.kind, c.submitted_at, c.integrity,
+                                                 c.reviewed_at))
 
 
 async def record_invitations(store: FactStore, items: list[dict[str, Any]]) -> None:
@@ -100,7 +114,7 @@ async def record_visits(store: FactStore, items: list[dict[str, Any]]) -> None:
                              "opened_at": v.opened_at or v.closed_at, "closed_at": v.closed_at,
                              "symptom_codes": sorted(set(v.symptom_codes)), "owner_verified": v.owner_verified,
                              "opened_reported": v.opened_at is not None, "advisor": v.advisor,
-                             "technician": v.technician}
+                             "technician": v.technician, "repeat_cause": v.repeat_cause}
                             for v in visits])
 
 
@@ -160,6 +174,11 @@ async def record_appointments(store: FactStore, items: list[dict[str, Any]]) -> 
                                    "changed_at": a.changed_at, "advisor": a.advisor} for a in APPOINTMENTS(items)])
 
 
+async def record_lifecycle_changes(store: FactStore, items: list[dict[str, Any]]) -> None:
+    await store.put_lifecycle_changes([{"customer_id": c.customer_id, "changed_at": c.changed_at, "org_path": c.org_path,
+                                        "lifecycle": c.lifecycle} for c in LIFECYCLE_CHANGES(items)])
+
+
 async def record_complaint_opened(store: FactStore, data: dict[str, Any]) -> None:
     c = complaint_contract.ComplaintOpened.model_validate(data)
     today = ComplaintToday.model_validate(data)  # empty for an opened event
@@ -192,6 +211,18 @@ async def record_sla_breached(store: FactStore, data: dict[str, Any]) -> None:
         await store.update_complaint(b.complaint_id, {"breached_resolution": True, "resolution_due": b.due_at})
 
 
+async def record_recall_vins(store: FactStore, data: dict[str, Any]) -> None:
+    a = complaint_contract.RecallVinAssigned.model_validate(data)
+    await store.put_recall_vins([{"recall_code": a.recall_code, "vin": vin, "org_path": a.org_path,
+                                  "assigned_at": a.assigned_at} for vin in a.vins])
+
+
+async def record_recall_completed(store: FactStore, data: dict[str, Any]) -> None:
+    c = complaint_contract.RecallCompleted.model_validate(data)
+    await store.complete_recall_vin({"recall_code": c.recall_code, "vin": c.vin, "org_path": c.org_path,
+                                     "completed_at": c.completed_at})
+
+
 SET_RECORDERS: dict[str, SetRecorder] = {
     survey_contract.RESPONSE_SUBMITTED: record_responses,
     survey_contract.INVITATION_SENT: record_invitations,
@@ -199,10 +230,13 @@ SET_RECORDERS: dict[str, SetRecorder] = {
     customer_contract.SERVICE_VISIT_CLOSED: record_visits,
     customer_contract.VEHICLE_DELIVERED: record_deliveries,
     customer_contract.APPOINTMENT_CHANGED: record_appointments,
+    customer_contract.LIFECYCLE_CHANGED: record_lifecycle_changes,
     customer_contract.STAFF_CHANGED: record_staff,
 }
 # Each event's effect depends on the ones before it (a status change needs its opened case).
 IN_ORDER_RECORDERS: dict[str, Recorder] = {
+    survey_contract.RESPONSE_FLAGGED: record_integrity_change,
+    survey_contract.RESPONSE_REVIEWED: record_integrity_change,
     FOLLOWUP_SCHEDULED: record_followup_scheduled,
     customer_contract.FOLLOWUP_COMPLETED: record_followup_completed,
     customer_contract.FOLLOWUP_UNREACHABLE: record_followup_unreachable,
@@ -211,6 +245,9 @@ IN_ORDER_RECORDERS: dict[str, Recorder] = {
     complaint_contract.OPENED: record_complaint_opened,
     complaint_contract.STATUS_CHANGED: record_status_changed,
     complaint_contract.SLA_BREACHED: record_sla_breached,
+    # A VIN moves between dealers in the order of its assignments.
+    complaint_contract.RECALL_VIN_ASSIGNED: record_recall_vins,
+    complaint_contract.RECALL_COMPLETED: record_recall_completed,
 }
 EVENT_TYPES = (*SET_RECORDERS, *IN_ORDER_RECORDERS)
 

@@ -32,11 +32,14 @@ class RollupDeltas:
         for metric, agg in aggs.items():
             _add(self._rollups, (metric, month, org_path), (agg.n, agg.s, agg.ss))
 
-    def add_factors(self, kind: str, at: datetime, org_path: str, factors: dict[str, float], y: float) -> None:
-        """One response's factor scores against its index, for the pooled Pearson r of key drivers."""
+    def add_factors(self, kind: str, at: datetime, org_path: str, factors: dict[str, float], y: float,
+                    sign: int = 1) -> None:
+        """One response's factor scores against its index, for the pooled Pearson r of key drivers; sign
+        -1 takes them back (a response flagged after it was counted)."""
         month = month_of(at)
         for factor, x in factors.items():
-            _add(self._factors, (kind, month, org_path, factor), (1, x, y, x * x, y * y, x * y))
+            _add(self._factors, (kind, month, org_path, factor),
+                 (sign, sign * x, sign * y, sign * x * x, sign * y * y, sign * x * y))
 
     def take(self) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
         """The rollup rows and the factor rows to add, column by column, each in key order (empty when

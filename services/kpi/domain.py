@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from shared.contracts.survey import Integrity
 from shared.org_path import OrgPath
 from shared.types import Period
 
@@ -39,6 +40,9 @@ KPIS: dict[str, KpiSpec] = {
     "followup_contact_rate": KpiSpec("share"), "followup_dissatisfied_rate": KpiSpec("share", lower_is_better=True),
     "appointment_show_rate": KpiSpec("share"), "appointment_lead_days": KpiSpec("mean", lower_is_better=True),
     "repair_lead_hours": KpiSpec("mean", lower_is_better=True),
+    "integrity_flag_rate": KpiSpec("share", lower_is_better=True),
+    "lapsed_rate": KpiSpec("share", lower_is_better=True),
+    "recall_completion": KpiSpec("share"),
 }
 
 
@@ -366,3 +370,35 @@ def rollup_periods(month: str) -> tuple[str, str]:
 def rollup_keys(period: Period) -> list[str]:
     """The rollup rows in time that make up a period: a year's own row, else its months."""
     return [period.label] if len(period.label) == 4 else months_between(period.start, period.end)
+
+
+# --- survey integrity ---------------------------------------------------------------------------
+
+
+# The integrity statuses of responses that enter the KPIs (Integrity.counts), for SQL filters.
+COUNTED = ("clean", "valid")
+
+
+def flagged(integrity: Integrity) -> bool:
+    """Whether the response was flagged, reviewed since or not (`integrity_flag_rate` counts it either way)."""
+    return integrity.status != "clean" or bool(integrity.flags)
+
+
+def integrity_after(stored: Integrity, reviewed_at: datetime | None, change: Integrity,
+                    change_reviewed_at: datetime | None) -> tuple[Integrity, datetime | None]:
+    """A response's integrity and review time after a flag or review event, whatever order they come in:
+    a review (`change_reviewed_at` set) decides unless a later review is already known; a flag raised
+    after submission never undoes a review. Flags accumulate (each one raised is a reason on record)."""
+    flags = sorted(set(stored.flags) | set(change.flags))
+    if change_reviewed_at is None:
+        status = stored.status if stored.status in ("valid", "invalid") else change.status
+        return Integrity(status=status, flags=flags), reviewed_at
+    if reviewed_at is not None and change_reviewed_at < reviewed_at:
+        return Integrity(status=stored.status, flags=flags), reviewed_at
+    return Integrity(status=change.status, flags=flags), change_reviewed_at
+
+
+def lapsed(states: Iterable[tuple[str, str]], group: Grouper) -> dict[str, Agg]:
+    """lapsed_rate: of the customers with a vehicle (those who have had a service visit: a
+    lifecycle other than prospect) at the period's end, the share lapsed. (customer's dealer path, lifecycle)."""
+    return tally(((path, state == "lapsed") for path, state in states if state != "prospect"), group)

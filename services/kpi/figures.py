@@ -21,10 +21,14 @@ from shared.db import utcnow
 from shared.org_path import OrgPath
 from shared.types import Period
 
-ROLLUP_KPIS = ("csi", "ssi", "nps")
+# integrity_flag_rate: a share over every response received, flagged or not (repository_facts._count_response).
+ROLLUP_KPIS = ("csi", "ssi", "nps", "integrity_flag_rate")
 # response_rate: responses to our own invitations (imported third-party results had none) per invitation.
 RATE_METRICS = ("invited_responses", "invitations")
-SURVEY_METRICS = (*ROLLUP_KPIS, *RATE_METRICS)
+# The responses held out of each survey KPI (flagged and not reviewed valid): the summary's `n_excluded`.
+EXCLUDED = {"csi": "excluded_csi", "ssi": "excluded_ssi", "nps": "excluded_nps",
+            "response_rate": "excluded_invited_responses"}
+SURVEY_METRICS = (*ROLLUP_KPIS, *RATE_METRICS, *EXCLUDED.values())
 COMPLAINT_TIMES = (ComplaintFact.opened_at, ComplaintFact.resolved_at, ComplaintFact.first_response_due,
                    ComplaintFact.resolution_due)
 
@@ -66,11 +70,14 @@ class Figures:
             return _survey(await self._rollups((kpi,) if kpi in ROLLUP_KPIS else RATE_METRICS, period, buckets))[kpi]
         return await getattr(self, f"_{kpi}")(period, buckets)
 
-    async def summary(self, org_path: str, org_code: str, period: Period) -> tuple[dict[str, Agg], dict[str, float]]:
-        """Every KPI for the org as a whole, and the org's targets: each table read once, all of them in
-        one round trip on PostgreSQL (FIR's look-up of repeat visits at any dealer comes after)."""
+    async def summary(self, org_path: str, org_code: str,
+                      period: Period) -> tuple[dict[str, Agg], dict[str, int], dict[str, float]]:
+        """Every KPI for the org as a whole, the responses held out of each survey KPI, and the org's
+        targets: each table read once, all of them in one round trip on PostgreSQL (FIR's look-up of
+        repeat visits at any dealer comes after)."""
         b, repo = Buckets(org_path), self.repo
-        rollups, targets, closed, (previous, current), delivered, cases, tasks, alerts, bookings = await repo.read_all(
+        (rollups, targets, closed, (previous, current), delivered, cases, tasks, alerts, bookings, states,
+         recalled) = await repo.read_all(
             repo.rollups(SURVEY_METRICS, domain.rollup_keys(period), org_path),
             repo.targets(org_code, period.label),
             repo.visits_closed(org_path, period.start, period.end),
@@ -79,7 +86,9 @@ class Figures:
             repo.complaints(org_path, period.start, period.end, *COMPLAINT_TIMES),
             repo.followups_due(org_path, period.start, period.end),
             repo.alerts_with_cases(org_path, period.start, period.end),
-            repo.appointments(org_path, period.start, period.end))
+            repo.appointments(org_path, period.start, period.end),
+            repo.lifecycles_at(org_path, period.end),
+            repo.recall_vins(org_path, period.end))
         out = _survey({metric: {org_path: agg} for metric, agg in rollups.items()})
         out["fir"] = await self._fir_of(closed, period, b)
         out["retention"] = domain.retention(previous, current, b.key)
@@ -91,7 +100,10 @@ class Figures:
         out["alert_closure"] = _alerts_closed(alerts, b)
         out |= desk.appointments(bookings, period.start, period.end, b.key)
         out["repair_lead_hours"] = desk.repair_lead_hours(closed, b.key)
-        return {kpi: out[kpi].get(org_path, Agg()) for kpi in KPIS}, targets
+        out["lapsed_rate"] = domain.lapsed(states, b.key)
+        out["recall_completion"] = tally(recalled, b.key)
+        excluded = {kpi: rollups.get(metric, Agg()).n for kpi, metric in EXCLUDED.items()}
+        return {kpi: out[kpi].get(org_path, Agg()) for kpi in KPIS}, excluded, targets
 
     async def _rollups(self, metrics: tuple[str, ...], period: Period, b: Buckets) -> dict[str, dict[str, Agg]]:
         months = domain.rollup_keys(period)
@@ -173,6 +185,13 @@ class Figures:
     async def _repair_lead_hours(self, period: Period, b: Buckets) -> dict[str, Agg]:
         closed = await self.repo.visits_closed(b.org_path, period.start, period.end, domain.FIR_TYPES)
         return desk.repair_lead_hours(closed, b.key)
+
+    async def _lapsed_rate(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        return domain.lapsed(await self.repo.lifecycles_at(b.org_path, period.end), b.key)
+
+    async def _recall_completion(self, period: Period, b: Buckets) -> dict[str, Agg]:
+        """Completed over affected VINs as of the period's end, pooled by the VINs' dealers."""
+        return tally(await self.repo.recall_vins(b.org_path, period.end), b.key)
 
     async def _alert_closure(self, period: Period, b: Buckets) -> dict[str, Agg]:
         return _alerts_closed(await self.repo.alerts_with_cases(b.org_path, period.start, period.end), b)

@@ -39,6 +39,17 @@ class ResponseFact(Base):
     advisor: Mapped[str | None] = mapped_column(String(100))
     technician: Mapped[str | None] = mapped_column(String(100))
     sales_consultant: Mapped[str | None] = mapped_column(String(100))
+    # False for results a third party delivered in bulk (no invitation): out of the response rate.
+    invited: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Survey integrity (DOMAIN.md): the response's status and flags as the survey service's last word
+    # on them left them (repository_facts.FactStore.change_integrity); only clean and valid responses
+    # are in the rollups and the people figures. `reviewed_at` orders reviews that arrive out of order.
+    integrity_status: Mapped[str] = mapped_column(String(10), default="clean", server_default="clean")
+    integrity_flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    reviewed_at: Mapped[datetime | None]
+    # False while only an integrity change is known (it came before its submission): no scores yet,
+    # nothing counted; the submission fills the row in.
+    recorded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class InvitationFact(Base):
@@ -70,6 +81,8 @@ class VisitFact(Base):
     # The repair order's people: an advisor's and a technician's first-time fix (KPI.md, People KPIs).
     advisor: Mapped[str | None] = mapped_column(String(100))
     technician: Mapped[str | None] = mapped_column(String(100))
+    # A repeat visit's cause of the failed fix (diagnosis, parts, workmanship, product, other).
+    repeat_cause: Mapped[str | None] = mapped_column(String(20))
 
 
 class DeliveryFact(Base):
@@ -261,6 +274,35 @@ class EvaluationItem(Base):
     tier: Mapped[str | None] = mapped_column(String(60))
     rebate_pct: Mapped[float | None] = mapped_column(Float)
     elements: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class LifecycleFact(Base):
+    """A customer's lifecycle change (`lifecycle.changed`): lapsed_rate reads, per customer, the
+    latest change before a period's end. Not among FACT_MODELS: a rebuild has no source to replay
+    them from (the customer service keeps only the current standing), so it keeps them."""
+
+    __tablename__ = "kpi_lifecycle"
+    __table_args__ = (Index("ix_kpi_lifecycle_path_changed", "org_path", "changed_at"),)
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    changed_at: Mapped[datetime] = mapped_column(primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH)
+    lifecycle: Mapped[str] = mapped_column(String(20))
+
+
+
+class RecallVinFact(Base):
+    """An affected VIN of a recall (recall.vin_assigned), owned by its responsible dealer (the
+    latest assignment's), and when a visit with the remedy completed it (recall.completed)."""
+
+    __tablename__ = "kpi_recall_vins"
+    __table_args__ = (Index("ix_kpi_recall_vins_path_assigned", "org_path", "assigned_at"),)
+
+    recall_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vin: Mapped[str] = mapped_column(String(17), primary_key=True)
+    org_path: Mapped[str] = mapped_column(PATH)
+    assigned_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
 
 
 TABLES = plumbing_tables(Base.metadata)

@@ -82,8 +82,8 @@ class Reports:
     subtrees: CallerSubtrees
 
     async def summary(self, org: OrgInfo, period: Period) -> KpiSummary:
-        values, targets = await Figures(self.repo).summary(org.path, org.code, period)
-        kpis = {kpi: KpiFigure(value=shown(agg.value), n=agg.n, target=targets.get(kpi),
+        values, excluded, targets = await Figures(self.repo).summary(org.path, org.code, period)
+        kpis = {kpi: KpiFigure(value=shown(agg.value), n=agg.n, n_excluded=excluded.get(kpi, 0), target=targets.get(kpi),
                                met=domain.met(kpi, agg.value, targets.get(kpi))) for kpi, agg in values.items()}
         return KpiSummary(org_code=org.code, period=period.label, kpis=kpis)
 

@@ -24,9 +24,9 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, Uuid, and_, bindparam, case, func, literal_column, or_, select
 
-from services.kpi.domain import FIR_TYPES, NPS_VALUES, Agg, Booking, Case, PairSums, Task, Visit
+from services.kpi.domain import COUNTED, FIR_TYPES, NPS_VALUES, Agg, Booking, Case, PairSums, Task, Visit
 from services.kpi.models import (AlertFact, AppointmentFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact,
-                                 ResponseFact, Rollup, StaffMember, Target, VisitFact)
+                                 LifecycleFact, RecallVinFact, ResponseFact, Rollup, StaffMember, Target, VisitFact)
 from shared import rls
 from shared.db import UTCDateTime
 from shared.org_path import OrgPath
@@ -133,6 +133,19 @@ class KpiRepository(ScopedRepository):
                 out += _visits(list(await self.session.execute(statement)))
         return out
 
+    async def repeat_causes(self, visit_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The causes recorded on these visits (those that name one): the repeats, at any dealer, that
+        failed fixes of the caller's subtree. Across the tree as `_any_dealers_visits`; only counts
+        of causes reach the caller (GET /v1/kpi/fir-causes)."""
+        out: dict[uuid.UUID, str] = {}
+        ordered = sorted(visit_ids)
+        async with rls.acting_for(self.session, rls.SYSTEM_PATH):
+            for i in range(0, len(ordered), 500):
+                rows = await self.session.execute(select(VisitFact.visit_id, VisitFact.repeat_cause).where(
+                    VisitFact.visit_id.in_(ordered[i:i + 500]), VisitFact.repeat_cause.is_not(None)))
+                out.update({visit_id: cause for visit_id, cause in rows})
+        return out
+
     def unverified_visits_closed(self, org_path: str, start: datetime, end: datetime) -> Read[list[Visit]]:
         """Repair/warranty visits whose customer is not the owner on record: candidates to be held out."""
         return self._read(_unverified_visits_closed(), _visits, held_under=_under(org_path), held_start=start, held_end=end,
@@ -171,10 +184,20 @@ class KpiRepository(ScopedRepository):
         return self._read(_appointments(), lambda rows: [Booking(*row) for row in rows],
                           bookings_under=_under(org_path), bookings_start=start, bookings_end=end)
 
+    def lifecycles_at(self, org_path: str, end: datetime) -> Read[list[tuple[str, str]]]:
+        """Each customer's lifecycle as their latest change before `end` left it: (dealer path, lifecycle)."""
+        return self._read(_lifecycles_at(), lambda rows: [(path, state) for path, state in rows],
+                          lifecycle_under=_under(org_path), lifecycle_end=end)
+
     def alerts_with_cases(self, org_path: str, start: datetime, end: datetime) -> Read[list[tuple[str, Case | None]]]:
         """Each alert's dealer path and the case opened for it (None: none yet)."""
         return self._read(_alerts_with_cases(), lambda rows: [(row[0], Case(*row[2:]) if row[1] else None) for row in rows],
                           alerts_under=_under(org_path), alerts_start=start, alerts_end=end)
+
+    def recall_vins(self, org_path: str, end: datetime) -> Read[list[tuple[str, bool]]]:
+        """Each VIN affected by a recall before `end`, by its dealer's path, and whether it was completed before `end`."""
+        return self._read(_recall_vins(), lambda rows: [(path, bool(done)) for path, done in rows],
+                          recalls_under=_under(org_path), recalls_end=end)
 
     # --- targets --------------------------------------------------------------------------------
 
@@ -332,6 +355,26 @@ def _appointments() -> Select[Any]:
 
 
 @functools.cache
+def _lifecycles_at() -> Select[Any]:
+    """Each customer's latest lifecycle change before the end. The inner select only looks for a later
+    change of the same customer (correlated on customer_id): the outer, scoped statement confines both
+    to the caller's subtree."""
+    l, later = LifecycleFact, LifecycleFact.__table__.alias("later")
+    newer = (select(later.c.customer_id).where(later.c.customer_id == l.customer_id, later.c.changed_at > l.changed_at,
+                                               later.c.changed_at < bindparam("lifecycle_end", type_=UTCDateTime)))
+    return (_scoped(l, l.org_path, l.lifecycle)
+            .where(_in_subtree(l, "lifecycle_under"), l.changed_at < bindparam("lifecycle_end", type_=UTCDateTime),
+                   ~newer.exists()))
+
+
+def _recall_vins() -> Select[Any]:
+    r = RecallVinFact
+    done = and_(r.completed_at.is_not(None), r.completed_at < bindparam("recalls_end"))
+    return (_scoped(r, r.org_path, case((done, 1), else_=0))
+            .where(_in_subtree(r, "recalls_under"), r.assigned_at < bindparam("recalls_end")))
+
+
+@functools.cache
 def _alerts_with_cases() -> Select[Any]:
     """`known` tells a case from the outer join's row of nulls."""
     known = ComplaintFact.complaint_id.is_not(None).label("known")
@@ -349,7 +392,8 @@ def _targets() -> Select[Any]:
 @functools.cache
 def _staff_scores(metric: str, kind: str, columns: tuple[str, ...], by_staff: bool, key: str) -> Select[Any]:
     """n, sum and sum of squares of a survey KPI's per-response value (the rollups': the index for csi and
-    ssi, NPS_VALUES for nps) per dealer path, and per staff code of `columns[0]` when `by_staff`."""
+    ssi, NPS_VALUES for nps) per dealer path, and per staff code of `columns[0]` when `by_staff`; only the
+    responses that count, as in the rollups (survey integrity)."""
     r = ResponseFact
     value = (case(*((r.nps_category == category, literal_column(repr(points))) for category, points in NPS_VALUES.items()))
              if metric == "nps" else r.index_score)
@@ -357,7 +401,7 @@ def _staff_scores(metric: str, kind: str, columns: tuple[str, ...], by_staff: bo
     grouping = [r.org_path, staff[0]] if by_staff else [r.org_path]
     return (_scoped(r, *grouping, func.count(value), func.sum(value), func.sum(value * value))
             .where(_in_subtree(r, f"{key}_under"), _window(r.submitted_at, key), r.kind == kind, value.is_not(None),
-                   or_(*(column.is_not(None) for column in staff)))
+                   r.integrity_status.in_(COUNTED), or_(*(column.is_not(None) for column in staff)))
             .group_by(*grouping))
 
 

@@ -5,22 +5,28 @@ are applied only when the insert happened: a second event for the same record (a
 the same record met again by a rebuild) adds nothing. Records come in lists, a relay's batch
 at a time: one INSERT per kind of fact for the whole list, and the rollup increments summed
 in memory (`RollupDeltas`) until `flush` writes them, one upsert per rollup table.
+A response's integrity may change after it was recorded (survey.response.flagged / reviewed):
+its row keeps the state, and only a change of whether it counts moves its increments, taken
+back (negative deltas) or added, so any order and any replay of those events leaves the same sums.
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kpi import domain
 from services.kpi.deltas import RollupDeltas
-from services.kpi.domain import NPS_VALUES, Agg, of_value
+from services.kpi.domain import NPS_VALUES, Agg, of_value, share
 from services.kpi.models import (AlertFact, AppointmentFact, ComplaintFact, DeliveryFact, FactorRollup, FollowUpFact,
-                                 InvitationFact, ResponseFact, Rollup, StaffMember, Target, VisitFact)
+                                 InvitationFact, LifecycleFact, RecallVinFact, ResponseFact, Rollup, StaffMember, Target,
+                                 VisitFact)
 from shared.consumer import insert_many
+from shared.contracts.survey import Integrity
 
 @dataclass(frozen=True)
 class ResponseRecord:
@@ -36,6 +42,20 @@ class ResponseRecord:
     advisor: str | None = None
     technician: str | None = None
     sales_consultant: str | None = None
+    integrity: Integrity = field(default_factory=Integrity)
+
+
+@dataclass(frozen=True)
+class IntegrityChange:
+    """survey.response.flagged or survey.response.reviewed (`reviewed_at` set): the response's integrity
+    as the survey service now sees it."""
+
+    response_id: uuid.UUID
+    org_path: str
+    kind: str
+    submitted_at: datetime
+    integrity: Integrity
+    reviewed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,21 @@ class FactStore:
             index_elements=keys, set_={name: table.c[name] + statement.excluded[name] for name in sums})
         await self.session.execute(statement, parameters)
 
+    async def put_recall_vins(self, rows: list[dict[str, Any]]) -> None:
+        """recall.vin_assigned: each VIN under its latest dealer; the first assignment's time stays
+        (the VIN was affected from then on, whoever answers for it now)."""
+        statement, parameters = insert_many(self.session, RecallVinFact.__table__, _columns(rows))
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["recall_code", "vin"], set_={"org_path": statement.excluded.org_path}), parameters)
+
+    async def complete_recall_vin(self, row: dict[str, Any]) -> None:
+        """recall.completed; a completion arriving before its assignment stores the VIN as affected
+        from its completion."""
+        statement = self._insert(RecallVinFact).values(**row, assigned_at=row["completed_at"])
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["recall_code", "vin"],
+            set_={"org_path": statement.excluded.org_path, "completed_at": statement.excluded.completed_at}))
+
     async def flush(self) -> None:
         """Write the rollup increments recorded since the last flush, in the caller's transaction."""
         rollups, factors = self._deltas.take()
@@ -102,27 +137,89 @@ class FactStore:
     # --- survey ---------------------------------------------------------------------------------
 
     async def add_responses(self, records: list[ResponseRecord]) -> None:
-        new = await self._insert_new(ResponseFact, [
+        """Each new response counted by its integrity: in the rollups when it counts, else in the
+        `excluded_*` counts; the flag rate's share either way. A row an integrity change created before
+        its submission arrived is filled in, and that change's integrity, the later word, stands."""
+        first: dict[uuid.UUID, ResponseRecord] = {}
+        for r in records:
+            first.setdefault(r.response_id, r)  # the first record of its id is the one stored
+        if not first:
+            return
+        table = ResponseFact.__table__
+        statement, parameters = insert_many(self.session, table, _columns([
             {"response_id": r.response_id, "org_path": r.org_path, "kind": r.kind, "submitted_at": r.submitted_at,
              "index_score": r.index, "nps_category": r.nps_category, "factors": r.factors, "advisor": r.advisor,
-             "technician": r.technician, "sales_consultant": r.sales_consultant} for r in records], "response_id")
-        for r in records:
-            if r.response_id in new:
-                new.discard(r.response_id)  # counted once: the first record of its id is the one stored
-                self._count_response(r)
+             "technician": r.technician, "sales_consultant": r.sales_consultant, "invited": r.invited,
+             "integrity_status": r.integrity.status, "integrity_flags": list(r.integrity.flags), "recorded": True}
+            for r in first.values()]))
+        submitted = ("index_score", "nps_category", "factors", "advisor", "technician", "sales_consultant", "invited",
+                     "recorded")
+        statement = statement.on_conflict_do_update(
+            index_elements=["response_id"], set_={name: statement.excluded[name] for name in submitted},
+            where=table.c.recorded.is_(False),
+        ).returning(table.c.response_id, table.c.integrity_status, table.c.integrity_flags)
+        for response_id, status, flags in (await self.session.execute(statement, parameters)).all():
+            self._count_response(first[response_id], Integrity(status=status, flags=flags))
 
-    def _count_response(self, r: ResponseRecord) -> None:
-        aggs = {"responses": Agg(1, 1.0, 1.0)}
+    def _count_response(self, r: ResponseRecord, integrity: Integrity) -> None:
+        flagged = domain.flagged(integrity)
+        self._deltas.add(r.submitted_at, r.org_path, {"integrity_flag_rate": share(int(flagged), 1)})
+        self._add_response(r, integrity.counts, 1)
+
+    def _add_response(self, r: ResponseRecord, counts: bool, sign: int) -> None:
+        """Add (sign 1) or take back (-1) what a response adds to the rollups when it `counts`, or to
+        the counts of responses held out of each of its KPIs when it does not."""
+        aggs = {"responses": of_value(1.0)}
         if r.invited:
-            aggs["invited_responses"] = Agg(1, 1.0, 1.0)
+            aggs["invited_responses"] = of_value(1.0)
         if r.nps_category in NPS_VALUES:
             aggs["nps"] = of_value(NPS_VALUES[r.nps_category])
         scored = r.index is not None and r.kind in ("csi", "ssi")
         if scored:
             aggs[r.kind] = of_value(r.index)
-        self._deltas.add(r.submitted_at, r.org_path, aggs)
+        if not counts:
+            self._deltas.add(r.submitted_at, r.org_path, {f"excluded_{metric}": Agg(sign) for metric in aggs})
+            return
+        self._deltas.add(r.submitted_at, r.org_path,
+                         {metric: Agg(sign * agg.n, sign * agg.s, sign * agg.ss) for metric, agg in aggs.items()})
         if scored and r.factors:
-            self._deltas.add_factors(r.kind, r.submitted_at, r.org_path, r.factors, r.index)
+            self._deltas.add_factors(r.kind, r.submitted_at, r.org_path, r.factors, r.index, sign)
+
+    async def change_integrity(self, change: IntegrityChange) -> None:
+        """A flag raised after submission or a review: the response's new integrity (domain.integrity_after
+        keeps a review against a late flag or an older review), and, if it was recorded, only what
+        really changed moves in the rollups. A change for a response not known yet is kept for it."""
+        c = ResponseFact.__table__.c
+        stored = select(c.integrity_status, c.integrity_flags, c.reviewed_at, c.recorded, c.org_path, c.kind,
+                        c.submitted_at, c.index_score, c.nps_category, c.factors, c.invited
+                        ).where(c.response_id == change.response_id).with_for_update()
+        row = (await self.session.execute(stored)).one_or_none()
+        if row is None:
+            created = await self._insert_new(ResponseFact, [{
+                "response_id": change.response_id, "org_path": change.org_path, "kind": change.kind,
+                "submitted_at": change.submitted_at, "factors": {}, "integrity_status": change.integrity.status,
+                "integrity_flags": list(change.integrity.flags), "reviewed_at": change.reviewed_at, "recorded": False}],
+                "response_id")
+            if created:
+                return
+            row = (await self.session.execute(stored)).one()
+        before = Integrity(status=row.integrity_status, flags=row.integrity_flags)
+        after, reviewed_at = domain.integrity_after(before, row.reviewed_at, change.integrity, change.reviewed_at)
+        if (after, reviewed_at) == (before, row.reviewed_at):
+            return
+        await self.session.execute(update(ResponseFact).where(ResponseFact.response_id == change.response_id).values(
+            integrity_status=after.status, integrity_flags=list(after.flags), reviewed_at=reviewed_at))
+        if not row.recorded:
+            return
+        r = ResponseRecord(change.response_id, row.org_path, row.kind, row.submitted_at, row.index_score,
+                           row.nps_category, row.factors, invited=row.invited)
+        if before.counts != after.counts:
+            self._add_response(r, before.counts, -1)
+            self._add_response(r, after.counts, 1)
+        was, now = domain.flagged(before), domain.flagged(after)
+        if was != now:
+            sign = 1 if now else -1
+            self._deltas.add(r.submitted_at, r.org_path, {"integrity_flag_rate": Agg(0, sign * 100.0, sign * 10_000.0)})
 
     async def add_invitations(self, records: list[InvitationRecord]) -> None:
         new = await self._insert_new(InvitationFact, [
@@ -195,6 +292,14 @@ class FactStore:
         await self.session.execute(statement.on_conflict_do_update(
             index_elements=["appointment_id"], set_=changes, where=a.changed_at <= statement.excluded.changed_at),
             parameters)
+
+    async def put_lifecycle_changes(self, rows: list[dict[str, Any]]) -> None:
+        """lifecycle.changed: each change once (a redelivered event adds nothing)."""
+        if not rows:
+            return
+        statement, parameters = insert_many(self.session, LifecycleFact.__table__, _columns(rows))
+        await self.session.execute(statement.on_conflict_do_nothing(index_elements=["customer_id", "changed_at"]),
+                                   parameters)
 
     # --- staff ----------------------------------------------------------------------------------
 

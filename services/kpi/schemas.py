@@ -54,9 +54,27 @@ class FirHeldOut(BaseModel):
     items: list[HeldOutVisit]
 
 
+class FirCause(BaseModel):
+    cause: Literal["diagnosis", "parts", "workmanship", "product", "other", "unknown"]
+    count: int
+    share: float | None = Field(description="Percent of the failures (0-100); null when no fix failed")
+
+
+class FirCauses(BaseModel):
+    """The FIR failures of the org's fixes in the period by the cause the repeat visit recorded."""
+
+    org_code: str
+    period: str
+    fixes: int = Field(description="Repair and warranty visits closed in the period (the fir KPI's n)")
+    failures: int = Field(description="Those a repeat visit failed (KPI.md fir)")
+    items: list[FirCause]
+
+
 class KpiFigure(BaseModel):
     value: float | None
     n: int
+    n_excluded: int = Field(0, description="Responses held out of the KPI in the period (survey integrity: flagged "
+                                           "and not reviewed valid); 0 for the KPIs not computed from responses")
     target: float | None
     met: bool | None = Field(description="Whether the value meets the target; null without either")
 

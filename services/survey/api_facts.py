@@ -27,7 +27,8 @@ def _common(row: Any) -> dict[str, Any]:
 async def responses(session: SessionDep, _: Internal, params: Params) -> dict[str, Any]:
     rows, cursor = await SurveyRepository(session, system_principal()).responses_page(params)
     return {"items": [{**_common(r), "response_id": r.id, "invitation_id": r.invitation_id, "submitted_at": r.created_at,
-                       "scores": r.scores} for r in rows], "next_cursor": cursor}
+                       "scores": r.scores, "integrity": {"status": r.integrity_status, "flags": r.integrity_flags}}
+                      for r in rows], "next_cursor": cursor}
 
 
 @router.get("/internal/facts/alerts")

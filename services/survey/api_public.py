@@ -8,12 +8,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 
-from services.survey import responses
+from services.survey import integrity, responses, review
 from services.survey.deps import PublicRepo
-from services.survey.repository import TokenRepository
+from services.survey.models import SurveyResponse
+from services.survey.repository import SurveyRepository, TokenRepository
 from services.survey.schemas import AnswersIn, PublicResponseRead, PublicSurvey
+from shared.auth import INTERNAL_HEADER, system_principal
 from shared.problems import problem_responses
 from shared.db import core_transaction
+from shared.rls import SYSTEM_PATH
 from shared.service_app import request_org_path
 from shared.strict_query import refuse_unknown_query_parameters
 
@@ -49,6 +52,19 @@ class _RequestRoute(APIRoute):
         return handler
 
 
+# What the gateway adds to a public submission (integrity_common.md). Trusted only on a request that
+# carries a verified internal token: the gateway's, since it drops any internal token a client sends.
+CLIENT_HASH, DEVICE_HASH, DEALER_NETWORK = "x-csloop-client-hash", "x-csloop-device-hash", "x-csloop-dealer-network"
+
+
+def signals(request: Request) -> integrity.Signals:
+    if request.headers.get(INTERNAL_HEADER) is None:  # its validity is checked by request_org_path
+        return integrity.Signals()
+    client, device = request.headers.get(CLIENT_HASH), request.headers.get(DEVICE_HASH)
+    return integrity.Signals(client_hash=client[:64] if client else None, device_hash=device[:64] if device else None,
+                             dealer_network=request.headers.get(DEALER_NETWORK) == "1")
+
+
 async def submit_answers(token: str, request: Request) -> Response:
     """Answer once; the same answers again return the first result (200), other answers 409."""
     try:
@@ -57,9 +73,16 @@ async def submit_answers(token: str, request: Request) -> Response:
         raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from exc
     # Validated before the transaction opens: a bad body costs no database work. The transaction
     # runs Core statements only, straight on the driver on PostgreSQL (shared.db.core_transaction).
+    settings = request.app.state.settings
     async with core_transaction(request.app.state.sessions, request_org_path(request)) as statements:
         repo = TokenRepository(statements, request.app.state.pinned_versions)
-        stored, created = await responses.submit(repo, token, data.answers)
+        stored, created = await responses.submit(repo, token, data.answers, signals(request), settings)
+    if created and any(flag in stored.integrity_flags for flag in review.GROUP_FLAGS):
+        # Rare (a group just completed), so kept off the hot path's one transaction: the earlier
+        # members get their flag in a second one, under the system principal (any of the dealer's).
+        async with request.app.state.sessions(info={"org_path": SYSTEM_PATH}) as session, session.begin():
+            system = SurveyRepository(session, system_principal())
+            await review.flag_group(system, await system.get_visible(SurveyResponse, stored.id), settings)
     if repo.events_recorded:  # committed: the relay sends them now rather than at its next pass
         request.app.state.relay.wake()
     return Response(responses.public_read(stored).model_dump_json(), status_code=201 if created else 200,

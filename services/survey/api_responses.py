@@ -45,7 +45,7 @@ async def list_responses(repo: ReadRepo, where: FilterDep, page: Annotated[PageP
     # The list's own parameter, not the filter's: the CSV export stays a report by submission time.
     where = dataclasses.replace(where, updated_since=updated_since)
     rows, cursor = await responses.list_responses(repo, where, page)
-    return Page(items=[responses.to_read(row) for row in rows], next_cursor=cursor)
+    return Page(items=[responses.to_read(row, repo.principal) for row in rows], next_cursor=cursor)
 
 
 @router.get("/v1/survey-responses/export.csv", response_class=StreamingResponse,
@@ -85,4 +85,4 @@ async def import_responses(data: ResponseImport, repo: WriteRepo, directory: Dir
 @router.get("/v1/survey-responses/{response_id}", responses=problem_responses(401, 403, 404))
 async def get_response(response_id: uuid.UUID, repo: ReadRepo) -> ResponseRead:
     """One response with its answers, scores (one decimal) and alert reasons."""
-    return responses.to_read(await repo.get_visible(SurveyResponse, response_id))
+    return responses.to_read(await repo.get_visible(SurveyResponse, response_id), repo.principal)

@@ -4,10 +4,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.survey import api_facts, api_invitations, api_public, api_references, api_responses, api_surveys
+from services.survey import (api_facts, api_integrity, api_invitations, api_public, api_references, api_responses,
+                            api_surveys)
 from services.survey.consumers import batch_handler, event_handlers
 from services.survey.customer_source import CustomerSource
-from services.survey.jobs import run_once
+from services.survey.jobs import flag_spikes_once, run_once
 from services.survey.models import TABLES
 from services.survey.pinned import PinnedVersions
 from services.survey.settings import SurveySettings
@@ -30,7 +31,7 @@ def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
         # The public page's routes first: routing tries routes in order, and a submission, the
         # hot path, would otherwise be matched against every route before it (issue 12).
         routers=[api_public.router, api_surveys.router, api_invitations.router, api_responses.router, api_facts.router,
-                 api_references.router],
+                 api_references.router, api_integrity.router, api_integrity.internal],
         tables=TABLES, migrations=MIGRATIONS, event_handlers=handlers,
         event_batch_handler=batch_handler(handlers),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close, customers.close],
@@ -45,4 +46,6 @@ def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
 def _jobs(app: FastAPI, settings: SurveySettings) -> list[PeriodicJob]:
     if not settings.jobs_enabled:
         return []
-    return [PeriodicJob("survey-invitations", lambda: run_once(app.state.sessions, settings), settings.jobs_interval_seconds)]
+    return [PeriodicJob("survey-invitations", lambda: run_once(app.state.sessions, settings), settings.jobs_interval_seconds),
+            PeriodicJob("survey-integrity-spikes", lambda: flag_spikes_once(app.state.sessions, settings),
+                        settings.integrity_spike_interval_seconds)]

@@ -90,6 +90,9 @@ async def on_customer_erased(session: AsyncSession, event: CloudEvent) -> None:
         # Scores stay for the KPIs; what the customer typed may name them, so it goes.
         response.answers = {code: ("" if isinstance(value, str) else value) for code, value in response.answers.items()}
         response.submitted = {}
+        # The integrity hashes single out the person's device, address and words: they go too (the
+        # flags they raised stay with the response).
+        response.client_hash = response.device_hash = response.text_hash = None
     await repo.flush()
 
 
@@ -108,7 +111,8 @@ def event_handlers(settings: SurveySettings) -> dict[str, EventHandler]:
         await _invite(session, settings, "csi", f"service_visit.closed:{data.visit_id}",
                       data.closed_at + timedelta(days=settings.csi_delay_days), data.dealer_code, data.org_path,
                       data.customer_id, vin=data.vin, ro_number=data.ro_number,
-                      served_by=StaffOnRecord(advisor=data.advisor, technician=data.technician))
+                      served_by=StaffOnRecord(advisor=data.advisor, technician=data.technician),
+                      vehicle_model=data.model, symptom_codes=data.symptom_codes)
 
     async def on_complaint_resolved(session: AsyncSession, event: CloudEvent) -> None:
         data = complaint_contract.Resolved.model_validate(event.data)
@@ -147,7 +151,8 @@ def batch_handler(handlers: dict[str, EventHandler]) -> BatchHandler:
 
 async def _invite(session: AsyncSession, settings: SurveySettings, template: str, source_key: str, due_at: datetime,
                   dealer_code: str, org_path: str, customer_id: uuid.UUID, *, vin: str | None = None,
-                  ro_number: str | None = None, served_by: StaffOnRecord | None = None) -> None:
+                  ro_number: str | None = None, served_by: StaffOnRecord | None = None,
+                  vehicle_model: str | None = None, symptom_codes: list[str] | None = None) -> None:
     if due_at < utcnow() - timedelta(days=settings.late_invitation_days):
         # A DMS back-filling last year's deliveries or repair orders: a survey about a visit
         # that long ago measures memory, not the visit, and would only annoy the customer.
@@ -156,4 +161,5 @@ async def _invite(session: AsyncSession, settings: SurveySettings, template: str
     survey = await surveys.standard_survey(repo, org_path, template)
     await invitations.schedule(repo, survey, source_key=source_key, due_at=due_at, dealer_code=dealer_code,
                                org_path=org_path, customer_id=customer_id, channel=settings.default_channel,
-                               vin=vin, ro_number=ro_number, served_by=served_by)
+                               vin=vin, ro_number=ro_number, served_by=served_by, vehicle_model=vehicle_model,
+                               symptom_codes=symptom_codes)

@@ -43,6 +43,9 @@ class Factor(_Strict):
 class Option(_Strict):
     value: StrictStr | StrictInt
     label: LocalText
+    # EDER: choosing this option is quality evidence of this kind ("not_fixed": the repair did not
+    # fix the problem); the alert it raises carries it to the complaint service's quality signals.
+    quality_evidence: Literal["not_fixed"] | None = None
 
 
 class MatrixRow(_Strict):
@@ -86,6 +89,9 @@ class Definition(_Strict):
     factors: list[Factor] = Field(default_factory=list, max_length=30)
     questions: list[Question] = Field(min_length=1, max_length=200)
     alert_rules: AlertRules = Field(default_factory=AlertRules)
+    expected_seconds: int | None = Field(None, ge=1, le=86400, description=(
+        "How long an honest answer takes; a response in under the speeder rule's share of it is flagged. "
+        "Null: the service's seconds per question shown (5 by default)"))
 
     def question(self, code: str) -> Question | None:
         return next((q for q in self.questions if q.code == code), None)
@@ -146,6 +152,9 @@ def _question_problems(question: Question, factors: set[str], earlier: dict[str,
         found += [("show_if", message) for message in conditions.check(question.show_if, earlier)]
     if question.critical is not None:
         found += [("critical", message) for message in _critical_problems(question)]
+    if any(option.quality_evidence for option in question.options) and question.critical is None:
+        # Evidence travels on the alert a critical answer raises: without one it would reach nobody.
+        found.append(("options", "an option that is quality evidence needs the question to be critical"))
     return found
 
 

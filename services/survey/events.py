@@ -3,7 +3,7 @@ which records them in the outbox in the caller's transaction."""
 
 from typing import Any
 
-from services.survey import staff
+from services.survey import alerts, staff
 from services.survey.models import Invitation, Survey, SurveyResponse
 from shared.contracts import survey as contract
 from shared.events import CloudEvent, new_event
@@ -33,8 +33,14 @@ def _common(response: SurveyResponse, survey_code: str) -> dict[str, Any]:
         "survey_code": survey_code, "survey_version": response.survey_version, "kind": response.kind,
         "customer_id": response.customer_id, "vin": response.vin, "ro_number": response.ro_number,
         "staff": staff.of(response), "response_id": response.id, "submitted_at": response.created_at,
-        "scores": contract.Scores.model_validate(response.scores),
+        "scores": contract.Scores.model_validate(response.scores), "integrity": integrity_of(response),
     }
+
+
+def integrity_of(response: SurveyResponse) -> contract.Integrity:
+    # An imported row not yet flushed has no column defaults applied: it is clean.
+    return contract.Integrity(status=response.integrity_status or "clean",  # type: ignore[arg-type]
+                              flags=response.integrity_flags or [])
 
 
 def response_submitted(response: SurveyResponse, survey_code: str) -> CloudEvent:
@@ -45,6 +51,15 @@ def response_submitted(response: SurveyResponse, survey_code: str) -> CloudEvent
 def alert_raised(response: SurveyResponse, survey_code: str, priority: str) -> CloudEvent:
     payload = contract.AlertRaised(
         reasons=[contract.AlertReason.model_validate(reason) for reason in response.alerts],
-        priority=priority, **_common(response, survey_code),  # type: ignore[arg-type]
+        priority=priority, **_common(response, survey_code), **alerts.evidence(response),  # type: ignore[arg-type]
     )
     return _event(contract.ALERT_RAISED, f"survey-responses/{response.id}", payload)
+
+
+def integrity_changed(response: SurveyResponse, survey_code: str, *, reviewed: bool) -> CloudEvent:
+    """survey.response.reviewed after a review, survey.response.flagged when a later flag was raised on it."""
+    common = _common(response, survey_code)
+    del common["scores"]
+    payload = contract.ResponseIntegrityChanged(reviewed_at=response.reviewed_at, **common)
+    type_ = contract.RESPONSE_REVIEWED if reviewed else contract.RESPONSE_FLAGGED
+    return _event(type_, f"survey-responses/{response.id}", payload)

@@ -84,3 +84,14 @@ async def stream(responses: AsyncIterator[SurveyResponse], definition: Definitio
             batch = []
     if batch:
         yield encode(batch)
+
+
+FLAGGED_COLUMNS = ["flags", "duration_seconds"]
+
+
+def flagged(responses: list[SurveyResponse]) -> str:
+    """The review team's CSV of flagged responses: the base columns, the flags and the answer time."""
+    rows = [BASE_COLUMNS + FLAGGED_COLUMNS]
+    rows += [row(response, [], []) + [" ".join(response.integrity_flags), _number(response.duration_seconds)]
+             for response in responses]
+    return "\ufeff" + encode(rows)

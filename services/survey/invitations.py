@@ -155,16 +155,18 @@ async def _send(repo: SurveyRepository, settings: SurveySettings, invitation: In
 async def schedule(repo: SurveyRepository, survey: Survey, *, source_key: str, due_at: datetime,
                    dealer_code: str, org_path: str, customer_id: uuid.UUID, channel: str,
                    vin: str | None = None, ro_number: str | None = None,
-                   served_by: StaffOnRecord | None = None) -> Invitation | None:
+                   served_by: StaffOnRecord | None = None, vehicle_model: str | None = None,
+                   symptom_codes: list[str] | None = None) -> Invitation | None:
     """An invitation to send when due; None when this fact already scheduled one. `served_by`:
-    the staff columns of the visit or delivery it follows."""
+    the staff columns of the visit or delivery it follows; `vehicle_model`, `symptom_codes`: the visit's."""
     if await repo.invitation_from(source_key):
         return None
     assert survey.published_version is not None
     invitation = Invitation(
         token=new_token(), survey_id=survey.id, survey_version=survey.published_version, kind=survey.kind,
         customer_id=customer_id, dealer_code=dealer_code, org_path=org_path, channel=channel, vin=vin,
-        ro_number=ro_number, **staff.columns(served_by), status="scheduled", source_key=source_key,
+        ro_number=ro_number, **staff.columns(served_by), vehicle_model=vehicle_model, symptom_codes=symptom_codes,
+        status="scheduled", source_key=source_key,
         due_at=due_at,
     )
     await repo.add(invitation)

@@ -1,14 +1,16 @@
-"""The background job: send scheduled invitations that are due, then send reminders.
+"""The background jobs: send scheduled invitations that are due, then send reminders; and the
+daily dealer_spike pass of survey integrity.
 
-It runs in every replica; the repository claims rows with SKIP LOCKED on PostgreSQL, so an
-invitation is sent by one of them.
+They run in every replica; the repository claims invitations with SKIP LOCKED on PostgreSQL, so an
+invitation is sent by one of them. The spike pass leaves a response flagged before as it is, so a
+second replica's pass changes nothing.
 """
 
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.survey import invitations
+from services.survey import invitations, review
 from services.survey.repository import SurveyRepository
 from services.survey.settings import SurveySettings
 from shared.auth import system_principal
@@ -25,3 +27,10 @@ async def run_once(sessions: async_sessionmaker[AsyncSession], settings: SurveyS
     async with sessions() as session, session.begin():
         reminded = await invitations.remind_due(SurveyRepository(session, system_principal()), settings, moment)
     return handled, reminded
+
+
+async def flag_spikes_once(sessions: async_sessionmaker[AsyncSession], settings: SurveySettings,
+                           now: datetime | None = None) -> int:
+    """The daily dealer_spike pass (review.flag_spikes); returns how many responses it flagged."""
+    async with sessions() as session, session.begin():
+        return await review.flag_spikes(SurveyRepository(session, system_principal()), settings, now or utcnow())

@@ -95,6 +95,9 @@ class Invitation(Base):
     advisor: Mapped[str | None] = mapped_column(String(100))
     technician: Mapped[str | None] = mapped_column(String(100))
     sales_consultant: Mapped[str | None] = mapped_column(String(100))
+    # The visit's vehicle model and symptom codes (EDER evidence on a "not fixed" answer); its response copies them.
+    vehicle_model: Mapped[str | None] = mapped_column(String(100))
+    symptom_codes: Mapped[list[str] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20))
     status_reason: Mapped[str | None] = mapped_column(String(200))
     # What made it: "api", or "<event type>:<business key>" so a redelivered fact schedules once.
@@ -104,6 +107,8 @@ class Invitation(Base):
     expires_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
+    # When the public page or JSON API first read the link (survey integrity: how long the answer took).
+    first_opened_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The delta feed's key. The ORM sets it on every change; the token claim (a Core statement
     # run on the driver, where no Python default runs) sets it itself.
@@ -114,6 +119,8 @@ class SurveyResponse(Base):
     __tablename__ = "survey_responses"
     __table_args__ = (Index("ix_survey_responses_created_at_id", "created_at", "id"),
                       Index("ix_survey_responses_updated_at_id", "updated_at", "id"),
+                      Index("ix_survey_responses_dealer_device", "dealer_code", "device_hash"),
+                      Index("ix_survey_responses_dealer_text", "dealer_code", "text_hash"),
                       UniqueConstraint("survey_id", "external_id"))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -133,6 +140,9 @@ class SurveyResponse(Base):
     advisor: Mapped[str | None] = mapped_column(String(100))
     technician: Mapped[str | None] = mapped_column(String(100))
     sales_consultant: Mapped[str | None] = mapped_column(String(100))
+    # Its invitation's visit model and symptom codes (none for imports): an alert's quality evidence group.
+    vehicle_model: Mapped[str | None] = mapped_column(String(100))
+    symptom_codes: Mapped[list[str] | None] = mapped_column(JSON)
     # As submitted (for replay comparison) and as kept (only the questions that were shown).
     submitted: Mapped[dict[str, Any]] = mapped_column(JSON)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -141,10 +151,33 @@ class SurveyResponse(Base):
     score_index: Mapped[float | None] = mapped_column(Float)
     nps_category: Mapped[str | None] = mapped_column(String(10))
     alerts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Survey integrity (DOMAIN.md): seconds from first opening to submission, the gateway's salted
+    # hashes of the client address and of address + user agent (never the raw values, never shown
+    # to a dealer), a hash of the free text, and the flags with their review.
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64))
+    text_hash: Mapped[str | None] = mapped_column(String(64))
+    integrity_status: Mapped[str] = mapped_column(String(10), default="clean", server_default="clean")
+    integrity_flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    review_note: Mapped[str | None] = mapped_column(String(1000))
     # When the customer answered (for an import, the study's own timestamp).
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When this row last changed here (an import's arrival, an erasure's blanking): the delta feed's
     # key. A submission, inserted on the driver, sets it itself.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IntegrityRules(Base):
+    """An organisation's integrity rules for its subtree (the nearest organisation's rules win)."""
+
+    __tablename__ = "integrity_rules"
+
+    org_path: Mapped[str] = mapped_column(String(400), primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(40))
+    flags: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import ColumnElement, Insert, Select, Table, bindparam, func, in
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.survey.definition import Definition
-from services.survey.models import TABLES, CustomerConsent, Invitation, Survey, SurveyResponse, SurveyVersion
+from services.survey.models import (TABLES, CustomerConsent, IntegrityRules, Invitation, Survey, SurveyResponse,
+                                   SurveyVersion)
 from services.survey.pinned import PinnedVersion, PinnedVersions
 from shared.consumer import insert_many
 from shared.contracts import customer as customer_contract
@@ -71,7 +72,7 @@ class SurveyRepository(ScopedRepository):
     def readable(self, model: Any) -> ColumnElement[bool]:
         """A survey (and its versions) owned above the caller serves it too: read, never
         written (row-level security holds writes to the subtree)."""
-        if model is Survey or model is SurveyVersion:
+        if model is Survey or model is SurveyVersion or model is IntegrityRules:
             return or_(visible_to(model, self.principal), model.org_path.in_(self.principal.path.lineage))
         return super().readable(model)
 
@@ -181,6 +182,13 @@ class SurveyRepository(ScopedRepository):
                                           .where(Survey.id.in_(survey_ids)))
         return {survey_id: org_path for survey_id, org_path in rows}
 
+    async def survey_codes(self, survey_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Survey id -> its code (surveys owned above the caller included), for the events."""
+        if not survey_ids:
+            return {}
+        rows = await self.session.execute(self.select(Survey, Survey.id, Survey.code).where(Survey.id.in_(survey_ids)))
+        return {survey_id: code for survey_id, code in rows}
+
     async def invitation_from(self, source_key: str) -> Invitation | None:
         return await self._first(self.select(Invitation).where(Invitation.source_key == source_key))
 
@@ -243,6 +251,64 @@ class SurveyRepository(ScopedRepository):
         self.session.add_all(rows)
         await self.session.flush()
 
+    # --- survey integrity -----------------------------------------------------------------------
+
+    async def rules_of(self, org_path: str) -> IntegrityRules | None:
+        """The rules an organisation set itself (in the caller's subtree), or None."""
+        return await self._first(self.select(IntegrityRules).where(IntegrityRules.org_path == org_path))
+
+    async def nearest_rules(self, org_path: str) -> IntegrityRules | None:
+        """The rules in force at `org_path`: those of the nearest organisation at or above it that set any."""
+        return await self._first(self.select(IntegrityRules).where(
+            IntegrityRules.org_path.in_([str(path) for path in OrgPath(org_path).lineage]))
+            .order_by(func.length(IntegrityRules.org_path).desc()))
+
+    async def group_members(self, response: SurveyResponse, *, device_since: datetime | None) -> list[SurveyResponse]:
+        """The dealer's other responses sharing this one's device (since `device_since`; None: not asked)
+        or its free text: the earlier members of a group a new response completed."""
+        shares = []
+        if device_since is not None and response.device_hash is not None:
+            shares.append((SurveyResponse.device_hash == response.device_hash) & (SurveyResponse.created_at >= device_since))
+        if response.text_hash is not None:
+            shares.append(SurveyResponse.text_hash == response.text_hash)
+        if not shares:
+            return []
+        return list((await self.session.scalars(self.select(SurveyResponse).where(
+            SurveyResponse.dealer_code == response.dealer_code, SurveyResponse.id != response.id, or_(*shares))
+            .order_by(SurveyResponse.created_at))).all())
+
+    async def integrity_rows(self, org_path: str, start: datetime, end: datetime) -> list[Any]:
+        """(dealer_code, integrity_status, integrity_flags) of the responses in `org_path`'s subtree
+        submitted in [start, end)."""
+        rows = await self.session.execute(self.select(
+            SurveyResponse, SurveyResponse.dealer_code, SurveyResponse.integrity_status, SurveyResponse.integrity_flags)
+            .where(SurveyResponse.org_path.startswith(org_path, autoescape=True),
+                   SurveyResponse.created_at >= start, SurveyResponse.created_at < end))
+        return list(rows.all())
+
+    async def csi_scores(self, start: datetime, end: datetime) -> list[Any]:
+        """(dealer_code, org_path, created_at, score_index) of the scored CSI responses submitted in
+        [start, end) in the caller's subtree, not reviewed invalid: what the spike rule weighs."""
+        rows = await self.session.execute(self.select(
+            SurveyResponse, SurveyResponse.dealer_code, SurveyResponse.org_path, SurveyResponse.created_at,
+            SurveyResponse.score_index).where(
+            SurveyResponse.kind == "csi", SurveyResponse.score_index.is_not(None),
+            SurveyResponse.integrity_status != "invalid", SurveyResponse.created_at >= start,
+            SurveyResponse.created_at < end))
+        return list(rows.all())
+
+    async def dealer_responses(self, dealer_code: str, start: datetime, end: datetime) -> list[SurveyResponse]:
+        return list((await self.session.scalars(self.select(SurveyResponse).where(
+            SurveyResponse.dealer_code == dealer_code, SurveyResponse.kind == "csi",
+            SurveyResponse.created_at >= start, SurveyResponse.created_at < end))).all())
+
+    async def flagged_responses(self, org_path: str, start: datetime, end: datetime) -> list[SurveyResponse]:
+        """The flagged (not yet reviewed) responses of `org_path`'s subtree submitted in [start, end)."""
+        return list((await self.session.scalars(self.select(SurveyResponse).where(
+            SurveyResponse.org_path.startswith(org_path, autoescape=True), SurveyResponse.integrity_status == "flagged",
+            SurveyResponse.created_at >= start, SurveyResponse.created_at < end)
+            .order_by(SurveyResponse.created_at, SurveyResponse.id))).all())
+
     # --- erasure --------------------------------------------------------------------------------
 
     async def erase_customer(self, customer_id: uuid.UUID) -> list[SurveyResponse]:
@@ -291,7 +357,8 @@ class TokenRepository:
 
     async def claim(self, token: str, now: datetime) -> Any:
         """Mark the token's invitation answered if it is open (sent, not expired), in one statement;
-        its columns, or None when it is not open. A second claim of the same token waits for the
+        its columns and the integrity rules in force at its dealer (`integrity_rules`, None: the
+        defaults), or None when it is not open. A second claim of the same token waits for the
         first's transaction and then finds the invitation answered: one response per invitation."""
         return await self.statements.fetch_one(_CLAIM, {"claim_token": token, "claimed_at": now})
 
@@ -307,8 +374,19 @@ class TokenRepository:
     async def response_to(self, invitation_id: uuid.UUID) -> Any:
         return await self.statements.fetch_one(_RESPONSE_TO, {"invitation_id": invitation_id})
 
-    async def add_response(self, values: dict[str, Any]) -> None:
-        await self.statements.execute(_INSERT_RESPONSE, values)
+    async def add_response(self, values: dict[str, Any], device_since: datetime) -> Any:
+        """Insert the response; returns what the history rules ask of the same dealer's other responses,
+        read by the INSERT itself (no round trip of their own): `device_customers`, other customers
+        answered from its device since `device_since`, and `same_text`, responses with its free text."""
+        return await self.statements.fetch_one(_INSERT_RESPONSE, {**values, "device_since": device_since})
+
+    async def set_integrity(self, response_id: uuid.UUID, status: str, flags: list[str], now: datetime) -> None:
+        await self.statements.execute(_SET_INTEGRITY, {"flagged_id": response_id, "flagged_status": status,
+                                                       "flagged_flags": flags, "flagged_at": now})
+
+    async def mark_opened(self, invitation_id: uuid.UUID, now: datetime) -> None:
+        """Remember the first time the link was read (a later read keeps the first)."""
+        await self.statements.execute(_MARK_OPENED, {"opened_id": invitation_id, "opened_at": now})
 
     async def publish(self, *events: CloudEvent) -> None:
         """Record events in the outbox, in this transaction, in one INSERT (as ScopedRepository.publish)."""
@@ -320,6 +398,13 @@ class TokenRepository:
 _INVITATIONS: Table = Invitation.__table__  # type: ignore[assignment]
 _RESPONSES: Table = SurveyResponse.__table__  # type: ignore[assignment]
 _BY_TOKEN = select(_INVITATIONS).where(_INVITATIONS.c.token == bindparam("token")).limit(1)
+_RULES: Table = IntegrityRules.__table__  # type: ignore[assignment]
+# The nearest organisation's rules: the longest org path the dealer's path starts with (a path
+# ends with "/", so a prefix is an ancestor, never a sibling whose code starts alike). Read by the
+# claim itself, so the rules cost a submission no round trip of their own.
+_RULES_IN_FORCE = (select(_RULES.c.flags).where(
+    func.substr(_INVITATIONS.c.org_path, 1, func.length(_RULES.c.org_path)) == _RULES.c.org_path)
+    .order_by(func.length(_RULES.c.org_path).desc()).limit(1).scalar_subquery())
 _CLAIM = (
     update(_INVITATIONS)
     .where(_INVITATIONS.c.token == bindparam("claim_token"), _INVITATIONS.c.status == "sent",
@@ -327,14 +412,32 @@ _CLAIM = (
     .values(status="responded", responded_at=bindparam("claimed_at"), updated_at=bindparam("claimed_at"))
     .returning(*(_INVITATIONS.c[name] for name in (
         "id", "survey_id", "survey_version", "kind", "customer_id", "dealer_code", "org_path", "vin", "ro_number",
-        "advisor", "technician", "sales_consultant")))
+        "advisor", "technician", "sales_consultant", "first_opened_at", "vehicle_model", "symptom_codes")),
+        _RULES_IN_FORCE.label("integrity_rules"))
 )
+_MARK_OPENED = (update(_INVITATIONS)
+                .where(_INVITATIONS.c.id == bindparam("opened_id"), _INVITATIONS.c.first_opened_at.is_(None))
+                .values(first_opened_at=bindparam("opened_at"), updated_at=bindparam("opened_at")))
 _PINNED = (select(SurveyVersion.definition, Survey.code).join(Survey, Survey.id == SurveyVersion.survey_id)
            .where(SurveyVersion.survey_id == bindparam("survey_id"), SurveyVersion.number == bindparam("number")))
 _RESPONSE_TO = select(_RESPONSES).where(_RESPONSES.c.invitation_id == bindparam("invitation_id")).limit(1)
+_OWN = {name: bindparam(name, type_=_RESPONSES.c[name].type) for name in ("id", "dealer_code", "customer_id",
+                                                                            "device_hash", "text_hash")}
+# In RETURNING, a subquery sees the table as it was before the INSERT: the counts are of the others.
+_DEVICE_CUSTOMERS = select(func.count(func.distinct(_RESPONSES.c.customer_id))).where(
+    _RESPONSES.c.dealer_code == _OWN["dealer_code"], _RESPONSES.c.device_hash == _OWN["device_hash"],
+    _RESPONSES.c.created_at >= bindparam("device_since", type_=_RESPONSES.c.created_at.type),
+    _RESPONSES.c.customer_id.is_distinct_from(_OWN["customer_id"]), _RESPONSES.c.id != _OWN["id"]).scalar_subquery()
+_SAME_TEXT = select(func.count()).where(
+    _RESPONSES.c.dealer_code == _OWN["dealer_code"], _RESPONSES.c.text_hash == _OWN["text_hash"],
+    _RESPONSES.c.id != _OWN["id"]).scalar_subquery()
 # Every column a submission writes (all but the imports' external_id), each the caller's parameter.
-_INSERT_RESPONSE = insert(_RESPONSES).values({column.name: bindparam(column.name, type_=column.type)
-                                             for column in _RESPONSES.columns if column.name != "external_id"})
+_INSERT_RESPONSE = (insert(_RESPONSES).values({column.name: _OWN.get(column.name, bindparam(column.name, type_=column.type))
+                                               for column in _RESPONSES.columns if column.name != "external_id"})
+                    .returning(_DEVICE_CUSTOMERS.label("device_customers"), _SAME_TEXT.label("same_text")))
+_SET_INTEGRITY = (update(_RESPONSES).where(_RESPONSES.c.id == bindparam("flagged_id"))
+                  .values(integrity_status=bindparam("flagged_status"), updated_at=bindparam("flagged_at"),
+                          integrity_flags=bindparam("flagged_flags", type_=_RESPONSES.c.integrity_flags.type)))
 _EVENT_COLUMNS = ("event_id", "type", "payload", "created_at", "next_attempt_at", "attempts")  # shared.outbox.outbox_row
 
 

@@ -8,14 +8,18 @@ survey-already-answered.
 """
 
 import uuid
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from services.survey import alerts, events, scoring, staff, validation
+from services.survey import alerts, events, integrity, scoring, staff, validation
 from services.survey.definition import Definition
 from services.survey.models import SurveyResponse
 from services.survey.repository import ResponseFilter, SurveyRepository, TokenRepository
-from services.survey.schemas import PublicQuestion, PublicResponseRead, PublicSurvey, ResponseRead
+from services.survey.schemas import (LinkDealer, PublicQuestion, PublicResponseRead, PublicSurvey, ResponseIntegrity,
+                                     ResponseRead)
+from services.survey.settings import SurveySettings
+from shared.auth import Principal
 from shared.db import utcnow
 from shared.events import CloudEvent
 from shared.pagination import PageParams
@@ -56,20 +60,29 @@ def _check_open(invitation: Any) -> None:
 async def public_survey(repo: TokenRepository, token: str) -> PublicSurvey:
     invitation = await _open_invitation(repo, token)
     _check_open(invitation)
+    if invitation.first_opened_at is None:  # how long the answer took is counted from here
+        await repo.mark_opened(invitation.id, utcnow())
     definition = (await repo.pinned_version(invitation.survey_id, invitation.survey_version)).definition
     assert invitation.expires_at is not None
     return PublicSurvey(
         survey_id=invitation.survey_id, version=invitation.survey_version, kind=definition.kind,
         title=definition.title, factors=definition.factors,
-        questions=[PublicQuestion.model_validate(q.model_dump(exclude={"critical", "role"}))
+        questions=[PublicQuestion.model_validate(q.model_dump(exclude={"critical": True, "role": True, "options": {
+            "__all__": {"quality_evidence"}}}))
                    for q in definition.questions],
         dealer_code=invitation.dealer_code, expires_at=invitation.expires_at,
     )
 
 
-async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -> tuple[Any, bool]:
-    """Store the answers with their scores and alerts; returns (response, created), the response
-    read by attribute like a stored row.
+async def link_dealer(repo: TokenRepository, token: str) -> LinkDealer:
+    invitation = await _open_invitation(repo, token)
+    return LinkDealer(dealer_code=invitation.dealer_code, org_path=invitation.org_path)
+
+
+async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any], signals: integrity.Signals,
+                 settings: SurveySettings) -> tuple[Any, bool]:
+    """Store the answers with their scores, alerts and integrity flags; returns (response, created),
+    the response read by attribute like a stored row.
 
     The invitation is claimed first (one UPDATE that only an open invitation passes); bad
     answers then raise, and the request's rollback gives the claim back.
@@ -80,18 +93,45 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any]) -
         return await _answered_before(repo, token, submitted), False
     pinned = await repo.pinned_version(claimed.survey_id, claimed.survey_version)
     answers, scores, reasons = assess(pinned.definition, submitted)
+    duration = (now - claimed.first_opened_at).total_seconds() if claimed.first_opened_at is not None else None
+    found = claimed.integrity_rules
+    rules = integrity.IntegrityFlags.model_validate(found) if found is not None else integrity.default_flags(settings)
+    text = integrity.text_hash(pinned.definition, answers)
+    raised = _own_flags(pinned.definition, answers, duration, signals, rules, settings)
+    flags = integrity.integrity_of(raised)
     values = {
         "id": uuid.uuid4(), "invitation_id": claimed.id, "survey_id": claimed.survey_id,
         "survey_version": claimed.survey_version, "kind": claimed.kind, "customer_id": claimed.customer_id,
         "dealer_code": claimed.dealer_code, "org_path": claimed.org_path, "vin": claimed.vin,
-        "ro_number": claimed.ro_number, **staff.columns(claimed), "submitted": submitted, "answers": answers, "scores": scores,
+        "ro_number": claimed.ro_number, **staff.columns(claimed), **alerts.visit_columns(claimed), "submitted": submitted, "answers": answers, "scores": scores,
         "score_index": scores["index"], "nps_category": scores["nps_category"], "alerts": reasons, "created_at": now,
-        "updated_at": now,
+        "updated_at": now, "duration_seconds": duration, "client_hash": signals.client_hash,
+        "device_hash": signals.device_hash, "text_hash": text, "integrity_status": flags.status,
+        "integrity_flags": list(flags.flags), "reviewed_at": None, "reviewed_by": None, "review_note": None,
     }
-    await repo.add_response(values)
+    history = await repo.add_response(values, now - timedelta(days=rules.shared_device.days))
+    # The history rules count only the same dealer's other responses (the INSERT returned the counts).
+    if integrity.shared_device(history.device_customers + 1, rules.shared_device):
+        raised.append("shared_device")
+    if integrity.duplicate_text(history.same_text, rules.duplicate_text):
+        raised.append("duplicate_text")
+    if len(raised) > len(flags.flags):  # a history flag: one more statement, for flagged responses only
+        flags = integrity.integrity_of(raised)
+        values |= {"integrity_status": flags.status, "integrity_flags": list(flags.flags)}
+        await repo.set_integrity(values["id"], flags.status, values["integrity_flags"], now)
     response = SimpleNamespace(**values)  # the events' and the answer's view of the row (no ORM object to build)
     await repo.publish(*events_of(response, pinned.survey_code))
     return response, True
+
+
+def _own_flags(definition: Definition, answers: dict[str, Any], duration: float | None, signals: integrity.Signals,
+               rules: integrity.IntegrityFlags, settings: SurveySettings) -> list[str]:
+    """The flags a response raises by itself (no history): answer time, answers, where it came from."""
+    expected = integrity.expected_seconds(definition, answers, settings.integrity_seconds_per_question)
+    checks = (("speeder", integrity.speeder(duration, expected, rules.speeder)),
+              ("straight_line", integrity.straight_line(definition, answers, rules.straight_line)),
+              ("dealer_network", integrity.dealer_network(signals.dealer_network, rules.dealer_network)))
+    return [flag for flag, fired in checks if fired]
 
 
 async def _answered_before(repo: TokenRepository, token: str, submitted: dict[str, Any]) -> Any:
@@ -129,14 +169,20 @@ def public_read(response: Any) -> PublicResponseRead:
                               scores=scoring.rounded(response.scores))
 
 
-def to_read(response: SurveyResponse) -> ResponseRead:
+def to_read(response: SurveyResponse, caller: Principal) -> ResponseRead:
+    """The response as `caller` may see it: the device and address hashes only above the dealer
+    (a dealer could otherwise match its own tablet's hash against its customers' answers)."""
+    above = caller.org_path != response.org_path and caller.sees(response.org_path)
     return ResponseRead(
         id=response.id, invitation_id=response.invitation_id, survey_id=response.survey_id,
         survey_version=response.survey_version, kind=response.kind, dealer_code=response.dealer_code,
         external_id=response.external_id, customer_id=response.customer_id, vin=response.vin,
         ro_number=response.ro_number, staff=staff.of(response), answers=response.answers,
         scores=scoring.rounded(response.scores), alerts=response.alerts, submitted_at=response.created_at,
-        updated_at=response.updated_at,
+        updated_at=response.updated_at, integrity=ResponseIntegrity(
+            status=response.integrity_status, flags=response.integrity_flags, duration_seconds=response.duration_seconds,
+            reviewed_at=response.reviewed_at, review_note=response.review_note if above else None,
+            client_hash=response.client_hash if above else None, device_hash=response.device_hash if above else None),
     )
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.survey.definition import AlertRules, Code, Factor, Kind, LocalText, Question
-from shared.contracts.survey import AlertReason, Channel, Scores, StaffOnRecord
+from services.survey.integrity import IntegrityFlags
+from shared.contracts.survey import AlertReason, Channel, IntegrityFlag, IntegrityStatus, Scores, StaffOnRecord
 from shared.types import VIN
 
 MAX_IMPORT_ROWS = 5000
@@ -36,6 +37,7 @@ class SurveyCreate(_In):
     factors: list[Factor] | None = None
     questions: list[Question] | None = None
     alert_rules: AlertRules | None = None
+    expected_seconds: int | None = Field(None, ge=1, le=86400)
 
     @model_validator(mode="after")
     def _template_or_definition(self) -> "SurveyCreate":
@@ -59,6 +61,7 @@ class SurveyUpdate(_In):
     factors: list[Factor] | None = None
     questions: list[Question] | None = None
     alert_rules: AlertRules | None = None
+    expected_seconds: int | None = Field(None, ge=1, le=86400)
 
 
 class DefinitionRead(BaseModel):
@@ -67,6 +70,7 @@ class DefinitionRead(BaseModel):
     factors: list[Factor]
     questions: list[Question]
     alert_rules: AlertRules
+    expected_seconds: int | None = None
 
 
 class TemplateRead(DefinitionRead):
@@ -205,6 +209,17 @@ class PublicResponseRead(BaseModel):
     scores: Scores
 
 
+class ResponseIntegrity(BaseModel):
+    status: IntegrityStatus = Field(description="flagged: out of every KPI until reviewed; invalid: out for good")
+    flags: list[IntegrityFlag]
+    duration_seconds: float | None = Field(description="From the link's first opening to the submission; "
+                                                       "null when not answered through the page or JSON API")
+    reviewed_at: datetime | None
+    review_note: str | None = Field(description="The reviewer's note; null for the dealer itself")
+    client_hash: str | None = Field(description="Salted hash of the client address; null for the dealer itself")
+    device_hash: str | None = Field(description="Salted hash of address and user agent; null for the dealer itself")
+
+
 class ResponseRead(BaseModel):
     id: uuid.UUID
     invitation_id: uuid.UUID | None = Field(description="None for a response imported from a third-party study")
@@ -223,6 +238,52 @@ class ResponseRead(BaseModel):
     alerts: list[AlertReason]
     submitted_at: datetime
     updated_at: datetime = Field(description="When the response last changed here: the `updated_since` feed's key")
+    integrity: ResponseIntegrity
+
+
+class ResponseReview(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"decision": "invalid", "note": "Answered on the showroom tablet by the sales consultant"}]})
+
+    decision: Literal["valid", "invalid"] = Field(description="valid: the response enters the KPIs; invalid: it stays out")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000,
+                                           pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")] | None = None
+
+
+class IntegrityRulesIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"org_code": "D-NORTH", "flags": {"speeder": {"on": True, "min_share": 0.33},
+                                          "shared_device": {"on": True, "customers": 3, "days": 7},
+                                          "dealer_spike": {"on": False}}}]})
+
+    org_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    flags: IntegrityFlags = Field(default_factory=IntegrityFlags)
+
+
+class IntegrityRulesRead(BaseModel):
+    org_code: str = Field(description="The organisation asked about")
+    set_by: str | None = Field(description="The organisation whose rules are in force; null: the defaults")
+    flags: IntegrityFlags
+
+
+class DealerIntegrity(BaseModel):
+    dealer_code: str
+    responses: int
+    flagged: int = Field(description="Flagged and not yet reviewed")
+    invalid: int = Field(description="Reviewed invalid")
+    valid: int = Field(description="Flagged, then reviewed valid")
+    by_flag: dict[IntegrityFlag, int] = Field(description="Responses raising each flag (reviewed or not)")
+
+
+class LinkDealer(BaseModel):
+    dealer_code: str
+    org_path: str
+
+
+class IntegrityReport(BaseModel):
+    org_code: str
+    period: str
+    dealers: list[DealerIntegrity]
 
 
 class ResponseImportRow(_In):

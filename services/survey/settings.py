@@ -30,6 +30,19 @@ class SurveySettings(CommonSettings):
     jobs_enabled: bool = True
     jobs_interval_seconds: float = 60.0
     export_page_rows: int = 1000
+    # Survey integrity (DOMAIN.md): the defaults of every organisation's rules, and a survey's
+    # expected answer time per question shown when its definition names none.
+    integrity_seconds_per_question: float = 5.0
+    integrity_speeder_min_share: float = 1 / 3
+    integrity_straight_line_min_items: int = 8
+    integrity_shared_device_customers: int = 3
+    integrity_shared_device_days: int = 7
+    integrity_duplicate_text_others: int = 2
+    integrity_spike_sd: float = 3.0
+    integrity_spike_weeks: int = 12
+    integrity_spike_min_n: int = 10
+    # The dealer_spike pass judges the last complete week; daily, so a week is judged on its Monday.
+    integrity_spike_interval_seconds: float = 86400.0
 
     @property
     def link_base(self) -> str:

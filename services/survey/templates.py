@@ -71,7 +71,8 @@ def csi() -> dict[str, Any]:
                 ("diagnosis", "故障诊断准确", "Problem diagnosed correctly"),
                 ("fixed_right", "一次修好", "Fixed right the first time"),
                 ("complete", "维修完整", "Work completed as requested")], critical={"lte": 3}),
-            {"code": "fixed_first_time", "type": "single_choice", "required": True, "options": _YES_NO,
+            {"code": "fixed_first_time", "type": "single_choice", "required": True, "options": [
+                _YES_NO[0], {**_YES_NO[1], "quality_evidence": "not_fixed"}],
              "text": _t("您的车辆问题这次是否已彻底解决？", "Was your vehicle's problem fully fixed on this visit?"),
              "critical": {"equals": "no"}},
             *_closing(_t("请告诉我们哪里让您不满意", "Please tell us what disappointed you")),

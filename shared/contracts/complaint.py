@@ -20,6 +20,10 @@ RESOLVED = "complaint.resolved"
 CLOSED = "complaint.closed"
 SLA_BREACHED = "complaint.sla_breached"
 QUALITY_SIGNAL_RAISED = "quality.signal.raised"
+BULLETIN_PUBLISHED = "bulletin.published"
+BULLETIN_OVERDUE = "bulletin.overdue"
+RECALL_VIN_ASSIGNED = "recall.vin_assigned"
+RECALL_COMPLETED = "recall.completed"
 
 
 class _Payload(BaseModel):
@@ -97,6 +101,19 @@ class SlaBreached(_Payload):
     detected_at: datetime
 
 
+SourceKind = Literal["complaint", "survey", "follow_up"]
+
+
+class SignalSource(BaseModel):
+    """The cases of one kind of evidence behind a quality signal."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: SourceKind
+    count: int
+    complaint_ids: list[uuid.UUID]
+
+
 class QualitySignalRaised(BaseModel):
     """EDER: product-quality cases of one model and symptom from several dealers within the window."""
 
@@ -110,6 +127,9 @@ class QualitySignalRaised(BaseModel):
     case_count: int
     dealer_codes: list[str]
     complaint_ids: list[uuid.UUID]
+    # The evidence by kind: complaint (product-quality cases), survey ("not fixed" answers),
+    # follow_up (calls that found the fix failed). Absent from events older than the field.
+    sources: list[SignalSource] = []
 
 
 # --- technical requests (issue 18, EDER) -------------------------------------------------------
@@ -161,3 +181,61 @@ class TechRequestEscalated(_TechRequestPayload):
 
 class TechRequestClosed(_TechRequestPayload):
     pass
+
+
+
+
+class BulletinPublished(BaseModel):
+    """A countermeasure bulletin for every dealer under `org_path` (its sender)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bulletin_id: uuid.UUID
+    org_code: str
+    org_path: str
+    title: str
+    models: list[str]
+    symptom_codes: list[str]
+    signal_id: uuid.UUID | None = None
+    published_at: datetime
+
+
+class BulletinOverdue(BaseModel):
+    """A dealer has not acknowledged a bulletin within 3 business days: its service manager is reminded."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bulletin_id: uuid.UUID
+    title: str
+    dealer_code: str
+    org_path: str
+    published_at: datetime
+    due_at: datetime
+
+
+class RecallVinAssigned(BaseModel):
+    """Affected VINs of a recall given to their responsible dealer (one event per dealer and
+    batch, so a 100,000-VIN import is a few hundred events); `dealer_code` None: no dealer known yet."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    recall_code: str
+    title: str
+    remedy_op_code: str
+    dealer_code: str | None
+    org_path: str
+    vins: list[str]
+    assigned_at: datetime
+
+
+class RecallCompleted(BaseModel):
+    """A visit with the remedy op code completed the recall on one VIN."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    recall_code: str
+    vin: str
+    dealer_code: str | None
+    org_path: str
+    ro_number: str
+    completed_at: datetime

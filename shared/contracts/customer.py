@@ -30,10 +30,13 @@ INTERACTION_LOGGED = "interaction.logged"
 APPOINTMENT_CHANGED = "appointment.changed"
 STAFF_CHANGED = "staff.changed"
 CAMPAIGN_MESSAGE = "campaign.message"
+LIFECYCLE_CHANGED = "lifecycle.changed"
 
 VisitType = Literal["maintenance", "repair", "warranty", "recall"]
+RepeatCause = Literal["diagnosis", "parts", "workmanship", "product", "other"]
 ProspectLevel = Literal["H", "A", "B", "C"]
-FollowUpKind = Literal["new_car", "service", "birthday", "prospect", "win_back", "holiday", "recall"]
+# `bulletin`: a dealer's manager reminded of an unacknowledged bulletin (no customer).
+FollowUpKind = Literal["new_car", "service", "birthday", "prospect", "win_back", "holiday", "recall", "bulletin"]
 # The kinds that are calls whose answer is measured (KPI.md followup_contact_rate and
 # followup_dissatisfied_rate); greetings (birthday, holiday) are not.
 CALL_KINDS = frozenset({"new_car", "service", "prospect", "win_back", "recall"})
@@ -41,6 +44,8 @@ FollowUpStatus = Literal["open", "done", "unreachable", "cancelled"]
 Satisfaction = Literal["satisfied", "neutral", "dissatisfied"]
 AttemptChannel = Literal["phone", "sms", "wechat", "visit"]
 AppointmentStatus = Literal["booked", "arrived", "no_show", "cancelled"]
+# DOMAIN.md "Retention and value" (services/customer/lifecycle.py holds the rules).
+Lifecycle = Literal["prospect", "active", "at_risk", "lapsed", "won_back"]
 StaffRole = Literal["service_advisor", "sales_consultant", "technician", "cr_agent", "manager"]
 InteractionChannel = Literal["phone", "sms", "wechat", "email", "walk_in", "app"]
 InteractionDirection = Literal["inbound", "outbound"]
@@ -137,6 +142,11 @@ class ServiceVisitClosed(_Payload):
     # phone): only then may a repeat here fail another dealer's first-time fix. Absent from
     # payloads older than the field: those visits counted, and still do.
     owner_verified: bool = True
+    # The vehicle's model (EDER groups quality evidence by model and symptom). A repeat visit names
+    # the RO whose fix failed, resolved among the VIN's visits at any dealer, and why it failed.
+    model: str | None = None
+    repeat_of_ro: str | None = None
+    repeat_cause: RepeatCause | None = None
 
 
 class ProspectChanged(_Payload):
@@ -210,6 +220,10 @@ class FollowUpIssueFound(_FollowUpPayload):
     note: str | None = None
     agent: str | None = None
     found_at: datetime
+    # The vehicle model and the symptom codes of the visit the call followed (EDER: a `not_fixed`
+    # issue is quality evidence for that model and symptom); absent when the call followed no visit.
+    model: str | None = None
+    symptom_codes: list[str] = []
 
 
 class FollowUpCancelled(_FollowUpPayload):
@@ -269,3 +283,17 @@ class CampaignMessage(_Payload):
     # {"zh-CN": ..., "en": ...}: the languages the campaign was written in.
     message: dict[str, str]
     launched_at: datetime
+
+
+class LifecycleChanged(_Payload):
+    """lifecycle.changed: a customer's lifecycle moved (a visit, or time passing: the daily job).
+    Published only on a change; a customer with no row yet counts as `prospect`. No contact data."""
+
+    customer_id: uuid.UUID
+    lifecycle: Lifecycle
+    previous: Lifecycle
+    # When the new lifecycle began by the rules (e.g. 12 months after the last visit for lapsed),
+    # which may be before the change was noticed (`changed_at`).
+    since: datetime
+    last_visit_at: datetime | None = None
+    changed_at: datetime

@@ -141,3 +141,9 @@ class AlertRaised(_Payload):
     # A flagged response still alerts (an unhappy customer is unhappy whoever coached them); the case
     # says the response is under review.
     integrity: Integrity = Integrity()
+    # EDER: "not_fixed" when an answer chose an option marked `quality_evidence: not_fixed` (the CSI
+    # template's fixed-first-time "no"); with the model and symptom codes of the visit the survey
+    # followed, the complaint service counts the alert's case as quality evidence.
+    quality_evidence: Literal["not_fixed"] | None = None
+    model: str | None = None
+    symptom_codes: list[str] = []

@@ -50,3 +50,18 @@ def test_the_gateway_alone_gets_a_webhook_key_of_its_data_dir(tmp_path: Path, mo
     assert (tmp_path / ".webhook-secret-key").stat().st_mode & 0o777 == 0o600
     assert Suite(data_dir=tmp_path, port_base=suite.port_base).environment(gateway)["CSLOOP_WEBHOOKS_SECRET_KEYS"] == key
     assert all("CSLOOP_WEBHOOKS_SECRET_KEYS" not in suite.environment(service) for service in services)
+
+
+def test_the_gateway_alone_gets_an_integrity_secret_of_its_data_dir(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from cli.up import Suite
+    from gateway.settings import DEVELOPMENT_INTEGRITY_SECRET
+
+    monkeypatch.delenv("CSLOOP_INTEGRITY_SECRET", raising=False)
+    tmp_path.chmod(0o700)
+    suite = Suite(data_dir=tmp_path, port_base=free_port_base())
+    gateway, *services = suite.components
+    secret = suite.environment(gateway)["CSLOOP_INTEGRITY_SECRET"]
+    assert len(secret) >= 48 and secret != DEVELOPMENT_INTEGRITY_SECRET
+    assert (tmp_path / ".integrity-secret").stat().st_mode & 0o777 == 0o600
+    assert Suite(data_dir=tmp_path, port_base=suite.port_base).environment(gateway)["CSLOOP_INTEGRITY_SECRET"] == secret
+    assert all("CSLOOP_INTEGRITY_SECRET" not in suite.environment(service) for service in services)

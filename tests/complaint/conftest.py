@@ -31,6 +31,10 @@ ORGS = {
     "D1": {"code": "D1", "name": "Dealer 1", "kind": "dealer", "path": "/OEM/DN/D1/", "parent_code": "DN"},
     "D2": {"code": "D2", "name": "Dealer 2", "kind": "dealer", "path": "/OEM/DN/D2/", "parent_code": "DN"},
     "D3": {"code": "D3", "name": "Dealer 3", "kind": "dealer", "path": "/OEM/DS/D3/", "parent_code": "DS"},
+    # A third branch for the bulletin reminders, whose working calendars no other test sets.
+    "DW": {"code": "DW", "name": "West", "kind": "distributor", "path": "/OEM/DW/", "parent_code": "OEM"},
+    "D4": {"code": "D4", "name": "Dealer 4", "kind": "dealer", "path": "/OEM/DW/D4/", "parent_code": "DW"},
+    "D5": {"code": "D5", "name": "Dealer 5", "kind": "dealer", "path": "/OEM/DW/D5/", "parent_code": "DW"},
 }
 
 

@@ -131,6 +131,30 @@ class TestConsumedEvents:
         listed = await client.get("/v1/complaints", params={"dealer_code": "D1", "limit": 500}, headers=as_("D1"))
         assert not [c for c in listed.json()["items"] if c["survey_response_id"] == str(response_id)]
 
+    async def test_a_case_from_a_flagged_response_says_it_is_under_review_until_reviewed(
+            self, client: httpx.AsyncClient) -> None:
+        flagged, clean = uuid.uuid4(), uuid.uuid4()
+        integrity = {"status": "flagged", "flags": ["straight_line"]}
+        assert await deliver(client, "survey.alert.raised", {**_alert(flagged), "integrity": integrity}) == "applied"
+        assert await deliver(client, "survey.alert.raised", _alert(clean)) == "applied"
+
+        async def case_of(response_id: uuid.UUID) -> dict:
+            listed = await client.get("/v1/complaints", params={"dealer_code": "D1", "limit": 500}, headers=as_("D1"))
+            [case] = [c for c in listed.json()["items"] if c["survey_response_id"] == str(response_id)]
+            return case
+
+        assert (await case_of(flagged))["response_under_review"] is True
+        assert (await case_of(clean))["response_under_review"] is False
+        reviewed = {key: value for key, value in _alert(flagged).items() if key not in ("reasons", "priority", "scores")}
+        reviewed |= {"integrity": {"status": "valid", "flags": ["straight_line"]}, "reviewed_at": utcnow().isoformat()}
+        assert await deliver(client, "survey.response.reviewed", reviewed, source="/csloop/survey") == "applied"
+        assert (await case_of(flagged))["response_under_review"] is False
+        # A flag raised later on the clean one's response (a third copy of its text) puts its case under review.
+        later = {**reviewed, "response_id": str(clean), "integrity": {"status": "flagged", "flags": ["duplicate_text"]},
+                 "reviewed_at": None}
+        assert await deliver(client, "survey.response.flagged", later, source="/csloop/survey") == "applied"
+        assert (await case_of(clean))["response_under_review"] is True
+
     async def test_customer_erased_keeps_the_case_without_the_person(self, client: httpx.AsyncClient) -> None:
         case = await opened(client, description="Mr Zhang, 138 0013 8000, is furious")
         comment = await client.post(f"/v1/complaints/{case['id']}/comments", json={"text": "Mr Zhang called back"},

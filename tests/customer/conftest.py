@@ -47,7 +47,7 @@ async def running_customer_service(database_url: str, **overrides: Any) -> Async
     """The customer service in process over `database_url`, with the stand-in org directory
     (other test packages, e.g. tests/security, start their own over a database of their own)."""
     settings = CustomerSettings(
-        database_url=database_url, internal_secret=SECRET, relay_enabled=False, birthday_job_enabled=False,
+        database_url=database_url, internal_secret=SECRET, relay_enabled=False, birthday_job_enabled=False, standing_job_enabled=False,
         log_json=False, log_level="WARNING", import_batch_rows=50,
     ).model_copy(update=overrides)
     directory = stand_in_directory(directory_orgs(), SECRET)

@@ -126,8 +126,10 @@ class TestCompletion:
 
 class TestBirthdays:
     async def test_birthday_job_makes_one_task_per_customer_per_year(self, dealer, app) -> None:
-        customer = await create(dealer, birth_date="1990-02-28")
-        leap = await create(dealer, birth_date="1992-02-29")
+        # A greeting is marketing contact: only customers who accept it (tests/customer/test_lifecycle.py).
+        marketing = {"survey": True, "marketing": True, "share_with_manufacturer": True}
+        customer = await create(dealer, birth_date="1990-02-28", consent=marketing)
+        leap = await create(dealer, birth_date="1992-02-29", consent=marketing)
         today = date(2031, 2, 28)
         for _ in range(2):
             async with app.state.sessions() as session, session.begin():
@@ -152,7 +154,8 @@ class TestBirthdays:
         assert event["data"]["kind"] == "new_car" and event["data"]["due_at"].startswith("2026-05-04T10:00:00")
 
     async def test_erased_customer_gets_no_birthday_task(self, dealer, app) -> None:
-        customer = await create(dealer, birth_date="1990-03-03")
+        customer = await create(dealer, birth_date="1990-03-03",
+                                consent={"survey": True, "marketing": True, "share_with_manufacturer": True})
         await dealer.post(f"/v1/customers/{customer['id']}/erase")
         async with app.state.sessions() as session, session.begin():
             await create_birthday_followups(session, date(2031, 3, 3))

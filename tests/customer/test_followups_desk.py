@@ -134,7 +134,8 @@ class TestAttempts:
 
         from services.customer.followups import create_birthday_followups
 
-        customer = await create(dealer, birth_date="1980-07-09")
+        customer = await create(dealer, birth_date="1980-07-09",  # a greeting needs marketing consent
+                                consent={"survey": True, "marketing": True, "share_with_manufacturer": True})
         async with app.state.sessions() as session, session.begin():
             await create_birthday_followups(session, date(2032, 7, 9))
         [task] = await tasks(dealer, customer_id=customer["id"], kind="birthday")

@@ -86,5 +86,5 @@ class TestManifestsRunTheSuite:
     def test_the_secret_holds_placeholders_only(self) -> None:
         secret = _objects("Secret")["csloop-secrets"]
         values = secret["stringData"]
-        assert set(values) == {"internal-secret", "webhooks-secret-keys"} | {f"{c.name}-database-url" for c in built_components()}
+        assert set(values) == {"internal-secret", "webhooks-secret-keys", "integrity-secret"} | {f"{c.name}-database-url" for c in built_components()}
         assert all("REPLACE-ME" in value for value in values.values())

@@ -49,6 +49,22 @@ def test_csloop_up_starts_every_process_and_stops_on_sigterm(tmp_path: Path) -> 
         asked = httpx.get(f"http://127.0.0.1:{port_base}/v1/tech-requests", params={"dealer_code": "DLR-0041"},
                           timeout=5, headers={"Authorization": f"Bearer {_demo_key(tmp_path)}"}).json()["items"]
         assert sorted(r["status"] for r in asked) == ["answered", "open"]
+        # A recall with progress, completed by visits whose events reach the complaint service (cli/demo_recalls.py).
+        deadline = time.monotonic() + 60
+        while True:
+            progress = httpx.get(f"http://127.0.0.1:{port_base}/v1/recalls/RC-DEMO-01/progress", headers=headers,
+                                 timeout=5).json()
+            if (progress["affected"], progress["completed"]) == (11, 6) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert (progress["affected"], progress["completed"]) == (11, 6), progress
+        assert {item["dealer_code"]: item["completed"] for item in progress["items"]} == {
+            "DLR-0041": 3, "DLR-0042": 1, "DLR-0051": 2}, progress
+        [bulletin] = httpx.get(f"http://127.0.0.1:{port_base}/v1/bulletins", headers=headers, timeout=5).json()["items"]
+        acks = httpx.get(f"http://127.0.0.1:{port_base}/v1/bulletins/{bulletin['id']}/acks", headers=headers,
+                         timeout=5).json()
+        assert [a["dealer_code"] for a in acks["acknowledged"]] == ["DLR-0041"], acks
+        assert acks["unacknowledged"] == ["DLR-0042", "DLR-0043"], acks
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=30)[0].decode(errors="replace")

@@ -78,7 +78,10 @@ class TestForwarding:
         response = await client.get("/v1/public/surveys/tok-123", headers={"Authorization": "Bearer junk"})
         assert response.status_code == 200
         headers = response.json()["headers"]
-        assert "x-internal-token" not in headers and "authorization" not in headers
+        assert "authorization" not in headers
+        # Only the integrity attester's token (edge/integrity.py): one scope, never the caller's.
+        attester = TokenVerifier(DEVELOPMENT_SECRET).verify(headers["x-internal-token"])
+        assert (attester.org_path, attester.scopes) == ("/", frozenset({"integrity:attest"}))
 
 
 class TestUnavailableServices:

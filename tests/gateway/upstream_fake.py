@@ -8,6 +8,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
 KNOWN_CUSTOMER = uuid.UUID("00000000-0000-4000-8000-000000000042")
+# The survey service's token -> dealer look-up (integrity): a token `inv.<DEALER>.<anything>` is
+# that dealer's invitation; every look-up is counted, so tests see what the gateway cached.
+DEALER_LOOKUPS: list[str] = []
 
 
 class FakeCustomer(BaseModel):
@@ -51,6 +54,15 @@ def fake_service() -> FastAPI:
             for i in range(chunks):
                 yield f"{i:09d}\n".encode() * 1000
         return StreamingResponse(body(), media_type="text/plain")
+
+    @app.get("/internal/invitations/by-token/{token}/dealer")
+    async def dealer_of_token(token: str, request: Request) -> JSONResponse:
+        DEALER_LOOKUPS.append(token)
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != "inv" or not request.headers.get("x-internal-token"):
+            return JSONResponse({"status": 404, "title": "Not found"}, status_code=404,
+                                media_type="application/problem+json")
+        return JSONResponse({"dealer_code": parts[1], "org_path": f"/M/{parts[1]}/"})
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def echo(path: str, request: Request) -> JSONResponse:

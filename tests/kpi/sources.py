@@ -16,6 +16,9 @@ class FedRecords:
         k = self.kinds
         if type_ == "survey.response.submitted":
             k["responses"].setdefault(data["response_id"], data)
+        elif type_ in ("survey.response.flagged", "survey.response.reviewed") and data["response_id"] in k["responses"]:
+            # The survey service's record carries the integrity as the last flag or review left it.
+            k["responses"][data["response_id"]] = {**k["responses"][data["response_id"]], "integrity": data["integrity"]}
         elif type_ == "survey.invitation.sent":
             k["invitations"].setdefault(data["invitation_id"], data)
         elif type_ == "survey.alert.raised":

@@ -36,7 +36,7 @@ class TestFirstTimeFix:
         await visit(client, "D1", V3, t(2064, 3, 1, 10))
         await visit(client, "D1", V3, t(2064, 3, 7, 12), owner_verified=False)  # the same dealer: always counts
         # V1 fixed, V2 and the first V3 failed, the V3 repeat itself fixed: 2 of 4.
-        assert (await summary(client, "D1", "2064-03"))["fir"] == {"value": 50.0, "n": 4, "target": None, "met": None}
+        assert (await summary(client, "D1", "2064-03"))["fir"] == {"value": 50.0, "n": 4, "n_excluded": 0, "target": None, "met": None}
         held = await client.get("/v1/kpi/fir-held-out", params={"period": "2064-03"}, headers=as_("OEM"))
         [item] = held.json()["items"]
         assert (item["org_code"], item["vin"], [f["org_code"] for f in item["held_out_of"]]) == ("D3", V1, ["D1"])
@@ -44,7 +44,7 @@ class TestFirstTimeFix:
                                  headers=as_("OEM"))).json()["items"] == []
 
     async def test_complaint_rate_counts_complaints_per_hundred_visits(self, client):
-        assert (await summary(client, "DN", "2050-03"))["complaint_rate"] == {"value": 0.0, "n": 6, "target": None,
+        assert (await summary(client, "DN", "2050-03"))["complaint_rate"] == {"value": 0.0, "n": 6, "n_excluded": 0, "target": None,
                                                                               "met": None}
 
 
@@ -60,7 +60,7 @@ class TestRetentionAndPenetration:
         kpis = await summary(client, "DS", "2053")
         assert (kpis["retention"]["value"], kpis["retention"]["n"]) == (33.3, 3)
         # 2054: V1 and V3 came in 2053, neither in 2054 (V4's visit at 2054-01-01 00:00 was not in 2053).
-        assert (await summary(client, "DS", "2054"))["retention"] == {"value": 0.0, "n": 2, "target": None, "met": None}
+        assert (await summary(client, "DS", "2054"))["retention"] == {"value": 0.0, "n": 2, "n_excluded": 0, "target": None, "met": None}
 
     async def test_penetration_over_units_delivered_in_eleven_years(self, client):
         await deliver_vehicle(client, "D3", V1, t(2045, 1, 1))  # UIO for 2055 (11 years: from 2045-01-01)

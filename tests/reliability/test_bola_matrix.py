@@ -38,6 +38,16 @@ EXCLUDED = {
                                                            "sibling's evaluation item is never shown (tests/kpi/test_evaluations.py)",
     ("put", "/v1/vehicles/{vin}"): "writes the caller's own dealer's file of the VIN (each dealer keeps its own file "
                                    "of a car), never another's; the dealer-qualified /v1/vehicles/by-vin/... is in the matrix",
+    ("get", "/v1/bulletins/{bulletin_id}"): "a sender's bulletin is addressed to every dealer below it (siblings alike); "
+                                            "another distributor's dealer gets 404 (tests/complaint/test_bulletins_recalls.py)",
+    ("post", "/v1/bulletins/{bulletin_id}/ack"): "acknowledges for the caller's own dealership only; another line's "
+                                                 "dealer gets 404 (tests/complaint/test_bulletins_recalls.py)",
+    ("get", "/v1/bulletins/{bulletin_id}/acks"): "the sender's and those above it: an addressed dealer gets 403, another "
+                                                 "line's org 404 (tests/complaint/test_bulletins_recalls.py)",
+    ("post", "/v1/recalls/{code}/vins/import"): "{code} is a recall's code, the manufacturer's record: anyone else is "
+                                                "a 403 (tests/complaint/test_bulletins_recalls.py)",
+    ("get", "/v1/recalls/{code}/progress"): "{code} is the manufacturer's recall, read by its network; `org_code` "
+                                            "outside the caller's subtree is a 404 (tests/complaint/test_bulletins_recalls.py)",
 }
 # Valid bodies, so a refusal cannot hide behind a 422 (a function of the record ids where the body names them).
 BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -59,7 +69,9 @@ BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[s
     ("post", "/v1/follow-ups/{followup_id}/assign"): {"assignee": "bola"},
     ("post", "/v1/follow-ups/{followup_id}/attempts"): {"reached": False, "channel": "phone", "note": "bola"},
     ("put", "/v1/dealers/{code}/desk-settings"): {"maintenance_followups": True, "max_attempts": 4},
+    ("put", "/v1/orgs/{code}/networks"): {"cidrs": ["192.0.2.0/28"]},
     ("patch", "/v1/surveys/{survey_id}"): {"title": {"en": "Bola", "zh-CN": "Bola"}},
+    ("post", "/v1/survey-responses/{response_id}/review"): {"decision": "valid", "note": "bola"},
     ("patch", "/v1/webhooks/{webhook_id}"): {"event_types": ["complaint.opened"]},
     ("put", "/v1/customers/by-external-id/{dealer_code}/{external_id}"): {"name": "Bola"},
     ("put", "/v1/vehicles/by-vin/{dealer_code}/{vin}"): lambda ids: {"model": "Bola", "owner_customer_id": ids["customer_id"]},

@@ -36,6 +36,8 @@ KINDS = {
     "visit_id": "visit", "survey_response_id": "response", "response_id": "response", "complaint_id": "case",
     "case_id": "case", "dealer_code": "dealer", "org_code": "organisation", "parent_code": "organisation",
     "appointment_id": "appointment",
+    # A repeat visit's first fix: one of the same VIN's visits at any dealer (a sibling's RO of another car is unknown).
+    "repeat_of_ro": "visit",
     # Staff codes of the record's dealer (API.md, Staff).
     "sales_consultant": "staff member", "advisor": "staff member", "technician": "staff member", "agent": "staff member",
     "owner": "staff member",  # an improvement plan's action on a dealer's plan
@@ -100,7 +102,7 @@ def _visit(world: World) -> dict[str, Any]:
     opened = datetime.now(UTC) - timedelta(hours=2)
     return {"ro_number": f"RO-{fresh()}", "vin": a.vin, "customer_id": a.customer_id, "dealer_code": world.a.code,
             "visit_type": "maintenance", "opened_at": opened.isoformat(), "closed_at": None, "mileage_km": 10,
-            "advisor": a.staff_code, "technician": a.staff_code}
+            "advisor": a.staff_code, "technician": a.staff_code, "repeat_of_ro": a.ro_number, "repeat_cause": "diagnosis"}
 
 
 def _import(world: World) -> dict[str, Any]:
@@ -137,7 +139,7 @@ def _visit_of_a(world: World) -> str:
 
 def _stored_visit_of_a(world: World, body: dict[str, Any]) -> bool:
     stored = world.a.client.get(_visit_of_a(world)).json()
-    return all(stored[name] == body[name] for name in ("appointment_id", "advisor", "technician"))
+    return all(stored[name] == body.get(name) for name in ("appointment_id", "advisor", "technician", "repeat_of_ro"))
 
 
 # Records of A made once, on first use, for the updates that name staff.
@@ -227,8 +229,10 @@ BODIES: dict[tuple[str, str], Spec] = {
     ("put", "/v1/service-visits/by-ro/{dealer_code}/{ro_number}"): Spec(
         lambda w: w.a, _upsert_visit,
         lambda w, body: anywhere(w, "/v1/service-visits", lambda v: v["ro_number"] == UPSERT_RO
-                                 and (v["customer_id"], v["advisor"], v["technician"], v["appointment_id"])
-                                 == (body["customer_id"], body["advisor"], body["technician"], body.get("appointment_id"))),
+                                 and (v["customer_id"], v["advisor"], v["technician"], v["appointment_id"],
+                                      v["repeat_of_ro"])
+                                 == (body["customer_id"], body["advisor"], body["technician"], body.get("appointment_id"),
+                                     body.get("repeat_of_ro"))),
         url=lambda w: f"/v1/service-visits/by-ro/{w.a.code}/{UPSERT_RO}"),
     ("post", "/v1/campaigns"): Spec(
         lambda w: w.a, lambda w: {"org_code": w.a.code, "name": f"matrix {fresh()}", "kind": "care", "channel": "sms",
@@ -272,6 +276,8 @@ BODIES: dict[tuple[str, str], Spec] = {
                                   "actions": [{"description": "Matrix", "owner": w.records[w.a.code].staff_code,
                                                "due": "2099-01-01", "complaint_id": w.records[w.a.code].complaint_id}]},
         lambda w, body: anywhere(w, "/v1/improvement-plans", lambda p: p["cause"] == body["cause"])),
+    ("put", "/v1/survey-integrity/rules"): Spec(
+        lambda w: w.north, lambda w: {"org_code": w.a.code, "flags": {"speeder": {"min_share": 0.3}}}, None, _above),
     ("put", "/v1/kpi/targets"): Spec(
         lambda w: w.north, lambda w: {"org_code": w.a.code, "kpi": "csi", "period": "2026", "target": 90}, None, _above),
     ("post", "/v1/orgs"): Spec(
@@ -345,7 +351,8 @@ def foreign_values(world: World, spec: Spec, leaf: str) -> list[tuple[str, str]]
         return [(org.code, org.code) for org in spec.foreign_orgs(world)]
     if KINDS[leaf] == "staff member":
         return [(org.code, world.records[org.code].staff_code) for org in (world.b, world.c)]
-    attribute = {"owner_customer_id": "customer_id", "response_id": "survey_response_id"}.get(leaf, leaf)
+    attribute = {"owner_customer_id": "customer_id", "response_id": "survey_response_id",
+                 "repeat_of_ro": "ro_number"}.get(leaf, leaf)
     return [(org.code, getattr(world.records[org.code], attribute)) for org in (world.b, world.c)]
 
 

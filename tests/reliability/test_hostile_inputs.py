@@ -98,7 +98,8 @@ def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tup
                                    "source": "web"}, "/v1/prospects?limit=500"),
         "/v1/service-visits": ("post", {"ro_number": "M", "vin": ids["vin"], "customer_id": ids["customer_id"],
                                         "dealer_code": a.code, "visit_type": "repair", "mileage_km": 10,
-                                        "amount_minor": 100, "advisor": "M"}, None),
+                                        "amount_minor": 100, "advisor": "M", "repeat_of_ro": ids["ro_number"],
+                                        "repeat_cause": "parts"}, None),
         "/v1/complaints": ("post", {"dealer_code": a.code, "channel": "hotline", "category": "other",
                                     "priority": "P4", "description": "M"}, "/v1/complaints?limit=500"),
         "/v1/tech-requests": ("post", {"dealer_code": a.code, "vin": ids["vin"], "symptom_codes": ["M"], "priority": "P4",
@@ -111,6 +112,7 @@ def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tup
                                            "actions": [{"description": "M", "owner": "M", "due": "2099-01-01"}]}, None),
         "/v1/improvement-plans/{plan_id}/transitions": ("post", {"to": "do"}, None),
         "/v1/complaints/{complaint_id}/comments": ("post", {"text": "M"}, None),
+        "/v1/survey-responses/{response_id}/review": ("post", {"decision": "valid", "note": "M"}, None),
         "/v1/staff": ("post", {"dealer_code": a.code, "code": "M", "name": "M", "role": "manager"}, "/v1/staff?limit=500"),
         "/v1/follow-ups/{followup_id}/complete": ("post", {"outcome": "M", "note": "M"}, None),
         "/v1/follow-ups/{followup_id}/attempts": ("post", {"reached": False, "channel": "phone", "note": "M"}, None),
@@ -133,7 +135,7 @@ def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tup
                                                           "owner_customer_id": owner}, None),
         f"/v1/service-visits/by-ro/{a.code}/HOSTILE-RO": ("put", {
             "vin": ids["vin"], "customer_id": ids["customer_id"], "visit_type": "repair", "mileage_km": 10,
-            "amount_minor": 100, "advisor": "M"}, None),
+            "amount_minor": 100, "advisor": "M", "repeat_of_ro": ids["ro_number"], "repeat_cause": "parts"}, None),
     }
 
 

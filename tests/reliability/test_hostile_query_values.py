@@ -24,3 +24,17 @@ def test_hostile_query_values_are_refused_or_answered(network: Network) -> None:
                 if response.status_code >= 500 or (response.status_code >= 400 and not problem(response)):
                     failures.append(f"GET {path} {name}={value[:30]!r}: {response.status_code} {response.text[:120]}")
     assert not failures, "\n".join(failures)
+
+
+def test_hostile_lifecycle_and_segment_filters_are_refused(network: Network) -> None:
+    """The customer list's issue-16 filters take their enumerations only: anything else is a 422
+    problem naming the parameter, never a 5xx, never ignored."""
+    failures = []
+    distributor = network.org("distributor")
+    for caller in (network.manufacturer, network.org("dealer", parent=distributor)):
+        for name in ("lifecycle", "segment"):
+            for value in [*HOSTILE, "LAPSED", "at_risk,lapsed"]:
+                response = caller.client.get("/v1/customers", params={name: value})
+                if response.status_code != 422 or not problem(response):
+                    failures.append(f"GET /v1/customers {name}={value[:30]!r}: {response.status_code} {response.text[:120]}")
+    assert not failures, "\n".join(failures)

@@ -130,6 +130,7 @@ def test_every_kpi_read_and_a_target(admin: CSLoop, dealer: Org) -> None:
     assert isinstance(admin.kpi.drivers(kind="csi", period=MONTH), models.KpiDrivers)
     assert isinstance(admin.kpi.complaints(period=MONTH, org_code=dealer.code), models.ComplaintCounts)
     assert isinstance(admin.kpi.fir_held_out(period=MONTH), models.FirHeldOut)
+    assert admin.kpi.fir_causes(period=MONTH, org_code=dealer.code).items[-1].cause == "unknown"
 
 
 def test_evaluation_schemes_evaluations_and_publishing(admin: CSLoop, dealer: Org) -> None:

@@ -19,7 +19,7 @@ from tests.support.suite import Network, Org
 pytestmark = pytest.mark.e2e
 
 LISTS = ["/v1/customers", "/v1/follow-ups", "/v1/complaints", "/v1/survey-responses", "/v1/surveys",
-         "/v1/survey-invitations", "/v1/quality-signals"]
+         "/v1/survey-invitations", "/v1/quality-signals", "/v1/bulletins"]
 ZERO_ID = "00000000-0000-0000-0000-000000000000"
 
 

@@ -67,11 +67,14 @@ def assert_hidden(body: dict, person: Person) -> None:
     assert (body["id"], body["external_id"], body["dealer_code"], body["city"]) == (
         person.id, person.external_id, "DLR-0042", "Tianjin")
     assert body["consent"]["share_with_manufacturer"] is False
+    # Where they stand with the dealer is about them too (issue 16): nothing of it.
+    assert (body["lifecycle"], body["value"]) == (None, None)
 
 
 def assert_whole(body: dict, person: Person) -> None:
     assert (body["name"], body["phone"], body["email"], body["birth_date"]) == (
         person.name, person.phone, EMAIL, "1979-03-08")
+    assert body["lifecycle"] == "prospect" and body["value"]["frequency_24m"] == 0  # no visit yet
 
 
 async def found(client: httpx.AsyncClient, **query: str) -> list[str]:
@@ -103,12 +106,14 @@ class TestAboveTheDealer:
         assert_whole(items[sharing.id], sharing)
 
     @pytest.mark.parametrize("org", ABOVE)
-    async def test_phone_and_q_searches_never_find_a_non_sharing_customer(
+    async def test_phone_q_and_lifecycle_searches_never_find_a_non_sharing_customer(
             self, as_org: ClientFactory, org: str, private: Person, sharing: Person) -> None:
         above = as_org(org)
         for query in ({"phone": private.phone}, {"q": "张三"}, {"q": private.external_id}, {"q": "zhang.san@"},
-                      {"q": private.external_id, "dealer_code": "DLR-0042"}):
+                      {"q": private.external_id, "dealer_code": "DLR-0042"}, {"lifecycle": "prospect"},
+                      {"lifecycle": "prospect", "dealer_code": "DLR-0042"}):
             assert private.id not in await found(above, **query), query
+        assert sharing.id in await found(above, lifecycle="prospect", limit=str(MAX_LIMIT))
         assert await found(above, phone=sharing.phone) == [sharing.id]
         assert await found(above, q=sharing.external_id) == [sharing.id]
 

@@ -59,6 +59,10 @@ def bootstrap_with_cli(data_dir: Path, code: str, name: str, env: dict[str, str]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+# The survey integrity flags (issue 17), each switched on or off by `PUT /v1/survey-integrity/rules`.
+INTEGRITY_FLAGS = ("speeder", "straight_line", "shared_device", "dealer_network", "duplicate_text", "dealer_spike")
+
+
 @dataclass
 class Org:
     code: str

@@ -17,6 +17,7 @@ from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token
 from tests.support.databases import unit_database_url
 from tests.support.events import post_event
 from tests.support.org_directory import stand_in_directory
+from tests.support.suite import INTEGRITY_FLAGS
 
 SECRET = "survey-unit-test-secret-of-at-least-32-bytes"
 ALL_SURVEY_SCOPES = frozenset({"surveys:read", "surveys:write"})
@@ -94,6 +95,15 @@ async def published_survey(client: httpx.AsyncClient, body: dict[str, Any], owne
     published = await client.post(f"/v1/surveys/{created.json()['id']}/publish", headers=as_(owner))
     assert published.status_code == 200, published.text
     return created.json()
+
+
+INTEGRITY_OFF = {flag: {"on": False} for flag in INTEGRITY_FLAGS}
+
+
+async def integrity_off(client: httpx.AsyncClient, org: str = "OEM") -> None:
+    """Scripted traffic switches every integrity flag off for its world, through the API (issue 17)."""
+    put = await client.put("/v1/survey-integrity/rules", json={"org_code": org, "flags": INTEGRITY_OFF}, headers=as_(org))
+    assert put.status_code == 200, put.text
 
 
 async def invite(client: httpx.AsyncClient, survey_id: str, dealer: str = "D1", *, caller: str | None = None,

@@ -3,7 +3,9 @@ and the claim that makes them few.
 
 With warm caches (the pinned version and the survey code never change once published), a
 submission pays BEGIN, the row-level-security setting, the claim of the invitation (one
-`UPDATE ... RETURNING`), the response INSERT, the outbox INSERT and COMMIT: six. The claim
+`UPDATE ... RETURNING`, which also reads the integrity rules in force), the response INSERT
+(whose RETURNING counts the same dealer's responses from its device and with its free text),
+the outbox INSERT and COMMIT: six. A response a history rule flags pays one UPDATE more. The claim
 is also what keeps one response per invitation when two submissions of a token race.
 """
 
@@ -17,7 +19,7 @@ import pytest
 
 from tests.support.databases import app_role_url, drop_postgres_databases, postgres_base_url, terminate_connections
 from tests.support.roundtrips import RoundTripCounter, counting_proxy
-from tests.survey.conftest import as_, invite, new_code, published_survey, survey_app, token_of
+from tests.survey.conftest import as_, integrity_off, invite, new_code, published_survey, survey_app, token_of
 
 pytestmark = pytest.mark.skipif(not postgres_base_url(), reason="round trips are counted on PostgreSQL's wire")
 
@@ -53,6 +55,7 @@ async def counted(role_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Round
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://survey") as client:
             survey = await published_survey(client, {"template": "csi", "code": new_code()})
+            await integrity_off(client)  # the same answers again and again: scripted, not coached
 
             async def tokens(count: int) -> list[str]:
                 return [await token_of(client, await invite(client, survey["id"])) for _ in range(count)]

@@ -10,9 +10,9 @@ from shared.outbox import subscribers_for
 
 # The families the relays send the gateway (cli/topology.py's gateway component; a test holds
 # the two equal). Prospect and staff events stay between services.
-DELIVERED_FAMILIES = ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.", "appointment.",
+DELIVERED_FAMILIES = ("customer.", "vehicle.", "service_visit.", "followup.", "interaction.", "appointment.", "lifecycle.",
                       "survey.", "complaint.", "quality.", "improvement.", "evaluation.", "campaign.",
-                      "tech_request.")
+                      "tech_request.", "bulletin.", "recall.")
 
 # Events one system sends on to a person, each with the `data` field naming the org that sends
 # it: a survey link (`url`) anyone holding it can answer goes only to the survey's owner (whose

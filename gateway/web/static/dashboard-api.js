@@ -1,5 +1,5 @@
 // The public API as the dashboard uses it: login, the org subtree, the KPI reads, people,
-// dealer evaluation and improvement plans.
+// dealer evaluation, improvement plans, survey integrity and the quality loop.
 // The access token lives in sessionStorage (gone when the tab closes) and goes out as
 // `Authorization: Bearer` on every call; a 401 clears it and asks for a new login.
 
@@ -129,3 +129,9 @@ export async function improvementPlans(org) {
   } while (cursor);
   return all;
 }
+
+// Survey integrity per dealer for a month (issue 17); the quality loop (issue 18).
+export const surveyIntegrity = (org, period) => panel(`/v1/survey-integrity?${query({ org_code: org, period })}`);
+export const qualitySignals = () => panel(`/v1/quality-signals?${query({ limit: 50 })}`);
+export const openTechRequests = () => panel(`/v1/tech-requests?${query({ status: "open", limit: 100 })}`);
+export const recallProgress = (code, org) => panel(`/v1/recalls/${encodeURIComponent(code)}/progress?${query({ org_code: org })}`);

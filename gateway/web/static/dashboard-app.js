@@ -1,16 +1,17 @@
 // The dashboard: login, the organisation and period pickers, then every panel from the KPI API
-// (figures, people, dealer evaluation, improvement plans).
+// (figures, people, dealer evaluation, improvement plans, survey integrity, the quality loop).
 // State (org, period) lives in the URL fragment, so a view can be bookmarked or shared.
 
 import * as api from "./dashboard-api.js";
 import * as charts from "./dashboard-charts.js";
 import { renderEvaluation, renderPlans } from "./dashboard-panels.js";
+import { renderIntegrity, renderRecall, renderSignals, renderTechRequests } from "./dashboard-quality.js";
 import { renderTiles } from "./dashboard-tiles.js";
 import { KPIS, currentLang, defaultPeriod, local, periodKind, periodLabel, periodsOf, setLang, t, tf, trendRange } from "./dashboard-text.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { orgs: new Map(), org: null, period: null, surveyKind: "csi", rankingKpi: "csi", scheme: null, data: null,
-  generation: 0 };
+  recall: null, generation: 0 };
 
 function showLogin(message) {
   api.session.clear();
@@ -81,7 +82,8 @@ async function fetchAll(org, period, surveyKind, rankingKpi) {
   const [from, to] = trendRange(period);
   const parent = parentOf(org);
   const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
-  const [summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, ...trendList] = await Promise.all([
+  const [summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, integrity, signals, requests,
+    ...trendList] = await Promise.all([
     settle(api.summary(org, period)),
     settle(api.rankings(rankingKpi, "dealer", rankingScope(org), period)),
     settle(api.drivers(surveyKind, org, period)),
@@ -90,11 +92,16 @@ async function fetchAll(org, period, surveyKind, rankingKpi) {
     settle(api.people(org, period, "service_advisor", "csi")),
     settle(state.scheme ? api.evaluations(state.scheme.code, period, rankingScope(org), "dealer") : Promise.resolve(null)),
     settle(api.improvementPlans(org)),
+    // The integrity report is by month: for a quarter or a year the panel is left out.
+    settle(periodKind(period) === "month" ? api.surveyIntegrity(org, period) : Promise.resolve(null)),
+    settle(api.qualitySignals()),
+    settle(api.openTechRequests()),
     ...KPIS.map((kpi) => settle(api.trends(kpi, org, from, to))),
   ]);
   const trends = {};
   KPIS.forEach((kpi, i) => { trends[kpi] = pointsOf(trendList[i].value); });
-  return { summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, trends, parent };
+  return { summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, integrity, signals, requests,
+    trends, parent };
 }
 
 function pointsOf(reply) {
@@ -133,6 +140,8 @@ function render() {
   renderPeople(data.people.value);
   renderEvaluationCard(data.evaluation.value);
   renderPlansCard(data.plans.value);
+  renderIntegrityCard(data.integrity.value);
+  renderQualityCard(data.signals.value, data.requests.value);
   document.body.dataset.rendered = `${state.org}|${state.period}|${currentLang()}`;
 }
 
@@ -255,9 +264,54 @@ function renderPlansCard(plans) {
   renderPlans($("plans-list"), open, orgName, state.org);
 }
 
+function renderIntegrityCard(reply) {
+  $("card-integrity").hidden = !reply;
+  if (!reply) return;
+  $("integrity-none").hidden = reply.dealers.length > 0;
+  $("integrity-table").hidden = !reply.dealers.length;
+  renderIntegrity($("integrity-table"), reply, orgName);
+}
+
+// Signals and requests are the subtree's whatever the period; the card is left out when the user
+// may read neither (a recall's progress is asked for by its code, there being no list of recalls).
+function renderQualityCard(signals, requests) {
+  $("card-quality").hidden = !signals && !requests;
+  $("quality-signals").hidden = !signals;
+  if (signals) {
+    $("signals-none").hidden = signals.items.length > 0;
+    renderSignals($("signals-list"), signals.items, orgName);
+  }
+  $("quality-requests").hidden = !requests;
+  if (requests) {
+    $("requests-none").hidden = requests.items.length > 0;
+    $("requests-table").hidden = !requests.items.length;
+    renderTechRequests($("requests-table"), requests.items, orgName);
+  }
+  if (state.recall) showRecall();
+}
+
+async function showRecall() {
+  const code = state.recall;
+  let reply;
+  try {
+    reply = await api.recallProgress(code, state.org);
+  } catch (error) {
+    reply = null;
+  }
+  if (code !== state.recall) return;  // another code was asked for meanwhile
+  $("recall-unknown").hidden = Boolean(reply);
+  $("recall-table").hidden = !reply;
+  if (reply) renderRecall($("recall-table"), reply, orgName);
+}
+
 function wire() {
   $("login-form").addEventListener("submit", (event) => api.submitLogin(event, api.login, enter, t));
   $("logout").addEventListener("click", () => { showLogin(); });
+  $("recall-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.recall = $("recall-code").value.trim();
+    if (state.recall) showRecall();
+  });
   $("lang-switch").addEventListener("click", () => {
     setLang(currentLang() === "zh-CN" ? "en" : "zh-CN");
     if (state.orgs.size) fillPickers();

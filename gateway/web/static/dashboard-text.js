@@ -8,10 +8,13 @@ export const KPIS = ["csi", "ssi", "nps", "response_rate", "fir", "retention", "
   "mttr_hours", "sla_first_response", "sla_resolution", "followup_on_time", "alert_closure",
   // The CR desk's KPIs (issue 14).
   "followup_contact_rate", "followup_dissatisfied_rate", "appointment_show_rate", "appointment_lead_days",
-  "repair_lead_hours"];
+  "repair_lead_hours", "lapsed_rate",
+  // Survey integrity and the quality loop (issues 17 and 18).
+  "integrity_flag_rate", "recall_completion"];
 const PERCENT = new Set(["response_rate", "fir", "retention", "service_penetration", "sla_first_response",
   "sla_resolution", "followup_on_time", "alert_closure",
-  "followup_contact_rate", "followup_dissatisfied_rate", "appointment_show_rate"]);
+  "followup_contact_rate", "followup_dissatisfied_rate", "appointment_show_rate", "lapsed_rate",
+  "integrity_flag_rate", "recall_completion"]);
 
 export const t = (key) => (WORDS[lang] && WORDS[lang][key]) || key;
 // A phrase with {name} slots filled from `values`.

@@ -71,7 +71,7 @@ async def submit_page(token: str, request: Request, lang: str | None = None) -> 
     form = await request.form()
     answers = answers_from_form(survey["questions"], ((k, v) for k, v in form.multi_items() if isinstance(v, str)))
     try:
-        reply = await upstream.submit(request.app.state, token, answers, _client_host(request))
+        reply = await upstream.submit(request.app.state, token, answers, _client(request))
     except upstream.SurveyUnavailable:
         return _notice(request, "unavailable", 503, lang)
     if reply.status in (200, 201):
@@ -93,7 +93,7 @@ async def _open(request: Request, token: str, lang: str) -> dict[str, Any] | Res
     if not token or len(token) > upstream.MAX_TOKEN_LENGTH:
         return _notice(request, "unknown", 404, lang)
     try:
-        reply = await upstream.read_survey(request.app.state, token, _client_host(request))
+        reply = await upstream.read_survey(request.app.state, token, _client(request))
     except upstream.SurveyUnavailable:
         return _notice(request, "unavailable", 503, lang)
     if reply.status != 200:
@@ -144,3 +144,7 @@ def _page(request: Request, template: str, status: int, lang: str, *, extra_head
 
 def _client_host(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _client(request: Request) -> upstream.Client:
+    return upstream.Client(_client_host(request), request.headers.get("user-agent", ""))

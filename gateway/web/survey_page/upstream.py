@@ -23,6 +23,14 @@ class SurveyUnavailable(Exception):
 
 
 @dataclass(frozen=True)
+class Client:
+    """Who is answering: the address (the peer, or what a trusted proxy names) and user agent."""
+
+    address: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
 class Reply:
     status: int
     body: dict[str, Any]
@@ -32,23 +40,25 @@ class Reply:
         return str(self.body.get("type", "")).rstrip("/").rsplit("/", 1)[-1]
 
 
-async def read_survey(state: Any, token: str, client_host: str) -> Reply:
-    return await _call(state, "GET", _path(token), None, client_host)
+async def read_survey(state: Any, token: str, client: Client) -> Reply:
+    return await _call(state, "GET", _path(token), None, token, client)
 
 
-async def submit(state: Any, token: str, answers: dict[str, Any], client_host: str) -> Reply:
-    return await _call(state, "POST", _path(token) + "/responses", {"answers": answers}, client_host)
+async def submit(state: Any, token: str, answers: dict[str, Any], client: Client) -> Reply:
+    return await _call(state, "POST", _path(token) + "/responses", {"answers": answers}, token, client)
 
 
 def _path(token: str) -> str:
     return "/v1/public/surveys/" + quote(token, safe="")
 
 
-async def _call(state: Any, method: str, path: str, body: dict[str, Any] | None, client_host: str) -> Reply:
+async def _call(state: Any, method: str, path: str, body: dict[str, Any] | None, token: str, client: Client) -> Reply:
     upstream = state.upstreams["survey"]
     if upstream.client is None:
         raise SurveyUnavailable("not deployed")
-    headers = {"accept": "application/json", "x-forwarded-for": client_host}
+    # The customer's address and browser reach the survey service only as salted hashes.
+    headers = {"accept": "application/json",
+               **await state.integrity.headers(state, token, client.address, client.user_agent)}
     if request_id := structlog.contextvars.get_contextvars().get("request_id"):
         headers["x-request-id"] = request_id
     try:

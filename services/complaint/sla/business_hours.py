@@ -177,3 +177,19 @@ def business_time_between(start: datetime, end: datetime, calendar: Calendar | N
             break
         total += max(timedelta(0), min(closes, end) - max(opens, start))
     return total
+
+
+def working_days_end(start: datetime, days: int, calendar: Calendar | None) -> datetime:
+    """The close of the `days`-th working day after the local day of `start` (a bulletin read
+    "within 3 business days"); around the clock, `days` whole days after `start`."""
+    if calendar is None:
+        return start + timedelta(days=days)
+    first_day = start.astimezone(ZoneInfo(calendar.timezone)).date()
+    counted = 0
+    for opens, closes in _working_intervals(calendar, start):
+        if opens.astimezone(ZoneInfo(calendar.timezone)).date() == first_day:
+            continue
+        counted += 1
+        if counted == days:
+            return closes
+    raise AssertionError("unreachable: _working_intervals raises when it runs out")

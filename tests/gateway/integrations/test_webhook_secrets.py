@@ -104,7 +104,7 @@ async def test_migration_0005_seals_plaintext_secrets_and_its_downgrade_opens_th
 
 class TestSettings:
     def test_production_without_a_key_of_its_own_refuses_to_start(self) -> None:
-        production = {"environment": "production", "internal_secret": "s" * 40}
+        production = {"environment": "production", "internal_secret": "s" * 40, "integrity_secret": "i" * 40}
         with pytest.raises(ValueError, match="CSLOOP_WEBHOOKS_SECRET_KEYS must be set"):
             GatewaySettings(**production)
         with pytest.raises(ValueError, match="CSLOOP_WEBHOOKS_SECRET_KEYS"):

@@ -45,12 +45,15 @@ class CSLoop:
         self.sla_policies = r.SlaPolicies(t)
         self.quality_signals = r.QualitySignals(t)
         self.tech_requests = r.TechRequests(t)
+        self.bulletins = r.Bulletins(t)
+        self.recalls = r.Recalls(t)
         self.kpi = r.Kpi(t)
         self.improvement_plans = r.ImprovementPlans(t)
         self.evaluations = r.Evaluations(t)
         self.surveys = r.Surveys(t)
         self.invitations = r.Invitations(t)
         self.responses = r.Responses(t)
+        self.survey_integrity = r.SurveyIntegrity(t)
         self.public_surveys = r.PublicSurveys(t)
 
     def __enter__(self) -> "CSLoop":

@@ -19,6 +19,13 @@ class Org(Model):
     updated_at: datetime
 
 
+class OrgNetworks(Model):
+    org_code: str
+    cidrs: list[str]
+    updated_by: str | None
+    updated_at: datetime | None
+
+
 class ApiKey(Model):
     """An API key as its admins see it: never the key, nor its hash."""
     id: str
@@ -160,8 +167,17 @@ class Consent(Model):
     share_with_manufacturer: bool = False
 
 
+class CustomerValue(Model):
+    """What the customer is worth to the dealer over the last 24 months (services/customer/lifecycle.py):"""
+    recency_days: int | None
+    frequency_24m: int
+    monetary_24m_minor: int
+    rfm: str | None
+    segment: str | None
+
+
 class Customer(Model):
-    """Built by privacy.PiiView, the only way a customer leaves the service."""
+    """Built by privacy.PiiView, the only way a customer leaves the service. `lifecycle` and"""
     id: str
     external_id: str | None
     dealer_code: str
@@ -176,6 +192,8 @@ class Customer(Model):
     version: int
     created_at: datetime
     updated_at: datetime
+    lifecycle: str | None = None
+    value: CustomerValue | None = None
 
 
 class CustomerTombstone(Model):
@@ -286,6 +304,8 @@ class ServiceVisit(Model):
     advisor: str | None
     technician: str | None
     appointment_id: str | None
+    repeat_of_ro: str | None
+    repeat_cause: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -400,6 +420,8 @@ class LookupCustomer(Model):
     version: int
     created_at: datetime
     updated_at: datetime
+    lifecycle: str | None = None
+    value: CustomerValue | None = None
     open_followups: list[FollowUp]
     open_complaints: list[OpenComplaint]
     last_visit: ServiceVisit | None
@@ -522,6 +544,7 @@ class Complaint(Model):
     ro_number: str | None
     survey_response_id: str | None
     followup_id: str | None
+    response_under_review: bool
     channel: str
     category: str
     priority: str
@@ -565,6 +588,12 @@ class SlaPolicies(Model):
     items: list[SlaPolicy]
 
 
+class QualitySignalSource(Model):
+    kind: str
+    count: int
+    complaint_ids: list[str]
+
+
 class QualitySignal(Model):
     id: str
     org_path: str
@@ -574,6 +603,7 @@ class QualitySignal(Model):
     case_count: int
     dealer_codes: list[str]
     complaint_ids: list[str]
+    sources: list[QualitySignalSource]
     created_at: datetime
 
 
@@ -609,9 +639,67 @@ class TechRequest(Model):
     timeline: list[TechRequestTimelineRead] | None = None
 
 
+class Bulletin(Model):
+    id: str
+    org_code: str
+    org_path: str
+    title: str
+    body: str
+    models: list[str]
+    symptom_codes: list[str]
+    signal_id: str | None
+    created_at: datetime
+    acknowledged: bool | None = None
+
+
+class BulletinAck(Model):
+    dealer_code: str
+    acknowledged_by: str
+    acknowledged_at: datetime
+
+
+class BulletinAcks(Model):
+    bulletin_id: str
+    acknowledged: list[BulletinAck]
+    unacknowledged: list[str]
+
+
+class Recall(Model):
+    id: str
+    code: str
+    org_code: str
+    title: str
+    remedy_op_code: str
+    created_at: datetime
+    vins_added: int
+
+
+class RecallImport(Model):
+    recall_code: str
+    received: int
+    added: int
+
+
+class RecallProgressItem(Model):
+    dealer_code: str
+    affected: int
+    completed: int
+    rate: float | None
+
+
+class RecallProgress(Model):
+    recall_code: str
+    org_code: str
+    affected: int
+    completed: int
+    rate: float | None
+    items: list[RecallProgressItem]
+
+
 class KpiFigure(Model):
     value: float | None
     n: int
+    n_excluded: int = 0
     target: float | None
     met: bool | None
 
@@ -701,6 +789,21 @@ class FirHeldOut(Model):
     org_code: str
     period: str
     items: list[HeldOutVisit]
+
+
+class FirCause(Model):
+    cause: str
+    count: int
+    share: float | None
+
+
+class FirCauses(Model):
+    """The FIR failures of the org's fixes in the period by the cause the repeat visit recorded."""
+    org_code: str
+    period: str
+    fixes: int
+    failures: int
+    items: list[FirCause]
 
 
 class KpiTarget(Model):
@@ -854,6 +957,7 @@ class Factor(Model):
 class Option(Model):
     value: str | int
     label: dict[str, str]
+    quality_evidence: str | None = None
 
 
 class MatrixRow(Model):
@@ -889,6 +993,7 @@ class SurveyTemplate(Model):
     factors: list[Factor]
     questions: list[Question]
     alert_rules: AlertRules
+    expected_seconds: int | None = None
     name: str
 
 
@@ -898,6 +1003,7 @@ class Survey(Model):
     factors: list[Factor]
     questions: list[Question]
     alert_rules: AlertRules
+    expected_seconds: int | None = None
     id: str
     code: str
     template: str | None
@@ -916,6 +1022,7 @@ class SurveyVersion(Model):
     factors: list[Factor]
     questions: list[Question]
     alert_rules: AlertRules
+    expected_seconds: int | None = None
     survey_id: str
     code: str
     version: int
@@ -972,6 +1079,16 @@ class AlertReason(Model):
     question: str | None = None
 
 
+class ResponseIntegrity(Model):
+    status: str
+    flags: list[str]
+    duration_seconds: float | None
+    reviewed_at: datetime | None
+    review_note: str | None
+    client_hash: str | None
+    device_hash: str | None
+
+
 class SurveyResponse(Model):
     id: str
     invitation_id: str | None
@@ -989,6 +1106,7 @@ class SurveyResponse(Model):
     alerts: list[AlertReason]
     submitted_at: datetime
     updated_at: datetime
+    integrity: ResponseIntegrity
 
 
 class ResponseImportRowError(Model):
@@ -1002,6 +1120,68 @@ class ResponseImportResult(Model):
     duplicates: int
     failed: int
     errors: list[ResponseImportRowError]
+
+
+class SpeederRule(Model):
+    on: bool = True
+    min_share: float = 0.3333333333333333
+
+
+class StraightLineRule(Model):
+    on: bool = True
+    min_items: int = 8
+
+
+class SharedDeviceRule(Model):
+    on: bool = True
+    customers: int = 3
+    days: int = 7
+
+
+class DuplicateTextRule(Model):
+    on: bool = True
+    others: int = 2
+
+
+class DealerNetworkRule(Model):
+    on: bool = True
+
+
+class DealerSpikeRule(Model):
+    on: bool = True
+    sd: float = 3.0
+    weeks: int = 12
+
+
+class IntegrityFlags(Model):
+    """Every flag's switch and numbers; a flag left out keeps its defaults."""
+    speeder: SpeederRule | None = None
+    straight_line: StraightLineRule | None = None
+    shared_device: SharedDeviceRule | None = None
+    duplicate_text: DuplicateTextRule | None = None
+    dealer_network: DealerNetworkRule | None = None
+    dealer_spike: DealerSpikeRule | None = None
+
+
+class IntegrityRules(Model):
+    org_code: str
+    set_by: str | None
+    flags: IntegrityFlags
+
+
+class DealerIntegrity(Model):
+    dealer_code: str
+    responses: int
+    flagged: int
+    invalid: int
+    valid: int
+    by_flag: dict[str, int]
+
+
+class IntegrityReport(Model):
+    org_code: str
+    period: str
+    dealers: list[DealerIntegrity]
 
 
 class PublicQuestion(Model):

@@ -95,6 +95,14 @@ class Orgs(Resource):
     def list(self, *, updated_since: datetime | str | None = None, page_size: int | None = None) -> Pages[m.Org]:
         return self._pages(m.Org, "/v1/orgs", page_size, updated_since=updated_since)
 
+    def networks(self, code: str) -> m.OrgNetworks:
+        """A dealer's own networks (surveys answered from them are flagged `dealer_network`)."""
+        return self._one(m.OrgNetworks, "GET", f"/v1/orgs/{code}/networks")
+
+    def set_networks(self, code: str, cidrs: Iterable[str]) -> m.OrgNetworks:
+        """Replaces a dealer's networks (IPv4/IPv6 CIDRs); only an org above the dealer may."""
+        return self._one(m.OrgNetworks, "PUT", f"/v1/orgs/{code}/networks", json={"cidrs": list(cidrs)})
+
 
 class ApiKeys(Resource):
     def create(self, *, org_code: str, name: str, scopes: Iterable[str], idempotency_key: str | None = None) -> m.ApiKeyCreated:
@@ -213,11 +221,14 @@ class Customers(Resource):
 
     def list(self, *, q: str | None = None, phone: str | None = None, vin: str | None = None,
              dealer_code: str | None = None, updated_since: datetime | str | None = None,
+             lifecycle: str | None = None, segment: str | None = None,
              page_size: int | None = None) -> Pages[m.Customer | m.CustomerTombstone]:
         """With `updated_since`, the delta feed: changed customers oldest change first, an erased
-        one as a `CustomerTombstone` (delete your copy). Without it, every item is a `Customer`."""
+        one as a `CustomerTombstone` (delete your copy). Without it, every item is a `Customer`.
+        `lifecycle` (prospect, active, at_risk, lapsed, won_back) and `segment` (champion, loyal,
+        new, at_risk, hibernating, regular) pick where customers stand with their dealer."""
         return self._pages(_customer_or_tombstone, "/v1/customers", page_size, q=q, phone=phone, vin=vin,
-                           dealer_code=dealer_code, updated_since=updated_since)
+                           dealer_code=dealer_code, updated_since=updated_since, lifecycle=lifecycle, segment=segment)
 
     def upsert(self, dealer_code: str, external_id: str, *, name: str, phone: str | None = None,
                email: str | None = None, birth_date: date | str | None = None, city: str | None = None,
@@ -295,14 +306,15 @@ class ServiceVisits(Resource):
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
                amount_minor: int | None = None, advisor: str | None = None, technician: str | None = None,
-               appointment_id: str | None = None,
+               appointment_id: str | None = None, repeat_of_ro: str | None = None, repeat_cause: str | None = None,
                idempotency_key: str | None = None) -> m.ServiceVisit:
-        """A repair order; `closed_at` closes it (which invites the customer to the CSI survey)."""
+        """A repair order; `closed_at` closes it (which invites the customer to the CSI survey). A repeat
+        visit names the RO whose fix failed (`repeat_of_ro`, any dealer's visit of the VIN) and why."""
         body = _body({"ro_number": ro_number, "vin": vin, "customer_id": customer_id, "dealer_code": dealer_code,
                       "visit_type": visit_type, "opened_at": opened_at, "closed_at": closed_at,
                       "symptom_codes": list(symptom_codes), "op_codes": list(op_codes), "mileage_km": mileage_km,
                       "amount_minor": amount_minor, "advisor": advisor, "technician": technician,
-                      "appointment_id": appointment_id})
+                      "appointment_id": appointment_id, "repeat_of_ro": repeat_of_ro, "repeat_cause": repeat_cause})
         return self._one(m.ServiceVisit, "POST", "/v1/service-visits", json=body, idempotency_key=idempotency_key)
 
     def get(self, visit_id: str) -> m.ServiceVisit:
@@ -317,14 +329,15 @@ class ServiceVisits(Resource):
                opened_at: datetime | str | None = None, closed_at: datetime | str | None = None,
                symptom_codes: Iterable[str] = (), op_codes: Iterable[str] = (), mileage_km: int | None = None,
                amount_minor: int | None = None, advisor: str | None = None, technician: str | None = None,
-               appointment_id: str | None = None,
+               appointment_id: str | None = None, repeat_of_ro: str | None = None, repeat_cause: str | None = None,
                if_match: Version | None = None) -> m.ServiceVisit:
         """Create or replace a repair order by its number (fields left out are cleared; a closed
         visit stays closed). A change to a closed visit sends `service_visit.updated`, no second survey."""
         body = _body({"vin": vin, "customer_id": customer_id, "visit_type": visit_type, "opened_at": opened_at,
                       "closed_at": closed_at, "symptom_codes": list(symptom_codes), "op_codes": list(op_codes),
                       "mileage_km": mileage_km, "amount_minor": amount_minor, "advisor": advisor,
-                      "technician": technician, "appointment_id": appointment_id})
+                      "technician": technician, "appointment_id": appointment_id, "repeat_of_ro": repeat_of_ro,
+                      "repeat_cause": repeat_cause})
         return self._one(m.ServiceVisit, "PUT", f"/v1/service-visits/by-ro/{dealer_code}/{quote(ro_number, safe='')}",
                          json=body, headers=_optional_if_match(if_match))
 
@@ -617,6 +630,44 @@ class QualitySignals(Resource):
         return self._pages(m.QualitySignal, "/v1/quality-signals", page_size)
 
 
+class Bulletins(Resource):
+    def publish(self, *, title: str, body: str, models: Iterable[str] = (), symptom_codes: Iterable[str] = (),
+                signal_id: str | None = None, idempotency_key: str | None = None) -> m.Bulletin:
+        """A countermeasure bulletin to every dealer of your subtree (manufacturer or distributor)."""
+        payload = _body({"title": title, "body": body, "models": list(models), "symptom_codes": list(symptom_codes),
+                         "signal_id": signal_id})
+        return self._one(m.Bulletin, "POST", "/v1/bulletins", json=payload, idempotency_key=idempotency_key)
+
+    def list(self, *, unacknowledged: bool | None = None, page_size: int | None = None) -> Pages[m.Bulletin]:
+        return self._pages(m.Bulletin, "/v1/bulletins", page_size, unacknowledged=unacknowledged)
+
+    def get(self, bulletin_id: str) -> m.Bulletin:
+        return self._one(m.Bulletin, "GET", f"/v1/bulletins/{bulletin_id}")
+
+    def ack(self, bulletin_id: str) -> m.BulletinAck:
+        """Acknowledge for your dealership (once: again is a Conflict)."""
+        return self._one(m.BulletinAck, "POST", f"/v1/bulletins/{bulletin_id}/ack")
+
+    def acks(self, bulletin_id: str) -> m.BulletinAcks:
+        return self._one(m.BulletinAcks, "GET", f"/v1/bulletins/{bulletin_id}/acks")
+
+
+class Recalls(Resource):
+    def create(self, *, code: str, title: str, remedy_op_code: str, vins: Iterable[str] = (),
+               idempotency_key: str | None = None) -> m.Recall:
+        body = _body({"code": code, "title": title, "remedy_op_code": remedy_op_code, "vins": list(vins)})
+        return self._one(m.Recall, "POST", "/v1/recalls", json=body, idempotency_key=idempotency_key)
+
+    def import_vins(self, code: str, content: bytes, *, jsonl: bool = False) -> m.RecallImport:
+        """Affected VINs as CSV (first column) or JSON Lines (`{"vin": ...}`); VINs already listed are skipped."""
+        headers = {"Content-Type": "application/x-ndjson" if jsonl else "text/csv"}
+        return self._one(m.RecallImport, "POST", f"/v1/recalls/{code}/vins/import", content=content, headers=headers,
+                         timeout=LONG_TIMEOUT)
+
+    def progress(self, code: str, org_code: str | None = None) -> m.RecallProgress:
+        return self._one(m.RecallProgress, "GET", f"/v1/recalls/{code}/progress", params={"org_code": org_code})
+
+
 # KPI service
 
 class Kpi(Resource):
@@ -641,6 +692,10 @@ class Kpi(Resource):
 
     def fir_held_out(self, *, period: str, org_code: str | None = None) -> m.FirHeldOut:
         return self._one(m.FirHeldOut, "GET", "/v1/kpi/fir-held-out", params={"period": period, "org_code": org_code})
+
+    def fir_causes(self, *, period: str, org_code: str | None = None) -> m.FirCauses:
+        """The FIR failures of the org's fixes in the period by the cause the repeat visit recorded."""
+        return self._one(m.FirCauses, "GET", "/v1/kpi/fir-causes", params={"period": period, "org_code": org_code})
 
     def people(self, *, kpi: str, period: str, role: str | None = None, org_code: str | None = None) -> m.KpiPeople:
         """One KPI per staff member and role, ranked among the same role (`rank` None below the minimum n)."""
@@ -726,10 +781,11 @@ class Surveys(Resource):
     def create(self, *, template: str | None = None, code: str | None = None, kind: str | None = None,
                title: Mapping[str, str] | None = None, factors: list[Any] | None = None,
                questions: list[Any] | None = None, alert_rules: Mapping[str, Any] | m.AlertRules | None = None,
-               idempotency_key: str | None = None) -> m.Survey:
-        """From a `template` (csi, ssi, nps...), whose parts the other fields override, or defined whole."""
+               expected_seconds: int | None = None, idempotency_key: str | None = None) -> m.Survey:
+        """From a `template` (csi, ssi, nps...), whose parts the other fields override, or defined whole.
+        `expected_seconds`: how long an honest answer takes (survey integrity's speeder rule)."""
         body = _body({"template": template, "code": code, "kind": kind, "title": title, "factors": factors,
-                      "questions": questions, "alert_rules": alert_rules})
+                      "questions": questions, "alert_rules": alert_rules, "expected_seconds": expected_seconds})
         return self._one(m.Survey, "POST", "/v1/surveys", json=body, idempotency_key=idempotency_key)
 
     def get(self, survey_id: str) -> m.Survey:
@@ -795,6 +851,33 @@ class Responses(Resource):
         """Third-party results (at most 5,000 a call)."""
         return self._one(m.ResponseImportResult, "POST", "/v1/survey-responses/import",
                          json={"survey_id": survey_id, "responses": responses}, timeout=LONG_TIMEOUT)
+
+
+class SurveyIntegrity(Resource):
+    """Survey integrity (issue 17): flagged responses, their review, the rules and each dealer's record."""
+
+    def review(self, response_id: str, decision: str, note: str | None = None) -> m.SurveyResponse:
+        """`valid` (into the KPIs) or `invalid` (out): the manufacturer or a distributor above the dealer."""
+        return self._one(m.SurveyResponse, "POST", f"/v1/survey-responses/{response_id}/review",
+                         json={"decision": decision, "note": note})
+
+    def rules(self, org_code: str) -> m.IntegrityRules:
+        """The rules in force in an organisation (the nearest organisation's, else the defaults)."""
+        return self._one(m.IntegrityRules, "GET", "/v1/survey-integrity/rules", params={"org_code": org_code})
+
+    def set_rules(self, org_code: str, flags: dict[str, Any] | None = None) -> m.IntegrityRules:
+        """`flags`: `{speeder: {on, min_share}, ...}`; a flag left out (or all of them) keeps its defaults."""
+        return self._one(m.IntegrityRules, "PUT", "/v1/survey-integrity/rules",
+                         json=_body({"org_code": org_code, "flags": flags}))
+
+    def report(self, org_code: str, period: str) -> m.IntegrityReport:
+        """Per dealer, for a month (`YYYY-MM`): responses, flagged, invalid, valid, by flag."""
+        return self._one(m.IntegrityReport, "GET", "/v1/survey-integrity",
+                         params={"org_code": org_code, "period": period})
+
+    def export_flagged_csv(self, org_code: str, period: str) -> bytes:
+        return self._t.request("GET", "/v1/survey-integrity/flagged.csv", params={"org_code": org_code, "period": period},
+                               timeout=LONG_TIMEOUT).content
 
 
 class PublicSurveys(Resource):

@@ -1,0 +1,41 @@
+"""HTTP layer for recalls: issue one with its VINs, import more VINs in bulk, progress up the tree."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from services.complaint import recalls
+from services.complaint.deps import DirectoryDep, LoopReadRepo, LoopWriteRepo
+from services.complaint.schemas import RecallCreate, RecallImportRead, RecallProgressRead, RecallRead
+from shared.problems import problem_responses
+
+router = APIRouter(tags=["bulletins and recalls"])
+
+RecallCode = Annotated[str, Path(min_length=1, max_length=40)]
+IMPORT_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}, "example": "vin\nLFV3A23C7K3012345\n"},
+    "application/x-ndjson": {"schema": {"type": "string"}, "example": '{"vin": "LFV3A23C7K3012345"}\n'},
+}}}
+
+
+@router.post("/v1/recalls", status_code=201, responses=problem_responses(401, 403, 409, 422))
+async def create_recall(data: RecallCreate, repo: LoopWriteRepo) -> RecallRead:
+    """Issue a recall (manufacturer): each affected VIN goes to its selling dealer, else its last servicing one."""
+    return await recalls.create(repo, data)
+
+
+@router.post("/v1/recalls/{code}/vins/import", responses=problem_responses(401, 403, 404, 415, 422),
+             openapi_extra=IMPORT_BODY)
+async def import_recall_vins(code: RecallCode, request: Request, repo: LoopWriteRepo) -> RecallImportRead:
+    """Add affected VINs from CSV (first column, optional `vin` header) or JSON Lines (`{"vin": ...}`),
+    up to 200,000 per request; VINs already listed are skipped. A bad line refuses the whole file (422)."""
+    vins = recalls.parse_vins(request.headers.get("content-type"), await request.body())
+    return await recalls.import_vins(repo, code, vins)
+
+
+@router.get("/v1/recalls/{code}/progress", responses=problem_responses(401, 403, 404, 503))
+async def recall_progress(code: RecallCode, repo: LoopReadRepo, directory: DirectoryDep,
+                          org_code: Annotated[str | None, Query(max_length=40, description="Default: yours")] = None,
+                          ) -> RecallProgressRead:
+    """Affected and completed VINs of `org_code`'s subtree (default: yours), pooled, and per dealer."""
+    return await recalls.progress(repo, directory, code, org_code)
