@@ -48,6 +48,7 @@ def _read(recall: Recall, added: int) -> RecallRead:
 
 async def _add_vins(repo: LoopRepository, recall: Recall, vins: list[str]) -> int:
     now = utcnow()
+    await repo.lock_vin_owners(exclusive=True)
     added = await repo.add_vins(recall, list(dict.fromkeys(vins)), now)
     for (dealer_code, org_path), dealer_vins in sorted(added.items(), key=lambda item: item[0][1]):
         for start in range(0, len(dealer_vins), EVENT_VINS):
@@ -145,6 +146,7 @@ async def progress(repo: LoopRepository, directory: OrgDirectory, code: str, org
 # --- the customer service's events -------------------------------------------------------------
 
 async def on_delivered(repo: LoopRepository, delivered: customer_contract.VehicleDelivered) -> None:
+    await repo.lock_vin_owners(exclusive=False)
     await repo.note_delivery(delivered.vin, delivered.dealer_code, delivered.org_path)
     for recall in await repo.reassign(delivered.vin, delivered.dealer_code, delivered.org_path):
         await repo.publish(events.recall_vin_assigned(recall, delivered.dealer_code, delivered.org_path,
@@ -154,6 +156,7 @@ async def on_delivered(repo: LoopRepository, delivered: customer_contract.Vehicl
 async def on_visit_closed(repo: LoopRepository, visit: customer_contract.ServiceVisitClosed) -> None:
     """The visit makes its dealer the VIN's servicing dealer (responsible if nobody sold it), and
     completes the VIN's open recalls whose remedy op code it performed."""
+    await repo.lock_vin_owners(exclusive=False)
     await repo.note_service(visit.vin, visit.dealer_code, visit.org_path, visit.closed_at)
     if responsible := await repo.responsible(visit.vin):
         dealer_code, org_path = responsible

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.complaint.models import TABLES, Bulletin, BulletinAck, BulletinReminder, QualitySignal, Recall, RecallVin, VehicleDealer
@@ -102,6 +102,17 @@ class LoopRepository(ScopedRepository):
         """Recall codes are unique across the network: a manufacturer's check sees every recall anyway,
         and this keeps the answer a 409 rather than a failed insert."""
         return await self.session.scalar(select(Recall.id).where(Recall.code == code)) is not None
+
+    async def lock_vin_owners(self, *, exclusive: bool) -> None:
+        """Serialise a recall's VIN lookup with the deliveries and visits that name a VIN's dealer.
+        Under READ COMMITTED, an import reading `vehicle_dealers` while a delivery commits, and that
+        delivery's reassign running before the import's VINs commit, each miss the other: the VIN
+        stays with no dealer for good. Imports take the lock exclusively (a 100,000-VIN import holds
+        the consumers back for its seconds), the consumers shared (they never wait for each other).
+        SQLite has one writer at a time: nothing to do there."""
+        if self.session.bind.dialect.name == "postgresql":
+            take = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            await self.session.execute(text(f"SELECT {take}(hashtext('csloop.recall_vin_owners'))"))
 
     async def add_vins(self, recall: Recall, vins: list[str], now: datetime) -> dict[tuple[str | None, str], list[str]]:
         """Insert the affected VINs not yet in the recall, each owned by its responsible dealer,

@@ -79,16 +79,19 @@ def rules(row: EvaluationScheme) -> tuple[tuple[Element, ...], tuple[Tier, ...]]
 
 
 async def _network_evaluation(repo: EvaluationRepository, subtrees: CallerSubtrees, row: EvaluationScheme,
-                              period: Period, level: Level) -> list[Scored]:
-    """Every org of the level in the scheme owner's network, scored and ranked (best first)."""
+                              period: Period, level: Level, *, fresh_orgs: bool = False) -> list[Scored]:
+    """Every org of the level in the scheme owner's network, scored and ranked (best first).
+    `fresh_orgs`: the network's orgs asked of the directory, not cached (a publish freezes them)."""
     elements, tiers = rules(row)
     depth = LEVEL_DEPTH[level]
-    orgs = [org for org in await subtrees.orgs(row.org_path) if OrgPath(org.path).depth == depth]
     buckets = Buckets(row.org_path, depth)
     async with repo.network(row.org_path) as network:
         figures = Figures(network)
         kpis = dict.fromkeys(rule.kpi for element in elements for rule in element.kpis)
         parts = {kpi: await figures.parts(kpi, period, buckets) for kpi in kpis}
+    with_figures = {path for kpi_parts in parts.values() for path in kpi_parts}
+    orgs = [org for org in await subtrees.orgs(row.org_path, knowing=with_figures, fresh=fresh_orgs)
+            if OrgPath(org.path).depth == depth]
     scored = (evaluation.score(org.code, org.path, elements, {kpi: parts[kpi].get(org.path, Agg()) for kpi in kpis})
               for org in orgs)
     return evaluation.ranked(scored, tiers)
@@ -148,7 +151,7 @@ async def publish(repo: EvaluationRepository, subtrees: CallerSubtrees, code: st
     items = [EvaluationItem(org_path=s.org_path, scheme=row.code, period=period.label, network_path=row.org_path,
                             level=each, org_code=s.org_code, score=s.score, rank=s.rank, tier=s.tier,
                             rebate_pct=s.rebate_pct, elements=s.elements)
-             for each in LEVELS for s in await _network_evaluation(repo, subtrees, row, period, each)]
+             for each in LEVELS for s in await _network_evaluation(repo, subtrees, row, period, each, fresh_orgs=True)]
     frozen = PublishedEvaluation(org_path=row.org_path, scheme=row.code, period=period.label,
                                  scheme_version=row.version, published_at=now, published_by=principal.subject)
     try:

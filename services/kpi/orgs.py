@@ -36,10 +36,15 @@ class CallerSubtrees:
             await self._fetch(org_path)
         return self._names[org_path]
 
-    async def orgs(self, org_path: str) -> list[OrgInfo]:
-        """Every org at or below `org_path` (an evaluated network's), fresh when the cached subtree is stale."""
+    async def orgs(self, org_path: str, *, knowing: Iterable[str] = (), fresh: bool = False) -> list[OrgInfo]:
+        """Every org at or below `org_path` (an evaluated network's): the cached subtree while it is
+        young and holds every org path in `knowing` (those the figures name), else asked again, so a
+        dealer created a moment ago with its first figures is evaluated at once. `fresh`: always asked."""
         cached = self._cache.get(org_path)
-        if cached is None or cached[0] <= time.monotonic():
+        if fresh or cached is None or cached[0] <= time.monotonic():
+            return list((await self._fetch(org_path)).values())
+        paths = {org.path for org in cached[1].values()}
+        if any(path not in paths for path in knowing):
             return list((await self._fetch(org_path)).values())
         return list(cached[1].values())
 

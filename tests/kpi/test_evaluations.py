@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from services.kpi.evaluation import Scored, Tier, points, ranked
 from services.kpi.models import TABLES
+from services.kpi.orgs import CallerSubtrees
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from tests.kpi.conftest import ORGS, SECRET, as_, deliver, respond, visit
 
@@ -130,6 +131,21 @@ class TestEvaluation:
         items = (await _evaluations(client, "EMPTY", "2082-Q3"))["items"]
         assert [(i["org_code"], i["score"], i["rank"], i["tier"]) for i in items] == [
             ("D1", None, None, None), ("D2", None, None, None), ("D3", None, None, None)]
+
+    async def test_a_dealer_created_a_moment_ago_is_evaluated_with_its_first_figures(self, client, app, monkeypatch):
+        """The network's orgs are cached for a minute; figures naming an org the cache lacks ask again."""
+        shared_cache = app.state.subtrees
+        app.state.subtrees = CallerSubtrees(shared_cache.directory)  # the other tests' network has no D9
+        try:
+            assert (await _put(client, "NEWDLR", SCHEME)).status_code == 200
+            assert "D9" not in _by_org(await _evaluations(client, "NEWDLR", "2097-Q2"))  # the network now cached
+            monkeypatch.setitem(ORGS, "D9", {"code": "D9", "name": "Dealer 9", "kind": "dealer",
+                                             "path": "/OEM/DN/D9/", "parent_code": "DN"})
+            await respond(client, "D9", at(2097, 5, 10), 90, nps="promoter")
+            evaluated = _by_org(await _evaluations(client, "NEWDLR", "2097-Q2"))
+            assert evaluated["D9"]["elements"]["CS"]["kpis"]["csi"] == {"value": 90.0, "n": 1, "points": 75.0}
+        finally:
+            app.state.subtrees = shared_cache
 
     async def test_the_tier_compares_the_unrounded_total(self, client, seeded):
         """D1's total 54.6875 shows as 54.7: a tier from 54.69 is not reached, one from 54.6875 is."""
