@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from csloop_sdk import CSLoop
-from cli.demo_campaigns import DISTRIBUTOR as CAMPAIGN_DISTRIBUTOR, seed_campaign
+from cli.demo_campaigns import seed_campaign
 from cli.demo_desk import DEMO_AGENT, DESK_DEALER_INDEX, seed_desk
 from cli.demo_evaluation import seed_evaluation
 from cli.demo_history import seed_history
@@ -89,8 +89,7 @@ def seed(gateway_url: str, api_key: str, *, customer_database_url: str, seed_val
         counts |= seed_desk(api, list(DEALERS), now=now)
         counts |= seed_plans(api, now=now)
         counts |= seed_evaluation(api, MANUFACTURER[0], now=now)
-        counts |= seed_campaign(api, [code for code, (parent, _) in DEALERS.items() if parent == CAMPAIGN_DISTRIBUTOR],
-                                customer_database_url, now=now)
+        counts |= seed_campaign(api, MANUFACTURER[0], list(DEALERS), customer_database_url, now=now)
         counts["tech_requests"] = _seed_tech_requests(api, random.Random(f"{seed_value}-tech"))
         counts |= seed_recalls(api, gateway_url, now=now)
     return counts

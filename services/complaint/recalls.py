@@ -133,7 +133,8 @@ async def progress(repo: LoopRepository, directory: OrgDirectory, code: str, org
     org_code = org_code or repo.principal.org_code
     org = await directory.get(org_code)
     if org is None or not org.path.startswith(repo.principal.path.prefix):
-        raise NotFound(f"No organisation {org_code}")
+        # One body whatever the code names: a foreign org is answered exactly as an unknown one.
+        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
     rows = await repo.progress(recall.id, OrgPath(org.path))
     affected = sum(row[1] for row in rows)
     completed = sum(row[2] for row in rows)

@@ -104,10 +104,9 @@ async def org_in_subtree(directory: OrgDirectory, principal: Principal, code: st
     """The org a call names, in the caller's subtree; else 422 (a body's reference) or 404 (a query's)."""
     org = await directory.get(code)
     if org is None or not principal.sees(org.path):
-        if in_body:
-            raise UnprocessableContent(f"No organisation '{code}' in yours",
-                                       errors=[{"field": "org_code", "message": "unknown organisation"}])
-        raise NotFound(f"No organisation '{code}' in yours")
+        # One body whatever the code names: a foreign org is answered exactly as an unknown one.
+        refusal = UnprocessableContent if in_body else NotFound
+        raise refusal("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
     return org
 
 
