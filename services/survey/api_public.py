@@ -10,7 +10,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.survey import integrity, responses, review
 from services.survey.deps import PublicRepo
-from services.survey.models import SurveyResponse
 from services.survey.repository import SurveyRepository, TokenRepository
 from services.survey.schemas import AnswersIn, PublicResponseRead, PublicSurvey
 from shared.auth import INTERNAL_HEADER, system_principal
@@ -76,13 +75,13 @@ async def submit_answers(token: str, request: Request) -> Response:
     settings = request.app.state.settings
     async with core_transaction(request.app.state.sessions, request_org_path(request)) as statements:
         repo = TokenRepository(statements, request.app.state.pinned_versions)
-        stored, created = await responses.submit(repo, token, data.answers, signals(request), settings)
-    if created and any(flag in stored.integrity_flags for flag in review.GROUP_FLAGS):
-        # Rare (a group just completed), so kept off the hot path's one transaction: the earlier
-        # members get their flag in a second one, under the system principal (any of the dealer's).
+        stored, created, spread = await responses.submit(repo, token, data.answers, signals(request), settings)
+    if spread:
+        # Rare (a group just completed; one joining a group flagged before has nothing to spread),
+        # so kept off the hot path's one transaction: the earlier members get their flag in a
+        # second one, under the system principal (any of the dealer's).
         async with request.app.state.sessions(info={"org_path": SYSTEM_PATH}) as session, session.begin():
-            system = SurveyRepository(session, system_principal())
-            await review.flag_group(system, await system.get_visible(SurveyResponse, stored.id), settings)
+            await review.flag_group(SurveyRepository(session, system_principal()), stored, spread, settings)
     if repo.events_recorded:  # committed: the relay sends them now rather than at its next pass
         request.app.state.relay.wake()
     return Response(responses.public_read(stored).model_dump_json(), status_code=201 if created else 200,

@@ -189,9 +189,9 @@ def integrity_of(flags: list[str]) -> Integrity:
     return Integrity(status="flagged" if ordered else "clean", flags=ordered)
 
 
-def with_flag(status: str, flags: list[str], flag: IntegrityFlag) -> Integrity | None:
-    """An earlier response's integrity once `flag` is raised on it, or None when nothing changes: it
-    has the flag already, or a review decided it (a reviewer saw it; a later flag does not reopen it)."""
-    if flag in flags or status in ("valid", "invalid"):
+def with_flags(status: str, flags: list[str], raised: list[IntegrityFlag]) -> Integrity | None:
+    """An earlier response's integrity once `raised` are raised on it, or None when nothing changes:
+    it has them already, or a review decided it (a reviewer saw it; a later flag does not reopen it)."""
+    if status in ("valid", "invalid") or all(flag in flags for flag in raised):
         return None
-    return integrity_of([*flags, flag])
+    return integrity_of([*flags, *raised])

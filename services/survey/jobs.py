@@ -2,8 +2,9 @@
 daily dealer_spike pass of survey integrity.
 
 They run in every replica; the repository claims invitations with SKIP LOCKED on PostgreSQL, so an
-invitation is sent by one of them. The spike pass leaves a response flagged before as it is, so a
-second replica's pass changes nothing.
+invitation is sent by one of them. The spike pass runs in one replica at a time (a transaction-scoped
+advisory lock: a replica that finds it taken does nothing) and leaves a response flagged before as
+it is, so a later replica's pass changes nothing either.
 """
 
 from datetime import datetime

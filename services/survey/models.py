@@ -119,8 +119,9 @@ class SurveyResponse(Base):
     __tablename__ = "survey_responses"
     __table_args__ = (Index("ix_survey_responses_created_at_id", "created_at", "id"),
                       Index("ix_survey_responses_updated_at_id", "updated_at", "id"),
-                      Index("ix_survey_responses_dealer_device", "dealer_code", "device_hash"),
-                      Index("ix_survey_responses_dealer_text", "dealer_code", "text_hash"),
+                      # A group's latest members first (migration 0010): the history rules read a bounded number.
+                      Index("ix_survey_responses_dealer_device_time", "dealer_code", "device_hash", "created_at"),
+                      Index("ix_survey_responses_dealer_text_time", "dealer_code", "text_hash", "created_at"),
                       UniqueConstraint("survey_id", "external_id"))
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

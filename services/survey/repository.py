@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, Select, Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import (ColumnElement, Insert, Select, Table, and_, bindparam, exists, func, insert, literal_column, or_,
+                        select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.survey.definition import Definition
@@ -263,19 +264,30 @@ class SurveyRepository(ScopedRepository):
             IntegrityRules.org_path.in_([str(path) for path in OrgPath(org_path).lineage]))
             .order_by(func.length(IntegrityRules.org_path).desc()))
 
-    async def group_members(self, response: SurveyResponse, *, device_since: datetime | None) -> list[SurveyResponse]:
-        """The dealer's other responses sharing this one's device (since `device_since`; None: not asked)
-        or its free text: the earlier members of a group a new response completed."""
-        shares = []
-        if device_since is not None and response.device_hash is not None:
-            shares.append((SurveyResponse.device_hash == response.device_hash) & (SurveyResponse.created_at >= device_since))
-        if response.text_hash is not None:
-            shares.append(SurveyResponse.text_hash == response.text_hash)
-        if not shares:
+    async def awaiting_members(self, response: Any, flags: list[str], device_since: datetime) -> list[SurveyResponse]:
+        """The dealer's other responses in `response`'s groups for `flags` (its device since
+        `device_since`, its free text) that the group's flag has not reached yet, locked: a
+        concurrent pass for the same group waits, then finds them flagged and leaves them. In id
+        order, so two passes lock alike."""
+        arms = []
+        if "shared_device" in flags and response.device_hash is not None:
+            arms.append(and_(SurveyResponse.device_hash == response.device_hash,
+                             SurveyResponse.created_at >= device_since, _awaiting("shared_device")))
+        if "duplicate_text" in flags and response.text_hash is not None:
+            arms.append(and_(SurveyResponse.text_hash == response.text_hash, _awaiting("duplicate_text")))
+        if not arms:
             return []
         return list((await self.session.scalars(self.select(SurveyResponse).where(
-            SurveyResponse.dealer_code == response.dealer_code, SurveyResponse.id != response.id, or_(*shares))
-            .order_by(SurveyResponse.created_at))).all())
+            SurveyResponse.dealer_code == response.dealer_code, SurveyResponse.id != response.id, or_(*arms))
+            .order_by(SurveyResponse.id).with_for_update())).all())
+
+    async def claim_spike_pass(self) -> bool:
+        """Whether this transaction may run the daily dealer_spike pass: on PostgreSQL, a
+        transaction-scoped advisory lock that another replica's pass holds until it commits
+        (SQLite: one process). A replica that finds it taken leaves the day's pass to the other."""
+        if self.session.bind.dialect.name != "postgresql":
+            return True
+        return bool(await self.session.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext('csloop.survey_spikes'))")))
 
     async def integrity_rows(self, org_path: str, start: datetime, end: datetime) -> list[Any]:
         """(dealer_code, integrity_status, integrity_flags) of the responses in `org_path`'s subtree
@@ -297,10 +309,13 @@ class SurveyRepository(ScopedRepository):
             SurveyResponse.created_at < end))
         return list(rows.all())
 
-    async def dealer_responses(self, dealer_code: str, start: datetime, end: datetime) -> list[SurveyResponse]:
+    async def spike_members(self, dealer_code: str, start: datetime, end: datetime) -> list[SurveyResponse]:
+        """The dealer's CSI responses of [start, end) that dealer_spike has not reached yet, locked
+        in id order (a group flag raised on one of them meanwhile waits, and is not overwritten)."""
         return list((await self.session.scalars(self.select(SurveyResponse).where(
             SurveyResponse.dealer_code == dealer_code, SurveyResponse.kind == "csi",
-            SurveyResponse.created_at >= start, SurveyResponse.created_at < end))).all())
+            SurveyResponse.created_at >= start, SurveyResponse.created_at < end, _awaiting("dealer_spike"))
+            .order_by(SurveyResponse.id).with_for_update())).all())
 
     async def flagged_responses(self, org_path: str, start: datetime, end: datetime) -> list[SurveyResponse]:
         """The flagged (not yet reviewed) responses of `org_path`'s subtree submitted in [start, end)."""
@@ -377,7 +392,8 @@ class TokenRepository:
     async def add_response(self, values: dict[str, Any], device_since: datetime) -> Any:
         """Insert the response; returns what the history rules ask of the same dealer's other responses,
         read by the INSERT itself (no round trip of their own): `device_customers`, other customers
-        answered from its device since `device_since`, and `same_text`, responses with its free text."""
+        answered from its device since `device_since`, and `same_text`, responses with its free text;
+        `device_awaiting` and `text_awaiting`, whether either group has members its flag has not reached."""
         return await self.statements.fetch_one(_INSERT_RESPONSE, {**values, "device_since": device_since})
 
     async def set_integrity(self, response_id: uuid.UUID, status: str, flags: list[str], now: datetime) -> None:
@@ -423,18 +439,44 @@ _PINNED = (select(SurveyVersion.definition, Survey.code).join(Survey, Survey.id 
 _RESPONSE_TO = select(_RESPONSES).where(_RESPONSES.c.invitation_id == bindparam("invitation_id")).limit(1)
 _OWN = {name: bindparam(name, type_=_RESPONSES.c[name].type) for name in ("id", "dealer_code", "customer_id",
                                                                             "device_hash", "text_hash")}
-# In RETURNING, a subquery sees the table as it was before the INSERT: the counts are of the others.
-_DEVICE_CUSTOMERS = select(func.count(func.distinct(_RESPONSES.c.customer_id))).where(
+
+
+def _awaiting(flag: str) -> ColumnElement[bool]:
+    """A response no review decided that does not have `flag` yet: one a group or spike flag may
+    still reach. The flags are a JSON array of plain names, so the name in quotes is in its text
+    exactly when it is in the array (no flag's name matches another's pattern, `_` included). Its
+    constants are the statement's own text: the driver statements bind every other literal."""
+    return text(f"integrity_status IN ('clean', 'flagged') AND CAST(integrity_flags AS TEXT) NOT LIKE '%\"{flag}\"%'")
+
+
+# The history rules read a group's latest members only, newest first through the indexes by dealer,
+# device (or text) and time: a bounded read however large the group has grown (one showroom tablet
+# answering thousands of surveys). RECENT is above every rule's threshold (at most 100 customers,
+# 100 other texts): the counts decide as the whole group's would, unless a device's latest 200
+# responses in the rule's days came from fewer than 100 customers while older ones add more.
+# In RETURNING, a subquery sees the table as it was before the INSERT: the members are the others.
+RECENT = 200
+_DEVICE_RECENT = (select(_RESPONSES.c.customer_id, _RESPONSES.c.integrity_status, _RESPONSES.c.integrity_flags).where(
     _RESPONSES.c.dealer_code == _OWN["dealer_code"], _RESPONSES.c.device_hash == _OWN["device_hash"],
     _RESPONSES.c.created_at >= bindparam("device_since", type_=_RESPONSES.c.created_at.type),
-    _RESPONSES.c.customer_id.is_distinct_from(_OWN["customer_id"]), _RESPONSES.c.id != _OWN["id"]).scalar_subquery()
-_SAME_TEXT = select(func.count()).where(
+    _RESPONSES.c.id != _OWN["id"]).order_by(_RESPONSES.c.created_at.desc()).limit(literal_column(str(RECENT)))
+    .subquery("device_recent"))
+_TEXT_RECENT = (select(_RESPONSES.c.integrity_status, _RESPONSES.c.integrity_flags).where(
     _RESPONSES.c.dealer_code == _OWN["dealer_code"], _RESPONSES.c.text_hash == _OWN["text_hash"],
-    _RESPONSES.c.id != _OWN["id"]).scalar_subquery()
+    _RESPONSES.c.id != _OWN["id"]).order_by(_RESPONSES.c.created_at.desc()).limit(literal_column(str(RECENT)))
+    .subquery("text_recent"))
+_DEVICE_CUSTOMERS = select(func.count(func.distinct(_DEVICE_RECENT.c.customer_id))).where(
+    _DEVICE_RECENT.c.customer_id.is_distinct_from(_OWN["customer_id"])).scalar_subquery()
+_SAME_TEXT = select(func.count()).select_from(_TEXT_RECENT).scalar_subquery()
+# Whether the group has members its flag has not reached: true when this response completes the
+# group (or the flag was switched on since), false when it joins a group flagged before.
+_DEVICE_AWAITING = exists().select_from(_DEVICE_RECENT).where(_awaiting("shared_device"))
+_TEXT_AWAITING = exists().select_from(_TEXT_RECENT).where(_awaiting("duplicate_text"))
 # Every column a submission writes (all but the imports' external_id), each the caller's parameter.
 _INSERT_RESPONSE = (insert(_RESPONSES).values({column.name: _OWN.get(column.name, bindparam(column.name, type_=column.type))
                                                for column in _RESPONSES.columns if column.name != "external_id"})
-                    .returning(_DEVICE_CUSTOMERS.label("device_customers"), _SAME_TEXT.label("same_text")))
+                    .returning(_DEVICE_CUSTOMERS.label("device_customers"), _SAME_TEXT.label("same_text"),
+                               _DEVICE_AWAITING.label("device_awaiting"), _TEXT_AWAITING.label("text_awaiting")))
 _SET_INTEGRITY = (update(_RESPONSES).where(_RESPONSES.c.id == bindparam("flagged_id"))
                   .values(integrity_status=bindparam("flagged_status"), updated_at=bindparam("flagged_at"),
                           integrity_flags=bindparam("flagged_flags", type_=_RESPONSES.c.integrity_flags.type)))

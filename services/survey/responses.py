@@ -10,7 +10,7 @@ survey-already-answered.
 import uuid
 from datetime import timedelta
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.survey import alerts, events, integrity, scoring, staff, validation
 from services.survey.definition import Definition
@@ -20,6 +20,7 @@ from services.survey.schemas import (LinkDealer, PublicQuestion, PublicResponseR
                                      ResponseRead)
 from services.survey.settings import SurveySettings
 from shared.auth import Principal
+from shared.contracts.survey import IntegrityFlag
 from shared.db import utcnow
 from shared.events import CloudEvent
 from shared.pagination import PageParams
@@ -79,10 +80,18 @@ async def link_dealer(repo: TokenRepository, token: str) -> LinkDealer:
     return LinkDealer(dealer_code=invitation.dealer_code, org_path=invitation.org_path)
 
 
+class Submitted(NamedTuple):
+    response: Any  # read by attribute, like a stored row
+    created: bool
+    # The group flags this response raised whose groups have earlier members the flag has not
+    # reached (it completed the group, or the flag was switched on since): review.flag_group's work.
+    # Empty when it joined a group flagged before: its own flags are in its own event.
+    spread: list[IntegrityFlag]
+
+
 async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any], signals: integrity.Signals,
-                 settings: SurveySettings) -> tuple[Any, bool]:
-    """Store the answers with their scores, alerts and integrity flags; returns (response, created),
-    the response read by attribute like a stored row.
+                 settings: SurveySettings) -> Submitted:
+    """Store the answers with their scores, alerts and integrity flags.
 
     The invitation is claimed first (one UPDATE that only an open invitation passes); bad
     answers then raise, and the request's rollback gives the claim back.
@@ -90,7 +99,7 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any], s
     now = utcnow()
     claimed = await repo.claim(token, now)
     if claimed is None:
-        return await _answered_before(repo, token, submitted), False
+        return Submitted(await _answered_before(repo, token, submitted), False, [])
     pinned = await repo.pinned_version(claimed.survey_id, claimed.survey_version)
     answers, scores, reasons = assess(pinned.definition, submitted)
     duration = (now - claimed.first_opened_at).total_seconds() if claimed.first_opened_at is not None else None
@@ -111,17 +120,22 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any], s
     }
     history = await repo.add_response(values, now - timedelta(days=rules.shared_device.days))
     # The history rules count only the same dealer's other responses (the INSERT returned the counts).
+    spread: list[IntegrityFlag] = []  # group flags the earlier members still need (flag_group)
     if integrity.shared_device(history.device_customers + 1, rules.shared_device):
         raised.append("shared_device")
+        if history.device_awaiting:
+            spread.append("shared_device")
     if integrity.duplicate_text(history.same_text, rules.duplicate_text):
         raised.append("duplicate_text")
+        if history.text_awaiting:
+            spread.append("duplicate_text")
     if len(raised) > len(flags.flags):  # a history flag: one more statement, for flagged responses only
         flags = integrity.integrity_of(raised)
         values |= {"integrity_status": flags.status, "integrity_flags": list(flags.flags)}
         await repo.set_integrity(values["id"], flags.status, values["integrity_flags"], now)
     response = SimpleNamespace(**values)  # the events' and the answer's view of the row (no ORM object to build)
     await repo.publish(*events_of(response, pinned.survey_code))
-    return response, True
+    return Submitted(response, True, spread)
 
 
 def _own_flags(definition: Definition, answers: dict[str, Any], duration: float | None, signals: integrity.Signals,

@@ -6,6 +6,7 @@ import re
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.survey import events, integrity
 from services.survey.models import IntegrityRules, SurveyResponse
@@ -19,7 +20,6 @@ from shared.db import utcnow
 from shared.orgs import OrgDirectory, OrgInfo
 from shared.problems import Forbidden, NotFound, UnprocessableContent
 
-GROUP_FLAGS: tuple[IntegrityFlag, ...] = ("shared_device", "duplicate_text")
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -28,35 +28,35 @@ def above(principal: Principal, org_path: str) -> bool:
     return principal.org_path != org_path and principal.sees(org_path)
 
 
-async def flag_group(repo: SurveyRepository, response: SurveyResponse, settings: SurveySettings) -> int:
-    """A new response completed a group (a third customer on one device, a third copy of one text):
-    the group's earlier members of the same dealer get the flag too, each with survey.response.flagged.
-    Returns how many changed."""
-    raised = [flag for flag in GROUP_FLAGS if flag in response.integrity_flags]
-    if not raised:
-        return 0
+async def flag_group(repo: SurveyRepository, response: Any, flags: list[IntegrityFlag], settings: SurveySettings) -> int:
+    """A new response completed a group for `flags` (a third customer on one device, a third copy of
+    one text): the group's earlier members of the same dealer that the flag has not reached get it,
+    each with one survey.response.flagged naming every flag it gained. Once: a member that joins
+    the group later has the flag from its own submission, and a concurrent pass for the same group
+    waits for this one's locks and then finds nothing left (repo.awaiting_members). Returns how many
+    changed. `response` is read by attribute (the submission's view of its row)."""
     rules = await rules_in_force(repo, response.org_path, settings)
-    device_since = (response.created_at - timedelta(days=rules.shared_device.days)
-                    if "shared_device" in raised else None)
-    members = await repo.group_members(response, device_since=device_since)
+    members = await repo.awaiting_members(response, flags, response.created_at - timedelta(days=rules.shared_device.days))
     codes = await repo.survey_codes({member.survey_id for member in members})
     changed = 0
     for member in members:
-        for flag in raised:
-            shares = (member.device_hash == response.device_hash if flag == "shared_device"
-                      else member.text_hash == response.text_hash)
-            now = integrity.with_flag(member.integrity_status, member.integrity_flags, flag) if shares else None
-            if now is not None:
-                member.integrity_status, member.integrity_flags = now.status, list(now.flags)
-                await repo.publish(events.integrity_changed(member, codes[member.survey_id], reviewed=False))
-                changed += 1
+        shared = [flag for flag in flags if (member.device_hash == response.device_hash if flag == "shared_device"
+                                             else member.text_hash == response.text_hash)]
+        now = integrity.with_flags(member.integrity_status, member.integrity_flags, shared)
+        if now is not None:
+            member.integrity_status, member.integrity_flags = now.status, list(now.flags)
+            await repo.publish(events.integrity_changed(member, codes[member.survey_id], reviewed=False))
+            changed += 1
     return changed
 
 
 async def flag_spikes(repo: SurveyRepository, settings: SurveySettings, now: datetime) -> int:
     """The daily dealer_spike pass: each dealer's last complete week against its previous weeks (the
     rules in force at the dealer); a spiking week's responses get the flag, each with
-    survey.response.flagged. Idempotent: a response flagged before is left as it is. Returns how many changed."""
+    survey.response.flagged. Once: a response flagged before is left as it is, and while one
+    replica's pass runs another's does nothing (repo.claim_spike_pass). Returns how many changed."""
+    if not await repo.claim_spike_pass():
+        return 0
     judged = integrity.week_start(now) - timedelta(weeks=1)
     longest = max(settings.integrity_spike_weeks, 52)  # any organisation's rules may look back up to 52 weeks
     by_dealer: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
@@ -69,10 +69,10 @@ async def flag_spikes(repo: SurveyRepository, settings: SurveySettings, now: dat
         week, n, previous = integrity.weekly_csi(scores, judged, rule.weeks)
         if week is None or not integrity.dealer_spike(week, previous, n, settings.integrity_spike_min_n, rule):
             continue
-        members = await repo.dealer_responses(dealer_code, judged, judged + timedelta(weeks=1))
+        members = await repo.spike_members(dealer_code, judged, judged + timedelta(weeks=1))
         codes = await repo.survey_codes({member.survey_id for member in members})
         for member in members:
-            now_integrity = integrity.with_flag(member.integrity_status, member.integrity_flags, "dealer_spike")
+            now_integrity = integrity.with_flags(member.integrity_status, member.integrity_flags, ["dealer_spike"])
             if now_integrity is not None:
                 member.integrity_status, member.integrity_flags = now_integrity.status, list(now_integrity.flags)
                 await repo.publish(events.integrity_changed(member, codes[member.survey_id], reviewed=False))

@@ -1,20 +1,25 @@
 """Survey integrity (issue 17, DOMAIN.md): each flag on a hand-made case and its near miss, the
 organisations' rules (nearest wins), the review (never by the dealer) and what a dealer is not shown."""
 
+import asyncio
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
-from services.survey import integrity
+from services.survey import integrity, review
 from services.survey.jobs import flag_spikes_once
 from services.survey.models import Invitation, SurveyResponse
+from services.survey.repository import SurveyRepository
 from shared.db import utcnow
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
+from shared.rls import SYSTEM_PATH
 from tests.survey.conftest import ORGS, SECRET, as_, deliver, invite, outbox_events, published_survey, token_of
 
 
@@ -192,6 +197,97 @@ async def test_shared_device_looks_back_seven_days(client: httpx.AsyncClient, ap
     assert flags(await answered(client, app, survey, answers(), headers=gateway(device))) == []
 
 
+async def flagged_events(app: FastAPI, responses: list[dict[str, Any]]) -> Counter[str]:
+    """How many survey.response.flagged events each of `responses` has."""
+    ids = {response["id"] for response in responses}
+    return Counter(event["response_id"] for event in await outbox_events(app, "survey.response.flagged")
+                   if event["response_id"] in ids)
+
+
+async def test_a_group_is_flagged_once_and_a_later_member_carries_its_own_flag(
+        client: httpx.AsyncClient, app: FastAPI, survey: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    device, text = uuid.uuid4().hex, f"same words {uuid.uuid4().hex}"
+    passes = 0
+    flag_group = review.flag_group
+
+    async def counted(*args: Any) -> int:
+        nonlocal passes
+        passes += 1
+        return await flag_group(*args)
+
+    monkeypatch.setattr(review, "flag_group", counted)
+    group = [await answered(client, app, survey, answers(note=text), headers=gateway(device)) for _ in range(10)]
+    # The third completes both groups: one pass flags the first two; the later seven need none.
+    assert passes == 1
+    both = ["shared_device", "duplicate_text"]
+    assert [flags(await read(client, r["id"])) for r in group] == [both] * 10
+    # One event each for the first two, naming both flags; none for the later members ...
+    assert await flagged_events(app, group) == Counter({group[0]["id"]: 1, group[1]["id"]: 1})
+    assert all(event["integrity"] == {"status": "flagged", "flags": both}
+               for event in await outbox_events(app, "survey.response.flagged") if event["response_id"] == group[0]["id"])
+    # ... whose own submitted events carry the flags.
+    submitted = {e["response_id"]: e["integrity"] for e in await outbox_events(app, "survey.response.submitted")}
+    assert [submitted[r["id"]] for r in group] == [{"status": "clean", "flags": []}] * 2 + [
+        {"status": "flagged", "flags": both}] * 8
+
+
+async def test_a_flag_switched_on_reaches_the_group_formed_meanwhile_once(
+        client: httpx.AsyncClient, app: FastAPI, survey: dict[str, Any]) -> None:
+    device = uuid.uuid4().hex
+    assert (await rules(client, "D1", caller="DN", shared_device={"on": False})).status_code == 200
+    earlier = [await answered(client, app, survey, answers(), headers=gateway(device)) for _ in range(4)]
+    assert [flags(r) for r in earlier] == [[]] * 4
+    assert (await rules(client, "D1", caller="DN")).status_code == 200
+    later = [await answered(client, app, survey, answers(), headers=gateway(device)) for _ in range(2)]
+    assert [flags(await read(client, r["id"])) for r in earlier + later] == [["shared_device"]] * 6
+    assert await flagged_events(app, earlier + later) == Counter({r["id"]: 1 for r in earlier})
+
+
+def _postgres_only(app: FastAPI) -> None:
+    if app.state.sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("locks between transactions: PostgreSQL (SQLite runs one writer at a time)")
+
+
+async def _waits_on_a_lock_or_ends(app: FastAPI, task: asyncio.Task[int]) -> None:
+    """Until `task`'s transaction waits for a lock another holds, or the task has ended."""
+    for _ in range(400):
+        if task.done():
+            return
+        async with app.state.sessions() as session:
+            if await session.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                         "AND datname = current_database()")):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the second pass neither ended nor waited for the first")
+
+
+async def test_two_passes_completing_one_group_at_once_flag_each_member_once(
+        client: httpx.AsyncClient, app: FastAPI, survey: dict[str, Any]) -> None:
+    _postgres_only(app)
+    device = uuid.uuid4().hex
+    assert (await rules(client, "D1", caller="DN", shared_device={"on": False})).status_code == 200
+    group = [await answered(client, app, survey, answers(), headers=gateway(device)) for _ in range(3)]
+    assert (await rules(client, "D1", caller="DN")).status_code == 200
+    async with app.state.sessions() as session:
+        third = await session.get(SurveyResponse, uuid.UUID(group[2]["id"]))
+        completing = SimpleNamespace(**{name: getattr(third, name) for name in (
+            "id", "org_path", "dealer_code", "device_hash", "text_hash", "created_at")})
+
+    async def flag_pass() -> int:
+        async with app.state.sessions(info={"org_path": SYSTEM_PATH}) as session, session.begin():
+            return await review.flag_group(SurveyRepository(session, system_principal()), completing,
+                                           ["shared_device"], app.state.settings)
+
+    # The first pass flags the two and holds its transaction open while a second one starts.
+    async with app.state.sessions(info={"org_path": SYSTEM_PATH}) as session, session.begin():
+        first = await review.flag_group(SurveyRepository(session, system_principal()), completing,
+                                        ["shared_device"], app.state.settings)
+        second = asyncio.create_task(flag_pass())
+        await _waits_on_a_lock_or_ends(app, second)
+    assert (first, await second) == (2, 0)
+    assert await flagged_events(app, group) == Counter({group[0]["id"]: 1, group[1]["id"]: 1})
+
+
 async def test_dealer_network_and_hashes_are_trusted_only_from_the_gateway(
         client: httpx.AsyncClient, app: FastAPI, survey: dict[str, Any]) -> None:
     inside = await answered(client, app, survey, answers(), headers=gateway(client="c" * 64, network=True))
@@ -241,23 +337,30 @@ def test_dealer_spike_threshold_by_hand() -> None:
     assert not integrity.dealer_spike(99.0, previous, 10, 10, integrity.DealerSpikeRule(on=False))
 
 
+def spike_rows(survey: dict[str, Any], dealer: str, week: datetime, indexes: list[float]) -> list[SurveyResponse]:
+    """CSI responses of `dealer` in `week`, one an hour from 10:00, with these indexes."""
+    return [SurveyResponse(survey_id=uuid.UUID(survey["id"]), survey_version=1, kind="csi", dealer_code=dealer,
+                           org_path=f"/OEM/{'DS' if dealer == 'D3' else 'DN'}/{dealer}/", submitted={}, answers={},
+                           scores={"index": index}, score_index=index, alerts=[],
+                           created_at=week + timedelta(hours=10 + n)) for n, index in enumerate(indexes)]
+
+
+async def spiking_week(app: FastAPI, survey: dict[str, Any], judged: datetime) -> tuple[list[SurveyResponse], list[SurveyResponse]]:
+    """Twelve weeks of D3 and D2 at a CSI of 80 and 82 in turn (mean 81, sd 1), then the judged week:
+    (D3's ten at 85, a spike; D2's ten at 84, on the line, not above it)."""
+    history = [spike_rows(survey, dealer, judged - timedelta(weeks=back), [80.0, 80.0] if back % 2 else [82.0, 82.0])
+               for dealer in ("D3", "D2") for back in range(1, 13)]
+    spiking, near = spike_rows(survey, "D3", judged, [85.0] * 10), spike_rows(survey, "D2", judged, [84.0] * 10)
+    async with app.state.sessions() as session, session.begin():
+        session.add_all([row for week in history for row in week] + spiking + near)
+    return spiking, near
+
+
 async def test_the_daily_pass_flags_a_spiking_week(client: httpx.AsyncClient, app: FastAPI,
                                                    survey: dict[str, Any]) -> None:
     judged = datetime(2019, 3, 4, tzinfo=UTC)  # a Monday: the pass on 2019-03-11 judges this week
     pass_at = datetime(2019, 3, 11, 6, tzinfo=UTC)
-
-    def rows(dealer: str, week: datetime, indexes: list[float]) -> list[SurveyResponse]:
-        return [SurveyResponse(survey_id=uuid.UUID(survey["id"]), survey_version=1, kind="csi", dealer_code=dealer,
-                               org_path=f"/OEM/{'DS' if dealer == 'D3' else 'DN'}/{dealer}/", submitted={}, answers={},
-                               scores={"index": index}, score_index=index, alerts=[],
-                               created_at=week + timedelta(hours=10 + n)) for n, index in enumerate(indexes)]
-
-    history = [rows(dealer, judged - timedelta(weeks=back), [80.0, 80.0] if back % 2 else [82.0, 82.0])
-               for dealer in ("D3", "D2") for back in range(1, 13)]
-    spiking = rows("D3", judged, [85.0] * 10)  # 85 > 81 + 3 * 1
-    near = rows("D2", judged, [84.0] * 10)  # 84 is on the line, not above it
-    async with app.state.sessions() as session, session.begin():
-        session.add_all([row for week in history for row in week] + spiking + near)
+    spiking, near = await spiking_week(app, survey, judged)
     assert await flag_spikes_once(app.state.sessions, app.state.settings, now=pass_at) == 10
     for row in spiking:
         assert flags(await read(client, str(row.id), caller="OEM")) == ["dealer_spike"]
@@ -265,6 +368,24 @@ async def test_the_daily_pass_flags_a_spiking_week(client: httpx.AsyncClient, ap
     flagged = {e["response_id"] for e in await outbox_events(app, "survey.response.flagged")}
     assert {str(row.id) for row in spiking} <= flagged and not {str(row.id) for row in near} & flagged
     assert await flag_spikes_once(app.state.sessions, app.state.settings, now=pass_at) == 0  # idempotent
+
+
+async def test_two_replicas_passing_at_once_flag_a_spiking_week_once(client: httpx.AsyncClient, app: FastAPI,
+                                                                     survey: dict[str, Any]) -> None:
+    _postgres_only(app)
+    judged = datetime(2016, 3, 7, tzinfo=UTC)  # years before the other spike test's weeks: none of its rows weigh here
+    pass_at = datetime(2016, 3, 14, 6, tzinfo=UTC)
+    spiking, _near = await spiking_week(app, survey, judged)
+    # One replica's pass is under way (its transaction open) when the other's starts.
+    async with app.state.sessions() as session, session.begin():
+        first = await review.flag_spikes(SurveyRepository(session, system_principal()), app.state.settings, pass_at)
+        second = asyncio.create_task(flag_spikes_once(app.state.sessions, app.state.settings, now=pass_at))
+        await _waits_on_a_lock_or_ends(app, second)
+    assert (first, await second) == (10, 0)
+    ids = {str(row.id) for row in spiking}
+    assert Counter(e["response_id"] for e in await outbox_events(app, "survey.response.flagged")
+                   if e["response_id"] in ids) == Counter({response_id: 1 for response_id in ids})
+    assert [flags(await read(client, str(row.id), caller="OEM")) for row in spiking] == [["dealer_spike"]] * 10
 
 
 # --- rules -----------------------------------------------------------------------------------------
