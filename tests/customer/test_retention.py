@@ -20,7 +20,14 @@ from fastapi import FastAPI
 
 from services.customer.models import CustomerStanding
 from shared.auth import INTERNAL_HEADER, mint_internal_token
-from tests.customer.conftest import ALL_SCOPES, ORGS, SECRET, customer_body, principal_of, running_customer_service
+from tests.customer.conftest import (
+    ALL_SCOPES,
+    ORGS,
+    SECRET,
+    customer_body,
+    principal_of,
+    running_customer_service,
+)
 
 pytestmark = pytest.mark.asyncio
 
