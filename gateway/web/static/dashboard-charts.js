@@ -241,3 +241,17 @@ export function complaintsOption(categories) {
       data: rows.map((r) => r.count), label: { show: true, position: "right", color: COLORS.muted } }],
   };
 }
+
+// The lifecycle funnel: `stages` [{name, value, color}] in the lifecycle's order (not sorted by
+// size), each band as wide as its count, a zero one a sliver so its label still has a band.
+export function funnelOption(stages) {
+  return {
+    tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => `${escapeHtml(p.name)}: <b>${escapeHtml(p.value)}</b>` },
+    series: [{ type: "funnel", sort: "none", left: 8, right: 8, top: 8, bottom: 8, width: "58%", gap: 3,
+      min: 0, max: Math.max(1, ...stages.map((s) => s.value)), minSize: "4%", maxSize: "100%",
+      label: { show: true, position: "right", color: COLORS.text, formatter: (p) => `${p.name}  ${p.value}` },
+      labelLine: { length: 12, lineStyle: { color: COLORS.line } },
+      itemStyle: { borderColor: "#fff", borderWidth: 1 },
+      data: stages.map((s) => ({ name: s.name, value: s.value, itemStyle: { color: s.color } })) }],
+  };
+}
