@@ -10,9 +10,11 @@ chromium, against the real endpoints, the data seeded through the public APIs un
   the draw, computed here with the service's own rule (services.customer.campaigns.in_holdout).
 
 A visit's service_visit.closed event brings its customer's lifecycle up to date (services/customer/standing.py,
-with_visit_standing); the value segments are ranked by the daily run only (at the service's start in
-this world), so every seeded customer is still unscored: the panel says so. The test waits for the
-events with polling.eventually. A user without customers:read gets 403 from both reads: the cards are
+with_visit_standing); the value segments are ranked by the daily run only, which runs when the service
+starts: the test restarts the customer service once the events are in, so its customers with a visit
+in 24 months get a segment (the rules are tests/customer/test_lifecycle.py's; here the panel must show
+what GET /v1/retention answers) and the one without stays unscored. The test waits for both with
+polling.eventually. A user without customers:read gets 403 from both reads: the cards are
 left out. Screenshots go to test-artifacts/dashboard-retention-*.png.
 """
 
@@ -40,7 +42,7 @@ from tests.e2e.test_dashboard_browser import (  # noqa: F401 (pytestmark: the sa
 )
 from tests.e2e.test_survey_flow import vin
 from tests.support.polling import eventually
-from tests.support.suite import Network, Org
+from tests.support.suite import Network, Org, start_component, stop_component
 
 SCOPES = ["kpi:read", "customers:read"]
 HOLDOUT_PCT = 50
@@ -60,6 +62,7 @@ STANDS = {"prospect": "prospect", "active_a": "active", "active_b": "active", "a
 AFTER_A_VISIT = {"prospect": "active", "active_a": "active", "active_b": "active", "at_risk": "active",
                  "lapsed": "won_back", "won_back": "won_back"}
 STATES = ("prospect", "active", "at_risk", "lapsed", "won_back")
+SEGMENTS = ("champion", "loyal", "new", "regular", "at_risk", "hibernating")  # as the panel lists them
 ZH_STATES = {"prospect": "潜在客户", "active": "活跃", "at_risk": "流失风险", "lapsed": "已流失", "won_back": "已赢回"}
 
 
@@ -138,7 +141,7 @@ def world(network: Network) -> World:
     assert launched.json()["audience_size"] == len(sharing)
 
     # One sent customer comes back after the launch (the visit opens now, after launched_at).
-    returning = sent[0]
+    returning = sent[-1]
     visited(dealers[CUSTOMERS[returning][0]], *seeded[returning], datetime.now(UTC))
 
     stands = STANDS | {returning: AFTER_A_VISIT[returning]}
@@ -150,6 +153,12 @@ def world(network: Network) -> World:
         return figures["lifecycle"] == lifecycle and results["visited"] == {"sent": 1, "holdout": 0}
 
     eventually(settled, "the visits' lifecycle changes and the campaign's visit", timeout=90)
+    # The daily run ranks the segments when the service starts (services/customer/app.py, _jobs).
+    stop_component(network.suite, "customer")
+    start_component(network.suite, "customer")
+    never_visited = sum(1 for state in stands.values() if state == "prospect")
+    eventually(lambda: distributor.client.get("/v1/retention").json()["unscored"] == never_visited,
+               "the daily run's segments", timeout=90)
     return World(distributor, dealers["b"], lifecycle, campaign, len(sent), len(held), viewer(network, distributor, SCOPES),
                  viewer(network, distributor, ["kpi:read"]))
 
@@ -182,10 +191,16 @@ class TestRetentionPanels:
             for state in STATES:
                 assert f"{ZH_STATES[state]}  {world.lifecycle[state]}" in texts, (state, texts)
             segments = page.locator("#segments-list li")
-            assert segments.evaluate_all("items => items.map(i => i.dataset.segment)") == [
-                "champion", "loyal", "new", "regular", "at_risk", "hibernating"]
-            assert page.locator("#segments-list .segment__count").all_inner_texts() == ["0"] * 6
-            assert page.locator("#segments-unscored").inner_text().startswith("未评分 6 位")
+            assert segments.evaluate_all("items => items.map(i => i.dataset.segment)") == list(SEGMENTS)
+            figures = world.distributor.client.get("/v1/retention").json()
+            counts = page.locator("#segments-list .segment__count").all_inner_texts()
+            assert counts == [str(figures["segments"][segment]) for segment in SEGMENTS]
+            assert sum(map(int, counts)) == 6 - world.lifecycle["prospect"] > 0
+            unscored = page.locator("#segments-unscored")
+            if world.lifecycle["prospect"]:
+                assert unscored.inner_text().startswith(f"未评分 {world.lifecycle['prospect']} 位")
+            else:
+                assert unscored.is_hidden()
             page.locator("#card-lifecycle").screenshot(path=artifacts_dir / "dashboard-retention-lifecycle.png")
             assert not problems, problems
         finally:
