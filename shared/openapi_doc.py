@@ -85,6 +85,7 @@ TAG_DESCRIPTIONS = {
     "appointments": "Service appointments: booked, then arrived, no-show or cancelled; a service visit may keep its appointment.",
     "campaigns": "Care campaigns: an audience of customers, a holdout drawn at launch, one message per customer "
                  "(campaign.message), and the uplift in visits.",
+    "retention": "Where an org's customers stand: counts per lifecycle state (the funnel) and per value segment.",
     "surveys": "Survey definitions, their published versions and the built-in templates.",
     "survey invitations": "Invitations sent to customers after a delivery or a service visit.",
     "survey responses": "Answers received, their export and import.",

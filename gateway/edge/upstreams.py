@@ -12,7 +12,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/service-visits", "customer"), ("/v1/prospects", "customer"), ("/v1/follow-ups", "customer"),
     ("/v1/interactions", "customer"), ("/v1/lookup", "customer"), ("/v1/appointments", "customer"),
     ("/v1/dealers", "customer"),  # a dealer's desk settings (/v1/dealers/{code}/desk-settings)
-    ("/v1/staff", "customer"), ("/v1/campaigns", "customer"),
+    ("/v1/staff", "customer"), ("/v1/campaigns", "customer"), ("/v1/retention", "customer"),
     ("/v1/surveys", "survey"), ("/v1/survey-", "survey"), ("/v1/public/surveys", "survey"),
     ("/v1/complaints", "complaint"), ("/v1/complaint-sla-policies", "complaint"), ("/v1/quality-signals", "complaint"),
     ("/v1/tech-requests", "complaint"),

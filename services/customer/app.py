@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from services.customer import (
     api_appointments, api_campaigns, api_customers, api_desk, api_facts, api_followups, api_imports, api_interactions,
-    api_references, api_staff, api_vehicles, complaint_cases, standing,
+    api_references, api_retention, api_staff, api_vehicles, complaint_cases, standing,
 )
 from services.customer.followups import create_birthday_followups, create_holiday_followups, event_handlers, policy_from
 from services.customer.models import TABLES
@@ -35,7 +35,7 @@ def create_app(settings: CustomerSettings | None = None, *, migrate: bool = Fals
         title="CSLoop customer service",
         routers=[api_customers.router, api_imports.router, api_vehicles.router, api_followups.router, api_interactions.router,
                  api_facts.router, api_references.router, api_desk.router, api_appointments.router,
-                 api_staff.router, api_staff.internal, api_campaigns.router],
+                 api_staff.router, api_staff.internal, api_campaigns.router, api_retention.router],
         tables=TABLES, migrations=MIGRATIONS,
         event_handlers=standing.with_visit_standing(event_handlers(settings) | complaint_cases.event_handlers()),
         jobs=lambda app: _jobs(app, settings), closing=[directory.close],

@@ -16,7 +16,7 @@ from services.customer.repository_campaigns import Audience, CampaignRepository,
 from services.customer.schemas import CampaignAudience, CampaignCreate, CampaignRead, CampaignResults, CampaignVisited
 from shared.db import utcnow
 from shared.orgs import OrgDirectory, OrgInfo
-from shared.problems import Conflict, NotFound, UnprocessableContent
+from shared.problems import Conflict, UnprocessableContent
 
 DRAFT, LAUNCHED = "draft", "launched"
 SENT, HOLDOUT = "sent", "holdout"
@@ -47,15 +47,6 @@ async def _owner(repo: CampaignRepository, directory: OrgDirectory, org_code: st
     if org is None or not principal.sees(org.path):
         raise UnprocessableContent("No such organisation in yours",
                                    errors=[{"field": "org_code", "message": "unknown organisation"}])
-    return org
-
-
-async def listed_org(repo: CampaignRepository, directory: OrgDirectory, org_code: str) -> OrgInfo:
-    """The org a list is narrowed to (`?org_code=`): outside the caller's subtree it is answered as
-    an unknown one, a 404 like an unknown path, with the same body, so the answer tells nothing."""
-    org = await directory.get(org_code)
-    if org is None or not repo.principal.sees(org.path):
-        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
     return org
 
 

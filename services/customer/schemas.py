@@ -736,3 +736,36 @@ class CampaignResults(BaseModel):
     visited: CampaignVisited
     uplift_pts: float | None = Field(description="100 * (visited.sent / sent - visited.holdout / holdout); "
                                                  "null when either group is empty")
+
+
+class LifecycleCounts(BaseModel):
+    """Customers in each lifecycle state (DOMAIN.md, Retention and value)."""
+
+    prospect: int
+    active: int
+    at_risk: int
+    lapsed: int
+    won_back: int
+
+
+class SegmentCounts(BaseModel):
+    """Customers in each value segment, as the last daily run ranked them within their dealer."""
+
+    champion: int
+    loyal: int
+    at_risk: int
+    hibernating: int
+    new: int
+    regular: int
+
+
+class RetentionRead(BaseModel):
+    """Where an org's customers stand: the lifecycle funnel and the value segments."""
+
+    org_code: str
+    as_of: datetime = Field(description="When the figures were counted")
+    customers: int = Field(description="Customers counted (the sum of `lifecycle`)")
+    lifecycle: LifecycleCounts
+    segments: SegmentCounts
+    unscored: int = Field(description="Customers with no segment: no visit in 24 months, or not yet ranked "
+                                      "by the daily run (a first visit is scored the next day)")

@@ -33,8 +33,8 @@ ORGS = {
 }
 
 
-def directory_orgs() -> dict[str, dict[str, str]]:
-    return {code: {"code": code, "name": code, "kind": kind, "path": path} for code, (kind, path) in ORGS.items()}
+def directory_orgs(orgs: dict[str, tuple[str, str]] = ORGS) -> dict[str, dict[str, str]]:
+    return {code: {"code": code, "name": code, "kind": kind, "path": path} for code, (kind, path) in orgs.items()}
 
 
 @pytest.fixture(scope="session")
@@ -43,14 +43,16 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @asynccontextmanager
-async def running_customer_service(database_url: str, **overrides: Any) -> AsyncIterator[FastAPI]:
-    """The customer service in process over `database_url`, with the stand-in org directory
-    (other test packages, e.g. tests/security, start their own over a database of their own)."""
+async def running_customer_service(database_url: str, orgs: dict[str, tuple[str, str]] = ORGS,
+                                   **overrides: Any) -> AsyncIterator[FastAPI]:
+    """The customer service in process over `database_url`, with the stand-in org directory of `orgs`
+    (other test packages, e.g. tests/security, start their own over a database of their own; a test
+    counting a subtree's customers adds orgs no other test writes to)."""
     settings = CustomerSettings(
         database_url=database_url, internal_secret=SECRET, relay_enabled=False, birthday_job_enabled=False, standing_job_enabled=False,
         log_json=False, log_level="WARNING", import_batch_rows=50,
     ).model_copy(update=overrides)
-    directory = stand_in_directory(directory_orgs(), SECRET)
+    directory = stand_in_directory(directory_orgs(orgs), SECRET)
     application = create_app(settings, migrate=True, org_directory=directory)
     async with application.router.lifespan_context(application):
         yield application
@@ -78,8 +80,9 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
         yield application
 
 
-def principal_of(org_code: str, scopes: frozenset[str] = ALL_SCOPES) -> Principal:
-    kind, path = ORGS[org_code]
+def principal_of(org_code: str, scopes: frozenset[str] = ALL_SCOPES,
+                 orgs: dict[str, tuple[str, str]] = ORGS) -> Principal:
+    kind, path = orgs[org_code]
     return Principal(f"key-{org_code}", org_code, path, kind, (), scopes)
 
 

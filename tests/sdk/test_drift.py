@@ -75,7 +75,7 @@ COVERED = {
     ("post", "/v1/appointments/{appointment_id}/status"): "appointments.set_status",
     ("post", "/v1/campaigns"): "campaigns.create", ("get", "/v1/campaigns"): "campaigns.list",
     ("get", "/v1/campaigns/{campaign_id}"): "campaigns.get", ("post", "/v1/campaigns/{campaign_id}/launch"): "campaigns.launch",
-    ("get", "/v1/campaigns/{campaign_id}/results"): "campaigns.results",
+    ("get", "/v1/campaigns/{campaign_id}/results"): "campaigns.results", ("get", "/v1/retention"): "retention.get",
     ("post", "/v1/complaints"): "complaints.create", ("get", "/v1/complaints"): "complaints.list",
     ("get", "/v1/complaints/{complaint_id}"): "complaints.get",
     ("patch", "/v1/complaints/{complaint_id}"): "complaints.assign",

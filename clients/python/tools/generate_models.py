@@ -50,6 +50,7 @@ MODELS: dict[str, tuple[str, str, str] | tuple[str, str, str, int]] = {
     "Appointment": ("get", "/v1/appointments/{appointment_id}", "200"),
     "Campaign": ("get", "/v1/campaigns/{campaign_id}", "200"),
     "CampaignResults": ("get", "/v1/campaigns/{campaign_id}/results", "200"),
+    "Retention": ("get", "/v1/retention", "200"),
     "Complaint": ("get", "/v1/complaints/{complaint_id}", "200"),
     "SlaPolicies": ("get", "/v1/complaint-sla-policies", "200"),
     "QualitySignal": ("get", "/v1/quality-signals", "200"),

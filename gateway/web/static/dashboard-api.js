@@ -1,5 +1,6 @@
 // The public API as the dashboard uses it: login, the org subtree, the KPI reads, people,
-// dealer evaluation, improvement plans, survey integrity and the quality loop.
+// dealer evaluation, improvement plans, survey integrity, the quality loop, and where customers
+// stand with the latest campaign's result.
 // The access token lives in sessionStorage (gone when the tab closes) and goes out as
 // `Authorization: Bearer` on every call; a 401 clears it and asks for a new login.
 
@@ -135,3 +136,25 @@ export const surveyIntegrity = (org, period) => panel(`/v1/survey-integrity?${qu
 export const qualitySignals = () => panel(`/v1/quality-signals?${query({ limit: 50 })}`);
 export const openTechRequests = () => panel(`/v1/tech-requests?${query({ status: "open", limit: 100 })}`);
 export const recallProgress = (code, org) => panel(`/v1/recalls/${encodeURIComponent(code)}/progress?${query({ org_code: org })}`);
+
+// Where the org's customers stand (issue 16): lifecycle and segment counts; null as for any panel.
+export const retention = (org) => panel(`/v1/retention?${query({ org_code: org })}`);
+
+// The latest launched campaign owned in the subtree `inSubtree(orgCode)` selects, with its result:
+// {campaign, results}, {campaign: null} when none was launched there, null when the user may not
+// read campaigns. The list is of the user's whole subtree, oldest first: every page is read.
+export async function latestCampaign(inSubtree) {
+  let latest = null;
+  let cursor = null;
+  do {
+    const page = await panel(`/v1/campaigns?${query({ status: "launched", limit: 500, cursor })}`);
+    if (!page) return null;
+    for (const campaign of page.items) {
+      if (inSubtree(campaign.org_code) && (!latest || Date.parse(campaign.launched_at) > Date.parse(latest.launched_at))) latest = campaign;
+    }
+    cursor = page.next_cursor;
+  } while (cursor);
+  if (!latest) return { campaign: null };
+  const results = await panel(`/v1/campaigns/${encodeURIComponent(latest.id)}/results`);
+  return results ? { campaign: latest, results } : null;
+}

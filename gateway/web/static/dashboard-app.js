@@ -1,11 +1,13 @@
 // The dashboard: login, the organisation and period pickers, then every panel from the KPI API
-// (figures, people, dealer evaluation, improvement plans, survey integrity, the quality loop).
+// (figures, people, dealer evaluation, improvement plans, survey integrity, the quality loop) and
+// the customer service (lifecycle and value segments, the latest campaign's result).
 // State (org, period) lives in the URL fragment, so a view can be bookmarked or shared.
 
 import * as api from "./dashboard-api.js";
 import * as charts from "./dashboard-charts.js";
 import { renderEvaluation, renderPlans } from "./dashboard-panels.js";
 import { renderIntegrity, renderRecall, renderSignals, renderTechRequests } from "./dashboard-quality.js";
+import { renderCampaign, renderLifecycle } from "./dashboard-retention.js";
 import { renderTiles } from "./dashboard-tiles.js";
 import { KPIS, currentLang, defaultPeriod, local, periodKind, periodLabel, periodsOf, setLang, t, tf, trendRange } from "./dashboard-text.js";
 
@@ -70,6 +72,12 @@ function fillPickers() {
   }
 }
 
+// Whether org `code` is `root` or below it (paths are "/OEM/D1/A1/").
+function inSubtree(code, root) {
+  const org = state.orgs.get(code);
+  return Boolean(org) && org.path.startsWith(state.orgs.get(root).path);
+}
+
 // The parent the radar compares against, when the user may see it.
 const parentOf = (code) => state.orgs.get(state.orgs.get(code)?.parent_code) || null;
 // A dealer is ranked among its siblings; a region or the manufacturer ranks its own dealers.
@@ -83,7 +91,7 @@ async function fetchAll(org, period, surveyKind, rankingKpi) {
   const parent = parentOf(org);
   const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
   const [summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, integrity, signals, requests,
-    ...trendList] = await Promise.all([
+    lifecycle, campaign, ...trendList] = await Promise.all([
     settle(api.summary(org, period)),
     settle(api.rankings(rankingKpi, "dealer", rankingScope(org), period)),
     settle(api.drivers(surveyKind, org, period)),
@@ -96,12 +104,15 @@ async function fetchAll(org, period, surveyKind, rankingKpi) {
     settle(periodKind(period) === "month" ? api.surveyIntegrity(org, period) : Promise.resolve(null)),
     settle(api.qualitySignals()),
     settle(api.openTechRequests()),
+    // Where customers stand now, whatever the period.
+    settle(api.retention(org)),
+    settle(api.latestCampaign((code) => inSubtree(code, org))),
     ...KPIS.map((kpi) => settle(api.trends(kpi, org, from, to))),
   ]);
   const trends = {};
   KPIS.forEach((kpi, i) => { trends[kpi] = pointsOf(trendList[i].value); });
   return { summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, integrity, signals, requests,
-    trends, parent };
+    lifecycle, campaign, trends, parent };
 }
 
 function pointsOf(reply) {
@@ -142,6 +153,8 @@ function render() {
   renderPlansCard(data.plans.value);
   renderIntegrityCard(data.integrity.value);
   renderQualityCard(data.signals.value, data.requests.value);
+  renderLifecycleCard(data.lifecycle.value);
+  renderCampaignCard(data.campaign.value);
   document.body.dataset.rendered = `${state.org}|${state.period}|${currentLang()}`;
 }
 
@@ -288,6 +301,21 @@ function renderQualityCard(signals, requests) {
     renderTechRequests($("requests-table"), requests.items, orgName);
   }
   if (state.recall) showRecall();
+}
+
+function renderLifecycleCard(reply) {
+  $("card-lifecycle").hidden = !reply;
+  if (!reply) return;
+  renderLifecycle({ total: $("customers-total"), chart: $("chart-lifecycle"), segments: $("segments-list"),
+    unscored: $("segments-unscored") }, reply);
+}
+
+function renderCampaignCard(latest) {
+  $("card-campaign").hidden = !latest;
+  if (!latest) return;
+  renderCampaign({ none: $("campaign-none"), result: $("campaign-result"), name: $("campaign-name"),
+    launched: $("campaign-launched"), sent: $("campaign-sent"), holdout: $("campaign-holdout"),
+    uplift: $("campaign-uplift"), window: $("campaign-window") }, latest);
 }
 
 async function showRecall() {

@@ -241,3 +241,26 @@ export function complaintsOption(categories) {
       data: rows.map((r) => r.count), label: { show: true, position: "right", color: COLORS.muted } }],
   };
 }
+
+// The lifecycle funnel: `stages` [{name, value, color}] in the lifecycle's order (not sorted by
+// size), one centred bar each, as wide as its own count (echarts' funnel series draws each band
+// from its count to the next one's, so an empty first stage looked as wide as the second). The
+// counts are in the axis labels: a zero stage has no bar but keeps its line.
+export function funnelOption(stages, labelWidth = 120) {
+  const widest = Math.max(1, ...stages.map((s) => s.value));
+  return {
+    grid: { left: 8, right: 8, top: 4, bottom: 4, containLabel: true },
+    tooltip: { ...BASE.tooltip, trigger: "item", formatter: (p) => `${escapeHtml(p.name)}: <b>${escapeHtml(p.value)}</b>` },
+    xAxis: { type: "value", show: false, min: 0, max: widest },
+    yAxis: { type: "category", inverse: true, data: stages.map((s) => s.name), ...AXIS, axisLine: { show: false },
+      axisLabel: { color: COLORS.text, width: labelWidth, overflow: "truncate",
+        formatter: (name, index) => `${name}  ${stages[index].value}` } },
+    series: [
+      // The transparent half of what each bar lacks of the widest: it centres the bar.
+      { type: "bar", stack: "funnel", silent: true, tooltip: { show: false }, itemStyle: { color: "transparent" },
+        data: stages.map((s) => (widest - s.value) / 2) },
+      { type: "bar", stack: "funnel", barWidth: "72%", itemStyle: { borderRadius: 4 },
+        data: stages.map((s) => ({ value: s.value, itemStyle: { color: s.color } })) },
+    ],
+  };
+}

@@ -41,6 +41,7 @@ class CSLoop:
         self.staff = r.Staff(t)
         self.appointments = r.Appointments(t)
         self.campaigns = r.Campaigns(t)
+        self.retention = r.Retention(t)
         self.complaints = r.Complaints(t)
         self.sla_policies = r.SlaPolicies(t)
         self.quality_signals = r.QualitySignals(t)

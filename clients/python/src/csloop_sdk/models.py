@@ -521,6 +521,35 @@ class CampaignResults(Model):
     uplift_pts: float | None
 
 
+class LifecycleCounts(Model):
+    """Customers in each lifecycle state (DOMAIN.md, Retention and value)."""
+    prospect: int
+    active: int
+    at_risk: int
+    lapsed: int
+    won_back: int
+
+
+class SegmentCounts(Model):
+    """Customers in each value segment, as the last daily run ranked them within their dealer."""
+    champion: int
+    loyal: int
+    at_risk: int
+    hibernating: int
+    new: int
+    regular: int
+
+
+class Retention(Model):
+    """Where an org's customers stand: the lifecycle funnel and the value segments."""
+    org_code: str
+    as_of: datetime
+    customers: int
+    lifecycle: LifecycleCounts
+    segments: SegmentCounts
+    unscored: int
+
+
 class TimelineEntry(Model):
     kind: str
     at: datetime

@@ -530,6 +530,14 @@ class Campaigns(Resource):
         return self._one(m.CampaignResults, "GET", f"/v1/campaigns/{_id(campaign)}/results")
 
 
+class Retention(Resource):
+    """Where an org's customers stand (issue 16): counts per lifecycle state and per value segment."""
+
+    def get(self, org_code: str | None = None) -> m.Retention:
+        """The org's subtree (yours by default); above the dealer only customers who share with the manufacturer."""
+        return self._one(m.Retention, "GET", "/v1/retention", params=_body({"org_code": org_code}))
+
+
 # Complaint service
 
 class Complaints(Resource):
