@@ -20,11 +20,12 @@ from services.complaint import events
 from services.complaint.models import Recall
 from services.complaint.repository_loop import LoopRepository
 from services.complaint.schemas import (RecallCreate, RecallImportRead, RecallProgressItem, RecallProgressRead,
-                                        RecallRead)
+                                        RecallRead, RecallSummaryRead)
 from shared.contracts import customer as customer_contract
 from shared.db import utcnow
 from shared.org_path import OrgPath
 from shared.orgs import OrgDirectory
+from shared.pagination import PageParams
 from shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent, UnsupportedMediaType
 from shared.types import validate_vin
 
@@ -126,6 +127,18 @@ async def import_vins(repo: LoopRepository, code: str, vins: list[str]) -> Recal
     if repo.principal.org_kind != "manufacturer" or not recall.org_path.startswith(repo.principal.path.prefix):
         raise Forbidden("The recall's manufacturer lists its VINs")
     return RecallImportRead(recall_code=recall.code, received=len(vins), added=await _add_vins(repo, recall, vins))
+
+
+async def listed(repo: LoopRepository, page: PageParams) -> tuple[list[RecallSummaryRead], str | None]:
+    rows, cursor = await repo.recalls(page)
+    counts = await repo.subtree_counts([recall.id for recall in rows])
+    items = []
+    for recall in rows:
+        affected, completed = counts.get(recall.id, (0, 0))
+        items.append(RecallSummaryRead(code=recall.code, title=recall.title, remedy_op_code=recall.remedy_op_code,
+                                       created_at=recall.created_at, affected=affected, completed=completed,
+                                       rate=_rate(completed, affected)))
+    return items, cursor
 
 
 async def progress(repo: LoopRepository, directory: OrgDirectory, code: str, org_code: str | None) -> RecallProgressRead:

@@ -139,6 +139,21 @@ class LoopRepository(ScopedRepository):
                 added.setdefault((dealer_code, org_path), []).append(vin)
         return added
 
+    async def recalls(self, page: PageParams) -> tuple[list[Recall], str | None]:
+        """The recalls the caller issued (its subtree's) or that list a VIN of its subtree, oldest first."""
+        prefix = self.principal.path.prefix
+        touches = exists().where(RecallVin.recall_id == Recall.id,
+                                 RecallVin.org_path.startswith(prefix, autoescape=True))
+        statement = self.select(Recall).where(or_(Recall.org_path.startswith(prefix, autoescape=True), touches))
+        return await keyset_page(self.session, statement, Recall, page)
+
+    async def subtree_counts(self, recall_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
+        """(affected, completed) VINs of each recall within the caller's subtree."""
+        rows = await self.session.execute(self.select(
+            RecallVin, RecallVin.recall_id, func.count(), func.count(RecallVin.completed_at))
+            .where(RecallVin.recall_id.in_(recall_ids)).group_by(RecallVin.recall_id))
+        return {recall_id: (affected, completed) for recall_id, affected, completed in rows}
+
     async def progress(self, recall_id: uuid.UUID, under: OrgPath) -> list[tuple[str | None, int, int]]:
         """(dealer_code, affected, completed) per dealer under `under`, within the caller's subtree."""
         rows = await self.session.execute(self.select(

@@ -254,3 +254,48 @@ async def test_a_bad_recall_import_changes_nothing(client: httpx.AsyncClient) ->
                               headers={**as_("DN"), "content-type": "text/csv"})).status_code == 403
     assert (await client.post("/v1/recalls/NOPE/vins/import", content=make_vin(903),
                               headers={**as_("OEM"), "content-type": "text/csv"})).status_code == 404
+
+
+async def _recall_list(client: httpx.AsyncClient, caller: str) -> dict[str, dict[str, Any]]:
+    """Every recall the caller lists, by code, read page by page (two per page: the cursor is used)."""
+    listed, cursor = {}, None
+    while True:
+        answer = await client.get("/v1/recalls", params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+                                  headers=as_(caller))
+        assert answer.status_code == 200, answer.text
+        listed |= {item["code"]: item for item in answer.json()["items"]}
+        if not (cursor := answer.json()["next_cursor"]):
+            return listed
+
+
+async def test_the_recall_list_shows_each_org_the_recalls_of_its_subtree_with_its_own_figures(
+    client: httpx.AsyncClient,
+) -> None:
+    d1_done, d1_open, d3_open, nobody = (make_vin(3000 + n) for n in range(4))
+    for vin, dealer in ((d1_done, "D1"), (d1_open, "D1"), (d3_open, "D3")):
+        await _delivered(client, vin, dealer)
+    remedy = f"R{uuid.uuid4().hex[:6]}"
+    listed, empty = f"RC-{uuid.uuid4().hex[:6]}", f"RC-{uuid.uuid4().hex[:6]}"
+    for code, vins in ((listed, [d1_done, d1_open, d3_open, nobody]), (empty, [])):
+        created = await client.post("/v1/recalls", headers=as_("OEM"), json={
+            "code": code, "title": "Fuel pump relay", "remedy_op_code": remedy, "vins": vins})
+        assert created.status_code == 201, created.text
+    await _visit(client, d1_done, "D1", [remedy])
+
+    oem = await _recall_list(client, "OEM")
+    assert {key: oem[listed][key] for key in ("title", "remedy_op_code", "affected", "completed", "rate")} == {
+        "title": "Fuel pump relay", "remedy_op_code": remedy, "affected": 4, "completed": 1, "rate": 0.25}
+    assert (oem[empty]["affected"], oem[empty]["rate"]) == (0, None)  # the manufacturer's, VINs or not
+    north, d1 = (await _recall_list(client, "DN"))[listed], (await _recall_list(client, "D1"))[listed]
+    assert (north["affected"], north["completed"], north["rate"]) == (2, 1, 0.5)
+    assert (d1["affected"], d1["completed"]) == (2, 1) and d1["created_at"] == oem[listed]["created_at"]
+    south = (await _recall_list(client, "DS"))[listed]
+    assert (south["affected"], south["completed"], south["rate"]) == (1, 0, 0.0)
+    # A dealer with no VIN of the recall does not list it, nor anyone the recall without VINs.
+    assert listed not in await _recall_list(client, "D2")
+    assert empty not in await _recall_list(client, "DN")
+
+
+async def test_the_recall_list_refuses_a_cursor_it_did_not_write(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/v1/recalls", params={"cursor": "not-a-cursor"}, headers=as_("D1"))
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("application/problem+json")
