@@ -658,6 +658,10 @@ class Recalls(Resource):
         body = _body({"code": code, "title": title, "remedy_op_code": remedy_op_code, "vins": list(vins)})
         return self._one(m.Recall, "POST", "/v1/recalls", json=body, idempotency_key=idempotency_key)
 
+    def list(self, *, page_size: int | None = None) -> Pages[m.RecallSummary]:
+        """The recalls of your subtree (issued by you, or listing a VIN of it), each with your subtree's figures."""
+        return self._pages(m.RecallSummary, "/v1/recalls", page_size)
+
     def import_vins(self, code: str, content: bytes, *, jsonl: bool = False) -> m.RecallImport:
         """Affected VINs as CSV (first column) or JSON Lines (`{"vin": ...}`); VINs already listed are skipped."""
         headers = {"Content-Type": "application/x-ndjson" if jsonl else "text/csv"}
