@@ -76,6 +76,8 @@ async def test_a_sibling_dealer_cannot_acknowledge_for_it(client: httpx.AsyncCli
     assert (await client.get(f"/v1/bulletins/{bulletin['id']}/acks", headers=as_("DS"))).status_code == 404
     # Only dealers acknowledge; only the network publishes.
     assert (await client.post(f"/v1/bulletins/{bulletin['id']}/ack", headers=as_("DN"))).status_code == 403
+    # ... yet to another line the bulletin does not exist, whoever asks (no 403 that says it does).
+    assert (await client.post(f"/v1/bulletins/{bulletin['id']}/ack", headers=as_("DS"))).status_code == 404
     assert (await client.post("/v1/bulletins", json=bulletin_body(), headers=as_("D1"))).status_code == 403
 
 
