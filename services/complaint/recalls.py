@@ -85,7 +85,7 @@ def _vin_of(kind: str, line: str) -> str:
         return line.split(",", 1)[0].strip().strip('"')
     try:
         value = json.loads(line)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:  # a line nested 100,000 deep exhausts the parser's stack
         raise ValueError("not a JSON value") from exc
     if isinstance(value, dict):
         value = value.get("vin")

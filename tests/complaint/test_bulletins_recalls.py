@@ -301,3 +301,13 @@ async def test_the_recall_list_shows_each_org_the_recalls_of_its_subtree_with_it
 async def test_the_recall_list_refuses_a_cursor_it_did_not_write(client: httpx.AsyncClient) -> None:
     answer = await client.get("/v1/recalls", params={"cursor": "not-a-cursor"}, headers=as_("D1"))
     assert answer.status_code == 400 and answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_json_lines_import_nested_past_the_parsers_depth_is_a_line_error(client: httpx.AsyncClient) -> None:
+    code = f"RC-{uuid.uuid4().hex[:6]}"
+    assert (await client.post("/v1/recalls", headers=as_("OEM"), json={
+        "code": code, "title": "Seat belt buckle", "remedy_op_code": "SB1"})).status_code == 201
+    refused = await client.post(f"/v1/recalls/{code}/vins/import", content="[" * 100_000 + "]" * 100_000,
+                                headers={**as_("OEM"), "content-type": "application/x-ndjson"})
+    assert refused.status_code == 422, refused.text
+    assert [error["field"] for error in refused.json()["errors"]] == ["line 1"]
