@@ -26,11 +26,13 @@ async def create_recall(data: RecallCreate, repo: LoopWriteRepo) -> RecallRead:
     return await recalls.create(repo, data)
 
 
-@router.get("/v1/recalls", responses=problem_responses(400, 401, 403, 422))
-async def list_recalls(repo: LoopReadRepo, page: Annotated[PageParams, Depends(page_params)]) -> Page[RecallSummaryRead]:
-    """The recalls you issued (manufacturer) or that list a VIN of your subtree, oldest first, each
-    with your subtree's affected and completed VINs, pooled as the progress is."""
-    items, cursor = await recalls.listed(repo, page)
+@router.get("/v1/recalls", responses=problem_responses(400, 401, 403, 404, 422, 503))
+async def list_recalls(repo: LoopReadRepo, directory: DirectoryDep, page: Annotated[PageParams, Depends(page_params)],
+                       org_code: Annotated[str | None, Query(max_length=40, description="Default: yours")] = None,
+                       ) -> Page[RecallSummaryRead]:
+    """The recalls `org_code` (default: you) issued or that list a VIN of its subtree, oldest first,
+    each with that subtree's affected and completed VINs, pooled as the progress is."""
+    items, cursor = await recalls.listed(repo, directory, page, org_code)
     return Page(items=items, next_cursor=cursor)
 
 

@@ -24,7 +24,7 @@ from services.complaint.schemas import (RecallCreate, RecallImportRead, RecallPr
 from shared.contracts import customer as customer_contract
 from shared.db import utcnow
 from shared.org_path import OrgPath
-from shared.orgs import OrgDirectory
+from shared.orgs import OrgDirectory, OrgInfo
 from shared.pagination import PageParams
 from shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent, UnsupportedMediaType
 from shared.types import validate_vin
@@ -129,9 +129,20 @@ async def import_vins(repo: LoopRepository, code: str, vins: list[str]) -> Recal
     return RecallImportRead(recall_code=recall.code, received=len(vins), added=await _add_vins(repo, recall, vins))
 
 
-async def listed(repo: LoopRepository, page: PageParams) -> tuple[list[RecallSummaryRead], str | None]:
-    rows, cursor = await repo.recalls(page)
-    counts = await repo.subtree_counts([recall.id for recall in rows])
+async def _org(repo: LoopRepository, directory: OrgDirectory, org_code: str | None) -> OrgInfo:
+    """The asked org of the caller's subtree (default: the caller's own). One outside it gets the
+    answer an unknown code gets, word for word: the 404 tells nothing about other lines."""
+    org = await directory.get(org_code or repo.principal.org_code)
+    if org is None or not org.path.startswith(repo.principal.path.prefix):
+        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
+    return org
+
+
+async def listed(repo: LoopRepository, directory: OrgDirectory, page: PageParams,
+                 org_code: str | None) -> tuple[list[RecallSummaryRead], str | None]:
+    org = await _org(repo, directory, org_code)
+    rows, cursor = await repo.recalls(page, OrgPath(org.path))
+    counts = await repo.subtree_counts([recall.id for recall in rows], OrgPath(org.path))
     items = []
     for recall in rows:
         affected, completed = counts.get(recall.id, (0, 0))
@@ -143,10 +154,7 @@ async def listed(repo: LoopRepository, page: PageParams) -> tuple[list[RecallSum
 
 async def progress(repo: LoopRepository, directory: OrgDirectory, code: str, org_code: str | None) -> RecallProgressRead:
     recall = await repo.recall(code)
-    org_code = org_code or repo.principal.org_code
-    org = await directory.get(org_code)
-    if org is None or not org.path.startswith(repo.principal.path.prefix):
-        raise NotFound(f"No organisation {org_code}")
+    org = await _org(repo, directory, org_code)
     rows = await repo.progress(recall.id, OrgPath(org.path))
     affected = sum(row[1] for row in rows)
     completed = sum(row[2] for row in rows)

@@ -139,19 +139,20 @@ class LoopRepository(ScopedRepository):
                 added.setdefault((dealer_code, org_path), []).append(vin)
         return added
 
-    async def recalls(self, page: PageParams) -> tuple[list[Recall], str | None]:
-        """The recalls the caller issued (its subtree's) or that list a VIN of its subtree, oldest first."""
-        prefix = self.principal.path.prefix
+    async def recalls(self, page: PageParams, under: OrgPath) -> tuple[list[Recall], str | None]:
+        """The recalls `under` (an org of the caller's subtree) issued or that list a VIN of its subtree,
+        oldest first."""
         touches = exists().where(RecallVin.recall_id == Recall.id,
-                                 RecallVin.org_path.startswith(prefix, autoescape=True))
-        statement = self.select(Recall).where(or_(Recall.org_path.startswith(prefix, autoescape=True), touches))
+                                 RecallVin.org_path.startswith(under.prefix, autoescape=True))
+        statement = self.select(Recall).where(or_(Recall.org_path.startswith(under.prefix, autoescape=True), touches))
         return await keyset_page(self.session, statement, Recall, page)
 
-    async def subtree_counts(self, recall_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
-        """(affected, completed) VINs of each recall within the caller's subtree."""
+    async def subtree_counts(self, recall_ids: list[uuid.UUID], under: OrgPath) -> dict[uuid.UUID, tuple[int, int]]:
+        """(affected, completed) VINs of each recall within `under`'s subtree (and the caller's)."""
         rows = await self.session.execute(self.select(
             RecallVin, RecallVin.recall_id, func.count(), func.count(RecallVin.completed_at))
-            .where(RecallVin.recall_id.in_(recall_ids)).group_by(RecallVin.recall_id))
+            .where(RecallVin.recall_id.in_(recall_ids), RecallVin.org_path.startswith(under.prefix, autoescape=True))
+            .group_by(RecallVin.recall_id))
         return {recall_id: (affected, completed) for recall_id, affected, completed in rows}
 
     async def progress(self, recall_id: uuid.UUID, under: OrgPath) -> list[tuple[str | None, int, int]]:

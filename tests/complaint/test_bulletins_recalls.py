@@ -258,12 +258,12 @@ async def test_a_bad_recall_import_changes_nothing(client: httpx.AsyncClient) ->
                               headers={**as_("OEM"), "content-type": "text/csv"})).status_code == 404
 
 
-async def _recall_list(client: httpx.AsyncClient, caller: str) -> dict[str, dict[str, Any]]:
+async def _recall_list(client: httpx.AsyncClient, caller: str, org_code: str | None = None) -> dict[str, dict[str, Any]]:
     """Every recall the caller lists, by code, read page by page (two per page: the cursor is used)."""
     listed, cursor = {}, None
     while True:
-        answer = await client.get("/v1/recalls", params={"limit": 2, **({"cursor": cursor} if cursor else {})},
-                                  headers=as_(caller))
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {}), **({"org_code": org_code} if org_code else {})}
+        answer = await client.get("/v1/recalls", params=params, headers=as_(caller))
         assert answer.status_code == 200, answer.text
         listed |= {item["code"]: item for item in answer.json()["items"]}
         if not (cursor := answer.json()["next_cursor"]):
@@ -296,6 +296,12 @@ async def test_the_recall_list_shows_each_org_the_recalls_of_its_subtree_with_it
     # A dealer with no VIN of the recall does not list it, nor anyone the recall without VINs.
     assert listed not in await _recall_list(client, "D2")
     assert empty not in await _recall_list(client, "DN")
+    # An org of the caller's subtree is asked for by its code; one outside it is answered as an unknown one.
+    assert (await _recall_list(client, "OEM", "D1"))[listed] == d1
+    assert (await _recall_list(client, "DN", "D1"))[listed] == d1
+    foreign, unknown = [await client.get("/v1/recalls", params={"org_code": code}, headers=as_("D1"))
+                        for code in ("D3", "NOPE")]
+    assert foreign.status_code == unknown.status_code == 404 and foreign.json() == unknown.json()
 
 
 async def test_the_recall_list_refuses_a_cursor_it_did_not_write(client: httpx.AsyncClient) -> None:
