@@ -7,6 +7,9 @@ no existence oracle), never 200; a parent naming a child gets 200 (a dealer-leve
 operation reviewed above the dealers gets 403 whatever it names).
 """
 
+import re
+import uuid
+
 import httpx
 import pytest
 
@@ -17,6 +20,14 @@ pytestmark = pytest.mark.e2e
 # A valid value for every other query parameter such an operation may require.
 VALUES = {"period": "2026-01", "kpi": "csi", "kind": "csi", "from": "2026-01", "to": "2026-03", "level": "dealer",
           "scheme": "MATRIX"}
+
+
+def recall(network: Network) -> str:
+    """A recall of the manufacturer's (read by its whole network): the record /v1/recalls/{recall_code}/... names."""
+    code = f"RC-ORGQ-{uuid.uuid4().hex[:8]}"
+    made = network.manufacturer.client.post("/v1/recalls", json={"code": code, "title": "Matrix", "remedy_op_code": "M1"})
+    assert made.status_code == 201, made.text
+    return code
 
 
 def org_code_operations(network: Network) -> list[tuple[str, list[str]]]:
@@ -55,6 +66,9 @@ def test_an_org_outside_the_callers_subtree_is_answered_as_unknown(network: Netw
     d, e = network.org("distributor"), network.org("distributor")
     a, b = network.org("dealer", d), network.org("dealer", d)
     define_scheme(network)
+    # Path ids name shared records every caller may read, so only `org_code` decides the answer.
+    records = {"recall_code": recall(network)}
+    operations = [(re.sub(r"\{(\w+)\}", lambda m: records[m[1]], path), required) for path, required in operations]
     failures = []
     for path, required in operations:
         for who, caller, foreign in (("sibling", b, a), ("cousin", e, d), ("cousin", e, a), ("child", a, d)):
