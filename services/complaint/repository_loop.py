@@ -163,6 +163,17 @@ class LoopRepository(ScopedRepository):
             .group_by(RecallVin.dealer_code).order_by(RecallVin.dealer_code))
         return [(dealer_code, affected, completed) for dealer_code, affected, completed in rows]
 
+    # --- what a KPI rebuild replays (the system principal) -----------------------------------------
+
+    async def recalls_page(self, page: PageParams) -> tuple[list[Recall], str | None]:
+        return await keyset_page(self.session, self.select(Recall), Recall, page)
+
+    async def recall_items(self, recall_ids: list[uuid.UUID]) -> list[RecallVin]:
+        """Every affected VIN of the recalls, those added together to one dealer next to each other."""
+        return list((await self.session.scalars(self.select(RecallVin).where(RecallVin.recall_id.in_(recall_ids))
+                                                .order_by(RecallVin.recall_id, RecallVin.added_at, RecallVin.dealer_code,
+                                                          RecallVin.org_path, RecallVin.vin))).all())
+
     # --- what the customer service's events tell (the system principal's consumer) ----------------
 
     async def note_delivery(self, vin: str, dealer_code: str, org_path: str) -> None:
