@@ -1,5 +1,6 @@
 """The BOLA matrix of the operations that name an org in a query (`org_code`), generated from the
-gateway's OpenAPI: the KPI reads, the held-out FIR list and any added later.
+gateway's OpenAPI: the KPI reads, the held-out FIR list, the recalls and any added later (a path id
+names a shared record every caller may read: a recall's progress is asked of a real recall).
 
 Tree: manufacturer > distributors D and E; D > dealers A and B. A sibling, a cousin, or a child
 naming an org outside its subtree gets the answer an unknown code gets (same status, same body:
@@ -32,13 +33,16 @@ def recall(network: Network) -> str:
 
 def org_code_operations(network: Network) -> list[tuple[str, list[str]]]:
     schema = httpx.get(f"{network.url}/openapi.json", timeout=30).json()
+    # Path ids name shared records every caller may read, so only `org_code` decides the answer.
+    records = {"recall_code": recall(network)}
     out = []
     for path, item in schema["paths"].items():
         parameters = item.get("get", {}).get("parameters", [])
         if any(p["in"] == "query" and p["name"] == "org_code" for p in parameters):
             # org_code is what the test varies: never among the values it fills in.
-            out.append((path, [p["name"] for p in parameters
-                               if p["in"] == "query" and p.get("required") and p["name"] != "org_code"]))
+            required = [p["name"] for p in parameters
+                        if p["in"] == "query" and p.get("required") and p["name"] != "org_code"]
+            out.append((re.sub(r"\{(\w+)\}", lambda m: records[m[1]], path), required))
     return sorted(out)
 
 
@@ -66,9 +70,6 @@ def test_an_org_outside_the_callers_subtree_is_answered_as_unknown(network: Netw
     d, e = network.org("distributor"), network.org("distributor")
     a, b = network.org("dealer", d), network.org("dealer", d)
     define_scheme(network)
-    # Path ids name shared records every caller may read, so only `org_code` decides the answer.
-    records = {"recall_code": recall(network)}
-    operations = [(re.sub(r"\{(\w+)\}", lambda m: records[m[1]], path), required) for path, required in operations]
     failures = []
     for path, required in operations:
         for who, caller, foreign in (("sibling", b, a), ("cousin", e, d), ("cousin", e, a), ("child", a, d)):
