@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from services.customer.models import Staff
-from tests.customer.conftest import ORGS, ClientFactory, vin_with_check_digit
+from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
+from tests.customer.conftest import ORGS, SECRET, ClientFactory, vin_with_check_digit
 from tests.customer.test_api_customers import create, outbox_events
 from tests.customer.test_followups import deliver, tasks
 
@@ -43,6 +44,19 @@ async def attempt(client: httpx.AsyncClient, task: dict, **body: Any) -> httpx.R
 
 async def events_of(app, type_: str, followup_id: str) -> list[dict]:
     return [e for e in await outbox_events(app, type_) if e["data"]["followup_id"] == followup_id]
+
+
+async def followup_facts(client: httpx.AsyncClient) -> dict[str, dict]:
+    """Every follow-up as `/internal/facts/followups` gives it a KPI rebuild, by id, every page."""
+    headers = {INTERNAL_HEADER: mint_internal_token(system_principal(), SECRET)}
+    found, cursor = {}, None
+    while True:
+        page = await client.get("/internal/facts/followups", headers=headers,
+                                params={"limit": 500} | ({"cursor": cursor} if cursor else {}))
+        assert page.status_code == 200, page.text
+        found |= {item["followup_id"]: item for item in page.json()["items"]}
+        if not (cursor := page.json()["next_cursor"]):
+            return found
 
 
 class TestAttempts:
@@ -100,6 +114,34 @@ class TestAttempts:
         assert await events_of(app, "followup.issue_found", task["id"]) == []
         [stored] = (await dealer.get(f"/v1/follow-ups/{task['id']}/attempts")).json()["items"]
         assert stored["agent"] == agent
+
+    async def test_a_colleagues_calls_leave_the_task_and_its_figures_with_the_assignee(
+            self, dealer, app, client_for) -> None:
+        """Issue 14's decision: people figures use the assignee, not the attempt's agent. A colleague
+        covering the call list is named on the attempts and the contacts only; the task, the events
+        the KPI service counts (completed, unreachable) and the rebuild's facts keep the assignee."""
+        assignee, colleague = await add_staff(app), await add_staff(app)
+        reached, given_up = await new_task(dealer, app, client_for), await new_task(dealer, app, client_for)
+        for task in (reached, given_up):
+            assert (await dealer.post(f"/v1/follow-ups/{task['id']}/assign", json={"assignee": assignee})).status_code == 200
+        await attempt(dealer, reached, reached=False, agent=colleague)
+        done = (await attempt(dealer, reached, reached=True, satisfaction="dissatisfied", agent=colleague)).json()
+        for _ in range(3):
+            gone = (await attempt(dealer, given_up, reached=False, agent=colleague)).json()
+        assert (done["status"], done["assignee"], gone["status"], gone["assignee"]) == (
+            "done", assignee, "unreachable", assignee)
+        for task in (reached, given_up):
+            calls = (await dealer.get(f"/v1/follow-ups/{task['id']}/attempts")).json()["items"]
+            assert {a["agent"] for a in calls} == {colleague}
+            contacts = (await dealer.get("/v1/interactions", params={"customer_id": task["customer_id"]})).json()["items"]
+            assert {c["agent"] for c in contacts} == {colleague}
+        [completed] = await events_of(app, "followup.completed", reached["id"])
+        [unreachable] = await events_of(app, "followup.unreachable", given_up["id"])
+        assert completed["data"]["assignee"] == unreachable["data"]["assignee"] == assignee
+        [issue] = await events_of(app, "followup.issue_found", reached["id"])
+        assert issue["data"]["agent"] == colleague  # the case names who heard the complaint
+        facts = await followup_facts(dealer)
+        assert (facts[reached["id"]]["assignee"], facts[given_up["id"]]["assignee"]) == (assignee, assignee)
 
     @pytest.mark.parametrize(("body", "field"), [
         ({"reached": True}, "satisfaction"),  # a call's answer is measured

@@ -9,7 +9,13 @@ import jsonschema
 import pytest
 
 from cli.topology import COMPONENTS
-from gateway.integrations.webhooks.catalogue import BETWEEN_SERVICES, DELIVERED_FAMILIES, SUBSCRIBABLE
+from gateway.integrations.webhooks.catalogue import (
+    BETWEEN_SERVICES,
+    DELIVERED_FAMILIES,
+    SUBSCRIBABLE,
+    WEBHOOK_EVENTS,
+    data_schema,
+)
 from shared.contracts import complaint, customer, kpi, survey
 from shared.contracts.events import CATALOGUE
 from tests.gateway.conftest import OrgTree, bearer
@@ -51,6 +57,17 @@ async def test_lists_each_deliverable_type_with_the_schema_of_its_data(gateway: 
     jsonschema.validate(erased, by_type["customer.erased"]["data_schema"])
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"dealer_code": "D1"}, by_type["customer.erased"]["data_schema"])
+
+
+def test_the_desks_events_are_webhooks_for_the_dms() -> None:
+    """Issue 14 item 7, by name: the rule above (every delivered family but what stays between
+    services) would also pass with one of them moved out of reach."""
+    desk = {customer.FOLLOWUP_ASSIGNED, customer.FOLLOWUP_COMPLETED, customer.FOLLOWUP_UNREACHABLE,
+            customer.FOLLOWUP_ISSUE_FOUND, customer.INTERACTION_LOGGED, customer.APPOINTMENT_CHANGED}
+    assert desk <= {kind.type for kind in WEBHOOK_EVENTS}
+    assert desk <= set(SUBSCRIBABLE) and {"followup.", "interaction.", "appointment."} <= set(SUBSCRIBABLE)
+    completed = next(kind for kind in WEBHOOK_EVENTS if kind.type == customer.FOLLOWUP_COMPLETED)
+    assert {"reached", "satisfaction", "issue_codes", "assignee"} <= set(data_schema(completed)["properties"])
 
 
 def test_integrity_events_stay_between_services() -> None:
