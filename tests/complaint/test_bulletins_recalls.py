@@ -15,10 +15,10 @@ from services.complaint import recalls
 from services.complaint.bulletins import remind_overdue
 from services.complaint.models import Bulletin, QualitySignal
 from services.complaint.repository_loop import LoopRepository
-from shared.auth import system_principal
+from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from shared.contracts import customer as customer_contract
 from shared.types import vin_check_digit
-from tests.complaint.conftest import ORGS, as_, deliver, outbox_events
+from tests.complaint.conftest import ORGS, SECRET, as_, deliver, outbox_events
 
 CUSTOMER = "/csloop/customer"
 
@@ -317,3 +317,39 @@ async def test_a_json_lines_import_nested_past_the_parsers_depth_is_a_line_error
                                 headers={**as_("OEM"), "content-type": "application/x-ndjson"})
     assert refused.status_code == 422, refused.text
     assert [error["field"] for error in refused.json()["errors"]] == ["line 1"]
+
+
+async def _facts(client: httpx.AsyncClient, kind: str) -> list[list[dict[str, Any]]]:
+    """Every page of `/internal/facts/<kind>` (what a KPI rebuild reads), asked 500 at a time."""
+    pages, cursor = [], None
+    while True:
+        answer = await client.get(f"/internal/facts/{kind}", params={"limit": 500, **({"cursor": cursor} if cursor else {})},
+                                  headers={INTERNAL_HEADER: mint_internal_token(system_principal(), SECRET)})
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.json()["items"])
+        if not (cursor := answer.json()["next_cursor"]):
+            return pages
+
+
+async def test_the_recall_facts_give_each_vin_once_under_its_dealer_a_few_recalls_a_page(client: httpx.AsyncClient) -> None:
+    d1_vin, d3_vin, nobody = make_vin(5001), make_vin(5002), make_vin(5003)
+    await _delivered(client, d1_vin, "D1")
+    await _delivered(client, d3_vin, "D3")
+    codes = [f"RC-F{n}-{uuid.uuid4().hex[:6]}" for n in range(7)]
+    for code in codes:
+        assert (await client.post("/v1/recalls", headers=as_("OEM"), json={
+            "code": code, "title": "Fuel pump relay", "remedy_op_code": "FX1", "vins": [d1_vin, d3_vin, nobody]})
+        ).status_code == 201
+    await _visit(client, d1_vin, "D1", ["FX1"])  # completes it in all seven
+
+    pages = await _facts(client, "recalls")
+    assert len(pages) >= 2 and all(len({item["recall_code"] for item in page}) <= 5 for page in pages)
+    ours = [item for page in pages for item in page if item["recall_code"] in codes]
+    listed = sorted((item["recall_code"], vin, item["dealer_code"] or "-", item["org_path"])
+                    for item in ours for vin in item["vins"])
+    assert listed == sorted((code, vin, dealer, path) for code in codes for vin, dealer, path in (
+        (d1_vin, "D1", "/OEM/DN/D1/"), (d3_vin, "D3", "/OEM/DS/D3/"), (nobody, "-", "/OEM/")))  # each VIN once
+    completions = [item for page in await _facts(client, "recall-completions") for item in page
+                   if item["recall_code"] in codes]
+    assert sorted((item["recall_code"], item["vin"], item["dealer_code"]) for item in completions) == [
+        (code, d1_vin, "D1") for code in sorted(codes)]
