@@ -131,9 +131,13 @@ async def import_vins(repo: LoopRepository, code: str, vins: list[str]) -> Recal
 
 async def _org(repo: LoopRepository, directory: OrgDirectory, org_code: str | None) -> OrgInfo:
     """The asked org of the caller's subtree (default: the caller's own). One outside it gets the
-    answer an unknown code gets, word for word: the 404 tells nothing about other lines."""
-    org = await directory.get(org_code or repo.principal.org_code)
-    if org is None or not org.path.startswith(repo.principal.path.prefix):
+    answer an unknown code gets, word for word: the 404 tells nothing about other lines. The
+    caller's own org needs no lookup (a dashboard asks for it on every load)."""
+    principal = repo.principal
+    if org_code is None or org_code == principal.org_code:
+        return OrgInfo(code=principal.org_code, name=principal.org_code, kind=principal.org_kind, path=principal.org_path)
+    org = await directory.get(org_code)
+    if org is None or not org.path.startswith(principal.path.prefix):
         raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
     return org
 
