@@ -78,9 +78,10 @@ async def acknowledge(repo: LoopRepository, bulletin_id: uuid.UUID) -> BulletinA
     """The caller's dealership reads the bulletin; only for itself, once. A bulletin from outside
     its line (a sibling distributor's) does not exist for it (404)."""
     principal = repo.principal
+    # Found first: a bulletin outside the caller's line is a 404 whoever asks, never a 403 that tells it exists.
+    bulletin = await repo.bulletin(bulletin_id)
     if principal.org_kind != "dealer":
         raise Forbidden("Only the addressed dealers acknowledge a bulletin")
-    bulletin = await repo.bulletin(bulletin_id)
     values = {"bulletin_id": bulletin.id, "dealer_code": principal.org_code, "org_path": principal.org_path,
               "acknowledged_by": principal.subject, "acknowledged_at": utcnow()}
     if not await repo.record_ack(values):

@@ -20,11 +20,12 @@ from services.complaint import events
 from services.complaint.models import Recall
 from services.complaint.repository_loop import LoopRepository
 from services.complaint.schemas import (RecallCreate, RecallImportRead, RecallProgressItem, RecallProgressRead,
-                                        RecallRead)
+                                        RecallRead, RecallSummaryRead)
 from shared.contracts import customer as customer_contract
 from shared.db import utcnow
 from shared.org_path import OrgPath
-from shared.orgs import OrgDirectory
+from shared.orgs import OrgDirectory, OrgInfo
+from shared.pagination import PageParams
 from shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent, UnsupportedMediaType
 from shared.types import validate_vin
 
@@ -84,7 +85,7 @@ def _vin_of(kind: str, line: str) -> str:
         return line.split(",", 1)[0].strip().strip('"')
     try:
         value = json.loads(line)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:  # a line nested 100,000 deep exhausts the parser's stack
         raise ValueError("not a JSON value") from exc
     if isinstance(value, dict):
         value = value.get("vin")
@@ -128,13 +129,36 @@ async def import_vins(repo: LoopRepository, code: str, vins: list[str]) -> Recal
     return RecallImportRead(recall_code=recall.code, received=len(vins), added=await _add_vins(repo, recall, vins))
 
 
+async def _org(repo: LoopRepository, directory: OrgDirectory, org_code: str | None) -> OrgInfo:
+    """The asked org of the caller's subtree (default: the caller's own). One outside it gets the
+    answer an unknown code gets, word for word: the 404 tells nothing about other lines. The
+    caller's own org needs no lookup (a dashboard asks for it on every load)."""
+    principal = repo.principal
+    if org_code is None or org_code == principal.org_code:
+        return OrgInfo(code=principal.org_code, name=principal.org_code, kind=principal.org_kind, path=principal.org_path)
+    org = await directory.get(org_code)
+    if org is None or not org.path.startswith(principal.path.prefix):
+        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
+    return org
+
+
+async def listed(repo: LoopRepository, directory: OrgDirectory, page: PageParams,
+                 org_code: str | None) -> tuple[list[RecallSummaryRead], str | None]:
+    org = await _org(repo, directory, org_code)
+    rows, cursor = await repo.recalls(page, OrgPath(org.path))
+    counts = await repo.subtree_counts([recall.id for recall in rows], OrgPath(org.path))
+    items = []
+    for recall in rows:
+        affected, completed = counts.get(recall.id, (0, 0))
+        items.append(RecallSummaryRead(code=recall.code, title=recall.title, remedy_op_code=recall.remedy_op_code,
+                                       created_at=recall.created_at, affected=affected, completed=completed,
+                                       rate=_rate(completed, affected)))
+    return items, cursor
+
+
 async def progress(repo: LoopRepository, directory: OrgDirectory, code: str, org_code: str | None) -> RecallProgressRead:
     recall = await repo.recall(code)
-    org_code = org_code or repo.principal.org_code
-    org = await directory.get(org_code)
-    if org is None or not org.path.startswith(repo.principal.path.prefix):
-        # One body whatever the code names: a foreign org is answered exactly as an unknown one.
-        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
+    org = await _org(repo, directory, org_code)
     rows = await repo.progress(recall.id, OrgPath(org.path))
     affected = sum(row[1] for row in rows)
     completed = sum(row[2] for row in rows)

@@ -139,6 +139,22 @@ class LoopRepository(ScopedRepository):
                 added.setdefault((dealer_code, org_path), []).append(vin)
         return added
 
+    async def recalls(self, page: PageParams, under: OrgPath) -> tuple[list[Recall], str | None]:
+        """The recalls `under` (an org of the caller's subtree) issued or that list a VIN of its subtree,
+        oldest first."""
+        touches = exists().where(RecallVin.recall_id == Recall.id,
+                                 RecallVin.org_path.startswith(under.prefix, autoescape=True))
+        statement = self.select(Recall).where(or_(Recall.org_path.startswith(under.prefix, autoescape=True), touches))
+        return await keyset_page(self.session, statement, Recall, page)
+
+    async def subtree_counts(self, recall_ids: list[uuid.UUID], under: OrgPath) -> dict[uuid.UUID, tuple[int, int]]:
+        """(affected, completed) VINs of each recall within `under`'s subtree (and the caller's)."""
+        rows = await self.session.execute(self.select(
+            RecallVin, RecallVin.recall_id, func.count(), func.count(RecallVin.completed_at))
+            .where(RecallVin.recall_id.in_(recall_ids), RecallVin.org_path.startswith(under.prefix, autoescape=True))
+            .group_by(RecallVin.recall_id))
+        return {recall_id: (affected, completed) for recall_id, affected, completed in rows}
+
     async def progress(self, recall_id: uuid.UUID, under: OrgPath) -> list[tuple[str | None, int, int]]:
         """(dealer_code, affected, completed) per dealer under `under`, within the caller's subtree."""
         rows = await self.session.execute(self.select(
@@ -146,6 +162,17 @@ class LoopRepository(ScopedRepository):
             .where(RecallVin.recall_id == recall_id, RecallVin.org_path.startswith(under.prefix, autoescape=True))
             .group_by(RecallVin.dealer_code).order_by(RecallVin.dealer_code))
         return [(dealer_code, affected, completed) for dealer_code, affected, completed in rows]
+
+    # --- what a KPI rebuild replays (the system principal) -----------------------------------------
+
+    async def recalls_page(self, page: PageParams) -> tuple[list[Recall], str | None]:
+        return await keyset_page(self.session, self.select(Recall), Recall, page)
+
+    async def recall_items(self, recall_ids: list[uuid.UUID]) -> list[RecallVin]:
+        """Every affected VIN of the recalls, those added together to one dealer next to each other."""
+        return list((await self.session.scalars(self.select(RecallVin).where(RecallVin.recall_id.in_(recall_ids))
+                                                .order_by(RecallVin.recall_id, RecallVin.added_at, RecallVin.dealer_code,
+                                                          RecallVin.org_path, RecallVin.vin))).all())
 
     # --- what the customer service's events tell (the system principal's consumer) ----------------
 

@@ -331,6 +331,16 @@ class RecallRead(BaseModel):
     vins_added: int = Field(description="Affected VINs this request added")
 
 
+class RecallSummaryRead(BaseModel):
+    code: str
+    title: str
+    remedy_op_code: str
+    created_at: datetime
+    affected: int = Field(description="Affected VINs in your subtree (the manufacturer's: every one, with or without a dealer)")
+    completed: int
+    rate: float | None = Field(description="completed / affected, pooled over your subtree")
+
+
 class RecallImportRead(BaseModel):
     recall_code: str
     received: int

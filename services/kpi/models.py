@@ -307,7 +307,7 @@ class RecallVinFact(Base):
 
 TABLES = plumbing_tables(Base.metadata)
 FACT_MODELS: tuple[Any, ...] = (ResponseFact, InvitationFact, VisitFact, DeliveryFact, ComplaintFact,
-                                FollowUpFact, AlertFact, AppointmentFact, StaffMember)
+                                FollowUpFact, AlertFact, AppointmentFact, StaffMember, RecallVinFact)
 
 
 class ImprovementPlan(Base):

@@ -31,6 +31,9 @@ SOURCES = (
     ("customer", "appointments", customer.APPOINTMENT_CHANGED),
     ("customer", "staff", customer.STAFF_CHANGED),
     ("complaint", "complaints", complaint.OPENED),
+    # Affected VINs before their completions (a completion of an unknown VIN would date it from then).
+    ("complaint", "recalls", complaint.RECALL_VIN_ASSIGNED),
+    ("complaint", "recall-completions", complaint.RECALL_COMPLETED),
 )
 PAGE = 500
 

@@ -101,7 +101,8 @@ def check_sets_rules(principal: Principal) -> None:
 
 
 async def org_in_subtree(directory: OrgDirectory, principal: Principal, code: str, *, in_body: bool) -> OrgInfo:
-    """The org a call names, in the caller's subtree; else 422 (a body's reference) or 404 (a query's)."""
+    """The org a call names, in the caller's subtree; else 422 (a body's reference) or 404 (a query's),
+    worded alike for an unknown code and another line's (the answer tells nothing about other lines)."""
     org = await directory.get(code)
     if org is None or not principal.sees(org.path):
         # One body whatever the code names: a foreign org is answered exactly as an unknown one.

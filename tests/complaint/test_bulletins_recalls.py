@@ -15,10 +15,10 @@ from services.complaint import recalls
 from services.complaint.bulletins import remind_overdue
 from services.complaint.models import Bulletin, QualitySignal
 from services.complaint.repository_loop import LoopRepository
-from shared.auth import system_principal
+from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from shared.contracts import customer as customer_contract
 from shared.types import vin_check_digit
-from tests.complaint.conftest import ORGS, as_, deliver, outbox_events
+from tests.complaint.conftest import ORGS, SECRET, as_, deliver, outbox_events
 
 CUSTOMER = "/csloop/customer"
 
@@ -76,6 +76,8 @@ async def test_a_sibling_dealer_cannot_acknowledge_for_it(client: httpx.AsyncCli
     assert (await client.get(f"/v1/bulletins/{bulletin['id']}/acks", headers=as_("DS"))).status_code == 404
     # Only dealers acknowledge; only the network publishes.
     assert (await client.post(f"/v1/bulletins/{bulletin['id']}/ack", headers=as_("DN"))).status_code == 403
+    # ... yet to another line the bulletin does not exist, whoever asks (no 403 that says it does).
+    assert (await client.post(f"/v1/bulletins/{bulletin['id']}/ack", headers=as_("DS"))).status_code == 404
     assert (await client.post("/v1/bulletins", json=bulletin_body(), headers=as_("D1"))).status_code == 403
 
 
@@ -254,3 +256,100 @@ async def test_a_bad_recall_import_changes_nothing(client: httpx.AsyncClient) ->
                               headers={**as_("DN"), "content-type": "text/csv"})).status_code == 403
     assert (await client.post("/v1/recalls/NOPE/vins/import", content=make_vin(903),
                               headers={**as_("OEM"), "content-type": "text/csv"})).status_code == 404
+
+
+async def _recall_list(client: httpx.AsyncClient, caller: str, org_code: str | None = None) -> dict[str, dict[str, Any]]:
+    """Every recall the caller lists, by code, read page by page (two per page: the cursor is used)."""
+    listed, cursor = {}, None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {}), **({"org_code": org_code} if org_code else {})}
+        answer = await client.get("/v1/recalls", params=params, headers=as_(caller))
+        assert answer.status_code == 200, answer.text
+        listed |= {item["code"]: item for item in answer.json()["items"]}
+        if not (cursor := answer.json()["next_cursor"]):
+            return listed
+
+
+async def test_the_recall_list_shows_each_org_the_recalls_of_its_subtree_with_its_own_figures(
+    client: httpx.AsyncClient,
+) -> None:
+    d1_done, d1_open, d3_open, nobody = (make_vin(3000 + n) for n in range(4))
+    for vin, dealer in ((d1_done, "D1"), (d1_open, "D1"), (d3_open, "D3")):
+        await _delivered(client, vin, dealer)
+    remedy = f"R{uuid.uuid4().hex[:6]}"
+    listed, empty = f"RC-{uuid.uuid4().hex[:6]}", f"RC-{uuid.uuid4().hex[:6]}"
+    for code, vins in ((listed, [d1_done, d1_open, d3_open, nobody]), (empty, [])):
+        created = await client.post("/v1/recalls", headers=as_("OEM"), json={
+            "code": code, "title": "Fuel pump relay", "remedy_op_code": remedy, "vins": vins})
+        assert created.status_code == 201, created.text
+    await _visit(client, d1_done, "D1", [remedy])
+
+    oem = await _recall_list(client, "OEM")
+    assert {key: oem[listed][key] for key in ("title", "remedy_op_code", "affected", "completed", "rate")} == {
+        "title": "Fuel pump relay", "remedy_op_code": remedy, "affected": 4, "completed": 1, "rate": 0.25}
+    assert (oem[empty]["affected"], oem[empty]["rate"]) == (0, None)  # the manufacturer's, VINs or not
+    north, d1 = (await _recall_list(client, "DN"))[listed], (await _recall_list(client, "D1"))[listed]
+    assert (north["affected"], north["completed"], north["rate"]) == (2, 1, 0.5)
+    assert (d1["affected"], d1["completed"]) == (2, 1) and d1["created_at"] == oem[listed]["created_at"]
+    south = (await _recall_list(client, "DS"))[listed]
+    assert (south["affected"], south["completed"], south["rate"]) == (1, 0, 0.0)
+    # A dealer with no VIN of the recall does not list it, nor anyone the recall without VINs.
+    assert listed not in await _recall_list(client, "D2")
+    assert empty not in await _recall_list(client, "DN")
+    # An org of the caller's subtree is asked for by its code; one outside it is answered as an unknown one.
+    assert (await _recall_list(client, "OEM", "D1"))[listed] == d1
+    assert (await _recall_list(client, "DN", "D1"))[listed] == d1
+    foreign, unknown = [await client.get("/v1/recalls", params={"org_code": code}, headers=as_("D1"))
+                        for code in ("D3", "NOPE")]
+    assert foreign.status_code == unknown.status_code == 404 and foreign.json() == unknown.json()
+
+
+async def test_the_recall_list_refuses_a_cursor_it_did_not_write(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/v1/recalls", params={"cursor": "not-a-cursor"}, headers=as_("D1"))
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_json_lines_import_nested_past_the_parsers_depth_is_a_line_error(client: httpx.AsyncClient) -> None:
+    code = f"RC-{uuid.uuid4().hex[:6]}"
+    assert (await client.post("/v1/recalls", headers=as_("OEM"), json={
+        "code": code, "title": "Seat belt buckle", "remedy_op_code": "SB1"})).status_code == 201
+    refused = await client.post(f"/v1/recalls/{code}/vins/import", content="[" * 100_000 + "]" * 100_000,
+                                headers={**as_("OEM"), "content-type": "application/x-ndjson"})
+    assert refused.status_code == 422, refused.text
+    assert [error["field"] for error in refused.json()["errors"]] == ["line 1"]
+
+
+async def _facts(client: httpx.AsyncClient, kind: str) -> list[list[dict[str, Any]]]:
+    """Every page of `/internal/facts/<kind>` (what a KPI rebuild reads), asked 500 at a time."""
+    pages, cursor = [], None
+    while True:
+        answer = await client.get(f"/internal/facts/{kind}", params={"limit": 500, **({"cursor": cursor} if cursor else {})},
+                                  headers={INTERNAL_HEADER: mint_internal_token(system_principal(), SECRET)})
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.json()["items"])
+        if not (cursor := answer.json()["next_cursor"]):
+            return pages
+
+
+async def test_the_recall_facts_give_each_vin_once_under_its_dealer_a_few_recalls_a_page(client: httpx.AsyncClient) -> None:
+    d1_vin, d3_vin, nobody = make_vin(5001), make_vin(5002), make_vin(5003)
+    await _delivered(client, d1_vin, "D1")
+    await _delivered(client, d3_vin, "D3")
+    codes = [f"RC-F{n}-{uuid.uuid4().hex[:6]}" for n in range(7)]
+    for code in codes:
+        assert (await client.post("/v1/recalls", headers=as_("OEM"), json={
+            "code": code, "title": "Fuel pump relay", "remedy_op_code": "FX1", "vins": [d1_vin, d3_vin, nobody]})
+        ).status_code == 201
+    await _visit(client, d1_vin, "D1", ["FX1"])  # completes it in all seven
+
+    pages = await _facts(client, "recalls")
+    assert len(pages) >= 2 and all(len({item["recall_code"] for item in page}) <= 5 for page in pages)
+    ours = [item for page in pages for item in page if item["recall_code"] in codes]
+    listed = sorted((item["recall_code"], vin, item["dealer_code"] or "-", item["org_path"])
+                    for item in ours for vin in item["vins"])
+    assert listed == sorted((code, vin, dealer, path) for code in codes for vin, dealer, path in (
+        (d1_vin, "D1", "/OEM/DN/D1/"), (d3_vin, "D3", "/OEM/DS/D3/"), (nobody, "-", "/OEM/")))  # each VIN once
+    completions = [item for page in await _facts(client, "recall-completions") for item in page
+                   if item["recall_code"] in codes]
+    assert sorted((item["recall_code"], item["vin"], item["dealer_code"]) for item in completions) == [
+        (code, d1_vin, "D1") for code in sorted(codes)]

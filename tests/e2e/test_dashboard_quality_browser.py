@@ -6,7 +6,8 @@ chromium, against the real endpoints, the data seeded through the public APIs un
   dealer B's 2 responses raise nothing (0.0%): A is listed first;
 - a quality signal: 3 product-quality complaints on one model and symptom, 2 at A and 1 at B;
 - recall: A's 2 delivered cars and B's 1 recalled, one of A's fixed by a visit with the remedy op code:
-  A 1 of 2 (50.0%), B 0 of 1 (0.0%), the distributor pooled 1 of 3 (33.3%);
+  A 1 of 2 (50.0%), B 0 of 1 (0.0%), the distributor pooled 1 of 3 (33.3%); a second recall of one of
+  B's cars, done: the open recalls list the first only, whose row shows its progress per dealer;
 - one open technical request of A's, answer due in the future (the overdue mark is tested by
   answering the list in the browser with a due time in the past).
 
@@ -44,7 +45,7 @@ from tests.support.staff import on_staff
 from tests.support.suite import INTEGRITY_FLAGS, Network, Org
 
 SCOPES = ["kpi:read", "surveys:read", "complaints:read"]
-REMEDY = "RCQ1A"
+REMEDY, DONE_REMEDY = "RCQ1A", "RCQ2B"
 
 
 @dataclass
@@ -54,6 +55,7 @@ class World:
     dealer_b: Org
     model: str
     recall: str
+    done_recall: str
     request_number: str
     viewer: str
     dealer_viewer: str
@@ -128,6 +130,17 @@ def world(network: Network) -> World:
         "closed_at": (now - timedelta(minutes=5)).isoformat(), "op_codes": [REMEDY], "mileage_km": 20000,
         "amount_minor": 0})
     assert visit.status_code == 201, visit.text
+    done_car = delivered_car(dealer_b)
+    done_recall = f"RC-E2E-{uuid.uuid4().hex[:6].upper()}"
+    created = network.manufacturer.client.post("/v1/recalls", json={
+        "code": done_recall, "title": "Seat belt buckle", "remedy_op_code": DONE_REMEDY, "vins": [done_car[0]]})
+    assert created.status_code == 201, created.text
+    visit = dealer_b.client.post("/v1/service-visits", json={
+        "ro_number": f"RO-{uuid.uuid4().hex[:8]}", "vin": done_car[0], "customer_id": done_car[1],
+        "dealer_code": dealer_b.code, "visit_type": "recall", "opened_at": (now - timedelta(hours=2)).isoformat(),
+        "closed_at": (now - timedelta(minutes=5)).isoformat(), "op_codes": [DONE_REMEDY], "mileage_km": 20000,
+        "amount_minor": 0})
+    assert visit.status_code == 201, visit.text
 
     request = dealer_a.client.post("/v1/tech-requests", json={
         "dealer_code": dealer_a.code, "vin": cars_a[1][0], "symptom_codes": ["NVH-02"],
@@ -136,12 +149,13 @@ def world(network: Network) -> World:
 
     def seeded() -> bool:
         signals = distributor.client.get("/v1/quality-signals", params={"limit": 500}).json()["items"]
-        progress = distributor.client.get(f"/v1/recalls/{recall}/progress", params={"org_code": distributor.code})
-        return (any(s["vehicle_model"] == model for s in signals) and progress.status_code == 200
-                and (progress.json()["affected"], progress.json()["completed"]) == (3, 1))
+        recalls = {r["code"]: (r["affected"], r["completed"])
+                   for r in distributor.client.get("/v1/recalls", params={"limit": 500}).json()["items"]}
+        return (any(s["vehicle_model"] == model for s in signals)
+                and recalls == {recall: (3, 1), done_recall: (1, 1)})
 
-    eventually(seeded, "the signal and the recall's progress", timeout=90)
-    return World(distributor, dealer_a, dealer_b, model, recall, request.json()["number"],
+    eventually(seeded, "the signal and the recalls' progress", timeout=90)
+    return World(distributor, dealer_a, dealer_b, model, recall, done_recall, request.json()["number"],
                  viewer(network, distributor), viewer(network, dealer_a))
 
 
@@ -216,21 +230,22 @@ class TestQualityPanels:
             assert texts[:3] == [world.request_number, name(world.dealer_a), "P2"], texts
             assert "已逾期" not in texts[3] and row.get_attribute("class") in (None, "")
 
+            recalls = page.locator("#recalls-table")
+            assert recalls.locator("thead th").all_inner_texts() == ["召回", "完成率", "已完成", "涉及车辆"]
+            assert recalls.locator("tbody tr").count() == 1  # the done recall is not open
+            assert recalls.locator("tbody tr > *").all_inner_texts() == [
+                f"{world.recall}\nFuel pump relay may stick", "33.3%", "1", "3"]
             assert page.locator("#recall-table").is_hidden()
-            page.fill("#recall-code", world.recall)
-            page.click("#recall-form button[type=submit]")
+            recalls.locator(f"tr[data-recall='{world.recall}'] button").click()
             recall = page.locator("#recall-table")
             recall.wait_for(state="visible")
+            assert page.locator("#recall-title").inner_text() == f"{world.recall} 各经销店进度"
+            assert recalls.locator(f"tr[data-recall='{world.recall}']").get_attribute("class") == "is-selected"
             assert recall.locator("thead th").all_inner_texts() == ["经销店", "完成率", "已完成", "涉及车辆"]
             assert cells(recall, world.distributor.code) == [name(world.distributor), "33.3%", "1", "3"]
             assert cells(recall, world.dealer_a.code) == [name(world.dealer_a), "50.0%", "1", "2"]
             assert cells(recall, world.dealer_b.code) == [name(world.dealer_b), "0.0%", "0", "1"]
             page.locator("#card-quality").screenshot(path=artifacts_dir / "dashboard-quality-loop.png")
-
-            page.fill("#recall-code", "RC-NO-SUCH-ONE")
-            page.click("#recall-form button[type=submit]")
-            page.locator("#recall-unknown").wait_for(state="visible")
-            assert recall.is_hidden()
             assert not problems, problems
         finally:
             context.close()
@@ -270,6 +285,9 @@ class TestQualityPanels:
             assert page.locator("#card-integrity").is_hidden()
             assert page.locator("#card-quality").is_visible()  # its own technical request
             assert page.locator("#requests-table tbody tr", has_text=world.request_number).count() == 1
+            # Its own part of the recall: 1 of its 2 cars.
+            assert page.locator("#recalls-table tbody tr > *").all_inner_texts() == [
+                f"{world.recall}\nFuel pump relay may stick", "50.0%", "1", "2"]
             assert page.locator("#banner").is_hidden()
             assert not problems, problems
         finally:
@@ -285,9 +303,9 @@ class TestQualityPanels:
             page.click("#lang-switch")
             show_month(page, world.distributor.code, this_month())
             wait_rendered(page, world.distributor.code, this_month(), "en")
-            page.fill("#recall-code", world.recall)
-            page.click("#recall-form button[type=submit]")
+            page.locator(f"#recalls-table tr[data-recall='{world.recall}'] button").click()
             page.locator("#recall-table").wait_for(state="visible")
+            assert page.locator("#recall-title").inner_text() == f"{world.recall} by dealer"
             for card in ("#card-integrity", "#card-quality"):
                 assert page.locator(card).is_visible(), card
             assert page.locator("#integrity-table thead th").first.inner_text() == "Dealer"

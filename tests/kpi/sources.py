@@ -10,7 +10,8 @@ class FedRecords:
 
     def __init__(self) -> None:
         self.kinds: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in (
-            "responses", "invitations", "alerts", "visits", "deliveries", "followups", "appointments", "complaints", "staff")}
+            "responses", "invitations", "alerts", "visits", "deliveries", "followups", "appointments", "complaints", "staff",
+            "recalls", "recall-completions")}
 
     def add(self, type_: str, data: dict[str, Any]) -> None:
         k = self.kinds
@@ -39,6 +40,14 @@ class FedRecords:
                 k["staff"][data["staff_id"]] = data
         elif type_.startswith("complaint."):
             self._complaint(type_, data)
+        elif type_ == "recall.vin_assigned":
+            # The complaint service keeps each VIN under its latest dealer, added when it was first listed.
+            for vin in data["vins"]:
+                known = k["recalls"].get((data["recall_code"], vin))
+                k["recalls"][(data["recall_code"], vin)] = {
+                    **data, "vins": [vin], "assigned_at": known["assigned_at"] if known else data["assigned_at"]}
+        elif type_ == "recall.completed":
+            k["recall-completions"][(data["recall_code"], data["vin"])] = data
 
     def _followup(self, type_: str, data: dict[str, Any]) -> None:
         """The task as the customer service holds it after these events (api_facts: how it ended too)."""

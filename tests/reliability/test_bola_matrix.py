@@ -1,11 +1,15 @@
 """A BOLA matrix generated from the gateway's OpenAPI: every operation that takes an id in its path.
 
-Tree: manufacturer > distributor D > dealers A and B. One record per resource type is made
-as dealer A (and, for what a parent can own, as D). Then every operation with a path id is
-called with the key of A's sibling B (404 on all of it), of A's parent D (reads answer 200,
-writes are not refused as unknown), and with A's key on D's records (A is D's child: 404,
-except that a parent's surveys serve the dealers below it and so are readable, not writable).
-An operation the matrix does not know fails the test: add it to EXPECTED or EXCLUDED.
+Tree: manufacturer > distributors D and E; D > dealers A and B; E > dealer C. One record per
+resource type is made as dealer A (and, for what a parent can own, as D: bulletins only a
+distributor or the manufacturer sends). Then every operation with a path id is called with the
+key of A's sibling B (404 on all of it), of A's parent D (reads answer 200, writes are not
+refused as unknown), with A's key on D's records (A is D's child: 404, except that a parent's
+surveys and bulletins serve the dealers below it), and with the keys of D's sibling E and of
+E's dealer C on D's records (404 on all of it). A recall is the manufacturer's: its progress is
+asked for the record owner's org (`org_code`), and its VIN import is the manufacturer's alone
+(403 for every other caller). An operation the matrix does not know fails the test: add its
+record, or an EXCLUDED entry with the reason.
 """
 
 import re
@@ -38,16 +42,6 @@ EXCLUDED = {
                                                            "sibling's evaluation item is never shown (tests/kpi/test_evaluations.py)",
     ("put", "/v1/vehicles/{vin}"): "writes the caller's own dealer's file of the VIN (each dealer keeps its own file "
                                    "of a car), never another's; the dealer-qualified /v1/vehicles/by-vin/... is in the matrix",
-    ("get", "/v1/bulletins/{bulletin_id}"): "a sender's bulletin is addressed to every dealer below it (siblings alike); "
-                                            "another distributor's dealer gets 404 (tests/complaint/test_bulletins_recalls.py)",
-    ("post", "/v1/bulletins/{bulletin_id}/ack"): "acknowledges for the caller's own dealership only; another line's "
-                                                 "dealer gets 404 (tests/complaint/test_bulletins_recalls.py)",
-    ("get", "/v1/bulletins/{bulletin_id}/acks"): "the sender's and those above it: an addressed dealer gets 403, another "
-                                                 "line's org 404 (tests/complaint/test_bulletins_recalls.py)",
-    ("post", "/v1/recalls/{code}/vins/import"): "{code} is a recall's code, the manufacturer's record: anyone else is "
-                                                "a 403 (tests/complaint/test_bulletins_recalls.py)",
-    ("get", "/v1/recalls/{code}/progress"): "{code} is the manufacturer's recall, read by its network; `org_code` "
-                                            "outside the caller's subtree is a 404 (tests/complaint/test_bulletins_recalls.py)",
 }
 # Valid bodies, so a refusal cannot hide behind a 422 (a function of the record ids where the body names them).
 BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[str, Any]]] = {
@@ -80,8 +74,21 @@ BODIES: dict[tuple[str, str], dict[str, Any] | Callable[[dict[str, str]], dict[s
         "vin": ids["vin"], "customer_id": ids["customer_id"], "visit_type": "repair", "opened_at": ids["opened_at"],
         "closed_at": ids["closed_at"], "advisor": "SA-BOLA"},
 }
-# Parent-owned records a child may read by design (shared.rls ancestors_read, survey repository).
-CHILD_MAY_READ = {("get", "/v1/surveys/{survey_id}"), ("get", "/v1/surveys/{survey_id}/versions/{number}")}
+# Query parameters that name whose part of a shared record is asked for: the record owner's org.
+QUERIES: dict[tuple[str, str], Callable[[dict[str, str]], dict[str, str]]] = {
+    ("get", "/v1/recalls/{recall_code}/progress"): lambda ids: {"org_code": ids["code"]},
+}
+# Bodies that are files, not JSON: (content, media type).
+FILES = {("post", "/v1/recalls/{recall_code}/vins/import"): (f"vin\n{vin()}\n".encode(), "text/csv")}
+# The manufacturer's alone (a recall's VINs): every other caller, whatever its reach, is a 403.
+MANUFACTURER_ONLY = {("post", "/v1/recalls/{recall_code}/vins/import")}
+# Parent-owned records a child may act on by design, and the answer it gets: a parent's surveys
+# serve the dealers below it (shared.rls ancestors_read, survey repository); a bulletin is
+# addressed to every dealer below its sender, which acknowledges it for itself, while who has
+# read it is the sender's (and those above it) to see.
+CHILD_MAY = {("get", "/v1/surveys/{survey_id}"): 200, ("get", "/v1/surveys/{survey_id}/versions/{number}"): 200,
+             ("get", "/v1/bulletins/{bulletin_id}"): 200, ("post", "/v1/bulletins/{bulletin_id}/ack"): 201,
+             ("get", "/v1/bulletins/{bulletin_id}/acks"): 403}
 # The parent's destructive calls run last, so the others still find the record.
 LAST = ("/erase", "delete")
 
@@ -123,6 +130,8 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
         "priority": "P3", "description": "BOLA matrix"}))
     tech_request = created(a.client.post("/v1/tech-requests", json={
         "dealer_code": a.code, "vin": car, "symptom_codes": ["BRK01"], "priority": "P3", "description": "BOLA matrix"}))
+    recall = created(network.manufacturer.client.post("/v1/recalls", json={
+        "code": f"RC-BOLA-{uuid.uuid4().hex[:8]}", "title": "BOLA matrix", "remedy_op_code": "OPBOLA", "vins": [car]}))
 
     # Launched, so the parent's reads of its results find them (the launch again is a no-op).
     campaign = created(a.client.post("/v1/campaigns", json={"name": "BOLA", "kind": "care", "channel": "sms",
@@ -140,7 +149,7 @@ def dealer_records(network: Network, a: Org) -> dict[str, str]:
             "followup_id": eventually(followup, "the prospect's follow-up"), "survey_id": survey_id, "number": "1",
             "invitation_id": invitation["id"], "response_id": response["id"], "complaint_id": complaint["id"],
             "staff_id": member["id"], "plan_id": improvement_plan(a, "SA-BOLA"), "index": "0",
-            "campaign_id": campaign["id"], "tech_request_id": tech_request["id"],
+            "campaign_id": campaign["id"], "tech_request_id": tech_request["id"], "recall_code": recall["code"],
             **org_records(network, a)}
 
 
@@ -166,12 +175,14 @@ def org_records(network: Network, org: Org) -> dict[str, str]:
             "user_id": user["id"]}
 
 
-def parent_records(network: Network, d: Org) -> dict[str, str]:
+def parent_records(network: Network, d: Org, recall_code: str) -> dict[str, str]:
     campaign = created(d.client.post("/v1/campaigns", json={"name": "BOLA", "kind": "care", "channel": "sms",
                                                             "message": {"en": "BOLA"}}))
+    bulletin = created(d.client.post("/v1/bulletins", json={"title": "BOLA matrix", "body": "BOLA matrix"}))
     return {"survey_id": published_survey(d, {"template": "csi", "code": f"csi_{uuid.uuid4().hex[:8]}"}),
             "number": "1", "plan_id": improvement_plan(d, "Regional quality manager"), "index": "0",
-            "campaign_id": campaign["id"], **org_records(network, d)}
+            "campaign_id": campaign["id"], "bulletin_id": bulletin["id"], "recall_code": recall_code,
+            **org_records(network, d)}
 
 
 class Matrix:
@@ -180,18 +191,24 @@ class Matrix:
         self.rows: list[str] = []
         self.failures: list[str] = []
 
-    def call(self, caller: Org, who: str, method: str, path: str, ids: dict[str, str]) -> int:
+    def call(self, caller: Org, who: str, method: str, path: str, ids: dict[str, str], owner: Org | None = None) -> int:
         url = re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], path)
         headers = {}
         if method in ("patch", "put", "post"):
             # The record's current ETag, read by its owner: only the caller's reach decides the answer.
             base = re.match(r"^(.*?\{\w+\})", path)[1]
-            etag = self.owner.client.get(re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], base)).headers.get("etag")
+            etag = (owner or self.owner).client.get(re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], base)).headers.get("etag")
             if etag:
                 headers["If-Match"] = etag
         body = BODIES.get((method, path))
         body = body(ids) if callable(body) else body
-        status = caller.client.request(method.upper(), url, json=body, headers=headers).status_code
+        params = QUERIES[(method, path)](ids) if (method, path) in QUERIES else None
+        if (method, path) in FILES:
+            content, media_type = FILES[(method, path)]
+            status = caller.client.request(method.upper(), url, content=content, params=params,
+                                           headers={**headers, "Content-Type": media_type}).status_code
+        else:
+            status = caller.client.request(method.upper(), url, json=body, params=params, headers=headers).status_code
         self.rows.append(f"{who:8} {method.upper():6} {path:55} {status}")
         return status
 
@@ -200,30 +217,55 @@ class Matrix:
             self.failures.append(f"{who} {method.upper()} {path}: {status}, expected {rule}")
 
 
+def ids_of(path: str) -> set[str]:
+    return set(re.findall(r"\{(\w+)\}", path))
+
+
 def test_only_the_expected_callers_reach_each_record(network: Network, artifacts_dir: Path) -> None:
-    d = network.org("distributor")
-    a, b = network.org("dealer", d), network.org("dealer", d)
-    mine, parents = dealer_records(network, a), parent_records(network, d)
+    d, e = network.org("distributor"), network.org("distributor")
+    a, b, c = network.org("dealer", d), network.org("dealer", d), network.org("dealer", e)
+    mine = dealer_records(network, a)
+    parents = parent_records(network, d, mine["recall_code"])
     operations = operations_with_path_ids(network)
-    unknown = [op for op in operations if op not in EXCLUDED and not set(re.findall(r"\{(\w+)\}", op[1])) <= set(mine)]
+    unknown = [op for op in operations if op not in EXCLUDED and not ids_of(op[1]) <= set(mine)
+               and not ids_of(op[1]) <= set(parents)]
     assert not unknown, f"operations the matrix has no record for: {unknown}"
     tested = [op for op in operations if op not in EXCLUDED]
+    of_a = [op for op in tested if ids_of(op[1]) <= set(mine)]
+    of_d = [op for op in tested if ids_of(op[1]) <= set(parents)]
     matrix = Matrix(a)
-    for method, path in tested:
+
+    def expect(who: str, method: str, path: str, status: int, ok: bool, rule: str) -> None:
+        if (method, path) in MANUFACTURER_ONLY:
+            ok, rule = status == 403, "403 (the manufacturer's alone)"
+        matrix.expect(ok, who, method, path, status, rule)
+
+    for method, path in of_a:
         status = matrix.call(b, "sibling", method, path, mine)
-        matrix.expect(status == 404, "sibling", method, path, status, "404")
-        if set(re.findall(r"\{(\w+)\}", path)) <= set(parents):
-            status = matrix.call(a, "child", method, path, parents)
-            if (method, path) in CHILD_MAY_READ:
-                matrix.expect(status == 200, "child", method, path, status, "200 (a parent's survey serves its dealers)")
-            else:
-                matrix.expect(status in (403, 404), "child", method, path, status, "404 (or 403 for a parent's survey)")
-    for method, path in sorted(tested, key=lambda op: any(mark in op[1] or mark == op[0] for mark in LAST)):
+        expect("sibling", method, path, status, status == 404, "404")
+    for method, path in of_d:
+        status = matrix.call(a, "child", method, path, parents, owner=d)
+        if (method, path) in CHILD_MAY:
+            wanted = CHILD_MAY[(method, path)]
+            expect("child", method, path, status, status == wanted, f"{wanted} (a parent's record serving its dealers)")
+        else:
+            expect("child", method, path, status, status in (403, 404), "404 (or 403)")
+        for who, cousin in (("cousin-d", e), ("cousin", c)):
+            status = matrix.call(cousin, who, method, path, parents, owner=d)
+            expect(who, method, path, status, status == 404, "404")
+    for method, path in sorted(of_a, key=lambda op: any(mark in op[1] or mark == op[0] for mark in LAST)):
         status = matrix.call(d, "parent", method, path, mine)
         if method == "get":
-            matrix.expect(status == 200, "parent", method, path, status, "200")
+            expect("parent", method, path, status, status == 200, "200")
         else:
-            matrix.expect(status != 404 and status < 500, "parent", method, path, status, "not 404, not 5xx")
+            expect("parent", method, path, status, status != 404 and status < 500, "not 404, not 5xx")
+    # What only an org above the dealers owns (a bulletin): the org above its owner reads it too.
+    for method, path in (op for op in of_d if op not in of_a):
+        status = matrix.call(network.manufacturer, "parent", method, path, parents, owner=d)
+        if method == "get":
+            expect("parent", method, path, status, status == 200, "200")
+        else:
+            expect("parent", method, path, status, status != 404 and status < 500, "not 404, not 5xx")
     (artifacts_dir / "bola-matrix.txt").write_text("\n".join(matrix.rows) + "\n")
     assert len(tested) >= 25
     assert not matrix.failures, "\n".join(matrix.failures)

@@ -1,11 +1,15 @@
 """The BOLA matrix of the operations that name an org in a query (`org_code`), generated from the
-gateway's OpenAPI: the KPI reads, the held-out FIR list and any added later.
+gateway's OpenAPI: the KPI reads, the held-out FIR list, the recalls and any added later (a path id
+names a shared record every caller may read: a recall's progress is asked of a real recall).
 
 Tree: manufacturer > distributors D and E; D > dealers A and B. A sibling, a cousin, or a child
 naming an org outside its subtree gets the answer an unknown code gets (same status, same body:
 no existence oracle), never 200; a parent naming a child gets 200 (a dealer-level caller of an
 operation reviewed above the dealers gets 403 whatever it names).
 """
+
+import re
+import uuid
 
 import httpx
 import pytest
@@ -19,15 +23,26 @@ VALUES = {"period": "2026-01", "kpi": "csi", "kind": "csi", "from": "2026-01", "
           "scheme": "MATRIX", "code": "RC-MATRIX"}
 
 
+def recall(network: Network) -> str:
+    """A recall of the manufacturer's (read by its whole network): the record /v1/recalls/{recall_code}/... names."""
+    code = f"RC-ORGQ-{uuid.uuid4().hex[:8]}"
+    made = network.manufacturer.client.post("/v1/recalls", json={"code": code, "title": "Matrix", "remedy_op_code": "M1"})
+    assert made.status_code == 201, made.text
+    return code
+
+
 def org_code_operations(network: Network) -> list[tuple[str, list[str]]]:
     schema = httpx.get(f"{network.url}/openapi.json", timeout=30).json()
+    # Path ids name shared records every caller may read, so only `org_code` decides the answer.
+    records = {"recall_code": recall(network)}
     out = []
     for path, item in schema["paths"].items():
         parameters = item.get("get", {}).get("parameters", [])
         if any(p["in"] == "query" and p["name"] == "org_code" for p in parameters):
             # org_code is what the test varies: never among the values it fills in.
-            out.append((path, [p["name"] for p in parameters
-                               if p["in"] == "query" and p.get("required") and p["name"] != "org_code"]))
+            required = [p["name"] for p in parameters
+                        if p["in"] == "query" and p.get("required") and p["name"] != "org_code"]
+            out.append((re.sub(r"\{(\w+)\}", lambda m: records[m[1]], path), required))
     return sorted(out)
 
 

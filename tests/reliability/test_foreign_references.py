@@ -41,6 +41,8 @@ KINDS = {
     # Staff codes of the record's dealer (API.md, Staff).
     "sales_consultant": "staff member", "advisor": "staff member", "technician": "staff member", "agent": "staff member",
     "owner": "staff member",  # an improvement plan's action on a dealer's plan
+    "signal_id": "quality signal",  # a bulletin answers a signal of its sender's subtree
+    "vins": "vehicle",
 }
 # Fields with a reference's name that identify the record being written, or are only quoted.
 NOT_REFERENCES = {
@@ -58,6 +60,9 @@ NOT_REFERENCES = {
         "free text on the case (a role or a name); an improvement plan taking the action over checks it as a staff code",
     ("post", "/v1/tech-requests", "vin"): "the car the technical question is about, free text (not a record id): "
                                           "a dealer may ask before the car is on its file",
+    ("post", "/v1/recalls", "vins"): "the cars the manufacturer recalls: every VIN of its network is its own (no "
+                                     "sibling manufacturer), and a VIN on no dealer's file yet is listed all the same "
+                                     "(it goes to its dealer when sold or serviced)",
 }
 
 
@@ -172,6 +177,26 @@ def _slot() -> str:
     return (datetime(2031, 1, 1, tzinfo=UTC) + timedelta(seconds=uuid.uuid4().int % 10**8)).isoformat()
 
 
+def _signal_of(org: Org, dealers: list[Org]) -> str:
+    """A quality signal of `org`'s subtree: three product-quality cases of a fresh model at two of its dealers."""
+    model = f"FR-{fresh().upper()}"
+    for dealer in (dealers[0], dealers[0], dealers[1]):
+        opened = dealer.client.post("/v1/complaints", json={
+            "dealer_code": dealer.code, "channel": "hotline", "category": "product_quality", "priority": "P3",
+            "description": "Matrix signal", "vehicle_model": model, "symptom_codes": ["NVH-02"]})
+        assert opened.status_code == 201, opened.text
+    return eventually(lambda: next((s["id"] for s in listed(org, "/v1/quality-signals") if s["vehicle_model"] == model),
+                                   None), f"{org.code}'s quality signal")
+
+
+def _signals(world: World) -> dict[str, str]:
+    """North's signal (from A and B) and south's (from C and a second dealer of south's), made once."""
+    if "signal_north" not in _MADE:
+        _MADE["signal_north"] = _signal_of(world.north, [world.a, world.b])
+        _MADE["signal_south"] = _signal_of(world.south, [world.c, world.network.org("dealer", world.south)])
+    return {world.north.code: _MADE["signal_north"], world.south.code: _MADE["signal_south"]}
+
+
 def _booked_at(slot: str) -> Callable[[dict[str, Any]], bool]:
     return lambda a: datetime.fromisoformat(a["slot_at"]) == datetime.fromisoformat(slot)
 
@@ -261,6 +286,10 @@ BODIES: dict[tuple[str, str], Spec] = {
         lambda w: w.a, lambda w: {"dealer_code": w.a.code, "vin": w.records[w.a.code].vin, "symptom_codes": ["P0300"],
                                   "priority": "P3", "description": f"matrix {fresh()}"},
         lambda w, body: anywhere(w, "/v1/tech-requests", lambda r: r["description"] == body["description"])),
+    ("post", "/v1/bulletins"): Spec(
+        lambda w: w.north, lambda w: {"title": f"matrix {fresh()}", "body": "Matrix bulletin",
+                                      "signal_id": _signals(w)[w.north.code]},
+        lambda w, body: anywhere(w, "/v1/bulletins", lambda b: b["title"] == body["title"])),
     ("put", "/v1/complaint-sla-policies"): Spec(
         lambda w: w.north, lambda w: {"dealer_code": w.a.code, "policies": [
             {"priority": "P4", "first_response_hours": 7.25, "resolution_hours": 333.5}]},
@@ -349,6 +378,8 @@ def replaced(body: dict[str, Any], dotted: str, value: str) -> dict[str, Any]:
 def foreign_values(world: World, spec: Spec, leaf: str) -> list[tuple[str, str]]:
     if KINDS[leaf] in ("dealer", "organisation"):
         return [(org.code, org.code) for org in spec.foreign_orgs(world)]
+    if KINDS[leaf] == "quality signal":  # signals belong to the orgs above the dealers: the sibling distributor's
+        return [(world.south.code, _signals(world)[world.south.code])]
     if KINDS[leaf] == "staff member":
         return [(org.code, world.records[org.code].staff_code) for org in (world.b, world.c)]
     attribute = {"owner_customer_id": "customer_id", "response_id": "survey_response_id",

@@ -11,6 +11,7 @@ are answered with row errors or a 4xx problem.
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -85,10 +86,22 @@ class TestWholeBodies:
         assert not failures, "\n".join(failures)
 
 
-def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tuple[str, dict[str, Any], str | None]]:
-    """Create endpoints with a valid body each, and the list that finds what they stored (by a marker field)."""
+# Where a refused write would show: a list URL read by the caller (the marker found in it), or a
+# check of the marker itself; None when the operation has nothing to read it back with.
+Stored = str | Callable[[str], bool] | None
+
+
+def recall_stored(network: Network) -> Callable[[str], bool]:
+    """Whether a recall with the marker's code exists (the list pages oldest first: a code is exact)."""
+    return lambda marker: network.manufacturer.client.get(f"/v1/recalls/H{marker.upper()}/progress").status_code != 404
+
+
+def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tuple[Any, ...]]:
+    """Create endpoints with a valid body each, where what they stored shows (by a marker field), and,
+    for what a dealer may not write, the org that writes it: (method, body, stored[, caller])."""
     owner = customer(a, a.code)["id"]
     on_staff(a, "M")  # the staff code the bodies name
+    sender = network.org("distributor")
     return {
         "/v1/customers": ("post", {"external_id": "M", "dealer_code": a.code, "name": "M", "phone": "13800138000",
                                    "email": "m@example.cn", "city": "上海"}, "/v1/customers?limit=500"),
@@ -104,6 +117,10 @@ def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tup
                                     "priority": "P4", "description": "M"}, "/v1/complaints?limit=500"),
         "/v1/tech-requests": ("post", {"dealer_code": a.code, "vin": ids["vin"], "symptom_codes": ["M"], "priority": "P4",
                                        "description": "M"}, "/v1/tech-requests?limit=500"),
+        "/v1/bulletins": ("post", {"title": "M", "body": "M", "models": ["M"], "symptom_codes": ["M"]},
+                          "/v1/bulletins?limit=500", sender),
+        "/v1/recalls": ("post", {"code": "M", "title": "M", "remedy_op_code": "M", "vins": [vin()]},
+                        recall_stored(network), network.manufacturer),
         "/v1/orgs": ("post", {"code": "M", "name": "M", "kind": "dealer", "parent_code": a.code, "region": "M"}, None),
         "/v1/kpi/targets": ("put", {"org_code": a.code, "kpi": "csi", "period": "2026-01", "target": 80}, None),
         "/v1/improvement-plans": ("post", {"org_code": a.code, "kpi": "csi", "period": "2026-01", "baseline": 80,
@@ -139,41 +156,51 @@ def valid_bodies(network: Network, a: Org, ids: dict[str, str]) -> dict[str, tup
     }
 
 
+# Codes the record defines for itself (not references to look up): attacked like free text.
+OWN_CODES = ("remedy_op_code",)
+
+
 def mutations(body: dict[str, Any]) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     for field, value in body.items():
-        if isinstance(value, str) and not field.endswith(("_id", "_code")) and field not in ("kind", "visit_type", "priority",
-                                                                                              "channel", "category", "level"):
+        if isinstance(value, str) and (not field.endswith(("_id", "_code")) or field in OWN_CODES) and field not in (
+                "kind", "visit_type", "priority", "channel", "category", "level"):
             out += [(field, v) for v in SQL + CONTROL + LONG]
         elif isinstance(value, int) and not isinstance(value, bool):
             out += [(field, v) for v in NUMBERS]
+        elif isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+            out += [(field, [v]) for v in SQL + CONTROL + LONG]  # a list of codes, models or VINs
     return out
 
 
 class TestFields:
     def test_hostile_field_values_are_refused_or_stored_as_data(self, network: Network, world: tuple[Org, dict]) -> None:
         a, ids = world
-        failures, refused_markers, listings = [], [], {}
-        for path, (method, body, listing) in valid_bodies(network, a, ids).items():
+        failures, refused = [], []
+        for path, (method, body, stored, *writer) in valid_bodies(network, a, ids).items():
+            caller = writer[0] if writer else a
             for field, value in mutations(body):
                 marker = uuid.uuid4().hex[:10]
                 attempt = dict(body)
                 for key in ("external_id", "ro_number", "code"):
                     if key in attempt and key != field:
                         attempt[key] = f"H{marker}".upper()
-                if "description" in attempt and field != "description":
-                    attempt["description"] = f"hostile {marker}"
+                for key in ("description", "title", "body"):
+                    if key in attempt and key != field:
+                        attempt[key] = f"hostile {marker}"
                 attempt[field] = value
-                response = a.client.request(method.upper(), url_for(path, ids), json=attempt)
+                response = caller.client.request(method.upper(), url_for(path, ids), json=attempt)
                 if response.status_code >= 500 or (response.status_code >= 400 and not problem(response)):
                     failures.append(f"{method.upper()} {path} {field}={str(value)[:30]!r}: {response.status_code} {response.text[:150]}")
-                elif response.status_code >= 400 and listing:
-                    refused_markers.append(marker)
-                    listings[path] = listing
+                elif response.status_code >= 400 and stored:
+                    refused.append((caller, stored, marker))
         assert not failures, "\n".join(failures)
-        for listing in listings.values():
-            stored = json.dumps(a.client.get(listing).json())
-            assert not [m for m in refused_markers if m in stored or m.upper() in stored], f"refused writes stored in {listing}"
+        listings = {(caller.code, stored): json.dumps(caller.client.get(stored).json())
+                    for caller, stored, _ in refused if isinstance(stored, str)}
+        kept = [marker for caller, stored, marker in refused
+                if (stored(marker) if callable(stored) else marker in (text := listings[(caller.code, stored)])
+                    or marker.upper() in text)]
+        assert not kept, f"refused writes stored: {kept}"
         # SQL stayed data: the tables it named are all still there.
         assert a.client.get("/v1/customers").status_code == 200
 
@@ -294,6 +321,42 @@ class TestCsv:
         else:
             assert response.json()["created"] == 0
         assert a.client.get("/v1/vehicles").json()["items"] == []
+
+
+@pytest.fixture(scope="module")
+def recall_code(network: Network) -> str:
+    """A recall of the manufacturer's with no VIN yet, for the import attacks."""
+    code = f"RC-HOSTILE-{uuid.uuid4().hex[:8]}"
+    made = network.manufacturer.client.post("/v1/recalls", json={"code": code, "title": "Hostile", "remedy_op_code": "H1"})
+    assert made.status_code == 201, made.text
+    return code
+
+
+class TestRecallImport:
+    """The manufacturer's recall VIN import (CSV or JSON Lines): any hostile file is a 4xx problem
+    that lists no VIN (the whole file is refused), never a 5xx."""
+
+    @pytest.mark.parametrize("media_type", ["text/csv", "application/x-ndjson"])
+    @pytest.mark.parametrize("name,lines", [
+        ("one 5 MB field", "a" * (5 * MB) + "\n"),
+        ("5,000 columns", ",".join("v" for _ in range(5000)) + "\n"),
+        ("50,000 empty rows", "\n" * 50_000),
+        ("invalid UTF-8", "LRW3E7EA\udcff\udcfe00001\n"),
+        ("formula cells", "=cmd|' /C calc'!A0\n@SUM(A1)\n"),
+        ("NUL bytes", "LRW3E7EA\x00P0000001\n"),
+        ("SQL fragments", "\n".join(SQL) + "\n"),
+        ("bidi and zero-width", "\u202eLRW3E7EA0P0000001\u200b\n"),
+        ("deeply nested JSON", "[" * 100_000 + "]" * 100_000 + "\n"),
+        ("numbers", '{"vin": 1e308}\n{"vin": -1}\n'),
+    ])
+    def test_hostile_files_are_refused_whole(self, network: Network, recall_code: str, media_type: str, name: str,
+                                             lines: str) -> None:
+        manufacturer = network.manufacturer
+        response = manufacturer.client.post(f"/v1/recalls/{recall_code}/vins/import", headers={"Content-Type": media_type},
+                                            content=lines.encode("utf-8", "surrogateescape"), timeout=120)
+        assert 400 <= response.status_code < 500 and problem(response), f"{response.status_code} {response.text[:300]}"
+        progress = manufacturer.client.get(f"/v1/recalls/{recall_code}/progress")
+        assert progress.status_code == 200 and progress.json()["affected"] == 0, progress.text
 
 
 def _number(cell: str) -> bool:

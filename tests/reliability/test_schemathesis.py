@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -69,7 +70,14 @@ def real_records(network: Network, receiver_url: str) -> list[dict]:
         "recheck_period": "2026-02", "cause": "Schemathesis", "source": {"kind": "kpi_gap", "ref": "csi"},
         "actions": [{"description": "Schemathesis", "owner": "Quality manager", "due": "2099-01-01"}]})
     assert plan.status_code == 201, plan.text
-    return [{"include-path-regex": r"^/v1/webhooks/\{webhook_id\}", "exclude-method-regex": "(?i)^(delete|patch)$",
+    bulletin = network.manufacturer.client.post("/v1/bulletins", json={"title": "Schemathesis", "body": "Schemathesis"})
+    assert bulletin.status_code == 201, bulletin.text
+    recall = network.manufacturer.client.post("/v1/recalls", json={
+        "code": f"RC-FUZZ-{uuid.uuid4().hex[:8]}", "title": "Schemathesis", "remedy_op_code": "FUZZ1"})
+    assert recall.status_code == 201, recall.text
+    return [{"include-path-regex": r"^/v1/bulletins/\{bulletin_id\}", "parameters": {"path.bulletin_id": bulletin.json()["id"]}},
+            {"include-path-regex": r"^/v1/recalls/\{recall_code\}", "parameters": {"path.recall_code": recall.json()["code"]}},
+            {"include-path-regex": r"^/v1/webhooks/\{webhook_id\}", "exclude-method-regex": "(?i)^(delete|patch)$",
              "parameters": {"path.webhook_id": created.json()["id"]}},
             {"include-path-regex": r"^/v1/improvement-plans/\{plan_id\}", "parameters": {"path.plan_id": plan.json()["id"]}}]
 

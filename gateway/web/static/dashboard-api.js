@@ -135,6 +135,18 @@ export async function improvementPlans(org) {
 export const surveyIntegrity = (org, period) => panel(`/v1/survey-integrity?${query({ org_code: org, period })}`);
 export const qualitySignals = () => panel(`/v1/quality-signals?${query({ limit: 50 })}`);
 export const openTechRequests = () => panel(`/v1/tech-requests?${query({ status: "open", limit: 100 })}`);
+// The recalls of the org's subtree with its figures, all pages; null as for any panel.
+export async function recalls(org) {
+  const all = [];
+  let cursor = null;
+  do {
+    const page = await panel(`/v1/recalls?${query({ org_code: org, limit: 500, cursor })}`);
+    if (!page) return null;
+    all.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return all;
+}
 export const recallProgress = (code, org) => panel(`/v1/recalls/${encodeURIComponent(code)}/progress?${query({ org_code: org })}`);
 
 // Where the org's customers stand (issue 16): lifecycle and segment counts; null as for any panel.

@@ -6,7 +6,7 @@
 import * as api from "./dashboard-api.js";
 import * as charts from "./dashboard-charts.js";
 import { renderEvaluation, renderPlans } from "./dashboard-panels.js";
-import { renderIntegrity, renderRecall, renderSignals, renderTechRequests } from "./dashboard-quality.js";
+import { renderIntegrity, renderRecall, renderRecalls, renderSignals, renderTechRequests } from "./dashboard-quality.js";
 import { renderCampaign, renderLifecycle } from "./dashboard-retention.js";
 import { renderTiles } from "./dashboard-tiles.js";
 import { KPIS, currentLang, defaultPeriod, local, periodKind, periodLabel, periodsOf, setLang, t, tf, trendRange } from "./dashboard-text.js";
@@ -91,7 +91,7 @@ async function fetchAll(org, period, surveyKind, rankingKpi) {
   const parent = parentOf(org);
   const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
   const [summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, integrity, signals, requests,
-    lifecycle, campaign, ...trendList] = await Promise.all([
+    lifecycle, campaign, recalls, ...trendList] = await Promise.all([
     settle(api.summary(org, period)),
     settle(api.rankings(rankingKpi, "dealer", rankingScope(org), period)),
     settle(api.drivers(surveyKind, org, period)),
@@ -107,12 +107,13 @@ async function fetchAll(org, period, surveyKind, rankingKpi) {
     // Where customers stand now, whatever the period.
     settle(api.retention(org)),
     settle(api.latestCampaign((code) => inSubtree(code, org))),
+    settle(api.recalls(org)),
     ...KPIS.map((kpi) => settle(api.trends(kpi, org, from, to))),
   ]);
   const trends = {};
   KPIS.forEach((kpi, i) => { trends[kpi] = pointsOf(trendList[i].value); });
   return { summary, ranking, driversOwn, driversParent, complaints, people, evaluation, plans, integrity, signals, requests,
-    lifecycle, campaign, trends, parent };
+    lifecycle, campaign, recalls, trends, parent };
 }
 
 function pointsOf(reply) {
@@ -152,7 +153,7 @@ function render() {
   renderEvaluationCard(data.evaluation.value);
   renderPlansCard(data.plans.value);
   renderIntegrityCard(data.integrity.value);
-  renderQualityCard(data.signals.value, data.requests.value);
+  renderQualityCard(data.signals.value, data.requests.value, data.recalls.value);
   renderLifecycleCard(data.lifecycle.value);
   renderCampaignCard(data.campaign.value);
   document.body.dataset.rendered = `${state.org}|${state.period}|${currentLang()}`;
@@ -285,10 +286,10 @@ function renderIntegrityCard(reply) {
   renderIntegrity($("integrity-table"), reply, orgName);
 }
 
-// Signals and requests are the subtree's whatever the period; the card is left out when the user
-// may read neither (a recall's progress is asked for by its code, there being no list of recalls).
-function renderQualityCard(signals, requests) {
-  $("card-quality").hidden = !signals && !requests;
+// Signals and requests are the caller's subtree's, recalls the chosen org's, whatever the period;
+// the card is left out when the user may read none of them.
+function renderQualityCard(signals, requests, recalls) {
+  $("card-quality").hidden = !signals && !requests && !recalls;
   $("quality-signals").hidden = !signals;
   if (signals) {
     $("signals-none").hidden = signals.items.length > 0;
@@ -300,6 +301,23 @@ function renderQualityCard(signals, requests) {
     $("requests-table").hidden = !requests.items.length;
     renderTechRequests($("requests-table"), requests.items, orgName);
   }
+  renderRecallsSection(recalls);
+}
+
+// Open: a VIN of the org's subtree still waits for its remedy. The recall picked stays picked
+// while it is listed (another org, another language); its per-dealer table follows the org.
+function renderRecallsSection(recalls) {
+  $("quality-recalls").hidden = !recalls;
+  const open = (recalls || []).filter((recall) => recall.completed < recall.affected);
+  if (!open.some((recall) => recall.code === state.recall)) state.recall = null;
+  $("recalls-none").hidden = open.length > 0;
+  $("recalls-table").hidden = !open.length;
+  renderRecalls($("recalls-table"), open, state.recall, (code) => {
+    state.recall = code;
+    renderRecallsSection(recalls);
+  });
+  $("recall-title").hidden = true;
+  $("recall-table").hidden = true;
   if (state.recall) showRecall();
 }
 
@@ -326,8 +344,9 @@ async function showRecall() {
   } catch (error) {
     reply = null;
   }
-  if (code !== state.recall) return;  // another code was asked for meanwhile
-  $("recall-unknown").hidden = Boolean(reply);
+  if (code !== state.recall) return;  // another recall was picked meanwhile
+  $("recall-title").hidden = !reply;
+  $("recall-title").textContent = tf("recall_dealers", { code });
   $("recall-table").hidden = !reply;
   if (reply) renderRecall($("recall-table"), reply, orgName);
 }
@@ -335,11 +354,6 @@ async function showRecall() {
 function wire() {
   $("login-form").addEventListener("submit", (event) => api.submitLogin(event, api.login, enter, t));
   $("logout").addEventListener("click", () => { showLogin(); });
-  $("recall-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    state.recall = $("recall-code").value.trim();
-    if (state.recall) showRecall();
-  });
   $("lang-switch").addEventListener("click", () => {
     setLang(currentLang() === "zh-CN" ? "en" : "zh-CN");
     if (state.orgs.size) fillPickers();

@@ -1,5 +1,6 @@
 // Survey integrity per dealer (issue 17) and the quality loop (issue 18): quality signals with
-// their sources, a recall's progress per dealer and the open technical requests. DOM calls and
+// their sources, the org's open recalls (one's progress per dealer on a click) and the open
+// technical requests. DOM calls and
 // textContent only, so nothing from the API is parsed as HTML.
 
 import { currentLang, number, t, tf } from "./dashboard-text.js";
@@ -72,9 +73,30 @@ export function renderSignals(list, signals, orgName) {
   }));
 }
 
+const rate = (value) => (value === null ? "—" : `${number(100 * value)}%`);
+
+// `recalls`: the open ones of GET /v1/recalls (the org's figures), as listed; each is a button
+// that `pick(code)` answers with its progress per dealer.
+export function renderRecalls(table, recalls, selected, pick) {
+  fill(table, [[t("recall"), false], [t("rate"), true], [t("completed"), true], [t("affected"), true]],
+    recalls.map((recall) => {
+      const row = el("tr", recall.code === selected ? "is-selected" : "");
+      row.dataset.recall = recall.code;
+      const button = el("button", "recall-pick");
+      button.type = "button";
+      button.setAttribute("aria-pressed", String(recall.code === selected));
+      button.append(el("strong", "", recall.code), el("span", "", recall.title));
+      button.addEventListener("click", () => pick(recall.code));
+      const head = rowHead();
+      head.append(button);
+      row.append(head, el("td", "num strong", rate(recall.rate)), el("td", "num", String(recall.completed)),
+        el("td", "num", String(recall.affected)));
+      return row;
+    }));
+}
+
 // `reply`: GET /v1/recalls/{code}/progress; the pooled figure first, then each dealer.
 export function renderRecall(table, reply, orgName) {
-  const rate = (value) => (value === null ? "—" : `${number(100 * value)}%`);
   const total = el("tr", "is-selected");
   total.dataset.org = reply.org_code;
   total.append(rowHead(orgName(reply.org_code)), el("td", "num strong", rate(reply.rate)),

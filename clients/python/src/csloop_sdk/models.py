@@ -703,6 +703,16 @@ class Recall(Model):
     vins_added: int
 
 
+class RecallSummary(Model):
+    code: str
+    title: str
+    remedy_op_code: str
+    created_at: datetime
+    affected: int
+    completed: int
+    rate: float | None
+
+
 class RecallImport(Model):
     recall_code: str
     received: int

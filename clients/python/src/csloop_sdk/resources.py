@@ -666,6 +666,11 @@ class Recalls(Resource):
         body = _body({"code": code, "title": title, "remedy_op_code": remedy_op_code, "vins": list(vins)})
         return self._one(m.Recall, "POST", "/v1/recalls", json=body, idempotency_key=idempotency_key)
 
+    def list(self, org_code: str | None = None, *, page_size: int | None = None) -> Pages[m.RecallSummary]:
+        """The recalls of `org_code`'s subtree (default: yours): issued by it, or listing a VIN of it, each
+        with that subtree's figures."""
+        return self._pages(m.RecallSummary, "/v1/recalls", page_size, org_code=org_code)
+
     def import_vins(self, code: str, content: bytes, *, jsonl: bool = False) -> m.RecallImport:
         """Affected VINs as CSV (first column) or JSON Lines (`{"vin": ...}`); VINs already listed are skipped."""
         headers = {"Content-Type": "application/x-ndjson" if jsonl else "text/csv"}
