@@ -10,7 +10,6 @@ import random
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,8 +29,6 @@ pytestmark = [
                        reason="the kpi service (services/kpi/app.py) is not built: the dashboard has nothing to draw"),
 ]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LAPTOP = {"viewport": {"width": 1440, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 PASSWORD = "dashboard-pass-1"
@@ -167,16 +164,6 @@ def seeded(network: Network) -> Seeded:
 
 
 # --- the browser -----------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
 
 def open_page(browser, viewport: dict) -> tuple[object, object, list[str]]:  # noqa: ANN001
     context = browser.new_context(**viewport, locale="zh-CN")  # a Chinese browser: the page follows Accept-Language

@@ -12,9 +12,7 @@ Screenshots go to test-artifacts/dashboard-panel-*.png.
 """
 
 import random
-import shutil
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +21,6 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_dashboard_browser import (  # noqa: F401 (pytestmark: the same skips)
-    CHROMIUM_ARGS,
     LAPTOP,
     PASSWORD,
     PHONE,
@@ -135,16 +132,6 @@ def world(network: Network) -> World:
 
     eventually(counted, "the people figures", timeout=90)
     return World(distributor, dealer_a, dealer_b, ranked, unranked, open_plan, closed_plan, username)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_board(page, network: Network, world: World, org: str | None = None) -> None:  # noqa: ANN001

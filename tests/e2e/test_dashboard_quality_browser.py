@@ -15,9 +15,7 @@ A dealer's user gets 403 from /v1/survey-integrity: the panel is left out.
 Screenshots go to test-artifacts/dashboard-quality-*.png.
 """
 
-import shutil
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +24,6 @@ import pytest
 
 from shared.types import vin_check_digit
 from tests.e2e.test_dashboard_browser import (  # noqa: F401 (pytestmark: the same skips)
-    CHROMIUM_ARGS,
     LAPTOP,
     PASSWORD,
     PHONE,
@@ -157,16 +154,6 @@ def world(network: Network) -> World:
     eventually(seeded, "the signal and the recalls' progress", timeout=90)
     return World(distributor, dealer_a, dealer_b, model, recall, done_recall, request.json()["number"],
                  viewer(network, distributor), viewer(network, dealer_a))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_board(page, network: Network, world: World) -> None:  # noqa: ANN001

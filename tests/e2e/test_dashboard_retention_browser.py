@@ -18,9 +18,7 @@ polling.eventually. A user without customers:read gets 403 from both reads: the 
 left out. Screenshots go to test-artifacts/dashboard-retention-*.png.
 """
 
-import shutil
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +27,6 @@ import pytest
 
 from services.customer.campaigns import in_holdout
 from tests.e2e.test_dashboard_browser import (  # noqa: F401 (pytestmark: the same skips)
-    CHROMIUM_ARGS,
     LAPTOP,
     PASSWORD,
     PHONE,
@@ -161,16 +158,6 @@ def world(network: Network) -> World:
                "the daily run's segments", timeout=90)
     return World(distributor, dealers["b"], lifecycle, campaign, len(sent), len(held), viewer(network, distributor, SCOPES),
                  viewer(network, distributor, ["kpi:read"]))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def share(visited_count: int, total: int) -> str:

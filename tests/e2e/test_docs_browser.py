@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_dashboard_browser import LAPTOP, browser  # noqa: F401 (the dashboard test's chromium, a fixture)
+from tests.e2e.test_dashboard_browser import LAPTOP
 from tests.support.suite import Network
 
 pytestmark = [

@@ -18,24 +18,12 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (apt-get install chromium)"),
 ]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 CSI_MATRICES = {"initiation": ["appointment", "greeting"],
                 "advisor": ["courtesy", "honesty", "knowledge", "understanding", "explaining"],
                 "facility": ["cleanliness", "comfort", "amenities"],
                 "pickup": ["on_time", "explanation", "payment", "cleanliness"],
                 "quality": ["diagnosis", "fixed_right", "complete"]}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
