@@ -1,7 +1,8 @@
 """The lifecycle and value job at scale (issue 16 item 2): one run over 1,000,000 customers and
 5,000,000 service visits, against one SQL statement computing the same RFM quintiles.
 
-    flock /tmp/csloop-bench.lock .venv/bin/python -m bench.lifecycle [--customers 1000000] [--visits 5000000] [--reuse]
+    flock /tmp/csloop-bench.lock .venv/bin/python -m bench.lifecycle [--customers 1000000] [--visits 5000000] [--reuse] \
+        [--database postgresql+asyncpg://postgres@127.0.0.1:5433/csloopbench_lifecycle]
 
 500 dealers under 10 distributors. Each customer has 0 to 10 closed visits (5 on average)
 spread over the last four years at random (seeded), amounts 100.00 to 3,000.00 yuan; one in
@@ -12,7 +13,8 @@ service does. Measured, on the same database:
   with a visit), then the steady state, a second run a day later (the daily job);
 - the reference: one SELECT computing the same quintiles (services/customer/repository_standing.py
   QUINTILES_ONLY_SQL), its time next to the job's standing part;
-- the win-back follow-ups of the first run (made one by one through the desk's scheduling).
+- the win-back follow-ups of the first run (a page of 1,000 candidates per transaction, each
+  page's follow-ups and their events written set-based: followups.schedule_many).
 The database is `csloopbench_lifecycle` (`--database` names another); `--reuse` keeps a complete
 earlier load of as many customers (and drops what a previous run computed).
 """
@@ -132,7 +134,7 @@ async def measure(app_url: str, count: int) -> dict:
                 await StandingRepository(session, system_principal()).quintiles_only(NOW)
                 references.append(time.perf_counter() - started)
         reference = sorted(references)[1]
-        # Last: made one by one through the desk's scheduling, the longest part of a first run.
+        # Last, on the standing the daily run left (a day on) with no follow-up yet: the first run's win-backs.
         started = time.perf_counter()
         win_backs = await standing.make_win_backs(sessions, NOW)
         win_back_seconds = time.perf_counter() - started

@@ -208,16 +208,38 @@ async def _schedule(repo: CustomerRepository, task: dict[str, Any], desk: DeskDi
     It takes the dealer's desk settings: max_attempts, and the default assignee of its kind
     unless the task names one (a prospect's next call stays with whoever made the last);
     an assigned task also publishes followup.assigned."""
-    desk = desk or DeskDirectory(repo)
-    assignee = await desk.default_assignee(task["dealer_code"], task["kind"], task.pop("assignee", None))
-    task |= {"assignee": assignee, "max_attempts": (await desk.of(task["dealer_code"])).max_attempts}
+    task = await _with_desk(desk or DeskDirectory(repo), task)
     followup_id = await repo.add_followup_once(task)
     if followup_id is None:
         return False
-    await repo.publish(events.followup_scheduled(followup_id, task))
-    if assignee is not None:
-        await repo.publish(events.followup_assigned(followup_id, task, task["now"]))
+    await repo.publish(*_scheduled_events(followup_id, task))
     return True
+
+
+async def schedule_many(repo: CustomerRepository, desk: DeskDirectory, kind: str, tasks: list[dict[str, Any]]) -> int:
+    """_schedule for many tasks of one kind (a job's page), set-based: the desk settings of their
+    dealers read at once, the tasks inserted in one statement and the events of those that did
+    not exist yet in another, in the tasks' order; how many were added."""
+    await desk.load({task["dealer_code"] for task in tasks}, kind)
+    tasks = [await _with_desk(desk, task) for task in tasks]
+    added = await repo.add_followups_once(tasks)
+    await repo.publish_all([event for task in tasks if task["dedupe_key"] in added
+                            for event in _scheduled_events(added[task["dedupe_key"]], task)])
+    return len(added)
+
+
+async def _with_desk(desk: DeskDirectory, task: dict[str, Any]) -> dict[str, Any]:
+    """The task with its dealer's max_attempts, and its assignee (the one it names, else its kind's default)."""
+    task = dict(task)
+    assignee = await desk.default_assignee(task["dealer_code"], task["kind"], task.pop("assignee", None))
+    return task | {"assignee": assignee, "max_attempts": (await desk.of(task["dealer_code"])).max_attempts}
+
+
+def _scheduled_events(followup_id: uuid.UUID, task: dict[str, Any]) -> list[CloudEvent]:
+    scheduled = [events.followup_scheduled(followup_id, task)]
+    if task["assignee"] is not None:
+        scheduled.append(events.followup_assigned(followup_id, task, task["now"]))
+    return scheduled
 
 
 # --- tasks made by events (consumed through /internal/events) ---------------------------------

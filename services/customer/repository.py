@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, extract, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, extract, func, or_, select, true, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 
@@ -20,11 +20,17 @@ from services.customer.models import (
 from services.customer.privacy import PiiView
 from services.customer.repository_bulk import ImportWriter, writer_for
 from shared import rls
+from shared.consumer import insert_many
 from shared.db import fetch_one
+from shared.events import CloudEvent
 from shared.orgs import OrgInfo
+from shared.outbox import note_events_recorded, outbox_row
 from shared.pagination import PageParams, keyset_page, list_page
 from shared.problems import NotFound
 from shared.scope import ScopedRepository, like_prefix
+
+# Events per outbox statement (publish_all): arrays of 10,000 payloads keep one statement's parameters modest.
+EVENT_CHUNK = 10_000
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,15 @@ class CustomerRepository(ScopedRepository):
                                                          Staff.active.is_(True))
         return set((await self.session.scalars(statement)).all())
 
+    async def active_staff_pairs(self, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of these (dealer code, staff code) pairs, those naming an active staff member: one query
+        for the default assignees of the many dealers a job's page touches."""
+        if not pairs:
+            return set()
+        statement = self.select(Staff, Staff.dealer_code, Staff.code).where(
+            tuple_(Staff.dealer_code, Staff.code).in_(sorted(pairs)), Staff.active.is_(True))
+        return {(dealer_code, code) for dealer_code, code in (await self.session.execute(statement)).all()}
+
     async def staff_codes(self, dealer_code: str, codes: set[str]) -> set[str]:
         """Of these codes, those naming a staff member of the dealer, retired ones included."""
         if not codes:
@@ -300,6 +315,13 @@ class CustomerRepository(ScopedRepository):
     async def desk_settings(self, dealer_code: str) -> DeskSettings | None:
         return await self._one(self.select(DeskSettings).where(DeskSettings.dealer_code == dealer_code))
 
+    async def desk_settings_of(self, dealer_codes: set[str]) -> list[DeskSettings]:
+        """The settings rows of these dealers (those that have one), in one query."""
+        if not dealer_codes:
+            return []
+        statement = self.select(DeskSettings).where(DeskSettings.dealer_code.in_(sorted(dealer_codes)))
+        return list((await self.session.scalars(statement)).all())
+
     async def existing_followup_keys(self, keys: list[str]) -> set[str]:
         """Of these dedupe keys, those a follow-up already has (a re-run job skips them in one query)."""
         if not keys:
@@ -328,6 +350,30 @@ class CustomerRepository(ScopedRepository):
         statement = (dialect.insert(FollowUp).values(**values)
                      .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(FollowUp.id))
         return await self.session.scalar(statement)
+
+    async def add_followups_once(self, tasks: list[dict[str, Any]]) -> dict[str, uuid.UUID]:
+        """add_followup_once for many tasks with the same fields, in one statement (a job's page of
+        thousands): the ids of those inserted, by dedupe key."""
+        rows = [{"id": uuid.uuid4(), "status": "open", "created_at": task["now"], "updated_at": task["now"]}
+                | {name: value for name, value in task.items() if name != "now"}
+                for task in tasks if self.principal.sees(task["org_path"])]
+        if not rows:
+            return {}
+        statement, parameters = insert_many(self.session, FollowUp.__table__, {name: [row[name] for row in rows]
+                                                                               for name in rows[0]})
+        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(
+            FollowUp.__table__.c.dedupe_key, FollowUp.__table__.c.id)
+        return {key: ident for key, ident in (await self.session.execute(statement, parameters)).all()}
+
+    async def publish_all(self, events: list[CloudEvent]) -> None:
+        """Record many events in the outbox, set-based (a first run of the lifecycle job changes most
+        customers): an executemany would insert them one by one, each returning its sequence number."""
+        for start in range(0, len(events), EVENT_CHUNK):
+            rows = [outbox_row(event) for event in events[start:start + EVENT_CHUNK]]
+            statement, parameters = insert_many(self.session, self.outbox, {name: [row[name] for row in rows]
+                                                                            for name in rows[0]})
+            await self.session.execute(statement, parameters)
+            note_events_recorded(self.session)
 
     async def forget_customer_in_followups(self, customer_id: uuid.UUID, now: datetime) -> list[FollowUp]:
         """Erasure: notes may name the customer; open tasks about them no longer make sense (the

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, exists, extract, func, insert, or_, select
+from sqlalchemy import ColumnElement, Select, case, exists, extract, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.customer.models import Campaign, CampaignMember, Customer, CustomerStanding, ServiceVisit, Vehicle
 from services.customer.repository import CustomerRepository
-from shared.events import CloudEvent
-from shared.outbox import note_events_recorded, outbox_row
 from shared.pagination import PageParams, list_page
 from shared.problems import NotFound
 
@@ -120,13 +118,6 @@ class CampaignRepository(CustomerRepository):
                          .returning(CampaignMember.customer_id))
             inserted.update((await self.session.scalars(statement)).all())
         return inserted
-
-    async def publish_all(self, events: list[CloudEvent]) -> None:
-        """Record many events in the outbox in one statement (a campaign may message thousands)."""
-        assert self.outbox is not None
-        if events:
-            await self.session.execute(insert(self.outbox), [outbox_row(event) for event in events])
-            note_events_recorded(self.session)
 
     # --- results ----------------------------------------------------------------------------
 

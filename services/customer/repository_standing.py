@@ -25,10 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from services.customer import lifecycle
 from services.customer.models import Customer, CustomerStanding, ServiceVisit
 from services.customer.repository import CustomerRepository
-from shared.consumer import insert_many
 from shared.db import UTCDateTime
-from shared.events import CloudEvent
-from shared.outbox import note_events_recorded, outbox_row
 from shared.scope import like_prefix, visible_to
 
 FRESH = Table(
@@ -42,8 +39,6 @@ FRESH = Table(
     Column("is_new", Boolean),
 )
 COLUMNS = [column.name for column in FRESH.columns if column.name != "is_new"]
-# Events per outbox statement: arrays of 10,000 payloads keep one statement's parameters modest.
-EVENT_CHUNK = 10_000
 
 # ON COMMIT DELETE ROWS: the table lives as long as the pooled connection, its rows as long as
 # one run's transaction; a visit event does not create and drop a table each time.
@@ -268,16 +263,6 @@ class StandingRepository(CustomerRepository):
             dialect.insert(CustomerStanding).from_select([*COLUMNS, "computed_at"], source)
             .on_conflict_do_nothing(index_elements=["customer_id"]))
         return (updated.rowcount or 0) + (inserted.rowcount or 0)
-
-    async def publish_all(self, events: list[CloudEvent]) -> None:
-        """Record many events in the outbox, set-based (a first run changes most customers): an
-        executemany would insert them one by one, each returning its sequence number."""
-        for start in range(0, len(events), EVENT_CHUNK):
-            rows = [outbox_row(event) for event in events[start:start + EVENT_CHUNK]]
-            statement, parameters = insert_many(self.session, self.outbox, {name: [row[name] for row in rows]
-                                                                            for name in rows[0]})
-            await self.session.execute(statement, parameters)
-            note_events_recorded(self.session)
 
     async def win_back_candidates(self, after: uuid.UUID | None, limit: int) -> list[Any]:
         """At-risk customers who accept marketing (not erased), a page in id order after `after`,

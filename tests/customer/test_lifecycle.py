@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from services.customer import lifecycle, standing
 from services.customer.followups import create_birthday_followups
@@ -279,3 +279,41 @@ class TestMarketingConsent:
         async with app.state.sessions() as session:
             greeted = set((await session.scalars(select(FollowUp.customer_id).where(FollowUp.kind == "birthday"))).all())
         assert {str(c) for c in greeted} >= {yes["id"]} and no["id"] not in {str(c) for c in greeted}
+
+
+@pytest.mark.asyncio
+class TestWinBacksTakeTheDesk:
+    async def test_a_page_of_win_backs_is_assigned_and_published_set_based(self, app, client_for) -> None:
+        """The win-backs of a page go in one INSERT, their events in another, and each is what the
+        desk's one-by-one scheduling makes: the dealer's default win_back assignee and max_attempts,
+        followup.scheduled and followup.assigned."""
+        client = client_for("DLR-0043")
+        etag = (await client.get("/v1/dealers/DLR-0043/desk-settings")).headers["ETag"]
+        saved = await client.put("/v1/dealers/DLR-0043/desk-settings", headers={"If-Match": etag},
+                                 json={"default_assignees": {"win_back": "CR01"}, "max_attempts": 2})
+        assert saved.status_code == 200, saved.text
+        called = [await customer(client, "DLR-0043", (months_ago(10), 400), marketing=True) for _ in range(2)]
+        unconsented = await customer(client, "DLR-0043", (months_ago(10), 400))
+        await standing.refresh_standing(app.state.sessions, NOW)
+        inserts: list[str] = []
+
+        def count(connection: object, cursor: object, statement: str, *args: object) -> None:
+            if statement.lstrip().upper().startswith("INSERT INTO"):
+                inserts.append(statement.split()[2].strip('"'))
+
+        event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            made = await standing.make_win_backs(app.state.sessions, NOW)
+        finally:
+            event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
+        assert made == 2 and sorted(inserts) == ["follow_ups", "outbox"]
+        calls = [call for person in called for call in await win_backs(app, person["id"])]
+        assert [(call.assignee, call.max_attempts, call.status, call.due_at) for call in calls] == [("CR01", 2, "open", NOW)] * 2
+        assert await win_backs(app, unconsented["id"]) == []
+        ids = {str(call.id) for call in calls}
+        scheduled = {e["data"]["followup_id"]: e["data"] for e in await outbox_events(app, "followup.scheduled")}
+        assigned = {e["data"]["followup_id"]: e["data"] for e in await outbox_events(app, "followup.assigned")}
+        assert {(scheduled[i]["kind"], scheduled[i]["dealer_code"]) for i in ids} == {("win_back", "DLR-0043")}
+        assert {assigned[i]["assignee"] for i in ids} == {"CR01"}
+        assert {scheduled[i]["customer_id"] for i in ids} == {person["id"] for person in called}
+        assert await standing.make_win_backs(app.state.sessions, NOW) == 0
