@@ -129,6 +129,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@asynccontextmanager
+async def job_lease(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
+    """Whether this process runs the timed job `name`'s pass now. On PostgreSQL, a session-level
+    advisory lock held on a connection of its own for the whole pass (which may span many
+    transactions): of the replicas of a service, one runs each pass and the others skip it until
+    their next interval. A process that dies mid-pass drops its connection, and the lock with it.
+    SQLite serves one process: always yes."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = {"key": f"csloop.job.{name}"}
+    async with engine.connect() as connection:
+        taken = bool(await connection.scalar(text("SELECT pg_try_advisory_lock(hashtext(:key))"), key))
+        await connection.commit()  # the lock outlives the transaction; the connection holds it
+        try:
+            yield taken
+        finally:
+            if taken:
+                await connection.scalar(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
+                await connection.commit()
+
+
 async def ping(engine: AsyncEngine) -> None:
     """The readiness check's question: does the database answer? Raises when it does not."""
     async with engine.connect() as connection:

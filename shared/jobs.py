@@ -3,6 +3,10 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from shared.db import job_lease
 
 logger = logging.getLogger("csloop.jobs")
 
@@ -15,12 +19,18 @@ class PeriodicJob:
     short (a request just committed something to send). A failing pass is logged and the
     next one runs on time: a database restart or an unreachable peer must not end a job for
     the life of the process.
+
+    With `lease` (a timed job: SLA breaches, greetings, the daily passes), each pass runs only
+    when the lease says this process holds it (`shared.db.job_lease`), so replicas of a service
+    run it once; relays and dispatchers, which claim their rows one by one, need none.
     """
 
     def __init__(self, name: str, work: Callable[[], Awaitable[int | None]], interval_seconds: float,
-                 *, batch_size: int | None = None) -> None:
+                 *, batch_size: int | None = None,
+                 lease: Callable[[], AbstractAsyncContextManager[bool]] | None = None) -> None:
         self.name = name
         self._work = work
+        self._lease = lease
         self._interval = interval_seconds
         self._batch_size = batch_size
         self._wake = asyncio.Event()
@@ -37,11 +47,17 @@ class PeriodicJob:
     def wake(self) -> None:
         self._wake.set()
 
+    async def _pass(self) -> int:
+        if self._lease is None:
+            return await self._work() or 0
+        async with self._lease() as held:
+            return (await self._work() or 0) if held else 0
+
     async def _run(self) -> None:
         while True:
             handled = 0
             try:
-                handled = await self._work() or 0
+                handled = await self._pass()
             except Exception:
                 logger.exception("%s: pass failed", self.name)
             if self._batch_size is not None and handled >= self._batch_size:
@@ -51,3 +67,8 @@ class PeriodicJob:
             except TimeoutError:
                 pass
             self._wake.clear()
+
+
+def timed_job(app: Any, name: str, work: Callable[[], Awaitable[int | None]], interval_seconds: float) -> PeriodicJob:
+    """A job whose passes the replicas of a service take turns at, leased on the app's database."""
+    return PeriodicJob(name, work, interval_seconds, lease=lambda: job_lease(app.state.engine, name))

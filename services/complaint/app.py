@@ -13,7 +13,7 @@ from services.complaint.models import TABLES
 from services.complaint.references import ReferenceSources
 from services.complaint.settings import ComplaintSettings
 from services.complaint.sla.business_hours import UNCOVERED_DAYS, configure_uncovered_years
-from shared.jobs import PeriodicJob
+from shared.jobs import PeriodicJob, timed_job
 from shared.orgs import OrgDirectory
 from shared.service_app import ServiceSpec, create_service_app
 
@@ -44,6 +44,6 @@ def create_app(settings: ComplaintSettings | None = None, *, migrate: bool = Fal
 def _jobs(app: FastAPI, settings: ComplaintSettings, directory: OrgDirectory) -> list[PeriodicJob]:
     if not settings.jobs_enabled:
         return []
-    return [PeriodicJob("complaint-sla", lambda: run_once(app.state.sessions, directory), settings.sla_job_interval_seconds),
-            PeriodicJob("bulletin-reminders", lambda: remind_overdue(app.state.sessions, directory),
+    return [timed_job(app, "complaint-sla", lambda: run_once(app.state.sessions, directory), settings.sla_job_interval_seconds),
+            timed_job(app, "bulletin-reminders", lambda: remind_overdue(app.state.sessions, directory),
                         settings.bulletin_job_interval_seconds)]

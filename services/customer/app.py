@@ -17,7 +17,7 @@ from services.customer import (
 from services.customer.followups import create_birthday_followups, create_holiday_followups, event_handlers, policy_from
 from services.customer.models import TABLES
 from services.customer.settings import CustomerSettings
-from shared.jobs import PeriodicJob
+from shared.jobs import PeriodicJob, timed_job
 from shared.orgs import OrgDirectory
 from shared.service_app import ServiceSpec, create_service_app
 from shared.strict_query import refuse_unknown_query_parameters
@@ -75,11 +75,11 @@ def _hottest_first(app: FastAPI, router: APIRouter, endpoint: Callable[[uuid.UUI
 def _jobs(app: FastAPI, settings: CustomerSettings) -> list[PeriodicJob]:
     jobs = []
     if settings.birthday_job_enabled:
-        jobs.append(PeriodicJob("birthdays", lambda: _birthday_pass(app), settings.birthday_job_interval_seconds))
+        jobs.append(timed_job(app, "birthdays", lambda: _birthday_pass(app), settings.birthday_job_interval_seconds))
     if settings.holiday_job_enabled:
-        jobs.append(PeriodicJob("holidays", lambda: _holiday_pass(app, settings), settings.holiday_job_interval_seconds))
+        jobs.append(timed_job(app, "holidays", lambda: _holiday_pass(app, settings), settings.holiday_job_interval_seconds))
     if settings.standing_job_enabled:
-        jobs.append(PeriodicJob("standing", lambda: standing.daily_pass(app.state.sessions),
+        jobs.append(timed_job(app, "standing", lambda: standing.daily_pass(app.state.sessions),
                                 settings.standing_job_interval_seconds))
     return jobs
 

@@ -11,7 +11,7 @@ from services.kpi.models import TABLES
 from services.kpi.orgs import CallerSubtrees
 from services.kpi.plan_sources import PlanSources
 from services.kpi.settings import KpiSettings
-from shared.jobs import PeriodicJob
+from shared.jobs import PeriodicJob, timed_job
 from shared.orgs import OrgDirectory
 from shared.service_app import ServiceSpec, create_service_app
 
@@ -43,4 +43,4 @@ def create_app(settings: KpiSettings | None = None, *, migrate: bool = False, di
 def _jobs(app: FastAPI, settings: KpiSettings) -> list[PeriodicJob]:
     if not settings.jobs_enabled:
         return []
-    return [PeriodicJob("kpi-plans", lambda: plans.run_once(app.state.sessions), settings.plans_job_interval_seconds)]
+    return [timed_job(app, "kpi-plans", lambda: plans.run_once(app.state.sessions), settings.plans_job_interval_seconds)]

@@ -12,7 +12,7 @@ from services.survey.jobs import flag_spikes_once, run_once
 from services.survey.models import TABLES
 from services.survey.pinned import PinnedVersions
 from services.survey.settings import SurveySettings
-from shared.jobs import PeriodicJob
+from shared.jobs import PeriodicJob, timed_job
 from shared.orgs import OrgDirectory
 from shared.service_app import ServiceSpec, create_service_app
 
@@ -46,6 +46,6 @@ def create_app(settings: SurveySettings | None = None, *, migrate: bool = False,
 def _jobs(app: FastAPI, settings: SurveySettings) -> list[PeriodicJob]:
     if not settings.jobs_enabled:
         return []
-    return [PeriodicJob("survey-invitations", lambda: run_once(app.state.sessions, settings), settings.jobs_interval_seconds),
-            PeriodicJob("survey-integrity-spikes", lambda: flag_spikes_once(app.state.sessions, settings),
+    return [timed_job(app, "survey-invitations", lambda: run_once(app.state.sessions, settings), settings.jobs_interval_seconds),
+            timed_job(app, "survey-integrity-spikes", lambda: flag_spikes_once(app.state.sessions, settings),
                         settings.integrity_spike_interval_seconds)]
