@@ -1,11 +1,12 @@
 """The demo network `csloop up` seeds: 1 manufacturer, 2 distributors, 6 dealers and their customers,
 then a year of survey results, complaints and targets (`demo_history`), the CR desk (`demo_desk`)
-an improvement plan (`demo_plans`), a finished care campaign (`demo_campaigns`), and a bulletin
-and a recall with progress (`demo_recalls`).
+an improvement plan (`demo_plans`), a finished care campaign (`demo_campaigns`), a quality
+signal answered by a bulletin and a recall with progress (`demo_recalls`), and the daily
+lifecycle and value run over them all (`demo_standing`).
 
 Everything after the bootstrap goes through the public API, as a DMS would send it, so the
-demo exercises the same paths as production traffic; only the campaign's launch is dated in the
-past, on the customer service's database (demo_campaigns).
+demo exercises the same paths as production traffic; only the campaign's launch (dated in the
+past) and the daily run are called on the customer service's database.
 """
 
 import json
@@ -21,6 +22,7 @@ from cli.demo_evaluation import seed_evaluation
 from cli.demo_history import seed_history
 from cli.demo_plans import seed_plans
 from cli.demo_recalls import seed_recalls
+from cli.demo_standing import rank_customers
 from shared.types import vin_check_digit
 
 MANUFACTURER = ("FTMS", "CSLoop Motors (demo manufacturer)")
@@ -92,6 +94,7 @@ def seed(gateway_url: str, api_key: str, *, customer_database_url: str, seed_val
         counts |= seed_campaign(api, MANUFACTURER[0], list(DEALERS), customer_database_url, now=now)
         counts["tech_requests"] = _seed_tech_requests(api, random.Random(f"{seed_value}-tech"))
         counts |= seed_recalls(api, gateway_url, now=now)
+        counts |= rank_customers(customer_database_url)
     return counts
 
 

@@ -46,6 +46,12 @@ def test_csloop_up_starts_every_process_and_stops_on_sigterm(tmp_path: Path) -> 
                             timeout=5).json()
         assert results["window_closed"] and results["sent"] > results["holdout"] > 0, results
         assert results["uplift_pts"] > 10, results
+        # Every customer ranked by the demo's daily run (cli/demo_standing.py): the value segments have members.
+        retention = httpx.get(f"http://127.0.0.1:{port_base}/v1/retention", headers=headers, timeout=5).json()
+        assert sum(retention["segments"].values()) > retention["unscored"], retention
+        # Three brake complaints at two North dealers raised a signal, which D-NORTH's bulletin answers.
+        signals = httpx.get(f"http://127.0.0.1:{port_base}/v1/quality-signals", headers=headers, timeout=5).json()["items"]
+        assert [(s["vehicle_model"], s["symptom_code"], s["case_count"]) for s in signals] == [("Camry", "BRK-01", 3)]
         asked = httpx.get(f"http://127.0.0.1:{port_base}/v1/tech-requests", params={"dealer_code": "DLR-0041"},
                           timeout=5, headers={"Authorization": f"Bearer {_demo_key(tmp_path)}"}).json()["items"]
         assert sorted(r["status"] for r in asked) == ["answered", "open"]
