@@ -71,7 +71,7 @@ def seed(gateway_url: str, api_key: str, *, customer_database_url: str, seed_val
     """Create the demo organisations and records as of `now`; returns what was created, by kind. The
     customer service's database is where the finished campaign is launched in the past (demo_campaigns)."""
     rng = random.Random(seed_value)
-    counts = {"orgs": 0, "staff": 0, "customers": 0, "vehicles": 0, "visits": 0}
+    counts = {"orgs": 0, "staff": 0, "customers": 0, "vehicles": 0, "visits": 0, "slipping_customers": 0}
     with CSLoop(gateway_url, api_key=api_key) as api:
         for code, (name, region) in DISTRIBUTORS.items():
             api.orgs.create(code=code, name=name, kind="distributor", parent_code=MANUFACTURER[0], region=region)
@@ -94,6 +94,9 @@ def seed(gateway_url: str, api_key: str, *, customer_database_url: str, seed_val
         counts |= seed_campaign(api, MANUFACTURER[0], list(DEALERS), customer_database_url, now=now)
         counts["tech_requests"] = _seed_tech_requests(api, random.Random(f"{seed_value}-tech"))
         counts |= seed_recalls(api, gateway_url, now=now)
+        slipping_rng = random.Random(f"{seed_value}-slipping")
+        for dealer in DEALERS:
+            _seed_slipping(api, slipping_rng, dealer, now, counts)
         counts |= rank_customers(customer_database_url)
     return counts
 
@@ -161,6 +164,32 @@ def _seed_customer(api: CSLoop, rng: random.Random, dealer: str, index: int, now
             advisor=staff_rng.choice(staff["service_advisor"]), technician=staff_rng.choice(staff["technician"]),
         )
         counts["visits"] += 1
+
+
+# Months since the last service visit of the customers slipping away: at risk from 9, lapsed from
+# 12 (DOMAIN.md), so the lifecycle funnel and the win-back calls have someone in them.
+SLIPPING_MONTHS_AGO = (10, 11, 15)
+
+
+def _seed_slipping(api: CSLoop, rng: random.Random, dealer: str, now: datetime, counts: dict[str, int]) -> None:
+    """Customers whose last service visit was 10, 11 and 15 months ago: two at risk, one lapsed."""
+    for index, months in enumerate(SLIPPING_MONTHS_AGO):
+        customer = api.customers.create(
+            external_id=f"{dealer}-S{index:02d}", dealer_code=dealer,
+            name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+            phone=f"15{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
+            consent={"survey": True, "marketing": True, "share_with_manufacturer": True})
+        vin = demo_vin(rng)
+        delivered_at = now - timedelta(days=rng.randint(800, 1100))
+        api.vehicles.create(vin=vin, model=rng.choice(MODELS), model_year=delivered_at.year,
+                            plate=f"京B{rng.randint(10000, 99999)}", owner_customer_id=customer.id)
+        api.deliveries.create(vin=vin, customer_id=customer.id, dealer_code=dealer, delivered_at=delivered_at.isoformat())
+        opened = now - timedelta(days=months * 30.5 + rng.uniform(0, 10))
+        api.service_visits.create(
+            ro_number=f"RO-{dealer}-S{index:02d}", vin=vin, customer_id=customer.id, dealer_code=dealer,
+            visit_type="maintenance", opened_at=opened.isoformat(), closed_at=(opened + timedelta(hours=3)).isoformat(),
+            op_codes=["OP-100"], mileage_km=rng.randint(20_000, 90_000), amount_minor=rng.randint(40_000, 150_000))
+        counts["slipping_customers"] += 1
 
 
 def create_demo_users(gateway_url: str, api_key: str) -> dict[str, dict[str, str]]:

@@ -49,6 +49,8 @@ def test_csloop_up_starts_every_process_and_stops_on_sigterm(tmp_path: Path) -> 
         # Every customer ranked by the demo's daily run (cli/demo_standing.py): the value segments have members.
         retention = httpx.get(f"http://127.0.0.1:{port_base}/v1/retention", headers=headers, timeout=5).json()
         assert sum(retention["segments"].values()) > retention["unscored"], retention
+        # Customers slipping away (cli/demo.py SLIPPING_MONTHS_AGO): two at risk and one lapsed per dealer.
+        assert retention["lifecycle"]["at_risk"] >= 12 and retention["lifecycle"]["lapsed"] >= 6, retention
         # Three brake complaints at two North dealers raised a signal, which D-NORTH's bulletin answers.
         signals = httpx.get(f"http://127.0.0.1:{port_base}/v1/quality-signals", headers=headers, timeout=5).json()["items"]
         assert [(s["vehicle_model"], s["symptom_code"], s["case_count"]) for s in signals] == [("Camry", "BRK-01", 3)]
