@@ -10,6 +10,8 @@ import random
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -165,12 +167,18 @@ def seeded(network: Network) -> Seeded:
 
 # --- the browser -----------------------------------------------------------------------------------
 
-def open_page(browser, viewport: dict) -> tuple[object, object, list[str]]:  # noqa: ANN001
+@contextmanager
+def opened_page(browser, viewport: dict) -> Iterator[tuple[object, list[str]]]:  # noqa: ANN001
+    """A page in a browser context of its own, and the script errors it raises; the context is
+    closed afterwards, whatever the test asserted."""
     context = browser.new_context(**viewport, locale="zh-CN")  # a Chinese browser: the page follows Accept-Language
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    return context, page, problems
+    try:
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        yield page, problems
+    finally:
+        context.close()
 
 
 def log_in(page, network: Network, username: str, password: str = PASSWORD) -> None:  # noqa: ANN001
@@ -241,8 +249,7 @@ class TestDashboard:
     def test_a_distributor_user_sees_every_chart_for_its_dealer_and_can_switch_period_and_language(
         self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             page.goto(f"{network.url}/ui")
             assert page.locator("html").get_attribute("lang") == "zh-CN"
             page.screenshot(path=artifacts_dir / "dashboard-login.png")
@@ -291,14 +298,11 @@ class TestDashboard:
             assert page.locator("#improve-first").inner_text().startswith("Improve first")
             page.screenshot(path=artifacts_dir / "dashboard-en.png", full_page=True)
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_period_without_records_shows_no_data_instead_of_empty_charts(
         self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, seeded.username)
             wait_rendered(page, seeded.distributor.code)
             page.select_option("#period-kind", "year")
@@ -311,24 +315,18 @@ class TestDashboard:
             assert page.locator(".tile[data-kpi=csi] .tile__number").inner_text() == "—"
             page.screenshot(path=artifacts_dir / "dashboard-empty.png", full_page=True)
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_wrong_password_is_refused_in_place(self, network: Network, seeded: Seeded, browser) -> None:  # noqa: ANN001
-        context, page, _ = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, _):
             log_in(page, network, seeded.username, "not-the-password")
             page.wait_for_selector("#login-error:not([hidden])")
             assert page.locator("#login-error").inner_text() == "用户名或密码错误"
             assert page.locator("#board").is_hidden()
-        finally:
-            context.close()
 
     def test_on_a_phone_the_panels_stack_and_charts_fit_the_screen(
         self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, PHONE)
-        try:
+        with opened_page(browser, PHONE) as (page, problems):
             log_in(page, network, seeded.username)
             wait_rendered(page, seeded.distributor.code)
             page.select_option("#org-picker", seeded.dealer.code)
@@ -338,8 +336,6 @@ class TestDashboard:
             assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
             page.screenshot(path=artifacts_dir / "dashboard-phone.png", full_page=True)
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_names_from_the_api_are_shown_as_text_never_as_html(
         self, network: Network, seeded: Seeded, browser,  # noqa: ANN001
@@ -349,8 +345,7 @@ class TestDashboard:
         created = network.manufacturer.client.post("/v1/orgs", json={
             "code": code, "name": name, "kind": "dealer", "parent_code": seeded.distributor.code, "region": "Test"})
         assert created.status_code == 201, created.text
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, seeded.username)
             wait_rendered(page, seeded.distributor.code)
             page.select_option("#org-picker", code)
@@ -360,8 +355,6 @@ class TestDashboard:
             assert page.evaluate("window.__injected") is None
             assert page.locator("img[src=x]").count() == 0
             assert not problems, problems
-        finally:
-            context.close()
 
 
 class TestWhatACsManagerTrippedOver:
@@ -370,8 +363,7 @@ class TestWhatACsManagerTrippedOver:
     def test_the_page_opens_on_the_last_complete_month_and_a_new_kind_on_the_period_holding_it(
         self, network: Network, seeded: Seeded, browser,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, seeded.username)
             last = last_complete_month()
             wait_rendered(page, seeded.distributor.code, last)
@@ -383,8 +375,6 @@ class TestWhatACsManagerTrippedOver:
             page.select_option("#period-kind", "year")
             wait_rendered(page, seeded.distributor.code, last[:4])
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_tile_on_fewer_than_10_records_is_shaded_and_says_so_in_both_languages(
         self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
@@ -392,8 +382,7 @@ class TestWhatACsManagerTrippedOver:
         month = this_month()
         kpis = seeded.dealer.client.get("/v1/kpi/summary", params={"org_code": seeded.dealer.code, "period": month}).json()["kpis"]
         assert kpis["ssi"]["n"] == SSI_RESPONSES < 10 <= kpis["csi"]["n"], kpis  # the fixture gives one of each
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, seeded.username)
             wait_rendered(page, seeded.distributor.code)
             page.select_option("#org-picker", seeded.dealer.code)
@@ -413,12 +402,9 @@ class TestWhatACsManagerTrippedOver:
             wait_rendered(page, seeded.dealer.code, month, "en")
             assert ssi.locator(".tile__thin").inner_text() == "Fewer than 10 records"
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_ranking_bars_start_at_zero(self, network: Network, seeded: Seeded, browser) -> None:  # noqa: ANN001
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, seeded.username)
             wait_rendered(page, seeded.distributor.code)
             show_month(page, seeded.distributor.code, this_month())
@@ -426,14 +412,11 @@ class TestWhatACsManagerTrippedOver:
             low, high = axis_extent(page, "chart-ranking", "xAxis")
             assert low == 0 and high >= 50, (low, high)  # the CSI of both dealers is well above 0
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_nps_has_its_own_panel_below_csi_and_ssi(
         self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, seeded.username)
             wait_rendered(page, seeded.distributor.code)
             show_month(page, seeded.distributor.code, this_month())
@@ -448,8 +431,6 @@ class TestWhatACsManagerTrippedOver:
             assert top[1] < bottom[0], (top, bottom)  # two panels, one above the other
             page.locator("#card-trends").screenshot(path=artifacts_dir / "dashboard-trends-panels.png")
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_the_radar_writes_the_organisations_scores_at_its_points(
         self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
@@ -459,8 +440,7 @@ class TestWhatACsManagerTrippedOver:
             "kind": "csi", "org_code": seeded.dealer.code, "period": month}).json()["factors"]
         expected = {f"{factor['performance']:.1f}" for factor in factors if factor["performance"] is not None}
         assert len(expected) >= 3, factors
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, seeded.username)
             wait_rendered(page, seeded.distributor.code)
             page.select_option("#org-picker", seeded.dealer.code)
@@ -469,14 +449,11 @@ class TestWhatACsManagerTrippedOver:
             assert expected <= set(drawn_texts(page, "chart-radar")), drawn_texts(page, "chart-radar")
             page.locator("#card-radar").screenshot(path=artifacts_dir / "dashboard-radar-values.png")
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_the_english_phone_layout_fits_390_pixels(
         self, network: Network, seeded: Seeded, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, PHONE)
-        try:
+        with opened_page(browser, PHONE) as (page, problems):
             log_in(page, network, seeded.username)
             wait_rendered(page, seeded.distributor.code)
             page.click("#lang-switch")
@@ -490,5 +467,3 @@ class TestWhatACsManagerTrippedOver:
             assert page.evaluate("document.documentElement.scrollWidth") <= 390, wide
             page.screenshot(path=artifacts_dir / "dashboard-phone-en.png", full_page=True)
             assert not problems, problems
-        finally:
-            context.close()

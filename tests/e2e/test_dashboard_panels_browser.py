@@ -28,7 +28,7 @@ from tests.e2e.test_dashboard_browser import (  # noqa: F401 (pytestmark: the sa
     drawn_texts,
     last_complete_month,
     log_in,
-    open_page,
+    opened_page,
     pytestmark,
     show_month,
     this_month,
@@ -151,8 +151,7 @@ class TestPanels:
             "org_code": world.dealer_a.code, "period": this_month(), "role": "service_advisor", "kpi": "csi"}).json()
         by_code = {item["staff_code"]: item for item in answer["items"]}
         assert by_code[world.ranked]["rank"] == 1 and by_code[world.unranked]["rank"] is None, answer
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             open_board(page, network, world, world.dealer_a.code)
             assert page.locator("#card-people").is_visible()
             option = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-people')).getOption()")
@@ -170,8 +169,6 @@ class TestPanels:
             assert page.locator("#people-cut").is_hidden()  # two people: nobody left out
             page.locator("#card-people").screenshot(path=artifacts_dir / "dashboard-panel-people.png")
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_long_list_of_advisors_shows_the_first_30_and_says_so(
         self, network: Network, world: World, browser,  # noqa: ANN001
@@ -181,19 +178,16 @@ class TestPanels:
                   "dealer_code": world.dealer_a.code, "value": 90.0 - i, "n": 12, "ci_low": 85.0 - i, "ci_high": 95.0 - i,
                   "rank": i + 1} for i in range(33)]
         items += [{**items[0], "staff_code": "SA-NEW", "name": "Newcomer", "n": 2, "rank": None}]
-        context, page, problems = open_page(browser, LAPTOP)
-        page.route("**/v1/kpi/people?*", lambda route: route.fulfill(status=200, json={
-            "kpi": "csi", "period": this_month(), "org_code": world.distributor.code, "role": "service_advisor",
-            "min_n": 10, "items": list(reversed(items))}))
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
+            page.route("**/v1/kpi/people?*", lambda route: route.fulfill(status=200, json={
+                "kpi": "csi", "period": this_month(), "org_code": world.distributor.code, "role": "service_advisor",
+                "min_n": 10, "items": list(reversed(items))}))
             open_board(page, network, world)
             names = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-people')).getOption()"
                                   ".yAxis[0].data")
             assert names == [f"Advisor {i:02}" for i in reversed(range(30))]  # by rank, the first at the top
             assert page.locator("#people-cut").inner_text() == "显示前 30 名（共 34 人），选择经销店可查看全部"
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_the_evaluation_table_shows_each_dealers_score_tier_and_rebate(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
@@ -210,8 +204,7 @@ class TestPanels:
         assert {row[1] for row in expected.values()} == {"A", "B"}, expected  # A answered high, B low
         ranks = {item["org_code"]: item["rank"] for item in world.distributor.client.get("/v1/evaluations", params={
             "scheme": SCHEME, "period": this_month(), "org_code": world.distributor.code, "level": "dealer"}).json()["items"]}
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             open_board(page, network, world, world.dealer_a.code)
             table = page.locator("#evaluation-table")
             assert table.locator("thead th").all_inner_texts() == ["排名", "经销店", "得分", "等级", "返利", "CS improvement"]
@@ -222,14 +215,11 @@ class TestPanels:
             assert page.locator("#evaluation-caption").inner_text() == "未发布：按当前数据计算"
             page.locator("#card-evaluation").screenshot(path=artifacts_dir / "dashboard-panel-evaluation.png")
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_open_plans_show_their_progress_and_overdue_actions_and_closed_ones_are_left_out(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             open_board(page, network, world)
             listed = page.locator("#plans-list .plan").evaluate_all("items => items.map(i => i.dataset.plan)")
             assert world.open_plan in listed and world.closed_plan not in listed
@@ -244,27 +234,22 @@ class TestPanels:
             wait_rendered(page, world.distributor.code, this_month(), "en")
             assert shown.locator(".plan__done").inner_text() == "1 of 3 actions done"
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_panel_the_user_may_not_read_is_left_out_not_shown_as_an_error(
         self, network: Network, world: World, browser,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, LAPTOP)
-        problem = '{"type": "about:blank", "title": "Forbidden", "status": 403}'
-        page.route("**/v1/kpi/people?*", lambda route: route.fulfill(
-            status=403, body=problem, content_type="application/problem+json"))
-        page.route("**/v1/improvement-plans?*", lambda route: route.fulfill(
-            status=404, body=problem.replace("403", "404"), content_type="application/problem+json"))
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
+            problem = '{"type": "about:blank", "title": "Forbidden", "status": 403}'
+            page.route("**/v1/kpi/people?*", lambda route: route.fulfill(
+                status=403, body=problem, content_type="application/problem+json"))
+            page.route("**/v1/improvement-plans?*", lambda route: route.fulfill(
+                status=404, body=problem.replace("403", "404"), content_type="application/problem+json"))
             open_board(page, network, world, world.dealer_a.code)
             assert page.locator("#card-people").is_hidden()
             assert page.locator("#card-plans").is_hidden()
             assert page.locator("#card-evaluation").is_visible()
             assert page.locator("#banner").is_hidden()
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_re_checked_plan_shows_the_kpi_it_reached(self, network: Network, world: World, browser) -> None:  # noqa: ANN001
         """A result needs `recheck_period` to have ended with a KPI value: the plan list is answered in the
@@ -276,10 +261,9 @@ class TestPanels:
                         "done_at": "2026-03-30T08:00:00+00:00", "overdue": False}],
                    "result": {"value": 12.5, "met": True}, "created_at": "2026-03-01T08:00:00+00:00",
                    "updated_at": "2026-03-30T08:00:00+00:00"}
-        context, page, problems = open_page(browser, LAPTOP)
-        page.route("**/v1/improvement-plans?*", lambda route: route.fulfill(
-            status=200, json={"items": [checked], "next_cursor": None}))
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
+            page.route("**/v1/improvement-plans?*", lambda route: route.fulfill(
+                status=200, json={"items": [checked], "next_cursor": None}))
             open_board(page, network, world, world.dealer_a.code)
             shown = page.locator(f".plan[data-plan='{checked['id']}']")
             assert shown.locator(".plan__figures").inner_text() == \
@@ -288,14 +272,11 @@ class TestPanels:
             assert shown.locator(".chip").inner_text() == "检查"
             assert shown.locator(".plan__org").count() == 0  # the dealer's own plan
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_the_panels_fit_an_english_phone(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, PHONE)
-        try:
+        with opened_page(browser, PHONE) as (page, problems):
             log_in(page, network, world.username)
             wait_rendered(page, world.distributor.code)
             page.click("#lang-switch")
@@ -308,5 +289,3 @@ class TestPanels:
             page.locator("#card-evaluation").screenshot(path=artifacts_dir / "dashboard-panel-phone-evaluation.png")
             page.locator("#card-plans").screenshot(path=artifacts_dir / "dashboard-panel-phone-plans.png")
             assert not problems, problems
-        finally:
-            context.close()

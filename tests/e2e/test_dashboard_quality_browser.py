@@ -29,7 +29,7 @@ from tests.e2e.test_dashboard_browser import (  # noqa: F401 (pytestmark: the sa
     PHONE,
     last_complete_month,
     log_in,
-    open_page,
+    opened_page,
     pytestmark,
     show_month,
     this_month,
@@ -178,8 +178,7 @@ class TestQualityPanels:
             "org_code": world.distributor.code, "period": this_month()}).json()
         by_dealer = {d["dealer_code"]: d for d in report["dealers"]}
         assert (by_dealer[world.dealer_a.code]["responses"], by_dealer[world.dealer_a.code]["flagged"]) == (3, 2), report
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             open_board(page, network, world)
             table = page.locator("#integrity-table")
             assert page.locator("#card-integrity").is_visible()
@@ -194,14 +193,11 @@ class TestQualityPanels:
             wait_rendered(page, world.distributor.code)
             page.wait_for_function("() => document.getElementById('card-integrity').hidden")
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_the_quality_loop_shows_the_signal_the_recall_and_the_open_request(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             open_board(page, network, world)
             assert page.locator("#card-quality").is_visible()
             signal = page.locator(".signal", has_text=world.model)
@@ -234,8 +230,6 @@ class TestQualityPanels:
             assert cells(recall, world.dealer_b.code) == [name(world.dealer_b), "0.0%", "0", "1"]
             page.locator("#card-quality").screenshot(path=artifacts_dir / "dashboard-quality-loop.png")
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_request_whose_answer_is_late_is_marked_overdue(
         self, network: Network, world: World, browser,  # noqa: ANN001
@@ -247,16 +241,13 @@ class TestQualityPanels:
                 item["answer_due"] = (datetime.now(UTC) - timedelta(hours=3)).isoformat()
             route.fulfill(status=200, json=reply)
 
-        context, page, problems = open_page(browser, LAPTOP)
-        page.route("**/v1/tech-requests?*", late)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
+            page.route("**/v1/tech-requests?*", late)
             open_board(page, network, world)
             row = page.locator("#requests-table tbody tr", has_text=world.request_number)
             assert row.get_attribute("class") == "is-overdue"
             assert row.locator(".badge--miss").inner_text() == "已逾期"
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_dealers_user_does_not_get_the_integrity_panel(
         self, network: Network, world: World, browser,  # noqa: ANN001
@@ -264,8 +255,7 @@ class TestQualityPanels:
         forbidden = world.dealer_a.client.get("/v1/survey-integrity", params={
             "org_code": world.dealer_a.code, "period": this_month()})
         assert forbidden.status_code == 403, forbidden.text
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, world.dealer_viewer)
             wait_rendered(page, world.dealer_a.code, last_complete_month())
             show_month(page, world.dealer_a.code, this_month())
@@ -277,14 +267,11 @@ class TestQualityPanels:
                 f"{world.recall}\nFuel pump relay may stick", "50.0%", "1", "2"]
             assert page.locator("#banner").is_hidden()
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_the_panels_fit_an_english_phone(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, PHONE)
-        try:
+        with opened_page(browser, PHONE) as (page, problems):
             log_in(page, network, world.viewer)
             wait_rendered(page, world.distributor.code)
             page.click("#lang-switch")
@@ -301,5 +288,3 @@ class TestQualityPanels:
             page.locator("#card-integrity").screenshot(path=artifacts_dir / "dashboard-quality-phone-integrity.png")
             page.locator("#card-quality").screenshot(path=artifacts_dir / "dashboard-quality-phone-loop.png")
             assert not problems, problems
-        finally:
-            context.close()

@@ -33,7 +33,7 @@ from tests.e2e.test_dashboard_browser import (  # noqa: F401 (pytestmark: the sa
     drawn_texts,
     last_complete_month,
     log_in,
-    open_page,
+    opened_page,
     pytestmark,
     wait_rendered,
 )
@@ -168,8 +168,7 @@ class TestRetentionPanels:
     def test_the_funnel_and_segments_show_the_distributors_sharing_customers(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, world.viewer)
             wait_rendered(page, world.distributor.code, last_complete_month())
             assert page.locator("#card-lifecycle").is_visible()
@@ -190,16 +189,13 @@ class TestRetentionPanels:
                 assert unscored.is_hidden()
             page.locator("#card-lifecycle").screenshot(path=artifacts_dir / "dashboard-retention-lifecycle.png")
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_the_campaign_shows_sent_against_holdout_and_its_open_window(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
         results = world.distributor.client.get(f"/v1/campaigns/{world.campaign}/results").json()
         assert (results["sent"], results["holdout"], results["window_closed"]) == (world.sent, world.holdout, False)
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, world.viewer)
             wait_rendered(page, world.distributor.code, last_complete_month())
             card = page.locator("#card-campaign")
@@ -217,15 +213,12 @@ class TestRetentionPanels:
             assert window.inner_text().startswith("观察期未结束") and window.get_attribute("class") == "card__note is-open"
             card.screenshot(path=artifacts_dir / "dashboard-retention-campaign.png")
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_dealer_chosen_in_the_picker_shows_its_own_subtree(
         self, network: Network, world: World, browser,  # noqa: ANN001
     ) -> None:
         """Dealer B: active_b and lapsed (or what the returning visit made of them); D's campaign is not B's."""
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, world.viewer)
             wait_rendered(page, world.distributor.code, last_complete_month())
             page.select_option("#org-picker", world.dealer_b.code)
@@ -234,27 +227,21 @@ class TestRetentionPanels:
             assert page.locator("#card-campaign").is_visible()
             assert page.locator("#campaign-none").is_visible() and page.locator("#campaign-result").is_hidden()
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_a_user_without_customers_read_gets_neither_card(
         self, network: Network, world: World, browser,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, LAPTOP)
-        try:
+        with opened_page(browser, LAPTOP) as (page, problems):
             log_in(page, network, world.blind_viewer)
             wait_rendered(page, world.distributor.code, last_complete_month())
             assert page.locator("#card-lifecycle").is_hidden() and page.locator("#card-campaign").is_hidden()
             assert page.locator("#banner").is_hidden()
             assert not problems, problems
-        finally:
-            context.close()
 
     def test_the_cards_fit_an_english_phone(
         self, network: Network, world: World, browser, artifacts_dir: Path,  # noqa: ANN001
     ) -> None:
-        context, page, problems = open_page(browser, PHONE)
-        try:
+        with opened_page(browser, PHONE) as (page, problems):
             log_in(page, network, world.viewer)
             wait_rendered(page, world.distributor.code)
             page.click("#lang-switch")
@@ -269,5 +256,3 @@ class TestRetentionPanels:
             page.locator("#card-lifecycle").screenshot(path=artifacts_dir / "dashboard-retention-phone-lifecycle.png")
             page.locator("#card-campaign").screenshot(path=artifacts_dir / "dashboard-retention-phone-campaign.png")
             assert not problems, problems
-        finally:
-            context.close()
