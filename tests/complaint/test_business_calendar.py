@@ -24,7 +24,7 @@ from tests.complaint.conftest import as_, opened
 
 SH = ZoneInfo("Asia/Shanghai")
 WEEK = {d: ["08:30", "17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
-PLAIN = Calendar.model_validate({"timezone": "Asia/Shanghai", "weekdays": WEEK})
+PLAIN = Calendar.model_validate({"timezone": "Asia/Shanghai", "weekdays": WEEK, "official": None})
 CN = Calendar.model_validate({"timezone": "Asia/Shanghai", "weekdays": WEEK, "official": "CN"})
 
 
@@ -119,3 +119,11 @@ async def test_a_policy_on_the_official_calendar_governs_new_cases(client: httpx
     case = await opened(client, "D3", priority="P4")
     opened_at = datetime.fromisoformat(case["opened_at"])
     assert datetime.fromisoformat(case["resolution_due"]) == add_business_time(opened_at, timedelta(hours=18), CN)
+
+
+def test_a_calendar_follows_the_official_schedule_unless_it_opts_out() -> None:
+    """Issue 18: business hours everywhere follow the official calendar; `official: null` opts out."""
+    assert Calendar.model_validate({"timezone": "Asia/Shanghai", "weekdays": WEEK}) == CN
+    # The last working hour before National Day 2026 plus one: after the holiday by default.
+    assert add_business_time(at(2026, 9, 30, 17), timedelta(hours=1), CN) > at(2026, 10, 7, 23)
+    assert add_business_time(at(2026, 9, 30, 17), timedelta(hours=1), PLAIN) == at(2026, 10, 1, 9)

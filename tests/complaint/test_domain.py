@@ -8,11 +8,12 @@ from services.complaint import domain
 from services.complaint.sla.business_hours import Calendar, add_business_time, business_time_between
 from shared.org_path import OrgPath
 
-# Shanghai is UTC+8 all year; 2026-09-25 is a Friday, 2026-10-01/02 (Thu/Fri) are holidays.
+# Shanghai is UTC+8 all year; 2026-09-25 is a Friday, 2026-10-01/02 (Thu/Fri) are holidays. The
+# working week and its holiday list alone (`official: null`): the official schedule has tests of its own.
 CAL = Calendar.model_validate({
     "timezone": "Asia/Shanghai",
     "weekdays": {day: ["08:30", "17:30"] for day in ("mon", "tue", "wed", "thu", "fri")},
-    "holidays": ["2026-10-01", "2026-10-02"],
+    "holidays": ["2026-10-01", "2026-10-02"], "official": None,
 })
 
 

@@ -4,8 +4,8 @@ Pure functions, no I/O. A calendar of `None` means the clock runs around the clo
 day's working interval is built in the dealer's local time and converted to UTC before any
 arithmetic, so a daylight-saving change never stretches or shrinks an hour.
 
-`official: "CN"` follows the State Council's holiday schedule as the `chinesecalendar`
-package publishes it: a statutory holiday is closed whatever the weekday, and a make-up
+`official: "CN"` (the default; null opts out) follows the State Council's holiday schedule as
+the `chinesecalendar` package publishes it: a statutory holiday is closed whatever the weekday, and a make-up
 working day (调休, a Saturday or Sunday declared a working day) is open with the hours of the
 dealer's first working weekday Monday to Friday (Monday's, normally: the notices name no
 weekday a make-up day stands for). The dealer's own `holidays` close further days on top.
@@ -76,8 +76,9 @@ class Calendar(BaseModel):
     timezone: str
     weekdays: dict[str, tuple[HHMM, HHMM]]
     holidays: frozenset[date] = frozenset()
-    # None: only `weekdays` and `holidays`; "CN": the official Chinese schedule as well.
-    official: Literal["CN"] | None = None
+    # "CN" (the default, issue 18: business hours everywhere follow the official calendar): the
+    # State Council's schedule on top of `weekdays` and `holidays`; null: those two alone.
+    official: Literal["CN"] | None = "CN"
 
     @field_validator("timezone")
     @classmethod
