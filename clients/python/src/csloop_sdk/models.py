@@ -601,7 +601,7 @@ class Calendar(Model):
     timezone: str
     weekdays: dict[str, list[Any]]
     holidays: list[date] = []
-    official: str | None = None
+    official: str | None = 'CN'
 
 
 class SlaPolicy(Model):
