@@ -72,6 +72,16 @@ class OrgDirectory:
         self._cache.update({org.code: (expires, org) for org in orgs})
         return orgs
 
+    async def org_in_subtree(self, principal: Principal, org_code: str, *, in_body: bool = False) -> OrgInfo:
+        """The org a call names (`?org_code=`, or a body's `org_code`), in the caller's subtree. One
+        outside it is answered word for word as an unknown one, so the answer tells nothing about
+        other lines: a 404 for a query parameter (like an unknown path), a 422 for a body field."""
+        org = await self.get(org_code)
+        if org is None or not principal.sees(org.path):
+            refusal = UnprocessableContent if in_body else NotFound
+            raise refusal("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
+        return org
+
     async def dealer_for(self, principal: Principal, dealer_code: str, *, field: str = "dealer_code",
                          in_query: bool = False) -> OrgInfo:
         """The dealer a write names, if the caller may act for it.

@@ -24,9 +24,9 @@ from services.complaint.schemas import (RecallCreate, RecallImportRead, RecallPr
 from shared.contracts import customer as customer_contract
 from shared.db import utcnow
 from shared.org_path import OrgPath
-from shared.orgs import OrgDirectory, OrgInfo
+from shared.orgs import OrgDirectory
 from shared.pagination import PageParams
-from shared.problems import Conflict, Forbidden, NotFound, UnprocessableContent, UnsupportedMediaType
+from shared.problems import Conflict, Forbidden, UnprocessableContent, UnsupportedMediaType
 from shared.types import validate_vin
 
 # VINs per recall.vin_assigned event: a 100,000-VIN import is about a hundred events, not 100,000.
@@ -129,22 +129,9 @@ async def import_vins(repo: LoopRepository, code: str, vins: list[str]) -> Recal
     return RecallImportRead(recall_code=recall.code, received=len(vins), added=await _add_vins(repo, recall, vins))
 
 
-async def _org(repo: LoopRepository, directory: OrgDirectory, org_code: str | None) -> OrgInfo:
-    """The asked org of the caller's subtree (default: the caller's own). One outside it gets the
-    answer an unknown code gets, word for word: the 404 tells nothing about other lines. The
-    caller's own org needs no lookup (a dashboard asks for it on every load)."""
-    principal = repo.principal
-    if org_code is None or org_code == principal.org_code:
-        return OrgInfo(code=principal.org_code, name=principal.org_code, kind=principal.org_kind, path=principal.org_path)
-    org = await directory.get(org_code)
-    if org is None or not org.path.startswith(principal.path.prefix):
-        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
-    return org
-
-
 async def listed(repo: LoopRepository, directory: OrgDirectory, page: PageParams,
                  org_code: str | None) -> tuple[list[RecallSummaryRead], str | None]:
-    org = await _org(repo, directory, org_code)
+    org = await directory.org_in_subtree(repo.principal, org_code or repo.principal.org_code)
     rows, cursor = await repo.recalls(page, OrgPath(org.path))
     counts = await repo.subtree_counts([recall.id for recall in rows], OrgPath(org.path))
     items = []
@@ -158,7 +145,7 @@ async def listed(repo: LoopRepository, directory: OrgDirectory, page: PageParams
 
 async def progress(repo: LoopRepository, directory: OrgDirectory, code: str, org_code: str | None) -> RecallProgressRead:
     recall = await repo.recall(code)
-    org = await _org(repo, directory, org_code)
+    org = await directory.org_in_subtree(repo.principal, org_code or repo.principal.org_code)
     rows = await repo.progress(recall.id, OrgPath(org.path))
     affected = sum(row[1] for row in rows)
     completed = sum(row[2] for row in rows)

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from services.customer import campaigns, dealers
+from services.customer import campaigns
 from services.customer.deps import DirectoryDep
 from services.customer.repository_campaigns import CampaignRepository
 from services.customer.schemas import CampaignCreate, CampaignRead, CampaignResults
@@ -40,7 +40,7 @@ async def list_campaigns(
 ) -> Page[CampaignRead]:
     """The campaigns of your subtree, in the order created; with `updated_since`, the delta feed."""
     if org_code is not None:
-        org_code = (await dealers.listed_org(repo.principal, directory, org_code)).code
+        org_code = (await directory.org_in_subtree(repo.principal, org_code)).code
     rows, next_cursor = await repo.campaigns(page, updated_since, org_code=org_code, status=status)
     return Page(items=[await campaigns.shown(repo, row) for row in rows], next_cursor=next_cursor)
 

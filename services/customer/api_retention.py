@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.customer import dealers, retention
+from services.customer import retention
 from services.customer.deps import DirectoryDep
 from services.customer.repository_retention import RetentionRepository
 from services.customer.schemas import RetentionRead
@@ -25,5 +25,5 @@ async def get_retention(
     """How many customers of the org and below stand in each lifecycle state and each value
     segment (DOMAIN.md, Retention and value). Above the dealer only customers who share with the
     manufacturer are counted, as `GET /v1/customers?lifecycle=` finds only them."""
-    org = await dealers.listed_org(repo.principal, directory, org_code or repo.principal.org_code)
+    org = await directory.org_in_subtree(repo.principal, org_code or repo.principal.org_code)
     return await retention.retention_of(repo, org)

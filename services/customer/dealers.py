@@ -3,7 +3,7 @@ gateway, or the caller's own), and the org a read is narrowed to (`?org_code=`).
 
 from shared.auth import Principal
 from shared.orgs import OrgDirectory, OrgInfo
-from shared.problems import NotFound, UnprocessableContent
+from shared.problems import UnprocessableContent
 
 
 async def dealer_for_write(principal: Principal, directory: OrgDirectory, dealer_code: str | None) -> OrgInfo:
@@ -14,12 +14,3 @@ async def dealer_for_write(principal: Principal, directory: OrgDirectory, dealer
                                        errors=[{"field": "dealer_code", "message": "required above dealer level"}])
         dealer_code = principal.org_code
     return await directory.dealer_for(principal, dealer_code)
-
-
-async def listed_org(principal: Principal, directory: OrgDirectory, org_code: str) -> OrgInfo:
-    """The org a read is narrowed to (`?org_code=`): outside the caller's subtree it is answered as
-    an unknown one, a 404 like an unknown path, with the same body, so the answer tells nothing."""
-    org = await directory.get(org_code)
-    if org is None or not principal.sees(org.path):
-        raise NotFound("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
-    return org

@@ -34,7 +34,7 @@ async def get_rules(org_code: OrgCode, repo: ReadRepo, directory: DirectoryDep,
                     settings: SettingsDep) -> IntegrityRulesRead:
     """The rules in force in an organisation: the nearest organisation's at or above it, else the defaults."""
     review.check_sets_rules(repo.principal)
-    org = await review.org_in_subtree(directory, repo.principal, org_code, in_body=False)
+    org = await directory.org_in_subtree(repo.principal, org_code)
     return await review.rules_read(repo, org, settings)
 
 
@@ -44,7 +44,7 @@ async def put_rules(data: IntegrityRulesIn, repo: WriteRepo, directory: Director
     """Switch and tune each flag for an organisation's subtree (manufacturer or distributor); a flag
     left out keeps its defaults. Rules set nearer a dealer win over these."""
     review.check_sets_rules(repo.principal)
-    org = await review.org_in_subtree(directory, repo.principal, data.org_code, in_body=True)
+    org = await directory.org_in_subtree(repo.principal, data.org_code, in_body=True)
     await review.set_rules(repo, org, data)
     return await review.rules_read(repo, org, settings)
 
@@ -54,7 +54,7 @@ async def get_report(org_code: OrgCode, period: Period, repo: ReadRepo, director
     """Per dealer of the organisation's subtree, for a month: responses, flagged (not yet reviewed),
     reviewed invalid and valid, and how many raised each flag."""
     review.check_sets_rules(repo.principal)
-    org = await review.org_in_subtree(directory, repo.principal, org_code, in_body=False)
+    org = await directory.org_in_subtree(repo.principal, org_code)
     return await review.report(repo, org, period)
 
 
@@ -65,7 +65,7 @@ async def export_flagged(request: Request, org_code: OrgCode, period: Period, re
     """CSV of the flagged responses not yet reviewed, for the review team: the response export's
     columns with the flags and the answer time."""
     review.check_sets_rules(repo.principal)
-    org = await review.org_in_subtree(directory, repo.principal, org_code, in_body=False)
+    org = await directory.org_in_subtree(repo.principal, org_code)
     start, end = review.period_bounds(period)
     principal = repo.principal
 

@@ -17,8 +17,8 @@ from services.survey.settings import SurveySettings
 from shared.auth import Principal
 from shared.contracts.survey import IntegrityFlag
 from shared.db import utcnow
-from shared.orgs import OrgDirectory, OrgInfo
-from shared.problems import Forbidden, NotFound, UnprocessableContent
+from shared.orgs import OrgInfo
+from shared.problems import Forbidden, UnprocessableContent
 
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -98,17 +98,6 @@ async def review(repo: SurveyRepository, response_id: uuid.UUID, data: ResponseR
 def check_sets_rules(principal: Principal) -> None:
     if principal.org_kind == "dealer":
         raise Forbidden("Integrity rules are set by the manufacturer and the distributors")
-
-
-async def org_in_subtree(directory: OrgDirectory, principal: Principal, code: str, *, in_body: bool) -> OrgInfo:
-    """The org a call names, in the caller's subtree; else 422 (a body's reference) or 404 (a query's),
-    worded alike for an unknown code and another line's (the answer tells nothing about other lines)."""
-    org = await directory.get(code)
-    if org is None or not principal.sees(org.path):
-        # One body whatever the code names: a foreign org is answered exactly as an unknown one.
-        refusal = UnprocessableContent if in_body else NotFound
-        raise refusal("No such organisation in yours", errors=[{"field": "org_code", "message": "unknown organisation"}])
-    return org
 
 
 async def rules_in_force(repo: SurveyRepository, org_path: str, settings: SurveySettings) -> integrity.IntegrityFlags:
