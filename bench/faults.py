@@ -46,16 +46,14 @@ UNDELIVERED = ("SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL)"
 
 def kill_and_restart(suite: Suite, name: str, down_seconds: float = 1.0) -> float:
     """SIGKILL the process, start it again as `csloop up` did; the seconds until it is ready again."""
-    component = next(c for c in suite.components if c.name == name)
+    instance = suite.instance(name)
     old = suite.processes[name]
     started = time.monotonic()
     os.kill(old.pid, signal.SIGKILL)
     old.wait()
     time.sleep(down_seconds)
-    log = open(suite.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
-    suite.processes[name] = subprocess.Popen(old.args, env=suite.environment(component), stdout=log,
-                                             stderr=subprocess.STDOUT, start_new_session=True)
-    wait_ready(url_of(component, suite.port_base) + "/readyz")
+    suite.start_instance(instance)
+    wait_ready(suite.url(instance) + "/readyz")
     return round(time.monotonic() - started, 1)
 
 

@@ -69,10 +69,15 @@ def up(
     allow_superuser: Annotated[bool, typer.Option(
         "--allow-superuser",
         help="Start even when CSLOOP_DATABASE_URL names a PostgreSQL superuser (row-level security off).")] = False,
+    replicas: Annotated[int, typer.Option(
+        "--replicas", min=1,
+        help="Processes per service and gateway; above 1 needs a PostgreSQL CSLOOP_DATABASE_URL and "
+             "CSLOOP_EVENT_TRANSPORT=nats. Replica r listens at the port base + 10 r + its offset.")] = 1,
 ) -> None:
     """Run the whole suite on this machine until Ctrl-C; refuses to start when a port it needs is taken."""
     suite = Suite(data_dir=data_dir, port_base=port_base, allow_private_webhooks=allow_private_webhooks,
-                  allow_superuser=allow_superuser)
+                  allow_superuser=allow_superuser, replicas=replicas)
+    suite.refuse_replicas_without_shared_state()
     suite.refuse_busy_ports()
     gateway_url = url_of(suite.components[0], port_base)
     credentials = None if no_demo else _demo_credentials(suite)
@@ -112,8 +117,8 @@ def _print_urls(suite: Suite, credentials: dict | None) -> None:
     table = Table(title="CSLoop is running (Ctrl-C stops it)")
     table.add_column("process")
     table.add_column("url")
-    for component in suite.components:
-        table.add_row(component.name, url_of(component, suite.port_base))
+    for instance in suite.instances():
+        table.add_row(instance.name, suite.url(instance))
     console.print(table)
     console.print(f"API docs: {url_of(suite.components[0], suite.port_base)}/docs")
     if credentials:

@@ -46,8 +46,34 @@ def built_components() -> list[Component]:
             and importlib.util.find_spec(f"{c.module}.app") is not None]
 
 
-def url_of(component: Component, port_base: int, host: str = "127.0.0.1") -> str:
-    return f"http://{host}:{port_base + component.offset}"
+# Replica r of a component listens at `port_base + REPLICA_PORT_STEP * r + offset` (issue 19).
+REPLICA_PORT_STEP = 10
+
+
+def port_of(component: Component, port_base: int, replica: int = 0) -> int:
+    return port_base + REPLICA_PORT_STEP * replica + component.offset
+
+
+def url_of(component: Component, port_base: int, host: str = "127.0.0.1", replica: int = 0) -> str:
+    return f"http://{host}:{port_of(component, port_base, replica)}"
+
+
+def urls_of(component: Component, port_base: int, replicas: int) -> str:
+    """Every replica's base URL, comma-separated: how a URL setting names replicas (shared/replicas.py)."""
+    return ",".join(url_of(component, port_base, replica=r) for r in range(replicas))
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One process of the suite: replica `replica` of `component`."""
+
+    component: Component
+    replica: int
+
+    @property
+    def name(self) -> str:
+        """The component's name for the first replica (its log file and key), `name-r` for the others."""
+        return self.component.name if self.replica == 0 else f"{self.component.name}-{self.replica}"
 
 
 def database_url(component: Component, data_dir: Path, base: str | None = None) -> str:

@@ -90,7 +90,7 @@ async def _get(upstream: Upstream, path: str, query: dict[str, str], headers: di
     if upstream.client is None:
         raise PartFailed(None)
     try:
-        async with upstream.client.get(upstream.base_url + path, params=query, headers=headers,
+        async with upstream.client.get(upstream.pick() + path, params=query, headers=headers,
                                         timeout=timeout) as response:
             if response.status != 200:
                 raise PartFailed(response.status)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
 from shared.problems import NotFound, ServiceUnavailable, UnprocessableContent
+from shared.replicas import replica_client
 from shared.types import ORG_CODE_PATTERN
 
 ORG_CODE = re.compile(ORG_CODE_PATTERN)
@@ -31,7 +32,7 @@ class OrgInfo(BaseModel):
 
 class OrgDirectory:
     def __init__(self, gateway_url: str, secret: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._client = httpx.AsyncClient(base_url=gateway_url, timeout=httpx.Timeout(3.0, connect=1.0), transport=transport)
+        self._client = replica_client(gateway_url, timeout=httpx.Timeout(3.0, connect=1.0), transport=transport)
         self._secret = secret
         self._cache: dict[str, tuple[float, OrgInfo]] = {}
 

@@ -30,6 +30,8 @@ class CommonSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/csloop.db"
     internal_secret: str = DEVELOPMENT_SECRET
     internal_token_ttl_seconds: int = 120
+    # The gateway's base URL; replicas comma-separated, taken in turn (shared/replicas.py), as in
+    # every setting naming another process (`CSLOOP_CUSTOMER_URL`...).
     gateway_url: str = "http://127.0.0.1:8000"
     # This process's own base URL, as other processes reach it.
     public_url: str = "http://127.0.0.1:8000"

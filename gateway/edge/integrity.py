@@ -150,7 +150,7 @@ async def _ask_dealer(state: Any, token: str) -> str | None:
     upstream = state.upstreams["survey"]
     if upstream.client is None:
         return None
-    url = URL(f"{upstream.base_url}/internal/invitations/by-token/{quote(token, safe='')}/dealer", encoded=True)
+    url = URL(f"{upstream.pick()}/internal/invitations/by-token/{quote(token, safe='')}/dealer", encoded=True)
     headers = {INTERNAL_HEADER: state.authenticator.internal_token(system_principal()), "accept": "application/json"}
     try:
         async with upstream.client.get(url, headers=headers, timeout=DEALER_LOOKUP_TIMEOUT,

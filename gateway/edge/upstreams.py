@@ -1,10 +1,12 @@
 """The services behind the gateway: which path prefix each owns, and one pooled client each."""
 
+import asyncio
 from dataclasses import dataclass
 
 import aiohttp
 
 from gateway.settings import GatewaySettings
+from shared.replicas import ReplicaSet, replica_urls
 
 # Path prefix -> owning service. A prefix ending in "-" matches a family (`/v1/survey-*`).
 ROUTES: tuple[tuple[str, str], ...] = (
@@ -34,6 +36,9 @@ def is_import_path(path: str) -> bool:
 # Reached without credentials: a customer answering a survey has no key.
 PUBLIC_PREFIXES: tuple[str, ...] = ("/v1/public/",)
 SERVICES: tuple[str, ...] = ("customer", "survey", "complaint", "kpi")
+# Readiness of each replica of a replicated service: asked this often, given this long to answer.
+PROBE_SECONDS = 0.5
+PROBE_TIMEOUT_SECONDS = 0.4
 
 
 def route_for(path: str) -> tuple[str, str] | None:
@@ -57,18 +62,26 @@ def is_public(path: str) -> bool:
 @dataclass
 class Upstream:
     name: str
-    base_url: str | None  # None: the service is not deployed
+    replicas: ReplicaSet | None  # None: the service is not deployed
     client: aiohttp.ClientSession | None = None  # an HTTP client, not a database session
+
+    def pick(self) -> str:
+        """The base URL of the replica whose turn it is (healthy ones first)."""
+        assert self.replicas is not None
+        return self.replicas.pick()
 
 
 class Upstreams:
-    """One aiohttp session per service, opened in the lifespan and reused by every request."""
+    """One aiohttp session per service, opened in the lifespan and reused by every request. With
+    several replicas of a service, each is probed for readiness twice a second, so one that is
+    draining, hung or dead is left out within a second (shared/replicas.py takes them in turn)."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self._settings = settings
         urls = {"customer": settings.customer_url, "survey": settings.survey_url,
                 "complaint": settings.complaint_url, "kpi": settings.kpi_url}
-        self.by_name = {name: Upstream(name, (urls[name] or "").rstrip("/") or None) for name in SERVICES}
+        self.by_name = {name: Upstream(name, replica_set(urls[name])) for name in SERVICES}
+        self._probes: asyncio.Task[None] | None = None
 
     def __getitem__(self, name: str) -> Upstream:
         return self.by_name[name]
@@ -81,7 +94,7 @@ class Upstreams:
             connect=s.upstream_read_timeout_seconds, sock_read=s.upstream_read_timeout_seconds,
         )
         for upstream in self.by_name.values():
-            if upstream.base_url is None:
+            if upstream.replicas is None:
                 continue
             connector = aiohttp.TCPConnector(
                 limit=s.upstream_pool_size, ttl_dns_cache=300,
@@ -96,9 +109,43 @@ class Upstreams:
                 auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
             )
+        replicated = [u for u in self.by_name.values() if u.replicas is not None and len(u.replicas) > 1]
+        if replicated:
+            self._probes = asyncio.create_task(probe_readiness(replicated), name="upstream-readiness")
 
     async def close(self) -> None:
+        if self._probes is not None:
+            self._probes.cancel()
+            await asyncio.gather(self._probes, return_exceptions=True)
+            self._probes = None
         for upstream in self.by_name.values():
             if upstream.client is not None:
                 await upstream.client.close()
                 upstream.client = None
+
+
+def replica_set(setting: str | None) -> ReplicaSet | None:
+    urls = replica_urls(setting)
+    return ReplicaSet(urls) if urls else None
+
+
+async def probe_readiness(upstreams: list[Upstream]) -> None:
+    """Forever: ask every replica's /readyz, marking it down (for a little longer than a probe
+    period, so the mark lapses only if probes stop) or up by the answer."""
+    timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT_SECONDS)
+
+    async def probe(upstream: Upstream, base: str) -> None:
+        assert upstream.client is not None and upstream.replicas is not None
+        try:
+            async with upstream.client.get(base + "/readyz", timeout=timeout) as answer:
+                ready = answer.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            ready = False
+        if ready:
+            upstream.replicas.mark_up(base)
+        else:
+            upstream.replicas.mark_down(base, PROBE_SECONDS * 2 + PROBE_TIMEOUT_SECONDS)
+
+    while True:
+        await asyncio.gather(*(probe(u, base) for u in upstreams for base in u.replicas.urls))  # type: ignore[union-attr]
+        await asyncio.sleep(PROBE_SECONDS)

@@ -15,6 +15,7 @@ import httpx
 from services.complaint.schemas import ComplaintCreate
 from shared.auth import INTERNAL_HEADER
 from shared.problems import ServiceUnavailable, UnprocessableContent
+from shared.replicas import replica_client
 
 CUSTOMER_FIELDS = ("customer_id", "vin", "ro_number")
 KINDS = {"customer_id": "customer", "vin": "vehicle", "ro_number": "visit", "survey_response_id": "response"}
@@ -24,8 +25,8 @@ class ReferenceSources:
     def __init__(self, customer_url: str, survey_url: str, *, customer_transport: httpx.AsyncBaseTransport | None = None,
                  survey_transport: httpx.AsyncBaseTransport | None = None) -> None:
         timeout = httpx.Timeout(5.0, connect=1.0)
-        self._customer = httpx.AsyncClient(base_url=customer_url, timeout=timeout, transport=customer_transport)
-        self._survey = httpx.AsyncClient(base_url=survey_url, timeout=timeout, transport=survey_transport)
+        self._customer = replica_client(customer_url, timeout=timeout, transport=customer_transport)
+        self._survey = replica_client(survey_url, timeout=timeout, transport=survey_transport)
 
     async def close(self) -> None:
         await self._customer.aclose()

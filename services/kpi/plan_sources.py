@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from shared.auth import INTERNAL_HEADER
 from shared.contracts.customer import StaffChanged
 from shared.problems import ServiceUnavailable
+from shared.replicas import replica_client
 
 
 class CorrectiveActionOut(BaseModel):
@@ -36,8 +37,8 @@ class PlanSources:
     def __init__(self, customer_url: str, complaint_url: str, *, customer_transport: httpx.AsyncBaseTransport | None = None,
                  complaint_transport: httpx.AsyncBaseTransport | None = None) -> None:
         timeout = httpx.Timeout(5.0, connect=1.0)
-        self._customer = httpx.AsyncClient(base_url=customer_url, timeout=timeout, transport=customer_transport)
-        self._complaint = httpx.AsyncClient(base_url=complaint_url, timeout=timeout, transport=complaint_transport)
+        self._customer = replica_client(customer_url, timeout=timeout, transport=customer_transport)
+        self._complaint = replica_client(complaint_url, timeout=timeout, transport=complaint_transport)
 
     async def close(self) -> None:
         await self._customer.aclose()

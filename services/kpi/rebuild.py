@@ -19,6 +19,7 @@ from services.kpi.settings import KpiSettings
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from shared.contracts import complaint, customer, survey
 from shared.problems import ServiceUnavailable
+from shared.replicas import first_url
 
 # (source, facts kind, the event whose recorder takes its items); order matters: cases before alerts read them.
 SOURCES = (
@@ -57,7 +58,9 @@ async def source_pages(client: httpx.AsyncClient, base_url: str, kind: str, secr
 
 async def rebuild(sessions: async_sessionmaker[AsyncSession], settings: KpiSettings,
                   transport: httpx.AsyncBaseTransport | None = None) -> dict[str, int]:
-    urls = {"survey": settings.survey_url, "customer": settings.customer_url, "complaint": settings.complaint_url}
+    # The first replica of each: a rebuild reads every page from one process, which it finds running.
+    urls = {"survey": first_url(settings.survey_url), "customer": first_url(settings.customer_url),
+            "complaint": first_url(settings.complaint_url)}
     counts: dict[str, int] = {}
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=3.0), transport=transport) as client, \
             sessions() as session, session.begin():

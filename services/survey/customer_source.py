@@ -15,14 +15,14 @@ import httpx
 from shared.auth import INTERNAL_HEADER
 from shared.contracts.customer import SurveyConsentRecord
 from shared.problems import ServiceUnavailable
+from shared.replicas import replica_client
 
 STAFF_BATCH = 500  # codes per staff look-up (services/customer/api_staff.py StaffCodesIn)
 
 
 class CustomerSource:
     def __init__(self, customer_url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._client = httpx.AsyncClient(base_url=customer_url, timeout=httpx.Timeout(5.0, connect=1.0),
-                                         transport=transport)
+        self._client = replica_client(customer_url, timeout=httpx.Timeout(5.0, connect=1.0), transport=transport)
 
     async def close(self) -> None:
         await self._client.aclose()

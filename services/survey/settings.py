@@ -2,6 +2,7 @@
 
 from pydantic import Field
 
+from shared.replicas import first_url
 from shared.settings import CommonSettings
 
 
@@ -12,7 +13,7 @@ class SurveySettings(CommonSettings):
     # Asked for a customer named before its customer.created event arrived (read-your-writes).
     customer_url: str = "http://127.0.0.1:8001"
     # Where customers open survey links: the gateway's public address (`{base}/s/{token}`).
-    # Empty means `gateway_url`, which is right for a single machine.
+    # Empty means `gateway_url` (its first replica), which is right for a single machine.
     survey_link_base: str = ""
     invitation_expiry_days: int = 14
     # DOMAIN.md: one customer is not surveyed more than once in 30 days.
@@ -46,4 +47,4 @@ class SurveySettings(CommonSettings):
 
     @property
     def link_base(self) -> str:
-        return (self.survey_link_base or self.gateway_url).rstrip("/")
+        return (self.survey_link_base or first_url(self.gateway_url)).rstrip("/")

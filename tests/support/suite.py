@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 
-from cli.topology import url_of
 from cli.up import Suite
 
 ALL_SCOPES = ["customers:read", "customers:write", "surveys:read", "surveys:write", "complaints:read",
@@ -116,15 +115,13 @@ def stop_component(suite: Suite, name: str) -> None:
 
 def start_component(suite: Suite, name: str, timeout: float = 90.0) -> None:
     """Start a stopped process again with the command and environment it had; returns once it is ready."""
-    component = next(c for c in suite.components if c.name == name)
-    log = open(suite.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
-    suite.processes[name] = subprocess.Popen(suite.processes[name].args, env=suite.environment(component), stdout=log,
-                                             stderr=subprocess.STDOUT, start_new_session=True)
+    instance = suite.instance(name)
+    suite.start_instance(instance)
     deadline = time.monotonic() + timeout
     with httpx.Client(timeout=2.0) as client:
         while True:
             try:
-                if client.get(url_of(component, suite.port_base) + "/readyz").status_code == 200:
+                if client.get(suite.url(instance) + "/readyz").status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -62,7 +62,7 @@ async def _call(state: Any, method: str, path: str, body: dict[str, Any] | None,
     if request_id := structlog.contextvars.get_contextvars().get("request_id"):
         headers["x-request-id"] = request_id
     try:
-        async with upstream.client.request(method, URL(upstream.base_url + path, encoded=True), json=body,
+        async with upstream.client.request(method, URL(upstream.pick() + path, encoded=True), json=body,
                                             headers=headers, timeout=TIMEOUT, allow_redirects=False) as response:
             payload = await response.json(content_type=None)
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
