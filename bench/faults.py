@@ -92,8 +92,8 @@ def fault_schedule(suite: Suite, gap: float, postgres: bool) -> list[dict[str, A
 class Databases:
     """The suite's databases, read as the superuser (row-level security does not hide anything from it)."""
 
-    def __init__(self, suite: Suite) -> None:
-        base = make_url(database_base()).set(drivername="postgresql")
+    def __init__(self, suite: Suite, superuser_base: str | None = None) -> None:
+        base = make_url(superuser_base or database_base()).set(drivername="postgresql")
         self.urls = {c.name: base.set(database=f"{base.database}_{c.name}").render_as_string(hide_password=False)
                      for c in suite.components}
 

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from bench.harness import start_suite, write_result
+from shared.replicas import replica_client
 from tests.e2e.test_survey_flow import csi_answers, vin
 from tests.support.staff import on_staff
 
@@ -98,23 +99,32 @@ class MixedLoad:
         # The survey's owner (the manufacturer) reads each invitation's link: a dealer is never shown
         # the link of a survey owned above it, the owner's SMS provider delivers it.
         self.owner_key = ""
+        self.in_flight = 0  # operations started and not finished: what a process killed now may take down
 
-    def client(self, dealer: Dealer | None = None) -> httpx.AsyncClient:
-        headers = {"Authorization": f"Bearer {dealer.key}"} if dealer else {}
-        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
+    def client(self, dealer: Dealer | None = None, key: str | None = None) -> httpx.AsyncClient:
+        """A client of the public entry; `url` may name several gateways, comma-separated, taken in
+        turn as a load balancer in front of them would (one refusing connections is skipped)."""
+        client = replica_client(self.url, timeout=httpx.Timeout(30.0))
+        if key := dealer.key if dealer else key:
+            client.headers["Authorization"] = f"Bearer {key}"
+        return client
 
     async def run(self, rate: float, seconds: float, concurrency: int = 64) -> Ledger:
         kinds = [kind for kind, weight in MIX.items() for _ in range(weight)]
         slots = asyncio.Semaphore(concurrency)
         clients = {d.code: self.client(d) for d in self.dealers}
         public = self.client()
-        self.owner = httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {self.owner_key}"}, timeout=30)
+        self.owner = self.client(key=self.owner_key)
         tasks: list[asyncio.Task[None]] = []
 
         async def one(kind: str, dealer: Dealer) -> None:
+            self.in_flight += 1
             try:
                 await getattr(self, kind)(clients[dealer.code], public, dealer)
+            except httpx.HTTPError:  # a read before the write (an ETag, a link) got no answer
+                self.ledger.outcomes[kind]["error_before_write"] += 1
             finally:
+                self.in_flight -= 1
                 slots.release()
 
         started = time.perf_counter()

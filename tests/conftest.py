@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.topology import COMPONENTS
+from cli.topology import COMPONENTS, REPLICA_PORT_STEP
 from cli.up import Suite
 from tests.support.databases import app_role_url, check_postgres_reachable, drop_postgres_databases, postgres_base_url
 from tests.support.suite import INTEGRITY_FLAGS, Network, bootstrap_with_cli, delete_nats_stream, free_port_base
@@ -48,15 +48,16 @@ def nats_network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
 
 
 @contextmanager
-def running_network(data_dir: Path, database_suffix: str, extra_env: dict[str, str] | None = None) -> Iterator[Network]:
+def running_network(data_dir: Path, database_suffix: str, extra_env: dict[str, str] | None = None,
+                    replicas: int = 1) -> Iterator[Network]:
     database_base = None
     if base := postgres_base_url():
         asyncio.run(drop_postgres_databases(f"{base}_{database_suffix}", [c.name for c in COMPONENTS]))
         # The processes connect as a plain role, so the row-level security of shared/rls.py binds them.
         database_base = app_role_url(f"{base}_{database_suffix}")
     # The webhook tests' receivers listen on 127.0.0.1 at ports chosen later: asked for explicitly.
-    suite = Suite(data_dir=data_dir, port_base=free_port_base(), database_base=database_base, extra_env=extra_env or {},
-                  allow_private_webhooks=True)
+    suite = Suite(data_dir=data_dir, port_base=free_port_base(span=REPLICA_PORT_STEP * replicas), database_base=database_base,
+                  extra_env=extra_env or {}, allow_private_webhooks=True, replicas=replicas)
     env = {k: v for k, v in os.environ.items() if k != "CSLOOP_DATABASE_URL"}
     if database_base:
         env["CSLOOP_DATABASE_URL"] = database_base

@@ -65,3 +65,37 @@ def test_the_gateway_alone_gets_an_integrity_secret_of_its_data_dir(tmp_path: Pa
     assert (tmp_path / ".integrity-secret").stat().st_mode & 0o777 == 0o600
     assert Suite(data_dir=tmp_path, port_base=suite.port_base).environment(gateway)["CSLOOP_INTEGRITY_SECRET"] == secret
     assert all("CSLOOP_INTEGRITY_SECRET" not in suite.environment(service) for service in services)
+
+
+def test_replicas_above_one_need_postgresql_and_nats_and_are_refused_before_anything_is_made(tmp_path: Path) -> None:
+    base = free_port_base(20)
+    env = {k: v for k, v in os.environ.items() if k not in {"CSLOOP_DATABASE_URL", "CSLOOP_EVENT_TRANSPORT"}}
+
+    def up(*extra: str, **more_env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cli", "up", "--data-dir", str(tmp_path / "data"), "--port-base",
+                               str(base), *extra], capture_output=True, text=True, env=env | more_env, timeout=60)
+
+    on_sqlite = up("--replicas", "2")
+    assert on_sqlite.returncode == 1
+    assert "--replicas above 1 needs PostgreSQL: set CSLOOP_DATABASE_URL" in on_sqlite.stderr
+    over_http = up("--replicas", "2", CSLOOP_DATABASE_URL="postgresql+asyncpg://csloop@127.0.0.1:1/csloop")
+    assert "--replicas above 1 needs NATS JetStream: set CSLOOP_EVENT_TRANSPORT=nats" in over_http.stderr
+    assert up("--replicas", "0").returncode == 2  # below the option's minimum: a usage error
+    assert not (tmp_path / "data").exists()
+
+
+def test_replica_r_listens_at_the_port_base_plus_ten_r_and_every_url_setting_names_all_replicas(tmp_path: Path) -> None:
+    from cli.up import Suite
+
+    tmp_path.chmod(0o700)
+    suite = Suite(data_dir=tmp_path, port_base=9000, replicas=2)
+    assert [(i.name, suite.url(i)) for i in suite.instances()] == [
+        ("gateway", "http://127.0.0.1:9000"), ("customer", "http://127.0.0.1:9001"), ("survey", "http://127.0.0.1:9002"),
+        ("complaint", "http://127.0.0.1:9003"), ("kpi", "http://127.0.0.1:9004"),
+        ("gateway-1", "http://127.0.0.1:9010"), ("customer-1", "http://127.0.0.1:9011"),
+        ("survey-1", "http://127.0.0.1:9012"), ("complaint-1", "http://127.0.0.1:9013"), ("kpi-1", "http://127.0.0.1:9014")]
+    survey = next(c for c in suite.components if c.name == "survey")
+    env = suite.environment(survey, replica=1)
+    assert env["CSLOOP_PUBLIC_URL"] == "http://127.0.0.1:9012"
+    assert env["CSLOOP_CUSTOMER_URL"] == "http://127.0.0.1:9001,http://127.0.0.1:9011"
+    assert env["CSLOOP_GATEWAY_URL"] == "http://127.0.0.1:9000,http://127.0.0.1:9010"

@@ -48,3 +48,10 @@ async def test_a_replica_refusing_connections_is_skipped_and_posts_are_not_lost(
         await one.stop()
         with pytest.raises(httpx.ConnectError):
             await client.get("/internal/anything")
+
+
+def test_survey_links_go_to_the_first_gateway_when_the_setting_names_several() -> None:
+    from services.survey.settings import SurveySettings
+
+    settings = SurveySettings(gateway_url="http://127.0.0.1:9000,http://127.0.0.1:9010")
+    assert settings.link_base == "http://127.0.0.1:9000"
