@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from cli.topology import COMPONENTS
+from cli.topology import COMPONENTS, REPLICA_PORT_STEP
 from cli.up import Suite
 from tests.support.databases import app_role_url, drop_postgres_databases
 from tests.support.suite import Network, bootstrap_with_cli, free_port_base
@@ -37,8 +37,9 @@ class RunningSuite:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-def start_suite() -> RunningSuite:
-    """A fresh suite on fresh PostgreSQL databases, with a bootstrapped manufacturer."""
+def start_suite(*, replicas: int = 1, extra_env: dict[str, str] | None = None) -> RunningSuite:
+    """A fresh suite on fresh PostgreSQL databases, with a bootstrapped manufacturer; `replicas`
+    processes per component (above 1, `extra_env` names NATS as the event transport)."""
     # wrk sends far past any per-key limit; the rate limiter's own cost is still paid.
     os.environ.setdefault("CSLOOP_RATE_LIMIT_PER_SECOND", "1000000")
     os.environ.setdefault("CSLOOP_RATE_LIMIT_BURST", "1000000")
@@ -46,7 +47,9 @@ def start_suite() -> RunningSuite:
     asyncio.run(drop_postgres_databases(base, [c.name for c in COMPONENTS]))
     data_dir = Path(tempfile.mkdtemp(prefix="csloop-bench-"))
     base = app_role_url(base)  # as in production: a plain role, bound by row-level security (shared/rls.py)
-    suite = Suite(data_dir=data_dir, port_base=free_port_base(), database_base=base)
+    suite = Suite(data_dir=data_dir, port_base=free_port_base(span=REPLICA_PORT_STEP * replicas), database_base=base,
+                  replicas=replicas, extra_env=extra_env or {})
+    suite.refuse_replicas_without_shared_state()
     env = {k: v for k, v in os.environ.items() if k != "CSLOOP_DATABASE_URL"} | {"CSLOOP_DATABASE_URL": base}
     credentials = bootstrap_with_cli(data_dir, "BENCH", "Bench manufacturer", env)
     suite.start()

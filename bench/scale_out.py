@@ -1,0 +1,72 @@
+"""Requests per second of the mixed load with one and with two replicas of every process (issue 19 item 8).
+
+    flock /tmp/csloop-bench.lock .venv/bin/python -m bench.scale_out [--rounds 2] [--seconds 40] [--rate 120]
+
+Each round starts the suite on fresh PostgreSQL databases with NATS JetStream carrying the events
+(a stream of its own), once with `--replicas 1` and once with `--replicas 2`, in alternating order,
+and drives bench/load_mixed.py's mix through every gateway (taken in turn) at a rate above what
+the machine serves, so what is measured is the throughput: the load's recorded requests answered 2xx
+per second (a survey submission is two: the invitation, then the answers; an operation's
+preliminary reads are not counted). The ratio two/one is the figure; on this 2-core machine the
+goal is no loss beyond 15 %, not a gain (the processes share the same two cores).
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+import uuid
+
+from bench.harness import start_suite, write_result
+from bench.load_mixed import MixedLoad, prepare
+from cli.topology import urls_of
+from tests.support.suite import delete_nats_stream
+
+
+def one_run(replicas: int, rate: float, seconds: float) -> dict:
+    stream = f"BENCH_SCALE_{uuid.uuid4().hex[:8]}"
+    transport = {"CSLOOP_EVENT_TRANSPORT": "nats", "CSLOOP_NATS_STREAM": stream,
+                 "CSLOOP_NATS_SUBJECT_PREFIX": f"bench.{stream.lower()}"}
+    running = start_suite(replicas=replicas, extra_env=transport)
+    try:
+        dealers, survey = prepare(running.network, dealers=4, customers_per_dealer=400)
+        load = MixedLoad(urls_of(running.suite.components[0], running.suite.port_base, replicas), dealers)
+        load.survey_id, load.owner_key = survey, running.network.manufacturer.key
+        load_before = os.getloadavg()[0]
+        started = time.perf_counter()
+        ledger = asyncio.run(load.run(rate, seconds, concurrency=32))
+        elapsed = time.perf_counter() - started
+    finally:
+        running.stop()
+        asyncio.run(delete_nats_stream(stream))
+    report = ledger.report()
+    ok = sum(kind["outcomes"].get("ok", 0) for kind in report["kinds"].values())
+    errors = sum(kind["errors"] for kind in report["kinds"].values())
+    return {"replicas": replicas, "ok_requests_per_s": round(ok / elapsed, 1), "errors": errors,
+            "late_starts": report["late_starts"], "load_average": [load_before, os.getloadavg()[0]],
+            "p99_ms": {kind: values["p99_ms"] for kind, values in report["kinds"].items()}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--rate", type=float, default=120.0, help="operations started per second (above capacity)")
+    args = parser.parse_args()
+    runs = []
+    for round_number in range(args.rounds):
+        order = (1, 2) if round_number % 2 == 0 else (2, 1)
+        for replicas in order:
+            runs.append(one_run(replicas, args.rate, args.seconds))
+            print(runs[-1], flush=True)
+    by = {n: statistics.median(r["ok_requests_per_s"] for r in runs if r["replicas"] == n) for n in (1, 2)}
+    result = {"rate": args.rate, "seconds": args.seconds, "runs": runs, "median_ok_requests_per_s": by,
+              "two_over_one": round(by[2] / by[1], 2)}
+    write_result("scale_out", result)
+    print(f"    scale_out/two_over_one_replicas: {result['two_over_one']}   # {by[1]} vs {by[2]} 2xx requests/s")
+    return 1 if any(r["errors"] for r in runs) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
