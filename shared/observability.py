@@ -4,7 +4,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.routing import Match
@@ -78,7 +78,11 @@ def health_router(metrics: RequestMetrics, readiness: list[ReadinessCheck]) -> A
         return {"status": "ok"}
 
     @router.get("/readyz")
-    async def readyz() -> Response:
+    async def readyz(request: Request) -> Response:
+        # Set by shared.serve's DrainingServer on SIGTERM: still serving, but take no new traffic.
+        # In-process test apps are never served by it, hence the default.
+        if getattr(request.app.state, "draining", False):
+            return JSONResponse({"status": "draining"}, status_code=503)
         failures = []
         for check in readiness:
             try:

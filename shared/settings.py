@@ -56,6 +56,10 @@ class CommonSettings(BaseSettings):
     # empty: no proxy is trusted and the client is the TCP peer (uvicorn alone would trust
     # 127.0.0.1, i.e. any process on the host could claim to be any client).
     forwarded_allow_ips: CommaList = []
+    # On SIGTERM, how long a process keeps serving while /readyz answers 503, before it stops
+    # listening (shared.serve.DrainingServer): long enough for the balancers' next readiness probe.
+    # Short here so `csloop up` stops fast; deploy/k8s sets it for Kubernetes' endpoint updates.
+    drain_seconds: float = Field(default=1.0, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
 
