@@ -3,6 +3,7 @@
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -93,6 +94,21 @@ class TestComposeServices:
         assert "healthcheck" in spec["services"]["nats"]
         for service in files.csloop_services(spec).values():
             assert "CSLOOP_EVENT_TRANSPORT" not in service["environment"]
+
+    def test_redis_holds_the_gateways_rate_limits_and_nothing_on_disk(self) -> None:
+        spec = files.compose()
+        redis = spec["services"]["redis"]
+        gateway = spec["services"]["gateway"]
+        url = urlsplit(gateway["environment"]["CSLOOP_REDIS_URL"])
+        assert (url.scheme, url.hostname, url.port) == ("redis", "redis", 6379)
+        assert gateway["depends_on"]["redis"] == {"condition": "service_healthy"}
+        assert redis["command"][0] == "redis-server"
+        assert files.option(redis["command"], "--save") == "" and files.option(redis["command"], "--appendonly") == "no"
+        assert "volumes" not in redis and "ports" not in redis  # nothing kept, nothing published
+        assert "redis-cli" in redis["healthcheck"]["test"]
+        k8s_redis = next(document for _, document in files.k8s_documents()
+                         if document["kind"] == "Deployment" and document["metadata"]["name"] == "redis")
+        assert redis["image"] == k8s_redis["spec"]["template"]["spec"]["containers"][0]["image"]
 
     def test_secrets_come_from_the_env_file_and_none_is_committed(self) -> None:
         spec = files.compose()

@@ -1,8 +1,9 @@
 """The processes docker-compose.yml describes, started with exactly its commands and environments.
 
 Only what a container would change is changed: service names become 127.0.0.1, each
-container's port 8000 becomes a free local port, `python` is this interpreter, and the
-database URLs point at the test PostgreSQL (compose runs every service on PostgreSQL).
+container's port 8000 becomes a free local port, `python` is this interpreter, the
+database URLs point at the test PostgreSQL (compose runs every service on PostgreSQL), and
+the gateway's Redis is this machine's.
 """
 
 import asyncio
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -34,12 +36,15 @@ pytestmark = [
 
 READY_TIMEOUT_SECONDS = 90.0
 _URL = re.compile(r"http://(?P<host>[a-z][a-z0-9-]*):(?P<port>\d+)")
+# The Redis of this machine, in a database of this test's own (compose's gateway uses its Redis's 0).
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
 class ComposeOnThisMachine:
     """Maps container addresses to local ones, and compose databases to test databases."""
 
     def __init__(self, spec: dict[str, Any], test_database: str) -> None:
+        self.spec = spec
         self.services = files.csloop_services(spec)
         base = free_port_base(len(self.services))
         self.ports = {name: base + i for i, name in enumerate(sorted(self.services))}
@@ -61,11 +66,21 @@ class ComposeOnThisMachine:
         name = make_url(compose_url).database
         return self.test_database.set(database=f"{self.test_database.database}_{name}").render_as_string(hide_password=False)
 
+    def redis(self, compose_url: str) -> str:
+        host = urlsplit(compose_url).hostname
+        assert self.spec["services"][host]["command"][0] == "redis-server", f"{host} is not a compose Redis"
+        return LOCAL_REDIS_URL
+
     def environment(self, name: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CSLOOP_")}
         for key, value in self.services[name]["environment"].items():
             value = files.interpolate(str(value), self.variables)
-            env[key] = self.database(value) if key == "CSLOOP_DATABASE_URL" else _URL.sub(self.local_url, value)
+            if key == "CSLOOP_DATABASE_URL":
+                env[key] = self.database(value)
+            elif key == "CSLOOP_REDIS_URL":
+                env[key] = self.redis(value)
+            else:
+                env[key] = _URL.sub(self.local_url, value)
         return env
 
     def command(self, name: str) -> list[str]:
