@@ -26,7 +26,8 @@ from gateway.integrations.oauth.errors import OAuthError, oauth_error_response
 from gateway.edge.openapi import ServiceDocuments, docs_router
 from gateway.edge.proxy import ProxyMiddleware
 from gateway.edge.integrity import Integrity
-from gateway.edge.ratelimit import RateLimitHeadersMiddleware, RateLimiter
+from gateway.edge.ratelimit import RateLimitHeadersMiddleware
+from gateway.edge.shared_ratelimit import BucketStore
 from gateway.settings import GatewaySettings
 from gateway.edge.upstreams import Upstreams
 from gateway.integrations.webhooks import api as webhooks_api
@@ -50,6 +51,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     settings = settings or GatewaySettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     upstreams = Upstreams(settings)
+    buckets = BucketStore(settings.redis_url, settings.redis_key_prefix)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +88,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
                 await subscriber.stop()
             await app.state.dispatcher.close()
             await upstreams.close()
+            await buckets.close()
             await engine.dispose()
 
     # The document at /openapi.json is the merged one (openapi.py), so FastAPI's own is off.
@@ -98,8 +101,8 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.state.upstreams = upstreams
     app.state.service_documents = ServiceDocuments(upstreams, settings.openapi_cache_seconds)
     app.state.token_verifier = TokenVerifier(settings.internal_secret)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-    app.state.login_throttle = LoginThrottle()
+    app.state.rate_limiter = buckets.buckets("caller", settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.login_throttle = LoginThrottle(buckets.buckets)
     app.state.integrity = Integrity(settings.integrity_secret, settings.integrity_networks_cache_seconds)
     install_problem_handlers(app)
     app.add_exception_handler(OAuthError, oauth_error_response)

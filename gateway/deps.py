@@ -31,7 +31,7 @@ async def authenticated(request: Request) -> Principal:
     state = request.app.state
     client = request.client.host if request.client else "unknown"
     principal = await state.authenticator.authenticate_from(client, request.headers.get("authorization"))
-    remember_headers(request.scope, state.rate_limiter.check(principal.subject))
+    remember_headers(request.scope, await state.rate_limiter.admit(principal.subject))
     return principal
 
 

@@ -1,6 +1,6 @@
 """Gateway settings: where the services are, and the limits it enforces in front of them."""
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from gateway.integrations.webhooks.sealing import DEVELOPMENT_KEY, SecretBox
 from gateway.integrations.webhooks.targets import TargetPolicy, target_policy
@@ -26,6 +26,12 @@ class GatewaySettings(CommonSettings):
     # and runaway loops. Benchmarks that measure raw proxy throughput raise it.
     rate_limit_per_second: float = 200.0
     rate_limit_burst: int = 400
+    # Where the buckets (these and the login throttle's) live when there are replicas: one bucket
+    # per key across them (edge/shared_ratelimit.py), e.g. redis://redis:6379/0. Unset: each
+    # process keeps its own, and N replicas let N times the rate through.
+    redis_url: str | None = None
+    # Before every bucket's key in Redis, so gateways of two deployments may share one Redis.
+    redis_key_prefix: str = "csloop:ratelimit:"
 
     max_body_bytes: int = 1 * MIB
     # Bulk imports (`.../import`) carry whole DMS exports.
@@ -41,7 +47,10 @@ class GatewaySettings(CommonSettings):
     metrics_token: str | None = None
 
     access_token_ttl_seconds: int = 3600
-    api_key_cache_seconds: float = 30.0
+    # How long a verified API key, or an OAuth client found active, is believed without asking
+    # the database again: a key revoked through another replica is refused by this one within
+    # this time (deploy/CACHES.md; API.md promises 30 s, so it may only be set lower).
+    api_key_cache_seconds: float = Field(default=30.0, ge=0, le=30)
     # The 360 view answers with what it has by then; slower parts are listed as unavailable.
     view360_timeout_seconds: float = 5.0
 

@@ -1,8 +1,9 @@
 """Per-caller token bucket, in this process's memory.
 
-Scale-out note: with N gateway replicas each caller effectively gets N times the rate. A
-deployment that needs an exact global limit moves the buckets to a shared store (Redis
-INCR/EXPIRE or a GCRA script); the interface here (`take(key) -> retry_after`) stays.
+With N gateway replicas each caller gets N times the rate of these buckets: a deployment
+with replicas sets `CSLOOP_REDIS_URL` and the buckets live in Redis instead, one per key
+across replicas (shared_ratelimit.py). Both kinds share `Buckets`: callers spend with
+`await limiter.admit(key)` and need not know which they hold.
 
 Many keys are strings a caller chooses without authenticating (a client address, a made-up
 OAuth client id, a username), so the number of buckets is bounded: they are kept in
@@ -14,6 +15,7 @@ would take the process down.
 
 import math
 import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,10 +28,55 @@ MAX_KEYS = 100_000
 SCOPE_KEY = "rate_limit_headers"
 
 
-class RateLimiter:
-    def __init__(self, rate_per_second: float, burst: int, *, max_keys: int = MAX_KEYS) -> None:
+class Buckets(ABC):
+    """A token bucket per key, `burst` tokens, refilled at `rate` per second; wherever kept."""
+
+    def __init__(self, rate_per_second: float, burst: int) -> None:
         self.rate = rate_per_second
         self.burst = float(burst)
+
+    @abstractmethod
+    async def spend(self, key: str) -> tuple[float, float]:
+        """Spend one token for `key`: (tokens left, seconds until one is back: 0.0 when allowed)."""
+
+    @abstractmethod
+    async def tokens(self, key: str) -> float:
+        """The tokens `key` has now, spending nothing."""
+
+    async def admit(self, key: str) -> list[tuple[bytes, bytes]]:
+        """Spend one token for `key`, or raise 429 (Retry-After and both fields); the fields
+        that tell the caller where it stands, for its response."""
+        return self.answer(*await self.spend(key))
+
+    async def wait_for(self, key: str) -> float:
+        """Seconds until `key` has a token again (0.0 when it has one), spending nothing."""
+        tokens = await self.tokens(key)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+    async def is_untouched(self, key: str) -> bool:
+        """True when `key` has spent nothing of late (its bucket is full, or there is none)."""
+        return await self.tokens(key) >= self.burst
+
+    def policy(self) -> str:
+        """The `RateLimit-Policy` field (IETF httpapi ratelimit-headers, structured-field
+        revisions): the bucket's size as the quota `q` over the seconds it takes to fill `w`."""
+        return f'"default";q={int(self.burst)};w={max(1, math.ceil(self.burst / self.rate))}'
+
+    def answer(self, tokens: float, wait: float) -> list[tuple[bytes, bytes]]:
+        """429 when `wait`, else the header fields of a caller left with `tokens`."""
+        # `r`: requests left now; `t`: seconds until the bucket is full again (the quota resets).
+        current = f'"default";r={int(tokens)};t={math.ceil((self.burst - tokens) / self.rate)}'
+        fields = {"RateLimit-Policy": self.policy(), "RateLimit": current}
+        refuse_after(wait, fields)
+        return [(name.lower().encode(), value.encode()) for name, value in fields.items()]
+
+
+class RateLimiter(Buckets):
+    """The buckets in this process's memory; synchronous as well, for callers that count
+    locally on purpose (failed authentications: a cost guard, not a quota)."""
+
+    def __init__(self, rate_per_second: float, burst: int, *, max_keys: int = MAX_KEYS) -> None:
+        super().__init__(rate_per_second, burst)
         self.max_keys = max_keys
         # key -> [tokens left, monotonic time of the last refill], least recently used first
         self._buckets: OrderedDict[str, list[float]] = OrderedDict()
@@ -57,32 +104,24 @@ class RateLimiter:
 
     def waiting(self, key: str) -> float:
         """Seconds until `key` has a token again (0.0 when it has one), spending nothing."""
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            return 0.0
-        tokens = min(self.burst, bucket[0] + (time.monotonic() - bucket[1]) * self.rate)
+        tokens = self._tokens_now(key)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
-    def untouched(self, key: str) -> bool:
-        """True when `key` has spent nothing of late (its bucket is full, or there is none)."""
-        bucket = self._buckets.get(key)
-        return bucket is None or bucket[0] + (time.monotonic() - bucket[1]) * self.rate >= self.burst
-
-    def policy(self) -> str:
-        """The `RateLimit-Policy` field (IETF httpapi ratelimit-headers, structured-field
-        revisions): the bucket's size as the quota `q` over the seconds it takes to fill `w`."""
-        return f'"default";q={int(self.burst)};w={max(1, math.ceil(self.burst / self.rate))}'
-
     def check(self, key: str) -> list[tuple[bytes, bytes]]:
-        """Spend one token for `key`, or raise 429 (Retry-After and both fields); the fields
-        that tell the caller where it stands, for its response."""
+        """`admit`, synchronously."""
         wait = self.take(key)
-        tokens = self._buckets[key][0]
-        # `r`: requests left now; `t`: seconds until the bucket is full again (the quota resets).
-        current = f'"default";r={int(tokens)};t={math.ceil((self.burst - tokens) / self.rate)}'
-        fields = {"RateLimit-Policy": self.policy(), "RateLimit": current}
-        refuse_after(wait, fields)
-        return [(name.lower().encode(), value.encode()) for name, value in fields.items()]
+        return self.answer(self._buckets[key][0], wait)
+
+    async def spend(self, key: str) -> tuple[float, float]:
+        wait = self.take(key)
+        return self._buckets[key][0], wait
+
+    async def tokens(self, key: str) -> float:
+        return self._tokens_now(key)
+
+    def _tokens_now(self, key: str) -> float:
+        bucket = self._buckets.get(key)
+        return self.burst if bucket is None else min(self.burst, bucket[0] + (time.monotonic() - bucket[1]) * self.rate)
 
     def _make_room(self, now: float) -> None:
         # Least recently used first, so the stale buckets are all at the front; beyond them,

@@ -94,11 +94,11 @@ async def login(users: UserRepository, data: LoginRequest, throttle: LoginThrott
                 address: str) -> tuple[Principal, User]:
     """The principal and the user signed in. `users` must be built for the system principal: the
     caller is not known yet."""
-    throttle.check(data.username, address)
+    await throttle.check(data.username, address)
     try:
         return await _check_password(users, data)
     except Unauthorized:
-        throttle.failed(data.username, address)
+        await throttle.failed(data.username, address)
         raise
 
 

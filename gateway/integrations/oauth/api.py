@@ -91,7 +91,7 @@ async def token(request: Request, session: SessionDep) -> JSONResponse:
     if not client_id or not secret:
         raise OAuthError("invalid_client", "Client authentication is required", basic_auth=basic is not None)
     state = request.app.state
-    remember_headers(request.scope, state.rate_limiter.check(f"oauth:{client_id}"))
+    remember_headers(request.scope, await state.rate_limiter.admit(f"oauth:{client_id}"))
     scope = form.get("scope")
     try:
         principal = await clients.authenticate_client(OAuthClientRepository(session, system_principal()), client_id,

@@ -87,7 +87,7 @@ async def submit_page(token: str, request: Request, lang: str | None = None) -> 
 async def _open(request: Request, token: str, lang: str) -> dict[str, Any] | Response:
     """The survey to render, or the page that explains why there is none."""
     try:
-        request.app.state.rate_limiter.check(f"ip:{_client_host(request)}")
+        await request.app.state.rate_limiter.admit(f"ip:{_client_host(request)}")
     except TooManyRequests as problem:
         return _notice(request, "busy", 429, lang, headers=problem.headers)
     if not token or len(token) > upstream.MAX_TOKEN_LENGTH:
