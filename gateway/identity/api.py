@@ -92,8 +92,8 @@ async def list_api_keys(caller: OrgAdmin, session: SessionDep, paging: Paging, u
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["api keys"],
                responses=problem_responses(401, 403, 404))
 async def revoke_api_key(key_id: uuid.UUID, caller: OrgAdmin, session: SessionDep, request: Request) -> Response:
-    """Revoke an API key; it is refused from then on, and so are the OAuth clients it registered
-    (their tokens within 30 s)."""
+    """Revoke an API key, and the OAuth clients it registered: refused at once by the gateway that
+    took the call, within 30 s by every other gateway replica (deploy/CACHES.md)."""
     revoked = await revocation.revoke_key_and_its_clients(
         ApiKeyRepository(session, caller), OAuthClientRepository(session, caller), key_id)
     await session.commit()  # revoked in the database before this process forgets the cached key

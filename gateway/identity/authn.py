@@ -3,6 +3,10 @@
 Per request this is a dictionary lookup in the common case: verified keys are remembered
 for a short while (hash -> principal), access tokens until they expire, and the internal
 token minted for a principal is reused until shortly before it expires.
+
+With replicas: a key (or OAuth client) revoked through one gateway is forgotten there at once
+and refused by the others when their entry expires, `api_key_cache_seconds` (30 s at most).
+Refusals are never remembered, so a new key works at once everywhere (deploy/CACHES.md).
 """
 
 import time
@@ -24,6 +28,8 @@ _MAX_CACHED = 50_000
 # accepted whatever its neighbours did. A client that keeps failing gets 429 instead of 401.
 # Each made-up key still costs one indexed lookup by hash (cheap); the bucket bound of
 # gateway.edge.ratelimit keeps the memory flat however many addresses fail.
+# Counted in each process, not shared across replicas on purpose: a key has 256 random bits, so
+# N replicas letting N times the failures through guess nothing; the bucket only bounds cost.
 FAILED_AUTH_PER_SECOND = 1.0
 FAILED_AUTH_BURST = 30
 
