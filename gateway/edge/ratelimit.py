@@ -1,4 +1,4 @@
-"""Per-caller token bucket, in this process's memory.
+"""Per-caller token buckets: what every kind offers (`Buckets`), and the buckets in this process's memory.
 
 With N gateway replicas each caller gets N times the rate of these buckets: a deployment
 with replicas sets `CSLOOP_REDIS_URL` and the buckets live in Redis instead, one per key

@@ -5,7 +5,8 @@ however many replicas spend at once, and timed by the Redis server's clock, so r
 whose clocks differ agree. A bucket expires when it would be full again: an absent key is a
 full bucket, and the store holds only the callers of the last few seconds.
 
-Redis down (or slower than `REDIS_TIMEOUT_SECONDS`): fail open to this process's own buckets
+Redis down (or slower than `REDIS_TIMEOUT_SECONDS`, or every pooled connection busy for
+`POOL_WAIT_SECONDS`): fail open to this process's own buckets
 (`local`), logged. Refusing every request because the limiter's store is away would turn a
 Redis outage into a full API outage; the local buckets still stop a flood, only N replicas
 let N times the rate through until Redis is back. Redis is tried again after
@@ -15,14 +16,16 @@ let N times the rate through until Redis is back. Redis is tried again after
 import logging
 import time
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from gateway.edge.ratelimit import Buckets, RateLimiter
 
 logger = logging.getLogger("csloop.gateway.ratelimit")
 
-REDIS_TIMEOUT_SECONDS = 0.25
+REDIS_TIMEOUT_SECONDS = 1.0
+REDIS_CONNECTIONS = 64
+POOL_WAIT_SECONDS = 1.0
 RETRY_REDIS_AFTER_SECONDS = 5.0
 
 # KEYS[1] the bucket; ARGV rate (tokens/s), burst, cost (1: spend one; 0: only read).
@@ -55,8 +58,13 @@ return {tostring(tokens), tostring(wait)}
 
 
 def redis_client(url: str) -> Redis:
-    """A client that connects on first use and gives up quickly (the fallback answers then)."""
-    return Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+    """A client that connects on first use and gives up quickly on a dead Redis (the fallback
+    answers then). Under a burst a spend waits its turn for one of the pool's connections (up to
+    `POOL_WAIT_SECONDS`) instead of failing: the default pool refuses at once when all are busy."""
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_CONNECTIONS, timeout=POOL_WAIT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+    return Redis.from_pool(pool)
 
 
 class SharedRateLimiter(Buckets):
