@@ -27,7 +27,9 @@ from tests.support.suite import delete_nats_stream
 def one_run(replicas: int, rate: float, seconds: float) -> dict:
     stream = f"BENCH_SCALE_{uuid.uuid4().hex[:8]}"
     transport = {"CSLOOP_EVENT_TRANSPORT": "nats", "CSLOOP_NATS_STREAM": stream,
-                 "CSLOOP_NATS_SUBJECT_PREFIX": f"bench.{stream.lower()}"}
+                 "CSLOOP_NATS_SUBJECT_PREFIX": f"bench.{stream.lower()}",
+                 # Rate limits shared by the gateways, as in a deployment (deploy/CACHES.md); one run's keys apart.
+                 "CSLOOP_REDIS_URL": "redis://127.0.0.1:6379/0", "CSLOOP_REDIS_KEY_PREFIX": f"{stream}:"}
     running = start_suite(replicas=replicas, extra_env=transport)
     try:
         dealers, survey = prepare(running.network, dealers=4, customers_per_dealer=400)

@@ -85,14 +85,14 @@ async def _forward(scope: Scope, receive: Receive, send: Send, state, service: s
     headers = _request_headers(scope, traced=state.settings.otel_enabled)
     if is_public(path):
         client = _client_host(scope)
-        remember_headers(scope, state.rate_limiter.check(f"ip:{client}"))
+        remember_headers(scope, await state.rate_limiter.admit(f"ip:{client}"))
         # A customer's address reaches the survey service only as a salted hash (edge/integrity.py).
         del headers["x-forwarded-for"]
         if token := survey_token(scope["method"], path):
             headers.update(await state.integrity.headers(state, token, client, headers.get("user-agent", "")))
     else:
         principal = await state.authenticator.authenticate_from(_client_host(scope), headers.pop("authorization", None))
-        remember_headers(scope, state.rate_limiter.check(principal.subject))
+        remember_headers(scope, await state.rate_limiter.admit(principal.subject))
         headers[INTERNAL_HEADER] = state.authenticator.internal_token(principal)
     headers.pop("authorization", None)
     upstream: Upstream = state.upstreams[service]

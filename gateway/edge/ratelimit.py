@@ -107,11 +107,6 @@ class RateLimiter(Buckets):
         tokens = self._tokens_now(key)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
-    def check(self, key: str) -> list[tuple[bytes, bytes]]:
-        """`admit`, synchronously."""
-        wait = self.take(key)
-        return self.answer(self._buckets[key][0], wait)
-
     async def spend(self, key: str) -> tuple[float, float]:
         wait = self.take(key)
         return self._buckets[key][0], wait

@@ -76,10 +76,6 @@ class SharedRateLimiter(Buckets):
         self._redis_back_at = 0.0  # monotonic time before which Redis is not asked (it failed)
         self._outage = False
 
-    def check(self, key: str) -> list[tuple[bytes, bytes]]:
-        """For a synchronous caller, which cannot wait for Redis: this process's bucket only."""
-        return self.local.check(key)
-
     async def spend(self, key: str) -> tuple[float, float]:
         shared = await self._bucket(key, 1)
         return shared if shared is not None else await self.local.spend(key)

@@ -46,7 +46,9 @@ WEBHOOK_TIMEOUT = 150.0
 def replicated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     run = uuid.uuid4().hex[:10]
     transport = {"CSLOOP_EVENT_TRANSPORT": "nats", "CSLOOP_NATS_STREAM": f"SCALE_{run}",
-                 "CSLOOP_NATS_SUBJECT_PREFIX": f"scale.{run}"}
+                 "CSLOOP_NATS_SUBJECT_PREFIX": f"scale.{run}",
+                 # The gateways' rate-limit buckets, shared (deploy/CACHES.md), under a prefix of this run.
+                 "CSLOOP_REDIS_URL": "redis://127.0.0.1:6379/0", "CSLOOP_REDIS_KEY_PREFIX": f"scale:{run}:"}
     with running_network(tmp_path_factory.mktemp("replicated"), "e2e_scale", transport, replicas=2) as network:
         network.stream = transport["CSLOOP_NATS_STREAM"]  # type: ignore[attr-defined]
         yield network

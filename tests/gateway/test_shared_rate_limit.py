@@ -104,8 +104,6 @@ async def test_two_gateways_share_a_callers_bucket(settings: GatewaySettings, tr
     assert other_key.status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="gateway/edge/proxy.py spends with the synchronous check(key), this "
-                                        "replica's bucket, until it awaits admit(key) (deploy/CACHES.md)")
 async def test_two_gateways_share_a_proxied_callers_bucket(settings: GatewaySettings, tree: OrgTree,
                                                            prefix: str) -> None:
     shared = settings.model_copy(update={"redis_url": REDIS_URL, "redis_key_prefix": prefix,

@@ -18,7 +18,7 @@ def test_crossing_a_small_bound_keeps_answering_and_stays_bounded() -> None:
 def test_crossing_the_default_bound_keeps_answering() -> None:
     limiter = RateLimiter(200.0, 400)
     for n in range(MAX_KEYS + 1_000):
-        limiter.check(f"oauth:csc_made_up_{n}")
+        limiter.take(f"oauth:csc_made_up_{n}")
     assert len(limiter) <= MAX_KEYS
 
 
@@ -26,7 +26,7 @@ def test_a_busy_caller_keeps_its_bucket_through_a_flood_of_new_keys() -> None:
     # Least recently used buckets go first: a caller in use is not forgiven by the flood.
     limiter = RateLimiter(0.001, 3, max_keys=100)
     for _ in range(3):
-        limiter.check("key:busy")
+        limiter.take("key:busy")
     for n in range(1_000):
         limiter.take(f"ip:flood-{n}")
         limiter.waiting("key:busy")
