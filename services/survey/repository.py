@@ -169,6 +169,19 @@ class SurveyRepository(ScopedRepository):
                 statement = statement.where(column == value)
         return await list_page(self.session, statement, Invitation, page, where.updated_since)
 
+    async def claim_customer(self, customer_id: uuid.UUID) -> bool:
+        """Whether this transaction may decide one of the customer's invitations now. Survey fatigue
+        reads the invitations sent, and another replica's pass may hold the customer's other
+        invitation (claimed with SKIP LOCKED), sent but not committed: both would find none sent and
+        both send. On PostgreSQL, a transaction-scoped advisory lock on the customer, tried, not
+        awaited (a pass holds several customers' locks, so waiting could deadlock two passes): a
+        pass that finds it taken leaves the invitation due, for a later pass that sees the other's
+        commit. SQLite: one process."""
+        if self.session.bind.dialect.name != "postgresql":
+            return True
+        return bool(await self.session.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"),
+                                              {"key": f"csloop.survey_customer.{customer_id}"}))
+
     async def last_invited(self, customer_id: uuid.UUID, since: datetime) -> datetime | None:
         """Survey fatigue counts every invitation sent to the customer, whoever sent it."""
         return await self.session.scalar(select(func.max(Invitation.sent_at)).where(
