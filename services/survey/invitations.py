@@ -129,6 +129,7 @@ async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, cus
     if errors := staff.unknown(served_by, await customers.known_staff(caller_token, dealer.code,
                                                                        staff.named(served_by)), "context.staff"):
         raise UnprocessableContent("Unknown staff member", errors=errors)
+    await repo.claim_customer(customer.customer_id, wait=True)
     now = utcnow()
     if refused := await refusal(repo, settings, customer.customer_id, customer, now):
         raise Conflict(refused[1], reason=refused[0])

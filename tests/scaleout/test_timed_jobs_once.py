@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -250,6 +251,40 @@ async def test_survey_invitations_reminders_and_spike_flags_happen_once(
     assert Counter(e["invitation_id"] for e in reminded) == once(went_out)
     assert all(invitation.reminded_at is not None for invitation in made if invitation.status == "sent")
     assert Counter(e["response_id"] for e in flagged) == once(str(row.id) for row in spiking)
+
+
+async def test_a_customer_invited_through_two_replicas_while_the_job_sends_is_invited_once(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Survey fatigue across replicas: two requests inviting one customer, each to another replica,
+    while a third pass sends the customer's due invitation: one invitation goes out."""
+    url = await unit_database_url(tmp_path_factory, "scaleout_survey_requests")
+    defaults = SurveySettings()
+    now = utcnow()
+    async with running_replicas(lambda: survey_world.survey_app(url, log_level="WARNING")) as replicas, \
+            AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                                                      base_url="http://survey")) for app in replicas]
+        person = uuid.uuid4()
+        await survey_world.give_consent(clients[0], person)
+        await survey_world.deliver(clients[0], "service_visit.closed", visit_event(person, now - timedelta(days=4)))
+        survey = await survey_world.published_survey(clients[0], DEFINITION)
+        *asked, _ = await asyncio.gather(
+            *(survey_world.invite(client, survey["id"], customer_id=person) for client in clients),
+            survey_invitations_pass(replicas[0].state.sessions, defaults, now))
+        await scheduler_rounds(replicas, "survey-invitations",
+                               lambda app, at: survey_invitations_pass(app.state.sessions, app.state.settings, at),
+                               utcnow(), defaults.jobs_interval_seconds)
+        async with replicas[0].state.sessions() as session:
+            made = (await session.execute(select(Invitation.source_key.is_not(None), Invitation.status)
+                                          .where(Invitation.customer_id == person))).all()
+        sent = await outbox_data(replicas[0], survey_models.TABLES.outbox, "survey.invitation.sent")
+    assert Counter(e["customer_id"] for e in sent) == once([str(person)])
+    # Sent once: by a request (201; the due invitation then cancelled for fatigue) or by the job (both requests 409).
+    by_job = Counter(status for scheduled, status in made if scheduled)
+    invited = [answer for answer in asked if answer.status_code == 201]
+    assert len(invited) + by_job["sent"] == 1 and by_job["scheduled"] == 0
+    assert Counter(status for scheduled, status in made if not scheduled) == Counter({"sent": len(invited)})
+    assert all(answer.json()["reason"] == "fatigue" for answer in asked if answer.status_code != 201)
 
 
 # --- kpi: improvement plans' re-checks and overdue actions ----------------------------------------
