@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from services.complaint import app as complaint_service
 from services.complaint import models as complaint_models
-from services.complaint.models import BulletinReminder, SlaBreach, TechRequestBreach, TimelineEntry
+from services.complaint.models import BulletinReminder, Complaint, SlaBreach, TechRequestBreach, TimelineEntry
 from services.complaint.bulletins import remind_overdue
 from services.complaint.jobs import run_once as complaint_sla_pass
 from services.complaint.settings import ComplaintSettings
@@ -132,6 +132,41 @@ async def test_complaint_sla_breaches_and_bulletin_reminders_happen_once(
     assert Counter(tuple(row) for row in reminders) == to_remind
     overdue = await outbox_data(first, complaint_models.TABLES.outbox, "bulletin.overdue")
     assert Counter((uuid.UUID(e["bulletin_id"]), e["dealer_code"]) for e in overdue) == to_remind
+
+
+async def test_two_running_schedulers_report_each_breach_of_cases_made_due_under_them_once(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The apps' own schedulers (their lifespans' jobs, every 0.1 s, as wired by create_app): cases
+    fall due while both run; each breach is reported once."""
+    interval = 0.1
+    url = await unit_database_url(tmp_path_factory, "scaleout_complaint_schedulers")
+
+    def make() -> FastAPI:
+        settings = ComplaintSettings(database_url=url, internal_secret=complaint_world.SECRET, relay_enabled=False,
+                                     sla_job_interval_seconds=interval, log_json=False, log_level="WARNING")
+        return complaint_service.create_app(settings, migrate=True, references=complaint_world.stand_in_sources(),
+                                            directory=stand_in_directory(complaint_world.ORGS, complaint_world.SECRET))
+
+    async with running_replicas(make) as replicas:
+        first = replicas[0]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(first), base_url="http://complaint") as client:
+            cases = [(await complaint_world.opened(client, dealer))["id"] for dealer in ("D1", "D2", "D3", "D4")]
+        an_hour_ago = utcnow() - timedelta(hours=1)
+        async with first.state.sessions() as session, session.begin():
+            await session.execute(update(Complaint).where(Complaint.id.in_([uuid.UUID(case) for case in cases]))
+                                  .values(first_response_due=an_hour_ago, resolution_due=an_hour_ago))
+
+        async def breaches() -> list[dict[str, Any]]:
+            return await outbox_data(first, complaint_models.TABLES.outbox, "complaint.sla_breached")
+
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(await breaches()) < 2 * len(cases):
+            assert asyncio.get_running_loop().time() < deadline, "the schedulers reported no breach in 20 s"
+            await asyncio.sleep(interval)
+        await asyncio.sleep(10 * interval)  # ten more passes of each scheduler, which must report nothing more
+        reported = await breaches()
+    assert Counter((e["complaint_id"], e["kind"]) for e in reported) == once(
+        (case, kind) for case in cases for kind in ("first_response", "resolution"))
 
 
 # --- customer: birthday and holiday greetings, standing (lifecycle changes, win-backs) -----------
