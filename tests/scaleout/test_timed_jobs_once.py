@@ -55,7 +55,7 @@ from tests.complaint import conftest as complaint_world
 from tests.complaint.test_bulletins_recalls import bulletin_body
 from tests.complaint.test_tech_requests import asked
 from tests.customer import conftest as customer_world
-from tests.customer.test_lifecycle import customer, months_ago
+from tests.customer.test_lifecycle import customer, months_ago, visit
 from tests.kpi import conftest as kpi_world
 from tests.kpi.test_plans import created as created_plan
 from tests.kpi.test_plans import sources_app as plan_sources_app
@@ -65,7 +65,7 @@ from tests.support.events import post_event
 from tests.support.org_directory import stand_in_directory
 from tests.survey import conftest as survey_world
 from tests.survey.test_events import _visit as visit_event
-from tests.survey.test_integrity import DEFINITION, spiking_week
+from tests.survey.test_integrity import DEFINITION, _waits_on_a_lock_or_ends as waits_on_a_lock_or_ends, spiking_week
 
 pytestmark = pytest.mark.skipif(not postgres_base_url(),
                                 reason="replicas share a PostgreSQL database (SQLite serves one process)")
@@ -228,6 +228,28 @@ async def test_customer_greetings_lifecycle_changes_and_win_backs_happen_once(
     assert per_customer("win_back") == events_per_customer("win_back") == once(slipping)
     assert Counter(e["followup_id"] for e in scheduled) == once(str(task.id) for task in tasks)
     assert Counter((e["customer_id"], e["lifecycle"]) for e in changes) == once((person, "at_risk") for person in slipping)
+
+
+async def test_a_visit_applied_in_one_replica_while_the_daily_run_runs_in_another_changes_the_lifecycle_once(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """An at-risk customer comes back: replica A applies the visit's event (the customer's standing
+    brought up to date in its transaction) while replica B's daily run recomputes everyone's."""
+    url = await unit_database_url(tmp_path_factory, "scaleout_customer_standing")
+    async with running_replicas(customer_replica(url)) as (first, second):
+        await customer_world.seed_staff(first, ("DLR-0042",))
+        async with customer_world.clients_of(first) as client_for:
+            client = client_for("DLR-0042")
+            person = await customer(client, "DLR-0042", (months_ago(10, utcnow()), 400))
+            await standing.refresh_standing(first.state.sessions, utcnow())  # at risk
+            await visit(client, person["id"], "DLR-0042", 2, utcnow() - timedelta(hours=1), 500)  # back
+        async with first.state.sessions() as session, session.begin():
+            await standing.refresh_customer(session, uuid.UUID(person["id"]), utcnow())
+            daily = asyncio.create_task(standing.refresh_standing(second.state.sessions, utcnow()))
+            await waits_on_a_lock_or_ends(first, daily)
+        await daily
+        changes = await outbox_data(first, customer_models.TABLES.outbox, "lifecycle.changed")
+    assert Counter((e["previous"], e["lifecycle"]) for e in changes if e["customer_id"] == person["id"]) == once(
+        [("prospect", "at_risk"), ("at_risk", "active")])
 
 
 # --- survey: due invitations and their reminders, the dealer_spike pass ---------------------------
