@@ -26,13 +26,22 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gateway.identity.bootstrap import MIGRATIONS as GATEWAY_MIGRATIONS
+from gateway.identity.bootstrap import bootstrap
+from gateway.integrations.webhooks.dispatcher import Dispatcher
+from gateway.settings import GatewaySettings
 from shared.consumer import EventConsumer, processed_events_table
 from shared.db import create_engine, new_metadata, session_factory
 from shared.events import CloudEvent, new_event
-from shared.migrations import ensure_database
+from shared.migrations import ensure_database, upgrade
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
 from shared.outbox import HttpTransport, OutboxRelay, record_event
 from shared.service_app import plumbing_tables
+from tests.gateway.conftest import ALL_SCOPES_BUT_ADMIN, OrgTree, running_gateway, unique_code
+from tests.gateway.integrations.conftest import org_event
+from tests.gateway.integrations.conftest import publish as publish_to_gateway
+from tests.gateway.integrations.receiver import start_receiver
+from tests.gateway.integrations.test_webhooks import subscribe
 from tests.scaleout.replicas import REPLICAS, once
 from tests.support.databases import postgres_base_url, unit_database_url
 from tests.support.suite import delete_nats_stream, free_port_base
@@ -362,3 +371,52 @@ async def test_two_replicas_on_one_durable_consumer_apply_each_event_once_and_on
     # b applied what a held, unacknowledged, when it was killed: redelivered to b.
     assert a.held and a.held <= {event_id for event_id, replica in applied_effects if replica == "b"}
     assert {event_id for event_id, replica in applied_effects if replica == "a"}.isdisjoint(later)
+
+
+# --- webhooks: two gateways' dispatchers sending one queue ----------------------------------------
+
+
+async def test_two_gateways_dispatchers_send_each_webhook_delivery_once(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The gateway's webhook queue is claimed as the outbox is (SKIP LOCKED and a lease): two
+    replicas' dispatchers, each on its own engine, passing at once, POST each delivery once, and
+    the one its receiver refused once more, when its retry falls due."""
+    url = await unit_database_url(tmp_path_factory, "scaleout_webhooks")
+    await upgrade(url, GATEWAY_MIGRATIONS)
+    settings = GatewaySettings(database_url=url, log_json=False, log_level="WARNING", webhooks_allow_private_targets=True,
+                               webhooks_retry_schedule_seconds=[0.3, 0.6, 1.2], webhooks_dispatcher_enabled=False,
+                               webhooks_batch_size=BATCH)
+    receiver, runner = await start_receiver()
+    try:
+        async with running_gateway(settings) as client, engines(url) as gateway_engines:
+            root = unique_code("M")
+            credentials = await bootstrap(url, root, "Test Motors")
+            net = OrgTree(client, root, credentials["api_key"])
+            await net.add_org("d1", "distributor", "root")
+            await net.add_org("dlr11", "dealer", "d1")
+            net.admin_keys["dlr11"] = await net.key_for("dlr11", ["orgs:admin", "webhooks:admin", *ALL_SCOPES_BUT_ADMIN])
+            where = f"/dms/{uuid.uuid4().hex}"
+            await subscribe(net, "dlr11", receiver.answer(where, 503))  # the first request refused, then 204
+            events = [org_event(net, "d1", "dlr11") for _ in range(4 * BATCH)]
+            await publish_to_gateway(client, settings, *events)
+
+            dispatchers = [Dispatcher(session_factory(engine), settings) for engine in gateway_engines]
+            for dispatcher in dispatchers:
+                await dispatcher.open()
+            try:
+                async def every_delivery_answered() -> bool:
+                    return len({request.headers["webhook-id"] for request in receiver.at(where)}) == len(events) and \
+                        len(receiver.at(where)) == len(events) + 1
+
+                async def passes() -> Any:
+                    return await asyncio.gather(*(dispatcher.dispatch_once() for dispatcher in dispatchers))
+
+                await until(every_delivery_answered, "every webhook delivery", between=passes)
+                await passes()  # and once more: nothing is due any more
+            finally:
+                for dispatcher in dispatchers:
+                    await dispatcher.close()
+    finally:
+        await runner.cleanup()
+    sent = Counter(request.headers["webhook-id"] for request in receiver.at(where))
+    assert sorted(sent.values()) == [1] * (len(events) - 1) + [2]
+    assert {json.loads(request.body)["id"] for request in receiver.at(where)} == {event.id for event in events}
