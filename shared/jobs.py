@@ -47,7 +47,9 @@ class PeriodicJob:
     def wake(self) -> None:
         self._wake.set()
 
-    async def _pass(self) -> int:
+    async def run_pass(self) -> int:
+        """One pass now, as the schedule runs it (under the lease, when the job has one): what
+        a test of replicas runs on two apps at once."""
         if self._lease is None:
             return await self._work() or 0
         async with self._lease() as held:
@@ -57,7 +59,7 @@ class PeriodicJob:
         while True:
             handled = 0
             try:
-                handled = await self._pass()
+                handled = await self.run_pass()
             except Exception:
                 logger.exception("%s: pass failed", self.name)
             if self._batch_size is not None and handled >= self._batch_size:

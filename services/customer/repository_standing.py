@@ -244,25 +244,37 @@ class StandingRepository(CustomerRepository):
                      .where(old != FRESH.c.lifecycle))
         return list((await self.session.execute(statement)).all())
 
-    async def write_staged(self, now: datetime) -> int:
-        """Write the staged rows over customer_standing (one UPDATE joined to the stage, then an
-        INSERT of the customers new to it, as the stage found them: an anti-join on the table being
-        inserted into would be planned, on a first run, as a scan of it per row); how many. A row a visit
-        event wrote after `now` (while the daily run computed from an older snapshot) is newer
-        than the run's: kept."""
+    async def write_staged(self, now: datetime) -> tuple[int, set[uuid.UUID]]:
+        """Write the staged rows over customer_standing: an UPDATE joined to the stage of the rows
+        whose lifecycle stays, one of those whose lifecycle moves, then an INSERT of the customers
+        new to it, as the stage found them (an anti-join on the table being inserted into would be
+        planned, on a first run, as a scan of it per row). Returns how many rows it wrote, and the
+        customers whose lifecycle this write changed: the changes to publish. They are decided at
+        write time, not when the stage was compared: another transaction moving a customer
+        meanwhile (a visit's event in another replica, while the daily run runs) holds its row, and
+        once it commits the move is re-checked on its row and, already made, neither written nor
+        published again; of two inserting a new customer, the one whose row went in publishes. A row
+        a visit event wrote after `now` (while the daily run computed from an older snapshot) is
+        newer than the run's: kept."""
         stored = CustomerStanding.__table__
-        updated = await self.session.execute(
-            stored.update()
-            .where(stored.c.customer_id == FRESH.c.customer_id, FRESH.c.is_new.is_(False), stored.c.computed_at <= now,
-                   visible_to(CustomerStanding, self.principal))
-            .values({name: FRESH.c[name] for name in COLUMNS[1:]} | {"computed_at": now}))
+        ours = (stored.c.customer_id == FRESH.c.customer_id, FRESH.c.is_new.is_(False), stored.c.computed_at <= now,
+                visible_to(CustomerStanding, self.principal))
+        values = {name: FRESH.c[name] for name in COLUMNS[1:]} | {"computed_at": now}
+        kept = await self.session.execute(stored.update().where(*ours, stored.c.lifecycle == FRESH.c.lifecycle)
+                                          .values(values))
+        moved = set((await self.session.execute(
+            stored.update().where(*ours, stored.c.lifecycle != FRESH.c.lifecycle).values(values)
+            .returning(stored.c.customer_id))).scalars())
         dialect = postgresql if self._postgres else sqlite
         source = select(*[FRESH.c[name] for name in COLUMNS], literal(now, UTCDateTime).label("computed_at")).where(
             FRESH.c.is_new.is_(True))
-        inserted = await self.session.execute(
+        inserted = (await self.session.execute(
             dialect.insert(CustomerStanding).from_select([*COLUMNS, "computed_at"], source)
-            .on_conflict_do_nothing(index_elements=["customer_id"]))
-        return (updated.rowcount or 0) + (inserted.rowcount or 0)
+            .on_conflict_do_nothing(index_elements=["customer_id"])
+            .returning(CustomerStanding.customer_id, CustomerStanding.lifecycle))).all()
+        written = (kept.rowcount or 0) + len(moved) + len(inserted)
+        # No stored row reads as a prospect (`changes`): a new one moved unless it is one.
+        return written, moved | {customer_id for customer_id, state in inserted if state != "prospect"}
 
     async def win_back_candidates(self, after: uuid.UUID | None, limit: int) -> list[Any]:
         """At-risk customers who accept marketing (not erased), a page in id order after `after`,

@@ -49,9 +49,7 @@ async def refresh_standing(sessions: Callable[[], AsyncSession], now: datetime) 
         if not await repo.claim_run():
             return 0, 0
         await repo.stage(now)
-        changed = await _publish_changes(repo, now)
-        written = await repo.write_staged(now)
-    return written, changed
+        return await _write_and_publish(repo, now)
 
 
 async def refresh_customer(session: AsyncSession, customer_id: uuid.UUID, now: datetime) -> None:
@@ -59,14 +57,17 @@ async def refresh_customer(session: AsyncSession, customer_id: uuid.UUID, now: d
     score and segment stay as the last daily run ranked them within the dealer."""
     repo = StandingRepository(session, system_principal())
     await repo.stage(now, customer_id)
-    await _publish_changes(repo, now)
-    await repo.write_staged(now)
+    await _write_and_publish(repo, now)
 
 
-async def _publish_changes(repo: StandingRepository, now: datetime) -> int:
+async def _write_and_publish(repo: StandingRepository, now: datetime) -> tuple[int, int]:
+    """Write the staged standing and publish the lifecycle changes the write made (not every one the
+    stage differs in: another replica's transaction may have made it meanwhile, repo.write_staged);
+    (rows written, changes published)."""
     changes = await repo.changes()
-    await repo.publish_all([events.lifecycle_changed(row, now) for row in changes])
-    return len(changes)
+    written, moved = await repo.write_staged(now)
+    await repo.publish_all([events.lifecycle_changed(row, now) for row in changes if row.customer_id in moved])
+    return written, sum(row.customer_id in moved for row in changes)
 
 
 def win_back_key(customer_id: uuid.UUID, last_visit_at: datetime) -> str:

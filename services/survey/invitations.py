@@ -129,6 +129,7 @@ async def create_invitation(repo: SurveyRepository, directory: OrgDirectory, cus
     if errors := staff.unknown(served_by, await customers.known_staff(caller_token, dealer.code,
                                                                        staff.named(served_by)), "context.staff"):
         raise UnprocessableContent("Unknown staff member", errors=errors)
+    await repo.claim_customer(customer.customer_id, wait=True)
     now = utcnow()
     if refused := await refusal(repo, settings, customer.customer_id, customer, now):
         raise Conflict(refused[1], reason=refused[0])
@@ -174,20 +175,24 @@ async def schedule(repo: SurveyRepository, survey: Survey, *, source_key: str, d
 
 
 async def send_due(repo: SurveyRepository, settings: SurveySettings, now: datetime, limit: int = 200) -> int:
-    """Send (or cancel, with the reason) every scheduled invitation that is due; returns how many."""
-    due = await repo.due_invitations(now, limit)
-    for invitation in due:
+    """Send (or cancel, with the reason) every scheduled invitation that is due; returns how many.
+    One whose customer another replica's pass is deciding stays due (repo.claim_customer)."""
+    handled = 0
+    for invitation in await repo.due_invitations(now, limit):
         refused = None
         if invitation.customer_id is not None:
+            if not await repo.claim_customer(invitation.customer_id):
+                continue
             consent = await repo.consent(invitation.customer_id)
             refused = await refusal(repo, settings, invitation.customer_id, consent, now)
+        handled += 1
         if refused:
             invitation.status, invitation.status_reason = "cancelled", refused[0]
             continue
         survey = await repo.get_visible(Survey, invitation.survey_id)
         await _send(repo, settings, invitation, survey, now)
     await repo.flush()
-    return len(due)
+    return handled
 
 
 async def remind_due(repo: SurveyRepository, settings: SurveySettings, now: datetime, limit: int = 200) -> int:

@@ -2,7 +2,8 @@
 daily dealer_spike pass of survey integrity.
 
 They run in every replica; the repository claims invitations with SKIP LOCKED on PostgreSQL, so an
-invitation is sent by one of them. The spike pass runs in one replica at a time (a transaction-scoped
+invitation is sent by one of them, and a customer's invitations are decided by one transaction at a
+time (repo.claim_customer), so survey fatigue holds across replicas too. The spike pass runs in one replica at a time (a transaction-scoped
 advisory lock: a replica that finds it taken does nothing) and leaves a response flagged before as
 it is, so a later replica's pass changes nothing either.
 """

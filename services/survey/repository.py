@@ -169,6 +169,23 @@ class SurveyRepository(ScopedRepository):
                 statement = statement.where(column == value)
         return await list_page(self.session, statement, Invitation, page, where.updated_since)
 
+    async def claim_customer(self, customer_id: uuid.UUID, *, wait: bool = False) -> bool:
+        """Whether this transaction may decide an invitation of the customer now. Survey fatigue
+        reads the invitations sent, and another replica may be sending the customer one, not yet
+        committed (its pass holds the customer's other due invitation, claimed with SKIP LOCKED, or
+        a request invites them): both would find none sent and both send. On PostgreSQL, a
+        transaction-scoped advisory lock on the customer. The job tries it (a pass holds several
+        customers' locks, so waiting could deadlock two passes) and leaves the invitation due when
+        it is taken, for a later pass that sees the other's commit; a request, which holds this one
+        lock only, waits for it (`wait`), then reads what the other committed. SQLite: one process."""
+        if self.session.bind.dialect.name != "postgresql":
+            return True
+        key = {"key": f"csloop.survey_customer.{customer_id}"}
+        if wait:
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), key)
+            return True
+        return bool(await self.session.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"), key))
+
     async def last_invited(self, customer_id: uuid.UUID, since: datetime) -> datetime | None:
         """Survey fatigue counts every invitation sent to the customer, whoever sent it."""
         return await self.session.scalar(select(func.max(Invitation.sent_at)).where(
