@@ -38,11 +38,11 @@ from shared.consumer import internal_events_router
 from shared.db import create_engine, ping, refuse_superuser, session_factory
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
-from shared.nats_transport import NatsEventSubscriber
 from shared.observability import MetricsMiddleware, RequestMetrics, health_router
 from shared.openapi_doc import install_openapi, operation_id
 from shared.problems import install_problem_handlers
 from shared.retention import EventHousekeeping
+from shared.service_app import nats_subscriber
 from shared.strict_query import refuse_unknown_query_parameters
 from shared.tracing import install_tracing
 
@@ -70,11 +70,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
         app.state.consumer = WebhookConsumer(app.state.sessions, processed_events, app.state.dispatcher)
         await upstreams.open()
         await app.state.dispatcher.open()
-        # With NATS carrying the events, webhooks read them through the gateway's own durable
-        # consumer, shared by its replicas (each event fanned out once).
-        subscriber = (NatsEventSubscriber(app.state.consumer, settings.nats_url, settings.nats_stream,
-                                          settings.nats_subject_prefix, durable=settings.service_name)
-                      if settings.event_transport == "nats" else None)
+        subscriber = nats_subscriber(settings, app.state.consumer)
         if subscriber:
             subscriber.start()
         housekeeping = EventHousekeeping(app.state.sessions, timedelta(days=settings.event_retention_days),

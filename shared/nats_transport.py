@@ -29,10 +29,12 @@ FETCH_BATCH = 100
 REDELIVERY_DELAY_SECONDS = 5.0
 
 
-async def _jetstream(url: str, stream: str, subject_prefix: str) -> tuple[Any, Any]:
+async def _jetstream(url: str, stream: str, subject_prefix: str, replicas: int) -> tuple[Any, Any]:
     connection = await nats.connect(url, name="csloop", max_reconnect_attempts=-1)
     jetstream = connection.jetstream()
-    config = StreamConfig(name=stream, subjects=[f"{subject_prefix}.>"], duplicate_window=120.0)
+    # `replicas` copies of the stream on as many servers of a NATS cluster (3 in deploy/k8s), so
+    # losing the server that holds it loses no event; 1 for a single server.
+    config = StreamConfig(name=stream, subjects=[f"{subject_prefix}.>"], duplicate_window=120.0, num_replicas=replicas)
     try:
         await jetstream.add_stream(config)
     except BadRequestError:  # it exists with another configuration: bring it to ours
@@ -44,8 +46,8 @@ class NatsTransport:
     """Every event goes to the stream once; JetStream gives each service its own durable consumer,
     so one service that is down holds up no other (each acknowledges on its own)."""
 
-    def __init__(self, url: str, stream: str, subject_prefix: str) -> None:
-        self._url, self._stream, self._prefix = url, stream, subject_prefix
+    def __init__(self, url: str, stream: str, subject_prefix: str, *, stream_replicas: int = 1) -> None:
+        self._url, self._stream, self._prefix, self._replicas = url, stream, subject_prefix, stream_replicas
         self._connection: Any = None
         self._jetstream: Any = None
 
@@ -60,7 +62,7 @@ class NatsTransport:
         failed: dict[int, str] = {}
         try:
             if self._jetstream is None:
-                self._connection, self._jetstream = await _jetstream(self._url, self._stream, self._prefix)
+                self._connection, self._jetstream = await _jetstream(self._url, self._stream, self._prefix, self._replicas)
         except Exception as exc:  # NATS down: every row waits for the next attempt
             return {row["seq"]: f"NATS unreachable: {exc}"[:500] for row in rows}
         for row in rows:
@@ -82,9 +84,11 @@ class NatsTransport:
 class NatsEventSubscriber:
     """Feeds the service's `EventConsumer` from its durable JetStream consumer."""
 
-    def __init__(self, consumer: EventConsumer, url: str, stream: str, subject_prefix: str, durable: str) -> None:
+    def __init__(self, consumer: EventConsumer, url: str, stream: str, subject_prefix: str, durable: str, *,
+                 stream_replicas: int = 1) -> None:
         self._consumer = consumer
         self._url, self._stream, self._prefix, self._durable = url, stream, subject_prefix, durable
+        self._replicas = stream_replicas
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None
 
@@ -101,7 +105,7 @@ class NatsEventSubscriber:
     async def _run(self) -> None:
         while True:
             try:
-                self._connection, jetstream = await _jetstream(self._url, self._stream, self._prefix)
+                self._connection, jetstream = await _jetstream(self._url, self._stream, self._prefix, self._replicas)
                 subscription = await jetstream.pull_subscribe(f"{self._prefix}.>", durable=self._durable, stream=self._stream)
                 await self._drain(subscription)
             except asyncio.CancelledError:

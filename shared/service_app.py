@@ -88,7 +88,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
                                       event_transport(settings), interval_seconds=settings.relay_interval_seconds)
         if settings.relay_enabled:
             app.state.relay.start()
-        subscriber = nats_subscriber(settings, app.state.consumer)
+        subscriber = nats_subscriber(settings, app.state.consumer) if spec.event_handlers else None
         if subscriber:
             subscriber.start()
         jobs = [*spec.jobs(app), housekeeping(app.state.sessions, spec.tables, settings)]
@@ -140,16 +140,18 @@ def housekeeping(sessions: async_sessionmaker[AsyncSession], tables: PlumbingTab
 
 def event_transport(settings: CommonSettings) -> EventTransport:
     if settings.event_transport == "nats":
-        return NatsTransport(settings.nats_url, settings.nats_stream, settings.nats_subject_prefix)
+        return NatsTransport(settings.nats_url, settings.nats_stream, settings.nats_subject_prefix,
+                             stream_replicas=settings.nats_stream_replicas)
     return HttpTransport(settings.event_subscriptions, settings.internal_secret)
 
 
 def nats_subscriber(settings: CommonSettings, consumer: EventConsumer) -> NatsEventSubscriber | None:
-    """With NATS, a service with handlers reads the stream through a durable consumer named after it."""
-    if settings.event_transport != "nats" or not consumer.handlers:
+    """With NATS, a process reads the stream through a durable consumer named after it, shared by its
+    replicas (each event applied once); the gateway's feeds its webhooks."""
+    if settings.event_transport != "nats":
         return None
     return NatsEventSubscriber(consumer, settings.nats_url, settings.nats_stream, settings.nats_subject_prefix,
-                               durable=settings.service_name)
+                               durable=settings.service_name, stream_replicas=settings.nats_stream_replicas)
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -43,6 +43,8 @@ class CommonSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     nats_stream: str = "CSLOOP_EVENTS"
     nats_subject_prefix: str = "csloop.events"
+    # Copies of the stream in a NATS cluster (3 in deploy/k8s: a server lost loses no event).
+    nats_stream_replicas: int = Field(1, ge=1, le=5)
     relay_interval_seconds: float = 0.5
     relay_enabled: bool = True
     # Sent outbox rows, their deliveries and processed-event ids are pruned after this long

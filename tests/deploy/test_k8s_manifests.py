@@ -109,6 +109,7 @@ class TestManifestsRunTheSuite:
         settings = CommonSettings(internal_secret="not-the-development-secret")
         assert settings.event_transport == "nats"
         assert urlsplit(settings.nats_url).scheme == "nats"
+        assert settings.nats_stream_replicas == 3  # one copy per server of the three-server cluster
 
     def test_the_secret_holds_placeholders_only(self) -> None:
         secret = _objects("Secret")["csloop-secrets"]
