@@ -52,6 +52,7 @@ async def check(repo: ComplaintRepository, settings: ComplaintSettings, case: Co
     rule = _rule(settings)
     async with repo.across_the_tree():
         for symptom in sorted(set(case.symptom_codes)):
+            await repo.lock_group(case.vehicle_model, symptom)
             await repo.add(ComplaintSymptom(complaint_id=case.id, symptom_code=symptom, vehicle_model=case.vehicle_model,
                                             dealer_code=case.dealer_code, org_path=case.org_path, opened_at=case.opened_at,
                                             source=kind))

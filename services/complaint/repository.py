@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select, update
+from sqlalchemy import Select, and_, exists, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
@@ -165,6 +165,17 @@ class ComplaintRepository(ScopedRepository):
         return list((await self.session.scalars(select(ComplaintSymptom).where(
             ComplaintSymptom.vehicle_model == vehicle_model, ComplaintSymptom.symptom_code == symptom_code,
             ComplaintSymptom.opened_at >= since).order_by(ComplaintSymptom.opened_at))).all())
+
+    async def lock_group(self, vehicle_model: str, symptom_code: str) -> None:
+        """Serialise the evidence of one (model, symptom) group until this transaction ends. Under
+        READ COMMITTED two cases of a group arriving at once (two requests, two replicas) each add
+        their row and count the group without the other's uncommitted one: neither reaches the
+        threshold, and the signal that both together make is never raised. The second waits, then
+        counts the first. Callers take their groups in sorted order (no deadlock). SQLite has one
+        writer at a time: nothing to do there."""
+        if self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                                       {"key": f"csloop.quality_group.{vehicle_model}\x1f{symptom_code}"})
 
     async def last_signal_at(self, vehicle_model: str, symptom_code: str) -> datetime | None:
         """A group's signals are owned above any one dealer: read across the tree, as its cases."""

@@ -2,15 +2,22 @@
 "not fixed" answers and follow-up calls coded `not_fixed` count together towards a quality signal
 (>= 3 pieces from >= 2 dealers in 30 days), each origin once, the signal listing its sources by kind."""
 
+import asyncio
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.complaint import quality
+from services.complaint.models import Complaint
+from services.complaint.repository import ComplaintRepository
+from shared.auth import system_principal
 from shared.db import utcnow
 from tests.complaint.conftest import ORGS, VIN, as_, deliver, opened, outbox_events
+from tests.support.databases import postgres_base_url
 
 pytestmark = pytest.mark.asyncio
 
@@ -90,3 +97,32 @@ async def test_alerts_and_calls_that_are_not_not_fixed_evidence_count_nothing(
     listed = (await client.get("/v1/complaints", params={"dealer_code": "D2", "limit": 500}, headers=as_("D2"))).json()
     [case] = [c for c in listed["items"] if c["survey_response_id"] == low_score["response_id"]]
     assert (case["category"], case["vehicle_model"], case["symptom_codes"]) == ("other", None, [])
+
+
+@pytest.mark.skipif(not postgres_base_url(), reason="concurrent transactions: one writer at a time on SQLite")
+async def test_two_pieces_of_evidence_arriving_at_once_still_raise_the_signal_they_make_together(
+        client: httpx.AsyncClient, app: FastAPI) -> None:
+    """Two requests (or replicas) each add their case to a group of one: three pieces from two
+    dealers. Counted each without the other's uncommitted row, neither would raise the signal."""
+    model = f"M-{uuid.uuid4().hex[:6]}"
+    await opened(client, "D1", vehicle_model=model, category="product_quality", symptom_codes=["BRK-09"])
+    second = await opened(client, "D3", vehicle_model=model, category="other", symptom_codes=["BRK-09"])
+    third = await opened(client, "D3", vehicle_model=model, category="other", symptom_codes=["BRK-09"])
+    settings, now = app.state.settings, utcnow()
+
+    async def evidence(case_id: str, session: AsyncSession) -> None:
+        repo = ComplaintRepository(session, system_principal())
+        case = await session.get(Complaint, uuid.UUID(case_id))
+        assert case is not None
+        case.category = "product_quality"  # now evidence, as a case opened so would be
+        await quality.check(repo, settings, case, now)
+
+    async with app.state.sessions() as first_session, app.state.sessions() as other_session:
+        await evidence(second["id"], first_session)  # added and counted, not committed yet
+        other = asyncio.create_task(evidence(third["id"], other_session))
+        await asyncio.sleep(0.5)  # the other adds its row meanwhile (or waits for the group)
+        await first_session.commit()
+        await other
+        await other_session.commit()
+    [signal] = await signals_for(app, model)
+    assert signal["case_count"] == 3 and signal["dealer_codes"] == ["D1", "D3"]
