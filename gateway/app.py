@@ -59,7 +59,8 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
             await refuse_superuser(settings.database_url)
         if migrate:
             await upgrade(settings.database_url, MIGRATIONS)
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
+                               max_overflow=settings.database_max_overflow)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.authenticator = Authenticator(

@@ -67,9 +67,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    # Modest: CI runs every suite's processes against one server of 100 connections, and a
-    # process keeps `pool_size` open. No request holds two at a time (`fetch_one` returns its
-    # connection before the request's session takes one), so the overflow is for bursts only.
+    # Modest (the apps pass CSLOOP_DATABASE_POOL_SIZE and _MAX_OVERFLOW): a process keeps
+    # `pool_size` open, and CI runs every suite's processes, replicas included, against one server
+    # of 100 connections. No request holds two at a time (`fetch_one` returns its connection before
+    # the request's session takes one), so the overflow is for bursts only.
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     # No pre-ping: it costs every checkout a round trip. A connection the server closed is

@@ -79,7 +79,8 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
             await refuse_superuser(settings.database_url)
         if migrate:
             await upgrade(settings.database_url, spec.migrations)
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
+                               max_overflow=settings.database_max_overflow)
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.consumer = EventConsumer(app.state.sessions, spec.tables.processed_events, spec.event_handlers,

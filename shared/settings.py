@@ -28,6 +28,11 @@ class CommonSettings(BaseSettings):
     service_name: str = "csloop"
     environment: str = "development"
     database_url: str = "sqlite+aiosqlite:///./data/csloop.db"
+    # PostgreSQL connections a process keeps open (idle ones included), and how many more it may
+    # open for a burst (closed again after). Sized with the server's max_connections in view:
+    # every replica of every process holds `database_pool_size` (shared/db.py create_engine).
+    database_pool_size: int = Field(10, ge=1)
+    database_max_overflow: int = Field(10, ge=0)
     internal_secret: str = DEVELOPMENT_SECRET
     internal_token_ttl_seconds: int = 120
     # The gateway's base URL; replicas comma-separated, taken in turn (shared/replicas.py), as in

@@ -16,6 +16,10 @@ from tests.support.databases import app_role_url, check_postgres_reachable, drop
 from tests.support.suite import INTEGRITY_FLAGS, Network, bootstrap_with_cli, delete_nats_stream, free_port_base
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Every app and suite process of a test run shares one PostgreSQL server of 100 connections (CI's):
+# the session-long suites, the replicated one and every service's in-process apps, each keeping
+# its pool's idle connections. Three kept per process; bursts still open up to ten more.
+os.environ.setdefault("CSLOOP_DATABASE_POOL_SIZE", "3")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
