@@ -33,7 +33,7 @@ from gateway.settings import GatewaySettings
 from shared.consumer import EventConsumer, processed_events_table
 from shared.db import create_engine, new_metadata, session_factory
 from shared.events import CloudEvent, new_event
-from shared.migrations import ensure_database, upgrade
+from shared.migrations import upgrade
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
 from shared.outbox import HttpTransport, OutboxRelay, record_event
 from shared.service_app import plumbing_tables
@@ -43,7 +43,7 @@ from tests.gateway.integrations.conftest import publish as publish_to_gateway
 from tests.gateway.integrations.receiver import start_receiver
 from tests.gateway.integrations.test_webhooks import subscribe
 from tests.scaleout.replicas import REPLICAS, once
-from tests.support.databases import postgres_base_url, unit_database_url
+from tests.support.databases import database_with_tables, postgres_base_url, unit_database_url
 from tests.support.suite import delete_nats_stream, free_port_base
 
 pytestmark = pytest.mark.skipif(not postgres_base_url(),
@@ -69,18 +69,6 @@ def consumer_tables() -> ConsumerTables:
     effects = Table("effects", metadata, Column("seq", Integer, primary_key=True, autoincrement=True),
                     Column("event_id", String(64), nullable=False), Column("replica", String(20), nullable=False))
     return ConsumerTables(metadata, processed_events_table(metadata), effects)
-
-
-async def database(tmp_path_factory: pytest.TempPathFactory, name: str, metadata: MetaData) -> str:
-    url = await unit_database_url(tmp_path_factory, name)
-    await ensure_database(url)
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
-    finally:
-        await engine.dispose()
-    return url
 
 
 @asynccontextmanager
@@ -206,9 +194,9 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 async def test_two_relays_deliver_every_event_to_each_http_subscriber_and_its_effect_is_applied_once(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     kpi_tables, survey_tables = consumer_tables(), consumer_tables()
-    producer_url = await database(tmp_path_factory, "scaleout_http_producer", PRODUCER)
-    kpi_url = await database(tmp_path_factory, "scaleout_http_kpi", kpi_tables.metadata)
-    survey_url = await database(tmp_path_factory, "scaleout_http_survey", survey_tables.metadata)
+    producer_url = await database_with_tables(tmp_path_factory, "scaleout_http_producer", PRODUCER)
+    kpi_url = await database_with_tables(tmp_path_factory, "scaleout_http_kpi", kpi_tables.metadata)
+    survey_url = await database_with_tables(tmp_path_factory, "scaleout_http_survey", survey_tables.metadata)
     async with engines(producer_url) as producer, engines(kpi_url, 1) as (kpi_engine,), \
             engines(survey_url, 1) as (survey_engine,), AsyncExitStack() as stack:
         kpi_sessions, survey_sessions = session_factory(kpi_engine), session_factory(survey_engine)
@@ -302,8 +290,8 @@ async def test_two_replicas_on_one_durable_consumer_apply_each_event_once_and_on
     run = uuid.uuid4().hex[:10]
     stream, prefix = f"ONCE_{run}", f"once.{run}"
     tables = consumer_tables()
-    producer_url = await database(tmp_path_factory, "scaleout_nats_producer", PRODUCER)
-    consumer_url = await database(tmp_path_factory, "scaleout_nats_kpi", tables.metadata)
+    producer_url = await database_with_tables(tmp_path_factory, "scaleout_nats_producer", PRODUCER)
+    consumer_url = await database_with_tables(tmp_path_factory, "scaleout_nats_kpi", tables.metadata)
     connection = await nats.connect(NATS_URL)
     jetstream = connection.jetstream()
     # The stream as the transport makes it, and the service's durable consumer made first with a

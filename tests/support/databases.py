@@ -85,12 +85,10 @@ async def unit_database_url(tmp_path_factory: Any, name: str) -> str:
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}"
 
 
-@asynccontextmanager
-async def sessions_on_tables(tmp_path_factory: Any, name: str,
-                             metadata: MetaData) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Sessions on an empty unit database holding `metadata`'s tables (created, not migrated):
-    for tests of the shared plumbing, which no service's migrations own."""
-    from shared.db import create_engine, session_factory
+async def database_with_tables(tmp_path_factory: Any, name: str, metadata: MetaData) -> str:
+    """The URL of an empty unit database holding `metadata`'s tables (created, not migrated): for
+    tests of the shared plumbing, which no service's migrations own."""
+    from shared.db import create_engine
     from shared.migrations import ensure_database
 
     url = await unit_database_url(tmp_path_factory, name)
@@ -99,6 +97,19 @@ async def sessions_on_tables(tmp_path_factory: Any, name: str,
     try:
         async with engine.begin() as connection:
             await connection.run_sync(metadata.create_all)
+    finally:
+        await engine.dispose()
+    return url
+
+
+@asynccontextmanager
+async def sessions_on_tables(tmp_path_factory: Any, name: str,
+                             metadata: MetaData) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on `database_with_tables`."""
+    from shared.db import create_engine, session_factory
+
+    engine = create_engine(await database_with_tables(tmp_path_factory, name, metadata))
+    try:
         yield session_factory(engine)
     finally:
         await engine.dispose()
