@@ -76,11 +76,20 @@ def app_role_url(base_url: str) -> str:
     return make_url(base_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
 
 
+# The unit databases this test run has dropped already (tests/support/databases.py unit_database_url).
+_DROPPED_THIS_RUN: set[str] = set()
+
+
 async def unit_database_url(tmp_path_factory: Any, name: str) -> str:
     """A service's own empty database for its in-process tests: `<base>_<name>_unit` on
-    PostgreSQL (dropped first, so each run starts empty), else a SQLite file in a temp dir."""
+    PostgreSQL (dropped the first time a run asks, so each run starts empty), else a SQLite file
+    in a temp dir. A module that imports a conftest's session fixture gets an instance of its own:
+    asking again, it shares the database rather than drop it under the first instance's app, whose
+    jobs would then fail (and log) until the session ends."""
     if base := postgres_base_url():
-        await drop_postgres_databases(base, [f"{name}_unit"])
+        if name not in _DROPPED_THIS_RUN:
+            await drop_postgres_databases(base, [f"{name}_unit"])
+            _DROPPED_THIS_RUN.add(name)
         return f"{base}_{name}_unit"
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}"
 
