@@ -41,6 +41,9 @@ class GatewaySettings(CommonSettings):
     # Between two reads of an upstream response; a long import may take minutes in total.
     upstream_read_timeout_seconds: float = 60.0
     upstream_pool_size: int = 100
+    # How often each replica of a replicated service is asked for its readiness (upstreams.py): a
+    # draining or hung one is left out within this and 0.4 s; one refusing connections at once.
+    upstream_probe_seconds: float = Field(0.5, gt=0)
     openapi_cache_seconds: float = 60.0
 
     # Bearer token Prometheus sends for the gateway's /metrics; unset: not served (metrics_access.py).

@@ -70,8 +70,15 @@ def _route_template(scope: Scope) -> str:
     return "unmatched"
 
 
+# A passed readiness check is believed this long: every gateway replica asks every replica of a
+# service twice a second (gateway/edge/upstreams.py), and a database ping per question was a
+# twentieth of a core with two replicas of everything. A failed check is never reused.
+READY_REUSE_SECONDS = 1.0
+
+
 def health_router(metrics: RequestMetrics, readiness: list[ReadinessCheck]) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    passed_at = -READY_REUSE_SECONDS
 
     @router.get("/livez")
     async def livez() -> dict[str, str]:
@@ -81,8 +88,11 @@ def health_router(metrics: RequestMetrics, readiness: list[ReadinessCheck]) -> A
     async def readyz(request: Request) -> Response:
         # Set by shared.serve's DrainingServer on SIGTERM: still serving, but take no new traffic.
         # In-process test apps are never served by it, hence the default.
+        nonlocal passed_at
         if getattr(request.app.state, "draining", False):
             return JSONResponse({"status": "draining"}, status_code=503)
+        if time.monotonic() - passed_at < READY_REUSE_SECONDS:
+            return JSONResponse({"status": "ok"})
         failures = []
         for check in readiness:
             try:
@@ -91,6 +101,7 @@ def health_router(metrics: RequestMetrics, readiness: list[ReadinessCheck]) -> A
                 failures.append(f"{check.__name__}: {exc.__class__.__name__}")
         if failures:
             return JSONResponse({"status": "unavailable", "failures": failures}, status_code=503)
+        passed_at = time.monotonic()
         return JSONResponse({"status": "ok"})
 
     @router.get("/metrics")

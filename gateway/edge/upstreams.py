@@ -36,8 +36,8 @@ def is_import_path(path: str) -> bool:
 # Reached without credentials: a customer answering a survey has no key.
 PUBLIC_PREFIXES: tuple[str, ...] = ("/v1/public/",)
 SERVICES: tuple[str, ...] = ("customer", "survey", "complaint", "kpi")
-# Readiness of each replica of a replicated service: asked this often, given this long to answer.
-PROBE_SECONDS = 0.5
+# Readiness of each replica of a replicated service: given this long to answer (asked every
+# `upstream_probe_seconds`).
 PROBE_TIMEOUT_SECONDS = 0.4
 
 
@@ -111,7 +111,8 @@ class Upstreams:
             )
         replicated = [u for u in self.by_name.values() if u.replicas is not None and len(u.replicas) > 1]
         if replicated:
-            self._probes = asyncio.create_task(probe_readiness(replicated), name="upstream-readiness")
+            self._probes = asyncio.create_task(probe_readiness(replicated, s.upstream_probe_seconds),
+                                               name="upstream-readiness")
 
     async def close(self) -> None:
         if self._probes is not None:
@@ -129,7 +130,7 @@ def replica_set(setting: str | None) -> ReplicaSet | None:
     return ReplicaSet(urls) if urls else None
 
 
-async def probe_readiness(upstreams: list[Upstream]) -> None:
+async def probe_readiness(upstreams: list[Upstream], every_seconds: float) -> None:
     """Forever: ask every replica's /readyz, marking it down (for a little longer than a probe
     period, so the mark lapses only if probes stop) or up by the answer."""
     timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT_SECONDS)
@@ -144,8 +145,8 @@ async def probe_readiness(upstreams: list[Upstream]) -> None:
         if ready:
             upstream.replicas.mark_up(base)
         else:
-            upstream.replicas.mark_down(base, PROBE_SECONDS * 2 + PROBE_TIMEOUT_SECONDS)
+            upstream.replicas.mark_down(base, every_seconds * 2 + PROBE_TIMEOUT_SECONDS)
 
     while True:
         await asyncio.gather(*(probe(u, base) for u in upstreams for base in u.replicas.urls))  # type: ignore[union-attr]
-        await asyncio.sleep(PROBE_SECONDS)
+        await asyncio.sleep(every_seconds)
