@@ -66,7 +66,7 @@ def main() -> int:
     result = {"rate": args.rate, "seconds": args.seconds, "runs": runs, "median_ok_requests_per_s": by,
               "two_over_one": round(by[2] / by[1], 2)}
     write_result("scale_out", result)
-    print(f"    scale_out/two_over_one_replicas: {result['two_over_one']}   # {by[1]} vs {by[2]} 2xx requests/s")
+    print(f"    scale_out/two_over_one_replicas: {result['two_over_one']}   # {by[1]:.1f} vs {by[2]:.1f} 2xx requests/s")
     return 1 if any(r["errors"] for r in runs) else 0
 
 
