@@ -82,7 +82,7 @@ def stand_in_sources() -> ReferenceSources:
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return await unit_database_url(tmp_path_factory, "complaint")
+    return await unit_database_url(tmp_path_factory, "complaint", once_per_run=True)
 
 
 @pytest.fixture(scope="session")

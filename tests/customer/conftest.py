@@ -39,7 +39,7 @@ def directory_orgs(orgs: dict[str, tuple[str, str]] = ORGS) -> dict[str, dict[st
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return await unit_database_url(tmp_path_factory, "customer")
+    return await unit_database_url(tmp_path_factory, "customer", once_per_run=True)
 
 
 @asynccontextmanager

@@ -27,7 +27,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = await unit_database_url(tmp_path_factory, "gateway")
+    url = await unit_database_url(tmp_path_factory, "gateway", once_per_run=True)
     await upgrade(url, MIGRATIONS)
     return url
 

@@ -43,7 +43,7 @@ def as_(code: str, scopes: frozenset[str] = READ) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return await unit_database_url(tmp_path_factory, "kpi")
+    return await unit_database_url(tmp_path_factory, "kpi", once_per_run=True)
 
 
 @pytest.fixture(scope="session")

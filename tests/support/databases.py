@@ -80,14 +80,14 @@ def app_role_url(base_url: str) -> str:
 _DROPPED_THIS_RUN: set[str] = set()
 
 
-async def unit_database_url(tmp_path_factory: Any, name: str) -> str:
+async def unit_database_url(tmp_path_factory: Any, name: str, *, once_per_run: bool = False) -> str:
     """A service's own empty database for its in-process tests: `<base>_<name>_unit` on
-    PostgreSQL (dropped the first time a run asks, so each run starts empty), else a SQLite file
-    in a temp dir. A module that imports a conftest's session fixture gets an instance of its own:
-    asking again, it shares the database rather than drop it under the first instance's app, whose
-    jobs would then fail (and log) until the session ends."""
+    PostgreSQL (dropped first, so each caller starts empty), else a SQLite file in a temp dir.
+    `once_per_run`, for a conftest's session fixture: a module that imports the fixture gets an
+    instance of its own, which then shares the database rather than drop it under the first
+    instance's app, whose jobs would fail (and log) until the session ends."""
     if base := postgres_base_url():
-        if name not in _DROPPED_THIS_RUN:
+        if not (once_per_run and name in _DROPPED_THIS_RUN):
             await drop_postgres_databases(base, [f"{name}_unit"])
             _DROPPED_THIS_RUN.add(name)
         return f"{base}_{name}_unit"

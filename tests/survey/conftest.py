@@ -48,7 +48,7 @@ def new_code() -> str:
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return await unit_database_url(tmp_path_factory, "survey")
+    return await unit_database_url(tmp_path_factory, "survey", once_per_run=True)
 
 
 def survey_app(database_url: str, **settings: Any) -> FastAPI:

@@ -19,7 +19,7 @@ from tests.support.databases import unit_database_url
 
 @pytest.fixture(scope="session")
 async def hooks_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = await unit_database_url(tmp_path_factory, "webhooks")
+    url = await unit_database_url(tmp_path_factory, "webhooks", once_per_run=True)
     await upgrade(url, MIGRATIONS)
     return url
 
