@@ -90,8 +90,8 @@ async def _get(upstream: Upstream, path: str, query: dict[str, str], headers: di
     if upstream.client is None:
         raise PartFailed(None)
     try:
-        async with upstream.client.get(upstream.pick() + path, params=query, headers=headers,
-                                        timeout=timeout) as response:
+        async with upstream.request("GET", path, encoded=False, params=query, headers=headers,
+                                    timeout=timeout) as response:
             if response.status != 200:
                 raise PartFailed(response.status)
             return await response.json(content_type=None)

@@ -28,7 +28,6 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from yarl import URL
 
 from gateway.repository import OrgNetworkRepository
 from shared.auth import INTERNAL_HEADER, Principal, system_principal
@@ -150,11 +149,11 @@ async def _ask_dealer(state: Any, token: str) -> str | None:
     upstream = state.upstreams["survey"]
     if upstream.client is None:
         return None
-    url = URL(f"{upstream.pick()}/internal/invitations/by-token/{quote(token, safe='')}/dealer", encoded=True)
+    target = f"/internal/invitations/by-token/{quote(token, safe='')}/dealer"
     headers = {INTERNAL_HEADER: state.authenticator.internal_token(system_principal()), "accept": "application/json"}
     try:
-        async with upstream.client.get(url, headers=headers, timeout=DEALER_LOOKUP_TIMEOUT,
-                                       allow_redirects=False) as response:
+        async with upstream.request("GET", target, headers=headers, timeout=DEALER_LOOKUP_TIMEOUT,
+                                    allow_redirects=False) as response:
             if response.status != 200:
                 if response.status != 404:
                     logger.warning("dealer look-up of a survey token answered %s", response.status)

@@ -76,7 +76,7 @@ class ServiceDocuments:
 async def _fetch(upstream: Upstream) -> dict[str, Any] | None:
     assert upstream.client is not None
     try:
-        async with upstream.client.get(upstream.pick() + "/openapi.json", timeout=FETCH_TIMEOUT) as response:
+        async with upstream.request("GET", "/openapi.json", timeout=FETCH_TIMEOUT) as response:
             if response.status == 200:
                 return await response.json(content_type=None)
             logger.warning("openapi of %s answered %s", upstream.name, response.status)

@@ -7,15 +7,12 @@ service's pooled aiohttp session. No dependency injection, no body parsing.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
 import structlog
 from opentelemetry import propagate
 from starlette.types import ASGIApp, Receive, Scope, Send
-from yarl import URL
 
 from gateway.edge.integrity import survey_token
 from gateway.edge.limits import ClientGone, body_limit, counted_body, declared_length, too_large
@@ -105,7 +102,8 @@ async def _forward(scope: Scope, receive: Receive, send: Send, state, service: s
     body = await _request_body(scope, receive, length, limit)
     target = scope["raw_path"].decode("latin-1") + _query(scope)
     try:
-        async with _request(upstream, scope["method"], target, headers, body) as response:
+        async with upstream.request(scope["method"], target, headers=headers, data=body,
+                                    allow_redirects=False) as response:
             await _send_response(response, send)
     except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError) as exc:
         raise ServiceUnavailable(f"The {service} service cannot be reached") from exc
@@ -119,28 +117,6 @@ async def _forward(scope: Scope, receive: Receive, send: Send, state, service: s
         if isinstance(cause, ClientGone):
             return
         raise ServiceUnavailable(f"The {service} service failed: {exc.__class__.__name__}") from exc
-
-
-@asynccontextmanager
-async def _request(upstream: Upstream, method: str, target: str, headers: dict[str, str],
-                   body: bytes | AsyncIterator[bytes] | None) -> AsyncIterator[aiohttp.ClientResponse]:
-    """The response of the replica whose turn it is, or of the next one when a replica refuses the
-    connection (nothing was sent: no effect can happen twice). A streamed body is read once, so
-    it goes to one replica only."""
-    assert upstream.client is not None and upstream.replicas is not None
-    replicas = upstream.replicas.in_turn()
-    for attempt, base in enumerate(replicas, start=1):
-        try:
-            response = await upstream.client.request(method, URL(base + target, encoded=True), headers=headers,
-                                                     data=body, allow_redirects=False)
-        except aiohttp.ClientConnectorError:
-            upstream.replicas.mark_down(base)
-            if attempt == len(replicas) or not (body is None or isinstance(body, bytes)):
-                raise
-            continue
-        async with response:
-            yield response
-        return
 
 
 def _request_headers(scope: Scope, *, traced: bool) -> dict[str, str]:

@@ -1,9 +1,13 @@
 """The services behind the gateway: which path prefix each owns, and one pooled client each."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from gateway.settings import GatewaySettings
 from shared.replicas import ReplicaSet, replica_urls
@@ -65,10 +69,28 @@ class Upstream:
     replicas: ReplicaSet | None  # None: the service is not deployed
     client: aiohttp.ClientSession | None = None  # an HTTP client, not a database session
 
-    def pick(self) -> str:
-        """The base URL of the replica whose turn it is (healthy ones first)."""
-        assert self.replicas is not None
-        return self.replicas.pick()
+    @asynccontextmanager
+    async def request(self, method: str, target: str, *, encoded: bool = True,
+                      **options: Any) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The response of the replica whose turn it is, or of the next one when a replica refuses
+        the connection (nothing was sent: no effect can happen twice). `target` is the path and
+        query (already percent-encoded unless `encoded=False`); `options` go to aiohttp. A streamed
+        body (`data` neither bytes nor None) is read once, so it goes to one replica only."""
+        assert self.client is not None and self.replicas is not None
+        data = options.get("data")
+        resendable = data is None or isinstance(data, bytes)
+        replicas = self.replicas.in_turn()
+        for attempt, base in enumerate(replicas, start=1):
+            try:
+                response = await self.client.request(method, URL(base + target, encoded=encoded), **options)
+            except aiohttp.ClientConnectorError:
+                self.replicas.mark_down(base)
+                if attempt == len(replicas) or not resendable:
+                    raise
+                continue
+            async with response:
+                yield response
+            return
 
 
 class Upstreams:

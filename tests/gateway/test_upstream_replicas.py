@@ -3,10 +3,19 @@ that is dead (at once) or not ready (draining, hung: within a second), issue 19 
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import SimpleNamespace
 
+import aiohttp
 import httpx
+import pytest
 
+from gateway import view360
+from gateway.edge import integrity, openapi
+from gateway.edge.upstreams import Upstream
 from gateway.settings import GatewaySettings
+from gateway.web.survey_page import upstream as survey_upstream
 from shared.replicas import ReplicaSet
 from tests.gateway.conftest import OrgTree, bearer, running_gateway
 from tests.support.replica_servers import Replica, replicas
@@ -69,3 +78,59 @@ async def test_a_replica_not_ready_is_left_out_within_a_second_and_back_when_rea
         draining.ready = True
         await until(lambda: not customer_replicas(client).is_down(draining.url))
         assert set(await served_by(client, key, 4)) == {0, 1}
+
+
+@asynccontextmanager
+async def first_replica_dead() -> AsyncIterator[tuple[Upstream, Replica]]:
+    """A survey upstream of two replicas whose first in turn refuses connections."""
+    async with replicas(2) as started:
+        await started[0].stop()
+        upstream = Upstream("survey", ReplicaSet([r.url for r in started]), aiohttp.ClientSession())
+        try:
+            yield upstream, started[1]
+        finally:
+            await upstream.client.close()  # type: ignore[union-attr]
+
+
+async def test_every_gateway_caller_of_a_service_goes_on_to_the_next_replica() -> None:
+    # The 360 view's parts, the merged OpenAPI document, the survey token's dealer look-up and
+    # the survey page all reach a service through `Upstream.request`, so none fails while a
+    # replica is dead and another answers.
+    async with first_replica_dead() as (upstream, live):
+        dead_one_first(upstream)
+        part = await view360._get(upstream, "/v1/customers/c 1", {"limit": "5"}, {}, aiohttp.ClientTimeout(total=5))
+        assert part == {"replica": 1, "body_length": 0}
+        dead_one_first(upstream)
+        assert await openapi._fetch(upstream) == {"replica": 1, "body_length": 0}
+        dead_one_first(upstream)
+        state = SimpleNamespace(upstreams={"survey": upstream},
+                                authenticator=SimpleNamespace(internal_token=lambda principal: "internal"))
+        assert await integrity._ask_dealer(state, "tok en") is None  # answered, with no dealer_code
+        dead_one_first(upstream)
+        state.integrity = SimpleNamespace(headers=_no_integrity_headers)
+        reply = await survey_upstream.submit(state, "tok", {"answers": []}, survey_upstream.Client("203.0.113.9", "ua"))
+        assert reply.status == 200 and reply.body["replica"] == 1 and reply.body["body_length"] > 0
+    assert live.served == ["GET /v1/customers/c 1", "GET /openapi.json",
+                           "GET /internal/invitations/by-token/tok en/dealer", "POST /v1/public/surveys/tok/responses"]
+
+
+def dead_one_first(upstream: Upstream) -> None:
+    """The dead replica's turn next, its down mark forgotten: each call meets it first."""
+    assert upstream.replicas is not None
+    upstream.replicas.mark_up(upstream.replicas.urls[0])
+    upstream.replicas._turn = 0
+
+
+async def _no_integrity_headers(state, token, address, user_agent) -> dict[str, str]:  # noqa: ANN001
+    return {}
+
+
+async def test_a_streamed_body_is_not_sent_again_to_another_replica() -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"{}"
+
+    async with first_replica_dead() as (upstream, live):
+        with pytest.raises(aiohttp.ClientConnectorError):
+            async with upstream.request("POST", "/v1/customers/import", data=chunks()):
+                pass
+    assert live.served == []

@@ -42,7 +42,7 @@ class Replica:
 
 
 def _app(replica: Replica) -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)  # every path is the catch-all
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:

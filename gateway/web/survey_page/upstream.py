@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 import aiohttp
 import structlog
-from yarl import URL
 
 from gateway.repository import OrgRepository
 from shared.auth import system_principal
@@ -62,8 +61,8 @@ async def _call(state: Any, method: str, path: str, body: dict[str, Any] | None,
     if request_id := structlog.contextvars.get_contextvars().get("request_id"):
         headers["x-request-id"] = request_id
     try:
-        async with upstream.client.request(method, URL(upstream.pick() + path, encoded=True), json=body,
-                                            headers=headers, timeout=TIMEOUT, allow_redirects=False) as response:
+        async with upstream.request(method, path, json=body, headers=headers, timeout=TIMEOUT,
+                                    allow_redirects=False) as response:
             payload = await response.json(content_type=None)
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
         raise SurveyUnavailable(exc.__class__.__name__) from exc
