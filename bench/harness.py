@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
 from cli.topology import COMPONENTS, REPLICA_PORT_STEP
 from cli.up import Suite
@@ -84,6 +85,48 @@ def _latency(output: str, percentile: str) -> float:
     match = re.search(rf"{re.escape(percentile)}\s+([\d.]+)(us|ms|s)", output)
     value, unit = float(match[1]), match[2]
     return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
+
+
+def cpu_seconds(*pids: int) -> float:
+    """User + system CPU the processes have used so far (/proc/PID/stat, fields 14 and 15)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_of_commands(*commands: str) -> float:
+    """CPU used so far by every live process running one of these programs (`postgres`: the
+    server and all its backends; a backend that ended since is not counted)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended while we looked
+            continue
+        if text[text.index("(") + 1:text.rindex(")")] in commands:
+            fields = text.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy URL (`postgresql+asyncpg://...`) as asyncpg takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def server_counters(url: str) -> dict[str, int]:
+    """PostgreSQL's whole-server counters (pg_stat_database summed) on `url`'s server: sessions
+    opened, transactions committed and rolled back."""
+    connection = await asyncpg.connect(asyncpg_dsn(make_url(url).set(database="postgres").render_as_string(
+        hide_password=False)))
+    try:
+        row = await connection.fetchrow("SELECT sum(sessions)::bigint AS sessions, sum(xact_commit)::bigint AS commits,"
+                                        " sum(xact_rollback)::bigint AS rollbacks FROM pg_stat_database")
+        return dict(row)
+    finally:
+        await connection.close()
 
 
 def write_result(name: str, result: dict) -> Path:

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from bench.harness import previous_load, write_result
+from bench.harness import asyncpg_dsn, previous_load, write_result
 from services.customer import standing
 from services.customer.app import MIGRATIONS
 from services.customer.repository_standing import StandingRepository
@@ -50,9 +50,6 @@ VISIT_COLUMNS = ("id", "dealer_code", "org_path", "created_at", "updated_at", "r
                  "visit_type", "opened_at", "closed_at", "symptom_codes", "op_codes", "amount_minor", "owner_verified",
                  "version")
 
-
-def dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def dealer_of(n: int) -> tuple[str, str]:
@@ -84,7 +81,7 @@ def visits(count: int, visit_total: int, ids: list[uuid.UUID]) -> Iterator[tuple
 
 async def drop(admin_url: str) -> None:
     url = make_url(admin_url)
-    connection = await asyncpg.connect(dsn(url.set(database="postgres").render_as_string(hide_password=False)))
+    connection = await asyncpg.connect(asyncpg_dsn(url.set(database="postgres").render_as_string(hide_password=False)))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
     finally:
@@ -163,14 +160,14 @@ def main() -> None:
     app_url = make_url(app_role_url(admin_url)).set(database=make_url(admin_url).database).render_as_string(
         hide_password=False)
     load_seconds = visit_rows = None
-    if args.reuse and asyncio.run(previous_load(dsn(admin_url))) == args.customers:
+    if args.reuse and asyncio.run(previous_load(asyncpg_dsn(admin_url))) == args.customers:
         asyncio.run(upgrade(app_url, MIGRATIONS))
-        asyncio.run(forget_runs(dsn(admin_url)))
+        asyncio.run(forget_runs(asyncpg_dsn(admin_url)))
     else:
         asyncio.run(drop(admin_url))
         asyncio.run(upgrade(app_url, MIGRATIONS))
         started = time.perf_counter()
-        visit_rows = asyncio.run(load(dsn(admin_url), args.customers, args.visits))
+        visit_rows = asyncio.run(load(asyncpg_dsn(admin_url), args.customers, args.visits))
         load_seconds = round(time.perf_counter() - started, 1)
     figures = asyncio.run(measure(app_url, args.customers))
     write_result("lifecycle", {"customers": args.customers, "visits": visit_rows or args.visits, "dealers": DEALERS,

@@ -10,7 +10,6 @@ all alike. Needs `wrk` and `nginx` (Debian packages).
 """
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.harness import WrkResult, start_suite, wrk, write_result
+from bench.harness import WrkResult, cpu_seconds, start_suite, wrk, write_result
 from shared.auth import Principal, mint_internal_token
 from tests.support.suite import free_port_base
 
@@ -74,21 +73,12 @@ def start_lean(dsn: str, secret: str) -> tuple[subprocess.Popen, int]:
     return process, port
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU the processes have used so far (/proc/PID/stat, fields 14 and 15)."""
-    ticks = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def measured(url: str, headers: dict[str, str], pids: list[int], connections: int, seconds: int) -> tuple[WrkResult, float]:
     """A wrk run, and the serving processes' CPU per request in ms: steadier than the rate on a
     shared machine, where the rate also counts what other processes took from these."""
-    before = cpu_seconds(pids)
+    before = cpu_seconds(*pids)
     result = wrk(url, headers, connections=connections, seconds=seconds)
-    return result, (cpu_seconds(pids) - before) * 1000 / (result.requests_per_second * seconds)
+    return result, (cpu_seconds(*pids) - before) * 1000 / (result.requests_per_second * seconds)
 
 
 def median_run(runs: list[tuple[WrkResult, float]]) -> dict[str, float]:

@@ -27,9 +27,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 from aiohttp import web
-from sqlalchemy.engine import make_url
 
-from bench.harness import database_base, write_result
+from bench.harness import asyncpg_dsn, database_base, write_result
 from shared import outbox as outbox_module
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
 from shared.db import create_engine, new_metadata, session_factory
@@ -62,9 +61,6 @@ def serve(port: int) -> None:
     app.add_routes([web.post("/internal/events", events), web.get("/count", count), web.post("/reset", reset)])
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
-
-def asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def publish(url: str, events: int) -> None:

@@ -18,7 +18,7 @@ import statistics
 import time
 import uuid
 
-from bench.harness import start_suite, write_result
+from bench.harness import cpu_seconds, cpu_seconds_of_commands, database_base, server_counters, start_suite, write_result
 from bench.load_mixed import MixedLoad, prepare
 from cli.topology import urls_of
 from tests.support.suite import delete_nats_stream
@@ -36,18 +36,39 @@ def one_run(replicas: int, rate: float, seconds: float) -> dict:
         load = MixedLoad(urls_of(running.suite.components[0], running.suite.port_base, replicas), dealers)
         load.survey_id, load.owner_key = survey, running.network.manufacturer.key
         load_before = os.getloadavg()[0]
+        cpu_before = cpu_by_part(running.suite.processes)
+        counters_before = asyncio.run(server_counters(database_base()))
         started = time.perf_counter()
         ledger = asyncio.run(load.run(rate, seconds, concurrency=32))
         elapsed = time.perf_counter() - started
+        cpu_after = cpu_by_part(running.suite.processes)
+        counters = asyncio.run(server_counters(database_base()))
+        counters = {name: value - counters_before[name] for name, value in counters.items()}
     finally:
         running.stop()
         asyncio.run(delete_nats_stream(stream))
     report = ledger.report()
     ok = sum(kind["outcomes"].get("ok", 0) for kind in report["kinds"].values())
     errors = sum(kind["errors"] for kind in report["kinds"].values())
+    cpu_ms_per_ok = {part: round((cpu_after[part] - cpu_before[part]) * 1000 / max(ok, 1), 2) for part in cpu_after}
     return {"replicas": replicas, "ok_requests_per_s": round(ok / elapsed, 1), "errors": errors,
+            "cpu_ms_per_ok_request": cpu_ms_per_ok, "cpu_cores_busy": round(sum(
+                cpu_after[part] - cpu_before[part] for part in cpu_after) / elapsed, 2),
+            "postgres_per_ok_request": {name: round(value / max(ok, 1), 2) for name, value in counters.items()},
             "late_starts": report["late_starts"], "load_average": [load_before, os.getloadavg()[0]],
             "p99_ms": {kind: values["p99_ms"] for kind, values in report["kinds"].items()}}
+
+
+def cpu_by_part(processes: dict) -> dict[str, float]:
+    """CPU seconds so far of each component's processes (all its replicas), of PostgreSQL, NATS and
+    Redis, and of this process (the load's clients): where a request's cost goes with more replicas."""
+    parts: dict[str, list[int]] = {}
+    for name, process in processes.items():
+        parts.setdefault(name.split("-")[0], []).append(process.pid)
+    used = {part: cpu_seconds(*pids) for part, pids in parts.items()}
+    times = os.times()
+    return used | {"postgres": cpu_seconds_of_commands("postgres"), "nats": cpu_seconds_of_commands("nats-server"),
+                   "redis": cpu_seconds_of_commands("redis-server"), "load": times.user + times.system}
 
 
 def main() -> int:

@@ -63,7 +63,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.harness import RunningSuite, database_base, start_suite, write_result
+from bench.harness import RunningSuite, cpu_seconds, database_base, start_suite, write_result
 from cli.topology import url_of
 from tests.support.databases import app_role_url
 from tests.support.suite import free_port_base, stop_component
@@ -221,16 +221,6 @@ def run_wrk(url: str, tokens: list[str], *, seconds: int, connections: int, thre
             "p50_ms": _latency(output, "50%"), "p99_ms": _latency(output, "99%"),
             "errors": socket_errors + (int(non2xx[1]) if non2xx else 0),
             "statuses": {status: int(count) for status, count in re.findall(r"^status (\d+) (\d+)$", output, re.M)}}
-
-
-def cpu_seconds(*pids: int) -> float:
-    """User and system CPU time these processes have used (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
 
 
 def _latency(output: str, percentile: str) -> float:
