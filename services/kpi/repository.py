@@ -367,6 +367,7 @@ def _lifecycles_at() -> Select[Any]:
                    ~newer.exists()))
 
 
+@functools.cache
 def _recall_vins() -> Select[Any]:
     r = RecallVinFact
     done = and_(r.completed_at.is_not(None), r.completed_at < bindparam("recalls_end"))
