@@ -38,7 +38,7 @@ from shared.consumer import internal_events_router
 from shared.db import create_engine, ping, refuse_superuser, session_factory
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
-from shared.observability import MetricsMiddleware, RequestMetrics, health_router
+from shared.observability import HealthEndpoints, MetricsMiddleware, RequestMetrics, metrics_router
 from shared.openapi_doc import install_openapi, operation_id
 from shared.problems import install_problem_handlers
 from shared.retention import EventHousekeeping
@@ -109,7 +109,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
         await ping(app.state.engine)
 
     metrics = RequestMetrics(settings.service_name)
-    app.include_router(health_router(metrics, [database]))
+    app.include_router(metrics_router(metrics))
     app.include_router(docs_router(app))
     app.include_router(api.router)
     app.include_router(view360.router)
@@ -127,4 +127,5 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     install_tracing(app, settings)
+    app.add_middleware(HealthEndpoints, readiness=[database])  # outermost: probes skip the rest
     return app

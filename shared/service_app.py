@@ -24,7 +24,7 @@ from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.jobs import PeriodicJob
 from shared.logs import RequestIdMiddleware, configure_logging
 from shared.migrations import upgrade
-from shared.observability import MetricsMiddleware, RequestMetrics, health_router
+from shared.observability import HealthEndpoints, MetricsMiddleware, RequestMetrics, metrics_router
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
 from shared.outbox import EventTransport, HttpTransport, OutboxRelay, events_recorded, outbox_deliveries_table, outbox_table
 from shared.openapi_doc import install_openapi, operation_id
@@ -121,7 +121,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
 
     metrics = RequestMetrics(settings.service_name)
     app.state.metrics = metrics  # a service registers its own metrics in `metrics.registry`
-    app.include_router(health_router(metrics, [database]))
+    app.include_router(metrics_router(metrics))
     app.include_router(internal_events_router(lambda request: request.app.state.consumer))
     for router in spec.routers:
         app.include_router(router)
@@ -129,6 +129,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     install_tracing(app, settings)
+    app.add_middleware(HealthEndpoints, readiness=[database])  # outermost: probes skip the rest
     return app
 
 
