@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import JSON, Column, Index, MetaData, String, Table, Text, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import Principal, current_principal
@@ -27,6 +28,13 @@ from shared.events import CloudEvent
 from shared.problems import Forbidden
 
 logger = logging.getLogger("csloop.consumer")
+
+# PostgreSQL's deadlock_detected: two transactions took the same rows in opposite orders (two
+# replicas' batches refreshing the same customers, a case number and a vehicle's dealer) and this
+# one was rolled back so the other could go on. The batch is tried again at once, where the
+# fallback would apply it event by event and NATS would redeliver what still failed 5 s later.
+DEADLOCK_DETECTED = "40P01"
+DEADLOCK_RETRIES = 2
 
 EventHandler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 # Applies several new events in the transaction it is given, each of a type with an EventHandler, in
@@ -112,7 +120,19 @@ class EventConsumer:
         return outcomes
 
     async def handle_together(self, events: list[CloudEvent]) -> dict[str, str]:
-        """All of the batch in one transaction, or (on any error) none of it."""
+        """All of the batch in one transaction, or (on any error) none of it; tried again when it
+        lost a deadlock."""
+        lost = 0
+        while True:
+            try:
+                return await self._apply_together(events)
+            except DBAPIError as exc:
+                lost += 1
+                if getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED or lost > DEADLOCK_RETRIES:
+                    raise
+                logger.info("a batch of %d events lost a deadlock; trying it again", len(events))
+
+    async def _apply_together(self, events: list[CloudEvent]) -> dict[str, str]:
         outcomes = {event.id: "ignored" for event in events if event.type not in self.handlers}
         handled: dict[str, CloudEvent] = {}
         for event in events:

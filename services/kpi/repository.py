@@ -429,7 +429,9 @@ def _staff_members() -> Select[Any]:
     return _scoped(s, s.org_path, s.code, s.name, s.role).where(_in_subtree(s, "members_under"))
 
 
-@functools.cache
+# Bounded, unlike the reads' caches: its key is the reads' statements, so a read whose statement were
+# built per call would make a new entry per call (a summary's heap grew without end that way once).
+@functools.lru_cache(maxsize=64)
 def _together(statements: tuple[Select[Any], ...]) -> Select[Any]:
     """One row whose i-th column holds the rows of the i-th statement as a JSON array of arrays (the
     statements' parameters have names of their own, so they do not collide)."""
