@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, mint_internal_token, system_principal
-from shared.db import UTCDateTime, utcnow
+from shared.db import HeldLease, UTCDateTime, utcnow
 from shared.events import CloudEvent
 from shared.jobs import PeriodicJob
 
@@ -153,6 +153,7 @@ class OutboxRelay:
         *,
         interval_seconds: float = 0.5,
         batch_size: int = 200,
+        lease: HeldLease | None = None,
     ) -> None:
         self._sessions = sessions
         self._outbox = outbox
@@ -171,7 +172,10 @@ class OutboxRelay:
         # A subscriber that timed out gets smaller shares (from its delivery rows), doubled again
         # with each share answered in time, until it takes whole batches straight again.
         self._share_size: dict[str, int] = {}
-        self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=batch_size)
+        # With `lease`, only the replica that holds it relays; the others' commits wait for its
+        # next pass (at most `interval_seconds`). Without, every relay claims (tests, one process).
+        self._leader = lease
+        self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=batch_size, lease=lease)
 
     def start(self) -> None:
         self._job.start()
@@ -181,6 +185,8 @@ class OutboxRelay:
         for task in self._sending.values():
             task.cancel()  # its deliveries stay leased, and fall due again when the lease ends
         await asyncio.gather(*self._sending.values(), return_exceptions=True)
+        if self._leader is not None:
+            await self._leader.release()
         await self._transport.close()
 
     def wake(self) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, Principal, TokenVerifier, authorised
 from shared.consumer import BatchHandler, EventConsumer, EventHandler, internal_events_router, processed_events_table
-from shared.db import create_engine, ping, refuse_superuser, session_factory
+from shared.db import HeldLease, create_engine, ping, refuse_superuser, session_factory
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.jobs import PeriodicJob
 from shared.logs import RequestIdMiddleware, configure_logging
@@ -85,8 +85,11 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
         app.state.sessions = session_factory(engine)
         app.state.consumer = EventConsumer(app.state.sessions, spec.tables.processed_events, spec.event_handlers,
                                            spec.event_batch_handler)
+        # One relay at a time among the service's replicas (shared.db.HeldLease says why).
+        leader = HeldLease(engine, f"outbox-relay.{settings.service_name}", settings.relay_interval_seconds)
         app.state.relay = OutboxRelay(app.state.sessions, spec.tables.outbox, spec.tables.outbox_deliveries,
-                                      event_transport(settings), interval_seconds=settings.relay_interval_seconds)
+                                      event_transport(settings), interval_seconds=settings.relay_interval_seconds,
+                                      lease=leader)
         if settings.relay_enabled:
             app.state.relay.start()
         subscriber = nats_subscriber(settings, app.state.consumer) if spec.event_handlers else None
