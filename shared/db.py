@@ -132,6 +132,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A session-level advisory lock by name: held by the connection until unlocked or closed.
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtext(:key))")
+_UNLOCK = text("SELECT pg_advisory_unlock(hashtext(:key))")
+
+
 @asynccontextmanager
 async def job_lease(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
     """Whether this process runs the timed job `name`'s pass now. On PostgreSQL, a session-level
@@ -144,13 +149,13 @@ async def job_lease(engine: AsyncEngine, name: str) -> AsyncIterator[bool]:
         return
     key = {"key": f"csloop.job.{name}"}
     async with engine.connect() as connection:
-        taken = bool(await connection.scalar(text("SELECT pg_try_advisory_lock(hashtext(:key))"), key))
+        taken = bool(await connection.scalar(_TRY_LOCK, key))
         await connection.commit()  # the lock outlives the transaction; the connection holds it
         try:
             yield taken
         finally:
             if taken:
-                await connection.scalar(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
+                await connection.scalar(_UNLOCK, key)
                 await connection.commit()
 
 
@@ -192,7 +197,7 @@ class HeldLease:
                 self._connection = None
         connection = await self._engine.connect()
         try:
-            taken = bool(await connection.scalar(text("SELECT pg_try_advisory_lock(hashtext(:key))"), self._key))
+            taken = bool(await connection.scalar(_TRY_LOCK, self._key))
             await connection.commit()  # the lock outlives the transaction; the connection holds it
         except BaseException:
             await connection.close()
@@ -209,7 +214,7 @@ class HeldLease:
             return
         connection, self._connection = self._connection, None
         try:
-            await connection.scalar(text("SELECT pg_advisory_unlock(hashtext(:key))"), self._key)
+            await connection.scalar(_UNLOCK, self._key)
             await connection.commit()
         except DBAPIError:
             await connection.invalidate()
