@@ -49,6 +49,9 @@ class Ledger:
     outcomes: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
     accepted: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
     unknown: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))
+    # Each failed request (5xx or no answer): (kind, outcome, started, ended) on time.perf_counter,
+    # so a fault test can tell a request a killed process took down from one that failed otherwise.
+    failures: list[tuple[str, str, float, float]] = field(default_factory=list)
     late: int = 0
 
     def record(self, kind: str, started: float, status: int | None, item: Any) -> None:
@@ -61,8 +64,12 @@ class Ledger:
         elif status is not None and status < 500:
             self.outcomes[kind][f"http_{status}"] += 1
         else:
-            self.outcomes[kind]["error" if status is None else f"http_{status}"] += 1
+            self.failed(kind, "error" if status is None else f"http_{status}", started)
             self.unknown[kind].append(item)
+
+    def failed(self, kind: str, outcome: str, started: float) -> None:
+        self.outcomes[kind][outcome] += 1
+        self.failures.append((kind, outcome, started, time.perf_counter()))
 
     def report(self) -> dict[str, Any]:
         kinds = {}
@@ -99,7 +106,6 @@ class MixedLoad:
         # The survey's owner (the manufacturer) reads each invitation's link: a dealer is never shown
         # the link of a survey owned above it, the owner's SMS provider delivers it.
         self.owner_key = ""
-        self.in_flight = 0  # operations started and not finished: what a process killed now may take down
 
     def client(self, dealer: Dealer | None = None, key: str | None = None) -> httpx.AsyncClient:
         """A client of the public entry; `url` may name several gateways, comma-separated, taken in
@@ -118,13 +124,12 @@ class MixedLoad:
         tasks: list[asyncio.Task[None]] = []
 
         async def one(kind: str, dealer: Dealer) -> None:
-            self.in_flight += 1
+            began = time.perf_counter()
             try:
                 await getattr(self, kind)(clients[dealer.code], public, dealer)
             except httpx.HTTPError:  # a read before the write (an ETag, a link) got no answer
-                self.ledger.outcomes[kind]["error_before_write"] += 1
+                self.ledger.failed(kind, "error_before_write", began)
             finally:
-                self.in_flight -= 1
                 slots.release()
 
         started = time.perf_counter()
