@@ -29,7 +29,7 @@ from shared.outbox import note_events_recorded, outbox_row
 STAGE = "customer_import_stage"
 STAGE_COLUMNS = ("row_no", "external_id", "name", "phone", "email", "birth_date", "city",
                  "consent_survey", "consent_marketing", "consent_share")
-# Rows staged between two merges (see PostgresWriter).
+# Rows staged between two merges of a dealer's first import (see PostgresWriter).
 MERGE_ROWS = 25_000
 ERASED = "this customer was erased and cannot be imported again"
 
@@ -167,10 +167,13 @@ class PostgresWriter:
     """Writes one dealer's import (CustomerRepository.import_writer hands it a dealer the caller
     reaches); every statement is keyed on that dealer's code, so it stays in the caller's scope.
 
-    Batches are COPYed as they come and merged (the set-based statements, then the staging
-    table emptied) every MERGE_ROWS rows: the database merges while the importer checks the
-    next rows, and each merge's joins read the dealer's customers once per MERGE_ROWS rows,
-    not once per batch.
+    Batches are COPYed as they come and merged by set-based statements. Into a dealer that has
+    customers, once, at the end: every merge's joins read all the dealer's customers, and
+    merges along the way would read again the ones the import's own earlier merges wrote (with
+    four merges of 100,000 rows the import ran at 0.45 of COPY into the customers' shape, with
+    one at 0.52). A dealer's first import, whose merges join nothing, is merged (the staging
+    table then emptied) every MERGE_ROWS rows, so the database merges while the importer checks
+    the next rows.
 
     A dealer's first import (no customer of the dealer, erased or not, when it starts) is only
     inserts: a file names each external id and phone once (`import_columns.ChunkChecker`), so a
@@ -204,7 +207,7 @@ class PostgresWriter:
     async def add(self, rows: list[ImportRow]) -> None:
         await self._driver.copy_records_to_table(STAGE, records=rows, columns=STAGE_COLUMNS)
         self._staged += len(rows)
-        if self._staged >= MERGE_ROWS:
+        if self._first_import and self._staged >= MERGE_ROWS:
             await self._merge()
 
     async def _merge(self) -> None:

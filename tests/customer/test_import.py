@@ -176,7 +176,8 @@ class TestImportEvents:
 
 async def test_an_import_merged_in_several_rounds_counts_each_row_once(dealer: httpx.AsyncClient,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """PostgreSQL merges every MERGE_ROWS staged rows; a small one makes this file several merges."""
+    """PostgreSQL merges a dealer's first import every MERGE_ROWS staged rows (a small one makes
+    this file several merges); on SQLite, or once the dealer has customers, it is one merge."""
     from services.customer import repository_bulk
 
     monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 100)

@@ -4,7 +4,7 @@ another request adds a customer to the dealer during the import."""
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from services.customer import repository_bulk
 from services.customer.models import TABLES, Customer
@@ -54,4 +54,32 @@ async def test_a_first_import_inserts_every_row_with_its_event_and_leaves_the_sh
                                         .where(TABLES.outbox.c.payload["data"]["dealer_code"].as_string() == code))).all()
         assert sorted(type_ for type_, _ in events) == ["customer.created"] * 5 + ["customer.updated"]
         assert len({payload["data"]["customer_id"] for _, payload in events}) == 6
+        await session.rollback()
+
+
+async def test_an_import_into_a_dealer_with_customers_is_merged_once_at_the_end(
+        app, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Merges along the way would join again the customers the import's own earlier merges wrote:
+    the staged rows wait for `finish`, whatever MERGE_ROWS."""
+    async with app.state.sessions() as session:
+        if session.bind.dialect.name != "postgresql":
+            pytest.skip("the PostgreSQL writer")
+    monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
+    code = f"DLR-N{uuid.uuid4().hex[:8].upper()}"
+    dealer = OrgInfo(code=code, name="Not first", kind="dealer", path=f"/FTMS/D-NORTH/{code}/")
+    prefix = uuid.uuid4().hex[:8]
+    async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
+        await session.execute(Customer.__table__.insert().values(
+            id=uuid.uuid4(), dealer_code=code, org_path=dealer.path, external_id=f"{prefix}-2", name="Already here",
+            consent_survey=False, consent_marketing=False, consent_share_with_manufacturer=False, version=1,
+            created_at=func.now(), updated_at=func.now()))
+        writer = PostgresWriter(session, dealer, _SeesAll())
+        await writer.start()
+        await writer.add(_rows(1, 3, prefix))
+        await writer.add(_rows(4, 3, prefix))
+        staged = await session.scalar(text(f"SELECT count(*) FROM {repository_bulk.STAGE}"))
+        assert staged == 6 and await session.scalar(
+            select(func.count()).select_from(Customer).where(Customer.dealer_code == code)) == 1
+        result = await writer.finish()
+        assert (result.created, result.updated, result.rejected) == (5, 1, [])
         await session.rollback()
