@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import TYPE_ANNOTATION_MAP, new_metadata, utcnow
@@ -73,7 +73,12 @@ class Invitation(Base):
 
     __tablename__ = "invitations"
     __table_args__ = (
-        Index("ix_invitations_due", "status", "due_at"),
+        # Partial: the claim (by token, its status a parameter) can never be planned on them
+        # (migration 0011).
+        Index("ix_invitations_scheduled_due", "due_at", postgresql_where=text("status = 'scheduled'"),
+              sqlite_where=text("status = 'scheduled'")),
+        Index("ix_invitations_unreminded_sent", "sent_at", postgresql_where=text("status = 'sent' AND reminded_at IS NULL"),
+              sqlite_where=text("status = 'sent' AND reminded_at IS NULL")),
         Index("ix_invitations_customer_sent", "customer_id", "sent_at"),
         Index("ix_invitations_created_at_id", "created_at", "id"),
         Index("ix_invitations_updated_at_id", "updated_at", "id"),

@@ -216,13 +216,16 @@ class SurveyRepository(ScopedRepository):
             statement = statement.with_for_update(skip_locked=True)
         return list((await self.session.scalars(statement)).all())
 
+    # The statuses in the statements' text, not bound: what lets every plan, generic ones
+    # included, use the partial index of that status (models.Invitation).
     async def due_invitations(self, now: datetime, limit: int) -> list[Invitation]:
         return await self._claim(self.select(Invitation).where(
-            Invitation.status == "scheduled", Invitation.due_at <= now).order_by(Invitation.due_at).limit(limit))
+            Invitation.status == literal_column("'scheduled'"), Invitation.due_at <= now)
+            .order_by(Invitation.due_at).limit(limit))
 
     async def reminders_due(self, sent_before: datetime, now: datetime, limit: int) -> list[Invitation]:
         return await self._claim(self.select(Invitation).where(
-            Invitation.status == "sent", Invitation.reminded_at.is_(None), Invitation.sent_at <= sent_before,
+            Invitation.status == literal_column("'sent'"), Invitation.reminded_at.is_(None), Invitation.sent_at <= sent_before,
             Invitation.expires_at > now).order_by(Invitation.sent_at).limit(limit))
 
     # --- responses ------------------------------------------------------------------------------
