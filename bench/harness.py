@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,41 @@ async def server_counters(url: str) -> dict[str, int]:
         return dict(row)
     finally:
         await connection.close()
+
+
+class AutovacuumStandIn:
+    """ANALYZE of every component's database every `every_seconds`, in a thread, while a bench's
+    load runs (`with AutovacuumStandIn(...):`). This machine's PostgreSQL runs without autovacuum
+    (CI's conf.d/90-ci.conf), so tables a load grows from empty are never analyzed, and a pooled
+    connection keeps the plans it made while they were small. In production autovacuum analyzes
+    a table once a tenth of it has changed; its CPU is PostgreSQL's, counted with the server's."""
+
+    def __init__(self, components: list[str], every_seconds: float = 10.0) -> None:
+        base = make_url(database_base())
+        self._dsns = [asyncpg_dsn(base.set(database=f"{base.database}_{name}").render_as_string(hide_password=False))
+                      for name in components]
+        self._every = every_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="autovacuum-stand-in")
+        self.passes = 0
+
+    def __enter__(self) -> "AutovacuumStandIn":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    async def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            for dsn in self._dsns:
+                connection = await asyncpg.connect(dsn)
+                try:
+                    await connection.execute("ANALYZE")
+                finally:
+                    await connection.close()
+            self.passes += 1
 
 
 def write_result(name: str, result: dict) -> Path:

@@ -26,14 +26,14 @@ import nats
 from nats.js.errors import NotFoundError
 from sqlalchemy.engine import make_url
 
-from bench.harness import (asyncpg_dsn, cpu_seconds, cpu_seconds_of_commands, database_base, server_counters, start_suite,
+from bench.harness import (AutovacuumStandIn, asyncpg_dsn, cpu_seconds, cpu_seconds_of_commands, database_base, server_counters, start_suite,
                            write_result)
 from bench.load_mixed import MixedLoad, prepare
 from cli.topology import urls_of
 from tests.support.suite import delete_nats_stream
 
 
-def one_run(replicas: int, rate: float, seconds: float) -> dict:
+def one_run(replicas: int, rate: float, seconds: float, analyze_every: float | None) -> dict:
     stream = f"BENCH_SCALE_{uuid.uuid4().hex[:8]}"
     transport = {"CSLOOP_EVENT_TRANSPORT": "nats", "CSLOOP_NATS_STREAM": stream,
                  "CSLOOP_NATS_SUBJECT_PREFIX": f"bench.{stream.lower()}",
@@ -48,7 +48,11 @@ def one_run(replicas: int, rate: float, seconds: float) -> dict:
         cpu_before = cpu_by_part(running.suite.processes)
         counters_before = asyncio.run(server_counters(database_base()))
         started = time.perf_counter()
-        ledger = asyncio.run(load.run(rate, seconds, concurrency=32))
+        if analyze_every:
+            with AutovacuumStandIn([c.name for c in running.suite.components], analyze_every):
+                ledger = asyncio.run(load.run(rate, seconds, concurrency=32))
+        else:
+            ledger = asyncio.run(load.run(rate, seconds, concurrency=32))
         elapsed = time.perf_counter() - started
         cpu_after = cpu_by_part(running.suite.processes)
         counters = asyncio.run(server_counters(database_base()))
@@ -122,17 +126,19 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--rate", type=float, default=120.0, help="operations started per second (above capacity)")
+    parser.add_argument("--analyze-every", type=float, default=None, metavar="SECONDS",
+                        help="ANALYZE every database this often during the load, as autovacuum would (harness.AutovacuumStandIn)")
     args = parser.parse_args()
     runs = []
     for round_number in range(args.rounds):
         order = (1, 2) if round_number % 2 == 0 else (2, 1)
         for replicas in order:
-            runs.append(one_run(replicas, args.rate, args.seconds))
+            runs.append(one_run(replicas, args.rate, args.seconds, args.analyze_every))
             print(runs[-1], flush=True)
     by = {n: statistics.median(r["ok_requests_per_s"] for r in runs if r["replicas"] == n) for n in (1, 2)}
     drained_by = {n: statistics.median(r["ok_requests_per_s_with_drain"] for r in runs if r["replicas"] == n)
                   for n in (1, 2)}
-    result = {"rate": args.rate, "seconds": args.seconds, "runs": runs, "median_ok_requests_per_s": by,
+    result = {"rate": args.rate, "seconds": args.seconds, "analyze_every": args.analyze_every, "runs": runs, "median_ok_requests_per_s": by,
               "two_over_one": round(by[2] / by[1], 2), "median_ok_requests_per_s_with_drain": drained_by,
               "two_over_one_with_drain": round(drained_by[2] / drained_by[1], 2)}
     write_result("scale_out", result)
