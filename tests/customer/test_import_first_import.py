@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customer import repository_bulk
 from services.customer.models import TABLES, Customer
@@ -25,25 +26,35 @@ def _rows(first: int, count: int, prefix: str) -> list[tuple]:
             for n in range(first, first + count)]
 
 
+def new_dealer(letter: str) -> OrgInfo:
+    code = f"DLR-{letter}{uuid.uuid4().hex[:8].upper()}"
+    return OrgInfo(code=code, name=f"Dealer {code}", kind="dealer", path=f"/FTMS/D-NORTH/{code}/")
+
+
+async def store_customer(session: AsyncSession, dealer: OrgInfo, external_id: str) -> None:
+    """A customer of the dealer stored meanwhile (by another request, in the tests' own transaction)."""
+    await session.execute(Customer.__table__.insert().values(
+        id=uuid.uuid4(), dealer_code=dealer.code, org_path=dealer.path, external_id=external_id, name="Already here",
+        consent_survey=False, consent_marketing=False, consent_share_with_manufacturer=False, version=1,
+        created_at=func.now(), updated_at=func.now()))
+
+
 async def test_a_first_import_inserts_every_row_with_its_event_and_leaves_the_short_path_when_the_dealer_gains_one(
         app, monkeypatch: pytest.MonkeyPatch) -> None:
     async with app.state.sessions() as session:
         if session.bind.dialect.name != "postgresql":
             pytest.skip("the PostgreSQL writer")
     monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
-    code = f"DLR-F{uuid.uuid4().hex[:8].upper()}"
-    dealer = OrgInfo(code=code, name="First", kind="dealer", path=f"/FTMS/D-NORTH/{code}/")
+    dealer = new_dealer("F")
+    code = dealer.code
     prefix = uuid.uuid4().hex[:8]
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
         writer = PostgresWriter(session, dealer, _SeesAll())
         await writer.start()
         await writer.add(_rows(1, 3, prefix))  # merged: three new customers
         assert writer._first_import  # noqa: SLF001 - the path taken is the point
-        # Another request (here: the same transaction) adds the customer the next rows name.
-        await session.execute(Customer.__table__.insert().values(
-            id=uuid.uuid4(), dealer_code=code, org_path=dealer.path, external_id=f"{prefix}-5", name="Already here",
-            consent_survey=False, consent_marketing=False, consent_share_with_manufacturer=False, version=1,
-            created_at=func.now(), updated_at=func.now()))
+        # Another request adds the customer the next rows name.
+        await store_customer(session, dealer, f"{prefix}-5")
         await writer.add(_rows(4, 3, prefix))
         assert not writer._first_import  # noqa: SLF001
         result = await writer.finish()
@@ -65,21 +76,17 @@ async def test_an_import_into_a_dealer_with_customers_is_merged_once_at_the_end(
         if session.bind.dialect.name != "postgresql":
             pytest.skip("the PostgreSQL writer")
     monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
-    code = f"DLR-N{uuid.uuid4().hex[:8].upper()}"
-    dealer = OrgInfo(code=code, name="Not first", kind="dealer", path=f"/FTMS/D-NORTH/{code}/")
+    dealer = new_dealer("N")
     prefix = uuid.uuid4().hex[:8]
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
-        await session.execute(Customer.__table__.insert().values(
-            id=uuid.uuid4(), dealer_code=code, org_path=dealer.path, external_id=f"{prefix}-2", name="Already here",
-            consent_survey=False, consent_marketing=False, consent_share_with_manufacturer=False, version=1,
-            created_at=func.now(), updated_at=func.now()))
+        await store_customer(session, dealer, f"{prefix}-2")
         writer = PostgresWriter(session, dealer, _SeesAll())
         await writer.start()
         await writer.add(_rows(1, 3, prefix))
         await writer.add(_rows(4, 3, prefix))
         staged = await session.scalar(text(f"SELECT count(*) FROM {repository_bulk.STAGE}"))
         assert staged == 6 and await session.scalar(
-            select(func.count()).select_from(Customer).where(Customer.dealer_code == code)) == 1
+            select(func.count()).select_from(Customer).where(Customer.dealer_code == dealer.code)) == 1
         result = await writer.finish()
         assert (result.created, result.updated, result.rejected) == (5, 1, [])
         await session.rollback()
