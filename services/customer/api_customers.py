@@ -116,14 +116,12 @@ async def import_customers(
     """Import customers from CSV or JSON Lines, upserting by (dealer_code, external_id)."""
     kind = importer.media_type(request.headers.get("content-type"))
     dealer = await directory.dealer_for(repo.principal, dealer_code, in_query=True)
-    body = await importer.spool(request.stream(), settings.import_max_bytes)
-    try:
-        outcome = await importer.import_customers(repo, dealer, kind, body, settings.import_batch_rows,
-                                                  PiiView.of(repo.principal))
-    except IntegrityError as exc:
-        raise Conflict("Another write to this dealer's customers ran at the same time; send the file again") from exc
-    finally:
-        body.close()
+    async with importer.spooled(request.stream(), settings.import_max_bytes) as body:
+        try:
+            outcome = await importer.import_customers(repo, dealer, kind, body, settings.import_batch_rows,
+                                                      PiiView.of(repo.principal))
+        except IntegrityError as exc:
+            raise Conflict("Another write to this dealer's customers ran at the same time; send the file again") from exc
     return ImportResult.model_validate(outcome, from_attributes=True)
 
 

@@ -21,11 +21,8 @@ async def _import(kind: Kind, request: Request, dealer_code: str, repo: WriteRep
                   settings: SettingsDep) -> ImportResult:
     media = importer.media_type(request.headers.get("content-type"))
     dealer = await directory.dealer_for(repo.principal, dealer_code, in_query=True)
-    body = await importer.spool(request.stream(), settings.import_max_bytes)
-    try:
+    async with importer.spooled(request.stream(), settings.import_max_bytes) as body:
         outcome = await fact_import.import_rows(repo, directory, dealer, kind, media, body)
-    finally:
-        body.close()
     return ImportResult.model_validate(outcome, from_attributes=True)
 
 

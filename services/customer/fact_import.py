@@ -1,6 +1,6 @@
 """Bulk imports of vehicles, deliveries and service visits: CSV or JSON Lines, upserted row by row.
 
-The body is spooled as the customer import spools it (`importer.spool`), then each row goes
+The body is spooled as the customer import spools it (`importer.spooled`), then each row goes
 through the same use case as its single-record upsert (`vehicles.upsert_vehicle`,
 `upsert_delivery`, `upsert_visit`), in a savepoint of its own: a bad row is reported and
 undone, the good ones are kept, and the events are the single-record ones (a visit's first

@@ -19,6 +19,7 @@ import io
 import json
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,6 +28,7 @@ from services.customer import domain
 from services.customer.import_columns import ChunkChecker, RowErrors, numbered_chunks
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerRepository
+from shared.memory import give_back_memory
 from shared.orgs import OrgInfo
 from shared.problems import PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
 
@@ -65,18 +67,23 @@ def media_type(content_type: str | None) -> str:
     raise UnsupportedMediaType("Send text/csv or application/x-ndjson")
 
 
-async def spool(chunks: AsyncIterator[bytes], max_bytes: int) -> tempfile.SpooledTemporaryFile[bytes]:
-    """The body, kept in memory while small and on disk beyond that."""
-    file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115 - closed by the caller
-    size = 0
-    async for chunk in chunks:
-        size += len(chunk)
-        if size > max_bytes:
-            file.close()
-            raise PayloadTooLarge(f"An import is at most {max_bytes} bytes; split the file")
-        file.write(chunk)
-    file.seek(0)
-    return file
+@asynccontextmanager
+async def spooled(chunks: AsyncIterator[bytes], max_bytes: int) -> AsyncIterator[tempfile.SpooledTemporaryFile[bytes]]:
+    """The body, kept in memory while small and on disk beyond that, for the import the block
+    runs; afterwards closed, and the memory the import took given back (shared.memory)."""
+    file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115 - closed below
+    try:
+        size = 0
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"An import is at most {max_bytes} bytes; split the file")
+            file.write(chunk)
+        file.seek(0)
+        yield file
+    finally:
+        file.close()
+        await give_back_memory()
 
 
 def csv_batches(text: io.TextIOBase, outcome: ImportOutcome, batch_rows: int) -> Iterator[list[domain.ImportRow]]:

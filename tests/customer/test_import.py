@@ -200,3 +200,19 @@ async def test_import_event_ids_are_uuids_unique_across_imports(dealer: httpx.As
     ids = [e["id"] for e in await outbox_events(app, "customer.created") if e["data"]["external_id"].startswith(prefix)]
     assert len(ids) == 60 == len(set(ids))
     assert all(str(uuid.UUID(event_id)) == event_id for event_id in ids)
+
+
+async def test_an_import_gives_the_memory_it_took_back_when_done(dealer: httpx.AsyncClient,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the import has answered, or been refused, the allocator returns its free pages (shared.memory)."""
+    from services.customer import importer
+
+    given_back: list[bool] = []
+
+    async def spy() -> None:
+        given_back.append(True)
+
+    monkeypatch.setattr(importer, "give_back_memory", spy)
+    assert (await post_csv(dealer, HEADER + csv_line(new_external_id()))).status_code == 200
+    assert (await post_csv(dealer, "nonsense,header\n1,2\n")).status_code == 422
+    assert given_back == [True, True]
