@@ -35,15 +35,27 @@ async def empty(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastA
         yield application
 
 
+async def explain_generic(driver: Any, sql: str, parameters: int) -> str:
+    """EXPLAIN of `sql` (with `parameters` $n) as a cached generic plan: PREPAREd, then executed
+    with every parameter NULL (a generic plan does not look at them). EXPLAIN of the statement
+    itself would plan it for the values bound."""
+    await driver.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    await driver.execute(f"PREPARE generic_plan_probe AS {sql}")
+    try:
+        nulls = ", ".join(["NULL"] * parameters)
+        return "\n".join(row[0] for row in await driver.fetch(f"EXPLAIN EXECUTE generic_plan_probe({nulls})"))
+    finally:
+        await driver.execute("DEALLOCATE generic_plan_probe")
+
+
 async def generic_plan(app: FastAPI, statement: Executable, params: dict[str, Any]) -> str:
-    """EXPLAIN of `statement` as the driver statements send it, planned as a cached generic plan."""
+    """The generic plan of `statement` as the driver statements send it."""
     async with app.state.sessions() as session, session.begin():
         if session.bind.dialect.name != "postgresql":
             pytest.skip("plans are PostgreSQL's")
-        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
         driver = (await (await session.connection()).get_raw_connection()).driver_connection
         sql, args = _driver_statement(statement, session.bind.dialect).arguments(params)
-        return "\n".join(row[0] for row in await driver.fetch("EXPLAIN " + sql, *args))
+        return await explain_generic(driver, sql, len(args))
 
 
 async def generic_plans_of_calls(app: FastAPI, call: Callable[[SurveyRepository], Awaitable[Any]]) -> list[str]:
@@ -63,10 +75,9 @@ async def generic_plans_of_calls(app: FastAPI, call: Callable[[SurveyRepository]
             await call(SurveyRepository(session, system_principal()))
         finally:
             event.remove(session.bind.sync_engine, "before_cursor_execute", record)
-        await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
         await session.execute(text("SET LOCAL enable_seqscan = off"))
         driver = (await (await session.connection()).get_raw_connection()).driver_connection
-        return ["\n".join(row[0] for row in await driver.fetch("EXPLAIN " + sql, *params)) for sql, params in statements]
+        return [await explain_generic(driver, sql, len(params)) for sql, params in statements]
 
 
 async def test_the_due_job_and_the_reminders_read_their_partial_indexes_in_a_generic_plan(empty: FastAPI) -> None:
