@@ -68,6 +68,10 @@ class CustomerConsent(Base):
     customer_version: Mapped[int | None] = mapped_column(Integer)
 
 
+_SCHEDULED = text("status = 'scheduled'")
+_UNREMINDED = text("status = 'sent' AND reminded_at IS NULL")
+
+
 class Invitation(Base):
     """An invitation: scheduled (due later, made by an event), sent, responded or cancelled."""
 
@@ -75,10 +79,8 @@ class Invitation(Base):
     __table_args__ = (
         # Partial: the claim (by token, its status a parameter) can never be planned on them
         # (migration 0011).
-        Index("ix_invitations_scheduled_due", "due_at", postgresql_where=text("status = 'scheduled'"),
-              sqlite_where=text("status = 'scheduled'")),
-        Index("ix_invitations_unreminded_sent", "sent_at", postgresql_where=text("status = 'sent' AND reminded_at IS NULL"),
-              sqlite_where=text("status = 'sent' AND reminded_at IS NULL")),
+        Index("ix_invitations_scheduled_due", "due_at", postgresql_where=_SCHEDULED, sqlite_where=_SCHEDULED),
+        Index("ix_invitations_unreminded_sent", "sent_at", postgresql_where=_UNREMINDED, sqlite_where=_UNREMINDED),
         Index("ix_invitations_customer_sent", "customer_id", "sent_at"),
         Index("ix_invitations_created_at_id", "created_at", "id"),
         Index("ix_invitations_updated_at_id", "updated_at", "id"),
