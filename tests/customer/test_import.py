@@ -202,9 +202,10 @@ async def test_import_event_ids_are_uuids_unique_across_imports(dealer: httpx.As
     assert all(str(uuid.UUID(event_id)) == event_id for event_id in ids)
 
 
-async def test_an_import_gives_the_memory_it_took_back_when_done(dealer: httpx.AsyncClient,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Once the import has answered, or been refused, the allocator returns its free pages (shared.memory)."""
+async def test_a_large_import_gives_the_memory_it_took_back_when_done(dealer: httpx.AsyncClient,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a large import has answered, or been refused, the allocator returns its free pages
+    (shared.memory); a small one does not pay for that."""
     from services.customer import importer
 
     given_back: list[bool] = []
@@ -213,6 +214,10 @@ async def test_an_import_gives_the_memory_it_took_back_when_done(dealer: httpx.A
         given_back.append(True)
 
     monkeypatch.setattr(importer, "give_back_memory", spy)
+    small = HEADER + csv_line(new_external_id())
+    assert (await post_csv(dealer, small)).status_code == 200
+    assert given_back == []
+    monkeypatch.setattr(importer, "GIVE_BACK_FROM_BYTES", len(small.encode()))
     assert (await post_csv(dealer, HEADER + csv_line(new_external_id()))).status_code == 200
-    assert (await post_csv(dealer, "nonsense,header\n1,2\n")).status_code == 422
+    assert (await post_csv(dealer, "nonsense,header\n1,2\n" + "x" * len(small))).status_code == 422
     assert given_back == [True, True]
