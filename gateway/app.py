@@ -71,7 +71,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
         app.state.consumer = WebhookConsumer(app.state.sessions, processed_events, app.state.dispatcher)
         await upstreams.open()
         await app.state.dispatcher.open()
-        subscriber = nats_subscriber(settings, app.state.consumer)
+        subscriber = nats_subscriber(settings, app.state.consumer, engine)
         if subscriber:
             subscriber.start()
         housekeeping = EventHousekeeping(app.state.sessions, timedelta(days=settings.event_retention_days),

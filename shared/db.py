@@ -165,7 +165,7 @@ class HeldLease:
     and the lock with it). For work any replica could do but one replica doing all of it is
     cheaper: the outbox relay, where every replica's relay claiming from one outbox made more,
     smaller passes (issue 19 item 8: with one relay among two replicas the mixed load served 29 %
-    more). A replica refused asks again at most every `retry_seconds`, so the wake after each of
+    more), and the pull from a service's durable NATS consumer (shared.nats_transport). A replica refused asks again at most every `retry_seconds`, so the wake after each of
     its commits costs it nothing; the holder checks as often that its connection still answers
     (after a database restart the lock is gone, and another replica may take it). SQLite serves
     one process: always held."""
@@ -173,18 +173,20 @@ class HeldLease:
     def __init__(self, engine: AsyncEngine, name: str, retry_seconds: float) -> None:
         self._engine = engine
         self._key = {"key": f"csloop.lease.{name}"}
-        self._retry_seconds = retry_seconds
+        self.retry_seconds = retry_seconds
         self._connection: AsyncConnection | None = None
         self._asked_at = -math.inf
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[bool]:
-        yield await self._held()
+        yield await self.held()
 
-    async def _held(self) -> bool:
+    async def held(self) -> bool:
+        """Whether this process holds the lease now (asked of the database at most every
+        `retry_seconds`; in between, the last answer)."""
         if self._engine.dialect.name != "postgresql":
             return True
-        if time.monotonic() - self._asked_at < self._retry_seconds:
+        if time.monotonic() - self._asked_at < self.retry_seconds:
             return self._connection is not None
         self._asked_at = time.monotonic()
         if self._connection is not None:

@@ -19,8 +19,10 @@ import nats
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.consumer import EventConsumer
+from shared.db import HeldLease
 from shared.events import CloudEvent
 
 logger = logging.getLogger("csloop.nats")
@@ -82,13 +84,15 @@ class NatsTransport:
 
 
 class NatsEventSubscriber:
-    """Feeds the service's `EventConsumer` from its durable JetStream consumer."""
+    """Feeds the service's `EventConsumer` from its durable JetStream consumer; with `lease`, only
+    while this process holds it (one puller among the service's replicas)."""
 
     def __init__(self, consumer: EventConsumer, url: str, stream: str, subject_prefix: str, durable: str, *,
-                 stream_replicas: int = 1) -> None:
+                 stream_replicas: int = 1, lease: HeldLease | None = None) -> None:
         self._consumer = consumer
         self._url, self._stream, self._prefix, self._durable = url, stream, subject_prefix, durable
         self._replicas = stream_replicas
+        self._lease = lease
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None
 
@@ -99,6 +103,8 @@ class NatsEventSubscriber:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._lease is not None:
+            await self._lease.release()  # a standby replica pulls from its next ask
         if self._connection is not None:
             await self._connection.close()
 
@@ -116,11 +122,25 @@ class NatsEventSubscriber:
 
     async def _drain(self, subscription: Any) -> None:
         while True:
+            if not await self._pulling():
+                await asyncio.sleep(self._lease.retry_seconds if self._lease else 1.0)
+                continue
             try:
                 messages = await subscription.fetch(FETCH_BATCH, timeout=1.0)
             except NatsTimeout:
                 continue
             await self._apply_all(messages)
+
+    async def _pulling(self) -> bool:
+        """Whether this replica is the one to pull now. Unable to ask (the database is down, so no
+        batch could be applied either): not now."""
+        if self._lease is None:
+            return True
+        try:
+            return await self._lease.held()
+        except (SQLAlchemyError, OSError):
+            logger.warning("could not ask for the consumer lease; not pulling until the database answers", exc_info=True)
+            return False
 
     async def _apply_all(self, messages: list[Any]) -> None:
         """The fetched batch in one transaction when it goes through; else message by message."""

@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import MetaData, Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import INTERNAL_HEADER, Principal, TokenVerifier, authorised
 from shared.consumer import BatchHandler, EventConsumer, EventHandler, internal_events_router, processed_events_table
@@ -37,6 +37,9 @@ from shared.tracing import install_tracing
 
 
 Repository = TypeVar("Repository")
+# A standby replica asks for the NATS consumer lease this often: it takes over the pull within
+# about this long of the holder's death (the holder checks its lease's connection as often).
+CONSUMER_LEASE_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
                                       lease=leader)
         if settings.relay_enabled:
             app.state.relay.start()
-        subscriber = nats_subscriber(settings, app.state.consumer) if spec.event_handlers else None
+        subscriber = nats_subscriber(settings, app.state.consumer, engine) if spec.event_handlers else None
         if subscriber:
             subscriber.start()
         jobs = [*spec.jobs(app), housekeeping(app.state.sessions, spec.tables, settings)]
@@ -150,13 +153,15 @@ def event_transport(settings: CommonSettings) -> EventTransport:
     return HttpTransport(settings.event_subscriptions, settings.internal_secret)
 
 
-def nats_subscriber(settings: CommonSettings, consumer: EventConsumer) -> NatsEventSubscriber | None:
+def nats_subscriber(settings: CommonSettings, consumer: EventConsumer, engine: AsyncEngine) -> NatsEventSubscriber | None:
     """With NATS, a process reads the stream through a durable consumer named after it, shared by its
-    replicas (each event applied once); the gateway's feeds its webhooks."""
+    replicas (each event applied once), pulled by one replica at a time (the lease on `engine`'s
+    database); the gateway's feeds its webhooks."""
     if settings.event_transport != "nats":
         return None
+    lease = HeldLease(engine, f"nats-consumer.{settings.service_name}", CONSUMER_LEASE_RETRY_SECONDS)
     return NatsEventSubscriber(consumer, settings.nats_url, settings.nats_stream, settings.nats_subject_prefix,
-                               durable=settings.service_name, stream_replicas=settings.nats_stream_replicas)
+                               durable=settings.service_name, stream_replicas=settings.nats_stream_replicas, lease=lease)
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:

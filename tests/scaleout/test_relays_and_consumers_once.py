@@ -2,7 +2,8 @@
 
 Two relays of one service (two processes' relays: each its own engine) drain one outbox on one
 PostgreSQL database: over HTTP to subscribers served by real local HTTP servers, and over NATS
-JetStream to a service whose two replicas pull the same durable consumer. Each subscriber applies
+JetStream to a service whose two replicas pull the same durable consumer (one at a time, as the
+services do, holding its lease; or both at once). Each subscriber applies
 events through `shared.consumer.EventConsumer` on a database of its own, its effect a row per
 application (no unique key: a second application would show as a second row).
 """
@@ -23,7 +24,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.identity.bootstrap import MIGRATIONS as GATEWAY_MIGRATIONS
@@ -31,7 +32,7 @@ from gateway.identity.bootstrap import bootstrap
 from gateway.integrations.webhooks.dispatcher import Dispatcher
 from gateway.settings import GatewaySettings
 from shared.consumer import EventConsumer, processed_events_table
-from shared.db import create_engine, new_metadata, session_factory
+from shared.db import HeldLease, create_engine, new_metadata, session_factory
 from shared.events import CloudEvent, new_event
 from shared.migrations import upgrade
 from shared.nats_transport import NatsEventSubscriber, NatsTransport
@@ -266,6 +267,7 @@ class Replica:
     stuck: bool = False
     holding: asyncio.Event = field(default_factory=asyncio.Event)
     held: set[str] = field(default_factory=set)  # the events it was applying when it stuck
+    lease: HeldLease | None = None  # the service's consumer lease, as shared.service_app gives it
     subscriber: NatsEventSubscriber | None = None
 
     async def _maybe_stuck(self, event: CloudEvent) -> None:
@@ -276,12 +278,24 @@ class Replica:
 
     def start(self) -> None:
         consumer = applying(self.tables, self.sessions, self.name, before=self._maybe_stuck)
-        self.subscriber = NatsEventSubscriber(consumer, NATS_URL, self.stream, self.prefix, durable="kpi")
+        self.subscriber = NatsEventSubscriber(consumer, NATS_URL, self.stream, self.prefix, durable="kpi", lease=self.lease)
         self.subscriber.start()
 
     async def stop(self) -> None:
         """Cancel its task and close its connection: what it fetched and did not acknowledge stays unacknowledged."""
         assert self.subscriber is not None
+        await self.subscriber.stop()
+
+    async def die(self, other: async_sessionmaker[AsyncSession]) -> None:
+        """As kill -9 ends a process: its pulling stops, then its connections go, the database's
+        (the lease's; cut from `other`'s session, the only advisory lock on this database) before
+        NATS's (the unlock its stop then tries fails)."""
+        assert self.subscriber is not None and self.subscriber._task is not None
+        self.subscriber._task.cancel()
+        async with other() as session:
+            await session.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"))
         await self.subscriber.stop()
 
 
@@ -359,6 +373,65 @@ async def test_two_replicas_on_one_durable_consumer_apply_each_event_once_and_on
     # b applied what a held, unacknowledged, when it was killed: redelivered to b.
     assert a.held and a.held <= {event_id for event_id, replica in applied_effects if replica == "b"}
     assert {event_id for event_id, replica in applied_effects if replica == "a"}.isdisjoint(later)
+
+
+async def test_replicas_holding_the_consumer_lease_pull_one_at_a_time_and_another_takes_over_when_the_puller_dies(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """As the services run: each replica's subscriber pulls only while it holds the service's
+    consumer lease (shared.service_app.nats_subscriber). Every event of a first series is applied
+    by one replica; when that replica dies (its task gone, its connection to the database cut
+    as a killed process's is) the other takes the pull over and applies the next series, each
+    event once."""
+    run = uuid.uuid4().hex[:10]
+    stream, prefix = f"LEASED_{run}", f"leased.{run}"
+    tables = consumer_tables()
+    producer_url = await database_with_tables(tmp_path_factory, "scaleout_nats_leased_producer", PRODUCER)
+    consumer_url = await database_with_tables(tmp_path_factory, "scaleout_nats_leased_kpi", tables.metadata)
+    connection = await nats.connect(NATS_URL)
+    jetstream = connection.jetstream()
+    await jetstream.add_stream(StreamConfig(name=stream, subjects=[f"{prefix}.>"], duplicate_window=120.0))
+    try:
+        async with engines(producer_url, 1) as producer, engines(consumer_url) as consumers:
+            relay = OutboxRelay(session_factory(producer[0]), OUTBOX.outbox, OUTBOX.outbox_deliveries,
+                                NatsTransport(NATS_URL, stream, prefix), batch_size=BATCH)
+            producer_sessions = session_factory(producer[0])
+            a, b = (Replica(name, tables, session_factory(engine), stream, prefix,
+                            lease=HeldLease(engine, "nats-consumer.kpi", retry_seconds=0.2))
+                    for name, engine in zip(("a", "b"), consumers, strict=True))
+
+            async def published() -> bool:
+                return await pending(producer_sessions) == 0
+
+            def applied(count: int) -> Callable[[], Awaitable[bool]]:
+                async def check() -> bool:
+                    return len(await effects(a.sessions, tables)) >= count
+                return check
+
+            a.start()
+            b.start()
+            try:
+                first = await publish(producer_sessions, 3 * BATCH)
+                await until(published, "the first events published", between=relay.relay_once)
+                await until(applied(len(first)), "the first events applied")
+                pullers = {replica for _, replica in await effects(a.sessions, tables)}
+                assert len(pullers) == 1, f"both replicas pulled: {pullers}"
+                puller, standby = (a, b) if pullers == {"a"} else (b, a)
+
+                await puller.die(standby.sessions)
+                later = await publish(producer_sessions, 2 * BATCH)
+                await until(published, "the later events published", between=relay.relay_once)
+                await until(applied(len(first) + len(later)), "the later events applied by the standby")
+                applied_effects = await effects(a.sessions, tables)
+            finally:
+                await a.stop()
+                await b.stop()
+                await relay.stop()
+    finally:
+        await connection.close()
+        await delete_nats_stream(stream)
+
+    assert Counter(event_id for event_id, _ in applied_effects) == once(first + later)
+    assert {replica for event_id, replica in applied_effects if event_id in set(later)} == {standby.name}
 
 
 # --- webhooks: two gateways' dispatchers sending one queue ----------------------------------------
