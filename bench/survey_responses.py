@@ -1,6 +1,6 @@
 """Public survey submissions per second: the survey service against its lean reference, in one run.
 
-    .venv/bin/python -m bench.survey_responses [--seconds 10] [--connections 16] [--rounds 3] [--integrity]
+    .venv/bin/python -m bench.survey_responses [--seconds 10] [--connections 16] [--rounds 3] [--one-device] [--integrity]
 
 Every submission is a full CSI answer set POSTed to `/v1/public/surveys/{token}/responses`
 (no key: the token is the credential), each to an invitation of its own. Three targets:
@@ -29,7 +29,13 @@ the load generator costs the 2 cores little. CPU per response is the serving pro
 lean: its process): on a shared machine it is steadier than the rates.
 
 Invitations are written straight into the database before each run (setup, not measured):
-`sent`, expiring in 14 days, to the dealer of a published CSI survey.
+`sent`, expiring in 14 days, to the dealer of a published CSI survey. Each customer answers from a
+phone of their own (a user agent per request) and writes words of their own, as customers do:
+the integrity rules (issue 17) then read the same dealer's history on every submission and find
+no group. `--one-device` sends every submission from one device with the same 77 texts, the
+rules' worst case (every response joins the shared-device and duplicate-text groups: one more
+statement each, and the groups' counts grow through the run); the survey_submission figure was
+measured that way until 2026-12-04 12:40.
 
 `--integrity` (issue 17) measures the submission through the gateway with the survey integrity
 checks on against the same with them off, in one run: two dealers under two distributors,
@@ -271,7 +277,7 @@ def measure(running: RunningSuite, lean: subprocess.Popen | None, target: str, u
     serving = {"lean": [lean.pid] if lean else [], "service": [survey], "gateway": [survey, running.suite.processes["gateway"].pid]}
     cpu_before, survey_before = cpu_seconds(*serving[target]), cpu_seconds(survey)
     result = run_wrk(url, tokens, seconds=args.seconds, connections=args.connections,
-                     distinct=args.distinct_devices)
+                     distinct=not args.one_device)
     created = max(1, result["statuses"].get("201", 0))
     return result | {
         "created_per_s": round(created / args.seconds, 1),
@@ -309,8 +315,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=15000, help="invitations minted per run (more than it answers)")
     parser.add_argument("--integrity", action="store_true", help="the gateway path with integrity checks on vs off")
+    parser.add_argument("--one-device", action="store_true",
+                        help="every submission from one device with the same texts (the integrity rules' worst case)")
     parser.add_argument("--distinct-devices", action="store_true",
-                        help="each submission from a device and with a comment of its own (with --integrity)")
+                        help="with --integrity: each submission from a device and with a comment of its own")
     args = parser.parse_args()
     if args.integrity:
         return integrity_main(args)
@@ -325,7 +333,8 @@ def main() -> None:
         targets = list(urls)
         # Warm every target (connections, prepared statements, the version caches) before measuring.
         for url in urls.values():
-            run_wrk(url, asyncio.run(mint_invitations(survey_id, 500)), seconds=2, connections=args.connections)
+            run_wrk(url, asyncio.run(mint_invitations(survey_id, 500)), seconds=2, connections=args.connections,
+                    distinct=not args.one_device)
         rounds: list[dict[str, Any]] = []
         for number in range(args.rounds):
             turn = targets[number % len(targets):] + targets[:number % len(targets)]
@@ -342,7 +351,7 @@ def main() -> None:
             "what": "full CSI responses POSTed to the public API: validated, scored, alert-checked, stored with the "
                     "invitation claimed and the outbox event in one transaction; service and lean reference reached "
                     "directly, the service also through the gateway",
-            "seconds": args.seconds, "connections": args.connections, "rounds": rounds,
+            "seconds": args.seconds, "connections": args.connections, "one_device": args.one_device, "rounds": rounds,
             "median": {target: {field: median_of(rounds, target, field)
                                 for field in ("created_per_s", "p50_ms", "p99_ms", "cpu_ms_per_response")}
                        for target in targets},
@@ -384,7 +393,7 @@ def integrity_main(args: argparse.Namespace) -> None:
             "what": "full CSI responses POSTed to the public API through the gateway, survey integrity checks on "
                     "(the defaults, the dealer's networks set) against off (every flag off for the subtree)",
             "distinct_devices": args.distinct_devices,
-            "seconds": args.seconds, "connections": args.connections, "rounds": rounds,
+            "seconds": args.seconds, "connections": args.connections, "one_device": args.one_device, "rounds": rounds,
             "median": {target: {field: median_of(rounds, target, field)
                                 for field in ("created_per_s", "p50_ms", "p99_ms", "cpu_ms_per_response")}
                        for target in targets},
