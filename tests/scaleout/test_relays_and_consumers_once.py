@@ -299,13 +299,20 @@ class Replica:
         await self.subscriber.stop()
 
 
+async def stream_and_databases(tmp_path_factory: pytest.TempPathFactory,
+                               label: str) -> tuple[str, str, ConsumerTables, str, str]:
+    """A stream and subject prefix of this run's own, the consumer's tables, and the producer's and
+    the consumer's databases (their URLs)."""
+    run = uuid.uuid4().hex[:10]
+    tables = consumer_tables()
+    producer_url = await database_with_tables(tmp_path_factory, f"scaleout_nats_{label}_producer", PRODUCER)
+    consumer_url = await database_with_tables(tmp_path_factory, f"scaleout_nats_{label}_kpi", tables.metadata)
+    return f"{label.upper()}_{run}", f"{label}.{run}", tables, producer_url, consumer_url
+
+
 async def test_two_replicas_on_one_durable_consumer_apply_each_event_once_and_one_takes_over_the_others(
         tmp_path_factory: pytest.TempPathFactory) -> None:
-    run = uuid.uuid4().hex[:10]
-    stream, prefix = f"ONCE_{run}", f"once.{run}"
-    tables = consumer_tables()
-    producer_url = await database_with_tables(tmp_path_factory, "scaleout_nats_producer", PRODUCER)
-    consumer_url = await database_with_tables(tmp_path_factory, "scaleout_nats_kpi", tables.metadata)
+    stream, prefix, tables, producer_url, consumer_url = await stream_and_databases(tmp_path_factory, "once")
     connection = await nats.connect(NATS_URL)
     jetstream = connection.jetstream()
     # The stream as the transport makes it, and the service's durable consumer made first with a
@@ -382,11 +389,7 @@ async def test_replicas_holding_the_consumer_lease_pull_one_at_a_time_and_anothe
     by one replica; when that replica dies (its task gone, its connection to the database cut
     as a killed process's is) the other takes the pull over and applies the next series, each
     event once."""
-    run = uuid.uuid4().hex[:10]
-    stream, prefix = f"LEASED_{run}", f"leased.{run}"
-    tables = consumer_tables()
-    producer_url = await database_with_tables(tmp_path_factory, "scaleout_nats_leased_producer", PRODUCER)
-    consumer_url = await database_with_tables(tmp_path_factory, "scaleout_nats_leased_kpi", tables.metadata)
+    stream, prefix, tables, producer_url, consumer_url = await stream_and_databases(tmp_path_factory, "leased")
     connection = await nats.connect(NATS_URL)
     jetstream = connection.jetstream()
     await jetstream.add_stream(StreamConfig(name=stream, subjects=[f"{prefix}.>"], duplicate_window=120.0))
