@@ -35,7 +35,7 @@ the integrity rules (issue 17) then read the same dealer's history on every subm
 no group. `--one-device` sends every submission from one device with the same 77 texts, the
 rules' worst case (every response joins the shared-device and duplicate-text groups: one more
 statement each, and the groups' counts grow through the run); the survey_submission figure was
-measured that way until 2026-12-04 12:40.
+measured that way until 2026-12-04 12:20.
 
 `--integrity` (issue 17) measures the submission through the gateway with the survey integrity
 checks on against the same with them off, in one run: two dealers under two distributors,
