@@ -165,8 +165,9 @@ class HeldLease:
     and the lock with it). For work any replica could do but one replica doing all of it is
     cheaper: the outbox relay, where every replica's relay claiming from one outbox made more,
     smaller passes (issue 19 item 8: with one relay among two replicas the mixed load served 29 %
-    more), and the pull from a service's durable NATS consumer (shared.nats_transport). A replica refused asks again at most every `retry_seconds`, so the wake after each of
-    its commits costs it nothing; the holder checks as often that its connection still answers
+    more), and the pull from a service's durable NATS consumer (shared.nats_transport). A
+    replica refused asks again at most every `retry_seconds`, so the wake after each of its
+    commits costs it nothing; the holder checks as often that its connection still answers
     (after a database restart the lock is gone, and another replica may take it). SQLite serves
     one process: always held."""
 

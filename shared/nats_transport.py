@@ -122,8 +122,8 @@ class NatsEventSubscriber:
 
     async def _drain(self, subscription: Any) -> None:
         while True:
-            if not await self._pulling():
-                await asyncio.sleep(self._lease.retry_seconds if self._lease else 1.0)
+            if self._lease is not None and not await self._holds(self._lease):
+                await asyncio.sleep(self._lease.retry_seconds)  # a standby: ask again when the lease answers anew
                 continue
             try:
                 messages = await subscription.fetch(FETCH_BATCH, timeout=1.0)
@@ -131,15 +131,14 @@ class NatsEventSubscriber:
                 continue
             await self._apply_all(messages)
 
-    async def _pulling(self) -> bool:
+    @staticmethod
+    async def _holds(lease: HeldLease) -> bool:
         """Whether this replica is the one to pull now. Unable to ask (the database is down, so no
         batch could be applied either): not now."""
-        if self._lease is None:
-            return True
         try:
-            return await self._lease.held()
-        except (SQLAlchemyError, OSError):
-            logger.warning("could not ask for the consumer lease; not pulling until the database answers", exc_info=True)
+            return await lease.held()
+        except (SQLAlchemyError, OSError) as exc:
+            logger.warning("could not ask for the consumer lease, not pulling until the database answers: %s", exc)
             return False
 
     async def _apply_all(self, messages: list[Any]) -> None:
