@@ -37,7 +37,7 @@ from shared.auth import TokenVerifier
 from shared.consumer import internal_events_router
 from shared.db import create_engine, ping, refuse_superuser, session_factory
 from shared.logs import RequestIdMiddleware, configure_logging
-from shared.migrations import upgrade
+from shared.migration_process import upgrade
 from shared.observability import HealthEndpoints, MetricsMiddleware, RequestMetrics, metrics_router
 from shared.openapi_doc import install_openapi, operation_id
 from shared.problems import install_problem_handlers
@@ -58,7 +58,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
         if app.state.refuse_superuser:
             await refuse_superuser(settings.database_url)
         if migrate:
-            await upgrade(settings.database_url, MIGRATIONS)
+            await upgrade(settings.database_url, MIGRATIONS, in_child=app.state.migrate_in_child)
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
                                max_overflow=settings.database_max_overflow)
         app.state.engine = engine
@@ -95,6 +95,7 @@ def create_app(settings: GatewaySettings | None = None, *, migrate: bool = False
     install_openapi(app)
     app.state.settings = settings
     app.state.refuse_superuser = False  # shared.serve turns it on for a real process
+    app.state.migrate_in_child = False  # and this (shared.migration_process says why)
     app.state.upstreams = upstreams
     app.state.service_documents = ServiceDocuments(upstreams, settings.openapi_cache_seconds)
     app.state.token_verifier = TokenVerifier(settings.internal_secret)

@@ -39,6 +39,7 @@ def serve(create_app: Callable[..., FastAPI], default_port: int) -> None:
     app = frozen_after_startup(create_app(migrate=args.migrate))
     # Checked in the lifespan, before the migrations: in-process test apps skip it.
     app.state.refuse_superuser = not args.allow_superuser
+    app.state.migrate_in_child = True
     settings = app.state.settings
     config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False,
                             loop="uvloop", http="httptools", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from pydantic import BaseModel
@@ -23,9 +23,8 @@ from shared.db import HeldLease, create_engine, ping, refuse_superuser, session_
 from shared.idempotency import IdempotencyMiddleware, idempotency_table
 from shared.jobs import PeriodicJob
 from shared.logs import RequestIdMiddleware, configure_logging
-from shared.migrations import upgrade
+from shared.migration_process import upgrade
 from shared.observability import HealthEndpoints, MetricsMiddleware, RequestMetrics, metrics_router
-from shared.nats_transport import NatsEventSubscriber, NatsTransport
 from shared.outbox import EventTransport, HttpTransport, OutboxRelay, events_recorded, outbox_deliveries_table, outbox_table
 from shared.openapi_doc import install_openapi, operation_id
 from shared.problems import install_problem_handlers
@@ -34,6 +33,9 @@ from shared.rls import SYSTEM_PATH
 from shared.settings import CommonSettings
 from shared.strict_query import refuse_unknown_query_parameters
 from shared.tracing import install_tracing
+
+if TYPE_CHECKING:
+    from shared.nats_transport import NatsEventSubscriber
 
 
 Repository = TypeVar("Repository")
@@ -81,7 +83,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
         if app.state.refuse_superuser:
             await refuse_superuser(settings.database_url)
         if migrate:
-            await upgrade(settings.database_url, spec.migrations)
+            await upgrade(settings.database_url, spec.migrations, in_child=app.state.migrate_in_child)
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size,
                                max_overflow=settings.database_max_overflow)
         app.state.engine = engine
@@ -118,6 +120,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, *, migrate: 
     install_openapi(app)
     app.state.settings = settings
     app.state.refuse_superuser = False  # shared.serve turns it on for a real process
+    app.state.migrate_in_child = False  # and this (shared.migration_process says why)
     app.state.tables = spec.tables
     app.state.token_verifier = TokenVerifier(settings.internal_secret)
     install_problem_handlers(app)
@@ -148,17 +151,22 @@ def housekeeping(sessions: async_sessionmaker[AsyncSession], tables: PlumbingTab
 
 def event_transport(settings: CommonSettings) -> EventTransport:
     if settings.event_transport == "nats":
+        # Imported only here and below: nats-py brings aiohttp, 8 MB resident in every process (issue 12 item 7).
+        from shared.nats_transport import NatsTransport
+
         return NatsTransport(settings.nats_url, settings.nats_stream, settings.nats_subject_prefix,
                              stream_replicas=settings.nats_stream_replicas)
     return HttpTransport(settings.event_subscriptions, settings.internal_secret)
 
 
-def nats_subscriber(settings: CommonSettings, consumer: EventConsumer, engine: AsyncEngine) -> NatsEventSubscriber | None:
+def nats_subscriber(settings: CommonSettings, consumer: EventConsumer, engine: AsyncEngine) -> "NatsEventSubscriber | None":
     """With NATS, a process reads the stream through a durable consumer named after it, shared by its
     replicas (each event applied once), pulled by one replica at a time (the lease on `engine`'s
     database); the gateway's feeds its webhooks."""
     if settings.event_transport != "nats":
         return None
+    from shared.nats_transport import NatsEventSubscriber
+
     lease = HeldLease(engine, f"nats-consumer.{settings.service_name}", CONSUMER_LEASE_RETRY_SECONDS)
     return NatsEventSubscriber(consumer, settings.nats_url, settings.nats_stream, settings.nats_subject_prefix,
                                durable=settings.service_name, stream_replicas=settings.nats_stream_replicas, lease=lease)

@@ -9,7 +9,7 @@ from gateway.repository import ApiKeyRepository, OrgRepository
 from gateway.identity.scopes import ALL_SCOPES
 from shared.auth import system_principal
 from shared.db import create_engine, session_factory
-from shared.migrations import upgrade
+from shared.migration_process import upgrade
 from shared.org_path import OrgPath
 from shared.problems import Conflict
 from shared.types import validate_org_code
@@ -29,7 +29,7 @@ async def bootstrap(database_url: str, code: str, name: str) -> dict[str, str]:
         raise BootstrapRefused(str(exc)) from exc
     if not name.strip():
         raise BootstrapRefused("The manufacturer needs a name")
-    await upgrade(database_url, MIGRATIONS)
+    await upgrade(database_url, MIGRATIONS, in_child=False)  # a short-lived command: its own process
     engine = create_engine(database_url)
     try:
         async with session_factory(engine)() as session:
