@@ -39,6 +39,15 @@ class RunningSuite:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def deployed_transport(stream: str) -> dict[str, str]:
+    """The environment of a deployment's event transport and shared state: events over NATS JetStream
+    on a stream of the run's own (delete it with tests.support.suite.delete_nats_stream), the rate
+    limits in Redis (deploy/CACHES.md) under keys of the run's own."""
+    return {"CSLOOP_EVENT_TRANSPORT": "nats", "CSLOOP_NATS_STREAM": stream,
+            "CSLOOP_NATS_SUBJECT_PREFIX": f"bench.{stream.lower()}",
+            "CSLOOP_REDIS_URL": "redis://127.0.0.1:6379/0", "CSLOOP_REDIS_KEY_PREFIX": f"{stream}:"}
+
+
 def start_suite(*, replicas: int = 1, extra_env: dict[str, str] | None = None) -> RunningSuite:
     """A fresh suite on fresh PostgreSQL databases, with a bootstrapped manufacturer; `replicas`
     processes per component (above 1, `extra_env` names NATS as the event transport)."""

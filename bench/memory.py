@@ -1,10 +1,11 @@
 """Resident memory of every process of the suite, before and after the loads (issue 12 item 7).
 
-    .venv/bin/python -m bench.memory [--rows 100000] [--rate 20] [--seconds 30]
+    .venv/bin/python -m bench.memory [--rows 100000] [--rate 20] [--seconds 30] [--nats]
 
 The suite on PostgreSQL (bench/harness.py); the RSS of each process (VmRSS) when it is ready
 and seeded, after a 100,000-row customer import through the gateway, once every outbox has
-drained its events, and after the mixed load of bench/load_mixed.py. The goal: every process
+drained its events, and after the mixed load of bench/load_mixed.py. With --nats, the events go
+over NATS JetStream as in a deployment (every process then also holds nats-py and aiohttp). The goal: every process
 under 150 MB after the loads, and what the import took given back once it is done.
 """
 
@@ -12,14 +13,16 @@ import argparse
 import asyncio
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from bench.harness import RunningSuite, start_suite, write_result
+from bench.harness import RunningSuite, deployed_transport, start_suite, write_result
 from bench.import_customers import import_through_gateway, write_csv
 from bench.load_mixed import MixedLoad, prepare
+from tests.support.suite import delete_nats_stream
 
 GOAL_MB = 150
 SERVICES_WITH_OUTBOX = ("customer", "survey", "complaint", "kpi")
@@ -65,8 +68,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--nats", action="store_true", help="events over NATS JetStream (the HTTP relay otherwise)")
     args = parser.parse_args()
-    running = start_suite()
+    stream = f"BENCH_MEMORY_{uuid.uuid4().hex[:8]}"
+    running = start_suite(extra_env=deployed_transport(stream) if args.nats else None)
     phases: dict[str, dict[str, float]] = {}
     try:
         dealers, survey = prepare(running.network, 2)
@@ -87,9 +92,11 @@ def main() -> int:
         phases["after_mixed_load"] = snapshot(running)
     finally:
         running.stop()
+        if args.nats:
+            asyncio.run(delete_nats_stream(stream))
     final = phases["after_mixed_load"]
     result = {
-        "rss_mb": phases, "goal_mb": GOAL_MB, "import_rows": args.rows, "import_seconds": round(import_seconds, 1),
+        "rss_mb": phases, "goal_mb": GOAL_MB, "transport": "nats" if args.nats else "http", "import_rows": args.rows, "import_seconds": round(import_seconds, 1),
         "drain_seconds_after_import": drain_seconds,
         "import_growth_kept_mb": {name: round(phases["after_drain"][name] - phases["ready"][name], 1) for name in final},
         "over_goal": sorted(name for name, mb in final.items() if mb >= GOAL_MB),

@@ -26,8 +26,8 @@ import nats
 from nats.js.errors import NotFoundError
 from sqlalchemy.engine import make_url
 
-from bench.harness import (AutovacuumStandIn, asyncpg_dsn, cpu_seconds, cpu_seconds_of_commands, database_base, server_counters, start_suite,
-                           write_result)
+from bench.harness import (AutovacuumStandIn, asyncpg_dsn, cpu_seconds, cpu_seconds_of_commands, database_base,
+                           deployed_transport, server_counters, start_suite, write_result)
 from bench.load_mixed import MixedLoad, prepare
 from cli.topology import urls_of
 from tests.support.suite import delete_nats_stream
@@ -35,11 +35,7 @@ from tests.support.suite import delete_nats_stream
 
 def one_run(replicas: int, rate: float, seconds: float, analyze_every: float | None) -> dict:
     stream = f"BENCH_SCALE_{uuid.uuid4().hex[:8]}"
-    transport = {"CSLOOP_EVENT_TRANSPORT": "nats", "CSLOOP_NATS_STREAM": stream,
-                 "CSLOOP_NATS_SUBJECT_PREFIX": f"bench.{stream.lower()}",
-                 # Rate limits shared by the gateways, as in a deployment (deploy/CACHES.md); one run's keys apart.
-                 "CSLOOP_REDIS_URL": "redis://127.0.0.1:6379/0", "CSLOOP_REDIS_KEY_PREFIX": f"{stream}:"}
-    running = start_suite(replicas=replicas, extra_env=transport)
+    running = start_suite(replicas=replicas, extra_env=deployed_transport(stream))
     try:
         dealers, survey = prepare(running.network, dealers=4, customers_per_dealer=400)
         load = MixedLoad(urls_of(running.suite.components[0], running.suite.port_base, replicas), dealers)
