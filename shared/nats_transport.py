@@ -11,7 +11,6 @@ the stream, and by event id in the consumer's processed-events table.
 """
 
 import asyncio
-import json
 import logging
 from typing import Any
 
@@ -67,12 +66,11 @@ class NatsTransport:
                 self._connection, self._jetstream = await _jetstream(self._url, self._stream, self._prefix, self._replicas)
         except Exception as exc:  # NATS down: every row waits for the next attempt
             return {row["seq"]: f"NATS unreachable: {exc}"[:500] for row in rows}
-        for row in rows:
-            payload = row["payload"]
+        for row in rows:  # each row's payload is its CloudEvent's JSON text (shared.outbox)
             try:
                 await self._jetstream.publish(
-                    f"{self._prefix}.{row['type']}", json.dumps(payload).encode(),
-                    headers={"Nats-Msg-Id": payload["id"]},
+                    f"{self._prefix}.{row['type']}", row["payload"].encode(),
+                    headers={"Nats-Msg-Id": row["event_id"]},
                 )
             except Exception as exc:  # this row is retried; the others stand
                 failed[row["seq"]] = f"NATS publish failed: {exc}"[:500]
