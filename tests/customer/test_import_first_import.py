@@ -51,11 +51,11 @@ async def test_a_first_import_inserts_every_row_with_its_event_and_leaves_the_sh
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
         writer = PostgresWriter(session, dealer, _SeesAll())
         await writer.start()
-        await writer.add(_rows(1, 3, prefix))  # merged: three new customers
+        await writer.add(writer.prepare(_rows(1, 3, prefix)))  # merged: three new customers
         assert writer._first_import  # noqa: SLF001 - the path taken is the point
         # Another request adds the customer the next rows name.
         await store_customer(session, dealer, f"{prefix}-5")
-        await writer.add(_rows(4, 3, prefix))
+        await writer.add(writer.prepare(_rows(4, 3, prefix)))
         assert not writer._first_import  # noqa: SLF001
         result = await writer.finish()
         assert (result.created, result.updated, result.rejected) == (5, 1, [])
@@ -82,8 +82,8 @@ async def test_an_import_into_a_dealer_with_customers_is_merged_once_at_the_end(
         await store_customer(session, dealer, f"{prefix}-2")
         writer = PostgresWriter(session, dealer, _SeesAll())
         await writer.start()
-        await writer.add(_rows(1, 3, prefix))
-        await writer.add(_rows(4, 3, prefix))
+        await writer.add(writer.prepare(_rows(1, 3, prefix)))
+        await writer.add(writer.prepare(_rows(4, 3, prefix)))
         staged = await session.scalar(text(f"SELECT count(*) FROM {repository_bulk.STAGE}"))
         assert staged == 6 and await session.scalar(
             select(func.count()).select_from(Customer).where(Customer.dealer_code == dealer.code)) == 1
