@@ -5,8 +5,8 @@
 The suite on PostgreSQL (bench/harness.py); the RSS of each process (VmRSS) when it is ready
 and seeded, after a 100,000-row customer import through the gateway, once every outbox has
 drained its events, and after the mixed load of bench/load_mixed.py. With --nats, the events go
-over NATS JetStream as in a deployment (every process then also holds nats-py and aiohttp). The goal: every process
-under 150 MB after the loads, and what the import took given back once it is done.
+over NATS JetStream as in a deployment (every process then also holds nats-py and aiohttp). The
+goal: every process under 150 MB after the loads, and what the import took given back once done.
 """
 
 import argparse
@@ -96,7 +96,8 @@ def main() -> int:
             asyncio.run(delete_nats_stream(stream))
     final = phases["after_mixed_load"]
     result = {
-        "rss_mb": phases, "goal_mb": GOAL_MB, "transport": "nats" if args.nats else "http", "import_rows": args.rows, "import_seconds": round(import_seconds, 1),
+        "rss_mb": phases, "goal_mb": GOAL_MB, "transport": "nats" if args.nats else "http",
+        "import_rows": args.rows, "import_seconds": round(import_seconds, 1),
         "drain_seconds_after_import": drain_seconds,
         "import_growth_kept_mb": {name: round(phases["after_drain"][name] - phases["ready"][name], 1) for name in final},
         "over_goal": sorted(name for name, mb in final.items() if mb >= GOAL_MB),

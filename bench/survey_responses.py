@@ -393,7 +393,7 @@ def integrity_main(args: argparse.Namespace) -> None:
             "what": "full CSI responses POSTed to the public API through the gateway, survey integrity checks on "
                     "(the defaults, the dealer's networks set) against off (every flag off for the subtree)",
             "distinct_devices": args.distinct_devices,
-            "seconds": args.seconds, "connections": args.connections, "one_device": args.one_device, "rounds": rounds,
+            "seconds": args.seconds, "connections": args.connections, "rounds": rounds,
             "median": {target: {field: median_of(rounds, target, field)
                                 for field in ("created_per_s", "p50_ms", "p99_ms", "cpu_ms_per_response")}
                        for target in targets},

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from services.customer import domain
+from services.customer import domain, repository_bulk
 from services.customer.import_columns import ChunkChecker, RowErrors, numbered_chunks
 from services.customer.privacy import PiiView
 from services.customer.repository import CustomerRepository
@@ -42,11 +42,6 @@ SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
 GIVE_BACK_FROM_BYTES = 1024 * 1024
 # Enough to fix a file by; `failed` still counts every bad row.
 MAX_REPORTED_ERRORS = 1000
-# Checked batches waiting for the writer: a merge's worth (MERGE_ROWS, at 5,000 rows a batch), so the checks go
-# on for the length of a merge and the next rows are ready when it ends. Prepared for COPY
-# (repository_bulk.StagedBatch) a batch of 5,000 rows is about 0.5 MB; as row tuples it was
-# 3.6 MB, and six of them took the import's peak to +34 MB, past 150 MB (issue 12 item 7).
-READ_AHEAD_BATCHES = 5
 
 
 @dataclass
@@ -160,14 +155,19 @@ async def import_customers(repo: CustomerRepository, dealer: OrgInfo, kind: str,
                            view: PiiView) -> ImportOutcome:
     """Batches are checked, and prepared for the writer, in a worker thread while the database
     writes the ones before: the checks are Python's work and the writes PostgreSQL's, each on a
-    core of its own. The checks run ahead of the writer (READ_AHEAD_BATCHES at most), so they go
+    core of its own. The checks run ahead of the writer (a merge's worth at most), so they go
     on while the database merges the staged rows, not only while it COPYs the last batch."""
     outcome = ImportOutcome()
     writer = repo.import_writer(dealer, view)
     await writer.start()
     text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="" if kind == "csv" else None)
     batches = csv_batches(text, outcome, batch_rows) if kind == "csv" else ndjson_batches(text, outcome, batch_rows)
-    checked: asyncio.Queue[Any] = asyncio.Queue(READ_AHEAD_BATCHES)  # prepared batches, an exception, None at the end
+    # Checked batches waiting for the writer: a merge's worth, so the checks go on for the length
+    # of a merge and the next rows are ready when it ends. Prepared for COPY
+    # (repository_bulk.StagedBatch) 5,000 rows are about 0.5 MB; as row tuples they were 3.6 MB,
+    # and a merge's worth of them took the import's peak past 150 MB (issue 12 item 7).
+    read_ahead = max(1, repository_bulk.MERGE_ROWS // batch_rows)
+    checked: asyncio.Queue[Any] = asyncio.Queue(read_ahead)  # prepared batches, an exception, None at the end
     stop = asyncio.Event()
 
     def next_prepared() -> Any:

@@ -62,7 +62,7 @@ class ImportWriter(Protocol):
 
 @dataclass(frozen=True)
 class StagedBatch:
-    """A checked batch in COPY's text format. A tenth of the memory of its row tuples (about
+    """A checked batch in COPY's text format. A seventh of the memory of its row tuples (about
     0.5 MB for 5,000 rows against 3.6 MB), so more batches can wait checked while the database
     merges; and encoded in the checks' thread, where the driver's encoder ran on the event loop
     between the database's statements."""

@@ -7,6 +7,7 @@ else a SQLite file.
 """
 
 import random
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from services.customer.app import create_app
 from services.customer.settings import CustomerSettings
 from shared.auth import INTERNAL_HEADER, Principal, mint_internal_token, system_principal
+from shared.orgs import OrgInfo
 from tests.support.databases import unit_database_url
 from tests.support.org_directory import stand_in_directory
 
@@ -147,3 +149,16 @@ def vin_with_check_digit(prefix: str | None = None) -> str:
     chars[8] = "0"
     chars[8] = vin_check_digit("".join(chars))
     return "".join(chars)
+
+
+class SeesAll:
+    """A PII view that shows every person: for tests of the import writers, not of masking."""
+
+    def shows_person(self, *args: object, **kwargs: object) -> bool:
+        return True
+
+
+def new_dealer(letter: str) -> OrgInfo:
+    """A dealer of its own for a test that writes straight through a repository."""
+    code = f"DLR-{letter}{uuid.uuid4().hex[:8].upper()}"
+    return OrgInfo(code=code, name=f"Dealer {code}", kind="dealer", path=f"/FTMS/D-NORTH/{code}/")

@@ -12,23 +12,14 @@ from services.customer.models import TABLES, Customer
 from services.customer.repository_bulk import PostgresWriter
 from shared.orgs import OrgInfo
 from shared.rls import acting_for
+from tests.customer.conftest import SeesAll, new_dealer
 
 pytestmark = pytest.mark.asyncio
-
-
-class _SeesAll:
-    def shows_person(self, *args: object, **kwargs: object) -> bool:
-        return True
 
 
 def _rows(first: int, count: int, prefix: str) -> list[tuple]:
     return [(n, f"{prefix}-{n}", f"Name {n}", f"+86139{uuid.uuid4().int % 10**8:08d}", None, None, None, True, None, None)
             for n in range(first, first + count)]
-
-
-def new_dealer(letter: str) -> OrgInfo:
-    code = f"DLR-{letter}{uuid.uuid4().hex[:8].upper()}"
-    return OrgInfo(code=code, name=f"Dealer {code}", kind="dealer", path=f"/FTMS/D-NORTH/{code}/")
 
 
 async def store_customer(session: AsyncSession, dealer: OrgInfo, external_id: str) -> None:
@@ -49,7 +40,7 @@ async def test_a_first_import_inserts_every_row_with_its_event_and_leaves_the_sh
     code = dealer.code
     prefix = uuid.uuid4().hex[:8]
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
-        writer = PostgresWriter(session, dealer, _SeesAll())
+        writer = PostgresWriter(session, dealer, SeesAll())
         await writer.start()
         await writer.add(writer.prepare(_rows(1, 3, prefix)))  # merged: three new customers
         assert writer._first_import  # noqa: SLF001 - the path taken is the point
@@ -80,7 +71,7 @@ async def test_an_import_into_a_dealer_with_customers_is_merged_once_at_the_end(
     prefix = uuid.uuid4().hex[:8]
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
         await store_customer(session, dealer, f"{prefix}-2")
-        writer = PostgresWriter(session, dealer, _SeesAll())
+        writer = PostgresWriter(session, dealer, SeesAll())
         await writer.start()
         await writer.add(writer.prepare(_rows(1, 3, prefix)))
         await writer.add(writer.prepare(_rows(4, 3, prefix)))

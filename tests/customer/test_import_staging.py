@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from services.customer.repository_bulk import STAGE, STAGE_COLUMNS, PostgresWriter
 from shared.rls import acting_for
-from tests.customer.test_import_first_import import _SeesAll, new_dealer
+from tests.customer.conftest import SeesAll, new_dealer
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,7 +38,7 @@ async def test_every_value_reaches_the_staging_table_as_it_was(app, values: list
             pytest.skip("COPY is PostgreSQL's")
     dealer = new_dealer("S")
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
-        writer = PostgresWriter(session, dealer, _SeesAll())
+        writer = PostgresWriter(session, dealer, SeesAll())
         await writer.start()
         batch = writer.prepare(rows(values))
         await writer.add(batch)  # staged: a merge waits for MERGE_ROWS rows
