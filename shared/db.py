@@ -347,7 +347,7 @@ _CONNECTION_LOST = (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asy
 
 
 async def _read_alone(engine: AsyncEngine, org_path: str | None, sql: str, args: list[Any]) -> Any:
-    """One row read in its own transaction (BEGIN, the org setting, the SELECT, COMMIT) straight
+    """One row read in its own transaction (BEGIN with the org setting, the SELECT, COMMIT) straight
     on a pooled connection's driver: a quarter of what the ORM session's begin and commit cost.
 
     Under READ COMMITTED a read in a transaction of its own sees what the same statement sees
@@ -519,7 +519,7 @@ class DriverTransaction:
 
 @asynccontextmanager
 async def driver_transaction(engine: AsyncEngine, org_path: str | None) -> AsyncIterator[DriverTransaction]:
-    """BEGIN, the org setting, the block's statements and COMMIT on a pooled connection's driver
+    """BEGIN with the org setting, the block's statements and COMMIT on a pooled connection's driver
     (PostgreSQL); on failure ROLLBACK, or the connection dropped when it is the failure."""
     pooled, transaction = await _begun_on_pooled(engine, org_path)
     driver = pooled.driver_connection
@@ -535,29 +535,50 @@ async def driver_transaction(engine: AsyncEngine, org_path: str | None) -> Async
     await _returned(pooled)
 
 
-async def _begun_on_pooled(engine: AsyncEngine, org_path: str | None) -> tuple[Any, Any]:
-    """A pooled connection with its transaction begun for `org_path`. The pool does not ping: a
-    connection the server closed fails at BEGIN, is discarded, and the next one is tried (after
-    a server restart every pooled connection is dead, hence up to the pool's size)."""
+async def _begun_on_pooled(engine: AsyncEngine, org_path: str | None) -> tuple[Any, "_DriverBlock"]:
+    """A pooled connection with its transaction begun for `org_path`, BEGIN and the org setting
+    sent together (`rls.begin_with_setting`). The pool does not ping: a connection the server
+    closed fails there, is discarded, and the next one is tried (after a server restart every
+    pooled connection is dead, hence up to the pool's size)."""
+    path = org_path or ""
+    begin = rls.begin_with_setting(path)
     for _stale in range(engine.pool.size() + 1):  # type: ignore[attr-defined]
         pooled = await engine.raw_connection()
         driver = pooled.driver_connection
-        transaction = driver.transaction()
+        block = _DriverBlock(driver)
         try:
-            await transaction.start()
+            await driver.execute(begin)
+            if begin == rls.BEGIN:  # a path the literal could not hold: bound
+                await driver.execute(rls.DRIVER_SET, path)
         except _CONNECTION_LOST as exc:
             pooled.invalidate(exc)
             continue
-        try:
-            await _translated(driver.execute(rls.DRIVER_SET, org_path or ""), rls.DRIVER_SET)
-        except BaseException:
+        except BaseException as exc:
             if driver.is_closed():
                 pooled.invalidate()
             else:
-                await _rolled_back(transaction, pooled)
+                await _rolled_back(block, pooled)
+            if isinstance(exc, asyncpg.PostgresError):
+                raise DBAPIError(begin, None, exc) from exc
             raise
-        return pooled, transaction
+        return pooled, block
     raise OperationalError("BEGIN", None, ConnectionError("no live connection to the database"))
+
+
+class _DriverBlock:
+    """The end of a transaction `_begun_on_pooled` began on the driver with its own BEGIN (not
+    asyncpg's Transaction, which sends BEGIN alone)."""
+
+    __slots__ = ("_driver",)
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+
+    async def commit(self) -> None:
+        await self._driver.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        await self._driver.execute("ROLLBACK")
 
 
 _PARAMETER = object()  # a bound value the caller passes (the others are the statement's own literals)

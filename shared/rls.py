@@ -12,6 +12,7 @@ see tests/reliability/README.md). SQLite has no row-level security: there, the s
 of `shared.scope` is the only wall.
 """
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,6 +31,20 @@ ANCESTORS = f"starts_with({_CURRENT}, org_path)"
 _SET = text(f"SELECT set_config('{SETTING}', :path, true)")  # built once: every transaction runs it
 # The same on the driver (asyncpg), for the reads that run without the ORM (shared.db.fetch_one).
 DRIVER_SET = f"SELECT set_config('{SETTING}', $1, true)"
+BEGIN = "BEGIN"
+# What a path written as a literal may hold: an org path is org codes (shared.types.ORG_CODE_PATTERN)
+# between slashes, none of which a literal reads specially, whatever the server's settings.
+_LITERAL_PATH = re.compile(r"[/A-Z0-9_-]*")
+
+
+def begin_with_setting(path: str) -> str:
+    """BEGIN and the transaction's org setting as one simple-query message, the path written as a
+    literal: one round trip where BEGIN and a bound setting take two (a GET of one row pays four
+    instead of three). A path holding anything but an org path's characters gets `BEGIN` alone,
+    and the caller binds the path (DRIVER_SET)."""
+    if _LITERAL_PATH.fullmatch(path) is None:
+        return BEGIN
+    return f"BEGIN; SELECT set_config('{SETTING}', '{path}', true)"
 
 
 def apply_setting(connection: Any, path: str | None) -> None:

@@ -2,10 +2,10 @@
 and the claim that makes them few.
 
 With warm caches (the pinned version and the survey code never change once published), a
-submission pays BEGIN, the row-level-security setting, the claim of the invitation (one
-`UPDATE ... RETURNING`, which also reads the integrity rules in force), the response INSERT
-(whose RETURNING counts the same dealer's responses from its device and with its free text),
-the outbox INSERT and COMMIT: six. A response a history rule flags pays one UPDATE more. The claim
+submission pays BEGIN with the row-level-security setting (one message, shared.rls.begin_with_setting),
+the claim of the invitation (one `UPDATE ... RETURNING`, which also reads the integrity rules in
+force), the response INSERT (whose RETURNING counts the same dealer's responses from its device
+and with its free text), the outbox INSERT and COMMIT: five. A response a history rule flags pays one UPDATE more. The claim
 is also what keeps one response per invitation when two submissions of a token race.
 """
 
@@ -23,7 +23,7 @@ from tests.survey.conftest import as_, integrity_off, invite, new_code, publishe
 
 pytestmark = pytest.mark.skipif(not postgres_base_url(), reason="round trips are counted on PostgreSQL's wire")
 
-SUBMISSION_ROUND_TRIPS = 6
+SUBMISSION_ROUND_TRIPS = 5
 ROWS = {"initiation": ["appointment", "greeting"],
         "advisor": ["courtesy", "honesty", "knowledge", "understanding", "explaining"],
         "facility": ["cleanliness", "comfort", "amenities"],
