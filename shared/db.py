@@ -457,6 +457,11 @@ class CoreStatements(Protocol):
 
     async def execute(self, statement: Executable, params: dict[str, Any]) -> None: ...
 
+    @property
+    def writes_in_with(self) -> bool:
+        """Whether a statement's WITH may hold an INSERT (PostgreSQL's may, SQLite's not)."""
+        ...
+
 
 @asynccontextmanager
 async def core_transaction(sessions: async_sessionmaker[AsyncSession], org_path: str | None) -> AsyncIterator[CoreStatements]:
@@ -491,6 +496,10 @@ class SessionStatements:
     async def execute(self, statement: Executable, params: dict[str, Any]) -> None:
         await (await self._session.connection()).execute(statement, params)
 
+    @property
+    def writes_in_with(self) -> bool:
+        return self._session.bind.dialect.name == "postgresql"
+
 
 class DriverTransaction:
     """`CoreStatements` straight on the driver (asyncpg) of a transaction `driver_transaction` began.
@@ -515,6 +524,8 @@ class DriverTransaction:
     async def execute(self, statement: Executable, params: dict[str, Any]) -> None:
         sql, args = _driver_statement(statement, self._dialect).arguments(params)
         await _translated(self._driver.execute(sql, *args), sql)
+
+    writes_in_with = True  # the driver's database is PostgreSQL
 
 
 @asynccontextmanager

@@ -142,14 +142,29 @@ def text_hash(definition: Definition, answers: dict[str, Any]) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest() if text else None
 
 
+# A count no group reaches: where a rule switched off "fires".
+NEVER = 2**31 - 1
+
+
+def shared_device_from(rule: SharedDeviceRule) -> int:
+    """The fewest customers on one device (the response's own included) that raise the flag; the
+    submission's statement compares its counts with it too (TokenRepository.add_response)."""
+    return rule.customers if rule.on else NEVER
+
+
 def shared_device(customers_on_device: int, rule: SharedDeviceRule) -> bool:
     """`customers_on_device`: distinct customers (this one included) the device answered for the
     dealer within the rule's days."""
-    return rule.on and customers_on_device >= rule.customers
+    return customers_on_device >= shared_device_from(rule)
+
+
+def duplicate_text_from(rule: DuplicateTextRule) -> int:
+    """The fewest other responses with the same free text that raise the flag (as shared_device_from)."""
+    return rule.others if rule.on else NEVER
 
 
 def duplicate_text(others_with_text: int, rule: DuplicateTextRule) -> bool:
-    return rule.on and others_with_text >= rule.others
+    return others_with_text >= duplicate_text_from(rule)
 
 
 def dealer_network(from_dealer_network: bool, rule: DealerNetworkRule) -> bool:

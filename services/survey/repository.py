@@ -9,13 +9,13 @@ claims) exactly one invitation by its secret token, and that invitation's respon
 
 import functools
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (ColumnElement, Insert, Select, Table, and_, bindparam, exists, func, insert, literal_column, or_,
-                        select, text, update)
+from sqlalchemy import (BindParameter, ColumnElement, Insert, Integer, Select, Table, and_, bindparam, exists, func, insert,
+                        literal_column, or_, select, text, union_all, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.survey.definition import Definition
@@ -371,6 +371,17 @@ class SurveyRepository(ScopedRepository):
         return await keyset_page(self.session, statement, Invitation, params)
 
 
+@dataclass(frozen=True)
+class History:
+    """What TokenRepository.add_response read of a response's device and text groups, and whether
+    it recorded the response's events."""
+    device_customers: int
+    same_text: int
+    device_awaiting: bool
+    text_awaiting: bool
+    published: bool
+
+
 class TokenRepository:
     """The public survey page's reads and its one write, by invitation token.
 
@@ -409,12 +420,26 @@ class TokenRepository:
     async def response_to(self, invitation_id: uuid.UUID) -> Any:
         return await self.statements.fetch_one(_RESPONSE_TO, {"invitation_id": invitation_id})
 
-    async def add_response(self, values: dict[str, Any], device_since: datetime) -> Any:
+    async def add_response(self, values: dict[str, Any], device_since: datetime, events: list[CloudEvent],
+                           device_flag_from: int, text_flag_from: int) -> History:
         """Insert the response; returns what the history rules ask of the same dealer's other responses,
         read by the INSERT itself (no round trip of their own): `device_customers`, other customers
         answered from its device since `device_since`, and `same_text`, responses with its free text;
-        `device_awaiting` and `text_awaiting`, whether either group has members its flag has not reached."""
-        return await self.statements.fetch_one(_INSERT_RESPONSE, {**values, "device_since": device_since})
+        `device_awaiting` and `text_awaiting`, whether either group has members its flag has not reached.
+
+        On PostgreSQL the same statement records `events` in the outbox (`published`), unless the
+        counts reach a history rule's threshold (`device_flag_from` customers on the device, its
+        own included; `text_flag_from` others with its text): the events were built before the
+        history was known, and a flagged response's must say so. Otherwise the caller publishes."""
+        params = {**values, "device_since": device_since}
+        if not self.statements.writes_in_with:
+            found = await self.statements.fetch_one(_INSERT_RESPONSE, params)
+            return History(found.device_customers, found.same_text, found.device_awaiting, found.text_awaiting, False)
+        found = await self.statements.fetch_one(_insert_response_publishing(len(events)), {
+            **params, **_event_params(events), "device_flag_from": device_flag_from, "text_flag_from": text_flag_from})
+        self.events_recorded = self.events_recorded or found.published > 0
+        return History(found.device_customers, found.same_text, found.device_awaiting, found.text_awaiting,
+                       found.published > 0)
 
     async def set_integrity(self, response_id: uuid.UUID, status: str, flags: list[str], now: datetime) -> None:
         await self.statements.execute(_SET_INTEGRITY, {"flagged_id": response_id, "flagged_status": status,
@@ -426,9 +451,13 @@ class TokenRepository:
 
     async def publish(self, *events: CloudEvent) -> None:
         """Record events in the outbox, in this transaction, in one INSERT (as ScopedRepository.publish)."""
-        await self.statements.execute(_insert_events(len(events)), {
-            f"{name}_{number}": value for number, event in enumerate(events) for name, value in outbox_row(event).items()})
+        await self.statements.execute(_insert_events(len(events)), _event_params(events))
         self.events_recorded = True
+
+
+def _event_params(events: Sequence[CloudEvent]) -> dict[str, Any]:
+    """The outbox rows of `events` as the parameters of `_insert_events` (and of `_insert_response_publishing`)."""
+    return {f"{name}_{number}": value for number, event in enumerate(events) for name, value in outbox_row(event).items()}
 
 
 _INVITATIONS: Table = Invitation.__table__  # type: ignore[assignment]
@@ -503,10 +532,30 @@ _SET_INTEGRITY = (update(_RESPONSES).where(_RESPONSES.c.id == bindparam("flagged
 _EVENT_COLUMNS = ("event_id", "type", "payload", "created_at", "next_attempt_at", "attempts")  # shared.outbox.outbox_row
 
 
+def _event_values(number: int) -> list[BindParameter[Any]]:
+    """The parameters of the `number`th event's outbox row (`_event_params`), typed: a row after
+    the first would otherwise bind untyped."""
+    outbox = TABLES.outbox.c
+    return [bindparam(f"{name}_{number}", type_=outbox[name].type) for name in _EVENT_COLUMNS]
+
+
 @functools.cache
 def _insert_events(count: int) -> Insert:
     """One INSERT of `count` outbox rows (a submission's event, and its alert's when a rule fired),
-    built once per count. Typed per parameter: a row after the first would otherwise bind untyped."""
-    outbox = TABLES.outbox.c
-    return insert(TABLES.outbox).values([{name: bindparam(f"{name}_{number}", type_=outbox[name].type)
-                                          for name in _EVENT_COLUMNS} for number in range(count)])
+    built once per count."""
+    return insert(TABLES.outbox).values([dict(zip(_EVENT_COLUMNS, _event_values(number))) for number in range(count)])
+
+
+@functools.cache
+def _insert_response_publishing(count: int) -> Select[Any]:
+    """`_INSERT_RESPONSE` and the INSERT of its `count` outbox rows in one statement (PostgreSQL: an
+    INSERT in a WITH), the rows left out when the history counts reach a rule's threshold.
+    `published`: how many went in (a WITH's INSERT runs to completion whether read or not)."""
+    inserted = _INSERT_RESPONSE.cte("inserted")
+    unflagged = and_(inserted.c.device_customers + 1 < bindparam("device_flag_from", type_=Integer()),
+                     inserted.c.same_text < bindparam("text_flag_from", type_=Integer()))
+    rows = [select(*_event_values(number)).select_from(inserted).where(unflagged) for number in range(count)]
+    published = (insert(TABLES.outbox).from_select(_EVENT_COLUMNS, rows[0] if count == 1 else union_all(*rows))
+                 .returning(TABLES.outbox.c.seq).cte("published"))
+    return select(inserted.c.device_customers, inserted.c.same_text, inserted.c.device_awaiting,
+                  inserted.c.text_awaiting, select(func.count()).select_from(published).scalar_subquery().label("published"))

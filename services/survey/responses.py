@@ -118,7 +118,12 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any], s
         "device_hash": signals.device_hash, "text_hash": text, "integrity_status": flags.status,
         "integrity_flags": list(flags.flags), "reviewed_at": None, "reviewed_by": None, "review_note": None,
     }
-    history = await repo.add_response(values, now - timedelta(days=rules.shared_device.days))
+    # Built before the history is known, with the response's own flags: recorded by the INSERT
+    # itself unless a history rule fires (TokenRepository.add_response).
+    submitted_events = events_of(SimpleNamespace(**values), pinned.survey_code)
+    history = await repo.add_response(values, now - timedelta(days=rules.shared_device.days), submitted_events,
+                                      integrity.shared_device_from(rules.shared_device),
+                                      integrity.duplicate_text_from(rules.duplicate_text))
     # The history rules count only the same dealer's other responses (the INSERT returned the counts).
     spread: list[IntegrityFlag] = []  # group flags the earlier members still need (flag_group)
     if integrity.shared_device(history.device_customers + 1, rules.shared_device):
@@ -134,7 +139,8 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any], s
         values |= {"integrity_status": flags.status, "integrity_flags": list(flags.flags)}
         await repo.set_integrity(values["id"], flags.status, values["integrity_flags"], now)
     response = SimpleNamespace(**values)  # the events' and the answer's view of the row (no ORM object to build)
-    await repo.publish(*events_of(response, pinned.survey_code))
+    if not history.published:  # on SQLite, or a history rule fired: the events say the flags as they now stand
+        await repo.publish(*events_of(response, pinned.survey_code))
     return Submitted(response, True, spread)
 
 
