@@ -356,25 +356,27 @@ async def _read_alone(engine: AsyncEngine, org_path: str | None, sql: str, args:
     request (if it has one) takes one: never two at a time. A dead pooled connection is
     replaced at BEGIN (`_begun_on_pooled`).
     """
-    async with _read_slots(engine.pool):
+    async with _kept_connection_slots(engine.pool):
         return await _read_on_pooled(engine, org_path, sql, args)
 
 
-_READ_SLOTS: "weakref.WeakKeyDictionary[Pool, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+_KEPT_CONNECTION_SLOTS: "weakref.WeakKeyDictionary[Pool, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
 
 
-def _read_slots(pool: Pool) -> asyncio.Semaphore:
-    """At most as many of these reads at once as the pool keeps connections; the rest queue.
+def _kept_connection_slots(pool: Pool) -> asyncio.Semaphore:
+    """At most as many transactions on the driver at once (these reads, `driver_transaction`) as
+    the pool keeps connections; the rest queue.
 
     Past `pool_size` a checkout opens an overflow connection, and a full pool closes it on
-    return: under a steady load of more concurrent GETs than that, every read beyond it
-    paid a new connection (TLS attempt, authentication, statements prepared again), which
-    cost more than waiting a turn for one of the kept ones. The overflow stays for the ORM
-    sessions' bursts.
+    return: under a steady load of more concurrent GETs (or survey submissions) than that,
+    every one beyond it paid a new connection (TLS attempt, authentication, statements
+    prepared again, a server process started), which cost more than waiting a turn for one of
+    the kept ones. The overflow stays for the ORM sessions' bursts. A driver transaction never
+    opens another inside its block, so the queue cannot deadlock.
     """
-    slots = _READ_SLOTS.get(pool)
+    slots = _KEPT_CONNECTION_SLOTS.get(pool)
     if slots is None:
-        slots = _READ_SLOTS[pool] = asyncio.Semaphore(pool.size())  # type: ignore[attr-defined]
+        slots = _KEPT_CONNECTION_SLOTS[pool] = asyncio.Semaphore(pool.size())  # type: ignore[attr-defined]
     return slots
 
 
@@ -532,18 +534,19 @@ class DriverTransaction:
 async def driver_transaction(engine: AsyncEngine, org_path: str | None) -> AsyncIterator[DriverTransaction]:
     """BEGIN with the org setting, the block's statements and COMMIT on a pooled connection's driver
     (PostgreSQL); on failure ROLLBACK, or the connection dropped when it is the failure."""
-    pooled, transaction = await _begun_on_pooled(engine, org_path)
-    driver = pooled.driver_connection
-    try:
-        yield DriverTransaction(driver, engine.dialect)
-        await _translated(transaction.commit(), "COMMIT")
-    except BaseException:
-        if driver.is_closed():
-            pooled.invalidate()
-        else:
-            await _rolled_back(transaction, pooled)
-        raise
-    await _returned(pooled)
+    async with _kept_connection_slots(engine.pool):
+        pooled, transaction = await _begun_on_pooled(engine, org_path)
+        driver = pooled.driver_connection
+        try:
+            yield DriverTransaction(driver, engine.dialect)
+            await _translated(transaction.commit(), "COMMIT")
+        except BaseException:
+            if driver.is_closed():
+                pooled.invalidate()
+            else:
+                await _rolled_back(transaction, pooled)
+            raise
+        await _returned(pooled)
 
 
 async def _begun_on_pooled(engine: AsyncEngine, org_path: str | None) -> tuple[Any, "_DriverBlock"]:

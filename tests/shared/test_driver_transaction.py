@@ -1,16 +1,18 @@
 """A transaction on the driver (shared.db.core_transaction on PostgreSQL) begins with its org
 setting in the same message as BEGIN (shared.rls.begin_with_setting), and any path still reaches
-the setting exactly: one an SQL literal could not hold as it is is bound instead."""
+the setting exactly: one an SQL literal could not hold as it is is bound instead. More of them at
+once than the pool keeps connections wait for a kept one rather than open an overflow connection."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import Column, Integer, String, Table, func, insert, select
+from sqlalchemy import Column, Integer, String, Table, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared import rls
-from shared.db import core_transaction, new_metadata
-from tests.support.databases import postgres_base_url, sessions_on_tables
+from shared.db import core_transaction, create_engine, new_metadata, session_factory
+from tests.support.databases import database_with_tables, postgres_base_url, sessions_on_tables
 
 METADATA = new_metadata()
 NOTES = Table("driver_notes", METADATA, Column("id", Integer, primary_key=True), Column("path", String(400)))
@@ -55,3 +57,27 @@ async def test_a_failed_block_rolls_back_and_leaves_the_connection_clean(session
         async with core_transaction(sessions, "/") as statements:
             assert await statements.fetch_one(select(NOTES.c.id).where(NOTES.c.id == 1), {}) is None
             assert (await statements.fetch_one(CURRENT, {})).path == "/"
+
+
+async def test_more_transactions_than_kept_connections_queue_for_one(tmp_path_factory: pytest.TempPathFactory) -> None:
+    if not postgres_base_url():
+        pytest.skip("the driver's transaction is PostgreSQL's")
+    engine = create_engine(await database_with_tables(tmp_path_factory, "driver_slots", METADATA),
+                           pool_size=2, max_overflow=10)
+    opened = []
+    event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+    sessions = session_factory(engine)
+
+    async def one(number: int) -> None:
+        async with core_transaction(sessions, "/") as statements:
+            await statements.execute(insert(NOTES), {"id": number, "path": "/"})
+            await asyncio.sleep(0.05)  # held, so the others arrive while it is
+
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(one(number) for number in range(8)))
+            async with core_transaction(sessions, "/") as statements:
+                await statements.execute(NOTES.delete(), {})
+        assert len(opened) == 2, f"{len(opened)} connections opened for a pool that keeps 2"
+    finally:
+        await engine.dispose()
