@@ -16,7 +16,8 @@ class PeriodicJob:
 
     With `batch_size`, `work()` returns how many items it handled, and a full batch means more
     is waiting: the next pass runs at once instead of after the interval. `wake()` cuts a wait
-    short (a request just committed something to send). A failing pass is logged and the
+    short (a request just committed something to send), `linger_seconds` after the wake, so the
+    commits right behind the first join its pass. A failing pass is logged and the
     next one runs on time: a database restart or an unreachable peer must not end a job for
     the life of the process.
 
@@ -27,11 +28,13 @@ class PeriodicJob:
 
     def __init__(self, name: str, work: Callable[[], Awaitable[int | None]], interval_seconds: float,
                  *, batch_size: int | None = None,
-                 lease: Callable[[], AbstractAsyncContextManager[bool]] | None = None) -> None:
+                 lease: Callable[[], AbstractAsyncContextManager[bool]] | None = None,
+                 linger_seconds: float = 0.0) -> None:
         self.name = name
         self._work = work
         self._lease = lease
         self._interval = interval_seconds
+        self._linger = linger_seconds
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -66,6 +69,7 @@ class PeriodicJob:
                 continue
             try:
                 await asyncio.wait_for(self._wake.wait(), self._interval)
+                await asyncio.sleep(self._linger)
             except TimeoutError:
                 pass
             self._wake.clear()

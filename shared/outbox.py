@@ -47,6 +47,11 @@ PASS_PATIENCE_SECONDS = 0.5
 # tried again after this pause (not a backoff growing to minutes) and in smaller batches.
 SLOW_RETRY_SECONDS = 2.0
 MIN_SHARE = 10
+# How long a woken relay waits before its pass, so the commits right behind the one that woke it
+# go in the same batch: under a steady load a pass per commit carried one or two events, and each
+# paid the claim, a request to every subscriber (and each subscriber its transaction) and the
+# hand-over. What it adds to an event's way is small beside the interval it saves.
+WAKE_LINGER_SECONDS = 0.05
 # Errors that say the subscriber is slow, not down (the transport puts it in its error text).
 TIMED_OUT = "timed out waiting for the answer"
 _SEQ = BigInteger().with_variant(Integer, "sqlite")
@@ -182,7 +187,8 @@ class OutboxRelay:
         # With `lease`, only the replica that holds it relays; the others' commits wait for its
         # next pass (at most `interval_seconds`). Without, every relay claims (tests, one process).
         self._leader = lease
-        self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=batch_size, lease=lease)
+        self._job = PeriodicJob("outbox-relay", self.relay_once, interval_seconds, batch_size=batch_size, lease=lease,
+                                linger_seconds=WAKE_LINGER_SECONDS)
 
     def start(self) -> None:
         self._job.start()
