@@ -31,6 +31,16 @@ class RoundTripCounter:
     def reset(self) -> None:
         self.count = 0
 
+    async def until_quiet(self, seconds: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until no round trip went by for `seconds`: what a background pass sends (the relay,
+        woken by a write, lingers a moment before it) is over, and stays out of the next count."""
+        async with asyncio.timeout(timeout):
+            while True:
+                before = self.count
+                await asyncio.sleep(seconds)
+                if self.count == before:
+                    return
+
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_data: Callable[[], None]) -> None:
     try:
