@@ -63,7 +63,7 @@ def start_nginx(service_port: int, token: str) -> tuple[subprocess.Popen, int, P
 def start_lean(dsn: str, secret: str) -> tuple[subprocess.Popen, int]:
     port = free_port_base(1)
     process = subprocess.Popen([sys.executable, "-m", "bench.lean_get", "--port", str(port), "--dsn", dsn,
-                                "--secret", secret])
+                                f"--secret={secret}"])  # a secret may begin with "-"
     for _ in range(100):
         try:
             httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
