@@ -138,9 +138,10 @@ async def submit(repo: TokenRepository, token: str, submitted: dict[str, Any], s
         flags = integrity.integrity_of(raised)
         values |= {"integrity_status": flags.status, "integrity_flags": list(flags.flags)}
         await repo.set_integrity(values["id"], flags.status, values["integrity_flags"], now)
+        submitted_events = []  # they say the flags as they were: built again below
     response = SimpleNamespace(**values)  # the events' and the answer's view of the row (no ORM object to build)
-    if not history.published:  # on SQLite, or a history rule fired: the events say the flags as they now stand
-        await repo.publish(*events_of(response, pinned.survey_code))
+    if not history.published:  # on SQLite, or a history rule fired
+        await repo.publish(*(submitted_events or events_of(response, pinned.survey_code)))
     return Submitted(response, True, spread)
 
 

@@ -6,7 +6,7 @@ request per subscriber, the subscribers' transactions and the hand-over)."""
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -49,9 +49,9 @@ async def _counted(passes: list[int]) -> int:
     return 0
 
 
-async def _until(condition: object, timeout: float = 5.0) -> None:
+async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
-        while not condition():  # type: ignore[operator]
+        while not condition():
             await asyncio.sleep(0.01)
 
 
