@@ -1,9 +1,11 @@
 """The set-based writes of a customer import, one implementation per database.
 
-PostgreSQL: batches are COPYed (asyncpg binary COPY) into a temporary staging table, then
-a handful of statements reject conflicts, update the existing customers, insert the new ones
-and write one outbox event per changed customer, all in the request's transaction. That
-keeps a 100,000-row import near COPY speed. SQLite (development): Core executemany per batch.
+PostgreSQL: batches are COPYed (COPY's text format) into a temporary staging table, then
+inserted as new customers in one statement, or, once a row meets a stored customer, matched by
+a handful of statements that reject conflicts, update the existing customers and insert the new
+ones; each statement writes one outbox event per changed customer, all in the request's
+transaction. That keeps a 100,000-row import near COPY speed. SQLite (development): Core
+executemany per batch.
 """
 
 import json
@@ -15,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customer.domain import ImportRow
@@ -29,7 +32,7 @@ from shared.outbox import note_events_recorded, outbox_row
 STAGE = "customer_import_stage"
 STAGE_COLUMNS = ("row_no", "external_id", "name", "phone", "email", "birth_date", "city",
                  "consent_survey", "consent_marketing", "consent_share")
-# Rows staged between two merges of a dealer's first import (see PostgresWriter).
+# Rows staged between two attempts to insert them all as new customers (see PostgresWriter).
 MERGE_ROWS = 25_000
 ERASED = "this customer was erased and cannot be imported again"
 
@@ -184,7 +187,8 @@ _UPDATE = f"""WITH changed AS (
 
 def _insert(only_new: bool) -> str:
     """The new customers and their events; `only_new` skips the staged rows matching a stored
-    customer (the updates' statement took them), which a dealer's first import need not look for."""
+    customer (the updates' statement took them). Without, every staged row is inserted, and a
+    unique index refuses the statement when one meets a stored customer (PostgresWriter)."""
     unmatched = ("WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.dealer_code = :dealer AND c.external_id = s.external_id)"
                  if only_new else "")
     return f"""WITH changed AS (
@@ -198,32 +202,32 @@ def _insert(only_new: bool) -> str:
     RETURNING id, external_id, consent_survey, consent_marketing, consent_share_with_manufacturer, version){_outbox_from_changed("CAST(:path_json AS text)")}"""
 
 
-_INSERT = _insert(only_new=True)
+_INSERT_UNMATCHED = _insert(only_new=True)
 _INSERT_ALL = _insert(only_new=False)
-# Does the dealer have any customer (erased ones included) yet? How many?
-_DEALER_HAS_CUSTOMERS = "SELECT EXISTS (SELECT 1 FROM customers WHERE dealer_code = :dealer)"
-_DEALER_CUSTOMERS = "SELECT count(*) FROM customers WHERE dealer_code = :dealer"
+UNIQUE_VIOLATION = "23505"
 
 
 class PostgresWriter:
     """Writes one dealer's import (CustomerRepository.import_writer hands it a dealer the caller
     reaches); every statement is keyed on that dealer's code, so it stays in the caller's scope.
 
-    Batches are COPYed as they come and merged by set-based statements. Into a dealer that has
-    customers, once, at the end: every merge's joins read all the dealer's customers, and
-    merges along the way would read again the ones the import's own earlier merges wrote (with
-    four merges of 100,000 rows the import ran at 0.45 of COPY into the customers' shape, with
-    one at 0.52). A dealer's first import, whose merges join nothing, is merged (the staging
-    table then emptied) every MERGE_ROWS rows, so the database merges while the importer checks
-    the next rows.
+    Batches are COPYed into a staging table as they come. Every MERGE_ROWS rows the staged rows
+    are first tried as new customers, all of them, in one INSERT with their events, in a
+    savepoint: a file names each external id and phone once (`import_columns.ChunkChecker`), so
+    a staged row can only meet a customer stored before the import, and the customers' unique
+    indexes, on (dealer, external id) and (dealer, phone), say when one does. An import of new
+    customers (a dealer's first, a DMS's list of customers new since the last) is so written
+    along the way, while the checks go on, without the joins that find which rows are new: those
+    read every customer of the dealer, the ones the import's earlier merges wrote included.
 
-    A dealer's first import (no customer of the dealer, erased or not, when it starts) is only
-    inserts: a file names each external id and phone once (`import_columns.ChunkChecker`), so a
-    staged row can match only a customer stored before the import, and there is none. Its
-    merges skip the rejections, the updates and the look-up of each row, which would otherwise
-    read the customers the import's earlier merges wrote (a third of a merge's time). Each merge
-    first counts the dealer's customers: one another request added meanwhile ends the short
-    path, and the rows are matched as in any import.
+    The first unique violation rolls that attempt back to its savepoint, and from then on the
+    rows stay staged and are matched once, at the end (`_match_staged`): rejections (an erased
+    customer's external id, another customer's phone), updates, inserts of the rest. Once, as
+    every match joins all the dealer's customers: matching along the way would read again the
+    ones the import's earlier merges wrote (with four merges of 100,000 rows an import ran at
+    0.45 of COPY into the customers' shape, with one at 0.52). What an attempt that failed had
+    written is lost work, at most MERGE_ROWS rows once per import; an import of known customers
+    fails on its first row.
     """
 
     def __init__(self, session: AsyncSession, dealer: OrgInfo, view: PiiView) -> None:
@@ -234,14 +238,12 @@ class PostgresWriter:
         self._result = BulkResult()
         self._now = utcnow()
         self._staged = 0
-        self._first_import = False
+        self._all_new = True  # no staged row has met a stored customer yet
 
     async def start(self) -> None:
         # Enough memory for the import's joins and CTEs not to spill to disk; this transaction only.
         await self._session.execute(text("SET LOCAL work_mem = '64MB'"))
         await self._session.execute(text(_CREATE_STAGE))
-        has_customers = await self._session.execute(text(_DEALER_HAS_CUSTOMERS), {"dealer": self._dealer.code})
-        self._first_import = not has_customers.scalar()
         connection = await self._session.connection()
         # The asyncpg connection under the session, inside the same transaction.
         self._driver = (await connection.get_raw_connection()).driver_connection
@@ -253,41 +255,55 @@ class PostgresWriter:
         # A memoryview: asyncpg takes bytes for a file's path.
         await self._driver.copy_to_table(STAGE, source=memoryview(batch.data), columns=STAGE_COLUMNS, format="text")
         self._staged += batch.rows
-        if self._first_import and self._staged >= MERGE_ROWS:
-            await self._merge()
+        if self._all_new and self._staged >= MERGE_ROWS:
+            await self._insert_staged()
 
-    async def _merge(self) -> None:
+    async def finish(self) -> BulkResult:
+        if self._staged and self._all_new:
+            await self._insert_staged()
+        if self._staged:
+            await self._match_staged()
+        return self._result
+
+    def _params(self, event_type: str) -> dict[str, Any]:
+        return {"now": self._now, "path": self._dealer.path, "dealer": self._dealer.code,
+                **_event_parts(event_type, self._now, self._dealer)}
+
+    async def _insert_staged(self) -> None:
+        """Insert every staged row as a new customer, or, when one meets a stored customer,
+        nothing: the rows stay staged, and the import matches them at the end."""
+        # No ANALYZE of the staging table (a tenth of a merge's time): a table never analysed is
+        # sized by its pages when a statement is planned.
+        try:
+            async with self._session.begin_nested():
+                created = (await self._session.execute(
+                    text(_INSERT_ALL), {**self._params(contract.CUSTOMER_CREATED), "customer_id_base": _uuid7_base()})).rowcount
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+            self._all_new = False
+            return
+        await self._session.execute(text(f"TRUNCATE {STAGE}"))
+        self._result.created += created
+        self._staged = 0
+
+    async def _match_staged(self) -> None:
+        """Reject, update and insert the staged rows by what the dealer's customers hold."""
         run = self._session.execute
         dealer = {"dealer": self._dealer.code}
-        # No ANALYZE of the staging table (a tenth of a merge's time): a table never analysed is
-        # sized by its pages when a statement is planned, which is enough for the planner to hash
-        # its joins with the customers table.
+        rejected = [(row, "external_id", ERASED) for (row,) in await run(text(_REJECT_ERASED), dealer)]
+        rejected += [(row, "phone", phone_taken(self._view, self._dealer, existing, shares))
+                     for row, existing, shares in await run(text(_REJECT_PHONES), dealer)]
+        changed = (await run(text(_UPDATE), self._params(contract.CUSTOMER_UPDATED))).rowcount
+        created = (await run(text(_INSERT_UNMATCHED),
+                             {**self._params(contract.CUSTOMER_CREATED), "customer_id_base": _uuid7_base()})).rowcount
         result = self._result
-        if self._first_import:
-            self._first_import = (await run(text(_DEALER_CUSTOMERS), dealer)).scalar() == result.created
-        now = {"now": self._now, "path": self._dealer.path, **dealer}
-        rejected: list[tuple[int, str, str]] = []
-        changed = 0
-        if not self._first_import:
-            rejected = [(row, "external_id", ERASED) for (row,) in await run(text(_REJECT_ERASED), dealer)]
-            rejected += [(row, "phone", phone_taken(self._view, self._dealer, existing, shares))
-                         for row, existing, shares in await run(text(_REJECT_PHONES), dealer)]
-            changed = (await run(text(_UPDATE), {**now, **_event_parts(contract.CUSTOMER_UPDATED, self._now, self._dealer)})).rowcount
-        created = (await run(text(_INSERT_ALL if self._first_import else _INSERT),
-                             {**now, **_event_parts(contract.CUSTOMER_CREATED, self._now, self._dealer),
-                              "customer_id_base": _uuid7_base()})).rowcount
-        await run(text(f"TRUNCATE {STAGE}"))
         result.rejected += rejected
         result.created += created
         updated = self._staged - len(rejected) - created
         result.updated += updated
         result.unchanged += updated - changed
         self._staged = 0
-
-    async def finish(self) -> BulkResult:
-        if self._staged:
-            await self._merge()
-        return self._result
 
 
 # --- SQLite -------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""A dealer's first import on PostgreSQL takes the short path (inserts only), and leaves it when
-another request adds a customer to the dealer during the import."""
+"""On PostgreSQL an import inserts its staged rows as new customers along the way (every
+MERGE_ROWS rows, in a savepoint) until one of them meets a stored customer; then the rows stay
+staged and are matched once at the end (repository_bulk.PostgresWriter)."""
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, text
@@ -9,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customer import repository_bulk
 from services.customer.models import TABLES, Customer
-from services.customer.repository_bulk import PostgresWriter
+from services.customer.repository_bulk import ERASED, PostgresWriter
 from shared.orgs import OrgInfo
 from shared.rls import acting_for
 from tests.customer.conftest import SeesAll, new_dealer
@@ -18,54 +20,94 @@ pytestmark = pytest.mark.asyncio
 
 
 def _rows(first: int, count: int, prefix: str) -> list[tuple]:
-    return [(n, f"{prefix}-{n}", f"Name {n}", f"+86139{uuid.uuid4().int % 10**8:08d}", None, None, None, True, None, None)
+    return [(n, f"{prefix}-{n}", f"Name {n}", _phone(), None, None, None, True, None, None)
             for n in range(first, first + count)]
 
 
-async def store_customer(session: AsyncSession, dealer: OrgInfo, external_id: str) -> None:
-    """A customer of the dealer stored meanwhile (by another request, in the tests' own transaction)."""
+def _phone() -> str:
+    return f"+86139{uuid.uuid4().int % 10**8:08d}"
+
+
+async def store_customer(session: AsyncSession, dealer: OrgInfo, external_id: str, *, phone: str | None = None,
+                         erased: bool = False) -> None:
+    """A customer of the dealer stored before the import or meanwhile (by another request, in the tests' own transaction)."""
     await session.execute(Customer.__table__.insert().values(
         id=uuid.uuid4(), dealer_code=dealer.code, org_path=dealer.path, external_id=external_id, name="Already here",
-        consent_survey=False, consent_marketing=False, consent_share_with_manufacturer=False, version=1,
-        created_at=func.now(), updated_at=func.now()))
+        phone=phone, consent_survey=False, consent_marketing=False, consent_share_with_manufacturer=False, version=1,
+        erased_at=datetime.now(UTC) if erased else None, created_at=func.now(), updated_at=func.now()))
 
 
-async def test_a_first_import_inserts_every_row_with_its_event_and_leaves_the_short_path_when_the_dealer_gains_one(
-        app, monkeypatch: pytest.MonkeyPatch) -> None:
+async def _skip_unless_postgresql(app) -> None:
     async with app.state.sessions() as session:
         if session.bind.dialect.name != "postgresql":
             pytest.skip("the PostgreSQL writer")
+
+
+async def _staged(session: AsyncSession) -> int:
+    return await session.scalar(text(f"SELECT count(*) FROM {repository_bulk.STAGE}"))
+
+
+async def _customers(session: AsyncSession, dealer: OrgInfo) -> int:
+    return await session.scalar(select(func.count()).select_from(Customer).where(Customer.dealer_code == dealer.code))
+
+
+async def _event_types(session: AsyncSession, dealer: OrgInfo) -> list[str]:
+    outbox = TABLES.outbox
+    events = (await session.execute(select(outbox.c.type, outbox.c.payload)
+                                    .where(outbox.c.payload["data"]["dealer_code"].as_string() == dealer.code))).all()
+    assert len({payload["data"]["customer_id"] for _, payload in events}) == len(events)  # one per customer
+    return sorted(type_ for type_, _ in events)
+
+
+async def test_new_customers_are_inserted_along_the_way_into_a_dealer_with_customers_the_file_does_not_name(
+        app, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _skip_unless_postgresql(app)
+    monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
+    dealer = new_dealer("A")
+    prefix = uuid.uuid4().hex[:8]
+    async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
+        await store_customer(session, dealer, "SOMEONE-ELSE", phone=_phone())
+        writer = PostgresWriter(session, dealer, SeesAll())
+        await writer.start()
+        await writer.add(writer.prepare(_rows(1, 3, prefix)))
+        assert await _staged(session) == 0 and await _customers(session, dealer) == 4  # inserted along the way
+        await writer.add(writer.prepare(_rows(4, 2, prefix)))
+        assert await _staged(session) == 2  # fewer than MERGE_ROWS: they wait
+        result = await writer.finish()
+        assert (result.created, result.updated, result.unchanged, result.rejected) == (5, 0, 0, [])
+        assert await _customers(session, dealer) == 6
+        assert await _event_types(session, dealer) == ["customer.created"] * 5
+        await session.rollback()
+
+
+async def test_a_row_naming_a_customer_stored_meanwhile_undoes_its_attempt_and_the_rest_is_matched_at_the_end(
+        app, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _skip_unless_postgresql(app)
     monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
     dealer = new_dealer("F")
-    code = dealer.code
     prefix = uuid.uuid4().hex[:8]
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
         writer = PostgresWriter(session, dealer, SeesAll())
         await writer.start()
-        await writer.add(writer.prepare(_rows(1, 3, prefix)))  # merged: three new customers
-        assert writer._first_import  # noqa: SLF001 - the path taken is the point
-        # Another request adds the customer the next rows name.
+        await writer.add(writer.prepare(_rows(1, 3, prefix)))  # inserted: three new customers
+        # Another request adds the customer the next rows name: the attempt to insert them fails on
+        # the unique index and is undone (its two other customers and their events too).
         await store_customer(session, dealer, f"{prefix}-5")
         await writer.add(writer.prepare(_rows(4, 3, prefix)))
-        assert not writer._first_import  # noqa: SLF001
+        assert await _staged(session) == 3 and await _customers(session, dealer) == 4
+        await writer.add(writer.prepare(_rows(7, 3, prefix)))
+        assert await _staged(session) == 6  # no more attempts: the rows wait for the match at the end
         result = await writer.finish()
-        assert (result.created, result.updated, result.rejected) == (5, 1, [])
-        customers = select(func.count()).select_from(Customer).where(Customer.dealer_code == code)
-        assert await session.scalar(customers) == 6
-        events = (await session.execute(select(TABLES.outbox.c.type, TABLES.outbox.c.payload)
-                                        .where(TABLES.outbox.c.payload["data"]["dealer_code"].as_string() == code))).all()
-        assert sorted(type_ for type_, _ in events) == ["customer.created"] * 5 + ["customer.updated"]
-        assert len({payload["data"]["customer_id"] for _, payload in events}) == 6
+        assert (result.created, result.updated, result.rejected) == (8, 1, [])
+        assert await _customers(session, dealer) == 9
+        assert await _event_types(session, dealer) == ["customer.created"] * 8 + ["customer.updated"]
         await session.rollback()
 
 
-async def test_an_import_into_a_dealer_with_customers_is_merged_once_at_the_end(
-        app, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Merges along the way would join again the customers the import's own earlier merges wrote:
-    the staged rows wait for `finish`, whatever MERGE_ROWS."""
-    async with app.state.sessions() as session:
-        if session.bind.dialect.name != "postgresql":
-            pytest.skip("the PostgreSQL writer")
+async def test_an_import_of_known_customers_is_matched_once_at_the_end(app, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Matching along the way would join again the customers the import's own earlier merges
+    wrote: once a row has met a stored customer, the staged rows wait for `finish`."""
+    await _skip_unless_postgresql(app)
     monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
     dealer = new_dealer("N")
     prefix = uuid.uuid4().hex[:8]
@@ -75,9 +117,33 @@ async def test_an_import_into_a_dealer_with_customers_is_merged_once_at_the_end(
         await writer.start()
         await writer.add(writer.prepare(_rows(1, 3, prefix)))
         await writer.add(writer.prepare(_rows(4, 3, prefix)))
-        staged = await session.scalar(text(f"SELECT count(*) FROM {repository_bulk.STAGE}"))
-        assert staged == 6 and await session.scalar(
-            select(func.count()).select_from(Customer).where(Customer.dealer_code == dealer.code)) == 1
+        assert await _staged(session) == 6 and await _customers(session, dealer) == 1
         result = await writer.finish()
-        assert (result.created, result.updated, result.rejected) == (5, 1, [])
+        assert (result.created, result.updated, result.unchanged, result.rejected) == (5, 1, 0, [])
+        assert await _event_types(session, dealer) == ["customer.created"] * 5 + ["customer.updated"]
+        await session.rollback()
+
+
+async def test_an_erased_customers_id_and_another_customers_phone_are_rejected_whichever_batch_names_them(
+        app, monkeypatch: pytest.MonkeyPatch) -> None:
+    await _skip_unless_postgresql(app)
+    monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
+    dealer = new_dealer("R")
+    prefix = uuid.uuid4().hex[:8]
+    taken = _phone()
+    async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
+        await store_customer(session, dealer, f"{prefix}-2", erased=True)
+        await store_customer(session, dealer, "OWNER", phone=taken)
+        writer = PostgresWriter(session, dealer, SeesAll())
+        await writer.start()
+        rows = _rows(1, 6, prefix)
+        rows[4] = (*rows[4][:3], taken, *rows[4][4:])  # row 5 brings the phone of OWNER
+        await writer.add(writer.prepare(rows[:3]))
+        await writer.add(writer.prepare(rows[3:]))
+        result = await writer.finish()
+        assert (result.created, result.updated) == (4, 0)
+        assert [(row, field) for row, field, _ in sorted(result.rejected)] == [(2, "external_id"), (5, "phone")]
+        assert sorted(result.rejected)[0][2] == ERASED
+        assert await _customers(session, dealer) == 6
+        assert await _event_types(session, dealer) == ["customer.created"] * 4
         await session.rollback()
