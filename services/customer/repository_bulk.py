@@ -34,6 +34,9 @@ STAGE_COLUMNS = ("row_no", "external_id", "name", "phone", "email", "birth_date"
                  "consent_survey", "consent_marketing", "consent_share")
 # Rows staged between two attempts to insert them all as new customers (see PostgresWriter).
 MERGE_ROWS = 25_000
+# The first attempt comes sooner: until then the database waits for the checks, which keep ahead
+# of it for the rest of the import (a 25,000-row wait was about 0.2 s of a 2 s import).
+FIRST_MERGE_ROWS = 5_000
 ERASED = "this customer was erased and cannot be imported again"
 
 
@@ -255,7 +258,7 @@ class PostgresWriter:
         # A memoryview: asyncpg takes bytes for a file's path.
         await self._driver.copy_to_table(STAGE, source=memoryview(batch.data), columns=STAGE_COLUMNS, format="text")
         self._staged += batch.rows
-        if self._all_new and self._staged >= MERGE_ROWS:
+        if self._all_new and self._staged >= (MERGE_ROWS if self._result.created else FIRST_MERGE_ROWS):
             await self._insert_staged()
 
     async def finish(self) -> BulkResult:

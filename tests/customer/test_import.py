@@ -176,11 +176,13 @@ class TestImportEvents:
 
 async def test_an_import_merged_in_several_rounds_counts_each_row_once(dealer: httpx.AsyncClient,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """PostgreSQL merges a dealer's first import every MERGE_ROWS staged rows (a small one makes
-    this file several merges); on SQLite, or once the dealer has customers, it is one merge."""
+    """PostgreSQL inserts an import's rows as new customers every MERGE_ROWS staged rows (a small
+    one makes this file several merges) until one meets a stored customer (here the last merge's,
+    then matched); SQLite writes batch by batch."""
     from services.customer import repository_bulk
 
     monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 100)
+    monkeypatch.setattr(repository_bulk, "FIRST_MERGE_ROWS", 100)
     prefix, existing = new_external_id(), new_external_id()
     await post_csv(dealer, HEADER + csv_line(existing, city="Tianjin"))
     rows = "".join(csv_line(f"{prefix}-{n}", phone=new_phone() if n % 2 else "") for n in range(1, 251))

@@ -1,5 +1,5 @@
-"""On PostgreSQL an import inserts its staged rows as new customers along the way (every
-MERGE_ROWS rows, in a savepoint) until one of them meets a stored customer; then the rows stay
+"""On PostgreSQL an import inserts its staged rows as new customers along the way (after
+FIRST_MERGE_ROWS rows, then every MERGE_ROWS, in a savepoint) until one of them meets a stored customer; then the rows stay
 staged and are matched once at the end (repository_bulk.PostgresWriter)."""
 
 import uuid
@@ -37,6 +37,11 @@ async def store_customer(session: AsyncSession, dealer: OrgInfo, external_id: st
         erased_at=datetime.now(UTC) if erased else None, created_at=func.now(), updated_at=func.now()))
 
 
+def merge_every(monkeypatch: pytest.MonkeyPatch, rows: int, *, first: int | None = None) -> None:
+    monkeypatch.setattr(repository_bulk, "MERGE_ROWS", rows)
+    monkeypatch.setattr(repository_bulk, "FIRST_MERGE_ROWS", first or rows)
+
+
 async def _skip_unless_postgresql(app) -> None:
     async with app.state.sessions() as session:
         if session.bind.dialect.name != "postgresql":
@@ -62,28 +67,31 @@ async def _event_types(session: AsyncSession, dealer: OrgInfo) -> list[str]:
 async def test_new_customers_are_inserted_along_the_way_into_a_dealer_with_customers_the_file_does_not_name(
         app, monkeypatch: pytest.MonkeyPatch) -> None:
     await _skip_unless_postgresql(app)
-    monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
+    merge_every(monkeypatch, 4, first=2)
     dealer = new_dealer("A")
     prefix = uuid.uuid4().hex[:8]
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
         await store_customer(session, dealer, "SOMEONE-ELSE", phone=_phone())
         writer = PostgresWriter(session, dealer, SeesAll())
         await writer.start()
-        await writer.add(writer.prepare(_rows(1, 3, prefix)))
-        assert await _staged(session) == 0 and await _customers(session, dealer) == 4  # inserted along the way
-        await writer.add(writer.prepare(_rows(4, 2, prefix)))
-        assert await _staged(session) == 2  # fewer than MERGE_ROWS: they wait
+        await writer.add(writer.prepare(_rows(1, 2, prefix)))  # FIRST_MERGE_ROWS: inserted along the way
+        assert await _staged(session) == 0 and await _customers(session, dealer) == 3
+        await writer.add(writer.prepare(_rows(3, 3, prefix)))
+        assert await _staged(session) == 3  # fewer than MERGE_ROWS: they wait
+        await writer.add(writer.prepare(_rows(6, 1, prefix)))
+        assert await _staged(session) == 0 and await _customers(session, dealer) == 7
+        await writer.add(writer.prepare(_rows(7, 2, prefix)))
         result = await writer.finish()
-        assert (result.created, result.updated, result.unchanged, result.rejected) == (5, 0, 0, [])
-        assert await _customers(session, dealer) == 6
-        assert await _event_types(session, dealer) == ["customer.created"] * 5
+        assert (result.created, result.updated, result.unchanged, result.rejected) == (8, 0, 0, [])
+        assert await _customers(session, dealer) == 9
+        assert await _event_types(session, dealer) == ["customer.created"] * 8
         await session.rollback()
 
 
 async def test_a_row_naming_a_customer_stored_meanwhile_undoes_its_attempt_and_the_rest_is_matched_at_the_end(
         app, monkeypatch: pytest.MonkeyPatch) -> None:
     await _skip_unless_postgresql(app)
-    monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
+    merge_every(monkeypatch, 3)
     dealer = new_dealer("F")
     prefix = uuid.uuid4().hex[:8]
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
@@ -108,7 +116,7 @@ async def test_an_import_of_known_customers_is_matched_once_at_the_end(app, monk
     """Matching along the way would join again the customers the import's own earlier merges
     wrote: once a row has met a stored customer, the staged rows wait for `finish`."""
     await _skip_unless_postgresql(app)
-    monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
+    merge_every(monkeypatch, 3)
     dealer = new_dealer("N")
     prefix = uuid.uuid4().hex[:8]
     async with app.state.sessions() as session, session.begin(), acting_for(session, dealer.path):
@@ -127,7 +135,7 @@ async def test_an_import_of_known_customers_is_matched_once_at_the_end(app, monk
 async def test_an_erased_customers_id_and_another_customers_phone_are_rejected_whichever_batch_names_them(
         app, monkeypatch: pytest.MonkeyPatch) -> None:
     await _skip_unless_postgresql(app)
-    monkeypatch.setattr(repository_bulk, "MERGE_ROWS", 3)
+    merge_every(monkeypatch, 3)
     dealer = new_dealer("R")
     prefix = uuid.uuid4().hex[:8]
     taken = _phone()

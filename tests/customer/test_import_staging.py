@@ -41,7 +41,7 @@ async def test_every_value_reaches_the_staging_table_as_it_was(app, values: list
         writer = PostgresWriter(session, dealer, SeesAll())
         await writer.start()
         batch = writer.prepare(rows(values))
-        await writer.add(batch)  # staged: a merge waits for MERGE_ROWS rows
+        await writer.add(batch)  # staged: a merge waits for FIRST_MERGE_ROWS rows
         stored = [tuple(row) for row in await session.execute(
             text(f"SELECT {', '.join(STAGE_COLUMNS)} FROM {STAGE} ORDER BY row_no"))]
     assert batch.rows == len(values)
