@@ -8,8 +8,8 @@ through the gateway (creating), then timed from its answer until it is fully del
 customer service's outbox drained (every event handed over, no delivery row waiting) and
 every subscriber of `customer.` (the survey service, the gateway for webhooks) has applied
 every event (its processed-events table); then the same file again (every row an update).
-`--not-first`: the dealer has one customer before the import, so it is not the dealer's first
-import and every row is looked up (repository_bulk.PostgresWriter).
+`--not-first`: the dealer has one customer before the import, whom the file does not name: its
+rows are new customers all the same, inserted along the way (repository_bulk.PostgresWriter).
 The KPI service subscribes to no `customer.` event (cli/topology.py), so an import adds no
 KPI facts: its outbox is counted with the others, drained too. Medians of the rounds.
 """
@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-delivery", action="store_true", help="the imports only, not waiting for the consumers")
     parser.add_argument("--not-first", action="store_true",
-                        help="the dealer has a customer before the import (not a first import: every row looked up)")
+                        help="the dealer has a customer before the import, whom the file does not name")
     args = parser.parse_args()
     rows = args.rows
     workdir = Path(tempfile.mkdtemp(prefix="csloop-import-"))
