@@ -217,8 +217,8 @@ class PostgresWriter:
     """Writes one dealer's import (CustomerRepository.import_writer hands it a dealer the caller
     reaches); every statement is keyed on that dealer's code, so it stays in the caller's scope.
 
-    Batches are COPYed into a staging table as they come. Every MERGE_ROWS rows the staged rows
-    are first tried as new customers, all of them, in one INSERT with their events, in a
+    Batches are COPYed into a staging table as they come. After FIRST_MERGE_ROWS rows, then every
+    MERGE_ROWS, the staged rows are first tried as new customers, all of them, in one INSERT with their events, in a
     savepoint: a file names each external id and phone once (`import_columns.ChunkChecker`), so
     a staged row can only meet a customer stored before the import, and the customers' unique
     indexes, on (dealer, external id) and (dealer, phone), say when one does. An import of new
@@ -278,14 +278,14 @@ class PostgresWriter:
     async def _insert_staged(self) -> None:
         """Insert every staged row as a new customer, or, when one meets a stored customer,
         nothing: the rows stay staged, and the import matches them at the end."""
-        # No ANALYZE of the staging table (a tenth of a merge's time): a table never analysed is
-        # sized by its pages when a statement is planned.
         # The savepoint by its own name, in simple queries on the driver: the session's savepoints
         # are named sa_savepoint_1, _2, ..., each a statement the driver prepares and keeps in its
         # cache, and those kept from the middle of an import each held on to an arena of memory
-        # the import's rows had filled (bench/README.md "Memory", 2026-12-04 evening).
+        # the import's rows had filled (bench/README.md "An import's savepoints and the arenas they held").
         await self._driver.execute(_SAVEPOINT)
         try:
+            # No ANALYZE of the staging table (a tenth of a merge's time): a table never analysed
+            # is sized by its pages when a statement is planned.
             created = (await self._session.execute(
                 text(_INSERT_ALL), {**self._params(contract.CUSTOMER_CREATED), "customer_id_base": _uuid7_base()})).rowcount
         except IntegrityError as exc:
