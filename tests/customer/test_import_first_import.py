@@ -151,3 +151,18 @@ async def test_an_erased_customers_id_and_another_customers_phone_are_rejected_w
         assert (erased, phone[:2]) == ((2, "external_id", ERASED), (5, "phone"))
         assert await _customers(session, dealer) == 6
         assert await _event_types(session, dealer) == ["customer.created"] * 4
+
+
+async def test_the_attempts_leave_no_prepared_statement_per_savepoint(app, merging) -> None:
+    """The session's savepoints are named anew each time (sa_savepoint_N), and the driver prepares
+    and keeps each: kept from the middle of an import, they held on to memory the import's rows
+    had filled. The writer's savepoint is one name, sent unprepared."""
+    dealer = new_dealer("P")
+    prefix = uuid.uuid4().hex[:8]
+    savepoints = text("SELECT count(*) FROM pg_prepared_statements WHERE statement ILIKE '%savepoint%'")
+    async with started_writer(app, dealer) as (session, writer):
+        before = await session.scalar(savepoints)  # the pooled connection's, from other requests
+        for first in range(1, 13, 3):
+            await writer.add(writer.prepare(_rows(first, 3, prefix)))
+        assert (await writer.finish()).created == 12
+        assert await session.scalar(savepoints) == before
