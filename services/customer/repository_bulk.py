@@ -207,7 +207,7 @@ def _insert(only_new: bool) -> str:
 
 _INSERT_UNMATCHED = _insert(only_new=True)
 _INSERT_ALL = _insert(only_new=False)
-UNIQUE_VIOLATION = "23505"
+_UNIQUE_VIOLATION = "23505"
 _SAVEPOINT = "SAVEPOINT customer_import"
 _ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT customer_import"
 _RELEASE_SAVEPOINT = "RELEASE SAVEPOINT customer_import"
@@ -218,10 +218,11 @@ class PostgresWriter:
     reaches); every statement is keyed on that dealer's code, so it stays in the caller's scope.
 
     Batches are COPYed into a staging table as they come. After FIRST_MERGE_ROWS rows, then every
-    MERGE_ROWS, the staged rows are first tried as new customers, all of them, in one INSERT with their events, in a
-    savepoint: a file names each external id and phone once (`import_columns.ChunkChecker`), so
-    a staged row can only meet a customer stored before the import, and the customers' unique
-    indexes, on (dealer, external id) and (dealer, phone), say when one does. An import of new
+    MERGE_ROWS, the staged rows are first tried as new customers, all of them, in one INSERT with
+    their events, in a savepoint: a file names each external id and phone once
+    (`import_columns.ChunkChecker`), so a staged row can only meet a customer stored before the
+    import, and the customers' unique indexes, on (dealer, external id) and (dealer, phone), say
+    when one does. An import of new
     customers (a dealer's first, a DMS's list of customers new since the last) is so written
     along the way, while the checks go on, without the joins that find which rows are new: those
     read every customer of the dealer, the ones the import's earlier merges wrote included.
@@ -289,7 +290,7 @@ class PostgresWriter:
             created = (await self._session.execute(
                 text(_INSERT_ALL), {**self._params(contract.CUSTOMER_CREATED), "customer_id_base": _uuid7_base()})).rowcount
         except IntegrityError as exc:
-            if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+            if getattr(exc.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
                 raise
             await self._driver.execute(_ROLLBACK_TO_SAVEPOINT)
             self._all_new = False

@@ -6,7 +6,7 @@ request per subscriber, the subscribers' transactions and the hand-over)."""
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,6 +19,7 @@ from shared.jobs import PeriodicJob
 from shared.outbox import HttpTransport, OutboxRelay, record_event
 from shared.service_app import plumbing_tables
 from tests.support.databases import sessions_on_tables
+from tests.support.polling import until
 
 SECRET = "relay-wake-test-secret-of-32-bytes!!"
 KPI, SURVEY = "http://kpi.test", "http://survey.test"
@@ -34,7 +35,7 @@ async def test_wakes_right_behind_one_another_share_one_pass() -> None:
     job = PeriodicJob("test", lambda: _counted(passes), interval_seconds=3600, linger_seconds=LINGER)
     job.start()
     try:
-        await _until(lambda: len(passes) == 1)  # the pass at start
+        await until(lambda: len(passes) == 1, "the pass at start")
         for _ in range(COMMITS):
             job.wake()
             await asyncio.sleep(APART)
@@ -47,12 +48,6 @@ async def test_wakes_right_behind_one_another_share_one_pass() -> None:
 async def _counted(passes: list[int]) -> int:
     passes.append(1)
     return 0
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -85,7 +80,7 @@ async def test_a_run_of_commits_each_waking_the_relay_reaches_a_subscriber_in_on
             relay.wake()
             published.append(event.id)
             await asyncio.sleep(APART)
-        await _until(lambda: len(received) == 2 * COMMITS)
+        await until(lambda: len(received) == 2 * COMMITS, "every event at both subscribers")
         assert sorted(received) == sorted(published * 2)
         assert requests == {KPI: 1, SURVEY: 1}
     finally:
